@@ -1,0 +1,2 @@
+import { VERSION } from '@outpost/device-sdk';
+console.log('v', VERSION);
