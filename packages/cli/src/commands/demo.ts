@@ -1,0 +1,28 @@
+import { CliError, type Command } from '../command.js';
+
+const help = `Usage: outpost demo [-- demo options]
+
+Runs the Outpost fleet demo (examples/fleet-demo): an embedded MQTT broker with TLS and
+client certificates on 127.0.0.1, a fleet CA, simulated devices, one chapter per capability.
+The same as \`pnpm demo\` in a checkout of the Outpost repository.
+
+Options are passed to the demo; \`outpost demo --help\` lists them.`;
+
+export const demoCommands: readonly Command[] = [
+  {
+    path: ['demo'],
+    summary: 'run the fleet demo (embedded broker, fleet CA, simulated devices)',
+    help,
+    async run(args, io) {
+      let mod: { runDemo(args: readonly string[], io: { stdout(t: string): void; stderr(t: string): void }): Promise<number> };
+      try {
+        // The demo is a private workspace package: present in a checkout, not in the published CLI.
+        const name = '@outpost/fleet-demo';
+        mod = (await import(name)) as typeof mod;
+      } catch (err) {
+        throw new CliError('DEMO_UNAVAILABLE', `the fleet demo is not installed here (${(err as Error).message.split('\n')[0]}); run it from an Outpost checkout with \`pnpm demo\``);
+      }
+      return mod.runDemo(args, io);
+    },
+  },
+];
