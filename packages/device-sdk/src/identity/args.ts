@@ -1,0 +1,95 @@
+// Internal argument checks shared by the identity modules: TypeError for a wrong type,
+// RangeError for a bad value. Not exported from the package.
+
+import { DeviceError } from '../errors.js';
+
+/** Throws a TypeError unless `value` is a plain object (the options bag). */
+export function assertOptions(fn: string, value: unknown): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${fn}: options: expected an object, got ${describe(value)}`);
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (value instanceof Uint8Array) return 'Uint8Array';
+  return typeof value;
+}
+
+export function optionalString(fn: string, field: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
+  return value;
+}
+
+export function requiredString(fn: string, field: string, value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
+  if (value.length === 0) throw new RangeError(`${fn}: ${field}: expected a non-empty string`);
+  return value;
+}
+
+export function optionalBoolean(fn: string, field: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new TypeError(`${fn}: ${field}: expected a boolean, got ${describe(value)}`);
+  return value;
+}
+
+export function optionalInt(fn: string, field: string, value: unknown, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw new TypeError(`${fn}: ${field}: expected a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${fn}: ${field}: expected an integer in [${min}, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+export function optionalDate(fn: string, field: string, value: unknown): Date | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Date)) throw new TypeError(`${fn}: ${field}: expected a Date, got ${describe(value)}`);
+  if (Number.isNaN(value.getTime())) throw new RangeError(`${fn}: ${field}: invalid Date`);
+  return value;
+}
+
+/** PEM input: a string, or the bytes of PEM text (e.g. a file read without an encoding). */
+export function pemText(fn: string, field: string, value: unknown): string {
+  if (typeof value === 'string') {
+    if (value.length === 0) throw new RangeError(`${fn}: ${field}: expected PEM text, got an empty string`);
+    return value;
+  }
+  if (value instanceof Uint8Array) {
+    if (value.byteLength === 0) throw new RangeError(`${fn}: ${field}: expected PEM text, got 0 bytes`);
+    return new TextDecoder().decode(value);
+  }
+  throw new TypeError(`${fn}: ${field}: expected PEM text (string or Uint8Array), got ${describe(value)}`);
+}
+
+/** Longest device id: X.520 ub-common-name, since the id is the certificate's CN. */
+export const MAX_DEVICE_ID_LENGTH = 64;
+
+/**
+ * A device id becomes the certificate CN, the Mosquitto username (`use_identity_as_username`)
+ * and one MQTT topic level (`devices/<id>/...`), so it must be a valid topic level:
+ * no `/`, `+`, `#` (MQTT 3.1.1 §4.7) and no NUL; we also refuse other control characters.
+ */
+export function checkDeviceId(fn: string, value: unknown, field = 'deviceId'): string {
+  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
+  const chars = [...value];
+  if (chars.length === 0) throw new RangeError(`${fn}: ${field}: expected a non-empty device id`);
+  if (chars.length > MAX_DEVICE_ID_LENGTH) {
+    throw new RangeError(`${fn}: ${field}: expected at most ${MAX_DEVICE_ID_LENGTH} characters, got ${chars.length}`);
+  }
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const ch = value[i];
+    if (ch === '/' || ch === '+' || ch === '#' || c < 0x20 || c === 0x7f) {
+      const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).padStart(4, '0')}` : `"${ch}"`;
+      throw new RangeError(`${fn}: ${field}: ${shown} at offset ${i} is not allowed in a device id (it must be one MQTT topic level)`);
+    }
+  }
+  return value;
+}
+
+export function invalidOption(message: string): DeviceError {
+  return new DeviceError('INVALID_OPTION', message);
+}

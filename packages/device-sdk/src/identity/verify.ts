@@ -1,0 +1,208 @@
+// Synchronous checks of device credentials with node:crypto's X509Certificate: what the MQTT
+// client runs before it opens a socket, so a misconfigured device fails fast and locally.
+
+import { X509Certificate, createPrivateKey, createHash, type KeyObject } from 'node:crypto';
+import { DeviceError } from '../errors.js';
+import { assertOptions, describe, optionalDate, optionalString, pemText } from './args.js';
+
+/** What a device certificate says about its holder. */
+export interface DeviceIdentity {
+  /** The subject CN: the device id. */
+  readonly deviceId: string;
+  /** SHA-256 of the certificate DER, `AB:CD:…` (Node's `fingerprint256`). */
+  readonly fingerprint: string;
+  /** SHA-256 of the SubjectPublicKeyInfo DER, `AB:CD:…`: the same across re-issues of one key. */
+  readonly spkiFingerprint: string;
+  /** Hex serial number, lowercase. */
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The issuer's distinguished name as Node prints it (`CN=Outpost Fleet CA`). */
+  readonly issuer: string;
+}
+
+/** Options of {@link checkDeviceCredentials}. */
+export interface CheckDeviceCredentialsOptions {
+  /** The device certificate (PEM). */
+  readonly cert: string | Uint8Array;
+  /** The device private key (PEM). */
+  readonly key: string | Uint8Array;
+  /** The fleet CA certificate (PEM); a bundle of several CA certificates is accepted (CA rotation). */
+  readonly ca: string | Uint8Array;
+  /** The MQTT client id the device will connect with; must equal the certificate CN. */
+  readonly clientId?: string;
+  /** Default `new Date()`. */
+  readonly now?: Date;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+function parseCert(fn: string, field: string, pem: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new DeviceError('CERT_INVALID', `${fn}: ${field}: not a PEM certificate`, { cause: err });
+  }
+}
+
+function commonName(fn: string, cert: X509Certificate): string {
+  // toLegacyObject() gives the raw attribute values (no RFC 2253 escaping to undo).
+  const cn = (cert.toLegacyObject().subject as unknown as Record<string, unknown>)['CN'];
+  if (typeof cn !== 'string' || cn.length === 0) {
+    throw new DeviceError('CERT_INVALID', `${fn}: the certificate subject has ${Array.isArray(cn) ? 'several CNs' : 'no CN'}; a device certificate carries exactly one CN, the device id`);
+  }
+  return cn;
+}
+
+function fingerprintColon(der: Uint8Array): string {
+  return (createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g) ?? []).join(':');
+}
+
+function identityOf(fn: string, cert: X509Certificate): DeviceIdentity {
+  const spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
+  return {
+    deviceId: commonName(fn, cert),
+    fingerprint: cert.fingerprint256,
+    spkiFingerprint: fingerprintColon(spki),
+    serialNumber: cert.serialNumber.toLowerCase(),
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+    issuer: cert.issuer,
+  };
+}
+
+/**
+ * Reads the identity out of a device certificate without judging it (no chain or date
+ * checks; use {@link checkDeviceCredentials} for that).
+ *
+ * @throws TypeError for a non-PEM argument; DeviceError `CERT_INVALID` for an unparsable certificate or one without a single CN.
+ * @example
+ * ```ts
+ * import { createFleetCA, issueDeviceCertificate, parseDeviceIdentity } from '@outpost/device-sdk';
+ * const ca = await createFleetCA();
+ * const dev = await issueDeviceCertificate({ ca, deviceId: 'pump-7' });
+ * parseDeviceIdentity(dev.certificatePem).deviceId; // 'pump-7'
+ * ```
+ */
+export function parseDeviceIdentity(certPem: string | Uint8Array): DeviceIdentity {
+  const fn = 'parseDeviceIdentity';
+  return identityOf(fn, parseCert(fn, 'certPem', pemText(fn, 'certPem', certPem)));
+}
+
+/**
+ * Checks, synchronously and without I/O, that a device can present these credentials: the key
+ * belongs to the certificate (`CERT_KEY_MISMATCH`), the certificate is not self-signed and is
+ * signed by the fleet CA (`CERT_UNTRUSTED`), it is an end-entity client certificate
+ * (`CERT_INVALID`), it is within its validity window (`CERT_EXPIRED` / `CERT_NOT_YET_VALID`),
+ * and its CN equals the client id (`CERT_IDENTITY_MISMATCH`). Mosquitto does not tie the
+ * client id to the certificate, so this client-side check is what keeps them equal.
+ *
+ * Revocation is not checked here (the broker's `crlfile` does that).
+ *
+ * @returns The certificate's identity.
+ * @throws TypeError for a wrong argument type; DeviceError with the codes above.
+ * @example
+ * ```ts
+ * import { createFleetCA, issueDeviceCertificate, checkDeviceCredentials } from '@outpost/device-sdk';
+ * const ca = await createFleetCA();
+ * const dev = await issueDeviceCertificate({ ca, deviceId: 'pump-7' });
+ * const id = checkDeviceCredentials({ cert: dev.certificatePem, key: dev.privateKeyPem!, ca: ca.certificatePem, clientId: 'pump-7' });
+ * id.deviceId; // 'pump-7'
+ * ```
+ */
+export function checkDeviceCredentials(options: CheckDeviceCredentialsOptions): DeviceIdentity {
+  const fn = 'checkDeviceCredentials';
+  assertOptions(fn, options);
+  const certText = pemText(fn, 'cert', options.cert);
+  const keyText = pemText(fn, 'key', options.key);
+  const caText = pemText(fn, 'ca', options.ca);
+  const clientId = optionalString(fn, 'clientId', options.clientId);
+  const now = optionalDate(fn, 'now', options.now) ?? new Date();
+
+  const cert = parseCert(fn, 'cert', certText);
+  const caPems = caText.match(PEM_CERT) ?? [];
+  if (caPems.length === 0) throw new DeviceError('CERT_INVALID', `${fn}: ca: no PEM certificate found`);
+  const cas = caPems.map((p, i) => parseCert(fn, `ca[${i}]`, p));
+
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyText);
+  } catch (err) {
+    throw new DeviceError('CERT_INVALID', `${fn}: key: not a PEM private key (an encrypted key must be decrypted first)`, { cause: err });
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new DeviceError('CERT_KEY_MISMATCH', `${fn}: key does not belong to cert; give the private key the certificate was issued for`);
+  }
+
+  const identity = identityOf(fn, cert);
+  if (cert.ca) throw new DeviceError('CERT_INVALID', `${fn}: cert is a CA certificate; a device presents an end-entity certificate`);
+  if (cert.checkIssued(cert) && cert.verify(cert.publicKey)) {
+    throw new DeviceError('CERT_UNTRUSTED', `${fn}: cert for "${identity.deviceId}" is self-signed; issue it from the fleet CA (outpost pki issue-device)`);
+  }
+  const issuer = cas.find((c) => c.ca && cert.checkIssued(c) && cert.verify(c.publicKey));
+  if (issuer === undefined) {
+    throw new DeviceError('CERT_UNTRUSTED', `${fn}: cert for "${identity.deviceId}" is not signed by the given CA (issuer ${identity.issuer.replace(/\n/g, ', ')})`);
+  }
+  const eku = cert.keyUsage; // Node exposes the extended key usage OIDs here
+  if (eku !== undefined && eku.length > 0 && !eku.includes('1.3.6.1.5.5.7.3.2')) {
+    throw new DeviceError('CERT_INVALID', `${fn}: cert lacks extKeyUsage clientAuth; a broker will refuse it as a client certificate`);
+  }
+  const t = now.getTime();
+  if (t < identity.notBefore.getTime()) {
+    throw new DeviceError('CERT_NOT_YET_VALID', `${fn}: cert for "${identity.deviceId}" is valid from ${identity.notBefore.toISOString()}, now is ${now.toISOString()}; check the device clock`);
+  }
+  if (t > identity.notAfter.getTime()) {
+    throw new DeviceError('CERT_EXPIRED', `${fn}: cert for "${identity.deviceId}" expired at ${identity.notAfter.toISOString()}; renew it (outpost pki issue-device --renew)`);
+  }
+  if (clientId !== undefined && clientId !== identity.deviceId) {
+    throw new DeviceError('CERT_IDENTITY_MISMATCH', `${fn}: clientId "${clientId}" differs from the certificate CN "${identity.deviceId}"; a device connects with its own id`);
+  }
+  return identity;
+}
+
+/** One credential as seen by a gateway, a provisioning manifest or an audit. */
+export interface PresentedCredential {
+  readonly deviceId: string;
+  readonly cert: string | Uint8Array;
+}
+
+/**
+ * Refuses a shared ("group") credential: throws `SHARED_CREDENTIAL` when the same key (same
+ * SPKI fingerprint, so also the same certificate) appears under two device ids, or when a
+ * certificate's CN is not the device id it is presented for. Pure: give it every credential
+ * at once (a gateway's device table, a provisioning manifest). The CA store does the same
+ * across issuance with `KEY_ALREADY_REGISTERED`.
+ *
+ * @throws TypeError for a wrong argument type; DeviceError `SHARED_CREDENTIAL` / `CERT_INVALID`.
+ * @example
+ * ```ts
+ * import { createFleetCA, issueDeviceCertificate, assertNotSharedCredential } from '@outpost/device-sdk';
+ * const ca = await createFleetCA();
+ * const a = await issueDeviceCertificate({ ca, deviceId: 'a' });
+ * const b = await issueDeviceCertificate({ ca, deviceId: 'b' });
+ * assertNotSharedCredential([{ deviceId: 'a', cert: a.certificatePem }, { deviceId: 'b', cert: b.certificatePem }]); // ok
+ * ```
+ */
+export function assertNotSharedCredential(credentials: Iterable<PresentedCredential>): void {
+  const fn = 'assertNotSharedCredential';
+  if (typeof credentials !== 'object' || credentials === null || typeof (credentials as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${fn}: credentials: expected an iterable of { deviceId, cert }, got ${describe(credentials)}`);
+  }
+  const owner = new Map<string, string>();
+  let i = 0;
+  for (const c of credentials) {
+    if (typeof c !== 'object' || c === null) throw new TypeError(`${fn}: credentials[${i}]: expected { deviceId, cert }, got ${describe(c)}`);
+    const deviceId = c.deviceId;
+    if (typeof deviceId !== 'string') throw new TypeError(`${fn}: credentials[${i}].deviceId: expected a string, got ${describe(deviceId)}`);
+    const id = identityOf(fn, parseCert(fn, `credentials[${i}].cert`, pemText(fn, `credentials[${i}].cert`, c.cert)));
+    if (id.deviceId !== deviceId) {
+      throw new DeviceError('SHARED_CREDENTIAL', `${fn}: device "${deviceId}" presents the certificate of "${id.deviceId}"; every device needs its own certificate`);
+    }
+    const prev = owner.get(id.spkiFingerprint);
+    if (prev !== undefined && prev !== deviceId) {
+      throw new DeviceError('SHARED_CREDENTIAL', `${fn}: devices "${prev}" and "${deviceId}" share one key (SPKI ${id.spkiFingerprint}); issue one key pair per device`);
+    }
+    owner.set(id.spkiFingerprint, deviceId);
+    i++;
+  }
+}
