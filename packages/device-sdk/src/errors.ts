@@ -23,6 +23,7 @@ export type DeviceErrorCode =
   | 'CONNECTION_REFUSED'
   | 'NOT_AUTHORIZED'
   | 'CONNECT_TIMEOUT'
+  | 'NETWORK_ERROR'
   | 'NOT_CONNECTED'
   | 'CLOSED'
   | 'ABORTED'
@@ -30,6 +31,8 @@ export type DeviceErrorCode =
   | 'PUBLISH_FAILED'
   | 'SUBSCRIBE_FAILED'
   | 'UNSUBSCRIBE_FAILED'
+  | 'QUEUE_FULL'
+  | 'RECONNECT_EXHAUSTED'
   | 'INVALID_TOPIC'
   | 'INVALID_OPTION';
 

@@ -1,0 +1,482 @@
+import { performance } from 'node:perf_hooks';
+import { MqttClient, type IClientOptions, type IClientPublishOptions, type Packet } from 'mqtt';
+import { reconnectDelay } from './backoff.js';
+import { ackError, mapTransportError } from './error-map.js';
+import { DeviceError } from './errors.js';
+import { TypedEmitter } from './events.js';
+import { abortError, InFlightWindow } from './flow.js';
+import { checkClientCredentials } from './credentials.js';
+import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
+import { openStream, type TransportProbe } from './transports/tls.js';
+
+/** QoS levels a device publishes and subscribes with. */
+export type QoS = 0 | 1 | 2;
+
+/** A message received on a subscription. `payload` is a view, not a copy. */
+export interface InboundMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly dup: boolean;
+}
+
+/** Options of {@link DeviceClient.publish}. */
+export interface PublishOptions {
+  /** Default 1. */
+  readonly qos?: QoS;
+  /** Default false. */
+  readonly retain?: boolean;
+  /** Aborts while waiting for a slot or for the acknowledgement. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link DeviceClient.subscribe}. */
+export interface SubscribeOptions {
+  /** Maximum QoS requested. Default 1. */
+  readonly qos?: QoS;
+  readonly signal?: AbortSignal;
+}
+
+/** What the broker granted for one filter. */
+export interface Granted {
+  readonly filter: string;
+  readonly qos: QoS;
+}
+
+/** Per-connection statistics. Counters cover the client's lifetime across reconnects. */
+export interface ConnectionStats {
+  readonly connected: boolean;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** MQTT bytes received (TLS payload), all connections. */
+  readonly bytesIn: number;
+  /** MQTT bytes sent (TLS payload), all connections. */
+  readonly bytesOut: number;
+  readonly reconnects: number;
+  /** Round trip of the last PINGREQ/PINGRESP, ms; undefined before the first. */
+  readonly lastPingRttMs: number | undefined;
+  readonly inFlight: number;
+  readonly pending: number;
+  readonly lastError: DeviceError | undefined;
+}
+
+/** The events of a {@link DeviceClient}. */
+export interface DeviceClientEvents {
+  /** Connected (first time, or again after an outage). */
+  connect: [info: { readonly sessionPresent: boolean; readonly reconnect: boolean }];
+  /** The connection dropped; a reconnect is scheduled unless reconnect is off. */
+  offline: [];
+  /** A reconnect attempt starts now, after `delayMs` of backoff. */
+  reconnect: [info: { readonly attempt: number; readonly delayMs: number }];
+  message: [message: InboundMessage];
+  /** A connection-level error; the client keeps reconnecting where it can. */
+  error: [error: DeviceError];
+  /** Closed for good (by `close()`, or reconnects exhausted). */
+  close: [];
+}
+
+const NEVER_MS = 0x7fff_ffff; // longest setInterval delay Node accepts
+
+/**
+ * An MQTT connection of one device, authenticated by its own certificate. Create it
+ * with {@link connectDevice}.
+ */
+export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
+  /** The MQTT client id (the certificate's CN). */
+  readonly clientId: string;
+  private readonly o: ResolvedOptions;
+  private readonly mq: MqttClient;
+  private readonly window: InFlightWindow;
+  private readonly probe: TransportProbe = { bytesIn: 0, bytesOut: 0, lastError: undefined };
+  private everConnected = false;
+  private closing = false;
+  private closed = false;
+  private attempt = 0;
+  private connectedAt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0 };
+  private lastPingRttMs: number | undefined;
+  private pingSentAt: number | undefined;
+  private pingWaiters: Array<(rtt: number) => void> = [];
+  private lastError: DeviceError | undefined;
+
+  /** @internal Use {@link connectDevice}. */
+  constructor(o: ResolvedOptions, clientId: string) {
+    super();
+    this.o = o;
+    this.clientId = clientId;
+    this.window = new InFlightWindow(o.maxInFlight, o.maxPending);
+    const mqttOptions: IClientOptions = {
+      clientId,
+      protocolVersion: o.protocolVersion,
+      keepalive: o.keepAliveS,
+      clean: o.cleanSession,
+      connectTimeout: o.connectTimeoutMs,
+      // Reconnects are driven by this class (backoff with jitter). MQTT.js's own timer is
+      // parked at its maximum instead of 0, because 0 also switches off its
+      // resubscription and fails in-flight QoS 1 publishes on every disconnect.
+      reconnectPeriod: NEVER_MS,
+      queueQoSZero: false,
+      manualConnect: true,
+      ...(o.protocolVersion === 5 && o.sessionExpiryIntervalS > 0 ? { properties: { sessionExpiryInterval: o.sessionExpiryIntervalS } } : {}),
+      ...(o.will !== undefined
+        ? { will: { topic: o.will.topic, payload: toBuffer(o.will.payload), qos: o.will.qos ?? 0, retain: o.will.retain ?? false } }
+        : {}),
+    };
+    this.mq = new MqttClient(() => openStream(this.o, this.probe), mqttOptions);
+    this.mq.on('message', (topic, payload, packet) => {
+      this.counters.messagesIn++;
+      this.emit('message', {
+        topic,
+        payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+        qos: packet.qos,
+        retain: packet.retain,
+        dup: packet.dup,
+      });
+    });
+    this.mq.on('packetsend', (p: Packet) => {
+      if (p.cmd === 'pingreq') this.pingSentAt = performance.now();
+    });
+    this.mq.on('packetreceive', (p: Packet) => {
+      if (p.cmd === 'pingresp' && this.pingSentAt !== undefined) {
+        const rtt = performance.now() - this.pingSentAt;
+        this.lastPingRttMs = rtt;
+        this.pingSentAt = undefined;
+        for (const w of this.pingWaiters.splice(0)) w(rtt);
+      }
+    });
+    this.mq.on('error', (err) => {
+      this.recordError(mapTransportError(err, o.protocolVersion));
+    });
+  }
+
+  /** Whether the client is connected now. */
+  get connected(): boolean {
+    return this.mq.connected;
+  }
+
+  /** Publishes handed to the socket and not complete. */
+  get inFlight(): number {
+    return this.window.size;
+  }
+
+  /** @internal Starts the first connection; rejects with a typed error if it fails. */
+  async start(signal: AbortSignal | undefined): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        this.mq.off('connect', onConnect);
+        this.mq.off('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onConnect = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onClose = (): void => {
+        cleanup();
+        const err = this.lastError ?? (this.probe.lastError !== undefined ? mapTransportError(this.probe.lastError, this.o.protocolVersion) : new DeviceError('NETWORK_ERROR', 'the connection closed before the broker accepted it'));
+        this.mq.end(true);
+        reject(err);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        this.mq.end(true);
+        reject(abortError(signal as AbortSignal));
+      };
+      if (signal?.aborted === true) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.mq.on('connect', onConnect);
+      this.mq.on('close', onClose);
+      this.mq.connect();
+    });
+    this.onConnected(false, this.mq);
+    this.mq.on('connect', (connack) => this.onConnected(connack.sessionPresent, this.mq));
+    this.mq.on('close', () => this.onClosed());
+  }
+
+  private onConnected(sessionPresent: boolean, mq: MqttClient): void {
+    this.connectedAt = this.o.now();
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const reconnect = this.everConnected;
+    this.everConnected = true;
+    void mq;
+    this.window.setOpen(true);
+    this.emit('connect', { sessionPresent, reconnect });
+  }
+
+  private onClosed(): void {
+    this.window.setOpen(false);
+    this.pingSentAt = undefined;
+    if (this.closing || this.closed) return;
+    // MQTT.js's 'close' handler ran before this one and parked its own timer; drop it.
+    (this.mq as unknown as { _clearReconnect(): void })._clearReconnect();
+    if (this.reconnectTimer !== undefined) return; // an attempt failed before the timer fired: keep it
+    if (this.probe.lastError !== undefined) {
+      this.recordError(mapTransportError(this.probe.lastError, this.o.protocolVersion));
+      this.probe.lastError = undefined;
+    }
+    const policy = this.o.reconnect;
+    if (policy === false) {
+      void this.close({ force: true });
+      return;
+    }
+    if (this.connectedAt > 0 && this.o.now() - this.connectedAt >= policy.resetAfterMs) this.attempt = 0;
+    this.connectedAt = 0;
+    if (this.attempt === 0) this.emit('offline');
+    if (this.attempt >= policy.maxAttempts) {
+      this.recordError(new DeviceError('RECONNECT_EXHAUSTED', `gave up after ${this.attempt} reconnect attempts`));
+      void this.close({ force: true });
+      return;
+    }
+    const attempt = this.attempt++;
+    const delayMs = reconnectDelay(attempt, policy, this.o.random);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closing || this.closed) return;
+      this.counters.reconnects++;
+      this.emit('reconnect', { attempt: attempt + 1, delayMs });
+      (this.mq as unknown as { _reconnect(): void })._reconnect();
+    }, delayMs);
+  }
+
+  private recordError(err: DeviceError): void {
+    this.lastError = err;
+    this.emit('error', err);
+  }
+
+  /**
+   * Publishes a message. Resolves when it is complete: written to the socket for QoS 0,
+   * acknowledged by the broker for QoS 1 (PUBACK) and 2 (PUBCOMP). At most `maxInFlight`
+   * publishes are outstanding; further calls wait in order (at most `maxPending`,
+   * then `QUEUE_FULL`). While offline, publishes wait for the connection.
+   *
+   * @throws {DeviceError} `NOT_AUTHORIZED` when the broker denies the topic (MQTT 5
+   * reason code 0x87), `PUBLISH_FAILED`, `QUEUE_FULL`, `CLOSED`, `ABORTED`.
+   */
+  async publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<void> {
+    checkTopicName('publish', topic);
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+      throw new TypeError(`publish: payload: expected a Uint8Array or string, got ${describe(payload)}`);
+    }
+    const { qos, retain, signal } = publishOptions(options);
+    if (this.closed || this.closing) throw new DeviceError('CLOSED', 'publish: the client is closed');
+    await this.window.acquire(signal);
+    try {
+      await withSignal(signal, new Promise<void>((resolve, reject) => {
+        const opts: IClientPublishOptions = { qos, retain };
+        this.mq.publish(topic, toBuffer(payload), opts, (err) => {
+          if (err === undefined || err === null) {
+            this.counters.messagesOut++;
+            resolve();
+            return;
+          }
+          const code = (err as { code?: unknown }).code;
+          reject(typeof code === 'number' ? ackError('publish', topic, code, this.o.protocolVersion) : new DeviceError(this.closed || this.closing ? 'CLOSED' : 'PUBLISH_FAILED', `publish "${topic}": ${err.message}`, { cause: err }));
+        });
+      }));
+    } finally {
+      this.window.release();
+    }
+  }
+
+  /** Resolves when a publish would be handed to the socket at once (connected, window not full). */
+  async whenWritable(signal?: AbortSignal): Promise<void> {
+    if (this.window.writable) return;
+    if (this.closed || this.closing) throw new DeviceError('CLOSED', 'whenWritable: the client is closed');
+    await this.window.acquire(signal);
+    this.window.release();
+  }
+
+  /**
+   * Subscribes to one or more topic filters.
+   *
+   * @throws {DeviceError} `NOT_AUTHORIZED` when the broker denies a filter (SUBACK 0x80 in
+   * MQTT 3.1.1, 0x87 in MQTT 5), `SUBSCRIBE_FAILED` for other refusals.
+   */
+  async subscribe(filters: string | readonly string[], options: SubscribeOptions = {}): Promise<Granted[]> {
+    const list = filterList('subscribe', filters);
+    const qos = qosOf('subscribe', options.qos, 1);
+    const signal = signalOf('subscribe', options.signal);
+    this.assertOpen('subscribe');
+    const granted = await withSignal(signal, new Promise<Array<{ topic: string; qos: number }>>((resolve, reject) => {
+      this.mq.subscribe(list, { qos }, (err, g) => {
+        if (err !== null && err !== undefined) {
+          // MQTT.js wraps SUBACK failures in ErrorWithSubackPacket: the reason codes are in packet.granted.
+          const granted = (err as { packet?: { granted?: unknown } }).packet?.granted;
+          const failed = Array.isArray(granted) ? granted.findIndex((g) => typeof g === 'number' && g >= 0x80) : -1;
+          const code = failed >= 0 ? (granted as number[])[failed] : (err as { code?: unknown }).code;
+          const target = failed >= 0 ? (list[failed] ?? list.join(', ')) : list.join(', ');
+          reject(typeof code === 'number' ? ackError('subscribe', target, code, this.o.protocolVersion) : new DeviceError('SUBSCRIBE_FAILED', `subscribe: ${err.message}`, { cause: err }));
+        } else resolve(g ?? []);
+      });
+    }));
+    for (const g of granted) {
+      if (g.qos >= 0x80) throw ackError('subscribe', g.topic, g.qos, this.o.protocolVersion);
+    }
+    return granted.map((g) => ({ filter: g.topic, qos: g.qos as QoS }));
+  }
+
+  /** Unsubscribes from one or more topic filters. */
+  async unsubscribe(filters: string | readonly string[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    const list = filterList('unsubscribe', filters);
+    const signal = signalOf('unsubscribe', options.signal);
+    this.assertOpen('unsubscribe');
+    await withSignal(signal, new Promise<void>((resolve, reject) => {
+      this.mq.unsubscribe(list, (err) => {
+        if (err !== null && err !== undefined) reject(new DeviceError('UNSUBSCRIBE_FAILED', `unsubscribe: ${err.message}`, { cause: err }));
+        else resolve();
+      });
+    }));
+  }
+
+  /** Sends a PINGREQ now and resolves with the round trip in ms. */
+  async ping(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    this.assertOpen('ping');
+    if (!this.mq.connected) throw new DeviceError('NOT_CONNECTED', 'ping: not connected');
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const p = new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new DeviceError('CONNECT_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`)), timeoutMs);
+      this.pingWaiters.push((rtt) => {
+        clearTimeout(t);
+        resolve(rtt);
+      });
+    });
+    (this.mq as unknown as { _sendPacket(p: Packet): void })._sendPacket({ cmd: 'pingreq' });
+    return withSignal(signalOf('ping', options.signal), p);
+  }
+
+  /** Per-connection statistics. */
+  stats(): ConnectionStats {
+    return {
+      connected: this.mq.connected,
+      messagesIn: this.counters.messagesIn,
+      messagesOut: this.counters.messagesOut,
+      bytesIn: this.probe.bytesIn,
+      bytesOut: this.probe.bytesOut,
+      reconnects: this.counters.reconnects,
+      lastPingRttMs: this.lastPingRttMs,
+      inFlight: this.window.size,
+      pending: this.window.waiting,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Closes the connection. By default waits for in-flight publishes and sends DISCONNECT;
+   * `force: true` drops the socket at once. Waiting publishes fail with `CLOSED`.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.window.failAll(new DeviceError('CLOSED', 'the client was closed'));
+    await new Promise<void>((resolve) => this.mq.end(options.force === true, {}, () => resolve()));
+    this.closed = true;
+    this.emit('close');
+  }
+
+  private assertOpen(op: string): void {
+    if (this.closed || this.closing) throw new DeviceError('CLOSED', `${op}: the client is closed`);
+  }
+}
+
+/**
+ * Connects a device to an MQTT broker over mutual TLS with its own certificate.
+ *
+ * Refuses to start without a per-device certificate, key and CA (`CERT_REQUIRED`)
+ * unless `insecure: true`; checks that the key matches the certificate, that the
+ * certificate chains to the CA and is within its validity period, and that the
+ * client id equals its CN. The broker's certificate is always verified against `ca`.
+ *
+ * @throws {TypeError | RangeError} for malformed options.
+ * @throws {DeviceError} `CERT_*` for credential problems, `SERVER_CERT_UNTRUSTED`,
+ * `NOT_AUTHORIZED`/`CONNECTION_REFUSED` (with `reasonCode`), `NETWORK_ERROR`,
+ * `CONNECT_TIMEOUT`, `ABORTED`.
+ * @example
+ * ```ts
+ * import { connectDevice } from '@outpost/device-sdk';
+ * const device = await connectDevice({ url: 'mqtts://broker.example:8883', cert, key, ca });
+ * await device.publish(`devices/${device.clientId}/telemetry`, new TextEncoder().encode('{"t":21.5}'));
+ * await device.close();
+ * ```
+ */
+export async function connectDevice(options: ConnectDeviceOptions): Promise<DeviceClient> {
+  const o = resolveOptions(options);
+  const clientId = checkClientCredentials(o);
+  const client = new DeviceClient(o, clientId);
+  await client.start(o.signal);
+  return client;
+}
+
+// ---- argument helpers ----
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+/** MQTT 3.1.1 §4.7.3: topic names are non-empty UTF-8, no wildcards, no NUL, ≤ 65,535 bytes. */
+function checkTopicName(op: string, topic: unknown): asserts topic is string {
+  if (typeof topic !== 'string') throw new TypeError(`${op}: topic: expected a string, got ${describe(topic)}`);
+  if (topic.length === 0) throw new DeviceError('INVALID_TOPIC', `${op}: topic must not be empty`);
+  if (/[+#\u0000]/.test(topic)) throw new DeviceError('INVALID_TOPIC', `${op}: topic "${topic}" contains a wildcard or NUL; publish to a concrete topic`);
+  if (Buffer.byteLength(topic) > 65_535) throw new DeviceError('INVALID_TOPIC', `${op}: topic is longer than 65,535 bytes`);
+}
+
+/** MQTT 3.1.1 §4.7.1: `#` only last and alone in its level, `+` alone in its level. */
+function filterList(op: string, filters: unknown): string[] {
+  const list = typeof filters === 'string' ? [filters] : filters;
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${op}: filters: expected a string or a non-empty array of strings, got ${describe(filters)}`);
+  return list.map((f: unknown) => {
+    if (typeof f !== 'string') throw new TypeError(`${op}: filter: expected a string, got ${describe(f)}`);
+    if (f.length === 0 || f.includes('\u0000')) throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" is empty or contains NUL`);
+    const levels = f.split('/');
+    levels.forEach((l, i) => {
+      if ((l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+')) {
+        throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" misuses a wildcard in level ${i + 1}`);
+      }
+    });
+    return f;
+  });
+}
+
+function qosOf(op: string, v: unknown, def: QoS): QoS {
+  if (v === undefined) return def;
+  if (typeof v !== 'number') throw new TypeError(`${op}: qos: expected 0, 1 or 2, got ${describe(v)}`);
+  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`${op}: qos: expected 0, 1 or 2, got ${v}`);
+  return v;
+}
+
+function signalOf(op: string, v: unknown): AbortSignal | undefined {
+  if (v === undefined) return undefined;
+  if (!(v instanceof AbortSignal)) throw new TypeError(`${op}: signal: expected an AbortSignal, got ${describe(v)}`);
+  return v;
+}
+
+function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortSignal | undefined } {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`publish: options: expected an object, got ${describe(o)}`);
+  const r = o as Record<string, unknown>;
+  if (r['retain'] !== undefined && typeof r['retain'] !== 'boolean') throw new TypeError(`publish: retain: expected a boolean, got ${describe(r['retain'])}`);
+  return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
+}
+
+function toBuffer(p: Uint8Array | string): Buffer {
+  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+}
+
+function withSignal<T>(signal: AbortSignal | undefined, p: Promise<T>): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
