@@ -17,6 +17,10 @@ export { brokerConfig } from './identity/broker-config.js';
 export type { BrokerConfigOptions, BrokerConfig } from './identity/broker-config.js';
 
 // --- keep-alive planning ---
+export { planKeepAlive, compareKeepAlive, formatKeepAliveTable } from './keepalive.js';
+export type { KeepAliveOptions, KeepAlivePlan, KeepAliveReason, KeepAliveComparisonRow } from './keepalive.js';
+export { pingExchangeBytes } from './keepalive-model.js';
+export type { PingBytes, PingBytesOptions, TransportProfile, TlsVersion, Tls12Aead } from './keepalive-model.js';
 
 // --- MQTT device client ---
 export const VERSION = '0.1.0';
