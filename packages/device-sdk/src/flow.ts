@@ -40,6 +40,13 @@ export class InFlightWindow {
     this.pump();
   }
 
+  /** Takes a slot if one is free now, without a promise (the publish fast path). */
+  tryAcquire(): boolean {
+    if (!this.writable) return false;
+    this.inFlight++;
+    return true;
+  }
+
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     if (this.writable) {

@@ -23,4 +23,16 @@ export { pingExchangeBytes } from './keepalive-model.js';
 export type { PingBytes, PingBytesOptions, TransportProfile, TlsVersion, Tls12Aead } from './keepalive-model.js';
 
 // --- MQTT device client ---
-export const VERSION = '0.1.0';
+export { connectDevice, DeviceClient } from './client.js';
+export type {
+  ConnectionStats,
+  DeviceClientEvents,
+  Granted,
+  InboundMessage,
+  PublishOptions,
+  QoS,
+  SubscribeOptions,
+} from './client.js';
+export type { ConnectDeviceOptions, Pem, WillMessage } from './options.js';
+export { reconnectDelay, DEFAULT_RECONNECT_POLICY } from './backoff.js';
+export type { ReconnectPolicy } from './backoff.js';
