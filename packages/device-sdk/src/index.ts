@@ -15,6 +15,12 @@ export { parseDeviceIdentity, checkDeviceCredentials, assertNotSharedCredential 
 export type { DeviceIdentity, CheckDeviceCredentialsOptions, PresentedCredential } from './identity/verify.js';
 export { brokerConfig } from './identity/broker-config.js';
 export type { BrokerConfigOptions, BrokerConfig } from './identity/broker-config.js';
+export { initCaDir, openCaDir, CaDir } from './identity/ca-dir.js';
+export type { RegisteredCertificate, RegisteredDevice, IssueRegisteredDeviceOptions } from './identity/ca-dir.js';
+export { createRevocationList } from './identity/crl.js';
+export type { RevokedCertificate, CreateRevocationListOptions } from './identity/crl.js';
+export { writeBrokerFiles } from './identity/broker-files.js';
+export type { WriteBrokerFilesOptions, BrokerFiles } from './identity/broker-files.js';
 
 // --- keep-alive planning ---
 export { planKeepAlive, compareKeepAlive, formatKeepAliveTable } from './keepalive.js';

@@ -1,7 +1,9 @@
 import type { Command } from '../command.js';
 import { demoCommands } from './demo.js';
+import { pkiCommands } from './pki.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
   ...demoCommands,
+  ...pkiCommands,
 ];

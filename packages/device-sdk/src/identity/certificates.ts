@@ -208,7 +208,7 @@ export async function createFleetCA(options: CreateFleetCAOptions = {}): Promise
 }
 
 /** A CA ready to sign: checked to be a CA whose key matches its certificate. */
-interface LoadedCa {
+export interface LoadedCa {
   readonly cert: X509.X509Certificate;
   readonly node: NodeX509Certificate;
   readonly signingKey: CryptoKey;
@@ -216,7 +216,8 @@ interface LoadedCa {
   readonly keyId: string;
 }
 
-async function loadCa(fn: string, value: unknown): Promise<LoadedCa> {
+/** Internal (used by crl.ts): parses and checks CA credentials ready to sign. */
+export async function loadCa(fn: string, value: unknown): Promise<LoadedCa> {
   const x509 = await loadX509();
   if (typeof value !== 'object' || value === null) throw new TypeError(`${fn}: ca: expected { certificatePem, privateKeyPem }, got ${describe(value)}`);
   const o = value as Record<string, unknown>;

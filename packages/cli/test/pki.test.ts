@@ -1,0 +1,232 @@
+// `outpost pki …` end to end: run() with a capturing Io, real files, openssl as the X.509
+// cross-check, and Mosquitto started from the generated config (including a revoked device).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { run } from '../src/run.js';
+
+let dir: string;
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd: dir });
+  return { code, out, err };
+}
+function openssl(...args: string[]): { status: number | null; out: string } {
+  const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'outpost-cli-pki-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('outpost pki', () => {
+  test('every subcommand has --help with usage, options and an example', async () => {
+    for (const sub of ['init-ca', 'issue-device', 'issue-server', 'broker-config', 'revoke', 'list']) {
+      const r = await cli('pki', sub, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^Usage: outpost pki ${sub}`));
+      expect(r.out).toContain('Options:');
+      expect(r.out).toContain(`Example:\n  outpost pki ${sub}`);
+    }
+    const group = await cli('pki', '--help');
+    expect(group.out).toContain('pki issue-device');
+  });
+
+  test('init-ca writes the CA (key 0600), refuses to overwrite it', async () => {
+    const r = await cli('pki', 'init-ca', '--out', 'ca', '--cn', 'CLI Fleet CA', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { certificate: string; key: string; subject: string; fingerprint: string };
+    expect(j.subject).toBe('CN=CLI Fleet CA');
+    expect(statSync(j.key).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'ca')).mode & 0o777).toBe(0o700);
+    expect(readdirSync(join(dir, 'ca')).sort()).toEqual(['ca.key', 'ca.pem', 'crl.pem', 'registry.json']);
+    expect(openssl('x509', '-noout', '-fingerprint', '-sha256', '-in', 'ca/ca.pem').out).toContain(j.fingerprint);
+    expect(openssl('crl', '-noout', '-CAfile', 'ca/ca.pem', '-in', 'ca/crl.pem').out).toContain('verify OK');
+    const again = await cli('pki', 'init-ca', '--out', 'ca');
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/^outpost: .*refusing to overwrite a CA.*\[CA_EXISTS\]\n$/);
+    expect(readFileSync(join(dir, 'ca/ca.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+  });
+
+  test('issue-device: unique key + certificate, CN = device id, openssl verifies the chain', async () => {
+    const r = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0001', '--out', 'devices', '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { certificate: string; key: string; serialNumber: string };
+    expect(statSync(j.key).mode & 0o777).toBe(0o600);
+    expect(openssl('verify', '-purpose', 'sslclient', '-CAfile', 'ca/ca.pem', 'devices/sensor-0001.pem').out).toContain('devices/sensor-0001.pem: OK');
+    expect(openssl('x509', '-noout', '-subject', '-in', 'devices/sensor-0001.pem').out).toContain('subject=CN = sensor-0001');
+    // The key written is the certified one.
+    const certPub = openssl('x509', '-noout', '-pubkey', '-in', 'devices/sensor-0001.pem').out;
+    const keyPub = openssl('pkey', '-pubout', '-in', 'devices/sensor-0001.key').out;
+    expect(certPub).toBe(keyPub);
+    const b = JSON.parse((await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0002', '--out', 'devices', '--json')).out) as { spkiFingerprint: string };
+    expect(b.spkiFingerprint).not.toBe(JSON.parse(r.out).spkiFingerprint);
+    const list = JSON.parse((await cli('pki', 'list', '--ca', 'ca', '--json')).out) as { devices: { deviceId: string }[] };
+    expect(list.devices.map((d) => d.deviceId)).toEqual(['sensor-0001', 'sensor-0002']);
+  });
+
+  test('a second certificate for a registered key or device id is refused; --renew needs a new key', async () => {
+    openssl('pkey', '-pubout', '-in', 'devices/sensor-0001.key', '-out', 'sensor-0001.pub');
+    const dupKey = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'clone-1', '--key', 'sensor-0001.pub', '--out', 'clones');
+    expect(dupKey.code).toBe(1);
+    expect(dupKey.err).toMatch(/already certified for device "sensor-0001".*\[KEY_ALREADY_REGISTERED\]/);
+    expect(existsSync(join(dir, 'clones/clone-1.pem'))).toBe(false);
+
+    const dupId = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0001', '--out', 'devices2');
+    expect(dupId.code).toBe(1);
+    expect(dupId.err).toContain('[DEVICE_ALREADY_REGISTERED]');
+
+    const sameKeyRenew = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0001', '--key', 'sensor-0001.pub', '--renew', '--out', 'devices2');
+    expect(sameKeyRenew.err).toContain('[KEY_ALREADY_REGISTERED]');
+
+    const renewed = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0001', '--renew', '--out', 'devices2', '--json');
+    expect(renewed.code).toBe(0);
+    expect(JSON.parse(renewed.out).renewed).toBe(true);
+    const dev = (JSON.parse((await cli('pki', 'list', '--ca', 'ca', '--json')).out) as { devices: { deviceId: string; previous: unknown[] }[] }).devices.find((d) => d.deviceId === 'sensor-0001');
+    expect(dev?.previous).toHaveLength(1);
+  });
+
+  test('issue-device with a device-made key (--key) or CSR (--csr): no private key written', async () => {
+    openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'own.key');
+    openssl('pkey', '-pubout', '-in', 'own.key', '-out', 'own.pub');
+    const r = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'byok-1', '--key', 'own.pub', '--out', 'byok', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).key).toBeNull();
+    expect(existsSync(join(dir, 'byok/byok-1.key'))).toBe(false);
+    openssl('req', '-new', '-key', 'own.key', '-subj', '/CN=ignored', '-out', 'own.csr');
+    const c = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'csr-1', '--csr', 'own.csr', '--out', 'byok');
+    expect(c.err).toContain('[KEY_ALREADY_REGISTERED]'); // same key as byok-1
+    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'csr2.key', '-subj', '/CN=x', '-out', 'csr2.csr');
+    expect((await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'csr-2', '--csr', 'csr2.csr', '--out', 'byok')).code).toBe(0);
+    expect(openssl('verify', '-CAfile', 'ca/ca.pem', 'byok/byok-1.pem', 'byok/csr-2.pem').status).toBe(0);
+  });
+
+  test('bad input: one line on stderr, non-zero exit, JSON errors with --json', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['pki', 'issue-device', '--ca', 'ca', '--out', 'x'], 2, /missing required option --device-id/],
+      [['pki', 'issue-device', '--ca', 'ca', '--device-id', 'a+b', '--out', 'x'], 1, /not allowed in a device id/],
+      [['pki', 'issue-device', '--ca', 'ca', '--device-id', 'a', '--out', 'x', '--days', 'ten'], 2, /--days: expected an integer/],
+      [['pki', 'issue-device', '--ca', 'nope', '--device-id', 'a', '--out', 'x'], 1, /no CA in .*\[CA_NOT_FOUND\]/],
+      [['pki', 'init-ca', '--out', 'ca2', '--algorithm', 'dsa'], 2, /--algorithm: expected ecdsa-p256 or rsa-2048/],
+      [['pki', 'init-ca', '--out', 'ca2', '--bogus'], 2, /Unknown option '--bogus'/],
+      [['pki', 'issue-server', '--ca', 'ca', '--out', 'x'], 2, /missing required option --host/],
+      [['pki', 'issue-server', '--ca', 'ca', '--host', 'bad host', '--out', 'x'], 1, /neither an IP address nor a DNS name/],
+      [['pki', 'broker-config', '--ca', 'ca', '--out', 'x', '--port', '70000'], 2, /--port: expected an integer from 1 to 65535/],
+      [['pki', 'revoke', '--ca', 'ca', '--device-id', 'ghost'], 1, /not registered/],
+    ];
+    for (const [argv, code, re] of cases) {
+      const r = await cli(...argv);
+      expect({ argv, code: r.code }).toEqual({ argv, code });
+      expect(r.err).toMatch(re);
+      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.out).toBe('');
+    }
+    const j = await cli('pki', 'issue-device', '--ca', 'nope', '--device-id', 'a', '--out', 'x', '--json');
+    expect(JSON.parse(j.err)).toMatchObject({ error: { code: 'CA_NOT_FOUND' } });
+    expect(existsSync(join(dir, 'ca2'))).toBe(false);
+  });
+
+  test('issue-server: SANs and serverAuth; refuses to overwrite server.key', async () => {
+    const r = await cli('pki', 'issue-server', '--ca', 'ca', '--host', '127.0.0.1', '--host', 'localhost', '--out', 'srv', '--json');
+    expect(r.code).toBe(0);
+    expect(openssl('verify', '-purpose', 'sslserver', '-verify_ip', '127.0.0.1', '-CAfile', 'ca/ca.pem', 'srv/server.pem').status).toBe(0);
+    expect(statSync(join(dir, 'srv/server.key')).mode & 0o777).toBe(0o600);
+    const again = await cli('pki', 'issue-server', '--ca', 'ca', '--host', 'localhost', '--out', 'srv');
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('[FILE_EXISTS]');
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('outpost pki broker-config with the real Mosquitto', () => {
+  let broker: ChildProcess | undefined;
+  let log = '';
+  const stop = async (): Promise<void> => {
+    if (broker !== undefined && broker.exitCode === null) {
+      const exited = new Promise((r) => broker!.once('exit', r));
+      broker.kill('SIGTERM');
+      await exited;
+    }
+    broker = undefined;
+  };
+  const start = async (port: number): Promise<void> => {
+    if (process.getuid?.() === 0) {
+      // Started as root, Mosquitto drops to "mosquitto" before reading its files
+      // (the CA directory stays 0700: the broker needs only the copies in broker/).
+      chmodSync(dir, 0o755);
+      const uid = Number(spawnSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).stdout);
+      for (const f of ['', ...readdirSync(join(dir, 'broker'))]) chownSync(join(dir, 'broker', f), uid, -1);
+    }
+    log = '';
+    broker = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'broker', 'mosquitto.conf'), '-v']);
+    broker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    broker.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    const deadline = Date.now() + 10_000;
+    while (!(await canConnect(port))) {
+      if (broker.exitCode !== null) throw new Error(`mosquitto exited ${broker.exitCode}: ${log}`);
+      if (Date.now() > deadline) throw new Error('mosquitto did not listen');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const pub = (port: number, id: string, certDir: string): number | null =>
+    spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '--cafile', join(dir, 'ca/ca.pem'), '--cert', join(dir, certDir, `${id}.pem`), '--key', join(dir, certDir, `${id}.key`), '-i', id, '-t', `devices/${id}/x`, '-m', 'hi'], { timeout: 10_000 }).status;
+
+  afterAll(stop);
+
+  test('config loads, an issued device connects; after revoke + broker-config again, it is refused', async () => {
+    await cli('pki', 'init-ca', '--out', 'ca');
+    await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'live-1', '--out', 'live');
+    await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'live-2', '--out', 'live');
+    const port = await freePort();
+    const r = await cli('pki', 'broker-config', '--ca', 'ca', '--out', 'broker', '--port', String(port), '--app', 'dashboard', '--json');
+    expect(r.err).toBe('');
+    const j = JSON.parse(r.out) as { confPath: string; command: string };
+    expect(j.command).toBe(`mosquitto -c ${j.confPath}`);
+    expect(readFileSync(j.confPath, 'utf8')).toContain(`listener ${port} 127.0.0.1`);
+    expect(readFileSync(join(dir, 'broker/acl'), 'utf8')).toContain('user dashboard');
+    await start(port);
+    expect(pub(port, 'live-1', 'live')).toBe(0);
+    expect(pub(port, 'live-2', 'live')).toBe(0);
+
+    const rv = await cli('pki', 'revoke', '--ca', 'ca', '--device-id', 'live-1', '--json');
+    expect(rv.code).toBe(0);
+    expect(JSON.parse(rv.out).revoked).toHaveLength(1);
+    expect(openssl('verify', '-crl_check', '-CAfile', 'ca/ca.pem', '-CRLfile', 'ca/crl.pem', 'live/live-1.pem').out).toContain('certificate revoked');
+    expect(openssl('verify', '-crl_check', '-CAfile', 'ca/ca.pem', '-CRLfile', 'ca/crl.pem', 'live/live-2.pem').status).toBe(0);
+
+    await stop();
+    writeFileSync(join(dir, 'marker'), ''); // broker-config replaces its files in place
+    expect((await cli('pki', 'broker-config', '--ca', 'ca', '--out', 'broker', '--port', String(port))).code).toBe(0);
+    await start(port);
+    expect(pub(port, 'live-1', 'live')).not.toBe(0);
+    expect(pub(port, 'live-2', 'live')).toBe(0);
+    await new Promise((r) => setTimeout(r, 100));
+    // Mosquitto logs only "certificate verify failed"; openssl above showed the reason is the CRL.
+    expect(log).toMatch(/certificate verify failed/);
+  });
+});

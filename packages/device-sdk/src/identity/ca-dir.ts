@@ -1,0 +1,401 @@
+// A fleet CA kept in a directory: the CA certificate and key, a registry of issued device
+// certificates (so one key or one device id is never certified twice by mistake) and a CRL.
+//
+//   <dir>/ca.pem         CA certificate (give it to brokers and devices)
+//   <dir>/ca.key         CA private key, mode 0600
+//   <dir>/registry.json  deviceId → serial, fingerprints, validity; every key ever certified
+//   <dir>/crl.pem        revoked device certificates (empty at first), for Mosquitto's crlfile
+//
+// Every write is atomic (temporary file, fsync, rename). One writer at a time: two processes
+// issuing from the same directory at once can lose a registry entry (no lock file yet).
+
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DeviceError } from '../errors.js';
+import { assertOptions, checkDeviceId, describe, optionalBoolean, requiredString } from './args.js';
+import {
+  createFleetCA,
+  issueDeviceCertificate,
+  issueServerCertificate,
+  type CreateFleetCAOptions,
+  type DeviceCertificate,
+  type IssueDeviceOptions,
+  type IssueServerOptions,
+  type ServerCertificate,
+} from './certificates.js';
+import { createRevocationList } from './crl.js';
+import { spkiFromPem, sha256Colon } from './keys.js';
+import { parseDeviceIdentity } from './verify.js';
+
+/** One certificate recorded in the registry. */
+export interface RegisteredCertificate {
+  readonly serialNumber: string;
+  readonly fingerprint: string;
+  readonly spkiFingerprint: string;
+  /** ISO 8601. */
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly issuedAt: string;
+  /** ISO 8601 when revoked. */
+  readonly revokedAt?: string;
+}
+
+/** A device in the registry: its current certificate and those it replaced (`renew`). */
+export interface RegisteredDevice {
+  readonly deviceId: string;
+  readonly current: RegisteredCertificate;
+  readonly previous: readonly RegisteredCertificate[];
+  readonly revoked: boolean;
+}
+
+interface RegistryFile {
+  version: 1;
+  crlNumber: number;
+  devices: Record<string, { current: RegisteredCertificate; previous: RegisteredCertificate[]; revoked: boolean }>;
+  /** SPKI fingerprint → device id, for every key ever certified (renewed-away keys included). */
+  keys: Record<string, string>;
+}
+
+/** Options of {@link CaDir.issueDevice}: those of {@link issueDeviceCertificate} without `ca`, plus `renew`. */
+export interface IssueRegisteredDeviceOptions extends Omit<IssueDeviceOptions, 'ca'> {
+  /**
+   * Issue for a device id that is already registered (or revoked), with a new key. The old
+   * certificate stays valid until it expires; revoke it with {@link CaDir.revokeDevice} if its
+   * key is lost. Default `false`.
+   */
+  readonly renew?: boolean;
+}
+
+const FILES = { cert: 'ca.pem', key: 'ca.key', registry: 'registry.json', crl: 'crl.pem' } as const;
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Writes a temporary file in the same directory and fsyncs it; returns its path. */
+async function writeTemp(path: string, data: string, mode: number): Promise<string> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await chmod(tmp, mode); // the umask may have narrowed or widened nothing, but be exact
+  return tmp;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Atomic replace: readers see the old file or the new one, never a torn one. */
+export async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+  const tmp = await writeTemp(path, data, mode);
+  await rename(tmp, path);
+  await syncDir(resolve(path, '..'));
+}
+
+/** Atomic create: fails with EEXIST rather than replace (link() never overwrites). */
+async function createAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = await writeTemp(path, data, mode);
+  try {
+    await link(tmp, path);
+  } finally {
+    await unlink(tmp);
+  }
+}
+
+function checkDir(fn: string, dir: unknown): string {
+  return resolve(requiredString(fn, 'dir', dir));
+}
+
+/**
+ * Creates a fleet CA in `dir` (created if missing, mode 0700): `ca.pem`, `ca.key` (mode 0600),
+ * an empty `registry.json` and an empty `crl.pem`. Refuses to overwrite an existing CA.
+ *
+ * @throws DeviceError `CA_EXISTS` when `dir` already holds a CA; TypeError / RangeError for bad options.
+ * @example
+ * ```ts
+ * import { initCaDir } from '@outpost/device-sdk';
+ * const ca = await initCaDir('/tmp/outpost-example-ca', { commonName: 'Acme Fleet CA' });
+ * ca.certificatePath; // '/tmp/outpost-example-ca/ca.pem'
+ * ```
+ */
+export async function initCaDir(dir: string, options: CreateFleetCAOptions = {}): Promise<CaDir> {
+  const fn = 'initCaDir';
+  const root = checkDir(fn, dir);
+  assertOptions(fn, options);
+  for (const f of [FILES.cert, FILES.key, FILES.registry]) {
+    if (await exists(join(root, f))) throw new DeviceError('CA_EXISTS', `${fn}: ${join(root, f)} exists; refusing to overwrite a CA (use another directory)`);
+  }
+  const ca = await createFleetCA(options);
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  try {
+    await createAtomic(join(root, FILES.key), ca.privateKeyPem, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DeviceError('CA_EXISTS', `${fn}: ${join(root, FILES.key)} exists; refusing to overwrite a CA`);
+    throw err;
+  }
+  await createAtomic(join(root, FILES.cert), ca.certificatePem, 0o644);
+  const registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
+  const crl = await createRevocationList({ ca, revoked: [], crlNumber: 1, ...(options.now instanceof Date ? { now: options.now } : {}) });
+  await writeAtomic(join(root, FILES.crl), crl);
+  await createAtomic(join(root, FILES.registry), JSON.stringify(registry, null, 2) + '\n', 0o644);
+  await syncDir(root);
+  return new CaDir(root, ca.certificatePem);
+}
+
+/**
+ * Opens a CA directory made by {@link initCaDir}. The key is read only when signing.
+ *
+ * @throws DeviceError `CA_NOT_FOUND` when `dir` holds no CA.
+ * @example
+ * ```ts
+ * import { initCaDir, openCaDir } from '@outpost/device-sdk';
+ * await initCaDir('/tmp/outpost-example-ca2');
+ * const ca = await openCaDir('/tmp/outpost-example-ca2');
+ * ca.devices(); // []
+ * ```
+ */
+export async function openCaDir(dir: string): Promise<CaDir> {
+  const fn = 'openCaDir';
+  const root = checkDir(fn, dir);
+  let pem: string;
+  try {
+    pem = await readFile(join(root, FILES.cert), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DeviceError('CA_NOT_FOUND', `${fn}: no CA in ${root} (expected ${FILES.cert}; create one with initCaDir or \`outpost pki init-ca\`)`);
+    throw err;
+  }
+  const ca = new CaDir(root, pem);
+  await ca.reload();
+  return ca;
+}
+
+/** A fleet CA directory: issue registered device and server certificates, revoke, list. Get one from {@link initCaDir} or {@link openCaDir}. */
+export class CaDir {
+  /** Absolute path of the directory. */
+  readonly dir: string;
+  /** The CA certificate (PEM). */
+  readonly certificatePem: string;
+  #registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
+
+  /** @internal Use {@link initCaDir} or {@link openCaDir}. */
+  constructor(dir: string, certificatePem: string) {
+    this.dir = dir;
+    this.certificatePem = certificatePem;
+  }
+
+  /** `<dir>/ca.pem`. */
+  get certificatePath(): string {
+    return join(this.dir, FILES.cert);
+  }
+  /** `<dir>/ca.key` (mode 0600). */
+  get keyPath(): string {
+    return join(this.dir, FILES.key);
+  }
+  /** `<dir>/crl.pem`: point Mosquitto's `crlfile` here. */
+  get crlPath(): string {
+    return join(this.dir, FILES.crl);
+  }
+
+  /** Re-reads `registry.json` (after another process issued). */
+  async reload(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, FILES.registry), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DeviceError('CA_NOT_FOUND', `openCaDir: ${this.dir} has ${FILES.cert} but no ${FILES.registry}`);
+      throw err;
+    }
+    const parsed = JSON.parse(text) as RegistryFile;
+    if (parsed.version !== 1 || typeof parsed.devices !== 'object' || typeof parsed.keys !== 'object') {
+      throw new DeviceError('CA_NOT_FOUND', `openCaDir: ${join(this.dir, FILES.registry)} is not an Outpost registry (version 1)`);
+    }
+    this.#registry = parsed;
+  }
+
+  /** Every registered device, sorted by id. */
+  devices(): readonly RegisteredDevice[] {
+    return Object.keys(this.#registry.devices)
+      .sort()
+      .map((id) => this.device(id)!);
+  }
+
+  /** One registered device, or `undefined`. */
+  device(deviceId: string): RegisteredDevice | undefined {
+    const d = this.#registry.devices[deviceId];
+    return d === undefined ? undefined : { deviceId, current: d.current, previous: [...d.previous], revoked: d.revoked };
+  }
+
+  async #credentials(): Promise<{ certificatePem: string; privateKeyPem: string }> {
+    const privateKeyPem = await readFile(this.keyPath, 'utf8');
+    return { certificatePem: this.certificatePem, privateKeyPem };
+  }
+
+  async #save(): Promise<void> {
+    await writeAtomic(join(this.dir, FILES.registry), JSON.stringify(this.#registry, null, 2) + '\n');
+  }
+
+  /**
+   * Issues and registers a device certificate. Refuses a key that was ever certified before
+   * (`KEY_ALREADY_REGISTERED`: one key pair per device, never reused) and a device id that is
+   * already registered (`DEVICE_ALREADY_REGISTERED`) unless `renew: true` (with a new key).
+   *
+   * @throws DeviceError `KEY_ALREADY_REGISTERED`, `DEVICE_ALREADY_REGISTERED`, and those of {@link issueDeviceCertificate}.
+   * @example
+   * ```ts
+   * import { initCaDir } from '@outpost/device-sdk';
+   * const ca = await initCaDir('/tmp/outpost-example-ca3');
+   * const dev = await ca.issueDevice({ deviceId: 'sensor-0001' });
+   * ca.device('sensor-0001')?.current.serialNumber === dev.serialNumber; // true
+   * ```
+   */
+  async issueDevice(options: IssueRegisteredDeviceOptions): Promise<DeviceCertificate> {
+    const fn = 'CaDir.issueDevice';
+    assertOptions(fn, options);
+    const deviceId = checkDeviceId(fn, options.deviceId);
+    const renew = optionalBoolean(fn, 'renew', options.renew) ?? false;
+    await this.reload();
+    const existing = this.#registry.devices[deviceId];
+    if (existing !== undefined && !renew) {
+      throw new DeviceError('DEVICE_ALREADY_REGISTERED', `${fn}: device "${deviceId}" already has a certificate (serial ${existing.current.serialNumber}); pass renew to replace it with a new key`);
+    }
+    if (existing === undefined && renew) {
+      throw new DeviceError('INVALID_OPTION', `${fn}: renew: device "${deviceId}" is not registered; issue it without renew`);
+    }
+    // Check a given key before signing anything.
+    if (options.publicKeyPem !== undefined && options.csrPem === undefined) {
+      let spki: Uint8Array | undefined;
+      try {
+        spki = spkiFromPem(typeof options.publicKeyPem === 'string' ? options.publicKeyPem : new TextDecoder().decode(options.publicKeyPem)).der;
+      } catch {
+        spki = undefined; // issueDeviceCertificate reports the bad key with the right error
+      }
+      if (spki !== undefined) this.#assertKeyUnused(fn, deviceId, sha256Colon(spki));
+    }
+    const { renew: _renew, ...issueOptions } = options;
+    const cert = await issueDeviceCertificate({ ...issueOptions, ca: await this.#credentials() });
+    this.#assertKeyUnused(fn, deviceId, cert.spkiFingerprint);
+    const entry: RegisteredCertificate = {
+      serialNumber: cert.serialNumber,
+      fingerprint: cert.fingerprint,
+      spkiFingerprint: cert.spkiFingerprint,
+      notBefore: cert.notBefore.toISOString(),
+      notAfter: cert.notAfter.toISOString(),
+      issuedAt: (options.now ?? new Date()).toISOString(),
+    };
+    this.#registry.devices[deviceId] = existing === undefined
+      ? { current: entry, previous: [], revoked: false }
+      : { current: entry, previous: [...existing.previous, existing.current], revoked: false };
+    this.#registry.keys[cert.spkiFingerprint] = deviceId;
+    await this.#save();
+    return cert;
+  }
+
+  #assertKeyUnused(fn: string, deviceId: string, spkiFingerprint: string): void {
+    const owner = this.#registry.keys[spkiFingerprint];
+    if (owner !== undefined) {
+      throw new DeviceError('KEY_ALREADY_REGISTERED', `${fn}: this public key (SPKI ${spkiFingerprint.slice(0, 23)}…) was already certified for device "${owner}"${owner === deviceId ? '' : `, not "${deviceId}"`}; every device and every renewal needs a new key pair`);
+    }
+  }
+
+  /**
+   * Issues a broker certificate from this CA (not registered: brokers are few and named by host).
+   *
+   * @example
+   * ```ts
+   * import { initCaDir } from '@outpost/device-sdk';
+   * const ca = await initCaDir('/tmp/outpost-example-ca4');
+   * const server = await ca.issueServer({ hosts: ['127.0.0.1', 'localhost'] });
+   * server.hosts.length; // 2
+   * ```
+   */
+  async issueServer(options: Omit<IssueServerOptions, 'ca'>): Promise<ServerCertificate> {
+    assertOptions('CaDir.issueServer', options);
+    return issueServerCertificate({ ...options, ca: await this.#credentials() });
+  }
+
+  /**
+   * Revokes every certificate issued to a device (current and renewed-away) and rewrites
+   * `crl.pem`. Restart (or SIGHUP) Mosquitto to load the new CRL.
+   *
+   * @returns The serial numbers newly revoked.
+   * @throws DeviceError `INVALID_OPTION` for an unknown device id.
+   * @example
+   * ```ts
+   * import { initCaDir } from '@outpost/device-sdk';
+   * const ca = await initCaDir('/tmp/outpost-example-ca5');
+   * await ca.issueDevice({ deviceId: 'lost-1' });
+   * (await ca.revokeDevice('lost-1')).length; // 1
+   * ```
+   */
+  async revokeDevice(deviceId: string, options: { readonly now?: Date } = {}): Promise<readonly string[]> {
+    const fn = 'CaDir.revokeDevice';
+    checkDeviceId(fn, deviceId);
+    assertOptions(fn, options);
+    if (options.now !== undefined && !(options.now instanceof Date)) throw new TypeError(`${fn}: now: expected a Date, got ${describe(options.now)}`);
+    await this.reload();
+    const d = this.#registry.devices[deviceId];
+    if (d === undefined) throw new DeviceError('INVALID_OPTION', `${fn}: device "${deviceId}" is not registered`);
+    const at = (options.now ?? new Date()).toISOString();
+    const newly: string[] = [];
+    const mark = (c: RegisteredCertificate): RegisteredCertificate => {
+      if (c.revokedAt !== undefined) return c;
+      newly.push(c.serialNumber);
+      return { ...c, revokedAt: at };
+    };
+    this.#registry.devices[deviceId] = { current: mark(d.current), previous: d.previous.map(mark), revoked: true };
+    this.#registry.crlNumber += 1;
+    await this.#writeCrl(options.now);
+    await this.#save();
+    return newly;
+  }
+
+  async #writeCrl(now: Date | undefined): Promise<void> {
+    const revoked = Object.values(this.#registry.devices).flatMap((d) =>
+      [d.current, ...d.previous].filter((c) => c.revokedAt !== undefined).map((c) => ({ serialNumber: c.serialNumber, revokedAt: new Date(c.revokedAt!) })),
+    );
+    const crl = await createRevocationList({ ca: await this.#credentials(), revoked, crlNumber: this.#registry.crlNumber, ...(now === undefined ? {} : { now }) });
+    await writeAtomic(this.crlPath, crl);
+  }
+
+  /**
+   * Refuses a certificate presented under a device id other than the one it was issued to:
+   * `SHARED_CREDENTIAL` if its key is registered to another device, `CERT_UNTRUSTED` if its key
+   * was never issued here. A gateway admitting devices on behalf of the broker can call it.
+   *
+   * @example
+   * ```ts
+   * import { initCaDir } from '@outpost/device-sdk';
+   * const ca = await initCaDir('/tmp/outpost-example-ca6');
+   * const dev = await ca.issueDevice({ deviceId: 'a' });
+   * ca.assertOwnCredential('a', dev.certificatePem); // ok; for 'b' → SHARED_CREDENTIAL
+   * ```
+   */
+  assertOwnCredential(deviceId: string, certPem: string | Uint8Array): void {
+    const fn = 'CaDir.assertOwnCredential';
+    checkDeviceId(fn, deviceId);
+    const id = parseDeviceIdentity(certPem);
+    const owner = this.#registry.keys[id.spkiFingerprint];
+    if (owner === undefined) throw new DeviceError('CERT_UNTRUSTED', `${fn}: this certificate's key was not issued by the CA in ${this.dir}`);
+    if (owner !== deviceId || id.deviceId !== deviceId) {
+      throw new DeviceError('SHARED_CREDENTIAL', `${fn}: device "${deviceId}" presents the credential of "${owner}"; every device needs its own certificate`);
+    }
+  }
+}
