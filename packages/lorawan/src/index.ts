@@ -1,1 +1,59 @@
+/**
+ * @outpost/lorawan: LoRaWAN frame codec with MAC commands, exact time-on-air, regional
+ * parameters, duty-cycle accounting, frame counters and link coverage checks.
+ *
+ * @packageDocumentation
+ */
+
+// Errors
+export { LoRaWANError } from './errors.js';
+export type { LoRaWANErrorCode } from './errors.js';
+
+// Frame codec
+export { decodeFrame, encodeFrame } from './frame.js';
+export type {
+  MType, MicStatus, LoRaWANVersion, FrameKeys, FrameOptions, FCtrl, DLSettings,
+  Frame, DataFrame, JoinRequestFrame, JoinAcceptFrame, JoinAcceptFields, RejoinRequestFrame, ProprietaryFrame,
+  FrameFields, DataFrameFields, JoinRequestFields, JoinAcceptEncodeFields, RejoinRequestFields, ProprietaryFields,
+} from './frame.js';
+
+// MAC commands
+export { decodeMacCommands, encodeMacCommands, macCommandDirection, macCommandCid } from './mac-commands.js';
+export type { Direction, MacCommand, MacCommandType, UplinkMacCommand, DownlinkMacCommand } from './mac-commands.js';
+
+// Crypto and keys
+export { aesCmac } from './crypto.js';
+export { deriveSessionKeys10, deriveSessionKeys11 } from './keys.js';
+export type { SessionKeys10, SessionKeys11 } from './keys.js';
+
+// Frame counters
+export { reconstructFCnt, FrameCounter } from './fcnt.js';
+export type { FrameCounterOptions } from './fcnt.js';
+
+// Time on air
+export { timeOnAir, fskTimeOnAir } from './airtime.js';
+export type { LoRaAirtimeParams, FskAirtimeParams, CodingRate, SpreadingFactor } from './airtime.js';
+
+// Regional parameters
+export { EU868, US915, AS923, getRegion, dataRate, dataRateFor, maxAppPayload, airtimeForDataRate, txPowerDbm } from './regions.js';
+export type { Region, RegionName, DataRate, Channel } from './regions.js';
+
+// Duty cycle and scheduling
+export { DutyCycleAccountant, EU868_SUB_BANDS, joinDutyCycle, uplinksPerHour } from './duty-cycle.js';
+export type { SubBand, DutyCycleModel, DutyCycleOptions, TransmitOptions, SubBandUsage } from './duty-cycle.js';
+export { TransmitScheduler, assertDwellTime } from './scheduler.js';
+export type { QueuedUplink, ScheduleDecision, SchedulerOptions } from './scheduler.js';
+export { SigfoxBudget } from './sigfox.js';
+export type { SigfoxBudgetOptions } from './sigfox.js';
+
+// Coverage and ADR
+export { REQUIRED_SNR_DB, linkCheckReport, estimateCoverage } from './coverage.js';
+export type { CoverageVerdict, CoverageThresholds, LinkCheckReport, GatewayReception, UplinkMetadata, GatewayCoverage, CoverageEstimate } from './coverage.js';
+export { suggestAdr } from './adr.js';
+export type { AdrInput, AdrSuggestion } from './adr.js';
+
+// Hex helpers (for CLIs and tests)
+export { toHex, fromHex } from './bytes.js';
+
+/** Package version. */
 export const VERSION = '0.1.0';
