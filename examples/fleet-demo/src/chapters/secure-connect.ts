@@ -69,12 +69,12 @@ export const secureConnect: Chapter = {
       const borrowedSdk = await refusedCode(connectDevice({ url: ctx.url, cert: pump1.cert, key: pump1.key, ca: ctx.ca.certificatePem, clientId: 'intruder', protocolVersion: ctx.protocolVersion }));
       ctx.say(`  borrowed certificate (pump-1's, as "intruder"): refused by the SDK with ${borrowedSdk}`);
       const borrowedBroker = await rawBorrowed(ctx, pump1.cert, pump1.key, 'intruder');
-      ctx.say(`  the same with a plain MQTT client that skips the check: ${borrowedBroker} by the broker`);
+      ctx.say(`  the same with a plain MQTT client that skips the check: ${borrowedBroker} by the broker${borrowedBroker === 'ACCEPTED' ? ' (it takes the identity from the certificate, so the intruder acts as pump-1 and stays inside devices/pump-1/#; a stolen key is revoked with outpost pki revoke)' : ''}`);
 
       // A device reaching into another device's topics.
       const pump2 = clients[1] as DeviceClient;
       const crossSub = await refusedCode(pump2.subscribe('devices/pump-1/#'));
-      ctx.say(`  pump-2 subscribing to devices/pump-1/#: ${crossSub}`);
+      ctx.say(`  pump-2 subscribing to devices/pump-1/#: ${crossSub}${crossSub === 'ACCEPTED' ? ' (Mosquitto grants the SUBACK and withholds every message per its ACL)' : ''}`);
 
       const stats = clients.map((c) => ({ id: c.clientId, ...pick(c.stats()) }));
       ctx.summary['secureConnect'] = {

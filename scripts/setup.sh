@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian/Ubuntu machine with Node 20:
+# the real protocol peers (Mosquitto, libcoap), pnpm 10, and the workspace's dependencies.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+need_apt=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
+command -v coap-server-openssl >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+# Debian starts a system-wide broker on :1883; the tests start their own on free ports.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop mosquitto >/dev/null 2>&1 || true; fi
+
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != "10" ]; then
+  echo "setup: installing pnpm 10"
+  $SUDO npm i -g pnpm@10 >/dev/null
+fi
+echo "setup: node $(node --version), pnpm $(pnpm --version), $(/usr/sbin/mosquitto -h 2>/dev/null | head -n 1 || mosquitto -h | head -n 1)"
+pnpm install --frozen-lockfile
