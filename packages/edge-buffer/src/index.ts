@@ -1,1 +1,25 @@
-export const VERSION = '0.1.0';
+/**
+ * `@outpost/edge-buffer`: a durable, bounded, crash-safe FIFO store-and-forward buffer on local disk.
+ *
+ * @packageDocumentation
+ */
+
+// --- opening a buffer ---
+export { openBuffer } from './buffer.js';
+export type { EdgeBuffer, ReadOptions, BufferStats } from './buffer.js';
+export type { BufferOptions, Durability, OverflowPolicy } from './options.js';
+
+// --- records and draining ---
+export type { BufferRecord } from './consumer.js';
+export type { DrainSender, DrainOptions, DrainResult } from './drain.js';
+
+// --- events ---
+export type { BufferEvent, BufferEventType, BufferEventListener } from './events.js';
+
+// --- errors ---
+export { BufferError } from './errors.js';
+export type { BufferErrorCode } from './errors.js';
+
+// --- file-system layer ---
+export { nodeFileSystem } from './fs.js';
+export type { FileSystem, FileHandle, OpenMode } from './fs.js';

@@ -1,0 +1,188 @@
+// Pure on-disk codec: segment header, record frame and checkpoint over Uint8Array.
+// No I/O, no clocks. All multi-byte fields are little-endian.
+//
+// Segment file = header (24 B) followed by records:
+//   header: magic "OPBF" | version u16 | header size u16 | base seq u64 | reserved u32 | crc32c u32 (of bytes 0..19)
+//   record: payload length u32 | seq u64 | crc32c u32 (of bytes 0..11 and the payload) | payload
+// Checkpoint file (20 B): magic "OPBC" | version u16 | reserved u16 | acked seq u64 | crc32c u32 (of bytes 0..15)
+
+import { crc32c } from './crc32c.js';
+
+export const FORMAT_VERSION = 1;
+export const SEGMENT_MAGIC = 0x4642504f; // "OPBF" read as u32 LE
+export const CHECKPOINT_MAGIC = 0x4342504f; // "OPBC" read as u32 LE
+export const SEGMENT_HEADER_SIZE = 24;
+export const RECORD_HEADER_SIZE = 16;
+export const CHECKPOINT_SIZE = 20;
+/** Largest payload length the frame can express; instances use a much smaller limit. */
+export const MAX_FRAME_PAYLOAD = 0xffff_ffff;
+
+/** Result of decoding: a value, "need more bytes", or "malformed" (never both). */
+export type Decoded<T> =
+  | ({ type: 'ok' } & T)
+  | { type: 'incomplete'; needed: number }
+  | { type: 'malformed'; reason: string; offset: number };
+
+function readU32LE(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+
+function writeU32LE(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+
+/** u64 LE restricted to safe integers; returns -1 when the high word is beyond 2^53. */
+function readU64LE(b: Uint8Array, o: number): number {
+  const lo = readU32LE(b, o);
+  const hi = readU32LE(b, o + 4);
+  if (hi > 0x1f_ffff) return -1;
+  return hi * 0x1_0000_0000 + lo;
+}
+
+function writeU64LE(b: Uint8Array, o: number, v: number): void {
+  writeU32LE(b, o, v >>> 0);
+  writeU32LE(b, o + 4, Math.floor(v / 0x1_0000_0000));
+}
+
+// --- segment header ---
+
+export function encodeSegmentHeader(baseSeq: number): Uint8Array {
+  const b = new Uint8Array(SEGMENT_HEADER_SIZE);
+  writeU32LE(b, 0, SEGMENT_MAGIC);
+  b[4] = FORMAT_VERSION & 0xff;
+  b[5] = FORMAT_VERSION >>> 8;
+  b[6] = SEGMENT_HEADER_SIZE;
+  b[7] = 0;
+  writeU64LE(b, 8, baseSeq);
+  writeU32LE(b, 20, crc32c(b, 0, 0, 20));
+  return b;
+}
+
+export function decodeSegmentHeader(b: Uint8Array): Decoded<{ version: number; baseSeq: number }> {
+  if (b.length < 4) return { type: 'incomplete', needed: SEGMENT_HEADER_SIZE - b.length };
+  const magic = readU32LE(b, 0);
+  if (magic !== SEGMENT_MAGIC) {
+    return { type: 'malformed', reason: `segment magic: expected 0x${SEGMENT_MAGIC.toString(16)}, found 0x${magic.toString(16)}`, offset: 0 };
+  }
+  if (b.length < SEGMENT_HEADER_SIZE) return { type: 'incomplete', needed: SEGMENT_HEADER_SIZE - b.length };
+  const stored = readU32LE(b, 20);
+  const actual = crc32c(b, 0, 0, 20);
+  if (stored !== actual) {
+    return { type: 'malformed', reason: `segment header crc: expected 0x${actual.toString(16)}, found 0x${stored.toString(16)}`, offset: 20 };
+  }
+  const version = b[4]! | (b[5]! << 8);
+  if (version !== FORMAT_VERSION) {
+    return { type: 'malformed', reason: `segment version: expected ${FORMAT_VERSION}, found ${version}`, offset: 4 };
+  }
+  const size = b[6]! | (b[7]! << 8);
+  if (size !== SEGMENT_HEADER_SIZE) {
+    return { type: 'malformed', reason: `segment header size: expected ${SEGMENT_HEADER_SIZE}, found ${size}`, offset: 6 };
+  }
+  const baseSeq = readU64LE(b, 8);
+  if (baseSeq < 1) return { type: 'malformed', reason: `segment base seq: expected 1..2^53-1, found ${baseSeq < 0 ? '>2^53' : baseSeq}`, offset: 8 };
+  return { type: 'ok', version, baseSeq };
+}
+
+// --- record frame ---
+
+export function recordSize(payloadLength: number): number {
+  return RECORD_HEADER_SIZE + payloadLength;
+}
+
+/** Writes one framed record into `out` at `offset`; returns the offset after it. */
+export function encodeRecordInto(out: Uint8Array, offset: number, seq: number, payload: Uint8Array): number {
+  writeU32LE(out, offset, payload.length);
+  writeU64LE(out, offset + 4, seq);
+  out.set(payload, offset + RECORD_HEADER_SIZE);
+  let c = crc32c(out, 0, offset, offset + 12);
+  c = crc32c(payload, c);
+  writeU32LE(out, offset + 12, c);
+  return offset + RECORD_HEADER_SIZE + payload.length;
+}
+
+export function encodeRecord(seq: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
+  encodeRecordInto(out, 0, seq, payload);
+  return out;
+}
+
+/**
+ * Decodes the record at `b[offset..]`. The payload is a view into `b` (no copy).
+ * `maxPayload` is checked before anything is sliced, so a forged length never allocates.
+ */
+export function decodeRecordAt(
+  b: Uint8Array,
+  offset: number,
+  maxPayload: number,
+): Decoded<{ seq: number; payload: Uint8Array; size: number }> {
+  const avail = b.length - offset;
+  if (avail < RECORD_HEADER_SIZE) return { type: 'incomplete', needed: RECORD_HEADER_SIZE - avail };
+  const length = readU32LE(b, offset);
+  const seq = readU64LE(b, offset + 4);
+  if (seq < 1) {
+    return { type: 'malformed', reason: `record seq: expected 1..2^53-1, found ${seq < 0 ? '>2^53' : seq}`, offset: offset + 4 };
+  }
+  if (length > maxPayload) {
+    return { type: 'malformed', reason: `record length: expected at most ${maxPayload}, found ${length}`, offset };
+  }
+  const size = RECORD_HEADER_SIZE + length;
+  if (avail < size) return { type: 'incomplete', needed: size - avail };
+  let c = crc32c(b, 0, offset, offset + 12);
+  c = crc32c(b, c, offset + RECORD_HEADER_SIZE, offset + size);
+  const stored = readU32LE(b, offset + 12);
+  if (c !== stored) {
+    return { type: 'malformed', reason: `record crc: expected 0x${c.toString(16)}, found 0x${stored.toString(16)}`, offset: offset + 12 };
+  }
+  return { type: 'ok', seq, payload: b.subarray(offset + RECORD_HEADER_SIZE, offset + size), size };
+}
+
+// --- checkpoint ---
+
+export function encodeCheckpoint(ackedSeq: number): Uint8Array {
+  const b = new Uint8Array(CHECKPOINT_SIZE);
+  writeU32LE(b, 0, CHECKPOINT_MAGIC);
+  b[4] = FORMAT_VERSION & 0xff;
+  b[5] = FORMAT_VERSION >>> 8;
+  writeU64LE(b, 8, ackedSeq);
+  writeU32LE(b, 16, crc32c(b, 0, 0, 16));
+  return b;
+}
+
+export function decodeCheckpoint(b: Uint8Array): Decoded<{ ackedSeq: number }> {
+  if (b.length < CHECKPOINT_SIZE) return { type: 'incomplete', needed: CHECKPOINT_SIZE - b.length };
+  const magic = readU32LE(b, 0);
+  if (magic !== CHECKPOINT_MAGIC) {
+    return { type: 'malformed', reason: `checkpoint magic: expected 0x${CHECKPOINT_MAGIC.toString(16)}, found 0x${magic.toString(16)}`, offset: 0 };
+  }
+  const stored = readU32LE(b, 16);
+  const actual = crc32c(b, 0, 0, 16);
+  if (stored !== actual) {
+    return { type: 'malformed', reason: `checkpoint crc: expected 0x${actual.toString(16)}, found 0x${stored.toString(16)}`, offset: 16 };
+  }
+  const version = b[4]! | (b[5]! << 8);
+  if (version !== FORMAT_VERSION) {
+    return { type: 'malformed', reason: `checkpoint version: expected ${FORMAT_VERSION}, found ${version}`, offset: 4 };
+  }
+  const ackedSeq = readU64LE(b, 8);
+  if (ackedSeq < 0) return { type: 'malformed', reason: 'checkpoint seq: beyond 2^53', offset: 8 };
+  return { type: 'ok', ackedSeq };
+}
+
+// --- file names ---
+
+const SEGMENT_NAME = /^(\d{20})\.seg$/;
+
+export function segmentFileName(baseSeq: number): string {
+  return `${String(baseSeq).padStart(20, '0')}.seg`;
+}
+
+/** Base seq encoded in a segment file name, or undefined when `name` is not a segment. */
+export function parseSegmentFileName(name: string): number | undefined {
+  const m = SEGMENT_NAME.exec(name);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) ? n : undefined;
+}

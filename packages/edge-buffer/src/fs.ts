@@ -1,0 +1,162 @@
+import * as nodeFs from 'node:fs';
+
+/**
+ * How a file is opened through a {@link FileSystem}:
+ * `'read'` existing file read-only; `'readwrite'` existing file read/write;
+ * `'create'` create or truncate, read/write.
+ */
+export type OpenMode = 'read' | 'readwrite' | 'create';
+
+/**
+ * An open file. Positions are absolute byte offsets; no shared file pointer.
+ *
+ * @example
+ * ```ts
+ * import { nodeFileSystem } from '@outpost/edge-buffer';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const fs = nodeFileSystem();
+ * const file = await fs.open(join(mkdtempSync(join(tmpdir(), 'eb-')), 'x'), 'create');
+ * await file.write(new Uint8Array([1, 2, 3]), 0);
+ * await file.sync();
+ * await file.size(); // 3
+ * await file.close();
+ * ```
+ */
+export interface FileHandle {
+  /** Reads into `into` from `position` until it is full or the file ends; resolves the byte count. */
+  read(into: Uint8Array, position: number): Promise<number>;
+  /** Writes all of `data` at `position`. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Makes the file's data (and its size) durable: `fdatasync(2)`. */
+  sync(): Promise<void>;
+  /** Sets the file length. */
+  truncate(length: number): Promise<void>;
+  /** Current length in bytes. */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Every file operation the buffer performs goes through this interface, so tests can
+ * inject faults (ENOSPC, EIO, failed fsync) and simulate crashes that drop unsynced data.
+ * Paths are absolute (`dir` joined with a file name by `node:path`).
+ *
+ * @example
+ * ```ts
+ * import { nodeFileSystem, type FileSystem } from '@outpost/edge-buffer';
+ * // A wrapper that fails every fsync, e.g. to test how an app reacts to IO_ERROR.
+ * const real = nodeFileSystem();
+ * const failing: FileSystem = {
+ *   ...real,
+ *   async open(path, mode) {
+ *     const f = await real.open(path, mode);
+ *     return { ...f, sync: async () => { throw Object.assign(new Error('EIO'), { code: 'EIO' }); } };
+ *   },
+ * };
+ * ```
+ */
+export interface FileSystem {
+  /** Creates `dir` and missing parents; no error if it exists. */
+  mkdir(dir: string): Promise<void>;
+  /** Names (not paths) of the entries of `dir`. */
+  readdir(dir: string): Promise<string[]>;
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** Atomically replaces `to` with `from`. */
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes `dir`'s entries (creates, renames, unlinks) durable: `fsync(2)` on the directory. */
+  syncDir(dir: string): Promise<void>;
+}
+
+type Cb<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+
+function call<T>(fn: (cb: Cb<T>) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    fn((err, value) => (err ? reject(err) : resolve(value)));
+  });
+}
+
+function voidCall(fn: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    fn((err) => (err ? reject(err) : resolve()));
+  });
+}
+
+class NodeFileHandle implements FileHandle {
+  readonly #fd: number;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  async read(into: Uint8Array, position: number): Promise<number> {
+    let done = 0;
+    while (done < into.length) {
+      const n = await call<number>((cb) => nodeFs.read(this.#fd, into, done, into.length - done, position + done, cb));
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const n = await call<number>((cb) => nodeFs.write(this.#fd, data, done, data.length - done, position + done, cb));
+      done += n;
+    }
+  }
+
+  sync(): Promise<void> {
+    return voidCall((cb) => nodeFs.fdatasync(this.#fd, cb));
+  }
+
+  truncate(length: number): Promise<void> {
+    return voidCall((cb) => nodeFs.ftruncate(this.#fd, length, cb));
+  }
+
+  async size(): Promise<number> {
+    const st = await call<nodeFs.Stats>((cb) => nodeFs.fstat(this.#fd, cb));
+    return st.size;
+  }
+
+  close(): Promise<void> {
+    return voidCall((cb) => nodeFs.close(this.#fd, cb));
+  }
+}
+
+const FLAGS: Record<OpenMode, string> = { read: 'r', readwrite: 'r+', create: 'w+' };
+
+/**
+ * The default {@link FileSystem}: `node:fs` with `fdatasync` for files and `fsync` on an
+ * open directory descriptor for directory entries.
+ *
+ * @example
+ * ```ts
+ * import { nodeFileSystem, openBuffer } from '@outpost/edge-buffer';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const buf = await openBuffer({ dir: mkdtempSync(join(tmpdir(), 'eb-')), maxBytes: 1 << 20, fs: nodeFileSystem() });
+ * await buf.close();
+ * ```
+ */
+export function nodeFileSystem(): FileSystem {
+  return {
+    mkdir: (dir) => voidCall((cb) => nodeFs.mkdir(dir, { recursive: true }, (err) => cb(err))),
+    readdir: (dir) => call<string[]>((cb) => nodeFs.readdir(dir, cb)),
+    open: async (path, mode) => new NodeFileHandle(await call<number>((cb) => nodeFs.open(path, FLAGS[mode], 0o644, cb))),
+    rename: (from, to) => voidCall((cb) => nodeFs.rename(from, to, cb)),
+    unlink: (path) => voidCall((cb) => nodeFs.unlink(path, cb)),
+    syncDir: async (dir) => {
+      const fd = await call<number>((cb) => nodeFs.open(dir, 'r', cb));
+      try {
+        await voidCall((cb) => nodeFs.fsync(fd, cb));
+      } finally {
+        await voidCall((cb) => nodeFs.close(fd, cb));
+      }
+    },
+  };
+}

@@ -1,0 +1,269 @@
+// The append side: one queue, one writer loop. Records get their seq and segment when
+// `append` is called (so order is fixed at call time); the loop writes them in order.
+//
+// After any failed write or fsync (ENOSPC, EIO…): the failing batch and everything queued
+// behind it are rejected with IO_ERROR, and the segment is marked suspect. Before anything else
+// is written, the suspect segment is repaired: truncated back to its last known-good offset and
+// fsynced again (a segment whose creation failed is unlinked instead). A failed fsync is never
+// retried as if it had succeeded: the bytes it covered are cut off, not trusted. Sequence
+// numbers of rejected appends are reused after a successful repair, so on disk they stay dense.
+
+import type { FileSystem } from './fs.js';
+import type { Durability } from './options.js';
+import type { Segment, Store } from './store.js';
+import type { BufferError } from './errors.js';
+import { ioError } from './errors.js';
+import { encodeRecordInto, encodeSegmentHeader, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
+import { newSegment } from './store.js';
+
+interface Entry {
+  seg: Segment;
+  seq: number;
+  frame: Uint8Array;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface WriterHooks {
+  /** A segment was sealed and closed; fully acknowledged segments may now be deleted. */
+  sealed(): void;
+  error(err: BufferError): void;
+}
+
+export class Writer {
+  readonly #fs: FileSystem;
+  readonly #store: Store;
+  readonly #durability: Durability;
+  readonly #segmentBytes: number;
+  readonly #maxBatchBytes: number;
+  readonly #hooks: WriterHooks;
+  #queue: Entry[] = [];
+  #head = 0;
+  #running: Promise<void> | undefined;
+  /** Segment that needs repair before the next write. */
+  #suspect: Segment | undefined;
+  appended = 0;
+  ioErrors = 0;
+
+  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks) {
+    this.#fs = fs;
+    this.#store = store;
+    this.#durability = durability;
+    this.#segmentBytes = segmentBytes;
+    this.#maxBatchBytes = maxBatchBytes;
+    this.#hooks = hooks;
+  }
+
+  /** Whether a record of `frameSize` bytes needs a new segment. */
+  needsNewSegment(frameSize: number): boolean {
+    const a = this.#store.active;
+    return a === undefined || a.reserved + frameSize > this.#segmentBytes;
+  }
+
+  /** Assigns seq and segment now, writes later. Capacity was checked by the caller. */
+  enqueue(payload: Uint8Array): Promise<number> {
+    const store = this.#store;
+    const size = RECORD_HEADER_SIZE + payload.length;
+    if (this.needsNewSegment(size)) {
+      const prev = this.#store.active;
+      if (prev !== undefined) prev.sealed = true;
+      const seg = newSegment(store.dir, store.nextSeq, 0, store.nextSeq - 1, false);
+      seg.reserved = SEGMENT_HEADER_SIZE;
+      store.segments.push(seg);
+    }
+    const seg = store.active!;
+    const seq = store.nextSeq++;
+    const frame = new Uint8Array(size);
+    encodeRecordInto(frame, 0, seq, payload);
+    store.update(seg, () => {
+      seg.lastSeq = seq;
+      seg.reserved += size;
+    });
+    seg.pending++;
+    return new Promise<number>((resolve, reject) => {
+      this.#queue.push({ seg, seq, frame, resolve, reject });
+      if (this.#running === undefined) this.#running = this.#run();
+    });
+  }
+
+  /** Resolves when the queue is empty. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#head < this.#queue.length) {
+        const batch = this.#take();
+        await this.#write(batch);
+      }
+    } finally {
+      this.#queue = [];
+      this.#head = 0;
+      this.#running = undefined;
+    }
+  }
+
+  #take(): Entry[] {
+    const q = this.#queue;
+    const first = q[this.#head++]!;
+    const batch = [first];
+    if (this.#durability === 'fsync') return batch;
+    let bytes = first.frame.length;
+    while (this.#head < q.length) {
+      const e = q[this.#head]!;
+      if (e.seg !== first.seg || bytes + e.frame.length > this.#maxBatchBytes) break;
+      batch.push(e);
+      bytes += e.frame.length;
+      this.#head++;
+    }
+    if (this.#head > 4096 && this.#head * 2 > q.length) {
+      this.#queue = q.slice(this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+
+  async #write(batch: Entry[]): Promise<void> {
+    const seg = batch[0]!.seg;
+    const fs = this.#fs;
+    try {
+      if (this.#suspect !== undefined) await this.#repair();
+      let fresh = false;
+      if (seg.handle === undefined) {
+        if (seg.created) {
+          seg.handle = await fs.open(seg.path, 'readwrite');
+        } else {
+          await this.#sealPrevious(seg);
+          seg.handle = await fs.open(seg.path, 'create');
+          fresh = true;
+        }
+      }
+      const head = fresh ? SEGMENT_HEADER_SIZE : 0;
+      let data: Uint8Array;
+      if (batch.length === 1 && head === 0) {
+        data = batch[0]!.frame;
+      } else {
+        let total = head;
+        for (const e of batch) total += e.frame.length;
+        data = new Uint8Array(total);
+        if (fresh) data.set(encodeSegmentHeader(seg.baseSeq), 0);
+        let o = head;
+        for (const e of batch) {
+          data.set(e.frame, o);
+          o += e.frame.length;
+        }
+      }
+      const position = fresh ? 0 : seg.written;
+      await seg.handle.write(data, position);
+      seg.written = position + data.length;
+      if (this.#durability !== 'none') await seg.handle.sync();
+      if (fresh) {
+        // The new file's directory entry must be durable before its first append resolves.
+        await fs.syncDir(this.#store.dir);
+        seg.created = true;
+      }
+    } catch (err) {
+      this.#fail(seg, ioError('append', err), batch);
+      return;
+    }
+    const last = batch[batch.length - 1]!;
+    seg.good = seg.written;
+    seg.goodSeq = last.seq;
+    seg.pending -= batch.length;
+    this.appended += batch.length;
+    this.#store.notify();
+    for (const e of batch) e.resolve(e.seq);
+  }
+
+  /** Before a new segment exists, the previous one is complete and durable, then closed. */
+  async #sealPrevious(seg: Segment): Promise<void> {
+    const segs = this.#store.segments;
+    const i = segs.indexOf(seg);
+    for (let j = i - 1; j >= 0; j--) {
+      const prev = segs[j]!;
+      if (prev.handle === undefined) continue;
+      if (this.#durability === 'none') await prev.handle.sync();
+      const h = prev.handle;
+      prev.handle = undefined;
+      await h.close().catch(() => undefined);
+    }
+    this.#hooks.sealed();
+  }
+
+  #fail(seg: Segment, err: BufferError, batch: Entry[]): void {
+    this.ioErrors++;
+    const store = this.#store;
+    // Reject everything still queued: its seqs are handed out again after the repair.
+    const rejected = [...batch];
+    for (let i = this.#head; i < this.#queue.length; i++) rejected.push(this.#queue[i]!);
+    this.#queue = [];
+    this.#head = 0;
+    this.#suspect = seg;
+    const i = store.segments.indexOf(seg);
+    // Segments allocated after `seg` were never touched on disk.
+    for (const later of store.segments.splice(i + 1)) later.gone = true;
+    seg.lastSeq = seg.goodSeq;
+    seg.reserved = seg.good > 0 ? seg.good : SEGMENT_HEADER_SIZE;
+    seg.pending = 0;
+    if (seg.good === 0) {
+      seg.gone = true;
+      store.segments.splice(i, 1);
+    } else {
+      seg.sealed = false;
+    }
+    let top = store.ackedSeq;
+    for (const s of store.segments) top = Math.max(top, s.lastSeq);
+    store.nextSeq = top + 1;
+    store.recount();
+    for (const e of rejected) e.reject(err);
+    this.#hooks.error(err);
+  }
+
+  /** Truncates the suspect segment to its last good offset and syncs, or unlinks a failed creation. */
+  async #repair(): Promise<void> {
+    const seg = this.#suspect!;
+    const fs = this.#fs;
+    if (seg.good === 0) {
+      if (seg.handle !== undefined) {
+        const h = seg.handle;
+        seg.handle = undefined;
+        await h.close().catch(() => undefined);
+      }
+      try {
+        await fs.unlink(seg.path);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+      }
+      await fs.syncDir(this.#store.dir);
+    } else {
+      if (seg.handle === undefined) seg.handle = await fs.open(seg.path, 'readwrite');
+      await seg.handle.truncate(seg.good);
+      await seg.handle.sync();
+      seg.written = seg.good;
+    }
+    this.#suspect = undefined;
+  }
+
+  /** Syncs (in 'none' mode) and closes every writer handle. */
+  async close(): Promise<void> {
+    await this.idle();
+    for (const seg of this.#store.segments) {
+      if (seg.handle === undefined) continue;
+      const h = seg.handle;
+      seg.handle = undefined;
+      try {
+        if (this.#durability === 'none' && this.#suspect === undefined) await h.sync();
+      } catch (err) {
+        this.#hooks.error(ioError('close: sync', err));
+      } finally {
+        await h.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Whether no write is queued or running. */
+  get quiet(): boolean {
+    return this.#running === undefined;
+  }
+}
