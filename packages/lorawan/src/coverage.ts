@@ -102,7 +102,7 @@ export interface CoverageEstimate {
  * import { EU868, estimateCoverage } from '@outpost/lorawan';
  * const e = estimateCoverage([{ spreadingFactor: 12, gateways: [{ gatewayId: 'gw1', rssi: -118, snr: -6 }] }], EU868);
  * e.marginDb;        // 14
- * e.fastestDataRate; // 3 (SF9: −6 ≥ −12.5)
+ * e.fastestDataRate; // 5 (SF7 needs −7.5 dB)
  * e.verdict;         // 'good'
  * ```
  */
