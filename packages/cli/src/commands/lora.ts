@@ -1,0 +1,193 @@
+import {
+  decodeFrame, DutyCycleAccountant, fromHex, getRegion, timeOnAir, toHex, uplinksPerHour, dataRateFor, airtimeForDataRate,
+  type CodingRate, type Frame,
+} from '@outpost/lorawan';
+import { CliError, emit, parseCommandArgs, requireString, type Command } from '../command.js';
+
+function num(value: unknown, flag: string, min: number, max: number, integer = true): number {
+  const s = requireString(value, flag);
+  const n = Number(s);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new CliError('USAGE', `--${flag}: expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${s}"`, 2);
+  }
+  return n;
+}
+
+function codingRate(value: unknown): CodingRate {
+  const s = value === undefined ? '4/5' : requireString(value, 'cr');
+  if (s !== '4/5' && s !== '4/6' && s !== '4/7' && s !== '4/8') throw new CliError('USAGE', `--cr: expected 4/5, 4/6, 4/7 or 4/8, got "${s}"`, 2);
+  return s;
+}
+
+function bandwidthHz(value: unknown): number {
+  const khz = value === undefined ? 125 : num(value, 'bw', 125, 500);
+  if (khz !== 125 && khz !== 250 && khz !== 500) throw new CliError('USAGE', `--bw: expected 125, 250 or 500 (kHz), got "${String(value)}"`, 2);
+  return khz * 1000;
+}
+
+function key(value: unknown, flag: string): Uint8Array | undefined {
+  if (value === undefined) return undefined;
+  const s = requireString(value, flag);
+  if (!/^[0-9a-fA-F]{32}$/.test(s)) throw new CliError('USAGE', `--${flag}: expected 32 hex digits (16 bytes), got ${s.length} characters`, 2);
+  return fromHex(s);
+}
+
+/** JSON-friendly view of a decoded frame: byte fields as hex. */
+function toJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return toHex(value);
+  if (value instanceof Error) return { code: (value as { code?: unknown }).code, message: value.message };
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    return out;
+  }
+  return value;
+}
+
+function describeFrame(f: Frame): string {
+  const lines = [`type        ${f.type}`];
+  const j = toJson(f) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(j)) {
+    if (k === 'type') continue;
+    lines.push(`${k.padEnd(11)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  return lines.join('\n');
+}
+
+const toaHelp = `Usage: outpost lora toa --sf SF --bytes N [--bw 125|250|500] [--cr 4/5..4/8] [--preamble 8] [--no-crc] [--implicit] [--json]
+
+LoRa time on air by the Semtech formula (SX1276 datasheet, AN1200.13), exact, with
+low-data-rate optimisation on when the symbol time is ≥ 16 ms.
+
+Options:
+  --sf N         spreading factor 7…12 (required)
+  --bytes N      PHYPayload length in bytes 0…255 (required)
+  --bw KHZ       bandwidth in kHz (default 125)
+  --cr 4/x       coding rate (default 4/5)
+  --preamble N   preamble symbols (default 8)
+  --no-crc       payload CRC off (downlinks)
+  --implicit     implicit header
+
+Example:
+  outpost lora toa --sf 12 --bw 125 --cr 4/5 --bytes 51     # 2465.792 ms`;
+
+const decodeHelp = `Usage: outpost lora decode HEX [--nwkskey K] [--appskey K] [--appkey K] [--fcnt-last N] [--json]
+
+Decodes a LoRaWAN PHYPayload given in hex. With --nwkskey the MIC is checked (a bad MIC is
+reported, not an error); with --appskey the FRMPayload is decrypted; with --appkey join
+requests are checked and join-accepts decrypted. Keys are 32 hex digits.
+
+Options:
+  --nwkskey K    network session key (MIC, FPort 0 payload)
+  --appskey K    application session key (FRMPayload)
+  --appkey K     root key (join-request MIC, join-accept decryption)
+  --fcnt-last N  last accepted 32-bit frame counter, to rebuild FCnt
+
+Example:
+  outpost lora decode 40F17DBE4900020001954378762B11FF0D \\
+    --nwkskey 44024241ed4ce9a68c6a8bc055233fd3 --appskey ec925802ae430ca77fd3dd73cb2cc588`;
+
+const budgetHelp = `Usage: outpost lora budget --region EU868 --sf SF --bytes N --freq MHZ [--bw 125] [--json]
+
+How many uplinks per hour the duty cycle of the sub-band containing --freq allows for a
+PHYPayload of --bytes at --sf (ETSI EN 300 220 sub-bands for EU868). Regions without a duty
+cycle (US915) report the dwell-time limit instead.
+
+Options:
+  --region R     EU868 (default), US915 or AS923
+  --sf N         spreading factor 7…12 (required)
+  --bytes N      PHYPayload length in bytes (required)
+  --freq MHZ     channel frequency in MHz (required)
+  --bw KHZ       bandwidth in kHz (default 125)
+
+Example:
+  outpost lora budget --region EU868 --sf 12 --bytes 51 --freq 868.1     # 14 per hour`;
+
+export const loraCommands: readonly Command[] = [
+  {
+    path: ['lora', 'toa'],
+    summary: 'LoRa time on air of a packet (Semtech formula)',
+    help: toaHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, {
+        sf: { type: 'string' }, bytes: { type: 'string' }, bw: { type: 'string' }, cr: { type: 'string' },
+        preamble: { type: 'string' }, 'no-crc': { type: 'boolean' }, implicit: { type: 'boolean' },
+      });
+      const params = {
+        spreadingFactor: num(values['sf'], 'sf', 7, 12),
+        bandwidthHz: bandwidthHz(values['bw']),
+        codingRate: codingRate(values['cr']),
+        payloadBytes: num(values['bytes'], 'bytes', 0, 255),
+        preambleSymbols: values['preamble'] === undefined ? 8 : num(values['preamble'], 'preamble', 6, 65535),
+        crc: values['no-crc'] !== true,
+        explicitHeader: values['implicit'] !== true,
+      };
+      const ms = timeOnAir(params);
+      const symbolMs = (2 ** params.spreadingFactor * 1000) / params.bandwidthHz;
+      emit(io, values.json, { ...params, timeOnAirMs: ms, symbolTimeMs: symbolMs, lowDataRateOptimize: symbolMs >= 16 },
+        `${ms} ms on air (SF${params.spreadingFactor}, ${params.bandwidthHz / 1000} kHz, CR ${params.codingRate}, ${params.payloadBytes} bytes, symbol ${symbolMs} ms, LDRO ${symbolMs >= 16 ? 'on' : 'off'})`);
+      return 0;
+    },
+  },
+  {
+    path: ['lora', 'decode'],
+    summary: 'decode a LoRaWAN PHYPayload (MIC check and decryption with keys)',
+    help: decodeHelp,
+    async run(args, io) {
+      const { values, positionals } = parseCommandArgs(args, {
+        nwkskey: { type: 'string' }, appskey: { type: 'string' }, appkey: { type: 'string' }, 'fcnt-last': { type: 'string' },
+      }, true);
+      if (positionals.length !== 1) throw new CliError('USAGE', `expected one HEX argument, got ${positionals.length}`, 2);
+      const hex = positionals[0] as string;
+      if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new CliError('USAGE', 'HEX: expected an even number of hex digits', 2);
+      const nwkSKey = key(values['nwkskey'], 'nwkskey');
+      const appSKey = key(values['appskey'], 'appskey');
+      const appKey = key(values['appkey'], 'appkey');
+      const frame = decodeFrame(fromHex(hex), {
+        ...(nwkSKey === undefined ? {} : { nwkSKey }),
+        ...(appSKey === undefined ? {} : { appSKey }),
+        ...(appKey === undefined ? {} : { appKey }),
+      }, values['fcnt-last'] === undefined ? {} : { lastFCnt: num(values['fcnt-last'], 'fcnt-last', 0, 0xffffffff) });
+      emit(io, values.json, toJson(frame), describeFrame(frame));
+      return 0;
+    },
+  },
+  {
+    path: ['lora', 'budget'],
+    summary: 'uplinks per hour the duty cycle allows on a frequency',
+    help: budgetHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, {
+        region: { type: 'string' }, sf: { type: 'string' }, bytes: { type: 'string' }, freq: { type: 'string' }, bw: { type: 'string' },
+      });
+      let region;
+      try {
+        region = getRegion(requireString(values['region'] ?? 'EU868', 'region'));
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        throw new CliError('USAGE', `--region: ${(err as Error).message.replace(/^region: /, '')}`, 2);
+      }
+      const sf = num(values['sf'], 'sf', 7, 12);
+      const bw = bandwidthHz(values['bw']);
+      const bytes = num(values['bytes'], 'bytes', 1, 255);
+      const freqMHz = num(values['freq'], 'freq', 100, 1000, false);
+      const frequencyHz = Math.round(freqMHz * 1e6);
+      const dr = dataRateFor(region, sf, bw);
+      const airtimeMs = dr === undefined ? timeOnAir({ spreadingFactor: sf, bandwidthHz: bw, codingRate: '4/5', payloadBytes: bytes }) : airtimeForDataRate(region, dr, bytes);
+      if (!region.dutyCycle) {
+        const dwell = region.uplinkDwellTimeMs;
+        const result = { region: region.name, dataRate: dr ?? null, airtimeMs, dutyCycle: null, dwellTimeMs: dwell ?? null, allowed: dwell === undefined || airtimeMs <= dwell };
+        emit(io, values.json, result, `${region.name}: no duty cycle; ${airtimeMs} ms on air${dwell === undefined ? '' : ` ${airtimeMs <= dwell ? 'within' : 'EXCEEDS'} the ${dwell} ms dwell time`}`);
+        return 0;
+      }
+      const band = new DutyCycleAccountant().subBandOf(frequencyHz);
+      const perHour = uplinksPerHour(band.dutyCycle, airtimeMs);
+      const result = { region: region.name, dataRate: dr ?? null, frequencyHz, subBand: band.name, dutyCycle: band.dutyCycle, airtimeMs, uplinksPerHour: perHour, minIntervalMs: airtimeMs / band.dutyCycle };
+      emit(io, values.json, result,
+        `${perHour} uplinks per hour: ${airtimeMs} ms on air (SF${sf}, ${bytes} bytes) in sub-band ${band.name} ` +
+        `(${band.minHz / 1e6}–${band.maxHz / 1e6} MHz, ${band.dutyCycle * 100} % duty cycle); one every ${(airtimeMs / band.dutyCycle / 1000).toFixed(1)} s on average`);
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,81 @@
+// `outpost lora …` through run() with a capturing Io.
+import { describe, expect, test } from 'vitest';
+import { run } from '../src/run.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd: process.cwd() });
+  return { code, out, err };
+}
+
+const NWK = '44024241ed4ce9a68c6a8bc055233fd3';
+const APP = 'ec925802ae430ca77fd3dd73cb2cc588';
+const FRAME = '40F17DBE4900020001954378762B11FF0D';
+
+describe('outpost lora', () => {
+  test('every subcommand has --help with usage, options and an example', async () => {
+    for (const sub of ['toa', 'decode', 'budget']) {
+      const r = await cli('lora', sub, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^Usage: outpost lora ${sub}`));
+      expect(r.out).toContain('Options:');
+      expect(r.out).toContain(`Example:\n  outpost lora ${sub}`);
+    }
+    expect((await cli('lora', '--help')).out).toContain('lora budget');
+  });
+
+  test('toa: human and JSON', async () => {
+    const r = await cli('lora', 'toa', '--sf', '12', '--bw', '125', '--cr', '4/5', '--bytes', '51');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^2465\.792 ms on air/);
+    const j = await cli('lora', 'toa', '--sf', '7', '--bytes', '13', '--json');
+    expect(JSON.parse(j.out)).toMatchObject({ timeOnAirMs: 46.336, lowDataRateOptimize: false, codingRate: '4/5' });
+  });
+
+  test('decode: MIC and payload with keys; bad MIC is reported, not an error', async () => {
+    const r = await cli('lora', 'decode', FRAME, '--nwkskey', NWK, '--appskey', APP, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ type: 'UnconfirmedDataUp', devAddr: '49be7df1', fCnt: 2, fPort: 1, payload: '74657374', micStatus: 'valid' });
+    const bad = await cli('lora', 'decode', '40F17DBE49000300012A3518AA', '--nwkskey', NWK, '--json');
+    expect(bad.code).toBe(0);
+    expect(JSON.parse(bad.out).micStatus).toBe('invalid');
+    const human = await cli('lora', 'decode', FRAME);
+    expect(human.out).toContain('micStatus   unchecked');
+  });
+
+  test('budget: EU868 SF12 51 bytes on 868.1 MHz', async () => {
+    const r = await cli('lora', 'budget', '--region', 'EU868', '--sf', '12', '--bytes', '51', '--freq', '868.1');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^14 uplinks per hour/);
+    const j = JSON.parse((await cli('lora', 'budget', '--region', 'EU868', '--sf', '7', '--bytes', '51', '--freq', '869.525', '--json')).out);
+    expect(j).toMatchObject({ subBand: 'g3', dutyCycle: 0.1, dataRate: 5 });
+    const us = JSON.parse((await cli('lora', 'budget', '--region', 'US915', '--sf', '10', '--bytes', '24', '--freq', '902.3', '--json')).out);
+    expect(us).toMatchObject({ dutyCycle: null, dwellTimeMs: 400, allowed: true });
+  });
+
+  test('bad input: one line on stderr, non-zero exit, JSON error with --json', async () => {
+    const cases: string[][] = [
+      ['lora', 'toa', '--sf', '13', '--bytes', '10'],
+      ['lora', 'toa', '--sf', '12'],
+      ['lora', 'toa', '--sf', '12', '--bytes', '10', '--cr', '4/9'],
+      ['lora', 'toa', '--sf', '12', '--bytes', '10', '--bogus'],
+      ['lora', 'decode', 'XYZ'],
+      ['lora', 'decode'],
+      ['lora', 'decode', FRAME, '--nwkskey', 'abcd'],
+      ['lora', 'decode', '40f17dbe4900'],
+      ['lora', 'budget', '--region', 'XX', '--sf', '12', '--bytes', '51', '--freq', '868.1'],
+      ['lora', 'budget', '--sf', '12', '--bytes', '51', '--freq', '868.65'],
+    ];
+    for (const argv of cases) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(' ')).not.toBe(0);
+      expect(r.out).toBe('');
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^outpost: /);
+      const j = await cli(...argv, '--json');
+      expect(JSON.parse(j.err)).toHaveProperty('error.code');
+    }
+    expect((await cli('lora', 'decode', '40f17dbe4900')).err).toContain('[TRUNCATED]');
+  });
+});
