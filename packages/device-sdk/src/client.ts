@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { MqttClient, type IClientOptions, type IClientPublishOptions, type Packet } from 'mqtt';
 import { reconnectDelay } from './backoff.js';
+import { decodeBufferedMessage, encodeBufferedMessage, isPermanentRefusal } from './buffered.js';
 import { ackError, mapTransportError } from './error-map.js';
 import { DeviceError } from './errors.js';
 import { TypedEmitter } from './events.js';
@@ -59,6 +60,10 @@ export interface ConnectionStats {
   readonly inFlight: number;
   readonly pending: number;
   readonly lastError: DeviceError | undefined;
+  /** Messages in the store-and-forward buffer not yet acknowledged by the broker (0 without a buffer). */
+  readonly buffered: number;
+  /** Buffered messages the broker refused for good (e.g. not authorized) and that were dropped from the buffer. */
+  readonly bufferRejected: number;
 }
 
 /** The events of a {@link DeviceClient}. */
@@ -96,7 +101,9 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   private attempt = 0;
   private connectedAt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0 };
+  private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0, bufferRejected: 0 };
+  private drainAbort: AbortController | undefined;
+  private drainTask: Promise<void> | undefined;
   private lastPingRttMs: number | undefined;
   private pingSentAt: number | undefined;
   private pingWaiters: Array<(rtt: number) => void> = [];
@@ -192,6 +199,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       this.mq.connect();
     });
     this.onConnected(false, this.mq);
+    this.startDrain();
     this.mq.on('connect', (connack) => this.onConnected(connack.sessionPresent, this.mq));
     this.mq.on('close', () => this.onClosed());
   }
@@ -275,8 +283,56 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.o.buffer !== undefined && qos > 0) {
+      if (signal?.aborted === true) return Promise.reject(abortError(signal));
+      const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+      return this.o.buffer.append(encodeBufferedMessage({ topic, payload: bytes, qos: qos as 1 | 2, retain })).then(() => undefined);
+    }
     if (signal === undefined && this.window.tryAcquire()) return this.send(topic, payload, qos, retain, undefined);
     return this.window.acquire(signal).then(() => this.send(topic, payload, qos, retain, signal));
+  }
+
+  /** Runs the buffer's drain for the client's lifetime; sends wait while offline. */
+  private startDrain(): void {
+    const buffer = this.o.buffer;
+    if (buffer === undefined) return;
+    const ac = new AbortController();
+    this.drainAbort = ac;
+    this.drainTask = (async () => {
+      while (!ac.signal.aborted) {
+        try {
+          await buffer.drain((rec, { signal }) => this.sendRecord(rec.payload, signal), { maxInFlight: this.o.maxInFlight, follow: true, signal: ac.signal });
+        } catch (err) {
+          if (ac.signal.aborted) return;
+          // The drain acked the confirmed prefix and rewound the rest: start again from there.
+          this.recordError(err instanceof DeviceError ? err : new DeviceError('PUBLISH_FAILED', `buffered delivery failed, retrying: ${(err as Error).message}`, { cause: err }));
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 1_000);
+            ac.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+          });
+        }
+      }
+    })();
+  }
+
+  private async sendRecord(bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+    let m;
+    try {
+      m = decodeBufferedMessage(bytes);
+    } catch (err) {
+      // Not ours to retry: a record that never decodes would block the queue forever.
+      this.counters.bufferRejected++;
+      this.recordError(err as DeviceError);
+      return;
+    }
+    await this.window.acquire(signal);
+    try {
+      await this.send(m.topic, m.payload, m.qos, m.retain, undefined);
+    } catch (err) {
+      if (!isPermanentRefusal(err)) throw err;
+      this.counters.bufferRejected++;
+      this.recordError(err as DeviceError);
+    }
   }
 
   private send(topic: string, payload: Uint8Array | string, qos: QoS, retain: boolean, signal: AbortSignal | undefined): Promise<void> {
@@ -374,6 +430,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       inFlight: this.window.size,
       pending: this.window.waiting,
       lastError: this.lastError,
+      buffered: this.o.buffer?.stats().records ?? 0,
+      bufferRejected: this.counters.bufferRejected,
     };
   }
 
@@ -387,6 +445,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.window.failAll(new DeviceError('CLOSED', 'the client was closed'));
+    this.drainAbort?.abort();
+    await this.drainTask?.catch(() => undefined);
     await new Promise<void>((resolve) => this.mq.end(options.force === true, {}, () => resolve()));
     this.closed = true;
     this.emit('close');

@@ -1,4 +1,6 @@
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './backoff.js';
+import type { EdgeBuffer } from '@outpost/edge-buffer';
+import { isEdgeBuffer } from './buffered.js';
 import { DeviceError } from './errors.js';
 
 /** PEM text, or its bytes. */
@@ -51,6 +53,13 @@ export interface ConnectDeviceOptions {
   readonly alpnProtocols?: readonly string[];
   /** Last will. */
   readonly will?: WillMessage;
+  /**
+   * Store-and-forward: QoS 1/2 publishes are appended to this durable buffer and `publish`
+   * resolves once the message is on disk; a drain loop sends the backlog in FIFO order and
+   * removes each message only after the broker acknowledged it. The app owns the buffer
+   * (open it with `openBuffer` from `@outpost/edge-buffer`, close it after the client).
+   */
+  readonly buffer?: EdgeBuffer;
   /** Aborts the initial connect. */
   readonly signal?: AbortSignal;
   /** Uniform random numbers in [0, 1) for backoff jitter (injectable for tests). */
@@ -81,6 +90,7 @@ export interface ResolvedOptions {
   readonly servername: string | undefined;
   readonly alpnProtocols: string[] | undefined;
   readonly will: WillMessage | undefined;
+  readonly buffer: EdgeBuffer | undefined;
   readonly signal: AbortSignal | undefined;
   readonly random: () => number;
   readonly now: () => number;
@@ -202,6 +212,8 @@ export function resolveOptions(o: unknown): ResolvedOptions {
     if (typeof w['topic'] !== 'string') throw new TypeError(`connectDevice: will.topic: expected a string, got ${typeName(w['topic'])}`);
     if (typeof w['payload'] !== 'string' && !(w['payload'] instanceof Uint8Array)) throw new TypeError(`connectDevice: will.payload: expected a string or Uint8Array, got ${typeName(w['payload'])}`);
   }
+  const buffer = opts['buffer'];
+  if (buffer !== undefined && !isEdgeBuffer(buffer)) throw new TypeError(`connectDevice: buffer: expected an EdgeBuffer from @outpost/edge-buffer's openBuffer(), got ${typeName(buffer)}`);
   const signal = opts['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`connectDevice: signal: expected an AbortSignal, got ${typeName(signal)}`);
 
@@ -226,6 +238,7 @@ export function resolveOptions(o: unknown): ResolvedOptions {
     servername: servername as string | undefined,
     alpnProtocols: alpn as string[] | undefined,
     will: will as WillMessage | undefined,
+    buffer: buffer as EdgeBuffer | undefined,
     signal: signal as AbortSignal | undefined,
     random: fn('random', opts['random'], Math.random),
     now: fn('now', opts['now'], Date.now),

@@ -90,7 +90,7 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
   // Started as root, Mosquitto drops to the `mosquitto` user before it reads the ACL and
   // the certificates: make this throwaway test directory readable to it.
   if (process.getuid?.() === 0) {
-    chmodSync(opts.dir, 0o755);
+    chmodSync(opts.dir, 0o777); // writable too: persistence keeps mosquitto.db here
     for (const f of readdirSync(opts.dir)) chmodSync(join(opts.dir, f), 0o644);
   }
   let proc: ChildProcess | undefined;
