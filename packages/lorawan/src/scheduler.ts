@@ -42,7 +42,7 @@ export interface SchedulerOptions {
 interface Entry {
   readonly uplink: QueuedUplink;
   readonly airtimeMs: number;
-  readonly channels: readonly Channel[];
+  channels: readonly Channel[];
 }
 
 /**
@@ -70,6 +70,8 @@ export class TransmitScheduler {
   private head = 0;
   private cursor = 0;
   private radioFreeAt = -Infinity;
+  /** Enabled channels per DR, shared by entries so a failed probe can be reused. */
+  private byDr = new Map<number, readonly Channel[]>();
 
   constructor(options: SchedulerOptions = {}) {
     assertObject(options, 'options');
@@ -99,6 +101,8 @@ export class TransmitScheduler {
       assertInt(c.maxDr, `channels[${i}].maxDr`, c.minDr, 15);
     }
     this.channels = [...channels];
+    this.byDr = new Map();
+    for (const e of this.queue) e.channels = this.channelsFor(e.uplink.dataRate);
     this.cursor = 0;
   }
 
@@ -126,7 +130,7 @@ export class TransmitScheduler {
     }
     const airtimeMs = airtimeForDataRate(this.region, uplink.dataRate, uplink.payloadBytes);
     if (this.dwellTimeMs !== undefined) assertDwellTime(airtimeMs, this.dwellTimeMs);
-    const channels = this.channels.filter((c) => uplink.dataRate >= c.minDr && uplink.dataRate <= c.maxDr);
+    const channels = this.channelsFor(uplink.dataRate);
     if (channels.length === 0) throw new LoRaWANError('NO_CHANNEL', `no enabled channel accepts DR${uplink.dataRate}`);
     this.queue.push({ uplink, airtimeMs, channels });
   }
@@ -143,8 +147,13 @@ export class TransmitScheduler {
     let soonest = Infinity;
     let soonestEntry = this.queue[this.head] as Entry;
     const end = this.reorder ? this.queue.length : this.head + 1;
+    // A budget that refuses an airtime refuses any longer one on the same channels, and no
+    // earlier: skip those (keeps reorder scans cheap). Join-requests have their own back-off.
+    const refused = new Map<readonly Channel[], number>();
     for (let qi = this.head; qi < end; qi++) {
       const e = this.queue[qi] as Entry;
+      const isJoin = e.uplink.join === true;
+      if (!isJoin && e.airtimeMs >= (refused.get(e.channels) ?? Infinity)) continue;
       const n = e.channels.length;
       const join = e.uplink.join === true ? { join: true } : {};
       for (let k = 0; k < n; k++) {
@@ -162,8 +171,18 @@ export class TransmitScheduler {
           soonestEntry = e;
         }
       }
+      if (!isJoin) refused.set(e.channels, Math.min(e.airtimeMs, refused.get(e.channels) ?? Infinity));
     }
     return { kind: 'wait', uplink: soonestEntry.uplink, until: soonest };
+  }
+
+  private channelsFor(dr: number): readonly Channel[] {
+    let c = this.byDr.get(dr);
+    if (c === undefined) {
+      c = this.channels.filter((ch) => dr >= ch.minDr && dr <= ch.maxDr);
+      this.byDr.set(dr, c);
+    }
+    return c;
   }
 
   private remove(qi: number): void {
