@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   aesCmac, decodeFrame, deriveSessionKeys10, encodeFrame, LoRaWANError, type DataFrameFields, type Frame, type FrameKeys,
 } from '../src/index.js';
-import { CMAC_VECTORS, DATA_VECTORS, hex, join, JOIN_ACCEPT_VECTOR, JOIN_REQUEST_VECTOR, LP_KEYS, toHexStr } from './vectors.js';
+import { CHIRPSTACK_VECTORS as CS, CMAC_VECTORS, DATA_VECTORS, hex, join, JOIN_ACCEPT_VECTOR, JOIN_REQUEST_VECTOR, LP_KEYS, toHexStr } from './vectors.js';
 
 type LoraPacket = (typeof import('lora-packet'))['default'];
 const lp = createRequire(import.meta.url)('lora-packet') as LoraPacket;
@@ -117,6 +117,43 @@ describe('join-request / join-accept vectors', () => {
     const k = deriveSessionKeys10(appKey, 0x000013, 0x000001, 0x8904);
     const phy = encodeFrame({ type: 'ConfirmedDataUp', devAddr: hex('26011bda'), fCnt: 1, fPort: 2, payload: hex('0102') }, k);
     expect(toHexStr(data(decodeFrame(phy, k)).payload!)).toBe('0102');
+  });
+});
+
+describe('ChirpStack (brocaar/lorawan) vectors', () => {
+  it('data uplink "hello": parse, MIC, decrypt, re-encode', () => {
+    const bytes = join(CS.dataUp.fields);
+    const k = { nwkSKey: hex(CS.dataUp.nwkSKey), appSKey: hex(CS.dataUp.appSKey) };
+    const f = data(decodeFrame(bytes, k));
+    expect(f).toMatchObject({ type: 'UnconfirmedDataUp', fCnt: 1, fPort: 1, micStatus: 'valid' });
+    expect(f.fCtrl.adr).toBe(true);
+    expect(toHexStr(f.devAddr)).toBe('01020304');
+    expect(Buffer.from(f.payload!).toString()).toBe('hello');
+    expect(toHexStr(encodeFrame({ type: f.type, devAddr: f.devAddr, fCnt: 1, fCtrl: { adr: true }, fPort: 1, payload: f.payload! }, k))).toBe(toHexStr(bytes));
+  });
+  it('join-request: parse and MIC', () => {
+    const f = decodeFrame(join(CS.joinRequest.fields), { appKey: hex(CS.joinRequest.appKey) });
+    if (f.type !== 'JoinRequest') throw new Error('type');
+    expect([toHexStr(f.joinEUI), toHexStr(f.devEUI), f.devNonce, f.micStatus]).toEqual(['0102030401020304', '0203040502030405', 0x102d, 'valid']);
+  });
+  it('join-accept: decrypt and MIC', () => {
+    const f = decodeFrame(hex(CS.joinAccept.wire), { appKey: hex(CS.joinAccept.appKey) });
+    if (f.type !== 'JoinAccept') throw new Error('type');
+    expect(f.micStatus).toBe('valid');
+    expect(toHexStr(f.mic!)).toBe(CS.joinAccept.mic);
+    expect(toHexStr(f.fields!.devAddr)).toBe(CS.joinAccept.devAddr);
+    expect(f.fields).toMatchObject({ rxDelay: 0, dlSettings: { optNeg: false, rx1DrOffset: 0, rx2DataRate: 0 } });
+    // the encoder reproduces the network's ciphertext
+    const g = f.fields!;
+    expect(toHexStr(encodeFrame({ type: 'JoinAccept', joinNonce: g.joinNonce, netId: g.netId, devAddr: g.devAddr, rxDelay: 0 }, { appKey: hex(CS.joinAccept.appKey) }))).toBe(CS.joinAccept.wire);
+  });
+  it('ExampleNewPHYPayload outputs are reproduced by encodeFrame', () => {
+    const e = CS.exampleData;
+    expect(toHexStr(encodeFrame({ type: 'ConfirmedDataUp', devAddr: hex('01020304'), fCnt: 0, fPort: 10, payload: hex('01020304') }, { nwkSKey: hex(e.nwkSKey), appSKey: hex(e.appSKey) }))).toBe(e.hex);
+    const j = CS.exampleJoinRequest;
+    expect(toHexStr(encodeFrame({ type: 'JoinRequest', joinEUI: hex('0101010101010101'), devEUI: hex('0202020202020202'), devNonce: 0x0303 }, { appKey: hex(j.appKey) }))).toBe(j.hex);
+    const a = CS.exampleJoinAccept;
+    expect(toHexStr(encodeFrame({ type: 'JoinAccept', joinNonce: 0x010101, netId: 0x020202, devAddr: hex('01020304'), rxDelay: 0 }, { appKey: hex(a.appKey) }))).toBe(a.hex);
   });
 });
 

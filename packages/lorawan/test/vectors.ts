@@ -134,3 +134,47 @@ export const JOIN_ACCEPT_VECTOR = {
 export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 export const toHexStr = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const join = (fields: readonly (readonly [string, string])[]): Uint8Array => hex(fields.map((f) => f[0]).join(''));
+
+/**
+ * Vectors from brocaar/lorawan (the Go LoRaWAN library behind ChirpStack), phypayload_test.go:
+ * TestPHYPayloadData, TestPHYPayloadJoinRequest, TestPHYPayloadJoinAccept and the
+ * ExampleNewPHYPayload* outputs.
+ */
+export const CHIRPSTACK_VECTORS = {
+  source: 'github.com/brocaar/lorawan phypayload_test.go',
+  dataUp: {
+    fields: [
+      ['40', 'MHDR: UnconfirmedDataUp'],
+      ['04030201', 'DevAddr 01020304'],
+      ['80', 'FCtrl: ADR 1, FOptsLen 0'],
+      ['0100', 'FCnt 1'],
+      ['01', 'FPort 1'],
+      ['a694642615', 'FRMPayload "hello" encrypted with AppSKey 01…01'],
+      ['d6c3b582', 'MIC with NwkSKey 02…02'],
+    ],
+    nwkSKey: '02020202020202020202020202020202',
+    appSKey: '01010101010101010101010101010101',
+  },
+  joinRequest: {
+    fields: [
+      ['00', 'MHDR: JoinRequest'],
+      ['0403020104030201', 'AppEUI 0102030401020304'],
+      ['0504030205040302', 'DevEUI 0203040502030405'],
+      ['2d10', 'DevNonce 0x102d'],
+      ['6a990e12', 'MIC with AppKey 01…01'],
+    ],
+    appKey: '01010101010101010101010101010101',
+  },
+  joinAccept: {
+    wire: '20493eeb51fba2116f810edb3742975142',
+    appKey: '00112233445566778899aabbccddeeff',
+    devAddr: '02031980',
+    mic: '43485bbc', // [67 72 91 188]
+  },
+  /** ExampleNewPHYPayload: ConfirmedDataUp, DevAddr 01020304, FCnt 0, FPort 10, payload 01020304. */
+  exampleData: { hex: '80040302010000000ae264d4f7b56a0e75', nwkSKey: '0102030405060708090a0b0c0d0e0f10', appSKey: '100f0e0d0c0b0a090807060504030201' },
+  /** ExampleNewPHYPayload_joinRequest: AppEUI 01…, DevEUI 02…, DevNonce bytes 03 03, AppKey 01…10. */
+  exampleJoinRequest: { hex: '0001010101010101010202020202020202030309b97b32', appKey: '0102030405060708090a0b0c0d0e0f10' },
+  /** ExampleNewPHYPayload_joinAcceptSend: AppNonce 01 01 01, NetID 02 02 02, DevAddr 01020304, AppKey 01…10. */
+  exampleJoinAccept: { hex: '2023cf335489aae3183c0be0baa8dee5f3', appKey: '0102030405060708090a0b0c0d0e0f10' },
+} as const;
