@@ -81,7 +81,8 @@ export interface BufferStats {
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
- * const buf = await openBuffer({ dir: mkdtempSync(join(tmpdir(), 'eb-')), maxBytes: 1 << 20 });
+ * import type { EdgeBuffer } from '@outpost/edge-buffer';
+ * const buf: EdgeBuffer = await openBuffer({ dir: mkdtempSync(join(tmpdir(), 'eb-')), maxBytes: 1 << 20 });
  * await buf.append(new TextEncoder().encode('hello'));
  * const rec = await buf.read();
  * await buf.ack(rec.seq);
@@ -212,6 +213,14 @@ class DiskBuffer implements EdgeBuffer {
 
   #changed(signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.#closing !== undefined) {
+        reject(new BufferError('CLOSED', 'read: the buffer was closed while waiting'));
+        return;
+      }
+      if (signal?.aborted === true) {
+        reject(new BufferError('ABORTED', 'read: aborted', { cause: signal.reason }));
+        return;
+      }
       const done = (): void => {
         off();
         this.#closeWaiters.delete(onClose);

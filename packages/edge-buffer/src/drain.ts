@@ -7,6 +7,15 @@ import { describeValue } from './options.js';
 /**
  * Sends one record; resolve when the peer confirmed it (e.g. MQTT PUBACK), reject otherwise.
  * `signal` fires when the drain is aborted or another send failed.
+ *
+ * @example
+ * ```ts
+ * import type { DrainSender } from '@outpost/edge-buffer';
+ * const send: DrainSender = async (record, { signal }) => {
+ *   if (signal.aborted) throw new Error('stopped');
+ *   void record.payload; // hand to the transport and await its acknowledgement
+ * };
+ * ```
  */
 export type DrainSender = (record: BufferRecord, context: { signal: AbortSignal }) => Promise<void> | void;
 

@@ -12,6 +12,13 @@
  * - `CORRUPT`: stored bytes failed validation (bad magic, CRC mismatch, broken sequence).
  * - `ABORTED`: the caller's `AbortSignal` fired.
  * - `BUSY`: a second `drain` was started while one is running.
+ *
+ * @example
+ * ```ts
+ * import { BufferError, type BufferErrorCode } from '@outpost/edge-buffer';
+ * const retryable = (err: unknown): boolean => err instanceof BufferError && (['BUFFER_FULL', 'IO_ERROR'] as BufferErrorCode[]).includes(err.code);
+ * retryable(new BufferError('BUFFER_FULL', 'full')); // true
+ * ```
  */
 export type BufferErrorCode =
   | 'BUFFER_FULL'

@@ -26,10 +26,26 @@ export type BufferEvent =
   | { type: 'drop'; count: number; firstSeq: number; lastSeq: number }
   | { type: 'error'; error: Error };
 
-/** Names of {@link BufferEvent} variants. */
+/**
+ * Names of {@link BufferEvent} variants.
+ *
+ * @example
+ * ```ts
+ * import type { BufferEventType } from '@outpost/edge-buffer';
+ * const watched: BufferEventType[] = ['quarantine', 'drop'];
+ * ```
+ */
 export type BufferEventType = BufferEvent['type'];
 
-/** Listener for one event type. */
+/**
+ * Listener for one event type.
+ *
+ * @example
+ * ```ts
+ * import type { BufferEventListener } from '@outpost/edge-buffer';
+ * const onDrop: BufferEventListener<'drop'> = (e) => console.warn(`dropped ${e.count} (seq ${e.firstSeq}..${e.lastSeq})`);
+ * ```
+ */
 export type BufferEventListener<T extends BufferEventType> = (event: Extract<BufferEvent, { type: T }>) => void;
 
 type AnyListener = (event: BufferEvent) => void;

@@ -17,7 +17,9 @@ export type OpenMode = 'read' | 'readwrite' | 'create';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
  * const fs = nodeFileSystem();
- * const file = await fs.open(join(mkdtempSync(join(tmpdir(), 'eb-')), 'x'), 'create');
+ * import type { FileHandle, OpenMode } from '@outpost/edge-buffer';
+ * const mode: OpenMode = 'create';
+ * const file: FileHandle = await fs.open(join(mkdtempSync(join(tmpdir(), 'eb-')), 'x'), mode);
  * await file.write(new Uint8Array([1, 2, 3]), 0);
  * await file.sync();
  * await file.size(); // 3

@@ -11,10 +11,24 @@ import { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
  *   `write` and share one `fdatasync`; each `append` still resolves only after its sync.
  * - `'none'`: `append` resolves once the OS has the bytes (page cache). A power cut may lose
  *   the unsynced tail; a process crash does not. Segments are synced when sealed and on `close`.
+ *
+ * @example
+ * ```ts
+ * import type { Durability } from '@outpost/edge-buffer';
+ * const durability: Durability = process.env['LOW_WEAR'] === '1' ? 'batch' : 'fsync';
+ * ```
  */
 export type Durability = 'fsync' | 'batch' | 'none';
 
-/** What `append` does when the buffer is full: refuse (`BUFFER_FULL`) or drop the oldest segment. */
+/**
+ * What `append` does when the buffer is full: refuse (`BUFFER_FULL`) or drop the oldest segment.
+ *
+ * @example
+ * ```ts
+ * import type { OverflowPolicy } from '@outpost/edge-buffer';
+ * const overflow: OverflowPolicy = 'drop-oldest'; // telemetry: the newest data matters most
+ * ```
+ */
 export type OverflowPolicy = 'reject' | 'drop-oldest';
 
 /**

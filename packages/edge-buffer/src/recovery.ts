@@ -1,5 +1,6 @@
 // Recovery on open. Rules (README "Recovery"):
-// 1. A leftover `checkpoint.tmp` is removed; a corrupt `checkpoint` counts as "nothing acked".
+// 1. A leftover `checkpoint.tmp` is removed; a corrupt `checkpoint` is reported, renamed to
+//    `checkpoint.quarantine` and counts as "nothing acked" (records may repeat, none are skipped).
 // 2. Segments are scanned oldest first. The newest segment's torn or CRC-failing suffix is a crash
 //    mid-write (only the unsynced suffix can tear) and is truncated at the last good record.
 // 3. Any other failure (a middle segment, a bad header with data, overlapping sequences) renames
@@ -109,7 +110,8 @@ async function scanSegment(fs: FileSystem, path: string, nameSeq: number, maxPay
   return scan;
 }
 
-async function readCheckpoint(fs: FileSystem, dir: string, emit: (e: BufferEvent) => void): Promise<number> {
+/** The acked seq, or undefined (reported) when the checkpoint is unreadable. */
+async function readCheckpoint(fs: FileSystem, dir: string, emit: (e: BufferEvent) => void): Promise<number | undefined> {
   const path = join(dir, CHECKPOINT_FILE);
   try {
     const file = await fs.open(path, 'read');
@@ -121,13 +123,13 @@ async function readCheckpoint(fs: FileSystem, dir: string, emit: (e: BufferEvent
       if (d.type === 'ok') return d.ackedSeq;
       const reason = d.type === 'malformed' ? d.reason : 'checkpoint: truncated';
       emit({ type: 'error', error: new BufferError('CORRUPT', `${reason}; delivering from the oldest segment (records may repeat)`) });
-      return 0;
+      return undefined;
     } finally {
       await file.close().catch(() => undefined);
     }
   } catch (err) {
     emit({ type: 'error', error: new BufferError('CORRUPT', `checkpoint: cannot read (${String(err)}); delivering from the oldest segment`, { cause: err }) });
-    return 0;
+    return undefined;
   }
 }
 
@@ -139,7 +141,17 @@ export async function recover(fs: FileSystem, dir: string, maxPayload: number, e
     await fs.unlink(join(dir, CHECKPOINT_TMP));
     changed = true;
   }
-  const ackedSeq = names.includes(CHECKPOINT_FILE) ? await readCheckpoint(fs, dir, emit) : 0;
+  let ackedSeq = 0;
+  if (names.includes(CHECKPOINT_FILE)) {
+    const c = await readCheckpoint(fs, dir, emit);
+    if (c === undefined) {
+      // Set aside once so the report is not repeated on every open; the next ack writes a new one.
+      await fs.rename(join(dir, CHECKPOINT_FILE), join(dir, CHECKPOINT_FILE + QUARANTINE_SUFFIX));
+      changed = true;
+    } else {
+      ackedSeq = c;
+    }
+  }
   const segNames = names
     .map((name) => ({ name, seq: parseSegmentFileName(name) }))
     .filter((s): s is { name: string; seq: number } => s.seq !== undefined)
