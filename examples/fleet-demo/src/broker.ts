@@ -8,7 +8,9 @@ import { Aedes } from 'aedes';
 export interface EmbeddedBroker {
   readonly url: string;
   readonly port: number;
-  /** Stops accepting and drops every connection (the link "goes away"). */
+  /** A second listener for back-end applications; `pause()` leaves it up (only the devices' link fails). */
+  readonly backendUrl: string;
+  /** Stops accepting on the device listener and drops its connections (the link "goes away"). */
   pause(): Promise<void>;
   /** Listens again on the same port. */
   resume(): Promise<void>;
@@ -61,12 +63,25 @@ export async function startEmbeddedBroker(opts: { caPem: string; certPem: string
       done(null, sub);
     },
   });
+  const tlsOptions = { ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } as const;
+  const backendSockets = new Set<TLSSocket>();
+  const backend = createServer(tlsOptions, (socket) => {
+    backendSockets.add(socket);
+    socket.on('close', () => backendSockets.delete(socket));
+    socket.setNoDelay(true);
+    aedes.handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    backend.once('error', reject);
+    backend.listen(0, '127.0.0.1', () => resolve());
+  });
+  const backendPort = (backend.address() as AddressInfo).port;
   const sockets = new Set<TLSSocket>();
   let server: Server | undefined;
   let port = opts.port ?? 0;
   const listen = async (): Promise<void> => {
     const s = createServer(
-      { ca: opts.caPem, cert: opts.certPem, key: opts.keyPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+      tlsOptions,
       (socket) => {
         sockets.add(socket);
         socket.setNoDelay(true);
@@ -92,11 +107,14 @@ export async function startEmbeddedBroker(opts: { caPem: string; certPem: string
   return {
     get url() { return `mqtts://127.0.0.1:${port}`; },
     get port() { return port; },
+    backendUrl: `mqtts://127.0.0.1:${backendPort}`,
     stats,
     pause: stop,
     resume: listen,
     async close() {
       await stop();
+      for (const sock of backendSockets) sock.destroy();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     },
   };

@@ -22,6 +22,11 @@ test('the demo runs on its embedded broker and its summary checks out', async ()
   expect(s.borrowedCertificate.broker).toMatch(/^refused/);
   expect(s.crossDeviceSubscribe).toBe('NOT_AUTHORIZED');
   expect(summary['certificatesIssued']).toBeGreaterThanOrEqual(6);
+  const o = summary['offlineBuffer'];
+  expect(o.bufferedAtReturn).toBeGreaterThan(0);
+  expect(o.lost).toBe(0);
+  expect(o.inOrder).toBe(true);
+  expect(o.delivered).toBe(o.sent);
 });
 
 test('the readable run prints each chapter and a summary line', async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { MqttClient, type IClientOptions, type IClientPublishOptions, type Packet } from 'mqtt';
 import { reconnectDelay } from './backoff.js';
@@ -104,6 +105,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0, bufferRejected: 0 };
   private drainAbort: AbortController | undefined;
   private drainTask: Promise<void> | undefined;
+  private readonly tunedSignals = new WeakSet<AbortSignal>();
   private lastPingRttMs: number | undefined;
   private pingSentAt: number | undefined;
   private pingWaiters: Array<(rtt: number) => void> = [];
@@ -324,6 +326,11 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       this.counters.bufferRejected++;
       this.recordError(err as DeviceError);
       return;
+    }
+    // Up to maxInFlight sends wait on the drain's one signal at once: not a leak.
+    if (!this.tunedSignals.has(signal)) {
+      setMaxListeners(this.o.maxInFlight + 16, signal);
+      this.tunedSignals.add(signal);
     }
     await this.window.acquire(signal);
     try {
