@@ -12,12 +12,13 @@ import {
   type FleetCA,
 } from '@outpost/device-sdk';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { lorawanField } from './chapters/lorawan-field.js';
 import { offlineBuffer } from './chapters/offline-buffer.js';
 import { secureConnect } from './chapters/secure-connect.js';
 import type { Chapter, DemoContext } from './context.js';
 
 /** Every chapter, in the order they run. Later issues add theirs here. */
-export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer];
+export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField];
 
 const HELP = `Usage: pnpm demo [-- options]
 

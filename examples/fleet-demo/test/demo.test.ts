@@ -27,6 +27,13 @@ test('the demo runs on its embedded broker and its summary checks out', async ()
   expect(o.lost).toBe(0);
   expect(o.inOrder).toBe(true);
   expect(o.delivered).toBe(o.sent);
+  const l = summary['lorawanField'];
+  expect(l.sent).toBe(l.allowedPerHour); // the duty cycle, not the sensor, set the pace
+  expect(l.sent).toBeLessThan(l.wanted);
+  expect(l.airtimeMs * l.sent).toBeLessThanOrEqual(36_000); // 1% of an hour
+  expect(l.firstWait.until).toBeGreaterThan(l.firstWait.at);
+  expect(l.micValid).toBe(true);
+  expect(['good', 'marginal', 'none']).toContain(l.coverage.verdict);
 });
 
 test('the readable run prints each chapter and a summary line', async () => {
