@@ -1,0 +1,45 @@
+// The `outpost` command line itself: the command list, help, usage errors, JSON errors, demo.
+import { expect, test } from 'vitest';
+import { run, type Io } from '@outpost/cli';
+
+function io(): Io & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, cwd: process.cwd(), out: () => out, err: () => err };
+}
+
+test('no arguments: the command list on stdout, exit 2', async () => {
+  const c = io();
+  expect(await run([], c)).toBe(2);
+  for (const cmd of ['pki init-ca', 'pki issue-device', 'pki broker-config', 'lora toa', 'demo']) expect(c.out()).toContain(cmd);
+});
+
+test('--help lists commands and exits 0; every command has its own --help', async () => {
+  const c = io();
+  expect(await run(['--help'], c)).toBe(0);
+  const names = c.out().split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim().split(/\s{2,}/)[0] as string);
+  expect(names.length).toBeGreaterThanOrEqual(8);
+  for (const name of names.filter((n) => n !== 'demo')) {
+    const h = io();
+    expect(await run([...name.split(' '), '--help'], h), name).toBe(0);
+    expect(h.out(), name).toMatch(/^Usage: outpost /);
+  }
+});
+
+test('an unknown command or flag is a one-line error with exit 2', async () => {
+  const a = io();
+  expect(await run(['frobnicate'], a)).toBe(2);
+  expect(a.err().trim().split('\n')).toHaveLength(1);
+  const b = io();
+  expect(await run(['pki', 'init-ca', '--bogus'], b)).toBe(2);
+  expect(b.err().trim().split('\n')).toHaveLength(1);
+  const j = io();
+  expect(await run(['pki', 'init-ca', '--bogus', '--json'], j)).toBe(2);
+  expect(JSON.parse(j.err())).toMatchObject({ error: { code: 'USAGE' } });
+});
+
+test('outpost demo runs the fleet demo', async () => {
+  const c = io();
+  expect(await run(['demo', '--chapter', 'lorawanField', '--json'], c)).toBe(0);
+  expect(JSON.parse(c.out())).toHaveProperty('lorawanField.micValid', true);
+});
