@@ -12,11 +12,12 @@ import { assertBytesLength } from './bytes.js';
 interface KeyState {
   readonly copy: Uint8Array;
   readonly ecb: Cipher;
-  readonly cbc: Cipher;
+  /** Created on first CMAC use (an AppSKey never needs one). */
+  cbc: Cipher | undefined;
   /** Last ciphertext block the CBC cipher produced (its current chaining value). */
   readonly chain: Uint8Array;
-  readonly k1: Uint8Array;
-  readonly k2: Uint8Array;
+  k1: Uint8Array | undefined;
+  k2: Uint8Array | undefined;
 }
 
 const states = new WeakMap<Uint8Array, KeyState>();
@@ -31,14 +32,21 @@ function keyState(key: Uint8Array): KeyState {
   if (s !== undefined && sameBytes(s.copy, key)) return s;
   const copy = Uint8Array.from(key);
   const ecb = createCipheriv('aes-128-ecb', copy, null).setAutoPadding(false);
-  const cbc = createCipheriv('aes-128-cbc', copy, new Uint8Array(16)).setAutoPadding(false);
-  // RFC 4493 §2.3 subkey generation
-  const l = ecb.update(new Uint8Array(16));
-  const k1 = dbl(l);
-  const k2 = dbl(k1);
-  const st: KeyState = { copy, ecb, cbc, chain: new Uint8Array(16), k1, k2 };
+  const st: KeyState = { copy, ecb, cbc: undefined, chain: new Uint8Array(16), k1: undefined, k2: undefined };
   states.set(key, st);
   return st;
+}
+
+function cmacState(key: Uint8Array): KeyState & { cbc: Cipher; k1: Uint8Array; k2: Uint8Array } {
+  const st = keyState(key);
+  if (st.cbc === undefined || st.k1 === undefined || st.k2 === undefined) {
+    st.cbc = createCipheriv('aes-128-cbc', st.copy, new Uint8Array(16)).setAutoPadding(false);
+    st.chain.fill(0);
+    // RFC 4493 §2.3 subkey generation
+    st.k1 = dbl(st.ecb.update(new Uint8Array(16)));
+    st.k2 = dbl(st.k1);
+  }
+  return st as KeyState & { cbc: Cipher; k1: Uint8Array; k2: Uint8Array };
 }
 
 function dbl(b: Uint8Array): Uint8Array {
@@ -53,7 +61,7 @@ function dbl(b: Uint8Array): Uint8Array {
  * (a multiple of 16 bytes, at least 16) and is modified in place. Returns the 16-byte tag.
  */
 export function cmacInPlace(key: Uint8Array, buf: Uint8Array, msgLen: number): Uint8Array {
-  const st = keyState(key);
+  const st = cmacState(key);
   const n = msgLen === 0 ? 1 : Math.ceil(msgLen / 16);
   const last = (n - 1) * 16;
   if (msgLen > 0 && msgLen % 16 === 0) {

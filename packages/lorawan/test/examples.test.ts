@@ -45,7 +45,8 @@ function literal(src: string): { ok: true; value: unknown } | { ok: false } {
   return { ok: true, value: evalJs(lead[1] as string) };
 }
 
-function instrument(code: string): string {
+function instrument(source: string): string {
+  const code = source.replace(/import\s*\{([^}]*)\}\s*from\s*'@outpost\/lorawan';/g, (_m, names: string) => `const {${names.replace(/\s+/g, ' ')}} = __lib;`);
   const lines = code.split('\n').map((line) => {
     const imp = /^import\s*\{([^}]*)\}\s*from\s*'@outpost\/lorawan';\s*$/.exec(line);
     if (imp !== null) return `const {${imp[1]}} = __lib;`;
@@ -70,10 +71,15 @@ describe('TSDoc @example blocks run and their stated results hold', () => {
     const missing = Object.keys(lib).filter((k) => !symbols.has(k) && k !== 'VERSION' && k !== 'REQUIRED_SNR_DB');
     expect(missing).toEqual([]);
   });
+  const readme = readFileSync(join(SRC, '..', 'README.md'), 'utf8');
+  const synopsis = /## Synopsis\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (synopsis !== undefined) all.push({ file: 'README.md', symbol: 'Synopsis', code: synopsis });
+  it('the README has a synopsis', () => expect(synopsis).toBeDefined());
   for (const ex of all) {
     it(`${ex.file}: ${ex.symbol}`, () => {
       const js = ts.transpileModule(instrument(ex.code), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
       let checks = 0;
+      const logged: unknown[][] = [];
       const check = (actual: unknown, expectedSrc: string): void => {
         const lit = literal(expectedSrc);
         if (!lit.ok) return;
@@ -83,7 +89,7 @@ describe('TSDoc @example blocks run and their stated results hold', () => {
         else if (want !== null && typeof want === 'object' && !Array.isArray(want)) expect(actual).toMatchObject(want as object);
         else expect(actual).toEqual(want);
       };
-      new Function('__lib', '__check', 'Buffer', 'TextEncoder', 'TextDecoder', js)(lib, check, Buffer, TextEncoder, TextDecoder);
+      new Function('__lib', '__check', 'Buffer', 'TextEncoder', 'TextDecoder', 'console', js)(lib, check, Buffer, TextEncoder, TextDecoder, { log: (...a: unknown[]) => logged.push(a) });
       total += checks;
     });
   }
