@@ -201,6 +201,9 @@ function dataMic(
     const buf = withB0(phy, msgLen, dir, phy, 1, fCnt, 0, 0, 0, 0);
     return cmacInPlace(k, buf, 16 + msgLen).subarray(0, 4);
   }
+  if (opts.confFCnt !== undefined) assertInt(opts.confFCnt, 'confFCnt', 0, 0xffffffff);
+  // LoRaWAN 1.1 §4.4: ConfFCnt (little-endian, low 16 bits) only when ACK is set; lora-packet 0.9.3
+  // writes it big-endian, ChirpStack and TTN little-endian like this.
   const confFCnt = ack ? (opts.confFCnt ?? 0) & 0xffff : 0;
   const s = checkKey(keys, 'sNwkSIntKey');
   if (!up) {

@@ -223,6 +223,21 @@ describe('LoRaWAN 1.1', () => {
     expect(toHexStr(f.payload!)).toBe('01020304');
     expect(data(decodeFrame(phy, k11, { txDr: 4, txCh: 2 })).micStatus).toBe('invalid');
   });
+  it('uplink with ACK: ConfFCnt enters B1 little-endian (B0/B1 built here from LoRaWAN 1.1 §4.4)', () => {
+    const devAddr = hex('26011bda');
+    const phy = encodeFrame({ type: 'ConfirmedDataUp', devAddr, fCnt: 0x10002, fCtrl: { ack: true }, fPort: 1, payload: hex('55') }, k11, { confFCnt: 0x1234, txDr: 3, txCh: 7 });
+    const msg = phy.subarray(0, phy.length - 4);
+    const block = (b1: number, b2: number, b3: number, b4: number): Uint8Array => {
+      const b = new Uint8Array(16);
+      b.set([0x49, b1, b2, b3, b4, 0x00, 0xda, 0x1b, 0x01, 0x26, 0x02, 0x00, 0x01, 0x00, 0x00, msg.length]);
+      return b;
+    };
+    const cmacF = aesCmac(k11.fNwkSIntKey, Uint8Array.from([...block(0, 0, 0, 0), ...msg]));
+    const cmacS = aesCmac(k11.sNwkSIntKey, Uint8Array.from([...block(0x34, 0x12, 3, 7), ...msg]));
+    expect(toHexStr(phy.subarray(-4))).toBe(toHexStr(Uint8Array.of(cmacS[0]!, cmacS[1]!, cmacF[0]!, cmacF[1]!)));
+    expect(data(decodeFrame(phy, k11, { confFCnt: 0x1234, txDr: 3, txCh: 7, lastFCnt: 0x10000 })).micStatus).toBe('valid');
+    expect(data(decodeFrame(phy, k11, { confFCnt: 0x3412, txDr: 3, txCh: 7, lastFCnt: 0x10000 })).micStatus).toBe('invalid');
+  });
   it('FOpts encryption equals lora-packet (errata A-block)', () => {
     const phy = encodeFrame({ type: 'UnconfirmedDataDown', devAddr: hex('26011bda'), fCnt: 4, fOpts: [{ type: 'LinkCheckAns', margin: 7, gwCnt: 1 }], fPort: 1, payload: hex('aa') }, k11);
     const p = lp.fromWire(Buffer.from(phy));
