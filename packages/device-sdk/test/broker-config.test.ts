@@ -2,10 +2,10 @@
 // mosquitto_pub / mosquitto_sub with fleet certificates show the ACL confines each device.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { canConnect, freePort } from '@outpost/test-peers';
 import { brokerConfig, createFleetCA, issueDeviceCertificate, issueServerCertificate, type BrokerConfigOptions, type FleetCA } from '@outpost/device-sdk';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -63,16 +63,6 @@ describe('brokerConfig text', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -82,13 +72,6 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string, tim
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe('with the real Mosquitto 2.0', () => {
   let dir: string;

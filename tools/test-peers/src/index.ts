@@ -42,17 +42,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether something accepts a TCP connection on 127.0.0.1:port right now. */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, timeoutMs = 10_000, proc?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (proc !== undefined && proc.exitCode !== null) throw new Error(`process exited with code ${proc.exitCode} before listening on ${port}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: '127.0.0.1', port });
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await canConnect(port)) return;
     if (Date.now() > deadline) throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
