@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', 'coap/index': 'src/coap/index.ts', 'mqtt-sn/index': 'src/mqtt-sn/index.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,
