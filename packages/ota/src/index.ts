@@ -1,1 +1,55 @@
+/**
+ * `@outpost/ota`: signed over-the-air updates for Node-running devices and Linux gateways —
+ * Ed25519-signed deterministic-CBOR manifests in COSE_Sign1, streaming image verification,
+ * anti-rollback, key sets, A/B slots with fail-safe rollback, a modelled secure-boot check, and
+ * staged rollouts.
+ *
+ * @packageDocumentation
+ */
+
+// --- manifests and signatures ---
+export { signManifest, decodeManifest, encodeManifest, compareVersions, MANIFEST_CONTENT_TYPE } from './manifest.js';
+export type { Manifest, ManifestFields } from './manifest.js';
+export { verifyManifest, DEFAULT_MAX_MANIFEST_BYTES } from './verify.js';
+export type { VerifyManifestOptions, VerifyResult, DeviceIdentity, DeviceUpdateState } from './verify.js';
+export { parseCose, signCose, sigStructure, COSE_ALG_EDDSA } from './cose.js';
+export type { CoseSign1 } from './cose.js';
+export { encodeCbor, decodeDeterministic } from './cbor.js';
+export type { CborValue } from './cbor.js';
+
+// --- keys ---
+export { generateKeyPair, keyIdOf, keyToJwk, jwkToKey, toHex, fromHex } from './keys.js';
+export type { KeyPair, Ed25519Jwk } from './keys.js';
+export { verifyEd25519, rawVerifyEd25519, signEd25519, publicKeyOf, publicKeyDefect, signatureDefect } from './ed25519.js';
+export type { Ed25519Backend, Ed25519Defect } from './ed25519.js';
+export { createTrustStore, applyKeySetUpdate, signKeySet, lookupKey, encodeTrustStore, decodeTrustStore, KEYSET_CONTENT_TYPE } from './keyset.js';
+export type { TrustStore, KeySet, KeyLookup } from './keyset.js';
+
+// --- images, slots and boot ---
+export { streamImage } from './image.js';
+export type { StreamImageOptions, StreamImageResult } from './image.js';
+export { fileSlots, otherSlot } from './slots.js';
+export type { SlotName, SlotStore, SlotWriter } from './slots.js';
+export { encodeBootState, decodeBootState, readBootState, writeBootState, BOOT_STATE_FILE } from './boot-state.js';
+export type { BootState } from './boot-state.js';
+export { verifyBoot } from './boot.js';
+export type { RootOfTrust, BootCheck } from './boot.js';
+export { openSlotManager } from './slot-manager.js';
+export type { SlotManager, SlotManagerOptions, InstallOptions, Booted } from './slot-manager.js';
+
+// --- rollouts ---
+export { planRollout, rolloutPosition } from './rollout.js';
+export type { RolloutPlan, Wave, WaveSpec, WavePolicy, PlanOptions } from './rollout.js';
+export { openRolloutController, memoryControllerStore, fileControllerStore } from './controller.js';
+export type { RolloutController, ControllerStore, RolloutEvent, DeviceReport, RolloutStatus, RolloutSnapshot, WaveProgress } from './controller.js';
+
+// --- errors, time, files ---
+export { OtaError } from './errors.js';
+export type { OtaErrorCode } from './errors.js';
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { nodeOtaFileSystem, atomicWriteFile } from './fs.js';
+export type { OtaFileSystem, OtaWriteHandle } from './fs.js';
+
+/** Package version. */
 export const VERSION = '0.1.0';

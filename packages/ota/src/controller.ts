@@ -1,0 +1,241 @@
+// The fleet-side rollout controller: a state machine over device reports, with the time given by
+// the caller. Its state is the replay of an append-only journal of events, so it survives a
+// restart; the file store appends one JSON line per event and fsyncs it (a torn last line is a
+// crash during the append and is dropped).
+import { open, readFile } from 'node:fs/promises';
+import { OtaError } from './errors.js';
+import type { RolloutPlan, Wave } from './rollout.js';
+
+/** What a device reports about an update. */
+export type DeviceReport = 'downloaded' | 'installed' | 'confirmed' | 'rolled-back' | 'failed';
+
+/** A journal entry. `at` is milliseconds on the caller's clock. */
+export type RolloutEvent =
+  | { readonly type: 'dispatch'; readonly at: number; readonly devices: readonly string[] }
+  | { readonly type: 'report'; readonly at: number; readonly device: string; readonly status: DeviceReport }
+  | { readonly type: 'pause'; readonly at: number }
+  | { readonly type: 'resume'; readonly at: number };
+
+/** Where the controller keeps its journal. */
+export interface ControllerStore {
+  load(): Promise<RolloutEvent[]>;
+  append(event: RolloutEvent): Promise<void>;
+}
+
+/**
+ * A journal in memory (tests, simulations); `events` is shared, so a second controller over the
+ * same store sees what the first wrote, as after a restart.
+ *
+ * @example
+ * ```ts
+ * import { memoryControllerStore } from '@outpost/ota';
+ * const store = memoryControllerStore();
+ * (await store.load()).length; // 0
+ * ```
+ */
+export function memoryControllerStore(): ControllerStore & { readonly events: RolloutEvent[] } {
+  const events: RolloutEvent[] = [];
+  return { events, load: async () => [...events], append: async (e) => { events.push(structuredClone(e)); } };
+}
+
+/**
+ * A journal file: one JSON event per line, each append fsynced before it returns.
+ *
+ * @example
+ * ```ts
+ * import { fileControllerStore } from '@outpost/ota';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const store = fileControllerStore(join(mkdtempSync(join(tmpdir(), 'ro-')), 'rollout.jsonl'));
+ * (await store.load()).length; // 0
+ * ```
+ */
+export function fileControllerStore(path: string): ControllerStore {
+  if (typeof path !== 'string') throw new TypeError('path: expected a string');
+  return {
+    async load() {
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ENOENT') return [];
+        throw err;
+      }
+      const lines = text.split('\n');
+      const out: RolloutEvent[] = [];
+      for (const [i, line] of lines.entries()) {
+        if (line === '') continue;
+        try {
+          out.push(JSON.parse(line) as RolloutEvent);
+        } catch {
+          if (i >= lines.length - 2) break; // torn last line
+          throw new OtaError('MALFORMED', `${path}: line ${i + 1} is not JSON`);
+        }
+      }
+      return out;
+    },
+    async append(e) {
+      const fh = await open(path, 'a');
+      try {
+        await fh.write(JSON.stringify(e) + '\n');
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
+
+/** Controller status. */
+export type RolloutStatus = 'running' | 'paused' | 'aborted' | 'completed';
+
+/** Counts for one wave. */
+export interface WaveProgress {
+  readonly name: string;
+  readonly size: number;
+  readonly dispatched: number;
+  readonly confirmed: number;
+  readonly failed: number;
+}
+
+/** A summary of the rollout. */
+export interface RolloutSnapshot {
+  readonly status: RolloutStatus;
+  /** Index of the current wave. */
+  readonly wave: number;
+  readonly waveName: string;
+  readonly reason?: string;
+  readonly waves: readonly WaveProgress[];
+}
+
+/** Drives a {@link RolloutPlan} from device reports. */
+export interface RolloutController {
+  /** Devices to notify now (the current wave, within its rate limit); journaled as dispatched. */
+  tick(now: number): Promise<string[]>;
+  report(deviceId: string, status: DeviceReport, now: number): Promise<void>;
+  pause(now: number): Promise<void>;
+  resume(now: number): Promise<void>;
+  snapshot(): RolloutSnapshot;
+}
+
+interface Live {
+  status: RolloutStatus;
+  wave: number;
+  reason?: string;
+  dispatched: Map<string, number>;
+  result: Map<string, DeviceReport>;
+  waveOf: Map<string, number>;
+}
+
+/**
+ * Opens a controller over a plan and a journal, replaying what the journal holds.
+ *
+ * @example
+ * ```ts
+ * import { memoryControllerStore, openRolloutController, planRollout } from '@outpost/ota';
+ * const plan = planRollout({ devices: ['a', 'b', 'c'], seed: 'r1', waves: ['canary', 1], canary: ['a'] });
+ * const ctl = await openRolloutController(plan, memoryControllerStore());
+ * await ctl.tick(0); // ['a']
+ * await ctl.report('a', 'confirmed', 1000);
+ * ctl.snapshot().waveName; // '100%'
+ * ```
+ */
+export async function openRolloutController(plan: RolloutPlan, store: ControllerStore): Promise<RolloutController> {
+  if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.waves)) throw new TypeError('plan: expected a RolloutPlan');
+  const s: Live = { status: 'running', wave: 0, dispatched: new Map(), result: new Map(), waveOf: new Map() };
+  for (const w of plan.waves) for (const d of w.devices) s.waveOf.set(d, w.index);
+  const counts = (w: Wave): { confirmed: number; failed: number; dispatched: number } => {
+    let confirmed = 0;
+    let failed = 0;
+    let dispatched = 0;
+    for (const d of w.devices) {
+      const r = s.result.get(d);
+      if (r === 'confirmed') confirmed++;
+      else if (r === 'failed' || r === 'rolled-back') failed++;
+      if (s.dispatched.has(d)) dispatched++;
+    }
+    return { confirmed, failed, dispatched };
+  };
+  // Advance past finished (or empty) waves; abort on the wave's failure criterion.
+  const evaluate = (): void => {
+    while (s.status === 'running' || s.status === 'paused') {
+      const w = plan.waves[s.wave] as Wave;
+      const c = counts(w);
+      const finished = c.confirmed + c.failed;
+      if (finished >= w.policy.abortMinFinished && c.failed / finished > w.policy.abortFailureRate) {
+        s.status = 'aborted';
+        s.reason = `wave ${w.name}: ${c.failed} of ${finished} finished devices failed or rolled back (abort above ${w.policy.abortFailureRate * 100} % after ${w.policy.abortMinFinished})`;
+        return;
+      }
+      if (s.status === 'paused' || c.confirmed < Math.ceil(w.policy.successThreshold * w.devices.length)) return;
+      if (s.wave === plan.waves.length - 1) {
+        s.status = 'completed';
+        return;
+      }
+      s.wave++;
+    }
+  };
+  const apply = (e: RolloutEvent): void => {
+    if (e.type === 'dispatch') for (const d of e.devices) s.dispatched.set(d, e.at);
+    else if (e.type === 'report') {
+      const prev = s.result.get(e.device);
+      // A terminal result stays (a late 'downloaded' does not undo 'confirmed').
+      if (prev === undefined || !['confirmed', 'failed', 'rolled-back'].includes(prev) || ['confirmed', 'failed', 'rolled-back'].includes(e.status)) s.result.set(e.device, e.status);
+    } else if (e.type === 'pause') {
+      if (s.status === 'running') s.status = 'paused';
+    } else if (s.status === 'paused') s.status = 'running';
+    evaluate();
+  };
+  for (const e of await store.load()) apply(e);
+  const record = async (e: RolloutEvent): Promise<void> => {
+    await store.append(e);
+    apply(e);
+  };
+  const num = (n: unknown, what: string): void => {
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError(`${what}: expected a finite number (ms)`);
+  };
+  return {
+    async tick(now) {
+      num(now, 'now');
+      evaluate();
+      if (s.status !== 'running') return [];
+      const w = plan.waves[s.wave] as Wave;
+      let budget = w.policy.maxPerMinute;
+      if (Number.isFinite(budget)) for (const at of s.dispatched.values()) if (now - at < 60_000) budget--;
+      const out: string[] = [];
+      for (const d of w.devices) {
+        if (out.length >= budget) break;
+        if (!s.dispatched.has(d)) out.push(d);
+      }
+      if (out.length > 0) await record({ type: 'dispatch', at: now, devices: out });
+      return out;
+    },
+    async report(deviceId, status, now) {
+      num(now, 'now');
+      if (typeof deviceId !== 'string') throw new TypeError('deviceId: expected a string');
+      if (!s.waveOf.has(deviceId)) throw new OtaError('ROLLOUT_STATE', `report: "${deviceId}" is not in the plan`);
+      if (!['downloaded', 'installed', 'confirmed', 'rolled-back', 'failed'].includes(status)) throw new RangeError(`report: unknown status "${String(status)}"`);
+      await record({ type: 'report', at: now, device: deviceId, status });
+    },
+    async pause(now) {
+      num(now, 'now');
+      if (s.status !== 'running') throw new OtaError('ROLLOUT_STATE', `pause: rollout is ${s.status}`);
+      await record({ type: 'pause', at: now });
+    },
+    async resume(now) {
+      num(now, 'now');
+      if (s.status !== 'paused') throw new OtaError('ROLLOUT_STATE', `resume: rollout is ${s.status}`);
+      await record({ type: 'resume', at: now });
+    },
+    snapshot() {
+      return {
+        status: s.status,
+        wave: s.wave,
+        waveName: (plan.waves[s.wave] as Wave).name,
+        ...(s.reason === undefined ? {} : { reason: s.reason }),
+        waves: plan.waves.map((w) => ({ name: w.name, size: w.devices.length, ...counts(w) })),
+      };
+    },
+  };
+}

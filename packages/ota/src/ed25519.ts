@@ -1,0 +1,112 @@
+// Ed25519 (RFC 8032 §5.1) with one strict verification policy applied before either backend:
+// 64-byte signature, S < L (§5.1.7 step 1), public key A and commitment R canonically encoded
+// (y < p) and not of small order. node:crypto (OpenSSL) does the curve arithmetic on the hot path;
+// @noble/ed25519 (`zip215: false`) is the reference the tests compare it with.
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import * as ed from '@noble/ed25519';
+
+// noble's synchronous API needs a SHA-512; node:crypto's is used, and only if none is set.
+if (ed.hashes.sha512 === undefined) {
+  ed.hashes.sha512 = (m: Uint8Array): Uint8Array => new Uint8Array(createHash('sha512').update(m).digest());
+}
+
+/** The order of the prime-order subgroup, L = 2^252 + 27742317777372353535851937790883648493. */
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+
+function leToBigint(b: Uint8Array): bigint {
+  let x = 0n;
+  for (let i = b.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(b[i] as number);
+  return x;
+}
+
+/** Why a signature or key was refused before any curve equation was checked. */
+export type Ed25519Defect = 'BAD_LENGTH' | 'S_NOT_CANONICAL' | 'KEY_NOT_CANONICAL' | 'KEY_SMALL_ORDER' | 'R_NOT_CANONICAL' | 'R_SMALL_ORDER';
+
+/** A point encoding that decodes strictly (y < p) and is not of small order, or the defect. */
+function pointDefect(bytes: Uint8Array): 'NOT_CANONICAL' | 'SMALL_ORDER' | undefined {
+  let p;
+  try {
+    p = ed.Point.fromBytes(bytes, false);
+  } catch {
+    return 'NOT_CANONICAL';
+  }
+  return p.isSmallOrder() ? 'SMALL_ORDER' : undefined;
+}
+
+/** Checks a public key is usable: 32 bytes, canonical, not of small order. */
+export function publicKeyDefect(publicKey: Uint8Array): Ed25519Defect | undefined {
+  if (publicKey.length !== 32) return 'BAD_LENGTH';
+  const d = pointDefect(publicKey);
+  return d === undefined ? undefined : d === 'SMALL_ORDER' ? 'KEY_SMALL_ORDER' : 'KEY_NOT_CANONICAL';
+}
+
+/** Checks the shape of a signature: 64 bytes, canonical small-order-free R, S < L. */
+export function signatureDefect(signature: Uint8Array): Ed25519Defect | undefined {
+  if (signature.length !== 64) return 'BAD_LENGTH';
+  if (leToBigint(signature.subarray(32)) >= L) return 'S_NOT_CANONICAL';
+  const d = pointDefect(signature.subarray(0, 32));
+  return d === undefined ? undefined : d === 'SMALL_ORDER' ? 'R_SMALL_ORDER' : 'R_NOT_CANONICAL';
+}
+
+const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+const keyCache = new Map<string, KeyObject>();
+
+function nodePublicKey(publicKey: Uint8Array): KeyObject {
+  const hex = Buffer.from(publicKey).toString('hex');
+  let k = keyCache.get(hex);
+  if (k === undefined) {
+    const der = new Uint8Array(44);
+    der.set(SPKI_PREFIX);
+    der.set(publicKey, 12);
+    k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+    if (keyCache.size > 256) keyCache.clear();
+    keyCache.set(hex, k);
+  }
+  return k;
+}
+
+/** Which implementation does the curve arithmetic. */
+export type Ed25519Backend = 'node' | 'noble';
+
+/**
+ * Strict Ed25519 verification (RFC 8032 §5.1.7 plus the refusals above). Never throws for bad
+ * input: returns `false`.
+ */
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend = 'node'): boolean {
+  if (publicKeyDefect(publicKey) !== undefined || signatureDefect(signature) !== undefined) return false;
+  try {
+    if (backend === 'noble') return ed.verify(signature, message, publicKey, { zip215: false });
+    return nodeVerify(null, message, nodePublicKey(publicKey), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Raw, unchecked verification by one backend (for benchmarks and the edge-case tests). */
+export function rawVerifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend): boolean {
+  try {
+    if (backend === 'noble') return ed.verify(signature, message, publicKey, { zip215: false });
+    return nodeVerify(null, message, nodePublicKey(publicKey), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** RFC 8032 §5.1.6 signing with a 32-byte secret seed (node:crypto). */
+export function signEd25519(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  if (!(secretKey instanceof Uint8Array)) throw new TypeError('secretKey: expected a Uint8Array');
+  if (secretKey.length !== 32) throw new RangeError(`secretKey: expected 32 bytes, got ${secretKey.length}`);
+  const der = new Uint8Array(48);
+  der.set(PKCS8_PREFIX);
+  der.set(secretKey, 16);
+  const key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  return new Uint8Array(nodeSign(null, message, key));
+}
+
+/** RFC 8032 §5.1.5 public key of a 32-byte secret seed. */
+export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
+  if (!(secretKey instanceof Uint8Array)) throw new TypeError('secretKey: expected a Uint8Array');
+  if (secretKey.length !== 32) throw new RangeError(`secretKey: expected 32 bytes, got ${secretKey.length}`);
+  return ed.getPublicKey(secretKey);
+}

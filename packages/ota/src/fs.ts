@@ -1,0 +1,128 @@
+import { open, readFile, rename, unlink, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** A file opened for writing from the start (created or truncated). */
+export interface OtaWriteHandle {
+  /** Appends `data`. */
+  write(data: Uint8Array): Promise<void>;
+  /** Makes the data written so far durable (`fdatasync(2)`). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Every file operation of the slot manager goes through this interface, so the crash-point
+ * test can cut power at any of them and drop what was not fsynced. Paths are absolute.
+ *
+ * @example
+ * ```ts
+ * import { nodeOtaFileSystem, type OtaFileSystem } from '@outpost/ota';
+ * const fs: OtaFileSystem = nodeOtaFileSystem();
+ * typeof fs.rename; // 'function'
+ * ```
+ */
+export interface OtaFileSystem {
+  /** The whole file, or `undefined` when it does not exist. */
+  readFile(path: string): Promise<Uint8Array | undefined>;
+  /** The file in chunks of at most `chunkSize` bytes; nothing when it does not exist. */
+  readChunks(path: string, chunkSize: number): AsyncIterable<Uint8Array>;
+  openWrite(path: string): Promise<OtaWriteHandle>;
+  /** Atomically replaces `to` with `from`. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; no error when it does not exist. */
+  unlink(path: string): Promise<void>;
+  /** Makes `dir`'s entries (creates, renames, unlinks) durable: `fsync(2)` on the directory. */
+  syncDir(dir: string): Promise<void>;
+  mkdir(dir: string): Promise<void>;
+}
+
+const isMissing = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
+
+/**
+ * The default {@link OtaFileSystem} over `node:fs`.
+ *
+ * @example
+ * ```ts
+ * import { nodeOtaFileSystem } from '@outpost/ota';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await nodeOtaFileSystem().readFile(join(tmpdir(), 'does-not-exist')); // undefined
+ * ```
+ */
+export function nodeOtaFileSystem(): OtaFileSystem {
+  return {
+    async readFile(path) {
+      try {
+        return new Uint8Array(await readFile(path));
+      } catch (err) {
+        if (isMissing(err)) return undefined;
+        throw err;
+      }
+    },
+    async *readChunks(path, chunkSize) {
+      let fh;
+      try {
+        fh = await open(path, 'r');
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      try {
+        let pos = 0;
+        for (;;) {
+          const buf = new Uint8Array(chunkSize);
+          const { bytesRead } = await fh.read(buf, 0, chunkSize, pos);
+          if (bytesRead === 0) return;
+          pos += bytesRead;
+          yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+        }
+      } finally {
+        await fh.close();
+      }
+    },
+    async openWrite(path) {
+      const fh = await open(path, 'w', 0o644);
+      return {
+        write: async (data) => {
+          let done = 0;
+          while (done < data.length) done += (await fh.write(data, done, data.length - done)).bytesWritten;
+        },
+        sync: () => fh.datasync(),
+        close: () => fh.close(),
+      };
+    },
+    rename: (from, to) => rename(from, to),
+    async unlink(path) {
+      try {
+        await unlink(path);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    },
+    async syncDir(dir) {
+      const fh = await open(dir, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    },
+    mkdir: async (dir) => {
+      await mkdir(dir, { recursive: true });
+    },
+  };
+}
+
+/** Write-temp, fsync, rename, fsync the directory: the file is the old or the new content. */
+export async function atomicWriteFile(fs: OtaFileSystem, path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await fs.openWrite(tmp);
+  try {
+    await fh.write(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, path);
+  await fs.syncDir(dirname(path));
+}

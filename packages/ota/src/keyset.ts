@@ -1,0 +1,169 @@
+// Trusted keys and signed key-set updates (TUF's root/targets split, simplified): root keys sign
+// key sets; key sets list the manifest-signing keys and the revoked key ids. A key-set update is
+// accepted only with a version above the current one (rollback protection), and revocation is
+// cumulative: a revoked key id never comes back.
+import { decodeDeterministic, encodeCbor, type CborValue } from './cbor.js';
+import { bytesEqual, parseCose, sigStructure as sigInput, signCose } from './cose.js';
+import { publicKeyDefect, verifyEd25519, type Ed25519Backend } from './ed25519.js';
+import { OtaError } from './errors.js';
+import { keyIdOf, toHex, type KeyPair } from './keys.js';
+
+/** COSE content type of a key-set update. */
+export const KEYSET_CONTENT_TYPE = 'application/outpost-keyset+cbor';
+
+/** What a device trusts: root keys (fixed), signing keys and revoked key ids (from key sets). */
+export interface TrustStore {
+  /** Public keys that may sign key-set updates. Not revocable by a key set. */
+  readonly rootKeys: readonly Uint8Array[];
+  /** Public keys that may sign manifests. */
+  readonly signingKeys: readonly Uint8Array[];
+  /** Hex key ids that are refused, cumulative. */
+  readonly revoked: readonly string[];
+  /** Version of the last key set applied (0: none). */
+  readonly keySetVersion: number;
+}
+
+function checkKeys(keys: unknown, field: string): Uint8Array[] {
+  if (!Array.isArray(keys)) throw new TypeError(`${field}: expected an array of 32-byte public keys`);
+  return keys.map((k, i) => {
+    if (!(k instanceof Uint8Array)) throw new TypeError(`${field}[${i}]: expected a Uint8Array`);
+    const d = publicKeyDefect(k);
+    if (d !== undefined) throw new RangeError(`${field}[${i}]: unusable Ed25519 public key (${d})`);
+    return Uint8Array.from(k);
+  });
+}
+
+/**
+ * Builds a trust store from public keys.
+ *
+ * @throws {TypeError} on wrong types; {@link RangeError} on a malformed or small-order key.
+ * @example
+ * ```ts
+ * import { createTrustStore, generateKeyPair } from '@outpost/ota';
+ * const root = generateKeyPair();
+ * const release = generateKeyPair();
+ * const trust = createTrustStore({ rootKeys: [root.publicKey], signingKeys: [release.publicKey] });
+ * trust.keySetVersion; // 0
+ * ```
+ */
+export function createTrustStore(options: { rootKeys?: readonly Uint8Array[]; signingKeys: readonly Uint8Array[] }): TrustStore {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
+  return { rootKeys: checkKeys(options.rootKeys ?? [], 'rootKeys'), signingKeys: checkKeys(options.signingKeys, 'signingKeys'), revoked: [], keySetVersion: 0 };
+}
+
+/** How a key id resolves in a trust store. */
+export type KeyLookup = { readonly status: 'trusted'; readonly publicKey: Uint8Array } | { readonly status: 'revoked' | 'unknown' };
+
+/** Finds a key id among `keys`, refusing revoked ids first. */
+export function lookupKey(trust: TrustStore, kid: Uint8Array, which: 'signing' | 'root'): KeyLookup {
+  if (trust.revoked.includes(toHex(kid))) return { status: 'revoked' };
+  for (const k of which === 'root' ? trust.rootKeys : trust.signingKeys) if (bytesEqual(keyIdOf(k), kid)) return { status: 'trusted', publicKey: k };
+  return { status: 'unknown' };
+}
+
+/** The content of a key-set update. */
+export interface KeySet {
+  readonly version: number;
+  readonly signingKeys: readonly Uint8Array[];
+  /** Key ids (8 bytes) to revoke. */
+  readonly revoked: readonly Uint8Array[];
+}
+
+/**
+ * Signs a key-set update with a root key. Payload: `{0: 1, 1: version, 2: [* bstr], 3: [* bstr]}`.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, keyIdOf, signKeySet } from '@outpost/ota';
+ * const root = generateKeyPair();
+ * const next = generateKeyPair();
+ * const old = generateKeyPair();
+ * signKeySet({ version: 2, signingKeys: [next.publicKey], revoked: [keyIdOf(old.publicKey)] }, root)[0]; // 0xd2
+ * ```
+ */
+export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
+  if (!Number.isSafeInteger(set.version) || set.version < 1) throw new RangeError('keySet.version: expected an integer ≥ 1');
+  const payload = encodeCbor(new Map<number, CborValue>([
+    [0, 1],
+    [1, set.version],
+    [2, checkKeys(set.signingKeys, 'keySet.signingKeys')],
+    [3, set.revoked.map((r) => Uint8Array.from(r))],
+  ]));
+  return signCose(payload, rootKey.secretKey, keyIdOf(rootKey.publicKey), KEYSET_CONTENT_TYPE);
+}
+
+/**
+ * Applies a signed key-set update and returns the new trust store (the old one is unchanged).
+ * Refuses (`OtaError`): a signature not by a root key (`UNKNOWN_KEY`, `REVOKED_KEY`,
+ * `SIGNATURE_INVALID`), a version not above the current one (`KEYSET_ROLLBACK`), bad shape
+ * (`MALFORMED`, `UNSUPPORTED_ALGORITHM`, `UNKNOWN_CRITICAL`), or a signing key that was revoked
+ * before (`REVOKED_KEY`). Persist the result before acting on it.
+ *
+ * @example
+ * ```ts
+ * import { applyKeySetUpdate, createTrustStore, generateKeyPair, keyIdOf, signKeySet } from '@outpost/ota';
+ * const root = generateKeyPair();
+ * const a = generateKeyPair();
+ * const b = generateKeyPair();
+ * const trust = createTrustStore({ rootKeys: [root.publicKey], signingKeys: [a.publicKey] });
+ * const next = applyKeySetUpdate(trust, signKeySet({ version: 1, signingKeys: [b.publicKey], revoked: [keyIdOf(a.publicKey)] }, root));
+ * next.revoked.length; // 1
+ * ```
+ */
+export function applyKeySetUpdate(trust: TrustStore, bytes: Uint8Array, options: { maxBytes?: number; backend?: Ed25519Backend } = {}): TrustStore {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes: expected a Uint8Array');
+  const max = options.maxBytes ?? 16384;
+  if (bytes.length > max) throw new OtaError('MANIFEST_TOO_LARGE', `key set: ${bytes.length} bytes exceeds the ${max}-byte limit`);
+  const cose = parseCose(bytes, KEYSET_CONTENT_TYPE);
+  const found = lookupKey(trust, cose.kid, 'root');
+  if (found.status === 'revoked') throw new OtaError('REVOKED_KEY', `key set: signed by revoked key ${toHex(cose.kid)}`);
+  if (found.status === 'unknown') throw new OtaError('UNKNOWN_KEY', `key set: signed by ${toHex(cose.kid)}, not a root key`);
+  if (!verifyEd25519(cose.signature, sigInput(cose.protectedBytes, cose.payload), found.publicKey, options.backend)) {
+    throw new OtaError('SIGNATURE_INVALID', 'key set: signature does not verify');
+  }
+  const v = decodeDeterministic(cose.payload, 'key set');
+  if (!(v instanceof Map) || v.get(0) !== 1) throw new OtaError('MALFORMED', 'key set: expected a map with format 1');
+  for (const k of v.keys()) if (typeof k !== 'number' || k > 3) throw new OtaError('UNKNOWN_CRITICAL', `key set: unknown field ${String(k)}`);
+  const version = v.get(1);
+  const keys = v.get(2);
+  const revoked = v.get(3);
+  if (typeof version !== 'number' || version < 1) throw new OtaError('MALFORMED', 'key set: version must be an unsigned integer ≥ 1');
+  if (!Array.isArray(keys) || !keys.every((k) => k instanceof Uint8Array && publicKeyDefect(k) === undefined)) throw new OtaError('MALFORMED', 'key set: signing keys must be valid 32-byte Ed25519 public keys');
+  if (!Array.isArray(revoked) || !revoked.every((k) => k instanceof Uint8Array)) throw new OtaError('MALFORMED', 'key set: revoked must be an array of key ids');
+  if (version <= trust.keySetVersion) throw new OtaError('KEYSET_ROLLBACK', `key set: version ${version} is not above the current ${trust.keySetVersion}`);
+  const allRevoked = new Set([...trust.revoked, ...(revoked as Uint8Array[]).map(toHex)]);
+  for (const k of keys as Uint8Array[]) {
+    if (allRevoked.has(toHex(keyIdOf(k)))) throw new OtaError('REVOKED_KEY', `key set: lists revoked key ${toHex(keyIdOf(k))}`);
+  }
+  return { rootKeys: trust.rootKeys, signingKeys: (keys as Uint8Array[]).map((k) => Uint8Array.from(k)), revoked: [...allRevoked].sort(), keySetVersion: version };
+}
+
+/**
+ * Serialises a trust store (deterministic CBOR) for the device to persist.
+ *
+ * @example
+ * ```ts
+ * import { createTrustStore, decodeTrustStore, encodeTrustStore, generateKeyPair } from '@outpost/ota';
+ * const t = createTrustStore({ signingKeys: [generateKeyPair().publicKey] });
+ * decodeTrustStore(encodeTrustStore(t)).signingKeys.length; // 1
+ * ```
+ */
+export function encodeTrustStore(trust: TrustStore): Uint8Array {
+  return encodeCbor(new Map<number, CborValue>([
+    [0, 1], [1, trust.keySetVersion], [2, [...trust.rootKeys]], [3, [...trust.signingKeys]], [4, [...trust.revoked]],
+  ]));
+}
+
+/** Reads what {@link encodeTrustStore} wrote. @throws {OtaError} `MALFORMED`. */
+export function decodeTrustStore(bytes: Uint8Array): TrustStore {
+  const v = decodeDeterministic(bytes, 'trust store');
+  const ok = v instanceof Map && v.get(0) === 1 && typeof v.get(1) === 'number' && Array.isArray(v.get(2)) && Array.isArray(v.get(3)) && Array.isArray(v.get(4));
+  if (!ok) throw new OtaError('MALFORMED', 'trust store: unexpected shape');
+  const m = v as Map<number, CborValue>;
+  try {
+    const t = createTrustStore({ rootKeys: m.get(2) as Uint8Array[], signingKeys: m.get(3) as Uint8Array[] });
+    return { ...t, revoked: (m.get(4) as string[]).map(String), keySetVersion: m.get(1) as number };
+  } catch (err) {
+    throw new OtaError('MALFORMED', `trust store: ${(err as Error).message}`);
+  }
+}

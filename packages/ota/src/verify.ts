@@ -1,0 +1,125 @@
+import { parseCose, sigStructure, bytesEqual } from './cose.js';
+import { verifyEd25519, type Ed25519Backend } from './ed25519.js';
+import { OtaError, type OtaErrorCode } from './errors.js';
+import { toHex } from './keys.js';
+import { lookupKey, type TrustStore } from './keyset.js';
+import { compareVersions, decodeManifest, MANIFEST_CONTENT_TYPE, type Manifest } from './manifest.js';
+
+/** The device a manifest must be for. */
+export interface DeviceIdentity {
+  readonly deviceClass: string;
+  /** When set, the manifest's vendor must equal it. */
+  readonly vendor?: string;
+  /** When set and the manifest lists revisions, it must be among them. */
+  readonly hwRevision?: string;
+}
+
+/** What the device remembers between updates (anti-rollback and replay state). */
+export interface DeviceUpdateState {
+  /** Highest manifest sequence number accepted so far. */
+  readonly sequence: number;
+  /** The security counter of the confirmed image (moves only on confirm). */
+  readonly securityCounter: number;
+  /** The running version; lower versions are refused. */
+  readonly version?: string;
+  /** Versions that were rolled back; never retried. */
+  readonly knownBad?: readonly string[];
+}
+
+/** Options of {@link verifyManifest}. */
+export interface VerifyManifestOptions {
+  readonly trust: TrustStore;
+  readonly device: DeviceIdentity;
+  readonly state: DeviceUpdateState;
+  /** Current time, seconds since the epoch (for `expiresAt`). Default: the system clock. */
+  readonly now?: number;
+  /** Manifests larger than this are refused before parsing. Default 4096. */
+  readonly maxManifestBytes?: number;
+  /** Largest image the device can take (the slot size). Default: unlimited. */
+  readonly maxImageSize?: number;
+  /** Curve arithmetic backend. Default `'node'`. */
+  readonly backend?: Ed25519Backend;
+}
+
+/** The outcome of {@link verifyManifest}. */
+export type VerifyResult =
+  | { readonly ok: true; readonly manifest: Manifest; readonly keyId: string }
+  | { readonly ok: false; readonly code: OtaErrorCode; readonly message: string };
+
+/** Default cap on manifest size, checked before any parsing. */
+export const DEFAULT_MAX_MANIFEST_BYTES = 4096;
+
+/**
+ * Verifies a signed manifest for this device: the size cap, then the COSE_Sign1 envelope, the
+ * key (unknown, revoked), the Ed25519 signature over the exact bytes received, then the payload
+ * (those same bytes) and the policy: vendor, device class, hardware revision, expiry, image size,
+ * replay (sequence not above the last accepted), downgrade (security counter or version lower),
+ * known-bad versions. Never throws for bad input; throws `TypeError` for wrong option types.
+ *
+ * @example
+ * ```ts
+ * import { createTrustStore, generateKeyPair, signManifest, verifyManifest } from '@outpost/ota';
+ * const key = generateKeyPair();
+ * const bytes = signManifest({ vendor: 'acme', deviceClass: 'gw-1', version: '1.1.0', sequence: 7,
+ *   securityCounter: 2, imageSize: 3, imageDigest: new Uint8Array(32) }, key);
+ * const r = verifyManifest(bytes, {
+ *   trust: createTrustStore({ signingKeys: [key.publicKey] }),
+ *   device: { deviceClass: 'gw-1' },
+ *   state: { sequence: 6, securityCounter: 2, version: '1.0.0' },
+ *   now: 1_700_000_000,
+ * });
+ * r.ok; // true
+ * ```
+ */
+export function verifyManifest(bytes: Uint8Array, options: VerifyManifestOptions): VerifyResult {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes: expected a Uint8Array');
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
+  if (typeof options.trust !== 'object' || options.trust === null || !Array.isArray(options.trust.signingKeys)) throw new TypeError('options.trust: expected a TrustStore');
+  if (typeof options.device !== 'object' || options.device === null || typeof options.device.deviceClass !== 'string') throw new TypeError('options.device: expected { deviceClass: string }');
+  if (typeof options.state !== 'object' || options.state === null || typeof options.state.sequence !== 'number' || typeof options.state.securityCounter !== 'number') {
+    throw new TypeError('options.state: expected { sequence: number, securityCounter: number }');
+  }
+  try {
+    return { ok: true, ...checkManifest(bytes, options) };
+  } catch (err) {
+    if (err instanceof OtaError) return { ok: false, code: err.code, message: err.message };
+    throw err;
+  }
+}
+
+/** Signature-only part, shared with `verifyBoot`: returns the manifest or throws `OtaError`. */
+export function checkSignedManifest(bytes: Uint8Array, trust: TrustStore, maxBytes: number, backend?: Ed25519Backend): { manifest: Manifest; keyId: string } {
+  if (bytes.length > maxBytes) throw new OtaError('MANIFEST_TOO_LARGE', `manifest: ${bytes.length} bytes exceeds the ${maxBytes}-byte limit`);
+  const cose = parseCose(bytes, MANIFEST_CONTENT_TYPE);
+  const kid = toHex(cose.kid);
+  const key = lookupKey(trust, cose.kid, 'signing');
+  if (key.status === 'revoked') throw new OtaError('REVOKED_KEY', `manifest: signed by revoked key ${kid}`);
+  if (key.status === 'unknown') throw new OtaError('UNKNOWN_KEY', `manifest: signed by unknown key ${kid}`);
+  // RFC 9052 §4.4: the signature covers the protected header and payload bytes as received.
+  if (!verifyEd25519(cose.signature, sigStructure(cose.protectedBytes, cose.payload), key.publicKey, backend)) {
+    throw new OtaError('SIGNATURE_INVALID', `manifest: signature by ${kid} does not verify`);
+  }
+  const manifest = decodeManifest(cose.payload);
+  if (!bytesEqual(manifest.keyId, cose.kid)) throw new OtaError('MALFORMED', 'manifest.keyId differs from the COSE kid');
+  return { manifest, keyId: kid };
+}
+
+function checkManifest(bytes: Uint8Array, o: VerifyManifestOptions): { manifest: Manifest; keyId: string } {
+  const r = checkSignedManifest(bytes, o.trust, o.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES, o.backend);
+  const m = r.manifest;
+  const d = o.device;
+  if (d.vendor !== undefined && m.vendor !== d.vendor) throw new OtaError('WRONG_VENDOR', `manifest is for vendor "${m.vendor}", device is "${d.vendor}"`);
+  if (m.deviceClass !== d.deviceClass) throw new OtaError('WRONG_DEVICE_CLASS', `manifest is for device class "${m.deviceClass}", device is "${d.deviceClass}"`);
+  if (m.hwRevisions !== undefined && (d.hwRevision === undefined || !m.hwRevisions.includes(d.hwRevision))) {
+    throw new OtaError('WRONG_HW_REVISION', `manifest is for hardware revisions ${m.hwRevisions.join(', ')}, device is ${d.hwRevision ?? 'unknown'}`);
+  }
+  const now = o.now ?? Math.floor(Date.now() / 1000);
+  if (m.expiresAt !== undefined && now >= m.expiresAt) throw new OtaError('EXPIRED', `manifest expired at ${new Date(m.expiresAt * 1000).toISOString()}`);
+  if (o.maxImageSize !== undefined && m.imageSize > o.maxImageSize) throw new OtaError('IMAGE_TOO_LARGE', `image of ${m.imageSize} bytes exceeds the ${o.maxImageSize}-byte slot`);
+  const s = o.state;
+  if (m.sequence <= s.sequence) throw new OtaError('REPLAY', `manifest sequence ${m.sequence} is not above the last accepted ${s.sequence}`);
+  if (m.securityCounter < s.securityCounter) throw new OtaError('DOWNGRADE', `security counter ${m.securityCounter} is below the device's ${s.securityCounter}`);
+  if (s.version !== undefined && compareVersions(m.version, s.version) < 0) throw new OtaError('DOWNGRADE', `version ${m.version} is below the running ${s.version}`);
+  if (s.knownBad?.includes(m.version) === true) throw new OtaError('KNOWN_BAD', `version ${m.version} was rolled back before and is not retried`);
+  return r;
+}
