@@ -141,7 +141,8 @@ class DiskBuffer implements EdgeBuffer {
     this.#consumer = new Consumer(o.fs, store, Math.max(o.maxRecordBytes, READ_LIMIT), emit);
     this.#checkpointer = new Checkpointer(o.fs, store, {
       error: (error) => emit({ type: 'error', error }),
-      releasing: (name) => this.#consumer.release(name),
+      // Through the consumer's lock: never close a file under a read in progress.
+      releasing: (name) => this.#exclusive(() => this.#consumer.release(name)),
     });
     this.#writer = new Writer(o.fs, store, o.durability, o.segmentBytes, o.maxBatchBytes, {
       sealed: () => this.#checkpointer.schedule(),
