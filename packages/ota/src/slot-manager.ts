@@ -10,7 +10,7 @@ import { streamImage } from './image.js';
 import type { TrustStore } from './keyset.js';
 import type { Manifest } from './manifest.js';
 import { fileSlots, otherSlot, type SlotName, type SlotStore } from './slots.js';
-import { verifyManifest, type DeviceIdentity } from './verify.js';
+import { checkSignedManifest, DEFAULT_MAX_MANIFEST_BYTES, verifyManifest, type DeviceIdentity } from './verify.js';
 
 /** Options of {@link openSlotManager}. */
 export interface SlotManagerOptions {
@@ -111,15 +111,23 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     current = next;
   };
   const root = (): { trust: TrustStore; securityCounter: number; deviceClass: string } => ({ trust, securityCounter: current.securityCounter, deviceClass: device.deviceClass });
+  // The version named by a slot's signed manifest (the image itself is not checked here).
   const versionIn = async (slot: SlotName): Promise<string | undefined> => {
-    const c = await verifyBoot(slots, slot, { trust, securityCounter: 0 });
-    return c.ok ? c.manifest.version : undefined;
+    const bytes = await slots.readManifest(slot);
+    if (bytes === undefined) return undefined;
+    try {
+      return checkSignedManifest(bytes, trust, DEFAULT_MAX_MANIFEST_BYTES).manifest.version;
+    } catch {
+      return undefined;
+    }
   };
-  const dropTrial = async (reason: string): Promise<{ version: string; reason: string } | undefined> => {
+  // Drops the trial; `markBad` remembers its version so it is never retried (an image that ran
+  // and was not confirmed). An image that failed verification is not marked: a re-download may fix it.
+  const dropTrial = async (reason: string, markBad: boolean): Promise<{ version: string; reason: string } | undefined> => {
     const t = current.trial;
     if (t === undefined) return undefined;
     const version = running?.slot === t.slot ? running.manifest.version : await versionIn(t.slot);
-    const knownBad = version === undefined || current.knownBad.includes(version) ? current.knownBad : [...current.knownBad, version];
+    const knownBad = !markBad || version === undefined || current.knownBad.includes(version) ? current.knownBad : [...current.knownBad, version];
     const { trial: _drop, ...rest } = current;
     void _drop;
     await save({ ...rest, knownBad });
@@ -171,9 +179,9 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
             running = { slot: t.slot, manifest: c.manifest };
             return { slot: t.slot, manifest: c.manifest, trial: true };
           }
-          rolledBack = await dropTrial(`trial slot failed verification: ${c.code}`);
+          rolledBack = await dropTrial(`trial slot failed verification: ${c.code}`, false);
         } else {
-          rolledBack = await dropTrial(`not confirmed after ${maxAttempts} boot attempts`);
+          rolledBack = await dropTrial(`not confirmed after ${maxAttempts} boot attempts`, true);
         }
       }
       const tried: BootCheck[] = [];
@@ -200,7 +208,7 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     async revert(reason = 'health check failed') {
       const t = current.trial;
       if (t === undefined || running === undefined || running.slot !== t.slot) throw new OtaError('BAD_STATE', 'revert: no trial image is running');
-      await dropTrial(reason);
+      await dropTrial(reason, true);
     },
   };
 }
