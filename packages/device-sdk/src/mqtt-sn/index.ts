@@ -13,3 +13,18 @@ export { MsgType, ReturnCode } from './messages.js';
 export type { MqttSnMessage, MqttSnMessageType, MqttSnQoS, PublishTopic, SubscribeTopic } from './messages.js';
 export { decodeMessage, decodeFrame, encodeMessage } from './codec.js';
 export type { DecodeOptions, DecodedFrame } from './codec.js';
+
+// --- timing ---
+export { systemTimers, DEFAULT_RETRY } from './timers.js';
+export type { MqttSnTimers, RetryPolicy } from './timers.js';
+
+// --- client ---
+export { connectMqttSn, publishQoSMinus1, MqttSnClient } from './client.js';
+export type { MqttSnClientOptions, MqttSnClientEvents, MqttSnClientState, MqttSnInbound, MqttSnPublishOptions, MqttSnWill } from './client.js';
+export { searchGateway } from './discovery.js';
+export type { DiscoveredGateway, SearchGatewayOptions } from './discovery.js';
+
+// --- gateway ---
+export { MqttSnGateway } from './gateway.js';
+export type { MqttSnGatewayOptions, MqttSnGatewayStats, MqttSnGatewayEvents } from './gateway.js';
+export type { BrokerCredentials, CredentialSource, GatewayBrokerOptions } from './gateway-broker.js';
