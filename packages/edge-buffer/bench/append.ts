@@ -2,9 +2,22 @@
 //   npx tsx --conditions=@outpost/source packages/edge-buffer/bench/append.ts
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { openBuffer } from '@outpost/edge-buffer';
 import { fmt, ms, payload, percentile, scratch } from './util.js';
+
+// better-sqlite3 ships no types and @types/better-sqlite3 is not installed: the few calls used here.
+interface Statement {
+  run(...params: unknown[]): unknown;
+}
+interface Db {
+  pragma(sql: string): unknown;
+  exec(sql: string): unknown;
+  prepare(sql: string): Statement;
+  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  close(): void;
+}
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => Db;
 
 const N = Number(process.env['BENCH_RECORDS'] ?? 200_000);
 const SIZE = 256;

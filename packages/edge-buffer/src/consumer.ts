@@ -32,13 +32,20 @@ interface Cursor {
   reader: SegmentReader;
 }
 
+/** Records decoded ahead from the read-ahead window, without further I/O. */
+const PREFETCH = 256;
+
 export class Consumer {
   readonly #fs: FileSystem;
   readonly #store: Store;
   readonly #maxPayload: number;
   readonly #emit: (e: BufferEvent) => void;
   #cursor: Cursor | undefined;
-  #peeked: BufferRecord | undefined;
+  /** Validated records not delivered yet, contiguous from `readSeq`. */
+  #ahead: BufferRecord[] = [];
+  #aheadHead = 0;
+  /** Next seq the file cursor looks for (past everything in #ahead). */
+  #fetchSeq: number;
   /** Next seq to deliver. */
   readSeq: number;
   /** Highest seq delivered by read or peek. */
@@ -52,29 +59,46 @@ export class Consumer {
     this.#maxPayload = maxPayload;
     this.#emit = emit;
     this.readSeq = store.ackedSeq + 1;
+    this.#fetchSeq = this.readSeq;
     this.delivered = store.ackedSeq;
+  }
+
+  /** First undelivered record above the ack floor, fetching if needed; undefined when none yet. */
+  async #head(): Promise<BufferRecord | undefined> {
+    const floor = this.#store.ackedSeq;
+    while (this.#aheadHead < this.#ahead.length && this.#ahead[this.#aheadHead]!.seq <= floor) this.#aheadHead++;
+    if (this.#aheadHead >= this.#ahead.length) {
+      this.#ahead = [];
+      this.#aheadHead = 0;
+      if (this.#fetchSeq <= floor) this.#fetchSeq = floor + 1;
+      await this.#fetch();
+    }
+    return this.#ahead[this.#aheadHead];
   }
 
   /** Next record without consuming it. */
   async peek(): Promise<BufferRecord | undefined> {
-    if (this.#peeked !== undefined && this.#peeked.seq > this.#store.ackedSeq) return this.#peeked;
-    this.#peeked = undefined;
-    const rec = await this.#next();
-    if (rec !== undefined) this.#peeked = rec;
+    const rec = await this.#head();
+    if (rec !== undefined && rec.seq > this.delivered) this.delivered = rec.seq;
     return rec;
   }
 
   /** Next record, consumed (the cursor moves past it), or undefined when none is readable yet. */
   async take(): Promise<BufferRecord | undefined> {
-    const rec = await this.peek();
-    this.#peeked = undefined;
+    const rec = await this.#head();
+    if (rec === undefined) return undefined;
+    this.#aheadHead++;
+    this.readSeq = rec.seq + 1;
+    if (rec.seq > this.delivered) this.delivered = rec.seq;
     return rec;
   }
 
   /** Moves the cursor back to the first unacknowledged record. */
   async rewind(): Promise<void> {
-    this.#peeked = undefined;
+    this.#ahead = [];
+    this.#aheadHead = 0;
     this.readSeq = this.#store.ackedSeq + 1;
+    this.#fetchSeq = this.readSeq;
     await this.#drop();
   }
 
@@ -93,13 +117,13 @@ export class Consumer {
     await this.#drop();
   }
 
-  async #next(): Promise<BufferRecord | undefined> {
+  /** Reads the record at #fetchSeq (or the next existing one) plus whatever follows it in the window. */
+  async #fetch(): Promise<void> {
     const store = this.#store;
     for (;;) {
-      if (this.readSeq <= store.ackedSeq) this.readSeq = store.ackedSeq + 1;
-      const seg = store.locate(this.readSeq);
-      if (seg === undefined) return undefined;
-      if (seg.goodSeq < Math.max(this.readSeq, seg.baseSeq)) return undefined;
+      const seg = store.locate(this.#fetchSeq);
+      if (seg === undefined) return;
+      if (seg.goodSeq < Math.max(this.#fetchSeq, seg.baseSeq)) return;
       let c = this.#cursor;
       if (c === undefined || c.seg !== seg || c.reader.offset > seg.good) {
         await this.#drop();
@@ -128,14 +152,25 @@ export class Consumer {
         await this.#corrupt(seg, step.type === 'malformed' ? step.reason : 'torn record inside the synced region', step.offset);
         continue;
       }
-      if (step.seq < this.readSeq) continue;
+      if (step.seq < this.#fetchSeq) continue;
       if (step.seq > seg.goodSeq) {
         await this.#corrupt(seg, `record seq ${step.seq} beyond the last written seq ${seg.goodSeq}`, step.offset);
         continue;
       }
-      this.readSeq = step.seq + 1;
-      if (step.seq > this.delivered) this.delivered = step.seq;
-      return { seq: step.seq, payload: step.payload.slice() };
+      this.#ahead.push({ seq: step.seq, payload: step.payload.slice() });
+      let next = step.seq + 1;
+      // Whatever else is already in memory, in sequence, below `good`: no more awaits.
+      while (this.#ahead.length < PREFETCH && next <= seg.goodSeq) {
+        const r = c.reader.nextBuffered(seg.good);
+        if (r === undefined || r.seq !== next) {
+          if (r !== undefined) await this.#drop(); // out of sequence: let `next` re-read and report it
+          break;
+        }
+        this.#ahead.push({ seq: r.seq, payload: r.payload.slice() });
+        next++;
+      }
+      this.#fetchSeq = next;
+      return;
     }
   }
 
@@ -143,10 +178,10 @@ export class Consumer {
   async #corrupt(seg: Segment, reason: string, offset: number): Promise<void> {
     await this.#drop();
     const store = this.#store;
-    const lost = seg.lastSeq - Math.max(this.readSeq - 1, store.ackedSeq, seg.baseSeq - 1);
+    const lost = seg.lastSeq - Math.max(this.#fetchSeq - 1, store.ackedSeq, seg.baseSeq - 1);
     this.lostRecords += Math.max(0, lost);
     this.quarantined++;
-    this.readSeq = seg.lastSeq + 1;
+    this.#fetchSeq = seg.lastSeq + 1;
     seg.sealed = true;
     store.remove(seg);
     try {

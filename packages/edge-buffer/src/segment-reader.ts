@@ -38,6 +38,19 @@ export class SegmentReader {
     return this.#pos + this.#off;
   }
 
+  /**
+   * The next record if it lies entirely in the read-ahead window below `end`, else undefined
+   * (I/O needed, or not a valid record: `next` then reports what it is).
+   */
+  nextBuffered(end: number): { seq: number; payload: Uint8Array; offset: number; size: number } | undefined {
+    const at = this.#pos + this.#off;
+    if (at >= end) return undefined;
+    const r = decodeRecordAt(this.#buf.subarray(0, Math.min(this.#len, end - this.#pos)), this.#off, this.#maxPayload);
+    if (r.type !== 'ok') return undefined;
+    this.#off += r.size;
+    return { seq: r.seq, payload: r.payload, offset: at, size: r.size };
+  }
+
   /** Decodes the next record that ends at or before `end` (a file offset). */
   async next(end: number): Promise<ReadStep> {
     for (;;) {

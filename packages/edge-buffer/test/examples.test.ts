@@ -23,7 +23,8 @@ function examples(): Array<[string, string]> {
   return found;
 }
 
-const all = examples();
+const readme = /## Synopsis\n\n```ts\n([\s\S]*?)\n```/.exec(readFileSync(join(root, 'README.md'), 'utf8'));
+const all: Array<[string, string]> = [...examples(), ['README synopsis', readme?.[1] ?? 'throw new Error("no synopsis in README")']];
 
 // The examples make directories under os.tmpdir(): point it at one we remove afterwards.
 let scratch = '';
