@@ -7,7 +7,7 @@ import * as ed from '@noble/ed25519';
 
 // noble's synchronous API needs a SHA-512; node:crypto's is used, and only if none is set.
 if (ed.hashes.sha512 === undefined) {
-  ed.hashes.sha512 = (m: Uint8Array): Uint8Array => new Uint8Array(createHash('sha512').update(m).digest());
+  ed.hashes.sha512 = ((m: Uint8Array): Uint8Array => new Uint8Array(createHash('sha512').update(m).digest())) as NonNullable<typeof ed.hashes.sha512>;
 }
 
 /** The order of the prime-order subgroup, L = 2^252 + 27742317777372353535851937790883648493. */

@@ -52,7 +52,7 @@ export function createTrustStore(options: { rootKeys?: readonly Uint8Array[]; si
 }
 
 /** How a key id resolves in a trust store. */
-export type KeyLookup = { readonly status: 'trusted'; readonly publicKey: Uint8Array } | { readonly status: 'revoked' | 'unknown' };
+export type KeyLookup = { readonly status: 'trusted'; readonly publicKey: Uint8Array } | { readonly status: 'revoked' } | { readonly status: 'unknown' };
 
 /** Finds a key id among `keys`, refusing revoked ids first. */
 export function lookupKey(trust: TrustStore, kid: Uint8Array, which: 'signing' | 'root'): KeyLookup {
