@@ -110,8 +110,8 @@ function checkManifest(bytes: Uint8Array, o: VerifyManifestOptions): { manifest:
   const d = o.device;
   if (d.vendor !== undefined && m.vendor !== d.vendor) throw new OtaError('WRONG_VENDOR', `manifest is for vendor "${m.vendor}", device is "${d.vendor}"`);
   if (m.deviceClass !== d.deviceClass) throw new OtaError('WRONG_DEVICE_CLASS', `manifest is for device class "${m.deviceClass}", device is "${d.deviceClass}"`);
-  if (m.hwRevisions !== undefined && (d.hwRevision === undefined || !m.hwRevisions.includes(d.hwRevision))) {
-    throw new OtaError('WRONG_HW_REVISION', `manifest is for hardware revisions ${m.hwRevisions.join(', ')}, device is ${d.hwRevision ?? 'unknown'}`);
+  if (m.hwRevisions !== undefined && d.hwRevision !== undefined && !m.hwRevisions.includes(d.hwRevision)) {
+    throw new OtaError('WRONG_HW_REVISION', `manifest is for hardware revisions ${m.hwRevisions.join(', ')}, device is ${d.hwRevision}`);
   }
   const now = o.now ?? Math.floor(Date.now() / 1000);
   if (m.expiresAt !== undefined && now >= m.expiresAt) throw new OtaError('EXPIRED', `manifest expired at ${new Date(m.expiresAt * 1000).toISOString()}`);

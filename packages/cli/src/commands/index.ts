@@ -1,11 +1,13 @@
 import type { Command } from '../command.js';
 import { demoCommands } from './demo.js';
 import { loraCommands } from './lora.js';
+import { otaCommands } from './ota.js';
 import { pkiCommands } from './pki.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
   ...demoCommands,
   ...loraCommands,
+  ...otaCommands,
   ...pkiCommands,
 ];

@@ -1,0 +1,302 @@
+import { constants, createReadStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  createTrustStore, decodeManifest, generateKeyPair, jwkToKey, keyToJwk, OtaError, parseCose, signManifest, streamImage, toHex, verifyManifest,
+  MANIFEST_CONTENT_TYPE, type Manifest,
+} from '@outpost/ota';
+import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+
+// `outpost ota …`: Ed25519 keys as RFC 8037 JWKs, signed manifests (COSE_Sign1 over deterministic
+// CBOR, see @outpost/ota), verification of a manifest and its image as a device would do it.
+
+function int(value: unknown, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+    throw new CliError('USAGE', `--${flag}: expected an integer ≥ ${min}, got "${String(value)}"`, 2);
+  }
+  return Number(value);
+}
+const strings = (values: FlagValues, flag: string): string[] => {
+  const v = values[flag];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+};
+const opt = (values: FlagValues, flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+
+async function readText(io: Io, path: string, what: string): Promise<string> {
+  try {
+    return await readFile(resolve(io.cwd, path), 'utf8');
+  } catch (err) {
+    throw new CliError('FILE_NOT_FOUND', `${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+async function readBytes(io: Io, path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(resolve(io.cwd, path)));
+  } catch (err) {
+    throw new CliError('FILE_NOT_FOUND', `${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+function parseJson(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError('MALFORMED', `${path}: not JSON`);
+  }
+}
+function otaError(err: unknown, prefix: string): never {
+  if (err instanceof OtaError) throw new CliError(err.code, `${prefix}${err.message}`);
+  throw err;
+}
+
+/** Creates a file that must not exist yet (a private key is never overwritten). */
+async function writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; refusing to overwrite it (choose another --out)`);
+    throw err;
+  }
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function fileDigest(path: string): Promise<{ size: number; digest: Uint8Array }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      size += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+    }
+  } catch (err) {
+    throw new CliError('FILE_NOT_FOUND', `image ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  return { size, digest: new Uint8Array(hash.digest()) };
+}
+
+function manifestJson(m: Manifest): Record<string, unknown> {
+  return {
+    vendor: m.vendor, deviceClass: m.deviceClass, ...(m.hwRevisions === undefined ? {} : { hwRevisions: m.hwRevisions }), version: m.version,
+    sequence: m.sequence, securityCounter: m.securityCounter, imageSize: m.imageSize, imageDigest: toHex(m.imageDigest),
+    ...(m.expiresAt === undefined ? {} : { expiresAt: new Date(m.expiresAt * 1000).toISOString() }), keyId: toHex(m.keyId),
+  };
+}
+const describeManifest = (m: Manifest): string =>
+  Object.entries(manifestJson(m)).map(([k, v]) => `${k.padEnd(16)} ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n');
+
+async function loadTrust(io: Io, paths: string[]): Promise<ReturnType<typeof createTrustStore>> {
+  if (paths.length === 0) throw new CliError('USAGE', 'missing required option --trust', 2);
+  const keys: Uint8Array[] = [];
+  for (const p of paths) {
+    const j = parseJson(await readText(io, p, 'trust file'), p) as { keys?: unknown };
+    const list = Array.isArray(j.keys) ? j.keys : [j];
+    for (const k of list) {
+      try {
+        keys.push(jwkToKey(k).publicKey);
+      } catch (err) {
+        otaError(err, `${p}: `);
+      }
+    }
+  }
+  return createTrustStore({ signingKeys: keys });
+}
+
+function parseExpiry(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (/^\d+$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new CliError('USAGE', `--expires: expected seconds since the epoch or an ISO 8601 date, got "${v}"`, 2);
+  return Math.floor(t / 1000);
+}
+
+const keygenHelp = `Usage: outpost ota keygen --out PREFIX [--json]
+
+Generates an Ed25519 signing key. Writes PREFIX.key.jwk (the private key, mode 0600) and
+PREFIX.pub.jwk (the public key for devices' --trust), both RFC 8037 JWKs with the key id
+(first 8 bytes of SHA-256 of the public key) as "kid". Never overwrites a file.
+
+Options:
+  --out PREFIX   path prefix of the two files (required)
+
+Example:
+  outpost ota keygen --out keys/release-2026`;
+
+const signHelp = `Usage: outpost ota sign --key K --image FILE --device-class C --version V --seq N --out M
+                        [--vendor NAME] [--security-counter N] [--hw-rev R ...] [--expires DATE] [--json]
+
+Signs a release: a deterministic-CBOR manifest (vendor, device class, hardware revisions,
+version, sequence, security counter, image size and SHA-256, expiry, key id) in a COSE_Sign1
+with EdDSA (Ed25519). The image is hashed as a stream.
+
+Options:
+  --key K                private key JWK from \`outpost ota keygen\` (required)
+  --image FILE           the firmware image (required)
+  --device-class C       device class the image is for (required)
+  --version V            MAJOR.MINOR.PATCH (required)
+  --seq N                manifest sequence number, increasing with every release (required)
+  --out M                manifest file to write; not overwritten (required)
+  --vendor NAME          vendor (default "outpost")
+  --security-counter N   anti-rollback counter (default 0)
+  --hw-rev R             hardware revision the image runs on (repeatable; default any)
+  --expires DATE         ISO 8601 date or seconds since the epoch after which devices refuse it
+
+Example:
+  outpost ota sign --key keys/release.key.jwk --image fw.bin --device-class gw-1 --version 1.4.0 --seq 42 --out fw.manifest`;
+
+const verifyHelp = `Usage: outpost ota verify --manifest M --image FILE --trust KEYS [--device-class C] [--hw-rev R]
+                          [--last-seq N] [--security-counter N] [--running-version V] [--json]
+
+Verifies a manifest and its image as a device would: the signature against the trusted keys
+(a JWK or a JWK set {"keys": [...]}, repeatable), the device class and hardware revision, the
+expiry, replay and downgrade against the given device state, then the image's size and SHA-256
+as a stream. Exit 0 when accepted; 1 with the refusal code (SIGNATURE_INVALID, UNKNOWN_KEY,
+WRONG_DEVICE_CLASS, DOWNGRADE, REPLAY, EXPIRED, DIGEST_MISMATCH, IMAGE_TRUNCATED, …) otherwise.
+
+Options:
+  --manifest M            signed manifest (required)
+  --image FILE            image (required)
+  --trust KEYS            trusted public key(s) (required, repeatable)
+  --device-class C        the device's class (default: the manifest's, i.e. not checked)
+  --hw-rev R              the device's hardware revision
+  --last-seq N            last accepted sequence number (default: none)
+  --security-counter N    the device's security counter (default 0)
+  --running-version V     the running version (lower versions are refused)
+
+Example:
+  outpost ota verify --manifest fw.manifest --image fw.bin --trust keys/release.pub.jwk --device-class gw-1 --json`;
+
+const inspectHelp = `Usage: outpost ota inspect M [--json]
+
+Prints a manifest's COSE header and fields WITHOUT verifying its signature (use
+\`outpost ota verify\` for that).
+
+Example:
+  outpost ota inspect fw.manifest`;
+
+export const otaCommands: readonly Command[] = [
+  {
+    path: ['ota', 'keygen'],
+    summary: 'generate an Ed25519 update-signing key (JWK files)',
+    help: keygenHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, { out: { type: 'string' } });
+      const prefix = resolve(io.cwd, requireString(values['out'], 'out'));
+      const k = generateKeyPair();
+      const pub = JSON.stringify(keyToJwk(k.publicKey), null, 2) + '\n';
+      await writeNew(`${prefix}.key.jwk`, JSON.stringify(keyToJwk(k), null, 2) + '\n', 0o600);
+      await writeNew(`${prefix}.pub.jwk`, pub, 0o644);
+      const result = { keyId: toHex(k.keyId), privateKey: `${prefix}.key.jwk`, publicKey: `${prefix}.pub.jwk` };
+      emit(io, values.json, result, `key ${result.keyId}: private ${result.privateKey} (keep offline), public ${result.publicKey}`);
+      return 0;
+    },
+  },
+  {
+    path: ['ota', 'sign'],
+    summary: 'sign a firmware image: a COSE_Sign1 manifest',
+    help: signHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, {
+        key: { type: 'string' }, image: { type: 'string' }, 'device-class': { type: 'string' }, version: { type: 'string' }, seq: { type: 'string' },
+        out: { type: 'string' }, vendor: { type: 'string' }, 'security-counter': { type: 'string' }, 'hw-rev': { type: 'string', multiple: true }, expires: { type: 'string' },
+      });
+      const keyPath = requireString(values['key'], 'key');
+      const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
+      const deviceClass = requireString(values['device-class'], 'device-class');
+      const version = requireString(values['version'], 'version');
+      if (!/^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/.test(version)) throw new CliError('USAGE', `--version: expected MAJOR.MINOR.PATCH, got "${version}"`, 2);
+      const sequence = int(requireString(values['seq'], 'seq'), 'seq', 0) as number;
+      const out = resolve(io.cwd, requireString(values['out'], 'out'));
+      const securityCounter = int(values['security-counter'], 'security-counter', 0) ?? 0;
+      const expiresAt = parseExpiry(opt(values, 'expires'));
+      const hw = strings(values, 'hw-rev');
+      let key;
+      try {
+        key = jwkToKey(parseJson(await readText(io, keyPath, 'key'), keyPath));
+      } catch (err) {
+        otaError(err, `${keyPath}: `);
+      }
+      if (key.secretKey === undefined) throw new CliError('USAGE', `--key ${keyPath}: a public key; sign needs the private key (.key.jwk)`, 2);
+      const { size, digest } = await fileDigest(imagePath);
+      const manifest = signManifest({
+        vendor: opt(values, 'vendor') ?? 'outpost', deviceClass, version, sequence, securityCounter, imageSize: size, imageDigest: digest,
+        ...(hw.length === 0 ? {} : { hwRevisions: hw }), ...(expiresAt === undefined ? {} : { expiresAt }),
+      }, { secretKey: key.secretKey, publicKey: key.publicKey, keyId: key.keyId });
+      await writeNew(out, manifest, 0o644);
+      const m = decodeManifest(parseCose(manifest, MANIFEST_CONTENT_TYPE).payload);
+      emit(io, values.json, { manifest: out, bytes: manifest.length, ...manifestJson(m) },
+        `signed ${m.deviceClass} ${m.version} (seq ${m.sequence}, security counter ${m.securityCounter}): ${size} bytes, sha256 ${toHex(digest)}, key ${toHex(key.keyId)} → ${out} (${manifest.length} bytes)`);
+      return 0;
+    },
+  },
+  {
+    path: ['ota', 'verify'],
+    summary: 'verify a manifest and its image as a device would',
+    help: verifyHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, {
+        manifest: { type: 'string' }, image: { type: 'string' }, trust: { type: 'string', multiple: true }, 'device-class': { type: 'string' },
+        'hw-rev': { type: 'string' }, 'last-seq': { type: 'string' }, 'security-counter': { type: 'string' }, 'running-version': { type: 'string' },
+      });
+      const manifestPath = requireString(values['manifest'], 'manifest');
+      const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
+      const trust = await loadTrust(io, strings(values, 'trust'));
+      const bytes = await readBytes(io, manifestPath, 'manifest');
+      let deviceClass = opt(values, 'device-class');
+      if (deviceClass === undefined) {
+        try {
+          deviceClass = decodeManifest(parseCose(bytes, MANIFEST_CONTENT_TYPE).payload).deviceClass;
+        } catch {
+          deviceClass = '';
+        }
+      }
+      const hwRevision = opt(values, 'hw-rev');
+      const running = opt(values, 'running-version');
+      const r = verifyManifest(bytes, {
+        trust,
+        device: { deviceClass, ...(hwRevision === undefined ? {} : { hwRevision }) },
+        state: { sequence: int(values['last-seq'], 'last-seq', 0) ?? -1, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0, ...(running === undefined ? {} : { version: running }) },
+      });
+      if (!r.ok) throw new CliError(r.code, `refused: ${r.message}`);
+      let image;
+      try {
+        image = await streamImage(createReadStream(imagePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>, { expectedSize: r.manifest.imageSize, expectedDigest: r.manifest.imageDigest });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('FILE_NOT_FOUND', `image ${imagePath}: ENOENT`);
+        otaError(err, 'refused: ');
+      }
+      emit(io, values.json, { ok: true, keyId: r.keyId, ...manifestJson(r.manifest), imageBytes: image.size },
+        `OK: ${r.manifest.vendor}/${r.manifest.deviceClass} ${r.manifest.version} (seq ${r.manifest.sequence}, security counter ${r.manifest.securityCounter}) signed by ${r.keyId}; image ${image.size} bytes matches sha256 ${toHex(image.digest)}`);
+      return 0;
+    },
+  },
+  {
+    path: ['ota', 'inspect'],
+    summary: 'show a manifest (without verifying it)',
+    help: inspectHelp,
+    async run(args, io) {
+      const { values, positionals } = parseCommandArgs(args, {}, true);
+      if (positionals.length !== 1) throw new CliError('USAGE', `expected one manifest file, got ${positionals.length}`, 2);
+      const path = positionals[0] as string;
+      const bytes = await readBytes(io, path, 'manifest');
+      let cose;
+      let m;
+      try {
+        cose = parseCose(bytes, MANIFEST_CONTENT_TYPE);
+        m = decodeManifest(cose.payload);
+      } catch (err) {
+        otaError(err, `${path}: `);
+      }
+      const size = (await stat(resolve(io.cwd, path))).size;
+      emit(io, values.json, { verified: false, bytes: size, alg: 'EdDSA', kid: toHex(cose.kid), ...manifestJson(m) },
+        `COSE_Sign1, alg EdDSA, kid ${toHex(cose.kid)}, ${size} bytes (signature NOT verified)\n${describeManifest(m)}`);
+      return 0;
+    },
+  },
+];
