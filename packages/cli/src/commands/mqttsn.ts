@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { MqttSnGateway, type BrokerCredentials, type MqttSnGatewayOptions } from '@outpost/device-sdk/mqtt-sn';
+import { CliError, parseCommandArgs, requireString, type Command, type Io } from '../command.js';
+
+// `outpost mqttsn-gateway --config FILE`: runs an MQTT-SN gateway until SIGINT/SIGTERM.
+
+const help = `Usage: outpost mqttsn-gateway --config FILE [--json] [--duration MS]
+
+Runs a transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per
+client to the broker over mutual TLS with that client's own certificate, so the broker's
+per-device identity and ACLs still apply. Runs until SIGINT or SIGTERM.
+
+Config (JSON; relative paths are relative to the config file):
+  {
+    "udp":        { "host": "0.0.0.0", "port": 10000 },
+    "broker":     { "url": "mqtts://broker:8883", "ca": "ca.pem", "protocolVersion": 4 },
+    "credentials": { "dir": "devices/" }          ID.pem + ID.key per client id (outpost pki issue-device --out)
+             or   { "files": { "ID": { "cert": "ID.pem", "key": "ID.key" } } },
+    "identity":   { "clientId": "gw-1", "cert": "gw-1.pem", "key": "gw-1.key" },   optional: QoS -1 publishes
+    "useGatewayIdentity": "never" | "fallback" | "always",                         default "never"
+    "predefinedTopics": { "1": "devices/gw-1/beacon" },
+    "sleepBufferMax": 20,
+    "gwId": 1,
+    "advertise":  { "targets": [{ "host": "255.255.255.255", "port": 10000 }], "intervalS": 900 },
+    "retry":      { "tRetryMs": 10000, "nRetry": 3 }
+  }
+
+Options:
+  --config FILE   the configuration above (required)
+  --json          one JSON object per line (startup, client events, final stats)
+  --duration MS   stop after MS milliseconds (for tests and smoke runs)
+
+Example:
+  outpost mqttsn-gateway --config /etc/outpost/mqttsn.json`;
+
+const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown, field: string): Json {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CliError('CONFIG', `config: ${field}: expected an object`);
+  return v as Json;
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new CliError('CONFIG', `config: ${field}: expected a non-empty string`);
+  return v;
+}
+
+async function readText(base: string, p: string, field: string): Promise<string> {
+  const full = isAbsolute(p) ? p : join(base, p);
+  try {
+    return await readFile(full, 'utf8');
+  } catch (e) {
+    throw new CliError('CONFIG', `config: ${field}: cannot read ${full}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Reads and checks the config file; returns gateway options. */
+export async function loadGatewayConfig(file: string): Promise<{ options: MqttSnGatewayOptions; summary: Json }> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new CliError('CONFIG', `cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let cfg: Json;
+  try {
+    cfg = obj(JSON.parse(raw), '(top level)');
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError('CONFIG', `config ${file}: not valid JSON: ${(e as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const base = dirname(resolve(file));
+  const broker = obj(cfg['broker'], 'broker');
+  const url = str(broker['url'], 'broker.url');
+  const ca = broker['ca'] === undefined ? undefined : await readText(base, str(broker['ca'], 'broker.ca'), 'broker.ca');
+  const pv = broker['protocolVersion'];
+  if (pv !== undefined && pv !== 4 && pv !== 5) throw new CliError('CONFIG', 'config: broker.protocolVersion: expected 4 or 5');
+  let credentials: MqttSnGatewayOptions['credentials'];
+  let credSummary: string = 'none';
+  if (cfg['credentials'] !== undefined) {
+    const c = obj(cfg['credentials'], 'credentials');
+    if (c['dir'] !== undefined) {
+      const dir = isAbsolute(str(c['dir'], 'credentials.dir')) ? (c['dir'] as string) : join(base, c['dir'] as string);
+      credSummary = `dir ${dir}`;
+      credentials = async (clientId: string): Promise<BrokerCredentials | undefined> => {
+        if (!ID_RE.test(clientId)) return undefined; // never a path from the network
+        try {
+          const [cert, key] = await Promise.all([readFile(join(dir, `${clientId}.pem`), 'utf8'), readFile(join(dir, `${clientId}.key`), 'utf8')]);
+          return { cert, key };
+        } catch {
+          return undefined;
+        }
+      };
+    } else if (c['files'] !== undefined) {
+      const files = obj(c['files'], 'credentials.files');
+      const map = new Map<string, BrokerCredentials>();
+      for (const [id, v] of Object.entries(files)) {
+        const f = obj(v, `credentials.files.${id}`);
+        map.set(id, { cert: await readText(base, str(f['cert'], `credentials.files.${id}.cert`), `credentials.files.${id}.cert`), key: await readText(base, str(f['key'], `credentials.files.${id}.key`), `credentials.files.${id}.key`) });
+      }
+      credentials = map;
+      credSummary = `${map.size} client(s) from files`;
+    } else throw new CliError('CONFIG', 'config: credentials: expected "dir" or "files"');
+  }
+  let identity: MqttSnGatewayOptions['identity'];
+  if (cfg['identity'] !== undefined) {
+    const i = obj(cfg['identity'], 'identity');
+    identity = { clientId: str(i['clientId'], 'identity.clientId'), cert: await readText(base, str(i['cert'], 'identity.cert'), 'identity.cert'), key: await readText(base, str(i['key'], 'identity.key'), 'identity.key') };
+  }
+  const udp = cfg['udp'] === undefined ? {} : obj(cfg['udp'], 'udp');
+  const predefined = cfg['predefinedTopics'] === undefined ? undefined : obj(cfg['predefinedTopics'], 'predefinedTopics');
+  const options = {
+    udp: { host: typeof udp['host'] === 'string' ? udp['host'] : '0.0.0.0', port: typeof udp['port'] === 'number' ? udp['port'] : 10000 },
+    broker: { url, ...(ca !== undefined ? { ca } : {}), ...(pv !== undefined ? { protocolVersion: pv } : {}) },
+    ...(credentials !== undefined ? { credentials } : {}),
+    ...(identity !== undefined ? { identity } : {}),
+    ...(cfg['useGatewayIdentity'] !== undefined ? { useGatewayIdentity: cfg['useGatewayIdentity'] } : {}),
+    ...(predefined !== undefined ? { predefinedTopics: predefined } : {}),
+    ...(cfg['sleepBufferMax'] !== undefined ? { sleepBufferMax: cfg['sleepBufferMax'] } : {}),
+    ...(cfg['gwId'] !== undefined ? { gwId: cfg['gwId'] } : {}),
+    ...(cfg['advertise'] !== undefined ? { advertise: cfg['advertise'] } : {}),
+    ...(cfg['retry'] !== undefined ? { retry: cfg['retry'] } : {}),
+  } as MqttSnGatewayOptions;
+  return { options, summary: { broker: url, credentials: credSummary, identity: identity?.clientId ?? null } };
+}
+
+async function runGateway(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseCommandArgs(args, { config: { type: 'string' }, duration: { type: 'string' } });
+  const file = resolve(io.cwd, requireString(values['config'], 'config'));
+  let durationMs: number | undefined;
+  if (values['duration'] !== undefined) {
+    const d = requireString(values['duration'], 'duration');
+    if (!/^\d+$/.test(d)) throw new CliError('USAGE', `--duration: expected milliseconds, got "${d}"`, 2);
+    durationMs = Number(d);
+  }
+  const { options, summary } = await loadGatewayConfig(file);
+  let gw: MqttSnGateway;
+  try {
+    gw = new MqttSnGateway(options);
+  } catch (e) {
+    throw new CliError('CONFIG', `config: ${(e as Error).message}`);
+  }
+  const line = (obj: Json, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
+  gw.on('client', (e) => line({ event: 'client', ...e }, `client ${e.clientId} ${e.event}${e.reason !== undefined ? `: ${e.reason}` : ''}`));
+  gw.on('malformed', (e) => line({ event: 'malformed', from: `${e.from.address}:${e.from.port}`, code: e.error.code, message: e.error.message }, `malformed datagram from ${e.from.address}:${e.from.port} dropped: ${e.error.message}`));
+  gw.on('dropped', (e) => line({ event: 'dropped', ...e }, `sleep buffer full for ${e.clientId}: dropped a message on ${e.topic}`));
+  gw.on('error', (e) => io.stderr(`outpost: mqttsn-gateway: ${e.clientId !== undefined ? `${e.clientId}: ` : ''}${e.error.message.split('\n')[0] ?? ''}\n`));
+  try {
+    await gw.start();
+  } catch (e) {
+    throw new CliError('LISTEN_FAILED', `cannot listen on UDP ${options.udp?.host ?? '0.0.0.0'}:${options.udp?.port ?? 10000}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const addr = gw.address();
+  line({ event: 'listening', udp: addr, ...summary }, `MQTT-SN gateway listening on udp://${addr.address}:${addr.port} → ${String(summary['broker'])} (credentials: ${String(summary['credentials'])})`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (timer !== undefined) clearTimeout(timer);
+      resolveStop();
+    };
+    const timer = durationMs === undefined ? undefined : setTimeout(stop, durationMs);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  const stats = gw.stats();
+  await gw.close();
+  line({ event: 'stopped', stats }, `stopped: ${stats.datagramsIn} datagrams in, ${stats.publishesIn} publishes from clients, ${stats.publishesOut} to clients, ${stats.malformed} malformed`);
+  return 0;
+}
+
+/** `outpost mqttsn-gateway`. */
+export const mqttsnCommands: readonly Command[] = [
+  { path: ['mqttsn-gateway'], summary: 'run an MQTT-SN gateway (UDP) in front of an MQTT broker', help, run: runGateway },
+];

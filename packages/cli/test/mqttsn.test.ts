@@ -1,0 +1,72 @@
+// `outpost mqttsn-gateway`: config errors are one line with an exit code; a run starts, serves
+// SEARCHGW and stops (--duration), printing its startup line as JSON.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { run, type Io } from '@outpost/cli';
+import { createFleetCA } from '@outpost/device-sdk';
+import { searchGateway } from '@outpost/device-sdk/mqtt-sn';
+import { tempDir } from '@outpost/test-peers';
+
+const tmp = tempDir('outpost-mqttsn-cli-');
+afterAll(() => tmp.cleanup());
+
+function io(): Io & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return { stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, cwd: tmp.path, out: () => out, err: () => err };
+}
+
+function config(name: string, body: unknown): string {
+  const p = join(tmp.path, name);
+  writeFileSync(p, typeof body === 'string' ? body : JSON.stringify(body));
+  return p;
+}
+
+test('--help', async () => {
+  const c = io();
+  expect(await run(['mqttsn-gateway', '--help'], c)).toBe(0);
+  expect(c.out()).toMatch(/^Usage: outpost mqttsn-gateway --config FILE/);
+});
+
+test('usage and config errors: one line, non-zero exit', async () => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['mqttsn-gateway'], 2, /missing required option --config/],
+    [['mqttsn-gateway', '--config', 'nope.json'], 1, /cannot read config .*nope\.json: ENOENT/],
+    [['mqttsn-gateway', '--config', config('bad.json', '{ not json')], 1, /not valid JSON/],
+    [['mqttsn-gateway', '--config', config('nobroker.json', { udp: { port: 0 } })], 1, /broker: expected an object/],
+    [['mqttsn-gateway', '--config', config('plain.json', { broker: { url: 'mqtt://127.0.0.1:1883' } })], 1, /expected mqtts:\/\//],
+    [['mqttsn-gateway', '--config', config('noca.json', { broker: { url: 'mqtts://127.0.0.1:8883', ca: 'missing.pem' } })], 1, /broker\.ca: cannot read .*missing\.pem/],
+    [['mqttsn-gateway', '--config', config('creds.json', { broker: { url: 'mqtts://127.0.0.1:8883' }, credentials: { nope: 1 } })], 1, /credentials: expected "dir" or "files"/],
+    [['mqttsn-gateway', '--config', config('ok.json', { broker: { url: 'mqtts://127.0.0.1:8883' } }), '--duration', 'soon'], 2, /--duration: expected milliseconds/],
+  ];
+  for (const [args, code, re] of cases) {
+    const c = io();
+    expect(await run(args, c), args.join(' ')).toBe(code);
+    const lines = c.err().trim().split('\n');
+    expect(lines, args.join(' ')).toHaveLength(1);
+    expect(lines[0]).toMatch(re);
+  }
+  const j = io();
+  expect(await run(['mqttsn-gateway', '--config', 'nope.json', '--json'], j)).toBe(1);
+  expect(JSON.parse(j.err())).toMatchObject({ error: { code: 'CONFIG' } });
+});
+
+test('a run starts, answers SEARCHGW, and stops after --duration', async () => {
+  const ca = await createFleetCA({ commonName: 'CLI test CA' });
+  writeFileSync(join(tmp.path, 'ca.pem'), ca.certificatePem);
+  const file = config('gw.json', { udp: { host: '127.0.0.1', port: 0 }, broker: { url: 'mqtts://127.0.0.1:8883', ca: 'ca.pem' }, credentials: { dir: '.' }, gwId: 9 });
+  const c = io();
+  const done = run(['mqttsn-gateway', '--config', file, '--json', '--duration', '1500'], c);
+  const end = Date.now() + 5000;
+  while (!c.out().includes('\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  const start = JSON.parse(c.out().split('\n')[0] ?? '') as { event: string; udp: { port: number }; credentials: string };
+  expect(start).toMatchObject({ event: 'listening', udp: { address: '127.0.0.1' } });
+  expect(start.credentials).toContain('dir ');
+  const found = await searchGateway({ address: '127.0.0.1', port: start.udp.port, bind: { host: '127.0.0.1' }, timeoutMs: 2000 });
+  expect(found.gwId).toBe(9);
+  expect(await done).toBe(0);
+  const last = JSON.parse(c.out().trim().split('\n').pop() ?? '') as { event: string; stats: { datagramsIn: number } };
+  expect(last).toMatchObject({ event: 'stopped' });
+  expect(last.stats.datagramsIn).toBeGreaterThanOrEqual(1);
+});
