@@ -4,33 +4,9 @@
  * separate responses (§5.2.2), per-instance timing (§4.8).
  */
 import { describe, expect, it } from 'vitest';
-import { CoapError, connectCoap, decodeMessage, encodeMessage, resolveTiming, type CoapClient, type CoapMessage, type CoapTransport, type TransmissionParameters, type TransmitEvent } from '../src/coap/index.js';
+import { CoapError, connectCoap, resolveTiming, type CoapClient, type TransmissionParameters, type TransmitEvent } from '../src/coap/index.js';
 import { ManualClock } from './fixtures/coap-clock.js';
-
-/** An in-memory transport: the test plays the server. No sockets. */
-class FakeLink implements CoapTransport {
-  readonly sent: CoapMessage[] = [];
-  private deliver: (b: Uint8Array) => void = () => {};
-  send(bytes: Uint8Array): void {
-    this.sent.push(decodeMessage(bytes.slice()));
-  }
-  onMessage(fn: (b: Uint8Array) => void): void {
-    this.deliver = fn;
-  }
-  onError(): void {}
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  /** The server sends a message to the client. */
-  reply(m: Partial<CoapMessage> & Pick<CoapMessage, 'type' | 'messageId'>): void {
-    this.deliver(encodeMessage({ code: 0, token: new Uint8Array(0), options: [], payload: new Uint8Array(0), ...m }));
-  }
-  last(): CoapMessage {
-    const m = this.sent[this.sent.length - 1];
-    if (m === undefined) throw new Error('nothing sent');
-    return m;
-  }
-}
+import { FakeLink } from './fixtures/coap-link.js';
 
 async function setup(timing: Partial<TransmissionParameters> = {}, random = 0, extra: { responseTimeout?: number } = {}): Promise<{ clock: ManualClock; link: FakeLink; client: CoapClient; tx: TransmitEvent[] }> {
   const clock = new ManualClock();
@@ -224,7 +200,7 @@ describe('RFC 7252 §4.2 retransmission on a manual clock', () => {
     const p = client.get('/x');
     await flush();
     const req = link.last();
-    const deliver = (link as unknown as { deliver: (b: Uint8Array) => void }).deliver;
+    const deliver = (b: Uint8Array): void => link.deliverRaw(b);
     deliver(new Uint8Array([0x40, 0x45, 0x12, 0x34, 0xff])); // CON, payload marker with no payload
     expect(link.last()).toMatchObject({ type: 'RST', messageId: 0x1234 });
     deliver(new Uint8Array([0x01]));

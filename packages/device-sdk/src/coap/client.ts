@@ -128,14 +128,14 @@ export async function connectCoap(url: string | URL, options: CoapClientOptions 
   const port = u.port === '' ? (secure ? 5684 : 5683) : Number(u.port);
   if (options.insecure !== undefined && typeof options.insecure !== 'boolean') throw new TypeError(`insecure: expected a boolean, got ${typeof options.insecure}`);
   const psk = options.psk === undefined ? undefined : checkPsk(options.psk);
-  const timing = resolveTiming(options.timing ?? {});
+  const timing = resolveTiming(options.timing === undefined ? {} : options.timing);
   const responseTimeout = posOpt('responseTimeout', options.responseTimeout) ?? timing.maxTransmitWait;
   const szx = options.blockSize === undefined ? 6 : szxOf(options.blockSize);
   const maxBodySize = posOpt('maxBodySize', options.maxBodySize, true) ?? 1 << 20;
   const maxQueue = posOpt('maxQueuedNotifications', options.maxQueuedNotifications, true) ?? 16;
   const handshakeTimeout = posOpt('handshakeTimeout', options.handshakeTimeout) ?? 10_000;
   if (options.localAddress !== undefined && typeof options.localAddress !== 'string') throw new TypeError(`localAddress: expected a string, got ${typeof options.localAddress}`);
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock === undefined ? systemClock : options.clock;
   if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function') {
     throw new TypeError('clock: expected { now, setTimer, clearTimer }');
   }

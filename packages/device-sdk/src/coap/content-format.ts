@@ -85,7 +85,7 @@ function senmlToCbor(records: unknown): Uint8Array {
     }
     return m;
   });
-  return cborEncoder.encode(pack);
+  return new Uint8Array(cborEncoder.encode(pack)); // a copy: cbor-x hands out views of a shared 8 KiB buffer
 }
 
 function senmlFromCbor(payload: Uint8Array): SenmlRecord[] {
@@ -118,7 +118,7 @@ export function encodeBody(body: unknown, format: number | undefined): { payload
     case ContentFormat['application/senml+json']:
       return { payload: utf8.encode(JSON.stringify(body)), format: f };
     case ContentFormat['application/cbor']:
-      return { payload: cborEncoder.encode(body), format: f };
+      return { payload: new Uint8Array(cborEncoder.encode(body)), format: f };
     case ContentFormat['application/senml+cbor']:
       return { payload: senmlToCbor(body), format: f };
     default:
