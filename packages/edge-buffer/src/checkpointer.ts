@@ -29,8 +29,6 @@ export class Checkpointer {
   #waiters: Waiter[] = [];
   #running: Promise<void> | undefined;
   #again = false;
-  /** True while the writer may still touch a segment (see `collect`). */
-  busy: (name: string) => boolean = () => false;
 
   constructor(fs: FileSystem, store: Store, hooks: CheckpointHooks) {
     this.#fs = fs;
@@ -107,9 +105,15 @@ export class Checkpointer {
     const store = this.#store;
     for (;;) {
       const seg = store.segments[0];
-      if (seg === undefined || seg === store.active || seg.pending > 0 || seg.handle !== undefined) return;
-      if (seg.lastSeq > store.durableAckedSeq || this.busy(seg.name)) return;
+      if (seg === undefined || seg === store.active || seg.pending > 0) return;
+      if (seg.lastSeq > store.durableAckedSeq) return;
       await this.#hooks.releasing(seg.name);
+      if (seg.handle !== undefined) {
+        // Sealed with nothing queued (e.g. dropped while active): the writer is done with it.
+        const h = seg.handle;
+        seg.handle = undefined;
+        await h.close().catch(() => undefined);
+      }
       try {
         await this.#fs.unlink(seg.path);
       } catch (err) {

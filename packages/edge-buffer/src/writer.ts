@@ -105,7 +105,12 @@ export class Writer {
   }
 
   #take(): Entry[] {
-    const q = this.#queue;
+    let q = this.#queue;
+    if (this.#head > 4096 && this.#head * 2 > q.length) {
+      // Under sustained load the loop never ends: drop the consumed prefix now and then.
+      q = this.#queue = q.slice(this.#head);
+      this.#head = 0;
+    }
     const first = q[this.#head++]!;
     const batch = [first];
     if (this.#durability === 'fsync') return batch;
@@ -116,10 +121,6 @@ export class Writer {
       batch.push(e);
       bytes += e.frame.length;
       this.#head++;
-    }
-    if (this.#head > 4096 && this.#head * 2 > q.length) {
-      this.#queue = q.slice(this.#head);
-      this.#head = 0;
     }
     return batch;
   }
@@ -183,10 +184,13 @@ export class Writer {
     for (let j = i - 1; j >= 0; j--) {
       const prev = segs[j]!;
       if (prev.handle === undefined) continue;
-      if (this.#durability === 'none') await prev.handle.sync();
       const h = prev.handle;
-      prev.handle = undefined;
-      await h.close().catch(() => undefined);
+      prev.handle = undefined; // ours now: the checkpointer will not close it under the sync
+      try {
+        if (this.#durability === 'none') await h.sync();
+      } finally {
+        await h.close().catch(() => undefined);
+      }
     }
     this.#hooks.sealed();
   }

@@ -21,6 +21,11 @@ describe('crash points', () => {
     expect(checked).toBeGreaterThan(1000);
   });
 
+  it("'none': every operation; the unsynced tail may go, but never order, density or bytes", async () => {
+    const checked = await crashEveryOp('none', 1, 0);
+    expect(checked).toBeGreaterThan(300);
+  });
+
   it("'batch' (8 concurrent appends): every operation", async () => {
     const checked = await crashEveryOp('batch', 1, 0);
     expect(checked).toBeGreaterThan(300);
