@@ -60,13 +60,13 @@ test('a run starts, answers SEARCHGW, and stops after --duration', async () => {
   const done = run(['mqttsn-gateway', '--config', file, '--json', '--duration', '1500'], c);
   const end = Date.now() + 5000;
   while (!c.out().includes('\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  const start = JSON.parse(c.out().split('\n')[0] ?? '') as { event: string; udp: { port: number }; credentials: string };
-  expect(start).toMatchObject({ event: 'listening', udp: { address: '127.0.0.1' } });
+  const start = JSON.parse(c.out().split('\n')[0] ?? '') as { type: string; udp: { port: number }; credentials: string };
+  expect(start).toMatchObject({ type: 'listening', udp: { address: '127.0.0.1' } });
   expect(start.credentials).toContain('dir ');
   const found = await searchGateway({ address: '127.0.0.1', port: start.udp.port, bind: { host: '127.0.0.1' }, timeoutMs: 2000 });
   expect(found.gwId).toBe(9);
   expect(await done).toBe(0);
-  const last = JSON.parse(c.out().trim().split('\n').pop() ?? '') as { event: string; stats: { datagramsIn: number } };
-  expect(last).toMatchObject({ event: 'stopped' });
+  const last = JSON.parse(c.out().trim().split('\n').pop() ?? '') as { type: string; stats: { datagramsIn: number } };
+  expect(last).toMatchObject({ type: 'stopped' });
   expect(last.stats.datagramsIn).toBeGreaterThanOrEqual(1);
 });

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { demoCommands } from './demo.js';
 import { loraCommands } from './lora.js';
+import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
 import { pkiCommands } from './pki.js';
 
@@ -8,6 +9,7 @@ import { pkiCommands } from './pki.js';
 export const commands: readonly Command[] = [
   ...demoCommands,
   ...loraCommands,
+  ...mqttsnCommands,
   ...otaCommands,
   ...pkiCommands,
 ];

@@ -144,9 +144,9 @@ async function runGateway(args: readonly string[], io: Io): Promise<number> {
     throw new CliError('CONFIG', `config: ${(e as Error).message}`);
   }
   const line = (obj: Json, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
-  gw.on('client', (e) => line({ event: 'client', ...e }, `client ${e.clientId} ${e.event}${e.reason !== undefined ? `: ${e.reason}` : ''}`));
-  gw.on('malformed', (e) => line({ event: 'malformed', from: `${e.from.address}:${e.from.port}`, code: e.error.code, message: e.error.message }, `malformed datagram from ${e.from.address}:${e.from.port} dropped: ${e.error.message}`));
-  gw.on('dropped', (e) => line({ event: 'dropped', ...e }, `sleep buffer full for ${e.clientId}: dropped a message on ${e.topic}`));
+  gw.on('client', (e) => line({ type: 'client', ...e }, `client ${e.clientId} ${e.event}${e.reason !== undefined ? `: ${e.reason}` : ''}`));
+  gw.on('malformed', (e) => line({ type: 'malformed', from: `${e.from.address}:${e.from.port}`, code: e.error.code, message: e.error.message }, `malformed datagram from ${e.from.address}:${e.from.port} dropped: ${e.error.message}`));
+  gw.on('dropped', (e) => line({ type: 'dropped', ...e }, `sleep buffer full for ${e.clientId}: dropped a message on ${e.topic}`));
   gw.on('error', (e) => io.stderr(`outpost: mqttsn-gateway: ${e.clientId !== undefined ? `${e.clientId}: ` : ''}${e.error.message.split('\n')[0] ?? ''}\n`));
   try {
     await gw.start();
@@ -154,7 +154,7 @@ async function runGateway(args: readonly string[], io: Io): Promise<number> {
     throw new CliError('LISTEN_FAILED', `cannot listen on UDP ${options.udp?.host ?? '0.0.0.0'}:${options.udp?.port ?? 10000}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const addr = gw.address();
-  line({ event: 'listening', udp: addr, ...summary }, `MQTT-SN gateway listening on udp://${addr.address}:${addr.port} → ${String(summary['broker'])} (credentials: ${String(summary['credentials'])})`);
+  line({ type: 'listening', udp: addr, ...summary }, `MQTT-SN gateway listening on udp://${addr.address}:${addr.port} → ${String(summary['broker'])} (credentials: ${String(summary['credentials'])})`);
   await new Promise<void>((resolveStop) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -168,7 +168,7 @@ async function runGateway(args: readonly string[], io: Io): Promise<number> {
   });
   const stats = gw.stats();
   await gw.close();
-  line({ event: 'stopped', stats }, `stopped: ${stats.datagramsIn} datagrams in, ${stats.publishesIn} publishes from clients, ${stats.publishesOut} to clients, ${stats.malformed} malformed`);
+  line({ type: 'stopped', stats }, `stopped: ${stats.datagramsIn} datagrams in, ${stats.publishesIn} publishes from clients, ${stats.publishesOut} to clients, ${stats.malformed} malformed`);
   return 0;
 }
 
