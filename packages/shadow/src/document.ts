@@ -409,8 +409,7 @@ function isLeafMeta(m: JsonObject): boolean {
  * @example
  * ```ts
  * import { computeDelta } from '@outpost/shadow';
- * computeDelta({ lights: { color: { r: 255, g: 255 } }, mode: 'auto' }, { lights: { color: { r: 255, g: 0 } }, mode: 'auto', extra: 1 });
- * // { lights: { color: { g: 255 } } }
+ * computeDelta({ lights: { color: { r: 255, g: 255 } }, mode: 'auto' }, { lights: { color: { r: 255, g: 0 } }, extra: 1 }); // { lights: { color: { g: 255 } }, mode: 'auto' }
  * computeDelta({ a: 1 }, { a: 1, b: 2 }); // undefined
  * ```
  */

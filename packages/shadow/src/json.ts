@@ -26,7 +26,7 @@ export interface JsonObject {
 }
 
 export function isObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
 /** Sets an own property, also for the key "__proto__" (which `o[k] = v` would turn into a prototype change). */

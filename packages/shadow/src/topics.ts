@@ -144,8 +144,7 @@ export function shadowResponseTopics(thingName: string, shadowName?: string): st
  * @example
  * ```ts
  * import { parseShadowTopic } from '@outpost/shadow';
- * parseShadowTopic('$aws/things/lamp/shadow/name/config/update/delta');
- * // { thingName: 'lamp', shadowName: 'config', operation: 'update', suffix: 'delta' }
+ * parseShadowTopic('$aws/things/lamp/shadow/name/config/update/delta'); // { thingName: 'lamp', shadowName: 'config', operation: 'update', suffix: 'delta' }
  * parseShadowTopic('devices/lamp/telemetry'); // undefined
  * ```
  */
