@@ -168,7 +168,14 @@ export async function openRolloutController(plan: RolloutPlan, store: Controller
         s.reason = `wave ${w.name}: ${c.failed} of ${finished} finished devices failed or rolled back (abort above ${w.policy.abortFailureRate * 100} % after ${w.policy.abortMinFinished})`;
         return;
       }
-      if (s.status === 'paused' || c.confirmed < Math.ceil(w.policy.successThreshold * w.devices.length)) return;
+      const needed = Math.ceil(w.policy.successThreshold * w.devices.length);
+      if (c.failed > w.devices.length - needed) {
+        // Too many failures for the success threshold to be reached: the wave can never finish.
+        s.status = 'aborted';
+        s.reason = `wave ${w.name}: ${c.failed} of ${w.devices.length} devices failed or rolled back; the ${w.policy.successThreshold * 100} % success threshold can no longer be met`;
+        return;
+      }
+      if (s.status === 'paused' || c.confirmed < needed) return;
       if (s.wave === plan.waves.length - 1) {
         s.status = 'completed';
         return;

@@ -126,3 +126,56 @@ export async function atomicWriteFile(fs: OtaFileSystem, path: string, data: Uin
   await fs.rename(tmp, path);
   await fs.syncDir(dirname(path));
 }
+
+/**
+ * An {@link OtaFileSystem} in memory: simulated devices, tests, demos. Every write is immediately
+ * visible; nothing is persisted.
+ *
+ * @example
+ * ```ts
+ * import { atomicWriteFile, memoryOtaFileSystem } from '@outpost/ota';
+ * const fs = memoryOtaFileSystem();
+ * await atomicWriteFile(fs, '/dev/state', new Uint8Array([1]));
+ * (await fs.readFile('/dev/state'))?.length; // 1
+ * ```
+ */
+export function memoryOtaFileSystem(): OtaFileSystem {
+  // A file is the list of chunks written to it; joined when read.
+  const files = new Map<string, Uint8Array[]>();
+  const joined = (path: string): Uint8Array | undefined => {
+    const parts = files.get(path);
+    if (parts === undefined) return undefined;
+    if (parts.length !== 1) parts.splice(0, parts.length, new Uint8Array(Buffer.concat(parts)));
+    return parts[0] as Uint8Array;
+  };
+  return {
+    readFile: async (path) => joined(path)?.slice(),
+    async *readChunks(path, chunkSize) {
+      const data = joined(path);
+      if (data === undefined) return;
+      for (let p = 0; p < data.length; p += chunkSize) yield data.slice(p, p + chunkSize);
+    },
+    async openWrite(path) {
+      const parts: Uint8Array[] = [];
+      files.set(path, parts);
+      return {
+        write: async (d) => {
+          parts.push(d.slice());
+        },
+        sync: async () => undefined,
+        close: async () => undefined,
+      };
+    },
+    async rename(from, to) {
+      const d = files.get(from);
+      if (d === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
+      files.delete(from);
+      files.set(to, d);
+    },
+    unlink: async (path) => {
+      files.delete(path);
+    },
+    syncDir: async () => undefined,
+    mkdir: async () => undefined,
+  };
+}

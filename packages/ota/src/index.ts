@@ -48,7 +48,7 @@ export { OtaError } from './errors.js';
 export type { OtaErrorCode } from './errors.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
-export { nodeOtaFileSystem, atomicWriteFile } from './fs.js';
+export { nodeOtaFileSystem, memoryOtaFileSystem, atomicWriteFile } from './fs.js';
 export type { OtaFileSystem, OtaWriteHandle } from './fs.js';
 
 /** Package version. */

@@ -113,6 +113,16 @@ describe('edge cases', () => {
     expect(publicKeyDefect(new Uint8Array(31))).toBe('BAD_LENGTH');
   });
 
+  it('non-canonical R (y ≥ p): both libraries refuse it under a sound key', () => {
+    const p = (1n << 255n) - 19n;
+    for (const r of [toLe(p), toLe(p + 1n), toLe(p + 5n)]) {
+      const bad = Uint8Array.of(...r, ...sig.subarray(32));
+      expect(rawVerifyEd25519(bad, msg, pk, 'node')).toBe(false);
+      expect(rawVerifyEd25519(bad, msg, pk, 'noble')).toBe(false);
+      expect(verifyEd25519(bad, msg, pk)).toBe(false);
+    }
+  });
+
   it('wrong lengths never throw', () => {
     expect(verifyEd25519(new Uint8Array(63), msg, pk)).toBe(false);
     expect(verifyEd25519(sig, msg, new Uint8Array(33))).toBe(false);

@@ -74,6 +74,15 @@ describe('controller', () => {
     for (const d of w.slice(0, 3)) await ctl.report(d, 'failed', 3);
     expect(ctl.snapshot().status).toBe('running');
   });
+  it('a wave that can no longer reach its success threshold aborts, even below the minimum finished count', async () => {
+    const p = planRollout({ devices: fleet(10), seed: 'r', waves: [1], policy: { successThreshold: 0.9, abortMinFinished: 100 } });
+    const ctl = await openRolloutController(p, memoryControllerStore());
+    const ds = await ctl.tick(0);
+    await ctl.report(ds[0] as string, 'failed', 1);
+    expect(ctl.snapshot().status).toBe('running'); // 9 of 10 can still confirm
+    await ctl.report(ds[1] as string, 'rolled-back', 2);
+    expect(ctl.snapshot()).toMatchObject({ status: 'aborted', reason: expect.stringMatching(/can no longer be met/) });
+  });
   it('pause and resume; a rate limit per wave', async () => {
     const p = planRollout({ devices: fleet(100), seed: 'r', waves: [1], policy: { maxPerMinute: 30 } });
     const ctl = await openRolloutController(p, memoryControllerStore());
