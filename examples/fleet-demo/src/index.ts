@@ -16,11 +16,12 @@ import { coapDevice } from './chapters/coap-device.js';
 import { lorawanField } from './chapters/lorawan-field.js';
 import { mqttsnSensor } from './chapters/mqttsn-sensor.js';
 import { offlineBuffer } from './chapters/offline-buffer.js';
+import { otaRollout } from './chapters/ota-rollout.js';
 import { secureConnect } from './chapters/secure-connect.js';
 import type { Chapter, DemoContext } from './context.js';
 
 /** Every chapter, in the order they run. Later issues add theirs here. */
-export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice];
+export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout];
 
 const HELP = `Usage: pnpm demo [-- options]
 
