@@ -4,6 +4,7 @@ import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
 import { pkiCommands } from './pki.js';
+import { shadowCommands } from './shadow.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
@@ -12,4 +13,5 @@ export const commands: readonly Command[] = [
   ...mqttsnCommands,
   ...otaCommands,
   ...pkiCommands,
+  ...shadowCommands,
 ];

@@ -1,0 +1,218 @@
+// `outpost shadow-service`: the reference shadow service on an MQTT broker, until SIGINT/SIGTERM.
+// `outpost shadow get|update`: read a shadow, write desired/reported state, from the command line.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
+import {
+  createShadowAppClient, MemoryShadowStore, openFileShadowStore, ShadowError, startShadowService,
+  type JsonObject, type ShadowStore,
+} from '@outpost/shadow';
+import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+
+const connectionOptions = {
+  broker: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  ca: { type: 'string' },
+  protocol: { type: 'string' },
+} as const;
+
+const connectionHelp = `  --broker URL       mqtts://host:port of the broker (required)
+  --cert FILE        this client's certificate (its CN is the MQTT client id) (required)
+  --key FILE         its private key (required)
+  --ca FILE          the fleet CA certificate the broker's certificate chains to (required)
+  --protocol 4|5     MQTT version (default 5)`;
+
+const serviceHelp = `Usage: outpost shadow-service --broker URL --cert FILE --key FILE --ca FILE [--store DIR | --memory] [--duration MS] [--json]
+
+Runs the reference device-shadow service: AWS IoT shadow semantics and topics
+($aws/things/+/shadow[/name/+]/{get,update,delete}) over any MQTT broker. Documents are kept
+in a durable file store (one file per shadow, written atomically) unless --memory is given.
+Runs until SIGINT or SIGTERM. For development, tests and small self-hosted fleets; at scale
+use AWS IoT Core's shadow service, whose topics the Outpost clients speak unchanged.
+
+The service's identity must be allowed to read and write every shadow topic; for Mosquitto:
+  user shadow-service
+  topic readwrite $aws/things/+/shadow/#
+
+Options:
+${connectionHelp}
+  --store DIR        directory of the file store (default ./outpost-shadows)
+  --memory           keep documents in memory only (lost on exit)
+  --duration MS      stop after MS milliseconds (for tests and smoke runs)
+  --json             one JSON object per line (listening, stopped) instead of text
+
+Example:
+  outpost shadow-service --broker mqtts://127.0.0.1:8883 --cert shadow-service.pem --key shadow-service.key --ca ca.pem --store ./shadows`;
+
+const getHelp = `Usage: outpost shadow get THING --broker URL --cert FILE --key FILE --ca FILE [--shadow NAME] [--json]
+
+Prints a device's shadow document (desired, reported, delta, version) through the shadow
+service's topics (AWS IoT Core or outpost shadow-service).
+
+Options:
+${connectionHelp}
+  --shadow NAME      a named shadow (default: the classic shadow)
+  --json             the full document as JSON
+
+Example:
+  outpost shadow get sensor-0001 --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem --json`;
+
+const updateHelp = `Usage: outpost shadow update THING (--desired JSON | --reported JSON) --broker URL --cert FILE --key FILE --ca FILE [--version N] [--shadow NAME] [--json]
+
+Writes desired (or reported) state of a device's shadow: objects merge, null deletes a key,
+arrays are replaced whole. With --version the update applies only if the shadow is still at
+that version (otherwise it fails with 409 and nothing changes).
+
+Options:
+${connectionHelp}
+  --desired JSON     desired state patch, e.g. '{"reportIntervalS":30}'
+  --reported JSON    reported state patch
+  --version N        expected current version (optimistic concurrency)
+  --shadow NAME      a named shadow (default: the classic shadow)
+  --json             the accepted response as JSON
+
+Example:
+  outpost shadow update sensor-0001 --desired '{"reportIntervalS":30}' --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem`;
+
+async function readText(io: Io, v: unknown, flag: string): Promise<string> {
+  const p = resolve(io.cwd, requireString(v, flag));
+  try {
+    return await readFile(p, 'utf8');
+  } catch (err) {
+    throw new CliError('FILE_NOT_FOUND', `--${flag}: cannot read ${p} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+async function connect(io: Io, values: FlagValues): Promise<DeviceClient> {
+  const url = requireString(values['broker'], 'broker');
+  if (!/^mqtts?:\/\//.test(url)) throw new CliError('USAGE', `--broker: expected mqtts://host:port, got "${url}"`, 2);
+  const protocol = values['protocol'] === undefined ? '5' : requireString(values['protocol'], 'protocol');
+  if (protocol !== '4' && protocol !== '5') throw new CliError('USAGE', `--protocol: expected 4 or 5, got "${protocol}"`, 2);
+  const [cert, key, ca] = [await readText(io, values['cert'], 'cert'), await readText(io, values['key'], 'key'), await readText(io, values['ca'], 'ca')];
+  return connectDevice({ url, cert, key, ca, protocolVersion: protocol === '5' ? 5 : 4, reconnect: { initialDelayMs: 500, maxDelayMs: 30_000 } });
+}
+
+function parseJsonObject(v: unknown, flag: string): JsonObject | null {
+  const s = requireString(v, flag);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(s);
+  } catch {
+    throw new CliError('USAGE', `--${flag}: expected a JSON object, got invalid JSON`, 2);
+  }
+  if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new CliError('USAGE', `--${flag}: expected a JSON object or null`, 2);
+  return parsed as JsonObject | null;
+}
+
+function thingArg(positionals: string[]): string {
+  if (positionals.length !== 1) throw new CliError('USAGE', `expected one THING argument, got ${positionals.length}`, 2);
+  return positionals[0]!;
+}
+
+function shadowFailure(err: unknown): never {
+  if (err instanceof ShadowError) throw new CliError(err.code, `${err.message}${err.status !== undefined ? ` (${err.status})` : ''}`);
+  throw err;
+}
+
+async function runService(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseCommandArgs(args, { ...connectionOptions, store: { type: 'string' }, memory: { type: 'boolean', default: false }, duration: { type: 'string' } });
+  let durationMs: number | undefined;
+  if (values['duration'] !== undefined) {
+    const d = requireString(values['duration'], 'duration');
+    if (!/^\d+$/.test(d)) throw new CliError('USAGE', `--duration: expected milliseconds, got "${d}"`, 2);
+    durationMs = Number(d);
+  }
+  if (values['memory'] === true && values['store'] !== undefined) throw new CliError('USAGE', '--store and --memory exclude each other', 2);
+  const storeDir = values['memory'] === true ? undefined : resolve(io.cwd, values['store'] === undefined ? 'outpost-shadows' : requireString(values['store'], 'store'));
+  const mqtt = await connect(io, values);
+  let store: ShadowStore | undefined;
+  try {
+    store = storeDir === undefined ? new MemoryShadowStore() : await openFileShadowStore({ dir: storeDir });
+    const service = await startShadowService({
+      mqtt,
+      store,
+      onError: (e) => io.stderr(`outpost: shadow-service: ${e.message.split('\n')[0] ?? ''}\n`),
+    });
+    const line = (obj: unknown, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
+    line({ type: 'listening', broker: values['broker'], clientId: mqtt.clientId, store: storeDir ?? 'memory' }, `shadow service on ${String(values['broker'])} as ${mqtt.clientId}, store: ${storeDir ?? 'memory (lost on exit)'}`);
+    await new Promise<void>((resolveStop) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        if (timer !== undefined) clearTimeout(timer);
+        resolveStop();
+      };
+      const timer = durationMs === undefined ? undefined : setTimeout(stop, durationMs);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await service.close();
+    const s = service.stats();
+    line({ type: 'stopped', stats: s }, `stopped: ${s.requests} requests, ${s.accepted} accepted, ${s.rejected} rejected, ${s.deltas} deltas`);
+    return 0;
+  } finally {
+    await store?.close();
+    await mqtt.close();
+  }
+}
+
+async function withApp<T>(io: Io, values: FlagValues, fn: (app: ReturnType<typeof createShadowAppClient>) => Promise<T>): Promise<T> {
+  const mqtt = await connect(io, values);
+  const app = createShadowAppClient({ mqtt, requestTimeoutMs: 5_000, maxRetries: 1 });
+  try {
+    return await fn(app);
+  } catch (err) {
+    return shadowFailure(err);
+  } finally {
+    await app.close();
+    await mqtt.close();
+  }
+}
+
+/** `outpost shadow-service`, `outpost shadow get`, `outpost shadow update`. */
+export const shadowCommands: readonly Command[] = [
+  { path: ['shadow-service'], summary: 'run the reference device-shadow service on an MQTT broker', help: serviceHelp, run: runService },
+  {
+    path: ['shadow', 'get'],
+    summary: "print a device's shadow document",
+    help: getHelp,
+    async run(args, io) {
+      const { values, positionals } = parseCommandArgs(args, { ...connectionOptions, shadow: { type: 'string' } }, true);
+      const thing = thingArg(positionals);
+      const shadowName = values['shadow'] === undefined ? undefined : requireString(values['shadow'], 'shadow');
+      const doc = await withApp(io, values, (app) => app.get(thing, shadowName === undefined ? {} : { shadowName }));
+      const human = [
+        `${thing}${shadowName === undefined ? '' : ` (${shadowName})`}  version ${doc.version}`,
+        `desired   ${JSON.stringify(doc.state.desired ?? {})}`,
+        `reported  ${JSON.stringify(doc.state.reported ?? {})}`,
+        `delta     ${doc.state.delta === undefined ? '(none: reported covers desired)' : JSON.stringify(doc.state.delta)}`,
+      ].join('\n');
+      emit(io, values.json, doc, human);
+      return 0;
+    },
+  },
+  {
+    path: ['shadow', 'update'],
+    summary: "write desired or reported state of a device's shadow",
+    help: updateHelp,
+    async run(args, io) {
+      const { values, positionals } = parseCommandArgs(args, { ...connectionOptions, shadow: { type: 'string' }, desired: { type: 'string' }, reported: { type: 'string' }, version: { type: 'string' } }, true);
+      const thing = thingArg(positionals);
+      if (values['desired'] === undefined && values['reported'] === undefined) throw new CliError('USAGE', 'missing required option --desired or --reported', 2);
+      const state: { desired?: JsonObject | null; reported?: JsonObject | null } = {};
+      if (values['desired'] !== undefined) state.desired = parseJsonObject(values['desired'], 'desired');
+      if (values['reported'] !== undefined) state.reported = parseJsonObject(values['reported'], 'reported');
+      let version: number | undefined;
+      if (values['version'] !== undefined) {
+        const v = requireString(values['version'], 'version');
+        if (!/^\d+$/.test(v)) throw new CliError('USAGE', `--version: expected a non-negative integer, got "${v}"`, 2);
+        version = Number(v);
+      }
+      const shadowName = values['shadow'] === undefined ? undefined : requireString(values['shadow'], 'shadow');
+      const accepted = await withApp(io, values, (app) => app.update(thing, { state, ...(version !== undefined ? { version } : {}) }, shadowName === undefined ? {} : { shadowName }));
+      emit(io, values.json, accepted, `accepted: ${thing} now at version ${accepted.version}`);
+      return 0;
+    },
+  },
+];
