@@ -22,6 +22,12 @@ function ownTree(id: string, topic: string): boolean {
   return topic.startsWith(`devices/${id}/`) || topic.startsWith(`$aws/things/${id}/shadow/`);
 }
 
+// A service identity (e.g. the reference shadow service, or an operator's console writing
+// desired state) may read and write every device's shadow topics, and nothing else.
+function anyShadow(topic: string): boolean {
+  return /^\$aws\/things\/[^/]+\/shadow\//.test(topic);
+}
+
 function certCn(socket: unknown): string | undefined {
   const s = socket as Partial<TLSSocket> | undefined;
   const cert = typeof s?.getPeerCertificate === 'function' ? s.getPeerCertificate() : undefined;
@@ -30,9 +36,10 @@ function certCn(socket: unknown): string | undefined {
 }
 
 /** Starts the embedded TLS broker on 127.0.0.1 (a free port unless one is given). */
-export async function startEmbeddedBroker(opts: { caPem: string; certPem: string; keyPem: string; port?: number; apps?: readonly string[] }): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(opts: { caPem: string; certPem: string; keyPem: string; port?: number; apps?: readonly string[]; services?: readonly string[] }): Promise<EmbeddedBroker> {
   const stats = { connects: 0, refusedHandshakes: 0, deniedPublishes: 0, deniedSubscribes: 0, messages: 0 };
   const apps = new Set(opts.apps ?? []);
+  const services = new Set(opts.services ?? []);
   const aedes = await Aedes.createBroker({
     authenticate(client, _username, _password, done) {
       const cn = certCn(client.conn);
@@ -45,7 +52,7 @@ export async function startEmbeddedBroker(opts: { caPem: string; certPem: string
       done(null, true);
     },
     authorizePublish(client, packet, done) {
-      if (client !== null && !ownTree(client.id, packet.topic)) {
+      if (client !== null && !ownTree(client.id, packet.topic) && !(services.has(client.id) && anyShadow(packet.topic))) {
         stats.deniedPublishes++;
         done(new Error('not authorized'));
         return;
@@ -55,7 +62,8 @@ export async function startEmbeddedBroker(opts: { caPem: string; certPem: string
     },
     authorizeSubscribe(client, sub, done) {
       const appRead = apps.has(client.id) && (sub.topic.startsWith('devices/') || sub.topic.startsWith('$aws/things/'));
-      if (!appRead && !ownTree(client.id, sub.topic)) {
+      const serviceShadow = services.has(client.id) && anyShadow(sub.topic);
+      if (!appRead && !serviceShadow && !ownTree(client.id, sub.topic)) {
         stats.deniedSubscribes++;
         done(null, null); // null subscription = SUBACK 0x80 (an error here would drop the connection)
         return;

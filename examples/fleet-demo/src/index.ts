@@ -18,10 +18,11 @@ import { mqttsnSensor } from './chapters/mqttsn-sensor.js';
 import { offlineBuffer } from './chapters/offline-buffer.js';
 import { otaRollout } from './chapters/ota-rollout.js';
 import { secureConnect } from './chapters/secure-connect.js';
+import { SHADOW_OPERATOR_ID, SHADOW_SERVICE_ID, shadowSync } from './chapters/shadow-sync.js';
 import type { Chapter, DemoContext } from './context.js';
 
 /** Every chapter, in the order they run. Later issues add theirs here. */
-export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout];
+export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout, shadowSync];
 
 const HELP = `Usage: pnpm demo [-- options]
 
@@ -93,7 +94,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
   } else {
     ca = await createFleetCA({ commonName: 'Outpost Demo Fleet CA' });
     const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1', 'localhost'] });
-    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console'] });
+    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console'], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID] });
     url = embedded.url;
     protocolVersion = 4;
     say(`Outpost fleet demo: embedded broker on ${url} (TLS, client certificates required)`);
