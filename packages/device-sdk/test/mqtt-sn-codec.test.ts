@@ -154,6 +154,10 @@ describe('incomplete vs malformed', () => {
     expect(() => decodeMessage(big, { maxLength: 64 })).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
     expect(decodeMessage(big).type).toBe('WILLMSG');
   });
+  it('WILLTOPIC with flags but an empty topic is the "delete the will" form (found by fuzzing)', () => {
+    // Length 3 | 0x07 | Flags Retain 0x10 | no WillTopic
+    expect(decodeMessage(b(0x03, 0x07, 0x10))).toEqual({ type: 'WILLTOPIC', qos: 0, retain: false, topic: '' });
+  });
   it('decodeFrame reads one of several concatenated messages', () => {
     const two = b(0x02, 0x17, 0x04, 0x0e, 0x00, 0x01);
     const f = decodeFrame(two);

@@ -113,6 +113,23 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
   if (length > maxLength) throw new MqttSnError('TOO_LARGE', `Length: ${length} exceeds maxLength ${maxLength}`, { offset: 0 });
   const typeByte = bytes[hdr];
   if (typeByte === undefined) throw new MqttSnError('INCOMPLETE', `MsgType: need ${hdr + 1} bytes, got ${n}`, { offset: n, needed: hdr + 1 - n });
+  if (typeByte === MsgType.PUBLISH && n >= length && length - hdr - 1 >= 5) {
+    // Hot path (the message a sensor sends most): PUBLISH, §5.4.12, without per-call closures.
+    const body = hdr + 1;
+    const f = bytes[body] as number;
+    const tt = f & 0x03;
+    const hi = bytes[body + 1] as number;
+    const lo = bytes[body + 2] as number;
+    let topic: PublishTopic;
+    if (tt === 0) topic = { kind: 'normal', id: (hi << 8) | lo };
+    else if (tt === 1) topic = { kind: 'predefined', id: (hi << 8) | lo };
+    else if (tt === 2) topic = { kind: 'short', name: String.fromCharCode(hi, lo) };
+    else throw new MqttSnError('MALFORMED', `PUBLISH: Flags: TopicIdType 0b11 is reserved at offset ${body}`, { offset: body });
+    return {
+      message: { type: 'PUBLISH', dup: (f & DUP) !== 0, qos: qosFromFlags(f), retain: (f & RETAIN) !== 0, topic, msgId: readU16BE(view, body + 3), payload: bytes.slice(body + 5, length) },
+      bytesRead: length,
+    };
+  }
   const type = TYPE_NAMES.get(typeByte);
   if (type === undefined) {
     throw new MqttSnError('UNKNOWN_TYPE', `unknown MQTT-SN MsgType 0x${typeByte.toString(16).padStart(2, '0')} at offset ${hdr}`, { offset: hdr });
@@ -195,7 +212,9 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
       const f = u8(0);
       const q = qosFromFlags(f);
       if (q === -1) throw new MqttSnError('MALFORMED', `${type}: Flags: QoS −1 is not a will QoS at offset ${body}`, { offset: body });
-      message = { type, qos: q, retain: (f & RETAIN) !== 0, topic: str(body + 1, end, 'WillTopic') };
+      const topic = str(body + 1, end, 'WillTopic');
+      // An empty WillTopic deletes the will whatever the flags say: normalise to the empty form.
+      message = topic === '' ? { type, qos: 0, retain: false, topic } : { type, qos: q, retain: (f & RETAIN) !== 0, topic };
       break;
     }
     case 'WILLMSG':
@@ -312,6 +331,7 @@ function shortName(v: unknown, field: string): [number, number] {
 export function encodeMessage(message: MqttSnMessage): Uint8Array {
   if (message === null || typeof message !== 'object') throw new TypeError(`encodeMessage: message: expected an object, got ${describe(message)}`);
   const m = message as MqttSnMessage;
+  if (m.type === 'PUBLISH') return encodePublish(m);
   if (m.type === 'ENCAPSULATED') {
     const radius = int(m.radius, 'radius', 3);
     const node = bytesOf(m.wirelessNodeId, 'wirelessNodeId');
@@ -495,5 +515,41 @@ export function encodeMessage(message: MqttSnMessage): Uint8Array {
   out[hdr] = typeCode;
   fill(view, hdr + 1, out);
   if (tail !== undefined) out.set(tail, hdr + 1 + fixed);
+  return out;
+}
+
+// Hot path: PUBLISH (§5.4.12) written directly, one allocation.
+function encodePublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Uint8Array {
+  const q = qosOf(m.qos, 'qos', true);
+  let f = (bool(m.dup, 'dup') ? DUP : 0) | qosToFlags(q) | (bool(m.retain, 'retain') ? RETAIN : 0);
+  const id = int(m.msgId, 'msgId', 0xffff);
+  const t = m.topic as PublishTopic | null;
+  if (t === null || typeof t !== 'object') fail('topic', 'a topic object', t);
+  let tid: number;
+  if (t.kind === 'short') {
+    const [hi, lo] = shortName(t.name, 'topic.name');
+    tid = (hi << 8) | lo;
+    f |= 2;
+  } else if (t.kind === 'normal' || t.kind === 'predefined') {
+    tid = int(t.id, 'topic.id', 0xffff);
+    if (t.kind === 'predefined') f |= 1;
+  } else fail('topic.kind', "'normal', 'predefined' or 'short'", (t as { kind: unknown }).kind);
+  const payload = bytesOf(m.payload, 'payload');
+  const bodyLen = 5 + payload.length;
+  const hdr = bodyLen + 2 <= 255 ? 1 : 3;
+  const total = hdr + 1 + bodyLen;
+  if (total > 0xffff) throw new RangeError(`encodeMessage: PUBLISH would be ${total} bytes, over the 65535 maximum`);
+  const out = new Uint8Array(total);
+  const view = viewOf(out);
+  if (hdr === 1) out[0] = total;
+  else {
+    out[0] = 0x01;
+    writeU16BE(view, 1, total);
+  }
+  out[hdr] = MsgType.PUBLISH;
+  out[hdr + 1] = f;
+  writeU16BE(view, hdr + 2, tid);
+  writeU16BE(view, hdr + 4, id);
+  out.set(payload, hdr + 6);
   return out;
 }
