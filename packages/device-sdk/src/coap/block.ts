@@ -14,7 +14,18 @@ export interface BlockOption {
   readonly szx: number;
 }
 
-/** Allowed block sizes (RFC 7959 §2.2: 16..1024 bytes). */
+/**
+ * Allowed block sizes (RFC 7959 §2.2: 16..1024 bytes).
+ *
+ * @example
+ * ```ts
+ * import { connectCoap, type BlockSize } from '@outpost/device-sdk/coap';
+ * const blockSize: BlockSize = 16;
+ * const c = await connectCoap(serverUrl, { insecure: true, blockSize });
+ * (await c.put('/example_data', 'x'.repeat(40))).text().length; // 40
+ * await c.close();
+ * ```
+ */
 export type BlockSize = 16 | 32 | 64 | 128 | 256 | 512 | 1024;
 
 /** Block size in bytes for an SZX. */

@@ -106,10 +106,11 @@ function checkPsk(psk: unknown): PskCredentials {
  * @example
  * ```ts
  * import { connectCoap } from '@outpost/device-sdk/coap';
- * const client = await connectCoap('coaps://127.0.0.1:5684', { psk: { identity: 'sensor-17', key: sensor17Key } });
- * const res = await client.get('/time');
- * console.log(res.code, res.text());
- * await client.close();
+ * // secureUrl: coaps://127.0.0.1:PORT of a server that knows this device's key (libcoap: -k)
+ * const device = await connectCoap(secureUrl, { psk: { identity: 'sensor-17', key: deviceKey } });
+ * const res = await device.get('/time');
+ * res.code; // '2.05'
+ * await device.close();
  * ```
  */
 export async function connectCoap(url: string | URL, options: CoapClientOptions = {}): Promise<CoapClient> {
@@ -178,10 +179,12 @@ interface ClientInit {
  *
  * @example
  * ```ts
- * const client = await connectCoap('coap://127.0.0.1:5683', { insecure: true });
- * await client.put('/example_data', { t: 21.5 }, { format: 'application/cbor' });
- * for await (const n of client.observe('/time', { signal: AbortSignal.timeout(5000) })) console.log(n.text());
- * await client.close();
+ * import { connectCoap } from '@outpost/device-sdk/coap';
+ * const c = await connectCoap(serverUrl, { insecure: true, timing: { ackTimeout: 1000 }, blockSize: 64 });
+ * c.timing.maxTransmitWait; // 46500
+ * const res = await c.put('/example_data', { t: 21.5 }, { format: 'application/cbor' });
+ * res.value(); // { t: 21.5 }
+ * await c.close();
  * ```
  */
 export class CoapClient {
@@ -224,7 +227,7 @@ export class CoapClient {
    * @example
    * ```ts
    * const res = await client.request('FETCH', '/example_data', 'q');
-   * if (res.code === '4.05') console.log('FETCH not supported here');
+   * res.code; // '4.05'
    * ```
    */
   async request(method: CoapMethod, path: string, body?: CoapBody, options: CoapRequestOptions = {}): Promise<CoapResponse> {
@@ -273,10 +276,12 @@ export class CoapClient {
    * @example
    * ```ts
    * const ac = new AbortController();
-   * for await (const n of client.observe('/time', { signal: ac.signal })) {
-   *   console.log(n.text());
-   *   if (n.observe! > 5) ac.abort();
+   * let seen = 0;
+   * for await (const n of client.observe('/example_data', { signal: ac.signal })) {
+   *   if (++seen === 2) ac.abort(); // deregisters, then the loop ends
+   *   else await client.put('/example_data', 'changed');
    * }
+   * seen; // 2
    * ```
    */
   observe(path: string, options: CoapObserveOptions = {}): CoapObservation {

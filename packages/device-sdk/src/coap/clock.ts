@@ -3,7 +3,18 @@
  * deduplication window take time only from here, so tests can drive them exactly.
  */
 
-/** Time and timers for the CoAP state machine. */
+/**
+ * Time and timers for the CoAP state machine.
+ *
+ * @example
+ * ```ts
+ * import { connectCoap, type CoapClock } from '@outpost/device-sdk/coap';
+ * const clock: CoapClock = { now: () => performance.now(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (h) => clearTimeout(h as never) };
+ * const c = await connectCoap(serverUrl, { insecure: true, clock });
+ * (await c.get('/time')).code; // '2.05'
+ * await c.close();
+ * ```
+ */
 export interface CoapClock {
   /** Milliseconds on a monotonic timeline. */
   now(): number;

@@ -15,7 +15,16 @@ export interface CoapOption {
   readonly value: Uint8Array;
 }
 
-/** A decoded CoAP message. `code` is the 8-bit code: class in the top 3 bits, detail in the low 5. */
+/**
+ * A decoded CoAP message. `code` is the 8-bit code: class in the top 3 bits, detail in the low 5.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, type CoapMessage } from '@outpost/device-sdk/coap';
+ * const m: CoapMessage = decodeMessage(new Uint8Array([0x60, 0x45, 0x12, 0x34]));
+ * m.messageId; // 0x1234
+ * ```
+ */
 export interface CoapMessage {
   readonly type: CoapType;
   readonly code: number;
@@ -26,7 +35,15 @@ export interface CoapMessage {
   readonly payload: Uint8Array;
 }
 
-/** Option numbers used by the client (RFC 7252 §5.10, RFC 7641 §2, RFC 7959 §2.1, RFC 9175 §3). */
+/**
+ * Option numbers used by the client (RFC 7252 §5.10, RFC 7641 §2, RFC 7959 §2.1, RFC 9175 §3).
+ *
+ * @example
+ * ```ts
+ * import { CoapOptionNumber } from '@outpost/device-sdk/coap';
+ * CoapOptionNumber.Block2; // 23
+ * ```
+ */
 export const CoapOptionNumber = {
   IfMatch: 1,
   UriHost: 3,
@@ -50,7 +67,15 @@ export const CoapOptionNumber = {
   RequestTag: 292,
 } as const;
 
-/** Request method codes (RFC 7252 §12.1.1, RFC 8132 §2 for FETCH/PATCH/iPATCH). */
+/**
+ * Request method codes (RFC 7252 §12.1.1, RFC 8132 §2 for FETCH/PATCH/iPATCH).
+ *
+ * @example
+ * ```ts
+ * import { CoapMethodCode } from '@outpost/device-sdk/coap';
+ * CoapMethodCode.FETCH; // 5
+ * ```
+ */
 export const CoapMethodCode = { GET: 1, POST: 2, PUT: 3, DELETE: 4, FETCH: 5, PATCH: 6, iPATCH: 7 } as const;
 
 /** A request method name. */
@@ -115,7 +140,7 @@ function extSize(n: number): number {
  * ```ts
  * import { encodeMessage } from '@outpost/device-sdk/coap';
  * const bytes = encodeMessage({ type: 'CON', code: 1, messageId: 0x1234, token: new Uint8Array([0xab]), options: [], payload: new Uint8Array(0) });
- * // 41 01 12 34 ab
+ * bytes; // Uint8Array [0x41, 0x01, 0x12, 0x34, 0xab]
  * ```
  */
 export function encodeMessage(msg: CoapMessage): Uint8Array {

@@ -5,7 +5,15 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { CoapError } from './errors.js';
 
-/** Content-Format numbers this client encodes and decodes. */
+/**
+ * Content-Format numbers this client encodes and decodes.
+ *
+ * @example
+ * ```ts
+ * import { ContentFormat } from '@outpost/device-sdk/coap';
+ * ContentFormat['application/senml+cbor']; // 112
+ * ```
+ */
 export const ContentFormat = {
   'text/plain': 0,
   'application/link-format': 40,
@@ -22,6 +30,13 @@ export type ContentFormatName = keyof typeof ContentFormat;
 /**
  * One SenML record (RFC 8428 §4). Base fields (`bn`, `bt`, …) apply to later records.
  * Exactly one value field (`v`, `vs`, `vb`, `vd`) or a sum (`s`) per record.
+ *
+ * @example
+ * ```ts
+ * const records: SenmlRecord[] = [{ bn: 'urn:dev:thermo-42:', n: 'temp', u: 'Cel', v: 21.5 }];
+ * const res = await client.put('/example_data', records, { format: 'application/senml+cbor' });
+ * res.value(); // [{ bn: 'urn:dev:thermo-42:', n: 'temp', u: 'Cel', v: 21.5 }]
+ * ```
  */
 export interface SenmlRecord {
   bn?: string;

@@ -11,7 +11,20 @@ import type { CoapClock } from './clock.js';
 import { CoapError } from './errors.js';
 import type { ResolvedTiming } from './timing.js';
 
-/** One datagram of a request leaving the client (first transmission or retransmission). */
+/**
+ * One datagram of a request leaving the client (first transmission or retransmission).
+ *
+ * @example
+ * ```ts
+ * import { connectCoap, type TransmitEvent } from '@outpost/device-sdk/coap';
+ * const sent: TransmitEvent[] = [];
+ * const c = await connectCoap(serverUrl, { insecure: true, onTransmit: (e) => sent.push(e) });
+ * await c.get('/time');
+ * sent[0]?.attempt; // 0
+ * c.stats.retransmissions; // 0
+ * await c.close();
+ * ```
+ */
 export interface TransmitEvent {
   readonly messageId: number;
   readonly token: Uint8Array;

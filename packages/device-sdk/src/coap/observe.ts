@@ -29,6 +29,15 @@ const FRESHNESS_MS = 128_000;
 /**
  * An active observation: iterate it with `for await`; `break`, `return()` or the
  * `AbortSignal` deregister from the server and end the iteration without an error.
+ *
+ * @example
+ * ```ts
+ * const obs = client.observe('/time');
+ * const first = await obs.next();
+ * first.value?.code; // '2.05'
+ * await obs.return(); // Observe: 1 to the server (RFC 7641 §3.6)
+ * obs.dropped; // 0
+ * ```
  */
 export class CoapObservation implements AsyncIterableIterator<CoapResponse> {
   /** Notifications dropped because the consumer fell more than `maxQueue` behind (oldest first). */

@@ -13,7 +13,8 @@ const utf8d = new TextDecoder();
  * ```ts
  * const res = await client.get('/time');
  * res.code; // '2.05'
- * res.text(); // 'Nov 27 16:30:02'
+ * res.ok; // true
+ * console.log(res.text()); // e.g. "Nov 27 16:30:02"
  * ```
  */
 export class CoapResponse {

@@ -3,7 +3,16 @@
  * They belong to one client instance: two clients in one process can run different timing.
  */
 
-/** Transmission parameters of one client (RFC 7252 §4.8). Times in milliseconds. */
+/**
+ * Transmission parameters of one client (RFC 7252 §4.8). Times in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { resolveTiming, type TransmissionParameters } from '@outpost/device-sdk/coap';
+ * const lossyRadio: Partial<TransmissionParameters> = { ackTimeout: 4000, maxRetransmit: 6 };
+ * resolveTiming(lossyRadio).maxTransmitSpan; // 378000
+ * ```
+ */
 export interface TransmissionParameters {
   /** ACK_TIMEOUT: initial retransmission timeout. Default 2000. */
   readonly ackTimeout: number;

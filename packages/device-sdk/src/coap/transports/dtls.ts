@@ -7,7 +7,18 @@ import { dtls } from 'node-dtls-client';
 import { CoapError } from '../errors.js';
 import type { CoapTransport } from './transport.js';
 
-/** A device's own PSK identity and key. */
+/**
+ * A device's own PSK identity and key. One per device, never one for the fleet: a PSK is a
+ * symmetric secret, so whoever holds it can impersonate that device and (with the server)
+ * read its traffic; a shared key turns one extracted device into the whole fleet.
+ *
+ * @example
+ * ```ts
+ * import type { PskCredentials } from '@outpost/device-sdk/coap';
+ * const psk: PskCredentials = { identity: 'sensor-17', key: new TextEncoder().encode(deviceKey) };
+ * psk.identity; // 'sensor-17'
+ * ```
+ */
 export interface PskCredentials {
   /** PSK identity (RFC 4279 §5.1), sent in clear during the handshake. */
   readonly identity: string;

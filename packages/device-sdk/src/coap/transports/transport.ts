@@ -1,7 +1,19 @@
 /** The datagram transport a CoAP client speaks over: plain UDP or DTLS. */
 import type { CoapError } from '../errors.js';
 
-/** A connected datagram transport to one CoAP server. */
+/**
+ * A connected datagram transport to one CoAP server: what `connectCoap` opens for
+ * `coap://` (UDP) and `coaps://` (DTLS), or what a caller passes as `transport`.
+ *
+ * @example
+ * ```ts
+ * import { connectCoap, type CoapTransport } from '@outpost/device-sdk/coap';
+ * const loopback: CoapTransport = { send: () => {}, onMessage: () => {}, onError: () => {}, close: async () => {} };
+ * const c = await connectCoap('coap://127.0.0.1', { insecure: true, transport: loopback });
+ * c.origin; // 'coap://127.0.0.1'
+ * await c.close();
+ * ```
+ */
 export interface CoapTransport {
   /** Sends one datagram; throws when the transport is closed. */
   send(bytes: Uint8Array): void;
