@@ -428,28 +428,6 @@ export function encodeMessage(message: MqttSnMessage): Uint8Array {
       fill = (v, o, b) => { writeU16BE(v, o, t); writeU16BE(v, o + 2, id); b[o + 4] = rc; };
       break;
     }
-    case 'PUBLISH': {
-      const q = qosOf(m.qos, 'qos', true);
-      let f = (bool(m.dup, 'dup') ? DUP : 0) | qosToFlags(q) | (bool(m.retain, 'retain') ? RETAIN : 0);
-      const id = int(m.msgId, 'msgId', 0xffff);
-      const t = m.topic as PublishTopic | null;
-      if (t === null || typeof t !== 'object') fail('topic', 'a topic object', t);
-      let hi: number;
-      let lo: number;
-      if (t.kind === 'short') {
-        [hi, lo] = shortName(t.name, 'topic.name');
-        f |= 2;
-      } else if (t.kind === 'normal' || t.kind === 'predefined') {
-        const tid = int(t.id, 'topic.id', 0xffff);
-        hi = tid >> 8;
-        lo = tid & 0xff;
-        if (t.kind === 'predefined') f |= 1;
-      } else fail('topic.kind', "'normal', 'predefined' or 'short'", (t as { kind: unknown }).kind);
-      tail = bytesOf(m.payload, 'payload');
-      fixed = 5;
-      fill = (v, o, b) => { b[o] = f; b[o + 1] = hi; b[o + 2] = lo; writeU16BE(v, o + 3, id); };
-      break;
-    }
     case 'PUBREC':
     case 'PUBREL':
     case 'PUBCOMP':
