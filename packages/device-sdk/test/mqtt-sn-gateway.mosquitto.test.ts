@@ -2,7 +2,7 @@
 // (no MQTT-SN reference gateway can be installed here); the broker is real.
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MqttSnError, connectMqttSn, encodeMessage, publishQoSMinus1, searchGateway, type MqttSnInbound } from '@outpost/device-sdk/mqtt-sn';
+import { MqttSnError, connectMqttSn, decodeMessage, encodeMessage, publishQoSMinus1, searchGateway, type MqttSnInbound, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
 import { freePort } from '@outpost/test-peers';
 import { startSnFleet, waitUntil, type SnFleet } from './fixtures/mqttsn-fleet.js';
 
@@ -49,7 +49,7 @@ describe('connect, register, publish', () => {
     expect(f.observed.some((x) => x.payload === 'intruder')).toBe(false);
     // MQTT 5 towards the broker: Mosquitto answers "not authorized", the gateway reports it.
     expect(err).toBeInstanceOf(MqttSnError);
-    expect((err as MqttSnError).returnCode).toBeGreaterThan(0);
+    expect(err).toMatchObject({ code: 'REJECTED', returnCode: 3 });
   });
 
   it('a client without broker credentials is refused with CONNACK 3 (not supported)', async () => {
@@ -163,6 +163,21 @@ describe('wills', () => {
     expect(events).toContain('s-will:lost');
   });
 
+  it('WILLTOPICUPD / WILLMSGUPD replace the will (§6.4): the new one is published on loss', async () => {
+    const c = await f.client('s-will2', { keepAliveS: 1, will: { topic: 'devices/s-will2/status', payload: 'old', qos: 1 } });
+    await c.subscribe('devices/s-will2/cmd', { qos: 1 });
+    await c.updateWill({ topic: 'devices/s-will2/lwt', payload: 'new', qos: 1 });
+    // subscriptions survive the gateway's broker reconnect (MQTT fixes the will at CONNECT)
+    const got: string[] = [];
+    c.on('message', (m) => got.push(text(m)));
+    const be = await f.backend('s-will2');
+    await be.publishAsync('devices/s-will2/cmd', 'still subscribed', { qos: 1 });
+    await waitUntil(() => got.length === 1);
+    await c.close();
+    await f.waitFor((o) => o.some((x) => x.topic === 'devices/s-will2/lwt' && x.payload === 'new'));
+    expect(f.observed.some((x) => x.topic === 'devices/s-will2/status')).toBe(false);
+  });
+
   it('a clean DISCONNECT publishes no will', async () => {
     const c = await f.client('s-bye', { will: { topic: 'devices/s-bye/status', payload: 'gone', qos: 1 } });
     await c.publish('devices/s-bye/x', 'hello', { qos: 1 });
@@ -184,6 +199,28 @@ describe('discovery (§6.1)', () => {
     const dead = await freePort();
     const g = await searchGateway({ address: '127.0.0.1', port: dead, bind: { host: '127.0.0.1', port: advertisePort }, timeoutMs: 5000 });
     expect(g).toMatchObject({ gwId: 1, port: f.port, via: 'ADVERTISE', durationS: 1 });
+  });
+});
+
+describe('forwarder encapsulation (§5.5)', () => {
+  it('a client behind a forwarder connects and publishes; replies come back encapsulated', async () => {
+    const raw = createSocket('udp4');
+    await new Promise<void>((r) => raw.bind(0, '127.0.0.1', () => r()));
+    const replies: MqttSnMessage[] = [];
+    raw.on('message', (d) => replies.push(decodeMessage(new Uint8Array(d))));
+    const node = new Uint8Array([0xbe, 0xef]);
+    const wrap = (message: MqttSnMessage): Uint8Array => encodeMessage({ type: 'ENCAPSULATED', radius: 1, wirelessNodeId: node, message });
+    raw.send(wrap({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, durationS: 30, clientId: 's-fwd' }), f.port, '127.0.0.1');
+    await waitUntil(() => replies.length >= 1);
+    expect(replies[0]).toEqual({ type: 'ENCAPSULATED', radius: 1, wirelessNodeId: node, message: { type: 'CONNACK', returnCode: 0 } });
+    raw.send(wrap({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'zz' }, msgId: 3, payload: new Uint8Array([1]) }), f.port, '127.0.0.1');
+    await waitUntil(() => replies.length >= 2);
+    // "zz" is outside devices/s-fwd/: Mosquitto (MQTT 5) refuses it, the gateway answers with a return code
+    expect(replies[1]).toMatchObject({ type: 'ENCAPSULATED', message: { type: 'PUBACK', msgId: 3, returnCode: 3 } });
+    raw.send(wrap({ type: 'DISCONNECT' }), f.port, '127.0.0.1');
+    await waitUntil(() => replies.length >= 3);
+    expect(replies[2]).toMatchObject({ type: 'ENCAPSULATED', message: { type: 'DISCONNECT' } });
+    raw.close();
   });
 });
 

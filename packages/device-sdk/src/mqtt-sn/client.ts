@@ -455,6 +455,29 @@ export class MqttSnClient {
     return topic;
   }
 
+  // ------------------------------------------------------------ will update (§6.4)
+
+  /**
+   * Changes the will while connected: WILLTOPICUPD → WILLTOPICRESP, then WILLMSGUPD →
+   * WILLMSGRESP (MQTT-SN 1.2 §6.4). `undefined` deletes the will.
+   *
+   * @throws MqttSnError REJECTED (with `returnCode`), TIMEOUT, NOT_CONNECTED.
+   */
+  async updateWill(will: MqttSnWill | undefined, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (will !== undefined && (will === null || typeof will !== 'object' || typeof will.topic !== 'string' || (typeof will.payload !== 'string' && !(will.payload instanceof Uint8Array)))) {
+      throw new TypeError('updateWill: will: expected { topic: string, payload: string | Uint8Array } or undefined');
+    }
+    this.requireActive('updateWill');
+    await this.serial.run(async () => {
+      const t = await this.rtx.request('WILLTOPICUPD', () => this.send(will === undefined ? { type: 'WILLTOPICUPD', qos: 0, retain: false, topic: '' } : { type: 'WILLTOPICUPD', qos: will.qos ?? 0, retain: will.retain ?? false, topic: will.topic }), (m) => m.type === 'WILLTOPICRESP', { signal: options.signal });
+      if (t.type === 'WILLTOPICRESP' && t.returnCode !== ReturnCode.Accepted) throw new MqttSnError('REJECTED', `WILLTOPICUPD rejected: return code ${t.returnCode} (${rcName(t.returnCode)})`, { returnCode: t.returnCode });
+      if (will === undefined) return;
+      const payload = typeof will.payload === 'string' ? utf8(will.payload) : will.payload;
+      const r = await this.rtx.request('WILLMSGUPD', () => this.send({ type: 'WILLMSGUPD', message: payload }), (m) => m.type === 'WILLMSGRESP', { signal: options.signal });
+      if (r.type === 'WILLMSGRESP' && r.returnCode !== ReturnCode.Accepted) throw new MqttSnError('REJECTED', `WILLMSGUPD rejected: return code ${r.returnCode} (${rcName(r.returnCode)})`, { returnCode: r.returnCode });
+    });
+  }
+
   // ------------------------------------------------------------ ping, sleep, wake (§6.11, §6.14)
 
   /** Sends PINGREQ and waits for PINGRESP. */

@@ -119,9 +119,13 @@ export class Session {
       this.host.counted('publishesIn');
       if (qos === 0) mq.publish(name, Buffer.from(m.payload), { qos: 0, retain: m.retain });
       else await mq.publishAsync(name, Buffer.from(m.payload), { qos, retain: m.retain });
-    } catch {
+    } catch (e) {
       if (m.qos === 2) this.received2.delete(m.msgId);
-      if (qos > 0) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+      // An MQTT 5 reason code ≥ 0x80 (e.g. 0x87 not authorized) is final: "not supported";
+      // anything else (connection trouble) is "congestion", worth retrying later.
+      const rc = (e as { code?: unknown }).code;
+      const final = typeof rc === 'number' && rc >= 0x80;
+      if (qos > 0) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: final ? ReturnCode.NotSupported : ReturnCode.Congestion });
       return;
     }
     if (m.qos === 1) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
