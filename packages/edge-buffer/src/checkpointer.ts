@@ -10,10 +10,26 @@ import { ioError } from './errors.js';
 import { encodeCheckpoint } from './codec.js';
 import { CHECKPOINT_FILE, CHECKPOINT_TMP } from './recovery.js';
 
-interface Waiter {
-  seq: number;
+/** One checkpoint write; every ack it covers shares its promise (no allocation per ack). */
+interface Round {
+  promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Seq the write covers; set when the write starts. */
+  target: number;
+}
+
+function newRound(): Round {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A round nobody waits for (a drop, close) must not become an unhandled rejection; callers of
+  // `wait` still see the rejection on the promise they got.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject, target: 0 };
 }
 
 export interface CheckpointHooks {
@@ -26,7 +42,10 @@ export class Checkpointer {
   readonly #fs: FileSystem;
   readonly #store: Store;
   readonly #hooks: CheckpointHooks;
-  #waiters: Waiter[] = [];
+  /** The write in progress. */
+  #inflight: Round | undefined;
+  /** The write after it, for acks beyond the in-flight target. */
+  #next: Round | undefined;
   #running: Promise<void> | undefined;
   #again = false;
 
@@ -39,9 +58,10 @@ export class Checkpointer {
   /** Resolves once a durable checkpoint covers `seq`. */
   wait(seq: number): Promise<void> {
     if (this.#store.durableAckedSeq >= seq) return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.#waiters.push({ seq, resolve, reject }));
-    this.schedule();
-    return p;
+    if (this.#inflight !== undefined && seq <= this.#inflight.target) return this.#inflight.promise;
+    const round = (this.#next ??= newRound());
+    this.schedule(); // may start the write at once and take `round` as in flight
+    return round.promise;
   }
 
   schedule(): void {
@@ -49,7 +69,9 @@ export class Checkpointer {
       this.#again = true;
       return;
     }
-    this.#running = this.#run().finally(() => {
+    this.#running = this.#run()
+      .catch((err: unknown) => this.#hooks.error(ioError('checkpoint', err)))
+      .finally(() => {
       this.#running = undefined;
       if (this.#again) {
         this.#again = false;
@@ -65,22 +87,26 @@ export class Checkpointer {
   async #run(): Promise<void> {
     const store = this.#store;
     while (store.durableAckedSeq < store.ackedSeq) {
-      const target = store.ackedSeq;
+      const round = this.#next ?? newRound();
+      this.#next = undefined;
+      round.target = store.ackedSeq;
+      this.#inflight = round;
       try {
-        await this.#write(target);
+        await this.#write(round.target);
       } catch (err) {
         const e = ioError('checkpoint write', err);
-        const waiters = this.#waiters;
-        this.#waiters = [];
-        for (const w of waiters) w.reject(e);
+        this.#inflight = undefined;
+        round.reject(e);
+        const next = this.#next as Round | undefined; // acks may have queued one during the write
+        next?.reject(e);
+        this.#next = undefined;
         this.#again = false;
         this.#hooks.error(e);
         return;
       }
-      store.durableAckedSeq = target;
-      const keep: Waiter[] = [];
-      for (const w of this.#waiters) (w.seq <= target ? w.resolve() : keep.push(w));
-      this.#waiters = keep;
+      store.durableAckedSeq = round.target;
+      this.#inflight = undefined;
+      round.resolve();
     }
     await this.#collect();
   }
@@ -126,10 +152,4 @@ export class Checkpointer {
     }
   }
 
-  /** Rejects pending waiters (used by close when the checkpoint could not be written). */
-  failAll(err: unknown): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.reject(err);
-  }
 }

@@ -137,6 +137,17 @@ describe('checkpoint errors', () => {
     expect(await afterCrash(fs)).toEqual([3]);
   });
 
+  it("a failing checkpoint nobody awaits ('drop-oldest') is an error event, not an unhandled rejection", async () => {
+    const fs = new SimFS();
+    const events: BufferEvent[] = [];
+    const buf = await openBuffer({ dir: DIR, maxBytes: 4096, segmentBytes: 1024, overflow: 'drop-oldest', fs, onEvent: (e) => events.push(e) });
+    fs.fault = (op) => (op.kind === 'write' && op.path.endsWith('checkpoint.tmp') ? errno('EIO') : undefined);
+    for (let i = 1; i <= 80; i++) await buf.append(p(i));
+    await buf.close();
+    expect(events.some((e) => e.type === 'drop')).toBe(true);
+    expect(events.some((e) => e.type === 'error' && (e.error as { code?: string }).code === 'IO_ERROR')).toBe(true);
+  });
+
   it('an open failing with EIO during recovery rejects openBuffer with IO_ERROR (no crash loop: nothing was changed)', async () => {
     const fs = new SimFS();
     fs.fault = (op) => (op.kind === 'mkdir' ? errno('EACCES') : undefined);
