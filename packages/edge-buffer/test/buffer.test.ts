@@ -300,3 +300,44 @@ describe('events', () => {
     expect(drops.length).toBe(n);
   });
 });
+
+describe('lifecycle', () => {
+  it("close() lets queued appends finish ('batch'); they are there after reopening", async () => {
+    const b = await make({ durability: 'batch' });
+    const pending = Array.from({ length: 100 }, (_, i) => b.append(enc(String(i))));
+    await b.close();
+    expect(await Promise.all(pending)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    open.length = 0;
+    const again = await make({ durability: 'batch' });
+    expect((await readAll(again)).length).toBe(100);
+  });
+
+  it('segments are deleted while a reader keeps reading later ones (no EBADF under the reader)', async () => {
+    const b = await make({ segmentBytes: 4096 });
+    for (let i = 0; i < 400; i++) await b.append(new Uint8Array(100).fill(i & 0xff));
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < 400; i++) {
+      const r = await b.read();
+      expect(r.payload[0]).toBe(i & 0xff);
+      acks.push(b.ack(r.seq));
+    }
+    await Promise.all(acks);
+    await b.close();
+    expect(readdirSync(dir).filter((n) => n.endsWith('.seg')).length).toBe(1);
+  });
+
+  it('appends and a live reader interleave: every record arrives once, in order', async () => {
+    const b = await make({ segmentBytes: 4096, durability: 'batch' });
+    const got: number[] = [];
+    const reader = (async () => {
+      while (got.length < 500) {
+        const r = await b.read();
+        got.push(r.seq);
+        if (r.seq % 7 === 0) await b.ack(r.seq);
+      }
+    })();
+    for (let i = 0; i < 500; i += 10) await Promise.all(Array.from({ length: 10 }, () => b.append(new Uint8Array(64))));
+    await reader;
+    expect(got).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+  });
+});
