@@ -50,7 +50,21 @@ export function decodeBootState(bytes: Uint8Array): BootState {
   return { ...base, trial: { slot: trial[0], attemptsLeft: trial[1] } };
 }
 
-/** Reads the boot state from `dir`, or `undefined` before provisioning. */
+/**
+ * Reads the boot state from `dir` (the file {@link BOOT_STATE_FILE}), or `undefined` before
+ * provisioning.
+ *
+ * @example
+ * ```ts
+ * import { BOOT_STATE_FILE, nodeOtaFileSystem, readBootState, type BootState } from '@outpost/ota';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const state: BootState | undefined = await readBootState(nodeOtaFileSystem(), mkdtempSync(join(tmpdir(), 'ota-')));
+ * state; // undefined: no BOOT_STATE_FILE yet
+ * BOOT_STATE_FILE; // 'boot-state.cbor'
+ * ```
+ */
 export async function readBootState(fs: OtaFileSystem, dir: string): Promise<BootState | undefined> {
   const bytes = await fs.readFile(join(dir, BOOT_STATE_FILE));
   return bytes === undefined ? undefined : decodeBootState(bytes);

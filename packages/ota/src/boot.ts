@@ -32,13 +32,14 @@ export type BootCheck =
  *
  * @example
  * ```ts
- * import { createTrustStore, fileSlots, generateKeyPair, nodeOtaFileSystem, verifyBoot } from '@outpost/ota';
+ * import { createTrustStore, fileSlots, generateKeyPair, nodeOtaFileSystem, verifyBoot, type BootCheck, type RootOfTrust } from '@outpost/ota';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
  * const slots = fileSlots({ dir: mkdtempSync(join(tmpdir(), 'ota-')), fs: nodeOtaFileSystem(), capacity: 1024 });
- * const trust = createTrustStore({ signingKeys: [generateKeyPair().publicKey] });
- * (await verifyBoot(slots, 'a', { trust, securityCounter: 0 })).ok; // false: the slot is empty
+ * const root: RootOfTrust = { trust: createTrustStore({ signingKeys: [generateKeyPair().publicKey] }), securityCounter: 0 };
+ * const check: BootCheck = await verifyBoot(slots, 'a', root);
+ * check.ok ? 'boot' : check.code; // 'NO_VALID_SLOT': the slot is empty
  * ```
  */
 export async function verifyBoot(slots: SlotStore, slot: SlotName, root: RootOfTrust): Promise<BootCheck> {

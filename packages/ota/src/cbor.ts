@@ -109,6 +109,12 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * Encodes a value of the restricted data model as deterministic CBOR (RFC 8949 §4.2.1).
  *
  * @throws {TypeError} for values outside the data model (floats are `RangeError`).
+ * @example
+ * ```ts
+ * import { encodeCbor, toHex, type CborValue } from '@outpost/ota';
+ * const v: CborValue = new Map<number | string, CborValue>([['b', 1], [10, 'x'], [-1, new Uint8Array([0xff])]]);
+ * toHex(encodeCbor(v)); // 'a30a61782041ff616201': keys sorted by their encodings (10, -1, "b")
+ * ```
  */
 export function encodeCbor(value: CborValue): Uint8Array {
   const out = new Out();

@@ -133,12 +133,21 @@ interface Live {
  *
  * @example
  * ```ts
- * import { memoryControllerStore, openRolloutController, planRollout } from '@outpost/ota';
+ * import {
+ *   memoryControllerStore, openRolloutController, planRollout, type ControllerStore, type DeviceReport, type RolloutController,
+ *   type RolloutEvent, type RolloutSnapshot, type RolloutStatus, type WaveProgress,
+ * } from '@outpost/ota';
  * const plan = planRollout({ devices: ['a', 'b', 'c'], seed: 'r1', waves: ['canary', 1], canary: ['a'] });
- * const ctl = await openRolloutController(plan, memoryControllerStore());
+ * const store: ControllerStore = memoryControllerStore();
+ * const ctl: RolloutController = await openRolloutController(plan, store);
  * await ctl.tick(0); // ['a']
- * await ctl.report('a', 'confirmed', 1000);
- * ctl.snapshot().waveName; // '100%'
+ * const report: DeviceReport = 'confirmed';
+ * await ctl.report('a', report, 1000);
+ * const s: RolloutSnapshot = ctl.snapshot();
+ * const status: RolloutStatus = s.status; // 'running'
+ * const canary: WaveProgress | undefined = s.waves[0]; // { name: 'canary', size: 1, confirmed: 1, ... }
+ * const journal: RolloutEvent[] = await store.load(); // dispatch, report: replayed after a restart
+ * s.waveName; // '100%'
  * ```
  */
 export async function openRolloutController(plan: RolloutPlan, store: ControllerStore): Promise<RolloutController> {

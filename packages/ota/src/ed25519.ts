@@ -14,10 +14,15 @@ if (ed.hashes.sha512 === undefined) {
 /** The order of the prime-order subgroup, L = 2^252 + 27742317777372353535851937790883648493. */
 const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 
-function leToBigint(b: Uint8Array): bigint {
-  let x = 0n;
-  for (let i = b.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(b[i] as number);
-  return x;
+const L_BYTES = Uint8Array.from({ length: 32 }, (_, i) => Number((L >> BigInt(8 * i)) & 0xffn));
+
+/** `s` (32 bytes, little-endian) < L, compared from the most significant byte. */
+function scalarCanonical(s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const d = (s[i] as number) - (L_BYTES[i] as number);
+    if (d !== 0) return d < 0;
+  }
+  return false; // equal to L
 }
 
 /** Why a signature or key was refused before any curve equation was checked. */
@@ -60,7 +65,7 @@ const SMALL_ORDER_HEX = new Set([
  */
 export function signatureDefect(signature: Uint8Array): Ed25519Defect | undefined {
   if (signature.length !== 64) return 'BAD_LENGTH';
-  if (leToBigint(signature.subarray(32)) >= L) return 'S_NOT_CANONICAL';
+  if (!scalarCanonical(signature.subarray(32))) return 'S_NOT_CANONICAL';
   if (SMALL_ORDER_HEX.has(Buffer.from(signature.buffer, signature.byteOffset, 32).toString('hex'))) return 'R_SMALL_ORDER';
   return undefined;
 }
@@ -100,6 +105,17 @@ export type Ed25519Backend = 'node' | 'noble';
 /**
  * Strict Ed25519 verification (RFC 8032 §5.1.7 plus the refusals above). Never throws for bad
  * input: returns `false`.
+ *
+ * @example
+ * ```ts
+ * import { verifyEd25519, fromHex, type Ed25519Backend } from '@outpost/ota';
+ * // RFC 8032 §7.1 TEST 1 (empty message)
+ * const pk = fromHex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+ * const sig = fromHex('e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b');
+ * const backend: Ed25519Backend = 'noble';
+ * verifyEd25519(sig, new Uint8Array(0), pk); // true (node:crypto)
+ * verifyEd25519(sig, new Uint8Array(0), pk, backend); // true
+ * ```
  */
 export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, backend: Ed25519Backend = 'node'): boolean {
   if (!(signature instanceof Uint8Array) || !(message instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return false;

@@ -16,9 +16,16 @@ export interface OtaWriteHandle {
  *
  * @example
  * ```ts
- * import { nodeOtaFileSystem, type OtaFileSystem } from '@outpost/ota';
+ * import { nodeOtaFileSystem, type OtaFileSystem, type OtaWriteHandle } from '@outpost/ota';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
  * const fs: OtaFileSystem = nodeOtaFileSystem();
- * typeof fs.rename; // 'function'
+ * const dir = mkdtempSync(join(tmpdir(), 'ota-'));
+ * const fh: OtaWriteHandle = await fs.openWrite(join(dir, 'x'));
+ * await fh.write(new Uint8Array([1, 2]));
+ * await fh.sync();
+ * await fh.close();
  * ```
  */
 export interface OtaFileSystem {
@@ -113,7 +120,19 @@ export function nodeOtaFileSystem(): OtaFileSystem {
   };
 }
 
-/** Write-temp, fsync, rename, fsync the directory: the file is the old or the new content. */
+/**
+ * Write-temp, fsync, rename, fsync the directory: after a crash the file holds the old or the
+ * new content, never a mix.
+ *
+ * @example
+ * ```ts
+ * import { atomicWriteFile, nodeOtaFileSystem } from '@outpost/ota';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await atomicWriteFile(nodeOtaFileSystem(), join(mkdtempSync(join(tmpdir(), 'ota-')), 'state'), new Uint8Array([1]));
+ * ```
+ */
 export async function atomicWriteFile(fs: OtaFileSystem, path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
   const fh = await fs.openWrite(tmp);

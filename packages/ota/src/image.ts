@@ -37,12 +37,14 @@ export interface StreamImageResult {
  * @throws {OtaError} `IMAGE_TOO_LONG`, `IMAGE_TRUNCATED`, `DIGEST_MISMATCH`, `DEADLINE`, `STALLED`, `ABORTED`.
  * @example
  * ```ts
- * import { streamImage } from '@outpost/ota';
+ * import { streamImage, type StreamImageOptions, type StreamImageResult } from '@outpost/ota';
  * import { createHash } from 'node:crypto';
  * const image = new Uint8Array(100).fill(7);
  * const digest = new Uint8Array(createHash('sha256').update(image).digest());
  * async function* source() { yield image.subarray(0, 60); yield image.subarray(60); }
- * (await streamImage(source(), { expectedSize: 100, expectedDigest: digest })).size; // 100
+ * const options: StreamImageOptions = { expectedSize: 100, expectedDigest: digest, deadlineMs: 60_000, minBytesPerSecond: 1 };
+ * const r: StreamImageResult = await streamImage(source(), options);
+ * r.size; // 100
  * ```
  */
 export async function streamImage(source: AsyncIterable<Uint8Array>, options: StreamImageOptions): Promise<StreamImageResult> {

@@ -8,29 +8,29 @@
  */
 
 // --- manifests and signatures ---
-export { signManifest, decodeManifest, encodeManifest, compareVersions, MANIFEST_CONTENT_TYPE } from './manifest.js';
+export { signManifest, decodeManifest, compareVersions, MANIFEST_CONTENT_TYPE } from './manifest.js';
 export type { Manifest, ManifestFields } from './manifest.js';
 export { verifyManifest, DEFAULT_MAX_MANIFEST_BYTES } from './verify.js';
 export type { VerifyManifestOptions, VerifyResult, DeviceIdentity, DeviceUpdateState } from './verify.js';
-export { parseCose, signCose, sigStructure, COSE_ALG_EDDSA } from './cose.js';
+export { parseCose } from './cose.js';
 export type { CoseSign1 } from './cose.js';
-export { encodeCbor, decodeDeterministic } from './cbor.js';
+export { encodeCbor } from './cbor.js';
 export type { CborValue } from './cbor.js';
 
 // --- keys ---
 export { generateKeyPair, keyIdOf, keyToJwk, jwkToKey, toHex, fromHex } from './keys.js';
 export type { KeyPair, Ed25519Jwk } from './keys.js';
-export { verifyEd25519, rawVerifyEd25519, signEd25519, publicKeyOf, publicKeyDefect, signatureDefect } from './ed25519.js';
-export type { Ed25519Backend, Ed25519Defect } from './ed25519.js';
-export { createTrustStore, applyKeySetUpdate, signKeySet, lookupKey, encodeTrustStore, decodeTrustStore, KEYSET_CONTENT_TYPE } from './keyset.js';
-export type { TrustStore, KeySet, KeyLookup } from './keyset.js';
+export { verifyEd25519 } from './ed25519.js';
+export type { Ed25519Backend } from './ed25519.js';
+export { createTrustStore, applyKeySetUpdate, signKeySet, encodeTrustStore, decodeTrustStore, KEYSET_CONTENT_TYPE } from './keyset.js';
+export type { TrustStore, KeySet } from './keyset.js';
 
 // --- images, slots and boot ---
 export { streamImage } from './image.js';
 export type { StreamImageOptions, StreamImageResult } from './image.js';
-export { fileSlots, otherSlot } from './slots.js';
+export { fileSlots } from './slots.js';
 export type { SlotName, SlotStore, SlotWriter } from './slots.js';
-export { encodeBootState, decodeBootState, readBootState, writeBootState, BOOT_STATE_FILE } from './boot-state.js';
+export { readBootState, BOOT_STATE_FILE } from './boot-state.js';
 export type { BootState } from './boot-state.js';
 export { verifyBoot } from './boot.js';
 export type { RootOfTrust, BootCheck } from './boot.js';

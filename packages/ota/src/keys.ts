@@ -32,9 +32,10 @@ export function keyIdOf(publicKey: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { generateKeyPair } from '@outpost/ota';
- * const { publicKey, keyId } = generateKeyPair();
- * publicKey.length; // 32
+ * import { generateKeyPair, type KeyPair } from '@outpost/ota';
+ * const key: KeyPair = generateKeyPair();
+ * key.publicKey.length; // 32
+ * generateKeyPair(key.secretKey).keyId; // the same key id: derived from the seed
  * ```
  */
 export function generateKeyPair(seed?: Uint8Array): KeyPair {
@@ -43,12 +44,29 @@ export function generateKeyPair(seed?: Uint8Array): KeyPair {
   return { secretKey, publicKey, keyId: keyIdOf(publicKey) };
 }
 
-/** Lower-case hex of bytes. */
+/**
+ * Lower-case hex of bytes.
+ *
+ * @example
+ * ```ts
+ * import { toHex } from '@outpost/ota';
+ * toHex(new Uint8Array([0xd2, 0x84])); // 'd284'
+ * ```
+ */
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-/** Bytes of an even-length hex string. */
+/**
+ * Bytes of an even-length hex string.
+ *
+ * @throws {RangeError} on odd length or non-hex digits.
+ * @example
+ * ```ts
+ * import { fromHex } from '@outpost/ota';
+ * fromHex('d284').length; // 2
+ * ```
+ */
 export function fromHex(hex: string): Uint8Array {
   if (typeof hex !== 'string') throw new TypeError('hex: expected a string');
   if (!/^([0-9a-fA-F]{2})*$/.test(hex)) throw new RangeError('hex: expected an even number of hex digits');
@@ -69,9 +87,11 @@ export interface Ed25519Jwk {
  *
  * @example
  * ```ts
- * import { generateKeyPair, keyToJwk } from '@outpost/ota';
+ * import { generateKeyPair, keyToJwk, type Ed25519Jwk } from '@outpost/ota';
  * const k = generateKeyPair();
- * keyToJwk(k.publicKey).crv; // 'Ed25519'
+ * const pub: Ed25519Jwk = keyToJwk(k.publicKey);
+ * pub.crv; // 'Ed25519'
+ * keyToJwk(k).d !== undefined; // true: the private JWK
  * ```
  */
 export function keyToJwk(key: KeyPair | Uint8Array): Ed25519Jwk {

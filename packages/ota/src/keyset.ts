@@ -36,7 +36,7 @@ function checkKeys(keys: unknown, field: string): Uint8Array[] {
 /**
  * Builds a trust store from public keys.
  *
- * @throws {TypeError} on wrong types; {@link RangeError} on a malformed or small-order key.
+ * @throws {TypeError} on wrong types; `RangeError` on a malformed or small-order key.
  * @example
  * ```ts
  * import { createTrustStore, generateKeyPair } from '@outpost/ota';
@@ -74,11 +74,12 @@ export interface KeySet {
  *
  * @example
  * ```ts
- * import { generateKeyPair, keyIdOf, signKeySet } from '@outpost/ota';
+ * import { generateKeyPair, keyIdOf, KEYSET_CONTENT_TYPE, parseCose, signKeySet, type KeySet } from '@outpost/ota';
  * const root = generateKeyPair();
  * const next = generateKeyPair();
  * const old = generateKeyPair();
- * signKeySet({ version: 2, signingKeys: [next.publicKey], revoked: [keyIdOf(old.publicKey)] }, root)[0]; // 0xd2
+ * const set: KeySet = { version: 2, signingKeys: [next.publicKey], revoked: [keyIdOf(old.publicKey)] };
+ * parseCose(signKeySet(set, root), KEYSET_CONTENT_TYPE).contentType; // 'application/outpost-keyset+cbor'
  * ```
  */
 export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
@@ -101,11 +102,11 @@ export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
  *
  * @example
  * ```ts
- * import { applyKeySetUpdate, createTrustStore, generateKeyPair, keyIdOf, signKeySet } from '@outpost/ota';
+ * import { applyKeySetUpdate, createTrustStore, generateKeyPair, keyIdOf, signKeySet, type TrustStore } from '@outpost/ota';
  * const root = generateKeyPair();
  * const a = generateKeyPair();
  * const b = generateKeyPair();
- * const trust = createTrustStore({ rootKeys: [root.publicKey], signingKeys: [a.publicKey] });
+ * const trust: TrustStore = createTrustStore({ rootKeys: [root.publicKey], signingKeys: [a.publicKey] });
  * const next = applyKeySetUpdate(trust, signKeySet({ version: 1, signingKeys: [b.publicKey], revoked: [keyIdOf(a.publicKey)] }, root));
  * next.revoked.length; // 1
  * ```

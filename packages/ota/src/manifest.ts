@@ -48,7 +48,16 @@ export type ManifestFields = Omit<Manifest, 'formatVersion' | 'keyId'>;
 
 const VERSION_RE = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
 
-/** Compares two `MAJOR.MINOR.PATCH` versions: negative, zero or positive. */
+/**
+ * Compares two `MAJOR.MINOR.PATCH` versions: negative, zero or positive.
+ *
+ * @throws {RangeError} when either is not `MAJOR.MINOR.PATCH`.
+ * @example
+ * ```ts
+ * import { compareVersions } from '@outpost/ota';
+ * compareVersions('1.10.0', '1.9.3') > 0; // true
+ * ```
+ */
 export function compareVersions(a: string, b: string): number {
   const pa = VERSION_RE.exec(a);
   const pb = VERSION_RE.exec(b);
@@ -95,9 +104,19 @@ function malformed(field: string, expected: string): never {
 }
 
 /**
- * Decodes and type-checks a manifest payload (deterministic CBOR only).
+ * Decodes and type-checks a manifest payload (deterministic CBOR only). It does not verify
+ * anything: use {@link verifyManifest} on a device.
  *
  * @throws {OtaError} `MALFORMED` or `UNKNOWN_CRITICAL`.
+ * @example
+ * ```ts
+ * import { decodeManifest, generateKeyPair, MANIFEST_CONTENT_TYPE, parseCose, signManifest, type CoseSign1, type Manifest } from '@outpost/ota';
+ * const bytes = signManifest({ vendor: 'acme', deviceClass: 'gw', version: '2.0.0', sequence: 3, securityCounter: 1,
+ *   imageSize: 10, imageDigest: new Uint8Array(32) }, generateKeyPair());
+ * const cose: CoseSign1 = parseCose(bytes, MANIFEST_CONTENT_TYPE);
+ * const m: Manifest = decodeManifest(cose.payload);
+ * m.version; // '2.0.0'
+ * ```
  */
 export function decodeManifest(payload: Uint8Array): Manifest {
   const v = decodeDeterministic(payload, 'manifest');
@@ -152,14 +171,16 @@ export function decodeManifest(payload: Uint8Array): Manifest {
  *
  * @example
  * ```ts
- * import { generateKeyPair, signManifest } from '@outpost/ota';
+ * import { generateKeyPair, signManifest, type ManifestFields } from '@outpost/ota';
  * import { createHash } from 'node:crypto';
  * const key = generateKeyPair();
  * const image = new Uint8Array(1024);
- * const manifest = signManifest({
- *   vendor: 'acme', deviceClass: 'gw-1', version: '1.0.0', sequence: 1, securityCounter: 1,
+ * const fields: ManifestFields = {
+ *   vendor: 'acme', deviceClass: 'gw-1', hwRevisions: ['rev-b'], version: '1.0.0', sequence: 1, securityCounter: 1,
  *   imageSize: image.length, imageDigest: new Uint8Array(createHash('sha256').update(image).digest()),
- * }, key);
+ *   expiresAt: Math.floor(Date.now() / 1000) + 30 * 86400,
+ * };
+ * const manifest = signManifest(fields, key);
  * manifest[0]; // 0xd2 (COSE_Sign1 tag)
  * ```
  */

@@ -45,7 +45,16 @@ export interface PlanOptions {
   readonly wavePolicies?: Readonly<Record<number, Partial<WavePolicy>>>;
 }
 
-/** A device's position in [0, 1) for a seed: the first 48 bits of SHA-256(seed ‖ 0x00 ‖ id). */
+/**
+ * A device's position in [0, 1) for a seed: the first 48 bits of SHA-256(seed ‖ 0x00 ‖ id).
+ * A device is in the first wave whose cumulative fraction is above its position.
+ *
+ * @example
+ * ```ts
+ * import { rolloutPosition } from '@outpost/ota';
+ * rolloutPosition('fw-2.0.0', 'dev-7') === rolloutPosition('fw-2.0.0', 'dev-7'); // true: stable
+ * ```
+ */
 export function rolloutPosition(seed: string, deviceId: string): number {
   const h = createHash('sha256').update(seed).update('\0').update(deviceId).digest();
   return h.readUIntBE(0, 6) / 2 ** 48;
@@ -54,13 +63,18 @@ export function rolloutPosition(seed: string, deviceId: string): number {
 /**
  * Splits a fleet into waves deterministically.
  *
- * @throws {TypeError} on wrong types; {@link RangeError} on bad fractions or duplicate devices.
+ * @throws {TypeError} on wrong types; `RangeError` on bad fractions or duplicate devices.
  * @example
  * ```ts
- * import { planRollout } from '@outpost/ota';
+ * import { planRollout, type PlanOptions, type RolloutPlan, type Wave, type WavePolicy, type WaveSpec } from '@outpost/ota';
  * const devices = Array.from({ length: 1000 }, (_, i) => `dev-${i}`);
- * const plan = planRollout({ devices, seed: 'fw-2.0.0', canary: ['dev-0', 'dev-1'] });
+ * const waves: WaveSpec[] = ['canary', 0.01, 0.1, 1];
+ * const policy: Partial<WavePolicy> = { successThreshold: 0.98, abortFailureRate: 0.05, abortMinFinished: 10, maxPerMinute: 100 };
+ * const options: PlanOptions = { devices, waves, seed: 'fw-2.0.0', canary: ['dev-0', 'dev-1'], policy };
+ * const plan: RolloutPlan = planRollout(options);
+ * const first: Wave | undefined = plan.waves[0];
  * plan.waves.map((w) => w.name); // ['canary', '1%', '10%', '100%']
+ * first?.devices; // ['dev-0', 'dev-1']
  * ```
  */
 export function planRollout(options: PlanOptions): RolloutPlan {

@@ -69,19 +69,31 @@ export interface SlotManager {
  * @throws {OtaError} `BAD_STATE` when the directory holds no boot state and nothing to provision.
  * @example
  * ```ts
- * import { createTrustStore, generateKeyPair, nodeOtaFileSystem, openSlotManager, signManifest } from '@outpost/ota';
+ * import {
+ *   createTrustStore, generateKeyPair, nodeOtaFileSystem, openSlotManager, signManifest,
+ *   type Booted, type InstallOptions, type SlotManager, type SlotManagerOptions,
+ * } from '@outpost/ota';
  * import { createHash } from 'node:crypto';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
  * const key = generateKeyPair();
- * const image = new Uint8Array(4096).fill(1);
- * const manifest = signManifest({ vendor: 'acme', deviceClass: 'gw', version: '1.0.0', sequence: 1, securityCounter: 1,
- *   imageSize: image.length, imageDigest: new Uint8Array(createHash('sha256').update(image).digest()) }, key);
- * const mgr = await openSlotManager({ dir: mkdtempSync(join(tmpdir(), 'ota-')), fs: nodeOtaFileSystem(),
- *   trust: createTrustStore({ signingKeys: [key.publicKey] }), device: { deviceClass: 'gw' }, capacity: 1 << 20 },
- *   { manifest, image });
- * (await mgr.boot()).manifest.version; // '1.0.0'
+ * const release = (version: string, sequence: number, fill: number) => {
+ *   const image = new Uint8Array(4096).fill(fill);
+ *   const manifest = signManifest({ vendor: 'acme', deviceClass: 'gw', version, sequence, securityCounter: 1,
+ *     imageSize: image.length, imageDigest: new Uint8Array(createHash('sha256').update(image).digest()) }, key);
+ *   return { image, manifest };
+ * };
+ * const options: SlotManagerOptions = { dir: mkdtempSync(join(tmpdir(), 'ota-')), fs: nodeOtaFileSystem(),
+ *   trust: createTrustStore({ signingKeys: [key.publicKey] }), device: { deviceClass: 'gw' }, capacity: 1 << 20 };
+ * const mgr: SlotManager = await openSlotManager(options, release('1.0.0', 1, 1));
+ * await mgr.boot();
+ * const next = release('1.1.0', 2, 2);
+ * const limits: InstallOptions = { deadlineMs: 600_000, minBytesPerSecond: 1024 };
+ * await mgr.install(next.manifest, (async function* () { yield next.image; })(), limits);
+ * const trial: Booted = await mgr.boot(); // slot b, on trial
+ * if (trial.trial) await mgr.confirm(); // after the app's health check
+ * mgr.state().active; // 'b'
  * ```
  */
 export async function openSlotManager(options: SlotManagerOptions, provision?: { manifest: Uint8Array; image: Uint8Array }): Promise<SlotManager> {

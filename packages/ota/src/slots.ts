@@ -45,12 +45,16 @@ export interface SlotStore {
  *
  * @example
  * ```ts
- * import { fileSlots, nodeOtaFileSystem } from '@outpost/ota';
+ * import { fileSlots, nodeOtaFileSystem, type SlotName, type SlotWriter } from '@outpost/ota';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
  * const slots = fileSlots({ dir: mkdtempSync(join(tmpdir(), 'ota-')), fs: nodeOtaFileSystem(), capacity: 1 << 20 });
- * await slots.readManifest('a'); // undefined
+ * const slot: SlotName = 'b';
+ * const w: SlotWriter = await slots.beginWrite(slot);
+ * await w.write(new Uint8Array(16));
+ * await w.abort();
+ * await slots.readManifest(slot); // undefined: never finished, never bootable
  * ```
  */
 export function fileSlots(options: { dir: string; fs: OtaFileSystem; capacity: number; chunkSize?: number }): SlotStore {

@@ -58,17 +58,23 @@ export const DEFAULT_MAX_MANIFEST_BYTES = 4096;
  *
  * @example
  * ```ts
- * import { createTrustStore, generateKeyPair, signManifest, verifyManifest } from '@outpost/ota';
+ * import {
+ *   createTrustStore, DEFAULT_MAX_MANIFEST_BYTES, generateKeyPair, signManifest, verifyManifest,
+ *   type DeviceIdentity, type DeviceUpdateState, type VerifyManifestOptions, type VerifyResult,
+ * } from '@outpost/ota';
  * const key = generateKeyPair();
  * const bytes = signManifest({ vendor: 'acme', deviceClass: 'gw-1', version: '1.1.0', sequence: 7,
  *   securityCounter: 2, imageSize: 3, imageDigest: new Uint8Array(32) }, key);
- * const r = verifyManifest(bytes, {
- *   trust: createTrustStore({ signingKeys: [key.publicKey] }),
- *   device: { deviceClass: 'gw-1' },
- *   state: { sequence: 6, securityCounter: 2, version: '1.0.0' },
- *   now: 1_700_000_000,
- * });
+ * const device: DeviceIdentity = { deviceClass: 'gw-1', vendor: 'acme', hwRevision: 'rev-b' };
+ * const state: DeviceUpdateState = { sequence: 6, securityCounter: 2, version: '1.0.0', knownBad: [] };
+ * const options: VerifyManifestOptions = {
+ *   trust: createTrustStore({ signingKeys: [key.publicKey] }), device, state,
+ *   now: 1_700_000_000, maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES, maxImageSize: 1 << 20,
+ * };
+ * const r: VerifyResult = verifyManifest(bytes, options);
  * r.ok; // true
+ * const replayed = verifyManifest(bytes, { ...options, state: { ...state, sequence: 7 } });
+ * replayed.ok ? 'accepted' : replayed.code; // 'REPLAY'
  * ```
  */
 export function verifyManifest(bytes: Uint8Array, options: VerifyManifestOptions): VerifyResult {

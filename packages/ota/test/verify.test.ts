@@ -1,10 +1,10 @@
 // Every manifest refusal the issue lists, each a test, plus the deterministic-CBOR rules.
 import { describe, expect, it } from 'vitest';
 import {
-  applyKeySetUpdate, COSE_ALG_EDDSA, decodeManifest, encodeCbor, generateKeyPair, keyIdOf, MANIFEST_CONTENT_TYPE, signCose, signKeySet,
+  applyKeySetUpdate, decodeManifest, encodeCbor, generateKeyPair, keyIdOf, MANIFEST_CONTENT_TYPE, signKeySet,
   verifyManifest, type CborValue, type VerifyManifestOptions, type VerifyResult,
 } from '../src/index.js';
-import { sigStructure } from '../src/cose.js';
+import { COSE_ALG_EDDSA, sigStructure, signCose } from '../src/cose.js';
 import { signEd25519 } from '../src/ed25519.js';
 import { DEVICE, KEY, NOW, OTHER_KEY, release, ROOT, TRUST } from './helpers/release.js';
 
