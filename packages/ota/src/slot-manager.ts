@@ -151,10 +151,10 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
 
     async install(manifestBytes, image, io = {}) {
       if (current.trial !== undefined) throw new OtaError('BAD_STATE', `slot ${current.trial.slot} is on trial; confirm or revert it before the next update`);
-      const activeCheck = await verifyBoot(slots, current.active, root());
+      const running = await versionIn(current.active);
       const r = verifyManifest(manifestBytes, {
         trust, device, now: nowSeconds(), maxImageSize: slots.capacity,
-        state: { sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(activeCheck.ok ? { version: activeCheck.manifest.version } : {}) },
+        state: { sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(running === undefined ? {} : { version: running }) },
       });
       if (!r.ok) throw new OtaError(r.code, r.message);
       const target = otherSlot(current.active);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createTrustStore, encodeCbor, fileSlots, generateKeyPair, jwkToKey, keyIdOf, openRolloutController, openSlotManager, OtaError, planRollout,
-  signManifest, streamImage, verifyManifest, memoryControllerStore, fromHex,
+  signManifest, streamImage, verifyManifest, memoryControllerStore, fromHex, verifyBoot, applyKeySetUpdate, signKeySet,
 } from '../src/index.js';
 import { DEVICE, NOW, release, TRUST } from './helpers/release.js';
 
@@ -61,6 +61,13 @@ describe('wrong types', () => {
     expect(syncThrows(() => fileSlots({ dir: '/x', fs: {} as never, capacity: 0 }))).toBe('RangeError');
     await expect(openSlotManager(null as never)).rejects.toBeInstanceOf(TypeError);
     await expect(openSlotManager({ dir: '/x', maxBootAttempts: 0 } as never)).rejects.toBeInstanceOf(RangeError);
+  });
+  it('verifyBoot, applyKeySetUpdate, signKeySet', async () => {
+    const slots = fileSlots({ dir: '/nowhere', fs: { readFile: async () => undefined } as never, capacity: 1 });
+    expect(await verifyBoot(slots, 'a', { trust: TRUST, securityCounter: 0 })).toMatchObject({ ok: false, code: 'NO_VALID_SLOT' });
+    for (const w of WRONG) if (!(w instanceof Uint8Array)) expect(syncThrows(() => applyKeySetUpdate(TRUST, w as Uint8Array))).toBe('TypeError');
+    expect(syncThrows(() => signKeySet({ version: 0, signingKeys: [], revoked: [] }, generateKeyPair()))).toBe('RangeError');
+    expect(syncThrows(() => signKeySet({ version: 1, signingKeys: ['k'] as never, revoked: [] }, generateKeyPair()))).toBe('TypeError');
   });
   it('planRollout and the controller', async () => {
     expect(syncThrows(() => planRollout(null as never))).toBe('TypeError');
