@@ -383,9 +383,11 @@ function mergeInto(target: JsonObject, meta: JsonObject, patch: JsonObject, time
       // Own properties only: a key "__proto__" must never reach Object.prototype.
       const existing = Object.hasOwn(target, k) ? target[k] : undefined;
       const existingMeta = Object.hasOwn(meta, k) ? meta[k] : undefined;
-      const t: JsonObject = isObject(existing) ? existing : {};
+      // Copy on write: objects on the patch's paths are copied (spread defines own properties,
+      // "__proto__" included); untouched subtrees are shared with the previous record.
+      const t: JsonObject = isObject(existing) ? { ...existing } : {};
       // A leaf's metadata is `{timestamp}`: an object replacing a leaf starts fresh metadata.
-      const m: JsonObject = isObject(existing) && isObject(existingMeta) && !isLeafMeta(existingMeta) ? existingMeta : {};
+      const m: JsonObject = isObject(existing) && isObject(existingMeta) && !isLeafMeta(existingMeta) ? { ...existingMeta } : {};
       setKey(target, k, t);
       setKey(meta, k, m);
       mergeInto(t, m, v, timestamp);
@@ -443,7 +445,7 @@ function deltaMetadata(delta: JsonObject, meta: JsonValue | undefined): JsonObje
 }
 
 function snapshot(r: ShadowRecord): DocumentSnapshot {
-  return { state: clone(r.state as JsonObject) as ShadowState, metadata: clone(r.metadata as JsonObject) as ShadowMetadata, version: r.version };
+  return { state: r.state, metadata: r.metadata, version: r.version };
 }
 
 function stateBytes(state: ShadowState): number {
@@ -453,7 +455,9 @@ function stateBytes(state: ShadowState): number {
 
 /**
  * Applies an update request to a shadow exactly as AWS IoT does, and returns the new record
- * and the accepted, documents and delta messages. `current` is not modified.
+ * and the accepted, documents and delta messages. `current` is not modified; the results share
+ * unchanged subtrees with it and with the request (copy on write), so treat records and
+ * messages as read-only (the stores copy on `put` and `get`).
  *
  * - objects merge recursively; `null` deletes a key; `desired: null` clears the section;
  *   arrays are values, replaced whole;
@@ -487,8 +491,8 @@ export function applyUpdate(current: ShadowRecord | undefined, request: unknown,
   if (req.version !== undefined && req.version !== currentVersion) {
     throw new ShadowError('VERSION_CONFLICT', 'Version conflict', token === undefined ? {} : { clientToken: token });
   }
-  const state: ShadowState = live === undefined ? {} : (clone(live.state as JsonObject) as ShadowState);
-  const metadata: ShadowMetadata = live === undefined ? {} : (clone(live.metadata as JsonObject) as ShadowMetadata);
+  const state: ShadowState = live === undefined ? {} : { ...live.state };
+  const metadata: ShadowMetadata = live === undefined ? {} : { ...live.metadata };
   const acceptedMeta: UpdateAccepted['metadata'] = {};
   for (const section of ['desired', 'reported'] as const) {
     if (!Object.hasOwn(req.state, section)) continue;
@@ -499,8 +503,8 @@ export function applyUpdate(current: ShadowRecord | undefined, request: unknown,
       acceptedMeta[section] = { timestamp };
       continue;
     }
-    const s = state[section] ?? {};
-    const m = metadata[section] ?? {};
+    const s: JsonObject = { ...state[section] };
+    const m: JsonObject = { ...metadata[section] };
     mergeInto(s, m, patch, timestamp);
     state[section] = s;
     metadata[section] = m;
@@ -512,7 +516,7 @@ export function applyUpdate(current: ShadowRecord | undefined, request: unknown,
   const version = currentVersion + 1;
   const record: ShadowRecord = { state, metadata, version, timestamp };
   const tok = token === undefined ? {} : { clientToken: token };
-  const accepted: UpdateAccepted = { state: clone(req.state as JsonObject) as UpdateAccepted['state'], metadata: acceptedMeta, version, timestamp, ...tok };
+  const accepted: UpdateAccepted = { state: req.state, metadata: acceptedMeta, version, timestamp, ...tok };
   const documents: DocumentsMessage = { ...(live === undefined ? {} : { previous: snapshot(live) }), current: snapshot(record), timestamp, ...tok };
   let delta: DeltaMessage | undefined;
   if (isObject(req.state.desired)) {
@@ -523,7 +527,8 @@ export function applyUpdate(current: ShadowRecord | undefined, request: unknown,
 }
 
 /**
- * The full document a GET returns: state with the computed delta, metadata, version.
+ * The full document a GET returns: state with the computed delta, metadata, version. It shares
+ * structure with `record`: treat it as read-only.
  *
  * @throws {ShadowError} `NOT_FOUND` (404) when the shadow does not exist or was deleted.
  * @example
@@ -537,7 +542,7 @@ export function getDocument(record: ShadowRecord | undefined, options: { thingNa
   const r = checkRecord('getDocument', record);
   const tok = options.clientToken === undefined ? {} : { clientToken: options.clientToken };
   if (r === undefined || r.deleted === true) throw notFound(options.thingName, options.shadowName, options.clientToken);
-  const doc: ShadowDocument = { state: clone(r.state as JsonObject) as ShadowDocument['state'], metadata: clone(r.metadata as JsonObject) as ShadowMetadata, version: r.version, timestamp: r.timestamp, ...tok };
+  const doc: ShadowDocument = { state: { ...r.state }, metadata: r.metadata, version: r.version, timestamp: r.timestamp, ...tok };
   const delta = computeDelta(r.state.desired, r.state.reported);
   if (delta !== undefined) doc.state.delta = delta;
   return doc;

@@ -139,12 +139,14 @@ class Service implements ShadowService {
         const r = applyUpdate(current, body, { timestamp, limits: this.limits });
         await this.store.put(key, r.record);
         this.counters.accepted++;
-        await this.publish(key, prefix, 'update', 'accepted', JSON.stringify(r.accepted));
+        // Handed to the connection in this order (QoS 1 keeps it); the PUBACKs are awaited together.
+        const sends = [this.publish(key, prefix, 'update', 'accepted', JSON.stringify(r.accepted))];
         if (r.delta !== undefined) {
           this.counters.deltas++;
-          await this.publish(key, prefix, 'update', 'delta', JSON.stringify(r.delta));
+          sends.push(this.publish(key, prefix, 'update', 'delta', JSON.stringify(r.delta)));
         }
-        await this.publish(key, prefix, 'update', 'documents', JSON.stringify(r.documents));
+        sends.push(this.publish(key, prefix, 'update', 'documents', JSON.stringify(r.documents)));
+        await Promise.all(sends);
         return;
       }
       if (tv !== undefined && (typeof tv !== 'string' || utf8Length(tv) > this.limits.maxClientTokenBytes)) {

@@ -299,12 +299,15 @@ class DeviceShadow implements ShadowClient {
     while (!this.closed && gen === this.syncGen) {
       try {
         await this.t.subscribe(filters);
-        await this.refresh('get');
+        const doc = await this.refresh(false);
         if (gen !== this.syncGen || this.closed) return;
         this.syncing = false;
         const held = this.heldDelta as { state: JsonObject; version: number } | undefined;
         this.heldDelta = undefined;
-        if (held !== undefined) this.offerDelta(held.state, held.version, 'delta');
+        // One hand-over per sync: the newer of the GET and the deltas that raced it (a delta
+        // carries every difference, so the newest one alone is the final result).
+        if (held !== undefined && (doc === undefined || held.version > doc.version)) this.offerDelta(held.state, held.version, 'delta');
+        else if (doc !== undefined) this.offerDelta(doc.state.delta, doc.version, 'get');
         this.counters.syncs++;
         for (const w of [...this.syncWaiters]) w.resolve();
         this.syncWaiters.clear();
@@ -318,8 +321,8 @@ class DeviceShadow implements ShadowClient {
     }
   }
 
-  /** GETs the document and offers its delta. A 404 means no shadow yet: nothing to apply. */
-  private async refresh(source: 'get'): Promise<void> {
+  /** GETs the document (and offers its delta when `offer`). A 404 means no shadow yet: nothing to apply. */
+  private async refresh(offer: boolean): Promise<ShadowDocument | undefined> {
     let doc: ShadowDocument | undefined;
     try {
       doc = (await this.req.request(this.prefix, 'get', {})) as unknown as ShadowDocument;
@@ -330,10 +333,11 @@ class DeviceShadow implements ShadowClient {
     if (doc === undefined) {
       // A deleted shadow keeps its version but a 404 does not say it: report without one.
       this.version = undefined;
-      return;
+      return undefined;
     }
     this.noteVersion(doc.version);
-    this.offerDelta(doc.state.delta, doc.version, source);
+    if (offer) this.offerDelta(doc.state.delta, doc.version, 'get');
+    return doc;
   }
 
   private async flushLoop(): Promise<void> {
@@ -356,7 +360,7 @@ class DeviceShadow implements ShadowClient {
             // The device missed a change: re-read (the delta, if any, is offered), then send the patch again.
             this.counters.conflicts++;
             try {
-              await this.refresh('get');
+              await this.refresh(true);
             } catch (e) {
               this.fail(e as Error);
               await this.sleep(this.retryDelayMs);
