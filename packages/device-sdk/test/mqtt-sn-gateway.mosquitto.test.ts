@@ -178,6 +178,13 @@ describe('wills', () => {
     expect(f.observed.some((x) => x.topic === 'devices/s-will2/status')).toBe(false);
   });
 
+  it('a sleeper that does not wake within 1.5 × its sleep Duration is lost and its will published (§6.14)', async () => {
+    const c = await f.client('s-nap', { will: { topic: 'devices/s-nap/status', payload: 'never woke', qos: 1 } });
+    await c.sleep(1);
+    await f.waitFor((o) => o.some((x) => x.topic === 'devices/s-nap/status' && x.payload === 'never woke'));
+    expect(events).toContain('s-nap:lost');
+  });
+
   it('a clean DISCONNECT publishes no will', async () => {
     const c = await f.client('s-bye', { will: { topic: 'devices/s-bye/status', payload: 'gone', qos: 1 } });
     await c.publish('devices/s-bye/x', 'hello', { qos: 1 });
