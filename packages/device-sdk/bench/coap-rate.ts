@@ -9,9 +9,12 @@
 // client:   CoapClient.get('/time') one at a time (NSTART 1, the RFC default): codec, message
 //           layer, token/MID matching, timers, promises and response decoding on top.
 // client×8: the same with nstart 8 and 8 requests outstanding (a pipelined load).
+// node-coap: the `coap` package's request() one at a time, for reference (no DTLS, process-wide
+//           timing), against a second libcoap instance.
 // Reported: requests/s per round, the median, and client/raw.
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import coap from 'coap';
 import { connectCoap, encodeMessage } from '@outpost/device-sdk/coap';
 import { startCoapServer } from '../test/fixtures/coap-server.js';
 
@@ -25,6 +28,8 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const server = await startCoapServer({ echo: false });
+  // node-coap gets a server of its own: against a shared one, every rate fell round by round.
+  const server2 = await startCoapServer({ echo: false });
   const sock = createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => sock.connect(server.port, '127.0.0.1', () => r())));
   let waiting: (() => void) | undefined;
@@ -60,8 +65,19 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: 8 }, worker));
   };
-  const runs: Record<string, (n: number) => Promise<void>> = { raw, client: seq, 'client×8': par };
-  const rates: Record<string, number[]> = { raw: [], client: [], 'client×8': [] };
+  const agent = new coap.Agent({ type: 'udp4' });
+  const nodeCoap = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = coap.request({ hostname: '127.0.0.1', port: server2.port, pathname: '/time', confirmable: true, agent });
+        req.on('response', (res: { resume(): void }) => { res.resume(); resolve(); });
+        req.on('error', reject);
+        req.end();
+      });
+    }
+  };
+  const runs: Record<string, (n: number) => Promise<void>> = { raw, client: seq, 'client×8': par, 'node-coap': nodeCoap };
+  const rates: Record<string, number[]> = { raw: [], client: [], 'client×8': [], 'node-coap': [] };
   for (const f of Object.values(runs)) await f(500); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, f] of Object.entries(runs)) {
@@ -74,12 +90,14 @@ async function main(): Promise<void> {
   }
   const m = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v)])) as Record<string, number>;
   console.log(`\nmedian over ${ROUNDS} rounds of ${N} confirmable GET /time:`);
-  for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(9)} ${Math.round(v)} req/s (${(1e6 / v).toFixed(0)} µs per request)`);
+  for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(10)} ${Math.round(v)} req/s (${(1e6 / v).toFixed(0)} µs per request)`);
   console.log(`  client/raw ${(m['client']! / m['raw']!).toFixed(2)}; retransmissions: ${client.stats.retransmissions + piped.stats.retransmissions}`);
   await client.close();
   await piped.close();
+  agent.close();
   sock.close();
   await server.stop();
+  await server2.stop();
 }
 
 await main();

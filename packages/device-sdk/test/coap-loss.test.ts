@@ -49,8 +49,8 @@ describe('libcoap with -l 30%', () => {
           expect(t).toBeLessThanOrEqual(timing.ackTimeout * timing.ackRandomFactor * 2 ** i);
           expect(t).toBe(t0 * 2 ** i);
           const next = events[i + 1];
-          // the retransmission came no earlier than the armed timeout (timers never fire early; 1 ms rounding)
-          if (next !== undefined) expect(next.at - e.at).toBeGreaterThanOrEqual(t - 1);
+          // the retransmission came no earlier than the armed timeout (systemClock never fires early)
+          if (next !== undefined) expect(next.at - e.at).toBeGreaterThanOrEqual(t - 1e-6);
         }
         if (events.length > 1) retransmitted++;
       }
@@ -85,8 +85,8 @@ describe('a server that never answers', () => {
       const { maxTransmitWait } = resolveTiming(timing);
       expect(armed).toBeLessThanOrEqual(maxTransmitWait);
       expect(armed).toBeGreaterThanOrEqual(timing.ackTimeout * 31);
-      // … and the reported wait covers them (it is measured, so it can only be later)
-      expect(e.waitedMs!).toBeGreaterThanOrEqual(armed - 1);
+      // … and the reported wait covers them (it is measured, and timers never fire early)
+      expect(e.waitedMs!).toBeGreaterThanOrEqual(armed - 1e-6);
     } finally {
       await client.close();
       await new Promise<void>((r) => sink.close(() => r()));

@@ -26,20 +26,37 @@ export interface CoapClock {
 
 /**
  * The real clock: `performance.now()` and Node timers (unref'd, so a pending CoAP timer
- * does not keep the process alive on its own).
+ * does not keep the process alive on its own). Node schedules timers from the event loop's
+ * cached whole-millisecond time, so a bare `setTimeout` can fire a little before its delay
+ * has passed on `performance.now()`; this clock re-arms for the remainder, so a timer never
+ * fires before its deadline (RFC 7252 §4.2: a retransmission is never early).
  *
  * @example
  * ```ts
  * import { systemClock } from '@outpost/device-sdk/coap';
  * const t0 = systemClock.now();
+ * const h = systemClock.setTimer(() => {}, 1000);
+ * systemClock.clearTimer(h);
  * ```
  */
 export const systemClock: CoapClock = {
   now: () => performance.now(),
   setTimer: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
+    const handle: { t: ReturnType<typeof setTimeout> | undefined } = { t: undefined };
+    const due = performance.now() + ms;
+    const arm = (delay: number): void => {
+      handle.t = setTimeout(() => {
+        const left = due - performance.now();
+        if (left > 0) arm(left);
+        else fn();
+      }, delay);
+      handle.t.unref();
+    };
+    arm(ms);
+    return handle;
   },
-  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  clearTimer: (h) => {
+    const t = (h as { t?: ReturnType<typeof setTimeout> } | undefined)?.t;
+    if (t !== undefined) clearTimeout(t);
+  },
 };
