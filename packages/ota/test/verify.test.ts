@@ -178,6 +178,33 @@ describe('deterministic encoding (RFC 8949 §4.2.1)', () => {
   });
 });
 
+describe('COSE_Sign1 structure, read by an independent decoder (cbor-x)', () => {
+  it('tag 18 around [protected, {}, payload, signature]; Sig_structure as RFC 9052 §4.4; verifies with node:crypto directly', async () => {
+    const { decode, encode, Tag } = await import('cbor-x');
+    const { createPublicKey, verify } = await import('node:crypto');
+    const bytes = release('1.1.0', 11).manifest;
+    const tagged = decode(bytes) as InstanceType<typeof Tag>;
+    expect(tagged.tag).toBe(18);
+    const [prot, unprot, payload, sig] = tagged.value as [Uint8Array, unknown, Uint8Array, Uint8Array];
+    expect(unprot instanceof Map ? unprot.size : Object.keys(unprot as object).length).toBe(0);
+    const hdr = decode(prot) as Map<number, unknown> | Record<string, unknown>;
+    const get = (k: number): unknown => (hdr instanceof Map ? hdr.get(k) : (hdr as Record<string, unknown>)[String(k)]);
+    expect(get(1)).toBe(-8);
+    expect(get(3)).toBe(MANIFEST_CONTENT_TYPE);
+    expect(Buffer.from(get(4) as Uint8Array).equals(Buffer.from(keyIdOf(KEY.publicKey)))).toBe(true);
+    // The Sig_structure built by cbor-x (arrays, text and byte strings have one encoding) equals ours…
+    const toBeSigned = encode(['Signature1', Buffer.from(prot), Buffer.alloc(0), Buffer.from(payload)]);
+    expect(Buffer.from(sigStructure(prot, payload)).equals(toBeSigned)).toBe(true);
+    // …and the signature verifies over it with a plain SPKI key, outside this package.
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(KEY.publicKey)]);
+    expect(verify(null, toBeSigned, createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig)).toBe(true);
+    // payload fields as another decoder sees them
+    const m = decode(payload) as Map<number, unknown> | Record<string, unknown>;
+    const f = (k: number): unknown => (m instanceof Map ? m.get(k) : (m as Record<string, unknown>)[String(k)]);
+    expect([f(1), f(2), f(4), f(5), f(7)]).toEqual(['acme', 'gw-1', '1.1.0', 11, 3000]);
+  });
+});
+
 describe('key sets', () => {
   const ks1 = signKeySet({ version: 1, signingKeys: [KEY.publicKey, OTHER_KEY.publicKey], revoked: [] }, ROOT);
   const ks2 = signKeySet({ version: 2, signingKeys: [OTHER_KEY.publicKey], revoked: [keyIdOf(KEY.publicKey)] }, ROOT);
