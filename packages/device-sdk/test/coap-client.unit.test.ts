@@ -117,6 +117,42 @@ describe('observe edge cases (RFC 7641)', () => {
   });
 });
 
+describe('observation lifecycle', () => {
+  it('closing the client ends a waiting observation with CLOSED', async () => {
+    const { link, client } = await setup();
+    const obs = client.observe('/t');
+    const first = obs.next();
+    await flush();
+    const reg = link.last();
+    link.reply({ type: 'ACK', code: 0x45, messageId: reg.messageId, token: reg.token, payload: text('a'), options: [{ number: CoapOptionNumber.Observe, value: encodeUintOption(1) }] });
+    await first;
+    const waiting = obs.next();
+    await client.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
+    expect((await obs.next()).done).toBe(true);
+  });
+
+  it('an abort while the registration is in flight still sends the deregistration', async () => {
+    const { link, client } = await setup();
+    const ac = new AbortController();
+    const obs = client.observe('/t', { signal: ac.signal });
+    const first = obs.next();
+    await flush();
+    const reg = link.last();
+    ac.abort();
+    let ended = false;
+    void first.then(() => { ended = true; });
+    await flush();
+    const dereg = link.last();
+    expect(ended).toBe(false); // the loop ends only once the deregistration is answered
+    link.reply({ type: 'ACK', code: 0x45, messageId: dereg.messageId, token: dereg.token });
+    expect((await first).done).toBe(true);
+    expect(dereg.messageId).not.toBe(reg.messageId);
+    expect(findOption(dereg, CoapOptionNumber.Observe)).toEqual(encodeUintOption(1));
+    expect(Buffer.from(dereg.token).equals(Buffer.from(reg.token))).toBe(true);
+  });
+});
+
 describe('hostile input', () => {
   it('random datagrams never throw out of the client, which keeps working', async () => {
     const { link, client } = await setup();

@@ -110,6 +110,7 @@ export class Endpoint {
   private readonly seenCon = new Map<number, { expires: number; reply: Uint8Array | undefined }>();
   private readonly seenNon = new Map<number, number>();
   private closed: CoapError | undefined;
+  private readonly closeHandlers = new Set<(err: CoapError) => void>();
 
   constructor(options: EndpointOptions) {
     this.o = options;
@@ -226,12 +227,25 @@ export class Endpoint {
     }
   }
 
-  /** Fails everything pending with CLOSED and refuses new requests. */
+  /** Fails everything pending with CLOSED (or `reason`), tells observers, refuses new requests. */
   close(reason?: CoapError): void {
     if (this.closed !== undefined) return;
-    this.closed = reason ?? new CoapError('CLOSED', 'CoAP client closed');
-    for (const ex of [...this.byToken.values()]) this.fail(ex, this.closed);
+    const err = reason ?? new CoapError('CLOSED', 'CoAP client closed');
+    this.closed = err;
+    for (const ex of [...this.byToken.values()]) this.fail(ex, err);
     this.listeners.clear();
+    for (const h of [...this.closeHandlers]) h(err);
+    this.closeHandlers.clear();
+  }
+
+  /** Runs `fn` once when the endpoint closes (at once if it already has); returns an unsubscribe. */
+  onClose(fn: (err: CoapError) => void): () => void {
+    if (this.closed !== undefined) {
+      fn(this.closed);
+      return () => {};
+    }
+    this.closeHandlers.add(fn);
+    return () => this.closeHandlers.delete(fn);
   }
 
   /** Requests waiting for an NSTART slot or a response. */

@@ -50,6 +50,7 @@ export class CoapObservation implements AsyncIterableIterator<CoapResponse> {
   private ended = false;
   private failure: unknown;
   private unlisten: () => void = () => {};
+  private unclose: () => void = () => {};
   private last: { seq: number; at: number } | undefined;
   private chain: Promise<void> = Promise.resolve();
   private deregistered: Promise<void> | undefined;
@@ -95,13 +96,16 @@ export class CoapObservation implements AsyncIterableIterator<CoapResponse> {
   cancel(): Promise<void> {
     if (this.deregistered !== undefined) return this.deregistered;
     const wasActive = this.started && !this.ended;
+    this.deregistered = wasActive ? this.deregister() : Promise.resolve();
     this.end(undefined);
     this.queue.length = 0;
-    this.deregistered = wasActive ? this.deregister() : Promise.resolve();
     return this.deregistered;
   }
 
   private async deregister(): Promise<void> {
+    // Let other abort listeners run first: the registration request, if still pending, must
+    // release the token before the deregistration reuses it.
+    await Promise.resolve();
     const req = this.ctx.request;
     const options = req.options.map((o) => (o.number === CoapOptionNumber.Observe ? { number: o.number, value: encodeUintOption(1) } : o));
     try {
@@ -115,6 +119,8 @@ export class CoapObservation implements AsyncIterableIterator<CoapResponse> {
     this.started = true;
     if (this.ended) return;
     this.unlisten = this.ctx.endpoint.listen(this.token, (m) => this.onNotification(m));
+    // the client closing (or its transport failing) ends the observation with that error
+    this.unclose = this.ctx.endpoint.onClose((err) => this.end(err));
     const req: OutboundRequest = { ...this.ctx.request, token: this.token };
     this.ctx.endpoint
       .request(req, this.ctx.signal)
@@ -186,12 +192,16 @@ export class CoapObservation implements AsyncIterableIterator<CoapResponse> {
     if (this.ended) return;
     this.ended = true;
     this.unlisten();
+    this.unclose();
     this.ctx.signal?.removeEventListener('abort', this.onAbort);
     const w = this.waiter;
     this.waiter = undefined;
     if (err !== undefined) {
       if (w !== undefined) w.reject(err);
       else this.failure = err;
-    } else w?.resolve({ value: undefined, done: true });
+    } else if (w !== undefined) {
+      // a cancelled loop ends once the server has been told (RFC 7641 §3.6)
+      void (this.deregistered ?? Promise.resolve()).then(() => w.resolve({ value: undefined, done: true }));
+    }
   }
 }
