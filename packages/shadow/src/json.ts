@@ -62,10 +62,9 @@ export function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
   return false;
 }
 
-const encoder = new TextEncoder();
-
 export function utf8Length(s: string): number {
-  return encoder.encode(s).byteLength;
+  // Counts without encoding into a new buffer (the 8 KB check runs on every update).
+  return Buffer.byteLength(s, 'utf8');
 }
 
 export function describe(v: unknown): string {

@@ -166,6 +166,7 @@ class DeviceShadow implements ShadowClient {
   private syncGen = 0;
   private syncing = false;
   private heldDelta: { state: JsonObject; version: number } | undefined;
+  private unclaimed: { delta: JsonObject; info: DeltaInfo } | undefined;
   private flushing = false;
   private closed = false;
   private reportChain: Promise<unknown> = Promise.resolve();
@@ -275,11 +276,22 @@ class DeviceShadow implements ShadowClient {
     // Leave out what the device already reported but the shadow has not accepted yet.
     const view = pendingView(this.pendingList);
     const delta = view === undefined ? state : computeDelta(state, view);
-    if (delta === undefined || this.deltaHandlers.size === 0) return;
-    this.counters.deltas++;
+    if (delta === undefined) return;
     const info: DeltaInfo = { version, source };
+    if (this.deltaHandlers.size === 0) {
+      // Nobody listens yet (onDelta is registered after createShadowClient resolved): keep the
+      // newest for the first handler instead of losing it.
+      this.unclaimed = { delta, info };
+      return;
+    }
+    this.unclaimed = undefined;
+    this.deliver(delta, info, [...this.deltaHandlers]);
+  }
+
+  private deliver(delta: JsonObject, info: DeltaInfo, handlers: Array<(delta: JsonObject, info: DeltaInfo) => void | Promise<void>>): void {
+    this.counters.deltas++;
     this.deliverChain = this.deliverChain.then(async () => {
-      for (const h of [...this.deltaHandlers]) {
+      for (const h of handlers) {
         if (this.closed) return;
         try {
           await h(clone(delta), info);
@@ -407,6 +419,9 @@ class DeviceShadow implements ShadowClient {
   onDelta(handler: (delta: JsonObject, info: DeltaInfo) => void | Promise<void>): () => void {
     if (typeof handler !== 'function') throw new TypeError(`onDelta: handler: expected a function, got ${describe(handler)}`);
     this.deltaHandlers.add(handler);
+    const waiting = this.unclaimed;
+    this.unclaimed = undefined;
+    if (waiting !== undefined) this.deliver(waiting.delta, waiting.info, [handler]);
     return () => { this.deltaHandlers.delete(handler); };
   }
 

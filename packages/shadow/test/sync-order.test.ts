@@ -163,4 +163,16 @@ describe('sync order', () => {
     expect(seen).toEqual([[{ mode: 'on' }, 3, 'get']]);
     expect(client!.stats().conflicts).toBe(1);
   });
+
+  it('a delta that arrives before any onDelta handler is kept for the first one', async () => {
+    const fake = new FakeMqtt();
+    client = await createShadowClient({ mqtt: fake, thingName: 'dev', requestTimeoutMs: 2_000 });
+    const get = await fake.request('get');
+    fake.deliver(T('get', 'accepted'), { state: { desired: { a: 1 }, delta: { a: 1 } }, metadata: {}, version: 2, timestamp: 1, clientToken: get.body['clientToken'] });
+    await eventually(() => client!.stats().syncs === 1);
+    const seen: JsonObject[] = [];
+    client.onDelta((d) => { seen.push(d); });
+    await eventually(() => seen.length === 1);
+    expect(seen).toEqual([{ a: 1 }]);
+  });
 });
