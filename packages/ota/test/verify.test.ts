@@ -102,7 +102,7 @@ describe('verifyManifest refuses', () => {
     }
     expect(code(verifyManifest(Uint8Array.of(...good, 0x00), opts()))).toBe('MALFORMED'); // trailing byte
   });
-  it('non-deterministic CBOR even when correctly signed: long-form int, indefinite length, unsorted keys, duplicate keys', () => {
+  it('non-deterministic CBOR even when correctly signed: long-form int, indefinite length, unsorted keys, duplicate keys', async () => {
     const det = encodeCbor(fieldsMap());
     // key 5 (sequence, 11) as 0x18 0x0b instead of 0x0b
     const at = det.indexOf(0x05);
@@ -113,11 +113,18 @@ describe('verifyManifest refuses', () => {
     const indef = Uint8Array.of(0xbf, ...det.subarray(1), 0xff);
     expect(code(verifyManifest(signPayload(indef), opts()))).toBe('MALFORMED');
     // keys out of order: swap the first two pairs (0:1, 1:"acme")
-    const unsorted = Uint8Array.of(det[0] as number, 0x01, 0x64, ...Buffer.from('acme'), 0x00, 0x01, ...det.subarray(8));
-    expect(code(verifyManifest(signPayload(unsorted), opts()))).toBe('MALFORMED');
+    const unsorted = Uint8Array.of(det[0] as number, 0x01, 0x64, ...Buffer.from('acme'), 0x00, 0x01, ...det.subarray(9));
+    const { decode } = await import('cbor-x');
+    expect(() => decode(unsorted)).not.toThrow(); // well-formed CBOR: refused for its key order alone
+    const ru = verifyManifest(signPayload(unsorted), opts());
+    expect(ru.ok ? '' : ru.message).toMatch(/not deterministic CBOR/);
     // duplicate key: map header says one more pair, and key 1 appears twice
     const dup = Uint8Array.of((det[0] as number) + 1, 0x00, 0x01, 0x01, 0x64, ...Buffer.from('acme'), ...det.subarray(3));
-    expect(code(verifyManifest(signPayload(dup), opts()))).toBe('MALFORMED');
+    expect(() => decode(dup)).not.toThrow();
+    expect(() => decode(longForm)).not.toThrow();
+    expect(() => decode(indef)).not.toThrow();
+    const rd = verifyManifest(signPayload(dup), opts());
+    expect(rd.ok ? '' : `${rd.code} ${rd.message}`).toMatch(/^MALFORMED .*not deterministic CBOR/);
   });
   it('unknown critical fields; negative (non-critical) extension keys are ignored', () => {
     expect(code(verifyManifest(signPayload(encodeCbor(fieldsMap([[11, 'x']]))), opts()))).toBe('UNKNOWN_CRITICAL');
