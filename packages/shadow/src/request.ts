@@ -83,7 +83,8 @@ export class Requester {
       const send = (): void => {
         attempt++;
         // A publish that fails (offline, closed) counts as a lost attempt: the timer decides.
-        this.t.publish(`${prefix}/${op}`, payload).catch(() => undefined);
+        // Offline, nothing is handed to the client, whose queue would send it late and stale.
+        if (this.t.connected) this.t.publish(`${prefix}/${op}`, payload).catch(() => undefined);
         timer = setTimeout(() => {
           if (!this.waiters.has(clientToken)) return;
           this.timeouts++;

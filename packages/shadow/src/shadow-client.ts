@@ -328,6 +328,8 @@ class DeviceShadow implements ShadowClient {
       } catch (err) {
         if (this.closed || gen !== this.syncGen) return;
         this.fail(err instanceof Error ? err : new Error(String(err)));
+        // Offline: stop here; the next connect starts a new sync (no stale GETs queue up).
+        if (!this.t.connected) return;
         await this.sleep(this.retryDelayMs);
       }
     }

@@ -169,13 +169,14 @@ describe('device sync', () => {
     dropped.add('dev-drop/get/accepted');
     const { shadow } = await device('dev-drop', { requestTimeoutMs: 500 });
     await eventually(() => shadow.stats().syncs >= 1, 10_000, 'first sync despite the dropped GET reply');
-    expect(shadow.stats().timeouts).toBe(1);
+    expect(dropped.size).toBe(0); // the GET reply was dropped…
+    expect(shadow.stats().timeouts).toBeGreaterThanOrEqual(1); // …and the client timed out and retried
     expect(shadow.document?.state.reported).toEqual({ boot: 1 });
     dropped.add('dev-drop/update/accepted');
     await shadow.report({ ok: true });
     await shadow.flush();
     expect((await app.get('dev-drop')).state.reported).toEqual({ boot: 1, ok: true });
-    expect(shadow.stats().timeouts).toBe(2);
+    expect(shadow.stats().timeouts).toBeGreaterThanOrEqual(2);
     expect(dropped.size).toBe(0);
     // The app client too: a dropped get reply is retried.
     dropped.add('dev-drop/get/accepted');
