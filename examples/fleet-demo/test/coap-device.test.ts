@@ -18,3 +18,13 @@ test('the coapDevice chapter reads, observes and PUTs block-wise over DTLS-PSK',
   expect(s.putDatagrams).toBeGreaterThanOrEqual(Math.ceil(s.putBytes / 64));
   expect(s.echoed).toBe(true);
 });
+
+test('without libcoap the chapter says so and reports skipped', async () => {
+  const { makeCoapDevice } = await import('../src/chapters/coap-device.js');
+  const lines: string[] = [];
+  const summary: Record<string, unknown> = {};
+  const ctx = { say: (l: string) => lines.push(l), summary } as unknown as Parameters<ReturnType<typeof makeCoapDevice>['run']>[0];
+  await makeCoapDevice(() => undefined).run(ctx);
+  expect(lines.join('\n')).toContain('not installed');
+  expect(summary['coapDevice']).toMatchObject({ skipped: true });
+});

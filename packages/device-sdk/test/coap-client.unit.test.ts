@@ -66,6 +66,31 @@ describe('block-wise edge cases (RFC 7959)', () => {
   });
 });
 
+describe('FETCH with a block-wise response (RFC 8132 §2)', () => {
+  it('repeats the FETCH body in Block2 follow-ups; a PUT follow-up carries no body', async () => {
+    const { link, client } = await setup();
+    const p = client.fetch('/q', 'sel', { format: 'text/plain' });
+    await flush();
+    let req = link.last();
+    link.reply({ type: 'ACK', code: 0x45, messageId: req.messageId, token: req.token, payload: new Uint8Array(16), options: [{ number: CoapOptionNumber.Block2, value: encodeBlock({ num: 0, more: true, szx: 0 }) }] });
+    await flush();
+    req = link.last();
+    expect(new TextDecoder().decode(req.payload)).toBe('sel');
+    expect(req.code).toBe(5);
+    link.reply({ type: 'ACK', code: 0x45, messageId: req.messageId, token: req.token, payload: new Uint8Array(2), options: [{ number: CoapOptionNumber.Block2, value: encodeBlock({ num: 1, more: false, szx: 0 }) }] });
+    expect((await p).payload).toHaveLength(18);
+    const p2 = client.put('/r', 'body');
+    await flush();
+    req = link.last();
+    link.reply({ type: 'ACK', code: 0x44, messageId: req.messageId, token: req.token, payload: new Uint8Array(16), options: [{ number: CoapOptionNumber.Block2, value: encodeBlock({ num: 0, more: true, szx: 0 }) }] });
+    await flush();
+    req = link.last();
+    expect(req.payload).toHaveLength(0);
+    link.reply({ type: 'ACK', code: 0x44, messageId: req.messageId, token: req.token, payload: new Uint8Array(1), options: [{ number: CoapOptionNumber.Block2, value: encodeBlock({ num: 1, more: false, szx: 0 }) }] });
+    expect((await p2).payload).toHaveLength(17);
+  });
+});
+
 describe('observe edge cases (RFC 7641)', () => {
   const notify = (link: FakeLink, token: Uint8Array, mid: number, seq: number, payload: string, code = 0x45, extra: CoapMessage['options'] = []): void =>
     link.reply({ type: 'NON', code, messageId: mid, token, payload: text(payload), options: [{ number: CoapOptionNumber.Observe, value: encodeUintOption(seq) }, ...extra] });

@@ -49,65 +49,70 @@ async function freePortPair(): Promise<number> {
   throw new Error('no free UDP port pair on 127.0.0.1');
 }
 
-export const coapDevice: Chapter = {
-  id: 'coapDevice',
-  title: 'A constrained device over CoAP: read, observe and a block-wise PUT over DTLS-PSK',
-  async run(ctx) {
-    const bin = findBinary();
-    if (bin === undefined) {
-      ctx.say(`  ${BINARY} (libcoap) is not installed: skipping this chapter (apt-get install libcoap3-bin to see it)`);
-      ctx.summary['coapDevice'] = { skipped: true, reason: `${BINARY} not installed` };
-      return;
-    }
-    const identity = 'thermo-42';
-    const key = `psk-${identity}-${Math.random().toString(36).slice(2)}`; // this device's own key
-    const port = await freePortPair();
-    const server: ChildProcess = spawn(bin, ['-A', '127.0.0.1', '-p', String(port), '-k', key, '-h', '', '-e', '-v', '3'], { stdio: 'ignore' });
-    let client: CoapClient | undefined;
-    try {
-      // The DTLS handshake doubles as the readiness check: retry while the server starts.
-      for (let attempt = 0; client === undefined; attempt++) {
-        try {
-          client = await connectCoap(`coaps://127.0.0.1:${port + 1}`, { psk: { identity, key }, handshakeTimeout: 300, blockSize: 64 });
-        } catch (err) {
-          if (attempt >= 10 || server.exitCode !== null) throw err;
+/** The chapter, with the libcoap lookup replaceable so the test can take the "not installed" path. */
+export function makeCoapDevice(locate: () => string | undefined = findBinary): Chapter {
+  return {
+    id: 'coapDevice',
+    title: 'A constrained device over CoAP: read, observe and a block-wise PUT over DTLS-PSK',
+    async run(ctx) {
+      const bin = locate();
+      if (bin === undefined) {
+        ctx.say(`  ${BINARY} (libcoap) is not installed: skipping this chapter (apt-get install libcoap3-bin to see it)`);
+        ctx.summary['coapDevice'] = { skipped: true, reason: `${BINARY} not installed` };
+        return;
+      }
+      const identity = 'thermo-42';
+      const key = `psk-${identity}-${Math.random().toString(36).slice(2)}`; // this device's own key
+      const port = await freePortPair();
+      const server: ChildProcess = spawn(bin, ['-A', '127.0.0.1', '-p', String(port), '-k', key, '-h', '', '-e', '-v', '3'], { stdio: 'ignore' });
+      let client: CoapClient | undefined;
+      try {
+        // The DTLS handshake doubles as the readiness check: retry while the server starts.
+        for (let attempt = 0; client === undefined; attempt++) {
+          try {
+            client = await connectCoap(`coaps://127.0.0.1:${port + 1}`, { psk: { identity, key }, handshakeTimeout: 300, blockSize: 64 });
+          } catch (err) {
+            if (attempt >= 10 || server.exitCode !== null) throw err;
+          }
+        }
+        ctx.say(`  device ${identity} on coaps://127.0.0.1:${port + 1} (DTLS 1.2 PSK, a key of its own)`);
+        const time = await client.get('/time');
+        ctx.say(`  GET /time → ${time.code} "${time.text()}"`);
+
+        const ac = new AbortController();
+        const seqs: number[] = [];
+        for await (const n of client.observe('/time', { signal: ac.signal })) {
+          seqs.push(n.observe ?? -1);
+          ctx.say(`  notification ${seqs.length}: "${n.text()}" (Observe ${String(n.observe)})`);
+          if (seqs.length === 3) ac.abort(); // deregisters (RFC 7641 §3.6)
+        }
+
+        const readings = Array.from({ length: 8 }, (_, i) => ({ n: `temp${i}`, u: 'Cel', v: 20 + i / 4 }));
+        const records = [{ bn: `urn:dev:${identity}:`, bt: 1_700_000_000, ...readings[0] }, ...readings.slice(1)];
+        const before = client.stats.sent;
+        const put = await client.put('/example_data', records, { format: 'application/senml+cbor' });
+        const putDatagrams = client.stats.sent - before;
+        const echoed = JSON.stringify(put.value()) === JSON.stringify(records);
+        ctx.say(`  PUT /example_data: ${records.length} SenML records in ${put.payload.length} bytes of CBOR, sent as ${putDatagrams} datagrams of ≤64-byte blocks → ${put.code}, echo ${echoed ? 'matches' : 'DIFFERS'}`);
+        ctx.summary['coapDevice'] = {
+          skipped: false,
+          secure: true,
+          time: time.text(),
+          notifications: seqs.length,
+          observeIncreasing: seqs.every((s, i) => i === 0 || s > seqs[i - 1]!),
+          putBytes: put.payload.length,
+          putDatagrams,
+          echoed,
+          retransmissions: client.stats.retransmissions,
+        };
+      } finally {
+        await client?.close();
+        if (server.exitCode === null) {
+          await new Promise<void>((r) => { server.once('exit', () => r()); server.kill('SIGTERM'); });
         }
       }
-      ctx.say(`  device ${identity} on coaps://127.0.0.1:${port + 1} (DTLS 1.2 PSK, a key of its own)`);
-      const time = await client.get('/time');
-      ctx.say(`  GET /time → ${time.code} "${time.text()}"`);
+    },
+  };
+}
 
-      const ac = new AbortController();
-      const seqs: number[] = [];
-      for await (const n of client.observe('/time', { signal: ac.signal })) {
-        seqs.push(n.observe ?? -1);
-        ctx.say(`  notification ${seqs.length}: "${n.text()}" (Observe ${String(n.observe)})`);
-        if (seqs.length === 3) ac.abort(); // deregisters (RFC 7641 §3.6)
-      }
-
-      const readings = Array.from({ length: 8 }, (_, i) => ({ n: `temp${i}`, u: 'Cel', v: 20 + i / 4 }));
-      const records = [{ bn: `urn:dev:${identity}:`, bt: 1_700_000_000, ...readings[0] }, ...readings.slice(1)];
-      const before = client.stats.sent;
-      const put = await client.put('/example_data', records, { format: 'application/senml+cbor' });
-      const putDatagrams = client.stats.sent - before;
-      const echoed = JSON.stringify(put.value()) === JSON.stringify(records);
-      ctx.say(`  PUT /example_data: ${records.length} SenML records in ${put.payload.length} bytes of CBOR, sent as ${putDatagrams} datagrams of ≤64-byte blocks → ${put.code}, echo ${echoed ? 'matches' : 'DIFFERS'}`);
-      ctx.summary['coapDevice'] = {
-        skipped: false,
-        secure: true,
-        time: time.text(),
-        notifications: seqs.length,
-        observeIncreasing: seqs.every((s, i) => i === 0 || s > seqs[i - 1]!),
-        putBytes: put.payload.length,
-        putDatagrams,
-        echoed,
-        retransmissions: client.stats.retransmissions,
-      };
-    } finally {
-      await client?.close();
-      if (server.exitCode === null) {
-        await new Promise<void>((r) => { server.once('exit', () => r()); server.kill('SIGTERM'); });
-      }
-    }
-  },
-};
+export const coapDevice: Chapter = makeCoapDevice();

@@ -3,7 +3,7 @@
  * (§2.4), both with size negotiation, reassembly bounded by `maxBodySize`.
  */
 import { blockSizeOf, decodeBlock, encodeBlock, type BlockOption } from './block.js';
-import { CoapOptionNumber, encodeUintOption, findOption, formatCode, type CoapMessage, type CoapOption } from './codec.js';
+import { CoapMethodCode, CoapOptionNumber, encodeUintOption, findOption, formatCode, type CoapMessage, type CoapOption } from './codec.js';
 import { CoapError } from './errors.js';
 import type { OutboundRequest } from './endpoint.js';
 
@@ -49,7 +49,10 @@ export async function requestBlockwise(send: SendOne, req: OutboundRequest, cfg:
     const opts = cfg.early2 ? [...base, { number: CoapOptionNumber.Block2, value: encodeBlock({ num: 0, more: false, szx: cfg.szx }) }] : base;
     res = await send({ ...req, options: opts });
   }
-  return collectBlock2(send, { ...req, options: base, payload: new Uint8Array(0) }, res, cfg.maxBodySize, newToken);
+  // Follow-ups repeat the request without its body (RFC 7959 §3.2), except FETCH, whose body
+  // selects what is fetched (RFC 8132 §2).
+  const followPayload = req.code === CoapMethodCode.FETCH && req.payload.length <= size1 ? req.payload : new Uint8Array(0);
+  return collectBlock2(send, { ...req, options: base, payload: followPayload }, res, cfg.maxBodySize, newToken);
 }
 
 async function sendBlock1(send: SendOne, req: OutboundRequest, base: CoapOption[], szx0: number): Promise<CoapMessage> {
