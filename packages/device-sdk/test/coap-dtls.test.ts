@@ -9,12 +9,13 @@ import { startCoapServer, type CoapServer } from './fixtures/coap-server.js';
 const KEY = 'sensor-17-secret-key';
 let server: CoapServer;
 let hinted: CoapServer;
+let lossy: CoapServer;
 
 beforeAll(async () => {
-  [server, hinted] = await Promise.all([startCoapServer({ key: KEY }), startCoapServer({ key: KEY, hint: 'CoAP' })]);
+  [server, hinted, lossy] = await Promise.all([startCoapServer({ key: KEY }), startCoapServer({ key: KEY, hint: 'CoAP' }), startCoapServer({ key: KEY, loss: '30%' })]);
 });
 afterAll(async () => {
-  await Promise.all([server?.stop(), hinted?.stop()]);
+  await Promise.all([server?.stop(), hinted?.stop(), lossy?.stop()]);
 });
 
 describe('DTLS-PSK', () => {
@@ -58,5 +59,22 @@ describe('DTLS-PSK', () => {
   it('coaps:// without a PSK and coap:// without insecure: true are refused', async () => {
     await expect(connectCoap(server.secureUrl)).rejects.toMatchObject({ code: 'PSK_REQUIRED' });
     await expect(connectCoap(server.url)).rejects.toMatchObject({ code: 'PSK_REQUIRED' });
+  });
+
+  it('survives 30% loss: the handshake is re-attempted, CoAP retransmits inside the session', async () => {
+    // node-dtls-client never retransmits a handshake flight: with 3–4 server datagrams per
+    // handshake an attempt gets through about 1 time in 3, so allow many short attempts.
+    const client = await connectCoap(lossy.secureUrl, {
+      psk: { identity: 'sensor-17', key: KEY },
+      handshakeTimeout: 500,
+      handshakeAttempts: 30,
+      timing: { ackTimeout: 40, maxRetransmit: 8 },
+    });
+    try {
+      for (let i = 0; i < 20; i++) expect((await client.put('/example_data', `secure ${i}`)).text()).toBe(`secure ${i}`);
+      expect(client.stats.retransmissions).toBeGreaterThan(0); // P(no loss in 20 exchanges) = 0.7^20 ≈ 0.08%
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -33,8 +33,14 @@ export interface CoapClientOptions {
   readonly maxBodySize?: number;
   /** Notifications buffered per observation before the oldest is dropped. Default 16. */
   readonly maxQueuedNotifications?: number;
-  /** DTLS handshake timeout in ms. Default 10000. */
+  /** DTLS handshake timeout in ms, per attempt. Default 10000. */
   readonly handshakeTimeout?: number;
+  /**
+   * DTLS handshake attempts. node-dtls-client does not retransmit handshake flights, so on a
+   * lossy link a handshake can time out; each further attempt starts afresh. A wrong key also
+   * looks like a timeout, so every attempt is spent before `DTLS_HANDSHAKE_FAILED`. Default 1.
+   */
+  readonly handshakeAttempts?: number;
   /** Local address for the UDP socket. Default: loopback for a loopback server, else any. */
   readonly localAddress?: string;
   /** Clock and timers of the protocol logic. Default {@link systemClock}. */
@@ -135,6 +141,7 @@ export async function connectCoap(url: string | URL, options: CoapClientOptions 
   const maxBodySize = posOpt('maxBodySize', options.maxBodySize, true) ?? 1 << 20;
   const maxQueue = posOpt('maxQueuedNotifications', options.maxQueuedNotifications, true) ?? 16;
   const handshakeTimeout = posOpt('handshakeTimeout', options.handshakeTimeout) ?? 10_000;
+  const handshakeAttempts = posOpt('handshakeAttempts', options.handshakeAttempts, true) ?? 1;
   if (options.localAddress !== undefined && typeof options.localAddress !== 'string') throw new TypeError(`localAddress: expected a string, got ${typeof options.localAddress}`);
   const clock = options.clock === undefined ? systemClock : options.clock;
   if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function' || typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function') {
@@ -153,8 +160,19 @@ export async function connectCoap(url: string | URL, options: CoapClientOptions 
   }
   const transport =
     options.transport ??
-    (secure ? await openDtlsTransport(host, port, psk!, handshakeTimeout) : await openUdpTransport(host, port, options.localAddress));
+    (secure ? await handshake(host, port, psk!, handshakeTimeout, handshakeAttempts) : await openUdpTransport(host, port, options.localAddress));
   return new CoapClient({ transport, timing, clock, random, onTransmit, responseTimeout, szx, early2: options.blockSize !== undefined, maxBodySize, maxQueue, origin: `${u.protocol}//${u.host}` });
+}
+
+async function handshake(host: string, port: number, psk: PskCredentials, timeout: number, attempts: number): Promise<CoapTransport> {
+  for (let i = 1; ; i++) {
+    try {
+      return await openDtlsTransport(host, port, psk, timeout);
+    } catch (err) {
+      // only a silent handshake is worth repeating; DTLS_UNSUPPORTED or an alert will not change
+      if (i >= attempts || !(err instanceof CoapError) || err.code !== 'DTLS_HANDSHAKE_FAILED' || !/timed out/.test(err.message)) throw err;
+    }
+  }
 }
 
 interface ClientInit {
