@@ -12,6 +12,8 @@ import type { Manifest } from './manifest.js';
 import { fileSlots, otherSlot, type SlotName, type SlotStore } from './slots.js';
 import { checkSignedManifest, DEFAULT_MAX_MANIFEST_BYTES, verifyManifest, type DeviceIdentity } from './verify.js';
 
+const withoutTrial = (s: BootState): BootState => ({ active: s.active, securityCounter: s.securityCounter, sequence: s.sequence, knownBad: s.knownBad });
+
 /** Options of {@link openSlotManager}. */
 export interface SlotManagerOptions {
   /** Directory of the slots and the boot state. */
@@ -140,9 +142,7 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     if (t === undefined) return undefined;
     const version = running?.slot === t.slot ? running.manifest.version : await versionIn(t.slot);
     const knownBad = !markBad || version === undefined || current.knownBad.includes(version) ? current.knownBad : [...current.knownBad, version];
-    const { trial: _drop, ...rest } = current;
-    void _drop;
-    await save({ ...rest, knownBad });
+    await save({ ...withoutTrial(current), knownBad });
     return { version: version ?? 'unknown', reason };
   };
 
@@ -151,10 +151,10 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
 
     async install(manifestBytes, image, io = {}) {
       if (current.trial !== undefined) throw new OtaError('BAD_STATE', `slot ${current.trial.slot} is on trial; confirm or revert it before the next update`);
-      const running = await versionIn(current.active);
+      const runningVersion = await versionIn(current.active);
       const r = verifyManifest(manifestBytes, {
         trust, device, now: nowSeconds(), maxImageSize: slots.capacity,
-        state: { sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(running === undefined ? {} : { version: running }) },
+        state: { sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(runningVersion === undefined ? {} : { version: runningVersion }) },
       });
       if (!r.ok) throw new OtaError(r.code, r.message);
       const target = otherSlot(current.active);
@@ -212,9 +212,7 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     async confirm() {
       const t = current.trial;
       if (t === undefined || running === undefined || running.slot !== t.slot) throw new OtaError('BAD_STATE', 'confirm: no trial image is running');
-      const { trial: _t, ...rest } = current;
-      void _t;
-      await save({ ...rest, active: t.slot, securityCounter: Math.max(current.securityCounter, running.manifest.securityCounter) });
+      await save({ ...withoutTrial(current), active: t.slot, securityCounter: Math.max(current.securityCounter, running.manifest.securityCounter) });
     },
 
     async revert(reason = 'health check failed') {

@@ -107,6 +107,18 @@ describe('slot manager', () => {
     expect(await codeOf(mgr.boot())).toBe('NO_VALID_SLOT');
   });
 
+  it('a corrupted confirmed slot: the other slot boots if it passes verifyBoot, and becomes active', async () => {
+    const { mgr, fs } = await device();
+    await mgr.boot();
+    const same = release('1.1.0', 2, { imageSeed: 2, securityCounter: 1 });
+    await mgr.install(same.manifest, chunks(same.image));
+    await mgr.boot();
+    await mgr.confirm();
+    fs.flip(join(DIR, 'slot-b.img'), 5);
+    expect(await mgr.boot()).toMatchObject({ slot: 'a', trial: false, manifest: { version: '1.0.0' } });
+    expect(mgr.state().active).toBe('a');
+  });
+
   it('install while a trial is pending is refused', async () => {
     const { mgr } = await device();
     await mgr.boot();
