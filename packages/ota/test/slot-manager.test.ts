@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { fileSlots, nodeOtaFileSystem, openSlotManager, verifyBoot, type SlotManager } from '../src/index.js';
 import { chunks, DEVICE, KEY, NOW, OTHER_KEY, release, TRUST } from './helpers/release.js';
-import { SimFS } from './helpers/sim-fs.js';
+import { ManualClock, SimFS } from './helpers/sim-fs.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -73,6 +73,20 @@ describe('slot manager', () => {
     expect(await codeOf(mgr.install(release('1.1.0', 2, { key: OTHER_KEY }).manifest, chunks(v2.image)))).toBe('UNKNOWN_KEY');
     expect(await codeOf(mgr.install(v2.manifest, chunks(v2.image.subarray(0, 100))))).toBe('IMAGE_TRUNCATED');
     expect(await codeOf(mgr.install(v1.manifest, chunks(v1.image)))).toBe('REPLAY');
+    expect(await codeOf(mgr.install(v2.manifest, chunks(v3.image)))).toBe('DIGEST_MISMATCH'); // mix-and-match
+    const clock = new ManualClock();
+    async function* stalls(): AsyncGenerator<Uint8Array> {
+      yield v2.image.subarray(0, 500);
+      await new Promise(() => undefined);
+    }
+    const stalled = codeOf(mgr.install(v2.manifest, stalls(), { clock, deadlineMs: 5_000, minBytesPerSecond: 100, rateWindowMs: 2_000 }));
+    let outcome: string | undefined;
+    void stalled.then((c) => { outcome = c; });
+    for (let i = 0; i < 100 && outcome === undefined; i++) {
+      await new Promise((r) => setImmediate(r));
+      clock.advance(500);
+    }
+    expect(outcome).toBe('STALLED');
     const big = release('1.1.0', 2, { size: 9000 });
     expect(await codeOf(mgr.install(big.manifest, chunks(big.image)))).toBe('IMAGE_TOO_LARGE');
     expect(mgr.state()).toMatchObject({ active: 'a', sequence: 1 });
