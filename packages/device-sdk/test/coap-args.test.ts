@@ -56,6 +56,16 @@ describe('wrong-type matrix', () => {
   }
 });
 
+describe('a request that cannot be encoded', () => {
+  it('fails with RangeError and does not block the next request (NSTART slot released)', async () => {
+    const link = new FakeLink();
+    const c = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, timing: { ackTimeout: 1, maxRetransmit: 0 } });
+    await expect(c.get('/x', { options: [{ number: 70000, value: new Uint8Array(0) }] })).rejects.toBeInstanceOf(RangeError);
+    await expect(c.get('/y')).rejects.toMatchObject({ code: 'TIMEOUT' }); // sent, then timed out
+    expect(link.sent).toHaveLength(1);
+  });
+});
+
 describe('bad values: RangeError', () => {
   const BAD: [string, () => unknown][] = [
     ['url scheme http:', () => connectCoap('http://x', { insecure: true })],

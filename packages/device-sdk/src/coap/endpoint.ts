@@ -273,14 +273,20 @@ export class Endpoint {
     const { timing, clock } = this.o;
     ex.messageId = this.nextMid;
     this.nextMid = (this.nextMid + 1) & 0xffff;
-    ex.bytes = encodeMessage({
-      type: ex.req.confirmable ? 'CON' : 'NON',
-      code: ex.req.code,
-      messageId: ex.messageId,
-      token: ex.token,
-      options: ex.req.options,
-      payload: ex.req.payload,
-    });
+    try {
+      ex.bytes = encodeMessage({
+        type: ex.req.confirmable ? 'CON' : 'NON',
+        code: ex.req.code,
+        messageId: ex.messageId,
+        token: ex.token,
+        options: ex.req.options,
+        payload: ex.req.payload,
+      });
+    } catch (err) {
+      // e.g. a caller's raw option out of range: fail this request, keep the slot accounting right
+      this.fail(ex, err as Error);
+      return;
+    }
     ex.startedAt = clock.now();
     if (ex.req.confirmable) {
       // RFC 7252 §4.2: initial timeout random in [ACK_TIMEOUT, ACK_TIMEOUT·ACK_RANDOM_FACTOR].
@@ -304,14 +310,18 @@ export class Endpoint {
     }
     this.stats.sent++;
     if (ex.attempt > 0) this.stats.retransmissions++;
-    this.o.onTransmit?.({
-      messageId: ex.messageId,
-      token: ex.token,
-      type: ex.req.confirmable ? 'CON' : 'NON',
-      attempt: ex.attempt,
-      at: this.o.clock.now(),
-      timeoutMs: ex.req.confirmable ? ex.timeoutMs : undefined,
-    });
+    try {
+      this.o.onTransmit?.({
+        messageId: ex.messageId,
+        token: ex.token,
+        type: ex.req.confirmable ? 'CON' : 'NON',
+        attempt: ex.attempt,
+        at: this.o.clock.now(),
+        timeoutMs: ex.req.confirmable ? ex.timeoutMs : undefined,
+      });
+    } catch {
+      // a throwing trace hook must not break retransmission (it runs inside timer callbacks)
+    }
     return true;
   }
 
