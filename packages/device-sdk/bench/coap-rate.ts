@@ -1,7 +1,7 @@
 // Confirmable CoAP request rate on loopback against libcoap's coap-server-openssl, against the
 // raw UDP round-trip rate to the same server in the same run, alternating rounds.
 //
-//   npx tsx --conditions=@outpost/source packages/device-sdk/bench/coap-rate.ts
+//   npx tsx --conditions=@outpost/source packages/device-sdk/bench/coap-rate.ts   # ROUNDS=15 N=2000
 //
 // raw:      a dgram socket sends a pre-encoded CON GET /time (only the message id changes) and
 //           waits for the piggybacked ACK before sending the next: the floor for one
@@ -11,15 +11,17 @@
 // client×8: the same with nstart 8 and 8 requests outstanding (a pipelined load).
 // node-coap: the `coap` package's request() one at a time, for reference (no DTLS, process-wide
 //           timing), against a second libcoap instance.
-// Reported: requests/s per round, the median, and client/raw.
+// Reported: requests/s per round, the median and the best round, and client/raw for both. On
+// a shared machine single rounds swing by 2× or more; the best round is the least disturbed
+// view of each side's own cost, the median the typical one.
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import coap from 'coap';
 import { connectCoap, encodeMessage } from '@outpost/device-sdk/coap';
 import { startCoapServer } from '../test/fixtures/coap-server.js';
 
-const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
-const N = Number(process.env['N'] ?? 5000);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 15);
+const N = Number(process.env['N'] ?? 2000);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -89,9 +91,12 @@ async function main(): Promise<void> {
     console.log(`round ${r + 1}: ${Object.entries(rates).map(([k, v]) => `${k} ${Math.round(v[r]!)}/s`).join(', ')}`);
   }
   const m = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v)])) as Record<string, number>;
-  console.log(`\nmedian over ${ROUNDS} rounds of ${N} confirmable GET /time:`);
-  for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(10)} ${Math.round(v)} req/s (${(1e6 / v).toFixed(0)} µs per request)`);
-  console.log(`  client/raw ${(m['client']! / m['raw']!).toFixed(2)}; retransmissions: ${client.stats.retransmissions + piped.stats.retransmissions}`);
+  const best = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, Math.max(...v)])) as Record<string, number>;
+  console.log(`\n${ROUNDS} rounds of ${N} confirmable GET /time each:      median            best round`);
+  for (const k of Object.keys(rates)) {
+    console.log(`  ${k.padEnd(10)} ${String(Math.round(m[k]!)).padStart(7)} req/s (${(1e6 / m[k]!).toFixed(0).padStart(4)} µs)   ${String(Math.round(best[k]!)).padStart(7)} req/s (${(1e6 / best[k]!).toFixed(0).padStart(4)} µs)`);
+  }
+  console.log(`  client/raw ${(m['client']! / m['raw']!).toFixed(2)} (median), ${(best['client']! / best['raw']!).toFixed(2)} (best); retransmissions: ${client.stats.retransmissions + piped.stats.retransmissions}`);
   await client.close();
   await piped.close();
   agent.close();
