@@ -16,10 +16,19 @@ import { ioError } from './errors.js';
 import { encodeRecordInto, encodeSegmentHeader, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
 import { newSegment } from './store.js';
 
+/** Groups up to this size wait one macrotask for stragglers before the next group is taken. */
+const MERGE_BELOW = 256;
+
+/** Encoded records are packed into arenas of this size, so a group is one contiguous write. */
+const ARENA_BYTES = 1024 * 1024;
+
 interface Entry {
   seg: Segment;
   seq: number;
-  frame: Uint8Array;
+  /** The frame is `arena[start, end)`; for a segment's first record it starts with the header. */
+  arena: Uint8Array;
+  start: number;
+  end: number;
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
 }
@@ -39,6 +48,8 @@ export class Writer {
   readonly #hooks: WriterHooks;
   #queue: Entry[] = [];
   #head = 0;
+  #arena = new Uint8Array(0);
+  #arenaUsed = 0;
   #running: Promise<void> | undefined;
   /** Segment that needs repair before the next write. */
   #suspect: Segment | undefined;
@@ -64,24 +75,40 @@ export class Writer {
   enqueue(payload: Uint8Array): Promise<number> {
     const store = this.#store;
     const size = RECORD_HEADER_SIZE + payload.length;
-    if (this.needsNewSegment(size)) {
-      const prev = this.#store.active;
+    const fresh = this.needsNewSegment(size);
+    if (fresh) {
+      const prev = store.active;
       if (prev !== undefined) prev.sealed = true;
-      const seg = newSegment(store.dir, store.nextSeq, 0, store.nextSeq - 1, false);
-      seg.reserved = SEGMENT_HEADER_SIZE;
-      store.segments.push(seg);
+      const created = newSegment(store.dir, store.nextSeq, 0, store.nextSeq - 1, false);
+      created.reserved = SEGMENT_HEADER_SIZE;
+      store.segments.push(created);
     }
     const seg = store.active!;
     const seq = store.nextSeq++;
-    const frame = new Uint8Array(size);
-    encodeRecordInto(frame, 0, seq, payload);
-    store.update(seg, () => {
-      seg.lastSeq = seq;
-      seg.reserved += size;
-    });
+    const need = size + (fresh ? SEGMENT_HEADER_SIZE : 0);
+    let arena = this.#arena;
+    if (arena.length - this.#arenaUsed < need) {
+      arena = this.#arena = new Uint8Array(Math.max(ARENA_BYTES, need));
+      this.#arenaUsed = 0;
+    }
+    const start = this.#arenaUsed;
+    let o = start;
+    if (fresh) {
+      arena.set(encodeSegmentHeader(seg.baseSeq), o);
+      o += SEGMENT_HEADER_SIZE;
+    }
+    const end = encodeRecordInto(arena, o, seq, payload);
+    this.#arenaUsed = end;
+    // Live totals (see Store.update), inlined: this runs once per append.
+    const before = store.live(seg);
+    seg.lastSeq = seq;
+    seg.reserved += size;
+    const after = store.live(seg);
+    store.liveBytes += after.bytes - before.bytes;
+    store.liveRecords += after.records - before.records;
     seg.pending++;
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ seg, seq, frame, resolve, reject });
+      this.#queue.push({ seg, seq, arena, start, end, resolve, reject });
       if (this.#running === undefined) this.#running = this.#run();
     });
   }
@@ -96,11 +123,12 @@ export class Writer {
       while (this.#head < this.#queue.length) {
         const batch = this.#take();
         await this.#write(batch);
-        // Group commit: when far fewer appends are queued than were just written, give the
-        // appenders whose appends just resolved one turn to queue their next ones, so groups merge
-        // (else 16 awaiting appenders settle into two alternating groups of ~8). When about as many
-        // are queued, write on at once: that keeps CPU work overlapped with the sync.
-        if (this.#durability === 'batch' && (this.#queue.length - this.#head) * 2 < batch.length) {
+        // Group commit: after a small group, when far fewer appends are queued than were just
+        // written, give the appenders whose appends just resolved one turn to queue their next
+        // ones, so groups merge (else 16 awaiting appenders settle into two alternating groups of
+        // ~8). Large groups write on at once: that keeps CPU work overlapped with the sync.
+        const queued = this.#queue.length - this.#head;
+        if (this.#durability === 'batch' && batch.length <= MERGE_BELOW && queued * 2 < batch.length) {
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
@@ -121,12 +149,13 @@ export class Writer {
     const first = q[this.#head++]!;
     const batch = [first];
     if (this.#durability === 'fsync') return batch;
-    let bytes = first.frame.length;
+    let last = first;
     while (this.#head < q.length) {
       const e = q[this.#head]!;
-      if (e.seg !== first.seg || bytes + e.frame.length > this.#maxBatchBytes) break;
+      // One group = one contiguous slice of one arena, for one segment.
+      if (e.seg !== first.seg || e.arena !== first.arena || e.start !== last.end || e.end - first.start > this.#maxBatchBytes) break;
       batch.push(e);
-      bytes += e.frame.length;
+      last = e;
       this.#head++;
     }
     return batch;
@@ -147,21 +176,8 @@ export class Writer {
           fresh = true;
         }
       }
-      const head = fresh ? SEGMENT_HEADER_SIZE : 0;
-      let data: Uint8Array;
-      if (batch.length === 1 && head === 0) {
-        data = batch[0]!.frame;
-      } else {
-        let total = head;
-        for (const e of batch) total += e.frame.length;
-        data = new Uint8Array(total);
-        if (fresh) data.set(encodeSegmentHeader(seg.baseSeq), 0);
-        let o = head;
-        for (const e of batch) {
-          data.set(e.frame, o);
-          o += e.frame.length;
-        }
-      }
+      const first = batch[0]!;
+      const data = first.arena.subarray(first.start, batch[batch.length - 1]!.end);
       const position = fresh ? 0 : seg.written;
       await seg.handle.write(data, position);
       seg.written = position + data.length;
