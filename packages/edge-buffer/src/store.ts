@@ -84,15 +84,6 @@ export class Store {
     return { bytes: seg.reserved, records: seg.lastSeq - Math.max(acked, seg.baseSeq - 1) };
   }
 
-  /** Applies `change` to `seg` keeping the live totals right. */
-  update(seg: Segment, change: () => void): void {
-    const before = this.live(seg);
-    change();
-    const after = this.live(seg);
-    this.liveBytes += after.bytes - before.bytes;
-    this.liveRecords += after.records - before.records;
-  }
-
   /** Raises the ack floor to `seq`; returns the records it newly covered. */
   advanceAck(seq: number): number {
     if (seq <= this.ackedSeq) return 0;
@@ -140,11 +131,6 @@ export class Store {
     const wake = this.#wake;
     this.#wake = [];
     for (const w of wake) w();
-  }
-
-  /** Resolves on the next `notify`. */
-  changed(): Promise<void> {
-    return new Promise((resolve) => this.#wake.push(resolve));
   }
 
   /** Registers a wake-up callback; returns a function that unregisters it. */

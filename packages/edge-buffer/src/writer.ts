@@ -99,7 +99,7 @@ export class Writer {
     }
     const end = encodeRecordInto(arena, o, seq, payload);
     this.#arenaUsed = end;
-    // Live totals (see Store.update), inlined: this runs once per append.
+    // Keep the live totals right (Store.live before and after); this runs once per append.
     const before = store.live(seg);
     seg.lastSeq = seq;
     seg.reserved += size;
