@@ -164,7 +164,9 @@ export async function recover(fs: FileSystem, dir: string, maxPayload: number, e
 
   const quarantine = async (name: string, reason: string, offset: number): Promise<void> => {
     await fs.rename(join(dir, name), join(dir, name + QUARANTINE_SUFFIX));
-    changed = true;
+    // Durable before anything else changes: which segment is "newest" must not flip if a later
+    // unlink reaches the disk and this rename does not.
+    await fs.syncDir(dir);
     quarantined++;
     emit({ type: 'quarantine', file: name, reason, offset, during: 'recovery' });
   };

@@ -3,9 +3,11 @@
 // Model (stricter than ext4/xfs, on purpose):
 // - file data is durable only after sync() on that file;
 // - directory entries (create, rename, unlink) are durable only after syncDir() on the directory;
-// - a crash keeps only durable state. In "torn" mode, unsynced writes survive per 512-byte sector
-//   at random, the file length is either the durable or the current one, and bytes past the
-//   durable length that were not persisted are garbage;
+// - a crash keeps only durable state. With a random source, each directory operation since the
+//   last syncDir survives or not independently (POSIX promises no order between them), unsynced
+//   writes survive per 512-byte sector at random ("torn" mode), the file length is either the
+//   durable or the current one, and bytes past the durable length that were not persisted are
+//   garbage;
 // - a failed sync (injected) poisons the bytes it covered: a later successful sync will not make
 //   them durable unless they are written again (Linux "fsyncgate" behaviour).
 import { basename, dirname } from 'node:path';
@@ -25,6 +27,11 @@ export interface Op {
   path: string;
   mode?: OpenMode;
 }
+
+type DirOp =
+  | { kind: 'create'; path: string; inode: Inode }
+  | { kind: 'rename'; path: string; to: string; inode: Inode }
+  | { kind: 'unlink'; path: string };
 
 interface Inode {
   data: Uint8Array;
@@ -54,6 +61,8 @@ export class SimFS implements FileSystem {
   readonly dirs = new Set<string>();
   entries = new Map<string, Inode>();
   durableEntries = new Map<string, Inode>();
+  /** Directory operations since the last syncDir of their directory, in order. */
+  #pendingDirOps: DirOp[] = [];
   /** Mutating operations performed so far (reads are not counted). */
   ops = 0;
   /** Crash when the op counter reaches this value (the op is not performed, or torn if a write). */
@@ -96,6 +105,7 @@ export class SimFS implements FileSystem {
       if (!this.dirs.has(dirname(path))) throw errno('ENOENT');
       inode = { data: new Uint8Array(256), size: 0, durable: new Uint8Array(0), unsynced: [], poison: undefined };
       this.entries.set(path, inode);
+      this.#pendingDirOps.push({ kind: 'create', path, inode });
     } else if (mode === 'create') {
       inode.size = 0;
     }
@@ -192,17 +202,20 @@ export class SimFS implements FileSystem {
     if (inode === undefined) throw errno('ENOENT');
     this.entries.delete(from);
     this.entries.set(to, inode);
+    this.#pendingDirOps.push({ kind: 'rename', path: from, to, inode });
   }
 
   async unlink(path: string): Promise<void> {
     this.#step({ kind: 'unlink', path });
     if (!this.entries.delete(path)) throw errno('ENOENT');
+    this.#pendingDirOps.push({ kind: 'unlink', path });
   }
 
   async syncDir(dir: string): Promise<void> {
     this.#step({ kind: 'syncDir', path: dir });
     for (const p of [...this.durableEntries.keys()]) if (dirname(p) === dir) this.durableEntries.delete(p);
     for (const [p, inode] of this.entries) if (dirname(p) === dir) this.durableEntries.set(p, inode);
+    this.#pendingDirOps = this.#pendingDirOps.filter((op) => dirname(op.path) !== dir);
   }
 
   /**
@@ -212,7 +225,19 @@ export class SimFS implements FileSystem {
   crashImage(random?: () => number): SimFS {
     const img = new SimFS();
     for (const d of this.dirs) img.dirs.add(d);
-    for (const [path, inode] of this.durableEntries) {
+    const entries = new Map(this.durableEntries);
+    if (random !== undefined) {
+      for (const op of this.#pendingDirOps) {
+        if (random() < 0.5) continue;
+        if (op.kind === 'create') entries.set(op.path, op.inode);
+        else if (op.kind === 'unlink') entries.delete(op.path);
+        else if (entries.get(op.path) === op.inode) {
+          entries.delete(op.path);
+          entries.set(op.to, op.inode);
+        }
+      }
+    }
+    for (const [path, inode] of entries) {
       const bytes = random === undefined ? inode.durable.slice() : torn(inode, random);
       const fresh: Inode = { data: bytes, size: bytes.length, durable: bytes.slice(), unsynced: [], poison: undefined };
       img.entries.set(path, fresh);
