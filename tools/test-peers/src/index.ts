@@ -126,3 +126,6 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
     start,
   };
 }
+
+export { extractExamples, importExample, instrumentExample, literalValue, readmeSynopsis, runExample } from './doc-examples.js';
+export type { Example, InstrumentOptions, ObjectComparison } from './doc-examples.js';
