@@ -1,6 +1,6 @@
 // timeOnAir calls per second. Run: npx tsx --conditions=@outpost/source packages/lorawan/bench/airtime.ts
 import { EU868, airtimeForDataRate, timeOnAir } from '@outpost/lorawan';
-import { bench, report } from './harness.js';
+import { bench, report } from '@outpost/test-peers';
 
 let i = 0;
 report('time on air', [

@@ -5,7 +5,7 @@
 import { createCipheriv } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { decodeFrame, encodeFrame } from '@outpost/lorawan';
-import { bench, report } from './harness.js';
+import { bench, report } from '@outpost/test-peers';
 
 type LoraPacket = (typeof import('lora-packet'))['default'];
 const lp = createRequire(import.meta.url)('lora-packet') as LoraPacket;

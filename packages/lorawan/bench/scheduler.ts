@@ -1,7 +1,7 @@
 // Scheduler cost per decision with 1,000 queued uplinks (EU868, 3 default channels).
 // Run: npx tsx --conditions=@outpost/source packages/lorawan/bench/scheduler.ts
 import { TransmitScheduler } from '@outpost/lorawan';
-import { report, type Result } from './harness.js';
+import { report, type BenchResult as Result } from '@outpost/test-peers';
 
 function run(reorder: boolean): Result {
   const s = new TransmitScheduler({ reorder });

@@ -1,7 +1,7 @@
 // Applying an update and computing the delta for a 6 KB, 6-level shadow document.
 // Run: npx tsx --conditions=@outpost/source packages/shadow/bench/document.ts
 import { applyUpdate, computeDelta, getDocument, type JsonObject } from '@outpost/shadow';
-import { bench, report } from './harness.js';
+import { bench, report } from '@outpost/test-peers';
 
 /** A section of `fanout^levels` leaves, nested `levels` deep (the innermost objects hold the leaves). */
 function section(levels: number, fanout: number, leaf: (path: string) => number | string): JsonObject {

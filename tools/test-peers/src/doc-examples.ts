@@ -8,10 +8,11 @@
  * - `importExample`: the example is written to a file (imports rewritten to the sources) and
  *   imported as a module, for examples that only need to run.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** One `@example` block: the file it is in, the symbol it documents, its code. */
 export interface Example {
@@ -173,4 +174,40 @@ export async function importExample(name: string, code: string, o: { specifier: 
   } finally {
     rmSync(path, { force: true });
   }
+}
+
+/**
+ * The whole examples suite for a package whose examples only need to run: every `@example` in
+ * `root/src` and the README synopsis is imported as a module (with `os.tmpdir()` pointed at a
+ * scratch directory removed afterwards), and every name exported by `src/index.ts` must appear
+ * in some example.
+ */
+export function describeImportedExamples(o: { root: string; specifier: string }): void {
+  const src = join(o.root, 'src');
+  const all: Array<[string, string]> = [
+    ...extractExamples(src, { anywhere: true }).map((e): [string, string] => [e.symbol, e.code]),
+    ['README synopsis', readmeSynopsis(join(o.root, 'README.md')) ?? 'throw new Error("no synopsis in README")'],
+  ];
+  let scratch = '';
+  const savedTmp = process.env['TMPDIR'];
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-examples-'));
+    process.env['TMPDIR'] = scratch;
+  });
+  afterAll(() => {
+    if (savedTmp === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = savedTmp;
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  describe('TSDoc examples', () => {
+    it('every export in index.ts has at least one example among the sources', () => {
+      const index = readFileSync(join(src, 'index.ts'), 'utf8');
+      const names = [...index.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => (m[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+      const joined = all.map(([, c]) => c).join('\n');
+      expect(names.filter((n) => !new RegExp(`\\b${n}\\b`).test(joined))).toEqual([]);
+    });
+    it.each(all)('%s runs', async (name, code) => {
+      await importExample(name, code, { specifier: o.specifier, entry: join(src, 'index.js'), outDir: join(o.root, '.tmp', 'examples') });
+    });
+  });
 }

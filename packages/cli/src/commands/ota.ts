@@ -1,5 +1,5 @@
-import { constants, createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
@@ -7,6 +7,7 @@ import {
   MANIFEST_CONTENT_TYPE, type Manifest,
 } from '@outpost/ota';
 import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+import { writeNew } from '../files.js';
 
 // `outpost ota …`: Ed25519 keys as RFC 8037 JWKs, signed manifests (COSE_Sign1 over deterministic
 // CBOR, see @outpost/ota), verification of a manifest and its image as a device would do it.
@@ -50,22 +51,6 @@ function otaError(err: unknown, prefix: string): never {
   throw err;
 }
 
-/** Creates a file that must not exist yet (a private key is never overwritten). */
-async function writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  let fh;
-  try {
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; refusing to overwrite it (choose another --out)`);
-    throw err;
-  }
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 async function fileDigest(path: string): Promise<{ size: number; digest: Uint8Array }> {
   const hash = createHash('sha256');

@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
-import { open, readFile, mkdir, stat } from 'node:fs/promises';
+import { readFile, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { initCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/device-sdk';
 import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+import { writeNew } from '../files.js';
 
 // `outpost pki …`: the fleet CA on disk (see @outpost/device-sdk initCaDir / openCaDir).
 // Every private key is written with mode 0600 and never overwritten.
@@ -42,22 +42,6 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Creates a file that must not exist yet (a private key is never overwritten). */
-async function writeNew(path: string, data: string, mode: number): Promise<void> {
-  let fh;
-  try {
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; refusing to overwrite it (choose another --out)`);
-    throw err;
-  }
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 const initHelp = `Usage: outpost pki init-ca --out DIR [--algorithm ecdsa-p256|rsa-2048] [--cn NAME] [--days N] [--json]
 

@@ -1,4 +1,4 @@
-// Tiny benchmark harness: warm-up, then the median of several timed rounds.
+// Tiny micro-benchmark harness for the packages' bench/ scripts: warm-up, then the median of several timed rounds.
 export interface Result {
   readonly name: string;
   readonly opsPerSec: number;
