@@ -15,5 +15,12 @@ export { FeatureAccumulator, timeFeatures, interleavedFeatures } from './feature
 export type { TimeFeatures, MomentState, StrideOptions } from './features.js';
 export type { Samples } from './validate.js';
 
+// Windows and composition
+export { CountWindow } from './count-window.js';
+export type { CountWindowOptions, CountWindowEvent } from './count-window.js';
+export { TimeWindow } from './time-window.js';
+export type { TimeWindowOptions, TimeWindowEvent } from './time-window.js';
+export { Flow, countWindows, timeWindows } from './flow.js';
+
 /** Package version. */
 export const VERSION = '0.1.0';

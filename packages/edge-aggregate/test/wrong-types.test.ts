@@ -1,7 +1,7 @@
 // Wrong-type matrix: every public function, each argument replaced by values of the wrong type,
 // must throw a TypeError or RangeError (never crash differently, never accept it).
 import { describe, expect, it } from 'vitest';
-import { FeatureAccumulator, interleavedFeatures, timeFeatures } from '../src/index.js';
+import { CountWindow, FeatureAccumulator, TimeWindow, countWindows, interleavedFeatures, timeFeatures, timeWindows } from '../src/index.js';
 
 const WRONG: readonly [string, unknown][] = [
   ['null', null], ['string', 'x'], ['number', 1.5], ['boolean', true], ['array', [1]], ['object', {}], ['bigint', 1n], ['symbol', Symbol('s')],
@@ -25,6 +25,17 @@ const CASES: readonly Case[] = [
   { name: 'FeatureAccumulator#push', args: [f32, {}], call: (a, b) => new FeatureAccumulator().push(a as Float32Array, b as object), accepts: { 1: ['object'] } },
   { name: 'FeatureAccumulator#merge', args: [new FeatureAccumulator().state()], call: (a) => new FeatureAccumulator().merge(a as never) },
   { name: 'FeatureAccumulator.fromState', args: [new FeatureAccumulator().state()], call: (a) => FeatureAccumulator.fromState(a as never) },
+  { name: 'new CountWindow', args: [{ size: 2 }, () => {}], call: (a, b) => new CountWindow(a as never, b as never) },
+  { name: 'CountWindow options.hop', args: [1], call: (a) => new CountWindow({ size: 2, hop: a as number }, () => {}) },
+  { name: 'CountWindow options.channels', args: [1], call: (a) => new CountWindow({ size: 2, channels: a as number }, () => {}) },
+  { name: 'CountWindow#push', args: [f32], call: (a) => new CountWindow({ size: 2 }, () => {}).push(a as Float32Array) },
+  { name: 'new TimeWindow', args: [{ size: 2, clock: () => 0 }, () => {}], call: (a, b) => new TimeWindow(a as never, b as never) },
+  { name: 'TimeWindow options', args: [1, 5, () => 0], call: (a, b, c) => new TimeWindow({ size: 2, hop: a as number, allowedLateness: b as number, clock: c as never }, () => {}), accepts: { 0: ['number'], 1: ['number'] } },
+  { name: 'TimeWindow#push', args: [f32, 0, 1], call: (a, b, c) => new TimeWindow({ size: 2, clock: () => 0 }, () => {}).push(a as Float32Array, b as number, c as number), accepts: { 1: ['number'], 2: ['number'] } },
+  { name: 'TimeWindow#tick', args: [5], call: (a) => new TimeWindow({ size: 2, clock: () => 0 }, () => {}).tick(a as number), accepts: { 0: ['number'] } },
+  { name: 'countWindows', args: [{ size: 1 }], call: (a) => countWindows(a as never) },
+  { name: 'timeWindows', args: [{ size: 1, clock: () => 0 }], call: (a) => timeWindows(a as never) },
+  { name: 'Flow#map/filter/to', args: [() => 1, () => true, () => {}], call: (a, b, c) => countWindows({ size: 1 }).map(a as never).filter(b as never).to(c as never) },
 ];
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
