@@ -22,5 +22,9 @@ export { TimeWindow } from './time-window.js';
 export type { TimeWindowOptions, TimeWindowEvent } from './time-window.js';
 export { Flow, countWindows, timeWindows } from './flow.js';
 
+// Frequency domain
+export { RealFFT, windowCoefficients } from './fft.js';
+export type { WindowKind } from './fft.js';
+
 /** Package version. */
 export const VERSION = '0.1.0';
