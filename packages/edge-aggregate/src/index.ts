@@ -25,6 +25,8 @@ export { Flow, countWindows, timeWindows } from './flow.js';
 // Frequency domain
 export { RealFFT, windowCoefficients } from './fft.js';
 export type { WindowKind } from './fft.js';
+export { welchPsd, bandPowers, dominantFrequencies, velocityRms, severityZone, ISO_10816_3 } from './spectrum.js';
+export type { WelchOptions, Psd, Band, SpectralPeak, VelocityOptions, SeverityThresholds, SeverityZone } from './spectrum.js';
 
 /** Package version. */
 export const VERSION = '0.1.0';

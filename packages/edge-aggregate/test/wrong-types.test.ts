@@ -1,7 +1,10 @@
 // Wrong-type matrix: every public function, each argument replaced by values of the wrong type,
 // must throw a TypeError or RangeError (never crash differently, never accept it).
 import { describe, expect, it } from 'vitest';
-import { CountWindow, FeatureAccumulator, TimeWindow, countWindows, interleavedFeatures, timeFeatures, timeWindows } from '../src/index.js';
+import {
+  CountWindow, FeatureAccumulator, ISO_10816_3, RealFFT, TimeWindow, bandPowers, countWindows, dominantFrequencies, interleavedFeatures,
+  severityZone, timeFeatures, timeWindows, velocityRms, welchPsd, windowCoefficients,
+} from '../src/index.js';
 
 const WRONG: readonly [string, unknown][] = [
   ['null', null], ['string', 'x'], ['number', 1.5], ['boolean', true], ['array', [1]], ['object', {}], ['bigint', 1n], ['symbol', Symbol('s')],
@@ -17,6 +20,7 @@ interface Case {
 }
 
 const f32 = new Float32Array([1, 2, 3, 4, 5, 6]);
+const psd = welchPsd(new Float32Array(64), { sampleRate: 64 });
 const CASES: readonly Case[] = [
   { name: 'timeFeatures', args: [f32, { stride: 2 }], call: (a, b) => timeFeatures(a as Float32Array, b as object), accepts: { 1: ['object'] } },
   { name: 'timeFeatures options.offset', args: [1], call: (a) => timeFeatures(f32, { offset: a as number }), accepts: { 0: ['number'] } },
@@ -36,6 +40,15 @@ const CASES: readonly Case[] = [
   { name: 'countWindows', args: [{ size: 1 }], call: (a) => countWindows(a as never) },
   { name: 'timeWindows', args: [{ size: 1, clock: () => 0 }], call: (a) => timeWindows(a as never) },
   { name: 'Flow#map/filter/to', args: [() => 1, () => true, () => {}], call: (a, b, c) => countWindows({ size: 1 }).map(a as never).filter(b as never).to(c as never) },
+  { name: 'new RealFFT', args: [8], call: (a) => new RealFFT(a as number) },
+  { name: 'RealFFT#forward', args: [new Float32Array(8), new Float64Array(10)], call: (a, b) => new RealFFT(8).forward(a as Float32Array, b as Float64Array) },
+  { name: 'windowCoefficients', args: ['hann', 8], call: (a, b) => windowCoefficients(a as never, b as number) },
+  { name: 'welchPsd', args: [new Float32Array(64), { sampleRate: 8 }], call: (a, b) => welchPsd(a as Float32Array, b as never) },
+  { name: 'welchPsd options', args: [8, 0.25, 'hamming', false, 16], call: (a, b, c, d, e) => welchPsd(new Float32Array(64), { sampleRate: a as number, overlap: b as number, window: c as never, detrend: d as boolean, segmentSize: e as number }), accepts: { 0: ['number'], 1: ['number'] } },
+  { name: 'bandPowers', args: [psd, [{ low: 0, high: 1 }]], call: (a, b) => bandPowers(a as never, b as never), accepts: { 1: ['array'] } },
+  { name: 'dominantFrequencies', args: [psd, 2, 1], call: (a, b, c) => dominantFrequencies(a as never, b as number, c as number), accepts: { 2: ['number'] } },
+  { name: 'velocityRms', args: [psd, { low: 10, high: 20, unit: 'g' }], call: (a, b) => velocityRms(a as never, b as never), accepts: { 1: ['object'] } },
+  { name: 'severityZone', args: [1, ISO_10816_3.group1Rigid], call: (a, b) => severityZone(a as number, b as never), accepts: { 0: ['number'] } },
 ];
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
