@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CountWindow, FeatureAccumulator, ISO_10816_3, RealFFT, TimeWindow, bandPowers, countWindows, dominantFrequencies, interleavedFeatures,
-  severityZone, timeFeatures, timeWindows, velocityRms, welchPsd, windowCoefficients,
+  severityZone, timeFeatures, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
 } from '../src/index.js';
 
 const WRONG: readonly [string, unknown][] = [
@@ -49,6 +49,18 @@ const CASES: readonly Case[] = [
   { name: 'dominantFrequencies', args: [psd, 2, 1], call: (a, b, c) => dominantFrequencies(a as never, b as number, c as number), accepts: { 2: ['number'] } },
   { name: 'velocityRms', args: [psd, { low: 10, high: 20, unit: 'g' }], call: (a, b) => velocityRms(a as never, b as never), accepts: { 1: ['object'] } },
   { name: 'severityZone', args: [1, ISO_10816_3.group1Rigid], call: (a, b) => severityZone(a as number, b as never), accepts: { 0: ['number'] } },
+  { name: 'new Deadband', args: [{ absolute: 1 }], call: (a) => new Deadband(a as never) },
+  { name: 'Deadband options', args: [1, 2], call: (a, b) => new Deadband({ absolute: a as number, percent: b as number }), accepts: { 0: ['number'], 1: ['number'] } },
+  { name: 'Deadband#update', args: [1], call: (a) => new Deadband({ absolute: 1 }).update(a as number), accepts: { 0: ['number'] } },
+  { name: 'new RateLimiter', args: [{ interval: 1, clock: () => 0 }], call: (a) => new RateLimiter(a as never) },
+  { name: 'RateLimiter#allow', args: [1], call: (a) => new RateLimiter({ interval: 1, clock: () => 0 }).allow(a as number), accepts: { 0: ['number'] } },
+  { name: 'new Biquad', args: ['lowpass', 100, 10, 1], call: (a, b, c, d) => new Biquad(a as never, b as number, c as number, d as number), accepts: { 2: ['number'], 3: ['number'] } },
+  { name: 'Biquad#process', args: [f32, new Float32Array(6)], call: (a, b) => new Biquad('lowpass', 100, 10).process(a as Float32Array, b as Float32Array) },
+  { name: 'Biquad#magnitudeAt', args: [5], call: (a) => new Biquad('lowpass', 100, 10).magnitudeAt(a as number), accepts: { 0: ['number'] } },
+  { name: 'new Decimator', args: [{ factor: 2, sampleRate: 100 }], call: (a) => new Decimator(a as never) },
+  { name: 'Decimator options', args: [4, 0.5], call: (a, b) => new Decimator({ factor: 2, sampleRate: 100, order: a as number, cutoff: b as number }), accepts: { 1: ['number'] } },
+  { name: 'Decimator#process', args: [f32], call: (a) => new Decimator({ factor: 2, sampleRate: 100 }).process(a as Float32Array) },
+  { name: 'lttb', args: [f32, 3, new Float64Array(6)], call: (a, b, c) => lttb(a as Float32Array, b as number, c as Float64Array) },
 ];
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
