@@ -7,7 +7,9 @@ export type EdgeAggregateErrorCode =
   /** A feature state handed to `merge`/`fromState` is internally inconsistent. */
   | 'STATE_INVALID'
   /** A sample or chunk was pushed into a pipeline or window after `flush()` closed it. */
-  | 'CLOSED';
+  | 'CLOSED'
+  /** Two sketches with different relative accuracies cannot be merged. */
+  | 'INCOMPATIBLE';
 
 /**
  * The one domain error class of `@outpost/edge-aggregate`. Wrong argument types raise a

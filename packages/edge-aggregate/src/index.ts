@@ -32,5 +32,9 @@ export type { WelchOptions, Psd, Band, SpectralPeak, VelocityOptions, SeverityTh
 export { Deadband, RateLimiter, Biquad, Decimator, lttb } from './filters.js';
 export type { DeadbandOptions, BiquadType, DecimatorOptions } from './filters.js';
 
+// Quantiles and anomaly flags
+export { DDSketch, AnomalyDetector } from './ddsketch.js';
+export type { AnomalyOptions, AnomalyVerdict } from './ddsketch.js';
+
 /** Package version. */
 export const VERSION = '0.1.0';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CountWindow, FeatureAccumulator, ISO_10816_3, RealFFT, TimeWindow, bandPowers, countWindows, dominantFrequencies, interleavedFeatures,
-  severityZone, timeFeatures, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
+  severityZone, timeFeatures, DDSketch, AnomalyDetector, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
 } from '../src/index.js';
 
 const WRONG: readonly [string, unknown][] = [
@@ -61,6 +61,14 @@ const CASES: readonly Case[] = [
   { name: 'Decimator options', args: [4, 0.5], call: (a, b) => new Decimator({ factor: 2, sampleRate: 100, order: a as number, cutoff: b as number }), accepts: { 1: ['number'] } },
   { name: 'Decimator#process', args: [f32], call: (a) => new Decimator({ factor: 2, sampleRate: 100 }).process(a as Float32Array) },
   { name: 'lttb', args: [f32, 3, new Float64Array(6)], call: (a, b, c) => lttb(a as Float32Array, b as number, c as Float64Array) },
+  { name: 'new DDSketch', args: [{ relativeAccuracy: 0.01 }], call: (a) => new DDSketch(a as never), accepts: { 0: ['object'] } },
+  { name: 'DDSketch#add', args: [1, 2], call: (a, b) => new DDSketch().add(a as number, b as number), accepts: { 0: ['number'], 1: ['number'] } },
+  { name: 'DDSketch#addAll', args: [f32], call: (a) => new DDSketch().addAll(a as Float32Array) },
+  { name: 'DDSketch#merge', args: [new DDSketch()], call: (a) => new DDSketch().merge(a as DDSketch) },
+  { name: 'DDSketch#quantile', args: [0.5], call: (a) => new DDSketch().quantile(a as number) },
+  { name: 'new AnomalyDetector', args: [{ baseline: 10 }], call: (a) => new AnomalyDetector(a as never), accepts: { 0: ['object'] } },
+  { name: 'AnomalyDetector options', args: [10, 3, 3, 3.5, true], call: (a, b, c, d, e) => new AnomalyDetector({ baseline: a as number, minBaseline: b as number, zThreshold: c as number, madThreshold: d as number, learnAnomalies: e as boolean }), accepts: { 2: ['number'], 3: ['number'] } },
+  { name: 'AnomalyDetector#check', args: [1], call: (a) => new AnomalyDetector().check(a as number), accepts: { 0: ['number'] } },
 ];
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
