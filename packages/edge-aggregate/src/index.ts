@@ -28,6 +28,9 @@ export type { WindowKind } from './fft.js';
 export { welchPsd, bandPowers, dominantFrequencies, velocityRms, severityZone, ISO_10816_3 } from './spectrum.js';
 export type { WelchOptions, Psd, Band, SpectralPeak, VelocityOptions, SeverityThresholds, SeverityZone } from './spectrum.js';
 
+// Audio levels
+export { dbfs, aWeighting, aWeightedLevel } from './audio.js';
+
 // Filters and downsampling
 export { Deadband, RateLimiter, Biquad, Decimator, lttb } from './filters.js';
 export type { DeadbandOptions, BiquadType, DecimatorOptions } from './filters.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CountWindow, FeatureAccumulator, ISO_10816_3, RealFFT, TimeWindow, bandPowers, countWindows, dominantFrequencies, interleavedFeatures,
-  severityZone, timeFeatures, DDSketch, AnomalyDetector, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
+  severityZone, timeFeatures, dbfs, aWeighting, aWeightedLevel, DDSketch, AnomalyDetector, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
 } from '../src/index.js';
 
 const WRONG: readonly [string, unknown][] = [
@@ -69,6 +69,9 @@ const CASES: readonly Case[] = [
   { name: 'new AnomalyDetector', args: [{ baseline: 10 }], call: (a) => new AnomalyDetector(a as never), accepts: { 0: ['object'] } },
   { name: 'AnomalyDetector options', args: [10, 3, 3, 3.5, true], call: (a, b, c, d, e) => new AnomalyDetector({ baseline: a as number, minBaseline: b as number, zThreshold: c as number, madThreshold: d as number, learnAnomalies: e as boolean }), accepts: { 2: ['number'], 3: ['number'] } },
   { name: 'AnomalyDetector#check', args: [1], call: (a) => new AnomalyDetector().check(a as number), accepts: { 0: ['number'] } },
+  { name: 'dbfs', args: [f32, { stride: 2 }], call: (a, b) => dbfs(a as Float32Array, b as never), accepts: { 1: ['object'] } },
+  { name: 'aWeighting', args: [1000], call: (a) => aWeighting(a as number), accepts: { 0: ['number'] } },
+  { name: 'aWeightedLevel', args: [psd], call: (a) => aWeightedLevel(a as never) },
 ];
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
