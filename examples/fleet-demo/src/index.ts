@@ -19,10 +19,11 @@ import { offlineBuffer } from './chapters/offline-buffer.js';
 import { otaRollout } from './chapters/ota-rollout.js';
 import { secureConnect } from './chapters/secure-connect.js';
 import { SHADOW_OPERATOR_ID, SHADOW_SERVICE_ID, shadowSync } from './chapters/shadow-sync.js';
+import { vibration } from './chapters/vibration.js';
 import type { Chapter, DemoContext } from './context.js';
 
 /** Every chapter, in the order they run. Later issues add theirs here. */
-export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout, shadowSync];
+export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout, shadowSync, vibration];
 
 const HELP = `Usage: pnpm demo [-- options]
 
