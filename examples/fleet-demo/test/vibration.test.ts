@@ -6,12 +6,13 @@ test('the vibration chapter cuts ingress by >100× and alerts once, on x, when t
   const lines: string[] = [];
   const summary: Record<string, unknown> = {};
   await vibration.run({ say: (l: string) => lines.push(l), summary } as unknown as DemoContext);
-  const s = summary['vibration'] as { bytesIn: number; bytesOut: number; reduction: number; records: number; alerts: { second: number; axis: string }[]; dominantBefore: number; dominantAfter: number };
+  const s = summary['vibration'] as { bytesIn: number; bytesOut: number; reduction: number; records: number; alerts: { second: number; axis: string }[]; dominantBefore: number; dominantAfter: number; zoneBefore: string; zoneAfter: string };
   expect(s.bytesIn).toBe(10 * 25_600 * 3 * 4);
   expect(s.records).toBe(30);
   expect(s.reduction).toBeGreaterThan(100);
   expect(s.alerts.map((a) => [a.second, a.axis])).toEqual([[5, 'x']]);
   expect(s.dominantBefore).toBeCloseTo(24.6, 0);
   expect(s.dominantAfter).toBeCloseTo(137.5, 0);
+  expect([s.zoneBefore, s.zoneAfter]).toEqual(['A', 'C']);
   expect(lines.join('\n')).toContain('ALERT t=5 s, x axis');
 });

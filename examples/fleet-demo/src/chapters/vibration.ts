@@ -34,8 +34,8 @@ function simulateSecond(s: number, seed: { v: number }): Float32Array {
   };
   for (let i = 0; i < FS; i++) {
     const t = s + i / FS;
-    const shaft = 1.2 * Math.sin(2 * Math.PI * SHAFT_HZ * t);
-    const fault = s >= FAULT_AT ? 2 * Math.sin(2 * Math.PI * BPFO_HZ * t) : 0;
+    const shaft = 0.25 * Math.sin(2 * Math.PI * SHAFT_HZ * t); // 1.1 mm/s: a healthy machine, zone A
+    const fault = s >= FAULT_AT ? 4 * Math.sin(2 * Math.PI * BPFO_HZ * t) : 0; // +3.3 mm/s: zone C
     out[3 * i] = shaft + fault + noise();
     out[3 * i + 1] = 0.8 * shaft + noise();
     out[3 * i + 2] = 9.81 + noise();
@@ -115,6 +115,8 @@ export const vibration: Chapter = {
       alerts,
       dominantBefore: first?.dominantHz,
       dominantAfter: last?.dominantHz,
+      zoneBefore: first?.zone,
+      zoneAfter: last?.zone,
     };
   },
 };
