@@ -73,3 +73,21 @@ export function emit(io: Io, json: boolean, result: unknown, human: string): voi
   if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
   else io.stdout(human.endsWith('\n') ? human : human + '\n');
 }
+
+/**
+ * Resolves on SIGINT or SIGTERM, or after `durationMs` when given (used by long-running
+ * commands such as `mqttsn-gateway` and `shadow-service`; `--duration` lets tests stop them).
+ */
+export function untilStopped(durationMs: number | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (timer !== undefined) clearTimeout(timer);
+      resolve();
+    };
+    const timer = durationMs === undefined ? undefined : setTimeout(stop, durationMs);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

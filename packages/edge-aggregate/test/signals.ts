@@ -1,16 +1,8 @@
 // Deterministic test signals: a seeded PRNG (mulberry32), Gaussian noise by Box-Muller, sines.
+import { mulberry32 as prng } from '@outpost/test-peers';
 
-/** mulberry32: a small, seeded 32-bit PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32) from @outpost/test-peers. */
+export { prng };
 
 /** Gaussian white noise with standard deviation `sigma`. */
 export function gaussian(n: number, sigma: number, seed: number): Float32Array {

@@ -4,7 +4,7 @@ import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { nodeFileSystem, openBuffer, type FileSystem } from '@outpost/edge-buffer';
-import { fmt, ms, payload, percentile, scratch } from './util.js';
+import { fillConcurrently, fmt, ms, payload, percentile, scratch } from './util.js';
 
 // better-sqlite3 ships no types and @types/better-sqlite3 is not installed: the few calls used here.
 interface Statement {
@@ -86,20 +86,8 @@ async function edge(appenders: number, inFlight: number): Promise<{ rate: number
   const { dir, done } = scratch('edge');
   const counting = countingFs();
   const buf = await openBuffer({ dir, maxBytes: 4 * 2 ** 30, segmentBytes: 64 << 20, durability: 'batch', fs: counting.fs });
-  const p = payload(SIZE, 1);
-  let next = 0;
   const t = performance.now();
-  await Promise.all(
-    Array.from({ length: appenders }, async () => {
-      const window: Promise<number>[] = [];
-      while (next < N) {
-        next++;
-        window.push(buf.append(p));
-        if (window.length >= inFlight) await window.shift();
-      }
-      await Promise.all(window);
-    }),
-  );
+  await fillConcurrently(buf, N, payload(SIZE, 1), appenders, inFlight);
   const s = (performance.now() - t) / 1000;
   await buf.close();
   done();

@@ -1,26 +1,14 @@
 // Drain throughput (read + ack) of 1M records, and memory while 1M are appended and drained live.
 //   npx tsx --conditions=@outpost/source packages/edge-buffer/bench/drain.ts
 import { openBuffer, type EdgeBuffer } from '@outpost/edge-buffer';
-import { fmt, payload, scratch } from './util.js';
+import { fillConcurrently, fmt, payload, scratch } from './util.js';
 
 const N = Number(process.env['BENCH_DRAIN_RECORDS'] ?? 1_000_000);
 const SIZE = 256;
 const options = { maxBytes: 4 * 2 ** 30, segmentBytes: 16 << 20, durability: 'batch' } as const;
 
 async function fill(buf: EdgeBuffer, n: number): Promise<void> {
-  const p = payload(SIZE, 1);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      const window: Promise<number>[] = [];
-      while (next < n) {
-        next++;
-        window.push(buf.append(p));
-        if (window.length >= 64) await window.shift();
-      }
-      await Promise.all(window);
-    }),
-  );
+  await fillConcurrently(buf, n, payload(SIZE, 1), 16, 64);
 }
 
 async function drainHelper(): Promise<number> {

@@ -2,7 +2,7 @@
 // checked. Default 1 GiB of 256-byte records; BENCH_RECOVERY_MIB to change.
 //   npx tsx --conditions=@outpost/source packages/edge-buffer/bench/recovery.ts
 import { openBuffer } from '@outpost/edge-buffer';
-import { fmt, payload, scratch } from './util.js';
+import { fillConcurrently, fmt, payload, scratch } from './util.js';
 
 const MIB = Number(process.env['BENCH_RECOVERY_MIB'] ?? 1024);
 const SIZE = 256;
@@ -12,20 +12,8 @@ const options = { maxBytes: 8 * 2 ** 30, segmentBytes: 64 << 20 } as const;
 const { dir, done } = scratch('recovery');
 try {
   const buf = await openBuffer({ dir, ...options, durability: 'none' });
-  const p = payload(SIZE, 1);
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      const window: Promise<number>[] = [];
-      while (next < N) {
-        next++;
-        window.push(buf.append(p));
-        if (window.length >= 256) await window.shift();
-      }
-      await Promise.all(window);
-    }),
-  );
+  await fillConcurrently(buf, N, payload(SIZE, 1), 16, 256);
   await buf.close();
   const fillS = (performance.now() - t0) / 1000;
   const t1 = performance.now();

@@ -21,3 +21,19 @@ export function percentile(sorted: number[], q: number): number {
 
 export const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const ms = (n: number): string => `${n.toFixed(3)} ms`;
+
+/** Appends `n` copies of `p` from `appenders` concurrent appenders, each with up to `inFlight` appends outstanding. */
+export async function fillConcurrently(buf: { append(p: Uint8Array): Promise<number> }, n: number, p: Uint8Array, appenders: number, inFlight: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: appenders }, async () => {
+      const window: Promise<number>[] = [];
+      while (next < n) {
+        next++;
+        window.push(buf.append(p));
+        if (window.length >= inFlight) await window.shift();
+      }
+      await Promise.all(window);
+    }),
+  );
+}

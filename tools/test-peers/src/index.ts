@@ -131,3 +131,4 @@ export { describeImportedExamples, extractExamples, importExample, instrumentExa
 export type { Example, InstrumentOptions, ObjectComparison } from './doc-examples.js';
 export { bench, report } from './bench.js';
 export type { Result as BenchResult } from './bench.js';
+export { mulberry32 } from './random.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MqttSnGateway, type BrokerCredentials, type MqttSnGatewayOptions } from '@outpost/device-sdk/mqtt-sn';
-import { CliError, parseCommandArgs, requireString, type Command, type Io } from '../command.js';
+import { CliError, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
 
 // `outpost mqttsn-gateway --config FILE`: runs an MQTT-SN gateway until SIGINT/SIGTERM.
 
@@ -155,17 +155,7 @@ async function runGateway(args: readonly string[], io: Io): Promise<number> {
   }
   const addr = gw.address();
   line({ type: 'listening', udp: addr, ...summary }, `MQTT-SN gateway listening on udp://${addr.address}:${addr.port} → ${String(summary['broker'])} (credentials: ${String(summary['credentials'])})`);
-  await new Promise<void>((resolveStop) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      if (timer !== undefined) clearTimeout(timer);
-      resolveStop();
-    };
-    const timer = durationMs === undefined ? undefined : setTimeout(stop, durationMs);
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopped(durationMs);
   const stats = gw.stats();
   await gw.close();
   line({ type: 'stopped', stats }, `stopped: ${stats.datagramsIn} datagrams in, ${stats.publishesIn} publishes from clients, ${stats.publishesOut} to clients, ${stats.malformed} malformed`);

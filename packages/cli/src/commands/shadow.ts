@@ -7,7 +7,7 @@ import {
   createShadowAppClient, MemoryShadowStore, openFileShadowStore, ShadowError, startShadowService,
   type JsonObject, type ShadowStore,
 } from '@outpost/shadow';
-import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io, untilStopped } from '../command.js';
 
 const connectionOptions = {
   broker: { type: 'string' },
@@ -136,17 +136,7 @@ async function runService(args: readonly string[], io: Io): Promise<number> {
     });
     const line = (obj: unknown, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
     line({ type: 'listening', broker: values['broker'], clientId: mqtt.clientId, store: storeDir ?? 'memory' }, `shadow service on ${String(values['broker'])} as ${mqtt.clientId}, store: ${storeDir ?? 'memory (lost on exit)'}`);
-    await new Promise<void>((resolveStop) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        if (timer !== undefined) clearTimeout(timer);
-        resolveStop();
-      };
-      const timer = durationMs === undefined ? undefined : setTimeout(stop, durationMs);
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopped(durationMs);
     await service.close();
     const s = service.stats();
     line({ type: 'stopped', stats: s }, `stopped: ${s.requests} requests, ${s.accepted} accepted, ${s.rejected} rejected, ${s.deltas} deltas`);

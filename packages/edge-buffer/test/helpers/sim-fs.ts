@@ -10,6 +10,7 @@
 //   garbage;
 // - a failed sync (injected) poisons the bytes it covered: a later successful sync will not make
 //   them durable unless they are written again (Linux "fsyncgate" behaviour).
+import { mulberry32 as rng } from '@outpost/test-peers';
 import { basename, dirname } from 'node:path';
 import type { FileHandle, FileSystem, OpenMode } from '../../src/index.js';
 
@@ -45,17 +46,8 @@ function errno(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: simulated`), { code });
 }
 
-/** Small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded PRNG (mulberry32) from @outpost/test-peers. */
+export { rng };
 
 export class SimFS implements FileSystem {
   readonly dirs = new Set<string>();
