@@ -1,0 +1,33 @@
+// Argument checks shared by the public functions: TypeError for a wrong type, RangeError for a
+// bad value; the message names the field, what was expected and what was found. Internal.
+
+/** A short name for the type of a value, for error messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Uint8Array) return 'Uint8Array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+export function assertObject(name: string, v: unknown): asserts v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) {
+    throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
+  }
+}
+
+export function assertString(name: string, v: unknown): asserts v is string {
+  if (typeof v !== 'string') throw new TypeError(`${name}: expected a string, got ${describe(v)}`);
+}
+
+export function assertFunction(name: string, v: unknown): asserts v is (...a: never[]) => unknown {
+  if (typeof v !== 'function') throw new TypeError(`${name}: expected a function, got ${describe(v)}`);
+}
+
+/** Optional integer option: undefined gives the default. */
+export function intOption(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
+  return v;
+}
