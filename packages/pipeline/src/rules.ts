@@ -146,7 +146,10 @@ const KEYS: Record<string, readonly string[]> = {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'object') {
+    const proto: unknown = Object.getPrototypeOf(v);
+    return proto === Object.prototype || proto === null ? 'object' : ((v as object).constructor?.name ?? 'object');
+  }
   return typeof v;
 }
 
