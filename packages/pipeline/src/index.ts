@@ -8,3 +8,7 @@
  */
 export * from './errors.js';
 export * from './types.js';
+export * from './decode.js';
+export * from './dead-letter.js';
+export * from './ingest.js';
+export * from './pipeline.js';

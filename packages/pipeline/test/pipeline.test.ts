@@ -1,0 +1,171 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '@outpost/test-peers';
+import { callbackDeadLetterSink, fileDeadLetterSink, type DeadLetter } from '../src/dead-letter.js';
+import { PipelineError } from '../src/errors.js';
+import { createPipeline } from '../src/pipeline.js';
+import type { TelemetryPoint, TelemetrySink } from '../src/types.js';
+
+const enc = new TextEncoder();
+const message = (body: string, device = 'pump-1') => ({ topic: `devices/${device}/telemetry`, payload: enc.encode(body), receivedAt: Date.now() });
+
+/** A sink whose writes resolve only when the test releases them (as a batching sink would on commit). */
+function gatedSink(name: string) {
+  const points: TelemetryPoint[] = [];
+  const waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const sink: TelemetrySink = {
+    name,
+    write(p) {
+      points.push(...p);
+      return new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    async flush() {},
+    async close() {},
+  };
+  return { sink, points, release: () => waiting.splice(0).forEach((w) => w.resolve()), fail: (e: unknown) => waiting.splice(0).forEach((w) => w.reject(e)) };
+}
+
+const settled = async (p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> => {
+  let state: 'pending' | 'resolved' | 'rejected' = 'pending';
+  p.then(() => (state = 'resolved'), () => (state = 'rejected'));
+  await new Promise((r) => setImmediate(r));
+  return state;
+};
+
+describe('createPipeline', () => {
+  const dirs: { cleanup(): void }[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
+
+  it('acknowledges (resolves) only after every sink accepted the points', async () => {
+    const lake = gatedSink('lake');
+    const store = gatedSink('store');
+    const letters: DeadLetter[] = [];
+    const p = createPipeline({ sinks: [lake.sink, store.sink], deadLetter: callbackDeadLetterSink((l) => { letters.push(l); }) });
+    const h = p.handle(message(`{"ts": ${Date.now() - 1000}, "temperature": 70, "rpm": 1500}`));
+    expect(await settled(h)).toBe('pending');
+    lake.release();
+    expect(await settled(h)).toBe('pending'); // the store has not committed yet
+    store.release();
+    expect(await settled(h)).toBe('resolved');
+    expect(lake.points.map((x) => x.metric)).toEqual(['temperature', 'rpm']);
+    expect(store.points).toEqual(lake.points);
+    expect(letters).toEqual([]);
+    expect(p.stats()).toMatchObject({ messages: 1, points: 2, inFlight: 0 });
+  });
+
+  it('a sink that fails for good is recorded as SINK_FAILED naming it, then the message is acknowledged', async () => {
+    const lake = gatedSink('lake');
+    const store = gatedSink('postgres');
+    const letters: DeadLetter[] = [];
+    const p = createPipeline({ sinks: [lake.sink, store.sink], deadLetter: callbackDeadLetterSink((l) => { letters.push(l); }) });
+    const h = p.handle(message('{"v": 1}'));
+    lake.release();
+    store.fail(new PipelineError('DB_FAILED', 'relation "telemetry" does not exist'));
+    await h;
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ reason: 'SINK_FAILED', sink: 'postgres', topic: 'devices/pump-1/telemetry' });
+    expect(letters[0]?.detail).toMatch(/postgres: relation "telemetry" does not exist/);
+    expect(new TextDecoder().decode(letters[0]?.payload)).toBe('{"v": 1}');
+    expect(p.stats().deadLettered).toEqual({ SINK_FAILED: 1 });
+  });
+
+  it('bad messages go to the dead-letter sink with their reason and never stop the pipeline', async () => {
+    const lake = gatedSink('lake');
+    const letters: DeadLetter[] = [];
+    const p = createPipeline({ sinks: [lake.sink], deadLetter: callbackDeadLetterSink((l) => { letters.push(l); }), decode: { maxPayloadBytes: 64 } });
+    await p.handle(message('{"v": '));
+    await p.handle(message('{"unit": "C"}'));
+    await p.handle(message(`{"v": 1, "pad": "${'x'.repeat(100)}"}`));
+    const good = p.handle(message('{"v": 2}'));
+    lake.release();
+    await good;
+    expect(letters.map((l) => l.reason)).toEqual(['DECODE_FAILED', 'SCHEMA_INVALID', 'OVERSIZED']);
+    expect(lake.points.map((x) => x.value)).toEqual([2]);
+    expect(p.stats().deadLettered).toEqual({ DECODE_FAILED: 1, SCHEMA_INVALID: 1, OVERSIZED: 1 });
+  });
+
+  it('if even the dead-letter sink fails, handle rejects: the message must not be acknowledged', async () => {
+    const p = createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => { throw new Error('disk full'); }) });
+    await expect(p.handle(message('garbage'))).rejects.toThrow('disk full');
+  });
+
+  it('the hot path runs before the sinks: an alert is raised while the batch is still open', async () => {
+    const lake = gatedSink('lake');
+    const alerts: string[] = [];
+    const rules = {
+      evaluate: (pt: TelemetryPoint) => (pt.value !== null && pt.value > 80 ? [`${pt.device} hot ${pt.value}`] : []),
+      tick: () => [] as string[],
+    };
+    const p = createPipeline({ sinks: [lake.sink], deadLetter: callbackDeadLetterSink(() => {}), rules, onAlert: (a) => { alerts.push(a); } });
+    const h = p.handle(message('{"temperature": 91}'));
+    expect(alerts).toEqual(['pump-1 hot 91']);
+    expect(await settled(h)).toBe('pending');
+    lake.release();
+    await h;
+  });
+
+  it('an onAlert that throws is counted and does not stop the message', async () => {
+    const rules = { evaluate: () => ['x'], tick: () => [] as string[] };
+    const p = createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), rules, onAlert: () => { throw new Error('boom'); } });
+    await p.handle(message('{"v": 1}'));
+    expect(p.stats()).toMatchObject({ alerts: 1, alertErrors: 1 });
+  });
+
+  it('tick runs on its timer (heartbeat rules)', async () => {
+    let ticks = 0;
+    const alerts: string[] = [];
+    const rules = { evaluate: () => [] as string[], tick: () => (++ticks === 2 ? ['silent'] : []) };
+    const p = createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), rules, onAlert: (a) => { alerts.push(a); }, tickMs: 5 });
+    while (ticks < 3) await new Promise((r) => setTimeout(r, 5));
+    await p.close();
+    const after = ticks;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ticks).toBe(after); // the timer stopped with close()
+    expect(alerts).toEqual(['silent']);
+    await expect(p.handle(message('{"v":1}'))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('the file dead-letter sink: JSON lines per day, group commit, payload in base64, CLOSED after close', async () => {
+    const d = tempDir('outpost-dl-');
+    dirs.push(d);
+    const sink = fileDeadLetterSink({ dir: d.path });
+    const day1 = Date.UTC(2026, 10, 27, 23, 59);
+    const day2 = Date.UTC(2026, 10, 28, 0, 1);
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => sink.write({ topic: `devices/d${i}/telemetry`, payload: Uint8Array.of(i, 0xff), reason: 'DECODE_FAILED', detail: `n${i}`, receivedAt: i % 2 === 0 ? day1 : day2 })),
+    );
+    await sink.close();
+    expect(readdirSync(d.path).sort()).toEqual(['date=2026-11-27', 'date=2026-11-28']);
+    const lines = readdirSync(d.path).flatMap((day) => readdirSync(join(d.path, day)).flatMap((f) => readFileSync(join(d.path, day, f), 'utf8').trim().split('\n')));
+    expect(lines).toHaveLength(50);
+    const parsed = lines.map((l) => JSON.parse(l) as { topic: string; payload: string; reason: string; detail: string });
+    const d7 = parsed.find((x) => x.detail === 'n7');
+    expect(d7).toMatchObject({ topic: 'devices/d7/telemetry', reason: 'DECODE_FAILED' });
+    expect([...Buffer.from(d7?.payload ?? '', 'base64')]).toEqual([7, 0xff]);
+    await expect(sink.write({ topic: 't', payload: new Uint8Array(), reason: 'DECODE_FAILED', detail: '', receivedAt: 0 })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('the file dead-letter sink rejects with LAKE_IO when it cannot write (a file where the directory should be)', async () => {
+    const d = tempDir('outpost-dl-');
+    dirs.push(d);
+    const sink = fileDeadLetterSink({ dir: join(d.path, 'x') });
+    await import('node:fs').then((fs) => fs.writeFileSync(join(d.path, 'x'), 'not a directory'));
+    await expect(sink.write({ topic: 't', payload: new Uint8Array([1]), reason: 'DECODE_FAILED', detail: '', receivedAt: 0 })).rejects.toMatchObject({ code: 'LAKE_IO' });
+    await sink.close();
+  });
+
+  it('wrong types', () => {
+    const dl = callbackDeadLetterSink(() => {});
+    expect(() => createPipeline(null as never)).toThrow(TypeError);
+    expect(() => createPipeline({ sinks: 'lake' as never, deadLetter: dl })).toThrow(/sinks: expected an array, got string/);
+    expect(() => createPipeline({ sinks: [{ name: 'x', write() {} } as never], deadLetter: dl })).toThrow(/sinks\[0\]\.flush: expected a function/);
+    expect(() => createPipeline({ sinks: [], deadLetter: undefined as never })).toThrow(TypeError);
+    expect(() => createPipeline({ sinks: [], deadLetter: dl, rules: { evaluate() {} } as never })).toThrow(/rules.tick/);
+    expect(() => createPipeline({ sinks: [], deadLetter: dl, onAlert: 1 as never })).toThrow(TypeError);
+    expect(() => createPipeline({ sinks: [], deadLetter: dl, tickMs: -1 })).toThrow(RangeError);
+    expect(() => callbackDeadLetterSink('x' as never)).toThrow(TypeError);
+    expect(() => fileDeadLetterSink({ dir: 1 } as never)).toThrow(TypeError);
+    expect(() => fileDeadLetterSink({ dir: '/tmp', fsync: 'yes' } as never)).toThrow(TypeError);
+  });
+});
