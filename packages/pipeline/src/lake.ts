@@ -1,0 +1,691 @@
+/**
+ * The cold path: telemetry batches written as Parquet files in a Hive-style layout
+ * (`<prefix>/date=YYYY-MM-DD/hour=HH/part-N.parquet`, partitioned by event time in UTC), each
+ * file made visible atomically. Any engine that reads Parquet with Hive partitioning (DuckDB,
+ * Spark, Athena, Polars) queries the lake directly.
+ */
+import * as fsp from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { PipelineError } from './errors.js';
+import type { TelemetryPoint, TelemetrySink } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks: TypeError for a wrong type, RangeError for a bad value; messages name the
+// field, what was expected and what was found.
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+  return typeof v;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function isPlain(v: unknown): boolean {
+  return isPlainObject(v);
+}
+
+function intOption(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
+  return v;
+}
+
+/** Latest event time a partition name can hold (9999-12-31T23:59:59.999Z). */
+const MAX_TIME = 253_402_300_799_999;
+
+/**
+ * Checks that `p` is a well-formed {@link TelemetryPoint} (the checks every sink of this package
+ * applies before buffering) and returns its `extra` as JSON text, or `null` when absent.
+ *
+ * @param p the value to check.
+ * @param where how to name it in error messages (`points[3]`).
+ * @returns `JSON.stringify(p.extra)`, or `null`.
+ * @throws TypeError for a wrong type (of the point or a field, or an `extra` that JSON cannot
+ * hold); RangeError for an empty `device`/`metric`, a `time` that is not an integer epoch ms
+ * within years 1970–9999, or a non-finite `value`.
+ *
+ * @example
+ * ```ts
+ * import { checkTelemetryPoint } from '@outpost/pipeline';
+ * checkTelemetryPoint({ device: 'd1', time: 0, metric: 'temp', value: 1.5, extra: { unit: 'Cel' } }); // '{"unit":"Cel"}'
+ * checkTelemetryPoint({ device: 'd1', time: 0, metric: 'temp', value: null }); // null
+ * ```
+ */
+export function checkTelemetryPoint(p: unknown, where = 'point'): string | null {
+  if (!isPlainObject(p)) throw new TypeError(`${where}: expected a telemetry point object, got ${describe(p)}`);
+  const { device, time, metric, value, extra } = p;
+  if (typeof device !== 'string') throw new TypeError(`${where}.device: expected a string, got ${describe(device)}`);
+  if (device.length === 0) throw new RangeError(`${where}.device: expected a non-empty string, got ''`);
+  if (typeof time !== 'number') throw new TypeError(`${where}.time: expected an integer (epoch ms), got ${describe(time)}`);
+  if (!Number.isInteger(time) || time < 0 || time > MAX_TIME) {
+    throw new RangeError(`${where}.time: expected an integer epoch ms in [0, ${MAX_TIME}], got ${time}`);
+  }
+  if (typeof metric !== 'string') throw new TypeError(`${where}.metric: expected a string, got ${describe(metric)}`);
+  if (metric.length === 0) throw new RangeError(`${where}.metric: expected a non-empty string, got ''`);
+  if (value !== null && typeof value !== 'number') throw new TypeError(`${where}.value: expected a number or null, got ${describe(value)}`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`${where}.value: expected a finite number, got ${value}`);
+  if (extra === undefined) return null;
+  if (!isPlainObject(extra)) throw new TypeError(`${where}.extra: expected a plain object or undefined, got ${describe(extra)}`);
+  try {
+    return JSON.stringify(extra);
+  } catch (err) {
+    throw new TypeError(`${where}.extra: expected a JSON-serialisable object, got one that JSON.stringify rejects (${(err as Error).message})`);
+  }
+}
+
+function checkPoints(where: string, points: unknown): asserts points is readonly TelemetryPoint[] {
+  if (!Array.isArray(points)) throw new TypeError(`${where}: expected an array of telemetry points, got ${describe(points)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The object-store seam.
+
+/**
+ * Where finished Parquet files go: the local file system by default ({@link localLakeStore}),
+ * or an object store through an adapter of yours.
+ *
+ * Keys are `/`-separated paths relative to the lake root, such as
+ * `telemetry/date=2026-11-27/hour=18/part-3.parquet`.
+ *
+ * **An S3-compatible adapter** (AWS S3, MinIO, Ceph RGW, R2) implements it in a few lines with
+ * the SDK of your choice; no staging is needed because an S3 PUT is atomic per object (readers
+ * see the whole object or nothing):
+ * - `put`: `PutObject { Bucket, Key: prefix + key, Body: bytes, IfNoneMatch: '*' }`. The
+ *   conditional header makes the put no-replace (S3 answers `412 Precondition Failed` when the key
+ *   exists); translate that into an error whose `code` is `'EEXIST'` so the lake tries the next
+ *   part number. Resolve only after the PUT returned 200 (the object is then durable).
+ * - `list`: `ListObjectsV2 { Prefix }`, following `ContinuationToken`, returning the keys that
+ *   end in `.parquet`.
+ * - `remove` (optional): `DeleteObject`. `cleanup` is not needed (there are no temp objects;
+ *   abort incomplete multipart uploads with a bucket lifecycle rule if you use them).
+ *
+ * @example
+ * ```ts
+ * import type { LakeStore } from '@outpost/pipeline';
+ * const objects = new Map<string, Uint8Array>();
+ * const memoryStore: LakeStore = {
+ *   async put(key, bytes) {
+ *     if (objects.has(key)) throw Object.assign(new Error(`${key} exists`), { code: 'EEXIST' });
+ *     objects.set(key, bytes);
+ *   },
+ *   async list(prefix) { return [...objects.keys()].filter((k) => k.startsWith(prefix)); },
+ * };
+ * ```
+ */
+export interface LakeStore {
+  /**
+   * Stores `bytes` under `key` atomically and durably, never replacing an existing object:
+   * when `key` exists, rejects with an error whose `code` is `'EEXIST'`. Resolves when the
+   * object is durable and visible in full; a failed put leaves nothing visible under `key`.
+   */
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** Keys of the `.parquet` objects under `prefix` (a `/`-terminated key prefix). */
+  list(prefix: string): Promise<string[]>;
+  /** Removes an object; used to roll back the other files of a batch whose commit failed. */
+  remove?(key: string): Promise<void>;
+  /** Removes leftovers of interrupted puts under `prefix`; returns how many were removed. */
+  cleanup?(prefix: string): Promise<number>;
+}
+
+/**
+ * The file-system calls {@link localLakeStore} makes: `node:fs/promises` by default, or a
+ * wrapper that injects failures (ENOSPC, EIO) in tests.
+ *
+ * @example
+ * ```ts
+ * import * as fsp from 'node:fs/promises';
+ * import type { LakeFs } from '@outpost/pipeline';
+ * const fs: LakeFs = fsp;
+ * ```
+ */
+export type LakeFs = Pick<typeof fsp, 'mkdir' | 'open' | 'link' | 'unlink' | 'readdir' | 'stat'>;
+
+/** Options of {@link localLakeStore}. */
+export interface LocalLakeStoreOptions {
+  /** File-system layer; `node:fs/promises` by default. */
+  readonly fs?: LakeFs;
+  /**
+   * Temp files of another host (or of a live process that cannot be probed) older than this are
+   * removed by `cleanup`; temp files of dead processes on this host always are. Default 1 hour.
+   */
+  readonly staleTempMs?: number;
+}
+
+const TEMP_SUFFIX = '.tmp';
+
+function tempName(): string {
+  return `.inflight_${encodeURIComponent(hostname())}_${process.pid}_${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The default {@link LakeStore}: files under `root` on the local file system.
+ *
+ * A put writes the bytes to a temp file in the destination directory (`.inflight_…tmp`, which
+ * no `*.parquet` glob matches; same directory, so same file system), fsyncs it, links it to the
+ * final name (`link()` fails with EEXIST instead of replacing, so two processes writing the same
+ * lake never overwrite each other's parts), unlinks the temp name and fsyncs the directory (and
+ * the parents of directories it created). A crash at any point leaves either no file or a
+ * complete one under the final name, plus at most a temp file that `cleanup` removes.
+ *
+ * @example
+ * ```ts
+ * import { localLakeStore } from '@outpost/pipeline';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const store = localLakeStore(mkdtempSync(join(tmpdir(), 'lake-')));
+ * await store.put('t/date=2026-01-01/hour=00/part-0.parquet', new Uint8Array([1, 2, 3]));
+ * await store.list('t/'); // ['t/date=2026-01-01/hour=00/part-0.parquet']
+ * ```
+ */
+export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}): LakeStore {
+  if (typeof root !== 'string') throw new TypeError(`root: expected a directory path string, got ${describe(root)}`);
+  if (root.length === 0) throw new RangeError(`root: expected a non-empty path, got ''`);
+  if (!isPlain(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  const fs: LakeFs = options.fs ?? fsp;
+  const staleTempMs = intOption('staleTempMs', options.staleTempMs, 3_600_000, 0);
+  const host = encodeURIComponent(hostname());
+  const pathOf = (key: string): string => join(root, ...key.split('/'));
+
+  async function fsyncDir(dir: string): Promise<void> {
+    const h = await fs.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  }
+
+  async function walk(dir: string, out: string[], want: (name: string) => boolean): Promise<void> {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p, out, want);
+      else if (e.isFile() && want(e.name)) out.push(p);
+    }
+  }
+
+  const keyOf = (path: string): string => path.slice(root.length).split(sep).filter((s) => s !== '').join('/');
+
+  return {
+    async put(key, bytes) {
+      const final = pathOf(key);
+      const dir = dirname(final);
+      const created = await fs.mkdir(dir, { recursive: true });
+      const temp = join(dir, tempName());
+      let linked = false;
+      try {
+        const h = await fs.open(temp, 'wx', 0o644);
+        try {
+          let off = 0;
+          while (off < bytes.length) {
+            const { bytesWritten } = await h.write(bytes, off, bytes.length - off);
+            off += bytesWritten;
+          }
+          await h.sync();
+        } finally {
+          await h.close();
+        }
+        await fs.link(temp, final); // EEXIST instead of replacing: no-replace commit
+        linked = true;
+      } finally {
+        await fs.unlink(temp).catch(() => undefined);
+      }
+      if (!linked) return;
+      try {
+        await fsyncDir(dir);
+        if (created !== undefined) {
+          // New partition directories: their entries in the parents must be durable too.
+          for (let d = dir; d.length >= created.length; d = dirname(d)) await fsyncDir(dirname(d));
+        }
+      } catch (err) {
+        // Not durable: take the file back so a retry under another number cannot duplicate it.
+        await fs.unlink(final).catch(() => undefined);
+        throw err;
+      }
+    },
+    async list(prefix) {
+      const out: string[] = [];
+      await walk(pathOf(prefix), out, (n) => n.endsWith('.parquet'));
+      return out.map(keyOf).sort();
+    },
+    async remove(key) {
+      const final = pathOf(key);
+      await fs.unlink(final);
+      await fsyncDir(dirname(final));
+    },
+    async cleanup(prefix) {
+      const temps: string[] = [];
+      await walk(pathOf(prefix), temps, (n) => n.startsWith('.inflight_') && n.endsWith(TEMP_SUFFIX));
+      let removed = 0;
+      for (const t of temps) {
+        const parts = t.slice(dirname(t).length + 1, -TEMP_SUFFIX.length).split('_');
+        const pid = Number(parts[parts.length - 2]);
+        const tHost = parts.slice(1, -2).join('_');
+        let stale = tHost === host && Number.isInteger(pid) && (pid === process.pid || !pidAlive(pid));
+        if (!stale) {
+          const st = await fs.stat(t).catch(() => undefined);
+          stale = st !== undefined && Date.now() - st.mtimeMs > staleTempMs;
+        }
+        if (stale) {
+          await fs.unlink(t).catch(() => undefined);
+          removed++;
+        }
+      }
+      return removed;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lake sink.
+
+/**
+ * Timers the lake uses for the age bound; `globalThis` timers by default, a fake in tests.
+ *
+ * @example
+ * ```ts
+ * import type { LakeClock } from '@outpost/pipeline';
+ * const clock: LakeClock = { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+ * ```
+ */
+export interface LakeClock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options of {@link createLake}. */
+export interface LakeOptions {
+  /** Lake root directory (used by the default {@link localLakeStore}; ignored when `store` is given). */
+  readonly dir?: string;
+  /** Where finished files go; `localLakeStore(dir)` by default. */
+  readonly store?: LakeStore;
+  /** Key prefix of the dataset. Default `telemetry`. */
+  readonly prefix?: string;
+  /** Rows per batch (and at most per file). Default 50,000. */
+  readonly maxRows?: number;
+  /** Estimated in-memory bytes per batch (strings, JSON, 16 bytes per number). Default 16 MiB. */
+  readonly maxBytes?: number;
+  /**
+   * Longest time a point waits in the buffer before its batch is committed. Default 5,000 ms.
+   * The pipeline acknowledges MQTT messages only once the batch holding them is durable, so
+   * this bound is also the worst-case **acknowledgement latency** the broker sees: keep it well
+   * below the broker's redelivery timeout and the in-flight window (`receiveMaximum`) of the
+   * consumer, or the broker stops sending while the batch waits.
+   */
+  readonly maxAgeMs?: number;
+  /** Attempts after the first when a commit fails. Default 2. */
+  readonly retries?: number;
+  /** Delay before the first retry, doubled for each further one. Default 100 ms. */
+  readonly retryDelayMs?: number;
+  /** Timers for the age bound and retries. */
+  readonly clock?: LakeClock;
+}
+
+/**
+ * Counters of a {@link Lake}.
+ *
+ * @example
+ * ```ts
+ * import type { LakeStats } from '@outpost/pipeline';
+ * const line = (s: LakeStats): string => `${s.rows} rows in ${s.files} files, ${s.batchesFailed} failed batches`;
+ * ```
+ */
+export interface LakeStats {
+  /** Rows in committed files. */
+  readonly rows: number;
+  /** Files committed. */
+  readonly files: number;
+  /** Parquet bytes committed. */
+  readonly bytes: number;
+  /** Batches committed. */
+  readonly batches: number;
+  /** Batches that failed for good (their writes rejected with `LAKE_IO`). */
+  readonly batchesFailed: number;
+  /** Points buffered or being committed. */
+  readonly pendingRows: number;
+}
+
+/**
+ * The Parquet lake, a {@link TelemetrySink}.
+ *
+ * @example
+ * ```ts
+ * import { createLake } from '@outpost/pipeline';
+ * import type { Lake } from '@outpost/pipeline';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const lake: Lake = await createLake({ dir: mkdtempSync(join(tmpdir(), 'lake-')) });
+ * await lake.close();
+ * ```
+ */
+export interface Lake extends TelemetrySink {
+  readonly name: 'lake';
+  /** Counters since open. */
+  stats(): LakeStats;
+}
+
+interface Batch {
+  points: TelemetryPoint[];
+  extras: (string | null)[];
+  bytes: number;
+  settled: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const COLUMNS = ['device', 'time', 'metric', 'value', 'extra'] as const;
+
+function twoDigits(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** Hive partition path of an event time: `date=YYYY-MM-DD/hour=HH`. */
+function partitionOf(time: number): string {
+  const d = new Date(time);
+  const y = d.getUTCFullYear();
+  return `date=${String(y).padStart(4, '0')}-${twoDigits(d.getUTCMonth() + 1)}-${twoDigits(d.getUTCDate())}/hour=${twoDigits(d.getUTCHours())}`;
+}
+
+/** Encodes rows as one Parquet file (snappy, the writer's default codec). */
+function encode(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Uint8Array {
+  const n = points.length;
+  const device = new Array<string>(n);
+  const time = new Array<bigint>(n);
+  const metric = new Array<string>(n);
+  const value = new Array<number | null>(n);
+  for (let i = 0; i < n; i++) {
+    const p = points[i] as TelemetryPoint;
+    device[i] = p.device;
+    time[i] = BigInt(p.time);
+    metric[i] = p.metric;
+    value[i] = p.value;
+  }
+  const buf = parquetWriteBuffer({
+    columnData: [
+      { name: COLUMNS[0], data: device, type: 'STRING', nullable: false },
+      { name: COLUMNS[1], data: time, type: 'TIMESTAMP', nullable: false },
+      { name: COLUMNS[2], data: metric, type: 'STRING', nullable: false },
+      { name: COLUMNS[3], data: value, type: 'DOUBLE' },
+      { name: COLUMNS[4], data: extras as (string | null)[], type: 'STRING' },
+    ],
+    codec: 'SNAPPY',
+    createdBy: 'outpost-pipeline',
+  });
+  return new Uint8Array(buf);
+}
+
+function errCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code as string | undefined : undefined;
+}
+
+const defaultClock: LakeClock = {
+  setTimeout: (fn, ms) => {
+    const h = setTimeout(fn, ms);
+    h.unref?.();
+    return h;
+  },
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * Opens the Parquet lake: a {@link TelemetrySink} that buffers points, and commits them as one
+ * Parquet file per Hive partition touched (`<prefix>/date=YYYY-MM-DD/hour=HH/part-N.parquet`, by
+ * event time in UTC) when the batch reaches `maxRows`, `maxBytes` or `maxAgeMs`, on `flush()`
+ * and on `close()`. Every `write` of a batch resolves when all of the batch's files are durable,
+ * or rejects with `PipelineError('LAKE_IO')` if the commit failed after its retries; the files
+ * of a failed batch are removed (when the store can), so nothing of it stays visible.
+ *
+ * Columns: `device` STRING, `time` TIMESTAMP (ms, UTC), `metric` STRING, `value` DOUBLE
+ * (nullable), `extra` STRING (JSON text, nullable). Part numbers continue after the highest one
+ * already in a partition and skip numbers another writer took, so restarts and several
+ * processes writing the same lake never overwrite a file. Delivery is at least once: a point
+ * redelivered after a crash may appear in two files (deduplicate on `(device, metric, time)`
+ * when reading, or load into a store with that unique key).
+ *
+ * On open, leftover temp files of crashed writers under the prefix are removed.
+ *
+ * @param options `dir` (or `store`) and the roll-over bounds.
+ * @returns the open lake.
+ * @throws TypeError / RangeError for bad options (as a rejection); `PipelineError('LAKE_IO')`
+ * when the clean-up on open fails.
+ *
+ * @example
+ * ```ts
+ * import { createLake } from '@outpost/pipeline';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const lake = await createLake({ dir: mkdtempSync(join(tmpdir(), 'lake-')), maxAgeMs: 1_000 });
+ * await lake.write([
+ *   { device: 'pump-1', time: Date.UTC(2026, 10, 27, 18), metric: 'temp_c', value: 21.5 },
+ *   { device: 'pump-1', time: Date.UTC(2026, 10, 27, 19), metric: 'state', value: null, extra: { state: 'idle' } },
+ * ]); // resolves within maxAgeMs, when both files are durable
+ * lake.stats().files; // 2
+ * await lake.close();
+ * ```
+ */
+export async function createLake(options: LakeOptions): Promise<Lake> {
+  if (!isPlain(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  const { dir, store: givenStore } = options;
+  if (givenStore !== undefined) {
+    if (typeof givenStore !== 'object' || givenStore === null) throw new TypeError(`store: expected a LakeStore object, got ${describe(givenStore)}`);
+    for (const m of ['put', 'list'] as const) {
+      if (typeof givenStore[m] !== 'function') throw new TypeError(`store.${m}: expected a function, got ${describe(givenStore[m])}`);
+    }
+  } else if (typeof dir !== 'string') {
+    throw new TypeError(`dir: expected a directory path string (or a store), got ${describe(dir)}`);
+  } else if (dir.length === 0) {
+    throw new RangeError(`dir: expected a non-empty path, got ''`);
+  }
+  const prefix = options.prefix ?? 'telemetry';
+  if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
+  if (!/^[A-Za-z0-9_.=-]+(\/[A-Za-z0-9_.=-]+)*$/.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
+    throw new RangeError(`prefix: expected path segments of [A-Za-z0-9_.=-] separated by '/', got '${prefix}'`);
+  }
+  const maxRows = intOption('maxRows', options.maxRows, 50_000, 1, 10_000_000);
+  const maxBytes = intOption('maxBytes', options.maxBytes, 16 << 20, 1);
+  const maxAgeMs = intOption('maxAgeMs', options.maxAgeMs, 5_000, 0, 2_147_483_647);
+  const retries = intOption('retries', options.retries, 2, 0, 100);
+  const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 100, 0, 60_000);
+  const clock = options.clock ?? defaultClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+    throw new TypeError(`clock: expected an object with setTimeout and clearTimeout functions, got ${describe(clock)}`);
+  }
+  const store: LakeStore = givenStore ?? localLakeStore(dir as string);
+
+  if (store.cleanup !== undefined) {
+    try {
+      await store.cleanup(`${prefix}/`);
+    } catch (err) {
+      throw new PipelineError('LAKE_IO', `lake: removing stale temp files under ${prefix}/ failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  const stats = { rows: 0, files: 0, bytes: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
+  const nextPart = new Map<string, number>(); // partition → next part number to try
+  let current: Batch | undefined;
+  let timer: unknown;
+  let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
+  let closed = false;
+
+  const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
+
+  function newBatch(): Batch {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const settled = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    settled.catch(() => undefined); // observed by the writes; never an unhandled rejection
+    return { points: [], extras: [], bytes: 0, settled, resolve, reject };
+  }
+
+  async function partNumber(partition: string): Promise<number> {
+    let n = nextPart.get(partition);
+    if (n === undefined) {
+      n = 0;
+      for (const key of await store.list(`${prefix}/${partition}/`)) {
+        const m = /\/part-(\d+)\.parquet$/.exec(key);
+        if (m !== null) n = Math.max(n, Number(m[1]) + 1);
+      }
+    }
+    return n;
+  }
+
+  /** Puts one file under the first free part number of its partition; returns its key. */
+  async function putPart(partition: string, bytes: Uint8Array): Promise<string> {
+    for (let attempt = 0; attempt < 1_000; attempt++) {
+      const n = await partNumber(partition);
+      const key = `${prefix}/${partition}/part-${n}.parquet`;
+      nextPart.set(partition, n + 1);
+      try {
+        await store.put(key, bytes);
+        return key;
+      } catch (err) {
+        if (errCode(err) !== 'EEXIST') throw err;
+        if (attempt % 16 === 15) nextPart.delete(partition); // many taken: list again
+      }
+    }
+    throw new Error(`no free part number in ${prefix}/${partition}/ after 1000 attempts`);
+  }
+
+  async function commit(batch: Batch): Promise<void> {
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < batch.points.length; i++) {
+      const part = partitionOf((batch.points[i] as TelemetryPoint).time);
+      let g = groups.get(part);
+      if (g === undefined) groups.set(part, (g = []));
+      g.push(i);
+    }
+    const done: string[] = [];
+    let bytesDone = 0;
+    const pending = new Map<string, Uint8Array>();
+    let lastErr: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1));
+      try {
+        for (const [part, idx] of groups) {
+          if (done.some((k) => k.startsWith(`${prefix}/${part}/`))) continue;
+          let bytes = pending.get(part);
+          if (bytes === undefined) {
+            bytes = encode(idx.map((i) => batch.points[i] as TelemetryPoint), idx.map((i) => batch.extras[i] ?? null));
+            pending.set(part, bytes);
+          }
+          done.push(await putPart(part, bytes));
+          bytesDone += bytes.length;
+        }
+        stats.rows += batch.points.length;
+        stats.files += done.length;
+        stats.bytes += bytesDone;
+        stats.batches++;
+        return;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    // Failed for good: take back the files this batch did put, so none of it stays visible.
+    if (store.remove !== undefined) {
+      for (const key of done) await store.remove(key).catch(() => undefined);
+    }
+    stats.batchesFailed++;
+    throw new PipelineError(
+      'LAKE_IO',
+      `lake: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
+      { cause: lastErr },
+    );
+  }
+
+  /** Seals the buffered batch and queues its commit; returns its settle promise. */
+  function seal(): Promise<void> | undefined {
+    const batch = current;
+    if (timer !== undefined) {
+      clock.clearTimeout(timer);
+      timer = undefined;
+    }
+    if (batch === undefined) return undefined;
+    current = undefined;
+    chain = chain.then(async () => {
+      try {
+        await commit(batch);
+        batch.resolve();
+      } catch (err) {
+        batch.reject(
+          err instanceof PipelineError ? err : new PipelineError('LAKE_IO', `lake: commit failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
+        );
+      } finally {
+        stats.pendingRows -= batch.points.length;
+      }
+    });
+    return batch.settled;
+  }
+
+  return {
+    name: 'lake',
+    async write(points) {
+      if (closed) throw new PipelineError('CLOSED', 'lake: write after close()');
+      checkPoints('points', points);
+      const extras = points.map((p, i) => checkTelemetryPoint(p, `points[${i}]`)); // all checked before any is buffered
+      const waits: Promise<void>[] = [];
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i] as TelemetryPoint;
+        const extra = extras[i] ?? null;
+        if (current === undefined) {
+          current = newBatch();
+          waits.push(current.settled);
+          if (maxAgeMs > 0) timer = clock.setTimeout(() => void seal(), maxAgeMs);
+        } else if (waits[waits.length - 1] !== current.settled) {
+          waits.push(current.settled);
+        }
+        current.points.push(p);
+        current.extras.push(extra);
+        current.bytes += 2 * (p.device.length + p.metric.length + (extra?.length ?? 0)) + 16;
+        stats.pendingRows++;
+        if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
+      }
+      if (maxAgeMs === 0) void seal();
+      await Promise.all(waits);
+    },
+    async flush() {
+      const sealed = seal();
+      if (sealed !== undefined) return sealed;
+      await chain;
+    },
+    async close() {
+      if (closed) return chain;
+      closed = true;
+      const sealed = seal();
+      await chain;
+      if (sealed !== undefined) await sealed;
+    },
+    stats: () => ({ ...stats }),
+  };
+}
