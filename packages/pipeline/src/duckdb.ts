@@ -1,0 +1,481 @@
+/**
+ * DuckDB as the embedded time-series store: a {@link TelemetrySink} and
+ * {@link TimeSeriesQueries} over a DuckDB database file (or `:memory:`), which also queries the
+ * Parquet lake. `@duckdb/node-api` is an optional peer dependency, imported only when a store is
+ * created.
+ */
+import { readdir } from 'node:fs/promises';
+import { PipelineError } from './errors.js';
+import { checkTelemetryPoint } from './lake.js';
+import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
+
+type DuckDbModule = typeof import('@duckdb/node-api');
+type DuckDbConnection = Awaited<ReturnType<Awaited<ReturnType<DuckDbModule['DuckDBInstance']['create']>>['connect']>>;
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+  return typeof v;
+}
+
+function isPlain(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function intArg(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
+  return v;
+}
+
+function intOption(name: string, v: unknown, dflt: number, min: number, max?: number): number {
+  return v === undefined ? dflt : intArg(name, v, min, max);
+}
+
+function optString(name: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new TypeError(`${name}: expected a string, got ${describe(v)}`);
+  return v;
+}
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** DuckDB values → plain JS: timestamps to epoch ms, BIGINTs to numbers when safe. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (v instanceof Date) return v.getTime();
+  if (Array.isArray(v)) return v.map(plain);
+  if (isPlain(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = plain(x);
+    return out;
+  }
+  return v;
+}
+
+/** Options of {@link createDuckDbStore}. */
+export interface DuckDbStoreOptions {
+  /** Database file, or `':memory:'` (the default). */
+  readonly path?: string;
+  /** Points per transaction. Default 10,000. */
+  readonly maxRows?: number;
+  /**
+   * Longest time a point waits before its batch is committed. Default 1,000 ms. As with the
+   * lake, this is also the worst-case acknowledgement latency the broker sees.
+   */
+  readonly maxAgeMs?: number;
+  /** Attempts after the first when a batch's transaction fails. Default 2. */
+  readonly retries?: number;
+  /** Delay before the first retry, doubled for each further one. Default 50 ms. */
+  readonly retryDelayMs?: number;
+  /**
+   * Loads `@duckdb/node-api`; `() => import('@duckdb/node-api')` by default. A seam for tests
+   * and bundlers.
+   */
+  readonly importer?: () => Promise<unknown>;
+}
+
+/**
+ * Rows per Hive partition of the lake, from {@link DuckDbStore.lakeSummary}.
+ *
+ * @example
+ * ```ts
+ * import type { LakePartition } from '@outpost/pipeline';
+ * const label = (p: LakePartition): string => `date=${p.date}/hour=${p.hour}: ${p.rows} rows in ${p.files} files`;
+ * ```
+ */
+export interface LakePartition {
+  /** `YYYY-MM-DD`. */
+  readonly date: string;
+  /** `HH`. */
+  readonly hour: string;
+  readonly rows: number;
+  readonly files: number;
+}
+
+/**
+ * Counters of a {@link DuckDbStore}.
+ *
+ * @example
+ * ```ts
+ * import type { DuckDbStats } from '@outpost/pipeline';
+ * const line = (s: DuckDbStats): string => `${s.rows} points in ${s.batches} batches`;
+ * ```
+ */
+export interface DuckDbStats {
+  /** Points handed to committed batches (redelivered duplicates included). */
+  readonly rows: number;
+  readonly batches: number;
+  readonly batchesFailed: number;
+  readonly pendingRows: number;
+}
+
+/**
+ * The embedded DuckDB time-series store.
+ *
+ * @example
+ * ```ts
+ * import { createDuckDbStore } from '@outpost/pipeline';
+ * import type { DuckDbStore } from '@outpost/pipeline';
+ * const db: DuckDbStore = await createDuckDbStore({ path: ':memory:' });
+ * await db.close();
+ * ```
+ */
+export interface DuckDbStore extends TelemetrySink, TimeSeriesQueries {
+  readonly name: 'duckdb';
+  /**
+   * Runs any SQL (`$1`, `$2`… placeholders bound from `params`) and returns plain objects:
+   * timestamps become epoch ms, BIGINTs numbers where safe. @throws PipelineError `DB_FAILED`.
+   */
+  query(sql: string, params?: readonly (string | number | boolean | null)[]): Promise<Record<string, unknown>[]>;
+  /**
+   * Row and file counts per partition of the Parquet lake under `lakeDir/prefix` (default
+   * prefix `telemetry`), read with `read_parquet(…, hive_partitioning = true)`; `[]` when the
+   * lake has no file yet. Sorted by date, then hour.
+   */
+  lakeSummary(lakeDir: string, prefix?: string): Promise<LakePartition[]>;
+  /** Counters since open. */
+  stats(): DuckDbStats;
+}
+
+interface Batch {
+  points: TelemetryPoint[];
+  extras: (string | null)[];
+  settled: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
+  device VARCHAR NOT NULL,
+  time TIMESTAMP NOT NULL,
+  metric VARCHAR NOT NULL,
+  value DOUBLE,
+  extra JSON,
+  PRIMARY KEY (device, metric, time)
+)`;
+
+/**
+ * Opens (or creates) a DuckDB database as the embedded time-series store: table `telemetry`
+ * (`device` VARCHAR, `time` TIMESTAMP in UTC, `metric` VARCHAR, `value` DOUBLE, `extra` JSON,
+ * primary key `(device, metric, time)`). Writes are batched (up to `maxRows` or `maxAgeMs`),
+ * appended to a staging table and moved with `INSERT OR IGNORE` inside one transaction per
+ * batch, so redelivered points never become duplicate rows; every `write` of a batch resolves
+ * after its transaction committed, or rejects with `DB_FAILED`.
+ *
+ * Queries follow the shared {@link TimeSeriesQueries} semantics (buckets aligned to the Unix
+ * epoch, half-open ranges), and `lakeSummary` reads the Parquet lake.
+ *
+ * @returns the open store.
+ * @throws (as rejections) TypeError / RangeError for bad options; `PipelineError('PEER_MISSING')`
+ * when `@duckdb/node-api` is not installed; `PipelineError('DB_FAILED')` when the database
+ * cannot be opened.
+ *
+ * @example
+ * ```ts
+ * import { createDuckDbStore } from '@outpost/pipeline';
+ * const db = await createDuckDbStore({ maxAgeMs: 0 });
+ * const t = Date.UTC(2026, 10, 27, 18);
+ * await db.write([
+ *   { device: 'pump-1', time: t, metric: 'temp_c', value: 20 },
+ *   { device: 'pump-1', time: t + 30_000, metric: 'temp_c', value: 22 },
+ * ]);
+ * await db.write([{ device: 'pump-1', time: t, metric: 'temp_c', value: 20 }]); // redelivery: ignored
+ * (await db.query('SELECT count(*) AS n FROM telemetry'))[0]; // { n: 2 }
+ * (await db.lastValues())[0]?.value; // 22
+ * (await db.downsample({ device: 'pump-1', metric: 'temp_c', from: t, to: t + 60_000, bucketMs: 60_000 }))[0]?.avg; // 21
+ * await db.close();
+ * ```
+ */
+export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
+  if (!isPlain(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  const path = optString('path', options.path) ?? ':memory:';
+  if (path.length === 0) throw new RangeError(`path: expected a file path or ':memory:', got ''`);
+  const maxRows = intOption('maxRows', options.maxRows, 10_000, 1, 10_000_000);
+  const maxAgeMs = intOption('maxAgeMs', options.maxAgeMs, 1_000, 0, 2_147_483_647);
+  const retries = intOption('retries', options.retries, 2, 0, 100);
+  const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 50, 0, 60_000);
+  const importer = options.importer ?? (() => import('@duckdb/node-api'));
+  if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
+
+  let mod: DuckDbModule;
+  try {
+    mod = (await importer()) as DuckDbModule;
+    if (typeof mod?.DuckDBInstance?.create !== 'function') throw new Error('the module has no DuckDBInstance.create');
+  } catch (err) {
+    throw new PipelineError('PEER_MISSING', `duckdb: cannot load @duckdb/node-api (${(err as Error)?.message ?? String(err)}); install @duckdb/node-api`, {
+      cause: err,
+    });
+  }
+
+  let conn: DuckDbConnection;
+  let closeInstance: () => void;
+  try {
+    const instance = await mod.DuckDBInstance.create(path);
+    closeInstance = () => instance.closeSync();
+    conn = await instance.connect();
+    await conn.run(SCHEMA);
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS telemetry_staging (device VARCHAR, time BIGINT, metric VARCHAR, value DOUBLE, extra VARCHAR)`);
+  } catch (err) {
+    throw new PipelineError('DB_FAILED', `duckdb: opening ${path} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+
+  // One connection; every statement sequence runs under this lock so transactions never interleave.
+  let lock: Promise<unknown> = Promise.resolve();
+  function locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lock.then(fn, fn);
+    lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async function rows(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    return locked(async () => {
+      try {
+        const reader = await conn.runAndReadAll(sql, params as never);
+        return reader.getRowObjectsJS().map((r) => plain(r) as Record<string, unknown>);
+      } catch (err) {
+        throw new PipelineError('DB_FAILED', `duckdb: query failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+    });
+  }
+
+  const stats = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
+  let current: Batch | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  async function insert(batch: Batch): Promise<void> {
+    await locked(async () => {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        await conn.run('DELETE FROM telemetry_staging');
+        const app = await conn.createAppender('telemetry_staging', 'main', 'temp');
+        try {
+          for (let i = 0; i < batch.points.length; i++) {
+            const p = batch.points[i] as TelemetryPoint;
+            const extra = batch.extras[i] ?? null;
+            app.appendVarchar(p.device);
+            app.appendBigInt(BigInt(p.time));
+            app.appendVarchar(p.metric);
+            if (p.value === null) app.appendNull();
+            else app.appendDouble(p.value);
+            if (extra === null) app.appendNull();
+            else app.appendVarchar(extra);
+            app.endRow();
+          }
+          app.flushSync();
+        } finally {
+          app.closeSync();
+        }
+        await conn.run(
+          `INSERT OR IGNORE INTO telemetry SELECT device, epoch_ms(time), metric, value, extra::JSON FROM telemetry_staging`,
+        );
+        await conn.run('DELETE FROM telemetry_staging');
+        await conn.run('COMMIT');
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async function commit(batch: Batch): Promise<void> {
+    let lastErr: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** (attempt - 1)));
+      try {
+        await insert(batch);
+        stats.rows += batch.points.length;
+        stats.batches++;
+        return;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    stats.batchesFailed++;
+    throw new PipelineError(
+      'DB_FAILED',
+      `duckdb: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
+      { cause: lastErr },
+    );
+  }
+
+  function seal(): Promise<void> | undefined {
+    const batch = current;
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (batch === undefined) return undefined;
+    current = undefined;
+    chain = chain.then(async () => {
+      try {
+        await commit(batch);
+        batch.resolve();
+      } catch (err) {
+        batch.reject(err);
+      } finally {
+        stats.pendingRows -= batch.points.length;
+      }
+    });
+    return batch.settled;
+  }
+
+  function newBatch(): Batch {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const settled = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    settled.catch(() => undefined);
+    return { points: [], extras: [], settled, resolve, reject };
+  }
+
+  function checkClosed(what: string): void {
+    if (closed) throw new PipelineError('CLOSED', `duckdb: ${what} after close()`);
+  }
+
+  function checkFilter(name: string, v: unknown): void {
+    if (!isPlain(v)) throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
+  }
+
+  return {
+    name: 'duckdb',
+    async write(points) {
+      checkClosed('write');
+      if (!Array.isArray(points)) throw new TypeError(`points: expected an array of telemetry points, got ${describe(points)}`);
+      const extras = points.map((p: unknown, i) => checkTelemetryPoint(p, `points[${i}]`));
+      const waits: Promise<void>[] = [];
+      for (let i = 0; i < points.length; i++) {
+        if (current === undefined) {
+          current = newBatch();
+          if (maxAgeMs > 0) {
+            timer = setTimeout(() => void seal(), maxAgeMs);
+            timer.unref?.();
+          }
+        }
+        if (waits[waits.length - 1] !== current.settled) waits.push(current.settled);
+        current.points.push(points[i] as TelemetryPoint);
+        current.extras.push(extras[i] ?? null);
+        stats.pendingRows++;
+        if (current.points.length >= maxRows) void seal();
+      }
+      if (maxAgeMs === 0) void seal();
+      await Promise.all(waits);
+    },
+    async flush() {
+      const sealed = seal();
+      if (sealed !== undefined) return sealed;
+      await chain;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const sealed = seal();
+      await chain;
+      await lock;
+      try {
+        conn.closeSync();
+        closeInstance();
+      } catch {
+        // already closed
+      }
+      if (sealed !== undefined) await sealed;
+    },
+    async query(sql, params) {
+      checkClosed('query');
+      if (typeof sql !== 'string') throw new TypeError(`sql: expected a string, got ${describe(sql)}`);
+      if (params !== undefined) {
+        if (!Array.isArray(params)) throw new TypeError(`params: expected an array, got ${describe(params)}`);
+        params.forEach((p: unknown, i) => {
+          if (p !== null && typeof p !== 'string' && typeof p !== 'number' && typeof p !== 'boolean') {
+            throw new TypeError(`params[${i}]: expected a string, number, boolean or null, got ${describe(p)}`);
+          }
+        });
+      }
+      return rows(sql, params?.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p)));
+    },
+    async lastValues(filter = {}) {
+      checkClosed('lastValues');
+      checkFilter('filter', filter);
+      const metric = optString('filter.metric', filter.metric);
+      const device = optString('filter.device', filter.device);
+      const found = await rows(
+        `SELECT device, metric, epoch_ms(time) AS time, value FROM telemetry
+         WHERE ($1::VARCHAR IS NULL OR metric = $1::VARCHAR) AND ($2::VARCHAR IS NULL OR device = $2::VARCHAR)
+         QUALIFY row_number() OVER (PARTITION BY device, metric ORDER BY time DESC) = 1
+         ORDER BY device, metric`,
+        [metric ?? null, device ?? null],
+      );
+      return found as unknown as LastValue[];
+    },
+    async downsample(q) {
+      checkClosed('downsample');
+      checkFilter('q', q);
+      const device = optString('q.device', q.device);
+      const metric = optString('q.metric', q.metric);
+      if (device === undefined) throw new TypeError('q.device: expected a string, got undefined');
+      if (metric === undefined) throw new TypeError('q.metric: expected a string, got undefined');
+      const from = intArg('q.from', q.from, 0);
+      const to = intArg('q.to', q.to, 0);
+      const bucketMs = intArg('q.bucketMs', q.bucketMs, 1);
+      if (to < from) throw new RangeError(`q.to: expected an epoch ms >= q.from (${from}), got ${to}`);
+      // Integer arithmetic on epoch ms: buckets aligned to the Unix epoch for any width
+      // (DuckDB's time_bucket aligns to 2000-01-03 by default).
+      const found = await rows(
+        `SELECT (epoch_ms(time) // $4) * $4 AS bucket, count(*) AS count, min(value) AS min, max(value) AS max, avg(value) AS avg
+         FROM telemetry
+         WHERE device = $1 AND metric = $2 AND time >= epoch_ms($3::BIGINT) AND time < epoch_ms($5::BIGINT)
+         GROUP BY bucket ORDER BY bucket`,
+        [device, metric, BigInt(from), BigInt(bucketMs), BigInt(to)],
+      );
+      return found as unknown as SeriesBucket[];
+    },
+    async gaps(q) {
+      checkClosed('gaps');
+      checkFilter('q', q);
+      const from = intArg('q.from', q.from, 0);
+      const to = intArg('q.to', q.to, 0);
+      const minGapMs = intArg('q.minGapMs', q.minGapMs, 0);
+      const device = optString('q.device', q.device);
+      if (to < from) throw new RangeError(`q.to: expected an epoch ms >= q.from (${from}), got ${to}`);
+      const found = await rows(
+        `SELECT device, prev AS "from", t AS "to", t - prev AS "durationMs" FROM (
+           SELECT device, epoch_ms(time) AS t, lag(epoch_ms(time)) OVER (PARTITION BY device ORDER BY time) AS prev
+           FROM telemetry
+           WHERE time >= epoch_ms($1::BIGINT) AND time < epoch_ms($2::BIGINT) AND ($4::VARCHAR IS NULL OR device = $4::VARCHAR)
+         ) WHERE prev IS NOT NULL AND t - prev > $3::BIGINT
+         ORDER BY device, "from"`,
+        [BigInt(from), BigInt(to), BigInt(minGapMs), device ?? null],
+      );
+      return found as unknown as Gap[];
+    },
+    async lakeSummary(lakeDir, prefix = 'telemetry') {
+      checkClosed('lakeSummary');
+      if (typeof lakeDir !== 'string') throw new TypeError(`lakeDir: expected a directory path string, got ${describe(lakeDir)}`);
+      if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
+      if (lakeDir.length === 0) throw new RangeError(`lakeDir: expected a non-empty path, got ''`);
+      const glob = `${lakeDir.replace(/\/+$/, '')}/${prefix}/**/*.parquet`;
+      const any = await readdir(`${lakeDir}/${prefix}`, { recursive: true }).then(
+        (names) => names.some((n) => n.endsWith('.parquet')),
+        () => false,
+      );
+      if (!any) return [];
+      const found = await rows(
+        `SELECT CAST("date" AS VARCHAR) AS date, CAST(hour AS VARCHAR) AS hour, count(*) AS rows, count(DISTINCT filename) AS files
+         FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types_autocast = false, filename = true)
+         GROUP BY ALL ORDER BY date, hour`,
+      );
+      return found as unknown as LakePartition[];
+    },
+    stats: () => ({ ...stats }),
+  };
+}
