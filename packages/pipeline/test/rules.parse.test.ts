@@ -37,7 +37,7 @@ describe('parseRules', () => {
     expect(Object.isFrozen(rules[0])).toBe(true);
     // the validated rules feed an engine, inline conditions included (their generated ids revalidate)
     const withInline = parseRules({ rules: [hot, { id: 'c', kind: 'any', of: ['hot', { kind: 'rate', metric: 'temp', maxFallPerSecond: 1 }] }] });
-    expect((withInline[1] as { of: Array<{ id: string }> }).of[1]?.id).toBe('c.of[1]');
+    expect((withInline[1] as unknown as { of: Array<{ id: string }> }).of[1]?.id).toBe('c.of[1]');
     expect(new RuleEngine(withInline).rules).toEqual(withInline);
   });
 
