@@ -144,9 +144,9 @@ export interface LakeStore {
  *
  * @example
  * ```ts
- * import * as fsp from 'node:fs/promises';
+ * import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
  * import type { LakeFs } from '@outpost/pipeline';
- * const fs: LakeFs = fsp;
+ * const fs: LakeFs = { link, mkdir, open, readdir, stat, unlink };
  * ```
  */
 export type LakeFs = Pick<typeof fsp, 'mkdir' | 'open' | 'link' | 'unlink' | 'readdir' | 'stat'>;
