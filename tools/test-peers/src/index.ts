@@ -132,3 +132,4 @@ export type { Example, InstrumentOptions, ObjectComparison } from './doc-example
 export { bench, report } from './bench.js';
 export type { Result as BenchResult } from './bench.js';
 export { mulberry32 } from './random.js';
+export { postgresBinDir, startPostgres, type Postgres } from './postgres.js';
