@@ -1,8 +1,16 @@
-// Radix-2 real FFT. An N-point real transform is computed as an N/2-point complex FFT of the
-// even/odd samples packed as z[m] = x[2m] + i·x[2m+1], followed by the split step
-// X[k] = E[k] + W_N^k·O[k] (e.g. Oppenheim & Schafer, "Discrete-Time Signal Processing", §9.3;
-// or the classic "two real FFTs for the price of one" packing). Tables (bit reversal, twiddles)
-// are built once per size; forward() allocates nothing when given an output buffer.
+// Real FFT. An N-point real transform is computed as one M = N/2-point complex FFT of the
+// samples packed as z[m] = x[2m] + i·x[2m+1], followed by the split step
+// X[k] = E[k] + W_N^k·O[k] with E, O the transforms of the even and odd samples
+// (Oppenheim & Schafer, "Discrete-Time Signal Processing", 3rd ed., §9.3; the classic "two real
+// FFTs for the price of one" packing), done for k and M − k together.
+//
+// The complex FFT is iterative decimation in time on two preallocated arrays (re, im): the
+// first pass (twiddle-free radix-8, or radix-4 when log2 M is even) reads the input in
+// bit-reversed order; every later pass is a radix-4 butterfly — two radix-2 stages fused, three
+// complex multiplications per four points — looping over j outside (twiddles stay in registers,
+// j = 0 without multiplications) with its twiddles precomputed in the order the loop reads them.
+// The split step writes the interleaved output. Nothing is allocated per call when an output
+// buffer is given. (A radix-8 pass everywhere was tried and was slower in V8: it spills.)
 import { assertInt, assertSamples, type Samples } from './validate.js';
 
 /**
@@ -22,10 +30,12 @@ export class RealFFT {
   /** Transform length N. */
   readonly size: number;
   readonly #m: number;
+  /** Bit reversal over log2(M) bits, premultiplied by 2 (an index into interleaved data). */
   readonly #rev: Uint32Array;
-  readonly #cos: Float64Array; // cos(2πj/M), j < M/2
-  readonly #sin: Float64Array;
-  readonly #splitCos: Float64Array; // cos(2πk/N), k ≤ M
+  /** Per radix-4 pass of length L, for j < L/4: W^j, W^2j, W^3j (re, im) with W = e^{-2πi/L}. */
+  readonly #tw: Float64Array;
+  /** cos and sin of 2πk/N for k ≤ M/2, for the split step. */
+  readonly #splitCos: Float64Array;
   readonly #splitSin: Float64Array;
   readonly #re: Float64Array;
   readonly #im: Float64Array;
@@ -40,22 +50,30 @@ export class RealFFT {
     this.size = size;
     const m = size / 2;
     this.#m = m;
-    const bits = Math.log2(m);
+    const bits = Math.round(Math.log2(m));
     this.#rev = new Uint32Array(m);
     for (let i = 0; i < m; i++) {
       let r = 0;
       for (let b = 0, v = i; b < bits; b++, v >>= 1) r = (r << 1) | (v & 1);
-      this.#rev[i] = r;
+      this.#rev[i] = 2 * r;
     }
-    this.#cos = new Float64Array(Math.max(1, m / 2));
-    this.#sin = new Float64Array(Math.max(1, m / 2));
-    for (let j = 0; j < m / 2; j++) {
-      this.#cos[j] = Math.cos((2 * Math.PI * j) / m);
-      this.#sin[j] = Math.sin((2 * Math.PI * j) / m);
+    let twLen = 0;
+    for (let len = bits % 2 === 0 ? 16 : 32; len <= m; len *= 4) twLen += (6 * len) / 4;
+    this.#tw = new Float64Array(twLen);
+    let t = 0;
+    for (let len = bits % 2 === 0 ? 16 : 32; len <= m; len *= 4) {
+      for (let j = 0; j < len / 4; j++) {
+        for (let p = 1; p <= 3; p++) {
+          const a = (2 * Math.PI * p * j) / len;
+          this.#tw[t++] = Math.cos(a);
+          this.#tw[t++] = -Math.sin(a);
+        }
+      }
     }
-    this.#splitCos = new Float64Array(m + 1);
-    this.#splitSin = new Float64Array(m + 1);
-    for (let k = 0; k <= m; k++) {
+    const half = Math.floor(m / 2);
+    this.#splitCos = new Float64Array(half + 1);
+    this.#splitSin = new Float64Array(half + 1);
+    for (let k = 0; k <= half; k++) {
       this.#splitCos[k] = Math.cos((2 * Math.PI * k) / size);
       this.#splitSin[k] = Math.sin((2 * Math.PI * k) / size);
     }
@@ -86,59 +104,299 @@ export class RealFFT {
       if (!(out instanceof Float64Array)) throw new TypeError('out: expected a Float64Array');
       if (out.length !== n + 2) throw new RangeError(`out: expected ${n + 2} numbers, got ${out.length}`);
     }
-    const m = this.#m;
     const re = this.#re;
     const im = this.#im;
-    const rev = this.#rev;
-    for (let i = 0; i < m; i++) {
-      const r = rev[i] as number;
-      re[r] = input[2 * i] as number;
-      im[r] = input[2 * i + 1] as number;
-    }
-    const cos = this.#cos;
-    const sin = this.#sin;
-    for (let len = 2; len <= m; len <<= 1) {
-      const half = len >> 1;
-      const step = m / len;
-      for (let i = 0; i < m; i += len) {
-        for (let j = 0, t = 0; j < half; j++, t += step) {
-          const wr = cos[t] as number;
-          const wi = -(sin[t] as number);
-          const a = i + j;
-          const b = a + half;
-          const br = re[b] as number;
-          const bi = im[b] as number;
-          const tr = wr * br - wi * bi;
-          const ti = wr * bi + wi * br;
-          const ar = re[a] as number;
-          const ai = im[a] as number;
-          re[b] = ar - tr;
-          im[b] = ai - ti;
-          re[a] = ar + tr;
-          im[a] = ai + ti;
-        }
-      }
-    }
-    const sc = this.#splitCos;
-    const ss = this.#splitSin;
-    for (let k = 0; k <= m; k++) {
-      const p = k === m ? 0 : k;
-      const q = k === 0 ? 0 : m - k;
-      const zr = re[p] as number;
-      const zi = im[p] as number;
-      const yr = re[q] as number;
-      const yi = im[q] as number;
-      const er = (zr + yr) / 2;
-      const ei = (zi - yi) / 2;
-      const or = (zi + yi) / 2;
-      const oi = -(zr - yr) / 2;
-      const c = sc[k] as number;
-      const s = ss[k] as number;
-      out[2 * k] = er + c * or + s * oi;
-      out[2 * k + 1] = ei + c * oi - s * or;
-    }
+    if (input instanceof Float64Array) firstPass64(input, re, im, this.#rev, this.#m);
+    else firstPass32(input, re, im, this.#rev, this.#m);
+    radix4Passes(re, im, this.#tw, this.#m);
+    split(re, im, out, this.#splitCos, this.#splitSin, this.#m);
     return out;
   }
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+
+// The first pass, fused with the bit-reversal permutation. Two monomorphic copies (Float64Array
+// and Float32Array input) keep the element loads specialised.
+function firstPass64(x: Float64Array, re: Float64Array, im: Float64Array, rev: Uint32Array, m: number): void {
+  if (m === 1) {
+    re[0] = x[0] as number;
+    im[0] = x[1] as number;
+    return;
+  }
+  if (m === 2) {
+    const ar = x[0] as number, ai = x[1] as number, br = x[2] as number, bi = x[3] as number;
+    re[0] = ar + br;
+    im[0] = ai + bi;
+    re[1] = ar - br;
+    im[1] = ai - bi;
+    return;
+  }
+  if ((31 - Math.clz32(m)) % 2 === 1) {
+    // Radix-8: two twiddle-free radix-4 butterflies, then the L = 8 radix-2 stage with W8^j.
+    for (let p = 0; p < m; p += 8) {
+      let i0 = rev[p] as number, i1 = rev[p + 1] as number, i2 = rev[p + 2] as number, i3 = rev[p + 3] as number;
+      let x0r = x[i0] as number, x0i = x[i0 + 1] as number;
+      let x1r = x[i1] as number, x1i = x[i1 + 1] as number;
+      let x2r = x[i2] as number, x2i = x[i2 + 1] as number;
+      let x3r = x[i3] as number, x3i = x[i3 + 1] as number;
+      let s01r = x0r + x1r, s01i = x0i + x1i, d01r = x0r - x1r, d01i = x0i - x1i;
+      let s23r = x2r + x3r, s23i = x2i + x3i, d23r = x2r - x3r, d23i = x2i - x3i;
+      const a0r = s01r + s23r, a0i = s01i + s23i;
+      const a1r = d01r + d23i, a1i = d01i - d23r;
+      const a2r = s01r - s23r, a2i = s01i - s23i;
+      const a3r = d01r - d23i, a3i = d01i + d23r;
+      i0 = rev[p + 4] as number; i1 = rev[p + 5] as number; i2 = rev[p + 6] as number; i3 = rev[p + 7] as number;
+      x0r = x[i0] as number; x0i = x[i0 + 1] as number;
+      x1r = x[i1] as number; x1i = x[i1 + 1] as number;
+      x2r = x[i2] as number; x2i = x[i2 + 1] as number;
+      x3r = x[i3] as number; x3i = x[i3 + 1] as number;
+      s01r = x0r + x1r; s01i = x0i + x1i; d01r = x0r - x1r; d01i = x0i - x1i;
+      s23r = x2r + x3r; s23i = x2i + x3i; d23r = x2r - x3r; d23i = x2i - x3i;
+      const b0r = s01r + s23r, b0i = s01i + s23i;
+      const b1r = d01r + d23i, b1i = d01i - d23r;
+      const b2r = s01r - s23r, b2i = s01i - s23i;
+      const b3r = d01r - d23i, b3i = d01i + d23r;
+      // W8·b1 = ((b1r + b1i) + i(b1i − b1r))/√2, W8²·b2 = b2i − i·b2r, W8³·b3 = ((b3i − b3r) − i(b3r + b3i))/√2
+      const t1r = SQRT1_2 * (b1r + b1i), t1i = SQRT1_2 * (b1i - b1r);
+      const t3r = SQRT1_2 * (b3i - b3r), t3i = -SQRT1_2 * (b3r + b3i);
+      re[p] = a0r + b0r;
+      im[p] = a0i + b0i;
+      re[p + 4] = a0r - b0r;
+      im[p + 4] = a0i - b0i;
+      re[p + 1] = a1r + t1r;
+      im[p + 1] = a1i + t1i;
+      re[p + 5] = a1r - t1r;
+      im[p + 5] = a1i - t1i;
+      re[p + 2] = a2r + b2i;
+      im[p + 2] = a2i - b2r;
+      re[p + 6] = a2r - b2i;
+      im[p + 6] = a2i + b2r;
+      re[p + 3] = a3r + t3r;
+      im[p + 3] = a3i + t3i;
+      re[p + 7] = a3r - t3r;
+      im[p + 7] = a3i - t3i;
+    }
+    return;
+  }
+  for (let p = 0; p < m; p += 4) {
+    const i0 = rev[p] as number, i1 = rev[p + 1] as number, i2 = rev[p + 2] as number, i3 = rev[p + 3] as number;
+    const x0r = x[i0] as number, x0i = x[i0 + 1] as number;
+    const x1r = x[i1] as number, x1i = x[i1 + 1] as number;
+    const x2r = x[i2] as number, x2i = x[i2 + 1] as number;
+    const x3r = x[i3] as number, x3i = x[i3 + 1] as number;
+    const s01r = x0r + x1r, s01i = x0i + x1i, d01r = x0r - x1r, d01i = x0i - x1i;
+    const s23r = x2r + x3r, s23i = x2i + x3i, d23r = x2r - x3r, d23i = x2i - x3i;
+    const o = 2 * p;
+    re[p] = s01r + s23r;
+    im[p] = s01i + s23i;
+    re[p + 1] = d01r + d23i;
+    im[p + 1] = d01i - d23r;
+    re[p + 2] = s01r - s23r;
+    im[p + 2] = s01i - s23i;
+    re[p + 3] = d01r - d23i;
+    im[p + 3] = d01i + d23r;
+  }
+}
+
+function firstPass32(x: Float32Array, re: Float64Array, im: Float64Array, rev: Uint32Array, m: number): void {
+  if (m === 1) {
+    re[0] = x[0] as number;
+    im[0] = x[1] as number;
+    return;
+  }
+  if (m === 2) {
+    const ar = x[0] as number, ai = x[1] as number, br = x[2] as number, bi = x[3] as number;
+    re[0] = ar + br;
+    im[0] = ai + bi;
+    re[1] = ar - br;
+    im[1] = ai - bi;
+    return;
+  }
+  if ((31 - Math.clz32(m)) % 2 === 1) {
+    // Radix-8: two twiddle-free radix-4 butterflies, then the L = 8 radix-2 stage with W8^j.
+    for (let p = 0; p < m; p += 8) {
+      let i0 = rev[p] as number, i1 = rev[p + 1] as number, i2 = rev[p + 2] as number, i3 = rev[p + 3] as number;
+      let x0r = x[i0] as number, x0i = x[i0 + 1] as number;
+      let x1r = x[i1] as number, x1i = x[i1 + 1] as number;
+      let x2r = x[i2] as number, x2i = x[i2 + 1] as number;
+      let x3r = x[i3] as number, x3i = x[i3 + 1] as number;
+      let s01r = x0r + x1r, s01i = x0i + x1i, d01r = x0r - x1r, d01i = x0i - x1i;
+      let s23r = x2r + x3r, s23i = x2i + x3i, d23r = x2r - x3r, d23i = x2i - x3i;
+      const a0r = s01r + s23r, a0i = s01i + s23i;
+      const a1r = d01r + d23i, a1i = d01i - d23r;
+      const a2r = s01r - s23r, a2i = s01i - s23i;
+      const a3r = d01r - d23i, a3i = d01i + d23r;
+      i0 = rev[p + 4] as number; i1 = rev[p + 5] as number; i2 = rev[p + 6] as number; i3 = rev[p + 7] as number;
+      x0r = x[i0] as number; x0i = x[i0 + 1] as number;
+      x1r = x[i1] as number; x1i = x[i1 + 1] as number;
+      x2r = x[i2] as number; x2i = x[i2 + 1] as number;
+      x3r = x[i3] as number; x3i = x[i3 + 1] as number;
+      s01r = x0r + x1r; s01i = x0i + x1i; d01r = x0r - x1r; d01i = x0i - x1i;
+      s23r = x2r + x3r; s23i = x2i + x3i; d23r = x2r - x3r; d23i = x2i - x3i;
+      const b0r = s01r + s23r, b0i = s01i + s23i;
+      const b1r = d01r + d23i, b1i = d01i - d23r;
+      const b2r = s01r - s23r, b2i = s01i - s23i;
+      const b3r = d01r - d23i, b3i = d01i + d23r;
+      // W8·b1 = ((b1r + b1i) + i(b1i − b1r))/√2, W8²·b2 = b2i − i·b2r, W8³·b3 = ((b3i − b3r) − i(b3r + b3i))/√2
+      const t1r = SQRT1_2 * (b1r + b1i), t1i = SQRT1_2 * (b1i - b1r);
+      const t3r = SQRT1_2 * (b3i - b3r), t3i = -SQRT1_2 * (b3r + b3i);
+      re[p] = a0r + b0r;
+      im[p] = a0i + b0i;
+      re[p + 4] = a0r - b0r;
+      im[p + 4] = a0i - b0i;
+      re[p + 1] = a1r + t1r;
+      im[p + 1] = a1i + t1i;
+      re[p + 5] = a1r - t1r;
+      im[p + 5] = a1i - t1i;
+      re[p + 2] = a2r + b2i;
+      im[p + 2] = a2i - b2r;
+      re[p + 6] = a2r - b2i;
+      im[p + 6] = a2i + b2r;
+      re[p + 3] = a3r + t3r;
+      im[p + 3] = a3i + t3i;
+      re[p + 7] = a3r - t3r;
+      im[p + 7] = a3i - t3i;
+    }
+    return;
+  }
+  for (let p = 0; p < m; p += 4) {
+    const i0 = rev[p] as number, i1 = rev[p + 1] as number, i2 = rev[p + 2] as number, i3 = rev[p + 3] as number;
+    const x0r = x[i0] as number, x0i = x[i0 + 1] as number;
+    const x1r = x[i1] as number, x1i = x[i1 + 1] as number;
+    const x2r = x[i2] as number, x2i = x[i2 + 1] as number;
+    const x3r = x[i3] as number, x3i = x[i3 + 1] as number;
+    const s01r = x0r + x1r, s01i = x0i + x1i, d01r = x0r - x1r, d01i = x0i - x1i;
+    const s23r = x2r + x3r, s23i = x2i + x3i, d23r = x2r - x3r, d23i = x2i - x3i;
+    const o = 2 * p;
+    re[p] = s01r + s23r;
+    im[p] = s01i + s23i;
+    re[p + 1] = d01r + d23i;
+    im[p + 1] = d01i - d23r;
+    re[p + 2] = s01r - s23r;
+    im[p + 2] = s01i - s23i;
+    re[p + 3] = d01r - d23i;
+    im[p + 3] = d01i + d23r;
+  }
+}
+
+// Radix-4 DIT passes over bit-reversed data. With a0…a3 = i+j, +Q, +2Q, +3Q (Q = L/4) the two
+// fused radix-2 stages give, for u0 = x0, u1 = W^2j·x1, u2 = W^j·x2, u3 = W^3j·x3:
+// y0 = (u0+u1) + (u2+u3), y2 = (u0+u1) − (u2+u3), y1 = (u0−u1) − i(u2−u3), y3 = (u0−u1) + i(u2−u3).
+function radix4Passes(re: Float64Array, im: Float64Array, tw: Float64Array, m: number): void {
+  let t0 = 0;
+  const n2 = m;
+  for (let len = (31 - Math.clz32(m)) % 2 === 0 ? 16 : 32; len <= m; len *= 4) {
+    const q2 = len >> 2; // Q complex points
+    const size2 = len;
+    // j = 0: every twiddle is 1.
+    for (let a0 = 0; a0 < n2; a0 += size2) {
+      const a1 = a0 + q2;
+      const a2 = a1 + q2;
+      const a3 = a2 + q2;
+      const u0r = re[a0] as number, u0i = im[a0] as number;
+      const u1r = re[a1] as number, u1i = im[a1] as number;
+      const u2r = re[a2] as number, u2i = im[a2] as number;
+      const u3r = re[a3] as number, u3i = im[a3] as number;
+      const s01r = u0r + u1r, s01i = u0i + u1i, d01r = u0r - u1r, d01i = u0i - u1i;
+      const s23r = u2r + u3r, s23i = u2i + u3i, d23r = u2r - u3r, d23i = u2i - u3i;
+      re[a0] = s01r + s23r;
+      im[a0] = s01i + s23i;
+      re[a2] = s01r - s23r;
+      im[a2] = s01i - s23i;
+      re[a1] = d01r + d23i;
+      im[a1] = d01i - d23r;
+      re[a3] = d01r - d23i;
+      im[a3] = d01i + d23r;
+    }
+    if (size2 === n2) {
+      // One block (the last pass): a flat loop over j.
+      for (let a0 = 1, t = t0 + 6; a0 < q2; a0 += 1, t += 6) {
+        const w1r = tw[t] as number, w1i = tw[t + 1] as number;
+        const w2r = tw[t + 2] as number, w2i = tw[t + 3] as number;
+        const w3r = tw[t + 4] as number, w3i = tw[t + 5] as number;
+        const a1 = a0 + q2;
+        const a2 = a1 + q2;
+        const a3 = a2 + q2;
+        const x1r = re[a1] as number, x1i = im[a1] as number;
+        const x2r = re[a2] as number, x2i = im[a2] as number;
+        const x3r = re[a3] as number, x3i = im[a3] as number;
+        const u0r = re[a0] as number, u0i = im[a0] as number;
+        const u1r = w2r * x1r - w2i * x1i, u1i = w2r * x1i + w2i * x1r;
+        const u2r = w1r * x2r - w1i * x2i, u2i = w1r * x2i + w1i * x2r;
+        const u3r = w3r * x3r - w3i * x3i, u3i = w3r * x3i + w3i * x3r;
+        const s01r = u0r + u1r, s01i = u0i + u1i, d01r = u0r - u1r, d01i = u0i - u1i;
+        const s23r = u2r + u3r, s23i = u2i + u3i, d23r = u2r - u3r, d23i = u2i - u3i;
+        re[a0] = s01r + s23r;
+        im[a0] = s01i + s23i;
+        re[a2] = s01r - s23r;
+        im[a2] = s01i - s23i;
+        re[a1] = d01r + d23i;
+        im[a1] = d01i - d23r;
+        re[a3] = d01r - d23i;
+        im[a3] = d01i + d23r;
+      }
+      break;
+    }
+    for (let j = 1, t = t0 + 6; j < q2; j += 1, t += 6) {
+      const w1r = tw[t] as number, w1i = tw[t + 1] as number;
+      const w2r = tw[t + 2] as number, w2i = tw[t + 3] as number;
+      const w3r = tw[t + 4] as number, w3i = tw[t + 5] as number;
+      for (let a0 = j; a0 < n2; a0 += size2) {
+        const a1 = a0 + q2;
+        const a2 = a1 + q2;
+        const a3 = a2 + q2;
+        const x1r = re[a1] as number, x1i = im[a1] as number;
+        const x2r = re[a2] as number, x2i = im[a2] as number;
+        const x3r = re[a3] as number, x3i = im[a3] as number;
+        const u0r = re[a0] as number, u0i = im[a0] as number;
+        const u1r = w2r * x1r - w2i * x1i, u1i = w2r * x1i + w2i * x1r;
+        const u2r = w1r * x2r - w1i * x2i, u2i = w1r * x2i + w1i * x2r;
+        const u3r = w3r * x3r - w3i * x3i, u3i = w3r * x3i + w3i * x3r;
+        const s01r = u0r + u1r, s01i = u0i + u1i, d01r = u0r - u1r, d01i = u0i - u1i;
+        const s23r = u2r + u3r, s23i = u2i + u3i, d23r = u2r - u3r, d23i = u2i - u3i;
+        re[a0] = s01r + s23r;
+        im[a0] = s01i + s23i;
+        re[a2] = s01r - s23r;
+        im[a2] = s01i - s23i;
+        re[a1] = d01r + d23i;
+        im[a1] = d01i - d23r;
+        re[a3] = d01r - d23i;
+        im[a3] = d01i + d23r;
+      }
+    }
+    t0 += 6 * q2;
+  }
+}
+
+// Split step, in place: Z[k] and Z[M−k] give X[k] and X[M−k] (E[M−k] = conj E[k], O likewise,
+// W_N^{M−k} = −conj W_N^k); X[M] lands in the two extra numbers at the end.
+function split(re: Float64Array, im: Float64Array, d: Float64Array, cos: Float64Array, sin: Float64Array, m: number): void {
+  const r0 = re[0] as number;
+  const i0 = im[0] as number;
+  d[0] = r0 + i0;
+  d[1] = 0;
+  d[2 * m] = r0 - i0;
+  d[2 * m + 1] = 0;
+  if (m < 2) return;
+  const h = m >> 1;
+  for (let k = 1; k < h; k++) {
+    const zr = re[k] as number, zi = im[k] as number, yr = re[m - k] as number, yi = im[m - k] as number;
+    const er = 0.5 * (zr + yr), ei = 0.5 * (zi - yi);
+    const or = 0.5 * (zi + yi), oi = 0.5 * (yr - zr);
+    const c = cos[k] as number;
+    const s = sin[k] as number;
+    const p = c * or + s * oi;
+    const q = c * oi - s * or;
+    const a = 2 * k;
+    const b = 2 * (m - k);
+    d[a] = er + p;
+    d[a + 1] = ei + q;
+    d[b] = er - p;
+    d[b + 1] = q - ei;
+  }
+  d[2 * h] = re[h] as number; // X[M/2] = conj Z[M/2]
+  d[2 * h + 1] = 0 - (im[h] as number); // 0 − x, not −x: no −0 for a zero imaginary part
 }
 
 /** Spectral windows implemented by {@link windowCoefficients}. */

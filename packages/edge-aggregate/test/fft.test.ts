@@ -23,7 +23,8 @@ function dft(x: ArrayLike<number>): Float64Array {
 }
 
 describe('RealFFT', () => {
-  for (const n of [2, 4, 8, 16, 64, 256, 1024]) {
+  // Powers of 4 and powers of 2 that are not (radix-2 first pass), down to the degenerate N = 2, 4.
+  for (const n of [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]) {
     it(`matches a naive DFT for N = ${n}`, () => {
       const x = gaussian(n, 1, n).map((v, i) => v + 0.5 * Math.cos(i));
       const got = new RealFFT(n).forward(x);
@@ -46,16 +47,45 @@ describe('RealFFT', () => {
     );
   });
 
-  it('agrees with fft.js (the benchmark reference)', () => {
-    const n = 4096;
-    const x = gaussian(n, 1, 9);
-    const ref = new FFTJS(n);
-    const out = ref.createComplexArray() as number[];
-    ref.realTransform(out, Array.from(x));
-    const got = new RealFFT(n).forward(x);
-    for (let k = 0; k <= n / 2; k++) {
-      expect(got[2 * k]).toBeCloseTo(out[2 * k] as number, 8);
-      expect(got[2 * k + 1]).toBeCloseTo(out[2 * k + 1] as number, 8);
+  for (const n of [4, 8, 2048, 4096, 8192, 16384]) {
+    it(`agrees with fft.js (the benchmark reference) for N = ${n}, Float64Array and Float32Array input`, () => {
+      const x = gaussian(n, 1, 9 + n);
+      const ref = new FFTJS(n);
+      const out = ref.createComplexArray() as number[];
+      ref.realTransform(out, Array.from(x));
+      const fft = new RealFFT(n);
+      const got = fft.forward(x);
+      const got32 = fft.forward(Float32Array.from(x));
+      const x32 = Float32Array.from(x);
+      const out32 = ref.createComplexArray() as number[];
+      ref.realTransform(out32, Array.from(x32));
+      const tol = 1e-10 * Math.sqrt(n) * Math.log2(n);
+      for (let k = 0; k <= n / 2; k++) {
+        // fft.js leaves the Nyquist bin of its half spectrum at index n/2 (re) only.
+        expect(Math.abs((got[2 * k] as number) - (out[2 * k] as number))).toBeLessThan(tol);
+        expect(Math.abs((got[2 * k + 1] as number) - (out[2 * k + 1] as number))).toBeLessThan(tol);
+        expect(Math.abs((got32[2 * k] as number) - (out32[2 * k] as number))).toBeLessThan(tol);
+        expect(Math.abs((got32[2 * k + 1] as number) - (out32[2 * k + 1] as number))).toBeLessThan(tol);
+      }
+    });
+  }
+
+  it('is linear and satisfies Parseval on seeded random input of every size 2 … 2¹⁴', () => {
+    for (let p = 1; p <= 14; p++) {
+      const n = 2 ** p;
+      const fft = new RealFFT(n);
+      const a = gaussian(n, 1, p);
+      const b = gaussian(n, 2, 100 + p);
+      const A = fft.forward(a);
+      const B = fft.forward(b);
+      const AB = fft.forward(Float64Array.from(a, (v, i) => 3 * v - (b[i] as number)));
+      for (let i = 0; i < AB.length; i++) expect(Math.abs((AB[i] as number) - (3 * (A[i] as number) - (B[i] as number)))).toBeLessThan(1e-9 * n);
+      // Σ|x|² = (1/N)(|X0|² + |X_{N/2}|² + 2 Σ_{0<k<N/2} |Xk|²)
+      let time = 0;
+      for (const v of a) time += v * v;
+      let freq = 0;
+      for (let k = 0; k <= n / 2; k++) freq += (k === 0 || k === n / 2 ? 1 : 2) * ((A[2 * k] as number) ** 2 + (A[2 * k + 1] as number) ** 2);
+      expect(freq / n).toBeCloseTo(time, 8);
     }
   });
 
