@@ -334,6 +334,11 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
 
   async function createSchema(): Promise<PostgresSchemaInfo> {
     const client = await pool.connect();
+    let broken: Error | undefined;
+    const onClientError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onClientError);
     try {
       const existing = await client.query<{ relkind: string }>(
         `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
@@ -398,9 +403,11 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       if (err instanceof PipelineError) throw err;
       // Two processes creating the same table or index at once: the loser sees a duplicate.
       if (['42P07', '23505'].includes(sqlstate(err))) throw Object.assign(new Error('schema race'), { code: '40001', cause: err });
+      if (isTransient(err)) broken = err as Error;
       throw err;
     } finally {
-      client.release();
+      client.off('error', onClientError);
+      client.release(broken);
     }
   }
 
@@ -489,6 +496,12 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     await ensurePartitions(rows);
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A checked-out client whose server dies between two queries emits 'error' (unhandled, it
+    // would crash the process); the next query then fails and the batch is retried.
+    const onClientError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onClientError);
     try {
       await client.query('BEGIN');
       try {
@@ -506,6 +519,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       if (isTransient(err)) broken = err as Error;
       throw err;
     } finally {
+      client.off('error', onClientError);
       client.release(broken); // a broken connection is discarded, not returned to the pool
     }
   }
