@@ -22,6 +22,15 @@ export interface AlertSink {
   send(event: AlertEvent, context?: AlertSendContext): Promise<void>;
 }
 
+function assertEvent(name: string, e: unknown): asserts e is AlertEvent {
+  if (typeof e !== 'object' || e === null) throw new TypeError(`${name}: expected an AlertEvent, got ${describe(e)}`);
+  const x = e as Record<string, unknown>;
+  if (x.kind !== 'fired' && x.kind !== 'resolved') throw new TypeError(`${name}.kind: expected 'fired' or 'resolved', got ${describe(x.kind)}`);
+  for (const k of ['ruleId', 'device', 'episodeId'] as const) {
+    if (typeof x[k] !== 'string') throw new TypeError(`${name}.${k}: expected a string, got ${describe(x[k])}`);
+  }
+}
+
 function nameOption(v: unknown, dflt: string): string {
   if (v === undefined) return dflt;
   if (typeof v !== 'string') throw new TypeError(`options.name: expected a string, got ${describe(v)}`);
@@ -57,6 +66,7 @@ export function callbackAlertSink(fn: (event: AlertEvent) => void | Promise<void
   return {
     name,
     send: async (event) => {
+      assertEvent('event', event);
       await fn(event);
     },
   };
@@ -107,15 +117,15 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
   if (typeof client !== 'object' || client === null || typeof (client as { publish?: unknown }).publish !== 'function') {
     throw new TypeError(`options.client: expected an MQTT.js client, got ${describe(client)}`);
   }
-  const topic = options.topic ?? 'alerts/{device}/{ruleId}';
+  const topic = options.topic === undefined ? 'alerts/{device}/{ruleId}' : options.topic;
   if (typeof topic !== 'string') throw new TypeError(`options.topic: expected a string, got ${describe(topic)}`);
   if (topic.length === 0 || /[+#\0]/.test(topic.replace(/\{(device|ruleId|kind|severity)\}/g, ''))) {
     throw new RangeError(`options.topic: expected a topic name without wildcards, got ${JSON.stringify(topic)}`);
   }
-  const qos = options.qos ?? 1;
+  const qos = options.qos === undefined ? 1 : options.qos;
   if (typeof qos !== 'number') throw new TypeError(`options.qos: expected 0, 1 or 2, got ${describe(qos)}`);
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`options.qos: expected 0, 1 or 2, got ${String(qos)}`);
-  const retain = options.retain ?? false;
+  const retain = options.retain === undefined ? false : options.retain;
   if (typeof retain !== 'boolean') throw new TypeError(`options.retain: expected a boolean, got ${describe(retain)}`);
   const timeoutMs = msOption('options.timeoutMs', options.timeoutMs, 10_000);
   const name = nameOption(options.name, 'mqtt');
@@ -127,6 +137,7 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
       new Promise<void>((resolve, reject) => {
         let t: string;
         try {
+          assertEvent('event', event);
           t = topic.replace(/\{(device|ruleId|kind|severity)\}/g, (_, k: 'device' | 'ruleId' | 'kind' | 'severity') => {
             const v = String(event[k]);
             if (/[/+#\0]/.test(v) || v.length === 0) throw new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: ${k} ${JSON.stringify(v)} cannot be a topic level`);
@@ -222,14 +233,14 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RangeError(`options.url: expected an https: or http: URL, got ${url.protocol}`);
   const retries = intOption('options.retries', options.retries, 5, 0, 100);
-  const backoff = options.backoff ?? {};
+  const backoff = options.backoff === undefined ? {} : options.backoff;
   assertObject('options.backoff', backoff);
   const baseMs = msOption('options.backoff.baseMs', backoff.baseMs, 200);
   const maxMs = msOption('options.backoff.maxMs', backoff.maxMs, 30_000);
   const timeoutMs = msOption('options.timeoutMs', options.timeoutMs, 10_000);
   if (timeoutMs === 0) throw new RangeError('options.timeoutMs: expected a number > 0, got 0');
   const maxRetryAfterMs = msOption('options.maxRetryAfterMs', options.maxRetryAfterMs, 60_000);
-  const extra = options.headers ?? {};
+  const extra = options.headers === undefined ? {} : options.headers;
   assertObject('options.headers', extra);
   for (const [k, v] of Object.entries(extra)) if (typeof v !== 'string') throw new TypeError(`options.headers.${k}: expected a string, got ${describe(v)}`);
   const secret = options.secret;
@@ -237,9 +248,9 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
     throw new TypeError(`options.secret: expected a string or Uint8Array, got ${describe(secret)}`);
   }
   if (secret !== undefined && secret.length === 0) throw new RangeError('options.secret: expected a non-empty secret');
-  const random = options.random ?? Math.random;
+  const random = options.random === undefined ? Math.random : options.random;
   assertFunction('options.random', random);
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep === undefined ? (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) : options.sleep;
   assertFunction('options.sleep', sleep);
   const name = nameOption(options.name, 'webhook');
   const where = `webhook ${url.origin}`;
@@ -264,6 +275,10 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
   return {
     name,
     send: async (event, context) => {
+      assertEvent('event', event);
+      const onRetry: unknown = context === undefined ? undefined : (context as unknown as Record<string, unknown> | null)?.onRetry;
+      if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context) || ArrayBuffer.isView(context))) throw new TypeError(`context: expected an object, got ${describe(context)}`);
+      if (onRetry !== undefined) assertFunction('context.onRetry', onRetry);
       const body = JSON.stringify(event);
       const headers: Record<string, string> = {
         ...extra,
@@ -398,12 +413,7 @@ export class AlertDispatcher {
    */
   dispatch(events: AlertEvent | readonly AlertEvent[]): void {
     const list: readonly unknown[] = Array.isArray(events) ? events : [events];
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i] as AlertEvent;
-      if (typeof e !== 'object' || e === null || typeof e.episodeId !== 'string' || typeof e.ruleId !== 'string' || typeof e.device !== 'string' || (e.kind !== 'fired' && e.kind !== 'resolved')) {
-        throw new TypeError(`events${Array.isArray(events) ? `[${i}]` : ''}: expected an AlertEvent, got ${describe(e)}`);
-      }
-    }
+    for (let i = 0; i < list.length; i++) assertEvent(Array.isArray(events) ? `events[${i}]` : 'events', list[i]);
     for (const e of list as readonly AlertEvent[]) {
       for (const lane of this.#lanes) {
         if (lane.queue.length >= this.#maxQueue) {

@@ -41,7 +41,7 @@ beforeAll(async () => {
       }
       if (b === '302') return res.writeHead(302, { location: `${base}/elsewhere` }).end();
       if (b.startsWith('429:')) return res.writeHead(429, { 'retry-after': b.slice(4) }).end('slow down');
-      res.writeHead(Number(b)).end('nope');
+      return res.writeHead(Number(b)).end('nope');
     });
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));

@@ -1,0 +1,90 @@
+// Wrong-type matrix for the alert sinks and the dispatcher: each argument (and each option)
+// replaced by values of the wrong type must raise a TypeError or RangeError, synchronously or
+// as a rejection, never anything else and never be accepted.
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@outpost/test-peers';
+import { AlertDispatcher, callbackAlertSink, mqttAlertSink, webhookAlertSink } from '../src/alerts.js';
+import type { AlertEvent } from '../src/rules.js';
+
+const WRONG: readonly [string, unknown][] = [
+  ['null', null], ['string', 'x'], ['number', 1.5], ['boolean', true], ['array', [1]], ['object', {}], ['bigint', 1n], ['symbol', Symbol('s')],
+  ['Uint8Array', new Uint8Array(4)], ['function', () => {}],
+];
+const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
+
+interface Case {
+  readonly name: string;
+  readonly args: readonly unknown[];
+  readonly call: (...a: unknown[]) => unknown;
+  /** Wrong values legitimately accepted for an argument (an absent option, for one). */
+  readonly accepts?: Readonly<Record<number, readonly string[]>>;
+}
+
+const event: AlertEvent = { kind: 'fired', ruleId: 'r', device: 'd', severity: 'info', at: 0, metric: null, value: null, episodeId: 'r/d/0', message: '' };
+const client = { publish: (_t: string, _p: string, _o: object, done: () => void) => done() };
+const sink = callbackAlertSink(() => {});
+// a receiver that accepts everything, for the valid webhook send
+let server: Server;
+let hook = webhookAlertSink({ url: 'http://127.0.0.1:9/', retries: 0 });
+beforeAll(async () => {
+  const port = await freePort();
+  server = createServer((_req, res) => void res.writeHead(204).end());
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  hook = webhookAlertSink({ url: `http://127.0.0.1:${port}/`, retries: 0 });
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+const CASES: readonly Case[] = [
+  { name: 'callbackAlertSink', args: [() => {}, {}], call: (a, b) => callbackAlertSink(a as never, b as never) },
+  { name: 'callbackAlertSink options.name', args: ['n'], call: (a) => callbackAlertSink(() => {}, { name: a as string }) },
+  { name: 'callbackAlertSink#send', args: [event], call: (a) => sink.send(a as AlertEvent) },
+  { name: 'mqttAlertSink', args: [{ client }], call: (a) => mqttAlertSink(a as never) },
+  { name: 'mqttAlertSink options', args: [client, 'a/{device}', 1, false, 10, 'm'], call: (a, b, c, d, e, f) => mqttAlertSink({ client: a as never, topic: b as string, qos: c as 1, retain: d as boolean, timeoutMs: e as number, name: f as string }), accepts: { 0: ['object'] } },
+  { name: 'mqttAlertSink#send', args: [event], call: (a) => mqttAlertSink({ client: client as never }).send(a as AlertEvent) },
+  { name: 'webhookAlertSink', args: [{ url: 'https://example.com/' }], call: (a) => webhookAlertSink(a as never) },
+  {
+    name: 'webhookAlertSink options',
+    args: ['https://example.com/', 3, { baseMs: 1 }, 100, 1000, { a: 'b' }, 'secret', 'w', () => 0.5, async () => {}],
+    call: (a, b, c, d, e, f, g, h, i, j) =>
+      webhookAlertSink({ url: a as string, retries: b as number, backoff: c as never, timeoutMs: d as number, maxRetryAfterMs: e as number, headers: f as never, secret: g as string, name: h as string, random: i as never, sleep: j as never }),
+    accepts: { 2: ['object'], 5: ['object'], 6: ['Uint8Array'] },
+  },
+  { name: 'webhookAlertSink backoff', args: [1, 2], call: (a, b) => webhookAlertSink({ url: 'https://example.com/', backoff: { baseMs: a as number, maxMs: b as number } }) },
+  { name: 'webhookAlertSink#send', args: [event, {}], call: (a, b) => hook.send(a as AlertEvent, b as never), accepts: { 1: ['object'] } },
+  { name: 'new AlertDispatcher', args: [[sink], {}], call: (a, b) => new AlertDispatcher(a as never, b as never), accepts: { 0: ['array'] } },
+  { name: 'AlertDispatcher sinks[0]', args: [sink], call: (a) => new AlertDispatcher([a as never]) },
+  { name: 'AlertDispatcher options', args: [() => {}, 10, 2], call: (a, b, c) => new AlertDispatcher([sink], { onFailure: a as never, maxQueue: b as number, concurrency: c as number }) },
+  { name: 'AlertDispatcher#dispatch', args: [event], call: (a) => new AlertDispatcher([sink]).dispatch(a as AlertEvent), accepts: { 0: ['array'] } },
+];
+
+async function outcome(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('wrong-type matrix: alerts', () => {
+  for (const c of CASES) {
+    it(`${c.name}: the valid call works`, async () => {
+      expect(await outcome(() => c.call(...c.args))).toBeUndefined();
+    });
+    c.args.forEach((valid, i) => {
+      for (const [label, bad] of WRONG) {
+        if (label === kind(valid) || c.accepts?.[i]?.includes(label)) continue;
+        it(`${c.name}: argument ${i} as ${label} → TypeError or RangeError`, async () => {
+          const args = [...c.args];
+          args[i] = bad;
+          const thrown = await outcome(() => c.call(...args));
+          expect(thrown instanceof TypeError || thrown instanceof RangeError, `${String(thrown)}`).toBe(true);
+        });
+      }
+    });
+  }
+});
