@@ -514,11 +514,11 @@ export class RuleEngine {
 
   constructor(rules: readonly Rule[], options: RuleEngineOptions = {}) {
     if (!Array.isArray(rules)) throw new TypeError(`rules: expected an array of rules, got ${describe(rules)}`);
-    if (!isRecord(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
-    const now: unknown = options.now ?? Date.now;
+    if (!isRecord(options) || ArrayBuffer.isView(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+    const now: unknown = options.now === undefined ? Date.now : options.now;
     if (typeof now !== 'function') throw new TypeError(`options.now: expected a function, got ${describe(now)}`);
     this.#now = now as () => number;
-    const forget = options.forgetAfterMs ?? 86_400_000;
+    const forget: unknown = options.forgetAfterMs === undefined ? 86_400_000 : options.forgetAfterMs;
     if (typeof forget !== 'number') throw new TypeError(`options.forgetAfterMs: expected a number, got ${describe(forget)}`);
     if (!(forget > 0)) throw new RangeError(`options.forgetAfterMs: expected a number > 0, got ${forget}`);
     this.#forgetAfterMs = forget;

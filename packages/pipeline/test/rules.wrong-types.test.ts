@@ -1,0 +1,73 @@
+// Wrong-type matrix for the rule engine: each argument (and each option, each point field)
+// replaced by values of the wrong type raises a TypeError or RangeError, synchronously or as a
+// rejection. parseRules takes untrusted file content, so for it every wrong value is a
+// PipelineError RULES_INVALID instead (checked too).
+import { describe, expect, it } from 'vitest';
+import { PipelineError } from '../src/errors.js';
+import { RuleEngine, loadRulesFile, parseRules, type Rule } from '../src/rules.js';
+import type { TelemetryPoint } from '../src/types.js';
+
+const WRONG: readonly [string, unknown][] = [
+  ['null', null], ['string', 'x'], ['number', 1.5], ['boolean', true], ['array', [1]], ['object', {}], ['bigint', 1n], ['symbol', Symbol('s')],
+  ['Uint8Array', new Uint8Array(4)], ['function', () => {}], ['undefined', undefined],
+];
+const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
+
+interface Case {
+  readonly name: string;
+  readonly args: readonly unknown[];
+  readonly call: (...a: unknown[]) => unknown;
+  readonly accepts?: Readonly<Record<number, readonly string[]>>;
+}
+
+const rules: Rule[] = [{ id: 'hot', kind: 'threshold', metric: 't', above: 1 }];
+const engine = new RuleEngine(rules, { now: () => 0 });
+const point = (device: unknown, time: unknown, metric: unknown, value: unknown): TelemetryPoint => ({ device, time, metric, value }) as TelemetryPoint;
+
+const CASES: readonly Case[] = [
+  { name: 'new RuleEngine', args: [rules, {}], call: (a, b) => new RuleEngine(a as never, b as never), accepts: { 1: ['undefined'] } },
+  { name: 'RuleEngine options', args: [() => 0, 1000], call: (a, b) => new RuleEngine(rules, { now: a as never, forgetAfterMs: b as number }), accepts: { 0: ['undefined'], 1: ['number', 'undefined'] } },
+  { name: 'RuleEngine#evaluate', args: [point('d', 1, 't', 2)], call: (a) => engine.evaluate(a as TelemetryPoint) },
+  { name: 'RuleEngine#evaluate point fields', args: ['d', 1, 't', 2], call: (a, b, c, d) => engine.evaluate(point(a, b, c, d)), accepts: { 1: ['number'], 3: ['null', 'number'] } },
+  { name: 'RuleEngine#tick', args: [5], call: (a) => engine.tick(a as number), accepts: { 0: ['number', 'undefined'] } },
+  { name: 'loadRulesFile', args: ['/nonexistent'], call: (a) => loadRulesFile(a as string).catch((e: unknown) => (e instanceof PipelineError ? undefined : Promise.reject(e))) },
+];
+
+async function outcome(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('wrong-type matrix: rules', () => {
+  for (const c of CASES) {
+    it(`${c.name}: the valid call works`, async () => {
+      expect(await outcome(() => c.call(...c.args))).toBeUndefined();
+    });
+    c.args.forEach((valid, i) => {
+      for (const [label, bad] of WRONG) {
+        if (label === kind(valid) || c.accepts?.[i]?.includes(label)) continue;
+        it(`${c.name}: argument ${i} as ${label} → TypeError or RangeError`, async () => {
+          const args = [...c.args];
+          args[i] = bad;
+          const thrown = await outcome(() => c.call(...args));
+          expect(thrown instanceof TypeError || thrown instanceof RangeError, `${String(thrown)}`).toBe(true);
+        });
+      }
+    });
+  }
+  it('the engine still works after all that', () => {
+    expect(engine.evaluate(point('fresh', 10, 't', 5)).map((e) => e.kind)).toEqual(['fired']);
+  });
+});
+
+describe('parseRules: wrong types are file errors', () => {
+  for (const [label, bad] of WRONG) {
+    it(`json as ${label} → RULES_INVALID`, () => {
+      expect(() => parseRules(bad)).toThrow(PipelineError);
+    });
+  }
+});
