@@ -11,9 +11,26 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { PipelineError } from './errors.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
 
-/** Earliest point time the PostgreSQL sink stores: 0001-01-01T00:00:00.000Z (epoch ms). */
+/**
+ * Earliest point time the PostgreSQL sink stores, in epoch ms: 0001-01-01T00:00:00.000Z. Points
+ * outside years 0001–9999 are rejected by `write` (RangeError) rather than failing a batch.
+ *
+ * @example
+ * ```ts
+ * import { PG_MIN_TIME } from '@outpost/pipeline';
+ * new Date(PG_MIN_TIME).toISOString(); // '0001-01-01T00:00:00.000Z'
+ * ```
+ */
 export const PG_MIN_TIME = -62_135_596_800_000;
-/** Latest point time the PostgreSQL sink stores: 9999-12-31T23:59:59.999Z (epoch ms). */
+/**
+ * Latest point time the PostgreSQL sink stores, in epoch ms: 9999-12-31T23:59:59.999Z.
+ *
+ * @example
+ * ```ts
+ * import { PG_MAX_TIME } from '@outpost/pipeline';
+ * new Date(PG_MAX_TIME).toISOString(); // '9999-12-31T23:59:59.999Z'
+ * ```
+ */
 export const PG_MAX_TIME = 253_402_300_799_999;
 
 const DAY_MS = 86_400_000;
