@@ -12,6 +12,9 @@ need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v coap-server-openssl >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
+# PostgreSQL server binaries for @outpost/pipeline's tests (they run initdb in a temp dir).
+installed_pg=0
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_apt+=(postgresql); installed_pg=1; fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -19,6 +22,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # Debian starts a system-wide broker on :1883; the tests start their own on free ports.
 if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop mosquitto >/dev/null 2>&1 || true; fi
+# Installing postgresql creates and starts a system cluster on :5432; the tests start private
+# servers on free ports, so stop and disable the one apt just started (an existing one is left alone).
+if [ "$installed_pg" = 1 ]; then
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
+  if command -v pg_lsclusters >/dev/null 2>&1; then
+    pg_lsclusters --no-header 2>/dev/null | while read -r ver name _; do
+      $SUDO pg_ctlcluster "$ver" "$name" stop >/dev/null 2>&1 || true
+      $SUDO sed -i 's/^auto$/manual/' "/etc/postgresql/$ver/$name/start.conf" 2>/dev/null || true
+    done
+  fi
+fi
 
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != "10" ]; then
   echo "setup: installing pnpm 10"
