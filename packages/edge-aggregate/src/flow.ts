@@ -3,6 +3,9 @@
 // source) pushes chunks into it. Sinks are plain functions: CBOR-encode and append to
 // @outpost/edge-buffer, publish over MQTT, or collect into an array in a test.
 import { CountWindow, type CountWindowEvent, type CountWindowOptions } from './count-window.js';
+import {
+  SlidingCountWindow, SlidingTimeWindow, type SlidingCountWindowOptions, type SlidingTimeWindowOptions, type SlidingWindowEvent,
+} from './sliding-window.js';
 import { TimeWindow, type TimeWindowEvent, type TimeWindowOptions } from './time-window.js';
 import { assertFunction, assertObject } from './validate.js';
 
@@ -24,7 +27,7 @@ import { assertFunction, assertObject } from './validate.js';
 export class Flow<W, T> {
   readonly #build: (emit: (x: T) => void) => W;
 
-  /** @internal Use {@link countWindows} or {@link timeWindows}. */
+  /** @internal Use {@link countWindows}, {@link timeWindows}, {@link slidingCountWindows} or {@link slidingTimeWindows}. */
   constructor(build: (emit: (x: T) => void) => W) {
     this.#build = build;
   }
@@ -123,4 +126,47 @@ export function timeWindows(options: TimeWindowOptions): Flow<TimeWindow, TimeWi
   assertObject('options', options);
   new TimeWindow(options, () => {});
   return new Flow((emit) => new TimeWindow(options, emit));
+}
+
+/**
+ * Start a flow with a sliding window over the last `size` frames that advances one frame at a
+ * time (emitting after every frame, or every `every`-th). The event is reused between
+ * emissions: map it to what you keep.
+ *
+ * @throws {TypeError}/{RangeError} for bad options, as {@link SlidingCountWindow}.
+ * @example
+ * ```ts
+ * import { slidingCountWindows } from '@outpost/edge-aggregate';
+ * const peaks: number[] = [];
+ * slidingCountWindows({ size: 2 })
+ *   .map((e) => e.features[0]?.max ?? NaN)
+ *   .to((m) => { peaks.push(m); })
+ *   .push(new Float32Array([5, 1, 2, 0]));
+ * peaks; // [5, 5, 2, 2]
+ * ```
+ */
+export function slidingCountWindows(options: SlidingCountWindowOptions): Flow<SlidingCountWindow, SlidingWindowEvent> {
+  assertObject('options', options);
+  new SlidingCountWindow(options, () => {});
+  return new Flow((emit) => new SlidingCountWindow(options, emit));
+}
+
+/**
+ * Start a flow with a sliding window over timestamps, (t − size, t] at every frame t, with the
+ * late-data policy of {@link SlidingTimeWindow}. The event is reused between emissions.
+ *
+ * @throws {TypeError}/{RangeError} for bad options, as {@link SlidingTimeWindow}.
+ * @example
+ * ```ts
+ * import { slidingTimeWindows } from '@outpost/edge-aggregate';
+ * const n: number[] = [];
+ * const w = slidingTimeWindows({ size: 2, every: 2, clock: () => 0 }).map((e) => e.count).to((c) => { n.push(c); });
+ * w.push(new Float32Array(6), 0, 1); // emits at t = 1, 3, 5
+ * n; // [2, 2, 2]
+ * ```
+ */
+export function slidingTimeWindows(options: SlidingTimeWindowOptions): Flow<SlidingTimeWindow, SlidingWindowEvent> {
+  assertObject('options', options);
+  new SlidingTimeWindow(options, () => {});
+  return new Flow((emit) => new SlidingTimeWindow(options, emit));
 }

@@ -20,7 +20,9 @@ export { CountWindow } from './count-window.js';
 export type { CountWindowOptions, CountWindowEvent } from './count-window.js';
 export { TimeWindow } from './time-window.js';
 export type { TimeWindowOptions, TimeWindowEvent } from './time-window.js';
-export { Flow, countWindows, timeWindows } from './flow.js';
+export { SlidingCountWindow, SlidingTimeWindow } from './sliding-window.js';
+export type { SlidingCountWindowOptions, SlidingTimeWindowOptions, SlidingWindowEvent } from './sliding-window.js';
+export { Flow, countWindows, timeWindows, slidingCountWindows, slidingTimeWindows } from './flow.js';
 
 // Frequency domain
 export { RealFFT, windowCoefficients } from './fft.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CountWindow, FeatureAccumulator, ISO_10816_3, RealFFT, TimeWindow, bandPowers, countWindows, dominantFrequencies, interleavedFeatures,
-  severityZone, timeFeatures, dbfs, aWeighting, aWeightedLevel, DDSketch, AnomalyDetector, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
+  severityZone, timeFeatures, SlidingCountWindow, SlidingTimeWindow, slidingCountWindows, slidingTimeWindows, dbfs, aWeighting, aWeightedLevel, DDSketch, AnomalyDetector, Deadband, RateLimiter, Biquad, Decimator, lttb, timeWindows, velocityRms, welchPsd, windowCoefficients,
 } from '../src/index.js';
 
 const WRONG: readonly [string, unknown][] = [
@@ -39,6 +39,15 @@ const CASES: readonly Case[] = [
   { name: 'TimeWindow#tick', args: [5], call: (a) => new TimeWindow({ size: 2, clock: () => 0 }, () => {}).tick(a as number), accepts: { 0: ['number'] } },
   { name: 'countWindows', args: [{ size: 1 }], call: (a) => countWindows(a as never) },
   { name: 'timeWindows', args: [{ size: 1, clock: () => 0 }], call: (a) => timeWindows(a as never) },
+  { name: 'new SlidingCountWindow', args: [{ size: 2 }, () => {}], call: (a, b) => new SlidingCountWindow(a as never, b as never) },
+  { name: 'SlidingCountWindow options', args: [2, 1, 1], call: (a, b, c) => new SlidingCountWindow({ size: a as number, channels: b as number, every: c as number }, () => {}), accepts: { 0: ['number'], 1: ['number'], 2: ['number'] } },
+  { name: 'SlidingCountWindow#push', args: [f32], call: (a) => new SlidingCountWindow({ size: 2 }, () => {}).push(a as Float32Array) },
+  { name: 'new SlidingTimeWindow', args: [{ size: 2, clock: () => 0 }, () => {}], call: (a, b) => new SlidingTimeWindow(a as never, b as never) },
+  { name: 'SlidingTimeWindow options', args: [2, 5, 1, () => 0, 8], call: (a, b, c, d, e) => new SlidingTimeWindow({ size: a as number, allowedLateness: b as number, every: c as number, clock: d as never, initialCapacity: e as number }, () => {}), accepts: { 0: ['number'], 1: ['number'], 2: ['number'], 4: ['number'] } },
+  { name: 'SlidingTimeWindow#push', args: [f32, 0, 1], call: (a, b, c) => new SlidingTimeWindow({ size: 2, clock: () => 0 }, () => {}).push(a as Float32Array, b as number, c as number), accepts: { 1: ['number'], 2: ['number'] } },
+  { name: 'SlidingTimeWindow#tick', args: [5], call: (a) => new SlidingTimeWindow({ size: 2, clock: () => 0 }, () => {}).tick(a as number), accepts: { 0: ['number'] } },
+  { name: 'slidingCountWindows', args: [{ size: 1 }], call: (a) => slidingCountWindows(a as never) },
+  { name: 'slidingTimeWindows', args: [{ size: 1, clock: () => 0 }], call: (a) => slidingTimeWindows(a as never) },
   { name: 'Flow#map/filter/to', args: [() => 1, () => true, () => {}], call: (a, b, c) => countWindows({ size: 1 }).map(a as never).filter(b as never).to(c as never) },
   { name: 'new RealFFT', args: [8], call: (a) => new RealFFT(a as number) },
   { name: 'RealFFT#forward', args: [new Float32Array(8), new Float64Array(10)], call: (a, b) => new RealFFT(8).forward(a as Float32Array, b as Float64Array) },
