@@ -148,11 +148,17 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
           return;
         }
         const timer = setTimeout(() => reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: no acknowledgement for ${t} within ${timeoutMs} ms`)), timeoutMs);
-        mqtt.publish(t, JSON.stringify(event), publishOptions, (err) => {
+        const failed = (err: Error): void => reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: publish to ${t} failed: ${err.message}`, { cause: err }));
+        try {
+          mqtt.publish(t, JSON.stringify(event), publishOptions, (err) => {
+            clearTimeout(timer);
+            if (err) failed(err);
+            else resolve();
+          });
+        } catch (err) {
           clearTimeout(timer);
-          if (err) reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: publish to ${t} failed: ${err.message}`, { cause: err }));
-          else resolve();
-        });
+          failed(err as Error);
+        }
       }),
   };
 }
@@ -242,7 +248,18 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
   const maxRetryAfterMs = msOption('options.maxRetryAfterMs', options.maxRetryAfterMs, 60_000);
   const extra = options.headers === undefined ? {} : options.headers;
   assertObject('options.headers', extra);
-  for (const [k, v] of Object.entries(extra)) if (typeof v !== 'string') throw new TypeError(`options.headers.${k}: expected a string, got ${describe(v)}`);
+  const own = new Set(['content-type', 'user-agent', 'idempotency-key', 'x-outpost-signature']);
+  const userHeaders: Record<string, string> = {};
+  for (const [k, v] of Object.entries(extra)) {
+    if (typeof v !== 'string') throw new TypeError(`options.headers.${k}: expected a string, got ${describe(v)}`);
+    try {
+      new Headers([[k, v]]);
+    } catch {
+      throw new RangeError(`options.headers.${k}: not a valid HTTP header name or value`);
+    }
+    // ours take precedence; two spellings of one name would be joined into one value by fetch
+    if (!own.has(k.toLowerCase())) userHeaders[k.toLowerCase()] = v;
+  }
   const secret = options.secret;
   if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new TypeError(`options.secret: expected a string or Uint8Array, got ${describe(secret)}`);
@@ -281,7 +298,7 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
       if (onRetry !== undefined) assertFunction('context.onRetry', onRetry);
       const body = JSON.stringify(event);
       const headers: Record<string, string> = {
-        ...extra,
+        ...userHeaders,
         'content-type': 'application/json',
         'user-agent': 'outpost-pipeline',
         'idempotency-key': `${event.episodeId}:${event.kind}`,

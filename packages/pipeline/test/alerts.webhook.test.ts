@@ -91,7 +91,7 @@ describe('webhookAlertSink', () => {
     const r = recorder();
     const retries: number[] = [];
     const secret = 'webhook-secret';
-    const sink = webhookAlertSink({ url: `${base}/hook`, secret, backoff: { baseMs: 100, maxMs: 1000 }, random: () => 0.5, sleep: r.sleep, headers: { authorization: 'Bearer t' } });
+    const sink = webhookAlertSink({ url: `${base}/hook`, secret, backoff: { baseMs: 100, maxMs: 1000 }, random: () => 0.5, sleep: r.sleep, headers: { Authorization: 'Bearer t', 'Idempotency-Key': 'mine' } });
     await sink.send(event(), { onRetry: (n) => retries.push(n) });
     expect(seen.length).toBe(4);
     expect(delivered.length).toBe(1);
@@ -105,6 +105,11 @@ describe('webhookAlertSink', () => {
       expect(s.headers.authorization).toBe('Bearer t');
     }
     expect(JSON.parse(delivered[0] as string)).toEqual(event());
+  });
+
+  it('refuses invalid header values when built, not at send time', () => {
+    expect(() => webhookAlertSink({ url: base, headers: { 'x-bad': 'a\nb' } })).toThrow(RangeError);
+    expect(() => webhookAlertSink({ url: base, headers: { 'bad name': 'x' } })).toThrow(RangeError);
   });
 
   it('a resolved event has its own key; no signature without a secret', async () => {
