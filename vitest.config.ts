@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the `@outpost/source`
 // condition, so tests run against `src/` without a build step.
-const conditions = ['@outpost/source', 'node', 'import', 'module', 'default'];
+const conditions = ['@outpost/source', 'node', 'module', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
