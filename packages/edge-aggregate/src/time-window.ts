@@ -22,6 +22,12 @@ export interface TimeWindowOptions {
   readonly channels?: number;
   /** Time source for {@link TimeWindow.tick}; same unit and epoch as the timestamps. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * Also collect each window's frames and hand them to the callback as `samples`/`times`, for
+   * frequency-domain features (Welch PSD, band powers, velocity RMS) per window. Default false:
+   * only the streaming time-domain features are kept, in constant memory per window.
+   */
+  readonly keepSamples?: boolean;
 }
 
 /** One closed time window: features per channel. */
@@ -34,6 +40,29 @@ export interface TimeWindowEvent {
   readonly count: number;
   /** One entry per channel. */
   readonly features: readonly TimeFeatures[];
+  /**
+   * With `keepSamples`: the window's frames, interleaved, in timestamp order (`count × channels`
+   * samples). A view of an internal buffer that is reused for later windows: valid only during
+   * the callback (copy it to keep it).
+   */
+  readonly samples?: Float32Array;
+  /** With `keepSamples`: the timestamp of each frame of `samples` (same lifetime). */
+  readonly times?: Float64Array;
+  /** Interleaved channels per frame. */
+  readonly channels: number;
+}
+
+/** Frames of one open window, for `keepSamples`. Buffers are pooled and reused across windows. */
+interface FrameBuffer {
+  vals: Float32Array;
+  times: Float64Array;
+  frames: number;
+  sorted: boolean;
+}
+
+interface OpenWindow {
+  readonly accs: FeatureAccumulator[];
+  readonly buf: FrameBuffer | undefined;
 }
 
 /**
@@ -61,7 +90,9 @@ export class TimeWindow {
   readonly channels: number;
   readonly #clock: () => number;
   readonly #emit: (e: TimeWindowEvent) => void;
-  readonly #open = new Map<number, FeatureAccumulator[]>();
+  readonly keepSamples: boolean;
+  readonly #open = new Map<number, OpenWindow>();
+  readonly #pool: FrameBuffer[] = [];
   #maxTime = -Infinity;
   #closedThrough = -Infinity; // highest window index emitted
   #dropped = 0;
@@ -73,7 +104,8 @@ export class TimeWindow {
    */
   constructor(options: TimeWindowOptions, onWindow: (e: TimeWindowEvent) => void) {
     assertObject('options', options);
-    const { size, hop = size, allowedLateness = 0, clock = Date.now } = options;
+    const { size, hop = size, allowedLateness = 0, clock = Date.now, keepSamples = false } = options;
+    if (typeof keepSamples !== 'boolean') throw new TypeError(`options.keepSamples: expected a boolean, got ${typeof keepSamples}`);
     assertNumber('options.size', size);
     assertNumber('options.hop', hop);
     assertNumber('options.allowedLateness', allowedLateness);
@@ -85,6 +117,7 @@ export class TimeWindow {
     this.size = size;
     this.hop = hop;
     this.allowedLateness = allowedLateness;
+    this.keepSamples = keepSamples;
     this.channels = intOption('options.channels', options.channels, 1, 1, 1 << 10);
     this.#clock = clock;
     this.#emit = onWindow;
@@ -138,12 +171,13 @@ export class TimeWindow {
         const a = this.#firstAt(k * this.hop, t0, interval, frames);
         const b = this.#firstAt(k * this.hop + this.size, t0, interval, frames);
         if (b <= a) continue;
-        let accs = this.#open.get(k);
-        if (accs === undefined) {
-          accs = Array.from({ length: ch }, () => new FeatureAccumulator());
-          this.#open.set(k, accs);
+        let w = this.#open.get(k);
+        if (w === undefined) {
+          w = { accs: Array.from({ length: ch }, () => new FeatureAccumulator()), buf: this.keepSamples ? this.#takeBuffer() : undefined };
+          this.#open.set(k, w);
         }
-        for (let c = 0; c < ch; c++) (accs[c] as FeatureAccumulator).push(chunk, { offset: a * ch + c, stride: ch, count: b - a });
+        for (let c = 0; c < ch; c++) (w.accs[c] as FeatureAccumulator).push(chunk, { offset: a * ch + c, stride: ch, count: b - a });
+        if (w.buf !== undefined) appendFrames(w.buf, chunk, a, b, t0, interval, ch);
       }
     }
     if (tLast > this.#maxTime) this.#maxTime = tLast;
@@ -191,6 +225,14 @@ export class TimeWindow {
     this.#closeUpTo(Infinity);
   }
 
+  #takeBuffer(): FrameBuffer {
+    const b = this.#pool.pop();
+    if (b === undefined) return { vals: new Float32Array(1024 * this.channels), times: new Float64Array(1024), frames: 0, sorted: true };
+    b.frames = 0;
+    b.sorted = true;
+    return b;
+  }
+
   /** Index of the first frame whose time is ≥ `t` (0…frames). */
   #firstAt(t: number, t0: number, interval: number, frames: number): number {
     if (t <= t0) return 0;
@@ -212,14 +254,25 @@ export class TimeWindow {
       const start = k * this.hop;
       const end = start + this.size;
       if (end > watermark) break;
-      const accs = this.#open.get(k) as FeatureAccumulator[];
+      const w = this.#open.get(k) as OpenWindow;
       this.#open.delete(k);
       this.#closedThrough = k;
-      const features = accs.map((a) => a.result());
+      const features = w.accs.map((a) => a.result());
+      const count = features[0]?.count ?? 0;
       try {
-        this.#emit({ start, end, count: features[0]?.count ?? 0, features });
+        const buf = w.buf;
+        if (buf === undefined) this.#emit({ start, end, count, features, channels: this.channels });
+        else {
+          if (!buf.sorted) sortFrames(buf, this.channels);
+          this.#emit({
+            start, end, count, features, channels: this.channels,
+            samples: buf.vals.subarray(0, buf.frames * this.channels), times: buf.times.subarray(0, buf.frames),
+          });
+        }
       } catch (err) {
         errors.push(err);
+      } finally {
+        if (w.buf !== undefined) this.#pool.push(w.buf);
       }
     }
     if (Number.isFinite(watermark)) {
@@ -229,4 +282,36 @@ export class TimeWindow {
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `TimeWindow: ${errors.length} window callbacks failed`);
   }
+}
+
+/** Copy frames [a, b) of a chunk into a window's buffer, growing it by doubling. */
+function appendFrames(buf: FrameBuffer, chunk: Samples, a: number, b: number, t0: number, interval: number, ch: number): void {
+  const need = buf.frames + (b - a);
+  if (need > buf.times.length) {
+    let cap = buf.times.length;
+    while (cap < need) cap *= 2;
+    const vals = new Float32Array(cap * ch);
+    vals.set(buf.vals.subarray(0, buf.frames * ch));
+    const times = new Float64Array(cap);
+    times.set(buf.times.subarray(0, buf.frames));
+    buf.vals = vals;
+    buf.times = times;
+  }
+  if (buf.frames > 0 && t0 + a * interval < (buf.times[buf.frames - 1] as number)) buf.sorted = false;
+  buf.vals.set(chunk.subarray(a * ch, b * ch), buf.frames * ch);
+  for (let i = a; i < b; i++) buf.times[buf.frames++] = t0 + i * interval;
+}
+
+/** Stable sort of a window's frames by time (only when late frames arrived out of order). */
+function sortFrames(buf: FrameBuffer, ch: number): void {
+  const n = buf.frames;
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => (buf.times[x] as number) - (buf.times[y] as number) || x - y);
+  const vals = buf.vals.slice(0, n * ch);
+  const times = buf.times.slice(0, n);
+  for (let i = 0; i < n; i++) {
+    const j = order[i] as number;
+    buf.times[i] = times[j] as number;
+    for (let c = 0; c < ch; c++) buf.vals[i * ch + c] = vals[j * ch + c] as number;
+  }
+  buf.sorted = true;
 }
