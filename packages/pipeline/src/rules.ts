@@ -450,7 +450,10 @@ interface DeviceState {
   lastSeen: number;
   readonly match: Uint8Array;
   readonly states: NodeState[];
+  /** Named in a heartbeat rule's list: watched from the start, never dropped. */
   readonly pinned: boolean;
+  /** Has sent a point: other heartbeat rules watch it only then. */
+  seen: boolean;
 }
 
 function globRegExp(globs: readonly string[]): RegExp {
@@ -594,7 +597,7 @@ export class RuleEngine {
         match[i] = node.match === null || node.match(device) ? 1 : 0;
         states[i] = new NodeState();
       }
-      ds = { device, lastSeen, match, states, pinned };
+      ds = { device, lastSeen, match, states, pinned, seen: false };
       this.#devices.set(device, ds);
     }
     return ds;
@@ -628,6 +631,7 @@ export class RuleEngine {
     if (!Number.isFinite(t)) throw new RangeError(`point.time: expected a finite number, got ${t}`);
 
     const ds = this.#device(device, -Infinity, false);
+    ds.seen = true;
     const states = ds.states;
     const match = ds.match;
     let out: AlertEvent[] | undefined;
@@ -720,7 +724,7 @@ export class RuleEngine {
       let changed = false;
       for (let i = 0; i < hbs.length; i++) {
         const node = hbs[i] as Node;
-        if (ds.match[node.index] === 0) continue;
+        if (ds.match[node.index] === 0 || (!ds.seen && node.expected === null)) continue;
         const st = ds.states[node.index] as NodeState;
         if (!st.active && silence > node.silenceMs) {
           out = this.#transition(node, st, ds.device, t, silence, true, out);

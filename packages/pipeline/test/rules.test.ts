@@ -206,6 +206,25 @@ describe('episodes', () => {
     expect(e.evaluate(p('d0', 80_000, 't', 5)).map((x) => x.kind)).toEqual(['fired']);
   });
 
+  it('a silent device with an open heartbeat episode is resolved as expired when dropped; listed devices are kept', () => {
+    let now = 0;
+    const e = new RuleEngine(
+      [
+        { id: 'hb', kind: 'heartbeat', intervalMs: 1000, missed: 1 },
+        { id: 'gw', kind: 'heartbeat', intervalMs: 1000, missed: 1, devices: ['gw-1'] },
+      ],
+      { now: () => now, forgetAfterMs: 10_000 },
+    );
+    e.evaluate(p('d', 0, 'x', 1));
+    now = 1001;
+    expect(e.tick().map((x) => `${x.kind}:${x.ruleId}:${x.device}`)).toEqual(['fired:gw:gw-1', 'fired:hb:d']);
+    now = 10_001;
+    const expired = e.tick();
+    expect(expired.map((x) => `${x.kind}:${x.ruleId}:${x.device}:${String(x.expired)}`)).toEqual(['resolved:hb:d:true']);
+    expect(e.deviceCount).toBe(1);
+    expect(e.openEpisodes()).toEqual([{ ruleId: 'gw', device: 'gw-1', episodeId: 'gw/gw-1/1001' }]);
+  });
+
   it('episode ids stay unique when events share a time', () => {
     let now = 100;
     const e = new RuleEngine([{ id: 'hb', kind: 'heartbeat', intervalMs: 10, missed: 1 }], { now: () => now });
