@@ -144,9 +144,12 @@ export interface LakeStore {
  *
  * @example
  * ```ts
- * import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
  * import type { LakeFs } from '@outpost/pipeline';
- * const fs: LakeFs = { link, mkdir, open, readdir, stat, unlink };
+ * // A disk that is full when a file is linked into place (pass it as localLakeStore(dir, { fs })).
+ * const diskFull = (fs: LakeFs): LakeFs => ({
+ *   ...fs,
+ *   link: async () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); },
+ * });
  * ```
  */
 export type LakeFs = Pick<typeof fsp, 'mkdir' | 'open' | 'link' | 'unlink' | 'readdir' | 'stat'>;
@@ -189,13 +192,11 @@ function pidAlive(pid: number): boolean {
  *
  * @example
  * ```ts
- * import { localLakeStore } from '@outpost/pipeline';
- * import { mkdtempSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * const store = localLakeStore(mkdtempSync(join(tmpdir(), 'lake-')));
- * await store.put('t/date=2026-01-01/hour=00/part-0.parquet', new Uint8Array([1, 2, 3]));
- * await store.list('t/'); // ['t/date=2026-01-01/hour=00/part-0.parquet']
+ * import { createLake, localLakeStore } from '@outpost/pipeline';
+ * // What `createLake({ dir })` uses; nothing touches the disk until the first commit.
+ * const store = localLakeStore('/var/lib/outpost/lake', { staleTempMs: 600_000 });
+ * const lake = await createLake({ store });
+ * await lake.close();
  * ```
  */
 export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}): LakeStore {
@@ -379,10 +380,8 @@ export interface LakeStats {
  * ```ts
  * import { createLake } from '@outpost/pipeline';
  * import type { Lake } from '@outpost/pipeline';
- * import { mkdtempSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * const lake: Lake = await createLake({ dir: mkdtempSync(join(tmpdir(), 'lake-')) });
+ * const lake: Lake = await createLake({ dir: '/var/lib/outpost/lake' });
+ * lake.stats().pendingRows; // 0
  * await lake.close();
  * ```
  */
@@ -480,15 +479,19 @@ const defaultClock: LakeClock = {
  * @example
  * ```ts
  * import { createLake } from '@outpost/pipeline';
- * import { mkdtempSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * const lake = await createLake({ dir: mkdtempSync(join(tmpdir(), 'lake-')), maxAgeMs: 1_000 });
+ * // `dir: '/var/lib/outpost/lake'` writes local files; an in-memory store keeps this example self-contained.
+ * const objects = new Map<string, Uint8Array>();
+ * const store = {
+ *   put: async (key: string, bytes: Uint8Array) => void objects.set(key, bytes),
+ *   list: async (prefix: string) => [...objects.keys()].filter((k) => k.startsWith(prefix)),
+ * };
+ * const lake = await createLake({ store, maxAgeMs: 1_000 });
  * await lake.write([
  *   { device: 'pump-1', time: Date.UTC(2026, 10, 27, 18), metric: 'temp_c', value: 21.5 },
  *   { device: 'pump-1', time: Date.UTC(2026, 10, 27, 19), metric: 'state', value: null, extra: { state: 'idle' } },
  * ]); // resolves within maxAgeMs, when both files are durable
  * lake.stats().files; // 2
+ * [...objects.keys()]; // ['telemetry/date=2026-11-27/hour=18/part-0.parquet', 'telemetry/date=2026-11-27/hour=19/part-0.parquet']
  * await lake.close();
  * ```
  */

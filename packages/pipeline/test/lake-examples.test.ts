@@ -33,7 +33,7 @@ describe('lake and DuckDB store examples run and their stated results hold', () 
   });
   for (const ex of examples) {
     it(`${ex.file}: ${ex.symbol}`, async () => {
-      checks += await runExample(ex.code, lib, { specifier: '@outpost/pipeline', nodeImports: true, allowProse: true, objects: 'match' });
+      checks += await runExample(ex.code, lib, { specifier: '@outpost/pipeline', allowProse: true, objects: 'match' });
     });
   }
 });
