@@ -4,8 +4,28 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import * as edgeBuffer from '@outpost/edge-buffer';
 import { extractExamples, readmeSynopsis, runExample } from '@outpost/test-peers';
+import * as cborX from 'cbor-x';
 import * as lib from '../src/index.js';
+
+// The README synopsis ends in an @outpost/edge-buffer sink with cbor-x: imports of these peers
+// become bindings (node: imports are loaded by runExample itself).
+const PEERS: Readonly<Record<string, Record<string, unknown>>> = { 'cbor-x': cborX, '@outpost/edge-buffer': edgeBuffer };
+
+function bindPeers(code: string): { code: string; bindings: Record<string, unknown> } {
+  const bindings: Record<string, unknown> = {};
+  const out = code.replace(/^import\s*\{([^}]*)\}\s*from\s*'([^']+)';\n/gm, (line, list: string, spec: string) => {
+    const mod = PEERS[spec];
+    if (mod === undefined) return line;
+    for (const name of list.split(',').map((n) => n.trim()).filter((n) => n !== '')) {
+      if (!(name in mod)) throw new Error(`${spec} has no export ${name}`);
+      bindings[name] = mod[name];
+    }
+    return '';
+  });
+  return { code: out, bindings };
+}
 
 const SRC = join(import.meta.dirname, '..', 'src');
 const README = join(SRC, '..', 'README.md');
@@ -28,7 +48,8 @@ describe('TSDoc @example blocks run and their stated results hold', () => {
   }
   for (const ex of all) {
     it(`${ex.file}: ${ex.symbol}`, async () => {
-      total += await runExample(ex.code, lib, options);
+      const { code, bindings } = bindPeers(ex.code);
+      total += await runExample(code, lib, { ...options, nodeImports: true, bindings });
     });
   }
 });
