@@ -131,6 +131,8 @@ export interface RuleEngineOptions {
 // validation
 
 const ID_RE = /^[A-Za-z0-9_.:-]+$/;
+/** Combinations within combinations, inline or by reference: deeper is a mistake, and bounds the recursion. */
+const MAX_DEPTH = 32;
 const KINDS = ['threshold', 'rate', 'heartbeat', 'all', 'any'] as const;
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 const PLACEHOLDERS = new Set(['ruleId', 'device', 'metric', 'value', 'severity', 'event']);
@@ -198,8 +200,9 @@ interface Checked {
   readonly refs: Array<{ path: string; id: string; from: string; inline: boolean }>;
 }
 
-function checkRule(v: unknown, path: string, inline: boolean, parentId: string, c: Checked): Rule {
+function checkRule(v: unknown, path: string, inline: boolean, parentId: string, c: Checked, depth = 0): Rule {
   if (!isRecord(v)) invalid(path, `expected a rule object, got ${describe(v)}`);
+  if (depth > MAX_DEPTH) invalid(path, `combinations nested deeper than ${MAX_DEPTH}`);
   if (v.kind === undefined) invalid(`${path}.kind`, `missing; expected one of ${KINDS.join(', ')}`);
   if (typeof v.kind !== 'string') invalid(`${path}.kind`, `expected a string, got ${describe(v.kind)}`);
   const kind = v.kind;
@@ -285,7 +288,7 @@ function checkRule(v: unknown, path: string, inline: boolean, parentId: string, 
             return x;
           }
           if (!isRecord(x)) invalid(p, `expected a rule id or a rule, got ${describe(x)}`);
-          const child = checkRule(x, p, true, `${id}.of[${i}]`, c);
+          const child = checkRule(x, p, true, `${id}.of[${i}]`, c, depth + 1);
           c.refs.push({ path: p, id: child.id, from: id, inline: true });
           return child;
         }),
@@ -320,6 +323,7 @@ function checkRules(list: unknown, root: string): Rule[] {
       const at = refPath.get(`${stack[stack.length - 1] ?? ''}\0${id}`) ?? root;
       invalid(at, `cycle ${cycle.join(' → ')}`);
     }
+    if (stack.length > MAX_DEPTH) invalid(refPath.get(`${stack[stack.length - 1] ?? ''}\0${id}`) ?? root, `combinations nested deeper than ${MAX_DEPTH}`);
     state.set(id, 1);
     for (const next of edges.get(id) ?? []) visit(next, [...stack, id]);
     state.set(id, 2);

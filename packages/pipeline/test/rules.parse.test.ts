@@ -91,6 +91,16 @@ describe('parseRules', () => {
     expect(parseRules({ rules: [], description: 'none yet' })).toEqual([]);
   });
 
+  it('bounds nesting: deep inline nesting and long reference chains are file errors, not stack overflows', () => {
+    let deep: unknown = { kind: 'threshold', metric: 'x', above: 1 };
+    for (let i = 0; i < 5000; i++) deep = { kind: 'all', of: [deep] };
+    expect(rulesError(() => parseRules({ rules: [{ id: 'deep', ...(deep as object) }] }))).toMatch(/^rules\[0\](\.of\[0\]){33}: combinations nested deeper than 32$/);
+    const chain = Array.from({ length: 5000 }, (_, i) => (i === 4999 ? hot : { id: `c${i}`, kind: 'any', of: [i === 4998 ? 'hot' : `c${i + 1}`] }));
+    expect(rulesError(() => parseRules({ rules: chain }))).toMatch(/combinations nested deeper than 32$/);
+    const ok = Array.from({ length: 32 }, (_, i) => ({ id: `c${i}`, kind: 'any', of: [i === 31 ? 'hot' : `c${i + 1}`] }));
+    expect(parseRules({ rules: [...ok, hot] }).length).toBe(33);
+  });
+
   it('the engine validates rules it is given the same way', () => {
     expect(rulesError(() => new RuleEngine([{ ...hot, above: 'x' } as never]))).toBe('rules[0].above: expected a number, got string');
   });
