@@ -6,7 +6,7 @@ test('the vibration chapter cuts ingress by >100× and alerts once, on x, when t
   const lines: string[] = [];
   const summary: Record<string, unknown> = {};
   await vibration.run({ say: (l: string) => lines.push(l), summary } as unknown as DemoContext);
-  const s = summary['vibration'] as { bytesIn: number; bytesOut: number; reduction: number; records: number; alerts: { second: number; axis: string }[]; dominantBefore: number; dominantAfter: number; zoneBefore: string; zoneAfter: string };
+  const s = summary['vibration'] as { bytesIn: number; bytesOut: number; reduction: number; records: number; alerts: { second: number; axis: string }[]; dominantBefore: number; dominantAfter: number; zoneBefore: string; zoneAfter: string; buffered: number; bufferedBytes: number };
   expect(s.bytesIn).toBe(10 * 25_600 * 3 * 4);
   expect(s.records).toBe(30);
   expect(s.reduction).toBeGreaterThan(100);
@@ -15,4 +15,8 @@ test('the vibration chapter cuts ingress by >100× and alerts once, on x, when t
   expect(s.dominantAfter).toBeCloseTo(137.5, 0);
   expect([s.zoneBefore, s.zoneAfter]).toEqual(['A', 'C']);
   expect(lines.join('\n')).toContain('ALERT t=5 s, x axis');
+  // Every summary went to the on-disk edge-buffer: one record each, the payload bytes plus 16-byte record headers.
+  expect(s.buffered).toBe(s.records);
+  expect(s.bufferedBytes).toBeGreaterThanOrEqual(s.bytesOut + 16 * s.records);
+  expect(lines.join('\n')).toContain(`edge-buffer: ${s.records} records`);
 });

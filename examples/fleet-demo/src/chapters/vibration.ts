@@ -12,6 +12,10 @@ import {
   velocityRms,
   welchPsd,
 } from '@outpost/edge-aggregate';
+import { openBuffer } from '@outpost/edge-buffer';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Chapter } from '../context.js';
 
 const FS = 25_600;
@@ -65,58 +69,76 @@ export const vibration: Chapter = {
     const records: AxisRecord[] = [];
     let bytesIn = 0;
     let bytesOut = 0;
-    const gateway = countWindows({ size: FS, channels: 3 })
-      .map((w) => interleavedFeatures(w.samples, 3).map((f, i): AxisRecord => {
-        const psd = welchPsd(w.samples, { sampleRate: FS, segmentSize: 8192, offset: i, stride: 3 });
-        const vrms = velocityRms(psd);
-        return {
-          t: w.index, axis: axes[i] ?? 'x', rms: f.rms, kurtosis: f.kurtosis, vrms,
-          zone: severityZone(vrms, ISO_10816_3.group2Rigid),
-          dominantHz: dominantFrequencies(psd, 1)[0]?.frequency ?? 0,
-          bpfoPower: bandPowers(psd, [{ low: BPFO_HZ - 5, high: BPFO_HZ + 5 }])[0] ?? 0,
-        };
-      }))
-      .to((perAxis) => {
-        for (const [i, r] of perAxis.entries()) {
-          records.push(r);
-          bytesOut += new TextEncoder().encode(JSON.stringify(r)).length; // what would go upstream
-          const v = (detectors[i] as AnomalyDetector).check(Math.log10(r.bpfoPower));
-          const flag = v.zAnomaly && v.madAnomaly;
-          if (flag && !flagged[i]) alerts.push({ second: r.t, axis: r.axis, bpfoPower: r.bpfoPower });
-          flagged[i] = flag;
-        }
-      });
+    // The sink: each summary is appended to a durable on-disk store-and-forward buffer, from which
+    // an uplink would drain it when connected. The sink is synchronous; the appends are awaited below.
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-demo-vibration-'));
+    const buffer = await openBuffer({ dir, maxBytes: 16 << 20, durability: 'batch' });
+    const appends: Promise<number>[] = [];
+    try {
+      const gateway = countWindows({ size: FS, channels: 3 })
+        .map((w) => interleavedFeatures(w.samples, 3).map((f, i): AxisRecord => {
+          const psd = welchPsd(w.samples, { sampleRate: FS, segmentSize: 8192, offset: i, stride: 3 });
+          const vrms = velocityRms(psd);
+          return {
+            t: w.index, axis: axes[i] ?? 'x', rms: f.rms, kurtosis: f.kurtosis, vrms,
+            zone: severityZone(vrms, ISO_10816_3.group2Rigid),
+            dominantHz: dominantFrequencies(psd, 1)[0]?.frequency ?? 0,
+            bpfoPower: bandPowers(psd, [{ low: BPFO_HZ - 5, high: BPFO_HZ + 5 }])[0] ?? 0,
+          };
+        }))
+        .to((perAxis) => {
+          for (const [i, r] of perAxis.entries()) {
+            records.push(r);
+            const payload = new TextEncoder().encode(JSON.stringify(r)); // what goes upstream
+            bytesOut += payload.length;
+            appends.push(buffer.append(payload));
+            const v = (detectors[i] as AnomalyDetector).check(Math.log10(r.bpfoPower));
+            const flag = v.zAnomaly && v.madAnomaly;
+            if (flag && !flagged[i]) alerts.push({ second: r.t, axis: r.axis, bpfoPower: r.bpfoPower });
+            flagged[i] = flag;
+          }
+        });
 
-    const seed = { v: 42 };
-    for (let s = 0; s < SECONDS; s++) {
-      const data = simulateSecond(s, seed);
-      bytesIn += data.byteLength;
-      for (let i = 0; i < data.length; i += 3 * 2560) gateway.push(data.subarray(i, i + 3 * 2560));
-    }
+      const seed = { v: 42 };
+      for (let s = 0; s < SECONDS; s++) {
+        const data = simulateSecond(s, seed);
+        bytesIn += data.byteLength;
+        for (let i = 0; i < data.length; i += 3 * 2560) gateway.push(data.subarray(i, i + 3 * 2560));
+      }
 
-    const reduction = bytesIn / bytesOut;
-    ctx.say(`  ${SECONDS} s of 3-axis acceleration at ${FS / 1000} kHz: ${bytesIn.toLocaleString('en-US')} bytes of float32 samples`);
-    ctx.say(`  summarised to ${records.length} records (1/s/axis): ${bytesOut.toLocaleString('en-US')} bytes of JSON — ${reduction.toFixed(0)}× less ingress`);
-    const x = records.filter((r) => r.axis === 'x');
-    const first = x[0];
-    const last = x[x.length - 1];
-    if (first !== undefined && last !== undefined) {
-      ctx.say(`  x axis at t=0 s: velocity ${first.vrms.toFixed(2)} mm/s RMS (ISO 10816-3 group 2 rigid: zone ${first.zone}), dominant ${first.dominantHz.toFixed(1)} Hz`);
-      ctx.say(`  x axis at t=${last.t} s: velocity ${last.vrms.toFixed(2)} mm/s RMS (zone ${last.zone}), dominant ${last.dominantHz.toFixed(1)} Hz`);
+      await Promise.all(appends); // every summary durable on disk (a full buffer or disk error would throw here)
+      const stored = buffer.stats();
+
+      const reduction = bytesIn / bytesOut;
+      ctx.say(`  ${SECONDS} s of 3-axis acceleration at ${FS / 1000} kHz: ${bytesIn.toLocaleString('en-US')} bytes of float32 samples`);
+      ctx.say(`  summarised to ${records.length} records (1/s/axis): ${bytesOut.toLocaleString('en-US')} bytes of JSON — ${reduction.toFixed(0)}× less ingress`);
+      const x = records.filter((r) => r.axis === 'x');
+      const first = x[0];
+      const last = x[x.length - 1];
+      if (first !== undefined && last !== undefined) {
+        ctx.say(`  x axis at t=0 s: velocity ${first.vrms.toFixed(2)} mm/s RMS (ISO 10816-3 group 2 rigid: zone ${first.zone}), dominant ${first.dominantHz.toFixed(1)} Hz`);
+        ctx.say(`  x axis at t=${last.t} s: velocity ${last.vrms.toFixed(2)} mm/s RMS (zone ${last.zone}), dominant ${last.dominantHz.toFixed(1)} Hz`);
+      }
+      ctx.say(`  appended to an on-disk edge-buffer: ${stored.records} records (${stored.bytes.toLocaleString('en-US')} bytes with headers) waiting for the uplink`);
+      for (const a of alerts) {
+        ctx.say(`  ALERT t=${a.second} s, ${a.axis} axis: energy at the bearing's outer-race frequency (${BPFO_HZ} Hz) jumped to ${a.bpfoPower.toFixed(2)} (m/s²)²`);
+      }
+      ctx.summary['vibration'] = {
+        bytesIn,
+        bytesOut,
+        reduction: Math.round(reduction),
+        records: records.length,
+        alerts,
+        dominantBefore: first?.dominantHz,
+        dominantAfter: last?.dominantHz,
+        zoneBefore: first?.zone,
+        zoneAfter: last?.zone,
+        buffered: stored.records,
+        bufferedBytes: stored.bytes,
+      };
+    } finally {
+      await buffer.close();
+      rmSync(dir, { recursive: true, force: true });
     }
-    for (const a of alerts) {
-      ctx.say(`  ALERT t=${a.second} s, ${a.axis} axis: energy at the bearing's outer-race frequency (${BPFO_HZ} Hz) jumped to ${a.bpfoPower.toFixed(2)} (m/s²)²`);
-    }
-    ctx.summary['vibration'] = {
-      bytesIn,
-      bytesOut,
-      reduction: Math.round(reduction),
-      records: records.length,
-      alerts,
-      dominantBefore: first?.dominantHz,
-      dominantAfter: last?.dominantHz,
-      zoneBefore: first?.zone,
-      zoneAfter: last?.zone,
-    };
   },
 };
