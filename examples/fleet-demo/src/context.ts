@@ -9,6 +9,8 @@ export interface DemoContext {
   readonly protocolVersion: 4 | 5;
   /** Present when the demo runs its own broker. */
   readonly embedded: import('./broker.js').EmbeddedBroker | undefined;
+  /** PostgreSQL URL for the pipeline chapter (`--pg`); embedded DuckDB when absent. */
+  readonly pg?: string | undefined;
   /** Issues (and remembers) a certificate for a device id. */
   device(id: string): Promise<{ readonly cert: string; readonly key: string }>;
   /** Prints a line of the demo's story (suppressed with --json). */

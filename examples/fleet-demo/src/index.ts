@@ -12,6 +12,7 @@ import {
   type FleetCA,
 } from '@outpost/device-sdk';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { cloudPipeline, PIPELINE_ID } from './chapters/cloud-pipeline.js';
 import { coapDevice } from './chapters/coap-device.js';
 import { lorawanField } from './chapters/lorawan-field.js';
 import { mqttsnSensor } from './chapters/mqttsn-sensor.js';
@@ -23,7 +24,7 @@ import { vibration } from './chapters/vibration.js';
 import type { Chapter, DemoContext } from './context.js';
 
 /** Every chapter, in the order they run. Later issues add theirs here. */
-export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout, shadowSync, vibration];
+export const chapters: readonly Chapter[] = [secureConnect, offlineBuffer, lorawanField, mqttsnSensor, coapDevice, otaRollout, shadowSync, vibration, cloudPipeline];
 
 const HELP = `Usage: pnpm demo [-- options]
 
@@ -36,6 +37,8 @@ Options:
   --ca DIR            with --broker: the fleet CA directory (outpost pki init-ca) whose
                       ca.pem the broker trusts; device certificates are issued from it
   --protocol 4|5      MQTT version for --broker (default 5; the embedded broker speaks 4)
+  --pg URL            PostgreSQL for the pipeline chapter's time series (default: embedded
+                      DuckDB), e.g. postgres://postgres@127.0.0.1:5432/postgres
   --chapter ID        run only this chapter (${chapters.map((c) => c.id).join(', ')})
   --json              print the summary as JSON
   -h, --help          this text
@@ -57,6 +60,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
         ca: { type: 'string' },
         protocol: { type: 'string' },
         chapter: { type: 'string' },
+        pg: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -95,7 +99,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
   } else {
     ca = await createFleetCA({ commonName: 'Outpost Demo Fleet CA' });
     const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1', 'localhost'] });
-    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console'], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID] });
+    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console', PIPELINE_ID], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID] });
     url = embedded.url;
     protocolVersion = 4;
     say(`Outpost fleet demo: embedded broker on ${url} (TLS, client certificates required)`);
@@ -109,6 +113,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
     url,
     protocolVersion,
     embedded,
+    pg: typeof values['pg'] === 'string' ? values['pg'] : undefined,
     summary,
     say,
     async device(id) {

@@ -67,7 +67,16 @@ function intOpt(name: string, v: unknown, dflt: number, min: number): number {
   return v;
 }
 
-/** The device id at `level` of `topic`, or a `SCHEMA_INVALID` error. */
+/**
+ * The device id at `level` of `topic`, or a `SCHEMA_INVALID` error.
+ *
+ * @example
+ * ```ts
+ * import { deviceFromTopic } from '@outpost/pipeline';
+ * deviceFromTopic('devices/pump-1/telemetry'); // 'pump-1'
+ * deviceFromTopic('site/7/pump-1/telemetry', 2); // 'pump-1'
+ * ```
+ */
 export function deviceFromTopic(topic: string, level = 1): string {
   if (typeof topic !== 'string') throw new TypeError(`deviceFromTopic: topic: expected a string, got ${describe(topic)}`);
   const id = topic.split('/')[level];

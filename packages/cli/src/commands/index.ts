@@ -3,6 +3,7 @@ import { demoCommands } from './demo.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
+import { pipelineCommands } from './pipeline.js';
 import { pkiCommands } from './pki.js';
 import { shadowCommands } from './shadow.js';
 
@@ -12,6 +13,7 @@ export const commands: readonly Command[] = [
   ...loraCommands,
   ...mqttsnCommands,
   ...otaCommands,
+  ...pipelineCommands,
   ...pkiCommands,
   ...shadowCommands,
 ];

@@ -1,0 +1,24 @@
+import { expect, test } from 'vitest';
+import { runDemo } from '../src/index.js';
+
+test('the pipeline chapter: every point in the lake and the store, one overheat alert and one resolve, the silent meter noticed, garbage dead-lettered', async () => {
+  let out = '';
+  let err = '';
+  const code = await runDemo(['--chapter', 'cloudPipeline', '--json'], { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
+  expect(err).toBe('');
+  expect(code).toBe(0);
+  const s = (JSON.parse(out) as Record<string, any>)['cloudPipeline'];
+  expect(s.store).toBe('duckdb');
+  // 4 devices × 60 readings + meter-2's 10, and one truncated message.
+  expect(s.messages).toBe(4 * 60 + 10 + 1);
+  expect(s.deadLetters).toBe(1);
+  expect(s.points).toBeGreaterThan(s.messages - 1);
+  expect(s.lakeRows).toBe(s.points);
+  expect(s.timeSeriesRows).toBe(s.points);
+  expect(s.alerts).toEqual([
+    { kind: 'fired', rule: 'overheat', device: 'pump-2' },
+    { kind: 'resolved', rule: 'overheat', device: 'pump-2' },
+    { kind: 'fired', rule: 'silent', device: 'meter-2' },
+  ]);
+  expect(s.pump2MaxTemperature).toBeGreaterThan(80);
+});

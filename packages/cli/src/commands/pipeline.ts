@@ -1,0 +1,188 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  callbackAlertSink,
+  connectIngest,
+  loadRulesFile,
+  mqttAlertSink,
+  openPipelineStack,
+  PipelineError,
+  webhookAlertSink,
+  type AlertSink,
+  type Ingest,
+  type PipelineStack,
+  type Rule,
+} from '@outpost/pipeline';
+import { CliError, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
+
+// `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
+// path (rules → alerts) and the cold path (Parquet lake) into a time-series store.
+
+const help = `Usage: outpost pipeline --broker URL --lake DIR [--pg URL | --duckdb FILE] [--rules FILE]
+                        [--ca FILE --cert FILE --key FILE] [--client-id ID] [--group NAME]
+                        [--topic FILTER ...] [--alert-topic TEMPLATE] [--webhook URL ...]
+                        [--webhook-secret S] [--insecure] [--json] [--duration MS]
+
+Consumes device telemetry (JSON, CBOR or SenML) from an MQTT broker over mutual TLS and runs
+it through both paths: rules raise alerts within milliseconds (hot path), and every point is
+written to a Parquet lake in a Hive layout (cold path) and to a time-series store. A message
+is acknowledged only after both paths accepted it or its failure was recorded in the
+dead-letter files (DIR/dead-letter/). Runs until SIGINT or SIGTERM, then flushes.
+
+Options:
+  --broker URL        mqtts://host:8883 (mqtt:// only with --insecure)
+  --ca FILE           the CA that signed the broker's certificate (PEM)
+  --cert FILE         this consumer's certificate (an application identity from the fleet
+  --key FILE          CA: outpost pki issue-device --id pipeline, and broker-config --app pipeline)
+  --client-id ID      MQTT client id, unique per process, stable across restarts (default: the
+                      hostname and pid are NOT used, so give each process its own: pipeline-1)
+  --group NAME        MQTT 5 shared-subscription group: run more processes with the same group
+                      to share the load (default: none, one consumer sees everything)
+  --topic FILTER      topic filter, repeatable (default devices/+/telemetry)
+  --lake DIR          the Parquet lake's root directory (required)
+  --pg URL            PostgreSQL (TimescaleDB when installed) for time series, e.g.
+                      postgres://user@host:5432/db
+  --duckdb FILE       embedded DuckDB file for time series (default DIR/timeseries.duckdb
+                      when --pg is not given)
+  --rules FILE        alert rules (JSON: { "rules": [ ... ] }; see docs/guides/alert-rules.md)
+  --alert-topic T     also publish alerts on the broker, e.g. alerts/{device}/{ruleId}
+  --webhook URL       POST alerts to this URL (retried; Idempotency-Key header), repeatable
+  --webhook-secret S  sign webhook bodies (X-Outpost-Signature: sha256=HMAC)
+  --insecure          allow mqtt:// and no client certificate (development only)
+  --json              one JSON object per line (startup, alerts, final stats)
+  --duration MS       stop after MS milliseconds (for tests and smoke runs)
+
+Example:
+  outpost pipeline --broker mqtts://broker:8883 --ca ca.pem --cert pipeline.pem \\
+    --key pipeline.key --client-id pipeline-1 --group pipeline --lake /var/lib/outpost/lake \\
+    --pg postgres://outpost@db/telemetry --rules rules.json`;
+
+async function readPem(file: string, flag: string, io: Io): Promise<string> {
+  try {
+    return await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (e) {
+    throw new CliError('FILE', `--${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+async function runPipelineCommand(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    broker: { type: 'string' },
+    ca: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'client-id': { type: 'string' },
+    group: { type: 'string' },
+    topic: { type: 'string', multiple: true },
+    lake: { type: 'string' },
+    pg: { type: 'string' },
+    duckdb: { type: 'string' },
+    rules: { type: 'string' },
+    'alert-topic': { type: 'string' },
+    webhook: { type: 'string', multiple: true },
+    'webhook-secret': { type: 'string' },
+    insecure: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+  });
+  const broker = requireString(values['broker'], 'broker');
+  const lakeDir = resolve(io.cwd, requireString(values['lake'], 'lake'));
+  if (values['pg'] !== undefined && values['duckdb'] !== undefined) throw new CliError('USAGE', 'give --pg or --duckdb, not both', 2);
+  let durationMs: number | undefined;
+  if (values['duration'] !== undefined) {
+    const d = requireString(values['duration'], 'duration');
+    if (!/^\d+$/.test(d)) throw new CliError('USAGE', `--duration: expected milliseconds, got "${d}"`, 2);
+    durationMs = Number(d);
+  }
+  const insecure = values['insecure'] === true;
+  if (!insecure && (values['cert'] === undefined || values['key'] === undefined)) {
+    throw new CliError('USAGE', '--cert and --key are required (an application identity from the fleet CA); --insecure only for development', 2);
+  }
+  const line = (obj: Record<string, unknown>, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
+
+  let rules: Rule[] | undefined;
+  if (values['rules'] !== undefined) {
+    try {
+      rules = await loadRulesFile(resolve(io.cwd, requireString(values['rules'], 'rules')));
+    } catch (e) {
+      throw new CliError('RULES', `--rules: ${(e as Error).message}`);
+    }
+  }
+  const ca = values['ca'] !== undefined ? await readPem(requireString(values['ca'], 'ca'), 'ca', io) : undefined;
+  const cert = values['cert'] !== undefined ? await readPem(requireString(values['cert'], 'cert'), 'cert', io) : undefined;
+  const key = values['key'] !== undefined ? await readPem(requireString(values['key'], 'key'), 'key', io) : undefined;
+
+  const alertSinks: AlertSink[] = [
+    callbackAlertSink((e) => line({ type: 'alert', ...e }, `alert ${e.kind.padEnd(8)} ${e.ruleId} ${e.device}: ${e.message}`), { name: 'console' }),
+  ];
+  for (const [i, url] of strings(values['webhook']).entries()) {
+    const secret = values['webhook-secret'];
+    alertSinks.push(webhookAlertSink({ url, name: `webhook-${i + 1}`, ...(typeof secret === 'string' ? { secret } : {}) }));
+  }
+
+  // Alerts on the broker go out over the consumer's own connection, which exists only once the
+  // pipeline is open: the sink forwards to the MQTT sink made after connecting.
+  let brokerAlerts: AlertSink | undefined;
+  if (typeof values['alert-topic'] === 'string') {
+    alertSinks.push({
+      name: 'mqtt',
+      send: (e, ctx) => (brokerAlerts !== undefined ? brokerAlerts.send(e, ctx) : Promise.reject(new PipelineError('ALERT_DELIVERY_FAILED', 'not connected to the broker yet'))),
+    });
+  }
+
+  let stack: PipelineStack;
+  try {
+    stack = await openPipelineStack({
+      lakeDir,
+      ...(values['pg'] !== undefined ? { postgres: requireString(values['pg'], 'pg') } : {}),
+      ...(values['duckdb'] !== undefined ? { duckdb: resolve(io.cwd, requireString(values['duckdb'], 'duckdb')) } : {}),
+      ...(rules !== undefined ? { rules } : {}),
+      alertSinks,
+      onAlertFailure: (e, sink, err) => io.stderr(`outpost: pipeline: alert ${e.episodeId} (${e.kind}) not delivered to ${sink}: ${(err as Error).message}\n`),
+    });
+  } catch (e) {
+    throw new CliError(e instanceof PipelineError ? e.code : 'OPEN', (e as Error).message.split('\n')[0] ?? 'cannot open the pipeline');
+  }
+  let ingest: Ingest;
+  try {
+    ingest = await connectIngest(
+      {
+        url: broker,
+        clientId: typeof values['client-id'] === 'string' ? values['client-id'] : 'outpost-pipeline',
+        ...(ca !== undefined ? { ca } : {}),
+        ...(cert !== undefined ? { cert } : {}),
+        ...(key !== undefined ? { key } : {}),
+        ...(typeof values['group'] === 'string' ? { group: values['group'] } : {}),
+        ...(strings(values['topic']).length > 0 ? { topics: strings(values['topic']) } : {}),
+        ...(insecure ? { insecure: true } : {}),
+      },
+      (m) => stack.pipeline.handle(m),
+    );
+  } catch (e) {
+    await stack.close().catch(() => undefined);
+    throw new CliError(e instanceof PipelineError ? e.code : 'INGEST_FAILED', (e as Error).message.split('\n')[0] ?? 'cannot connect');
+  }
+  if (typeof values['alert-topic'] === 'string') brokerAlerts = mqttAlertSink({ client: ingest.client, topic: values['alert-topic'] });
+  const store = stack.store?.name ?? 'none';
+  line(
+    { type: 'started', broker, lake: lakeDir, store, rules: rules?.length ?? 0, group: values['group'] ?? null },
+    `pipeline: consuming ${broker}${typeof values['group'] === 'string' ? ` (shared group ${values['group']})` : ''} → lake ${lakeDir}, time series in ${store}, ${rules?.length ?? 0} rule(s)`,
+  );
+  await untilStopped(durationMs);
+  await ingest.close();
+  await stack.close();
+  const s = stack.stats();
+  line(
+    { type: 'stopped', ingest: ingest.stats(), ...s },
+    `stopped: ${s.pipeline.messages} messages, ${s.pipeline.points} points, ${s.lake.rows} rows in ${s.lake.files} lake files, ${s.pipeline.alerts} alert events, ${Object.values(s.pipeline.deadLettered).reduce((a, b) => a + (b ?? 0), 0)} dead letters`,
+  );
+  return 0;
+}
+
+/** `outpost pipeline`. */
+export const pipelineCommands: readonly Command[] = [
+  { path: ['pipeline'], summary: 'consume telemetry: rules and alerts (hot path), Parquet lake and time-series store (cold path)', help, run: runPipelineCommand },
+];
