@@ -73,6 +73,12 @@ export interface PostgresSinkOptions {
     /** Backoff ceiling. Default 5,000 ms. */
     readonly maxDelayMs?: number;
   };
+  /**
+   * Batches committed at once, each on its own connection, so one batch is encoded and sent while
+   * another commits. Default 2. Order between concurrent batches is irrelevant to the result:
+   * the unique key makes every batch idempotent.
+   */
+  readonly concurrency?: number;
   /** Sink name in stats and errors. Default `postgres`. */
   readonly name?: string;
 }
@@ -322,10 +328,11 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const baseDelayMs = intOption('options.retry.baseDelayMs', retry.baseDelayMs, 100, 0, 60_000);
   const backoffCapMs = intOption('options.retry.maxDelayMs', retry.maxDelayMs, 5_000, 0, 600_000);
   const name = optionalString('options.name', options.name) ?? 'postgres';
+  const concurrency = intOption('options.concurrency', options.concurrency, 2, 1, 64);
 
   const pool =
     external ??
-    new pg.Pool({ connectionString: connectionString as string, max: 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    new pg.Pool({ connectionString: connectionString as string, max: concurrency + 2, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would
   // crash the process. The next batch then gets a fresh connection (or retries).
   const onPoolError = (): void => {};
@@ -335,6 +342,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   const stage = quoteIdent(`outpost_stage_${tableName}`);
   const staged = new WeakSet<pg.PoolClient>();
   const partitions = new Set<string>();
+  const creatingPartitions = new Map<string, Promise<void>>();
   let schema: Promise<PostgresSchemaInfo> | undefined;
   let kind: PostgresSchemaInfo['kind'] | undefined;
 
@@ -344,8 +352,9 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   let waiters: Waiter[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const queue: { batch: Batch; rows: Row[]; done: () => void; failed: (e: unknown) => void }[] = [];
-  let pumping = false;
-  let inFlight: Promise<void> = Promise.resolve();
+  let active = 0;
+  /** Every sealed batch not yet settled (queued or committing); settles without rejecting. */
+  const unsettled = new Set<Promise<void>>();
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -385,11 +394,19 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       const relkind = existing.rows[0]?.relkind;
       const columns = `device text NOT NULL, time timestamptz NOT NULL, metric text NOT NULL, value double precision, extra jsonb`;
       let info: PostgresSchemaInfo;
-      if (useTimescale && (relkind === undefined || relkind === 'r')) {
+      const isHypertable = async (): Promise<boolean> =>
+        (
+          await client.query<{ yes: boolean }>(
+            `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
+                            WHERE to_regclass(format('%I.%I', hypertable_schema, hypertable_name)) = to_regclass($1)) AS yes`,
+            [table],
+          )
+        ).rows[0]?.yes === true;
+      if (useTimescale && (relkind === undefined || (relkind === 'r' && (await isHypertable())))) {
         // UNTESTED here (TimescaleDB is not in Debian's archive on the build machine).
-        // On an empty new table create_hypertable needs no data migration; if_not_exists makes a
-        // second call (or a concurrent process) a no-op. Unique indexes on a hypertable must
-        // contain the time column, which (device, metric, time) does.
+        // Only a table created here (empty) or one that already is a hypertable: migrate_data
+        // stays false, and if_not_exists makes a second call (or a concurrent process) a no-op.
+        // A unique index on a hypertable must contain the time column; (device, metric, time) does.
         await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`);
         await client.query(
           `SELECT create_hypertable($1::regclass, 'time', chunk_time_interval => $2::interval, if_not_exists => TRUE, migrate_data => FALSE)`,
@@ -397,7 +414,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
         );
         info = { kind: 'hypertable', table };
       } else if (relkind === 'r') {
-        info = { kind: 'table', table }; // an existing plain table: used as is
+        info = { kind: 'table', table }; // an existing plain table (with rows, perhaps): used as is
       } else {
         // Native range partitions, created on demand per interval that a batch touches. There is
         // deliberately no DEFAULT partition: once a default partition holds rows for a range,
@@ -459,20 +476,30 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     for (const start of starts) {
       const part = partitionName(tableName, start, chunkIntervalMs);
       if (partitions.has(part)) continue;
-      const end = Math.min(start + chunkIntervalMs, PG_MAX_TIME + 1);
-      const to = end > PG_MAX_TIME ? 'infinity' : new Date(end).toISOString();
-      try {
-        await pool.query(
-          `CREATE TABLE IF NOT EXISTS ${quoteIdent(part)} PARTITION OF ${table} FOR VALUES FROM ('${new Date(Math.max(start, PG_MIN_TIME)).toISOString()}') TO ('${to}')`,
-        );
-        stats.partitionsCreated++;
-      } catch (err) {
-        // 42P07/23505: another process created it at the same moment. 42P17: an overlapping
-        // partition made by hand already covers (part of) the range; rows outside it will fail.
-        if (!['42P07', '23505', '42P17'].includes(sqlstate(err))) throw err;
+      // Concurrent batches of this sink share one creation of a partition.
+      let creating = creatingPartitions.get(part);
+      if (creating === undefined) {
+        creating = createPartition(part, start).finally(() => creatingPartitions.delete(part));
+        creatingPartitions.set(part, creating);
       }
-      partitions.add(part);
+      await creating;
     }
+  }
+
+  async function createPartition(part: string, start: number): Promise<void> {
+    const end = start + chunkIntervalMs;
+    const to = end > PG_MAX_TIME ? 'infinity' : new Date(end).toISOString();
+    try {
+      await pool.query(
+        `CREATE TABLE IF NOT EXISTS ${quoteIdent(part)} PARTITION OF ${table} FOR VALUES FROM ('${new Date(Math.max(start, PG_MIN_TIME)).toISOString()}') TO ('${to}')`,
+      );
+      stats.partitionsCreated++;
+    } catch (err) {
+      // 42P07/23505: another process created it at the same moment. 42P17: an overlapping
+      // partition made by hand already covers (part of) the range; rows outside it will fail.
+      if (!['42P07', '23505', '42P17'].includes(sqlstate(err))) throw err;
+    }
+    partitions.add(part);
   }
 
   async function insertRows(client: pg.PoolClient, rows: readonly Row[]): Promise<number> {
@@ -572,46 +599,57 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     return new PipelineError('SINK_FAILED', `${name}: batch ${why}: ${(err as Error)?.message ?? String(err)}${code === '' ? '' : ` (SQLSTATE ${code})`}`, { cause: err });
   }
 
-  async function pump(): Promise<void> {
-    if (pumping) return;
-    pumping = true;
+  async function run(job: (typeof queue)[number]): Promise<void> {
     try {
-      for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
-        try {
-          await commitBatch(job.rows);
-          for (const w of job.batch.waiters) w.resolve();
-          job.done();
-        } catch (err) {
-          stats.failedBatches++;
-          const e = failure(err);
-          for (const w of job.batch.waiters) w.reject(e);
-          job.failed(e);
-        }
-      }
-    } finally {
-      pumping = false;
+      await commitBatch(job.rows);
+      for (const w of job.batch.waiters) w.resolve();
+      job.done();
+    } catch (err) {
+      stats.failedBatches++;
+      const e = failure(err);
+      for (const w of job.batch.waiters) w.reject(e);
+      job.failed(e);
     }
   }
 
-  /** Seals the buffer into a batch; resolves when that batch (and every earlier one) is settled. */
-  function seal(): Promise<void> {
+  /** Starts queued batches, at most `concurrency` at once (each on its own connection). */
+  function pump(): void {
+    while (active < concurrency) {
+      const job = queue.shift();
+      if (job === undefined) return;
+      active++;
+      void run(job).finally(() => {
+        active--;
+        pump();
+      });
+    }
+  }
+
+  /**
+   * Seals the buffer into a batch. Resolves when that batch and every batch sealed before it
+   * have settled; rejects if that batch failed (earlier failures already reached their writes).
+   */
+  async function seal(): Promise<void> {
     if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
-    // Nothing buffered: wait for the batches already sealed, without re-raising an old failure
-    // (it reached the writes of that batch already).
-    if (buffer.length === 0) return inFlight.then(noop, noop);
-    const batch: Batch = { points: buffer, waiters };
-    const rows = rowsBuffered;
-    buffer = [];
-    rowsBuffered = [];
-    waiters = [];
-    const settled = new Promise<void>((done, failed) => queue.push({ batch, rows, done, failed }));
-    settled.catch(() => {}); // observed through the writes; flush() re-raises it
-    inFlight = settled;
-    void pump();
-    return settled;
+    const earlier = [...unsettled];
+    let mine: Promise<void> | undefined;
+    if (buffer.length > 0) {
+      const batch: Batch = { points: buffer, waiters };
+      const rows = rowsBuffered;
+      buffer = [];
+      rowsBuffered = [];
+      waiters = [];
+      mine = new Promise<void>((done, failed) => queue.push({ batch, rows, done, failed }));
+      const quiet = mine.then(noop, noop);
+      unsettled.add(quiet);
+      void quiet.then(() => unsettled.delete(quiet));
+      pump();
+    }
+    await Promise.all(earlier);
+    await mine;
   }
 
   function write(points: readonly TelemetryPoint[]): Promise<void> {
@@ -627,8 +665,8 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
     for (let i = 0; i < points.length; i++) buffer.push(points[i] as TelemetryPoint);
     for (const r of rows) rowsBuffered.push(r);
-    if (buffer.length >= batchRows) void seal();
-    else if (timer === undefined) timer = setTimeout(() => void seal(), maxDelayMs);
+    if (buffer.length >= batchRows) seal().catch(noop);
+    else if (timer === undefined) timer = setTimeout(() => void seal().catch(noop), maxDelayMs);
     return p;
   }
 
