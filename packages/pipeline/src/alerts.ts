@@ -12,6 +12,8 @@ import { assertFunction, assertObject, describe, intOption } from './validate.js
 export interface AlertSendContext {
   /** Called before each retry, with the 1-based retry number and why the attempt failed. */
   readonly onRetry?: (retry: number, error: unknown) => void;
+  /** Aborts the delivery (shutdown): the send stops retrying and rejects soon. */
+  readonly signal?: AbortSignal;
 }
 
 /** Where alert events go. */
@@ -133,7 +135,7 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
   const publishOptions: IClientPublishOptions = { qos, retain };
   return {
     name,
-    send: (event) =>
+    send: (event, context) =>
       new Promise<void>((resolve, reject) => {
         let t: string;
         try {
@@ -147,16 +149,28 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
           reject(err);
           return;
         }
-        const timer = setTimeout(() => reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: no acknowledgement for ${t} within ${timeoutMs} ms`)), timeoutMs);
+        const abort = context?.signal;
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: aborted while waiting for the acknowledgement of ${t}`));
+        };
+        const timer = setTimeout(() => {
+          abort?.removeEventListener('abort', onAbort);
+          reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: no acknowledgement for ${t} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        if (abort?.aborted === true) return onAbort();
+        abort?.addEventListener('abort', onAbort, { once: true });
         const failed = (err: Error): void => reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: publish to ${t} failed: ${err.message}`, { cause: err }));
         try {
           mqtt.publish(t, JSON.stringify(event), publishOptions, (err) => {
             clearTimeout(timer);
+            abort?.removeEventListener('abort', onAbort);
             if (err) failed(err);
             else resolve();
           });
         } catch (err) {
           clearTimeout(timer);
+          abort?.removeEventListener('abort', onAbort);
           failed(err as Error);
         }
       }),
@@ -185,6 +199,21 @@ export interface WebhookAlertSinkOptions {
   readonly random?: () => number;
   /** How a backoff waits. Default a timer; tests inject one to record the delays. */
   readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Resolves when `p` settles or `signal` aborts, whichever comes first; leaves no listener behind. */
+async function untilAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let done = (): void => {};
+  const aborted = new Promise<void>((r) => {
+    done = r;
+    signal.addEventListener('abort', done, { once: true });
+  });
+  try {
+    await Promise.race([p, aborted]);
+  } finally {
+    signal.removeEventListener('abort', done);
+  }
 }
 
 class Retryable extends Error {
@@ -272,12 +301,14 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
   const name = nameOption(options.name, 'webhook');
   const where = `webhook ${url.origin}`;
 
-  const attempt = async (body: string, headers: Record<string, string>): Promise<void> => {
+  const attempt = async (body: string, headers: Record<string, string>, abort: AbortSignal | undefined): Promise<void> => {
     let res: Response;
     try {
-      res = await fetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      const timeout = AbortSignal.timeout(timeoutMs);
+      res = await fetch(url, { method: 'POST', body, headers, redirect: 'manual', signal: abort === undefined ? timeout : AbortSignal.any([timeout, abort]) });
     } catch (err) {
       const e = err as Error;
+      if (abort?.aborted === true) throw new PipelineError('ALERT_DELIVERY_FAILED', `${where}: aborted`, { cause: err });
       const why = e.name === 'TimeoutError' ? `no response within ${timeoutMs} ms` : `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}`;
       throw Object.assign(new Retryable(why), { cause: err });
     }
@@ -296,6 +327,8 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
       const onRetry: unknown = context === undefined ? undefined : (context as unknown as Record<string, unknown> | null)?.onRetry;
       if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context) || ArrayBuffer.isView(context))) throw new TypeError(`context: expected an object, got ${describe(context)}`);
       if (onRetry !== undefined) assertFunction('context.onRetry', onRetry);
+      const abort: unknown = context?.signal;
+      if (abort !== undefined && !(abort instanceof AbortSignal)) throw new TypeError(`context.signal: expected an AbortSignal, got ${describe(abort)}`);
       const body = JSON.stringify(event);
       const headers: Record<string, string> = {
         ...userHeaders,
@@ -309,10 +342,12 @@ export function webhookAlertSink(options: WebhookAlertSinkOptions): AlertSink {
         if (n > 0) {
           context?.onRetry?.(n, last);
           const hinted = last instanceof Retryable ? last.retryAfterMs : undefined;
-          await sleep(hinted ?? Math.floor(random() * Math.min(maxMs, baseMs * 2 ** (n - 1))));
+          const wait = sleep(hinted ?? Math.floor(random() * Math.min(maxMs, baseMs * 2 ** (n - 1))));
+          await (abort === undefined ? wait : untilAborted(wait, abort));
+          if (abort?.aborted === true) throw new PipelineError('ALERT_DELIVERY_FAILED', `${where}: aborted after ${n} attempt(s), last: ${(last as Error).message}`, { cause: last });
         }
         try {
-          await attempt(body, headers);
+          await attempt(body, headers, abort);
           return;
         } catch (err) {
           if (!(err instanceof Retryable)) throw err;
@@ -402,6 +437,7 @@ export class AlertDispatcher {
   readonly #maxQueue: number;
   readonly #concurrency: number;
   #waiters: Array<() => void> = [];
+  #abort = new AbortController();
 
   constructor(sinks: readonly AlertSink[], options: AlertDispatcherOptions = {}) {
     if (!Array.isArray(sinks)) throw new TypeError(`sinks: expected an array of alert sinks, got ${describe(sinks)}`);
@@ -446,12 +482,42 @@ export class AlertDispatcher {
   }
 
   /**
-   * Resolves when nothing is queued or in flight (for shutdown and tests).
+   * Resolves when nothing is queued or in flight (for shutdown and tests). With `timeoutMs`,
+   * a bounded shutdown: when it expires, deliveries in flight are aborted (their sinks get the
+   * abort signal), queued ones abandoned, each reported to `onFailure`; then it resolves once the
+   * sinks have returned (a custom sink that ignores the signal is still waited for).
+   *
+   * @throws TypeError/RangeError for a wrong `timeoutMs`.
    */
-  async drain(): Promise<void> {
-    while (this.#lanes.some((l) => l.active > 0 || l.queue.length > 0)) {
-      await new Promise<void>((r) => this.#waiters.push(r));
+  async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    assertObject('options', options);
+    const timeoutMs = options.timeoutMs === undefined ? undefined : msOption('options.timeoutMs', options.timeoutMs, 0);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.#abandon(), timeoutMs);
+    try {
+      while (this.#lanes.some((l) => l.active > 0 || l.queue.length > 0)) {
+        await new Promise<void>((r) => this.#waiters.push(r));
+      }
+    } finally {
+      clearTimeout(timer);
+      if (this.#abort.signal.aborted) this.#abort = new AbortController();
     }
+  }
+
+  #abandon(): void {
+    this.#abort.abort();
+    for (const lane of this.#lanes) {
+      for (const e of lane.queue.splice(0)) {
+        lane.failed++;
+        this.#fail(e, lane, new PipelineError('ALERT_DELIVERY_FAILED', `${lane.sink.name}: abandoned at shutdown`));
+      }
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const r of w) r();
   }
 
   /** Counters: totals and per sink. */
@@ -486,7 +552,7 @@ export class AlertDispatcher {
       const key = keyOf(event);
       lane.busy.add(key);
       lane.active++;
-      const context: AlertSendContext = { onRetry: () => void lane.retries++ };
+      const context: AlertSendContext = { onRetry: () => void lane.retries++, signal: this.#abort.signal };
       Promise.resolve()
         .then(() => lane.sink.send(event, context))
         .then(
@@ -500,9 +566,7 @@ export class AlertDispatcher {
           lane.busy.delete(key);
           lane.active--;
           this.#pump(lane);
-          const w = this.#waiters;
-          this.#waiters = [];
-          for (const r of w) r();
+          this.#wake();
         });
     }
   }

@@ -82,6 +82,13 @@ describe('mqttAlertSink', () => {
       expect(err).toBeInstanceOf(PipelineError);
       expect((err as PipelineError).code).toBe('ALERT_DELIVERY_FAILED');
       expect((err as Error).message).toBe('mqtt: no acknowledgement for alerts/d/r within 300 ms');
+      // a shutdown does not wait for the timeout
+      const ac = new AbortController();
+      const aborted = mqttAlertSink({ client: lonely, timeoutMs: 60_000 })
+        .send({ kind: 'fired', ruleId: 'r', device: 'd', severity: 'info', at: 0, metric: null, value: null, episodeId: 'r/d/0', message: '' }, { signal: ac.signal })
+        .then(() => undefined, (e: unknown) => e);
+      ac.abort();
+      expect(((await aborted) as Error).message).toBe('mqtt: aborted while waiting for the acknowledgement of alerts/d/r');
     } finally {
       await lonely.endAsync(true);
       await broker.start();

@@ -234,6 +234,28 @@ describe('AlertDispatcher', () => {
     expect(d.stats()).toMatchObject({ sent: 3, failed: 2, dropped: 2, pending: 0 });
   });
 
+  it('drain({ timeoutMs }) bounds a shutdown: backoffs and hung requests are aborted, queued deliveries abandoned, then it works again', async () => {
+    script = ['503', 'hang'];
+    fallback = 'hang';
+    const failures: string[] = [];
+    const hook = webhookAlertSink({ url: base, backoff: { baseMs: 60_000, maxMs: 60_000 }, random: () => 1 });
+    const d = new AlertDispatcher([hook], { concurrency: 1, onFailure: (e, _s, err) => failures.push(`${e.device}: ${(err as Error).message}`) });
+    d.dispatch([event({ device: 'a' }), event({ device: 'b' })]);
+    await d.drain({ timeoutMs: 200 }); // without the bound this would wait a minute
+    expect(failures).toEqual([`b: webhook: abandoned at shutdown`, `a: webhook ${base}: aborted after 1 attempt(s), last: HTTP 503`]);
+    expect(d.stats()).toMatchObject({ sent: 0, failed: 2, pending: 0 });
+    // a hung request is aborted too
+    failures.length = 0;
+    d.dispatch(event({ device: 'c' }));
+    await d.drain({ timeoutMs: 200 });
+    expect(failures).toEqual([`c: webhook ${base}: aborted`]);
+    // and the dispatcher is usable afterwards
+    fallback = 'ok';
+    d.dispatch(event({ device: 'd' }));
+    await d.drain({ timeoutMs: 10_000 });
+    expect(delivered.map((b) => (JSON.parse(b) as AlertEvent).device)).toEqual(['d']);
+  });
+
   it('a sink that throws synchronously counts as a failure, not a crash', async () => {
     const bad: AlertSink = { name: 'bad', send: () => { throw new Error('sync'); } };
     const errors: string[] = [];

@@ -58,6 +58,9 @@ const CASES: readonly Case[] = [
   { name: 'new AlertDispatcher', args: [[sink], {}], call: (a, b) => new AlertDispatcher(a as never, b as never), accepts: { 0: ['array'] } },
   { name: 'AlertDispatcher sinks[0]', args: [sink], call: (a) => new AlertDispatcher([a as never]) },
   { name: 'AlertDispatcher options', args: [() => {}, 10, 2], call: (a, b, c) => new AlertDispatcher([sink], { onFailure: a as never, maxQueue: b as number, concurrency: c as number }) },
+  { name: 'AlertDispatcher#drain', args: [{}], call: (a) => new AlertDispatcher([sink]).drain(a as never) },
+  { name: 'AlertDispatcher#drain options.timeoutMs', args: [10], call: (a) => new AlertDispatcher([sink]).drain({ timeoutMs: a as number }) },
+  { name: 'webhookAlertSink#send context', args: [() => {}, new AbortController().signal], call: (a, b) => hook.send(event, { onRetry: a as never, signal: b as never }), accepts: { 1: ['object'] } },
   { name: 'AlertDispatcher#dispatch', args: [event], call: (a) => new AlertDispatcher([sink]).dispatch(a as AlertEvent), accepts: { 0: ['array'] } },
 ];
 
