@@ -124,8 +124,10 @@ interface Waiter {
 }
 
 interface Batch {
-  readonly points: TelemetryPoint[];
+  readonly rows: Row[];
   readonly waiters: Waiter[];
+  done(): void;
+  failed(err: unknown): void;
 }
 
 interface Row {
@@ -347,11 +349,10 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   let kind: PostgresSchemaInfo['kind'] | undefined;
 
   const stats = { rowsWritten: 0, rowsSkipped: 0, batches: 0, failedBatches: 0, retries: 0, partitionsCreated: 0 };
-  let buffer: TelemetryPoint[] = [];
   let rowsBuffered: Row[] = [];
   let waiters: Waiter[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const queue: { batch: Batch; rows: Row[]; done: () => void; failed: (e: unknown) => void }[] = [];
+  const queue: Batch[] = [];
   let active = 0;
   /** Every sealed batch not yet settled (queued or committing); settles without rejecting. */
   const unsettled = new Set<Promise<void>>();
@@ -599,15 +600,15 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     return new PipelineError('SINK_FAILED', `${name}: batch ${why}: ${(err as Error)?.message ?? String(err)}${code === '' ? '' : ` (SQLSTATE ${code})`}`, { cause: err });
   }
 
-  async function run(job: (typeof queue)[number]): Promise<void> {
+  async function run(job: Batch): Promise<void> {
     try {
       await commitBatch(job.rows);
-      for (const w of job.batch.waiters) w.resolve();
+      for (const w of job.waiters) w.resolve();
       job.done();
     } catch (err) {
       stats.failedBatches++;
       const e = failure(err);
-      for (const w of job.batch.waiters) w.reject(e);
+      for (const w of job.waiters) w.reject(e);
       job.failed(e);
     }
   }
@@ -636,13 +637,12 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     }
     const earlier = [...unsettled];
     let mine: Promise<void> | undefined;
-    if (buffer.length > 0) {
-      const batch: Batch = { points: buffer, waiters };
+    if (rowsBuffered.length > 0) {
       const rows = rowsBuffered;
-      buffer = [];
+      const batchWaiters = waiters;
       rowsBuffered = [];
       waiters = [];
-      mine = new Promise<void>((done, failed) => queue.push({ batch, rows, done, failed }));
+      mine = new Promise<void>((done, failed) => queue.push({ rows, waiters: batchWaiters, done, failed }));
       const quiet = mine.then(noop, noop);
       unsettled.add(quiet);
       void quiet.then(() => unsettled.delete(quiet));
@@ -663,15 +663,13 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     }
     if (rows.length === 0) return Promise.resolve();
     const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-    for (let i = 0; i < points.length; i++) buffer.push(points[i] as TelemetryPoint);
     for (const r of rows) rowsBuffered.push(r);
-    if (buffer.length >= batchRows) seal().catch(noop);
+    if (rowsBuffered.length >= batchRows) seal().catch(noop);
     else if (timer === undefined) timer = setTimeout(() => void seal().catch(noop), maxDelayMs);
     return p;
   }
 
   function flush(): Promise<void> {
-    if (closed && closing === undefined) return Promise.resolve();
     return seal();
   }
 

@@ -453,6 +453,8 @@ describe('wrong types and bad values', () => {
     expect(() => createPostgresSink({ connectionString: url, chunkIntervalMs: 1000 })).toThrow(RangeError);
     expect(() => createPostgresSink({ connectionString: url, retry: { attempts: 0 } })).toThrow(/options.retry.attempts/);
     expect(() => createPostgresSink({ connectionString: url, retry: 3 as never })).toThrow(TypeError);
+    expect(() => createPostgresSink({ connectionString: url, concurrency: 0 })).toThrow(/options.concurrency/);
+    expect(() => createPostgresSink({ connectionString: url, name: {} as never })).toThrow(/options.name: expected a string/);
   });
 
   it('write rejects bad points before they reach a batch; the batch of the good writes is unaffected', async () => {
