@@ -1,7 +1,8 @@
 // Single-pass time-domain features over a 1-million-sample Float32Array, against a naive
-// multi-pass implementation and against the raw memory-read rate (summing the array).
+// multi-pass implementation and against the raw memory-read rate (summing the array). The
+// contenders alternate round by round and the median round is reported, so load from other
+// processes on a shared machine hits all of them alike.
 //   npx tsx --conditions=@outpost/source packages/edge-aggregate/bench/features.ts
-import { bench, report } from '@outpost/test-peers';
 import { FeatureAccumulator, timeFeatures } from '@outpost/edge-aggregate';
 
 const N = 1_000_000;
@@ -46,14 +47,31 @@ function naive(): number {
 }
 
 const acc = new FeatureAccumulator();
-const SAMPLES = [N, N, Math.ceil(N / 3), N]; // samples read per op, per row
-const results = [
-  bench('raw read (sum)', rawSum, { rounds: 9, minMs: 400 }),
-  bench('FeatureAccumulator.push (single pass)', () => acc.reset().push(x).state().m4, { rounds: 9, minMs: 400 }),
-  bench('timeFeatures, stride 3 (one axis)', () => timeFeatures(x, { stride: 3 }).kurtosis, { rounds: 9, minMs: 400 }),
-  bench('naive multi-pass', naive, { rounds: 9, minMs: 400 }),
+const ROUNDS = 15;
+const contenders: Array<{ name: string; samples: number; fn: () => unknown }> = [
+  { name: 'raw read (sum)', samples: N, fn: rawSum },
+  { name: 'FeatureAccumulator.push (single pass)', samples: N, fn: () => acc.reset().push(x).state().m4 },
+  { name: 'timeFeatures, stride 3 (one axis)', samples: Math.ceil(N / 3), fn: () => timeFeatures(x, { stride: 3 }).kurtosis },
+  { name: 'naive multi-pass', samples: N, fn: naive },
 ];
-report('time-domain features over 1 000 000 float32 samples (ops = one full array)', results);
-results.forEach((r, i) => console.log(`  ${r.name}: ${((r.opsPerSec * (SAMPLES[i] ?? N)) / 1e6).toFixed(0)} M samples/s`));
-const [raw, single] = results;
-if (raw !== undefined && single !== undefined) console.log(`  single pass is ${(raw.opsPerSec / single.opsPerSec).toFixed(2)}× slower than the raw read`);
+
+function rate(fn: () => unknown, ms: number): number {
+  let sink: unknown;
+  let k = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    sink = fn();
+    k++;
+  }
+  if (sink === Symbol.for('never')) console.log(sink);
+  return k / ((performance.now() - t0) / 1000);
+}
+
+for (const c of contenders) rate(c.fn, 300); // warm-up
+const rounds = contenders.map(() => [] as number[]);
+for (let r = 0; r < ROUNDS; r++) contenders.forEach((c, i) => rounds[i]?.push(rate(c.fn, 150)));
+const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const msps = contenders.map((c, i) => (median(rounds[i] ?? []) * c.samples) / 1e6);
+console.log(`time-domain features over 1 000 000 float32 samples, ${ROUNDS} alternating rounds, median (node ${process.version}, ${process.arch})`);
+contenders.forEach((c, i) => console.log(`  ${c.name.padEnd(40)} ${(msps[i] ?? 0).toFixed(0).padStart(6)} M samples/s`));
+console.log(`  single pass is ${((msps[0] ?? 0) / (msps[1] ?? 1)).toFixed(2)}× slower than the raw read`);
