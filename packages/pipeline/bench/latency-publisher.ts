@@ -1,0 +1,49 @@
+// Child process of bench/latency.ts: DEVICES device connections (each with its own certificate)
+// publishing QoS 1 telemetry at RATE messages/s in total for SECONDS, alternating 90 °C and 70 °C
+// so that every message opens or closes an overheat episode (one alert event per message).
+// Each payload carries its send time (performance.timeOrigin + performance.now(), ms with µs
+// resolution) so the parent can take publish → alert latency on one clock.
+import mqtt from 'mqtt';
+
+interface Start {
+  url: string;
+  ca: string;
+  devices: { id: string; cert: string; key: string }[];
+  rate: number;
+  seconds: number;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+process.once('message', (msg: Start) => {
+  void (async () => {
+    const clients = await Promise.all(
+      msg.devices.map((d) => mqtt.connectAsync(msg.url, { ca: msg.ca, cert: d.cert, key: d.key, clientId: d.id, protocolVersion: 5, reconnectPeriod: 0 })),
+    );
+    process.send?.({ ready: true });
+    const perTick = msg.rate / 100; // a tick every 10 ms
+    const ticks = msg.seconds * 100;
+    const t0 = Date.now() - 3_600_000; // event times: an hour ago, 1 ms apart per device
+    let sent = 0;
+    let acked = 0;
+    const start = now();
+    for (let k = 0; k < ticks; k++) {
+      for (let j = 0; j < perTick; j++) {
+        const n = k * perTick + j;
+        const c = clients[n % clients.length] as mqtt.MqttClient;
+        const seq = Math.floor(n / clients.length);
+        const id = msg.devices[n % clients.length]?.id ?? '';
+        const payload = `{"ts":${t0 + seq},"temperature":${seq % 2 === 0 ? 90 : 70},"sent":"${now()}"}`;
+        c.publish(`devices/${id}/telemetry`, payload, { qos: 1 }, () => { acked++; });
+        sent++;
+      }
+      const next = start + (k + 1) * 10;
+      const wait = next - now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    const elapsed = (now() - start) / 1000;
+    while (acked < sent) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(clients.map((c) => c.endAsync()));
+    process.send?.({ done: true, sent, seconds: elapsed });
+  })();
+});

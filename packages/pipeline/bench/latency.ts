@@ -1,0 +1,79 @@
+// Hot-path latency: from a device's publish to the alert callback, through Mosquitto on
+// loopback (mutual TLS on both sides), at RATE messages/s, with both paths running (every point
+// also goes to the Parquet lake and the DuckDB store). A forked publisher process holds DEVICES
+// device connections; every message alternates 90 °C / 70 °C, so each one fires or resolves an
+// overheat episode and yields exactly one alert event.
+//   npx tsx --conditions=@outpost/source packages/pipeline/bench/latency.ts [RATE] [SECONDS]
+import { fork } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { tempDir } from '@outpost/test-peers';
+import { callbackAlertSink, connectIngest, openPipelineStack } from '@outpost/pipeline';
+import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
+
+const RATE = Number(process.argv[2] ?? 5000);
+const SECONDS = Number(process.argv[3] ?? 10);
+const DEVICES = Number(process.env['DEVICES'] ?? 50);
+// PATHS=hot: no sinks at all (the hot path alone), for comparison.
+const HOT_ONLY = process.env['PATHS'] === 'hot';
+const now = (): number => performance.timeOrigin + performance.now();
+
+const fleet = await startFleet();
+const tmp = tempDir('outpost-bench-latency-');
+try {
+  const app = await fleet.device('app-observer');
+  const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
+    const d = await fleet.device(`bench-${i}`);
+    return { id: d.deviceId, cert: d.cert, key: d.key };
+  }));
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const stack = await openPipelineStack({
+    lakeDir: join(tmp.path, 'lake'),
+    duckdb: HOT_ONLY ? false : join(tmp.path, 'timeseries.duckdb'),
+    lake: { maxAgeMs: 1000 },
+    rules: [{ id: 'overheat', kind: 'threshold', metric: 'temperature', above: 80, clearAt: 75 }],
+    alertSinks: [
+      callbackAlertSink((e) => {
+        const t = now();
+        const key = `${e.device}/${e.at}`;
+        const s = sentAt.get(key);
+        if (s !== undefined) {
+          latencies.push(t - s);
+          sentAt.delete(key);
+        }
+      }),
+    ],
+  });
+  const ingest = await connectIngest(
+    { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench' },
+    (m) => {
+      // The bench's own bookkeeping: the send time rides in the payload (a second JSON.parse, so
+      // the figures include it).
+      const p = JSON.parse(new TextDecoder().decode(m.payload)) as { ts: number; sent: string };
+      sentAt.set(`${m.topic.split('/')[1] ?? ''}/${p.ts}`, Number(p.sent));
+      return stack.pipeline.handle(m);
+    },
+  );
+  const child = fork(join(import.meta.dirname, 'latency-publisher.ts'), { stdio: 'inherit' });
+  const done = new Promise<{ sent: number; seconds: number }>((resolve, reject) => {
+    child.on('message', (m: { done?: boolean; sent: number; seconds: number }) => { if (m.done === true) resolve(m); });
+    child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
+  });
+  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS });
+  const pub = await done;
+  const deadline = Date.now() + 30_000;
+  while (latencies.length < pub.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await ingest.close();
+  await stack.close();
+  const s = stack.stats();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), both paths running (node ${process.version}, ${cpus().length} cores)`);
+  console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
+  console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake.rows}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
+  console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
+} finally {
+  await fleet.stop();
+  tmp.cleanup();
+}
