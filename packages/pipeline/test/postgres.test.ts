@@ -369,6 +369,23 @@ describe('queries', () => {
     expect(await s.gaps({ from: T0 - H, to: T0 + 4 * H, minGapMs: 1, device: 'b' })).toEqual([]);
   });
 
+  it('answers do not depend on the session time zone', async () => {
+    const tz = createPostgresSink({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, table: 'queries' });
+    sinks.push(tz);
+    const pool = new pg.Pool({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, max: 1 });
+    expect((await pool.query<{ TimeZone: string }>('SHOW TimeZone')).rows).toEqual([{ TimeZone: 'Pacific/Chatham' }]);
+    await pool.end();
+    const day = { device: 'b', metric: 'temp', from: T0 - 86_400_000, to: T0 + 86_400_000, bucketMs: 86_400_000 };
+    expect(await tz.downsample(day)).toEqual(await s.downsample(day));
+    expect(await tz.lastValues()).toEqual(await s.lastValues());
+    const g = { from: T0 - 3 * H, to: T0 + 4 * H, minGapMs: 60_000 };
+    expect(await tz.gaps(g)).toEqual(await s.gaps(g));
+    const tzWriter = createPostgresSink({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, table: 'tz_write', maxDelayMs: 1 });
+    sinks.push(tzWriter);
+    await tzWriter.write([{ device: 'tz', metric: 'm', time: T0, value: 1 }]);
+    expect(await rows('tz_write')).toEqual([{ device: 'tz', metric: 'm', time: T0, value: 1, extra: null }]);
+  });
+
   it('the three queries agree with a JavaScript model on seeded random data', async () => {
     const rnd = mulberry32(42);
     const q = sink({ table: 'queries_model' });
