@@ -369,6 +369,16 @@ describe('queries', () => {
     expect(await s.gaps({ from: T0 - H, to: T0 + 4 * H, minGapMs: 1, device: 'b' })).toEqual([]);
   });
 
+  it('downsample floors before the epoch too (bucket = floor(time / bucketMs) * bucketMs)', async () => {
+    const pre = sink({ table: 'pre_epoch' });
+    await pre.write([-1, -H, -H - 1, 0].map((time, i) => ({ device: 'd', metric: 'm', time, value: i })));
+    expect(await pre.downsample({ device: 'd', metric: 'm', from: -10 * H, to: H, bucketMs: H })).toEqual([
+      { bucket: -2 * H, count: 1, min: 2, max: 2, avg: 2 },
+      { bucket: -H, count: 2, min: 0, max: 1, avg: 0.5 },
+      { bucket: 0, count: 1, min: 3, max: 3, avg: 3 },
+    ]);
+  });
+
   it('answers do not depend on the session time zone', async () => {
     const tz = createPostgresSink({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, table: 'queries' });
     sinks.push(tz);
