@@ -68,8 +68,7 @@ export interface PipelineStack {
  * import { openPipelineStack, callbackAlertSink } from '@outpost/pipeline';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
- * import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+ * import { join } from 'node:path';
  * const alerts: string[] = [];
  * const stack = await openPipelineStack({
  *   lakeDir: mkdtempSync(join(tmpdir(), 'lake-')),
