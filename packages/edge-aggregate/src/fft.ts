@@ -9,8 +9,9 @@
 // bit-reversed order; every later pass is a radix-4 butterfly — two radix-2 stages fused, three
 // complex multiplications per four points — looping over j outside (twiddles stay in registers,
 // j = 0 without multiplications) with its twiddles precomputed in the order the loop reads them.
-// The split step writes the interleaved output. Nothing is allocated per call when an output
-// buffer is given. (A radix-8 pass everywhere was tried and was slower in V8: it spills.)
+// The last pass is fused with the split step, which writes the interleaved output. Nothing is
+// allocated per call when an output buffer is given. (Radix-8 passes everywhere were tried and
+// were slower in V8: the butterfly spills registers.)
 import { assertInt, assertSamples, type Samples } from './validate.js';
 
 /**
@@ -108,8 +109,11 @@ export class RealFFT {
     const im = this.#im;
     if (input instanceof Float64Array) firstPass64(input, re, im, this.#rev, this.#m);
     else firstPass32(input, re, im, this.#rev, this.#m);
-    radix4Passes(re, im, this.#tw, this.#m);
-    split(re, im, out, this.#splitCos, this.#splitSin, this.#m);
+    const m = this.#m;
+    if (m >= ((31 - Math.clz32(m)) % 2 === 0 ? 16 : 32)) {
+      const t0 = radix4Passes(re, im, this.#tw, m); // every pass but the last
+      lastPassSplit(re, im, out, this.#tw, t0, m, this.#splitCos, this.#splitSin);
+    } else split(re, im, out, this.#splitCos, this.#splitSin, m);
     return out;
   }
 }
@@ -283,10 +287,10 @@ function firstPass32(x: Float32Array, re: Float64Array, im: Float64Array, rev: U
 // Radix-4 DIT passes over bit-reversed data. With a0…a3 = i+j, +Q, +2Q, +3Q (Q = L/4) the two
 // fused radix-2 stages give, for u0 = x0, u1 = W^2j·x1, u2 = W^j·x2, u3 = W^3j·x3:
 // y0 = (u0+u1) + (u2+u3), y2 = (u0+u1) − (u2+u3), y1 = (u0−u1) − i(u2−u3), y3 = (u0−u1) + i(u2−u3).
-function radix4Passes(re: Float64Array, im: Float64Array, tw: Float64Array, m: number): void {
+function radix4Passes(re: Float64Array, im: Float64Array, tw: Float64Array, m: number): number {
   let t0 = 0;
   const n2 = m;
-  for (let len = (31 - Math.clz32(m)) % 2 === 0 ? 16 : 32; len <= m; len *= 4) {
+  for (let len = (31 - Math.clz32(m)) % 2 === 0 ? 16 : 32; len < m; len *= 4) {
     const q2 = len >> 2; // Q complex points
     const size2 = len;
     // j = 0: every twiddle is 1.
@@ -308,35 +312,6 @@ function radix4Passes(re: Float64Array, im: Float64Array, tw: Float64Array, m: n
       im[a1] = d01i - d23r;
       re[a3] = d01r - d23i;
       im[a3] = d01i + d23r;
-    }
-    if (size2 === n2) {
-      // One block (the last pass): a flat loop over j.
-      for (let a0 = 1, t = t0 + 6; a0 < q2; a0 += 1, t += 6) {
-        const w1r = tw[t] as number, w1i = tw[t + 1] as number;
-        const w2r = tw[t + 2] as number, w2i = tw[t + 3] as number;
-        const w3r = tw[t + 4] as number, w3i = tw[t + 5] as number;
-        const a1 = a0 + q2;
-        const a2 = a1 + q2;
-        const a3 = a2 + q2;
-        const x1r = re[a1] as number, x1i = im[a1] as number;
-        const x2r = re[a2] as number, x2i = im[a2] as number;
-        const x3r = re[a3] as number, x3i = im[a3] as number;
-        const u0r = re[a0] as number, u0i = im[a0] as number;
-        const u1r = w2r * x1r - w2i * x1i, u1i = w2r * x1i + w2i * x1r;
-        const u2r = w1r * x2r - w1i * x2i, u2i = w1r * x2i + w1i * x2r;
-        const u3r = w3r * x3r - w3i * x3i, u3i = w3r * x3i + w3i * x3r;
-        const s01r = u0r + u1r, s01i = u0i + u1i, d01r = u0r - u1r, d01i = u0i - u1i;
-        const s23r = u2r + u3r, s23i = u2i + u3i, d23r = u2r - u3r, d23i = u2i - u3i;
-        re[a0] = s01r + s23r;
-        im[a0] = s01i + s23i;
-        re[a2] = s01r - s23r;
-        im[a2] = s01i - s23i;
-        re[a1] = d01r + d23i;
-        im[a1] = d01i - d23r;
-        re[a3] = d01r - d23i;
-        im[a3] = d01i + d23r;
-      }
-      break;
     }
     for (let j = 1, t = t0 + 6; j < q2; j += 1, t += 6) {
       const w1r = tw[t] as number, w1i = tw[t + 1] as number;
@@ -367,9 +342,96 @@ function radix4Passes(re: Float64Array, im: Float64Array, tw: Float64Array, m: n
     }
     t0 += 6 * q2;
   }
+  return t0;
 }
 
-// Split step, in place: Z[k] and Z[M−k] give X[k] and X[M−k] (E[M−k] = conj E[k], O likewise,
+// The last radix-4 pass (one block of length M, Q = M/4) fused with the split step: butterflies
+// j and Q − j together produce Z at j + rQ and Q − j + rQ, which hold exactly the four pairs
+// (k, M − k) the split needs (k = j, j + Q, 2Q − j, Q − j), so Z never goes back to memory.
+function lastPassSplit(re: Float64Array, im: Float64Array, d: Float64Array, tw: Float64Array, t0: number, m: number, cos: Float64Array, sin: Float64Array): void {
+  const q = m >> 2;
+  {
+    const u0r = re[0] as number, u0i = im[0] as number, u1r = re[q] as number, u1i = im[q] as number;
+    const u2r = re[2 * q] as number, u2i = im[2 * q] as number, u3r = re[3 * q] as number, u3i = im[3 * q] as number;
+    const s01r = u0r + u1r, s01i = u0i + u1i, d01r = u0r - u1r, d01i = u0i - u1i;
+    const s23r = u2r + u3r, s23i = u2i + u3i, d23r = u2r - u3r, d23i = u2i - u3i;
+    const z0r = s01r + s23r, z0i = s01i + s23i;
+    d[0] = z0r + z0i;
+    d[1] = 0;
+    d[2 * m] = z0r - z0i;
+    d[2 * m + 1] = 0;
+    d[4 * q] = s01r - s23r; // X[M/2] = conj Z[M/2]
+    d[4 * q + 1] = 0 - (s01i - s23i);
+    pair(d, q, m, d01r + d23i, d01i - d23r, d01r - d23i, d01i + d23r, cos[q] as number, sin[q] as number);
+  }
+  const h = q >> 1;
+  for (let j = 1; j < h; j++) {
+    const jj = q - j;
+    const At = t0 + 6 * j;
+    const Ax1r = re[j + q] as number, Ax1i = im[j + q] as number;
+    const Ax2r = re[j + 2 * q] as number, Ax2i = im[j + 2 * q] as number;
+    const Ax3r = re[j + 3 * q] as number, Ax3i = im[j + 3 * q] as number;
+    const Au0r = re[j] as number, Au0i = im[j] as number;
+    const Aw1r = tw[At] as number, Aw1i = tw[At + 1] as number, Aw2r = tw[At + 2] as number, Aw2i = tw[At + 3] as number, Aw3r = tw[At + 4] as number, Aw3i = tw[At + 5] as number;
+    const Au1r = Aw2r * Ax1r - Aw2i * Ax1i, Au1i = Aw2r * Ax1i + Aw2i * Ax1r;
+    const Au2r = Aw1r * Ax2r - Aw1i * Ax2i, Au2i = Aw1r * Ax2i + Aw1i * Ax2r;
+    const Au3r = Aw3r * Ax3r - Aw3i * Ax3i, Au3i = Aw3r * Ax3i + Aw3i * Ax3r;
+    const As01r = Au0r + Au1r, As01i = Au0i + Au1i, Ad01r = Au0r - Au1r, Ad01i = Au0i - Au1i;
+    const As23r = Au2r + Au3r, As23i = Au2i + Au3i, Ad23r = Au2r - Au3r, Ad23i = Au2i - Au3i;
+    const A0r = As01r + As23r, A0i = As01i + As23i, A2r = As01r - As23r, A2i = As01i - As23i;
+    const A1r = Ad01r + Ad23i, A1i = Ad01i - Ad23r, A3r = Ad01r - Ad23i, A3i = Ad01i + Ad23r;
+    const Bt = t0 + 6 * jj;
+    const Bx1r = re[jj + q] as number, Bx1i = im[jj + q] as number;
+    const Bx2r = re[jj + 2 * q] as number, Bx2i = im[jj + 2 * q] as number;
+    const Bx3r = re[jj + 3 * q] as number, Bx3i = im[jj + 3 * q] as number;
+    const Bu0r = re[jj] as number, Bu0i = im[jj] as number;
+    const Bw1r = tw[Bt] as number, Bw1i = tw[Bt + 1] as number, Bw2r = tw[Bt + 2] as number, Bw2i = tw[Bt + 3] as number, Bw3r = tw[Bt + 4] as number, Bw3i = tw[Bt + 5] as number;
+    const Bu1r = Bw2r * Bx1r - Bw2i * Bx1i, Bu1i = Bw2r * Bx1i + Bw2i * Bx1r;
+    const Bu2r = Bw1r * Bx2r - Bw1i * Bx2i, Bu2i = Bw1r * Bx2i + Bw1i * Bx2r;
+    const Bu3r = Bw3r * Bx3r - Bw3i * Bx3i, Bu3i = Bw3r * Bx3i + Bw3i * Bx3r;
+    const Bs01r = Bu0r + Bu1r, Bs01i = Bu0i + Bu1i, Bd01r = Bu0r - Bu1r, Bd01i = Bu0i - Bu1i;
+    const Bs23r = Bu2r + Bu3r, Bs23i = Bu2i + Bu3i, Bd23r = Bu2r - Bu3r, Bd23i = Bu2i - Bu3i;
+    const B0r = Bs01r + Bs23r, B0i = Bs01i + Bs23i, B2r = Bs01r - Bs23r, B2i = Bs01i - Bs23i;
+    const B1r = Bd01r + Bd23i, B1i = Bd01i - Bd23r, B3r = Bd01r - Bd23i, B3i = Bd01i + Bd23r;
+    pair(d, j, m, A0r, A0i, B3r, B3i, cos[j] as number, sin[j] as number);
+    pair(d, j + q, m, A1r, A1i, B2r, B2i, cos[j + q] as number, sin[j + q] as number);
+    pair(d, 2 * q - j, m, B1r, B1i, A2r, A2i, cos[2 * q - j] as number, sin[2 * q - j] as number);
+    pair(d, jj, m, B0r, B0i, A3r, A3i, cos[jj] as number, sin[jj] as number);
+  }
+  {
+    const At = t0 + 6 * h;
+    const Ax1r = re[h + q] as number, Ax1i = im[h + q] as number;
+    const Ax2r = re[h + 2 * q] as number, Ax2i = im[h + 2 * q] as number;
+    const Ax3r = re[h + 3 * q] as number, Ax3i = im[h + 3 * q] as number;
+    const Au0r = re[h] as number, Au0i = im[h] as number;
+    const Aw1r = tw[At] as number, Aw1i = tw[At + 1] as number, Aw2r = tw[At + 2] as number, Aw2i = tw[At + 3] as number, Aw3r = tw[At + 4] as number, Aw3i = tw[At + 5] as number;
+    const Au1r = Aw2r * Ax1r - Aw2i * Ax1i, Au1i = Aw2r * Ax1i + Aw2i * Ax1r;
+    const Au2r = Aw1r * Ax2r - Aw1i * Ax2i, Au2i = Aw1r * Ax2i + Aw1i * Ax2r;
+    const Au3r = Aw3r * Ax3r - Aw3i * Ax3i, Au3i = Aw3r * Ax3i + Aw3i * Ax3r;
+    const As01r = Au0r + Au1r, As01i = Au0i + Au1i, Ad01r = Au0r - Au1r, Ad01i = Au0i - Au1i;
+    const As23r = Au2r + Au3r, As23i = Au2i + Au3i, Ad23r = Au2r - Au3r, Ad23i = Au2i - Au3i;
+    const A0r = As01r + As23r, A0i = As01i + As23i, A2r = As01r - As23r, A2i = As01i - As23i;
+    const A1r = Ad01r + Ad23i, A1i = Ad01i - Ad23r, A3r = Ad01r - Ad23i, A3i = Ad01i + Ad23r;
+    pair(d, h, m, A0r, A0i, A3r, A3i, cos[h] as number, sin[h] as number);
+    pair(d, h + q, m, A1r, A1i, A2r, A2i, cos[h + q] as number, sin[h + q] as number);
+  }
+}
+
+/** X[k] and X[M − k] from Z[k] = (zr, zi) and Z[M − k] = (yr, yi), k ≤ M/2. */
+function pair(d: Float64Array, k: number, m: number, zr: number, zi: number, yr: number, yi: number, c: number, s: number): void {
+  const er = 0.5 * (zr + yr), ei = 0.5 * (zi - yi);
+  const or = 0.5 * (zi + yi), oi = 0.5 * (yr - zr);
+  const p = c * or + s * oi;
+  const q = c * oi - s * or;
+  const a = 2 * k;
+  const b = 2 * (m - k);
+  d[a] = er + p;
+  d[a + 1] = ei + q;
+  d[b] = er - p;
+  d[b + 1] = q - ei;
+}
+
+// Split step (when there is no radix-4 pass to fuse it with), in place: Z[k] and Z[M−k] give X[k] and X[M−k] (E[M−k] = conj E[k], O likewise,
 // W_N^{M−k} = −conj W_N^k); X[M] lands in the two extra numbers at the end.
 function split(re: Float64Array, im: Float64Array, d: Float64Array, cos: Float64Array, sin: Float64Array, m: number): void {
   const r0 = re[0] as number;
