@@ -8,6 +8,9 @@ import { PipelineError } from './errors.js';
 import type { IncomingMessage } from './decode.js';
 import { assertFunction, assertObject, assertString, describe, intOption } from './validate.js';
 
+/** How long a closing consumer waits for silence after its last message before it ends its session. */
+const QUIET_MS = 250;
+
 /** Options of {@link connectIngest}. */
 export interface IngestOptions {
   /** Broker URL: `mqtts://host:8883` (`mqtt://` only with `insecure: true`). */
@@ -69,8 +72,10 @@ export interface Ingest {
   readonly client: MqttClient;
   stats(): IngestStats;
   /**
-   * Stops taking messages, waits up to `timeoutMs` (default 10 000) for pending ones to be
-   * acknowledged, then disconnects. Unacknowledged messages are redelivered by the broker.
+   * Unsubscribes, keeps handling what the broker had already started to send until nothing is
+   * pending or arriving (at most `timeoutMs`, default 10 000), then disconnects. A consumer that
+   * drained ends its session; one that did not keeps it, and the broker redelivers what was not
+   * acknowledged when the same client id connects again.
    */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -197,9 +202,9 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
     send(packet, cb, ...rest);
   };
 
-  const idle: (() => void)[] = [];
+  let lastArrival = 0;
   client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
-    if (closing) return; // no callback: MQTT.js stops reading, nothing more is taken or acked
+    lastArrival = Date.now();
     stats.received++;
     if (packet.dup) stats.redelivered++;
     const id = packet.messageId;
@@ -226,11 +231,9 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
             stats.staleAcks++;
           }
         }
-        if (stats.pending === 0) idle.splice(0).forEach((f) => f());
       },
       () => {
         stats.pending--;
-        if (stats.pending === 0) idle.splice(0).forEach((f) => f());
       },
     );
     callback();
@@ -267,12 +270,20 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
     stats: () => ({ ...stats }),
     async close(timeoutMs = 10_000) {
       if (closing) return;
-      const waited = stats.pending === 0 ? Promise.resolve() : new Promise<void>((r) => idle.push(r));
-      await Promise.race([waited, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
       closing = true;
-      // Session expiry 0 on DISCONNECT ends the session: the broker stops routing shared
-      // messages to a consumer that is gone for good.
-      const disconnect = version === 5 && stats.pending === 0 ? { properties: { sessionExpiryInterval: 0 } } : {};
+      const deadline = Date.now() + timeoutMs;
+      // 1. UNSUBSCRIBE: after the UNSUBACK the broker adds no new messages for us, but completes
+      //    those it has started to send (MQTT 5 §3.10.4); they keep being handled and acked.
+      const unsubscribed = client.connected ? await client.unsubscribeAsync(filters).then(() => true, () => false) : false;
+      // 2. Drain: nothing pending and nothing arriving for a moment (or the timeout).
+      while (Date.now() < deadline && (stats.pending > 0 || Date.now() - lastArrival < QUIET_MS)) {
+        await new Promise((r) => setTimeout(r, Math.min(QUIET_MS, Math.max(1, deadline - Date.now()))).unref());
+      }
+      const drained = unsubscribed && stats.pending === 0 && Date.now() - lastArrival >= QUIET_MS;
+      // 3. Only a drained consumer ends its session (expiry 0 on DISCONNECT), so the broker stops
+      //    routing shared messages to it. Otherwise the session stays: what was not acknowledged
+      //    is redelivered when a consumer with this client id comes back.
+      const disconnect = version === 5 && drained ? { properties: { sessionExpiryInterval: 0 } } : {};
       await client.endAsync(false, disconnect).catch(() => undefined);
     },
   };

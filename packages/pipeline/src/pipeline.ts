@@ -36,6 +36,14 @@ export interface PipelineOptions<E = unknown> {
   readonly decode?: DecodeOptions;
   /** How often the rules' `tick` runs (heartbeat detection), ms (default 1 000; 0 = never). */
   readonly tickMs?: number;
+  /**
+   * When this many messages wait for their batches (default 10 000), every sink is told to
+   * commit now instead of at its age bound. Messages are acknowledged only once their batches are
+   * durable, so throughput is at most (messages in flight) / (time to commit); without this a
+   * broker that stops at its in-flight window (MQTT 5 Receive Maximum) would wait out the lake's
+   * age bound on every window. Keep it below the consumer's `receiveMaximum`.
+   */
+  readonly flushAtInFlight?: number;
 }
 
 /** Counters of a {@link Pipeline}. */
@@ -108,6 +116,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   if (options.onAlert !== undefined) assertFunction('createPipeline: onAlert', options.onAlert);
   if (options.decode !== undefined) assertObject('createPipeline: decode', options.decode);
   const tickMs = intOption('createPipeline: tickMs', options.tickMs, 1_000, 0);
+  const flushAt = intOption('createPipeline: flushAtInFlight', options.flushAtInFlight, 10_000, 1);
   const sinks = [...options.sinks];
   const { deadLetter, rules, onAlert } = options;
   const decodeOptions = options.decode ?? {};
@@ -157,10 +166,21 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     }
   }
 
+  // One sink flush at a time, started when the in-flight count reaches the bound.
+  let flushing = false;
+  function pressure(): void {
+    if (flushing || stats.inFlight < flushAt) return;
+    flushing = true;
+    void Promise.allSettled(sinks.map((s) => s.flush())).then(() => {
+      flushing = false;
+    });
+  }
+
   return {
     handle(msg) {
       stats.inFlight++;
-      const p = handle(msg);
+      const p = handle(msg); // registers its sink writes synchronously, so a flush now includes them
+      if (stats.inFlight >= flushAt) pressure();
       p.then(() => stats.inFlight--, () => stats.inFlight--);
       return p;
     },

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { AlertDispatcher, type AlertDispatcherStats, type AlertSink } from './alerts.js';
 import type { DecodeOptions } from './decode.js';
 import { fileDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
-import { createDuckDbStore, type DuckDbStore } from './duckdb.js';
+import { createDuckDbStore, type DuckDbStore, type DuckDbStoreOptions } from './duckdb.js';
 import { createLake, type Lake, type LakeOptions } from './lake.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from './postgres.js';
@@ -26,11 +26,11 @@ export interface PipelineStackOptions {
   /** PostgreSQL (TimescaleDB when present) as the time-series store: a URL or sink options. */
   readonly postgres?: string | PostgresSinkOptions;
   /**
-   * The embedded DuckDB store: a file path, `':memory:'`, or `false` for none. Default: a file
-   * `timeseries.duckdb` in `lakeDir` when no `postgres` is given, none otherwise. Needs the
-   * optional peer dependency `@duckdb/node-api`.
+   * The embedded DuckDB store: a file path, `':memory:'`, store options, or `false` for none.
+   * Default: a file `timeseries.duckdb` in `lakeDir` when no `postgres` is given, none otherwise.
+   * Needs the optional peer dependency `@duckdb/node-api`.
    */
-  readonly duckdb?: string | false;
+  readonly duckdb?: string | DuckDbStoreOptions | false;
   /** Hot-path rules (see `parseRules`). */
   readonly rules?: readonly Rule[];
   /** Rule engine options (clock, state expiry). */
@@ -44,6 +44,8 @@ export interface PipelineStackOptions {
   readonly decode?: DecodeOptions;
   /** Heartbeat check period, ms (default 1 000). */
   readonly tickMs?: number;
+  /** See `PipelineOptions.flushAtInFlight` (default 10 000 messages). */
+  readonly flushAtInFlight?: number;
 }
 
 /** What {@link openPipelineStack} built. */
@@ -89,7 +91,9 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
   assertObject('openPipelineStack: options', options);
   assertString('openPipelineStack: lakeDir', options.lakeDir);
   if (options.duckdb !== undefined && options.duckdb !== false && typeof options.duckdb !== 'string') {
-    throw new TypeError(`openPipelineStack: duckdb: expected a path, ':memory:' or false, got ${describe(options.duckdb)}`);
+    if (typeof options.duckdb !== 'object' || options.duckdb === null || Array.isArray(options.duckdb)) {
+      throw new TypeError(`openPipelineStack: duckdb: expected a path, ':memory:', store options or false, got ${describe(options.duckdb)}`);
+    }
   }
   if (options.postgres !== undefined && typeof options.postgres !== 'string') assertObject('openPipelineStack: postgres', options.postgres);
   const engine = options.rules !== undefined ? new RuleEngine(options.rules, options.ruleOptions ?? {}) : undefined;
@@ -107,8 +111,9 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
     const duck = options.duckdb ?? (options.postgres === undefined ? join(options.lakeDir, 'timeseries.duckdb') : false);
     if (duck !== false) {
       if (store !== undefined) throw new RangeError('openPipelineStack: give postgres or duckdb, not both');
-      if (duck !== ':memory:') await mkdir(dirname(duck), { recursive: true });
-      store = await createDuckDbStore({ path: duck });
+      const duckOptions: DuckDbStoreOptions = typeof duck === 'string' ? { path: duck } : duck;
+      if (duckOptions.path !== undefined && duckOptions.path !== ':memory:') await mkdir(dirname(duckOptions.path), { recursive: true });
+      store = await createDuckDbStore(duckOptions);
       opened.push(store);
     }
     const deadLetter = typeof options.deadLetter === 'object' ? options.deadLetter : fileDeadLetterSink({ dir: options.deadLetter ?? join(options.lakeDir, 'dead-letter') });
@@ -119,6 +124,7 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(engine !== undefined ? { rules: engine, onAlert: (e: AlertEvent) => alerts.dispatch(e) } : {}),
       ...(options.decode !== undefined ? { decode: options.decode } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+      ...(options.flushAtInFlight !== undefined ? { flushAtInFlight: options.flushAtInFlight } : {}),
     });
     const s = store;
     return {

@@ -112,6 +112,33 @@ describe('connectIngest against Mosquitto (mTLS)', () => {
     await b.close();
   });
 
+  it('a graceful close in the middle of a stream loses nothing: what the broker had started to send is handled and acknowledged first', async () => {
+    const seen = new Set<string>();
+    const slow = async (m: IncomingMessage) => {
+      await new Promise((r) => setTimeout(r, 2)); // a batch that takes a moment to commit
+      seen.add(new TextDecoder().decode(m.payload));
+    };
+    const a = await connectIngest(opts('pipe-mid-a', { group: 'g4' }), slow);
+    const c = await connectIngest(opts('pipe-mid-c', { group: 'g4' }), slow);
+    const dev = await device('mid-dev');
+    const N = 4000;
+    const sending = (async () => {
+      for (let i = 0; i < N; i++) {
+        await dev.publishAsync('devices/mid-dev/telemetry', `{"seq":${i}}`, { qos: 1 });
+      }
+    })();
+    await until(() => a.stats().received > 500, 'A to be busy');
+    await a.close(); // mid-stream
+    const aStats = a.stats();
+    await sending;
+    await until(() => seen.size >= N, `all ${N} messages`, 15_000);
+    expect(seen.size).toBe(N);
+    expect(aStats.pending).toBe(0);
+    expect(aStats.acked).toBe(aStats.received);
+    await dev.endAsync();
+    await c.close();
+  });
+
   it('refuses: no certificate, plain mqtt://, a broker from another CA', async () => {
     const code = async (p: Promise<Ingest>): Promise<string> => {
       try {

@@ -105,6 +105,21 @@ describe('createPipeline', () => {
     await h;
   });
 
+  it('when flushAtInFlight messages wait for their batches, every sink is told to commit now', async () => {
+    const lake = gatedSink('lake');
+    let flushes = 0;
+    const sink: TelemetrySink = { ...lake.sink, async flush() { flushes++; lake.release(); } };
+    const p = createPipeline({ sinks: [sink], deadLetter: callbackDeadLetterSink(() => {}), flushAtInFlight: 3 });
+    const a = p.handle(message('{"v": 1}'));
+    const b = p.handle(message('{"v": 2}'));
+    await new Promise((r) => setImmediate(r));
+    expect(flushes).toBe(0); // two in flight: below the bound, the sink commits on its own schedule
+    const c = p.handle(message('{"v": 3}'));
+    await Promise.all([a, b, c]);
+    expect(flushes).toBe(1);
+    expect(lake.points.map((x) => x.value)).toEqual([1, 2, 3]);
+  });
+
   it('an onAlert that throws is counted and does not stop the message', async () => {
     const rules = { evaluate: () => ['x'], tick: () => [] as string[] };
     const p = createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), rules, onAlert: () => { throw new Error('boom'); } });
@@ -164,6 +179,7 @@ describe('createPipeline', () => {
     expect(() => createPipeline({ sinks: [], deadLetter: dl, rules: { evaluate() {} } as never })).toThrow(/rules.tick/);
     expect(() => createPipeline({ sinks: [], deadLetter: dl, onAlert: 1 as never })).toThrow(TypeError);
     expect(() => createPipeline({ sinks: [], deadLetter: dl, tickMs: -1 })).toThrow(RangeError);
+    expect(() => createPipeline({ sinks: [], deadLetter: dl, flushAtInFlight: 0 })).toThrow(RangeError);
     expect(() => callbackDeadLetterSink('x' as never)).toThrow(TypeError);
     expect(() => fileDeadLetterSink({ dir: 1 } as never)).toThrow(TypeError);
     expect(() => fileDeadLetterSink({ dir: '/tmp', fsync: 'yes' } as never)).toThrow(TypeError);
