@@ -10,7 +10,6 @@
 // with PostgreSQL. (kill -9 keeps the page cache: this checks the process-crash path.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,13 +17,6 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { mulberry32, startPostgres, tempDir, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 
-// See postgres.test.ts: vitest passes `--conditions import` to Node, which breaks pg's require('pg-pool').
-const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-  const file = resolveFilename.call(this, request, ...rest);
-  return request === 'pg-pool' && file.endsWith('/esm/index.mjs') ? file.replace(/esm\/index\.mjs$/, 'index.js') : file;
-};
 const { default: pg } = await import('pg');
 
 const fixture = join(import.meta.dirname, 'fixtures', 'pipeline-consumer.ts');

@@ -2,20 +2,12 @@
 // nothing a resolved write acknowledged may be missing after the server restarts (fsync=on,
 // COMMIT before resolve), writes either ride out the outage (transient retry) or reject with
 // SINK_FAILED, and the sink works again afterwards.
-import Module from 'node:module';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startPostgres, type Postgres } from '@outpost/test-peers';
 import type { Pool } from 'pg';
 import type { PostgresSink } from '../src/postgres.js';
 import type { TelemetryPoint } from '../src/types.js';
 
-// See postgres.test.ts: vitest passes `--conditions import` to Node, which breaks pg's require('pg-pool').
-const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-  const file = resolveFilename.call(this, request, ...rest);
-  return request === 'pg-pool' && file.endsWith('/esm/index.mjs') ? file.replace(/esm\/index\.mjs$/, 'index.js') : file;
-};
 const { default: pg } = await import('pg');
 const { createPostgresSink } = await import('../src/postgres.js');
 

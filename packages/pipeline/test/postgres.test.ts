@@ -2,7 +2,6 @@
 // schema, native partitions, COPY and INSERT ingest, escaping, idempotent redelivery, queries,
 // data errors, CLOSED and wrong types. The crash test (kill -9 mid-batch) is in
 // postgres-crash.test.ts.
-import Module from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, startPostgres, type Postgres } from '@outpost/test-peers';
 import { PipelineError } from '../src/errors.js';
@@ -10,16 +9,6 @@ import type { Pool } from 'pg';
 import type { PostgresSink } from '../src/postgres.js';
 import type { TelemetryPoint } from '../src/types.js';
 
-// vitest.config.ts starts the test workers with `--conditions import` (and `module`), so
-// Node's require() inside pg resolves 'pg-pool' to its ES module wrapper and `class BoundPool
-// extends Pool` fails. Until the root config stops passing those conditions to Node, map that one
-// resolution back to the CommonJS entry; pg is then imported dynamically, after the patch.
-const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-  const file = resolveFilename.call(this, request, ...rest);
-  return request === 'pg-pool' && file.endsWith('/esm/index.mjs') ? file.replace(/esm\/index\.mjs$/, 'index.js') : file;
-};
 const { default: pg } = await import('pg');
 const { createPostgresSink, PG_MAX_TIME } = await import('../src/postgres.js');
 
