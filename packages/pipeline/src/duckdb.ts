@@ -4,7 +4,8 @@
  * Parquet lake. `@duckdb/node-api` is an optional peer dependency, imported only when a store is
  * created.
  */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { PipelineError } from './errors.js';
 import { checkTelemetryPoint } from './lake.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
@@ -217,6 +218,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   let conn: DuckDbConnection;
   let closeInstance: () => void;
   try {
+    if (path !== ':memory:') await mkdir(dirname(resolve(path)), { recursive: true }); // DuckDB creates the file, not its directory
     const instance = await mod.DuckDBInstance.create(path);
     closeInstance = () => instance.closeSync();
     conn = await instance.connect();
@@ -358,8 +360,8 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
         if (current === undefined) {
           current = newBatch();
           if (maxAgeMs > 0) {
+            // Not unref'd: an awaited batch keeps the process alive until it commits.
             timer = setTimeout(() => void seal(), maxAgeMs);
-            timer.unref?.();
           }
         }
         if (waits[waits.length - 1] !== current.settled) waits.push(current.settled);

@@ -313,7 +313,7 @@ export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}
  * @example
  * ```ts
  * import type { LakeClock } from '@outpost/pipeline';
- * const clock: LakeClock = { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+ * const clock: LakeClock = { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
  * ```
  */
 export interface LakeClock {
@@ -445,12 +445,10 @@ function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code as string | undefined : undefined;
 }
 
+// The age timer is not unref'd: a batch that someone awaits keeps the process alive until it
+// commits (at most maxAgeMs), instead of the process exiting with the points still in memory.
 const defaultClock: LakeClock = {
-  setTimeout: (fn, ms) => {
-    const h = setTimeout(fn, ms);
-    h.unref?.();
-    return h;
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 

@@ -1,5 +1,6 @@
 // The DuckDB store against a real DuckDB (memory and file databases) and a real lake.
 import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32, tempDir } from '@outpost/test-peers';
 import { createDuckDbStore, type DuckDbStore } from '../src/duckdb.js';
@@ -190,8 +191,12 @@ describe('errors', () => {
     await expect(createDuckDbStore({ importer: () => Promise.resolve({}) })).rejects.toMatchObject({ code: 'PEER_MISSING' });
   });
 
-  it('DB_FAILED when the database cannot be opened', async () => {
-    await expect(createDuckDbStore({ path: join(tmp(), 'no', 'such', 'dir', 'x.duckdb') })).rejects.toMatchObject({ code: 'DB_FAILED' });
+  it('creates a missing directory for the database file; DB_FAILED when the database cannot be opened', async () => {
+    const nested = await createDuckDbStore({ path: join(tmp(), 'new', 'dir', 'x.duckdb') });
+    await nested.close();
+    const file = join(tmp(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expect(createDuckDbStore({ path: join(file, 'x.duckdb') })).rejects.toMatchObject({ code: 'DB_FAILED' });
   });
 
   it('CLOSED after close(), for writes and queries', async () => {
