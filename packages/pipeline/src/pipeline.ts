@@ -71,6 +71,11 @@ export interface Pipeline {
    */
   handle(message: IncomingMessage): Promise<void>;
   stats(): PipelineStats;
+  /**
+   * Commits what every sink holds now (the end of a stream, a test, a controlled shutdown):
+   * resolves when all of it is durable, so every message handed in before is acknowledgeable.
+   */
+  flush(): Promise<void>;
   /** Stops the timer, flushes and closes the sinks and the dead-letter sink. */
   close(): Promise<void>;
 }
@@ -185,6 +190,11 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       return p;
     },
     stats: () => ({ ...stats, deadLettered: { ...stats.deadLettered } }),
+    async flush() {
+      const r = await Promise.allSettled(sinks.map((s) => s.flush()));
+      const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: flush failed: ${failed.map((f) => (f.reason as Error)?.message ?? String(f.reason)).join('; ')}`, { cause: failed[0]?.reason });
+    },
     async close() {
       if (closed) return;
       closed = true;

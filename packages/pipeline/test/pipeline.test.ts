@@ -120,6 +120,18 @@ describe('createPipeline', () => {
     expect(lake.points.map((x) => x.value)).toEqual([1, 2, 3]);
   });
 
+  it('flush() commits every sink now; a failing sink makes it reject with SINK_FAILED', async () => {
+    const lake = gatedSink('lake');
+    const sink: TelemetrySink = { ...lake.sink, async flush() { lake.release(); } };
+    const p = createPipeline({ sinks: [sink], deadLetter: callbackDeadLetterSink(() => {}) });
+    const h = p.handle(message('{"v": 1}'));
+    expect(await settled(h)).toBe('pending');
+    await p.flush();
+    expect(await settled(h)).toBe('resolved');
+    const broken: TelemetrySink = { ...lake.sink, async flush() { throw new Error('disk gone'); } };
+    await expect(createPipeline({ sinks: [broken], deadLetter: callbackDeadLetterSink(() => {}) }).flush()).rejects.toMatchObject({ code: 'SINK_FAILED' });
+  });
+
   it('an onAlert that throws is counted and does not stop the message', async () => {
     const rules = { evaluate: () => ['x'], tick: () => [] as string[] };
     const p = createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), rules, onAlert: () => { throw new Error('boom'); } });

@@ -1,0 +1,30 @@
+// The telemetry the end-to-end ingest bench sends: DEVICES devices, each message one JSON object
+// with four metrics at one event time. Shared by the publisher (which encodes it) and the bench
+// (which gives the same rows to the COPY anchor).
+import type { TelemetryPoint } from '@outpost/pipeline';
+
+export const METRICS = ['temperature', 'humidity', 'pressure', 'battery_mv'] as const;
+
+export function reading(device: number, seq: number): Record<(typeof METRICS)[number], number> {
+  return {
+    temperature: Math.round((20 + ((device * 7 + seq * 13) % 600) / 10) * 10) / 10,
+    humidity: (device * 3 + seq * 7) % 100,
+    pressure: 1000 + ((device + seq) % 50),
+    battery_mv: 3000 + ((device * 11 + seq) % 1200),
+  };
+}
+
+export function payload(device: number, seq: number, t0: number): string {
+  return JSON.stringify({ ts: t0 + seq * 1000, ...reading(device, seq) });
+}
+
+export function points(devices: readonly string[], messagesPerDevice: number, t0: number): TelemetryPoint[] {
+  const out: TelemetryPoint[] = [];
+  for (let seq = 0; seq < messagesPerDevice; seq++) {
+    for (let d = 0; d < devices.length; d++) {
+      const r = reading(d, seq);
+      for (const m of METRICS) out.push({ device: devices[d] as string, time: t0 + seq * 1000, metric: m, value: r[m] });
+    }
+  }
+  return out;
+}

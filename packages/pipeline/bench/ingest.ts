@@ -1,0 +1,104 @@
+// Sustained ingest through both paths (the Parquet lake and PostgreSQL) against the anchor:
+// the same rows written to PostgreSQL alone with one COPY, in the same run on this machine.
+//   (a) anchor: COPY of every row into a table with the same columns and unique index;
+//   (b) the pipeline fed in-process (pipeline.handle, 20,000 messages in flight): decode, rules,
+//       lake and PostgreSQL, acknowledged when durable in both;
+//   (c) end to end: device connections → Mosquitto (mTLS) → shared-subscription consumer →
+//       the same pipeline, timed from the first message received to the last one acknowledged.
+//   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest.ts [MESSAGES_PER_DEVICE]
+import { fork } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { startPostgres, tempDir } from '@outpost/test-peers';
+import { connectIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
+import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
+import { copyAnchor } from './postgres.js';
+import { payload, points } from './ingest-data.js';
+
+const DEVICES = 20;
+const PER_DEVICE = Number(process.argv[2] ?? 2500);
+const MESSAGES = DEVICES * PER_DEVICE;
+const RULES = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 75, clearAt: 70 }];
+const enc = new TextEncoder();
+
+async function open(dir: string, url: string, table: string): Promise<PipelineStack> {
+  return openPipelineStack({ lakeDir: join(dir, table), postgres: { connectionString: url, table, batchRows: 5_000, maxDelayMs: 1_000 }, rules: RULES });
+}
+
+const pgServer = await startPostgres();
+const fleet = await startFleet();
+const tmp = tempDir('outpost-bench-ingest-');
+try {
+  const app = await fleet.device('app-observer');
+  const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
+    const d = await fleet.device(`meter-${i}`);
+    return { id: d.deviceId, cert: d.cert, key: d.key };
+  }));
+  const ids = devices.map((d) => d.id);
+  const t0 = Date.now() - PER_DEVICE * 1000 - 60_000;
+  const rows = points(ids, PER_DEVICE, t0);
+
+  // (a) the anchor
+  const anchor = await copyAnchor(pgServer.url, rows);
+
+  // (b) in-process
+  const inproc = await open(tmp.path, pgServer.url, 'inproc');
+  const tb = performance.now();
+  // A window of in-flight messages (a counter and one waiter: Promise.race over thousands of
+  // promises per message would cost more than the pipeline).
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const settled: Promise<void>[] = [];
+  for (let seq = 0; seq < PER_DEVICE; seq++) {
+    for (let d = 0; d < DEVICES; d++) {
+      const p = inproc.pipeline.handle({ topic: `devices/${ids[d] ?? ''}/telemetry`, payload: enc.encode(payload(d, seq, t0)), receivedAt: Date.now() });
+      inFlight++;
+      settled.push(p.finally(() => { inFlight--; wake?.(); }));
+      if (inFlight >= 20_000) await new Promise<void>((r) => { wake = r; });
+    }
+  }
+  await inproc.pipeline.flush(); // the end of the stream: commit what the sinks hold
+  await Promise.all(settled);
+  const msB = performance.now() - tb;
+  await inproc.close();
+  const sb = inproc.stats();
+
+  // (c) end to end through Mosquitto
+  const e2e = await open(tmp.path, pgServer.url, 'e2e');
+  let first = 0;
+  const ingest = await connectIngest(
+    { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-ingest', group: 'bench' },
+    (m) => {
+      if (first === 0) first = performance.now();
+      return e2e.pipeline.handle(m);
+    },
+  );
+  const child = fork(join(import.meta.dirname, 'ingest-publisher.ts'), { stdio: 'inherit' });
+  const published = new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { done?: boolean }) => { if (m.done === true) resolve(); });
+    child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
+  });
+  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, messagesPerDevice: PER_DEVICE, t0 });
+  await published;
+  while (ingest.stats().received < MESSAGES) await new Promise((r) => setTimeout(r, 5));
+  await e2e.pipeline.flush(); // the end of the stream: commit what the sinks hold
+  while (ingest.stats().acked < MESSAGES) await new Promise((r) => setTimeout(r, 5));
+  const msC = performance.now() - first;
+  await ingest.close();
+  await e2e.close();
+  const sc = e2e.stats();
+
+  const line = (name: string, r: number, ms: number, extra = ''): string =>
+    `  ${name.padEnd(48)} ${Math.round((r / ms) * 1000).toLocaleString('en-US').padStart(9)} rows/s  ${(ms / 1000).toFixed(2).padStart(6)} s${extra}`;
+  console.log(`\nIngest into PostgreSQL and the Parquet lake: ${MESSAGES.toLocaleString('en-US')} messages × 4 metrics = ${rows.length.toLocaleString('en-US')} rows (node ${process.version}, ${cpus().length} cores)`);
+  console.log(line('(a) anchor: one COPY into PostgreSQL alone', anchor.rows, anchor.ms));
+  console.log(line('(b) pipeline in-process: both paths, durable', rows.length, msB, `  (${Math.round((MESSAGES / msB) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msB) * 1000)).toFixed(1)}× slower than the anchor)`));
+  console.log(line('(c) end to end through Mosquitto (mTLS)', rows.length, msC, `  (${Math.round((MESSAGES / msC) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msC) * 1000)).toFixed(1)}× slower than the anchor)`));
+  for (const [name, s] of [['(b)', sb], ['(c)', sc]] as const) {
+    console.log(`  ${name} lake ${s.lake.rows} rows in ${s.lake.files} files; PostgreSQL ${String((s.store as { rowsWritten?: number } | undefined)?.rowsWritten)} rows; ${s.pipeline.alerts} alert events; dead letters ${JSON.stringify(s.pipeline.deadLettered)}`);
+  }
+} finally {
+  await fleet.stop();
+  await pgServer.stop();
+  tmp.cleanup();
+}
