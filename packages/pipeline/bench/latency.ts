@@ -8,14 +8,21 @@ import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from '@outpost/test-peers';
-import { callbackAlertSink, connectIngest, openPipelineStack } from '@outpost/pipeline';
+import { AlertDispatcher, callbackAlertSink, callbackDeadLetterSink, connectIngest, createPipeline, openPipelineStack, RuleEngine, type AlertEvent, type AlertSink, type Rule } from '@outpost/pipeline';
+
+/** The hot path alone: rules and alert delivery, no sinks. */
+function hotOnly(rules: Rule[], sink: AlertSink) {
+  const alerts = new AlertDispatcher([sink]);
+  const pipeline = createPipeline<AlertEvent>({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), rules: new RuleEngine(rules), onAlert: (e) => alerts.dispatch(e) });
+  return { pipeline, stats: () => ({ lake: undefined, store: undefined }), close: () => pipeline.close() };
+}
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 
 const RATE = Number(process.argv[2] ?? 5000);
 const SECONDS = Number(process.argv[3] ?? 10);
 const DEVICES = Number(process.env['DEVICES'] ?? 50);
-// PATHS=hot: no sinks at all (the hot path alone), for comparison.
-const HOT_ONLY = process.env['PATHS'] === 'hot';
+// PATHS=hot: no sinks at all (the hot path alone), for comparison; PATHS=lake: the lake only.
+const PATHS = process.env['PATHS'] ?? 'both';
 const now = (): number => performance.timeOrigin + performance.now();
 
 const fleet = await startFleet();
@@ -28,23 +35,25 @@ try {
   }));
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const stack = await openPipelineStack({
-    lakeDir: join(tmp.path, 'lake'),
-    duckdb: HOT_ONLY ? false : join(tmp.path, 'timeseries.duckdb'),
-    lake: { maxAgeMs: 1000 },
-    rules: [{ id: 'overheat', kind: 'threshold', metric: 'temperature', above: 80, clearAt: 75 }],
-    alertSinks: [
-      callbackAlertSink((e) => {
-        const t = now();
-        const key = `${e.device}/${e.at}`;
-        const s = sentAt.get(key);
-        if (s !== undefined) {
-          latencies.push(t - s);
-          sentAt.delete(key);
-        }
-      }),
-    ],
+  const rules = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 80, clearAt: 75 }];
+  const timer = callbackAlertSink((e) => {
+    const t = now();
+    const key = `${e.device}/${e.at}`;
+    const s = sentAt.get(key);
+    if (s !== undefined) {
+      latencies.push(t - s);
+      sentAt.delete(key);
+    }
   });
+  const stack = PATHS === 'hot'
+    ? hotOnly(rules, timer)
+    : await openPipelineStack({
+      lakeDir: join(tmp.path, 'lake'),
+      duckdb: PATHS === 'lake' ? false : join(tmp.path, 'timeseries.duckdb'),
+      lake: { maxAgeMs: 1000 },
+      rules,
+      alertSinks: [timer],
+    });
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench' },
     (m) => {
@@ -69,9 +78,9 @@ try {
   const s = stack.stats();
   latencies.sort((a, b) => a - b);
   const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), both paths running (node ${process.version}, ${cpus().length} cores)`);
+  console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), sinks: ${PATHS === 'hot' ? 'none (hot path only)' : PATHS === 'lake' ? 'the lake' : 'the lake and DuckDB'} (node ${process.version}, ${cpus().length} cores)`);
   console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
-  console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake.rows}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
+  console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
   console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
 } finally {
   await fleet.stop();
