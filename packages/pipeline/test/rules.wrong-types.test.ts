@@ -3,22 +3,11 @@
 // rejection. parseRules takes untrusted file content, so for it every wrong value is a
 // PipelineError RULES_INVALID instead (checked too).
 import { describe, expect, it } from 'vitest';
+import { WRONG, wrongTypeMatrix, type Case } from './fixtures/wrong-types.js';
 import { PipelineError } from '../src/errors.js';
 import { RuleEngine, loadRulesFile, parseRules, type Rule } from '../src/rules.js';
 import type { TelemetryPoint } from '../src/types.js';
 
-const WRONG: readonly [string, unknown][] = [
-  ['null', null], ['string', 'x'], ['number', 1.5], ['boolean', true], ['array', [1]], ['object', {}], ['bigint', 1n], ['symbol', Symbol('s')],
-  ['Uint8Array', new Uint8Array(4)], ['function', () => {}], ['undefined', undefined],
-];
-const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'Uint8Array' : typeof v);
-
-interface Case {
-  readonly name: string;
-  readonly args: readonly unknown[];
-  readonly call: (...a: unknown[]) => unknown;
-  readonly accepts?: Readonly<Record<number, readonly string[]>>;
-}
 
 const rules: Rule[] = [{ id: 'hot', kind: 'threshold', metric: 't', above: 1 }];
 const engine = new RuleEngine(rules, { now: () => 0 });
@@ -33,32 +22,8 @@ const CASES: readonly Case[] = [
   { name: 'loadRulesFile', args: ['/nonexistent'], call: (a) => loadRulesFile(a as string).catch((e: unknown) => (e instanceof PipelineError ? undefined : Promise.reject(e))) },
 ];
 
-async function outcome(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-    return undefined;
-  } catch (err) {
-    return err;
-  }
-}
-
 describe('wrong-type matrix: rules', () => {
-  for (const c of CASES) {
-    it(`${c.name}: the valid call works`, async () => {
-      expect(await outcome(() => c.call(...c.args))).toBeUndefined();
-    });
-    c.args.forEach((valid, i) => {
-      for (const [label, bad] of WRONG) {
-        if (label === kind(valid) || c.accepts?.[i]?.includes(label)) continue;
-        it(`${c.name}: argument ${i} as ${label} → TypeError or RangeError`, async () => {
-          const args = [...c.args];
-          args[i] = bad;
-          const thrown = await outcome(() => c.call(...args));
-          expect(thrown instanceof TypeError || thrown instanceof RangeError, `${String(thrown)}`).toBe(true);
-        });
-      }
-    });
-  }
+  wrongTypeMatrix(CASES);
   it('the engine still works after all that', () => {
     expect(engine.evaluate(point('fresh', 10, 't', 5)).map((e) => e.kind)).toEqual(['fired']);
   });

@@ -211,3 +211,66 @@ export function describeImportedExamples(o: { root: string; specifier: string })
     });
   });
 }
+
+/**
+ * The examples suite of a package whose examples state their results: every TSDoc `@example`
+ * under `root/src` (methods included) and the README synopsis run through `runExample` against
+ * `lib` (node: imports loaded, imports of `peers` bound to the given modules), each line
+ * `EXPR; // VALUE` checked; every exported value of `lib` must have an example, and the suite
+ * fails if fewer than `minAssertions` results were checked in all (so an instrumentation that
+ * silently checks nothing cannot pass).
+ */
+export function describeDocExamples(o: {
+  root: string;
+  lib: Record<string, unknown>;
+  specifier: string;
+  peers?: Readonly<Record<string, Record<string, unknown>>>;
+  minAssertions?: number;
+  exempt?: readonly string[];
+}): void {
+  const src = join(o.root, 'src');
+  const readme = join(o.root, 'README.md');
+  const peers = o.peers ?? {};
+  const bindPeers = (code: string): { code: string; bindings: Record<string, unknown> } => {
+    const bindings: Record<string, unknown> = {};
+    const out = code.replace(/^import\s*\{([^}]*)\}\s*from\s*'([^']+)';\n/gm, (line, list: string, spec: string) => {
+      const mod = peers[spec];
+      if (mod === undefined) return line;
+      for (const name of list.split(',').map((n) => n.trim()).filter((n) => n !== '')) {
+        if (!(name in mod)) throw new Error(`${spec} has no export ${name}`);
+        bindings[name] = mod[name];
+      }
+      return '';
+    });
+    return { code: out, bindings };
+  };
+  describe('TSDoc @example blocks run and their stated results hold', () => {
+    let total = 0;
+    afterAll(() => {
+      expect(total).toBeGreaterThan(o.minAssertions ?? 15);
+    });
+    const all = extractExamples(src, { methods: true });
+    it('every exported value has an example', () => {
+      const symbols = new Set(all.map((e) => e.symbol));
+      const exempt = new Set(['VERSION', ...(o.exempt ?? [])]);
+      expect(Object.keys(o.lib).filter((k) => !symbols.has(k) && !exempt.has(k))).toEqual([]);
+    });
+    let hasReadme = false;
+    try {
+      hasReadme = statSync(readme).isFile();
+    } catch {
+      hasReadme = false;
+    }
+    if (hasReadme) {
+      const synopsis = readmeSynopsis(readme);
+      it('the README has a synopsis', () => expect(synopsis).toBeDefined());
+      if (synopsis !== undefined) all.push({ file: 'README.md', symbol: 'Synopsis', code: synopsis });
+    }
+    for (const ex of all) {
+      it(`${ex.file}: ${ex.symbol}`, async () => {
+        const { code, bindings } = bindPeers(ex.code);
+        total += await runExample(code, o.lib, { specifier: o.specifier, allowProse: true, objects: 'match', nodeImports: true, bindings });
+      });
+    }
+  });
+}

@@ -127,7 +127,7 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
   };
 }
 
-export { describeImportedExamples, extractExamples, importExample, instrumentExample, literalValue, readmeSynopsis, runExample } from './doc-examples.js';
+export { describeDocExamples, describeImportedExamples, extractExamples, importExample, instrumentExample, literalValue, readmeSynopsis, runExample } from './doc-examples.js';
 export type { Example, InstrumentOptions, ObjectComparison } from './doc-examples.js';
 export { bench, report } from './bench.js';
 export type { Result as BenchResult } from './bench.js';
