@@ -6,6 +6,8 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { createBatcher } from './batcher.js';
+import type { Batch } from './batcher.js';
 import { PipelineError } from './errors.js';
 import { checkTelemetryPoint } from './lake.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
@@ -145,14 +147,6 @@ export interface DuckDbStore extends TelemetrySink, TimeSeriesQueries {
   stats(): DuckDbStats;
 }
 
-interface Batch {
-  points: TelemetryPoint[];
-  extras: (string | null)[];
-  settled: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
   device VARCHAR NOT NULL,
   time TIMESTAMP NOT NULL,
@@ -247,10 +241,6 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     });
   }
 
-  const stats = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
-  let current: Batch | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let chain: Promise<void> = Promise.resolve();
   let closed = false;
 
   async function insert(batch: Batch): Promise<void> {
@@ -288,58 +278,22 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     });
   }
 
-  async function commit(batch: Batch): Promise<void> {
-    let lastErr: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** (attempt - 1)));
-      try {
-        await insert(batch);
-        stats.rows += batch.points.length;
-        stats.batches++;
-        return;
-      } catch (err) {
-        lastErr = err;
-      }
-    }
-    stats.batchesFailed++;
-    throw new PipelineError(
-      'DB_FAILED',
-      `duckdb: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
-      { cause: lastErr },
-    );
-  }
-
-  function seal(): Promise<void> | undefined {
-    const batch = current;
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
-    if (batch === undefined) return undefined;
-    current = undefined;
-    chain = chain.then(async () => {
-      try {
-        await commit(batch);
-        batch.resolve();
-      } catch (err) {
-        batch.reject(err);
-      } finally {
-        stats.pendingRows -= batch.points.length;
-      }
-    });
-    return batch.settled;
-  }
-
-  function newBatch(): Batch {
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    const settled = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    settled.catch(() => undefined);
-    return { points: [], extras: [], settled, resolve, reject };
-  }
+  // Global timers (systemClock), not unref'd: an awaited batch keeps the process alive until it commits.
+  const batcher = createBatcher({
+    maxRows,
+    maxAgeMs,
+    retries,
+    retryDelayMs,
+    commit: (batch) => ({
+      attempt: () => insert(batch),
+      fail: (lastErr) =>
+        new PipelineError(
+          'DB_FAILED',
+          `duckdb: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
+          { cause: lastErr },
+        ),
+    }),
+  });
 
   function checkClosed(what: string): void {
     if (closed) throw new PipelineError('CLOSED', `duckdb: ${what} after close()`);
@@ -355,34 +309,14 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
       checkClosed('write');
       if (!Array.isArray(points)) throw new TypeError(`points: expected an array of telemetry points, got ${describe(points)}`);
       const extras = points.map((p: unknown, i) => checkTelemetryPoint(p, `points[${i}]`));
-      const waits: Promise<void>[] = [];
-      for (let i = 0; i < points.length; i++) {
-        if (current === undefined) {
-          current = newBatch();
-          if (maxAgeMs > 0) {
-            // Not unref'd: an awaited batch keeps the process alive until it commits.
-            timer = setTimeout(() => void seal(), maxAgeMs);
-          }
-        }
-        if (waits[waits.length - 1] !== current.settled) waits.push(current.settled);
-        current.points.push(points[i] as TelemetryPoint);
-        current.extras.push(extras[i] ?? null);
-        stats.pendingRows++;
-        if (current.points.length >= maxRows) void seal();
-      }
-      if (maxAgeMs === 0) void seal();
-      await Promise.all(waits);
+      await batcher.write(points, extras);
     },
-    async flush() {
-      const sealed = seal();
-      if (sealed !== undefined) return sealed;
-      await chain;
-    },
+    flush: () => batcher.flush(),
     async close() {
       if (closed) return;
       closed = true;
-      const sealed = seal();
-      await chain;
+      const sealed = batcher.seal();
+      await batcher.idle();
       await lock;
       try {
         conn.closeSync();
@@ -478,6 +412,6 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
       );
       return found as unknown as LakePartition[];
     },
-    stats: () => ({ ...stats }),
+    stats: () => batcher.stats(),
   };
 }

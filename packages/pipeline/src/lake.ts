@@ -9,6 +9,8 @@ import { hostname } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { createBatcher, systemClock } from './batcher.js';
+import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 
@@ -391,15 +393,6 @@ export interface Lake extends TelemetrySink {
   stats(): LakeStats;
 }
 
-interface Batch {
-  points: TelemetryPoint[];
-  extras: (string | null)[];
-  bytes: number;
-  settled: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
 const COLUMNS = ['device', 'time', 'metric', 'value', 'extra'] as const;
 
 function twoDigits(n: number): string {
@@ -445,12 +438,10 @@ function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code as string | undefined : undefined;
 }
 
-// The age timer is not unref'd: a batch that someone awaits keeps the process alive until it
-// commits (at most maxAgeMs), instead of the process exiting with the points still in memory.
-const defaultClock: LakeClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+// The age timer is not unref'd (systemClock): a batch that someone awaits keeps the process
+// alive until it commits (at most maxAgeMs), instead of the process exiting with the points
+// still in memory.
+const defaultClock: LakeClock = systemClock;
 
 /**
  * Opens the Parquet lake: a {@link TelemetrySink} that buffers points, and commits them as one
@@ -530,25 +521,9 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
     }
   }
 
-  const stats = { rows: 0, files: 0, bytes: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
+  const stats = { files: 0, bytes: 0 }; // the rest is counted by the batcher
   const nextPart = new Map<string, number>(); // partition → next part number to try
-  let current: Batch | undefined;
-  let timer: unknown;
-  let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
   let closed = false;
-
-  const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
-
-  function newBatch(): Batch {
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    const settled = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    settled.catch(() => undefined); // observed by the writes; never an unhandled rejection
-    return { points: [], extras: [], bytes: 0, settled, resolve, reject };
-  }
 
   async function partNumber(partition: string): Promise<number> {
     let n = nextPart.get(partition);
@@ -579,7 +554,8 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
     throw new Error(`no free part number in ${prefix}/${partition}/ after 1000 attempts`);
   }
 
-  async function commit(batch: Batch): Promise<void> {
+  /** A batch's commit: one file per partition, kept across attempts; all taken back if it fails for good. */
+  function commit(batch: Batch): BatchCommit {
     const groups = new Map<string, number[]>();
     for (let i = 0; i < batch.points.length; i++) {
       const part = partitionOf((batch.points[i] as TelemetryPoint).time);
@@ -590,10 +566,8 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
     const done: string[] = [];
     let bytesDone = 0;
     const pending = new Map<string, Uint8Array>();
-    let lastErr: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1));
-      try {
+    return {
+      async attempt() {
         for (const [part, idx] of groups) {
           if (done.some((k) => k.startsWith(`${prefix}/${part}/`))) continue;
           let bytes = pending.get(part);
@@ -604,50 +578,38 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
           done.push(await putPart(part, bytes));
           bytesDone += bytes.length;
         }
-        stats.rows += batch.points.length;
         stats.files += done.length;
         stats.bytes += bytesDone;
-        stats.batches++;
-        return;
-      } catch (err) {
-        lastErr = err;
-      }
-    }
-    // Failed for good: take back the files this batch did put, so none of it stays visible.
-    if (store.remove !== undefined) {
-      for (const key of done) await store.remove(key).catch(() => undefined);
-    }
-    stats.batchesFailed++;
-    throw new PipelineError(
-      'LAKE_IO',
-      `lake: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
-      { cause: lastErr },
-    );
+      },
+      async fail(lastErr) {
+        // Failed for good: take back the files this batch did put, so none of it stays visible.
+        try {
+          if (store.remove !== undefined) {
+            for (const key of done) await store.remove(key).catch(() => undefined);
+          }
+        } catch (err) {
+          // A store whose remove throws instead of rejecting.
+          return new PipelineError('LAKE_IO', `lake: commit failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        }
+        return new PipelineError(
+          'LAKE_IO',
+          `lake: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
+          { cause: lastErr },
+        );
+      },
+    };
   }
 
-  /** Seals the buffered batch and queues its commit; returns its settle promise. */
-  function seal(): Promise<void> | undefined {
-    const batch = current;
-    if (timer !== undefined) {
-      clock.clearTimeout(timer);
-      timer = undefined;
-    }
-    if (batch === undefined) return undefined;
-    current = undefined;
-    chain = chain.then(async () => {
-      try {
-        await commit(batch);
-        batch.resolve();
-      } catch (err) {
-        batch.reject(
-          err instanceof PipelineError ? err : new PipelineError('LAKE_IO', `lake: commit failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
-        );
-      } finally {
-        stats.pendingRows -= batch.points.length;
-      }
-    });
-    return batch.settled;
-  }
+  const batcher = createBatcher({
+    maxRows,
+    maxBytes,
+    size: (p, extra) => 2 * (p.device.length + p.metric.length + (extra?.length ?? 0)) + 16,
+    maxAgeMs,
+    retries,
+    retryDelayMs,
+    clock,
+    commit,
+  });
 
   return {
     name: 'lake',
@@ -655,38 +617,19 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
       if (closed) throw new PipelineError('CLOSED', 'lake: write after close()');
       checkPoints('points', points);
       const extras = points.map((p, i) => checkTelemetryPoint(p, `points[${i}]`)); // all checked before any is buffered
-      const waits: Promise<void>[] = [];
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i] as TelemetryPoint;
-        const extra = extras[i] ?? null;
-        if (current === undefined) {
-          current = newBatch();
-          waits.push(current.settled);
-          if (maxAgeMs > 0) timer = clock.setTimeout(() => void seal(), maxAgeMs);
-        } else if (waits[waits.length - 1] !== current.settled) {
-          waits.push(current.settled);
-        }
-        current.points.push(p);
-        current.extras.push(extra);
-        current.bytes += 2 * (p.device.length + p.metric.length + (extra?.length ?? 0)) + 16;
-        stats.pendingRows++;
-        if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
-      }
-      if (maxAgeMs === 0) void seal();
-      await Promise.all(waits);
+      await batcher.write(points, extras);
     },
-    async flush() {
-      const sealed = seal();
-      if (sealed !== undefined) return sealed;
-      await chain;
-    },
+    flush: () => batcher.flush(),
     async close() {
-      if (closed) return chain;
+      if (closed) return batcher.idle();
       closed = true;
-      const sealed = seal();
-      await chain;
+      const sealed = batcher.seal();
+      await batcher.idle();
       if (sealed !== undefined) await sealed;
     },
-    stats: () => ({ ...stats }),
+    stats: () => {
+      const { rows, batches, batchesFailed, pendingRows } = batcher.stats();
+      return { rows, files: stats.files, bytes: stats.bytes, batches, batchesFailed, pendingRows };
+    },
   };
 }

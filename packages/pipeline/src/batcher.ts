@@ -1,0 +1,194 @@
+// The batching both buffered sinks (the lake, DuckDB) share: points accumulate in a current
+// batch, which is sealed when it reaches maxRows or maxBytes, when its age timer fires, or on
+// demand; sealed batches commit one at a time, in order, each retried with a doubling delay; a
+// write settles when every batch holding its points has. What a commit does stays with the
+// sink. Internal: not exported from the package.
+import type { TelemetryPoint } from './types.js';
+
+/** Timers for the age bound and the retry delays. */
+export interface BatcherClock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+// Not unref'd: a batch that someone awaits keeps the process alive until it commits (at most
+// maxAgeMs), instead of the process exiting with the points still in memory.
+/** `globalThis` timers. */
+export const systemClock: BatcherClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** A sealed batch, as its commit sees it: points in write order, with their `extra` JSON text. */
+export interface Batch {
+  readonly points: readonly TelemetryPoint[];
+  readonly extras: readonly (string | null)[];
+}
+
+/** One batch's commit: attempts (the same object is used for every attempt), then the verdict. */
+export interface BatchCommit {
+  /** One attempt; a rejection leads to the next attempt while retries remain. */
+  attempt(): Promise<void>;
+  /**
+   * Called once after the last attempt failed; returns the error every write of the batch
+   * rejects with (and may first undo what the attempts left behind).
+   */
+  fail(lastErr: unknown): Promise<Error> | Error;
+}
+
+/** Options of {@link createBatcher}; the sink has validated them. */
+export interface BatcherOptions {
+  /** Rows at which the current batch is sealed. */
+  readonly maxRows: number;
+  /** Estimated bytes at which it is sealed (sizes from `size`). Default: no byte bound. */
+  readonly maxBytes?: number;
+  /** Estimated in-memory bytes of one point; needed only with `maxBytes`. */
+  readonly size?: (point: TelemetryPoint, extra: string | null) => number;
+  /** Age at which it is sealed, counted from its first point; 0 seals at the end of every write. */
+  readonly maxAgeMs: number;
+  /** Attempts after the first when a commit fails. */
+  readonly retries: number;
+  /** Delay before the first retry, doubled for each further one. */
+  readonly retryDelayMs: number;
+  /** Timers for the age bound and the retry delays; {@link systemClock} by default. */
+  readonly clock?: BatcherClock;
+  /** Starts the commit of a sealed batch. */
+  readonly commit: (batch: Batch) => BatchCommit;
+}
+
+/** Counters of a {@link Batcher}. */
+export interface BatcherStats {
+  /** Rows in committed batches. */
+  readonly rows: number;
+  /** Batches committed. */
+  readonly batches: number;
+  /** Batches whose last attempt failed. */
+  readonly batchesFailed: number;
+  /** Points buffered or being committed. */
+  readonly pendingRows: number;
+}
+
+/** The batching state of one sink. */
+export interface Batcher {
+  /**
+   * Buffers checked points (`extras[i]` belongs to `points[i]`); resolves when every batch
+   * holding them committed, or rejects with the first failed batch's error.
+   */
+  write(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Promise<void>;
+  /** Seals the current batch (if any) and queues its commit; returns its settle promise. */
+  seal(): Promise<void> | undefined;
+  /** Resolves when every commit queued so far has settled (never rejects). */
+  idle(): Promise<void>;
+  /** Seals and waits: for the sealed batch (rejecting with its error), or for the queue when nothing was buffered. */
+  flush(): Promise<void>;
+  /** Counters since creation. */
+  stats(): BatcherStats;
+}
+
+interface OpenBatch {
+  points: TelemetryPoint[];
+  extras: (string | null)[];
+  bytes: number;
+  settled: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function newBatch(): OpenBatch {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const settled = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  settled.catch(() => undefined); // observed by the writes; never an unhandled rejection
+  return { points: [], extras: [], bytes: 0, settled, resolve, reject };
+}
+
+/**
+ * Creates the batching state of a sink.
+ *
+ * @param options the bounds, the retry policy and the sink's commit.
+ * @returns the batcher.
+ */
+export function createBatcher(options: BatcherOptions): Batcher {
+  const { maxRows, maxAgeMs, retries, retryDelayMs, commit } = options;
+  const maxBytes = options.maxBytes ?? Infinity;
+  const size = options.size ?? (() => 0);
+  const clock = options.clock ?? systemClock;
+  const counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
+  let current: OpenBatch | undefined;
+  let timer: unknown;
+  let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
+
+  const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
+
+  async function commitWithRetries(batch: OpenBatch): Promise<void> {
+    const c = commit(batch);
+    let lastErr: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1));
+      try {
+        await c.attempt();
+        return;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw await c.fail(lastErr);
+  }
+
+  function seal(): Promise<void> | undefined {
+    const batch = current;
+    if (timer !== undefined) {
+      clock.clearTimeout(timer);
+      timer = undefined;
+    }
+    if (batch === undefined) return undefined;
+    current = undefined;
+    chain = chain.then(async () => {
+      try {
+        await commitWithRetries(batch);
+        counts.rows += batch.points.length;
+        counts.batches++;
+        batch.resolve();
+      } catch (err) {
+        counts.batchesFailed++;
+        batch.reject(err);
+      } finally {
+        counts.pendingRows -= batch.points.length;
+      }
+    });
+    return batch.settled;
+  }
+
+  return {
+    async write(points, extras) {
+      const waits: Promise<void>[] = [];
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i] as TelemetryPoint;
+        const extra = extras[i] ?? null;
+        if (current === undefined) {
+          current = newBatch();
+          if (maxAgeMs > 0) timer = clock.setTimeout(() => void seal(), maxAgeMs);
+        }
+        if (waits[waits.length - 1] !== current.settled) waits.push(current.settled);
+        current.points.push(p);
+        current.extras.push(extra);
+        current.bytes += size(p, extra);
+        counts.pendingRows++;
+        if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
+      }
+      if (maxAgeMs === 0) void seal();
+      await Promise.all(waits);
+    },
+    seal,
+    idle: () => chain,
+    async flush() {
+      const sealed = seal();
+      if (sealed !== undefined) return sealed;
+      await chain;
+    },
+    stats: () => ({ ...counts }),
+  };
+}
