@@ -9,19 +9,12 @@ import { dirname, resolve } from 'node:path';
 import { createBatcher } from './batcher.js';
 import type { Batch } from './batcher.js';
 import { PipelineError } from './errors.js';
+import { describe } from './validate.js';
 import { checkTelemetryPoint } from './lake.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
 type DuckDbConnection = Awaited<ReturnType<Awaited<ReturnType<DuckDbModule['DuckDBInstance']['create']>>['connect']>>;
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
-  return typeof v;
-}
 
 function isPlain(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;

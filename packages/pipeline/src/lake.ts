@@ -12,19 +12,12 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createBatcher, systemClock } from './batcher.js';
 import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
+import { describe } from './validate.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Argument checks: TypeError for a wrong type, RangeError for a bad value; messages name the
 // field, what was expected and what was found.
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
-  return typeof v;
-}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;

@@ -5,8 +5,8 @@
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (v instanceof Uint8Array) return 'Uint8Array';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
   return typeof v;
 }
 
