@@ -22,3 +22,23 @@ test('the pipeline chapter: every point in the lake and the store, one overheat 
   ]);
   expect(s.pump2MaxTemperature).toBeGreaterThan(80);
 });
+
+test('with --pg URL the time series go to PostgreSQL (a private server started here)', async () => {
+  const { startPostgres } = await import('@outpost/test-peers');
+  const pg = await startPostgres();
+  try {
+    let out = '';
+    let err = '';
+    const code = await runDemo(['--chapter', 'cloudPipeline', '--json', '--pg', pg.url], { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const s = (JSON.parse(out) as Record<string, any>)['cloudPipeline'];
+    expect(s.store).toBe('postgres');
+    expect(s.timeSeriesRows).toBe(s.points);
+    expect(s.lakeRows).toBe(s.points);
+    expect(s.alerts.filter((a: { rule: string }) => a.rule === 'overheat')).toHaveLength(2);
+    expect(s.pump2MaxTemperature).toBeGreaterThan(80);
+  } finally {
+    await pg.stop();
+  }
+}, 60_000);
