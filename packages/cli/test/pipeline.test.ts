@@ -2,11 +2,12 @@
 // (the device SDK's fleet fixture, whose application identity may read devices/+/#), devices
 // publishing meanwhile; the lake, the embedded DuckDB store and the dead letters on real files.
 import { readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDuckDbStore } from '@outpost/pipeline';
-import { tempDir } from '@outpost/test-peers';
+import { freePort, tempDir } from '@outpost/test-peers';
 import { run } from '../src/run.js';
 import { startFleet, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 
@@ -67,8 +68,19 @@ describe('outpost pipeline', () => {
     expect(bad.err).toMatch(/rules\[0\]\.above/);
   });
 
-  test('consumes telemetry into the lake and DuckDB, raises one alert and one resolve, dead-letters garbage', async () => {
-    const running = cli('pipeline', ...conn(), '--client-id', 'pipeline-cli', '--group', 'cli', '--lake', 'lake', '--rules', 'rules.json', '--json', '--duration', '4000');
+  test('consumes telemetry into the lake and DuckDB, raises one alert and one resolve (console and webhook), dead-letters garbage', async () => {
+    const posts: { body: Record<string, unknown>; signature: string | undefined }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        posts.push({ body: JSON.parse(body) as Record<string, unknown>, signature: req.headers['x-outpost-signature'] as string | undefined });
+        res.writeHead(204).end();
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => hook.listen(port, '127.0.0.1', r));
+    const running = cli('pipeline', ...conn(), '--client-id', 'pipeline-cli', '--group', 'cli', '--lake', 'lake', '--rules', 'rules.json', '--webhook', `http://127.0.0.1:${port}/alerts`, '--webhook-secret', 's3cret', '--json', '--duration', '4000');
     await new Promise((r) => setTimeout(r, 1200)); // the consumer is subscribed
     const dev = await fleet.device('pump-9');
     const client = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: dev.cert, key: dev.key, clientId: 'pump-9', protocolVersion: 5 });
@@ -104,5 +116,8 @@ describe('outpost pipeline', () => {
       await store.close();
     }
     expect(readdirSync(join(tmp.path, 'lake', 'dead-letter')).length).toBe(1);
+    hook.close();
+    expect(posts.map((p) => [p.body['kind'], p.body['device']])).toEqual([['fired', 'pump-9'], ['resolved', 'pump-9']]);
+    expect(posts.every((p) => /^sha256=[0-9a-f]{64}$/.test(p.signature ?? ''))).toBe(true);
   });
 });

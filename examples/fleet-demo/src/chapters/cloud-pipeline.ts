@@ -120,13 +120,11 @@ export const cloudPipeline: Chapter = {
       const s = stack.stats();
       const fired = alerts.filter((a) => a.kind === 'fired');
       const resolved = alerts.filter((a) => a.kind === 'resolved');
-      let tsRows = 0;
       let lakeRowsRead = s.lake.rows;
-      let hottest: number | null = null;
       const last = await store.lastValues({ metric: 'temperature' });
       const series = await store.downsample({ device: 'pump-2', metric: 'temperature', from: 0, to: Date.now() + 1000, bucketMs: 500 });
-      hottest = Math.max(...series.map((b) => b.max ?? -Infinity));
-      tsRows = await countRows(store, Number((s.store as { rowsWritten?: number } | undefined)?.rowsWritten ?? 0));
+      const hottest = Math.max(...series.map((b) => b.max ?? -Infinity));
+      const tsRows = await countRows(store, Number((s.store as { rowsWritten?: number } | undefined)?.rowsWritten ?? 0));
       ctx.say(`  time series (${store.name}): ${tsRows} rows; last temperature per device: ${last.map((l) => `${l.device} ${l.value ?? '-'}`).join(', ')}`);
       ctx.say(`  pump-2 downsampled to 500 ms buckets: max ${series.map((b) => b.max).join(' → ')} °C`);
       if ('lakeSummary' in store) {

@@ -34,8 +34,9 @@ Options:
   --ca FILE           the CA that signed the broker's certificate (PEM)
   --cert FILE         this consumer's certificate (an application identity from the fleet
   --key FILE          CA: outpost pki issue-device --id pipeline, and broker-config --app pipeline)
-  --client-id ID      MQTT client id, unique per process, stable across restarts (default: the
-                      hostname and pid are NOT used, so give each process its own: pipeline-1)
+  --client-id ID      MQTT client id, unique per process and stable across its restarts, so a
+                      restarted process gets back what it had not acknowledged (default
+                      outpost-pipeline; with --group give each process its own: pipeline-1, …)
   --group NAME        MQTT 5 shared-subscription group: run more processes with the same group
                       to share the load (default: none, one consumer sees everything)
   --topic FILTER      topic filter, repeatable (default devices/+/telemetry)
@@ -45,7 +46,8 @@ Options:
   --duckdb FILE       embedded DuckDB file for time series (default DIR/timeseries.duckdb
                       when --pg is not given)
   --rules FILE        alert rules (JSON: { "rules": [ ... ] }; see docs/guides/alert-rules.md)
-  --alert-topic T     also publish alerts on the broker, e.g. alerts/{device}/{ruleId}
+  --alert-topic T     also publish alerts on the broker, e.g. alerts/{device}/{ruleId} (the
+                      identity needs an ACL line allowing it: broker-config's apps only read)
   --webhook URL       POST alerts to this URL (retried; Idempotency-Key header), repeatable
   --webhook-secret S  sign webhook bodies (X-Outpost-Signature: sha256=HMAC)
   --insecure          allow mqtt:// and no client certificate (development only)
