@@ -50,7 +50,7 @@ try {
     : await openPipelineStack({
       lakeDir: join(tmp.path, 'lake'),
       duckdb: PATHS === 'lake' ? false : join(tmp.path, 'timeseries.duckdb'),
-      lake: { maxAgeMs: 1000 },
+      lake: { maxAgeMs: 1000, ...(process.env['ENCODER'] === 'inline' ? { encoder: 'inline' as const } : {}) },
       rules,
       alertSinks: [timer],
     });

@@ -8,11 +8,11 @@ import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createBatcher, systemClock } from './batcher.js';
 import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
 import { describe } from './validate.js';
+import { inlineEncoder, workerEncoder } from './parquet-encoder.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -342,6 +342,12 @@ export interface LakeOptions {
   readonly retryDelayMs?: number;
   /** Timers for the age bound and retries. */
   readonly clock?: LakeClock;
+  /**
+   * Where Parquet encoding runs: `worker` (default), a worker thread, so a large batch never
+   * blocks the event loop (and with it the hot path's alerts) for tens of milliseconds; or
+   * `inline`, on the calling thread.
+   */
+  readonly encoder?: 'worker' | 'inline';
 }
 
 /**
@@ -386,8 +392,6 @@ export interface Lake extends TelemetrySink {
   stats(): LakeStats;
 }
 
-const COLUMNS = ['device', 'time', 'metric', 'value', 'extra'] as const;
-
 function twoDigits(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -397,34 +401,6 @@ function partitionOf(time: number): string {
   const d = new Date(time);
   const y = d.getUTCFullYear();
   return `date=${String(y).padStart(4, '0')}-${twoDigits(d.getUTCMonth() + 1)}-${twoDigits(d.getUTCDate())}/hour=${twoDigits(d.getUTCHours())}`;
-}
-
-/** Encodes rows as one Parquet file (snappy, the writer's default codec). */
-function encode(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Uint8Array {
-  const n = points.length;
-  const device = new Array<string>(n);
-  const time = new Array<bigint>(n);
-  const metric = new Array<string>(n);
-  const value = new Array<number | null>(n);
-  for (let i = 0; i < n; i++) {
-    const p = points[i] as TelemetryPoint;
-    device[i] = p.device;
-    time[i] = BigInt(p.time);
-    metric[i] = p.metric;
-    value[i] = p.value;
-  }
-  const buf = parquetWriteBuffer({
-    columnData: [
-      { name: COLUMNS[0], data: device, type: 'STRING', nullable: false },
-      { name: COLUMNS[1], data: time, type: 'TIMESTAMP', nullable: false },
-      { name: COLUMNS[2], data: metric, type: 'STRING', nullable: false },
-      { name: COLUMNS[3], data: value, type: 'DOUBLE' },
-      { name: COLUMNS[4], data: extras as (string | null)[], type: 'STRING' },
-    ],
-    codec: 'SNAPPY',
-    createdBy: 'outpost-pipeline',
-  });
-  return new Uint8Array(buf);
 }
 
 function errCode(err: unknown): string | undefined {
@@ -501,6 +477,9 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
   const retries = intOption('retries', options.retries, 2, 0, 100);
   const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 100, 0, 60_000);
   const clock = options.clock ?? defaultClock;
+  if (options.encoder !== undefined && typeof options.encoder !== 'string') throw new TypeError(`encoder: expected 'worker' or 'inline', got ${describe(options.encoder)}`);
+  if (options.encoder !== undefined && options.encoder !== 'worker' && options.encoder !== 'inline') throw new RangeError(`encoder: expected 'worker' or 'inline', got '${String(options.encoder)}'`);
+  const encoder = options.encoder === 'inline' ? inlineEncoder() : workerEncoder();
   if (typeof clock !== 'object' || clock === null || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
     throw new TypeError(`clock: expected an object with setTimeout and clearTimeout functions, got ${describe(clock)}`);
   }
@@ -565,7 +544,7 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
           if (done.some((k) => k.startsWith(`${prefix}/${part}/`))) continue;
           let bytes = pending.get(part);
           if (bytes === undefined) {
-            bytes = encode(idx.map((i) => batch.points[i] as TelemetryPoint), idx.map((i) => batch.extras[i] ?? null));
+            bytes = await encoder.encode(idx.map((i) => batch.points[i] as TelemetryPoint), idx.map((i) => batch.extras[i] ?? null));
             pending.set(part, bytes);
           }
           done.push(await putPart(part, bytes));
@@ -617,8 +596,12 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
       if (closed) return batcher.idle();
       closed = true;
       const sealed = batcher.seal();
-      await batcher.idle();
-      if (sealed !== undefined) await sealed;
+      try {
+        await batcher.idle();
+        if (sealed !== undefined) await sealed;
+      } finally {
+        await encoder.close();
+      }
     },
     stats: () => {
       const { rows, batches, batchesFailed, pendingRows } = batcher.stats();

@@ -416,6 +416,8 @@ describe('wrong types and bad values', () => {
       [{ dir, maxRows: 1.5 }, RangeError, /maxRows/],
       [{ dir, maxBytes: -1 }, RangeError, /maxBytes/],
       [{ dir, maxAgeMs: NaN }, RangeError, /maxAgeMs/],
+      [{ dir, encoder: 'gpu' as never }, RangeError, /encoder: expected 'worker' or 'inline', got 'gpu'/],
+      [{ dir, encoder: 1 as never }, TypeError, /encoder: expected 'worker' or 'inline', got number/],
       [{ dir, retries: 1000 }, RangeError, /retries/],
       [{ dir, prefix: 3 }, TypeError, /prefix/],
       [{ dir, prefix: '../up' }, RangeError, /prefix/],
