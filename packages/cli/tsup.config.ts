@@ -1,10 +1,5 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.shared.config.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/main.ts'],
-  format: ['esm'],
-  dts: { entry: 'src/index.ts' },
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+// The library entry and the `outpost` binary; declarations only for the library.
+export default defineConfig(packageBuild(['src/index.ts', 'src/main.ts'], { dts: { entry: 'src/index.ts' } }));
