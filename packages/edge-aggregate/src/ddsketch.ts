@@ -60,6 +60,7 @@ export class DDSketch {
   readonly relativeAccuracy: number;
   readonly #gamma: number;
   readonly #lnGamma: number;
+  readonly #invLnGamma: number;
   readonly #pos = new DenseStore();
   readonly #neg = new DenseStore();
   #zero = 0;
@@ -80,6 +81,7 @@ export class DDSketch {
     this.relativeAccuracy = relativeAccuracy;
     this.#gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
     this.#lnGamma = Math.log(this.#gamma);
+    this.#invLnGamma = 1 / this.#lnGamma;
   }
 
   /** Number of values added (including merged ones). */
@@ -217,8 +219,8 @@ export class DDSketch {
   }
 
   #insert(v: number, w: number): void {
-    if (v > MIN_POSITIVE) this.#pos.add(Math.ceil(Math.log(v) / this.#lnGamma), w);
-    else if (v < -MIN_POSITIVE) this.#neg.add(Math.ceil(Math.log(-v) / this.#lnGamma), w);
+    if (v > MIN_POSITIVE) this.#pos.add(Math.ceil(Math.log(v) * this.#invLnGamma), w);
+    else if (v < -MIN_POSITIVE) this.#neg.add(Math.ceil(Math.log(-v) * this.#invLnGamma), w);
     else this.#zero += w;
     this.#count += w;
     this.#sum += v * w;
