@@ -119,5 +119,39 @@ describe('outpost pipeline', () => {
     hook.close();
     expect(posts.map((p) => [p.body['kind'], p.body['device']])).toEqual([['fired', 'pump-9'], ['resolved', 'pump-9']]);
     expect(posts.every((p) => /^sha256=[0-9a-f]{64}$/.test(p.signature ?? ''))).toBe(true);
+
+    // outpost pipeline query over what the run stored (ts: t0 … t0 + 7 s, one point a second)
+    const db = ['--duckdb', join('lake', 'timeseries.duckdb')];
+    const last = await cli('pipeline', 'query', 'last', ...db, '--json');
+    expect(last.err).toBe('');
+    expect(JSON.parse(last.out)).toEqual([{ device: 'pump-9', metric: 'temperature', time: new Date(t0 + 7000).toISOString(), value: 70 }]);
+    const from = new Date(t0).toISOString();
+    const series = await cli('pipeline', 'query', 'series', ...db, '--device', 'pump-9', '--metric', 'temperature', '--from', from, '--to', 'now', '--bucket', '4s', '--json');
+    const buckets = JSON.parse(series.out) as { count: number; max: number }[];
+    expect(buckets.reduce((a, b) => a + b.count, 0)).toBe(8);
+    expect(Math.max(...buckets.map((b) => b.max))).toBe(90);
+    const none = await cli('pipeline', 'query', 'gaps', ...db, '--from', from, '--min-gap', '1500ms', '--json');
+    expect(JSON.parse(none.out)).toEqual([]);
+    const gaps = await cli('pipeline', 'query', 'gaps', ...db, '--from', from, '--min-gap', '500ms', '--json');
+    expect((JSON.parse(gaps.out) as unknown[]).length).toBe(7);
+    const human = await cli('pipeline', 'query', 'last', ...db);
+    expect(human.out).toMatch(/^pump-9 {2}temperature {2}70 {2}/);
+  });
+
+  test('pipeline query: usage errors exit 2 with one line', async () => {
+    for (const argv of [
+      ['pipeline', 'query'],
+      ['pipeline', 'query', 'median', '--duckdb', 'x.duckdb'],
+      ['pipeline', 'query', 'last'],
+      ['pipeline', 'query', 'last', '--duckdb', 'x.duckdb', '--pg', 'postgres://x'],
+      ['pipeline', 'query', 'series', '--duckdb', 'x.duckdb', '--device', 'd'],
+      ['pipeline', 'query', 'gaps', '--duckdb', 'x.duckdb', '--min-gap', 'soon'],
+      ['pipeline', 'query', 'gaps', '--duckdb', 'x.duckdb', '--from', 'yesterday'],
+    ]) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+    expect((await cli('pipeline', 'query', '--help')).out).toMatch(/^Usage: outpost pipeline query last\|series\|gaps/);
   });
 });

@@ -3,17 +3,21 @@ import { resolve } from 'node:path';
 import {
   callbackAlertSink,
   connectIngest,
+  createDuckDbStore,
+  createPostgresSink,
   loadRulesFile,
   mqttAlertSink,
   openPipelineStack,
   PipelineError,
   webhookAlertSink,
   type AlertSink,
+  type DuckDbStore,
   type Ingest,
+  type PostgresSink,
   type PipelineStack,
   type Rule,
 } from '@outpost/pipeline';
-import { CliError, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
+import { CliError, emit, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
 
 // `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
 // path (rules → alerts) and the cold path (Parquet lake) into a time-series store.
@@ -184,7 +188,96 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
   return 0;
 }
 
-/** `outpost pipeline`. */
+
+const queryHelp = `Usage: outpost pipeline query last|series|gaps (--pg URL | --duckdb FILE) [options]
+
+Asks the pipeline's time-series store the common questions:
+  last     the latest value of each device and metric   [--device D] [--metric M]
+  series   one device's metric downsampled into buckets  --device D --metric M [--from T] [--to T] [--bucket DUR]
+  gaps     silences longer than --min-gap per device     [--device D] [--from T] [--to T] [--min-gap DUR]
+
+Options:
+  --pg URL          PostgreSQL (TimescaleDB) store, e.g. postgres://user@db/telemetry
+  --duckdb FILE     embedded DuckDB store (outpost pipeline writes LAKE/timeseries.duckdb)
+  --device D        one device
+  --metric M        one metric
+  --from T, --to T  ISO 8601 times or relative to now: -1h, -30m, now (default: the last hour)
+  --bucket DUR      bucket width for series: 500ms, 30s, 5m, 1h, 1d (default 1m)
+  --min-gap DUR     shortest silence reported by gaps (default 5m)
+  --json            the rows as JSON
+
+Example:
+  outpost pipeline query series --duckdb /var/lib/outpost/lake/timeseries.duckdb \\
+    --device pump-2 --metric temperature --from -6h --bucket 5m`;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `30s`, `5m`, `1h`, `1d` → milliseconds. */
+export function parseDuration(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v);
+  if (m === null || Number(m[1]) <= 0) throw new CliError('USAGE', `--${flag}: expected a duration such as 500ms, 30s, 5m, 1h or 1d, got "${v}"`, 2);
+  return Math.round(Number(m[1]) * (UNITS[m[2] as string] as number));
+}
+
+/** An ISO 8601 time, `now`, or `-DUR` before now → epoch milliseconds. */
+export function parseTime(v: string, flag: string, now: number): number {
+  if (v === 'now') return now;
+  if (v.startsWith('-')) return now - parseDuration(v.slice(1), flag);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new CliError('USAGE', `--${flag}: expected an ISO 8601 time, "now" or -DURATION (e.g. -1h), got "${v}"`, 2);
+  return t;
+}
+
+async function runQuery(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { pg: { type: 'string' }, duckdb: { type: 'string' }, device: { type: 'string' }, metric: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, 'min-gap': { type: 'string' } },
+    true,
+  );
+  const what = positionals[0];
+  if (positionals.length !== 1 || (what !== 'last' && what !== 'series' && what !== 'gaps')) throw new CliError('USAGE', 'expected one of: last, series, gaps', 2);
+  if ((values['pg'] === undefined) === (values['duckdb'] === undefined)) throw new CliError('USAGE', 'give exactly one of --pg URL or --duckdb FILE', 2);
+  const now = Date.now();
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const from = str('from') !== undefined ? parseTime(str('from') as string, 'from', now) : now - 3_600_000;
+  const to = str('to') !== undefined ? parseTime(str('to') as string, 'to', now) : now + 1;
+  if (what === 'series' && (str('device') === undefined || str('metric') === undefined)) throw new CliError('USAGE', 'series needs --device and --metric', 2);
+  const bucketMs = parseDuration(str('bucket') ?? '1m', 'bucket');
+  const minGapMs = parseDuration(str('min-gap') ?? '5m', 'min-gap');
+  let store: PostgresSink | DuckDbStore;
+  try {
+    store = str('pg') !== undefined ? createPostgresSink({ connectionString: str('pg') as string }) : await createDuckDbStore({ path: resolve(io.cwd, str('duckdb') as string) });
+  } catch (e) {
+    throw new CliError(e instanceof PipelineError ? e.code : 'OPEN', (e as Error).message.split('\n')[0] ?? 'cannot open the store');
+  }
+  const iso = (t: number): string => new Date(t).toISOString();
+  try {
+    let rows: Record<string, unknown>[];
+    let human: string[];
+    if (what === 'last') {
+      const r = await store.lastValues({ ...(str('device') !== undefined ? { device: str('device') as string } : {}), ...(str('metric') !== undefined ? { metric: str('metric') as string } : {}) });
+      rows = r.map((x) => ({ ...x, time: iso(x.time) }));
+      human = r.map((x) => `${x.device}  ${x.metric}  ${x.value ?? '-'}  ${iso(x.time)}`);
+    } else if (what === 'series') {
+      const r = await store.downsample({ device: str('device') as string, metric: str('metric') as string, from, to, bucketMs });
+      rows = r.map((x) => ({ ...x, bucket: iso(x.bucket) }));
+      human = r.map((x) => `${iso(x.bucket)}  n=${x.count}  min=${x.min ?? '-'}  avg=${x.avg ?? '-'}  max=${x.max ?? '-'}`);
+    } else {
+      const r = await store.gaps({ from, to, minGapMs, ...(str('device') !== undefined ? { device: str('device') as string } : {}) });
+      rows = r.map((x) => ({ ...x, from: iso(x.from), to: iso(x.to) }));
+      human = r.map((x) => `${x.device}  ${iso(x.from)} → ${iso(x.to)}  (${Math.round(x.durationMs / 1000)} s)`);
+    }
+    emit(io, values.json, rows, human.length > 0 ? human.join('\n') : '(no rows)');
+  } catch (e) {
+    throw new CliError(e instanceof PipelineError ? e.code : 'QUERY', (e as Error).message.split('\n')[0] ?? 'query failed');
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+/** `outpost pipeline` and `outpost pipeline query`. */
 export const pipelineCommands: readonly Command[] = [
   { path: ['pipeline'], summary: 'consume telemetry: rules and alerts (hot path), Parquet lake and time-series store (cold path)', help, run: runPipelineCommand },
+  { path: ['pipeline', 'query'], summary: 'ask the time-series store: last values, downsampled series, gaps', help: queryHelp, run: runQuery },
 ];
