@@ -68,6 +68,12 @@ export function requireString(value: unknown, flag: string): string {
   return value;
 }
 
+/** The string values of a repeatable flag (`--host a --host b`; a single-valued one gives one), or `[]`. */
+export function stringList(values: FlagValues, flag: string): string[] {
+  const v = values[flag];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+}
+
 /** Writes a result either as JSON (`--json`) or as human-readable lines. */
 export function emit(io: Io, json: boolean, result: unknown, human: string): void {
   if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');

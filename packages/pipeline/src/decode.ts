@@ -6,7 +6,7 @@
 import { Decoder } from 'cbor-x';
 import { PipelineError } from './errors.js';
 import type { TelemetryPoint } from './types.js';
-import { assertObject, describe } from './validate.js';
+import { assertObject, describe, intOption } from './validate.js';
 
 /** The payload formats the decoder understands. `auto` picks one per message (see {@link decodeTelemetry}). */
 export type PayloadFormat = 'auto' | 'json' | 'cbor' | 'senml+json' | 'senml+cbor';
@@ -58,13 +58,6 @@ const cbor = new Decoder({ mapsAsObjects: true, useRecords: false, int64AsType: 
 
 function fail(code: 'DECODE_FAILED' | 'SCHEMA_INVALID' | 'OVERSIZED', message: string, cause?: unknown): never {
   throw new PipelineError(code, message, cause === undefined ? undefined : { cause });
-}
-
-function intOpt(name: string, v: unknown, dflt: number, min: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new TypeError(`decodeTelemetry: ${name}: expected an integer, got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < min) throw new RangeError(`decodeTelemetry: ${name}: expected an integer ≥ ${min}, got ${v}`);
-  return v;
 }
 
 /**
@@ -296,19 +289,40 @@ function fromSenml(pack: unknown, device: string, receivedAt: number, out: Telem
  * ```
  */
 export function decodeTelemetry(msg: IncomingMessage, options: DecodeOptions = {}): TelemetryPoint[] {
-  assertObject('decodeTelemetry: message', msg);
+  return createDecoder(options)(msg);
+}
+
+/**
+ * {@link decodeTelemetry} with its options checked once: the returned function decodes one
+ * message at a time (what the pipeline calls per message, so options are not re-validated on
+ * the hot path).
+ *
+ * @example
+ * ```ts
+ * import { createDecoder } from '@outpost/pipeline';
+ * const decode = createDecoder({ maxPayloadBytes: 1024 });
+ * const payload = new TextEncoder().encode('{"ts": 1764201600000, "rpm": 1500}');
+ * decode({ topic: 'devices/pump-1/telemetry', payload, receivedAt: 1764201600100 })[0].value; // 1500
+ * ```
+ */
+export function createDecoder(options: DecodeOptions = {}): (msg: IncomingMessage) => TelemetryPoint[] {
   assertObject('decodeTelemetry: options', options);
+  const format: PayloadFormat = (options as DecodeOptions).format ?? 'auto';
+  if (!['auto', 'json', 'cbor', 'senml+json', 'senml+cbor'].includes(format as string)) throw new RangeError(`decodeTelemetry: format: expected auto, json, cbor, senml+json or senml+cbor, got ${String(format)}`);
+  const maxBytes = intOption('decodeTelemetry: maxPayloadBytes', options.maxPayloadBytes, DEFAULTS.maxPayloadBytes, 1);
+  const maxPoints = intOption('decodeTelemetry: maxPoints', options.maxPoints, DEFAULTS.maxPoints, 1);
+  const level = intOption('decodeTelemetry: deviceLevel', options.deviceLevel, DEFAULTS.deviceLevel, 0);
+  const maxFuture = intOption('decodeTelemetry: maxFutureMs', options.maxFutureMs, DEFAULTS.maxFutureMs, 0);
+  const maxAge = intOption('decodeTelemetry: maxAgeMs', options.maxAgeMs, DEFAULTS.maxAgeMs, 0);
+  return (msg) => decodeOne(msg, format, maxBytes, maxPoints, level, maxFuture, maxAge);
+}
+
+function decodeOne(msg: IncomingMessage, format: PayloadFormat, maxBytes: number, maxPoints: number, level: number, maxFuture: number, maxAge: number): TelemetryPoint[] {
+  assertObject('decodeTelemetry: message', msg);
   if (typeof msg.topic !== 'string') throw new TypeError(`decodeTelemetry: message.topic: expected a string, got ${describe(msg.topic)}`);
   if (!(msg.payload instanceof Uint8Array)) throw new TypeError(`decodeTelemetry: message.payload: expected a Uint8Array, got ${describe(msg.payload)}`);
   if (typeof msg.receivedAt !== 'number' || !Number.isFinite(msg.receivedAt)) throw new TypeError(`decodeTelemetry: message.receivedAt: expected epoch milliseconds, got ${describe(msg.receivedAt)}`);
   if (msg.contentType !== undefined && typeof msg.contentType !== 'string') throw new TypeError(`decodeTelemetry: message.contentType: expected a string, got ${describe(msg.contentType)}`);
-  const format: PayloadFormat = (options as DecodeOptions).format ?? 'auto';
-  if (!['auto', 'json', 'cbor', 'senml+json', 'senml+cbor'].includes(format as string)) throw new RangeError(`decodeTelemetry: format: expected auto, json, cbor, senml+json or senml+cbor, got ${String(format)}`);
-  const maxBytes = intOpt('maxPayloadBytes', options.maxPayloadBytes, DEFAULTS.maxPayloadBytes, 1);
-  const maxPoints = intOpt('maxPoints', options.maxPoints, DEFAULTS.maxPoints, 1);
-  const level = intOpt('deviceLevel', options.deviceLevel, DEFAULTS.deviceLevel, 0);
-  const maxFuture = intOpt('maxFutureMs', options.maxFutureMs, DEFAULTS.maxFutureMs, 0);
-  const maxAge = intOpt('maxAgeMs', options.maxAgeMs, DEFAULTS.maxAgeMs, 0);
 
   if (msg.payload.byteLength > maxBytes) fail('OVERSIZED', `payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${maxBytes}`);
   if (msg.payload.byteLength === 0) fail('DECODE_FAILED', 'empty payload');

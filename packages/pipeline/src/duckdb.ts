@@ -9,34 +9,12 @@ import { dirname, resolve } from 'node:path';
 import { createBatcher } from './batcher.js';
 import type { Batch } from './batcher.js';
 import { PipelineError } from './errors.js';
-import { describe } from './validate.js';
+import { describe, intArg, intOption, isPlainObject, optString } from './validate.js';
 import { checkTelemetryPoint } from './lake.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
 type DuckDbConnection = Awaited<ReturnType<Awaited<ReturnType<DuckDbModule['DuckDBInstance']['create']>>['connect']>>;
-
-function isPlain(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-function intArg(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
-  return v;
-}
-
-function intOption(name: string, v: unknown, dflt: number, min: number, max?: number): number {
-  return v === undefined ? dflt : intArg(name, v, min, max);
-}
-
-function optString(name: string, v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new TypeError(`${name}: expected a string, got ${describe(v)}`);
-  return v;
-}
 
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -47,7 +25,7 @@ function plain(v: unknown): unknown {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (v instanceof Date) return v.getTime();
   if (Array.isArray(v)) return v.map(plain);
-  if (isPlain(v)) {
+  if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = plain(x);
     return out;
@@ -182,7 +160,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
  * ```
  */
 export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
-  if (!isPlain(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  if (!isPlainObject(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
   const path = optString('path', options.path) ?? ':memory:';
   if (path.length === 0) throw new RangeError(`path: expected a file path or ':memory:', got ''`);
   const maxRows = intOption('maxRows', options.maxRows, 10_000, 1, 10_000_000);
@@ -296,7 +274,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   }
 
   function checkFilter(name: string, v: unknown): void {
-    if (!isPlain(v)) throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
+    if (!isPlainObject(v)) throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
   }
 
   return {

@@ -11,30 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { createBatcher, systemClock } from './batcher.js';
 import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
-import { describe } from './validate.js';
+import { describe, intOption, isPlainObject } from './validate.js';
 import { inlineEncoder, workerEncoder } from './parquet-encoder.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Argument checks: TypeError for a wrong type, RangeError for a bad value; messages name the
 // field, what was expected and what was found.
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-function isPlain(v: unknown): boolean {
-  return isPlainObject(v);
-}
-
-function intOption(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
-  return v;
-}
 
 /** Latest event time a partition name can hold (9999-12-31T23:59:59.999Z). */
 const MAX_TIME = 253_402_300_799_999;
@@ -197,7 +180,7 @@ function pidAlive(pid: number): boolean {
 export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}): LakeStore {
   if (typeof root !== 'string') throw new TypeError(`root: expected a directory path string, got ${describe(root)}`);
   if (root.length === 0) throw new RangeError(`root: expected a non-empty path, got ''`);
-  if (!isPlain(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  if (!isPlainObject(options as unknown)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
   const fs: LakeFs = options.fs ?? fsp;
   const staleTempMs = intOption('staleTempMs', options.staleTempMs, 3_600_000, 0);
   const host = encodeURIComponent(hostname());
@@ -454,7 +437,7 @@ const defaultClock: LakeClock = systemClock;
  * ```
  */
 export async function createLake(options: LakeOptions): Promise<Lake> {
-  if (!isPlain(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  if (!isPlainObject(options as unknown)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
   const { dir, store: givenStore } = options;
   if (givenStore !== undefined) {
     if (typeof givenStore !== 'object' || givenStore === null) throw new TypeError(`store: expected a LakeStore object, got ${describe(givenStore)}`);

@@ -20,6 +20,7 @@
  * the 2.x parser reads one), so no encoding of it round-trips everywhere.
  */
 import type { TelemetryPoint } from './types.js';
+import { describe } from './validate.js';
 
 /** A field value: `number` is a float, `bigint` an integer (`i` suffix), plus strings and booleans. */
 export type LineFieldValue = number | bigint | boolean | string;
@@ -62,13 +63,6 @@ export interface LineProtocolOptions {
 }
 
 const MAX_STRING_BYTES = 65_535; // "String field values: length limit 64KB"
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
 
 function name(what: string, s: unknown, path: string): string {
   if (typeof s !== 'string') throw new TypeError(`${path}: expected a string ${what}, got ${describe(s)}`);

@@ -2,7 +2,7 @@
  * The pipeline: decode → hot path (rules → alerts, synchronously on arrival) and, in parallel,
  * the cold path and the time-series store (sinks that resolve when durable) → acknowledge.
  */
-import { decodeTelemetry, type DecodeOptions, type IncomingMessage } from './decode.js';
+import { createDecoder, type DecodeOptions, type IncomingMessage } from './decode.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import { PipelineError, type PipelineErrorCode } from './errors.js';
 import { connectIngest, type Ingest, type IngestOptions } from './ingest.js';
@@ -124,7 +124,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   const flushAt = intOption('createPipeline: flushAtInFlight', options.flushAtInFlight, 10_000, 1);
   const sinks = [...options.sinks];
   const { deadLetter, rules, onAlert } = options;
-  const decodeOptions = options.decode ?? {};
+  const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
   const stats: PipelineStats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {}, inFlight: 0 };
   let closed = false;
 
@@ -154,7 +154,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     stats.messages++;
     let points: TelemetryPoint[];
     try {
-      points = decodeTelemetry(msg, decodeOptions);
+      points = decode(msg);
     } catch (e) {
       if (e instanceof PipelineError) return dead(msg, e.code, e.message);
       throw e; // a TypeError here is a bug in the caller's message object, not bad device data

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PipelineError } from './errors.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
+import { describe, intOption } from './validate.js';
 
 /**
  * Earliest point time the PostgreSQL sink stores, in epoch ms: 0001-01-01T00:00:00.000Z. Points
@@ -137,20 +138,6 @@ interface Row {
   readonly value: number | null;
   readonly extra: string | null;
   readonly ms: number;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
-
-function intOption(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
-  return v;
 }
 
 function enumOption<T extends string>(name: string, v: unknown, allowed: readonly T[], dflt: T): T {

@@ -4,8 +4,7 @@
  * (`outpost pipeline`) and the demo are built on it; compose the parts yourself when you need
  * something else.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { AlertDispatcher, type AlertDispatcherStats, type AlertSink } from './alerts.js';
 import type { DecodeOptions } from './decode.js';
 import { fileDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
@@ -111,9 +110,7 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
     const duck = options.duckdb ?? (options.postgres === undefined ? join(options.lakeDir, 'timeseries.duckdb') : false);
     if (duck !== false) {
       if (store !== undefined) throw new RangeError('openPipelineStack: give postgres or duckdb, not both');
-      const duckOptions: DuckDbStoreOptions = typeof duck === 'string' ? { path: duck } : duck;
-      if (duckOptions.path !== undefined && duckOptions.path !== ':memory:') await mkdir(dirname(duckOptions.path), { recursive: true });
-      store = await createDuckDbStore(duckOptions);
+      store = await createDuckDbStore(typeof duck === 'string' ? { path: duck } : duck); // it creates the file's directory
       opened.push(store);
     }
     const deadLetter = typeof options.deadLetter === 'object' ? options.deadLetter : fileDeadLetterSink({ dir: options.deadLetter ?? join(options.lakeDir, 'dead-letter') });

@@ -24,10 +24,28 @@ export function assertFunction(name: string, v: unknown): asserts v is (...a: ne
   if (typeof v !== 'function') throw new TypeError(`${name}: expected a function, got ${describe(v)}`);
 }
 
-/** Optional integer option: undefined gives the default. */
-export function intOption(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (v === undefined) return dflt;
+/** A plain object (`{}` or `Object.create(null)`): not an array, a typed array, a Date, a class instance. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A required integer in [min, max]. */
+export function intArg(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number') throw new TypeError(`${name}: expected an integer, got ${describe(v)}`);
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name}: expected an integer in [${min}, ${max}], got ${v}`);
+  return v;
+}
+
+/** Optional integer option: undefined gives the default. */
+export function intOption(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  return v === undefined ? dflt : intArg(name, v, min, max);
+}
+
+/** Optional string option: undefined stays undefined. */
+export function optString(name: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new TypeError(`${name}: expected a string, got ${describe(v)}`);
   return v;
 }

@@ -6,7 +6,7 @@ import {
   createTrustStore, decodeManifest, generateKeyPair, jwkToKey, keyToJwk, OtaError, parseCose, signManifest, streamImage, toHex, verifyManifest,
   MANIFEST_CONTENT_TYPE, type Manifest,
 } from '@outpost/ota';
-import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
 import { writeNew } from '../files.js';
 
 // `outpost ota …`: Ed25519 keys as RFC 8037 JWKs, signed manifests (COSE_Sign1 over deterministic
@@ -19,10 +19,6 @@ function int(value: unknown, flag: string, min: number): number | undefined {
   }
   return Number(value);
 }
-const strings = (values: FlagValues, flag: string): string[] => {
-  const v = values[flag];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
-};
 const opt = (values: FlagValues, flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
 
 async function readText(io: Io, path: string, what: string): Promise<string> {
@@ -200,7 +196,7 @@ export const otaCommands: readonly Command[] = [
       const out = resolve(io.cwd, requireString(values['out'], 'out'));
       const securityCounter = int(values['security-counter'], 'security-counter', 0) ?? 0;
       const expiresAt = parseExpiry(opt(values, 'expires'));
-      const hw = strings(values, 'hw-rev');
+      const hw = stringList(values, 'hw-rev');
       let key;
       try {
         key = jwkToKey(parseJson(await readText(io, keyPath, 'key'), keyPath));
@@ -231,7 +227,7 @@ export const otaCommands: readonly Command[] = [
       });
       const manifestPath = requireString(values['manifest'], 'manifest');
       const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
-      const trust = await loadTrust(io, strings(values, 'trust'));
+      const trust = await loadTrust(io, stringList(values, 'trust'));
       const bytes = await readBytes(io, manifestPath, 'manifest');
       let deviceClass = opt(values, 'device-class');
       if (deviceClass === undefined) {

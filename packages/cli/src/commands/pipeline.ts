@@ -17,7 +17,7 @@ import {
   type PipelineStack,
   type Rule,
 } from '@outpost/pipeline';
-import { CliError, emit, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
+import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type Io, untilStopped } from '../command.js';
 
 // `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
 // path (rules → alerts) and the cold path (Parquet lake) into a time-series store.
@@ -71,10 +71,6 @@ async function readPem(file: string, flag: string, io: Io): Promise<string> {
   }
 }
 
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
 async function runPipelineCommand(args: readonly string[], io: Io): Promise<number> {
   const { values } = parseCommandArgs(args, {
     broker: { type: 'string' },
@@ -124,7 +120,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
   const alertSinks: AlertSink[] = [
     callbackAlertSink((e) => line({ type: 'alert', ...e }, `alert ${e.kind.padEnd(8)} ${e.ruleId} ${e.device}: ${e.message}`), { name: 'console' }),
   ];
-  for (const [i, url] of strings(values['webhook']).entries()) {
+  for (const [i, url] of stringList(values, 'webhook').entries()) {
     const secret = values['webhook-secret'];
     alertSinks.push(webhookAlertSink({ url, name: `webhook-${i + 1}`, ...(typeof secret === 'string' ? { secret } : {}) }));
   }
@@ -162,7 +158,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
         ...(cert !== undefined ? { cert } : {}),
         ...(key !== undefined ? { key } : {}),
         ...(typeof values['group'] === 'string' ? { group: values['group'] } : {}),
-        ...(strings(values['topic']).length > 0 ? { topics: strings(values['topic']) } : {}),
+        ...(stringList(values, 'topic').length > 0 ? { topics: stringList(values, 'topic') } : {}),
         ...(insecure ? { insecure: true } : {}),
       },
       (m) => stack.pipeline.handle(m),

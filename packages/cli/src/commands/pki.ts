@@ -1,7 +1,7 @@
 import { readFile, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { initCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/device-sdk';
-import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io } from '../command.js';
+import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
 import { writeNew } from '../files.js';
 
 // `outpost pki …`: the fleet CA on disk (see @outpost/device-sdk initCaDir / openCaDir).
@@ -18,11 +18,6 @@ function int(value: unknown, flag: string, min: number, max: number): number | u
 function str(values: FlagValues, flag: string): string | undefined {
   const v = values[flag];
   return typeof v === 'string' ? v : undefined;
-}
-
-function strings(values: FlagValues, flag: string): string[] {
-  const v = values[flag];
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 function algorithm(value: string | undefined): KeyAlgorithm | undefined {
@@ -216,7 +211,7 @@ export const pkiCommands: readonly Command[] = [
     async run(args, io) {
       const { values } = parseCommandArgs(args, { ca: { type: 'string' }, host: { type: 'string', multiple: true }, out: { type: 'string' }, days: { type: 'string' } });
       const caDir = path(io, requireString(values['ca'], 'ca'));
-      const hosts = strings(values, 'host');
+      const hosts = stringList(values, 'host');
       if (hosts.length === 0) throw new CliError('USAGE', 'missing required option --host', 2);
       const out = path(io, requireString(values['out'], 'out'));
       const days = int(values['days'], 'days', 1, 36_500);
@@ -248,14 +243,14 @@ export const pkiCommands: readonly Command[] = [
       const out = path(io, requireString(values['out'], 'out'));
       const port = int(values['port'], 'port', 1, 65_535) ?? 8883;
       const host = str(values, 'host') ?? '127.0.0.1';
-      const sans = strings(values, 'san');
+      const sans = stringList(values, 'san');
       const hosts = sans.length > 0 ? sans : host === '127.0.0.1' || host === '0.0.0.0' ? ['127.0.0.1', 'localhost'] : [host];
       const maxQueued = int(values['max-queued'], 'max-queued', 0, 2 ** 31 - 1);
       const persistence = str(values, 'persistence');
       const user = str(values, 'user');
       const ca = await openCaDir(caDir);
       const files = await writeBrokerFiles({
-        ca, outDir: out, port, host, hosts, apps: strings(values, 'app'), crl: values['no-crl'] !== true,
+        ca, outDir: out, port, host, hosts, apps: stringList(values, 'app'), crl: values['no-crl'] !== true,
         ...(maxQueued === undefined ? {} : { maxQueuedMessages: maxQueued }),
         ...(persistence === undefined ? {} : { persistence: { location: path(io, persistence) } }),
         ...(user === undefined ? {} : { user }),
