@@ -38,6 +38,10 @@ export type { LoRaAirtimeParams, FskAirtimeParams, CodingRate, SpreadingFactor }
 export { EU868, US915, AS923, getRegion, dataRate, dataRateFor, maxAppPayload, airtimeForDataRate, txPowerDbm } from './regions.js';
 export type { Region, RegionName, DataRate, Channel } from './regions.js';
 
+// Join-accept CFList and the channel plan after join
+export { decodeCfList, encodeCfList, channelsAfterJoin } from './cflist.js';
+export type { CfList } from './cflist.js';
+
 // Duty cycle and scheduling
 export { DutyCycleAccountant, EU868_SUB_BANDS, joinDutyCycle, uplinksPerHour } from './duty-cycle.js';
 export type { SubBand, DutyCycleModel, DutyCycleOptions, TransmitOptions, SubBandUsage } from './duty-cycle.js';

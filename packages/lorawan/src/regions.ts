@@ -50,8 +50,12 @@ export interface Region {
   readonly uplinkDwellTimeMs: number | undefined;
   /** Valid RX1DROffset values 0 … max. */
   readonly maxRx1DrOffset: number;
-  /** Downlink DR used in RX1 for an uplink DR and RX1DROffset. */
-  rx1DataRate(uplinkDr: number, rx1DrOffset: number): number;
+  /**
+   * Downlink DR used in RX1 for an uplink DR and RX1DROffset. `downlinkDwellTime` is the
+   * DownlinkDwellTime bit of TxParamSetupReq (AS923: the 400 ms limit raises the floor to DR2);
+   * regions without the command ignore it.
+   */
+  rx1DataRate(uplinkDr: number, rx1DrOffset: number, options?: { readonly downlinkDwellTime?: boolean }): number;
   /** RX1 downlink frequency for an uplink frequency. */
   rx1FrequencyHz(uplinkFrequencyHz: number): number;
 }
@@ -170,10 +174,14 @@ export const AS923: Region = Object.freeze({
   dutyCycle: false,
   uplinkDwellTimeMs: undefined,
   maxRx1DrOffset: 7,
-  // RP002-1.0.3 Table 60 with DownlinkDwellTime = 0: offsets 6/7 mean +1/+2, capped at DR5.
-  rx1DataRate: (up: number, off: number) => {
+  // RP002-1.0.3 §2.7.7 (RX1 receive window): RX1 DR = MIN(7, MAX(minDR, upDR − effOffset)), with
+  // effective offsets 0…5 and −1/−2 for RX1DROffset 6/7, minDR 0 (DownlinkDwellTime 0) or 2 (1).
+  // The pre-RP002 text capped at DR5 (MIN(5, …)); RP002-1.0.1 and later, and LoRaMac-node since
+  // 2020, allow DR7. Checked cell by cell against LoRaMac-node in test/regions-reference.test.ts.
+  rx1DataRate: (up: number, off: number, options?: { readonly downlinkDwellTime?: boolean }) => {
     const eff = off <= 5 ? off : 5 - off;
-    return Math.min(5, Math.max(0, up - eff));
+    const minDr = options?.downlinkDwellTime === true ? 2 : 0;
+    return Math.min(7, Math.max(minDr, up - eff));
   },
   rx1FrequencyHz: (f: number) => f,
 });

@@ -5,7 +5,7 @@ import {
   DutyCycleAccountant, EU868, FrameCounter, SigfoxBudget, TransmitScheduler, aesCmac, airtimeForDataRate, assertDwellTime,
   dataRate, dataRateFor, decodeFrame, decodeMacCommands, deriveSessionKeys10, deriveSessionKeys11, encodeFrame, encodeMacCommands,
   estimateCoverage, fromHex, fskTimeOnAir, getRegion, joinDutyCycle, linkCheckReport, maxAppPayload, reconstructFCnt, suggestAdr,
-  timeOnAir, txPowerDbm, uplinksPerHour,
+  timeOnAir, txPowerDbm, uplinksPerHour, decodeCfList, encodeCfList, channelsAfterJoin,
 } from '../src/index.js';
 
 const k16 = new Uint8Array(16);
@@ -36,6 +36,9 @@ const CASES: readonly Case[] = [
   { name: 'reconstructFCnt', args: [1, 0], call: (a, b) => reconstructFCnt(a as number, b as number) },
   { name: 'timeOnAir', args: [{ spreadingFactor: 7, bandwidthHz: 125_000, codingRate: '4/5', payloadBytes: 1 }], call: (a) => timeOnAir(a as never) },
   { name: 'fskTimeOnAir', args: [{ payloadBytes: 1 }], call: (a) => fskTimeOnAir(a as never) },
+  { name: 'decodeCfList', args: [new Uint8Array(16)], call: (a) => decodeCfList(a as Uint8Array) },
+  { name: 'encodeCfList', args: [{ type: 0, frequenciesHz: [] }], call: (a) => encodeCfList(a as never) },
+  { name: 'channelsAfterJoin', args: [EU868, { type: 0, frequenciesHz: [] }], call: (a, b) => channelsAfterJoin(a as never, b as never) },
   { name: 'getRegion', args: ['EU868'], call: (a) => getRegion(a as string) },
   { name: 'dataRate', args: [EU868, 0], call: (a, b) => dataRate(a as never, b as number) },
   { name: 'dataRateFor', args: [EU868, 7, 125_000], call: (a, b, c) => dataRateFor(a as never, b as number, c as number), only: [0] },
