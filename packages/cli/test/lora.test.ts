@@ -15,7 +15,7 @@ const FRAME = '40F17DBE4900020001954378762B11FF0D';
 
 describe('outpost lora', () => {
   test('every subcommand has --help with usage, options and an example', async () => {
-    for (const sub of ['toa', 'decode', 'budget']) {
+    for (const sub of ['toa', 'decode', 'budget', 'region', 'codec']) {
       const r = await cli('lora', sub, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^Usage: outpost lora ${sub}`));
@@ -77,5 +77,46 @@ describe('outpost lora', () => {
       expect(JSON.parse(j.err)).toHaveProperty('error.code');
     }
     expect((await cli('lora', 'decode', '40f17dbe4900')).err).toContain('[TRUNCATED]');
+  });
+
+  test('region: AS923 tables with the RP002-1.0.1+ RX1 mapping (up to DR7)', async () => {
+    const r = await cli('lora', 'region', 'as923', '--json');
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out) as { name: string; rx1DataRate: { dr: number; byOffset: number[] }[]; maxAppPayloadDwell: { dr: number; n: number | null }[] };
+    expect(t.name).toBe('AS923');
+    expect(t.rx1DataRate.find((x) => x.dr === 5)?.byOffset).toEqual([5, 4, 3, 2, 1, 0, 6, 7]);
+    expect(t.maxAppPayloadDwell.slice(0, 3)).toEqual([{ dr: 0, n: null }, { dr: 1, n: null }, { dr: 2, n: 11 }]);
+    expect((await cli('lora', 'region', 'EU868')).out).toMatch(/^EU868\nrx2|^EU868\n/);
+    const bad = await cli('lora', 'region', 'XX999');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/NAME: expected EU868/);
+  });
+
+  test('codec: runs a TS013 codec file isolated; codec errors exit 1; a huge file is refused before parsing', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-codec-'));
+    const codecPath = join(dir, 'lpp.js');
+    writeFileSync(codecPath, 'function decodeUplink(i) { if (i.bytes[1] !== 103) return { errors: ["not a temperature"] }; return { data: { temperature: ((i.bytes[2] << 8) | i.bytes[3]) / 10 } }; }');
+    const ok = await cli('lora', 'codec', '--codec', codecPath, '--port', '1', '--hex', '03670110', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toEqual({ ok: true, data: { temperature: 27.2 }, warnings: [] });
+    const human = await cli('lora', 'codec', '--codec', codecPath, '--port', '1', '--hex', '03670110');
+    expect(human.out).toContain('"temperature": 27.2');
+    const err = await cli('lora', 'codec', '--codec', codecPath, '--port', '1', '--hex', '0368');
+    expect(err.code).toBe(1);
+    expect(err.err).toContain('CODEC_ERRORS: not a temperature');
+    const loop = join(dir, 'loop.js');
+    writeFileSync(loop, 'function decodeUplink() { for (;;) {} }');
+    const t = await cli('lora', 'codec', '--codec', loop, '--port', '1', '--hex', '00', '--timeout-ms', '20', '--json');
+    expect(t.code).toBe(1);
+    expect(JSON.parse(t.out)).toMatchObject({ ok: false, code: 'CODEC_TIMEOUT' });
+    const big = await cli('lora', 'codec', '--codec', '/dev/zero', '--port', '1', '--hex', '00');
+    expect(big.code).toBe(1);
+    expect(big.err).toMatch(/larger than 1048576 bytes/);
+    const missing = await cli('lora', 'codec', '--codec', join(dir, 'nope.js'), '--port', '1', '--hex', '00');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/cannot open .*ENOENT/);
   });
 });

@@ -19,7 +19,9 @@ export type LoRaWANErrorCode =
   | 'DWELL_TIME_EXCEEDED'
   | 'PAYLOAD_TOO_LARGE'
   | 'NO_CHANNEL'
-  | 'BUDGET_EXCEEDED';
+  | 'BUDGET_EXCEEDED'
+  // payload codecs (TS013)
+  | 'CODEC_INVALID';
 
 /**
  * The one domain error class of `@outpost/lorawan`. Wrong argument types raise a plain

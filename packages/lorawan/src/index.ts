@@ -56,6 +56,10 @@ export type { CoverageVerdict, CoverageThresholds, LinkCheckReport, GatewayRecep
 export { suggestAdr } from './adr.js';
 export type { AdrInput, AdrSuggestion } from './adr.js';
 
+// TS013 payload codecs, run isolated
+export { loadPayloadCodec } from './payload-codec.js';
+export type { PayloadCodec, PayloadCodecOptions, PayloadCodecResult, PayloadCodecFailure, PayloadCodecInput, PayloadCodecStats, EncodedDownlink } from './payload-codec.js';
+
 // Hex helpers (for CLIs and tests)
 export { toHex, fromHex } from './bytes.js';
 

@@ -1,6 +1,9 @@
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   decodeFrame, DutyCycleAccountant, fromHex, getRegion, timeOnAir, toHex, uplinksPerHour, dataRateFor, airtimeForDataRate,
-  type CodingRate, type Frame,
+  loadPayloadCodec, maxAppPayload, txPowerDbm, LoRaWANError,
+  type CodingRate, type Frame, type Region,
 } from '@outpost/lorawan';
 import { CliError, emit, parseCommandArgs, requireString, type Command } from '../command.js';
 
@@ -104,6 +107,87 @@ Options:
 Example:
   outpost lora budget --region EU868 --sf 12 --bytes 51 --freq 868.1     # 14 per hour`;
 
+const regionHelp = `Usage: outpost lora region NAME [--json]
+
+Prints a region's tables as this package implements them (RP002-1.0.3): data rates, maximum
+payload sizes M/N with and without dwell time, default channels, RX1 data-rate table, RX2,
+delays, TX power steps and duty cycle.
+
+Options:
+  NAME           EU868, US915 or AS923
+
+Example:
+  outpost lora region AS923`;
+
+const codecHelp = `Usage: outpost lora codec --codec FILE --port N --hex BYTES [--downlink] [--timeout-ms 50] [--json]
+
+Runs a TS013 payload codec (a TTN Device Repository codec file: decodeUplink, decodeDownlink)
+isolated (a worker with a bounded heap, no Node globals, a time budget) on one payload.
+Exits 1 with the codec's errors when it fails.
+
+Options:
+  --codec FILE     the codec script (at most 1 MiB)
+  --port N         FPort 0…255
+  --hex BYTES      the payload in hex
+  --downlink       call decodeDownlink instead of decodeUplink
+  --timeout-ms N   CPU budget of the call (default 50)
+
+Example:
+  outpost lora codec --codec vendor/lht65.js --port 2 --hex cbf60b0d0376010adc7fff`;
+
+const MAX_CODEC_BYTES = 1 << 20;
+
+/** Reads a codec file with a size cap before anything is parsed (a FIFO or /dev/zero stops at the cap). */
+async function readCodec(path: string, cwd: string): Promise<string> {
+  const fh = await open(resolve(cwd, path), 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new CliError('IO', `--codec: cannot open ${path}: ${e.code ?? e.message}`, 1);
+  });
+  try {
+    const buf = Buffer.alloc(MAX_CODEC_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_CODEC_BYTES) throw new CliError('USAGE', `--codec: ${path} is larger than ${MAX_CODEC_BYTES} bytes`, 1);
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+function regionTables(region: Region): Record<string, unknown> {
+  const drs = region.dataRates.flatMap((d) => (d === undefined ? [] : [d]));
+  const payload = (dwellTime: boolean) => drs.map((d) => {
+    try {
+      return { dr: d.dr, n: maxAppPayload(region, d.dr, { dwellTime }) };
+    } catch {
+      return { dr: d.dr, n: null };
+    }
+  });
+  const offsets = Array.from({ length: region.maxRx1DrOffset + 1 }, (_, o) => o);
+  return {
+    name: region.name,
+    dataRates: drs,
+    maxAppPayload: payload(false),
+    maxAppPayloadDwell: payload(true),
+    defaultChannels: region.defaultChannels,
+    rx1DataRate: drs.filter((d) => d.dr < 8).map((d) => ({ dr: d.dr, byOffset: offsets.map((o) => region.rx1DataRate(d.dr, o)) })),
+    rx2: region.rx2,
+    delaysMs: { rx1: region.rx1DelayMs, rx2: region.rx2DelayMs, joinAccept1: region.joinAcceptDelay1Ms, joinAccept2: region.joinAcceptDelay2Ms },
+    txPowerDbm: region.txPowerStepsDb.map((_, i) => txPowerDbm(region, i)),
+    dutyCycle: region.dutyCycle,
+    uplinkDwellTimeMs: region.uplinkDwellTimeMs ?? null,
+  };
+}
+
+function describeRegion(t: Record<string, unknown>): string {
+  const lines = [`${String(t['name'])}`];
+  for (const [k, v] of Object.entries(t)) if (k !== 'name') lines.push(`${k.padEnd(19)} ${JSON.stringify(v)}`);
+  return lines.join('\n');
+}
+
 export const loraCommands: readonly Command[] = [
   {
     path: ['lora', 'toa'],
@@ -188,6 +272,59 @@ export const loraCommands: readonly Command[] = [
         `${perHour} uplinks per hour: ${airtimeMs} ms on air (SF${sf}, ${bytes} bytes) in sub-band ${band.name} ` +
         `(${band.minHz / 1e6}–${band.maxHz / 1e6} MHz, ${band.dutyCycle * 100} % duty cycle); one every ${(airtimeMs / band.dutyCycle / 1000).toFixed(1)} s on average`);
       return 0;
+    },
+  },
+  {
+    path: ['lora', 'region'],
+    summary: "a region's tables (data rates, payloads, channels, RX1/RX2, power)",
+    help: regionHelp,
+    async run(args, io) {
+      const { values, positionals } = parseCommandArgs(args, {}, true);
+      if (positionals.length !== 1) throw new CliError('USAGE', `expected one region NAME, got ${positionals.length}`, 2);
+      let region: Region;
+      try {
+        region = getRegion(positionals[0] as string);
+      } catch (err) {
+        throw new CliError('USAGE', `NAME: ${(err as Error).message.replace(/^region: /, '')}`, 2);
+      }
+      const t = regionTables(region);
+      emit(io, values.json, t, describeRegion(t));
+      return 0;
+    },
+  },
+  {
+    path: ['lora', 'codec'],
+    summary: 'run a TS013 payload codec, isolated, on one payload',
+    help: codecHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, {
+        codec: { type: 'string' }, port: { type: 'string' }, hex: { type: 'string' }, downlink: { type: 'boolean' }, 'timeout-ms': { type: 'string' },
+      });
+      const path = requireString(values['codec'], 'codec');
+      const fPort = num(values['port'], 'port', 0, 255);
+      const hex = requireString(values['hex'], 'hex');
+      if (!/^([0-9a-fA-F]{2})*$/.test(hex) || hex.length > 510) throw new CliError('USAGE', '--hex: expected an even number of hex digits, at most 255 bytes', 2);
+      const timeoutMs = values['timeout-ms'] === undefined ? 50 : num(values['timeout-ms'], 'timeout-ms', 1, 60_000);
+      const source = await readCodec(path, io.cwd);
+      let codec;
+      try {
+        codec = await loadPayloadCodec(source, { timeoutMs });
+      } catch (err) {
+        if (err instanceof LoRaWANError) throw new CliError('CODEC_INVALID', `--codec: ${err.message.replace(/^loadPayloadCodec: /, '')}`, 1);
+        throw err;
+      }
+      try {
+        const input = { bytes: fromHex(hex), fPort };
+        const r = values['downlink'] === true ? await codec.decodeDownlink(input) : await codec.decodeUplink(input);
+        const human = r.ok
+          ? `${JSON.stringify(r.data, null, 2)}${r.warnings.length > 0 ? `\nwarnings: ${r.warnings.join('; ')}` : ''}`
+          : `${r.code}: ${r.errors.join('; ')}`;
+        if (!r.ok && !values.json) throw new CliError(r.code, human, 1);
+        emit(io, values.json, r, human);
+        return r.ok ? 0 : 1;
+      } finally {
+        await codec.close();
+      }
     },
   },
 ];

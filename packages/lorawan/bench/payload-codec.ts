@@ -1,0 +1,58 @@
+// TS013 codec in isolation (worker + vm context + time budget) against the same codec called
+// directly in-process, on the Cayenne LPP fixture with an 18-byte uplink; and the isolation's
+// start-up time per codec.
+// Run: npx tsx --conditions=@outpost/source packages/lorawan/bench/payload-codec.ts
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { loadPayloadCodec } from '@outpost/lorawan';
+
+const source = readFileSync(new URL('../test/fixtures/codecs/cayenne-lpp.js', import.meta.url), 'utf8');
+const bytes = [0x03, 0x67, 0x01, 0x10, 0x05, 0x68, 0x52, 0x01, 0x88, 0x06, 0x76, 0x5f, 0xf2, 0x96, 0x0a, 0x00, 0x03, 0xe8];
+const N = 20_000;
+const BATCH = 500;
+
+// Direct: the same script evaluated in this realm (what a gateway does without isolation).
+const direct = new Function(`${source}; return decodeUplink;`)() as (i: { bytes: number[]; fPort: number }) => unknown;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+async function main(): Promise<void> {
+  const starts: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const c = await loadPayloadCodec(source);
+    starts.push(performance.now() - t0);
+    await c.close();
+  }
+  const codec = await loadPayloadCodec(source);
+  const inputs = Array.from({ length: BATCH }, () => ({ bytes, fPort: 1 }));
+  const rDirect: number[] = [];
+  const rBatch: number[] = [];
+  const rSingle: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    let t0 = performance.now();
+    for (let i = 0; i < N; i++) direct({ bytes, fPort: 1 });
+    rDirect.push(N / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    for (let i = 0; i < N; i += BATCH) {
+      const rs = await codec.decodeUplinks(inputs);
+      if (!rs[0]?.ok) throw new Error('decode failed');
+    }
+    rBatch.push(N / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    for (let i = 0; i < N / 10; i++) await codec.decodeUplink({ bytes, fPort: 1 });
+    rSingle.push(N / 10 / ((performance.now() - t0) / 1000));
+  }
+  await codec.close();
+  const d = median(rDirect);
+  const b = median(rBatch);
+  const s = median(rSingle);
+  console.log(`start-up per codec (worker + context + script): median ${median(starts).toFixed(1)} ms over 5`);
+  console.log(`direct in-process:            ${Math.round(d).toLocaleString('en')} decodes/s`);
+  console.log(`isolated, batches of ${BATCH}:     ${Math.round(b).toLocaleString('en')} decodes/s (${(b / d).toFixed(2)}× direct)`);
+  console.log(`isolated, one call at a time: ${Math.round(s).toLocaleString('en')} decodes/s (${(s / d).toFixed(3)}× direct)`);
+}
+await main();

@@ -1,0 +1,360 @@
+// TS013 payload codecs (LoRaWAN Payload Codec API, TS013-1.0.0), run isolated: the codec script
+// of a device (as the TTN Device Repository ships them) runs in a worker thread with a bounded
+// heap, inside a `vm` context without Node's globals or code generation from strings, with a
+// time budget per call. Whatever a codec does ends in a result with a code, never in an
+// exception or a blocked event loop in the caller.
+import { Worker } from 'node:worker_threads';
+import { LoRaWANError } from './errors.js';
+import { assertInt, describe } from './bytes.js';
+import { CONTEXT_BOOTSTRAP, WORKER_SOURCE } from './payload-codec-worker.js';
+
+/** Limits of one loaded codec. */
+export interface PayloadCodecOptions {
+  /** CPU budget of one call, ms (a batch gets this per input). Default 50. */
+  readonly timeoutMs?: number;
+  /** Budget for evaluating the script when it is loaded, ms. Default 1000. */
+  readonly loadTimeoutMs?: number;
+  /** V8 heap of the codec's worker, MiB. Default 32. */
+  readonly maxHeapMb?: number;
+  /** Largest script accepted, bytes. Default 1 MiB. */
+  readonly maxScriptBytes?: number;
+  /** Largest encoded result accepted from one call, bytes of JSON. Default 64 KiB. */
+  readonly maxResultBytes?: number;
+}
+
+/** Why a codec call did not produce data. */
+export type PayloadCodecFailure =
+  /** The codec returned TS013 `errors`. */
+  | 'CODEC_ERRORS'
+  /** The codec threw. */
+  | 'CODEC_THREW'
+  /** The call ran past `timeoutMs` (the codec is kept; its state may be partial). */
+  | 'CODEC_TIMEOUT'
+  /** The codec's worker ran out of heap or died; it is restarted for the next call. */
+  | 'CODEC_CRASHED'
+  /** The result is not what TS013 specifies (no `data`, bad `bytes`, too large…). */
+  | 'CODEC_OUTPUT_INVALID'
+  /** The script does not define the function called. */
+  | 'CODEC_MISSING_FUNCTION';
+
+/** The outcome of one codec call. */
+export type PayloadCodecResult<T> =
+  | { readonly ok: true; readonly data: T; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly code: PayloadCodecFailure; readonly errors: readonly string[]; readonly warnings: readonly string[] };
+
+/** Input of `decodeUplink` / `decodeDownlink`. */
+export interface PayloadCodecInput {
+  readonly bytes: Uint8Array | readonly number[];
+  readonly fPort: number;
+  /** Uplinks only: the reception time (TS013 `recvTime`). */
+  readonly recvTime?: Date;
+}
+
+/** What `encodeDownlink` returns when it succeeds. */
+export interface EncodedDownlink {
+  readonly bytes: Uint8Array;
+  readonly fPort: number | undefined;
+}
+
+/** Counters of one loaded codec. */
+export interface PayloadCodecStats {
+  calls: number;
+  failures: number;
+  timeouts: number;
+  crashes: number;
+  restarts: number;
+}
+
+/** A loaded, isolated TS013 codec. */
+export interface PayloadCodec {
+  /** TS013 `decodeUplink`. */
+  decodeUplink(input: PayloadCodecInput): Promise<PayloadCodecResult<unknown>>;
+  /** `decodeUplink` over many inputs in one round trip to the worker (the fast path). */
+  decodeUplinks(inputs: readonly PayloadCodecInput[]): Promise<PayloadCodecResult<unknown>[]>;
+  /** TS013 `encodeDownlink`. */
+  encodeDownlink(input: { readonly data: unknown; readonly fPort?: number }): Promise<PayloadCodecResult<EncodedDownlink>>;
+  /** TS013 `decodeDownlink`. */
+  decodeDownlink(input: PayloadCodecInput): Promise<PayloadCodecResult<unknown>>;
+  stats(): PayloadCodecStats;
+  /** Stops the worker; later calls reject with `CLOSED`-like `RangeError`. */
+  close(): Promise<void>;
+}
+
+const KIND = { decodeUplink: 0, encodeDownlink: 1, decodeDownlink: 2 } as const;
+type Kind = (typeof KIND)[keyof typeof KIND];
+const FN_NAMES = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'] as const;
+
+interface Pending {
+  readonly resolve: (raw: RawOutcome[]) => void;
+  readonly count: number;
+  readonly watchdog: ReturnType<typeof setTimeout>;
+}
+type RawOutcome = { result: unknown } | { threw: string } | { missing: 1 } | { tooLarge: number } | { failed: PayloadCodecFailure; message: string };
+
+interface Limits {
+  readonly timeoutMs: number;
+  readonly loadTimeoutMs: number;
+  readonly maxHeapMb: number;
+  readonly maxResultBytes: number;
+}
+
+function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBytes: number } {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`loadPayloadCodec: options: expected an object, got ${describe(options)}`);
+  const o = { timeoutMs: 50, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, ...options };
+  assertInt(o.timeoutMs, 'timeoutMs', 1, 60_000);
+  assertInt(o.loadTimeoutMs, 'loadTimeoutMs', 1, 60_000);
+  assertInt(o.maxHeapMb, 'maxHeapMb', 8, 4096);
+  assertInt(o.maxScriptBytes, 'maxScriptBytes', 1, 64 << 20);
+  assertInt(o.maxResultBytes, 'maxResultBytes', 64, 64 << 20);
+  return o;
+}
+
+/**
+ * Loads a TS013 codec script and runs it isolated: a worker thread with a `maxHeapMb` heap, a
+ * `vm` context without `require`, `process`, timers or `eval`, and `timeoutMs` of CPU per call.
+ * A codec that loops, allocates without bound, throws or returns nonsense yields a result with
+ * a {@link PayloadCodecFailure} code; a worker that dies is restarted for the next call.
+ *
+ * @throws TypeError / RangeError for bad arguments; `LoRaWANError` `CODEC_INVALID` when the
+ * script is too large, does not compile, or fails (or runs too long) while loading.
+ * @example
+ * ```ts
+ * import { loadPayloadCodec } from '@outpost/lorawan';
+ * const codec = await loadPayloadCodec('function decodeUplink(input) { return { data: { t: input.bytes[0] - 40 } }; }');
+ * const r = await codec.decodeUplink({ bytes: [65], fPort: 1 });
+ * r.ok && r.data; // { t: 25 }
+ * await codec.close();
+ * ```
+ */
+export async function loadPayloadCodec(source: string, options: PayloadCodecOptions = {}): Promise<PayloadCodec> {
+  if (typeof source !== 'string') throw new TypeError(`loadPayloadCodec: source: expected a string, got ${describe(source)}`);
+  const limits = limitsOf(options);
+  const size = Buffer.byteLength(source);
+  if (size > limits.maxScriptBytes) throw new LoRaWANError('CODEC_INVALID', `loadPayloadCodec: script is ${size} bytes, over maxScriptBytes ${limits.maxScriptBytes}`);
+  const runner = new CodecRunner(source, limits);
+  await runner.start();
+  return runner.api();
+}
+
+class CodecRunner {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+  private readonly counters: PayloadCodecStats = { calls: 0, failures: 0, timeouts: 0, crashes: 0, restarts: 0 };
+
+  constructor(private readonly source: string, private readonly limits: Limits) {}
+
+  /** Starts a worker and waits for the script to load. */
+  start(): Promise<void> {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { source: this.source, bootstrap: CONTEXT_BOOTSTRAP, loadTimeoutMs: this.limits.loadTimeoutMs, maxResultBytes: this.limits.maxResultBytes },
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.maxHeapMb, maxYoungGenerationSizeMb: 4, stackSizeMb: 2 },
+      stdout: true, // the codec cannot print (no console), but keep the worker's streams off ours
+      stderr: true,
+    });
+    worker.unref();
+    this.worker = worker;
+    return new Promise<void>((resolve, reject) => {
+      let loaded = false;
+      worker.on('message', (m: { type: string; id?: number; out?: string; message?: string; timedOut?: boolean }) => {
+        if (m.type === 'ready') { loaded = true; resolve(); return; }
+        if (m.type === 'load-failed') {
+          void worker.terminate();
+          reject(new LoRaWANError('CODEC_INVALID', `loadPayloadCodec: the script failed to load: ${m.message ?? ''}`));
+          return;
+        }
+        this.onAnswer(m);
+      });
+      worker.on('error', (e: Error) => {
+        if (!loaded) reject(new LoRaWANError('CODEC_INVALID', `loadPayloadCodec: the codec worker failed while loading: ${e.message}`, { cause: e }));
+        this.onCrash(worker, e.message);
+      });
+      worker.on('exit', () => {
+        if (!loaded) reject(new LoRaWANError('CODEC_INVALID', 'loadPayloadCodec: the codec worker exited while loading'));
+        this.onCrash(worker, 'the codec worker exited');
+      });
+    });
+  }
+
+  private onAnswer(m: { type: string; id?: number; out?: string; message?: string; timedOut?: boolean }): void {
+    const p = m.id === undefined ? undefined : this.pending.get(m.id);
+    if (p === undefined || m.id === undefined) return;
+    this.pending.delete(m.id);
+    clearTimeout(p.watchdog);
+    if (m.type === 'failed') {
+      const code: PayloadCodecFailure = m.timedOut === true ? 'CODEC_TIMEOUT' : 'CODEC_CRASHED';
+      p.resolve(Array.from({ length: p.count }, () => ({ failed: code, message: m.message ?? '' })));
+      return;
+    }
+    let raw: RawOutcome[];
+    try {
+      raw = JSON.parse(m.out ?? '[]') as RawOutcome[];
+    } catch {
+      raw = [];
+    }
+    p.resolve(Array.from({ length: p.count }, (_, i) => raw[i] ?? { failed: 'CODEC_OUTPUT_INVALID', message: 'no result' }));
+  }
+
+  /** The worker died (heap limit, or terminated by the watchdog): fail what it held. */
+  private onCrash(worker: Worker, message: string, isCrash = true): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    if (this.closed) return;
+    if (isCrash) this.counters.crashes++;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.watchdog);
+      this.pending.delete(id);
+      p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_CRASHED', message })));
+    }
+  }
+
+  private async ensureWorker(): Promise<Worker> {
+    if (this.worker === undefined) {
+      this.counters.restarts++;
+      await this.start();
+    }
+    return this.worker as Worker;
+  }
+
+  async call(kind: Kind, count: number, inputs: string, times: string): Promise<RawOutcome[]> {
+    if (this.closed) throw new RangeError('payload codec: closed');
+    if (count === 0) return [];
+    const worker = await this.ensureWorker();
+    const id = this.nextId++;
+    const budget = this.limits.timeoutMs * count;
+    return new Promise<RawOutcome[]>((resolve) => {
+      // The vm timeout interrupts the codec; this watchdog catches what it cannot (a worker
+      // stuck outside the evaluation) and answers CODEC_TIMEOUT after terminating it.
+      const watchdog = setTimeout(() => {
+        this.pending.delete(id);
+        this.onCrash(worker, 'watchdog', false); // counted as a timeout, not as a crash
+        void worker.terminate();
+        resolve(Array.from({ length: count }, () => ({ failed: 'CODEC_TIMEOUT', message: `no answer within ${budget + 1000} ms` })));
+      }, budget + 1000);
+      this.pending.set(id, { resolve, count, watchdog });
+      worker.postMessage({ id, kind, inputs, times, timeoutMs: budget });
+    });
+  }
+
+  api(): PayloadCodec {
+    const settle = <T>(kind: Kind, raw: RawOutcome[], shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T>[] =>
+      raw.map((r) => {
+        const out = this.interpret(kind, r, shape);
+        this.counters.calls++;
+        if (!out.ok) {
+          this.counters.failures++;
+          if (out.code === 'CODEC_TIMEOUT') this.counters.timeouts++;
+        }
+        return out;
+      });
+    const decodeMany = async (kind: Kind, inputs: readonly PayloadCodecInput[]): Promise<PayloadCodecResult<unknown>[]> => {
+      const { packed, times } = packInputs(inputs);
+      return settle(kind, await this.call(kind, inputs.length, packed, times), dataShape);
+    };
+    return {
+      decodeUplink: async (input) => (await decodeMany(KIND.decodeUplink, [input]))[0] as PayloadCodecResult<unknown>,
+      decodeUplinks: (inputs) => {
+        if (!Array.isArray(inputs)) throw new TypeError(`decodeUplinks: expected an array, got ${describe(inputs)}`);
+        return decodeMany(KIND.decodeUplink, inputs);
+      },
+      decodeDownlink: async (input) => (await decodeMany(KIND.decodeDownlink, [input]))[0] as PayloadCodecResult<unknown>,
+      encodeDownlink: async (input) => {
+        if (typeof input !== 'object' || input === null) throw new TypeError(`encodeDownlink: expected { data }, got ${describe(input)}`);
+        if (input.fPort !== undefined) assertInt(input.fPort, 'fPort', 1, 223);
+        const wire = { data: input.data, ...(input.fPort !== undefined ? { fPort: input.fPort } : {}) };
+        let json: string;
+        try {
+          json = JSON.stringify([wire]);
+        } catch (e) {
+          throw new TypeError(`encodeDownlink: data must be JSON-serialisable: ${(e as Error).message}`);
+        }
+        return settle(KIND.encodeDownlink, await this.call(KIND.encodeDownlink, 1, json, ''), downlinkShape)[0] as PayloadCodecResult<EncodedDownlink>;
+      },
+      stats: () => ({ ...this.counters }),
+      close: async () => {
+        this.closed = true;
+        const w = this.worker;
+        this.worker = undefined;
+        if (w !== undefined) await w.terminate();
+      },
+    };
+  }
+
+  private interpret<T>(kind: Kind, r: RawOutcome, shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T> {
+    if ('failed' in r) return fail(r.failed, [r.failed === 'CODEC_TIMEOUT' ? `exceeded ${this.limits.timeoutMs} ms` : r.message]);
+    if ('missing' in r) return fail('CODEC_MISSING_FUNCTION', [`the codec defines no ${FN_NAMES[kind]}()`]);
+    if ('threw' in r) return fail('CODEC_THREW', [r.threw]);
+    if ('tooLarge' in r) return fail('CODEC_OUTPUT_INVALID', [`result of ${r.tooLarge} bytes is over maxResultBytes ${this.limits.maxResultBytes}`]);
+    return shape(r.result);
+  }
+}
+
+function fail(code: PayloadCodecFailure, errors: readonly string[], warnings: readonly string[] = []): { ok: false; code: PayloadCodecFailure; errors: readonly string[]; warnings: readonly string[] } {
+  return { ok: false, code, errors, warnings };
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map((x) => String(x)) : [];
+}
+
+/** TS013 §4.1: `{ data, warnings?, errors? }`; errors win over data. */
+function dataShape(r: unknown): PayloadCodecResult<unknown> {
+  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { data, errors?, warnings? }']);
+  const o = r as { data?: unknown; errors?: unknown; warnings?: unknown };
+  const warnings = strings(o.warnings);
+  const errors = strings(o.errors);
+  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
+  if (!('data' in o)) return fail('CODEC_OUTPUT_INVALID', ['the result has no data'], warnings);
+  return { ok: true, data: o.data, warnings };
+}
+
+/** TS013 §4.2: `{ bytes, fPort?, warnings?, errors? }` with bytes 0–255. */
+function downlinkShape(r: unknown): PayloadCodecResult<EncodedDownlink> {
+  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { bytes, fPort?, errors?, warnings? }']);
+  const o = r as { bytes?: unknown; fPort?: unknown; errors?: unknown; warnings?: unknown };
+  const warnings = strings(o.warnings);
+  const errors = strings(o.errors);
+  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
+  const b = o.bytes;
+  if (!Array.isArray(b) || b.length > 255 || !b.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255)) {
+    return fail('CODEC_OUTPUT_INVALID', ['bytes: expected an array of at most 255 integers 0–255'], warnings);
+  }
+  const fPort = o.fPort;
+  if (fPort !== undefined && !(Number.isInteger(fPort) && (fPort as number) >= 1 && (fPort as number) <= 223)) {
+    return fail('CODEC_OUTPUT_INVALID', [`fPort: expected an integer 1–223, got ${describe(fPort)}`], warnings);
+  }
+  return { ok: true, data: { bytes: Uint8Array.from(b as number[]), fPort: fPort as number | undefined }, warnings };
+}
+
+/**
+ * Checks decode inputs and packs them into one string, a char per byte (fPort, length, bytes…),
+ * which the context unpacks far faster than JSON; reception times travel apart as ISO strings.
+ */
+function packInputs(inputs: readonly PayloadCodecInput[]): { packed: string; times: string } {
+  const codes: number[] = [];
+  let times: string[] | undefined;
+  inputs.forEach((input, k) => {
+    const name = `inputs[${k}]`;
+    if (typeof input !== 'object' || input === null) throw new TypeError(`${name}: expected { bytes, fPort }, got ${describe(input)}`);
+    const { bytes, fPort, recvTime } = input;
+    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) throw new TypeError(`${name}.bytes: expected a Uint8Array or an array, got ${describe(bytes)}`);
+    if (bytes.length > 255) throw new RangeError(`${name}.bytes: expected at most 255 bytes, got ${bytes.length}`);
+    assertInt(fPort, `${name}.fPort`, 0, 255);
+    codes.push(fPort, bytes.length);
+    for (let i = 0; i < bytes.length; i++) {
+      const x = bytes[i];
+      if (!(bytes instanceof Uint8Array)) assertInt(x, `${name}.bytes[${i}]`, 0, 255);
+      codes.push(x as number);
+    }
+    if (recvTime !== undefined) {
+      if (!(recvTime instanceof Date) || Number.isNaN(recvTime.getTime())) throw new TypeError(`${name}.recvTime: expected a valid Date, got ${describe(recvTime)}`);
+      times ??= inputs.map(() => '');
+      times[k] = recvTime.toISOString();
+    }
+  });
+  let packed = '';
+  for (let i = 0; i < codes.length; i += 8192) packed += String.fromCharCode(...codes.slice(i, i + 8192));
+  return { packed, times: times === undefined ? '' : JSON.stringify(times) };
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LoRaWANError, loadPayloadCodec, type PayloadCodec } from '../src/index.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/codecs/${name}`, import.meta.url), 'utf8');
+const open: PayloadCodec[] = [];
+async function load(source: string, options = {}): Promise<PayloadCodec> {
+  const c = await loadPayloadCodec(source, options);
+  open.push(c);
+  return c;
+}
+afterAll(async () => {
+  await Promise.all(open.map((c) => c.close()));
+});
+
+describe('TS013 codecs that behave', () => {
+  it('Cayenne LPP: decodeUplink, encodeDownlink and decodeDownlink per TS013', async () => {
+    const lpp = await load(fixture('cayenne-lpp.js'));
+    // channel 3 temperature 27.2 °C (0x0110), channel 5 humidity 41 % (0x52), channel 1 GPS
+    const bytes = [0x03, 0x67, 0x01, 0x10, 0x05, 0x68, 0x52, 0x01, 0x88, 0x06, 0x76, 0x5f, 0xf2, 0x96, 0x0a, 0x00, 0x03, 0xe8];
+    const up = await lpp.decodeUplink({ bytes: Uint8Array.from(bytes), fPort: 1 });
+    expect(up).toEqual({ ok: true, data: { temperature_3: 27.2, humidity_5: 41, gps_1: { latitude: 42.3519, longitude: -87.9094, altitude: 10 } }, warnings: [] });
+    const down = await lpp.encodeDownlink({ data: { channel: 4, value: 1 } });
+    expect(down.ok && [...down.data.bytes]).toEqual([4, 1, 1]);
+    expect(down.ok && down.data.fPort).toBe(99);
+    expect(await lpp.decodeDownlink({ bytes: [4, 1, 1], fPort: 99 })).toEqual({ ok: true, data: { digital_out_4: 1 }, warnings: [] });
+  });
+
+  it('TS013 errors and warnings are results, not exceptions', async () => {
+    const lpp = await load(fixture('cayenne-lpp.js'));
+    expect(await lpp.decodeUplink({ bytes: [1, 200, 0], fPort: 1 })).toEqual({ ok: false, code: 'CODEC_ERRORS', errors: ['unknown LPP type 200 at offset 1'], warnings: [] });
+    expect(await lpp.encodeDownlink({ data: 'on' })).toMatchObject({ ok: false, code: 'CODEC_ERRORS' });
+    const soil = await load(fixture('soil-sensor.js'));
+    // 2900 mV, 21.5 °C as float32 0x41ac0000, 37 %
+    const r = await soil.decodeUplink({ bytes: [0x0b, 0x54, 0x41, 0xac, 0x00, 0x00, 37], fPort: 2 });
+    expect(r).toEqual({ ok: true, data: { battery_mv: 2900, temperature: 21.5, moisture: 37 }, warnings: ['battery low'] });
+    const t = new Date('2026-12-07T10:00:00.000Z');
+    expect(await soil.decodeUplink({ bytes: [0], fPort: 3, recvTime: t })).toMatchObject({ ok: true, data: { status: 'ok', received: t.toISOString() } });
+    expect(await soil.encodeDownlink({ data: {} })).toMatchObject({ ok: false, code: 'CODEC_MISSING_FUNCTION' });
+  });
+
+  it('a batch decodes in one round trip, each input with its own outcome', async () => {
+    const lpp = await load(fixture('cayenne-lpp.js'));
+    const rs = await lpp.decodeUplinks([{ bytes: [1, 103, 0, 100], fPort: 1 }, { bytes: [1, 250], fPort: 1 }, { bytes: [2, 104, 80], fPort: 1 }]);
+    expect(rs.map((r) => (r.ok ? r.data : r.code))).toEqual([{ temperature_1: 10 }, 'CODEC_ERRORS', { humidity_2: 40 }]);
+  });
+
+  it('refuses wrong inputs with TypeError / RangeError before the codec runs', async () => {
+    const lpp = await load(fixture('cayenne-lpp.js'));
+    await expect(lpp.decodeUplink({ bytes: 'ab' as never, fPort: 1 })).rejects.toThrow(TypeError);
+    await expect(lpp.decodeUplink({ bytes: [256], fPort: 1 })).rejects.toThrow(RangeError);
+    await expect(lpp.decodeUplink({ bytes: new Uint8Array(256), fPort: 1 })).rejects.toThrow(RangeError);
+    await expect(lpp.decodeUplink({ bytes: [1], fPort: 1, recvTime: 'now' as never })).rejects.toThrow(TypeError);
+    await expect(loadPayloadCodec(42 as never)).rejects.toThrow(TypeError);
+    await expect(loadPayloadCodec('', { timeoutMs: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+async function expectFailure(source: string, code: string, options = {}): Promise<PayloadCodec> {
+  const c = await load(source, options);
+  const r = await c.decodeUplink({ bytes: [1, 2, 3], fPort: 1 });
+  expect(r.ok).toBe(false);
+  if (!r.ok) expect(r.code).toBe(code);
+  return c;
+}
+
+describe('hostile codecs fail safely', () => {
+  it('an endless loop is stopped at the time budget and the codec keeps serving', async () => {
+    const src = 'function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) {} } return { data: i.bytes.length }; }';
+    const c = await expectFailure(src, 'CODEC_TIMEOUT', { timeoutMs: 30 });
+    expect(await c.decodeUplink({ bytes: [7], fPort: 1 })).toEqual({ ok: true, data: 1, warnings: [] });
+    expect(c.stats()).toMatchObject({ calls: 2, failures: 1, timeouts: 1, crashes: 0 });
+  });
+
+  it('an endless promise chain and a getter that never returns are stopped too', async () => {
+    await expectFailure('function decodeUplink() { (function f() { Promise.resolve().then(f); })(); return { data: 1 }; }', 'CODEC_TIMEOUT', { timeoutMs: 30 });
+    await expectFailure('function decodeUplink() { return { get data() { for (;;) {} } }; }', 'CODEC_TIMEOUT', { timeoutMs: 30 });
+  });
+
+  it('the caller\'s event loop keeps running while a codec spins', async () => {
+    const c = await load('function decodeUplink() { for (;;) {} }', { timeoutMs: 300 });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const r = await c.decodeUplink({ bytes: [1], fPort: 1 });
+    clearInterval(timer);
+    expect(r.ok === false && r.code).toBe('CODEC_TIMEOUT');
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('unbounded allocation kills only the codec\'s worker, which is restarted for the next call', async () => {
+    const src = 'var keep = []; function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) keep.push(new Array(100000).fill(i)); } return { data: "fine" }; }';
+    const c = await expectFailure(src, 'CODEC_CRASHED', { timeoutMs: 5000, maxHeapMb: 16 });
+    expect(await c.decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ ok: true, data: 'fine', warnings: [] });
+    expect(c.stats()).toMatchObject({ crashes: 1, restarts: 1 });
+  });
+
+  it('no Node: require, process, timers, import and globalThis tricks throw inside the codec', async () => {
+    for (const body of [
+      "require('node:fs')",
+      'process.exit(1)',
+      'setTimeout(function () {}, 1)',
+      "this.constructor.constructor('return process')()",
+      "input.constructor.constructor('return process')()",
+      "eval('1 + 1')",
+      "new Function('return 1')()",
+      "globalThis.process.exit(1)",
+    ]) {
+      const c = await load(`function decodeUplink(input) { return { data: ${body} }; }`);
+      const r = await c.decodeUplink({ bytes: [1], fPort: 1 });
+      expect(r.ok === false && r.code, body).toBe('CODEC_THREW');
+    }
+    // import() has no loader in the codec's context: it rejects, and the module never arrives.
+    const imp = await load("var seen = 'pending'; import('node:fs').then(function (m) { seen = typeof m.readFileSync; }, function (e) { seen = 'refused: ' + e.message; });" +
+      'function decodeUplink() { return { data: seen }; }');
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await imp.decodeUplink({ bytes: [], fPort: 1 });
+    expect(r.ok && r.data).toMatch(/^refused: /);
+  });
+
+  it('prototype tricks stay inside the codec', async () => {
+    const c = await load('Object.prototype.polluted = "yes"; Array.prototype.map = null; JSON.parse = null; JSON.stringify = function () { return "{}"; };' +
+      'function decodeUplink(i) { return { data: { n: i.bytes.length, p: ({}).polluted } }; }');
+    expect(await c.decodeUplink({ bytes: [1, 2], fPort: 1 })).toEqual({ ok: true, data: { n: 2, p: 'yes' }, warnings: [] });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(typeof [].map).toBe('function');
+  });
+
+  it('results that are not TS013 are CODEC_OUTPUT_INVALID; a bad script is CODEC_INVALID at load', async () => {
+    await expectFailure('function decodeUplink() { return 42; }', 'CODEC_OUTPUT_INVALID');
+    await expectFailure('function decodeUplink() { return { nodata: 1 }; }', 'CODEC_OUTPUT_INVALID');
+    await expectFailure('function decodeUplink() { return { data: "x".repeat(100000) }; }', 'CODEC_OUTPUT_INVALID', { maxResultBytes: 1024 });
+    const enc = await load('function encodeDownlink() { return { bytes: [1, 300] }; }');
+    expect(await enc.encodeDownlink({ data: 1 })).toMatchObject({ ok: false, code: 'CODEC_OUTPUT_INVALID' });
+    await expectFailure('function decodeUplink() { throw 42; }', 'CODEC_THREW');
+    for (const src of ['function (', 'for (;;) {}', 'throw new Error("no")']) {
+      const e = await loadPayloadCodec(src, { loadTimeoutMs: 50 }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(LoRaWANError);
+      expect((e as LoRaWANError).code).toBe('CODEC_INVALID');
+    }
+    const big = await loadPayloadCodec('//' + 'x'.repeat(2000), { maxScriptBytes: 1000 }).catch((x: unknown) => x);
+    expect((big as LoRaWANError).code).toBe('CODEC_INVALID');
+  });
+
+  it('after close, calls are refused', async () => {
+    const c = await loadPayloadCodec('function decodeUplink() { return { data: 1 }; }');
+    await c.close();
+    await expect(c.decodeUplink({ bytes: [], fPort: 1 })).rejects.toThrow(RangeError);
+  });
+});
