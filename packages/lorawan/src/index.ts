@@ -42,6 +42,13 @@ export type { Region, RegionName, DataRate, Channel } from './regions.js';
 export { decodeCfList, encodeCfList, channelsAfterJoin } from './cflist.js';
 export type { CfList } from './cflist.js';
 
+// Class B and Class C timing
+export {
+  BEACON_PERIOD_MS, BEACON_RESERVED_MS, BEACON_GUARD_MS, BEACON_WINDOW_MS, PING_SLOT_LENGTH_MS, GPS_LEAP_SECONDS,
+  gpsTimeMs, beaconStartMs, pingOffset, nextPingSlotMs, classCWindows,
+} from './class-b.js';
+export type { ClassCWindows } from './class-b.js';
+
 // Duty cycle and scheduling
 export { DutyCycleAccountant, EU868_SUB_BANDS, joinDutyCycle, uplinksPerHour } from './duty-cycle.js';
 export type { SubBand, DutyCycleModel, DutyCycleOptions, TransmitOptions, SubBandUsage } from './duty-cycle.js';

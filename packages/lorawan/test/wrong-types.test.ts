@@ -6,6 +6,7 @@ import {
   dataRate, dataRateFor, decodeFrame, decodeMacCommands, deriveSessionKeys10, deriveSessionKeys11, encodeFrame, encodeMacCommands,
   estimateCoverage, fromHex, fskTimeOnAir, getRegion, joinDutyCycle, linkCheckReport, maxAppPayload, reconstructFCnt, suggestAdr,
   timeOnAir, txPowerDbm, uplinksPerHour, decodeCfList, encodeCfList, channelsAfterJoin,
+  gpsTimeMs, beaconStartMs, pingOffset, nextPingSlotMs, classCWindows,
 } from '../src/index.js';
 
 const k16 = new Uint8Array(16);
@@ -39,6 +40,11 @@ const CASES: readonly Case[] = [
   { name: 'decodeCfList', args: [new Uint8Array(16)], call: (a) => decodeCfList(a as Uint8Array) },
   { name: 'encodeCfList', args: [{ type: 0, frequenciesHz: [] }], call: (a) => encodeCfList(a as never) },
   { name: 'channelsAfterJoin', args: [EU868, { type: 0, frequenciesHz: [] }], call: (a, b) => channelsAfterJoin(a as never, b as never) },
+  { name: 'gpsTimeMs', args: [Date.UTC(2026, 0, 1), 18], call: (a, b) => gpsTimeMs(a as number, b as number) },
+  { name: 'beaconStartMs', args: [300_000], call: (a) => beaconStartMs(a as number) },
+  { name: 'pingOffset', args: [0, new Uint8Array(4), 1], call: (a, b, c) => pingOffset(a as number, b as Uint8Array, c as number) },
+  { name: 'nextPingSlotMs', args: [0, new Uint8Array(4), 1], call: (a, b, c) => nextPingSlotMs(a as number, b as Uint8Array, c as number) },
+  { name: 'classCWindows', args: [EU868, 0, {}], call: (a, b, c) => classCWindows(a as never, b as number, c as never), accepts: { 2: ['array', 'object'] } },
   { name: 'getRegion', args: ['EU868'], call: (a) => getRegion(a as string) },
   { name: 'dataRate', args: [EU868, 0], call: (a, b) => dataRate(a as never, b as number) },
   { name: 'dataRateFor', args: [EU868, 7, 125_000], call: (a, b, c) => dataRateFor(a as never, b as number, c as number), only: [0] },
