@@ -41,6 +41,8 @@ export type { Region, RegionName, DataRate, Channel } from './regions.js';
 // Join-accept CFList and the channel plan after join
 export { decodeCfList, encodeCfList, channelsAfterJoin } from './cflist.js';
 export type { CfList } from './cflist.js';
+export { applyLinkAdrReqs } from './link-adr.js';
+export type { LinkAdrReq, ChannelPlan, LinkAdrOutcome } from './link-adr.js';
 
 // Class B and Class C timing
 export {

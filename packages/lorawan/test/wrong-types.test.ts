@@ -6,7 +6,7 @@ import {
   dataRate, dataRateFor, decodeFrame, decodeMacCommands, deriveSessionKeys10, deriveSessionKeys11, encodeFrame, encodeMacCommands,
   estimateCoverage, fromHex, fskTimeOnAir, getRegion, joinDutyCycle, linkCheckReport, maxAppPayload, reconstructFCnt, suggestAdr,
   timeOnAir, txPowerDbm, uplinksPerHour, decodeCfList, encodeCfList, channelsAfterJoin,
-  gpsTimeMs, beaconStartMs, pingOffset, nextPingSlotMs, classCWindows,
+  gpsTimeMs, beaconStartMs, pingOffset, nextPingSlotMs, classCWindows, applyLinkAdrReqs,
 } from '../src/index.js';
 
 const k16 = new Uint8Array(16);
@@ -45,6 +45,8 @@ const CASES: readonly Case[] = [
   { name: 'pingOffset', args: [0, new Uint8Array(4), 1], call: (a, b, c) => pingOffset(a as number, b as Uint8Array, c as number) },
   { name: 'nextPingSlotMs', args: [0, new Uint8Array(4), 1], call: (a, b, c) => nextPingSlotMs(a as number, b as Uint8Array, c as number) },
   { name: 'classCWindows', args: [EU868, 0, {}], call: (a, b, c) => classCWindows(a as never, b as number, c as never), accepts: { 2: ['array', 'object'] } },
+  { name: 'applyLinkAdrReqs', args: [{ region: EU868, channels: channelsAfterJoin(EU868), enabled: [0, 1, 2] }, [{ chMaskCntl: 0, chMask: 3, dataRate: 0, txPower: 0, nbTrans: 1 }]],
+    call: (a, b) => applyLinkAdrReqs(a as never, b as never) },
   { name: 'getRegion', args: ['EU868'], call: (a) => getRegion(a as string) },
   { name: 'dataRate', args: [EU868, 0], call: (a, b) => dataRate(a as never, b as number) },
   { name: 'dataRateFor', args: [EU868, 7, 125_000], call: (a, b, c) => dataRateFor(a as never, b as number, c as number), only: [0] },
