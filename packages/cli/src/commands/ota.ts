@@ -242,7 +242,7 @@ export const otaCommands: readonly Command[] = [
       const r = verifyManifest(bytes, {
         trust,
         device: { deviceClass, ...(hwRevision === undefined ? {} : { hwRevision }) },
-        state: { sequence: int(values['last-seq'], 'last-seq', 0) ?? -1, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0, ...(running === undefined ? {} : { version: running }) },
+        state: { sequence: int(values['last-seq'], 'last-seq', 0) ?? null, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0, ...(running === undefined ? {} : { version: running }) },
       });
       if (!r.ok) throw new CliError(r.code, `refused: ${r.message}`);
       let image;
