@@ -4,7 +4,7 @@
 import { finiteIn } from './check.js';
 import { OtaError } from './errors.js';
 import { DEVICE_REPORTS, type ControllerStore, type DeviceReport, type RolloutEvent } from './journal.js';
-import type { RolloutPlan, Wave } from './rollout.js';
+import { checkPolicy, type RolloutPlan, type Wave } from './rollout.js';
 
 /** Controller status. */
 export type RolloutStatus = 'running' | 'paused' | 'aborted' | 'completed';
@@ -70,7 +70,8 @@ interface Live {
  * ```
  */
 export async function openRolloutController(plan: RolloutPlan, store: ControllerStore): Promise<RolloutController> {
-  if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.waves)) throw new TypeError('plan: expected a RolloutPlan');
+  if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.waves) || plan.waves.length === 0) throw new TypeError('plan: expected a RolloutPlan');
+  for (const [i, w] of plan.waves.entries()) checkPolicy(w.policy, i);
   const s: Live = { status: 'running', wave: 0, dispatched: new Map(), result: new Map(), waveOf: new Map() };
   for (const w of plan.waves) for (const d of w.devices) s.waveOf.set(d, w.index);
   const counts = (w: Wave): { confirmed: number; failed: number; dispatched: number } => {

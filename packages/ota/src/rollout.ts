@@ -124,8 +124,8 @@ export function planRollout(options: PlanOptions): RolloutPlan {
   };
 }
 
-// A NaN threshold or rate compares false: the wave would never advance, or never abort.
-function checkPolicy(p: WavePolicy, wave: number): WavePolicy {
+/** Checks a wave's policy numbers (also for a plan built by hand): a NaN threshold or rate compares false, so the wave would never advance, or never abort. */
+export function checkPolicy(p: WavePolicy, wave: number): WavePolicy {
   const at = `wave ${wave} policy`;
   finiteIn(p.successThreshold, `${at}.successThreshold`, 0, 1);
   finiteIn(p.abortFailureRate, `${at}.abortFailureRate`, 0, 1);

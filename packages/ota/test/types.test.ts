@@ -100,6 +100,8 @@ describe('wrong types', () => {
         expect(syncThrows(() => planRollout({ devices: ['a'], seed: 's', wavePolicies: { 0: { [key]: f } } })), `wavePolicies ${key} ${f}`).toBe('RangeError');
       }
     }
+    const hand = { ...plan, waves: plan.waves.map((w) => ({ ...w, policy: { ...w.policy, abortFailureRate: NaN } })) };
+    await expect(openRolloutController(hand, memoryControllerStore()), 'a plan built by hand').rejects.toBeInstanceOf(RangeError);
     // `sequence: null` is the state before any manifest was accepted (a factory device).
     expect(verifyManifest(good, { ...base, state: { sequence: null, securityCounter: 0 } })).toMatchObject({ ok: true });
   });
