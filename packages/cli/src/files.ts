@@ -18,3 +18,46 @@ export async function writeNew(path: string, data: string | Uint8Array, mode: nu
     await fh.close();
   }
 }
+
+/** What {@link readCapped} reads and how it names a refusal. */
+export interface CappedRead {
+  /** Largest accepted size, bytes. */
+  readonly cap: number;
+  /** What the file is, for messages ("manifest", "trust file"). */
+  readonly what: string;
+  /** CliError code when the file is larger than `cap`. Default `FILE_TOO_LARGE`. */
+  readonly tooLargeCode?: string;
+}
+
+/**
+ * Reads a whole file of at most `cap` bytes. It reads sequentially and stops at byte cap + 1, so
+ * a device (`/dev/zero`), a FIFO or a growing file ends the read instead of filling memory: a
+ * file over the cap fails before anything parses it.
+ *
+ * @throws {CliError} `FILE_NOT_FOUND` (missing or unreadable), `tooLargeCode` (over the cap); exit 1.
+ */
+export async function readCapped(path: string, o: CappedRead): Promise<Uint8Array> {
+  const unreadable = (err: unknown): CliError => new CliError('FILE_NOT_FOUND', `${o.what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw unreadable(err);
+  }
+  const buf = new Uint8Array(o.cap + 1);
+  let n = 0;
+  try {
+    for (;;) {
+      // position null: the file's own offset, which FIFOs and character devices need (no pread).
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > o.cap) throw new CliError(o.tooLargeCode ?? 'FILE_TOO_LARGE', `${o.what} ${path}: larger than the ${o.cap}-byte limit`);
+    }
+  } catch (err) {
+    throw err instanceof CliError ? err : unreadable(err);
+  } finally {
+    await fh.close();
+  }
+  return buf.subarray(0, n);
+}

@@ -1,11 +1,21 @@
 // `outpost ota …` through run() with a capturing Io, on real files in a temp directory.
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../src/run.js';
+import { endlessFifo, killEndlessWriters } from './endless-fifo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'outpost-ota-cli-'));
+afterAll(killEndlessWriters);
+const existsNot = (p: string): boolean => {
+  try {
+    statSync(p);
+    return false;
+  } catch {
+    return true;
+  }
+};
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -106,4 +116,27 @@ describe('outpost ota', () => {
     expect(missing.err).toContain('FILE_NOT_FOUND');
     expect((await cli('ota', 'inspect', 'fw.bin')).code).toBe(1);
   });
+
+  test('manifests, keys and trust files are read with a size cap: /dev/zero and an endless FIFO fail with one line, exit 1', async () => {
+    const sign = ['ota', 'sign', '--device-class', 'gw-1', '--version', '1.0.0', '--seq', '1', '--out', 'never.manifest'];
+    const runs: Array<[string, { code: number; out: string; err: string }, string]> = [
+      ['inspect FIFO', await cli('ota', 'inspect', endlessFifo(dir, 'm.fifo')), 'MANIFEST_TOO_LARGE'],
+      ['verify --trust FIFO', await cli('ota', 'verify', '--manifest', 'fw.manifest', '--image', 'fw.bin', '--trust', endlessFifo(dir, 't.fifo')), 'FILE_TOO_LARGE'],
+      ['inspect /dev/zero', await cli('ota', 'inspect', '/dev/zero'), 'MANIFEST_TOO_LARGE'],
+      ['verify --manifest /dev/zero', await cli('ota', 'verify', '--manifest', '/dev/zero', '--image', 'fw.bin', '--trust', 'release.pub.jwk'), 'MANIFEST_TOO_LARGE'],
+      ['verify --trust /dev/zero', await cli('ota', 'verify', '--manifest', 'fw.manifest', '--image', 'fw.bin', '--trust', '/dev/zero'), 'FILE_TOO_LARGE'],
+      ['sign --key /dev/zero', await cli(...sign, '--key', '/dev/zero', '--image', 'fw.bin'), 'FILE_TOO_LARGE'],
+      ['sign --image /dev/zero', await cli(...sign, '--key', 'release.key.jwk', '--image', '/dev/zero'), 'NOT_A_FILE'],
+    ];
+    for (const [what, r, code] of runs) {
+      expect(r.code, what).toBe(1);
+      expect(r.err, what).toMatch(new RegExp(`^outpost: [^\n]*\\[${code}\\]\n$`)); // one line, with the code
+    }
+    // the manifest cap is exact: 4096 bytes are read (and refused as not COSE), 4097 are too many
+    writeFileSync(join(dir, 'cap.manifest'), Buffer.alloc(4096, 0xa0));
+    writeFileSync(join(dir, 'over.manifest'), Buffer.alloc(4097, 0xa0));
+    expect((await cli('ota', 'inspect', 'cap.manifest')).err).toContain('[MALFORMED]');
+    expect((await cli('ota', 'inspect', 'over.manifest')).err).toMatch(/over\.manifest: larger than the 4096-byte limit \[MANIFEST_TOO_LARGE\]/);
+    expect(existsNot(join(dir, 'never.manifest'))).toBe(true);
+  }, 60_000);
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { canConnect, freePort } from '@outpost/test-peers';
 import { run } from '../src/run.js';
+import { endlessFifo, killEndlessWriters } from './endless-fifo.js';
 
 let dir: string;
 
@@ -24,7 +25,10 @@ function openssl(...args: string[]): { status: number | null; out: string } {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'outpost-cli-pki-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  killEndlessWriters();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('outpost pki', () => {
   test('every subcommand has --help with usage, options and an example', async () => {
@@ -107,6 +111,21 @@ describe('outpost pki', () => {
     openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'csr2.key', '-subj', '/CN=x', '-out', 'csr2.csr');
     expect((await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'csr-2', '--csr', 'csr2.csr', '--out', 'byok')).code).toBe(0);
     expect(openssl('verify', '-CAfile', 'ca/ca.pem', 'byok/byok-1.pem', 'byok/csr-2.pem').status).toBe(0);
+  });
+
+  test('--key and --csr are read with a size cap: /dev/zero, an endless FIFO, a missing file fail with one line, exit 1', async () => {
+    const issue = (flag: string, file: string): Promise<{ code: number; out: string; err: string }> =>
+      cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'capped-1', flag, file, '--out', 'capped');
+    const runs: Array<[string, { code: number; out: string; err: string }, string]> = [
+      ['--csr FIFO', await issue('--csr', endlessFifo(dir, 'csr.fifo')), 'FILE_TOO_LARGE'],
+      ['--key /dev/zero', await issue('--key', '/dev/zero'), 'FILE_TOO_LARGE'],
+      ['--key missing', await issue('--key', 'missing.pub'), 'FILE_NOT_FOUND'],
+    ];
+    for (const [what, r, code] of runs) {
+      expect(r.code, what).toBe(1);
+      expect(r.err, what).toMatch(new RegExp(`^outpost: [^\n]*\\[${code}\\]\n$`));
+    }
+    expect(existsSync(join(dir, 'capped/capped-1.pem'))).toBe(false);
   });
 
   test('bad input: one line on stderr, non-zero exit, JSON errors with --json', async () => {

@@ -15,7 +15,7 @@ export interface BootState {
   readonly trial?: { readonly slot: SlotName; readonly attemptsLeft: number };
   /** Security counter of the confirmed image (MCUboot's stored counter). */
   readonly securityCounter: number;
-  /** Highest manifest sequence accepted. */
+  /** Highest manifest sequence consumed: the factory image's, then each trial image's at its first verified boot. */
   readonly sequence: number;
   /** Versions rolled back: never installed again. */
   readonly knownBad: readonly string[];
@@ -43,7 +43,7 @@ export function decodeBootState(bytes: Uint8Array): BootState {
   const seq = v.get(4);
   const kb = v.get(5);
   const trial = v.get(2);
-  if ((active !== 'a' && active !== 'b') || typeof sc !== 'number' || typeof seq !== 'number' || !Array.isArray(kb) || !kb.every((x) => typeof x === 'string')) return bad();
+  if ((active !== 'a' && active !== 'b') || typeof sc !== 'number' || sc < 0 || typeof seq !== 'number' || seq < 0 || !Array.isArray(kb) || !kb.every((x) => typeof x === 'string')) return bad();
   const base: BootState = { active, securityCounter: sc, sequence: seq, knownBad: kb as string[] };
   if (trial === undefined) return base;
   if (!Array.isArray(trial) || (trial[0] !== 'a' && trial[0] !== 'b') || typeof trial[1] !== 'number') return bad();

@@ -1,5 +1,6 @@
 // The secure-boot check, modelled: what a bootloader verifies before it jumps into a slot.
 import { createHash } from 'node:crypto';
+import { intAtLeast } from './check.js';
 import { bytesEqual } from './cose.js';
 import { OtaError, type OtaErrorCode } from './errors.js';
 import { toHex } from './keys.js';
@@ -29,6 +30,8 @@ export type BootCheck =
 /**
  * Verifies a slot before it runs: the manifest's signature against the trusted keys, the device
  * class, the security counter against the stored one, and the SHA-256 and size of the image.
+ * Returns a refusal as a value; throws only for bad arguments (`RangeError` for a NaN, negative or
+ * fractional counter).
  *
  * @example
  * ```ts
@@ -43,6 +46,8 @@ export type BootCheck =
  * ```
  */
 export async function verifyBoot(slots: SlotStore, slot: SlotName, root: RootOfTrust): Promise<BootCheck> {
+  if (typeof root !== 'object' || root === null) throw new TypeError('root: expected a RootOfTrust');
+  intAtLeast(root.securityCounter, 'root.securityCounter', 0); // a NaN counter would let any image boot
   try {
     const bytes = await slots.readManifest(slot);
     if (bytes === undefined) throw new OtaError('NO_VALID_SLOT', `slot ${slot}: no manifest`);

@@ -1,91 +1,10 @@
 // The fleet-side rollout controller: a state machine over device reports, with the time given by
-// the caller. Its state is the replay of an append-only journal of events, so it survives a
-// restart; the file store appends one JSON line per event and fsyncs it (a torn last line is a
-// crash during the append and is dropped).
-import { open, readFile } from 'node:fs/promises';
+// the caller. Its state is the replay of an append-only journal of events (journal.ts), so it
+// survives a restart.
+import { finiteIn } from './check.js';
 import { OtaError } from './errors.js';
-import type { RolloutPlan, Wave } from './rollout.js';
-
-/** What a device reports about an update. */
-export type DeviceReport = 'downloaded' | 'installed' | 'confirmed' | 'rolled-back' | 'failed';
-
-/** A journal entry. `at` is milliseconds on the caller's clock. */
-export type RolloutEvent =
-  | { readonly type: 'dispatch'; readonly at: number; readonly devices: readonly string[] }
-  | { readonly type: 'report'; readonly at: number; readonly device: string; readonly status: DeviceReport }
-  | { readonly type: 'pause'; readonly at: number }
-  | { readonly type: 'resume'; readonly at: number };
-
-/** Where the controller keeps its journal. */
-export interface ControllerStore {
-  load(): Promise<RolloutEvent[]>;
-  append(event: RolloutEvent): Promise<void>;
-}
-
-/**
- * A journal in memory (tests, simulations); `events` is shared, so a second controller over the
- * same store sees what the first wrote, as after a restart.
- *
- * @example
- * ```ts
- * import { memoryControllerStore } from '@outpost/ota';
- * const store = memoryControllerStore();
- * (await store.load()).length; // 0
- * ```
- */
-export function memoryControllerStore(): ControllerStore & { readonly events: RolloutEvent[] } {
-  const events: RolloutEvent[] = [];
-  return { events, load: async () => [...events], append: async (e) => { events.push(structuredClone(e)); } };
-}
-
-/**
- * A journal file: one JSON event per line, each append fsynced before it returns.
- *
- * @example
- * ```ts
- * import { fileControllerStore } from '@outpost/ota';
- * import { mkdtempSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * const store = fileControllerStore(join(mkdtempSync(join(tmpdir(), 'ro-')), 'rollout.jsonl'));
- * (await store.load()).length; // 0
- * ```
- */
-export function fileControllerStore(path: string): ControllerStore {
-  if (typeof path !== 'string') throw new TypeError('path: expected a string');
-  return {
-    async load() {
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 'ENOENT') return [];
-        throw err;
-      }
-      const lines = text.split('\n');
-      const out: RolloutEvent[] = [];
-      for (const [i, line] of lines.entries()) {
-        if (line === '') continue;
-        try {
-          out.push(JSON.parse(line) as RolloutEvent);
-        } catch {
-          if (i >= lines.length - 2) break; // torn last line
-          throw new OtaError('MALFORMED', `${path}: line ${i + 1} is not JSON`);
-        }
-      }
-      return out;
-    },
-    async append(e) {
-      const fh = await open(path, 'a');
-      try {
-        await fh.write(JSON.stringify(e) + '\n');
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-    },
-  };
-}
+import { DEVICE_REPORTS, type ControllerStore, type DeviceReport, type RolloutEvent } from './journal.js';
+import { checkPolicy, type RolloutPlan, type Wave } from './rollout.js';
 
 /** Controller status. */
 export type RolloutStatus = 'running' | 'paused' | 'aborted' | 'completed';
@@ -151,7 +70,8 @@ interface Live {
  * ```
  */
 export async function openRolloutController(plan: RolloutPlan, store: ControllerStore): Promise<RolloutController> {
-  if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.waves)) throw new TypeError('plan: expected a RolloutPlan');
+  if (typeof plan !== 'object' || plan === null || !Array.isArray(plan.waves) || plan.waves.length === 0) throw new TypeError('plan: expected a RolloutPlan');
+  for (const [i, w] of plan.waves.entries()) checkPolicy(w.policy, i);
   const s: Live = { status: 'running', wave: 0, dispatched: new Map(), result: new Map(), waveOf: new Map() };
   for (const w of plan.waves) for (const d of w.devices) s.waveOf.set(d, w.index);
   const counts = (w: Wave): { confirmed: number; failed: number; dispatched: number } => {
@@ -209,7 +129,7 @@ export async function openRolloutController(plan: RolloutPlan, store: Controller
     apply(e);
   };
   const num = (n: unknown, what: string): void => {
-    if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError(`${what}: expected a finite number (ms)`);
+    finiteIn(n, `${what} (ms)`, 0);
   };
   return {
     async tick(now) {
@@ -231,7 +151,7 @@ export async function openRolloutController(plan: RolloutPlan, store: Controller
       num(now, 'now');
       if (typeof deviceId !== 'string') throw new TypeError('deviceId: expected a string');
       if (!s.waveOf.has(deviceId)) throw new OtaError('ROLLOUT_STATE', `report: "${deviceId}" is not in the plan`);
-      if (!['downloaded', 'installed', 'confirmed', 'rolled-back', 'failed'].includes(status)) throw new RangeError(`report: unknown status "${String(status)}"`);
+      if (!DEVICE_REPORTS.includes(status)) throw new RangeError(`report: unknown status "${String(status)}"`);
       await record({ type: 'report', at: now, device: deviceId, status });
     },
     async pause(now) {

@@ -1,7 +1,7 @@
-import { open, readFile, rename, unlink, mkdir } from 'node:fs/promises';
+import { open, readFile, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** A file opened for writing from the start (created or truncated). */
+/** A file opened for writing: from the start (created or truncated), or at its end (appending). */
 export interface OtaWriteHandle {
   /** Appends `data`. */
   write(data: Uint8Array): Promise<void>;
@@ -11,8 +11,9 @@ export interface OtaWriteHandle {
 }
 
 /**
- * Every file operation of the slot manager goes through this interface, so the crash-point
- * test can cut power at any of them and drop what was not fsynced. Paths are absolute.
+ * Every file operation of the slot manager and the rollout journal goes through this interface, so
+ * the crash-point tests can cut power at any of them and drop what was not fsynced. Paths are
+ * absolute.
  *
  * @example
  * ```ts
@@ -34,6 +35,11 @@ export interface OtaFileSystem {
   /** The file in chunks of at most `chunkSize` bytes; nothing when it does not exist. */
   readChunks(path: string, chunkSize: number): AsyncIterable<Uint8Array>;
   openWrite(path: string): Promise<OtaWriteHandle>;
+  /**
+   * Opens for appending (`O_APPEND`), creating the file when missing; a new file's directory
+   * entry is durable only after {@link OtaFileSystem.syncDir}.
+   */
+  openAppend(path: string): Promise<OtaWriteHandle>;
   /** Atomically replaces `to` with `from`. */
   rename(from: string, to: string): Promise<void>;
   /** Removes a file; no error when it does not exist. */
@@ -87,17 +93,8 @@ export function nodeOtaFileSystem(): OtaFileSystem {
         await fh.close();
       }
     },
-    async openWrite(path) {
-      const fh = await open(path, 'w', 0o644);
-      return {
-        write: async (data) => {
-          let done = 0;
-          while (done < data.length) done += (await fh.write(data, done, data.length - done)).bytesWritten;
-        },
-        sync: () => fh.datasync(),
-        close: () => fh.close(),
-      };
-    },
+    openWrite: async (path) => nodeHandle(await open(path, 'w', 0o644)),
+    openAppend: async (path) => nodeHandle(await open(path, 'a', 0o644)),
     rename: (from, to) => rename(from, to),
     async unlink(path) {
       try {
@@ -117,6 +114,17 @@ export function nodeOtaFileSystem(): OtaFileSystem {
     mkdir: async (dir) => {
       await mkdir(dir, { recursive: true });
     },
+  };
+}
+
+function nodeHandle(fh: FileHandle): OtaWriteHandle {
+  return {
+    write: async (data) => {
+      let done = 0;
+      while (done < data.length) done += (await fh.write(data, done, data.length - done)).bytesWritten;
+    },
+    sync: () => fh.datasync(),
+    close: () => fh.close(),
   };
 }
 
@@ -177,13 +185,12 @@ export function memoryOtaFileSystem(): OtaFileSystem {
     async openWrite(path) {
       const parts: Uint8Array[] = [];
       files.set(path, parts);
-      return {
-        write: async (d) => {
-          parts.push(d.slice());
-        },
-        sync: async () => undefined,
-        close: async () => undefined,
-      };
+      return memoryHandle(parts);
+    },
+    async openAppend(path) {
+      const parts = files.get(path) ?? [];
+      files.set(path, parts);
+      return memoryHandle(parts);
     },
     async rename(from, to) {
       const d = files.get(from);
@@ -196,5 +203,15 @@ export function memoryOtaFileSystem(): OtaFileSystem {
     },
     syncDir: async () => undefined,
     mkdir: async () => undefined,
+  };
+}
+
+function memoryHandle(parts: Uint8Array[]): OtaWriteHandle {
+  return {
+    write: async (d) => {
+      parts.push(d.slice());
+    },
+    sync: async () => undefined,
+    close: async () => undefined,
   };
 }

@@ -2,6 +2,7 @@
 // first byte past the declared size, by a deadline, or when the rate drops below a minimum.
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from './clock.js';
+import { finiteIn, intAtLeast } from './check.js';
 import { bytesEqual } from './cose.js';
 import { OtaError } from './errors.js';
 import { toHex } from './keys.js';
@@ -51,6 +52,10 @@ export async function streamImage(source: AsyncIterable<Uint8Array>, options: St
   const { expectedSize, expectedDigest } = options;
   if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) throw new RangeError('expectedSize: expected a non-negative integer');
   if (!(expectedDigest instanceof Uint8Array) || expectedDigest.length !== 32) throw new RangeError('expectedDigest: expected 32 bytes');
+  // A NaN deadline or rate would never fire: refuse it instead of transferring unwatched.
+  if (options.deadlineMs !== undefined) intAtLeast(options.deadlineMs, 'deadlineMs', 1);
+  if (options.rateWindowMs !== undefined) intAtLeast(options.rateWindowMs, 'rateWindowMs', 1);
+  if (options.minBytesPerSecond !== undefined) finiteIn(options.minBytesPerSecond, 'minBytesPerSecond', 0);
   const hash = createHash('sha256');
   let size = 0;
   const take = async (chunk: Uint8Array): Promise<void> => {

@@ -40,8 +40,10 @@ export type { SlotManager, SlotManagerOptions, InstallOptions, Booted } from './
 // --- rollouts ---
 export { planRollout, rolloutPosition } from './rollout.js';
 export type { RolloutPlan, Wave, WaveSpec, WavePolicy, PlanOptions } from './rollout.js';
-export { openRolloutController, memoryControllerStore, fileControllerStore } from './controller.js';
-export type { RolloutController, ControllerStore, RolloutEvent, DeviceReport, RolloutStatus, RolloutSnapshot, WaveProgress } from './controller.js';
+export { openRolloutController } from './controller.js';
+export type { RolloutController, RolloutStatus, RolloutSnapshot, WaveProgress } from './controller.js';
+export { memoryControllerStore, fileControllerStore } from './journal.js';
+export type { ControllerStore, FileControllerStoreOptions, RolloutEvent, DeviceReport } from './journal.js';
 
 // --- errors, time, files ---
 export { OtaError } from './errors.js';

@@ -1,6 +1,7 @@
 // Staged rollout plans: a device's wave follows from a hash of the rollout seed and its id, so
 // adding devices never moves the others (AWS IoT Jobs / hawkBit-style waves with abort criteria).
 import { createHash } from 'node:crypto';
+import { finiteIn, intAtLeast } from './check.js';
 
 /** A wave: the named canary group, or a cumulative fraction of the fleet (0 < f ≤ 1). */
 export type WaveSpec = 'canary' | number;
@@ -63,7 +64,8 @@ export function rolloutPosition(seed: string, deviceId: string): number {
 /**
  * Splits a fleet into waves deterministically.
  *
- * @throws {TypeError} on wrong types; `RangeError` on bad fractions or duplicate devices.
+ * @throws {TypeError} on wrong types; `RangeError` on bad fractions, duplicate devices, or policy
+ * numbers out of range (thresholds outside [0, 1], NaN, negative or fractional counts).
  * @example
  * ```ts
  * import { planRollout, type PlanOptions, type RolloutPlan, type Wave, type WavePolicy, type WaveSpec } from '@outpost/ota';
@@ -117,7 +119,17 @@ export function planRollout(options: PlanOptions): RolloutPlan {
       index: i,
       name: s === 'canary' ? 'canary' : `${+(s * 100).toFixed(3)}%`,
       devices: buckets[i] as string[],
-      policy: { ...base, ...(s === 'canary' ? { abortMinFinished: 1 } : {}), ...options.wavePolicies?.[i] },
+      policy: checkPolicy({ ...base, ...(s === 'canary' ? { abortMinFinished: 1 } : {}), ...options.wavePolicies?.[i] }, i),
     })),
   };
+}
+
+/** Checks a wave's policy numbers (also for a plan built by hand): a NaN threshold or rate compares false, so the wave would never advance, or never abort. */
+export function checkPolicy(p: WavePolicy, wave: number): WavePolicy {
+  const at = `wave ${wave} policy`;
+  finiteIn(p.successThreshold, `${at}.successThreshold`, 0, 1);
+  finiteIn(p.abortFailureRate, `${at}.abortFailureRate`, 0, 1);
+  intAtLeast(p.abortMinFinished, `${at}.abortMinFinished`, 1);
+  if (p.maxPerMinute !== Infinity) intAtLeast(p.maxPerMinute, `${at}.maxPerMinute`, 1);
+  return p;
 }

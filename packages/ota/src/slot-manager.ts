@@ -1,6 +1,7 @@
 // A/B update flow (MCUboot's test/confirm/revert, RAUC/Mender-style A/B): install into the
 // inactive slot → trial boot with N attempts → confirm after the health check, or revert (by the
 // app, or automatically when the attempts run out). The security counter moves only on confirm.
+import { intAtLeast } from './check.js';
 import type { Clock } from './clock.js';
 import { verifyBoot, type BootCheck } from './boot.js';
 import { readBootState, writeBootState, type BootState } from './boot-state.js';
@@ -101,8 +102,7 @@ export interface SlotManager {
 export async function openSlotManager(options: SlotManagerOptions, provision?: { manifest: Uint8Array; image: Uint8Array }): Promise<SlotManager> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
   if (typeof options.dir !== 'string') throw new TypeError('options.dir: expected a string');
-  const maxAttempts = options.maxBootAttempts ?? 3;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RangeError('maxBootAttempts: expected an integer ≥ 1');
+  const maxAttempts = intAtLeast(options.maxBootAttempts ?? 3, 'maxBootAttempts', 1);
   const { fs, dir, trust, device } = options;
   const slots = options.slots ?? fileSlots({ dir, fs, capacity: options.capacity });
   const nowSeconds = options.nowSeconds ?? ((): number => Math.floor(Date.now() / 1000));
@@ -110,7 +110,7 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
   let state = await readBootState(fs, dir);
   if (state === undefined) {
     if (provision === undefined) throw new OtaError('BAD_STATE', `${dir}: no boot state; provision the device with a factory image first`);
-    const r = verifyManifest(provision.manifest, { trust, device, state: { sequence: -1, securityCounter: 0 }, now: nowSeconds(), maxImageSize: slots.capacity });
+    const r = verifyManifest(provision.manifest, { trust, device, state: { sequence: null, securityCounter: 0 }, now: nowSeconds(), maxImageSize: slots.capacity });
     if (!r.ok) throw new OtaError(r.code, `provision: ${r.message}`);
     const w = await slots.beginWrite('a');
     await streamImage((async function* () { yield provision.image; })(), { expectedSize: r.manifest.imageSize, expectedDigest: r.manifest.imageDigest, write: (c) => w.write(c) });
@@ -173,8 +173,9 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
         throw err;
       }
       await w.finish(manifestBytes);
-      // Only now, with the image and manifest durable, does the boot state point at the slot.
-      await save({ ...current, sequence: r.manifest.sequence, trial: { slot: target, attemptsLeft: maxAttempts } });
+      // Only now, with the image and manifest durable, does the boot state point at the slot. The
+      // sequence stays: the first trial boot that passes verifyBoot consumes it.
+      await save({ ...current, trial: { slot: target, attemptsLeft: maxAttempts } });
       return r.manifest;
     },
 
@@ -184,10 +185,13 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
       const t = current.trial;
       if (t !== undefined) {
         if (t.attemptsLeft > 0) {
-          // Count the attempt before running the image: a crash or hang during it still counts.
-          await save({ ...current, trial: { slot: t.slot, attemptsLeft: t.attemptsLeft - 1 } });
           const c = await verifyBoot(slots, t.slot, root());
           if (c.ok) {
+            // Count the attempt before running the image: a crash or hang during it still counts.
+            // The manifest's sequence number is consumed here, with the image verified and
+            // installed, not at install: a trial that fails verification leaves it unconsumed, so
+            // the same release can be downloaded again.
+            await save({ ...current, sequence: Math.max(current.sequence, c.manifest.sequence), trial: { slot: t.slot, attemptsLeft: t.attemptsLeft - 1 } });
             running = { slot: t.slot, manifest: c.manifest };
             return { slot: t.slot, manifest: c.manifest, trial: true };
           }

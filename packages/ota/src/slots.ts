@@ -4,6 +4,7 @@
 // writes the manifest; reads return what is stored.
 import { join } from 'node:path';
 import { atomicWriteFile, type OtaFileSystem } from './fs.js';
+import { intAtLeast } from './check.js';
 import { OtaError } from './errors.js';
 
 /** The two slots. */
@@ -61,7 +62,7 @@ export function fileSlots(options: { dir: string; fs: OtaFileSystem; capacity: n
   const { dir, fs, capacity } = options;
   if (typeof dir !== 'string') throw new TypeError('dir: expected a string');
   if (!Number.isSafeInteger(capacity) || capacity <= 0) throw new RangeError('capacity: expected a positive integer');
-  const chunkSize = options.chunkSize ?? 1 << 20;
+  const chunkSize = intAtLeast(options.chunkSize ?? 1 << 20, 'chunkSize', 1);
   const img = (s: SlotName): string => join(dir, `slot-${s}.img`);
   const man = (s: SlotName): string => join(dir, `slot-${s}.manifest`);
   return {

@@ -1,5 +1,6 @@
 import { parseCose, sigStructure, bytesEqual } from './cose.js';
 import { verifyEd25519, type Ed25519Backend } from './ed25519.js';
+import { intAtLeast } from './check.js';
 import { OtaError, type OtaErrorCode } from './errors.js';
 import { toHex } from './keys.js';
 import { lookupKey, type TrustStore } from './keyset.js';
@@ -16,8 +17,8 @@ export interface DeviceIdentity {
 
 /** What the device remembers between updates (anti-rollback and replay state). */
 export interface DeviceUpdateState {
-  /** Highest manifest sequence number accepted so far. */
-  readonly sequence: number;
+  /** Highest manifest sequence number accepted so far; `null` before any was (a factory device). */
+  readonly sequence: number | null;
   /** The security counter of the confirmed image (moves only on confirm). */
   readonly securityCounter: number;
   /** The running version; lower versions are refused. */
@@ -54,7 +55,8 @@ export const DEFAULT_MAX_MANIFEST_BYTES = 4096;
  * key (unknown, revoked), the Ed25519 signature over the exact bytes received, then the payload
  * (those same bytes) and the policy: vendor, device class, hardware revision, expiry, image size,
  * replay (sequence not above the last accepted), downgrade (security counter or version lower),
- * known-bad versions. Never throws for bad input; throws `TypeError` for wrong option types.
+ * known-bad versions. Never throws for bad input; throws `TypeError` for wrong option types and
+ * `RangeError` for NaN, ±Infinity, negative or fractional numbers in `state` and the options.
  *
  * @example
  * ```ts
@@ -82,9 +84,18 @@ export function verifyManifest(bytes: Uint8Array, options: VerifyManifestOptions
   if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
   if (typeof options.trust !== 'object' || options.trust === null || !Array.isArray(options.trust.signingKeys)) throw new TypeError('options.trust: expected a TrustStore');
   if (typeof options.device !== 'object' || options.device === null || typeof options.device.deviceClass !== 'string') throw new TypeError('options.device: expected { deviceClass: string }');
-  if (typeof options.state !== 'object' || options.state === null || typeof options.state.sequence !== 'number' || typeof options.state.securityCounter !== 'number') {
-    throw new TypeError('options.state: expected { sequence: number, securityCounter: number }');
+  const s = options.state;
+  if (typeof s !== 'object' || s === null || (typeof s.sequence !== 'number' && s.sequence !== null) || typeof s.securityCounter !== 'number') {
+    throw new TypeError('options.state: expected { sequence: number | null, securityCounter: number }');
   }
+  // NaN compares false with everything: unchecked, a NaN sequence or counter would accept any manifest.
+  if (s.sequence !== null) intAtLeast(s.sequence, 'options.state.sequence', 0);
+  intAtLeast(s.securityCounter, 'options.state.securityCounter', 0);
+  if (s.version !== undefined && typeof s.version !== 'string') throw new TypeError('options.state.version: expected a string');
+  if (s.knownBad !== undefined && (!Array.isArray(s.knownBad) || s.knownBad.some((v) => typeof v !== 'string'))) throw new TypeError('options.state.knownBad: expected an array of strings');
+  if (options.now !== undefined) intAtLeast(options.now, 'options.now', 0);
+  if (options.maxManifestBytes !== undefined) intAtLeast(options.maxManifestBytes, 'options.maxManifestBytes', 1);
+  if (options.maxImageSize !== undefined) intAtLeast(options.maxImageSize, 'options.maxImageSize', 0);
   try {
     return { ok: true, ...checkManifest(bytes, options) };
   } catch (err) {
@@ -123,7 +134,7 @@ function checkManifest(bytes: Uint8Array, o: VerifyManifestOptions): { manifest:
   if (m.expiresAt !== undefined && now >= m.expiresAt) throw new OtaError('EXPIRED', `manifest expired at ${new Date(m.expiresAt * 1000).toISOString()}`);
   if (o.maxImageSize !== undefined && m.imageSize > o.maxImageSize) throw new OtaError('IMAGE_TOO_LARGE', `image of ${m.imageSize} bytes exceeds the ${o.maxImageSize}-byte slot`);
   const s = o.state;
-  if (m.sequence <= s.sequence) throw new OtaError('REPLAY', `manifest sequence ${m.sequence} is not above the last accepted ${s.sequence}`);
+  if (s.sequence !== null && m.sequence <= s.sequence) throw new OtaError('REPLAY', `manifest sequence ${m.sequence} is not above the last accepted ${s.sequence}`);
   if (m.securityCounter < s.securityCounter) throw new OtaError('DOWNGRADE', `security counter ${m.securityCounter} is below the device's ${s.securityCounter}`);
   if (s.version !== undefined && compareVersions(m.version, s.version) < 0) throw new OtaError('DOWNGRADE', `version ${m.version} is below the running ${s.version}`);
   if (s.knownBad?.includes(m.version) === true) throw new OtaError('KNOWN_BAD', `version ${m.version} was rolled back before and is not retried`);

@@ -27,4 +27,9 @@ describe('crash points', () => {
     const { points } = await crashAll('eager-metadata', 0);
     expect(points).toBeGreaterThan(100);
   }, 120_000);
+
+  it('every file operation, torn model (half of each unsynced append lands: torn image and temp files)', async () => {
+    const { points } = await crashAll('torn', 0);
+    expect(points).toBeGreaterThan(100);
+  }, 120_000);
 });

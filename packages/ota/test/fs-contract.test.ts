@@ -37,6 +37,18 @@ describe.each(backends)('%s', (_name, make) => {
     await again.close();
     expect([...(await fs.readFile(p))!]).toEqual([9]);
   });
+  it('openAppend creates a missing file and appends to an existing one', async () => {
+    const { fs, dir } = make();
+    await fs.mkdir(dir);
+    const p = join(dir, 'log');
+    for (const bytes of [[1, 2], [3]]) {
+      const fh = await fs.openAppend(p);
+      await fh.write(Uint8Array.from(bytes));
+      await fh.sync();
+      await fh.close();
+    }
+    expect([...(await fs.readFile(p))!]).toEqual([1, 2, 3]);
+  });
   it('rename replaces the target; unlink of a missing file is fine; atomicWriteFile leaves no temp file', async () => {
     const { fs, dir } = make();
     await fs.mkdir(dir);
@@ -68,5 +80,15 @@ describe('SimFS power-loss model', () => {
     await fs.rename('/d/x', '/d/y');
     expect(await fs.crashImage().readFile('/d/y')).toBeUndefined();
     expect(await fs.crashImage('eager-metadata').readFile('/d/y')).toBeDefined();
+  });
+  it("'torn' keeps the first half of the unsynced bytes appended to a file", async () => {
+    const fs = new SimFS();
+    const f = await fs.openAppend('/d/j');
+    await f.write(Uint8Array.of(1, 2));
+    await f.sync();
+    await fs.syncDir('/d');
+    await f.write(Uint8Array.of(3, 4, 5, 6));
+    expect([...(await fs.crashImage('torn').readFile('/d/j'))!]).toEqual([1, 2, 3, 4]);
+    expect([...(await fs.crashImage('strict').readFile('/d/j'))!]).toEqual([1, 2]);
   });
 });

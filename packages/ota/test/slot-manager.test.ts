@@ -31,10 +31,10 @@ describe('slot manager', () => {
     const { mgr } = await device();
     expect((await mgr.boot()).manifest.version).toBe('1.0.0');
     await mgr.install(v2.manifest, chunks(v2.image));
-    expect(mgr.state()).toMatchObject({ active: 'a', trial: { slot: 'b', attemptsLeft: 3 }, securityCounter: 1, sequence: 2 });
+    expect(mgr.state()).toMatchObject({ active: 'a', trial: { slot: 'b', attemptsLeft: 3 }, securityCounter: 1, sequence: 1 });
     const b = await mgr.boot();
     expect(b).toMatchObject({ slot: 'b', trial: true });
-    expect(mgr.state().securityCounter).toBe(1);
+    expect(mgr.state()).toMatchObject({ securityCounter: 1, sequence: 2 }); // the sequence is consumed by the verified trial boot
     await mgr.confirm();
     expect(mgr.state()).toMatchObject({ active: 'b', securityCounter: 2 });
     expect(mgr.state().trial).toBeUndefined();
@@ -119,6 +119,20 @@ describe('slot manager', () => {
     // the confirmed slot tampered too: no valid slot, refuse to boot rather than run it
     fs.flip(join(DIR, 'slot-a.img'), 0);
     expect(await codeOf(mgr.boot())).toBe('NO_VALID_SLOT');
+  });
+
+  it('a trial that fails verification does not consume the sequence: the same release again is accepted and installed', async () => {
+    const { mgr, fs } = await device();
+    await mgr.boot();
+    await mgr.install(v2.manifest, chunks(v2.image));
+    fs.flip(join(DIR, 'slot-b.img'), 2999); // corrupted on disk after the download
+    expect(await mgr.boot()).toMatchObject({ slot: 'a', trial: false, rolledBack: { version: '1.1.0' } });
+    expect(mgr.state()).toMatchObject({ active: 'a', sequence: 1, knownBad: [] });
+    expect(await codeOf(mgr.install(v2.manifest, chunks(v2.image)))).toBe('OK');
+    expect(await mgr.boot()).toMatchObject({ slot: 'b', trial: true, manifest: { version: '1.1.0' } });
+    expect(mgr.state().sequence).toBe(2);
+    await mgr.confirm();
+    expect(await codeOf(mgr.install(v2.manifest, chunks(v2.image)))).toBe('REPLAY'); // consumed now
   });
 
   it('a corrupted confirmed slot: the other slot boots if it passes verifyBoot, and becomes active', async () => {

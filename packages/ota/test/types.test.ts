@@ -69,6 +69,42 @@ describe('wrong types', () => {
     expect(syncThrows(() => signKeySet({ version: 0, signingKeys: [], revoked: [] }, generateKeyPair()))).toBe('RangeError');
     expect(syncThrows(() => signKeySet({ version: 1, signingKeys: ['k'] as never, revoked: [] }, generateKeyPair()))).toBe('TypeError');
   });
+  it('numbers from device state and options: NaN, ±Infinity, negative, non-integer → RangeError', async () => {
+    const good = release('1.1.0', 11).manifest;
+    const base = { trust: TRUST, device: DEVICE, state: { sequence: 0, securityCounter: 0 }, now: NOW };
+    const slots = fileSlots({ dir: '/nowhere', fs: { readFile: async () => undefined } as never, capacity: 1 });
+    const digest = new Uint8Array(32);
+    const empty = async function* (): AsyncGenerator<Uint8Array> {};
+    const plan = planRollout({ devices: ['a'], seed: 's' });
+    const ctl = await openRolloutController(plan, memoryControllerStore());
+    for (const n of [NaN, Infinity, -Infinity, -1, 1.5]) {
+      expect(syncThrows(() => verifyManifest(good, { ...base, state: { sequence: n, securityCounter: 0 } })), `sequence ${n}`).toBe('RangeError');
+      expect(syncThrows(() => verifyManifest(good, { ...base, state: { sequence: 0, securityCounter: n } })), `securityCounter ${n}`).toBe('RangeError');
+      expect(syncThrows(() => verifyManifest(good, { ...base, now: n })), `now ${n}`).toBe('RangeError');
+      expect(syncThrows(() => verifyManifest(good, { ...base, maxManifestBytes: n })), `maxManifestBytes ${n}`).toBe('RangeError');
+      expect(syncThrows(() => verifyManifest(good, { ...base, maxImageSize: n })), `maxImageSize ${n}`).toBe('RangeError');
+      await expect(verifyBoot(slots, 'a', { trust: TRUST, securityCounter: n }), `verifyBoot ${n}`).rejects.toBeInstanceOf(RangeError);
+      await expect(streamImage(empty(), { expectedSize: 0, expectedDigest: digest, deadlineMs: n }), `deadlineMs ${n}`).rejects.toBeInstanceOf(RangeError);
+      await expect(streamImage(empty(), { expectedSize: 0, expectedDigest: digest, rateWindowMs: n }), `rateWindowMs ${n}`).rejects.toBeInstanceOf(RangeError);
+      if (n !== 1.5) await expect(streamImage(empty(), { expectedSize: 0, expectedDigest: digest, minBytesPerSecond: n }), `minBytesPerSecond ${n}`).rejects.toBeInstanceOf(RangeError);
+      expect(syncThrows(() => fileSlots({ dir: '/x', fs: {} as never, capacity: 1, chunkSize: n })), `chunkSize ${n}`).toBe('RangeError');
+      await expect(openSlotManager({ dir: '/x', maxBootAttempts: n } as never), `maxBootAttempts ${n}`).rejects.toBeInstanceOf(RangeError);
+      for (const key of ['abortMinFinished', 'maxPerMinute'] as const) {
+        if (!(key === 'maxPerMinute' && n === Infinity)) expect(syncThrows(() => planRollout({ devices: ['a'], seed: 's', policy: { [key]: n } })), `${key} ${n}`).toBe('RangeError');
+      }
+      if (n !== 1.5) await expect(ctl.tick(n), `tick ${n}`).rejects.toBeInstanceOf(RangeError); // ms may be fractional
+    }
+    for (const f of [NaN, Infinity, -0.1, 1.1]) {
+      for (const key of ['successThreshold', 'abortFailureRate'] as const) {
+        expect(syncThrows(() => planRollout({ devices: ['a'], seed: 's', policy: { [key]: f } })), `${key} ${f}`).toBe('RangeError');
+        expect(syncThrows(() => planRollout({ devices: ['a'], seed: 's', wavePolicies: { 0: { [key]: f } } })), `wavePolicies ${key} ${f}`).toBe('RangeError');
+      }
+    }
+    const hand = { ...plan, waves: plan.waves.map((w) => ({ ...w, policy: { ...w.policy, abortFailureRate: NaN } })) };
+    await expect(openRolloutController(hand, memoryControllerStore()), 'a plan built by hand').rejects.toBeInstanceOf(RangeError);
+    // `sequence: null` is the state before any manifest was accepted (a factory device).
+    expect(verifyManifest(good, { ...base, state: { sequence: null, securityCounter: 0 } })).toMatchObject({ ok: true });
+  });
   it('planRollout and the controller', async () => {
     expect(syncThrows(() => planRollout(null as never))).toBe('TypeError');
     expect(syncThrows(() => planRollout({ devices: [1] as never, seed: 's' }))).toBe('TypeError');

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { CliError, type Command } from '../command.js';
 
 const help = `Usage: outpost demo [-- demo options]
@@ -8,7 +9,19 @@ The same as \`pnpm demo\` in a checkout of the Outpost repository.
 
 Options are passed to the demo; \`outpost demo --help\` lists them.`;
 
-export const demoCommands: readonly Command[] = [
+// The demo is a private workspace package: present in a checkout (a dev dependency of the CLI),
+// never in the published CLI, which therefore does not offer the command at all.
+function demoInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('@outpost/fleet-demo');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `outpost demo`, or nothing where the fleet demo cannot be loaded (the published CLI). */
+export const demoCommands: readonly Command[] = !demoInstalled() ? [] : [
   {
     path: ['demo'],
     summary: 'run the fleet demo (embedded broker, fleet CA, simulated devices)',
@@ -16,7 +29,6 @@ export const demoCommands: readonly Command[] = [
     async run(args, io) {
       let mod: { runDemo(args: readonly string[], io: { stdout(t: string): void; stderr(t: string): void }): Promise<number> };
       try {
-        // The demo is a private workspace package: present in a checkout, not in the published CLI.
         const name = '@outpost/fleet-demo';
         mod = (await import(name)) as typeof mod;
       } catch (err) {

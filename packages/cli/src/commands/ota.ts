@@ -1,13 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
   createTrustStore, decodeManifest, generateKeyPair, jwkToKey, keyToJwk, OtaError, parseCose, signManifest, streamImage, toHex, verifyManifest,
-  MANIFEST_CONTENT_TYPE, type Manifest,
+  DEFAULT_MAX_MANIFEST_BYTES, MANIFEST_CONTENT_TYPE, type Manifest,
 } from '@outpost/ota';
 import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
-import { writeNew } from '../files.js';
+import { readCapped, writeNew } from '../files.js';
 
 // `outpost ota …`: Ed25519 keys as RFC 8037 JWKs, signed manifests (COSE_Sign1 over deterministic
 // CBOR, see @outpost/ota), verification of a manifest and its image as a device would do it.
@@ -21,19 +21,15 @@ function int(value: unknown, flag: string, min: number): number | undefined {
 }
 const opt = (values: FlagValues, flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
 
+/** Largest JWK or JWK-set file read (a set of a few thousand keys). */
+const MAX_KEY_FILE_BYTES = 1 << 20;
+
+// Every file is read with a cap before anything parses it: /dev/zero or a FIFO ends the read.
 async function readText(io: Io, path: string, what: string): Promise<string> {
-  try {
-    return await readFile(resolve(io.cwd, path), 'utf8');
-  } catch (err) {
-    throw new CliError('FILE_NOT_FOUND', `${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+  return new TextDecoder().decode(await readCapped(resolve(io.cwd, path), { cap: MAX_KEY_FILE_BYTES, what }));
 }
-async function readBytes(io: Io, path: string, what: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(resolve(io.cwd, path)));
-  } catch (err) {
-    throw new CliError('FILE_NOT_FOUND', `${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+async function readManifestFile(io: Io, path: string): Promise<Uint8Array> {
+  return readCapped(resolve(io.cwd, path), { cap: DEFAULT_MAX_MANIFEST_BYTES, what: 'manifest', tooLargeCode: 'MANIFEST_TOO_LARGE' });
 }
 function parseJson(text: string, path: string): unknown {
   try {
@@ -51,8 +47,20 @@ function otaError(err: unknown, prefix: string): never {
 async function fileDigest(path: string): Promise<{ size: number; digest: Uint8Array }> {
   const hash = createHash('sha256');
   let size = 0;
+  let fh;
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new CliError('FILE_NOT_FOUND', `image ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  // A device or FIFO has no size to sign (and /dev/zero would be hashed forever).
+  const regular = (await fh.stat()).isFile();
+  if (!regular) {
+    await fh.close();
+    throw new CliError('NOT_A_FILE', `image ${path}: not a regular file`);
+  }
+  try {
+    for await (const chunk of fh.createReadStream({ highWaterMark: 1 << 20 })) {
       size += (chunk as Buffer).length;
       hash.update(chunk as Buffer);
     }
@@ -228,7 +236,7 @@ export const otaCommands: readonly Command[] = [
       const manifestPath = requireString(values['manifest'], 'manifest');
       const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
       const trust = await loadTrust(io, stringList(values, 'trust'));
-      const bytes = await readBytes(io, manifestPath, 'manifest');
+      const bytes = await readManifestFile(io, manifestPath);
       let deviceClass = opt(values, 'device-class');
       if (deviceClass === undefined) {
         try {
@@ -242,7 +250,7 @@ export const otaCommands: readonly Command[] = [
       const r = verifyManifest(bytes, {
         trust,
         device: { deviceClass, ...(hwRevision === undefined ? {} : { hwRevision }) },
-        state: { sequence: int(values['last-seq'], 'last-seq', 0) ?? -1, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0, ...(running === undefined ? {} : { version: running }) },
+        state: { sequence: int(values['last-seq'], 'last-seq', 0) ?? null, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0, ...(running === undefined ? {} : { version: running }) },
       });
       if (!r.ok) throw new CliError(r.code, `refused: ${r.message}`);
       let image;
@@ -265,7 +273,7 @@ export const otaCommands: readonly Command[] = [
       const { values, positionals } = parseCommandArgs(args, {}, true);
       if (positionals.length !== 1) throw new CliError('USAGE', `expected one manifest file, got ${positionals.length}`, 2);
       const path = positionals[0] as string;
-      const bytes = await readBytes(io, path, 'manifest');
+      const bytes = await readManifestFile(io, path);
       let cose;
       let m;
       try {
@@ -274,7 +282,7 @@ export const otaCommands: readonly Command[] = [
       } catch (err) {
         otaError(err, `${path}: `);
       }
-      const size = (await stat(resolve(io.cwd, path))).size;
+      const size = bytes.length;
       emit(io, values.json, { verified: false, bytes: size, alg: 'EdDSA', kid: toHex(cose.kid), ...manifestJson(m) },
         `COSE_Sign1, alg EdDSA, kid ${toHex(cose.kid)}, ${size} bytes (signature NOT verified)\n${describeManifest(m)}`);
       return 0;

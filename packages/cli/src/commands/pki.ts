@@ -1,8 +1,8 @@
-import { readFile, mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { initCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/device-sdk';
 import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
-import { writeNew } from '../files.js';
+import { readCapped, writeNew } from '../files.js';
 
 // `outpost pki …`: the fleet CA on disk (see @outpost/device-sdk initCaDir / openCaDir).
 // Every private key is written with mode 0600 and never overwritten.
@@ -27,6 +27,12 @@ function algorithm(value: string | undefined): KeyAlgorithm | undefined {
   if (a === undefined) throw new CliError('USAGE', `--algorithm: expected ecdsa-p256 or rsa-2048, got "${value}"`, 2);
   return a;
 }
+
+/** Largest PEM public key or CSR read (an RSA-4096 CSR is about 2 KiB). */
+const MAX_PEM_BYTES = 64 * 1024;
+
+// Read with a cap before parsing: /dev/zero or a FIFO ends the read with a one-line error.
+const readPem = async (p: string, what: string): Promise<string> => new TextDecoder().decode(await readCapped(p, { cap: MAX_PEM_BYTES, what }));
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -187,8 +193,8 @@ export const pkiCommands: readonly Command[] = [
         deviceId,
         renew: values['renew'] === true,
         ...(days === undefined ? {} : { validityDays: days }),
-        ...(keyFile === undefined ? {} : { publicKeyPem: await readFile(path(io, keyFile), 'utf8') }),
-        ...(csrFile === undefined ? {} : { csrPem: await readFile(path(io, csrFile), 'utf8') }),
+        ...(keyFile === undefined ? {} : { publicKeyPem: await readPem(path(io, keyFile), 'public key') }),
+        ...(csrFile === undefined ? {} : { csrPem: await readPem(path(io, csrFile), 'CSR') }),
       });
       await mkdir(out, { recursive: true });
       if (cert.privateKeyPem !== undefined) await writeNew(keyPath, cert.privateKeyPem, 0o600);

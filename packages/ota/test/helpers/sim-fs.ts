@@ -2,7 +2,8 @@
 // directory entries (create, rename, unlink) at syncDir(). A crash at operation k throws from
 // that operation and from every one after it; crashImage() is what a reboot would find.
 // 'eager-metadata' keeps directory changes even without syncDir (but still drops unsynced data),
-// the ext4-without-auto_da_alloc failure mode.
+// the ext4-without-auto_da_alloc failure mode. 'torn' is 'strict' plus the first half of each
+// file's unsynced appended bytes: a write cut part-way (a torn last line).
 import { dirname } from 'node:path';
 import type { OtaFileSystem, OtaWriteHandle } from '../../src/index.js';
 
@@ -17,7 +18,7 @@ export class Crash extends Error {
   }
 }
 
-export type CrashModel = 'strict' | 'eager-metadata';
+export type CrashModel = 'strict' | 'eager-metadata' | 'torn';
 
 export class SimFS implements OtaFileSystem {
   names = new Map<string, Inode>();
@@ -39,12 +40,18 @@ export class SimFS implements OtaFileSystem {
 
   crashImage(model: CrashModel = 'strict'): SimFS {
     const fs = new SimFS();
-    const src = model === 'strict' ? this.durableNames : this.names;
+    const src = model === 'eager-metadata' ? this.names : this.durableNames;
     const copies = new Map<Inode, Inode>();
+    const survives = (i: Inode): Uint8Array => {
+      const appended = i.data.length > i.durable.length && i.durable.every((b, k) => i.data[k] === b);
+      if (model !== 'torn' || !appended) return i.durable.slice();
+      return i.data.slice(0, i.durable.length + Math.ceil((i.data.length - i.durable.length) / 2));
+    };
     for (const [name, inode] of src) {
       let c = copies.get(inode);
       if (c === undefined) {
-        c = { data: inode.durable.slice(), durable: inode.durable.slice() };
+        const kept = survives(inode);
+        c = { data: kept, durable: kept.slice() };
         copies.set(inode, c);
       }
       fs.names.set(name, c);
@@ -76,6 +83,20 @@ export class SimFS implements OtaFileSystem {
     node.data = new Uint8Array(0);
     if (existing !== undefined) existing.durable = new Uint8Array(0);
     this.names.set(path, node);
+    return this.handle(path, node);
+  }
+
+  async openAppend(path: string): Promise<OtaWriteHandle> {
+    this.step(`openAppend ${path}`);
+    let node = this.names.get(path);
+    if (node === undefined) {
+      node = { data: new Uint8Array(0), durable: new Uint8Array(0) };
+      this.names.set(path, node);
+    }
+    return this.handle(path, node);
+  }
+
+  private handle(path: string, node: Inode): OtaWriteHandle {
     return {
       write: async (d) => {
         this.step(`write ${path} ${d.length}`);
