@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   decodeFrame, DutyCycleAccountant, fromHex, getRegion, timeOnAir, toHex, uplinksPerHour, dataRateFor, airtimeForDataRate,
@@ -6,6 +5,7 @@ import {
   type CodingRate, type Frame, type Region,
 } from '@outpost/lorawan';
 import { CliError, emit, parseCommandArgs, requireString, type Command } from '../command.js';
+import { readCapped } from '../files.js';
 
 function num(value: unknown, flag: string, min: number, max: number, integer = true): number {
   const s = requireString(value, flag);
@@ -136,26 +136,6 @@ Example:
   outpost lora codec --codec vendor/lht65.js --port 2 --hex cbf60b0d0376010adc7fff`;
 
 const MAX_CODEC_BYTES = 1 << 20;
-
-/** Reads a codec file with a size cap before anything is parsed (a FIFO or /dev/zero stops at the cap). */
-async function readCodec(path: string, cwd: string): Promise<string> {
-  const fh = await open(resolve(cwd, path), 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new CliError('IO', `--codec: cannot open ${path}: ${e.code ?? e.message}`, 1);
-  });
-  try {
-    const buf = Buffer.alloc(MAX_CODEC_BYTES + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > MAX_CODEC_BYTES) throw new CliError('USAGE', `--codec: ${path} is larger than ${MAX_CODEC_BYTES} bytes`, 1);
-    }
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    await fh.close();
-  }
-}
 
 function regionTables(region: Region): Record<string, unknown> {
   const drs = region.dataRates.flatMap((d) => (d === undefined ? [] : [d]));
@@ -305,7 +285,7 @@ export const loraCommands: readonly Command[] = [
       const hex = requireString(values['hex'], 'hex');
       if (!/^([0-9a-fA-F]{2})*$/.test(hex) || hex.length > 510) throw new CliError('USAGE', '--hex: expected an even number of hex digits, at most 255 bytes', 2);
       const timeoutMs = values['timeout-ms'] === undefined ? 50 : num(values['timeout-ms'], 'timeout-ms', 1, 60_000);
-      const source = await readCodec(path, io.cwd);
+      const source = Buffer.from(await readCapped(resolve(io.cwd, path), { what: '--codec', cap: MAX_CODEC_BYTES })).toString('utf8');
       let codec;
       try {
         codec = await loadPayloadCodec(source, { timeoutMs });
