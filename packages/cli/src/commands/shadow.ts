@@ -1,6 +1,5 @@
 // `outpost shadow-service`: the reference shadow service on an MQTT broker, until SIGINT/SIGTERM.
 // `outpost shadow get|update`: read a shadow, write desired/reported state, from the command line.
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
 import {
@@ -8,6 +7,7 @@ import {
   type JsonObject, type ShadowStore,
 } from '@outpost/shadow';
 import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io, untilStopped } from '../command.js';
+import { readCapped } from '../files.js';
 
 const connectionOptions = {
   broker: { type: 'string' },
@@ -75,13 +75,10 @@ ${connectionHelp}
 Example:
   outpost shadow update sensor-0001 --desired '{"reportIntervalS":30}' --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem`;
 
+/** Certificates, keys and CA bundles: read with a 1 MiB cap before anything parses them. */
 async function readText(io: Io, v: unknown, flag: string): Promise<string> {
   const p = resolve(io.cwd, requireString(v, flag));
-  try {
-    return await readFile(p, 'utf8');
-  } catch (err) {
-    throw new CliError('FILE_NOT_FOUND', `--${flag}: cannot read ${p} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  return Buffer.from(await readCapped(p, { what: `--${flag}`, cap: 1 << 20 })).toString('utf8');
 }
 
 async function connect(io: Io, values: FlagValues): Promise<DeviceClient> {
