@@ -1,16 +1,7 @@
-// Session-key derivation, delegated to lora-packet (LoRaWAN L2 1.0.4 §6.2.5, LoRaWAN 1.1 §6.2.3).
-// Not on a hot path, so lora-packet's crypto-js AES is fine here.
-import { createRequire } from 'node:module';
+// Session-key derivation on node:crypto (LoRaWAN L2 1.0.4 §6.2.5, LoRaWAN 1.1 §6.2.3): one
+// AES-128 block per key. Multi-octet fields go onto the block little-endian, as on the wire.
+import { aesEncryptBlocks } from './crypto.js';
 import { assertBytesLength, assertInt } from './bytes.js';
-
-type LoraPacketLib = (typeof import('lora-packet'))['default'];
-let lib: LoraPacketLib | undefined;
-function loraPacket(): LoraPacketLib {
-  // lora-packet ends with `module.exports = modules` although its typings declare a default export;
-  // createRequire yields that object the same way under Node, tsx, vitest and the tsup bundle.
-  lib ??= createRequire(import.meta.url)('lora-packet') as LoraPacketLib;
-  return lib;
-}
 
 /** LoRaWAN 1.0 session keys. */
 export interface SessionKeys10 {
@@ -26,9 +17,18 @@ export interface SessionKeys11 {
   readonly appSKey: Uint8Array;
 }
 
-const be3 = (v: number): Buffer => Buffer.from([(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
-const be2 = (v: number): Buffer => Buffer.from([(v >> 8) & 0xff, v & 0xff]);
-const u8 = (b: Buffer): Uint8Array => Uint8Array.from(b);
+/** `aes128_encrypt(key, type | JoinNonce(3) | id | DevNonce(2) | pad16)`; `id` already little-endian. */
+function sessionKey(key: Uint8Array, type: number, joinNonce: number, id: Uint8Array, devNonce: number): Uint8Array {
+  const block = new Uint8Array(16);
+  block[0] = type;
+  block[1] = joinNonce & 0xff;
+  block[2] = (joinNonce >>> 8) & 0xff;
+  block[3] = (joinNonce >>> 16) & 0xff;
+  block.set(id, 4);
+  block[4 + id.length] = devNonce & 0xff;
+  block[5 + id.length] = (devNonce >>> 8) & 0xff;
+  return Uint8Array.from(aesEncryptBlocks(key, block)); // a plain Uint8Array, not node:crypto's Buffer
+}
 
 /**
  * LoRaWAN 1.0 session keys from a join: `NwkSKey = aes128_encrypt(AppKey, 0x01 | JoinNonce | NetID | DevNonce | pad16)`,
@@ -46,9 +46,8 @@ export function deriveSessionKeys10(appKey: Uint8Array, netId: number, joinNonce
   assertInt(netId, 'netId', 0, 0xffffff);
   assertInt(joinNonce, 'joinNonce', 0, 0xffffff);
   assertInt(devNonce, 'devNonce', 0, 0xffff);
-  // lora-packet takes these fields MSB first and reverses them onto the wire itself.
-  const r = loraPacket().generateSessionKeys10(Buffer.from(appKey), be3(netId), be3(joinNonce), be2(devNonce));
-  return { nwkSKey: u8(r.NwkSKey), appSKey: u8(r.AppSKey) };
+  const net = Uint8Array.of(netId & 0xff, (netId >>> 8) & 0xff, (netId >>> 16) & 0xff);
+  return { nwkSKey: sessionKey(appKey, 0x01, joinNonce, net, devNonce), appSKey: sessionKey(appKey, 0x02, joinNonce, net, devNonce) };
 }
 
 /**
@@ -68,6 +67,11 @@ export function deriveSessionKeys11(appKey: Uint8Array, nwkKey: Uint8Array, join
   assertBytesLength(joinEUI, 'joinEUI', 8);
   assertInt(joinNonce, 'joinNonce', 0, 0xffffff);
   assertInt(devNonce, 'devNonce', 0, 0xffff);
-  const r = loraPacket().generateSessionKeys11(Buffer.from(appKey), Buffer.from(nwkKey), Buffer.from(joinEUI), be3(joinNonce), be2(devNonce));
-  return { fNwkSIntKey: u8(r.FNwkSIntKey), sNwkSIntKey: u8(r.SNwkSIntKey), nwkSEncKey: u8(r.NwkSEncKey), appSKey: u8(r.AppSKey) };
+  const eui = Uint8Array.from(joinEUI).reverse(); // presented MSB first, little-endian on the block
+  return {
+    fNwkSIntKey: sessionKey(nwkKey, 0x01, joinNonce, eui, devNonce),
+    appSKey: sessionKey(appKey, 0x02, joinNonce, eui, devNonce),
+    sNwkSIntKey: sessionKey(nwkKey, 0x03, joinNonce, eui, devNonce),
+    nwkSEncKey: sessionKey(nwkKey, 0x04, joinNonce, eui, devNonce),
+  };
 }
