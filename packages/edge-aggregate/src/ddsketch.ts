@@ -3,10 +3,26 @@
 // Guarantees", PVLDB 12(12), 2019). Value x > 0 goes to bucket i = ⌈log_γ x⌉, γ = (1+α)/(1−α);
 // every value in bucket i is within α of 2γ^i/(γ+1). Negative values mirror into a second store.
 import { EdgeAggregateError } from './errors.js';
+import { decodeSketch, encodeSketch, type SketchStoreState } from './ddsketch-proto.js';
 import { assertInt, assertNumber, assertObject, assertSamples, type Samples } from './validate.js';
 
-/** Smallest magnitude kept apart from zero; smaller values count as 0. */
-const MIN_POSITIVE = 1e-9;
+/**
+ * Smallest magnitude kept apart from zero (2^-1022, the smallest normal double, as Datadog's
+ * mapping bounds it): every normal value keeps its relative accuracy; only subnormals count as 0.
+ */
+const MIN_POSITIVE = 2 ** -1022;
+
+/** The plain-data state of a {@link DDSketch} (see {@link DDSketch.toState}). */
+export interface DDSketchState {
+  readonly relativeAccuracy: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly zeroCount: number;
+  readonly positive: { readonly offset: number; readonly counts: Float64Array | readonly number[] };
+  readonly negative: { readonly offset: number; readonly counts: Float64Array | readonly number[] };
+}
 
 class DenseStore {
   counts = new Float64Array(0);
@@ -31,7 +47,7 @@ class DenseStore {
     this.total += w;
   }
 
-  merge(o: DenseStore): void {
+  merge(o: SketchStoreState): void {
     for (let k = 0; k < o.counts.length; k++) {
       const c = o.counts[k] as number;
       if (c > 0) this.add(o.offset + k, c);
@@ -173,6 +189,136 @@ export class DDSketch {
   }
 
   /**
+   * Datadog's DDSketch protobuf encoding (the `ddsketch.proto` of sketches-go, read by
+   * `@datadog/sketches-js` `DDSketch.fromProto` and the Datadog agent): the mapping, both stores
+   * and the zero count. The protobuf has no count, sum, min or max; {@link DDSketch.fromProto}
+   * derives them from the buckets.
+   *
+   * @example
+   * ```ts
+   * import { DDSketch } from '@outpost/edge-aggregate';
+   * const bytes = new DDSketch().add(1).add(10).toProto();
+   * DDSketch.fromProto(bytes).count; // 2
+   * ```
+   */
+  toProto(): Uint8Array {
+    return encodeSketch({ gamma: this.#gamma, indexOffset: 0, positive: this.#pos, negative: this.#neg, zeroCount: this.#zero });
+  }
+
+  /**
+   * Rebuilds a sketch from Datadog's protobuf encoding (ours or `@datadog/sketches-js`'s
+   * `toProto()`), so sketches made on different gateways merge in one place. Count comes from
+   * the buckets; min, max and sum are estimated from the bucket values (within α).
+   *
+   * @throws {TypeError} for a non-Uint8Array.
+   * @throws {EdgeAggregateError} `STATE_INVALID` for malformed bytes, a non-logarithmic mapping,
+   * or more than `maxBytes` (default 4 MiB) / `maxBins` (default 100,000 per store).
+   * @example
+   * ```ts
+   * import { DDSketch } from '@outpost/edge-aggregate';
+   * const s = DDSketch.fromProto(new DDSketch({ relativeAccuracy: 0.02 }).add(5).toProto());
+   * s.relativeAccuracy.toFixed(2); // '0.02'
+   * ```
+   */
+  static fromProto(bytes: Uint8Array, limits: { readonly maxBytes?: number; readonly maxBins?: number } = {}): DDSketch {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes: expected a Uint8Array');
+    assertObject('limits', limits);
+    const maxBytes = limits.maxBytes ?? 4 << 20;
+    const maxBins = limits.maxBins ?? 100_000;
+    assertInt('limits.maxBytes', maxBytes, 1, 2 ** 31);
+    assertInt('limits.maxBins', maxBins, 1, 2 ** 24);
+    const st = decodeSketch(bytes, { maxBytes, maxBins });
+    const alpha = (st.gamma - 1) / (st.gamma + 1);
+    if (!(alpha > 0 && alpha < 1)) throw new EdgeAggregateError('STATE_INVALID', `DDSketch protobuf: gamma ${st.gamma} gives no relative accuracy in (0, 1)`);
+    const s = new DDSketch({ relativeAccuracy: alpha });
+    const shift = -st.indexOffset; // our index = theirs − indexOffset
+    s.#pos.merge({ offset: st.positive.offset + shift, counts: st.positive.counts });
+    s.#neg.merge({ offset: st.negative.offset + shift, counts: st.negative.counts });
+    s.#zero = st.zeroCount;
+    s.#count = s.#pos.total + s.#neg.total + st.zeroCount;
+    s.#restoreSummary();
+    return s;
+  }
+
+  /**
+   * The complete state as plain data (numbers and Float64Arrays), for CBOR (`cbor-x`
+   * `encode(sketch.toState())`) or any structured encoding: unlike the protobuf it keeps the
+   * exact count, sum, min and max.
+   *
+   * @example
+   * ```ts
+   * import { DDSketch } from '@outpost/edge-aggregate';
+   * const s = DDSketch.fromState(new DDSketch().add(-2).add(3).toState());
+   * [s.count, s.min, s.max, s.sum]; // [2, -2, 3, 1]
+   * ```
+   */
+  toState(): DDSketchState {
+    const copy = (st: DenseStore): { offset: number; counts: Float64Array } => ({ offset: st.offset, counts: st.counts.slice() });
+    return {
+      relativeAccuracy: this.relativeAccuracy, count: this.#count, sum: this.#sum, min: this.#min, max: this.#max,
+      zeroCount: this.#zero, positive: copy(this.#pos), negative: copy(this.#neg),
+    };
+  }
+
+  /**
+   * Rebuilds a sketch from {@link DDSketch.toState} output (after a CBOR round trip, say).
+   *
+   * @throws {TypeError} for a wrong shape; {@link EdgeAggregateError} `STATE_INVALID` for
+   * counts that are negative or not finite, a count that does not add up, or more than
+   * `maxBins` (default 100,000) bins per store.
+   */
+  static fromState(state: DDSketchState, limits: { readonly maxBins?: number } = {}): DDSketch {
+    assertObject('state', state);
+    const maxBins = limits.maxBins ?? 100_000;
+    const s = new DDSketch({ relativeAccuracy: state.relativeAccuracy });
+    const invalid = (what: string): EdgeAggregateError => new EdgeAggregateError('STATE_INVALID', `DDSketch state: ${what}`);
+    for (const [name, store, into] of [['positive', state.positive, s.#pos], ['negative', state.negative, s.#neg]] as const) {
+      assertObject(`state.${name}`, store);
+      if (!(store.counts instanceof Float64Array) && !Array.isArray(store.counts)) throw new TypeError(`state.${name}.counts: expected a Float64Array or an array`);
+      assertInt(`state.${name}.offset`, store.offset, -(2 ** 31), 2 ** 31);
+      if (store.counts.length > maxBins) throw invalid(`${name} has ${store.counts.length} bins, over maxBins ${maxBins}`);
+      const counts = Float64Array.from(store.counts as ArrayLike<number>);
+      if (counts.some((c) => !Number.isFinite(c) || c < 0)) throw invalid(`${name} has a count that is negative or not finite`);
+      into.merge({ offset: store.offset, counts });
+    }
+    for (const k of ['count', 'sum', 'zeroCount', 'min', 'max'] as const) assertNumber(`state.${k}`, state[k]);
+    if (!(state.zeroCount >= 0) || !Number.isFinite(state.zeroCount)) throw invalid('zeroCount is negative or not finite');
+    s.#zero = state.zeroCount;
+    s.#count = s.#pos.total + s.#neg.total + s.#zero;
+    if (Math.abs(s.#count - state.count) > 1e-9 * Math.max(1, state.count)) throw invalid(`count ${state.count} does not match the buckets (${s.#count})`);
+    s.#sum = state.sum;
+    s.#min = s.#count === 0 ? Infinity : state.min;
+    s.#max = s.#count === 0 ? -Infinity : state.max;
+    return s;
+  }
+
+  /** Sum, min and max estimated from the buckets (after decoding a protobuf that lacks them). */
+  #restoreSummary(): void {
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    const visit = (store: DenseStore, sign: number): void => {
+      for (let k = 0; k < store.counts.length; k++) {
+        const c = store.counts[k] as number;
+        if (c <= 0) continue;
+        const v = sign * this.#value(store.offset + k);
+        sum += c * v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    };
+    visit(this.#pos, 1);
+    visit(this.#neg, -1);
+    if (this.#zero > 0) {
+      if (0 < min) min = 0;
+      if (0 > max) max = 0;
+    }
+    this.#sum = sum;
+    this.#min = min;
+    this.#max = max;
+  }
+
+  /**
    * The value at quantile `q` ∈ [0, 1], within relative accuracy α of the exact value at rank
    * `⌊q·(n−1)⌋`; NaN when empty. `quantile(0)` and `quantile(1)` are the exact min and max.
    *
@@ -227,125 +373,4 @@ export class DDSketch {
     if (v < this.#min) this.#min = v;
     if (v > this.#max) this.#max = v;
   }
-}
-
-/** Options of {@link AnomalyDetector}. */
-export interface AnomalyOptions {
-  /** Values in the rolling baseline. Default 60. */
-  readonly baseline?: number;
-  /** Values needed before anything is flagged. Default 10. */
-  readonly minBaseline?: number;
-  /** |z-score| above which a value is flagged. Default 3. */
-  readonly zThreshold?: number;
-  /** |modified z-score| (Iglewicz & Hoaglin, 0.6745·(x − median)/MAD) above which a value is flagged. Default 3.5. */
-  readonly madThreshold?: number;
-  /** Whether flagged values join the baseline (so it adapts to a new regime). Default false. */
-  readonly learnAnomalies?: boolean;
-}
-
-/** Verdict of {@link AnomalyDetector.check}. */
-export interface AnomalyVerdict {
-  /** (x − mean) / std of the baseline; NaN before `minBaseline` or for a constant baseline. */
-  readonly z: number;
-  /** Modified z-score against median and MAD; NaN before `minBaseline` or when MAD is 0. */
-  readonly modifiedZ: number;
-  readonly zAnomaly: boolean;
-  readonly madAnomaly: boolean;
-}
-
-/**
- * Z-score and median-absolute-deviation flags over a rolling baseline of recent values (one per
- * window, e.g. the per-second RMS). MAD is robust to the outliers it is looking for.
- *
- * @example
- * ```ts
- * import { AnomalyDetector } from '@outpost/edge-aggregate';
- * const d = new AnomalyDetector({ baseline: 20, minBaseline: 5 });
- * for (const v of [1, 1.1, 0.9, 1, 1.05, 0.95, 1]) d.check(v);
- * d.check(1.02).madAnomaly; // false
- * d.check(3).madAnomaly;    // true
- * d.check(3).zAnomaly;      // true
- * ```
- */
-export class AnomalyDetector {
-  readonly #ring: Float64Array;
-  readonly #scratch: Float64Array;
-  readonly #min: number;
-  readonly #zT: number;
-  readonly #madT: number;
-  readonly #learn: boolean;
-  #n = 0;
-  #head = 0;
-
-  /**
-   * @throws {TypeError} for non-object options or non-number fields.
-   * @throws {RangeError} for sizes < 2 or non-positive thresholds.
-   */
-  constructor(options: AnomalyOptions = {}) {
-    assertObject('options', options);
-    const { baseline = 60, zThreshold = 3, madThreshold = 3.5, learnAnomalies = false } = options;
-    assertInt('options.baseline', baseline, 2, 1 << 20);
-    const minBaseline = options.minBaseline === undefined ? Math.min(10, baseline) : options.minBaseline;
-    assertInt('options.minBaseline', minBaseline, 2, baseline);
-    assertNumber('options.zThreshold', zThreshold);
-    assertNumber('options.madThreshold', madThreshold);
-    if (!(zThreshold > 0) || !(madThreshold > 0)) throw new RangeError(`options: expected positive thresholds, got z ${zThreshold}, MAD ${madThreshold}`);
-    if (typeof learnAnomalies !== 'boolean') throw new TypeError(`options.learnAnomalies: expected a boolean, got ${typeof learnAnomalies}`);
-    this.#ring = new Float64Array(baseline);
-    this.#scratch = new Float64Array(baseline);
-    this.#min = minBaseline;
-    this.#zT = zThreshold;
-    this.#madT = madThreshold;
-    this.#learn = learnAnomalies;
-  }
-
-  /**
-   * Score `value` against the baseline, then (unless flagged and not learning) add it.
-   *
-   * @throws {TypeError} for a non-number value.
-   * @throws {RangeError} for NaN or an infinite value.
-   * @example
-   * ```ts
-   * import { AnomalyDetector } from '@outpost/edge-aggregate';
-   * new AnomalyDetector().check(5).zAnomaly; // false (no baseline yet)
-   * ```
-   */
-  check(value: number): AnomalyVerdict {
-    assertNumber('value', value);
-    if (!Number.isFinite(value)) throw new RangeError(`value: expected a finite number, got ${value}`);
-    let z = NaN;
-    let modifiedZ = NaN;
-    const n = this.#n;
-    if (n >= this.#min) {
-      const ring = this.#ring;
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += ring[i] as number;
-      mean /= n;
-      let ss = 0;
-      for (let i = 0; i < n; i++) ss += ((ring[i] as number) - mean) ** 2;
-      const std = Math.sqrt(ss / (n - 1));
-      z = std > 0 ? (value - mean) / std : NaN;
-      const s = this.#scratch.subarray(0, n);
-      s.set(ring.subarray(0, n));
-      const median = medianOf(s);
-      for (let i = 0; i < n; i++) s[i] = Math.abs((s[i] as number) - median);
-      const mad = medianOf(s);
-      modifiedZ = mad > 0 ? (0.6745 * (value - median)) / mad : NaN;
-    }
-    const zAnomaly = Math.abs(z) > this.#zT;
-    const madAnomaly = Math.abs(modifiedZ) > this.#madT;
-    if (this.#learn || !(zAnomaly || madAnomaly)) {
-      this.#ring[this.#head] = value;
-      this.#head = (this.#head + 1) % this.#ring.length;
-      if (this.#n < this.#ring.length) this.#n++;
-    }
-    return { z, modifiedZ, zAnomaly, madAnomaly };
-  }
-}
-
-function medianOf(s: Float64Array): number {
-  s.sort();
-  const n = s.length;
-  const m = n >> 1;
-  return n % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }

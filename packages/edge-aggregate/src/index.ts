@@ -38,8 +38,10 @@ export { Deadband, RateLimiter, Biquad, Decimator, lttb } from './filters.js';
 export type { DeadbandOptions, BiquadType, DecimatorOptions } from './filters.js';
 
 // Quantiles and anomaly flags
-export { DDSketch, AnomalyDetector } from './ddsketch.js';
-export type { AnomalyOptions, AnomalyVerdict } from './ddsketch.js';
+export { DDSketch } from './ddsketch.js';
+export type { DDSketchState } from './ddsketch.js';
+export { AnomalyDetector } from './anomaly.js';
+export type { AnomalyOptions, AnomalyVerdict } from './anomaly.js';
 
 /** Package version. */
 export const VERSION = '0.1.0';
