@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { code } from './fixtures/error-code.js';
 import { DeviceError, createRevocationList, initCaDir, openCaDir, writeBrokerFiles, type CaDir } from '@outpost/device-sdk';
 
 let root: string;
@@ -16,15 +17,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeviceError);
-    return (err as DeviceError).code;
-  }
-  return 'no error';
-}
 
 describe('initCaDir / openCaDir', () => {
   test('writes ca.pem, ca.key (0600, dir 0700), registry.json, crl.pem; no temp files left', async () => {

@@ -57,11 +57,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('createFleetCA', () => {
-  test('ECDSA P-256 root: CA:true pathlen 0 critical, keyCertSign+cRLSign critical, SKI, SHA-256', () => {
+  test('ECDSA P-256 root: CA:true pathlen 1 critical, keyCertSign+cRLSign critical, SKI, SHA-256', () => {
     const text = openssl(['x509', '-noout', '-text', '-in', file('ca.pem', ca.certificatePem)]).out;
     expect(text).toContain('Signature Algorithm: ecdsa-with-SHA256');
     expect(text).toContain('NIST CURVE: P-256');
-    expect(text).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    expect(text).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:1/);
     expect(text).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
     expect(text).toContain('Subject Key Identifier');
     expect(text).toContain('Issuer: CN = Test Fleet CA');

@@ -239,7 +239,7 @@ export interface PresentedCredential {
  * const ca = await createFleetCA();
  * const a = await issueDeviceCertificate({ ca, deviceId: 'a' });
  * const b = await issueDeviceCertificate({ ca, deviceId: 'b' });
- * assertNotSharedCredential([{ deviceId: 'a', cert: a.certificatePem }, { deviceId: 'b', cert: b.certificatePem }]); // ok
+ * assertNotSharedCredential([{ deviceId: 'a', cert: a.certificatePem }, { deviceId: 'b', cert: b.certificatePem }]); // undefined
  * ```
  */
 export function assertNotSharedCredential(credentials: Iterable<PresentedCredential>): void {
