@@ -64,6 +64,20 @@ describe('registry', () => {
     expect(await code(other.issueDevice({ deviceId: 'a' }))).toBe('DEVICE_ALREADY_REGISTERED');
   });
 
+  test('a device registered before the id charset (e.g. "capteur-é") can still be revoked, not re-issued', async () => {
+    const legacy = await initCaDir(fresh());
+    const dev = await legacy.issueDevice({ deviceId: 'legacy' });
+    // What an older release wrote: the same entry under an id outside today's charset.
+    const path = join(legacy.dir, 'registry.json');
+    const reg = JSON.parse(readFileSync(path, 'utf8')) as { devices: Record<string, unknown> };
+    reg.devices['capteur-é'] = reg.devices['legacy'];
+    delete reg.devices['legacy'];
+    writeFileSync(path, JSON.stringify(reg));
+    expect(await legacy.revokeDevice('capteur-é')).toEqual([dev.serialNumber]);
+    await expect(legacy.issueDevice({ deviceId: 'capteur-é', renew: true })).rejects.toBeInstanceOf(RangeError);
+    await expect(legacy.revokeDevice('ghost-é')).rejects.toBeInstanceOf(RangeError);
+  });
+
   test('renew with a new key keeps the old certificate in history', async () => {
     const before = ca.device('a')!;
     const renewed = await ca.issueDevice({ deviceId: 'a', renew: true });

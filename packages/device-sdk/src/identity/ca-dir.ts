@@ -325,10 +325,11 @@ export class CaDir {
    */
   async revokeDevice(deviceId: string, options: { readonly now?: Date } = {}): Promise<readonly string[]> {
     const fn = 'CaDir.revokeDevice';
-    checkDeviceId(fn, deviceId);
     assertOptions(fn, options);
     if (options.now !== undefined && !(options.now instanceof Date)) throw new TypeError(`${fn}: now: expected a Date, got ${describe(options.now)}`);
     await this.reload();
+    // A device registered by a release before the id charset keeps its id: it must stay revocable.
+    if (typeof deviceId !== 'string' || !Object.hasOwn(this.#registry.devices, deviceId)) checkDeviceId(fn, deviceId);
     const d = this.#registry.devices[deviceId];
     if (d === undefined) throw new DeviceError('INVALID_OPTION', `${fn}: device "${deviceId}" is not registered`);
     const at = (options.now ?? new Date()).toISOString();
