@@ -18,6 +18,8 @@ const SERVER_VERIFY_CODES = new Set([
   'INVALID_CA',
   'PATH_LENGTH_EXCEEDED',
   'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  // Node's name for verify results it has no name for, e.g. X509_V_ERR_CA_MD_TOO_WEAK (a SHA-1 signed broker certificate).
+  'UNSPECIFIED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 

@@ -204,12 +204,6 @@ describe('checkDeviceCredentials', () => {
     expect(checkDeviceCredentials({ cert: enc.encode(dev.certificatePem), key: enc.encode(dev.privateKeyPem!), ca: enc.encode(bundle) }).deviceId).toBe('sensor-0001');
   });
 
-  test('is fast enough to run before every connect', () => {
-    const t0 = performance.now();
-    for (let i = 0; i < 50; i++) checkDeviceCredentials({ cert: dev.certificatePem, key: dev.privateKeyPem!, ca: ca.certificatePem });
-    expect((performance.now() - t0) / 50).toBeLessThan(20);
-  });
-
   test('remembered checks stay exact: the clock and the client id are checked on every call, a changed input is checked afresh', async () => {
     const args = { cert: dev.certificatePem, key: dev.privateKeyPem!, ca: ca.certificatePem };
     expect(checkDeviceCredentials(args).deviceId).toBe('sensor-0001');
