@@ -32,7 +32,7 @@ afterAll(() => {
 
 describe('outpost pki', () => {
   test('every subcommand has --help with usage, options and an example', async () => {
-    for (const sub of ['init-ca', 'issue-device', 'issue-server', 'broker-config', 'revoke', 'list']) {
+    for (const sub of ['init-ca', 'init-intermediate', 'issue-device', 'issue-server', 'broker-config', 'revoke', 'list']) {
       const r = await cli('pki', sub, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`^Usage: outpost pki ${sub}`));
@@ -140,6 +140,8 @@ describe('outpost pki', () => {
       [['pki', 'issue-server', '--ca', 'ca', '--host', 'bad host', '--out', 'x'], 1, /neither an IP address nor a DNS name/],
       [['pki', 'broker-config', '--ca', 'ca', '--out', 'x', '--port', '70000'], 2, /--port: expected an integer from 1 to 65535/],
       [['pki', 'revoke', '--ca', 'ca', '--device-id', 'ghost'], 1, /not registered/],
+      [['pki', 'issue-device', '--ca', 'ca', '--device-id', 'a b', '--out', 'x'], 1, /" " at offset 1 is not allowed in a device id/],
+      [['pki', 'init-intermediate', '--out', 'x'], 2, /missing required option --ca/],
     ];
     for (const [argv, code, re] of cases) {
       const r = await cli(...argv);
@@ -230,5 +232,29 @@ describe('outpost pki broker-config with the real Mosquitto', () => {
     await new Promise((r) => setTimeout(r, 100));
     // Mosquitto logs only "certificate verify failed"; openssl above showed the reason is the CRL.
     expect(log).toMatch(/certificate verify failed/);
+  });
+
+  test('init-intermediate: devices get a bundle (device + intermediate) and the root as ca.pem; the broker verifies the chain', async () => {
+    await stop();
+    expect((await cli('pki', 'init-ca', '--out', 'root')).code).toBe(0);
+    const r = await cli('pki', 'init-intermediate', '--ca', 'root', '--out', 'plant', '--cn', 'Plant CA', '--json');
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out)).toMatchObject({ subject: 'CN=Plant CA', issuer: 'CN=Outpost Fleet CA' });
+    expect(readdirSync(join(dir, 'plant')).sort()).toEqual(['ca.key', 'ca.pem', 'chain.pem', 'crl.pem', 'registry.json', 'root.pem']);
+    expect(statSync(join(dir, 'plant/ca.key')).mode & 0o777).toBe(0o600);
+    expect((await cli('pki', 'init-intermediate', '--ca', 'plant', '--out', 'sub')).err).toMatch(/pathlen:0.*\[CERT_INVALID\]/);
+    expect((await cli('pki', 'issue-device', '--ca', 'plant', '--device-id', 'plant-1', '--out', 'plant-devs')).code).toBe(0);
+    const bundle = readFileSync(join(dir, 'plant-devs/plant-1.pem'), 'utf8');
+    expect(bundle.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(readFileSync(join(dir, 'plant-devs/ca.pem'), 'utf8')).toBe(readFileSync(join(dir, 'root/ca.pem'), 'utf8'));
+    expect(openssl('verify', '-purpose', 'sslclient', '-CAfile', 'plant-devs/ca.pem', '-untrusted', 'plant-devs/plant-1.pem', 'plant-devs/plant-1.pem').out).toContain(': OK');
+
+    const port = await freePort();
+    expect((await cli('pki', 'broker-config', '--ca', 'plant', '--out', 'broker', '--port', String(port))).code).toBe(0);
+    expect(readFileSync(join(dir, 'broker/ca.pem'), 'utf8')).toBe(readFileSync(join(dir, 'root/ca.pem'), 'utf8'));
+    await start(port);
+    const status = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '--cafile', join(dir, 'plant-devs/ca.pem'), '--cert', join(dir, 'plant-devs/plant-1.pem'), '--key', join(dir, 'plant-devs/plant-1.key'), '-i', 'plant-1', '-t', 'devices/plant-1/x', '-m', 'hi'], { timeout: 10_000 }).status;
+    expect(status).toBe(0);
+    await stop();
   });
 });

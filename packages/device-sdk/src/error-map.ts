@@ -11,6 +11,15 @@ const SERVER_VERIFY_CODES = new Set([
   'CERT_NOT_YET_VALID',
   'CERT_SIGNATURE_FAILURE',
   'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  // X509_V_ERR_INVALID_PURPOSE: a broker certificate without extKeyUsage serverAuth (RFC 5280 §4.2.1.12).
+  'INVALID_PURPOSE',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  // Node's name for verify results it has no name for, e.g. X509_V_ERR_CA_MD_TOO_WEAK (a SHA-1 signed broker certificate).
+  'UNSPECIFIED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 

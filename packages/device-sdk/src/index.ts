@@ -9,13 +9,17 @@ export { DeviceError } from './errors.js';
 export type { DeviceErrorCode } from './errors.js';
 
 // --- identity: fleet CA, per-device certificates, broker config ---
-export { createFleetCA, issueDeviceCertificate, issueServerCertificate } from './identity/certificates.js';
-export type { KeyAlgorithm, FleetCA, CreateFleetCAOptions, CaCredentials, ValidityOptions, IssueDeviceOptions, DeviceCertificate, IssueServerOptions, ServerCertificate } from './identity/certificates.js';
+export { createFleetCA, issueDeviceCertificate } from './identity/certificates.js';
+export type { KeyAlgorithm, FleetCA, CreateFleetCAOptions, CaCredentials, ValidityOptions, IssueDeviceOptions, DeviceCertificate } from './identity/certificates.js';
+export { issueServerCertificate } from './identity/server-cert.js';
+export type { IssueServerOptions, ServerCertificate } from './identity/server-cert.js';
 export { parseDeviceIdentity, checkDeviceCredentials, assertNotSharedCredential } from './identity/verify.js';
 export type { DeviceIdentity, CheckDeviceCredentialsOptions, PresentedCredential } from './identity/verify.js';
 export { brokerConfig } from './identity/broker-config.js';
 export type { BrokerConfigOptions, BrokerConfig } from './identity/broker-config.js';
 export { initCaDir, openCaDir, CaDir } from './identity/ca-dir.js';
+export { createIntermediateCA, initIntermediateCaDir } from './identity/intermediate.js';
+export type { IntermediateCA, CreateIntermediateCAOptions, InitIntermediateCaDirOptions } from './identity/intermediate.js';
 export type { RegisteredCertificate, RegisteredDevice, IssueRegisteredDeviceOptions } from './identity/ca-dir.js';
 export { createRevocationList } from './identity/crl.js';
 export type { RevokedCertificate, CreateRevocationListOptions } from './identity/crl.js';

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { code } from './fixtures/error-code.js';
 import { DeviceError, createRevocationList, initCaDir, openCaDir, writeBrokerFiles, type CaDir } from '@outpost/device-sdk';
 
 let root: string;
@@ -16,15 +17,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    expect(err).toBeInstanceOf(DeviceError);
-    return (err as DeviceError).code;
-  }
-  return 'no error';
-}
 
 describe('initCaDir / openCaDir', () => {
   test('writes ca.pem, ca.key (0600, dir 0700), registry.json, crl.pem; no temp files left', async () => {
@@ -70,6 +62,20 @@ describe('registry', () => {
     // Another handle on the same directory sees the registry.
     const other = await openCaDir(ca.dir);
     expect(await code(other.issueDevice({ deviceId: 'a' }))).toBe('DEVICE_ALREADY_REGISTERED');
+  });
+
+  test('a device registered before the id charset (e.g. "capteur-é") can still be revoked, not re-issued', async () => {
+    const legacy = await initCaDir(fresh());
+    const dev = await legacy.issueDevice({ deviceId: 'legacy' });
+    // What an older release wrote: the same entry under an id outside today's charset.
+    const path = join(legacy.dir, 'registry.json');
+    const reg = JSON.parse(readFileSync(path, 'utf8')) as { devices: Record<string, unknown> };
+    reg.devices['capteur-é'] = reg.devices['legacy'];
+    delete reg.devices['legacy'];
+    writeFileSync(path, JSON.stringify(reg));
+    expect(await legacy.revokeDevice('capteur-é')).toEqual([dev.serialNumber]);
+    await expect(legacy.issueDevice({ deviceId: 'capteur-é', renew: true })).rejects.toBeInstanceOf(RangeError);
+    await expect(legacy.revokeDevice('ghost-é')).rejects.toBeInstanceOf(RangeError);
   });
 
   test('renew with a new key keeps the old certificate in history', async () => {

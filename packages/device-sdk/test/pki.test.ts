@@ -57,11 +57,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('createFleetCA', () => {
-  test('ECDSA P-256 root: CA:true pathlen 0 critical, keyCertSign+cRLSign critical, SKI, SHA-256', () => {
+  test('ECDSA P-256 root: CA:true pathlen 1 critical, keyCertSign+cRLSign critical, SKI, SHA-256', () => {
     const text = openssl(['x509', '-noout', '-text', '-in', file('ca.pem', ca.certificatePem)]).out;
     expect(text).toContain('Signature Algorithm: ecdsa-with-SHA256');
     expect(text).toContain('NIST CURVE: P-256');
-    expect(text).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    expect(text).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:1/);
     expect(text).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
     expect(text).toContain('Subject Key Identifier');
     expect(text).toContain('Issuer: CN = Test Fleet CA');
@@ -138,14 +138,14 @@ describe('issueDeviceCertificate', () => {
     await expectCodeAsync(issueDeviceCertificate({ ca, deviceId: 'x', csrPem: bad }), 'CERT_INVALID');
   });
 
-  test('device ids: one MQTT topic level, 1..64 characters', async () => {
-    for (const bad of ['', 'a/b', 'a+b', 'a#', 'nul\0', 'tab\t', 'x'.repeat(65)]) {
+  test('device ids: [A-Za-z0-9._-]{1,64}', async () => {
+    for (const bad of ['', 'a/b', 'a+b', 'a#', '*', 'a b', '$SYS', 'a%u', 'capteur-é', 'a,b', 'nul\0', 'tab\t', 'x'.repeat(65)]) {
       await expect(issueDeviceCertificate({ ca, deviceId: bad })).rejects.toBeInstanceOf(RangeError);
     }
     const long = await issueDeviceCertificate({ ca, deviceId: 'x'.repeat(64), publicKeyPem: dev.publicKeyPem });
     expect(parseDeviceIdentity(long.certificatePem).deviceId).toBe('x'.repeat(64));
-    const uni = await issueDeviceCertificate({ ca, deviceId: 'capteur-é,=1', publicKeyPem: dev.publicKeyPem });
-    expect(parseDeviceIdentity(uni.certificatePem).deviceId).toBe('capteur-é,=1');
+    const all = await issueDeviceCertificate({ ca, deviceId: 'Az09._-', publicKeyPem: dev.publicKeyPem });
+    expect(parseDeviceIdentity(all.certificatePem).deviceId).toBe('Az09._-');
   });
 
   test('refuses weak or unsupported keys, a mismatched CA key, a non-CA issuer', async () => {
@@ -204,10 +204,15 @@ describe('checkDeviceCredentials', () => {
     expect(checkDeviceCredentials({ cert: enc.encode(dev.certificatePem), key: enc.encode(dev.privateKeyPem!), ca: enc.encode(bundle) }).deviceId).toBe('sensor-0001');
   });
 
-  test('is fast enough to run before every connect', () => {
-    const t0 = performance.now();
-    for (let i = 0; i < 50; i++) checkDeviceCredentials({ cert: dev.certificatePem, key: dev.privateKeyPem!, ca: ca.certificatePem });
-    expect((performance.now() - t0) / 50).toBeLessThan(20);
+  test('remembered checks stay exact: the clock and the client id are checked on every call, a changed input is checked afresh', async () => {
+    const args = { cert: dev.certificatePem, key: dev.privateKeyPem!, ca: ca.certificatePem };
+    expect(checkDeviceCredentials(args).deviceId).toBe('sensor-0001');
+    expectCode(() => checkDeviceCredentials({ ...args, now: new Date(dev.notAfter.getTime() + 1000) }), 'CERT_EXPIRED');
+    expectCode(() => checkDeviceCredentials({ ...args, clientId: 'sensor-0002' }), 'CERT_IDENTITY_MISMATCH');
+    const other = await issueDeviceCertificate({ ca, deviceId: 'other-memo' });
+    expectCode(() => checkDeviceCredentials({ ...args, key: other.privateKeyPem! }), 'CERT_KEY_MISMATCH');
+    expectCode(() => checkDeviceCredentials({ ...args, ca: otherCa.certificatePem }), 'CERT_UNTRUSTED');
+    expect(checkDeviceCredentials(args).deviceId).toBe('sensor-0001');
   });
 
   test('key/cert mismatch → CERT_KEY_MISMATCH', async () => {

@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { initCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/device-sdk';
+import { initCaDir, initIntermediateCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/device-sdk';
 import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
 import { readCapped, writeNew } from '../files.js';
 
@@ -60,17 +60,38 @@ Options:
 Example:
   outpost pki init-ca --out ./fleet-ca --cn "Acme Fleet CA"`;
 
+const intermediateHelp = `Usage: outpost pki init-intermediate --ca ROOT_DIR --out DIR [--algorithm ecdsa-p256|rsa-2048] [--cn NAME] [--days N] [--json]
+
+Creates an intermediate CA in DIR, signed by the root CA in ROOT_DIR (made by init-ca, which
+allows one intermediate level: pathlen:1). The intermediate (pathlen:0) issues devices and
+brokers; the root can then stay offline. DIR holds the files of init-ca plus chain.pem (the
+intermediate, appended to every device bundle) and root.pem (the trust anchor). Devices issued
+from DIR get ID.pem = device certificate + intermediate, and ca.pem = the root; broker-config
+from DIR gives Mosquitto the root as cafile.
+
+Options:
+  --ca ROOT_DIR      the root CA directory (its key signs the intermediate)
+  --out DIR          directory for the intermediate CA (created if missing)
+  --algorithm ALG    ecdsa-p256 (default) or rsa-2048; signatures are SHA-256
+  --cn NAME          intermediate common name (default "Outpost Intermediate CA")
+  --days N           validity in days (default 1825, never beyond the root's)
+  --json             machine-readable output
+
+Example:
+  outpost pki init-intermediate --ca ./fleet-ca --out ./plant-7-ca --cn "Plant 7 CA"`;
+
 const issueDeviceHelp = `Usage: outpost pki issue-device --ca DIR --device-id ID --out DIR [--key PUB.pem | --csr REQ.pem] [--days N] [--renew] [--json]
 
 Issues a certificate for one device (CN = device id, clientAuth) and records it in the CA's
 registry. Without --key/--csr a new ECDSA P-256 key pair is made and written as ID.key (0600).
+From an intermediate CA (init-intermediate), ID.pem is the bundle: certificate + intermediate.
 One key per device: a key certified before is refused, and so is a registered device id
 unless --renew is given (with a new key).
 
 Options:
   --ca DIR           the CA directory (from init-ca)
-  --device-id ID     device id: 1-64 characters, no / + # or control characters
-  --out DIR          writes ID.pem, ID.key (when generated) and ca.pem; never overwrites
+  --device-id ID     device id: 1-64 characters from A-Z a-z 0-9 . _ -
+  --out DIR          writes ID.pem, ID.key (when generated) and ca.pem (the root); never overwrites
   --key FILE         the device's existing public key (or private key; only its public half is used)
   --csr FILE         a PKCS#10 request made on the device (its signature is checked)
   --days N           validity in days (default 365, never beyond the CA's)
@@ -98,7 +119,8 @@ Example:
 const brokerHelp = `Usage: outpost pki broker-config --ca DIR --out DIR [--port 8883] [--host 127.0.0.1] [--san HOST ...] [--app NAME ...] [--max-queued N] [--persistence DIR] [--user NAME] [--no-crl] [--json]
 
 Writes a Mosquitto 2.0 setup for the fleet into DIR: mosquitto.conf (one TLS listener,
-require_certificate, use_identity_as_username, allow_anonymous false, set_tcp_nodelay,
+require_certificate, use_identity_as_username, use_username_as_clientid (the certificate
+CN is the client id: no client can take over another's session), allow_anonymous false, set_tcp_nodelay,
 max_queued_messages), acl (each device: devices/<id>/# and $aws/things/<id>/shadow/#),
 ca.pem, crl.pem, and a new broker certificate server.pem / server.key issued from the CA
 for --san hosts (default: 127.0.0.1 and localhost, or --host). Run: mosquitto -c DIR/mosquitto.conf
@@ -167,6 +189,25 @@ export const pkiCommands: readonly Command[] = [
     },
   },
   {
+    path: ['pki', 'init-intermediate'],
+    summary: 'create an intermediate CA signed by the fleet root CA',
+    help: intermediateHelp,
+    async run(args, io) {
+      const { values } = parseCommandArgs(args, { ca: { type: 'string' }, out: { type: 'string' }, algorithm: { type: 'string' }, cn: { type: 'string' }, days: { type: 'string' } });
+      const parent = await openCaDir(path(io, requireString(values['ca'], 'ca')));
+      const out = path(io, requireString(values['out'], 'out'));
+      const alg = algorithm(str(values, 'algorithm'));
+      const days = int(values['days'], 'days', 1, 36_500);
+      const cn = str(values, 'cn');
+      const ca = await initIntermediateCaDir(out, { parent, ...(alg === undefined ? {} : { algorithm: alg }), ...(days === undefined ? {} : { validityDays: days }), ...(cn === undefined ? {} : { commonName: cn }) });
+      const { X509Certificate } = await import('node:crypto');
+      const cert = new X509Certificate(ca.certificatePem);
+      const result = { dir: ca.dir, certificate: ca.certificatePath, key: ca.keyPath, crl: ca.crlPath, subject: cert.subject, issuer: cert.issuer, fingerprint: cert.fingerprint256, notAfter: new Date(cert.validTo).toISOString() };
+      emit(io, values.json, result, `Created intermediate CA "${cert.subject.replace(/^CN=/, '')}" in ${ca.dir}, signed by "${cert.issuer.replace(/^CN=/, '')}"\n  certificate  ${ca.certificatePath}\n  private key  ${ca.keyPath} (mode 0600)\n  SHA-256      ${cert.fingerprint256}\n  valid until  ${result.notAfter}\nIssue devices with: outpost pki issue-device --ca ${ca.dir} ...`);
+      return 0;
+    },
+  },
+  {
     path: ['pki', 'issue-device'],
     summary: 'issue a per-device certificate (and key) from the fleet CA',
     help: issueDeviceHelp,
@@ -198,9 +239,9 @@ export const pkiCommands: readonly Command[] = [
       });
       await mkdir(out, { recursive: true });
       if (cert.privateKeyPem !== undefined) await writeNew(keyPath, cert.privateKeyPem, 0o600);
-      await writeNew(certPath, cert.certificatePem, 0o644);
+      await writeNew(certPath, cert.chainPem, 0o644); // the bundle: + the intermediate, when there is one
       const caCopy = join(out, 'ca.pem');
-      if (!(await exists(caCopy))) await writeNew(caCopy, ca.certificatePem, 0o644);
+      if (!(await exists(caCopy))) await writeNew(caCopy, ca.rootPem, 0o644);
       const result = {
         deviceId: cert.deviceId, certificate: certPath, key: cert.privateKeyPem === undefined ? null : keyPath, ca: caCopy,
         serialNumber: cert.serialNumber, fingerprint: cert.fingerprint, spkiFingerprint: cert.spkiFingerprint,
@@ -229,8 +270,8 @@ export const pkiCommands: readonly Command[] = [
       await mkdir(out, { recursive: true });
       await writeNew(keyPath, server.privateKeyPem, 0o600);
       const { writeFile } = await import('node:fs/promises');
-      await writeFile(certPath, server.certificatePem);
-      await writeFile(join(out, 'ca.pem'), ca.certificatePem);
+      await writeFile(certPath, server.chainPem);
+      await writeFile(join(out, 'ca.pem'), ca.rootPem);
       const result = { certificate: certPath, key: keyPath, ca: join(out, 'ca.pem'), hosts, serialNumber: server.serialNumber, fingerprint: server.fingerprint, notAfter: server.notAfter.toISOString() };
       emit(io, values.json, result, `Issued broker certificate for ${hosts.join(', ')}\n  certificate  ${certPath}\n  private key  ${keyPath} (mode 0600)\n  valid until  ${result.notAfter}`);
       return 0;

@@ -64,29 +64,41 @@ export function pemText(fn: string, field: string, value: unknown): string {
   throw new TypeError(`${fn}: ${field}: expected PEM text (string or Uint8Array), got ${describe(value)}`);
 }
 
-/** Longest device id: X.520 ub-common-name, since the id is the certificate's CN. */
+/** Longest device id: X.520 ub-common-name (RFC 5280 Appendix A), since the id is the certificate's CN. */
 export const MAX_DEVICE_ID_LENGTH = 64;
 
+/** The device id charset: ASCII letters, digits, `.`, `_` and `-`, 1 to 64 of them. */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
 /**
- * A device id becomes the certificate CN, the Mosquitto username (`use_identity_as_username`)
- * and one MQTT topic level (`devices/<id>/...`), so it must be a valid topic level:
- * no `/`, `+`, `#` (MQTT 3.1.1 §4.7) and no NUL; we also refuse other control characters.
+ * Why `value` is not a device id, or `undefined` when it is one. A device id becomes the
+ * certificate CN, the Mosquitto username and client id (`use_identity_as_username`,
+ * `use_username_as_clientid`) and one MQTT topic level (`devices/<id>/...`): a `/` would add
+ * levels (Mosquitto expands `devices/%u/#` for CN `dev-a/x` to `devices/dev-a/x/#`, inside
+ * dev-a's tree), `+` `#` are wildcards (MQTT 3.1.1 §4.7.1), `*` `$` `%` are special to brokers
+ * and ACL patterns, and non-ASCII text has several encodings. So: `[A-Za-z0-9._-]{1,64}`.
  */
-export function checkDeviceId(fn: string, value: unknown, field = 'deviceId'): string {
-  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
+export function deviceIdProblem(value: string): string | undefined {
+  if (DEVICE_ID_PATTERN.test(value)) return undefined;
+  if (value.length === 0) return 'expected a non-empty device id';
   const chars = [...value];
-  if (chars.length === 0) throw new RangeError(`${fn}: ${field}: expected a non-empty device id`);
-  if (chars.length > MAX_DEVICE_ID_LENGTH) {
-    throw new RangeError(`${fn}: ${field}: expected at most ${MAX_DEVICE_ID_LENGTH} characters, got ${chars.length}`);
-  }
+  if (chars.length > MAX_DEVICE_ID_LENGTH) return `expected at most ${MAX_DEVICE_ID_LENGTH} characters, got ${chars.length}`;
   for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    const ch = value[i];
-    if (ch === '/' || ch === '+' || ch === '#' || c < 0x20 || c === 0x7f) {
-      const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).padStart(4, '0')}` : `"${ch}"`;
-      throw new RangeError(`${fn}: ${field}: ${shown} at offset ${i} is not allowed in a device id (it must be one MQTT topic level)`);
+    const ch = value[i]!;
+    if (!/[A-Za-z0-9._-]/.test(ch)) {
+      const c = value.charCodeAt(i);
+      const shown = c < 0x20 || c >= 0x7f ? `U+${c.toString(16).padStart(4, '0')}` : `"${ch}"`;
+      return `${shown} at offset ${i} is not allowed in a device id (allowed: A-Z a-z 0-9 . _ -)`;
     }
   }
+  return 'not a device id';
+}
+
+/** Throws a TypeError for a non-string and a RangeError for a string outside {@link DEVICE_ID_PATTERN}. */
+export function checkDeviceId(fn: string, value: unknown, field = 'deviceId'): string {
+  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
+  const problem = deviceIdProblem(value);
+  if (problem !== undefined) throw new RangeError(`${fn}: ${field}: ${problem}`);
   return value;
 }
 

@@ -5,12 +5,13 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assertOptions, describe, optionalInt, requiredString } from './args.js';
 import { brokerConfig, type BrokerConfigOptions } from './broker-config.js';
-import { CaDir, writeAtomic } from './ca-dir.js';
+import { writeAtomic } from './atomic-files.js';
+import { CaDir } from './ca-dir.js';
 import { readFile } from 'node:fs/promises';
 
 /** Options of {@link writeBrokerFiles}. */
 export interface WriteBrokerFilesOptions extends Omit<BrokerConfigOptions, 'caPath' | 'serverCertPath' | 'serverKeyPath' | 'aclPath' | 'crlPath'> {
-  /** The fleet CA (from {@link openCaDir}). */
+  /** The fleet CA (from {@link openCaDir}); for an intermediate CA directory, `ca.pem` is written with its root. */
   readonly ca: CaDir;
   /** Directory to write into (created if missing). */
   readonly outDir: string;
@@ -66,8 +67,10 @@ export async function writeBrokerFiles(options: WriteBrokerFilesOptions): Promis
   const cfg = brokerConfig({ ...rest, caPath: paths.caPath, serverCertPath: paths.serverCertPath, serverKeyPath: paths.serverKeyPath, aclPath: paths.aclPath, ...(paths.crlPath === undefined ? {} : { crlPath: paths.crlPath }) });
   const server = await ca.issueServer({ hosts });
   await mkdir(outDir, { recursive: true, mode: 0o755 });
-  await writeAtomic(paths.caPath, ca.certificatePem);
-  await writeAtomic(paths.serverCertPath, server.certificatePem);
+  // The root is the trust anchor; an intermediate's devices send it in their bundle, and the
+  // broker sends its own certificate with the chain (Mosquitto reads certfile as a chain file).
+  await writeAtomic(paths.caPath, ca.rootPem);
+  await writeAtomic(paths.serverCertPath, server.chainPem);
   await writeAtomic(paths.serverKeyPath, server.privateKeyPem, 0o600);
   if (paths.crlPath !== undefined) await writeAtomic(paths.crlPath, await readFile(ca.crlPath, 'utf8'));
   await writeAtomic(paths.aclPath, cfg.acl);

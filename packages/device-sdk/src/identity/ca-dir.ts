@@ -5,26 +5,25 @@
 //   <dir>/ca.key         CA private key, mode 0600
 //   <dir>/registry.json  deviceId → serial, fingerprints, validity; every key ever certified
 //   <dir>/crl.pem        revoked device certificates (empty at first), for Mosquitto's crlfile
+//   <dir>/chain.pem      (an intermediate CA only) its certificate and those above it, not the root
+//   <dir>/root.pem       (an intermediate CA only) the root: the trust anchor of brokers and devices
 //
 // Every write is atomic (temporary file, fsync, rename). One writer at a time: two processes
 // issuing from the same directory at once can lose a registry entry (no lock file yet).
 
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DeviceError } from '../errors.js';
 import { assertOptions, checkDeviceId, describe, optionalBoolean, requiredString } from './args.js';
 import {
   createFleetCA,
   issueDeviceCertificate,
-  issueServerCertificate,
   type CreateFleetCAOptions,
   type DeviceCertificate,
   type IssueDeviceOptions,
-  type IssueServerOptions,
-  type ServerCertificate,
 } from './certificates.js';
+import { issueServerCertificate, type IssueServerOptions, type ServerCertificate } from './server-cert.js';
+import { createAtomic, exists, syncDir, writeAtomic } from './atomic-files.js';
 import { createRevocationList } from './crl.js';
 import { spkiFromPem, sha256Colon } from './keys.js';
 import { parseDeviceIdentity } from './verify.js';
@@ -68,57 +67,7 @@ export interface IssueRegisteredDeviceOptions extends Omit<IssueDeviceOptions, '
   readonly renew?: boolean;
 }
 
-const FILES = { cert: 'ca.pem', key: 'ca.key', registry: 'registry.json', crl: 'crl.pem' } as const;
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
-
-/** Writes a temporary file in the same directory and fsyncs it; returns its path. */
-async function writeTemp(path: string, data: string, mode: number): Promise<string> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await chmod(tmp, mode); // the umask may have narrowed or widened nothing, but be exact
-  return tmp;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Atomic replace: readers see the old file or the new one, never a torn one. */
-export async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = await writeTemp(path, data, mode);
-  await rename(tmp, path);
-  await syncDir(resolve(path, '..'));
-}
-
-/** Atomic create: fails with EEXIST rather than replace (link() never overwrites). */
-async function createAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = await writeTemp(path, data, mode);
-  try {
-    await link(tmp, path);
-  } finally {
-    await unlink(tmp);
-  }
-}
+const FILES = { cert: 'ca.pem', key: 'ca.key', registry: 'registry.json', crl: 'crl.pem', chain: 'chain.pem', root: 'root.pem' } as const;
 
 function checkDir(fn: string, dir: unknown): string {
   return resolve(requiredString(fn, 'dir', dir));
@@ -140,10 +89,25 @@ export async function initCaDir(dir: string, options: CreateFleetCAOptions = {})
   const fn = 'initCaDir';
   const root = checkDir(fn, dir);
   assertOptions(fn, options);
+  await assertNoCa(fn, root);
+  const ca = await createFleetCA(options);
+  return writeCaDir(fn, root, ca, options.now instanceof Date ? options.now : undefined);
+}
+
+/** Internal: refuses a directory that already holds (part of) a CA. */
+export async function assertNoCa(fn: string, root: string): Promise<void> {
   for (const f of [FILES.cert, FILES.key, FILES.registry]) {
     if (await exists(join(root, f))) throw new DeviceError('CA_EXISTS', `${fn}: ${join(root, f)} exists; refusing to overwrite a CA (use another directory)`);
   }
-  const ca = await createFleetCA(options);
+}
+
+/** Internal: writes a new CA's files (the key first, never over an existing one) and opens it. */
+export async function writeCaDir(
+  fn: string,
+  root: string,
+  ca: { readonly certificatePem: string; readonly privateKeyPem: string; readonly chainPem?: string; readonly rootPem?: string },
+  now: Date | undefined,
+): Promise<CaDir> {
   await mkdir(root, { recursive: true, mode: 0o700 });
   try {
     await createAtomic(join(root, FILES.key), ca.privateKeyPem, 0o600);
@@ -152,12 +116,16 @@ export async function initCaDir(dir: string, options: CreateFleetCAOptions = {})
     throw err;
   }
   await createAtomic(join(root, FILES.cert), ca.certificatePem, 0o644);
+  if (ca.chainPem !== undefined && ca.rootPem !== undefined) {
+    await createAtomic(join(root, FILES.chain), ca.chainPem, 0o644);
+    await createAtomic(join(root, FILES.root), ca.rootPem, 0o644);
+  }
   const registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
-  const crl = await createRevocationList({ ca, revoked: [], crlNumber: 1, ...(options.now instanceof Date ? { now: options.now } : {}) });
+  const crl = await createRevocationList({ ca, revoked: [], crlNumber: 1, ...(now === undefined ? {} : { now }) });
   await writeAtomic(join(root, FILES.crl), crl);
   await createAtomic(join(root, FILES.registry), JSON.stringify(registry, null, 2) + '\n', 0o644);
   await syncDir(root);
-  return new CaDir(root, ca.certificatePem);
+  return new CaDir(root, ca.certificatePem, ca.chainPem ?? '', ca.rootPem ?? ca.certificatePem);
 }
 
 /**
@@ -182,7 +150,10 @@ export async function openCaDir(dir: string): Promise<CaDir> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DeviceError('CA_NOT_FOUND', `${fn}: no CA in ${root} (expected ${FILES.cert}; create one with initCaDir or \`outpost pki init-ca\`)`);
     throw err;
   }
-  const ca = new CaDir(root, pem);
+  const optional = async (name: string): Promise<string | undefined> => ((await exists(join(root, name))) ? readFile(join(root, name), 'utf8') : undefined);
+  const chain = await optional(FILES.chain);
+  const rootPem = await optional(FILES.root);
+  const ca = new CaDir(root, pem, chain ?? '', rootPem ?? pem);
   await ca.reload();
   return ca;
 }
@@ -193,12 +164,18 @@ export class CaDir {
   readonly dir: string;
   /** The CA certificate (PEM). */
   readonly certificatePem: string;
+  /** For an intermediate CA: its certificate and those above it (not the root), appended to device bundles; `''` for a root. */
+  readonly chainPem: string;
+  /** The root CA certificate: what brokers (`cafile`) and devices (`ca`) trust. `certificatePem` for a root. */
+  readonly rootPem: string;
   #registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
 
   /** @internal Use {@link initCaDir} or {@link openCaDir}. */
-  constructor(dir: string, certificatePem: string) {
+  constructor(dir: string, certificatePem: string, chainPem = '', rootPem = certificatePem) {
     this.dir = dir;
     this.certificatePem = certificatePem;
+    this.chainPem = chainPem;
+    this.rootPem = rootPem;
   }
 
   /** `<dir>/ca.pem`. */
@@ -243,9 +220,10 @@ export class CaDir {
     return d === undefined ? undefined : { deviceId, current: d.current, previous: [...d.previous], revoked: d.revoked };
   }
 
-  async #credentials(): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  /** @internal The signing credentials (reads the key). */
+  async credentials(): Promise<{ certificatePem: string; privateKeyPem: string; chainPem: string }> {
     const privateKeyPem = await readFile(this.keyPath, 'utf8');
-    return { certificatePem: this.certificatePem, privateKeyPem };
+    return { certificatePem: this.certificatePem, privateKeyPem, chainPem: this.chainPem };
   }
 
   async #save(): Promise<void> {
@@ -290,7 +268,7 @@ export class CaDir {
       if (spki !== undefined) this.#assertKeyUnused(fn, deviceId, sha256Colon(spki));
     }
     const { renew: _renew, ...issueOptions } = options;
-    const cert = await issueDeviceCertificate({ ...issueOptions, ca: await this.#credentials() });
+    const cert = await issueDeviceCertificate({ ...issueOptions, ca: await this.credentials() });
     this.#assertKeyUnused(fn, deviceId, cert.spkiFingerprint);
     const entry: RegisteredCertificate = {
       serialNumber: cert.serialNumber,
@@ -328,7 +306,7 @@ export class CaDir {
    */
   async issueServer(options: Omit<IssueServerOptions, 'ca'>): Promise<ServerCertificate> {
     assertOptions('CaDir.issueServer', options);
-    return issueServerCertificate({ ...options, ca: await this.#credentials() });
+    return issueServerCertificate({ ...options, ca: await this.credentials() });
   }
 
   /**
@@ -347,10 +325,11 @@ export class CaDir {
    */
   async revokeDevice(deviceId: string, options: { readonly now?: Date } = {}): Promise<readonly string[]> {
     const fn = 'CaDir.revokeDevice';
-    checkDeviceId(fn, deviceId);
     assertOptions(fn, options);
     if (options.now !== undefined && !(options.now instanceof Date)) throw new TypeError(`${fn}: now: expected a Date, got ${describe(options.now)}`);
     await this.reload();
+    // A device registered by a release before the id charset keeps its id: it must stay revocable.
+    if (typeof deviceId !== 'string' || !Object.hasOwn(this.#registry.devices, deviceId)) checkDeviceId(fn, deviceId);
     const d = this.#registry.devices[deviceId];
     if (d === undefined) throw new DeviceError('INVALID_OPTION', `${fn}: device "${deviceId}" is not registered`);
     const at = (options.now ?? new Date()).toISOString();
@@ -371,7 +350,7 @@ export class CaDir {
     const revoked = Object.values(this.#registry.devices).flatMap((d) =>
       [d.current, ...d.previous].filter((c) => c.revokedAt !== undefined).map((c) => ({ serialNumber: c.serialNumber, revokedAt: new Date(c.revokedAt!) })),
     );
-    const crl = await createRevocationList({ ca: await this.#credentials(), revoked, crlNumber: this.#registry.crlNumber, ...(now === undefined ? {} : { now }) });
+    const crl = await createRevocationList({ ca: await this.credentials(), revoked, crlNumber: this.#registry.crlNumber, ...(now === undefined ? {} : { now }) });
     await writeAtomic(this.crlPath, crl);
   }
 

@@ -2,7 +2,6 @@
 // node:crypto's WebCrypto. Pure: nothing here touches files; see ca-dir.ts for the store.
 
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import type * as X509 from '@peculiar/x509';
 import { loadX509 } from './x509-loader.js';
 import { DeviceError } from '../errors.js';
@@ -65,12 +64,22 @@ export interface CreateFleetCAOptions {
   readonly validityDays?: number;
   /** The current time (injectable for tests). Default `new Date()`. */
   readonly now?: Date;
+  /**
+   * basicConstraints pathLenConstraint: how many intermediate CAs may stand between this root and
+   * a device. Default 1 (one level of {@link createIntermediateCA}); 0 signs devices only.
+   */
+  readonly pathLength?: number;
 }
 
 /** The CA half needed to sign: a {@link FleetCA} or the two PEMs read from files. */
 export interface CaCredentials {
   readonly certificatePem: string | Uint8Array;
   readonly privateKeyPem: string | Uint8Array;
+  /**
+   * For an intermediate CA: its certificate and those above it up to (not including) the root,
+   * appended to every certificate it issues (`chainPem` of the result). Absent for a root.
+   */
+  readonly chainPem?: string | Uint8Array;
 }
 
 /** Validity overrides shared by the issuing functions. */
@@ -105,6 +114,11 @@ export interface IssueDeviceOptions extends ValidityOptions {
 export interface DeviceCertificate {
   readonly deviceId: string;
   readonly certificatePem: string;
+  /**
+   * The device bundle: `certificatePem` followed by the issuing intermediates (equal to
+   * `certificatePem` when the root issued it). Give the device this as its `cert`.
+   */
+  readonly chainPem: string;
   /** Present only when the key pair was generated here (no `publicKeyPem`/`csrPem` given). */
   readonly privateKeyPem?: string;
   readonly publicKeyPem: string;
@@ -117,27 +131,8 @@ export interface DeviceCertificate {
   readonly notAfter: Date;
 }
 
-/** Options of {@link issueServerCertificate}. */
-export interface IssueServerOptions extends ValidityOptions {
-  readonly ca: CaCredentials;
-  /** Host names and IP addresses the broker is reached at; become DNS / IP SANs. */
-  readonly hosts: readonly string[];
-  /** Default `'ECDSA-P256'`. */
-  readonly algorithm?: KeyAlgorithm;
-}
-
-/** A broker (TLS server) certificate and its new key. */
-export interface ServerCertificate {
-  readonly certificatePem: string;
-  readonly privateKeyPem: string;
-  readonly hosts: readonly string[];
-  readonly fingerprint: string;
-  readonly serialNumber: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-}
-
-function checkAlgorithm(fn: string, value: unknown): KeyAlgorithm | undefined {
+/** Internal (used by intermediate.ts). */
+export function checkAlgorithm(fn: string, value: unknown): KeyAlgorithm | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new TypeError(`${fn}: algorithm: expected a string, got ${describe(value)}`);
   if (!(KEY_ALGORITHMS as readonly string[]).includes(value)) {
@@ -146,7 +141,8 @@ function checkAlgorithm(fn: string, value: unknown): KeyAlgorithm | undefined {
   return value as KeyAlgorithm;
 }
 
-function checkCommonName(fn: string, value: unknown): string | undefined {
+/** Internal (used by intermediate.ts). */
+export function checkCommonName(fn: string, value: unknown): string | undefined {
   const cn = optionalString(fn, 'commonName', value);
   if (cn === undefined) return undefined;
   if (cn.length === 0 || [...cn].length > 64) throw new RangeError(`${fn}: commonName: expected 1 to 64 characters, got ${[...cn].length}`);
@@ -154,8 +150,8 @@ function checkCommonName(fn: string, value: unknown): string | undefined {
 }
 
 /**
- * Creates a fleet CA: a self-signed root with basicConstraints CA:true, pathLen 0 (critical;
- * it signs only end-entity certificates), keyUsage keyCertSign + cRLSign (critical) and a
+ * Creates a fleet CA: a self-signed root with basicConstraints CA:true, pathLen 1 (critical;
+ * it signs devices, brokers and one level of {@link createIntermediateCA}), keyUsage keyCertSign + cRLSign (critical) and a
  * subject key identifier. ECDSA P-256 with SHA-256 by default.
  *
  * @throws TypeError / RangeError for a bad option.
@@ -174,6 +170,7 @@ export async function createFleetCA(options: CreateFleetCAOptions = {}): Promise
   const algorithm = checkAlgorithm(fn, options.algorithm) ?? 'ECDSA-P256';
   const days = optionalInt(fn, 'validityDays', options.validityDays, 1, MAX_VALIDITY_DAYS) ?? 3650;
   const now = optionalDate(fn, 'now', options.now) ?? new Date();
+  const pathLength = optionalInt(fn, 'pathLength', options.pathLength, 0, 8) ?? 1;
 
   const kp = await generateKeyPair(algorithm);
   const notBefore = wholeSeconds(new Date(now.getTime() - BACKDATE_MS));
@@ -187,17 +184,21 @@ export async function createFleetCA(options: CreateFleetCAOptions = {}): Promise
       keys: kp.keys,
       signingAlgorithm: signingAlgorithmFor(algorithm),
       extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.BasicConstraintsExtension(true, pathLength, true), // RFC 5280 §4.2.1.9
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
         await x509.SubjectKeyIdentifierExtension.create(kp.keys.publicKey, false, crypto),
       ],
     },
     crypto,
   );
-  const certificatePem = cert.toString('pem') + '\n';
+  return caResult(cert, kp.privateKeyPem, algorithm, commonName, notBefore, notAfter);
+}
+
+/** Internal (used by intermediate.ts): the {@link FleetCA} fields of a CA certificate just made. */
+export function caResult(cert: X509.X509Certificate, privateKeyPem: string, algorithm: KeyAlgorithm, commonName: string, notBefore: Date, notAfter: Date): FleetCA {
   return {
-    certificatePem,
-    privateKeyPem: kp.privateKeyPem,
+    certificatePem: cert.toString('pem') + '\n',
+    privateKeyPem,
     algorithm,
     commonName,
     serialNumber: cert.serialNumber.toLowerCase(),
@@ -214,6 +215,8 @@ export interface LoadedCa {
   readonly signingKey: CryptoKey;
   readonly signingAlgorithm: SigningAlgorithm;
   readonly keyId: string;
+  /** What to append to an issued certificate to make its bundle ('' for a root). */
+  readonly chainPem: string;
 }
 
 /** Internal (used by crl.ts): parses and checks CA credentials ready to sign. */
@@ -244,10 +247,13 @@ export async function loadCa(fn: string, value: unknown): Promise<LoadedCa> {
   }
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   const keyId = ski?.keyId ?? (await x509.SubjectKeyIdentifierExtension.create(new Uint8Array(node.publicKey.export({ type: 'spki', format: 'der' })), false, crypto)).keyId;
-  return { cert, node, signingKey: imported.key, signingAlgorithm: imported.signingAlgorithm, keyId };
+  const rawChain = o['chainPem'];
+  const chain = rawChain === undefined || rawChain === '' || (rawChain instanceof Uint8Array && rawChain.byteLength === 0) ? '' : pemText(fn, 'ca.chainPem', rawChain);
+  return { cert, node, signingKey: imported.key, signingAlgorithm: imported.signingAlgorithm, keyId, chainPem: chain.endsWith('\n') || chain === '' ? chain : chain + '\n' };
 }
 
-function validity(fn: string, o: ValidityOptions, ca: LoadedCa, defaultDays: number): { notBefore: Date; notAfter: Date } {
+/** Internal (used by intermediate.ts): the validity window of a certificate `ca` issues. */
+export function validity(fn: string, o: ValidityOptions, ca: LoadedCa, defaultDays: number): { notBefore: Date; notAfter: Date } {
   const days = optionalInt(fn, 'validityDays', o.validityDays, 1, MAX_VALIDITY_DAYS) ?? defaultDays;
   const now = optionalDate(fn, 'now', o.now) ?? new Date();
   const nb = optionalDate(fn, 'notBefore', o.notBefore);
@@ -345,9 +351,11 @@ export async function issueDeviceCertificate(options: IssueDeviceOptions): Promi
     },
     crypto,
   );
+  const certificatePem = cert.toString('pem') + '\n';
   const result: DeviceCertificate = {
     deviceId,
-    certificatePem: cert.toString('pem') + '\n',
+    certificatePem,
+    chainPem: certificatePem + ca.chainPem,
     publicKeyPem: key.publicKeyPem,
     fingerprint: sha256Colon(new Uint8Array(cert.rawData)),
     spkiFingerprint: sha256Colon(key.spki),
@@ -356,75 +364,4 @@ export async function issueDeviceCertificate(options: IssueDeviceOptions): Promi
     notAfter,
   };
   return key.privateKeyPem === undefined ? result : { ...result, privateKeyPem: key.privateKeyPem };
-}
-
-/**
- * Issues a broker (TLS server) certificate with a new key: subjectAltName from `hosts` (IP
- * addresses as iPAddress, names as dNSName), extKeyUsage serverAuth, CN = the first host.
- *
- * @throws TypeError / RangeError for a bad option (`hosts` must be a non-empty array of strings).
- * @example
- * ```ts
- * import { createFleetCA, issueServerCertificate } from '@outpost/device-sdk';
- * const ca = await createFleetCA();
- * const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1', 'localhost'] });
- * server.hosts; // ['127.0.0.1', 'localhost']
- * ```
- */
-export async function issueServerCertificate(options: IssueServerOptions): Promise<ServerCertificate> {
-  const x509 = await loadX509();
-  const fn = 'issueServerCertificate';
-  assertOptions(fn, options);
-  const hosts = checkHosts(fn, options.hosts);
-  const algorithm = checkAlgorithm(fn, options.algorithm) ?? 'ECDSA-P256';
-  const ca = await loadCa(fn, options.ca);
-  const { notBefore, notAfter } = validity(fn, options, ca, 365);
-  const kp = await generateKeyPair(algorithm);
-  const serialNumber = randomSerial();
-  const usage = x509.KeyUsageFlags.digitalSignature | (algorithm === 'RSA-2048' ? x509.KeyUsageFlags.keyEncipherment : 0);
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber,
-      subject: [{ CN: [hosts[0]!] }],
-      issuer: ca.cert.subjectName,
-      notBefore,
-      notAfter,
-      publicKey: kp.spkiDer,
-      signingKey: ca.signingKey,
-      signingAlgorithm: ca.signingAlgorithm,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(usage, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-        new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIP(h) === 0 ? ('dns' as const) : ('ip' as const), value: h })), false),
-        await x509.SubjectKeyIdentifierExtension.create(kp.spkiDer, false, crypto),
-        new x509.AuthorityKeyIdentifierExtension(ca.keyId, false),
-      ],
-    },
-    crypto,
-  );
-  return {
-    certificatePem: cert.toString('pem') + '\n',
-    privateKeyPem: kp.privateKeyPem,
-    hosts,
-    fingerprint: sha256Colon(new Uint8Array(cert.rawData)),
-    serialNumber,
-    notBefore,
-    notAfter,
-  };
-}
-
-function checkHosts(fn: string, value: unknown): readonly string[] {
-  if (!Array.isArray(value)) throw new TypeError(`${fn}: hosts: expected an array of strings, got ${describe(value)}`);
-  if (value.length === 0) throw new RangeError(`${fn}: hosts: expected at least one host name or IP address`);
-  const hosts: string[] = [];
-  for (const [i, h] of (value as unknown[]).entries()) {
-    if (typeof h !== 'string') throw new TypeError(`${fn}: hosts[${i}]: expected a string, got ${describe(h)}`);
-    // RFC 1123 host names (letters, digits, hyphen, dots; a leading "*." wildcard) or an IP address.
-    if (isIP(h) === 0 && !/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(h)) {
-      throw new RangeError(`${fn}: hosts[${i}]: "${h}" is neither an IP address nor a DNS name`);
-    }
-    hosts.push(h);
-  }
-  return hosts;
 }

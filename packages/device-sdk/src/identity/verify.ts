@@ -3,7 +3,8 @@
 
 import { X509Certificate, createPrivateKey, createHash, type KeyObject } from 'node:crypto';
 import { DeviceError } from '../errors.js';
-import { assertOptions, describe, optionalDate, optionalString, pemText } from './args.js';
+import { assertOptions, describe, deviceIdProblem, optionalDate, optionalString, pemText } from './args.js';
+import { buildChain, checkKeyStrength, checkSignatureAlgorithm } from './cert-policy.js';
 
 /** What a device certificate says about its holder. */
 export interface DeviceIdentity {
@@ -23,11 +24,14 @@ export interface DeviceIdentity {
 
 /** Options of {@link checkDeviceCredentials}. */
 export interface CheckDeviceCredentialsOptions {
-  /** The device certificate (PEM). */
+  /**
+   * The device certificate (PEM), optionally followed by the intermediate CA certificates it
+   * was issued through (the device bundle `outpost pki issue-device` writes).
+   */
   readonly cert: string | Uint8Array;
   /** The device private key (PEM). */
   readonly key: string | Uint8Array;
-  /** The fleet CA certificate (PEM); a bundle of several CA certificates is accepted (CA rotation). */
+  /** The fleet root CA certificate (PEM): the trust anchor. A bundle of several is accepted (CA rotation). */
   readonly ca: string | Uint8Array;
   /** The MQTT client id the device will connect with; must equal the certificate CN. */
   readonly clientId?: string;
@@ -46,10 +50,14 @@ function parseCert(fn: string, field: string, pem: string): X509Certificate {
 }
 
 function commonName(fn: string, cert: X509Certificate): string {
-  // toLegacyObject() gives the raw attribute values (no RFC 2253 escaping to undo).
+  // toLegacyObject() gives the raw attribute values (no RFC 2253 escaping to undo); several CNs come as an array.
   const cn = (cert.toLegacyObject().subject as unknown as Record<string, unknown>)['CN'];
   if (typeof cn !== 'string' || cn.length === 0) {
     throw new DeviceError('CERT_INVALID', `${fn}: the certificate subject has ${Array.isArray(cn) ? 'several CNs' : 'no CN'}; a device certificate carries exactly one CN, the device id`);
+  }
+  const problem = deviceIdProblem(cn);
+  if (problem !== undefined) {
+    throw new DeviceError('CERT_INVALID', `${fn}: the certificate CN ${JSON.stringify(cn)} is not a device id: ${problem}; the broker would take it as username and topic level`);
   }
   return cn;
 }
@@ -91,12 +99,18 @@ export function parseDeviceIdentity(certPem: string | Uint8Array): DeviceIdentit
 
 /**
  * Checks, synchronously and without I/O, that a device can present these credentials: the key
- * belongs to the certificate (`CERT_KEY_MISMATCH`), the certificate is not self-signed and is
- * signed by the fleet CA (`CERT_UNTRUSTED`), it is an end-entity client certificate
- * (`CERT_INVALID`), it is within its validity window (`CERT_EXPIRED` / `CERT_NOT_YET_VALID`),
- * and its CN equals the client id (`CERT_IDENTITY_MISMATCH`). Mosquitto does not tie the
- * client id to the certificate, so this client-side check is what keeps them equal.
+ * belongs to the certificate (`CERT_KEY_MISMATCH`); the CN is exactly one device id of the
+ * charset `[A-Za-z0-9._-]{1,64}` and the certificate is an end-entity client certificate
+ * (`CERT_INVALID`); it chains to the given CA, directly or through the intermediates that follow
+ * it in `cert`, within every CA's pathLen, and is not self-signed (`CERT_UNTRUSTED`); every key
+ * in the chain is RSA ≥ 2048 (`WEAK_KEY`) or EC on P-256/384/521 (`UNSUPPORTED_CURVE`); every
+ * signature is SHA-256 or stronger (`WEAK_SIGNATURE`); every certificate is within its validity
+ * window (`CERT_EXPIRED` / `CERT_NOT_YET_VALID`); the CN equals the client id
+ * (`CERT_IDENTITY_MISMATCH`). The broker made by {@link brokerConfig} also ties the client id to
+ * the CN (`use_username_as_clientid`).
  *
+ * Everything but the dates and the client id is remembered for the last 16 distinct
+ * `(cert, key, ca)` inputs, so a reconnect does not pay for the key and signature checks again.
  * Revocation is not checked here (the broker's `crlfile` does that).
  *
  * @returns The certificate's identity.
@@ -119,11 +133,62 @@ export function checkDeviceCredentials(options: CheckDeviceCredentialsOptions): 
   const clientId = optionalString(fn, 'clientId', options.clientId);
   const now = optionalDate(fn, 'now', options.now) ?? new Date();
 
-  const cert = parseCert(fn, 'cert', certText);
-  const caPems = caText.match(PEM_CERT) ?? [];
-  if (caPems.length === 0) throw new DeviceError('CERT_INVALID', `${fn}: ca: no PEM certificate found`);
-  const cas = caPems.map((p, i) => parseCert(fn, `ca[${i}]`, p));
+  const checked = memoGet(certText, keyText, caText) ?? memoSet(certText, keyText, caText, checkStatic(fn, certText, keyText, caText));
+  const identity = checked.identity;
+  const t = now.getTime();
+  for (const c of checked.validity) {
+    if (t < c.notBefore.getTime()) {
+      throw new DeviceError('CERT_NOT_YET_VALID', `${fn}: ${c.label} is valid from ${c.notBefore.toISOString()}, now is ${now.toISOString()}; check the device clock`);
+    }
+    if (t > c.notAfter.getTime()) {
+      throw new DeviceError('CERT_EXPIRED', `${fn}: ${c.label} expired at ${c.notAfter.toISOString()}; ${c.leaf ? 'renew it (outpost pki issue-device --renew)' : 'renew that CA and re-issue below it'}`);
+    }
+  }
+  if (clientId !== undefined && clientId !== identity.deviceId) {
+    throw new DeviceError('CERT_IDENTITY_MISMATCH', `${fn}: clientId "${clientId}" differs from the certificate CN "${identity.deviceId}"; a device connects with its own id`);
+  }
+  return identity;
+}
 
+/** What does not depend on the clock or the client id: computed once per distinct input. */
+interface StaticCheck {
+  readonly identity: DeviceIdentity;
+  /** Validity windows of the chain, leaf first. */
+  readonly validity: readonly { readonly label: string; readonly leaf: boolean; readonly notBefore: Date; readonly notAfter: Date }[];
+}
+
+/** Distinct credential sets remembered; a device has one, a gateway a few, a test many. */
+const MEMO_LIMIT = 16;
+const memo = new Map<string, Map<string, Map<string, StaticCheck>>>();
+let memoSize = 0;
+
+function memoGet(cert: string, key: string, ca: string): StaticCheck | undefined {
+  return memo.get(cert)?.get(key)?.get(ca);
+}
+
+function memoSet(cert: string, key: string, ca: string, value: StaticCheck): StaticCheck {
+  if (memoSize >= MEMO_LIMIT) {
+    memo.clear();
+    memoSize = 0;
+  }
+  let byKey = memo.get(cert);
+  if (byKey === undefined) memo.set(cert, (byKey = new Map()));
+  let byCa = byKey.get(key);
+  if (byCa === undefined) byKey.set(key, (byCa = new Map()));
+  byCa.set(ca, value);
+  memoSize++;
+  return value;
+}
+
+function parseBundle(fn: string, field: string, text: string): X509Certificate[] {
+  const pems = text.match(PEM_CERT) ?? [];
+  if (pems.length === 0) throw new DeviceError('CERT_INVALID', `${fn}: ${field}: no PEM certificate found`);
+  return pems.map((p, i) => parseCert(fn, pems.length === 1 ? field : `${field}[${i}]`, p));
+}
+
+function checkStatic(fn: string, certText: string, keyText: string, caText: string): StaticCheck {
+  const [cert, ...intermediates] = parseBundle(fn, 'cert', certText) as [X509Certificate, ...X509Certificate[]];
+  const cas = parseBundle(fn, 'ca', caText);
   let key: KeyObject;
   try {
     key = createPrivateKey(keyText);
@@ -133,31 +198,25 @@ export function checkDeviceCredentials(options: CheckDeviceCredentialsOptions): 
   if (!cert.checkPrivateKey(key)) {
     throw new DeviceError('CERT_KEY_MISMATCH', `${fn}: key does not belong to cert; give the private key the certificate was issued for`);
   }
-
   const identity = identityOf(fn, cert);
+  const what = `cert for "${identity.deviceId}"`;
   if (cert.ca) throw new DeviceError('CERT_INVALID', `${fn}: cert is a CA certificate; a device presents an end-entity certificate`);
   if (cert.checkIssued(cert) && cert.verify(cert.publicKey)) {
-    throw new DeviceError('CERT_UNTRUSTED', `${fn}: cert for "${identity.deviceId}" is self-signed; issue it from the fleet CA (outpost pki issue-device)`);
+    throw new DeviceError('CERT_UNTRUSTED', `${fn}: ${what} is self-signed; issue it from the fleet CA (outpost pki issue-device)`);
   }
-  const issuer = cas.find((c) => c.ca && cert.checkIssued(c) && cert.verify(c.publicKey));
-  if (issuer === undefined) {
-    throw new DeviceError('CERT_UNTRUSTED', `${fn}: cert for "${identity.deviceId}" is not signed by the given CA (issuer ${identity.issuer.replace(/\n/g, ', ')})`);
-  }
+  const chain = buildChain(fn, cert, intermediates, cas, what);
   const eku = cert.keyUsage; // Node exposes the extended key usage OIDs here
   if (eku !== undefined && eku.length > 0 && !eku.includes('1.3.6.1.5.5.7.3.2')) {
     throw new DeviceError('CERT_INVALID', `${fn}: cert lacks extKeyUsage clientAuth; a broker will refuse it as a client certificate`);
   }
-  const t = now.getTime();
-  if (t < identity.notBefore.getTime()) {
-    throw new DeviceError('CERT_NOT_YET_VALID', `${fn}: cert for "${identity.deviceId}" is valid from ${identity.notBefore.toISOString()}, now is ${now.toISOString()}; check the device clock`);
-  }
-  if (t > identity.notAfter.getTime()) {
-    throw new DeviceError('CERT_EXPIRED', `${fn}: cert for "${identity.deviceId}" expired at ${identity.notAfter.toISOString()}; renew it (outpost pki issue-device --renew)`);
-  }
-  if (clientId !== undefined && clientId !== identity.deviceId) {
-    throw new DeviceError('CERT_IDENTITY_MISMATCH', `${fn}: clientId "${clientId}" differs from the certificate CN "${identity.deviceId}"; a device connects with its own id`);
-  }
-  return identity;
+  const label = (c: X509Certificate, i: number): string => (i === 0 ? what : `CA certificate "${c.subject.replace(/\n/g, ', ')}"`);
+  // Keys of every certificate, the anchor's included; signatures of all but the self-signed anchor.
+  chain.forEach((c, i) => checkKeyStrength(fn, label(c, i), c.publicKey));
+  chain.slice(0, -1).forEach((c, i) => checkSignatureAlgorithm(fn, label(c, i), c));
+  // The leaf's and the intermediates' windows; the anchor's is the fleet operator's to watch (a
+  // device clock behind the CA's creation would otherwise refuse a certificate the broker accepts).
+  const validity = chain.slice(0, -1).map((c, i) => ({ label: label(c, i), leaf: i === 0, notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo) }));
+  return { identity, validity };
 }
 
 /** One credential as seen by a gateway, a provisioning manifest or an audit. */
@@ -180,7 +239,7 @@ export interface PresentedCredential {
  * const ca = await createFleetCA();
  * const a = await issueDeviceCertificate({ ca, deviceId: 'a' });
  * const b = await issueDeviceCertificate({ ca, deviceId: 'b' });
- * assertNotSharedCredential([{ deviceId: 'a', cert: a.certificatePem }, { deviceId: 'b', cert: b.certificatePem }]); // ok
+ * assertNotSharedCredential([{ deviceId: 'a', cert: a.certificatePem }, { deviceId: 'b', cert: b.certificatePem }]); // undefined
  * ```
  */
 export function assertNotSharedCredential(credentials: Iterable<PresentedCredential>): void {
