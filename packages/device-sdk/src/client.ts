@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import { MqttClient, type IClientOptions, type IClientPublishOptions } from 'mqtt';
+import { MqttClient } from 'mqtt';
 import { reconnectDelay } from './backoff.js';
 import { decodeBufferedMessage, encodeBufferedMessage, isPermanentRefusal } from './buffered.js';
 import { ackError, mapTransportError } from './error-map.js';
@@ -8,6 +7,7 @@ import { DeviceError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { abortError, InFlightWindow } from './flow.js';
 import { checkClientCredentials } from './credentials.js';
+import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
 import { openStream, probeBytes, type TransportProbe } from './transports/tls.js';
 
@@ -82,8 +82,6 @@ export interface DeviceClientEvents {
   close: [];
 }
 
-const NEVER_MS = 0x7fff_ffff; // longest setInterval delay Node accepts
-
 /**
  * An MQTT connection of one device, authenticated by its own certificate. Create it
  * with {@link connectDevice}.
@@ -106,9 +104,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   private drainAbort: AbortController | undefined;
   private drainTask: Promise<void> | undefined;
   private readonly tunedSignals = new WeakSet<AbortSignal>();
-  private lastPingRttMs: number | undefined;
-  private pingSentAt: number | undefined;
-  private pingWaiters: Array<(rtt: number) => void> = [];
+  private readonly pings: PingTracker;
   private lastError: DeviceError | undefined;
 
   /** @internal Use {@link connectDevice}. */
@@ -117,24 +113,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     this.o = o;
     this.clientId = clientId;
     this.window = new InFlightWindow(o.maxInFlight, o.maxPending);
-    const mqttOptions: IClientOptions = {
-      clientId,
-      protocolVersion: o.protocolVersion,
-      keepalive: o.keepAliveS,
-      clean: o.cleanSession,
-      connectTimeout: o.connectTimeoutMs,
-      // Reconnects are driven by this class (backoff with jitter). MQTT.js's own timer is
-      // parked at its maximum instead of 0, because 0 also switches off its
-      // resubscription and fails in-flight QoS 1 publishes on every disconnect.
-      reconnectPeriod: NEVER_MS,
-      queueQoSZero: false,
-      manualConnect: true,
-      ...(o.protocolVersion === 5 && o.sessionExpiryIntervalS > 0 ? { properties: { sessionExpiryInterval: o.sessionExpiryIntervalS } } : {}),
-      ...(o.will !== undefined
-        ? { will: { topic: o.will.topic, payload: toBuffer(o.will.payload), qos: o.will.qos ?? 0, retain: o.will.retain ?? false } }
-        : {}),
-    };
-    this.mq = new MqttClient(() => openStream(this.o, this.probe), mqttOptions);
+    this.mq = new MqttClient(() => openStream(this.o, this.probe), mqttOptions(o, clientId));
+    this.pings = new PingTracker(this.mq);
     this.mq.on('message', (topic, payload, packet) => {
       this.counters.messagesIn++;
       this.emit('message', {
@@ -145,24 +125,6 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
         dup: packet.dup,
       });
     });
-    // Ping round trips, timed by wrapping MQTT.js's two public ping hooks rather than by
-    // 'packetsend'/'packetreceive' listeners, which would run for every packet (bench: ~2%).
-    const sendPing = this.mq.sendPing.bind(this.mq);
-    this.mq.sendPing = () => {
-      this.pingSentAt = performance.now();
-      sendPing();
-    };
-    const reschedulePing = this.mq.reschedulePing.bind(this.mq);
-    this.mq.reschedulePing = (force?: boolean) => {
-      // MQTT.js calls reschedulePing(true) exactly when a PINGRESP arrives (handlers/index.js).
-      if (force === true && this.pingSentAt !== undefined) {
-        const rtt = performance.now() - this.pingSentAt;
-        this.lastPingRttMs = rtt;
-        this.pingSentAt = undefined;
-        for (const w of this.pingWaiters.splice(0)) w(rtt);
-      }
-      reschedulePing(force);
-    };
     this.mq.on('error', (err) => {
       this.recordError(mapTransportError(err, o.protocolVersion));
     });
@@ -226,10 +188,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
 
   private onClosed(): void {
     this.window.setOpen(false);
-    this.pingSentAt = undefined;
+    this.pings.reset();
     if (this.closing || this.closed) return;
-    // MQTT.js's 'close' handler ran before this one and parked its own timer; drop it.
-    (this.mq as unknown as { _clearReconnect(): void })._clearReconnect();
     if (this.reconnectTimer !== undefined) return; // an attempt failed before the timer fired: keep it
     if (this.probe.lastError !== undefined) {
       this.recordError(mapTransportError(this.probe.lastError, this.o.protocolVersion));
@@ -255,7 +215,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       if (this.closing || this.closed) return;
       this.counters.reconnects++;
       this.emit('reconnect', { attempt: attempt + 1, delayMs });
-      (this.mq as unknown as { _reconnect(): void })._reconnect();
+      reconnectKeepingSession(this.mq);
     }, delayMs);
   }
 
@@ -421,15 +381,19 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     this.assertOpen('ping');
     if (!this.mq.connected) throw new DeviceError('NOT_CONNECTED', 'ping: not connected');
     const timeoutMs = options.timeoutMs ?? 10_000;
+    let cancel = (): void => {};
     const p = new Promise<number>((resolve, reject) => {
-      const t = setTimeout(() => reject(new DeviceError('CONNECT_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`)), timeoutMs);
-      this.pingWaiters.push((rtt) => {
+      const t = setTimeout(() => {
+        cancel();
+        reject(new DeviceError('PING_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`));
+      }, timeoutMs);
+      cancel = this.pings.next((rtt) => {
         clearTimeout(t);
         resolve(rtt);
       });
     });
     this.mq.sendPing();
-    return withSignal(signalOf('ping', options.signal), p);
+    return withSignal(signalOf('ping', options.signal), p).finally(cancel);
   }
 
   /** Per-connection statistics. */
@@ -440,7 +404,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       messagesOut: this.counters.messagesOut,
       ...probeBytes(this.probe),
       reconnects: this.counters.reconnects,
-      lastPingRttMs: this.lastPingRttMs,
+      lastPingRttMs: this.pings.lastRttMs,
       inFlight: this.window.size,
       pending: this.window.waiting,
       lastError: this.lastError,
@@ -550,10 +514,6 @@ function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortS
   const r = o as Record<string, unknown>;
   if (r['retain'] !== undefined && typeof r['retain'] !== 'boolean') throw new TypeError(`publish: retain: expected a boolean, got ${describe(r['retain'])}`);
   return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
-}
-
-function toBuffer(p: Uint8Array | string): Buffer {
-  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 }
 
 function withSignal<T>(signal: AbortSignal | undefined, p: Promise<T>): Promise<T> {

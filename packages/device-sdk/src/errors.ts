@@ -23,6 +23,8 @@ export type DeviceErrorCode =
   | 'CONNECTION_REFUSED'
   | 'NOT_AUTHORIZED'
   | 'CONNECT_TIMEOUT'
+  /** No PINGRESP in time: `ping()`'s timeout, or 1.5 × Keep Alive without one (MQTT 3.1.1 §3.1.2.10). */
+  | 'PING_TIMEOUT'
   | 'NETWORK_ERROR'
   | 'NOT_CONNECTED'
   | 'CLOSED'

@@ -80,6 +80,8 @@ export interface Mosquitto {
   kill(): Promise<void>;
   /** Starts the broker again on the same port with the same config. */
   start(): Promise<void>;
+  /** Process id of the running broker (for SIGSTOP/SIGCONT, prlimit), undefined when stopped. */
+  pid(): number | undefined;
 }
 
 /**
@@ -124,6 +126,7 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
     start,
+    pid: () => (proc !== undefined && proc.exitCode === null && proc.signalCode === null ? proc.pid : undefined),
   };
 }
 
