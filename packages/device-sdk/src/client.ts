@@ -9,7 +9,7 @@ import { abortError, InFlightWindow } from './flow.js';
 import { checkClientCredentials } from './credentials.js';
 import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
-import { openStream, probeBytes, type TransportProbe } from './transports/tls.js';
+import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
 
 /** QoS levels a device publishes and subscribes with. */
 export type QoS = 0 | 1 | 2;
@@ -126,7 +126,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       });
     });
     this.mq.on('error', (err) => {
-      this.recordError(mapTransportError(err, o.protocolVersion));
+      this.recordError(mapTransportError(classified(this.probe, err), o.protocolVersion));
     });
   }
 

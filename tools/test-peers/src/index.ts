@@ -86,9 +86,10 @@ export interface Mosquitto {
 
 /**
  * Starts `mosquitto -c config` where `config(port)` returns the config text for the
- * chosen port. The config is written to `dir`.
+ * chosen port. The config is written to `dir`. `maxOpenFiles` caps the broker's file
+ * descriptors (RLIMIT_NOFILE) to test what devices see when it runs out.
  */
-export async function startMosquitto(opts: { dir: string; config: (port: number) => string; port?: number }): Promise<Mosquitto> {
+export async function startMosquitto(opts: { dir: string; config: (port: number) => string; port?: number; maxOpenFiles?: number }): Promise<Mosquitto> {
   const bin = requireBinary('mosquitto');
   const port = opts.port ?? (await freePort());
   const configPath = join(opts.dir, 'mosquitto.conf');
@@ -102,7 +103,10 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
   let proc: ChildProcess | undefined;
   let output = '';
   const start = async (): Promise<void> => {
-    const p = spawn(bin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // maxOpenFiles: RLIMIT_NOFILE through prlimit(1), to run the broker out of descriptors.
+    const p = opts.maxOpenFiles === undefined
+      ? spawn(bin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('prlimit', [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, bin, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     p.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
     p.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
