@@ -3,6 +3,7 @@ import { MqttClient } from 'mqtt';
 import { reconnectDelay } from './backoff.js';
 import { decodeBufferedMessage, encodeBufferedMessage, isPermanentRefusal } from './buffered.js';
 import { ackError, mapTransportError } from './error-map.js';
+import { describe } from './describe.js';
 import { DeviceError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { abortError, InFlightWindow } from './flow.js';
@@ -10,77 +11,8 @@ import { checkClientCredentials } from './credentials.js';
 import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
 import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
-
-/** QoS levels a device publishes and subscribes with. */
-export type QoS = 0 | 1 | 2;
-
-/** A message received on a subscription. `payload` is a view, not a copy. */
-export interface InboundMessage {
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly dup: boolean;
-}
-
-/** Options of {@link DeviceClient.publish}. */
-export interface PublishOptions {
-  /** Default 1. */
-  readonly qos?: QoS;
-  /** Default false. */
-  readonly retain?: boolean;
-  /** Aborts while waiting for a slot or for the acknowledgement. */
-  readonly signal?: AbortSignal;
-}
-
-/** Options of {@link DeviceClient.subscribe}. */
-export interface SubscribeOptions {
-  /** Maximum QoS requested. Default 1. */
-  readonly qos?: QoS;
-  readonly signal?: AbortSignal;
-}
-
-/** What the broker granted for one filter. */
-export interface Granted {
-  readonly filter: string;
-  readonly qos: QoS;
-}
-
-/** Per-connection statistics. Counters cover the client's lifetime across reconnects. */
-export interface ConnectionStats {
-  readonly connected: boolean;
-  readonly messagesIn: number;
-  readonly messagesOut: number;
-  /** Bytes received through the socket, all connections. */
-  readonly bytesIn: number;
-  /** Bytes sent through the socket, all connections. */
-  readonly bytesOut: number;
-  readonly reconnects: number;
-  /** Round trip of the last PINGREQ/PINGRESP, ms; undefined before the first. */
-  readonly lastPingRttMs: number | undefined;
-  readonly inFlight: number;
-  readonly pending: number;
-  readonly lastError: DeviceError | undefined;
-  /** Messages in the store-and-forward buffer not yet acknowledged by the broker (0 without a buffer). */
-  readonly buffered: number;
-  /** Buffered messages the broker refused for good (e.g. not authorized) and that were dropped from the buffer. */
-  readonly bufferRejected: number;
-}
-
-/** The events of a {@link DeviceClient}. */
-export interface DeviceClientEvents {
-  /** Connected (first time, or again after an outage). */
-  connect: [info: { readonly sessionPresent: boolean; readonly reconnect: boolean }];
-  /** The connection dropped; a reconnect is scheduled unless reconnect is off. */
-  offline: [];
-  /** A reconnect attempt starts now, after `delayMs` of backoff. */
-  reconnect: [info: { readonly attempt: number; readonly delayMs: number }];
-  message: [message: InboundMessage];
-  /** A connection-level error; the client keeps reconnecting where it can. */
-  error: [error: DeviceError];
-  /** Closed for good (by `close()`, or reconnects exhausted). */
-  close: [];
-}
+import { checkTopicName, filterList, publishOptions, qosOf, signalOf, withSignal } from './client-args.js';
+import type { ConnectionStats, DeviceClientEvents, Granted, InboundMessage, PublishOptions, QoS, SubscribeOptions } from './client-types.js';
 
 /**
  * An MQTT connection of one device, authenticated by its own certificate. Create it
@@ -461,70 +393,4 @@ export async function connectDevice(options: ConnectDeviceOptions): Promise<Devi
   const client = new DeviceClient(o, clientId);
   await client.start(o.signal);
   return client;
-}
-
-// ---- argument helpers ----
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-/** MQTT 3.1.1 §4.7.3: topic names are non-empty UTF-8, no wildcards, no NUL, ≤ 65,535 bytes. */
-function checkTopicName(op: string, topic: unknown): asserts topic is string {
-  if (typeof topic !== 'string') throw new TypeError(`${op}: topic: expected a string, got ${describe(topic)}`);
-  if (topic.length === 0) throw new DeviceError('INVALID_TOPIC', `${op}: topic must not be empty`);
-  if (/[+#\u0000]/.test(topic)) throw new DeviceError('INVALID_TOPIC', `${op}: topic "${topic}" contains a wildcard or NUL; publish to a concrete topic`);
-  if (Buffer.byteLength(topic) > 65_535) throw new DeviceError('INVALID_TOPIC', `${op}: topic is longer than 65,535 bytes`);
-}
-
-/** MQTT 3.1.1 §4.7.1: `#` only last and alone in its level, `+` alone in its level. */
-function filterList(op: string, filters: unknown): string[] {
-  const list = typeof filters === 'string' ? [filters] : filters;
-  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${op}: filters: expected a string or a non-empty array of strings, got ${describe(filters)}`);
-  return list.map((f: unknown) => {
-    if (typeof f !== 'string') throw new TypeError(`${op}: filter: expected a string, got ${describe(f)}`);
-    if (f.length === 0 || f.includes('\u0000')) throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" is empty or contains NUL`);
-    const levels = f.split('/');
-    levels.forEach((l, i) => {
-      if ((l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+')) {
-        throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" misuses a wildcard in level ${i + 1}`);
-      }
-    });
-    return f;
-  });
-}
-
-function qosOf(op: string, v: unknown, def: QoS): QoS {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(`${op}: qos: expected 0, 1 or 2, got ${describe(v)}`);
-  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`${op}: qos: expected 0, 1 or 2, got ${v}`);
-  return v;
-}
-
-function signalOf(op: string, v: unknown): AbortSignal | undefined {
-  if (v === undefined) return undefined;
-  if (!(v instanceof AbortSignal)) throw new TypeError(`${op}: signal: expected an AbortSignal, got ${describe(v)}`);
-  return v;
-}
-
-function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortSignal | undefined } {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`publish: options: expected an object, got ${describe(o)}`);
-  const r = o as Record<string, unknown>;
-  if (r['retain'] !== undefined && typeof r['retain'] !== 'boolean') throw new TypeError(`publish: retain: expected a boolean, got ${describe(r['retain'])}`);
-  return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
-}
-
-function withSignal<T>(signal: AbortSignal | undefined, p: Promise<T>): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
 }
