@@ -248,6 +248,16 @@ export class Endpoint {
     return () => this.closeHandlers.delete(fn);
   }
 
+  /**
+   * What the endpoint holds right now, for memory bounds: exchanges (pending requests),
+   * those awaiting an ACK, those queued for an NSTART slot, remembered message ids of
+   * received CON and NON messages (RFC 7252 §4.5, each below 2^16 and swept after
+   * EXCHANGE_LIFETIME / NON_LIFETIME on the next receive), and observation listeners.
+   */
+  tracked(): { exchanges: number; awaitingAck: number; queued: number; seenCon: number; seenNon: number; listeners: number } {
+    return { exchanges: this.byToken.size, awaitingAck: this.byMid.size, queued: this.queue.length, seenCon: this.seenCon.size, seenNon: this.seenNon.size, listeners: this.listeners.size };
+  }
+
   /** Requests waiting for an NSTART slot or a response. */
   get pending(): number {
     return this.byToken.size;
