@@ -5,14 +5,17 @@
  * time. Invariants after every step: what is pending equals what has not settled, every CON from
  * the server is answered (ACK or RST, same message id), retransmissions never early and never
  * more than MAX_RETRANSMIT, distinct tokens, bounded dedup state; and at the end every request
- * settles once time passes.
+ * settles once time passes. Then observe through the client: notifications reordered and
+ * duplicated, only the fresher ones yielded (RFC 7641 §3.4), the queue bounded. The server
+ * side is a fake link here (FakeLink): exact control of every datagram and of time.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@outpost/test-peers';
-import { decodeMessage, encodeMessage, resolveTiming, type CoapMessage, type TransmitEvent } from '../src/coap/index.js';
+import { CoapOptionNumber, connectCoap, decodeMessage, encodeMessage, resolveTiming, type CoapMessage, type TransmitEvent } from '../src/coap/index.js';
 import { Endpoint } from '../src/coap/endpoint.js';
 import { ManualClock } from './fixtures/coap-clock.js';
+import { FakeLink } from './fixtures/coap-link.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -244,6 +247,61 @@ describe('CoAP endpoint: stateful fuzzing (fast-check commands)', () => {
         w.ep.close();
       }),
       { numRuns: Number(process.env["FUZZ_RUNS"] ?? 150) },
+    );
+  });
+});
+
+describe('CoAP observe: notifications in any order (RFC 7641 §3.4)', () => {
+  const W = 2 ** 23;
+  const fresher = (v2: number, v1: number): boolean => (v1 < v2 && v2 - v1 < W) || (v1 > v2 && v1 - v2 > W);
+
+  it('yields exactly the notifications fresher than every one before them, the newest maxQueue of them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 ** 24 - 1 }),
+        fc.array(fc.record({ delta: fc.integer({ min: -50, max: 50 }), dupMid: fc.boolean() }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 8 }),
+        async (base, steps, maxQueue) => {
+          const clock = new ManualClock();
+          const link = new FakeLink();
+          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, clock, random: () => 0, maxQueuedNotifications: maxQueue });
+          const obs = client.observe('/t');
+          const first = obs.next();
+          await flush();
+          const reg = link.last();
+          const seq = (v: number): Uint8Array => { const b = Buffer.alloc(3); b.writeUIntBE(v, 0, 3); return b; };
+          link.reply({ type: 'ACK', code: 0x45, messageId: reg.messageId, token: reg.token, payload: Buffer.from(String(base)), options: [{ number: CoapOptionNumber.Observe, value: seq(base) }] });
+          expect((await first).value?.text()).toBe(String(base));
+          let freshest = base;
+          const expected: string[] = [];
+          let mid = 1000;
+          for (const s of steps) {
+            const v = (((base + s.delta) % 2 ** 24) + 2 ** 24) % 2 ** 24;
+            // a repeated message id is a duplicate: dropped by the message layer (RFC 7252 §4.5)
+            const isDup = s.dupMid && mid > 1000;
+            if (!isDup) mid++;
+            link.reply({ type: 'NON', code: 0x45, messageId: mid, token: reg.token, payload: Buffer.from(String(v)), options: [{ number: CoapOptionNumber.Observe, value: seq(v) }] });
+            if (!isDup && fresher(v, freshest)) {
+              freshest = v;
+              expected.push(String(v));
+            }
+            base = v;
+          }
+          await flush();
+          const kept = expected.slice(-maxQueue);
+          const got: string[] = [];
+          for (let i = 0; i < kept.length; i++) {
+            const n = await Promise.race([obs.next(), flush().then(() => undefined)]);
+            if (n === undefined) break; // nothing more queued: the comparison below shows what is missing
+            got.push(n.value!.text());
+          }
+          expect(got).toEqual(kept);
+          const bye = obs.return(); // deregisters with a CON the fake server never answers:
+          await client.close(); // closing fails it, and the loop ends
+          expect((await bye).done).toBe(true);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
