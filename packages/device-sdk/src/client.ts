@@ -7,7 +7,7 @@ import { describe } from './describe.js';
 import { DeviceError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { abortError, InFlightWindow } from './flow.js';
-import { checkClientCredentials } from './credentials.js';
+import { checkClientCredentialsCached } from './credential-cache.js';
 import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
 import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
@@ -389,7 +389,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
  */
 export async function connectDevice(options: ConnectDeviceOptions): Promise<DeviceClient> {
   const o = resolveOptions(options);
-  const clientId = checkClientCredentials(o);
+  const clientId = checkClientCredentialsCached(o);
   const client = new DeviceClient(o, clientId);
   await client.start(o.signal);
   return client;
