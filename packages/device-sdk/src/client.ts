@@ -31,7 +31,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   private closed = false;
   private attempt = 0;
   private connectedAt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectTimer: unknown;
   private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0, bufferRejected: 0 };
   private drainAbort: AbortController | undefined;
   private drainTask: Promise<void> | undefined;
@@ -109,7 +109,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
 
   private onConnected(sessionPresent: boolean, mq: MqttClient): void {
     this.connectedAt = this.o.now();
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.o.clock.clearTimer(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const reconnect = this.everConnected;
     this.everConnected = true;
@@ -142,7 +142,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     }
     const attempt = this.attempt++;
     const delayMs = reconnectDelay(attempt, policy, this.o.random);
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.o.clock.setTimer(() => {
       this.reconnectTimer = undefined;
       if (this.closing || this.closed) return;
       this.counters.reconnects++;
@@ -208,8 +208,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
           // The drain acked the confirmed prefix and rewound the rest: start again from there.
           this.recordError(err instanceof DeviceError ? err : new DeviceError('PUBLISH_FAILED', `buffered delivery failed, retrying: ${(err as Error).message}`, { cause: err }));
           await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, 1_000);
-            ac.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+            const t = this.o.clock.setTimer(resolve, 1_000);
+            ac.signal.addEventListener('abort', () => { this.o.clock.clearTimer(t); resolve(); }, { once: true });
           });
         }
       }
@@ -315,12 +315,12 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     let cancel = (): void => {};
     const p = new Promise<number>((resolve, reject) => {
-      const t = setTimeout(() => {
+      const t = this.o.clock.setTimer(() => {
         cancel();
         reject(new DeviceError('PING_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`));
       }, timeoutMs);
       cancel = this.pings.next((rtt) => {
-        clearTimeout(t);
+        this.o.clock.clearTimer(t);
         resolve(rtt);
       });
     });
@@ -352,7 +352,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   async close(options: { force?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.o.clock.clearTimer(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.window.failAll(new DeviceError('CLOSED', 'the client was closed'));
     this.drainAbort?.abort();

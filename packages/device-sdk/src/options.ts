@@ -1,6 +1,7 @@
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './backoff.js';
 import type { EdgeBuffer } from '@outpost/edge-buffer';
 import { isEdgeBuffer } from './buffered.js';
+import { createSystemClock, type CoapClock } from './coap/clock.js';
 import { describe } from './describe.js';
 import { DeviceError } from './errors.js';
 
@@ -67,6 +68,12 @@ export interface ConnectDeviceOptions {
   readonly random?: () => number;
   /** Clock in ms since the epoch, for certificate validity checks (injectable for tests). */
   readonly now?: () => number;
+  /**
+   * Monotonic time and timers of the client's own logic: reconnect backoff, `ping()` timeout,
+   * the store-and-forward retry pause. Default: the system clock (ref'd timers that never fire
+   * early), the same model as the CoAP client's. MQTT.js's keep-alive keeps its own timers.
+   */
+  readonly clock?: CoapClock;
 }
 
 /** {@link ConnectDeviceOptions} after validation, with defaults applied. */
@@ -95,6 +102,7 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly random: () => number;
   readonly now: () => number;
+  readonly clock: CoapClock;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -236,5 +244,17 @@ export function resolveOptions(o: unknown): ResolvedOptions {
     signal: signal as AbortSignal | undefined,
     random: fn('random', opts['random'], Math.random),
     now: fn('now', opts['now'], Date.now),
+    clock: clockOption(opts['clock']),
   };
+}
+
+const deviceClock = createSystemClock(true);
+
+function clockOption(c: unknown): CoapClock {
+  if (c === undefined) return deviceClock;
+  const k = c as Partial<CoapClock> | null;
+  if (typeof c !== 'object' || k === null || typeof k.now !== 'function' || typeof k.setTimer !== 'function' || typeof k.clearTimer !== 'function') {
+    throw new TypeError(`connectDevice: clock: expected { now, setTimer, clearTimer }, got ${describe(c)}`);
+  }
+  return c as CoapClock;
 }
