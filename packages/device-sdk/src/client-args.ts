@@ -49,6 +49,14 @@ export function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal:
   return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
 }
 
+export function pingOptions(o: unknown): { timeoutMs: number; signal: AbortSignal | undefined } {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`ping: options: expected an object, got ${describe(o)}`);
+  const t = (o as Record<string, unknown>)['timeoutMs'];
+  if (t !== undefined && typeof t !== 'number') throw new TypeError(`ping: timeoutMs: expected a number, got ${describe(t)}`);
+  if (t !== undefined && !(t > 0 && t <= 0x7fff_ffff)) throw new RangeError(`ping: timeoutMs: expected a number in (0, 2147483647], got ${t}`);
+  return { timeoutMs: t ?? 10_000, signal: signalOf('ping', (o as Record<string, unknown>)['signal']) };
+}
+
 export function withSignal<T>(signal: AbortSignal | undefined, p: Promise<T>): Promise<T> {
   if (signal === undefined) return p;
   if (signal.aborted) return Promise.reject(abortError(signal));

@@ -11,7 +11,7 @@ import { checkClientCredentialsCached } from './credential-cache.js';
 import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
 import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
-import { checkTopicName, filterList, publishOptions, qosOf, signalOf, withSignal } from './client-args.js';
+import { checkTopicName, filterList, pingOptions, publishOptions, qosOf, signalOf, withSignal } from './client-args.js';
 import type { ConnectionStats, DeviceClientEvents, Granted, InboundMessage, PublishOptions, QoS, SubscribeOptions } from './client-types.js';
 
 /**
@@ -308,24 +308,34 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     }));
   }
 
-  /** Sends a PINGREQ now and resolves with the round trip in ms. */
+  /**
+   * Sends a PINGREQ now and resolves with the round trip in ms.
+   *
+   * @throws {DeviceError} `PING_TIMEOUT` without a PINGRESP within `timeoutMs` (default 10,000),
+   * `NOT_CONNECTED`, `CLOSED`, `ABORTED`; TypeError / RangeError for bad options.
+   */
   async ping(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    const { timeoutMs, signal } = pingOptions(options);
     this.assertOpen('ping');
     if (!this.mq.connected) throw new DeviceError('NOT_CONNECTED', 'ping: not connected');
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const clock = this.o.clock;
+    let timer: unknown;
     let cancel = (): void => {};
     const p = new Promise<number>((resolve, reject) => {
-      const t = this.o.clock.setTimer(() => {
+      timer = clock.setTimer(() => {
         cancel();
         reject(new DeviceError('PING_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`));
       }, timeoutMs);
       cancel = this.pings.next((rtt) => {
-        this.o.clock.clearTimer(t);
+        clock.clearTimer(timer);
         resolve(rtt);
       });
     });
     this.mq.sendPing();
-    return withSignal(signalOf('ping', options.signal), p).finally(cancel);
+    return withSignal(signal, p).finally(() => {
+      cancel();
+      clock.clearTimer(timer);
+    });
   }
 
   /** Per-connection statistics. */
