@@ -15,6 +15,7 @@ const INSTALL_HINT: Record<string, string> = {
   mosquitto_sub: 'apt-get update && apt-get install -y mosquitto-clients',
   'coap-server-openssl': 'apt-get update && apt-get install -y libcoap3-bin',
   'coap-client-openssl': 'apt-get update && apt-get install -y libcoap3-bin',
+  prlimit: 'apt-get update && apt-get install -y util-linux',
 };
 
 /** Absolute path of a required binary, or an Error that says how to install it. */
@@ -106,7 +107,7 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
     // maxOpenFiles: RLIMIT_NOFILE through prlimit(1), to run the broker out of descriptors.
     const p = opts.maxOpenFiles === undefined
       ? spawn(bin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('prlimit', [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, bin, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(requireBinary('prlimit'), [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, bin, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     p.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
     p.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
