@@ -227,7 +227,7 @@ const commands = [
 describe('CoAP endpoint: stateful fuzzing (fast-check commands)', () => {
   it('keeps its invariants after every step, and settles everything once time passes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.commands(commands, { maxCommands: 60 }), async (seed, cmds) => {
+      fc.asyncProperty(fc.integer(), fc.commands(commands, { maxCommands: 60, size: 'max' }), async (seed, cmds) => {
         const w = new World(seed);
         await fc.asyncModelRun(() => ({ model: {}, real: w }), cmds);
         // Whatever happened, time settles every request: nothing hangs, no timer is left. NSTART 1
@@ -259,7 +259,7 @@ describe('CoAP observe: notifications in any order (RFC 7641 §3.4)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 2 ** 24 - 1 }),
-        fc.array(fc.record({ delta: fc.integer({ min: -50, max: 50 }), dupMid: fc.boolean() }), { maxLength: 40 }),
+        fc.array(fc.record({ delta: fc.integer({ min: -50, max: 50 }), dupMid: fc.boolean() }), { maxLength: 40, size: 'max' }),
         fc.integer({ min: 1, max: 8 }),
         async (base, steps, maxQueue) => {
           const clock = new ManualClock();
