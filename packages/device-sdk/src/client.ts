@@ -1,88 +1,18 @@
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import { MqttClient, type IClientOptions, type IClientPublishOptions } from 'mqtt';
+import { MqttClient } from 'mqtt';
 import { reconnectDelay } from './backoff.js';
 import { decodeBufferedMessage, encodeBufferedMessage, isPermanentRefusal } from './buffered.js';
 import { ackError, mapTransportError } from './error-map.js';
+import { describe } from './describe.js';
 import { DeviceError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { abortError, InFlightWindow } from './flow.js';
 import { checkClientCredentials } from './credentials.js';
+import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
-import { openStream, probeBytes, type TransportProbe } from './transports/tls.js';
-
-/** QoS levels a device publishes and subscribes with. */
-export type QoS = 0 | 1 | 2;
-
-/** A message received on a subscription. `payload` is a view, not a copy. */
-export interface InboundMessage {
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly dup: boolean;
-}
-
-/** Options of {@link DeviceClient.publish}. */
-export interface PublishOptions {
-  /** Default 1. */
-  readonly qos?: QoS;
-  /** Default false. */
-  readonly retain?: boolean;
-  /** Aborts while waiting for a slot or for the acknowledgement. */
-  readonly signal?: AbortSignal;
-}
-
-/** Options of {@link DeviceClient.subscribe}. */
-export interface SubscribeOptions {
-  /** Maximum QoS requested. Default 1. */
-  readonly qos?: QoS;
-  readonly signal?: AbortSignal;
-}
-
-/** What the broker granted for one filter. */
-export interface Granted {
-  readonly filter: string;
-  readonly qos: QoS;
-}
-
-/** Per-connection statistics. Counters cover the client's lifetime across reconnects. */
-export interface ConnectionStats {
-  readonly connected: boolean;
-  readonly messagesIn: number;
-  readonly messagesOut: number;
-  /** Bytes received through the socket, all connections. */
-  readonly bytesIn: number;
-  /** Bytes sent through the socket, all connections. */
-  readonly bytesOut: number;
-  readonly reconnects: number;
-  /** Round trip of the last PINGREQ/PINGRESP, ms; undefined before the first. */
-  readonly lastPingRttMs: number | undefined;
-  readonly inFlight: number;
-  readonly pending: number;
-  readonly lastError: DeviceError | undefined;
-  /** Messages in the store-and-forward buffer not yet acknowledged by the broker (0 without a buffer). */
-  readonly buffered: number;
-  /** Buffered messages the broker refused for good (e.g. not authorized) and that were dropped from the buffer. */
-  readonly bufferRejected: number;
-}
-
-/** The events of a {@link DeviceClient}. */
-export interface DeviceClientEvents {
-  /** Connected (first time, or again after an outage). */
-  connect: [info: { readonly sessionPresent: boolean; readonly reconnect: boolean }];
-  /** The connection dropped; a reconnect is scheduled unless reconnect is off. */
-  offline: [];
-  /** A reconnect attempt starts now, after `delayMs` of backoff. */
-  reconnect: [info: { readonly attempt: number; readonly delayMs: number }];
-  message: [message: InboundMessage];
-  /** A connection-level error; the client keeps reconnecting where it can. */
-  error: [error: DeviceError];
-  /** Closed for good (by `close()`, or reconnects exhausted). */
-  close: [];
-}
-
-const NEVER_MS = 0x7fff_ffff; // longest setInterval delay Node accepts
+import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
+import { checkTopicName, filterList, pingOptions, publishOptions, qosOf, signalOf, withSignal } from './client-args.js';
+import type { ConnectionStats, DeviceClientEvents, Granted, InboundMessage, PublishOptions, QoS, SubscribeOptions } from './client-types.js';
 
 /**
  * An MQTT connection of one device, authenticated by its own certificate. Create it
@@ -101,14 +31,12 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   private closed = false;
   private attempt = 0;
   private connectedAt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectTimer: unknown;
   private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0, bufferRejected: 0 };
   private drainAbort: AbortController | undefined;
   private drainTask: Promise<void> | undefined;
   private readonly tunedSignals = new WeakSet<AbortSignal>();
-  private lastPingRttMs: number | undefined;
-  private pingSentAt: number | undefined;
-  private pingWaiters: Array<(rtt: number) => void> = [];
+  private readonly pings: PingTracker;
   private lastError: DeviceError | undefined;
 
   /** @internal Use {@link connectDevice}. */
@@ -117,24 +45,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     this.o = o;
     this.clientId = clientId;
     this.window = new InFlightWindow(o.maxInFlight, o.maxPending);
-    const mqttOptions: IClientOptions = {
-      clientId,
-      protocolVersion: o.protocolVersion,
-      keepalive: o.keepAliveS,
-      clean: o.cleanSession,
-      connectTimeout: o.connectTimeoutMs,
-      // Reconnects are driven by this class (backoff with jitter). MQTT.js's own timer is
-      // parked at its maximum instead of 0, because 0 also switches off its
-      // resubscription and fails in-flight QoS 1 publishes on every disconnect.
-      reconnectPeriod: NEVER_MS,
-      queueQoSZero: false,
-      manualConnect: true,
-      ...(o.protocolVersion === 5 && o.sessionExpiryIntervalS > 0 ? { properties: { sessionExpiryInterval: o.sessionExpiryIntervalS } } : {}),
-      ...(o.will !== undefined
-        ? { will: { topic: o.will.topic, payload: toBuffer(o.will.payload), qos: o.will.qos ?? 0, retain: o.will.retain ?? false } }
-        : {}),
-    };
-    this.mq = new MqttClient(() => openStream(this.o, this.probe), mqttOptions);
+    this.mq = new MqttClient(() => openStream(this.o, this.probe), mqttOptions(o, clientId));
+    this.pings = new PingTracker(this.mq);
     this.mq.on('message', (topic, payload, packet) => {
       this.counters.messagesIn++;
       this.emit('message', {
@@ -145,26 +57,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
         dup: packet.dup,
       });
     });
-    // Ping round trips, timed by wrapping MQTT.js's two public ping hooks rather than by
-    // 'packetsend'/'packetreceive' listeners, which would run for every packet (bench: ~2%).
-    const sendPing = this.mq.sendPing.bind(this.mq);
-    this.mq.sendPing = () => {
-      this.pingSentAt = performance.now();
-      sendPing();
-    };
-    const reschedulePing = this.mq.reschedulePing.bind(this.mq);
-    this.mq.reschedulePing = (force?: boolean) => {
-      // MQTT.js calls reschedulePing(true) exactly when a PINGRESP arrives (handlers/index.js).
-      if (force === true && this.pingSentAt !== undefined) {
-        const rtt = performance.now() - this.pingSentAt;
-        this.lastPingRttMs = rtt;
-        this.pingSentAt = undefined;
-        for (const w of this.pingWaiters.splice(0)) w(rtt);
-      }
-      reschedulePing(force);
-    };
     this.mq.on('error', (err) => {
-      this.recordError(mapTransportError(err, o.protocolVersion));
+      this.recordError(mapTransportError(classified(this.probe, err), o.protocolVersion));
     });
   }
 
@@ -215,7 +109,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
 
   private onConnected(sessionPresent: boolean, mq: MqttClient): void {
     this.connectedAt = this.o.now();
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.o.clock.clearTimer(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const reconnect = this.everConnected;
     this.everConnected = true;
@@ -226,10 +120,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
 
   private onClosed(): void {
     this.window.setOpen(false);
-    this.pingSentAt = undefined;
+    this.pings.reset();
     if (this.closing || this.closed) return;
-    // MQTT.js's 'close' handler ran before this one and parked its own timer; drop it.
-    (this.mq as unknown as { _clearReconnect(): void })._clearReconnect();
     if (this.reconnectTimer !== undefined) return; // an attempt failed before the timer fired: keep it
     if (this.probe.lastError !== undefined) {
       this.recordError(mapTransportError(this.probe.lastError, this.o.protocolVersion));
@@ -250,12 +142,12 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     }
     const attempt = this.attempt++;
     const delayMs = reconnectDelay(attempt, policy, this.o.random);
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.o.clock.setTimer(() => {
       this.reconnectTimer = undefined;
       if (this.closing || this.closed) return;
       this.counters.reconnects++;
       this.emit('reconnect', { attempt: attempt + 1, delayMs });
-      (this.mq as unknown as { _reconnect(): void })._reconnect();
+      reconnectKeepingSession(this.mq);
     }, delayMs);
   }
 
@@ -316,8 +208,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
           // The drain acked the confirmed prefix and rewound the rest: start again from there.
           this.recordError(err instanceof DeviceError ? err : new DeviceError('PUBLISH_FAILED', `buffered delivery failed, retrying: ${(err as Error).message}`, { cause: err }));
           await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, 1_000);
-            ac.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+            const t = this.o.clock.setTimer(resolve, 1_000);
+            ac.signal.addEventListener('abort', () => { this.o.clock.clearTimer(t); resolve(); }, { once: true });
           });
         }
       }
@@ -416,20 +308,34 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     }));
   }
 
-  /** Sends a PINGREQ now and resolves with the round trip in ms. */
+  /**
+   * Sends a PINGREQ now and resolves with the round trip in ms.
+   *
+   * @throws {DeviceError} `PING_TIMEOUT` without a PINGRESP within `timeoutMs` (default 10,000),
+   * `NOT_CONNECTED`, `CLOSED`, `ABORTED`; TypeError / RangeError for bad options.
+   */
   async ping(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number> {
+    const { timeoutMs, signal } = pingOptions(options);
     this.assertOpen('ping');
     if (!this.mq.connected) throw new DeviceError('NOT_CONNECTED', 'ping: not connected');
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const clock = this.o.clock;
+    let timer: unknown;
+    let cancel = (): void => {};
     const p = new Promise<number>((resolve, reject) => {
-      const t = setTimeout(() => reject(new DeviceError('CONNECT_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`)), timeoutMs);
-      this.pingWaiters.push((rtt) => {
-        clearTimeout(t);
+      timer = clock.setTimer(() => {
+        cancel();
+        reject(new DeviceError('PING_TIMEOUT', `ping: no PINGRESP within ${timeoutMs} ms`));
+      }, timeoutMs);
+      cancel = this.pings.next((rtt) => {
+        clock.clearTimer(timer);
         resolve(rtt);
       });
     });
     this.mq.sendPing();
-    return withSignal(signalOf('ping', options.signal), p);
+    return withSignal(signal, p).finally(() => {
+      cancel();
+      clock.clearTimer(timer);
+    });
   }
 
   /** Per-connection statistics. */
@@ -440,7 +346,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       messagesOut: this.counters.messagesOut,
       ...probeBytes(this.probe),
       reconnects: this.counters.reconnects,
-      lastPingRttMs: this.lastPingRttMs,
+      lastPingRttMs: this.pings.lastRttMs,
       inFlight: this.window.size,
       pending: this.window.waiting,
       lastError: this.lastError,
@@ -456,7 +362,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   async close(options: { force?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closing = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.reconnectTimer !== undefined) this.o.clock.clearTimer(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.window.failAll(new DeviceError('CLOSED', 'the client was closed'));
     this.drainAbort?.abort();
@@ -493,78 +399,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
  */
 export async function connectDevice(options: ConnectDeviceOptions): Promise<DeviceClient> {
   const o = resolveOptions(options);
-  const clientId = checkClientCredentials(o);
+  const clientId = checkClientCredentials(o); // checkDeviceCredentials memoises identical inputs
   const client = new DeviceClient(o, clientId);
   await client.start(o.signal);
   return client;
-}
-
-// ---- argument helpers ----
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-/** MQTT 3.1.1 §4.7.3: topic names are non-empty UTF-8, no wildcards, no NUL, ≤ 65,535 bytes. */
-function checkTopicName(op: string, topic: unknown): asserts topic is string {
-  if (typeof topic !== 'string') throw new TypeError(`${op}: topic: expected a string, got ${describe(topic)}`);
-  if (topic.length === 0) throw new DeviceError('INVALID_TOPIC', `${op}: topic must not be empty`);
-  if (/[+#\u0000]/.test(topic)) throw new DeviceError('INVALID_TOPIC', `${op}: topic "${topic}" contains a wildcard or NUL; publish to a concrete topic`);
-  if (Buffer.byteLength(topic) > 65_535) throw new DeviceError('INVALID_TOPIC', `${op}: topic is longer than 65,535 bytes`);
-}
-
-/** MQTT 3.1.1 §4.7.1: `#` only last and alone in its level, `+` alone in its level. */
-function filterList(op: string, filters: unknown): string[] {
-  const list = typeof filters === 'string' ? [filters] : filters;
-  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${op}: filters: expected a string or a non-empty array of strings, got ${describe(filters)}`);
-  return list.map((f: unknown) => {
-    if (typeof f !== 'string') throw new TypeError(`${op}: filter: expected a string, got ${describe(f)}`);
-    if (f.length === 0 || f.includes('\u0000')) throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" is empty or contains NUL`);
-    const levels = f.split('/');
-    levels.forEach((l, i) => {
-      if ((l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+')) {
-        throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" misuses a wildcard in level ${i + 1}`);
-      }
-    });
-    return f;
-  });
-}
-
-function qosOf(op: string, v: unknown, def: QoS): QoS {
-  if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(`${op}: qos: expected 0, 1 or 2, got ${describe(v)}`);
-  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`${op}: qos: expected 0, 1 or 2, got ${v}`);
-  return v;
-}
-
-function signalOf(op: string, v: unknown): AbortSignal | undefined {
-  if (v === undefined) return undefined;
-  if (!(v instanceof AbortSignal)) throw new TypeError(`${op}: signal: expected an AbortSignal, got ${describe(v)}`);
-  return v;
-}
-
-function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortSignal | undefined } {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`publish: options: expected an object, got ${describe(o)}`);
-  const r = o as Record<string, unknown>;
-  if (r['retain'] !== undefined && typeof r['retain'] !== 'boolean') throw new TypeError(`publish: retain: expected a boolean, got ${describe(r['retain'])}`);
-  return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
-}
-
-function toBuffer(p: Uint8Array | string): Buffer {
-  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-}
-
-function withSignal<T>(signal: AbortSignal | undefined, p: Promise<T>): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
-    );
-  });
 }

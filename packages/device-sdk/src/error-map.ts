@@ -119,6 +119,8 @@ export function mapTransportError(err: unknown, protocolVersion: 4 | 5): DeviceE
     if (NETWORK_CODES.has(code)) return new DeviceError('NETWORK_ERROR', `network error (${code}): ${message}`, { cause: err });
   }
   if (/connack timeout/i.test(message)) return new DeviceError('CONNECT_TIMEOUT', 'no CONNACK from the broker in time', { cause: err });
+  // MQTT.js's keep-alive gave up: no PINGRESP within 1.5 × Keep Alive (MQTT 3.1.1 §3.1.2.10).
+  if (/keepalive timeout/i.test(message)) return new DeviceError('PING_TIMEOUT', 'no PINGRESP from the broker within 1.5 × the keep-alive interval', { cause: err });
   for (const [re, c, text] of CLIENT_CERT_ALERTS) {
     if (re.test(message)) return new DeviceError(c, `${text}: ${message}`, { cause: err });
   }

@@ -26,7 +26,11 @@ export type DeviceErrorCode =
   | 'CONNECTION_REFUSED'
   | 'NOT_AUTHORIZED'
   | 'CONNECT_TIMEOUT'
+  /** No PINGRESP in time: `ping()`'s timeout, or 1.5 × Keep Alive without one (MQTT 3.1.1 §3.1.2.10). */
+  | 'PING_TIMEOUT'
   | 'NETWORK_ERROR'
+  /** The broker accepted TCP and dropped it before its TLS handshake: out of descriptors or at max_connections. */
+  | 'BROKER_UNAVAILABLE'
   | 'NOT_CONNECTED'
   | 'CLOSED'
   | 'ABORTED'

@@ -42,7 +42,7 @@ export type {
   PublishOptions,
   QoS,
   SubscribeOptions,
-} from './client.js';
+} from './client-types.js';
 export type { ConnectDeviceOptions, Pem, WillMessage } from './options.js';
 export { reconnectDelay, DEFAULT_RECONNECT_POLICY } from './backoff.js';
 export type { ReconnectPolicy } from './backoff.js';

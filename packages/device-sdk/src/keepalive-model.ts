@@ -5,6 +5,7 @@
  * Checked against a measurement with MQTT.js 5.16 and Mosquitto 2.0.11 on Linux
  * (`bench/keepalive-bytes.ts`).
  */
+import { describe } from './describe.js';
 
 /** TLS protocol version of the device connection. */
 export type TlsVersion = '1.2' | '1.3';
@@ -116,15 +117,6 @@ export function assertTransport(value: unknown, where: string): asserts value is
     if (typeof aead !== 'string') throw new TypeError(`${where}.tls12Aead: expected 'aes-gcm' or 'chacha20-poly1305', got ${describe(aead)}`);
     if (aead !== 'aes-gcm' && aead !== 'chacha20-poly1305') throw new RangeError(`${where}.tls12Aead: expected 'aes-gcm' or 'chacha20-poly1305', got '${aead}'`);
   }
-}
-
-/** Short description of a value for error messages (never the value of a secret: none here). */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : `number ${value}`;
-  if (typeof value === 'string') return `string '${value.length > 20 ? `${value.slice(0, 20)}…` : value}'`;
-  return typeof value;
 }
 
 /**

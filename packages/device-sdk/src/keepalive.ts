@@ -4,7 +4,8 @@
  * result in bytes, money and radio energy per day. Pure arithmetic: no clock, no sockets.
  */
 import { DeviceError } from './errors.js';
-import { assertTransport, describe, pingExchangeBytes, type PingBytes, type TransportProfile } from './keepalive-model.js';
+import { describe } from './describe.js';
+import { assertTransport, pingExchangeBytes, type PingBytes, type TransportProfile } from './keepalive-model.js';
 
 /** Which constraint decided the chosen keep-alive. */
 export type KeepAliveReason =

@@ -1,6 +1,8 @@
 import { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './backoff.js';
 import type { EdgeBuffer } from '@outpost/edge-buffer';
 import { isEdgeBuffer } from './buffered.js';
+import { createSystemClock, type CoapClock } from './coap/clock.js';
+import { describe } from './describe.js';
 import { DeviceError } from './errors.js';
 
 /** PEM text, or its bytes. */
@@ -66,6 +68,12 @@ export interface ConnectDeviceOptions {
   readonly random?: () => number;
   /** Clock in ms since the epoch, for certificate validity checks (injectable for tests). */
   readonly now?: () => number;
+  /**
+   * Monotonic time and timers of the client's own logic: reconnect backoff, `ping()` timeout,
+   * the store-and-forward retry pause. Default: the system clock (ref'd timers that never fire
+   * early), the same model as the CoAP client's. MQTT.js's keep-alive keeps its own timers.
+   */
+  readonly clock?: CoapClock;
 }
 
 /** {@link ConnectDeviceOptions} after validation, with defaults applied. */
@@ -94,50 +102,44 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly random: () => number;
   readonly now: () => number;
+  readonly clock: CoapClock;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (v instanceof Uint8Array) return 'Uint8Array';
-  return typeof v;
-}
 
 function pem(field: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'string') return v;
   if (v instanceof Uint8Array) return decoder.decode(v);
-  throw new TypeError(`connectDevice: ${field}: expected PEM as a string or Uint8Array, got ${typeName(v)}`);
+  throw new TypeError(`connectDevice: ${field}: expected PEM as a string or Uint8Array, got ${describe(v)}`);
 }
 
 function int(field: string, v: unknown, def: number, min: number, max: number): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number') throw new TypeError(`connectDevice: ${field}: expected a number, got ${typeName(v)}`);
+  if (typeof v !== 'number') throw new TypeError(`connectDevice: ${field}: expected a number, got ${describe(v)}`);
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`connectDevice: ${field}: expected an integer in [${min}, ${max}], got ${v}`);
   return v;
 }
 
 function bool(field: string, v: unknown, def: boolean): boolean {
   if (v === undefined) return def;
-  if (typeof v !== 'boolean') throw new TypeError(`connectDevice: ${field}: expected a boolean, got ${typeName(v)}`);
+  if (typeof v !== 'boolean') throw new TypeError(`connectDevice: ${field}: expected a boolean, got ${describe(v)}`);
   return v;
 }
 
 function fn<T>(field: string, v: unknown, def: T): T {
   if (v === undefined) return def;
-  if (typeof v !== 'function') throw new TypeError(`connectDevice: ${field}: expected a function, got ${typeName(v)}`);
+  if (typeof v !== 'function') throw new TypeError(`connectDevice: ${field}: expected a function, got ${describe(v)}`);
   return v as T;
 }
 
 /** Validates `connectDevice` options: `TypeError` for a wrong type, `RangeError` for a bad value. */
 export function resolveOptions(o: unknown): ResolvedOptions {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-    throw new TypeError(`connectDevice: options: expected an object, got ${typeName(o)}`);
+    throw new TypeError(`connectDevice: options: expected an object, got ${describe(o)}`);
   }
   const opts = o as Record<string, unknown>;
-  if (typeof opts['url'] !== 'string') throw new TypeError(`connectDevice: url: expected a string, got ${typeName(opts['url'])}`);
+  if (typeof opts['url'] !== 'string') throw new TypeError(`connectDevice: url: expected a string, got ${describe(opts['url'])}`);
   let url: URL;
   try {
     url = new URL(opts['url']);
@@ -175,25 +177,25 @@ export function resolveOptions(o: unknown): ResolvedOptions {
   }
 
   const clientId = opts['clientId'];
-  if (clientId !== undefined && typeof clientId !== 'string') throw new TypeError(`connectDevice: clientId: expected a string, got ${typeName(clientId)}`);
+  if (clientId !== undefined && typeof clientId !== 'string') throw new TypeError(`connectDevice: clientId: expected a string, got ${describe(clientId)}`);
   if (clientId === '' ) throw new RangeError('connectDevice: clientId: must not be empty');
   if (clientId === undefined && cert === undefined) throw new DeviceError('INVALID_OPTION', 'connectDevice: clientId is required when no certificate is given');
 
   const protocolVersion = opts['protocolVersion'] === undefined ? 5 : opts['protocolVersion'];
-  if (typeof protocolVersion !== 'number') throw new TypeError(`connectDevice: protocolVersion: expected 4 or 5, got ${typeName(protocolVersion)}`);
+  if (typeof protocolVersion !== 'number') throw new TypeError(`connectDevice: protocolVersion: expected 4 or 5, got ${describe(protocolVersion)}`);
   if (protocolVersion !== 4 && protocolVersion !== 5) throw new RangeError(`connectDevice: protocolVersion: expected 4 (MQTT 3.1.1) or 5, got ${protocolVersion}`);
 
   let reconnect: ReconnectPolicy | false;
   const r = opts['reconnect'];
   if (r === false) reconnect = false;
   else if (r === undefined) reconnect = DEFAULT_RECONNECT_POLICY;
-  else if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new TypeError(`connectDevice: reconnect: expected an object or false, got ${typeName(r)}`);
+  else if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new TypeError(`connectDevice: reconnect: expected an object or false, got ${describe(r)}`);
   else {
     const rr = r as Record<string, unknown>;
     const num = (f: keyof ReconnectPolicy, min: number): number => {
       const v = rr[f];
       if (v === undefined) return DEFAULT_RECONNECT_POLICY[f];
-      if (typeof v !== 'number') throw new TypeError(`connectDevice: reconnect.${f}: expected a number, got ${typeName(v)}`);
+      if (typeof v !== 'number') throw new TypeError(`connectDevice: reconnect.${f}: expected a number, got ${describe(v)}`);
       if (Number.isNaN(v) || v < min) throw new RangeError(`connectDevice: reconnect.${f}: expected ≥ ${min}, got ${v}`);
       return v;
     };
@@ -202,20 +204,20 @@ export function resolveOptions(o: unknown): ResolvedOptions {
   }
 
   const servername = opts['servername'];
-  if (servername !== undefined && typeof servername !== 'string') throw new TypeError(`connectDevice: servername: expected a string, got ${typeName(servername)}`);
+  if (servername !== undefined && typeof servername !== 'string') throw new TypeError(`connectDevice: servername: expected a string, got ${describe(servername)}`);
   const alpn = opts['alpnProtocols'];
-  if (alpn !== undefined && (!Array.isArray(alpn) || !alpn.every((a) => typeof a === 'string'))) throw new TypeError(`connectDevice: alpnProtocols: expected an array of strings, got ${typeName(alpn)}`);
+  if (alpn !== undefined && (!Array.isArray(alpn) || !alpn.every((a) => typeof a === 'string'))) throw new TypeError(`connectDevice: alpnProtocols: expected an array of strings, got ${describe(alpn)}`);
   const will = opts['will'];
   if (will !== undefined) {
-    if (typeof will !== 'object' || will === null) throw new TypeError(`connectDevice: will: expected an object, got ${typeName(will)}`);
+    if (typeof will !== 'object' || will === null) throw new TypeError(`connectDevice: will: expected an object, got ${describe(will)}`);
     const w = will as Record<string, unknown>;
-    if (typeof w['topic'] !== 'string') throw new TypeError(`connectDevice: will.topic: expected a string, got ${typeName(w['topic'])}`);
-    if (typeof w['payload'] !== 'string' && !(w['payload'] instanceof Uint8Array)) throw new TypeError(`connectDevice: will.payload: expected a string or Uint8Array, got ${typeName(w['payload'])}`);
+    if (typeof w['topic'] !== 'string') throw new TypeError(`connectDevice: will.topic: expected a string, got ${describe(w['topic'])}`);
+    if (typeof w['payload'] !== 'string' && !(w['payload'] instanceof Uint8Array)) throw new TypeError(`connectDevice: will.payload: expected a string or Uint8Array, got ${describe(w['payload'])}`);
   }
   const buffer = opts['buffer'];
-  if (buffer !== undefined && !isEdgeBuffer(buffer)) throw new TypeError(`connectDevice: buffer: expected an EdgeBuffer from @outpost/edge-buffer's openBuffer(), got ${typeName(buffer)}`);
+  if (buffer !== undefined && !isEdgeBuffer(buffer)) throw new TypeError(`connectDevice: buffer: expected an EdgeBuffer from @outpost/edge-buffer's openBuffer(), got ${describe(buffer)}`);
   const signal = opts['signal'];
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`connectDevice: signal: expected an AbortSignal, got ${typeName(signal)}`);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`connectDevice: signal: expected an AbortSignal, got ${describe(signal)}`);
 
   return {
     url,
@@ -242,5 +244,17 @@ export function resolveOptions(o: unknown): ResolvedOptions {
     signal: signal as AbortSignal | undefined,
     random: fn('random', opts['random'], Math.random),
     now: fn('now', opts['now'], Date.now),
+    clock: clockOption(opts['clock']),
   };
+}
+
+const deviceClock = createSystemClock(true);
+
+function clockOption(c: unknown): CoapClock {
+  if (c === undefined) return deviceClock;
+  const k = c as Partial<CoapClock> | null;
+  if (typeof c !== 'object' || k === null || typeof k.now !== 'function' || typeof k.setTimer !== 'function' || typeof k.clearTimer !== 'function') {
+    throw new TypeError(`connectDevice: clock: expected { now, setTimer, clearTimer }, got ${describe(c)}`);
+  }
+  return c as CoapClock;
 }

@@ -288,7 +288,7 @@ describe('flow control', () => {
 });
 
 describe('wrong types on a connected client', () => {
-  test('publish, subscribe, unsubscribe, whenWritable', async () => {
+  test('publish, subscribe, unsubscribe, whenWritable, ping', async () => {
     const creds = await fleet.device('sensor-15');
     const d = await connectDevice({ url: fleet.url, cert: creds.cert, key: creds.key, ca: fleet.ca.certificatePem });
     try {
@@ -309,6 +309,10 @@ describe('wrong types on a connected client', () => {
         [() => d.subscribe('devices/sensor-15/#', { qos: 5 as never }), RangeError, 'qos'],
         [() => d.unsubscribe(null as never), TypeError, 'filters'],
         [() => d.unsubscribe('x', { signal: 1 as never }), TypeError, 'signal'],
+        [() => d.ping({ timeoutMs: '5' as never }), TypeError, 'timeoutms'],
+        [() => d.ping({ timeoutMs: 0 }), RangeError, 'timeoutms'],
+        [() => d.ping({ timeoutMs: Number.NaN }), RangeError, 'timeoutms'],
+        [() => d.ping(null as never), TypeError, 'options'],
       ];
       for (const [call, type, word] of cases) {
         const err = await call().then(() => undefined, (e: unknown) => e);

@@ -1,6 +1,8 @@
 // Reconnect behaviour against a real Mosquitto that is stopped and started under the clients.
+// The backoff timer can run on an injected clock (the CoAP fixture's ManualClock).
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
+import { ManualClock } from './fixtures/coap-clock.js';
 import { startFleet, type Fleet } from './fixtures/fleet.js';
 
 let fleet: Fleet;
@@ -88,5 +90,29 @@ test('reconnect: false closes the client when the link drops; maxAttempts bounds
     await expect(noRetry.publish('devices/noreconnect-1/x', 'x')).rejects.toMatchObject({ code: 'CLOSED' });
   } finally {
     await fleet.broker.start();
+  }
+});
+
+test('the backoff runs on the injected clock: no attempt until it advances, then one at the drawn delay', async () => {
+  const clock = new ManualClock();
+  const creds = await fleet.device('clocked-1');
+  const device = await connectDevice({ url: fleet.url, cert: creds.cert, key: creds.key, ca: fleet.ca.certificatePem, clock, random: () => 0.5, reconnect: { initialDelayMs: 1_000, maxDelayMs: 8_000 } });
+  const attempts: Array<{ attempt: number; delayMs: number }> = [];
+  device.on('reconnect', (info) => attempts.push(info));
+  try {
+    const off = once(device, 'offline');
+    await fleet.broker.stop();
+    await off;
+    expect(clock.pending).toBe(1); // the backoff timer, on our clock
+    await fleet.broker.start();
+    const back = new Promise<void>((resolve) => device.on('connect', ({ reconnect }) => reconnect && resolve()));
+    clock.advance(499);
+    expect(attempts).toEqual([]);
+    clock.advance(1); // full jitter: U[0, 1000) with random 0.5 → 500 ms
+    expect(attempts).toEqual([{ attempt: 1, delayMs: 500 }]);
+    await back;
+    expect(device.connected).toBe(true);
+  } finally {
+    await device.close({ force: true });
   }
 });

@@ -15,6 +15,7 @@ const INSTALL_HINT: Record<string, string> = {
   mosquitto_sub: 'apt-get update && apt-get install -y mosquitto-clients',
   'coap-server-openssl': 'apt-get update && apt-get install -y libcoap3-bin',
   'coap-client-openssl': 'apt-get update && apt-get install -y libcoap3-bin',
+  prlimit: 'apt-get update && apt-get install -y util-linux',
 };
 
 /** Absolute path of a required binary, or an Error that says how to install it. */
@@ -80,13 +81,16 @@ export interface Mosquitto {
   kill(): Promise<void>;
   /** Starts the broker again on the same port with the same config. */
   start(): Promise<void>;
+  /** Process id of the running broker (for SIGSTOP/SIGCONT, prlimit), undefined when stopped. */
+  pid(): number | undefined;
 }
 
 /**
  * Starts `mosquitto -c config` where `config(port)` returns the config text for the
- * chosen port. The config is written to `dir`.
+ * chosen port. The config is written to `dir`. `maxOpenFiles` caps the broker's file
+ * descriptors (RLIMIT_NOFILE) to test what devices see when it runs out.
  */
-export async function startMosquitto(opts: { dir: string; config: (port: number) => string; port?: number }): Promise<Mosquitto> {
+export async function startMosquitto(opts: { dir: string; config: (port: number) => string; port?: number; maxOpenFiles?: number }): Promise<Mosquitto> {
   const bin = requireBinary('mosquitto');
   const port = opts.port ?? (await freePort());
   const configPath = join(opts.dir, 'mosquitto.conf');
@@ -100,7 +104,10 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
   let proc: ChildProcess | undefined;
   let output = '';
   const start = async (): Promise<void> => {
-    const p = spawn(bin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // maxOpenFiles: RLIMIT_NOFILE through prlimit(1), to run the broker out of descriptors.
+    const p = opts.maxOpenFiles === undefined
+      ? spawn(bin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(requireBinary('prlimit'), [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, bin, '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     p.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
     p.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
@@ -124,6 +131,7 @@ export async function startMosquitto(opts: { dir: string; config: (port: number)
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
     start,
+    pid: () => (proc !== undefined && proc.exitCode === null && proc.signalCode === null ? proc.pid : undefined),
   };
 }
 

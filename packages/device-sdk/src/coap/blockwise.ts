@@ -44,7 +44,7 @@ export async function requestBlockwise(send: SendOne, req: OutboundRequest, cfg:
   let res: CoapMessage;
   const size1 = blockSizeOf(cfg.szx);
   if (req.payload.length > size1) {
-    res = await sendBlock1(send, req, base, cfg.szx);
+    res = await sendBlock1(send, req, base, cfg.szx, req.token ?? newToken());
   } else {
     const opts = cfg.early2 ? [...base, { number: CoapOptionNumber.Block2, value: encodeBlock({ num: 0, more: false, szx: cfg.szx }) }] : base;
     res = await send({ ...req, options: opts });
@@ -55,9 +55,12 @@ export async function requestBlockwise(send: SendOne, req: OutboundRequest, cfg:
   return collectBlock2(send, { ...req, options: base, payload: followPayload }, res, cfg.maxBodySize, newToken);
 }
 
-async function sendBlock1(send: SendOne, req: OutboundRequest, base: CoapOption[], szx0: number): Promise<CoapMessage> {
+/**
+ * RFC 7959 §2.3/§2.5: the blocks of one request body are one transfer: one token for all of
+ * them (servers such as node-coap key their reassembly by token), picked before the first.
+ */
+async function sendBlock1(send: SendOne, req: OutboundRequest, base: CoapOption[], szx0: number, token: Uint8Array): Promise<CoapMessage> {
   const body = req.payload;
-  const token = req.token;
   let szx = szx0;
   let offset = 0;
   for (;;) {

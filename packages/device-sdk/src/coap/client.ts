@@ -16,6 +16,7 @@ import { resolveTiming, type ResolvedTiming, type TransmissionParameters } from 
 import { openDtlsTransport, type PskCredentials } from './transports/dtls.js';
 import type { CoapTransport } from './transports/transport.js';
 import { openUdpTransport } from './transports/udp.js';
+import { describe } from '../describe.js';
 
 /** Options of {@link connectCoap}. */
 export interface CoapClientOptions {
@@ -82,23 +83,23 @@ export type CoapBody = string | Uint8Array | unknown;
 const METHODS = Object.keys(CoapMethodCode) as CoapMethod[];
 
 function fnOpt<T>(name: string, v: T | undefined): T | undefined {
-  if (v !== undefined && typeof v !== 'function') throw new TypeError(`${name}: expected a function, got ${v === null ? 'null' : typeof v}`);
+  if (v !== undefined && typeof v !== 'function') throw new TypeError(`${name}: expected a function, got ${describe(v)}`);
   return v;
 }
 
 function posOpt(name: string, v: unknown, integer = false): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number') throw new TypeError(`${name}: expected a number, got ${v === null ? 'null' : typeof v}`);
+  if (typeof v !== 'number') throw new TypeError(`${name}: expected a number, got ${describe(v)}`);
   if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw new RangeError(`${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${v}`);
   return v;
 }
 
 function checkPsk(psk: unknown): PskCredentials {
-  if (typeof psk !== 'object' || psk === null) throw new TypeError(`psk: expected { identity, key }, got ${psk === null ? 'null' : typeof psk}`);
+  if (typeof psk !== 'object' || psk === null) throw new TypeError(`psk: expected { identity, key }, got ${psk === null ? 'null' : typeof psk} (the value is not shown: it may be a key)`);
   const { identity, key } = psk as Record<string, unknown>;
   if (typeof identity !== 'string') throw new TypeError(`psk.identity: expected a string, got ${typeof identity}`);
   if (identity.length === 0 || Buffer.byteLength(identity) > 128) throw new RangeError(`psk.identity: expected 1..128 bytes, got ${Buffer.byteLength(identity)}`);
-  if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new TypeError(`psk.key: expected a string or Uint8Array, got ${key === null ? 'null' : typeof key}`);
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new TypeError(`psk.key: expected a string or Uint8Array, got ${describe(key)}`);
   if (key.length === 0) throw new RangeError('psk.key: must not be empty');
   return { identity, key };
 }
@@ -120,8 +121,8 @@ function checkPsk(psk: unknown): PskCredentials {
  * ```
  */
 export async function connectCoap(url: string | URL, options: CoapClientOptions = {}): Promise<CoapClient> {
-  if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError(`url: expected a string or URL, got ${url === null ? 'null' : typeof url}`);
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options: expected an object, got ${options === null ? 'null' : typeof options}`);
+  if (typeof url !== 'string' && !(url instanceof URL)) throw new TypeError(`url: expected a string or URL, got ${describe(url)}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options: expected an object, got ${describe(options)}`);
   let u: URL;
   try {
     u = new URL(String(url));
@@ -319,8 +320,8 @@ export class CoapClient {
   private build(method: CoapMethod, path: string, body: CoapBody, o: CoapRequestOptions, observe: boolean): { req: OutboundRequest; block: BlockwiseConfig } {
     if (typeof method !== 'string') throw new TypeError(`method: expected a string, got ${typeof method}`);
     if (!METHODS.includes(method)) throw new RangeError(`method: expected one of ${METHODS.join(', ')}, got ${method}`);
-    if (typeof path !== 'string') throw new TypeError(`path: expected a string, got ${path === null ? 'null' : typeof path}`);
-    if (typeof o !== 'object' || o === null) throw new TypeError(`options: expected an object, got ${o === null ? 'null' : typeof o}`);
+    if (typeof path !== 'string') throw new TypeError(`path: expected a string, got ${describe(path)}`);
+    if (typeof o !== 'object' || o === null) throw new TypeError(`options: expected an object, got ${describe(o)}`);
     if (o.confirmable !== undefined && typeof o.confirmable !== 'boolean') throw new TypeError(`confirmable: expected a boolean, got ${typeof o.confirmable}`);
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
     const options: CoapOption[] = [];

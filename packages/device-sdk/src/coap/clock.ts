@@ -39,24 +39,33 @@ export interface CoapClock {
  * systemClock.clearTimer(h);
  * ```
  */
-export const systemClock: CoapClock = {
-  now: () => performance.now(),
-  setTimer: (fn, ms) => {
-    const handle: { t: ReturnType<typeof setTimeout> | undefined } = { t: undefined };
-    const due = performance.now() + ms;
-    const arm = (delay: number): void => {
-      handle.t = setTimeout(() => {
-        const left = due - performance.now();
-        if (left > 0) arm(left);
-        else fn();
-      }, delay);
-      handle.t.unref();
-    };
-    arm(ms);
-    return handle;
-  },
-  clearTimer: (h) => {
-    const t = (h as { t?: ReturnType<typeof setTimeout> } | undefined)?.t;
-    if (t !== undefined) clearTimeout(t);
-  },
-};
+export const systemClock: CoapClock = createSystemClock(false);
+
+/**
+ * The real clock with the same never-early rule, its timers kept `ref`'d (`keepAlive: true`) or
+ * not. The device MQTT client uses a ref'd one: a reconnect backoff must keep a script alive.
+ * @internal
+ */
+export function createSystemClock(keepAlive: boolean): CoapClock {
+  return {
+    now: () => performance.now(),
+    setTimer: (fn, ms) => {
+      const handle: { t: ReturnType<typeof setTimeout> | undefined } = { t: undefined };
+      const due = performance.now() + ms;
+      const arm = (delay: number): void => {
+        handle.t = setTimeout(() => {
+          const left = due - performance.now();
+          if (left > 0) arm(left);
+          else fn();
+        }, delay);
+        if (!keepAlive) handle.t.unref();
+      };
+      arm(ms);
+      return handle;
+    },
+    clearTimer: (h) => {
+      const t = (h as { t?: ReturnType<typeof setTimeout> } | undefined)?.t;
+      if (t !== undefined) clearTimeout(t);
+    },
+  };
+}

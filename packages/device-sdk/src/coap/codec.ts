@@ -3,6 +3,7 @@
  * No sockets, no timers. Multi-byte fields are big-endian (network byte order).
  */
 import { CoapError } from './errors.js';
+import { describe } from '../describe.js';
 
 /** CoAP message type (RFC 7252 §3, §4.2, §4.3). */
 export type CoapType = 'CON' | 'NON' | 'ACK' | 'RST';
@@ -117,7 +118,7 @@ export function parseCode(text: string): number {
 }
 
 function checkBytes(name: string, v: unknown): asserts v is Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array, got ${v === null ? 'null' : typeof v}`);
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array, got ${describe(v)}`);
 }
 
 function checkInt(name: string, v: unknown, max: number): asserts v is number {
@@ -144,7 +145,7 @@ function extSize(n: number): number {
  * ```
  */
 export function encodeMessage(msg: CoapMessage): Uint8Array {
-  if (typeof msg !== 'object' || msg === null) throw new TypeError(`message: expected an object, got ${msg === null ? 'null' : typeof msg}`);
+  if (typeof msg !== 'object' || msg === null) throw new TypeError(`message: expected an object, got ${describe(msg)}`);
   const t = TYPES.indexOf(msg.type);
   if (t < 0) throw new RangeError(`type: expected CON, NON, ACK or RST, got ${String(msg.type)}`);
   checkInt('code', msg.code, 255);

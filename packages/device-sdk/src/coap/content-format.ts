@@ -4,6 +4,7 @@
  */
 import { Decoder, Encoder } from 'cbor-x';
 import { CoapError } from './errors.js';
+import { describe } from '../describe.js';
 
 /**
  * Content-Format numbers this client encodes and decodes.
@@ -79,7 +80,7 @@ export function contentFormatNumber(format: ContentFormatName | number, field = 
     if (!Number.isInteger(format) || format < 0 || format > 0xffff) throw new RangeError(`${field}: expected a Content-Format number 0..65535, got ${format}`);
     return format;
   }
-  if (typeof format !== 'string') throw new TypeError(`${field}: expected a content format name or number, got ${format === null ? 'null' : typeof format}`);
+  if (typeof format !== 'string') throw new TypeError(`${field}: expected a content format name or number, got ${describe(format)}`);
   const n = (ContentFormat as Record<string, number>)[format];
   if (n === undefined) throw new RangeError(`${field}: unknown content format "${format}" (known: ${Object.keys(ContentFormat).join(', ')})`);
   return n;

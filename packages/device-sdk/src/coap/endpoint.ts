@@ -6,76 +6,12 @@
  * A pure state machine: bytes come in through {@link Endpoint.receive}, go out through the
  * injected `send`, and time comes from the injected clock. No sockets here.
  */
-import { decodeMessage, encodeMessage, type CoapMessage, type CoapOption } from './codec.js';
-import type { CoapClock } from './clock.js';
+import { decodeMessage, encodeMessage, type CoapMessage } from './codec.js';
+import { Dedup } from './dedup.js';
 import { CoapError } from './errors.js';
-import type { ResolvedTiming } from './timing.js';
+import type { EndpointOptions, EndpointStats, OutboundRequest } from './endpoint-types.js';
 
-/**
- * One datagram of a request leaving the client (first transmission or retransmission).
- *
- * @example
- * ```ts
- * import { connectCoap, type TransmitEvent } from '@outpost/device-sdk/coap';
- * const sent: TransmitEvent[] = [];
- * const c = await connectCoap(serverUrl, { insecure: true, onTransmit: (e) => sent.push(e) });
- * await c.get('/time');
- * sent[0]?.attempt; // 0
- * c.stats.retransmissions; // 0
- * await c.close();
- * ```
- */
-export interface TransmitEvent {
-  readonly messageId: number;
-  readonly token: Uint8Array;
-  readonly type: 'CON' | 'NON';
-  /** 0 for the first transmission, n for the n-th retransmission. */
-  readonly attempt: number;
-  /** Clock time of this transmission. */
-  readonly at: number;
-  /** The retransmission timeout armed after this transmission (CON only; RFC 7252 §4.2). */
-  readonly timeoutMs: number | undefined;
-}
-
-/** Counters of one endpoint. */
-export interface EndpointStats {
-  /** Request datagrams sent, retransmissions included. */
-  sent: number;
-  retransmissions: number;
-  /** Datagrams received. */
-  received: number;
-  /** Duplicates dropped within the deduplication window (RFC 7252 §4.5). */
-  duplicates: number;
-  /** Datagrams that did not decode. */
-  malformed: number;
-}
-
-/** What the endpoint needs from its owner. */
-export interface EndpointOptions {
-  readonly timing: ResolvedTiming;
-  readonly clock: CoapClock;
-  /** Uniform in [0, 1): the random part of the initial timeout, the first message id. */
-  readonly random: () => number;
-  /** Random bytes for tokens (RFC 7252 §5.3.1). */
-  readonly randomBytes: (n: number) => Uint8Array;
-  /** Hands a datagram to the transport. May throw; the request then fails with NETWORK_ERROR. */
-  readonly send: (bytes: Uint8Array) => void;
-  /** Time to wait for a separate or NON response once the request is acknowledged/sent. */
-  readonly responseTimeout: number;
-  readonly onTransmit?: ((e: TransmitEvent) => void) | undefined;
-}
-
-/** A request handed to the endpoint. */
-export interface OutboundRequest {
-  readonly confirmable: boolean;
-  readonly code: number;
-  readonly options: readonly CoapOption[];
-  readonly payload: Uint8Array;
-  /** Reuse a token (RFC 7641 §3.6 deregistration); a fresh random one otherwise. */
-  readonly token?: Uint8Array | undefined;
-  /** For error messages: "GET /time". */
-  readonly label: string;
-}
+export type { EndpointOptions, EndpointStats, OutboundRequest, TransmitEvent } from './endpoint-types.js';
 
 interface Exchange {
   readonly req: OutboundRequest;
@@ -107,14 +43,14 @@ export class Endpoint {
   private outstanding = 0;
   private nextMid: number;
   // RFC 7252 §4.5: remember received message ids (and the reply we sent) for the lifetime.
-  private readonly seenCon = new Map<number, { expires: number; reply: Uint8Array | undefined }>();
-  private readonly seenNon = new Map<number, number>();
+  private readonly dedup: Dedup;
   private closed: CoapError | undefined;
   private readonly closeHandlers = new Set<(err: CoapError) => void>();
 
   constructor(options: EndpointOptions) {
     this.o = options;
     this.nextMid = Math.floor(options.random() * 0x10000) & 0xffff;
+    this.dedup = new Dedup(options.timing.exchangeLifetime, options.timing.nonLifetime);
   }
 
   /** A fresh token not in use by a pending exchange or an observation. */
@@ -178,7 +114,7 @@ export class Endpoint {
   receive(bytes: Uint8Array): void {
     this.stats.received++;
     const now = this.o.clock.now();
-    this.sweep(now);
+    this.dedup.sweep(now);
     let m: CoapMessage;
     try {
       m = decodeMessage(bytes);
@@ -191,18 +127,17 @@ export class Endpoint {
     if (m.type === 'ACK' || m.type === 'RST') return this.onAckOrRst(m);
     // CON or NON from the server.
     if (m.type === 'CON') {
-      const seen = this.seenCon.get(m.messageId);
+      const seen = this.dedup.seenCon(m.messageId);
       if (seen !== undefined) {
         this.stats.duplicates++;
         if (seen.reply !== undefined) this.raw(seen.reply); // RFC 7252 §4.5: ACK the duplicate again
         return;
       }
     } else {
-      if (this.seenNon.has(m.messageId)) {
+      if (this.dedup.duplicateNon(m.messageId, now)) {
         this.stats.duplicates++;
         return;
       }
-      this.seenNon.set(m.messageId, now + this.o.timing.nonLifetime);
     }
     const cls = m.code >> 5;
     let handler: ((msg: CoapMessage) => void) | undefined;
@@ -218,7 +153,7 @@ export class Endpoint {
     let reply: Uint8Array | undefined;
     if (handler === undefined) reply = m.type === 'CON' || cls >= 2 ? this.rstBytes(m.messageId) : undefined;
     else if (m.type === 'CON') reply = encodeMessage({ type: 'ACK', code: 0, messageId: m.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
-    if (m.type === 'CON') this.seenCon.set(m.messageId, { expires: now + this.o.timing.exchangeLifetime, reply });
+    if (m.type === 'CON') this.dedup.rememberCon(m.messageId, now, reply);
     if (reply !== undefined) this.raw(reply);
     try {
       handler?.(m);
@@ -246,6 +181,16 @@ export class Endpoint {
     }
     this.closeHandlers.add(fn);
     return () => this.closeHandlers.delete(fn);
+  }
+
+  /**
+   * What the endpoint holds right now, for memory bounds: exchanges (pending requests),
+   * those awaiting an ACK, those queued for an NSTART slot, remembered message ids of
+   * received CON and NON messages (RFC 7252 §4.5, each below 2^16 and swept after
+   * EXCHANGE_LIFETIME / NON_LIFETIME on the next receive), and observation listeners.
+   */
+  tracked(): { exchanges: number; awaitingAck: number; queued: number; seenCon: number; seenNon: number; listeners: number } {
+    return { exchanges: this.byToken.size, awaitingAck: this.byMid.size, queued: this.queue.length, seenCon: this.dedup.size.con, seenNon: this.dedup.size.non, listeners: this.listeners.size };
   }
 
   /** Requests waiting for an NSTART slot or a response. */
@@ -420,17 +365,6 @@ export class Endpoint {
       this.o.send(bytes);
     } catch {
       // an ACK/RST that cannot be sent is lost like any datagram; the peer retransmits
-    }
-  }
-
-  private sweep(now: number): void {
-    for (const [mid, e] of this.seenCon) {
-      if (e.expires > now) break; // insertion order = expiry order (constant lifetime)
-      this.seenCon.delete(mid);
-    }
-    for (const [mid, exp] of this.seenNon) {
-      if (exp > now) break;
-      this.seenNon.delete(mid);
     }
   }
 }

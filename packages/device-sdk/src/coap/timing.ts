@@ -2,6 +2,7 @@
  * Transmission parameters (RFC 7252 §4.8) and the values derived from them (§4.8.2).
  * They belong to one client instance: two clients in one process can run different timing.
  */
+import { describe } from '../describe.js';
 
 /**
  * Transmission parameters of one client (RFC 7252 §4.8). Times in milliseconds.
@@ -56,7 +57,7 @@ export const DEFAULT_TRANSMISSION_PARAMETERS: TransmissionParameters = Object.fr
 });
 
 function num(name: string, v: unknown, min: number, max: number, integer: boolean): number {
-  if (typeof v !== 'number') throw new TypeError(`timing.${name}: expected a number, got ${v === null ? 'null' : typeof v}`);
+  if (typeof v !== 'number') throw new TypeError(`timing.${name}: expected a number, got ${describe(v)}`);
   if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
     throw new RangeError(`timing.${name}: expected ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${v}`);
   }
@@ -77,7 +78,7 @@ function num(name: string, v: unknown, min: number, max: number, integer: boolea
  * ```
  */
 export function resolveTiming(partial: Partial<TransmissionParameters> = {}): ResolvedTiming {
-  if (typeof partial !== 'object' || partial === null) throw new TypeError(`timing: expected an object, got ${partial === null ? 'null' : typeof partial}`);
+  if (typeof partial !== 'object' || partial === null) throw new TypeError(`timing: expected an object, got ${describe(partial)}`);
   const d = DEFAULT_TRANSMISSION_PARAMETERS;
   const ackTimeout = num('ackTimeout', partial.ackTimeout ?? d.ackTimeout, 1, 3_600_000, false);
   const ackRandomFactor = num('ackRandomFactor', partial.ackRandomFactor ?? d.ackRandomFactor, 1, 16, false);

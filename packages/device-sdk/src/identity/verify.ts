@@ -133,7 +133,8 @@ export function checkDeviceCredentials(options: CheckDeviceCredentialsOptions): 
   const clientId = optionalString(fn, 'clientId', options.clientId);
   const now = optionalDate(fn, 'now', options.now) ?? new Date();
 
-  const checked = memoGet(certText, keyText, caText) ?? memoSet(certText, keyText, caText, checkStatic(fn, certText, keyText, caText));
+  const k = memoKey(certText, keyText, caText);
+  const checked = memoGet(k) ?? memoSet(k, checkStatic(fn, certText, keyText, caText));
   const identity = checked.identity;
   const t = now.getTime();
   for (const c of checked.validity) {
@@ -159,24 +160,28 @@ interface StaticCheck {
 
 /** Distinct credential sets remembered; a device has one, a gateway a few, a test many. */
 const MEMO_LIMIT = 16;
-const memo = new Map<string, Map<string, Map<string, StaticCheck>>>();
-let memoSize = 0;
+/** Keyed by a SHA-256 of the three texts, so no private-key text is kept past the call. */
+const memo = new Map<string, StaticCheck>();
 
-function memoGet(cert: string, key: string, ca: string): StaticCheck | undefined {
-  return memo.get(cert)?.get(key)?.get(ca);
+function memoKey(cert: string, key: string, ca: string): string {
+  const h = createHash('sha256');
+  // Lengths first, so moving bytes from one field to the next changes the digest.
+  for (const part of [cert, key, ca]) h.update(`${part.length}:`).update(part);
+  return h.digest('base64');
 }
 
-function memoSet(cert: string, key: string, ca: string, value: StaticCheck): StaticCheck {
-  if (memoSize >= MEMO_LIMIT) {
-    memo.clear();
-    memoSize = 0;
+function memoGet(k: string): StaticCheck | undefined {
+  const v = memo.get(k);
+  if (v !== undefined) {
+    memo.delete(k); // most recently used last
+    memo.set(k, v);
   }
-  let byKey = memo.get(cert);
-  if (byKey === undefined) memo.set(cert, (byKey = new Map()));
-  let byCa = byKey.get(key);
-  if (byCa === undefined) byKey.set(key, (byCa = new Map()));
-  byCa.set(ca, value);
-  memoSize++;
+  return v;
+}
+
+function memoSet(k: string, value: StaticCheck): StaticCheck {
+  memo.set(k, value);
+  if (memo.size > MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
   return value;
 }
 

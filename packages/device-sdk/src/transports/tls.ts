@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { DeviceError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 
 /** Byte counters and the last socket error, across the sockets of one client. */
@@ -40,8 +41,14 @@ export function openStream(o: ResolvedOptions, probe: TransportProbe): Socket | 
   }
   sock.setNoDelay(true);
   probe.current = sock;
+  // Whether the broker dropped us after TCP and before any TLS handshake message: TCP came up
+  // and no key material was ever derived ('keylog' fires once the ServerHello is processed).
+  let tcpUp = false;
+  let serverSpoke = !o.tls;
+  sock.once('connect', () => { tcpUp = true; });
+  if (o.tls) sock.once('keylog', () => { serverSpoke = true; });
   sock.on('error', (err: Error) => {
-    probe.lastError = err;
+    probe.lastError = tcpUp && !serverSpoke && !isTlsAlert(err) ? droppedBeforeTls(err) : err;
   });
   // Byte counts are read from the socket, not counted per write: MQTT.js writes each
   // packet in several pieces, and a wrapper on every write showed in the throughput bench.
@@ -51,6 +58,31 @@ export function openStream(o: ResolvedOptions, probe: TransportProbe): Socket | 
     if (probe.current === sock) probe.current = undefined;
   });
   return sock;
+}
+
+/** What the socket made of `err` (e.g. BROKER_UNAVAILABLE), for an error MQTT.js re-emits. */
+export function classified(probe: TransportProbe, err: Error): Error {
+  const last = probe.lastError;
+  return last !== undefined && (last === err || last.cause === err) ? last : err;
+}
+
+/**
+ * The broker accepted TCP and dropped the connection before sending a single byte of its TLS
+ * handshake. Mosquitto does this when it is out of file descriptors (its accept path cannot
+ * open what it needs and closes the socket) or at `max_connections`: a broker-side capacity
+ * problem, not a network one.
+ */
+function droppedBeforeTls(err: Error): DeviceError {
+  return new DeviceError(
+    'BROKER_UNAVAILABLE',
+    `the broker accepted the TCP connection and closed it before answering the TLS handshake (0 bytes received): it is likely out of file descriptors or at max_connections (${(err as { code?: string }).code ?? err.message})`,
+    { cause: err },
+  );
+}
+
+function isTlsAlert(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS'));
 }
 
 function isIp(host: string): boolean {

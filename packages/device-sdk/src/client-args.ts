@@ -1,0 +1,71 @@
+/** Argument checks of the device client: TypeError for a wrong type, DeviceError INVALID_TOPIC / RangeError for a bad value. */
+import { describe } from './describe.js';
+import { DeviceError } from './errors.js';
+import { abortError } from './flow.js';
+import type { QoS } from './client-types.js';
+
+/** MQTT 3.1.1 §4.7.3: topic names are non-empty UTF-8, no wildcards, no NUL, ≤ 65,535 bytes. */
+export function checkTopicName(op: string, topic: unknown): asserts topic is string {
+  if (typeof topic !== 'string') throw new TypeError(`${op}: topic: expected a string, got ${describe(topic)}`);
+  if (topic.length === 0) throw new DeviceError('INVALID_TOPIC', `${op}: topic must not be empty`);
+  if (/[+#\u0000]/.test(topic)) throw new DeviceError('INVALID_TOPIC', `${op}: topic "${topic}" contains a wildcard or NUL; publish to a concrete topic`);
+  if (Buffer.byteLength(topic) > 65_535) throw new DeviceError('INVALID_TOPIC', `${op}: topic is longer than 65,535 bytes`);
+}
+
+/** MQTT 3.1.1 §4.7.1: `#` only last and alone in its level, `+` alone in its level. */
+export function filterList(op: string, filters: unknown): string[] {
+  const list = typeof filters === 'string' ? [filters] : filters;
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError(`${op}: filters: expected a string or a non-empty array of strings, got ${describe(filters)}`);
+  return list.map((f: unknown) => {
+    if (typeof f !== 'string') throw new TypeError(`${op}: filter: expected a string, got ${describe(f)}`);
+    if (f.length === 0 || f.includes('\u0000')) throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" is empty or contains NUL`);
+    const levels = f.split('/');
+    levels.forEach((l, i) => {
+      if ((l.includes('#') && (l !== '#' || i !== levels.length - 1)) || (l.includes('+') && l !== '+')) {
+        throw new DeviceError('INVALID_TOPIC', `${op}: filter "${f}" misuses a wildcard in level ${i + 1}`);
+      }
+    });
+    return f;
+  });
+}
+
+export function qosOf(op: string, v: unknown, def: QoS): QoS {
+  if (v === undefined) return def;
+  if (typeof v !== 'number') throw new TypeError(`${op}: qos: expected 0, 1 or 2, got ${describe(v)}`);
+  if (v !== 0 && v !== 1 && v !== 2) throw new RangeError(`${op}: qos: expected 0, 1 or 2, got ${v}`);
+  return v;
+}
+
+export function signalOf(op: string, v: unknown): AbortSignal | undefined {
+  if (v === undefined) return undefined;
+  if (!(v instanceof AbortSignal)) throw new TypeError(`${op}: signal: expected an AbortSignal, got ${describe(v)}`);
+  return v;
+}
+
+export function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortSignal | undefined } {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`publish: options: expected an object, got ${describe(o)}`);
+  const r = o as Record<string, unknown>;
+  if (r['retain'] !== undefined && typeof r['retain'] !== 'boolean') throw new TypeError(`publish: retain: expected a boolean, got ${describe(r['retain'])}`);
+  return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
+}
+
+export function pingOptions(o: unknown): { timeoutMs: number; signal: AbortSignal | undefined } {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`ping: options: expected an object, got ${describe(o)}`);
+  const t = (o as Record<string, unknown>)['timeoutMs'];
+  if (t !== undefined && typeof t !== 'number') throw new TypeError(`ping: timeoutMs: expected a number, got ${describe(t)}`);
+  if (t !== undefined && !(t > 0 && t <= 0x7fff_ffff)) throw new RangeError(`ping: timeoutMs: expected a number in (0, 2147483647], got ${t}`);
+  return { timeoutMs: t ?? 10_000, signal: signalOf('ping', (o as Record<string, unknown>)['signal']) };
+}
+
+export function withSignal<T>(signal: AbortSignal | undefined, p: Promise<T>): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
