@@ -1,7 +1,6 @@
 /**
  * The one way the package names a wrong value in an argument error: "expected a number, got
- * string '300'". Internal (not exported from the package); the identity and MQTT-SN modules
- * still keep their own copies (identity/args.ts, mqtt-sn/bytes.ts).
+ * string '300'". Internal (not exported from the package); identity/args.ts re-exports it.
  */
 
 /** Short description of a value for error messages: kind and, for numbers and short strings, the value. */

@@ -1,6 +1,7 @@
 // Internal argument checks shared by the identity modules: TypeError for a wrong type,
 // RangeError for a bad value. Not exported from the package.
 
+import { describe } from '../describe.js';
 import { DeviceError } from '../errors.js';
 
 /** Throws a TypeError unless `value` is a plain object (the options bag). */
@@ -10,12 +11,7 @@ export function assertOptions(fn: string, value: unknown): asserts value is Reco
   }
 }
 
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (value instanceof Uint8Array) return 'Uint8Array';
-  return typeof value;
-}
+export { describe };
 
 export function optionalString(fn: string, field: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
