@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AS923, AS923_2, AS923_3, AS923_4, AS923_JAPAN_LBT, AU915, CN779, EU433, IN865, KR920, REGION_NAMES, REGIONAL_PARAMETERS, RU864,
+  AS923, AS923_2, AS923_3, AS923_4, AS923_JAPAN_LBT, AU915, CN779, EU433, EU868, IN865, KR920, REGION_NAMES, REGIONAL_PARAMETERS, RU864, US915,
   getRegion, maxAppPayload, txPowerDbm, type Region,
 } from '../src/index.js';
 import {
@@ -8,7 +8,8 @@ import {
   LMN_KR920, LMN_RU864, type LmnRegion,
 } from './reference/loramac-node-regions.js';
 import {
-  RL_AS923, RL_AS923_2, RL_AS923_3, RL_AS923_4, RL_AU915, RL_AU915_SPANS, RL_EU433, RL_IN865, RL_KR920, type RadioLibBand,
+  RL_AS923, RL_AS923_2, RL_AS923_3, RL_AS923_4, RL_AU915, RL_AU915_SPANS, RL_EU433, RL_EU868, RL_IN865, RL_KR920, RL_US915, RL_US915_SPANS,
+  type RadioLibBand,
 } from './reference/radiolib.js';
 
 // Every table of every region added from RP002-1.0.4, compared cell by cell with LoRaMac-node's
@@ -137,7 +138,8 @@ describe('RX1 data rate tables', () => {
   });
 });
 
-const RL: readonly [Region, RadioLibBand][] = [[AS923, RL_AS923], [AS923_2, RL_AS923_2], [AS923_3, RL_AS923_3], [AS923_4, RL_AS923_4], [KR920, RL_KR920], [IN865, RL_IN865], [AU915, RL_AU915], [EU433, RL_EU433]];
+const RL: readonly [Region, RadioLibBand][] = [[AS923, RL_AS923], [AS923_2, RL_AS923_2], [AS923_3, RL_AS923_3], [AS923_4, RL_AS923_4], [KR920, RL_KR920], [IN865, RL_IN865], [AU915, RL_AU915], [EU433, RL_EU433],
+  [EU868, RL_EU868], [US915, RL_US915]];
 
 describe.each(RL.map(([r, ref]) => [r.name, r, ref] as const))('%s against RadioLib', (_name, region, ref) => {
   it('data rates, N, channels, RX2, max EIRP, TxParamSetupReq, RX1 (AS923 family)', () => {
@@ -149,6 +151,8 @@ describe.each(RL.map(([r, ref]) => [r.name, r, ref] as const))('%s against Radio
     expect(Math.round(region.maxEirpDbm)).toBe(ref.powerMax); // RadioLib rounds 12.15 dBm to 12
     expect(region.txParamSetup).toBe(ref.txParamSupported);
     if (region.name.startsWith('AS923')) expect(rx1(region, 8, 8)).toEqual(ref.rx1DrTable);
+    if (region === EU868) expect(rx1(region, 8, 6)).toEqual(ref.rx1DrTable.map((r) => r.slice(0, 6)));
+    if (region === US915) expect(rx1(region, 5, 4)).toEqual(ref.rx1DrTable.map((r) => r.slice(0, 4)));
   });
 });
 
@@ -165,14 +169,14 @@ describe('AS923 family, AU915 plan, LBT', () => {
     }
   });
 
-  it('AU915 channels = RadioLib txSpans; RX1 frequency = rx1Span (923.3 MHz + 600 kHz · (ch mod 8))', () => {
-    const { up125, up500, rx1: down } = RL_AU915_SPANS;
+  it.each([['AU915', AU915, RL_AU915_SPANS], ['US915', US915, RL_US915_SPANS]] as const)('%s channels = RadioLib txSpans; RX1 frequency = rx1Span (923.3 MHz + 600 kHz · (ch mod 8))', (_name, region, spans) => {
+    const { up125, up500, rx1: down } = spans;
     const expected = [
       ...Array.from({ length: up125.count }, (_, i) => [up125.startHz + i * up125.stepHz, up125.minDr, up125.maxDr]),
       ...Array.from({ length: up500.count }, (_, i) => [up500.startHz + i * up500.stepHz, up500.minDr, up500.maxDr]),
     ];
-    expect(channels(AU915)).toEqual(expected);
-    expect(AU915.defaultChannels.map((c) => AU915.rx1FrequencyHz(c.frequencyHz))).toEqual(
+    expect(channels(region)).toEqual(expected);
+    expect(region.defaultChannels.map((c) => region.rx1FrequencyHz(c.frequencyHz))).toEqual(
       expected.map((_, ch) => down.startHz + (ch % down.count) * down.stepHz));
   });
 

@@ -118,3 +118,31 @@ export const RL_IN865: RadioLibBand = {
   ],
   dataRates: [[12, 125], [11, 125], [10, 125], [9, 125], [8, 125], [7, 125], [0, 0], [-1, 0]],
 };
+
+export const RL_EU868: RadioLibBand = {
+  payloadLenMax: [51, 51, 51, 115, 242, 242, 242, 242, 50, 115, 50, 115], // DR8–11 LR-FHSS
+  powerMax: 16, powerNumSteps: 7, txParamSupported: false,
+  txFreqs: [[868_100_000, 0, 5], [868_300_000, 0, 5], [868_500_000, 0, 5]],
+  rx2: [869_525_000, 0],
+  rx1DrTable: EU_RX1,
+  dataRates: [...EU_DR, [-2, 0], [-2, 0], [-2, 0], [-2, 0]],
+};
+
+export const RL_US915: RadioLibBand = {
+  payloadLenMax: [11, 53, 125, 242, 242, 50, 125, 0, 53, 129, 242, 242, 242, 242], // DR5–6 LR-FHSS
+  powerMax: 30, powerNumSteps: 14, txParamSupported: false,
+  txFreqs: [], // txSpans: 64 × 902.3 MHz + n·200 kHz (DR0–3), 8 × 903.0 MHz + n·1.6 MHz (DR4)
+  rx2: [923_300_000, 8],
+  rx1DrTable: [[10, 9, 8, 8, X, X, X, X], [11, 10, 9, 8, X, X, X, X], [12, 11, 10, 9, X, X, X, X], [13, 12, 11, 10, X, X, X, X], [13, 13, 12, 11, X, X, X, X]],
+  dataRates: [
+    [10, 125], [9, 125], [8, 125], [7, 125], [8, 500], [-2, 0], [-2, 0], [0, 0],
+    [12, 500], [11, 500], [10, 500], [9, 500], [8, 500], [7, 500],
+  ],
+};
+
+/** US915 spans (txSpans / rx1Span of the same file). */
+export const RL_US915_SPANS = {
+  up125: { count: 64, startHz: 902_300_000, stepHz: 200_000, minDr: 0, maxDr: 3 },
+  up500: { count: 8, startHz: 903_000_000, stepHz: 1_600_000, minDr: 4, maxDr: 4 },
+  rx1: { count: 8, startHz: 923_300_000, stepHz: 600_000 },
+} as const;
