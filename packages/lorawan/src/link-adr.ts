@@ -1,7 +1,7 @@
 // The channel plan a device holds after a block of LinkADRReq commands: LoRaWAN L2 1.0.4 §5.3
 // (a block of contiguous LinkADRReq is processed as one: channel masks in order, DataRate,
-// TXPower and NbTrans from the last) and the ChMaskCntl table of each region (RP002-1.0.3
-// §2.4.5 EU868-style, §2.5.5 US915). A request that fails any check changes nothing.
+// TXPower and NbTrans from the last) and the ChMaskCntl table of each region (RP002-1.0.4
+// §2.4.5 EU868-style, §2.5.5 US915, §2.8.5 AU915). A request that fails any check changes nothing.
 import { assertInt, describe } from './bytes.js';
 import { assertRegion, type Channel, type Region } from './regions.js';
 
