@@ -79,6 +79,26 @@ describe('outpost lora', () => {
     expect((await cli('lora', 'decode', '40f17dbe4900')).err).toContain('[TRUNCATED]');
   });
 
+  test('region: every RP002-1.0.4 region prints its tables; KR920 with LBT, AS923_2 by alias', async () => {
+    for (const name of ['EU868', 'US915', 'AU915', 'CN779', 'EU433', 'AS923', 'AS923-2', 'AS923-3', 'AS923-4', 'KR920', 'IN865', 'RU864']) {
+      const r = await cli('lora', 'region', name, '--json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out).name).toBe(name);
+    }
+    const kr = JSON.parse((await cli('lora', 'region', 'kr920', '--json')).out);
+    expect(kr.spec).toBe('RP002-1.0.4 §2.11');
+    expect(kr.listenBeforeTalk).toEqual({ rssiThresholdDbm: -65, senseTimeMs: 6 });
+    expect(kr.maxAppPayloadRepeater[4]).toEqual({ dr: 4, n: 222 });
+    expect(JSON.parse((await cli('lora', 'region', 'as923_2', '--json')).out).rx2).toEqual({ frequencyHz: 921_400_000, dr: 2 });
+  });
+
+  test('budget: EU433 and RU864 use their own 1 % band', async () => {
+    const eu433 = JSON.parse((await cli('lora', 'budget', '--region', 'EU433', '--sf', '12', '--bytes', '51', '--freq', '433.175', '--json')).out);
+    expect([eu433.subBand, eu433.dutyCycle, eu433.uplinksPerHour]).toEqual(['eu433', 0.01, 14]);
+    const ru = JSON.parse((await cli('lora', 'budget', '--region', 'RU864', '--sf', '12', '--bytes', '51', '--freq', '868.9', '--json')).out);
+    expect([ru.subBand, ru.dutyCycle]).toEqual(['ru864', 0.01]);
+  });
+
   test('region: AS923 tables with the RP002-1.0.1+ RX1 mapping (up to DR7)', async () => {
     const r = await cli('lora', 'region', 'as923', '--json');
     expect(r.code).toBe(0);

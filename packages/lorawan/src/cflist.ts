@@ -1,4 +1,4 @@
-// CFList of a join-accept: LoRaWAN L2 1.0.4 §6.2.4.5 and RP002-1.0.3 §2.x.4 of each region.
+// CFList of a join-accept: LoRaWAN L2 1.0.4 §6.2.4.5 and RP002-1.0.4 §2.x.4 of each region.
 // 16 bytes: 15 bytes of content, then CFListType. Type 0 (dynamic-plan regions: EU868, AS923, …)
 // lists five extra channel frequencies; type 1 (fixed-plan regions: US915, AU915, CN470) carries
 // channel masks.
@@ -98,8 +98,8 @@ function isFixedPlan(region: Region): boolean {
 
 /**
  * The uplink channels a device uses after a join-accept with this CFList (or none): for a
- * dynamic-plan region the default channels plus the listed frequencies (DR0–5, RP002 §2.4.4 /
- * §2.7.4), for a fixed-plan region the default channels the mask enables. Each channel keeps
+ * dynamic-plan region the default channels plus the listed frequencies (DR0–5, RP002-1.0.4 §2.4.4 /
+ * §2.10.4), for a fixed-plan region the default channels the mask enables. Each channel keeps
  * its index in the region's numbering.
  *
  * @throws TypeError for a wrong region; `LoRaWANError` `MALFORMED` when the CFList type does not

@@ -35,8 +35,11 @@ export { timeOnAir, fskTimeOnAir } from './airtime.js';
 export type { LoRaAirtimeParams, FskAirtimeParams, CodingRate, SpreadingFactor } from './airtime.js';
 
 // Regional parameters
-export { EU868, US915, AS923, getRegion, dataRate, dataRateFor, maxAppPayload, airtimeForDataRate, txPowerDbm } from './regions.js';
-export type { Region, RegionName, DataRate, Channel } from './regions.js';
+export {
+  REGIONAL_PARAMETERS, REGION_NAMES, EU868, US915, AU915, CN779, EU433, AS923, AS923_2, AS923_3, AS923_4, AS923_JAPAN_LBT,
+  KR920, IN865, RU864, getRegion, dataRate, dataRateFor, maxAppPayload, airtimeForDataRate, txPowerDbm,
+} from './regions.js';
+export type { Region, RegionName, DataRate, Channel, ListenBeforeTalk } from './regions.js';
 
 // Join-accept CFList and the channel plan after join
 export { decodeCfList, encodeCfList, channelsAfterJoin } from './cflist.js';

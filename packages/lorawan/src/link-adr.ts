@@ -1,7 +1,7 @@
 // The channel plan a device holds after a block of LinkADRReq commands: LoRaWAN L2 1.0.4 §5.3
 // (a block of contiguous LinkADRReq is processed as one: channel masks in order, DataRate,
-// TXPower and NbTrans from the last) and the ChMaskCntl table of each region (RP002-1.0.3
-// §2.4.5 EU868-style, §2.5.5 US915). A request that fails any check changes nothing.
+// TXPower and NbTrans from the last) and the ChMaskCntl table of each region (RP002-1.0.4
+// §2.4.5 EU868-style, §2.5.5 US915, §2.8.5 AU915). A request that fails any check changes nothing.
 import { assertInt, describe } from './bytes.js';
 import { assertRegion, type Channel, type Region } from './regions.js';
 
@@ -48,7 +48,7 @@ function applyMask(region: Region, on: boolean[], req: LinkAdrReq, defined: Read
     if (chMaskCntl === 6) { for (let i = 0; i < 16; i++) on[i] = defined.has(i); return true; } // all *defined* channels
     return false;
   }
-  // RP002 §2.5.5 (US915): 0–3 = 16-channel blocks, 4 = channels 64–71, 5 = ChMask bits 0–7 select
+  // RP002 §2.5.5 (US915) and §2.8.5 (AU915): 0–3 = 16-channel blocks, 4 = channels 64–71, 5 = ChMask bits 0–7 select
   // 8-channel sub-bands with their 500 kHz channel, 6/7 = all 125 kHz on/off and ChMask on 64–71.
   if (chMaskCntl <= 4) {
     const n = chMaskCntl === 4 ? 8 : 16;
@@ -115,7 +115,8 @@ export function applyLinkAdrReqs(plan: ChannelPlan, reqs: readonly LinkAdrReq[])
   const enabled = on.flatMap((v, i) => (v ? [i] : []));
   if (enabled.length === 0 || enabled.some((i) => !defined.has(i))) maskOk = false;
   const last = reqs[reqs.length - 1] as LinkAdrReq;
-  if (fixedPlan(region) && last.dataRate < 4 && last.dataRate !== 15 && enabled.filter((i) => i < 64).length < 2) maskOk = false;
+  // US915 only (FCC 15.247, RP002-1.0.4 §2.5.5); AU915 (§2.8.5) has the same ChMaskCntl table without it.
+  if (region.name === 'US915' && last.dataRate < 4 && last.dataRate !== 15 && enabled.filter((i) => i < 64).length < 2) maskOk = false;
   const channels = plan.channels.filter((c) => enabled.includes(c.index));
   const drOk = last.dataRate === 15 || (region.dataRates[last.dataRate] !== undefined && channels.some((c) => c.minDr <= last.dataRate && last.dataRate <= c.maxDr));
   const powerOk = last.txPower === 15 || last.txPower < region.txPowerStepsDb.length;

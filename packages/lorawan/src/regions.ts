@@ -1,12 +1,33 @@
-// Regional parameters: LoRaWAN Regional Parameters RP002-1.0.3 (and 1.0.4 where unchanged).
-// EU868 §2.4, US902-928 §2.5, AS923 §2.7. Maximum payload sizes are the "not repeater
-// compatible" tables (M = MACPayload, N = M − 8 = FRMPayload without FOpts).
+// Regional parameters: LoRaWAN Regional Parameters RP002-1.0.4 (REGIONAL_PARAMETERS). The Region
+// type, EU868 (§2.4) and the look-ups live here; the other regions are data in src/regions/
+// (fixed.ts: US915 §2.5, AU915 §2.8; dynamic.ts: CN779 §2.6, EU433 §2.7, AS923-1…4 §2.10,
+// KR920 §2.11, IN865 §2.12, RU864 §2.13). Maximum payload sizes: M = MACPayload, N = M − 8 =
+// FRMPayload without FOpts; `maxMacPayload` is the "not repeater compatible" table.
 import { assertInt, describe } from './bytes.js';
 import type { CodingRate, SpreadingFactor } from './airtime.js';
 import { fskTimeOnAir, loraToaMs } from './airtime.js';
+import { EU868_SUB_BANDS, type SubBand } from './duty-cycle.js';
+import { EU_DR, repeaterPayloads, rx1Subtract, txPowerSteps } from './regions/common.js';
+import { AU915, US915 } from './regions/fixed.js';
+import { AS923, AS923_2, AS923_3, AS923_4, CN779, EU433, IN865, KR920, RU864 } from './regions/dynamic.js';
 
-/** Region identifiers supported by this package. */
-export type RegionName = 'EU868' | 'US915' | 'AS923';
+export { REGIONAL_PARAMETERS } from './regions/common.js';
+export { AU915, US915 } from './regions/fixed.js';
+export { AS923, AS923_2, AS923_3, AS923_4, AS923_JAPAN_LBT, CN779, EU433, IN865, KR920, RU864 } from './regions/dynamic.js';
+
+/** Region identifiers supported by this package ('AS923' is AS923-1). CN470 is not modelled. */
+export type RegionName =
+  | 'EU868' | 'US915' | 'AU915' | 'CN779' | 'EU433' | 'AS923' | 'AS923-2' | 'AS923-3' | 'AS923-4'
+  | 'KR920' | 'IN865' | 'RU864';
+
+/**
+ * Listen-before-talk parameters (data only: the SDK has no radio to sense the channel). A device
+ * may transmit when the channel RSSI stays below `rssiThresholdDbm` for `senseTimeMs`.
+ */
+export interface ListenBeforeTalk {
+  readonly rssiThresholdDbm: number;
+  readonly senseTimeMs: number;
+}
 
 /** One data rate: LoRa (SF/BW) or FSK. */
 export type DataRate =
@@ -23,12 +44,16 @@ export interface Channel {
 /** Regional parameters of one region. */
 export interface Region {
   readonly name: RegionName;
+  /** The section of RP002-1.0.4 (REGIONAL_PARAMETERS) that defines the region, e.g. '§2.11'. */
+  readonly section: string;
   /** Uplink/downlink data rates by index (undefined entries are RFU or not modelled, e.g. LR-FHSS). */
   readonly dataRates: readonly (DataRate | undefined)[];
   /** Maximum MACPayload size M per DR (uplink dwell limits off). */
   readonly maxMacPayload: readonly (number | undefined)[];
-  /** Maximum MACPayload size M per DR when the 400 ms uplink dwell limit applies (AS923), else same as maxMacPayload. */
+  /** Maximum MACPayload size M per DR when the 400 ms uplink dwell limit applies (AS923, AU915), else same as maxMacPayload. */
   readonly maxMacPayloadDwell: readonly (number | undefined)[];
+  /** The repeater-compatible M per DR where RP002 defines it (dynamic-plan regions), else undefined. */
+  readonly maxMacPayloadRepeater: readonly (number | undefined)[] | undefined;
   /** Default (always enabled) uplink channels. */
   readonly defaultChannels: readonly Channel[];
   /** Delay of RX1 after the end of the uplink, ms (RECEIVE_DELAY1). */
@@ -44,9 +69,15 @@ export interface Region {
   readonly maxEirpDbm: number;
   /** TXPower index → dB below max EIRP; index 0 = max. */
   readonly txPowerStepsDb: readonly number[];
-  /** Whether the ETSI-style sub-band duty cycle applies. */
+  /** Whether a sub-band duty cycle applies (then `dutyCycleSubBands` lists the bands). */
   readonly dutyCycle: boolean;
-  /** Uplink dwell-time limit in ms when it applies by default (US915 400 ms), else undefined. */
+  /** The duty-cycle bands for {@link DutyCycleAccountant} where RP002 / the regulator defines them. */
+  readonly dutyCycleSubBands: readonly SubBand[] | undefined;
+  /** Listen-before-talk parameters where the region requires LBT (KR920), else undefined. */
+  readonly lbt: ListenBeforeTalk | undefined;
+  /** Whether the region implements TxParamSetupReq, i.e. `maxMacPayloadDwell` applies with UplinkDwellTime = 1. */
+  readonly txParamSetup: boolean;
+  /** Uplink dwell-time limit in ms when it applies by default (US915, AU915: 400 ms), else undefined. */
   readonly uplinkDwellTimeMs: number | undefined;
   /** Valid RX1DROffset values 0 … max. */
   readonly maxRx1DrOffset: number;
@@ -60,20 +91,8 @@ export interface Region {
   rx1FrequencyHz(uplinkFrequencyHz: number): number;
 }
 
-const lora = (dr: number, sf: SpreadingFactor, bw: number): DataRate => ({
-  dr, modulation: 'LORA', spreadingFactor: sf, bandwidthHz: bw,
-  // indicative bit rate: SF·(BW/2^SF)·4/5
-  bitrateBps: Math.round((sf * bw * 4) / (5 * (1 << sf))),
-});
-const fsk = (dr: number): DataRate => ({ dr, modulation: 'FSK', bitrateBps: 50_000 });
-
-const EU_DR: readonly (DataRate | undefined)[] = [
-  lora(0, 12, 125_000), lora(1, 11, 125_000), lora(2, 10, 125_000), lora(3, 9, 125_000),
-  lora(4, 8, 125_000), lora(5, 7, 125_000), lora(6, 7, 250_000), fsk(7),
-];
-
 /**
- * EU863-870 (RP002-1.0.3 §2.4): DR0–5 = SF12…SF7/125 kHz, DR6 = SF7/250 kHz, DR7 = FSK 50 kbps;
+ * EU863-870 (RP002-1.0.4 §2.4): DR0–5 = SF12…SF7/125 kHz, DR6 = SF7/250 kHz, DR7 = FSK 50 kbps;
  * default channels 868.1/868.3/868.5 MHz; RX2 869.525 MHz DR0; max EIRP 16 dBm; ETSI duty cycle.
  * DR8–11 (LR-FHSS) are not modelled.
  *
@@ -86,112 +105,49 @@ const EU_DR: readonly (DataRate | undefined)[] = [
  */
 export const EU868: Region = Object.freeze({
   name: 'EU868',
+  section: '§2.4',
   dataRates: EU_DR,
-  // RP002-1.0.3 Table 14 (not repeater compatible)
+  // §2.4.6 (not repeater compatible; repeater: 250 → 230)
   maxMacPayload: [59, 59, 59, 123, 250, 250, 250, 250],
   maxMacPayloadDwell: [59, 59, 59, 123, 250, 250, 250, 250],
+  maxMacPayloadRepeater: repeaterPayloads([59, 59, 59, 123, 250, 250, 250, 250]),
   defaultChannels: [868_100_000, 868_300_000, 868_500_000].map((f) => ({ frequencyHz: f, minDr: 0, maxDr: 5 })),
   rx1DelayMs: 1000, rx2DelayMs: 2000, joinAcceptDelay1Ms: 5000, joinAcceptDelay2Ms: 6000,
   rx2: { frequencyHz: 869_525_000, dr: 0 },
   maxEirpDbm: 16,
-  txPowerStepsDb: [0, 2, 4, 6, 8, 10, 12, 14],
+  txPowerStepsDb: txPowerSteps(7),
   dutyCycle: true,
+  dutyCycleSubBands: EU868_SUB_BANDS, // §2.4.3 / ETSI EN 300 220
+  lbt: undefined,
+  txParamSetup: false,
   uplinkDwellTimeMs: undefined,
   maxRx1DrOffset: 5,
-  // RP002-1.0.3 Table 16: RX1 DR = max(upDR − offset, 0)
-  rx1DataRate: (up: number, off: number) => Math.max(up - off, 0),
+  // §2.4.7: RX1 DR = max(upDR − offset, 0)
+  rx1DataRate: rx1Subtract,
   rx1FrequencyHz: (f: number) => f,
 });
 
-const US_DR: (DataRate | undefined)[] = [
-  lora(0, 10, 125_000), lora(1, 9, 125_000), lora(2, 8, 125_000), lora(3, 7, 125_000), lora(4, 8, 500_000),
-  undefined, undefined, undefined, // DR5–6 LR-FHSS (not modelled), DR7 RFU
-  lora(8, 12, 500_000), lora(9, 11, 500_000), lora(10, 10, 500_000), lora(11, 9, 500_000), lora(12, 8, 500_000), lora(13, 7, 500_000),
-];
-
-const usChannels: Channel[] = [];
-for (let n = 0; n < 64; n++) usChannels.push({ frequencyHz: 902_300_000 + 200_000 * n, minDr: 0, maxDr: 3 });
-for (let n = 0; n < 8; n++) usChannels.push({ frequencyHz: 903_000_000 + 1_600_000 * n, minDr: 4, maxDr: 4 });
+const ALL: readonly Region[] = [EU868, US915, AU915, CN779, EU433, AS923, AS923_2, AS923_3, AS923_4, KR920, IN865, RU864];
+const REGIONS: ReadonlyMap<string, Region> = new Map([
+  ...ALL.map((r) => [r.name, r] as const),
+  ['AS923-1', AS923] as const,
+]);
 
 /**
- * US902-928 (RP002-1.0.3 §2.5): DR0–3 = SF10…SF7/125 kHz, DR4 = SF8/500 kHz, DR8–13 = SF12…SF7/500 kHz
- * (downlink); 64 + 8 uplink channels; RX1 on 923.3 + 0.6·(ch mod 8) MHz; RX2 923.3 MHz DR8;
- * 30 dBm conducted max; no duty cycle but a 400 ms dwell time (FCC 15.247).
+ * Every region this package models, by its `RegionName`.
  *
  * @example
  * ```ts
- * import { US915 } from '@outpost/lorawan';
- * US915.defaultChannels.length; // 72
- * US915.rx1DataRate(0, 0);      // 10
+ * import { REGION_NAMES } from '@outpost/lorawan';
+ * REGION_NAMES.length; // 12
  * ```
  */
-export const US915: Region = Object.freeze({
-  name: 'US915',
-  dataRates: US_DR,
-  // RP002-1.0.3 Table 34 (not repeater compatible)
-  maxMacPayload: [19, 61, 133, 250, 250, undefined, undefined, undefined, 61, 137, 250, 250, 250, 250],
-  maxMacPayloadDwell: [19, 61, 133, 250, 250, undefined, undefined, undefined, 61, 137, 250, 250, 250, 250],
-  defaultChannels: usChannels,
-  rx1DelayMs: 1000, rx2DelayMs: 2000, joinAcceptDelay1Ms: 5000, joinAcceptDelay2Ms: 6000,
-  rx2: { frequencyHz: 923_300_000, dr: 8 },
-  maxEirpDbm: 30,
-  txPowerStepsDb: [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28],
-  dutyCycle: false,
-  uplinkDwellTimeMs: 400,
-  maxRx1DrOffset: 3,
-  // RP002-1.0.3 Table 36: DR0→10/9/8/8 … DR4→13/13/12/11
-  rx1DataRate: (up: number, off: number) => Math.min(13, Math.max(8, 10 + Math.min(up, 4) - off)),
-  rx1FrequencyHz: (f: number) => {
-    const ch = f >= 903_000_000 && (f - 903_000_000) % 1_600_000 === 0 && f <= 914_200_000
-      ? 64 + (f - 903_000_000) / 1_600_000
-      : Math.round((f - 902_300_000) / 200_000);
-    return 923_300_000 + 600_000 * (ch % 8);
-  },
-});
+export const REGION_NAMES: readonly RegionName[] = Object.freeze(ALL.map((r) => r.name));
 
 /**
- * AS923-1 (RP002-1.0.3 §2.7): DR0–5 = SF12…SF7/125 kHz, DR6 = SF7/250 kHz, DR7 = FSK; default
- * channels 923.2/923.4 MHz; RX2 923.2 MHz DR2; max EIRP 16 dBm. `maxMacPayloadDwell` applies when
- * TxParamSetupReq sets UplinkDwellTime = 1 (400 ms). Country duty-cycle / LBT rules are not modelled.
+ * Looks a region up by name, case-insensitive, `_` or `-` alike ('as923_2', 'AS923-1' = 'AS923').
  *
- * @example
- * ```ts
- * import { AS923 } from '@outpost/lorawan';
- * AS923.maxMacPayloadDwell[2]; // 19
- * ```
- */
-export const AS923: Region = Object.freeze({
-  name: 'AS923',
-  dataRates: EU_DR,
-  // RP002-1.0.3 Tables 56/57 (UplinkDwellTime = 0 / 1)
-  maxMacPayload: [59, 59, 123, 123, 250, 250, 250, 250],
-  maxMacPayloadDwell: [undefined, undefined, 19, 61, 133, 250, 250, 250],
-  defaultChannels: [923_200_000, 923_400_000].map((f) => ({ frequencyHz: f, minDr: 0, maxDr: 5 })),
-  rx1DelayMs: 1000, rx2DelayMs: 2000, joinAcceptDelay1Ms: 5000, joinAcceptDelay2Ms: 6000,
-  rx2: { frequencyHz: 923_200_000, dr: 2 },
-  maxEirpDbm: 16,
-  txPowerStepsDb: [0, 2, 4, 6, 8, 10, 12, 14],
-  dutyCycle: false,
-  uplinkDwellTimeMs: undefined,
-  maxRx1DrOffset: 7,
-  // RP002-1.0.3 §2.7.7 (RX1 receive window): RX1 DR = MIN(7, MAX(minDR, upDR − effOffset)), with
-  // effective offsets 0…5 and −1/−2 for RX1DROffset 6/7, minDR 0 (DownlinkDwellTime 0) or 2 (1).
-  // The pre-RP002 text capped at DR5 (MIN(5, …)); RP002-1.0.1 and later, and LoRaMac-node since
-  // 2020, allow DR7. Checked cell by cell against LoRaMac-node in test/regions-reference.test.ts.
-  rx1DataRate: (up: number, off: number, options?: { readonly downlinkDwellTime?: boolean }) => {
-    const eff = off <= 5 ? off : 5 - off;
-    const minDr = options?.downlinkDwellTime === true ? 2 : 0;
-    return Math.min(7, Math.max(minDr, up - eff));
-  },
-  rx1FrequencyHz: (f: number) => f,
-});
-
-const REGIONS: Readonly<Record<string, Region>> = { EU868, US915, AS923 };
-
-/**
- * Looks a region up by name (case-insensitive).
- *
- * @throws TypeError for a non-string; RangeError for an unknown region.
+ * @throws TypeError for a non-string; RangeError for an unknown region (the message lists them).
  * @example
  * ```ts
  * import { getRegion } from '@outpost/lorawan';
@@ -200,8 +156,8 @@ const REGIONS: Readonly<Record<string, Region>> = { EU868, US915, AS923 };
  */
 export function getRegion(name: string): Region {
   if (typeof name !== 'string') throw new TypeError(`region: expected a string, got ${describe(name)}`);
-  const r = REGIONS[name.toUpperCase()];
-  if (r === undefined) throw new RangeError(`region: expected EU868, US915 or AS923, got "${name}"`);
+  const r = REGIONS.get(name.toUpperCase().replace(/_/g, '-'));
+  if (r === undefined) throw new RangeError(`region: expected ${REGION_NAMES.join(', ')}, got "${name}"`);
   return r;
 }
 
@@ -275,7 +231,7 @@ export function airtimeForDataRate(region: Region, dr: number, payloadBytes: num
 }
 
 /**
- * TX power in dBm (EIRP; conducted for US915) for a TXPower index of `region`.
+ * TX power in dBm (EIRP; conducted for US915) for a TXPower index of `region`: max EIRP − 2·index.
  *
  * @example
  * ```ts
@@ -291,6 +247,6 @@ export function txPowerDbm(region: Region, txPowerIndex: number): number {
 
 export function assertRegion(region: unknown): asserts region is Region {
   if (typeof region !== 'object' || region === null || !('dataRates' in region) || !('name' in region)) {
-    throw new TypeError(`region: expected a Region (EU868, US915, AS923), got ${describe(region)}`);
+    throw new TypeError(`region: expected a Region (EU868, US915, …), got ${describe(region)}`);
   }
 }

@@ -77,7 +77,7 @@ export class TransmitScheduler {
     assertObject(options, 'options');
     this.region = options.region ?? EU868;
     assertRegion(this.region);
-    this.accountant = options.accountant ?? (this.region.dutyCycle ? new DutyCycleAccountant() : undefined);
+    this.accountant = options.accountant ?? (this.region.dutyCycle ? new DutyCycleAccountant(this.region.dutyCycleSubBands === undefined ? {} : { subBands: this.region.dutyCycleSubBands }) : undefined);
     if (this.accountant !== undefined && !(this.accountant instanceof DutyCycleAccountant)) {
       throw new TypeError(`accountant: expected a DutyCycleAccountant, got ${describe(this.accountant)}`);
     }
@@ -124,7 +124,7 @@ export class TransmitScheduler {
     assertInt(uplink.dataRate, 'uplink.dataRate', 0, 15);
     if (uplink.join !== undefined && typeof uplink.join !== 'boolean') throw new TypeError(`uplink.join: expected a boolean, got ${describe(uplink.join)}`);
     if (this.size >= this.maxQueue) throw new LoRaWANError('BUDGET_EXCEEDED', `queue full: ${this.maxQueue} uplinks already queued`);
-    const maxPhy = maxAppPayload(this.region, uplink.dataRate, { dwellTime: this.dwellTimeMs !== undefined && this.region.name === 'AS923' }) + 13;
+    const maxPhy = maxAppPayload(this.region, uplink.dataRate, { dwellTime: this.dwellTimeMs !== undefined && this.region.txParamSetup }) + 13;
     if (uplink.payloadBytes > maxPhy) {
       throw new LoRaWANError('PAYLOAD_TOO_LARGE', `payloadBytes: ${uplink.payloadBytes} exceeds the ${maxPhy}-byte PHYPayload limit of ${this.region.name} DR${uplink.dataRate}`);
     }

@@ -14,7 +14,7 @@ describe('TSDoc @example blocks run and their stated results hold', () => {
   afterAll(() => {
     expect(total).toBeGreaterThan(40); // guards against the instrumentation silently checking nothing
   });
-  const all = extractExamples(SRC);
+  const all = extractExamples(SRC, { recursive: true }); // src/regions/ holds the region records
   it('every exported value has an example', () => {
     const symbols = new Set(all.map((e) => e.symbol));
     expect(Object.keys(lib).filter((k) => !symbols.has(k) && k !== 'VERSION' && k !== 'REQUIRED_SNR_DB')).toEqual([]);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import {
   decodeFrame, DutyCycleAccountant, fromHex, getRegion, timeOnAir, toHex, uplinksPerHour, dataRateFor, airtimeForDataRate,
-  loadPayloadCodec, maxAppPayload, txPowerDbm, LoRaWANError,
+  loadPayloadCodec, maxAppPayload, txPowerDbm, LoRaWANError, REGIONAL_PARAMETERS, REGION_NAMES,
   type CodingRate, type Frame, type Region,
 } from '@outpost/lorawan';
 import { CliError, emit, parseCommandArgs, requireString, type Command } from '../command.js';
@@ -94,11 +94,12 @@ Example:
 const budgetHelp = `Usage: outpost lora budget --region EU868 --sf SF --bytes N --freq MHZ [--bw 125] [--json]
 
 How many uplinks per hour the duty cycle of the sub-band containing --freq allows for a
-PHYPayload of --bytes at --sf (ETSI EN 300 220 sub-bands for EU868). Regions without a duty
-cycle (US915) report the dwell-time limit instead.
+PHYPayload of --bytes at --sf (ETSI EN 300 220 sub-bands for EU868; the region's bands for
+EU433, CN779, RU864). Regions without a duty cycle (US915, AU915, AS923, KR920, IN865) report
+the dwell-time limit instead.
 
 Options:
-  --region R     EU868 (default), US915 or AS923
+  --region R     EU868 (default) or another region of \`outpost lora region\`
   --sf N         spreading factor 7…12 (required)
   --bytes N      PHYPayload length in bytes (required)
   --freq MHZ     channel frequency in MHz (required)
@@ -109,12 +110,13 @@ Example:
 
 const regionHelp = `Usage: outpost lora region NAME [--json]
 
-Prints a region's tables as this package implements them (RP002-1.0.3): data rates, maximum
-payload sizes M/N with and without dwell time, default channels, RX1 data-rate table, RX2,
-delays, TX power steps and duty cycle.
+Prints a region's tables as this package implements them (${REGIONAL_PARAMETERS}, with the
+section): data rates, maximum payload sizes N with and without dwell time and repeater
+compatible, default channels, RX1 data-rate table, RX2, delays, TX power, duty-cycle bands
+and listen-before-talk parameters.
 
 Options:
-  NAME           EU868, US915 or AS923
+  NAME           ${REGION_NAMES.join(', ')} (case-insensitive, AS923_2 = AS923-2)
 
 Example:
   outpost lora region AS923`;
@@ -146,18 +148,23 @@ function regionTables(region: Region): Record<string, unknown> {
       return { dr: d.dr, n: null };
     }
   });
+  const repeater = region.maxMacPayloadRepeater;
   const offsets = Array.from({ length: region.maxRx1DrOffset + 1 }, (_, o) => o);
   return {
     name: region.name,
+    spec: `${REGIONAL_PARAMETERS} ${region.section}`,
     dataRates: drs,
     maxAppPayload: payload(false),
     maxAppPayloadDwell: payload(true),
+    maxAppPayloadRepeater: repeater === undefined ? null : drs.map((d) => ({ dr: d.dr, n: repeater[d.dr] === undefined ? null : (repeater[d.dr] as number) - 8 })),
     defaultChannels: region.defaultChannels,
     rx1DataRate: drs.filter((d) => d.dr < 8).map((d) => ({ dr: d.dr, byOffset: offsets.map((o) => region.rx1DataRate(d.dr, o)) })),
     rx2: region.rx2,
     delaysMs: { rx1: region.rx1DelayMs, rx2: region.rx2DelayMs, joinAccept1: region.joinAcceptDelay1Ms, joinAccept2: region.joinAcceptDelay2Ms },
     txPowerDbm: region.txPowerStepsDb.map((_, i) => txPowerDbm(region, i)),
     dutyCycle: region.dutyCycle,
+    dutyCycleSubBands: region.dutyCycleSubBands ?? null,
+    listenBeforeTalk: region.lbt ?? null,
     uplinkDwellTimeMs: region.uplinkDwellTimeMs ?? null,
   };
 }
@@ -245,7 +252,7 @@ export const loraCommands: readonly Command[] = [
         emit(io, values.json, result, `${region.name}: no duty cycle; ${airtimeMs} ms on air${dwell === undefined ? '' : ` ${airtimeMs <= dwell ? 'within' : 'EXCEEDS'} the ${dwell} ms dwell time`}`);
         return 0;
       }
-      const band = new DutyCycleAccountant().subBandOf(frequencyHz);
+      const band = new DutyCycleAccountant(region.dutyCycleSubBands === undefined ? {} : { subBands: region.dutyCycleSubBands }).subBandOf(frequencyHz);
       const perHour = uplinksPerHour(band.dutyCycle, airtimeMs);
       const result = { region: region.name, dataRate: dr ?? null, frequencyHz, subBand: band.name, dutyCycle: band.dutyCycle, airtimeMs, uplinksPerHour: perHour, minIntervalMs: airtimeMs / band.dutyCycle };
       emit(io, values.json, result,
