@@ -9,7 +9,7 @@ import { AckWindow } from './ack-window.js';
 import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
 import { PipelineError } from './errors.js';
 import type { IncomingMessage } from './decode.js';
-import { MqttSession, type PublishCallback } from './mqtt-session.js';
+import { MqttSession, type PublishCallback, type SessionConfig } from './mqtt-session.js';
 import { assertFunction, assertObject, assertString, describe, intOption } from './validate.js';
 
 /** How long a closing consumer waits for silence after its last message before it ends its session. */
@@ -164,7 +164,64 @@ function checkOptions(o: IngestOptions): void {
 }
 
 
+/** The handler's promise, or a rejected one if it threw. */
+function invoke(handler: IngestHandler, m: IncomingMessage): Promise<void> {
+  try {
+    return handler(m);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 const toBytes = (p: Buffer | string): Uint8Array => (typeof p === 'string' ? new TextEncoder().encode(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+
+/** Checks the options and turns them into the session's settings (defaults stated in {@link IngestOptions}). */
+function sessionConfig(options: IngestOptions, handler: IngestHandler): SessionConfig {
+  checkOptions(options);
+  assertFunction('connectIngest: handler', handler);
+  if (options.clock !== undefined) assertClock('connectIngest: clock', options.clock);
+  if (options.flow !== undefined) {
+    assertObject('connectIngest: flow', options.flow);
+    assertFunction('connectIngest: flow.onFlowChange', options.flow.onFlowChange);
+  }
+  const tls = options.insecure === true && options.cert === undefined ? undefined : {
+    ...(options.ca !== undefined ? { ca: pemList(options.ca) } : {}),
+    ...(options.cert !== undefined ? { cert: pemList(options.cert)[0] as string } : {}),
+    ...(options.key !== undefined ? { key: pemList(options.key)[0] as string } : {}),
+  };
+  return {
+    url: new URL(options.url),
+    tls,
+    clientId: options.clientId,
+    version: options.protocolVersion ?? 5,
+    sessionExpirySeconds: intOption('connectIngest: sessionExpirySeconds', options.sessionExpirySeconds, 3600, 0, 0xffffffff),
+    receiveMaximum: intOption('connectIngest: receiveMaximum', options.receiveMaximum, 65_535, 1, 65_535),
+    keepaliveSeconds: intOption('connectIngest: keepaliveSeconds', options.keepaliveSeconds, 30, 0, 65_535),
+    reconnectPeriodMs: intOption('connectIngest: reconnectPeriodMs', options.reconnectPeriodMs, 1_000, 1),
+    connectTimeoutMs: intOption('connectIngest: connectTimeoutMs', options.connectTimeoutMs, 10_000, 1),
+    filters: (options.topics ?? ['devices/+/telemetry']).map((t) => (options.group !== undefined ? `$share/${options.group}/${t}` : t)),
+    clock: options.clock ?? systemPipelineClock,
+  };
+}
+
+/**
+ * A graceful close: UNSUBSCRIBE (after the UNSUBACK the broker adds no new messages but completes
+ * those it has started to send, MQTT 5 §3.10.4), drain until nothing is pending or arriving (at
+ * most `timeoutMs`), then DISCONNECT. Only a drained consumer ends its session (expiry 0), so
+ * the broker stops routing shared messages to it; otherwise the session stays and what was not
+ * acknowledged is redelivered when a consumer with this client id comes back.
+ */
+async function drainAndEnd(session: MqttSession, cfg: SessionConfig, idle: () => boolean, timeoutMs: number): Promise<void> {
+  const { clock } = cfg;
+  const deadline = clock.now() + timeoutMs;
+  const unsubscribed = session.connected ? await session.unsubscribe(cfg.filters).then(() => true, () => false) : false;
+  if (session.isPaused) session.resume(); // read what the broker had started to send
+  while (clock.now() < deadline && !idle()) {
+    await new Promise<void>((r) => clock.setTimeout(() => r(), Math.min(QUIET_MS, Math.max(1, deadline - clock.now()))));
+  }
+  const drained = unsubscribed && idle();
+  await session.end(cfg.version === 5 && drained ? { sessionExpiryInterval: 0 } : undefined).catch(() => undefined);
+}
 
 /**
  * Connects a consumer and subscribes (QoS 1) to the telemetry topics, shared within `group`
@@ -194,34 +251,8 @@ const toBytes = (p: Buffer | string): Uint8Array => (typeof p === 'string' ? new
  * ```
  */
 export async function connectIngest(options: IngestOptions, handler: IngestHandler): Promise<Ingest> {
-  checkOptions(options);
-  assertFunction('connectIngest: handler', handler);
-  if (options.clock !== undefined) assertClock('connectIngest: clock', options.clock);
-  if (options.flow !== undefined) {
-    assertObject('connectIngest: flow', options.flow);
-    assertFunction('connectIngest: flow.onFlowChange', options.flow.onFlowChange);
-  }
-  const clock = options.clock ?? systemPipelineClock;
-  const version = options.protocolVersion ?? 5;
-  const tls = options.insecure === true && options.cert === undefined ? undefined : {
-    ...(options.ca !== undefined ? { ca: pemList(options.ca) } : {}),
-    ...(options.cert !== undefined ? { cert: pemList(options.cert)[0] as string } : {}),
-    ...(options.key !== undefined ? { key: pemList(options.key)[0] as string } : {}),
-  };
-  const cfg = {
-    url: new URL(options.url),
-    tls,
-    clientId: options.clientId,
-    version,
-    sessionExpirySeconds: intOption('connectIngest: sessionExpirySeconds', options.sessionExpirySeconds, 3600, 0, 0xffffffff),
-    receiveMaximum: intOption('connectIngest: receiveMaximum', options.receiveMaximum, 65_535, 1, 65_535),
-    keepaliveSeconds: intOption('connectIngest: keepaliveSeconds', options.keepaliveSeconds, 30, 0, 65_535),
-    reconnectPeriodMs: intOption('connectIngest: reconnectPeriodMs', options.reconnectPeriodMs, 1_000, 1),
-    connectTimeoutMs: intOption('connectIngest: connectTimeoutMs', options.connectTimeoutMs, 10_000, 1),
-    filters: (options.topics ?? ['devices/+/telemetry']).map((t) => (options.group !== undefined ? `$share/${options.group}/${t}` : t)),
-    clock,
-  } as const;
-
+  const cfg = sessionConfig(options, handler);
+  const { clock } = cfg;
   const stats: IngestStats = { received: 0, acked: 0, pending: 0, redelivered: 0, staleAcks: 0, connects: 0, window: 0, paused: false, pauses: 0 };
   let lastArrival = 0;
   let closing = false;
@@ -241,15 +272,8 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
     if (packet.dup) stats.redelivered++;
     const w = window;
     const seq = packet.qos > 0 && packet.messageId !== undefined ? w.push(packet.messageId) : -1;
-    const ct = packet.properties?.contentType;
     stats.pending++;
-    let result: Promise<void>;
-    try {
-      result = handler({ topic: packet.topic, payload: toBytes(packet.payload), contentType: ct, receivedAt: lastArrival });
-    } catch (e) {
-      result = Promise.reject(e);
-    }
-    result.then(
+    invoke(handler, { topic: packet.topic, payload: toBytes(packet.payload), contentType: packet.properties?.contentType, receivedAt: lastArrival }).then(
       () => {
         stats.pending--;
         if (seq >= 0 && !w.complete(seq)) stats.staleAcks++;
@@ -281,16 +305,12 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
     await session.end().catch(() => undefined);
     throw new PipelineError('INGEST_FAILED', `connectIngest: cannot connect to ${options.url}: ${(e as Error).message}`, { cause: e });
   }
-  const stopFlow = options.flow?.onFlowChange((held) => (held ? pause() : resume()));
-  function pause(): void {
-    if (session.isPaused) return;
-    stats.pauses++;
+  const pause = (): void => {
+    if (!session.isPaused) stats.pauses++;
     session.pause();
-  }
-  function resume(): void {
-    session.resume();
-  }
-  const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
+  };
+  const resume = (): void => session.resume();
+  const stopFlow = options.flow?.onFlowChange((held) => (held ? pause() : resume()));
 
   return {
     client: {
@@ -307,20 +327,7 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
       if (closing) return;
       closing = true;
       stopFlow?.();
-      const deadline = clock.now() + timeoutMs;
-      // 1. UNSUBSCRIBE: after the UNSUBACK the broker adds no new messages for us, but completes
-      //    those it has started to send (MQTT 5 §3.10.4); they keep being handled and acked.
-      const unsubscribed = session.connected ? await session.unsubscribe(cfg.filters).then(() => true, () => false) : false;
-      if (session.isPaused) session.resume(); // read what the broker had started to send
-      // 2. Drain: nothing pending and nothing arriving for a moment (or the timeout).
-      while (clock.now() < deadline && (stats.pending > 0 || clock.now() - lastArrival < QUIET_MS)) {
-        await sleep(Math.min(QUIET_MS, Math.max(1, deadline - clock.now())));
-      }
-      const drained = unsubscribed && stats.pending === 0 && clock.now() - lastArrival >= QUIET_MS;
-      // 3. Only a drained consumer ends its session (expiry 0 on DISCONNECT), so the broker stops
-      //    routing shared messages to it. Otherwise the session stays: what was not acknowledged
-      //    is redelivered when a consumer with this client id comes back.
-      await session.end(version === 5 && drained ? { sessionExpiryInterval: 0 } : undefined).catch(() => undefined);
+      await drainAndEnd(session, cfg, () => stats.pending === 0 && clock.now() - lastArrival >= QUIET_MS, timeoutMs);
     },
   };
 }

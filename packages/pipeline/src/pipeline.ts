@@ -112,6 +112,64 @@ function checkSink(name: string, s: unknown): void {
   if (typeof s['name'] !== 'string') throw new TypeError(`${name}.name: expected a string, got ${describe(s['name'])}`);
 }
 
+function checkPipelineOptions<E>(options: PipelineOptions<E>): void {
+  assertObject('createPipeline: options', options);
+  if (!Array.isArray(options.sinks)) throw new TypeError(`createPipeline: sinks: expected an array, got ${describe(options.sinks)}`);
+  options.sinks.forEach((s, i) => checkSink(`createPipeline: sinks[${i}]`, s));
+  assertObject('createPipeline: deadLetter', options.deadLetter);
+  assertFunction('createPipeline: deadLetter.write', options.deadLetter.write);
+  if (options.rules !== undefined) {
+    assertObject('createPipeline: rules', options.rules);
+    assertFunction('createPipeline: rules.evaluate', options.rules.evaluate);
+    assertFunction('createPipeline: rules.tick', options.rules.tick);
+  }
+  if (options.onAlert !== undefined) assertFunction('createPipeline: onAlert', options.onAlert);
+  if (options.decode !== undefined) assertObject('createPipeline: decode', options.decode);
+  if (options.delivery !== undefined) assertObject('createPipeline: delivery', options.delivery);
+  if (options.clock !== undefined) assertClock('createPipeline: clock', options.clock);
+}
+
+/**
+ * Runs `fn` every `ms` on the injected clock (the rules' silence checks); unref'd where the
+ * clock's handle allows it, so an idle pipeline does not keep a process alive. Returns the stopper.
+ */
+function every(clock: PipelineClock, ms: number, fn: () => void): () => void {
+  let timer: unknown;
+  const arm = (): void => {
+    timer = clock.setTimeout(() => {
+      arm();
+      fn();
+    }, ms);
+    (timer as { unref?: () => void }).unref?.();
+  };
+  arm();
+  return () => clock.clearTimeout(timer);
+}
+
+/**
+ * Whatever decoding device data throws (a PipelineError, or a TypeError/RangeError from a hostile
+ * payload) is a rejection with a reason, never a stall.
+ */
+function decodeRejection(e: unknown): { code: PipelineErrorCode; detail: string } {
+  if (e instanceof PipelineError) return { code: e.code, detail: e.message };
+  return { code: 'DECODE_FAILED', detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+}
+
+/** Commits every sink now; `SINK_FAILED` naming what failed. */
+async function flushAll(sinks: readonly TelemetrySink[]): Promise<void> {
+  const r = await Promise.allSettled(sinks.map((s) => s.flush()));
+  const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: flush failed: ${failed.map((f) => (f.reason as Error)?.message ?? String(f.reason)).join('; ')}`, { cause: failed[0]?.reason });
+}
+
+/** Closes every sink and the dead-letter sink, all of them even if one fails. */
+async function closeAll(sinks: readonly TelemetrySink[], deadLetter: DeadLetterSink): Promise<void> {
+  const errors: unknown[] = [];
+  for (const s of sinks) await s.close().catch((e: unknown) => errors.push(e));
+  await deadLetter.close().catch((e: unknown) => errors.push(e));
+  if (errors.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: closing failed: ${errors.map((e) => (e as Error).message).join('; ')}`, { cause: errors[0] });
+}
+
 /**
  * Builds a pipeline from its parts. Per message: decode (any failure, whatever it throws, is a
  * rejection: a dead letter with its reason, never a stall) → every point through the rules at
@@ -138,20 +196,7 @@ function checkSink(name: string, s: unknown): void {
  * ```
  */
 export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeline {
-  assertObject('createPipeline: options', options);
-  if (!Array.isArray(options.sinks)) throw new TypeError(`createPipeline: sinks: expected an array, got ${describe(options.sinks)}`);
-  options.sinks.forEach((s, i) => checkSink(`createPipeline: sinks[${i}]`, s));
-  assertObject('createPipeline: deadLetter', options.deadLetter);
-  assertFunction('createPipeline: deadLetter.write', options.deadLetter.write);
-  if (options.rules !== undefined) {
-    assertObject('createPipeline: rules', options.rules);
-    assertFunction('createPipeline: rules.evaluate', options.rules.evaluate);
-    assertFunction('createPipeline: rules.tick', options.rules.tick);
-  }
-  if (options.onAlert !== undefined) assertFunction('createPipeline: onAlert', options.onAlert);
-  if (options.decode !== undefined) assertObject('createPipeline: decode', options.decode);
-  if (options.delivery !== undefined) assertObject('createPipeline: delivery', options.delivery);
-  if (options.clock !== undefined) assertClock('createPipeline: clock', options.clock);
+  checkPipelineOptions(options);
   const clock = options.clock ?? systemPipelineClock;
   const tickMs = intOption('createPipeline: tickMs', options.tickMs, 1_000, 0);
   const flushAt = intOption('createPipeline: flushAtInFlight', options.flushAtInFlight, 10_000, 1);
@@ -174,18 +219,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     }
   }
 
-  // The rules' silence checks on the injected clock; unref'd where the clock's handle allows it,
-  // so an idle pipeline does not keep a process alive.
-  let timer: unknown;
-  const tick = (): void => {
-    timer = clock.setTimeout(tick, tickMs);
-    (timer as { unref?: () => void }).unref?.();
-    if (rules !== undefined) raise(rules.tick(clock.now()));
-  };
-  if (rules !== undefined && tickMs > 0) {
-    timer = clock.setTimeout(tick, tickMs);
-    (timer as { unref?: () => void }).unref?.();
-  }
+  const stopTicker = rules !== undefined && tickMs > 0 ? every(clock, tickMs, () => raise(rules.tick(clock.now()))) : () => undefined;
 
   async function reject(msg: IncomingMessage, reason: PipelineErrorCode, detail: string, sink?: string): Promise<void> {
     const letter: DeadLetter = { topic: msg.topic, payload: msg.payload, reason, detail, receivedAt: msg.receivedAt, ...(sink !== undefined ? { sink } : {}) };
@@ -199,10 +233,8 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     try {
       points = decode(msg);
     } catch (e) {
-      // Whatever decoding device data throws (a PipelineError, or a TypeError/RangeError from a
-      // hostile payload) is a rejection with a reason, never a stall.
-      const code = e instanceof PipelineError ? e.code : 'DECODE_FAILED';
-      return reject(msg, code, e instanceof Error ? `${e.name === 'PipelineError' ? '' : `${e.name}: `}${e.message}` : String(e));
+      const r = decodeRejection(e);
+      return reject(msg, r.code, r.detail);
     }
     stats.points += points.length;
     if (rules !== undefined) for (const p of points) raise(rules.evaluate(p));
@@ -223,13 +255,8 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       flushing = false;
     });
   }
-  const settle = (): void => {
-    stats.inFlight--;
-  };
-  const fail = (): void => {
-    stats.inFlight--;
-    stats.failed++;
-  };
+  const settle = (): void => void stats.inFlight--;
+  const fail = (): void => void (stats.inFlight--, stats.failed++);
 
   return {
     handle(msg) {
@@ -246,20 +273,13 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       return { ...stats, received: stats.messages, deadLettered: { ...stats.deadLettered }, held: d.held, outage: d.outage };
     },
     onFlowChange: (listener) => delivery.onFlowChange(listener),
-    async flush() {
-      const r = await Promise.allSettled(sinks.map((s) => s.flush()));
-      const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
-      if (failed.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: flush failed: ${failed.map((f) => (f.reason as Error)?.message ?? String(f.reason)).join('; ')}`, { cause: failed[0]?.reason });
-    },
+    flush: () => flushAll(sinks),
     async close() {
       if (closed) return;
       closed = true;
-      clock.clearTimeout(timer);
+      stopTicker();
       delivery.close(); // held messages are not acknowledged: the broker redelivers them
-      const errors: unknown[] = [];
-      for (const s of sinks) await s.close().catch((e: unknown) => errors.push(e));
-      await deadLetter.close().catch((e: unknown) => errors.push(e));
-      if (errors.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: closing failed: ${errors.map((e) => (e as Error).message).join('; ')}`, { cause: errors[0] });
+      await closeAll(sinks, deadLetter);
     },
   };
 }
