@@ -4,9 +4,12 @@
 //   (b) the pipeline fed in-process (pipeline.handle, 20,000 messages in flight): decode, rules,
 //       lake and PostgreSQL, acknowledged when durable in both;
 //   (c) end to end: device connections → Mosquitto (mTLS) → shared-subscription consumer →
-//       the same pipeline, timed from the first message received to the last one acknowledged.
+//       the same pipeline, timed from the first message received to the last one acknowledged;
+//   (d) the reference for (c): a raw MQTT.js QoS 1 subscriber (PUBACK at once, no work) on the
+//       same broker, same publisher, same messages, timed from the first message to the last.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest.ts [MESSAGES_PER_DEVICE]
 import { fork } from 'node:child_process';
+import mqtt from 'mqtt';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, tempDir } from '@outpost/test-peers';
@@ -63,23 +66,41 @@ try {
   await inproc.close();
   const sb = inproc.stats();
 
+  const publish = async (): Promise<void> => {
+    const child = fork(join(import.meta.dirname, 'ingest-publisher.ts'), { stdio: 'inherit' });
+    const published = new Promise<void>((resolve, reject) => {
+      child.on('message', (m: { done?: boolean }) => { if (m.done === true) resolve(); });
+      child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
+    });
+    child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, messagesPerDevice: PER_DEVICE, t0 });
+    await published;
+  };
+
+  // (d) the reference: a raw MQTT.js QoS 1 subscriber
+  const raw = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-raw', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 0, receiveMaximum: 65_535 }, reconnectPeriod: 0 });
+  let rawFirst = 0;
+  let rawReceived = 0;
+  raw.on('message', () => {
+    if (rawFirst === 0) rawFirst = performance.now();
+    rawReceived++;
+  });
+  await raw.subscribeAsync('$share/bench-raw/devices/+/telemetry', { qos: 1 });
+  await publish();
+  while (rawReceived < MESSAGES) await new Promise((r) => setTimeout(r, 5));
+  const msD = performance.now() - rawFirst;
+  await raw.endAsync();
+
   // (c) end to end through Mosquitto
   const e2e = await open(tmp.path, pgServer.url, 'e2e');
   let first = 0;
   const ingest = await connectIngest(
-    { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-ingest', group: 'bench' },
+    { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-ingest', group: 'bench', flow: e2e.pipeline },
     (m) => {
       if (first === 0) first = performance.now();
       return e2e.pipeline.handle(m);
     },
   );
-  const child = fork(join(import.meta.dirname, 'ingest-publisher.ts'), { stdio: 'inherit' });
-  const published = new Promise<void>((resolve, reject) => {
-    child.on('message', (m: { done?: boolean }) => { if (m.done === true) resolve(); });
-    child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
-  });
-  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, messagesPerDevice: PER_DEVICE, t0 });
-  await published;
+  await publish();
   while (ingest.stats().received < MESSAGES) await new Promise((r) => setTimeout(r, 5));
   await e2e.pipeline.flush(); // the end of the stream: commit what the sinks hold
   while (ingest.stats().acked < MESSAGES) await new Promise((r) => setTimeout(r, 5));
@@ -94,6 +115,7 @@ try {
   console.log(line('(a) anchor: one COPY into PostgreSQL alone', anchor.rows, anchor.ms));
   console.log(line('(b) pipeline in-process: both paths, durable', rows.length, msB, `  (${Math.round((MESSAGES / msB) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msB) * 1000)).toFixed(1)}× slower than the anchor)`));
   console.log(line('(c) end to end through Mosquitto (mTLS)', rows.length, msC, `  (${Math.round((MESSAGES / msC) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msC) * 1000)).toFixed(1)}× slower than the anchor)`));
+  console.log(line('(d) raw MQTT.js QoS 1 subscriber, same broker', rows.length, msD, `  (${Math.round((MESSAGES / msD) * 1000).toLocaleString('en-US')} msg/s; (c) is ${(msD / msC).toFixed(2)}× of it)`));
   for (const [name, s] of [['(b)', sb], ['(c)', sc]] as const) {
     console.log(`  ${name} lake ${s.lake.rows} rows in ${s.lake.files} files; PostgreSQL ${String((s.store as { rowsWritten?: number } | undefined)?.rowsWritten)} rows; ${s.pipeline.alerts} alert events; dead letters ${JSON.stringify(s.pipeline.deadLettered)}`);
   }

@@ -55,7 +55,7 @@ try {
       alertSinks: [timer],
     });
   const ingest = await connectIngest(
-    { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench' },
+    { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench', flow: stack.pipeline },
     (m) => {
       // The bench's own bookkeeping: the send time rides in the payload (a second JSON.parse, so
       // the figures include it).

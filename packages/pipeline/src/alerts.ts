@@ -3,7 +3,6 @@
  * fans each alert event out to them without ever blocking or failing the pipeline.
  */
 import { createHmac } from 'node:crypto';
-import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import { PipelineError } from './errors.js';
 import type { AlertEvent } from './rules.js';
 import { assertFunction, assertObject, describe, intOption } from './validate.js';
@@ -74,10 +73,18 @@ export function callbackAlertSink(fn: (event: AlertEvent) => void | Promise<void
   };
 }
 
+/**
+ * What {@link mqttAlertSink} publishes with: an MQTT.js client, or a consumer's own connection
+ * (`Ingest.client`). `callback` runs once the broker acknowledged (QoS 1/2), or with an error.
+ */
+export interface MqttPublisher {
+  publish(topic: string, payload: string, options: { qos: 0 | 1 | 2; retain: boolean }, callback: (error?: Error) => void): unknown;
+}
+
 /** Options of {@link mqttAlertSink}. */
 export interface MqttAlertSinkOptions {
-  /** A connected MQTT.js client. */
-  readonly client: MqttClient;
+  /** A connected MQTT.js client, or `Ingest.client` (alerts on the consumer's connection). */
+  readonly client: MqttPublisher;
   /** Topic template; placeholders `{device}`, `{ruleId}`, `{kind}`, `{severity}`. Default `alerts/{device}/{ruleId}`. */
   readonly topic?: string;
   /** Default 1: the send resolves on PUBACK. */
@@ -131,8 +138,8 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
   if (typeof retain !== 'boolean') throw new TypeError(`options.retain: expected a boolean, got ${describe(retain)}`);
   const timeoutMs = msOption('options.timeoutMs', options.timeoutMs, 10_000);
   const name = nameOption(options.name, 'mqtt');
-  const mqtt = client as MqttClient;
-  const publishOptions: IClientPublishOptions = { qos, retain };
+  const mqtt = client as MqttPublisher;
+  const publishOptions = { qos, retain } as const;
   return {
     name,
     send: (event, context) =>
@@ -162,7 +169,7 @@ export function mqttAlertSink(options: MqttAlertSinkOptions): AlertSink {
         abort?.addEventListener('abort', onAbort, { once: true });
         const failed = (err: Error): void => reject(new PipelineError('ALERT_DELIVERY_FAILED', `mqtt: publish to ${t} failed: ${err.message}`, { cause: err }));
         try {
-          mqtt.publish(t, JSON.stringify(event), publishOptions, (err) => {
+          mqtt.publish(t, JSON.stringify(event), publishOptions, (err?: Error) => {
             clearTimeout(timer);
             abort?.removeEventListener('abort', onAbort);
             if (err) failed(err);

@@ -1,6 +1,7 @@
 /**
  * The dead-letter sink: where messages go that the pipeline cannot use (undecodable, wrong
- * schema, oversized) or that a sink failed for good to store. They never stop the pipeline;
+ * schema, oversized) or that a sink refused for good (`SINK_REJECTED`). A sink that is down is
+ * not a reason (the delivery holds and retries) unless `deadLetterAfterMs` is set. They never stop the pipeline;
  * each is kept with its reason, so it can be inspected and replayed.
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
@@ -12,13 +13,13 @@ import { assertFunction, assertObject, assertString, describe } from './validate
 export interface DeadLetter {
   readonly topic: string;
   readonly payload: Uint8Array;
-  /** The error code that sent it here (`DECODE_FAILED`, `SCHEMA_INVALID`, `OVERSIZED`, `SINK_FAILED`, …). */
+  /** The error code that sent it here (`DECODE_FAILED`, `SCHEMA_INVALID`, `OVERSIZED`, `SINK_REJECTED`, `SINK_FAILED` after `deadLetterAfterMs`, …). */
   readonly reason: PipelineErrorCode;
   /** The error message: what was wrong, in words. */
   readonly detail: string;
   /** Arrival time, epoch ms. */
   readonly receivedAt: number;
-  /** For `SINK_FAILED`: the sink that failed. */
+  /** For `SINK_REJECTED` / `SINK_FAILED`: the sink that refused the points or was given up on. */
   readonly sink?: string | undefined;
 }
 

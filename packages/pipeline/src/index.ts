@@ -19,3 +19,6 @@ export * from './duckdb.js';
 export * from './postgres.js';
 export * from './stack.js';
 export * from './line-protocol.js';
+export { AckWindow } from './ack-window.js';
+export { systemPipelineClock, type PipelineClock } from './clock.js';
+export { Delivery, type DeliveryEvent, type DeliveryFailure, type DeliveryOptions, type DeliveryStats, type SinkOutageStats } from './delivery.js';

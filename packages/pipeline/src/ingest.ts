@@ -1,11 +1,15 @@
 /**
  * MQTT ingest: one consumer of device telemetry, over mutual TLS, scaled out with MQTT 5 shared
- * subscriptions, with the PUBACK of each QoS 1 message held back until the pipeline says the
- * message is safe (both paths accepted it, or its failure was recorded).
+ * subscriptions. Each QoS 1 message's PUBACK is held until the pipeline says the message is
+ * safe, and PUBACKs leave in the order the PUBLISHes arrived (an acknowledgement window), on the
+ * consumer's own mqtt-packet session (see mqtt-session.ts for why not MQTT.js).
  */
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import type { IPublishPacket } from 'mqtt-packet';
+import { AckWindow } from './ack-window.js';
+import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
 import { PipelineError } from './errors.js';
 import type { IncomingMessage } from './decode.js';
+import { MqttSession, type PublishCallback, type SessionConfig } from './mqtt-session.js';
 import { assertFunction, assertObject, assertString, describe, intOption } from './validate.js';
 
 /** How long a closing consumer waits for silence after its last message before it ends its session. */
@@ -48,6 +52,26 @@ export interface IngestOptions {
   readonly reconnectPeriodMs?: number;
   /** Connect timeout, ms (default 10 000). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Backpressure source (a {@link Pipeline} is one): while it says "held", the consumer stops
+   * reading its socket, so the broker keeps further messages in the persistent session.
+   */
+  readonly flow?: FlowSource;
+  /** Time for keep-alive, reconnects and the close drain (default: the system clock). */
+  readonly clock?: PipelineClock;
+}
+
+/** Something that tells a consumer to stop taking messages and to start again. */
+export interface FlowSource {
+  /** Registers a listener called with `true` when intake must stop and `false` when it may resume; returns its remover. */
+  onFlowChange(listener: (held: boolean) => void): () => void;
+}
+
+/** The publishing side of a consumer's connection (for alerts on the same connection); `mqttAlertSink` takes it. */
+export interface IngestClient {
+  /** Publishes; `callback` runs on PUBACK (QoS 1) / PUBCOMP (QoS 2), at once for QoS 0, or with an error. */
+  publish(topic: string, payload: string | Uint8Array, options: { qos?: 0 | 1 | 2; retain?: boolean }, callback?: PublishCallback): void;
+  readonly connected: boolean;
 }
 
 /** Counters of an {@link Ingest}. */
@@ -64,13 +88,28 @@ export interface IngestStats {
   staleAcks: number;
   /** Successful connections (1 + reconnects). */
   connects: number;
+  /** Messages received on this connection whose PUBACK is not out yet (the acknowledgement window). */
+  window: number;
+  /** Whether intake is paused by backpressure (the socket is not read). */
+  paused: boolean;
+  /** Times intake was paused. */
+  pauses: number;
 }
 
 /** A running consumer. */
 export interface Ingest {
-  /** The MQTT.js client (for publishing alerts on the same connection, or inspection). */
-  readonly client: MqttClient;
+  /** The connection's publishing side (alerts on the same connection: `mqttAlertSink({ client })`). */
+  readonly client: IngestClient;
   stats(): IngestStats;
+  /** Stops reading the socket (backpressure); PUBACKs still go out. Also driven by `options.flow`. */
+  pause(): void;
+  /** Reads again. */
+  resume(): void;
+  /**
+   * Drops the connection without DISCONNECT, as a crash would: nothing unacknowledged is
+   * acknowledged, the broker redelivers it; the consumer reconnects after `reconnectPeriodMs`.
+   */
+  drop(): void;
   /**
    * Unsubscribes, keeps handling what the broker had already started to send until nothing is
    * pending or arriving (at most `timeoutMs`, default 10 000), then disconnects. A consumer that
@@ -81,9 +120,11 @@ export interface Ingest {
 }
 
 /**
- * The handler decides when a message is acknowledged: the PUBACK goes out when its promise
- * resolves. If it rejects, no PUBACK is sent and the broker redelivers the message after a
- * reconnect.
+ * The handler decides when a message is acknowledged: its PUBACK goes out when its promise has
+ * resolved and so have those of every message that arrived before it on the connection. If it
+ * rejects, no PUBACK can go out for it or anything after it (order), so the consumer drops the
+ * connection and reconnects after `reconnectPeriodMs`; the broker redelivers what was not
+ * acknowledged.
  */
 export type IngestHandler = (message: IncomingMessage) => Promise<void>;
 
@@ -112,9 +153,9 @@ function checkOptions(o: IngestOptions): void {
   } catch {
     throw new RangeError(`connectIngest: url: "${o.url}" is not a URL`);
   }
-  if (scheme === 'mqtt:' || scheme === 'ws:') {
+  if (scheme === 'mqtt:') {
     if (o.insecure !== true) throw new PipelineError('INGEST_FAILED', `connectIngest: ${o.url} is not encrypted; use mqtts:// or pass insecure: true (development only)`);
-  } else if (scheme !== 'mqtts:' && scheme !== 'wss:') {
+  } else if (scheme !== 'mqtts:') {
     throw new RangeError(`connectIngest: url: unsupported scheme ${scheme} (expected mqtts:)`);
   }
   if (o.insecure !== true && (o.cert === undefined || o.key === undefined)) {
@@ -122,169 +163,171 @@ function checkOptions(o: IngestOptions): void {
   }
 }
 
+
+/** The handler's promise, or a rejected one if it threw. */
+function invoke(handler: IngestHandler, m: IncomingMessage): Promise<void> {
+  try {
+    return handler(m);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+const toBytes = (p: Buffer | string): Uint8Array => (typeof p === 'string' ? new TextEncoder().encode(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+
+/** Checks the options and turns them into the session's settings (defaults stated in {@link IngestOptions}). */
+function sessionConfig(options: IngestOptions, handler: IngestHandler): SessionConfig {
+  checkOptions(options);
+  assertFunction('connectIngest: handler', handler);
+  if (options.clock !== undefined) assertClock('connectIngest: clock', options.clock);
+  if (options.flow !== undefined) {
+    assertObject('connectIngest: flow', options.flow);
+    assertFunction('connectIngest: flow.onFlowChange', options.flow.onFlowChange);
+  }
+  const tls = options.insecure === true && options.cert === undefined ? undefined : {
+    ...(options.ca !== undefined ? { ca: pemList(options.ca) } : {}),
+    ...(options.cert !== undefined ? { cert: pemList(options.cert)[0] as string } : {}),
+    ...(options.key !== undefined ? { key: pemList(options.key)[0] as string } : {}),
+  };
+  return {
+    url: new URL(options.url),
+    tls,
+    clientId: options.clientId,
+    version: options.protocolVersion ?? 5,
+    sessionExpirySeconds: intOption('connectIngest: sessionExpirySeconds', options.sessionExpirySeconds, 3600, 0, 0xffffffff),
+    receiveMaximum: intOption('connectIngest: receiveMaximum', options.receiveMaximum, 65_535, 1, 65_535),
+    keepaliveSeconds: intOption('connectIngest: keepaliveSeconds', options.keepaliveSeconds, 30, 0, 65_535),
+    reconnectPeriodMs: intOption('connectIngest: reconnectPeriodMs', options.reconnectPeriodMs, 1_000, 1),
+    connectTimeoutMs: intOption('connectIngest: connectTimeoutMs', options.connectTimeoutMs, 10_000, 1),
+    filters: (options.topics ?? ['devices/+/telemetry']).map((t) => (options.group !== undefined ? `$share/${options.group}/${t}` : t)),
+    clock: options.clock ?? systemPipelineClock,
+  };
+}
+
+/**
+ * A graceful close: UNSUBSCRIBE (after the UNSUBACK the broker adds no new messages but completes
+ * those it has started to send, MQTT 5 §3.10.4), drain until nothing is pending or arriving (at
+ * most `timeoutMs`), then DISCONNECT. Only a drained consumer ends its session (expiry 0), so
+ * the broker stops routing shared messages to it; otherwise the session stays and what was not
+ * acknowledged is redelivered when a consumer with this client id comes back.
+ */
+async function drainAndEnd(session: MqttSession, cfg: SessionConfig, idle: () => boolean, timeoutMs: number): Promise<void> {
+  const { clock } = cfg;
+  const deadline = clock.now() + timeoutMs;
+  const unsubscribed = session.connected ? await session.unsubscribe(cfg.filters).then(() => true, () => false) : false;
+  if (session.isPaused) session.resume(); // read what the broker had started to send
+  while (clock.now() < deadline && !idle()) {
+    await new Promise<void>((r) => clock.setTimeout(() => r(), Math.min(QUIET_MS, Math.max(1, deadline - clock.now()))));
+  }
+  const drained = unsubscribed && idle();
+  await session.end(cfg.version === 5 && drained ? { sessionExpiryInterval: 0 } : undefined).catch(() => undefined);
+}
+
 /**
  * Connects a consumer and subscribes (QoS 1) to the telemetry topics, shared within `group`
- * when one is given. Each message goes to `handler`; its PUBACK is sent only when the handler's
- * promise resolves, while later messages keep flowing (acknowledgements may go out in any
- * order; MQTT 5 §4.6 requires in-order PUBACKs only from a publisher's point of view of
- * ordering, which the broker does not rely on for QoS 1 delivery to subscribers).
+ * when one is given. Each message goes to `handler` as soon as it is parsed (later messages keep
+ * flowing); its PUBACK goes out when the handler has resolved for it and for every message that
+ * arrived before it on the connection (MQTT 3.1.1 §4.6, MQTT 5 [MQTT-4.6.0-2]). With MQTT 5 the
+ * broker sends at most `receiveMaximum` unacknowledged messages; with `flow` the consumer also
+ * stops reading while the pipeline holds messages for a sink that is down.
  *
  * At-least-once: a message whose handler has not resolved when the consumer dies is
  * redelivered (with DUP set) when it reconnects with the same `clientId` within
  * `sessionExpirySeconds`. Handlers must therefore be idempotent, which the pipeline's sinks are.
  *
+ * Not executed here (it needs a broker):
+ * ```text
+ * const ingest = await connectIngest({ url: 'mqtts://broker:8883', ca, cert, key,
+ *   clientId: 'pipeline-1', group: 'pipeline', flow: pipeline }, (msg) => pipeline.handle(msg));
+ * ```
+ *
+ * @throws TypeError/RangeError for wrong options; `PipelineError` `INGEST_FAILED` when the broker
+ * cannot be reached or refuses the identity or the subscription.
  * @example
  * ```ts
  * import { connectIngest } from '@outpost/pipeline';
- * typeof connectIngest; // 'function'
- * // const ingest = await connectIngest({ url: 'mqtts://broker:8883', ca, cert, key,
- * //   clientId: 'pipeline-1', group: 'pipeline' }, async (msg) => { await store(msg); });
+ * const refused = await connectIngest({ url: 'mqtt://127.0.0.1:1', clientId: 'c', insecure: true }, async () => {}).catch((e: Error) => (e as Error & { code: string }).code);
+ * refused; // 'INGEST_FAILED'
  * ```
  */
 export async function connectIngest(options: IngestOptions, handler: IngestHandler): Promise<Ingest> {
-  checkOptions(options);
-  assertFunction('connectIngest: handler', handler);
-  const version = options.protocolVersion ?? 5;
-  const expiry = intOption('connectIngest: sessionExpirySeconds', options.sessionExpirySeconds, 3600, 0, 0xffffffff);
-  const receiveMaximum = intOption('connectIngest: receiveMaximum', options.receiveMaximum, 65_535, 1, 65_535);
-  const keepalive = intOption('connectIngest: keepaliveSeconds', options.keepaliveSeconds, 30, 0, 65_535);
-  const reconnectPeriod = intOption('connectIngest: reconnectPeriodMs', options.reconnectPeriodMs, 1_000, 1);
-  const connectTimeout = intOption('connectIngest: connectTimeoutMs', options.connectTimeoutMs, 10_000, 1);
-  const filters = (options.topics ?? ['devices/+/telemetry']).map((t) => (options.group !== undefined ? `$share/${options.group}/${t}` : t));
-
-  const stats: IngestStats = { received: 0, acked: 0, pending: 0, redelivered: 0, staleAcks: 0, connects: 0 };
-  const opts: IClientOptions = {
-    clientId: options.clientId,
-    protocolVersion: version,
-    clean: false,
-    keepalive,
-    reconnectPeriod,
-    connectTimeout,
-    resubscribe: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    ...(version === 5 ? { properties: { sessionExpiryInterval: expiry, receiveMaximum } } : {}),
-    ...(options.ca !== undefined ? { ca: pemList(options.ca) } : {}),
-    ...(options.cert !== undefined ? { cert: pemList(options.cert)[0] as string } : {}),
-    ...(options.key !== undefined ? { key: pemList(options.key)[0] as string } : {}),
-  } as IClientOptions;
-
-  // The client is created first and connected after the hooks below are installed: a resumed
-  // session's queued messages can arrive right behind the CONNACK, and MQTT.js's default
-  // handleMessage would acknowledge them before anyone handled them.
-  const client = mqtt.connect(options.url, { ...opts, reconnectPeriod: 0, manualConnect: true } as IClientOptions);
-
-  // Each connection gets an epoch; an ack held for an older connection is dropped, because the
-  // broker redelivers that message on the new one (and the id may have been reused).
-  let epoch = 0;
-  let closing = false;
-  client.on('connect', () => {
-    epoch++;
-    stats.connects++;
-  });
-  client.on('error', () => {
-    /* reconnects are automatic; the first connect's error is reported below */
-  });
-
-  // MQTT.js sends the PUBACK right after handleMessage's callback and only then reads the next
-  // packet. To hold the PUBACK without stalling the stream, handleMessage calls back at once
-  // and the PUBACK write is intercepted here and released when the handler resolves.
-  const held = new Set<number>();
-  const internal = client as unknown as { _sendPacket(packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]): void };
-  const send = internal._sendPacket.bind(client);
-  if (typeof send !== 'function') throw new PipelineError('INGEST_FAILED', 'connectIngest: this MQTT.js version has no _sendPacket; pin mqtt 5.x');
-  internal._sendPacket = (packet: Packet, cb?: (err?: Error) => void, ...rest: unknown[]) => {
-    if (packet.cmd === 'puback' && packet.messageId !== undefined && held.has(packet.messageId)) {
-      held.delete(packet.messageId);
-      cb?.(); // let MQTT.js read the next packet now; the real PUBACK goes out later
-      return;
-    }
-    send(packet, cb, ...rest);
-  };
-
+  const cfg = sessionConfig(options, handler);
+  const { clock } = cfg;
+  const stats: IngestStats = { received: 0, acked: 0, pending: 0, redelivered: 0, staleAcks: 0, connects: 0, window: 0, paused: false, pauses: 0 };
   let lastArrival = 0;
-  client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
-    lastArrival = Date.now();
+  let closing = false;
+  // One window per connection: a new connection starts a new order (the broker redelivers the
+  // old connection's unacknowledged messages on it).
+  let window = new AckWindow(() => undefined);
+  let session: MqttSession;
+  const openWindow = (conn: number): AckWindow =>
+    new AckWindow((id) => {
+      if (session.puback(conn, id)) stats.acked++;
+      else stats.staleAcks++;
+    });
+
+  const onPublish = (packet: IPublishPacket, conn: number): void => {
+    lastArrival = clock.now();
     stats.received++;
     if (packet.dup) stats.redelivered++;
-    const id = packet.messageId;
-    const qos1 = packet.qos > 0 && id !== undefined;
-    if (qos1) held.add(id);
-    const myEpoch = epoch;
-    const payload = typeof packet.payload === 'string' ? new TextEncoder().encode(packet.payload) : new Uint8Array(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
-    const ct = packet.properties?.contentType;
+    const w = window;
+    const seq = packet.qos > 0 && packet.messageId !== undefined ? w.push(packet.messageId) : -1;
     stats.pending++;
-    let result: Promise<void>;
-    try {
-      result = handler({ topic: packet.topic, payload, contentType: ct, receivedAt: Date.now() });
-    } catch (e) {
-      result = Promise.reject(e);
-    }
-    result.then(
+    invoke(handler, { topic: packet.topic, payload: toBytes(packet.payload), contentType: packet.properties?.contentType, receivedAt: lastArrival }).then(
       () => {
         stats.pending--;
-        if (qos1) {
-          if (myEpoch === epoch && client.connected) {
-            send({ cmd: 'puback', messageId: id } as Packet);
-            stats.acked++;
-          } else {
-            stats.staleAcks++;
-          }
-        }
+        if (seq >= 0 && !w.complete(seq)) stats.staleAcks++;
       },
       () => {
         stats.pending--;
+        // Nothing after this message may be acknowledged before it: start over on a new
+        // connection, where the broker redelivers it and what followed it.
+        if (seq >= 0 && w === window && conn === session.conn) session.drop();
       },
     );
-    callback();
   };
 
+  session = new MqttSession(cfg, {
+    publish: onPublish,
+    connected: (conn) => {
+      stats.connects++;
+      window = openWindow(conn);
+    },
+    disconnected: () => {
+      window.reset();
+      window = new AckWindow(() => undefined);
+    },
+  });
+
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => { client.off('connect', onConnect); reject(e); };
-      const onConnect = () => { client.off('error', onError); resolve(); };
-      client.once('connect', onConnect);
-      client.once('error', onError);
-      client.once('close', () => onError(new Error('connection closed before CONNACK')));
-      client.connect();
-    });
+    await session.open();
   } catch (e) {
-    await client.endAsync(true).catch(() => undefined);
+    await session.end().catch(() => undefined);
     throw new PipelineError('INGEST_FAILED', `connectIngest: cannot connect to ${options.url}: ${(e as Error).message}`, { cause: e });
   }
-  // The first attempt ran without automatic reconnects, so a wrong URL or a refused identity
-  // fails fast; from here on the client reconnects by itself.
-  client.options.reconnectPeriod = reconnectPeriod;
-
-  try {
-    const granted = await client.subscribeAsync(filters, { qos: 1 });
-    const refused = granted.filter((g) => g.qos !== 0 && g.qos !== 1 && g.qos !== 2);
-    if (refused.length > 0) throw new Error(`subscription refused (reason ${refused.map((g) => g.qos).join(', ')}) for ${refused.map((g) => g.topic).join(', ')}`);
-  } catch (e) {
-    await client.endAsync(true).catch(() => undefined);
-    throw new PipelineError('INGEST_FAILED', `connectIngest: ${(e as Error).message}`, { cause: e });
-  }
+  const pause = (): void => {
+    if (!session.isPaused) stats.pauses++;
+    session.pause();
+  };
+  const resume = (): void => session.resume();
+  const stopFlow = options.flow?.onFlowChange((held) => (held ? pause() : resume()));
 
   return {
-    client,
-    stats: () => ({ ...stats }),
+    client: {
+      publish: (topic, payload, opts, cb) => session.publish(topic, payload, opts, cb),
+      get connected() {
+        return session.connected;
+      },
+    },
+    stats: () => ({ ...stats, window: window.size, paused: session.isPaused }),
+    pause,
+    resume,
+    drop: () => session.drop(),
     async close(timeoutMs = 10_000) {
       if (closing) return;
       closing = true;
-      const deadline = Date.now() + timeoutMs;
-      // 1. UNSUBSCRIBE: after the UNSUBACK the broker adds no new messages for us, but completes
-      //    those it has started to send (MQTT 5 §3.10.4); they keep being handled and acked.
-      const unsubscribed = client.connected ? await client.unsubscribeAsync(filters).then(() => true, () => false) : false;
-      // 2. Drain: nothing pending and nothing arriving for a moment (or the timeout).
-      while (Date.now() < deadline && (stats.pending > 0 || Date.now() - lastArrival < QUIET_MS)) {
-        await new Promise((r) => setTimeout(r, Math.min(QUIET_MS, Math.max(1, deadline - Date.now()))).unref());
-      }
-      const drained = unsubscribed && stats.pending === 0 && Date.now() - lastArrival >= QUIET_MS;
-      // 3. Only a drained consumer ends its session (expiry 0 on DISCONNECT), so the broker stops
-      //    routing shared messages to it. Otherwise the session stays: what was not acknowledged
-      //    is redelivered when a consumer with this client id comes back.
-      const disconnect = version === 5 && drained ? { properties: { sessionExpiryInterval: 0 } } : {};
-      await client.endAsync(false, disconnect).catch(() => undefined);
+      stopFlow?.();
+      await drainAndEnd(session, cfg, () => stats.pending === 0 && clock.now() - lastArrival >= QUIET_MS, timeoutMs);
     },
   };
 }

@@ -1,11 +1,14 @@
 /**
  * The pipeline: decode → hot path (rules → alerts, synchronously on arrival) and, in parallel,
- * the cold path and the time-series store (sinks that resolve when durable) → acknowledge.
+ * the cold path and the time-series store (sinks that resolve when durable, through the
+ * delivery module's three outcomes) → acknowledge.
  */
+import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
 import { createDecoder, type DecodeOptions, type IncomingMessage } from './decode.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
+import { Delivery, type DeliveryOptions, type SinkOutageStats } from './delivery.js';
 import { PipelineError, type PipelineErrorCode } from './errors.js';
-import { connectIngest, type Ingest, type IngestOptions } from './ingest.js';
+import { connectIngest, type FlowSource, type Ingest, type IngestOptions } from './ingest.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 import { assertFunction, assertObject, describe, intOption } from './validate.js';
 
@@ -22,8 +25,12 @@ export interface HotPathEngine<E> {
 export interface PipelineOptions<E = unknown> {
   /** The cold path and time-series stores: each message is acknowledged only after all of them accepted it. */
   readonly sinks: readonly TelemetrySink[];
-  /** Where undecodable messages and sink failures are recorded. */
+  /** Where rejected messages (undecodable, invalid, refused by a sink for good) are recorded. */
   readonly deadLetter: DeadLetterSink;
+  /** Sink outages: retry delays, the stall watchdog, `deadLetterAfterMs` (off by default), events and log lines. */
+  readonly delivery?: DeliveryOptions;
+  /** Time for the rules' tick and the delivery's retries (default: the system clock). */
+  readonly clock?: PipelineClock;
   /** The hot path: rules evaluated on every point as it arrives. */
   readonly rules?: HotPathEngine<E>;
   /**
@@ -46,28 +53,47 @@ export interface PipelineOptions<E = unknown> {
   readonly flushAtInFlight?: number;
 }
 
-/** Counters of a {@link Pipeline}. */
+/**
+ * Counters of a {@link Pipeline}. Every message handed in ends in one outcome:
+ * `received = delivered + rejected + failed + inFlight`.
+ */
 export interface PipelineStats {
-  /** Messages handled (decoded or dead-lettered). */
+  /** Messages handed in (the same as `received`). */
   messages: number;
+  /** Messages handed in. */
+  received: number;
+  /** Messages every sink made durable (acknowledge). */
+  delivered: number;
+  /** Messages that can never succeed, durably dead-lettered with a reason (acknowledge). */
+  rejected: number;
+  /** Messages whose dead letter could not be written, or held when the pipeline closed: not acknowledged (redelivered). */
+  failed: number;
+  /** Sink writes (message × sink) held while their sink is down. */
+  held: number;
+  /** Outage counters per sink. */
+  outage: Record<string, SinkOutageStats>;
   /** Points decoded and handed to the sinks. */
   points: number;
   /** Alert events raised by the rules. */
   alerts: number;
   /** `onAlert` calls that threw. */
   alertErrors: number;
-  /** Messages sent to the dead-letter sink, by reason. */
+  /** Messages sent to the dead-letter sink, by reason (they add up to `rejected`). */
   deadLettered: Partial<Record<PipelineErrorCode, number>>;
   /** Messages whose handling has not finished (not yet acknowledgeable). */
   inFlight: number;
 }
 
-/** A pipeline: feed it messages with {@link Pipeline.handle}, or run it from a broker with {@link runPipeline}. */
-export interface Pipeline {
+/**
+ * A pipeline: feed it messages with {@link Pipeline.handle}, or run it from a broker with
+ * {@link runPipeline}. It is a {@link FlowSource}: it says "held" while a sink is down.
+ */
+export interface Pipeline extends FlowSource {
   /**
-   * Handles one message; resolves when it may be acknowledged: every sink accepted its points
-   * durably, or the failure was durably recorded in the dead-letter sink. Rejects only if even
-   * the dead-letter sink failed: the message must then not be acknowledged (it is redelivered).
+   * Handles one message; resolves when it may be acknowledged: *delivered* (every sink made its
+   * points durable) or *rejected* (it can never succeed, and its dead letter is durable). A sink
+   * that fails transiently (*errored*) holds the message until the sink is back. Rejects only if
+   * the dead-letter sink failed or the pipeline closed while holding it: do not acknowledge it.
    */
   handle(message: IncomingMessage): Promise<void>;
   stats(): PipelineStats;
@@ -86,11 +112,71 @@ function checkSink(name: string, s: unknown): void {
   if (typeof s['name'] !== 'string') throw new TypeError(`${name}.name: expected a string, got ${describe(s['name'])}`);
 }
 
+function checkPipelineOptions<E>(options: PipelineOptions<E>): void {
+  assertObject('createPipeline: options', options);
+  if (!Array.isArray(options.sinks)) throw new TypeError(`createPipeline: sinks: expected an array, got ${describe(options.sinks)}`);
+  options.sinks.forEach((s, i) => checkSink(`createPipeline: sinks[${i}]`, s));
+  assertObject('createPipeline: deadLetter', options.deadLetter);
+  assertFunction('createPipeline: deadLetter.write', options.deadLetter.write);
+  if (options.rules !== undefined) {
+    assertObject('createPipeline: rules', options.rules);
+    assertFunction('createPipeline: rules.evaluate', options.rules.evaluate);
+    assertFunction('createPipeline: rules.tick', options.rules.tick);
+  }
+  if (options.onAlert !== undefined) assertFunction('createPipeline: onAlert', options.onAlert);
+  if (options.decode !== undefined) assertObject('createPipeline: decode', options.decode);
+  if (options.delivery !== undefined) assertObject('createPipeline: delivery', options.delivery);
+  if (options.clock !== undefined) assertClock('createPipeline: clock', options.clock);
+}
+
 /**
- * Builds a pipeline from its parts. Per message: decode (a bad message goes to the dead-letter
- * sink with its reason and never stops the pipeline) → every point through the rules at once,
- * alerts out through `onAlert` → all sinks in parallel → resolve (acknowledge) when all
- * accepted; a sink that failed for good is recorded as a `SINK_FAILED` dead letter naming it.
+ * Runs `fn` every `ms` on the injected clock (the rules' silence checks); unref'd where the
+ * clock's handle allows it, so an idle pipeline does not keep a process alive. Returns the stopper.
+ */
+function every(clock: PipelineClock, ms: number, fn: () => void): () => void {
+  let timer: unknown;
+  const arm = (): void => {
+    timer = clock.setTimeout(() => {
+      arm();
+      fn();
+    }, ms);
+    (timer as { unref?: () => void }).unref?.();
+  };
+  arm();
+  return () => clock.clearTimeout(timer);
+}
+
+/**
+ * Whatever decoding device data throws (a PipelineError, or a TypeError/RangeError from a hostile
+ * payload) is a rejection with a reason, never a stall.
+ */
+function decodeRejection(e: unknown): { code: PipelineErrorCode; detail: string } {
+  if (e instanceof PipelineError) return { code: e.code, detail: e.message };
+  return { code: 'DECODE_FAILED', detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+}
+
+/** Commits every sink now; `SINK_FAILED` naming what failed. */
+async function flushAll(sinks: readonly TelemetrySink[]): Promise<void> {
+  const r = await Promise.allSettled(sinks.map((s) => s.flush()));
+  const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: flush failed: ${failed.map((f) => (f.reason as Error)?.message ?? String(f.reason)).join('; ')}`, { cause: failed[0]?.reason });
+}
+
+/** Closes every sink and the dead-letter sink, all of them even if one fails. */
+async function closeAll(sinks: readonly TelemetrySink[], deadLetter: DeadLetterSink): Promise<void> {
+  const errors: unknown[] = [];
+  for (const s of sinks) await s.close().catch((e: unknown) => errors.push(e));
+  await deadLetter.close().catch((e: unknown) => errors.push(e));
+  if (errors.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: closing failed: ${errors.map((e) => (e as Error).message).join('; ')}`, { cause: errors[0] });
+}
+
+/**
+ * Builds a pipeline from its parts. Per message: decode (any failure, whatever it throws, is a
+ * rejection: a dead letter with its reason, never a stall) → every point through the rules at
+ * once, alerts out through `onAlert` → all sinks in parallel through the delivery → resolve
+ * (acknowledge) when all made it durable. A sink that refuses the points for good
+ * (`SINK_REJECTED`) makes the message a `SINK_REJECTED` dead letter naming it; any other sink
+ * failure holds the message and retries the sink until it is back (see `DeliveryOptions`).
  *
  * @example
  * ```ts
@@ -104,28 +190,21 @@ function checkSink(name: string, s: unknown): void {
  * await pipeline.handle({ topic: 'devices/pump-1/telemetry', payload: enc.encode('{"temperature": '), receivedAt: Date.now() });
  * stored.length; // 1
  * dead; // ['DECODE_FAILED']
+ * const { received, delivered, rejected } = pipeline.stats();
+ * [received, delivered, rejected]; // [2, 1, 1]
  * await pipeline.close();
  * ```
  */
 export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeline {
-  assertObject('createPipeline: options', options);
-  if (!Array.isArray(options.sinks)) throw new TypeError(`createPipeline: sinks: expected an array, got ${describe(options.sinks)}`);
-  options.sinks.forEach((s, i) => checkSink(`createPipeline: sinks[${i}]`, s));
-  assertObject('createPipeline: deadLetter', options.deadLetter);
-  assertFunction('createPipeline: deadLetter.write', options.deadLetter.write);
-  if (options.rules !== undefined) {
-    assertObject('createPipeline: rules', options.rules);
-    assertFunction('createPipeline: rules.evaluate', options.rules.evaluate);
-    assertFunction('createPipeline: rules.tick', options.rules.tick);
-  }
-  if (options.onAlert !== undefined) assertFunction('createPipeline: onAlert', options.onAlert);
-  if (options.decode !== undefined) assertObject('createPipeline: decode', options.decode);
+  checkPipelineOptions(options);
+  const clock = options.clock ?? systemPipelineClock;
   const tickMs = intOption('createPipeline: tickMs', options.tickMs, 1_000, 0);
   const flushAt = intOption('createPipeline: flushAtInFlight', options.flushAtInFlight, 10_000, 1);
   const sinks = [...options.sinks];
   const { deadLetter, rules, onAlert } = options;
   const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
-  const stats: PipelineStats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {}, inFlight: 0 };
+  const delivery = new Delivery(sinks, { clock, ...(options.delivery ?? {}) });
+  const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 
   function raise(events: readonly E[]): void {
@@ -140,35 +219,31 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     }
   }
 
-  const timer = rules !== undefined && tickMs > 0 ? setInterval(() => raise(rules.tick()), tickMs) : undefined;
-  timer?.unref();
+  const stopTicker = rules !== undefined && tickMs > 0 ? every(clock, tickMs, () => raise(rules.tick(clock.now()))) : () => undefined;
 
-  async function dead(msg: IncomingMessage, reason: PipelineErrorCode, detail: string, sink?: string): Promise<void> {
+  async function reject(msg: IncomingMessage, reason: PipelineErrorCode, detail: string, sink?: string): Promise<void> {
     const letter: DeadLetter = { topic: msg.topic, payload: msg.payload, reason, detail, receivedAt: msg.receivedAt, ...(sink !== undefined ? { sink } : {}) };
     await deadLetter.write(letter);
     stats.deadLettered[reason] = (stats.deadLettered[reason] ?? 0) + 1;
+    stats.rejected++;
   }
 
   async function handle(msg: IncomingMessage): Promise<void> {
-    if (closed) throw new PipelineError('CLOSED', 'pipeline: handle after close');
-    stats.messages++;
     let points: TelemetryPoint[];
     try {
       points = decode(msg);
     } catch (e) {
-      if (e instanceof PipelineError) return dead(msg, e.code, e.message);
-      throw e; // a TypeError here is a bug in the caller's message object, not bad device data
+      const r = decodeRejection(e);
+      return reject(msg, r.code, r.detail);
     }
     stats.points += points.length;
     if (rules !== undefined) for (const p of points) raise(rules.evaluate(p));
-    const settled = await Promise.allSettled(sinks.map((s) => s.write(points)));
-    for (let i = 0; i < settled.length; i++) {
-      const r = settled[i];
-      if (r?.status === 'rejected') {
-        const err = r.reason as Error;
-        await dead(msg, 'SINK_FAILED', `${(sinks[i] as TelemetrySink).name}: ${err?.message ?? String(err)}`, (sinks[i] as TelemetrySink).name);
-      }
+    const failure = await delivery.write(points);
+    if (failure === undefined) {
+      stats.delivered++;
+      return;
     }
+    return reject(msg, failure.reason, failure.detail, failure.sink);
   }
 
   // One sink flush at a time, started when the in-flight count reaches the bound.
@@ -180,29 +255,31 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       flushing = false;
     });
   }
+  const settle = (): void => void stats.inFlight--;
+  const fail = (): void => void (stats.inFlight--, stats.failed++);
 
   return {
     handle(msg) {
+      if (closed) return Promise.reject(new PipelineError('CLOSED', 'pipeline: handle after close'));
+      stats.messages++;
       stats.inFlight++;
       const p = handle(msg); // registers its sink writes synchronously, so a flush now includes them
       if (stats.inFlight >= flushAt) pressure();
-      p.then(() => stats.inFlight--, () => stats.inFlight--);
+      p.then(settle, fail);
       return p;
     },
-    stats: () => ({ ...stats, deadLettered: { ...stats.deadLettered } }),
-    async flush() {
-      const r = await Promise.allSettled(sinks.map((s) => s.flush()));
-      const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
-      if (failed.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: flush failed: ${failed.map((f) => (f.reason as Error)?.message ?? String(f.reason)).join('; ')}`, { cause: failed[0]?.reason });
+    stats: () => {
+      const d = delivery.stats();
+      return { ...stats, received: stats.messages, deadLettered: { ...stats.deadLettered }, held: d.held, outage: d.outage };
     },
+    onFlowChange: (listener) => delivery.onFlowChange(listener),
+    flush: () => flushAll(sinks),
     async close() {
       if (closed) return;
       closed = true;
-      if (timer !== undefined) clearInterval(timer);
-      const errors: unknown[] = [];
-      for (const s of sinks) await s.close().catch((e: unknown) => errors.push(e));
-      await deadLetter.close().catch((e: unknown) => errors.push(e));
-      if (errors.length > 0) throw new PipelineError('SINK_FAILED', `pipeline: closing failed: ${errors.map((e) => (e as Error).message).join('; ')}`, { cause: errors[0] });
+      stopTicker();
+      delivery.close(); // held messages are not acknowledged: the broker redelivers them
+      await closeAll(sinks, deadLetter);
     },
   };
 }
@@ -217,21 +294,27 @@ export interface RunningPipeline {
 
 /**
  * Connects an MQTT consumer ({@link connectIngest}) to a pipeline: each message is handled and
- * acknowledged when {@link Pipeline.handle} resolves.
+ * acknowledged (in arrival order) when {@link Pipeline.handle} resolves, and the consumer stops
+ * reading while the pipeline holds messages for a sink that is down.
+ *
+ * Not executed here (it needs a broker):
+ * ```text
+ * const running = await runPipeline({ sinks: [lake, store], deadLetter, rules, onAlert },
+ *   { url: 'mqtts://broker:8883', ca, cert, key, clientId: 'pipeline-1', group: 'pipeline' });
+ * ```
  *
  * @example
  * ```ts
- * import { runPipeline } from '@outpost/pipeline';
- * typeof runPipeline; // 'function'
- * // const running = await runPipeline({ sinks: [lake, store], deadLetter, rules, onAlert },
- * //   { url: 'mqtts://broker:8883', ca, cert, key, clientId: 'pipeline-1', group: 'pipeline' });
+ * import { runPipeline, callbackDeadLetterSink } from '@outpost/pipeline';
+ * const failed = await runPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}) }, { url: 'mqtt://127.0.0.1:1', clientId: 'c', insecure: true }).catch((e: Error & { code: string }) => e.code);
+ * failed; // 'INGEST_FAILED'
  * ```
  */
 export async function runPipeline<E>(options: PipelineOptions<E>, ingest: IngestOptions): Promise<RunningPipeline> {
   const pipeline = createPipeline(options);
   let consumer: Ingest;
   try {
-    consumer = await connectIngest(ingest, (m) => pipeline.handle(m));
+    consumer = await connectIngest({ flow: pipeline, ...ingest }, (m) => pipeline.handle(m));
   } catch (e) {
     await pipeline.close().catch(() => undefined);
     throw e;

@@ -10,6 +10,8 @@ import type { DecodeOptions } from './decode.js';
 import { fileDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
 import { createDuckDbStore, type DuckDbStore, type DuckDbStoreOptions } from './duckdb.js';
 import { createLake, type Lake, type LakeOptions } from './lake.js';
+import type { PipelineClock } from './clock.js';
+import type { DeliveryOptions } from './delivery.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from './postgres.js';
 import { RuleEngine, type AlertEvent, type Rule, type RuleEngineOptions } from './rules.js';
@@ -45,6 +47,10 @@ export interface PipelineStackOptions {
   readonly tickMs?: number;
   /** See `PipelineOptions.flushAtInFlight` (default 10 000 messages). */
   readonly flushAtInFlight?: number;
+  /** Sink outages: retries, stall watchdog, `deadLetterAfterMs` (off by default), events, log lines (see `DeliveryOptions`). */
+  readonly delivery?: DeliveryOptions;
+  /** Time for the rules' tick and the delivery's retries (default: the system clock). */
+  readonly clock?: PipelineClock;
 }
 
 /** What {@link openPipelineStack} built. */
@@ -122,6 +128,8 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(options.decode !== undefined ? { decode: options.decode } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.flushAtInFlight !== undefined ? { flushAtInFlight: options.flushAtInFlight } : {}),
+      ...(options.delivery !== undefined ? { delivery: options.delivery } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
     const s = store;
     return {

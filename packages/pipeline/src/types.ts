@@ -35,8 +35,11 @@ export interface TelemetrySink {
   /** Short name used in stats, dead letters and errors (`lake`, `postgres`, `duckdb`). */
   readonly name: string;
   /**
-   * Accept points. Resolves when they are durable; rejects with a {@link PipelineError}
-   * (`SINK_FAILED`, `LAKE_IO`, `DB_FAILED`) if the batch that holds them failed for good.
+   * Accept points. Resolves when they are durable. Rejects with a `PipelineError` of code
+   * `SINK_REJECTED` when the points can never be accepted (e.g. HTTP 4xx): the message becomes a
+   * dead letter. Any other rejection (`LAKE_IO`, `DB_FAILED`, a timeout, …) is transient: the
+   * pipeline's delivery holds the message and writes the same points to this sink again later,
+   * so writes must be idempotent by (device, metric, time).
    */
   write(points: readonly TelemetryPoint[]): Promise<void>;
   /** Commit what is buffered now; resolves when it is durable. */

@@ -8,7 +8,6 @@
 // in the Parquet lake at least once (at-least-once: duplicates are counted and reported), and
 // no partial or temp file where readers look. Runs once with the embedded DuckDB store and once
 // with PostgreSQL. (kill -9 keeps the page cache: this checks the process-crash path.)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -16,74 +15,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mulberry32, startPostgres, tempDir, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
+import { sleep, start, until, type Child, type Counters } from './fixtures/consumer-process.js';
 
 const { default: pg } = await import('pg');
 
-const fixture = join(import.meta.dirname, 'fixtures', 'pipeline-consumer.ts');
 const N = Number(process.env['PIPELINE_CRASH_MESSAGES'] ?? 3_000);
 // Messages per second, published at a steady pace: slow enough that the 3–5 kills (each costing
 // a restart of ~3 s: tsx, DuckDB, TLS) fall within the stream.
 const RATE = 110;
 const STEP_MS = 1_000; // event-time step between messages: the series spans two lake partitions
-
-interface Counters {
-  received: number;
-  acked: number;
-  pending: number;
-  redelivered: number;
-  staleAcks: number;
-  connects: number;
-  deadLettered: Record<string, number>;
-}
-
-interface Child {
-  readonly proc: ChildProcess;
-  out: string;
-  err: string;
-  last: Counters | undefined;
-  closed: Counters | undefined;
-  subscribed: boolean;
-  readonly exited: Promise<number | null>;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function start(config: string, all: Child[]): Child {
-  const proc = spawn(process.execPath, ['--conditions=@outpost/source', '--import', 'tsx', fixture, config], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const c: Child = {
-    proc,
-    out: '',
-    err: '',
-    last: undefined,
-    closed: undefined,
-    subscribed: false,
-    exited: new Promise((r) => proc.once('exit', (code) => r(code))),
-  };
-  let partial = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    c.out += d;
-    const lines = (partial + d).split('\n');
-    partial = lines.pop() ?? ''; // a line cut by the kill proves nothing
-    for (const l of lines) {
-      if (l === 'subscribed') c.subscribed = true;
-      else if (l.startsWith('stats ')) c.last = JSON.parse(l.slice(6)) as Counters;
-      else if (l.startsWith('closed ')) c.closed = JSON.parse(l.slice(7)) as Counters;
-    }
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (c.err += d));
-  proc.stdin?.on('error', () => undefined); // EPIPE after a kill
-  all.push(c);
-  return c;
-}
-
-async function until(cond: () => boolean, what: string, ms: number, child?: Child): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (child !== undefined && child.proc.exitCode !== null) throw new Error(`consumer exited (${child.proc.exitCode}) while waiting for ${what}:\n${child.err}`);
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${child !== undefined ? `\n${child.err}` : ''}`);
-    await sleep(5);
-  }
-}
 
 interface RunResult {
   kills: number;

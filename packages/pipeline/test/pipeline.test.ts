@@ -54,20 +54,20 @@ describe('createPipeline', () => {
     expect(p.stats()).toMatchObject({ messages: 1, points: 2, inFlight: 0 });
   });
 
-  it('a sink that fails for good is recorded as SINK_FAILED naming it, then the message is acknowledged', async () => {
+  it('a sink that refuses the points for good (SINK_REJECTED) makes a SINK_REJECTED dead letter naming it; the message is acknowledged', async () => {
     const lake = gatedSink('lake');
-    const store = gatedSink('postgres');
+    const store = gatedSink('influx');
     const letters: DeadLetter[] = [];
-    const p = createPipeline({ sinks: [lake.sink, store.sink], deadLetter: callbackDeadLetterSink((l) => { letters.push(l); }) });
+    const p = createPipeline({ sinks: [lake.sink, store.sink], deadLetter: callbackDeadLetterSink((l) => { letters.push(l); }), delivery: { log: () => {} } });
     const h = p.handle(message('{"v": 1}'));
     lake.release();
-    store.fail(new PipelineError('DB_FAILED', 'relation "telemetry" does not exist'));
+    store.fail(new PipelineError('SINK_REJECTED', 'HTTP 400: partial write: field type conflict'));
     await h;
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ reason: 'SINK_FAILED', sink: 'postgres', topic: 'devices/pump-1/telemetry' });
-    expect(letters[0]?.detail).toMatch(/postgres: relation "telemetry" does not exist/);
+    expect(letters[0]).toMatchObject({ reason: 'SINK_REJECTED', sink: 'influx', topic: 'devices/pump-1/telemetry' });
+    expect(letters[0]?.detail).toMatch(/influx: HTTP 400: partial write/);
     expect(new TextDecoder().decode(letters[0]?.payload)).toBe('{"v": 1}');
-    expect(p.stats().deadLettered).toEqual({ SINK_FAILED: 1 });
+    expect(p.stats()).toMatchObject({ received: 1, delivered: 0, rejected: 1, held: 0, deadLettered: { SINK_REJECTED: 1 } });
   });
 
   it('bad messages go to the dead-letter sink with their reason and never stop the pipeline', async () => {

@@ -27,6 +27,10 @@ export interface Postgres {
   kill9(): void;
   /** Starts the server again on the same port and data directory (after `kill9` or a crash). */
   restart(): Promise<void>;
+  /** SIGSTOP the postmaster and its backends: the server stops answering but keeps its connections. */
+  freeze(): void;
+  /** SIGCONT what {@link Postgres.freeze} stopped. */
+  thaw(): void;
 }
 
 /** Newest `/usr/lib/postgresql/N/bin` that has `initdb`, or an Error with the install command. */
@@ -121,6 +125,28 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<Postg
         // already down (killed): nothing to stop
       }
       tmp.cleanup();
+    },
+    freeze(): void {
+      const pid = postmasterPid();
+      if (pid === undefined) return;
+      for (const p of [pid, ...childrenOf(pid)]) {
+        try {
+          process.kill(p, 'SIGSTOP');
+        } catch {
+          // gone already
+        }
+      }
+    },
+    thaw(): void {
+      const pid = postmasterPid();
+      if (pid === undefined) return;
+      for (const p of [pid, ...childrenOf(pid)]) {
+        try {
+          process.kill(p, 'SIGCONT');
+        } catch {
+          // gone already
+        }
+      }
     },
     kill9(): void {
       const pid = postmasterPid();

@@ -68,6 +68,7 @@ export const cloudPipeline: Chapter = {
         protocolVersion: ctx.protocolVersion,
         // Shared subscriptions need MQTT 5; the embedded broker speaks 3.1.1, so one consumer there.
         ...(ctx.protocolVersion === 5 && !embedded ? { group: 'demo-pipeline' } : {}),
+        flow: stack.pipeline, // a store outage pauses intake instead of dead-lettering
       },
       (m) => stack.pipeline.handle(m),
     );

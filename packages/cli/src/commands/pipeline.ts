@@ -160,6 +160,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
         ...(typeof values['group'] === 'string' ? { group: values['group'] } : {}),
         ...(stringList(values, 'topic').length > 0 ? { topics: stringList(values, 'topic') } : {}),
         ...(insecure ? { insecure: true } : {}),
+        flow: stack.pipeline, // a store outage pauses intake instead of dead-lettering
       },
       (m) => stack.pipeline.handle(m),
     );
