@@ -51,13 +51,33 @@ export function parseCommandArgs(
   options: Options,
   allowPositionals = false,
 ): { values: FlagValues & { json: boolean; help: boolean }; positionals: string[] } {
+  const all: Options = { ...commonOptions, ...options };
   try {
-    const r = parseArgs({ args: [...args], options: { ...commonOptions, ...options }, allowPositionals, strict: true });
+    const r = parseArgs({ args: joinNegativeValues(args, all), options: all, allowPositionals, strict: true });
     const values = r.values as FlagValues;
     return { values: { ...values, json: values['json'] === true, help: values['help'] === true }, positionals: r.positionals };
   } catch (err) {
     throw new CliError('USAGE', (err as Error).message.split('\n')[0] ?? 'bad arguments', 2);
   }
+}
+
+/**
+ * `--from -6h` or `--offset -3`: a value that starts with '-' would read as a flag to
+ * util.parseArgs. After a string-valued long flag, a token that starts with '-' and a digit or
+ * '.' is its value, so it is joined as `--from=-6h`.
+ */
+function joinNegativeValues(args: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = args[i + 1];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** Requires a string flag; throws a one-line usage error naming it. */

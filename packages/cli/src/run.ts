@@ -1,10 +1,11 @@
 import { CliError, type Command, type Io } from './command.js';
 import { commands } from './commands/index.js';
+import { VERSION } from './version.js';
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));
   const lines = commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
-  return `Usage: outpost <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nEvery command takes --help and --json.\n`;
+  return `Usage: outpost <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nEvery command takes --help and --json; outpost --version prints the version.\n`;
 }
 
 function find(argv: readonly string[]): { command: Command; rest: readonly string[] } | undefined {
@@ -23,6 +24,10 @@ function find(argv: readonly string[]): { command: Command; rest: readonly strin
  * (as a JSON object with `--json`).
  */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    io.stdout(argv.includes('--json') ? `${JSON.stringify({ version: VERSION })}\n` : `outpost ${VERSION}\n`);
+    return 0;
+  }
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout(overview());
     return argv.length === 0 ? 2 : 0;

@@ -43,3 +43,18 @@ test('outpost demo runs the fleet demo', async () => {
   expect(await run(['demo', '--chapter', 'lorawanField', '--json'], c)).toBe(0);
   expect(JSON.parse(c.out())).toHaveProperty('lorawanField.micValid', true);
 });
+
+test('--version prints the package version (and as JSON); negative flag values are values, not flags', async () => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const c = io();
+  expect(await run(['--version'], c)).toBe(0);
+  expect(c.out()).toBe(`outpost ${pkg.version}\n`);
+  const j = io();
+  expect(await run(['--version', '--json'], j)).toBe(0);
+  expect(JSON.parse(j.out())).toEqual({ version: pkg.version });
+  const { parseCommandArgs } = await import('../src/command.js');
+  const { values } = parseCommandArgs(['--from', '-6h', '--n', '-3', '--json'], { from: { type: 'string' }, n: { type: 'string' } });
+  expect([values['from'], values['n'], values.json]).toEqual(['-6h', '-3', true]);
+  expect(() => parseCommandArgs(['--from', '-x'], { from: { type: 'string' } })).toThrow(/ambiguous/);
+});
