@@ -1,11 +1,16 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { CliError } from './command.js';
 
-/** Creates a file that must not exist yet (a private key is never overwritten), and syncs it. */
+/**
+ * Creates a file that must not exist yet (a private key is never overwritten), and syncs it.
+ * Missing parent directories are created (mode 0700: they may hold keys).
+ */
 export async function writeNew(path: string, data: string | Uint8Array, mode: number): Promise<void> {
   let fh;
   try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError('FILE_EXISTS', `${path} exists; refusing to overwrite it (choose another --out)`);

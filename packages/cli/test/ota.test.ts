@@ -45,6 +45,10 @@ describe('outpost ota', () => {
     expect(statSync(join(dir, 'release.key.jwk')).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(join(dir, 'release.pub.jwk'), 'utf8'))).not.toHaveProperty('d');
     expect((await cli('ota', 'keygen', '--out', 'release')).code).toBe(1);
+    // a missing parent directory is created (it used to fail with a raw ENOENT)
+    expect((await cli('ota', 'keygen', '--out', 'keys/nested/release2')).code).toBe(0);
+    expect(statSync(join(dir, 'keys/nested/release2.key.jwk')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'keys/nested')).mode & 0o777).toBe(0o700);
 
     const s = await cli('ota', 'sign', '--key', 'release.key.jwk', '--image', 'fw.bin', '--device-class', 'gw-1', '--version', '1.4.0', '--seq', '42',
       '--security-counter', '3', '--hw-rev', 'rev-a', '--hw-rev', 'rev-b', '--out', 'fw.manifest');
