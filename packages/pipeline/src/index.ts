@@ -15,9 +15,10 @@ export { PipelineError } from './errors.js';
 export type { PipelineErrorCode } from './errors.js';
 export type { TelemetryPoint, TelemetrySink, LastValue, SeriesBucket, Gap, TimeSeriesQueries } from './types.js';
 
-// Decoding
+// Decoding and the one point schema
 export { deviceFromTopic, decodeTelemetry, createDecoder } from './decode.js';
 export type { PayloadFormat, DecodeOptions, IncomingMessage } from './decode.js';
+export { checkTelemetryPoint, DEVICE_ID_PATTERN, METRIC_NAME_PATTERN, MIN_POINT_TIME, MAX_POINT_TIME, MAX_EXTRA_DEPTH } from './schema.js';
 
 // Ingest, the pipeline and dead letters
 export { connectIngest } from './ingest.js';
@@ -54,7 +55,7 @@ export type {
 } from './alerts.js';
 
 // Cold path: the Parquet lake
-export { checkTelemetryPoint, localLakeStore, createLake } from './lake.js';
+export { localLakeStore, createLake } from './lake.js';
 export type { LakeStore, LakeFs, LocalLakeStoreOptions, LakeClock, LakeOptions, LakeStats, Lake } from './lake.js';
 
 // Time-series stores
