@@ -29,7 +29,8 @@ export { callbackDeadLetterSink, fileDeadLetterSink } from './dead-letter.js';
 export type { DeadLetter, DeadLetterSink, FileDeadLetterOptions } from './dead-letter.js';
 
 // Hot path: rules and alerts
-export { parseRules, loadRulesFile, RuleEngine } from './rules.js';
+export { parseRules, loadRulesFile } from './rules-parse.js';
+export { RuleEngine } from './rules.js';
 export type {
   AlertSeverity,
   DeviceFilter,
@@ -42,7 +43,7 @@ export type {
   Rule,
   AlertEvent,
   RuleEngineOptions,
-} from './rules.js';
+} from './rules-types.js';
 export { callbackAlertSink, mqttAlertSink, webhookAlertSink, AlertDispatcher } from './alerts.js';
 export type {
   AlertSendContext,
