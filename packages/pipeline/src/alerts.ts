@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import { PipelineError } from './errors.js';
-import type { AlertEvent } from './rules.js';
+import type { AlertEvent } from './rules-types.js';
 import { assertFunction, assertObject, describe, intOption } from './validate.js';
 
 /** Hooks a dispatcher hands to {@link AlertSink.send}. */

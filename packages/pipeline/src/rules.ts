@@ -10,23 +10,6 @@ import { COMBINATION, EMPTY, HEARTBEAT, matcher, message, NodeState, RATE, THRES
 import type { AlertEvent, Rule, RuleEngineOptions } from './rules-types.js';
 import type { TelemetryPoint } from './types.js';
 
-// The rules module's public names, where they were before the split (other modules import them here).
-export { parseRules, loadRulesFile } from './rules-parse.js';
-export type {
-  AlertSeverity,
-  DeviceFilter,
-  RuleCommon,
-  ThresholdRule,
-  RateRule,
-  HeartbeatRule,
-  CombinationRule,
-  InlineRule,
-  Rule,
-  AlertEvent,
-  RuleEngineOptions,
-} from './rules-types.js';
-
-
 /**
  * Evaluates alert rules on each telemetry point, synchronously and cheaply: rules are indexed
  * by metric, and a point allocates nothing but the events it returns.

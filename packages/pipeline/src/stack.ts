@@ -12,7 +12,8 @@ import { createDuckDbStore, type DuckDbStore, type DuckDbStoreOptions } from './
 import { createLake, type Lake, type LakeOptions } from './lake.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from './postgres.js';
-import { RuleEngine, type AlertEvent, type Rule, type RuleEngineOptions } from './rules.js';
+import { RuleEngine } from './rules.js';
+import type { AlertEvent, Rule, RuleEngineOptions } from './rules-types.js';
 import type { TelemetrySink } from './types.js';
 import { assertObject, assertString, describe } from './validate.js';
 
