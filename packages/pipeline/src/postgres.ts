@@ -247,13 +247,14 @@ const MS = (col: string): string => `(extract(epoch from ${col}) * 1000)::float8
  * @throws TypeError / RangeError for bad options.
  * @example
  * ```ts
- * // Needs a PostgreSQL server, so this is prose:
- * // const sink = createPostgresSink({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
- * // await sink.write([{ device: 'pump-1', time: Date.now(), metric: 'temperature', value: 21.5 }]);
- * // await sink.lastValues({ metric: 'temperature' }); // [{ device: 'pump-1', metric: 'temperature', time: …, value: 21.5 }]
- * // await sink.close();
  * import { createPostgresSink } from '@outpost/pipeline';
- * typeof createPostgresSink; // 'function'
+ * import { startPostgres } from '@outpost/test-peers';
+ * const server = await startPostgres(); // a private PostgreSQL, as the tests start one
+ * const sink = createPostgresSink({ connectionString: server.url });
+ * await sink.write([{ device: 'pump-1', time: 1764201600000, metric: 'temperature', value: 21.5 }]); // resolves when committed
+ * await sink.lastValues({ metric: 'temperature' }); // [{ device: 'pump-1', metric: 'temperature', time: 1764201600000, value: 21.5 }]
+ * await sink.close();
+ * await server.stop();
  * ```
  */
 export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
