@@ -60,6 +60,11 @@ function readArg(b: Uint8Array, i: number, ai: number): [number, number] {
   return [v, i + n];
 }
 
+function asciiOrUtf8(b: Uint8Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if ((b[k] as number) >= 0x80) return isUtf8(b.subarray(from, to));
+  return true; // ASCII, the usual case, without a view per string
+}
+
 /**
  * One pass over CBOR bytes (RFC 8949 §3) without building values: well-formed, one item, nesting
  * at most `maxDepth`, containers of at most `maxKeys` entries, only the tags in `CBOR_TAGS` (no
@@ -92,7 +97,7 @@ export function scanCbor(b: Uint8Array, lim: Limits): void {
       if (major === 2 || major === 3) {
         if (arg > b.length - i) fail('DECODE_FAILED', `CBOR: string of ${arg} bytes runs past the end at offset ${at}`);
         // RFC 8949 §3.1: a text string is UTF-8; invalid bytes are refused, not replaced.
-        if (major === 3 && !isUtf8(b.subarray(i, i + arg))) fail('DECODE_FAILED', `CBOR: text string at offset ${at} is not valid UTF-8`);
+        if (major === 3 && !asciiOrUtf8(b, i, i + arg)) fail('DECODE_FAILED', `CBOR: text string at offset ${at} is not valid UTF-8`);
         i += arg;
       } else if (major === 4 || major === 5) {
         if (arg > lim.maxKeys) fail('SCHEMA_INVALID', `CBOR: a container of ${arg} entries exceeds maxKeys ${lim.maxKeys} at offset ${at}`);
@@ -133,13 +138,6 @@ export function base64url(v: Uint8Array): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64url');
 }
 
-interface Frame {
-  readonly src: Record<string, unknown> | readonly unknown[];
-  readonly dst: Record<string, unknown> | unknown[];
-  readonly keys: string[] | null;
-  i: number;
-}
-
 function checkString(lim: Limits, s: string, what: string): string {
   if (s.length > lim.maxStringLength) fail('SCHEMA_INVALID', `${what} of ${s.length} characters exceeds maxStringLength ${lim.maxStringLength}`);
   // PostgreSQL text/JSONB and JSON text hold neither NUL nor a lone surrogate (CBOR text can).
@@ -147,6 +145,7 @@ function checkString(lim: Limits, s: string, what: string): string {
   return s;
 }
 
+/** A leaf as JSON can hold it: checked strings and finite numbers; bytes, dates and big integers as text or numbers. */
 function leaf(lim: Limits, v: unknown): unknown {
   if (typeof v === 'string') return checkString(lim, v, 'a string');
   if (typeof v === 'number') {
@@ -165,51 +164,77 @@ function leaf(lim: Limits, v: unknown): unknown {
   return fail('DECODE_FAILED', `unsupported value of type ${describe(v)}`);
 }
 
-function open(lim: Limits, v: unknown, stack: Frame[]): unknown {
-  if (typeof v !== 'object' || v === null || v instanceof Uint8Array || v instanceof Date) return leaf(lim, v);
-  if (stack.length >= lim.maxDepth) fail('DECODE_FAILED', `nested deeper than maxDepth ${lim.maxDepth}`);
-  if (Array.isArray(v)) {
-    if (v.length > lim.maxKeys) fail('SCHEMA_INVALID', `an array of ${v.length} items exceeds maxKeys ${lim.maxKeys}`);
-    const dst = new Array<unknown>(v.length);
-    stack.push({ src: v, dst, keys: null, i: 0 });
-    return dst;
-  }
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) fail('DECODE_FAILED', `unsupported value of type ${describe(v)}`);
-  const keys = Object.keys(v);
-  if (keys.length > lim.maxKeys) fail('SCHEMA_INVALID', `an object of ${keys.length} keys exceeds maxKeys ${lim.maxKeys}`);
-  // No prototype: `__proto__`, `constructor` and `prototype` are ordinary keys (data), never structure.
-  const dst = Object.create(null) as Record<string, unknown>;
-  stack.push({ src: v as Record<string, unknown>, dst, keys, i: 0 });
-  return dst;
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(v: unknown): v is Container {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !(v instanceof Date);
 }
 
 /**
- * Copies a parsed document into frozen, prototype-free objects and arrays under `lim`: finite
- * numbers, well-formed strings of at most `maxStringLength`, containers of at most `maxKeys`
- * entries and `maxDepth` levels; byte strings become base64url; CBOR dates become ISO 8601 text.
+ * Checks a freshly parsed document in one loop with its own stack (no recursion): at most
+ * `maxDepth` levels, `maxKeys` entries per container, keys and strings of at most
+ * `maxStringLength` that every store can hold, finite numbers. Leaves are normalised in place
+ * (byte strings to base64url, CBOR dates to ISO 8601 text, big integers to numbers or text).
+ * The parsers' own objects only: `__proto__` arrives as an own data key (JSON.parse) or renamed
+ * (cbor-x), so reading keys never reaches a prototype setter. Returns the (normalised) root.
  */
-export function toPlain(doc: unknown, lim: Limits): unknown {
-  const stack: Frame[] = [];
-  const root = open(lim, doc, stack);
+export function checkDocument(doc: unknown, lim: Limits): unknown {
+  if (!isContainer(doc)) return leaf(lim, doc);
+  const stack: [Container, number][] = [[doc, 1]];
   while (stack.length > 0) {
-    const f = stack[stack.length - 1] as Frame;
-    if (f.keys === null) {
-      const src = f.src as readonly unknown[];
-      if (f.i >= src.length) {
-        Object.freeze(stack.pop()?.dst);
-        continue;
+    const [c, depth] = stack.pop() as [Container, number];
+    if (depth > lim.maxDepth) fail('DECODE_FAILED', `nested deeper than maxDepth ${lim.maxDepth}`);
+    if (Array.isArray(c)) {
+      if (c.length > lim.maxKeys) fail('SCHEMA_INVALID', `an array of ${c.length} items exceeds maxKeys ${lim.maxKeys}`);
+      for (let i = 0; i < c.length; i++) {
+        const v = c[i];
+        if (isContainer(v)) stack.push([v, depth + 1]);
+        else c[i] = leaf(lim, v);
       }
-      const idx = f.i++;
-      (f.dst as unknown[])[idx] = open(lim, src[idx], stack);
-    } else {
-      if (f.i >= f.keys.length) {
-        Object.freeze(stack.pop()?.dst);
-        continue;
-      }
-      const k = checkString(lim, f.keys[f.i++] as string, 'a key');
-      (f.dst as Record<string, unknown>)[k] = open(lim, (f.src as Record<string, unknown>)[k], stack);
+      continue;
+    }
+    const proto = Object.getPrototypeOf(c) as unknown;
+    if (proto !== Object.prototype && proto !== null) fail('DECODE_FAILED', `unsupported value of type ${describe(c)}`);
+    const keys = Object.keys(c);
+    if (keys.length > lim.maxKeys) fail('SCHEMA_INVALID', `an object of ${keys.length} keys exceeds maxKeys ${lim.maxKeys}`);
+    for (const k of keys) {
+      checkString(lim, k, 'a key');
+      const v = c[k];
+      if (isContainer(v)) stack.push([v, depth + 1]);
+      else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean' && v !== null) {
+        Object.defineProperty(c, k, { value: leaf(lim, v), writable: true, enumerable: true, configurable: true }); // never through a setter
+      } else leaf(lim, v);
     }
   }
+  return doc;
+}
+
+/**
+ * A frozen copy of a checked value whose objects have no prototype, so `__proto__`,
+ * `constructor` and `prototype` are data in it, never structure. Iterative, like the check.
+ */
+function emptyLike(c: Container): Container {
+  return Array.isArray(c) ? new Array<unknown>(c.length) : (Object.create(null) as Record<string, unknown>);
+}
+
+export function frozenCopy(v: unknown): unknown {
+  if (!isContainer(v)) return v;
+  const copy = emptyLike;
+  const root = copy(v);
+  const stack: [Container, Container][] = [[v, root]];
+  const done: Container[] = [];
+  while (stack.length > 0) {
+    const [src, dst] = stack.pop() as [Container, Container];
+    done.push(dst);
+    for (const k of Object.keys(src)) {
+      const x = (src as Record<string, unknown>)[k];
+      if (isContainer(x)) {
+        const d = copy(x);
+        (dst as Record<string, unknown>)[k] = d; // dst has no prototype: a plain data key
+        stack.push([x, d]);
+      } else (dst as Record<string, unknown>)[k] = x;
+    }
+  }
+  for (const d of done) Object.freeze(d);
   return root;
 }

@@ -5,9 +5,9 @@
  * payload ends in a {@link PipelineError} with a reason, never a stack overflow or a crash.
  */
 import { Decoder } from 'cbor-x';
-import { scanCbor, scanJsonDepth, toPlain, type Limits } from './bounded.js';
+import { checkDocument, frozenCopy, scanCbor, scanJsonDepth, type Limits } from './bounded.js';
 import { PipelineError } from './errors.js';
-import { deviceProblem, markChecked, metricProblem, timeProblem } from './schema.js';
+import { DecodedPoint, deviceProblem, metricProblem, timeProblem } from './schema.js';
 import { fromSenml, isSenmlRecord } from './senml.js';
 import type { TelemetryPoint } from './types.js';
 import { assertObject, describe, intOption } from './validate.js';
@@ -60,6 +60,7 @@ const CONTENT_TYPES: Record<string, PayloadFormat> = {
   'application/senml+cbor': 'senml+cbor',
 };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true }); // stateless for whole buffers: shared
 const cbor = new Decoder({ mapsAsObjects: true, useRecords: false, int64AsType: 'number' } as ConstructorParameters<typeof Decoder>[0]);
 
 function fail(code: 'DECODE_FAILED' | 'SCHEMA_INVALID' | 'OVERSIZED', message: string, cause?: unknown): never {
@@ -104,7 +105,7 @@ function parseJson(bytes: Uint8Array, lim: Limits): unknown {
   scanJsonDepth(bytes, lim.maxDepth); // before JSON.parse: nesting is bounded first
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch (e) {
     return fail('DECODE_FAILED', 'payload is not valid UTF-8 JSON', e);
   }
@@ -126,7 +127,7 @@ function parseCbor(bytes: Uint8Array, lim: Limits): unknown {
 
 
 function toTime(what: string, v: unknown): number {
-  if (typeof v === 'number') return Math.round(v); // finite: toPlain admits no NaN or Infinity
+  if (typeof v === 'number') return Math.round(v); // finite: checkDocument admits no NaN or Infinity
   if (typeof v === 'string') {
     const t = Date.parse(v);
     if (Number.isNaN(t)) fail('SCHEMA_INVALID', `${what}: ${JSON.stringify(v.slice(0, 40))} is not an ISO 8601 time`);
@@ -159,14 +160,14 @@ function fromObject(o: Record<string, unknown>, device: string, receivedAt: numb
       if (problem !== null) fail('SCHEMA_INVALID', problem);
       metrics.push([k, v]);
     } else {
-      (extra ??= Object.create(null) as Record<string, unknown>)[k] = v;
+      (extra ??= Object.create(null) as Record<string, unknown>)[k] = frozenCopy(v); // no prototype: `__proto__` is data
     }
   }
   if (metrics.length === 0) fail('SCHEMA_INVALID', `${where.length > 0 ? where : 'payload'}: no numeric metric (expected e.g. {"ts": 1732700000000, "temperature": 21.5})`);
   if (extra !== undefined) Object.freeze(extra);
   for (const [metric, value] of metrics) {
     if (out.length >= max) fail('SCHEMA_INVALID', `message yields more than maxPoints ${max} points`);
-    out.push(extra === undefined ? { device, time, metric, value } : { device, time, metric, value, extra });
+    out.push(new DecodedPoint(device, time, metric, value, extra));
   }
 }
 /**
@@ -267,7 +268,7 @@ function decodeOne(msg: IncomingMessage, c: Config): TelemetryPoint[] {
   if (bad !== null) fail('SCHEMA_INVALID', bad);
   const f = detect(msg, c.format);
   const parsed = f === 'json' || f === 'senml+json' ? parseJson(msg.payload, c.limits) : parseCbor(msg.payload, c.limits);
-  const doc = toPlain(parsed, c.limits);
+  const doc = checkDocument(parsed, c.limits);
   const out: TelemetryPoint[] = [];
   const senml = f === 'senml+json' || f === 'senml+cbor' || (Array.isArray(doc) && doc.length > 0 && doc.every(isSenmlRecord));
   if (senml) {
@@ -289,7 +290,7 @@ function decodeOne(msg: IncomingMessage, c: Config): TelemetryPoint[] {
     if (p.time < msg.receivedAt - c.maxAge) fail('SCHEMA_INVALID', `${p.metric}: event time ${showTime(p.time)} is older than maxAgeMs ${c.maxAge}`);
     const late = timeProblem(p.metric, p.time); // the one schema's absolute range
     if (late !== null) fail('SCHEMA_INVALID', late);
-    markChecked(Object.freeze(p));
+    Object.freeze(p); // a DecodedPoint, checked: sinks trust it (schema.ts)
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * The one {@link TelemetryPoint} schema. The decoder applies it once to every point it makes and
- * marks those points as checked; every sink calls {@link checkTelemetryPoint}, which trusts a
+ * returns them as frozen `DecodedPoint`s; every sink calls {@link checkTelemetryPoint}, which trusts a
  * checked point and applies the same rules to any other (a point a caller built by hand). One
  * validator, so a point cannot commit in one store and be refused by another.
  */
@@ -63,13 +63,24 @@ export const MAX_POINT_TIME = 9_223_372_036_854;
  */
 export const MAX_EXTRA_DEPTH = 64;
 
-// Points made by the decoder: already checked, so a sink does not check them again.
-const checked = new WeakSet<object>();
+/**
+ * Internal: a point the decoder built and checked under this schema (frozen before it leaves the
+ * decoder). The class is the mark a sink trusts, instead of checking the point again.
+ */
+export class DecodedPoint implements TelemetryPoint {
+  readonly device: string;
+  readonly time: number;
+  readonly metric: string;
+  readonly value: number | null;
+  readonly extra?: Readonly<Record<string, unknown>>;
 
-/** Internal: marks points the decoder built and checked (they are frozen first). */
-export function markChecked(p: TelemetryPoint): TelemetryPoint {
-  checked.add(p);
-  return p;
+  constructor(device: string, time: number, metric: string, value: number | null, extra: Readonly<Record<string, unknown>> | undefined) {
+    this.device = device;
+    this.time = time;
+    this.metric = metric;
+    this.value = value;
+    if (extra !== undefined) this.extra = extra;
+  }
 }
 
 /** A problem with one point: a wrong type (`TypeError`) or a bad value (`RangeError`). */
@@ -91,11 +102,18 @@ export function timeProblem(where: string, time: number): string | null {
   return null;
 }
 
+// Metric names repeat from message to message: remember the good ones (a bounded memo).
+const goodNames = new Set<string>();
+
 /** The metric rule alone. */
 export function metricProblem(where: string, metric: string): string | null {
-  return METRIC_NAME_PATTERN.test(metric)
-    ? null
-    : `${where}.metric: expected 1–256 characters of [A-Za-z0-9-:./_] starting with a letter or digit (RFC 8428 §4.5.1), got ${JSON.stringify(metric.slice(0, 64))}`;
+  if (goodNames.has(metric)) return null;
+  if (METRIC_NAME_PATTERN.test(metric)) {
+    if (goodNames.size >= 4096) goodNames.clear();
+    goodNames.add(metric);
+    return null;
+  }
+  return `${where}.metric: expected 1–256 characters of [A-Za-z0-9-:./_] starting with a letter or digit (RFC 8428 §4.5.1), got ${JSON.stringify(metric.slice(0, 64))}`;
 }
 
 /** The device rule alone. */
@@ -166,7 +184,7 @@ function pointProblem(p: unknown, where: string): Problem | null {
  * ```
  */
 export function checkTelemetryPoint(p: unknown, where = 'point'): string | null {
-  if (typeof p === 'object' && p !== null && checked.has(p)) {
+  if (p instanceof DecodedPoint && Object.isFrozen(p)) {
     const extra = (p as TelemetryPoint).extra;
     return extra === undefined ? null : JSON.stringify(extra);
   }
