@@ -128,11 +128,17 @@ function pidAlive(pid: number): boolean {
  *
  * @example
  * ```ts
- * import { createLake, localLakeStore } from '@outpost/pipeline';
- * // What `createLake({ dir })` uses; nothing touches the disk until the first commit.
- * const store = localLakeStore('/var/lib/outpost/lake', { staleTempMs: 600_000 });
- * const lake = await createLake({ store });
- * await lake.close();
+ * import { localLakeStore } from '@outpost/pipeline';
+ * import { mkdtempSync, rmSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * // What `createLake({ dir })` uses (e.g. dir = /var/lib/outpost/lake).
+ * const dir = mkdtempSync(join(tmpdir(), 'lake-'));
+ * const store = localLakeStore(dir, { staleTempMs: 600_000 });
+ * await store.put('telemetry/date=2026-11-27/hour=18/part-0.parquet', new Uint8Array([1, 2, 3]));
+ * await store.list('telemetry/'); // ['telemetry/date=2026-11-27/hour=18/part-0.parquet']
+ * await store.put('telemetry/date=2026-11-27/hour=18/part-0.parquet', new Uint8Array([4])).catch((e: { code?: string }) => e.code); // 'EEXIST'
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}): LakeStore {
