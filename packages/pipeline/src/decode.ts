@@ -260,7 +260,18 @@ function checkMessage(msg: IncomingMessage): void {
 }
 
 function decodeOne(msg: IncomingMessage, c: Config): TelemetryPoint[] {
-  checkMessage(msg);
+  checkMessage(msg); // a wrong message object is the caller's bug: TypeError
+  try {
+    return decodePayload(msg, c);
+  } catch (e) {
+    if (e instanceof PipelineError) throw e;
+    // Device data must end in a reason, never a plain error: whatever escaped the bounds above
+    // (a parser bug, an engine limit) is a rejection of this payload, not a crash or a stall.
+    throw new PipelineError('DECODE_FAILED', `the decoder failed on this payload: ${(e as Error)?.name ?? 'Error'}`, { cause: e });
+  }
+}
+
+function decodePayload(msg: IncomingMessage, c: Config): TelemetryPoint[] {
   if (msg.payload.byteLength > c.maxBytes) fail('OVERSIZED', `payload of ${msg.payload.byteLength} bytes exceeds maxPayloadBytes ${c.maxBytes}`);
   if (msg.payload.byteLength === 0) fail('DECODE_FAILED', 'empty payload');
   const device = deviceFromTopic(msg.topic, c.level);

@@ -76,19 +76,26 @@ interface Consumer {
   subscribed: boolean;
   stats: { received: number; acked: number; pending: number; deadLettered: Record<string, number> } | undefined;
   stderr: string;
+  /** Longest time, ms, with messages pending and no acknowledgement going out (reported, not asserted). */
+  longestStall: number;
 }
 
 function consumer(config: string): Consumer {
   const proc = spawn(process.execPath, ['--conditions=@outpost/source', '--import', 'tsx', consumerScript, config], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const c: Consumer = { proc, exited: new Promise((r) => proc.once('exit', r)), subscribed: false, stats: undefined, stderr: '' };
+  const c: Consumer = { proc, exited: new Promise((r) => proc.once('exit', r)), subscribed: false, stats: undefined, stderr: '', longestStall: 0 };
   let rest = '';
+  let lastAck = { acked: -1, at: Date.now() };
   proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop() ?? '';
     for (const l of lines) {
       if (l === 'subscribed') c.subscribed = true;
       const m = /^(stats|closed) (.*)$/.exec(l);
-      if (m !== null) c.stats = JSON.parse(m[2] as string) as Consumer['stats'];
+      if (m === null) continue;
+      const s = JSON.parse(m[2] as string) as NonNullable<Consumer['stats']>;
+      c.stats = s;
+      if (s.acked !== lastAck.acked || s.pending === 0) lastAck = { acked: s.acked, at: Date.now() };
+      else c.longestStall = Math.max(c.longestStall, Date.now() - lastAck.at);
     }
   });
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => (c.stderr += d));
@@ -186,6 +193,6 @@ describe('seeded hostile publisher through Mosquitto (mTLS, persistent session)'
     expect(rows).toHaveLength(want.size);
     const wrong = rows.filter((r) => !(want.get(`${r.metric}@${r.t}`) ?? []).includes(r.value));
     expect(wrong).toEqual([]);
-    console.log(`hostile publisher: ${N} messages, ${delivered} delivered, ${letters.length} dead letters ${JSON.stringify(count(letters.map((l) => l.reason)))}, ${rows.length} store keys`);
+    console.log(`hostile publisher: ${N} messages, ${delivered} delivered, ${letters.length} dead letters ${JSON.stringify(count(letters.map((l) => l.reason)))}, ${rows.length} store keys; longest time with messages pending and no ack going out: ${first.longestStall} ms`);
   });
 });
