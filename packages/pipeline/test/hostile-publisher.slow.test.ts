@@ -167,10 +167,21 @@ describe('seeded hostile publisher through Mosquitto (mTLS, persistent session)'
     const letters = (readdirSync(join(lakeDir, 'dead-letter'), { recursive: true }) as string[])
       .filter((f) => f.endsWith('.jsonl'))
       .flatMap((f) => readFileSync(join(lakeDir, 'dead-letter', f), 'utf8').split('\n').filter((l) => l !== ''))
-      .map((l) => JSON.parse(l) as { reason: string; detail: string });
+      .map((l) => JSON.parse(l) as { reason: string; detail: string; payload: string });
     const count = (xs: readonly string[]): Record<string, number> => xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {});
     const hostile = sent.filter((m) => m.reason !== undefined);
     expect(count(letters.map((l) => l.reason))).toEqual(count(hostile.map((m) => m.reason as string)));
+    // Message by message: each letter's payload is a hostile message sent, with that message's reason.
+    const expected = new Map<string, string[]>();
+    for (const m of hostile) expected.set(Buffer.from(m.payload).toString('base64'), [...(expected.get(Buffer.from(m.payload).toString('base64')) ?? []), m.reason as string]);
+    const unmatched = letters.filter((l) => {
+      const reasons = expected.get(l.payload) ?? [];
+      const at = reasons.indexOf(l.reason);
+      if (at < 0) return true;
+      reasons.splice(at, 1);
+      return false;
+    });
+    expect(unmatched.map((l) => `${l.reason}: ${l.detail}`)).toEqual([]);
     expect(letters.filter((l) => typeof l.detail !== 'string' || l.detail.length < 10)).toEqual([]);
     const delivered = sent.length - hostile.length;
     expect(first.stats?.received).toBe(delivered + letters.length); // received = delivered + dead-lettered
