@@ -2,7 +2,8 @@
 // heartbeats, combinations) over 1,000 devices and 5 metrics, points in event-time order.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/rules.ts
 import { bench, mulberry32, report } from '@outpost/test-peers';
-import { RuleEngine, type Rule } from '../src/rules.js';
+import { RuleEngine } from '../src/rules.js';
+import type { Rule } from '../src/rules-types.js';
 import type { TelemetryPoint } from '../src/types.js';
 
 const DEVICES = 1000;

@@ -4,7 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { PipelineError } from './errors.js';
-import type { AlertEvent } from './rules.js';
+import type { AlertEvent } from './rules-types.js';
 import { assertFunction, assertObject, describe, intOption } from './validate.js';
 
 /** Hooks a dispatcher hands to {@link AlertSink.send}. */

@@ -10,7 +10,7 @@ import { createBatcher } from './batcher.js';
 import type { Batch } from './batcher.js';
 import { PipelineError } from './errors.js';
 import { describe, intArg, intOption, isPlainObject, optString } from './validate.js';
-import { checkTelemetryPoint } from './lake.js';
+import { checkTelemetryPoint } from './schema.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');

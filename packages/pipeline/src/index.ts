@@ -4,21 +4,76 @@
  * alerts within milliseconds) and a cold path (a Parquet lake in a Hive layout), with time-series
  * storage in PostgreSQL/TimescaleDB or, embedded, DuckDB.
  *
+ * The export list is explicit and grouped; internal helpers (argument checks, the batcher, the
+ * Parquet encoder) are not part of the API. Other modules append their lines to their group.
+ *
  * @packageDocumentation
  */
-export * from './errors.js';
-export * from './types.js';
-export * from './decode.js';
-export * from './dead-letter.js';
-export * from './ingest.js';
-export * from './pipeline.js';
-export * from './rules.js';
-export * from './alerts.js';
-export * from './lake.js';
-export * from './duckdb.js';
-export * from './postgres.js';
-export * from './stack.js';
-export * from './line-protocol.js';
+
+// Errors and shared shapes
+export { PipelineError } from './errors.js';
+export type { PipelineErrorCode } from './errors.js';
+export type { TelemetryPoint, TelemetrySink, LastValue, SeriesBucket, Gap, TimeSeriesQueries } from './types.js';
+
+// Decoding and the one point schema
+export { deviceFromTopic, decodeTelemetry, createDecoder } from './decode.js';
+export type { PayloadFormat, DecodeOptions, IncomingMessage } from './decode.js';
+export { checkTelemetryPoint, DEVICE_ID_PATTERN, METRIC_NAME_PATTERN, MIN_POINT_TIME, MAX_POINT_TIME, MAX_EXTRA_DEPTH } from './schema.js';
+
+// Ingest, the pipeline and dead letters
+export { connectIngest } from './ingest.js';
+export type { IngestOptions, IngestStats, Ingest, IngestHandler } from './ingest.js';
+export { createPipeline, runPipeline } from './pipeline.js';
+export type { HotPathEngine, PipelineOptions, PipelineStats, Pipeline, RunningPipeline } from './pipeline.js';
+export { callbackDeadLetterSink, fileDeadLetterSink } from './dead-letter.js';
+export type { DeadLetter, DeadLetterSink, FileDeadLetterOptions } from './dead-letter.js';
+
+// Hot path: rules and alerts
+export { parseRules, loadRulesFile } from './rules-parse.js';
+export { RuleEngine } from './rules.js';
+export type {
+  AlertSeverity,
+  DeviceFilter,
+  RuleCommon,
+  ThresholdRule,
+  RateRule,
+  HeartbeatRule,
+  CombinationRule,
+  InlineRule,
+  Rule,
+  AlertEvent,
+  RuleEngineOptions,
+} from './rules-types.js';
+export { callbackAlertSink, mqttAlertSink, webhookAlertSink, AlertDispatcher } from './alerts.js';
+export type {
+  AlertSendContext,
+  AlertSink,
+  MqttAlertSinkOptions,
+  WebhookAlertSinkOptions,
+  AlertSinkStats,
+  AlertDispatcherStats,
+  AlertDispatcherOptions,
+} from './alerts.js';
+
+// Cold path: the Parquet lake
+export { localLakeStore, createLake } from './lake.js';
+export type { LakeStore, LakeFs, LocalLakeStoreOptions, LakeClock, LakeOptions, LakeStats, Lake } from './lake.js';
+
+// Time-series stores
+export { createDuckDbStore } from './duckdb.js';
+export type { DuckDbStoreOptions, LakePartition, DuckDbStats, DuckDbStore } from './duckdb.js';
+export { PG_MIN_TIME, PG_MAX_TIME, createPostgresSink } from './postgres.js';
+export type { PostgresSinkOptions, PostgresSchemaInfo, PostgresSinkStats, PostgresSink } from './postgres.js';
+export { formatLine, encodeLineProtocol } from './line-protocol.js';
+export type { LineFieldValue, Line, LinePrecision, LineProtocolOptions } from './line-protocol.js';
+
+// The usual assembly
+export { openPipelineStack } from './stack.js';
+export type { PipelineStackOptions, PipelineStack } from './stack.js';
+
+// Delivery: the three outcomes, the acknowledgement window and the pipeline's clock
 export { AckWindow } from './ack-window.js';
-export { systemPipelineClock, type PipelineClock } from './clock.js';
-export { Delivery, type DeliveryEvent, type DeliveryFailure, type DeliveryOptions, type DeliveryStats, type SinkOutageStats } from './delivery.js';
+export { systemPipelineClock } from './clock.js';
+export type { PipelineClock } from './clock.js';
+export { Delivery } from './delivery.js';
+export type { DeliveryEvent, DeliveryFailure, DeliveryOptions, DeliveryStats, SinkOutageStats } from './delivery.js';

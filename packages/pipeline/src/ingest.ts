@@ -246,8 +246,24 @@ async function drainAndEnd(session: MqttSession, cfg: SessionConfig, idle: () =>
  * @example
  * ```ts
  * import { connectIngest } from '@outpost/pipeline';
- * const refused = await connectIngest({ url: 'mqtt://127.0.0.1:1', clientId: 'c', insecure: true }, async () => {}).catch((e: Error) => (e as Error & { code: string }).code);
- * refused; // 'INGEST_FAILED'
+ * import { startMosquitto, tempDir } from '@outpost/test-peers';
+ * import { connectAsync } from 'mqtt';
+ * // A local broker, as the tests start one; in production: mqtts:// with ca, cert and key.
+ * const dir = tempDir();
+ * const broker = await startMosquitto({ dir: dir.path, config: (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n` });
+ * const url = `mqtt://127.0.0.1:${broker.port}`;
+ * const topics: string[] = [];
+ * const ingest = await connectIngest({ url, insecure: true, clientId: 'pipeline-1', group: 'pipeline' }, async (msg) => {
+ *   topics.push(msg.topic); // the PUBACK goes out when this resolves
+ * });
+ * const device = await connectAsync(url, { clientId: 'pump-1' });
+ * await device.publishAsync('devices/pump-1/telemetry', '{"temperature": 21.5}', { qos: 1 });
+ * while (ingest.stats().acked < 1) await new Promise((r) => setTimeout(r, 10));
+ * topics; // ['devices/pump-1/telemetry']
+ * await device.endAsync();
+ * await ingest.close();
+ * await broker.stop();
+ * dir.cleanup();
  * ```
  */
 export async function connectIngest(options: IngestOptions, handler: IngestHandler): Promise<Ingest> {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createBatcher, systemClock } from './batcher.js';
 import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
+import { checkTelemetryPoint } from './schema.js';
 import { describe, intOption, isPlainObject } from './validate.js';
 import { inlineEncoder, workerEncoder } from './parquet-encoder.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
@@ -18,49 +19,6 @@ import type { TelemetryPoint, TelemetrySink } from './types.js';
 // ---------------------------------------------------------------------------------------------
 // Argument checks: TypeError for a wrong type, RangeError for a bad value; messages name the
 // field, what was expected and what was found.
-
-/** Latest event time a partition name can hold (9999-12-31T23:59:59.999Z). */
-const MAX_TIME = 253_402_300_799_999;
-
-/**
- * Checks that `p` is a well-formed {@link TelemetryPoint} (the checks every sink of this package
- * applies before buffering) and returns its `extra` as JSON text, or `null` when absent.
- *
- * @param p the value to check.
- * @param where how to name it in error messages (`points[3]`).
- * @returns `JSON.stringify(p.extra)`, or `null`.
- * @throws TypeError for a wrong type (of the point or a field, or an `extra` that JSON cannot
- * hold); RangeError for an empty `device`/`metric`, a `time` that is not an integer epoch ms
- * within years 1970–9999, or a non-finite `value`.
- *
- * @example
- * ```ts
- * import { checkTelemetryPoint } from '@outpost/pipeline';
- * checkTelemetryPoint({ device: 'd1', time: 0, metric: 'temp', value: 1.5, extra: { unit: 'Cel' } }); // '{"unit":"Cel"}'
- * checkTelemetryPoint({ device: 'd1', time: 0, metric: 'temp', value: null }); // null
- * ```
- */
-export function checkTelemetryPoint(p: unknown, where = 'point'): string | null {
-  if (!isPlainObject(p)) throw new TypeError(`${where}: expected a telemetry point object, got ${describe(p)}`);
-  const { device, time, metric, value, extra } = p;
-  if (typeof device !== 'string') throw new TypeError(`${where}.device: expected a string, got ${describe(device)}`);
-  if (device.length === 0) throw new RangeError(`${where}.device: expected a non-empty string, got ''`);
-  if (typeof time !== 'number') throw new TypeError(`${where}.time: expected an integer (epoch ms), got ${describe(time)}`);
-  if (!Number.isInteger(time) || time < 0 || time > MAX_TIME) {
-    throw new RangeError(`${where}.time: expected an integer epoch ms in [0, ${MAX_TIME}], got ${time}`);
-  }
-  if (typeof metric !== 'string') throw new TypeError(`${where}.metric: expected a string, got ${describe(metric)}`);
-  if (metric.length === 0) throw new RangeError(`${where}.metric: expected a non-empty string, got ''`);
-  if (value !== null && typeof value !== 'number') throw new TypeError(`${where}.value: expected a number or null, got ${describe(value)}`);
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`${where}.value: expected a finite number, got ${value}`);
-  if (extra === undefined) return null;
-  if (!isPlainObject(extra)) throw new TypeError(`${where}.extra: expected a plain object or undefined, got ${describe(extra)}`);
-  try {
-    return JSON.stringify(extra);
-  } catch (err) {
-    throw new TypeError(`${where}.extra: expected a JSON-serialisable object, got one that JSON.stringify rejects (${(err as Error).message})`);
-  }
-}
 
 function checkPoints(where: string, points: unknown): asserts points is readonly TelemetryPoint[] {
   if (!Array.isArray(points)) throw new TypeError(`${where}: expected an array of telemetry points, got ${describe(points)}`);
@@ -170,11 +128,17 @@ function pidAlive(pid: number): boolean {
  *
  * @example
  * ```ts
- * import { createLake, localLakeStore } from '@outpost/pipeline';
- * // What `createLake({ dir })` uses; nothing touches the disk until the first commit.
- * const store = localLakeStore('/var/lib/outpost/lake', { staleTempMs: 600_000 });
- * const lake = await createLake({ store });
- * await lake.close();
+ * import { localLakeStore } from '@outpost/pipeline';
+ * import { mkdtempSync, rmSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * // What `createLake({ dir })` uses (e.g. dir = /var/lib/outpost/lake).
+ * const dir = mkdtempSync(join(tmpdir(), 'lake-'));
+ * const store = localLakeStore(dir, { staleTempMs: 600_000 });
+ * await store.put('telemetry/date=2026-11-27/hour=18/part-0.parquet', new Uint8Array([1, 2, 3]));
+ * await store.list('telemetry/'); // ['telemetry/date=2026-11-27/hour=18/part-0.parquet']
+ * await store.put('telemetry/date=2026-11-27/hour=18/part-0.parquet', new Uint8Array([4])).catch((e: { code?: string }) => e.code); // 'EEXIST'
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}): LakeStore {

@@ -305,9 +305,24 @@ export interface RunningPipeline {
  *
  * @example
  * ```ts
- * import { runPipeline, callbackDeadLetterSink } from '@outpost/pipeline';
- * const failed = await runPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}) }, { url: 'mqtt://127.0.0.1:1', clientId: 'c', insecure: true }).catch((e: Error & { code: string }) => e.code);
- * failed; // 'INGEST_FAILED'
+ * import { runPipeline, callbackDeadLetterSink, type TelemetryPoint } from '@outpost/pipeline';
+ * import { startMosquitto, tempDir } from '@outpost/test-peers';
+ * import { connectAsync } from 'mqtt';
+ * // A local broker, as the tests start one; in production: mqtts:// with ca, cert and key.
+ * const dir = tempDir();
+ * const broker = await startMosquitto({ dir: dir.path, config: (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n` });
+ * const url = `mqtt://127.0.0.1:${broker.port}`;
+ * const stored: TelemetryPoint[] = [];
+ * const memory = { name: 'memory', write: async (p: readonly TelemetryPoint[]) => { stored.push(...p); }, flush: async () => {}, close: async () => {} };
+ * const running = await runPipeline({ sinks: [memory], deadLetter: callbackDeadLetterSink(() => {}) }, { url, insecure: true, clientId: 'pipeline-1' });
+ * const device = await connectAsync(url, { clientId: 'pump-1' });
+ * await device.publishAsync('devices/pump-1/telemetry', '{"temperature": 21.5}', { qos: 1 });
+ * while (running.pipeline.stats().points < 1) await new Promise((r) => setTimeout(r, 10));
+ * await running.close();
+ * stored.map((p) => `${p.device} ${p.metric} ${p.value}`); // ['pump-1 temperature 21.5']
+ * await device.endAsync();
+ * await broker.stop();
+ * dir.cleanup();
  * ```
  */
 export async function runPipeline<E>(options: PipelineOptions<E>, ingest: IngestOptions): Promise<RunningPipeline> {

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PipelineError } from './errors.js';
 import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
+import { checkTelemetryPoint } from './schema.js';
 import { describe, intOption } from './validate.js';
 
 /**
@@ -158,54 +159,15 @@ function optionalString(name: string, v: unknown): string | null {
   return v;
 }
 
-/** A string PostgreSQL can store in `text`: no NUL, no lone surrogate (UTF-8 would replace it silently). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-function storable(s: string): boolean {
-  return !s.includes('\0') && !LONE_SURROGATE.test(s);
-}
-
-function checkJson(path: string, v: unknown, depth: number): void {
-  if (depth > 64) throw new RangeError(`${path}: nested deeper than 64 levels`);
-  if (typeof v === 'string') {
-    if (!storable(v)) throw new RangeError(`${path}: a string with NUL or a lone surrogate cannot be stored in JSONB`);
-  } else if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new RangeError(`${path}: expected a finite number, got ${v}`);
-  } else if (typeof v === 'object' && v !== null) {
-    for (const [k, x] of Object.entries(v)) {
-      if (!storable(k)) throw new RangeError(`${path}: a key with NUL or a lone surrogate cannot be stored in JSONB`);
-      checkJson(`${path}.${k}`, x, depth + 1);
-    }
-  } else if (typeof v === 'bigint' || typeof v === 'symbol' || typeof v === 'function') {
-    throw new TypeError(`${path}: expected a JSON value, got ${typeof v}`);
-  }
-}
-
-/** Checks one point and turns it into the text the database receives. */
+/**
+ * One point as the text the database receives. The checks are the one schema's
+ * (`checkTelemetryPoint`, schema.ts): a decoded point was checked at decode and is trusted; a
+ * point built by hand meets the same rules, so PostgreSQL accepts exactly what the lake accepts.
+ */
 function toRow(p: unknown, i: number): Row {
-  const at = `points[${i}]`;
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new TypeError(`${at}: expected a TelemetryPoint object, got ${describe(p)}`);
-  const { device, time, metric, value, extra } = p as Record<string, unknown>;
-  if (typeof device !== 'string') throw new TypeError(`${at}.device: expected a string, got ${describe(device)}`);
-  if (typeof metric !== 'string') throw new TypeError(`${at}.metric: expected a string, got ${describe(metric)}`);
-  if (!storable(device)) throw new RangeError(`${at}.device: NUL characters and lone surrogates cannot be stored in PostgreSQL text`);
-  if (!storable(metric)) throw new RangeError(`${at}.metric: NUL characters and lone surrogates cannot be stored in PostgreSQL text`);
-  assertMs(`${at}.time`, time);
-  if (time < PG_MIN_TIME || time > PG_MAX_TIME) {
-    throw new RangeError(`${at}.time: expected epoch ms between years 0001 and 9999 ([${PG_MIN_TIME}, ${PG_MAX_TIME}]), got ${time}`);
-  }
-  if (value !== null && typeof value !== 'number') throw new TypeError(`${at}.value: expected a number or null, got ${describe(value)}`);
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`${at}.value: expected a finite number or null, got ${value}`);
-  let json: string | null = null;
-  if (extra !== undefined && extra !== null) {
-    if (typeof extra !== 'object' || Array.isArray(extra)) throw new TypeError(`${at}.extra: expected an object, got ${describe(extra)}`);
-    checkJson(`${at}.extra`, extra, 0);
-    try {
-      json = JSON.stringify(extra);
-    } catch (err) {
-      throw new TypeError(`${at}.extra: not serialisable as JSON (${(err as Error).message})`);
-    }
-  }
-  return { device, metric, time: new Date(time).toISOString(), ms: time, value, extra: json };
+  const extra = checkTelemetryPoint(p, `points[${i}]`);
+  const { device, time, metric, value } = p as TelemetryPoint;
+  return { device, metric, time: new Date(time).toISOString(), ms: time, value, extra };
 }
 
 /** COPY text format: backslash, tab, newline and carriage return are escaped; `\N` is NULL. */
@@ -285,13 +247,14 @@ const MS = (col: string): string => `(extract(epoch from ${col}) * 1000)::float8
  * @throws TypeError / RangeError for bad options.
  * @example
  * ```ts
- * // Needs a PostgreSQL server, so this is prose:
- * // const sink = createPostgresSink({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
- * // await sink.write([{ device: 'pump-1', time: Date.now(), metric: 'temperature', value: 21.5 }]);
- * // await sink.lastValues({ metric: 'temperature' }); // [{ device: 'pump-1', metric: 'temperature', time: …, value: 21.5 }]
- * // await sink.close();
  * import { createPostgresSink } from '@outpost/pipeline';
- * typeof createPostgresSink; // 'function'
+ * import { startPostgres } from '@outpost/test-peers';
+ * const server = await startPostgres(); // a private PostgreSQL, as the tests start one
+ * const sink = createPostgresSink({ connectionString: server.url });
+ * await sink.write([{ device: 'pump-1', time: 1764201600000, metric: 'temperature', value: 21.5 }]); // resolves when committed
+ * await sink.lastValues({ metric: 'temperature' }); // [{ device: 'pump-1', metric: 'temperature', time: 1764201600000, value: 21.5 }]
+ * await sink.close();
+ * await server.stop();
  * ```
  */
 export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {

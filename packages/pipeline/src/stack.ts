@@ -14,7 +14,8 @@ import type { PipelineClock } from './clock.js';
 import type { DeliveryOptions } from './delivery.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from './postgres.js';
-import { RuleEngine, type AlertEvent, type Rule, type RuleEngineOptions } from './rules.js';
+import { RuleEngine } from './rules.js';
+import type { AlertEvent, Rule, RuleEngineOptions } from './rules-types.js';
 import type { TelemetrySink } from './types.js';
 import { assertObject, assertString, describe } from './validate.js';
 

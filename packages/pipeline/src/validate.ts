@@ -5,7 +5,12 @@
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  if (typeof v === 'object') {
+    // The prototype's constructor, never the value's own `constructor` key: a decoded payload
+    // can carry `{"constructor": {"name": {...}}}`, and describing it must not run its data.
+    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof name === 'string' && name !== '' ? name : 'object';
+  }
   if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
   return typeof v;
 }

@@ -6,7 +6,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { startMosquitto, tempDir, type Mosquitto } from '@outpost/test-peers';
 import { PipelineError } from '../src/errors.js';
 import { AlertDispatcher, mqttAlertSink } from '../src/alerts.js';
-import { RuleEngine, type AlertEvent } from '../src/rules.js';
+import { RuleEngine } from '../src/rules.js';
+import type { AlertEvent } from '../src/rules-types.js';
 
 let dir: ReturnType<typeof tempDir>;
 let broker: Mosquitto;

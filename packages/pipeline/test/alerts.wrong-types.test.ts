@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { wrongTypeMatrix, type Case } from './fixtures/wrong-types.js';
 import { freePort } from '@outpost/test-peers';
 import { AlertDispatcher, callbackAlertSink, mqttAlertSink, webhookAlertSink } from '../src/alerts.js';
-import type { AlertEvent } from '../src/rules.js';
+import type { AlertEvent } from '../src/rules-types.js';
 
 const event: AlertEvent = { kind: 'fired', ruleId: 'r', device: 'd', severity: 'info', at: 0, metric: null, value: null, episodeId: 'r/d/0', message: '' };
 const client = { publish: (_t: string, _p: string, _o: object, done: () => void) => done() };

@@ -1,26 +1,8 @@
-import { Encoder } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@outpost/test-peers';
-import { decodeTelemetry, deviceFromTopic, type IncomingMessage } from '../src/decode.js';
+import { decodeTelemetry, deviceFromTopic } from '../src/decode.js';
 import { PipelineError } from '../src/errors.js';
-
-const enc = new TextEncoder();
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Encoder>[0]);
-const T0 = Date.UTC(2026, 10, 27, 12, 0, 0);
-const msg = (payload: Uint8Array | string, extra: Partial<IncomingMessage> = {}): IncomingMessage => ({
-  topic: 'devices/pump-1/telemetry',
-  payload: typeof payload === 'string' ? enc.encode(payload) : payload,
-  receivedAt: T0,
-  ...extra,
-});
-function code(f: () => unknown): string {
-  try {
-    f();
-    return 'OK';
-  } catch (e) {
-    return e instanceof PipelineError ? e.code : `${(e as Error).name}: ${(e as Error).message}`;
-  }
-}
+import { cbor, enc, msg, outcome as code, T0 } from './decode-fixtures.js';
 
 describe('JSON and CBOR objects', () => {
   it('every finite number becomes a point; the rest rides along in extra; ts in ms', () => {

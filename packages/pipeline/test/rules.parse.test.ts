@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mulberry32, tempDir } from '@outpost/test-peers';
 import { PipelineError } from '../src/errors.js';
-import { RuleEngine, loadRulesFile, parseRules } from '../src/rules.js';
+import { RuleEngine } from '../src/rules.js';
+import { loadRulesFile, parseRules } from '../src/rules-parse.js';
 
 function rulesError(fn: () => unknown): string {
   try {

@@ -3,7 +3,8 @@
 // invariant over random streams.
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@outpost/test-peers';
-import { RuleEngine, type AlertEvent, type Rule } from '../src/rules.js';
+import { RuleEngine } from '../src/rules.js';
+import type { AlertEvent, Rule } from '../src/rules-types.js';
 import type { TelemetryPoint } from '../src/types.js';
 
 const p = (device: string, time: number, metric: string, value: number | null): TelemetryPoint => ({ device, time, metric, value });

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { WRONG, wrongTypeMatrix, type Case } from './fixtures/wrong-types.js';
 import { PipelineError } from '../src/errors.js';
-import { RuleEngine, loadRulesFile, parseRules, type Rule } from '../src/rules.js';
+import { RuleEngine } from '../src/rules.js';
+import { loadRulesFile, parseRules } from '../src/rules-parse.js';
+import type { Rule } from '../src/rules-types.js';
 import type { TelemetryPoint } from '../src/types.js';
 
 
