@@ -23,12 +23,12 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
   it('defaults are Tretry 10 s and Nretry 3', () => {
-    expect(DEFAULT_RETRY).toEqual({ tRetryMs: 10_000, nRetry: 3 });
+    expect(DEFAULT_RETRY).toEqual({ tRetryMs: 10_000, nRetry: 3, jitter: 0.25, backoff: 1 });
   });
 
   it('CONNECT is retransmitted every Tretry and fails with TIMEOUT after Nretry retransmissions', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c1', bind: { host: '127.0.0.1' }, timers: t });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c1', bind: { host: '127.0.0.1' }, timers: t, random: () => 0 });
     const outcome = p.then(() => 'connected', (e: unknown) => e);
     await gw.waitFor(1);
     for (let i = 1; i <= 3; i++) {
@@ -43,9 +43,29 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
     expect(gw.got.map((g) => [g.at, g.m.type])).toEqual([[0, 'CONNECT'], [10_000, 'CONNECT'], [20_000, 'CONNECT'], [30_000, 'CONNECT']]);
   });
 
+  it('jitter stretches each wait (never shortens it) and backoff grows it: a fleet does not retry in lockstep', async () => {
+    const { t, gw } = await setup();
+    // random() = 1 → the longest wait: Tretry × (1 + jitter); backoff 2 doubles it each time
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'cj', bind: { host: '127.0.0.1' }, timers: t, random: () => 1, retry: { tRetryMs: 1000, nRetry: 3, jitter: 0.5, backoff: 2 } });
+    const outcome = p.then(() => 'connected', (e: unknown) => e);
+    await gw.waitFor(1);
+    t.advance(1000); // plain Tretry: too early
+    await settle();
+    expect(gw.got.length).toBe(1);
+    t.advance(500);
+    await gw.waitFor(2);
+    t.advance(3000); // 2 × 1000 × 1.5
+    await gw.waitFor(3);
+    t.advance(6000); // 4 × 1000 × 1.5
+    await gw.waitFor(4);
+    t.advance(12_000);
+    expect(await outcome).toMatchObject({ code: 'TIMEOUT' });
+    expect(gw.got.map((g) => g.at)).toEqual([0, 1500, 4500, 10_500]);
+  });
+
   it('a lost CONNACK is recovered by the retransmission', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c2', bind: { host: '127.0.0.1' }, timers: t, retry: { tRetryMs: 12_000 } });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c2', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, retry: { tRetryMs: 12_000 } });
     await gw.waitFor(1);
     t.advance(12_000);
     await gw.waitFor(2);
@@ -58,7 +78,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 
   it('CONNACK with a return code rejects with REJECTED and the code', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c3', bind: { host: '127.0.0.1' }, timers: t });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c3', bind: { host: '127.0.0.1' }, timers: t, random: () => 0 });
     await gw.waitFor(1);
     gw.reply({ type: 'CONNACK', returnCode: 1 });
     await expect(p).rejects.toMatchObject({ code: 'REJECTED', returnCode: 1 });
@@ -67,7 +87,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
   it('an AbortSignal ends a pending CONNECT with ABORTED', async () => {
     const { t, gw } = await setup();
     const ac = new AbortController();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c4', bind: { host: '127.0.0.1' }, timers: t, signal: ac.signal });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c4', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, signal: ac.signal });
     await gw.waitFor(1);
     ac.abort();
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
@@ -75,7 +95,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 });
 
 async function connected(t: ManualTimers, gw: ScriptedPeer, extra: Record<string, unknown> = {}): Promise<MqttSnClient> {
-  const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c', bind: { host: '127.0.0.1' }, timers: t, keepAliveS: 60, ...extra });
+  const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, keepAliveS: 60, ...extra });
   await gw.waitFor(1);
   gw.reply({ type: 'CONNACK', returnCode: 0 });
   const c = await p;

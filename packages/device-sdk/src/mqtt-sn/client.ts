@@ -55,7 +55,11 @@ export interface MqttSnClientOptions {
   readonly bind?: { readonly host?: string; readonly port?: number };
   /** Largest accepted datagram (default 65535). */
   readonly maxMessageBytes?: number;
+  /** Most topic names the client keeps registered, its own and the gateway's (default 1000); beyond, the gateway's REGISTER gets REGACK "rejected: congestion". */
+  readonly maxRegistrations?: number;
   readonly timers?: MqttSnTimers;
+  /** Random numbers in [0, 1) for the retransmission jitter (default Math.random). */
+  readonly random?: () => number;
   readonly signal?: AbortSignal;
 }
 
@@ -145,7 +149,7 @@ export class MqttSnClient {
   private readonly rtx: Retransmitter;
   private readonly serial = new Serial();
   private readonly ids = new MsgIds();
-  private readonly registry = new TopicRegistry();
+  private readonly registry: TopicRegistry;
   private readonly predefined: Map<string, number>;
   private readonly predefinedById: Map<number, string>;
   private readonly received2 = new Set<number>(); // QoS 2 msgIds awaiting PUBREL (exactly once)
@@ -162,7 +166,8 @@ export class MqttSnClient {
   constructor(readonly options: MqttSnClientOptions, private readonly retry: RetryPolicy) {
     this.gw = { address: options.gateway.host, port: options.gateway.port };
     this.timers = options.timers ?? systemTimers;
-    this.rtx = new Retransmitter(this.timers, () => this.retry);
+    this.rtx = new Retransmitter(this.timers, () => this.retry, options.random ?? Math.random);
+    this.registry = new TopicRegistry(options.maxRegistrations ?? 1000);
     this.predefined = new Map(Object.entries(options.predefinedTopics ?? {}));
     this.predefinedById = new Map([...this.predefined].map(([k, v]) => [v, k]));
   }
@@ -229,8 +234,8 @@ export class MqttSnClient {
       case 'REGISTER':
         this.rtx.offer(m);
         // §6.10: the gateway registers a topic (e.g. for a wildcard subscription) before publishing on it.
-        this.registry.set(m.topicName, m.topicId);
-        this.send({ type: 'REGACK', topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
+        // A full registry answers "rejected: congestion" (§5.4.10) instead of growing without bound.
+        this.send({ type: 'REGACK', topicId: m.topicId, msgId: m.msgId, returnCode: m.topicId === 0 || m.topicId === 0xffff ? ReturnCode.InvalidTopicId : this.registry.set(m.topicName, m.topicId) ? ReturnCode.Accepted : ReturnCode.Congestion });
         return;
       case 'WILLTOPICREQ': {
         const w = this.options.will;
@@ -317,10 +322,15 @@ export class MqttSnClient {
 
   // ------------------------------------------------------------ connect (§6.2)
 
-  /** @internal CONNECT (with the will dialogue when a will is set) → CONNACK. */
-  async connect(signal?: AbortSignal): Promise<void> {
+  /**
+   * @internal CONNECT (with the will dialogue when a will is set) → CONNACK. `resuming` sends
+   * CleanSession=0 and keeps the registry (MQTT-SN 1.2 §6.14: a sleeper's CONNECT resumes its
+   * session; §5.3.4 CleanSession=0 keeps subscriptions and registrations).
+   */
+  async connect(signal?: AbortSignal, resuming = false): Promise<void> {
     const o = this.options;
-    const connect: MqttSnMessage = { type: 'CONNECT', will: o.will !== undefined, cleanSession: o.cleanSession ?? true, protocolId: 1, durationS: o.keepAliveS ?? 60, clientId: o.clientId };
+    const clean = !resuming && (o.cleanSession ?? true);
+    const connect: MqttSnMessage = { type: 'CONNECT', will: o.will !== undefined, cleanSession: clean, protocolId: 1, durationS: o.keepAliveS ?? 60, clientId: o.clientId };
     const r = await this.serial.run(() =>
       this.rtx.request('CONNECT', () => this.send(connect), (m) => m.type === 'CONNACK', {
         signal,
@@ -332,7 +342,7 @@ export class MqttSnClient {
       throw new MqttSnError('REJECTED', `CONNECT rejected by the gateway: return code ${r.returnCode} (${rcName(r.returnCode)})`, { returnCode: r.returnCode });
     }
     this._state = 'active';
-    if (o.cleanSession ?? true) this.registry.clear();
+    if (clean) this.registry.clear();
     this.armKeepAlive();
   }
 
@@ -525,12 +535,20 @@ export class MqttSnClient {
   }
 
   /**
-   * Becomes active again after sleeping (CONNECT, MQTT-SN 1.2 §6.14), keeping the session.
+   * Becomes active again after sleeping or a gateway DISCONNECT (CONNECT with CleanSession=0,
+   * MQTT-SN 1.2 §6.14), keeping the session: subscriptions at the gateway and broker, and the
+   * topic registry on both sides.
    */
   async resume(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this._state !== 'asleep' && this._state !== 'disconnected') throw new MqttSnError('NOT_CONNECTED', `resume: expected asleep or disconnected, got ${this._state}`);
+    const was = this._state;
     this._state = 'connecting';
-    await this.connect(options.signal);
+    try {
+      await this.connect(options.signal, true);
+    } catch (e) {
+      if (this._state === 'connecting') this._state = was === 'asleep' ? 'disconnected' : was;
+      throw e;
+    }
   }
 
   /** Disconnects cleanly (DISCONNECT → DISCONNECT; no will) and closes the socket. */
@@ -591,6 +609,12 @@ function validate(o: unknown): MqttSnClientOptions {
       if (typeof v !== 'number') throw new TypeError(`${fn}: predefinedTopics["${k}"]: expected a number, got ${describe(v)}`);
       if (!Number.isInteger(v) || v < 1 || v > 0xfffe) throw new RangeError(`${fn}: predefinedTopics["${k}"]: expected 1…65534, got ${v}`);
     }
+  }
+  if (opts.random !== undefined && typeof opts.random !== 'function') throw new TypeError(`${fn}: random: expected a function, got ${describe(opts.random)}`);
+  const mr = opts.maxRegistrations;
+  if (mr !== undefined) {
+    if (typeof mr !== 'number') throw new TypeError(`${fn}: maxRegistrations: expected a number, got ${describe(mr)}`);
+    if (!Number.isInteger(mr) || mr < 1 || mr > 0xfffe) throw new RangeError(`${fn}: maxRegistrations: expected an integer 1…65534, got ${mr}`);
   }
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal: expected an AbortSignal, got ${describe(opts.signal)}`);
   return opts;

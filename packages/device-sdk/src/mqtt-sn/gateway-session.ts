@@ -1,7 +1,8 @@
-// One MQTT-SN client as the gateway sees it: its broker connection, topic registry, the
-// outbound queue (one QoS 1/2 PUBLISH in flight, MQTT-SN 1.2 §6.6/§6.10), and sleep state
-// (§6.14). Internal.
-import type { MqttClient } from 'mqtt';
+// One MQTT-SN client as the gateway sees it: its broker link, topic registry, the outbound
+// queue (one QoS 1/2 PUBLISH in flight, MQTT-SN 1.2 §6.6/§6.10), sleep state (§6.14), and the
+// per-client limits. Every table here is bounded by a MqttSnGatewayLimits value. Internal.
+import type { BrokerLink } from './gateway-broker.js';
+import type { MqttSnGatewayLimits, MqttSnGatewayStats } from './gateway-options.js';
 import { MqttSnError } from './errors.js';
 import { ReturnCode, type MqttSnMessage, type PublishTopic } from './messages.js';
 import { MsgIds, Retransmitter } from './retransmit.js';
@@ -18,32 +19,45 @@ export interface OutboundItem {
   readonly retain: boolean;
 }
 
+export type Will = { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean };
+
+type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions'>;
+
 /** What a session needs from its gateway. */
 export interface SessionHost {
   readonly timers: MqttSnTimers;
   readonly retry: RetryPolicy;
-  readonly sleepBufferMax: number;
+  readonly random: () => number;
+  readonly limits: MqttSnGatewayLimits;
   readonly predefinedByName: ReadonlyMap<string, number>;
   readonly predefinedById: ReadonlyMap<number, string>;
   send(session: Session, m: MqttSnMessage): void;
   lost(session: Session, reason: string): void;
-  dropped(session: Session, item: OutboundItem): void;
-  counted(what: 'publishesIn' | 'publishesOut' | 'sleepBuffered'): void;
+  dropped(session: Session, item: OutboundItem, counter: Counter): void;
+  counted(what: Counter): void;
+}
+
+/** Will topic + message bytes, for maxWillBytes. */
+export function willBytes(w: Will): number {
+  return Buffer.byteLength(w.topic) + w.payload.byteLength;
 }
 
 export class Session {
   state: SessionState = 'connecting';
-  mqtt: MqttClient | undefined;
+  link: BrokerLink | undefined;
   keepAliveS = 0;
   sleepS = 0;
   cleanSession = true;
-  will: { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean } | undefined;
-  readonly registry = new TopicRegistry();
+  will: Will | undefined;
+  readonly registry: TopicRegistry;
   readonly rtx: Retransmitter;
   readonly subscriptions = new Map<string, 0 | 1 | 2>();
+  private readonly pendingSubscribes = new Set<string>();
   private readonly ids = new MsgIds();
   private readonly queue: OutboundItem[] = [];
+  private queueBytes = 0;
   private readonly received2 = new Set<number>();
+  private forwarding = 0; // QoS 1 PUBLISHes awaiting the broker
   private pumping = false;
   private watchdog: unknown;
 
@@ -55,11 +69,17 @@ export class Session {
     /** Wraps replies for clients behind a forwarder (MQTT-SN 1.2 §5.5). */
     public wrap: ((m: MqttSnMessage) => MqttSnMessage) | undefined,
   ) {
-    this.rtx = new Retransmitter(host.timers, () => host.retry);
+    this.rtx = new Retransmitter(host.timers, () => host.retry, host.random);
+    this.registry = new TopicRegistry(host.limits.maxRegistrations);
   }
 
   send(m: MqttSnMessage): void {
     this.host.send(this, m);
+  }
+
+  /** Sizes of the bounded tables (for stats and the invariants the tests check). */
+  footprint(): { registrations: number; subscriptions: number; inflight: number; queued: number; queuedBytes: number; pending: number } {
+    return { registrations: this.registry.size, subscriptions: this.subscriptions.size + this.pendingSubscribes.size, inflight: this.forwarding + this.received2.size, queued: this.queue.length, queuedBytes: this.queueBytes, pending: this.rtx.size };
   }
 
   // ------------------------------------------------------------ liveness
@@ -79,6 +99,7 @@ export class Session {
     this.host.timers.clearTimeout(this.watchdog);
     this.rtx.failAll(new MqttSnError('CLOSED', `session ${this.clientId} closed`));
     this.queue.length = 0;
+    this.queueBytes = 0;
   }
 
   // ------------------------------------------------------------ client → broker
@@ -94,31 +115,41 @@ export class Session {
       this.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
       return;
     }
-    this.send({ type: 'REGACK', topicId: this.registry.assign(m.topicName), msgId: m.msgId, returnCode: ReturnCode.Accepted });
+    const id = this.registry.assign(m.topicName);
+    if (id === undefined) {
+      // §5.4.10: a full registry is "rejected: congestion" — the client may retry after freeing ids.
+      this.host.counted('rejectedRegistrations');
+      this.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+      return;
+    }
+    this.send({ type: 'REGACK', topicId: id, msgId: m.msgId, returnCode: ReturnCode.Accepted });
   }
 
   async onPublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Promise<void> {
     const topicId = m.topic.kind === 'short' ? 0 : m.topic.id;
     const name = this.topicName(m.topic);
-    const mq = this.mqtt;
-    if (name === undefined || mq === undefined) {
+    const link = this.link;
+    if (name === undefined || link === undefined) {
       // §6.6: a PUBLISH with an unknown topic id is answered with PUBACK "invalid topic id".
       this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId });
       return;
     }
-    if (m.qos === 2) {
-      // Exactly once: a msgId is forwarded once until PUBREL releases it.
-      if (this.received2.has(m.msgId)) {
-        this.send({ type: 'PUBREC', msgId: m.msgId });
-        return;
-      }
-      this.received2.add(m.msgId);
+    if (m.qos === 2 && this.received2.has(m.msgId)) {
+      this.send({ type: 'PUBREC', msgId: m.msgId }); // exactly once: forwarded once until PUBREL
+      return;
     }
+    if ((m.qos === 1 || m.qos === 2) && this.forwarding + this.received2.size >= this.host.limits.maxInflight) {
+      // §6.6 allows one in flight; a client with more is answered "rejected: congestion" (§5.4.12 PUBACK).
+      this.host.counted('rejectedPublishes');
+      this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+      return;
+    }
+    if (m.qos === 2) this.received2.add(m.msgId);
     const qos = m.qos === -1 ? 0 : m.qos;
+    if (qos === 1) this.forwarding += 1;
     try {
       this.host.counted('publishesIn');
-      if (qos === 0) mq.publish(name, Buffer.from(m.payload), { qos: 0, retain: m.retain });
-      else await mq.publishAsync(name, Buffer.from(m.payload), { qos, retain: m.retain });
+      await link.publish(name, m.payload, qos, m.retain);
     } catch (e) {
       if (m.qos === 2) this.received2.delete(m.msgId);
       // An MQTT 5 reason code ≥ 0x80 (e.g. 0x87 not authorized) is final: "not supported";
@@ -127,6 +158,8 @@ export class Session {
       const final = typeof rc === 'number' && rc >= 0x80;
       if (qos > 0) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: final ? ReturnCode.NotSupported : ReturnCode.Congestion });
       return;
+    } finally {
+      if (qos === 1) this.forwarding -= 1;
     }
     if (m.qos === 1) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
     else if (m.qos === 2) this.send({ type: 'PUBREC', msgId: m.msgId });
@@ -138,40 +171,47 @@ export class Session {
   }
 
   async onSubscribe(m: Extract<MqttSnMessage, { type: 'SUBSCRIBE' }>): Promise<void> {
-    const mq = this.mqtt;
+    const link = this.link;
+    const reject = (rc: number): void => this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: rc });
     let filter: string | undefined;
-    let topicId = 0;
-    if (m.topic.kind === 'name') {
-      filter = m.topic.name;
-      if (!hasWildcard(filter) && filter.length > 0) topicId = this.registry.assign(filter);
-    } else if (m.topic.kind === 'predefined') {
-      filter = this.host.predefinedById.get(m.topic.id);
-      topicId = m.topic.id;
-    } else filter = m.topic.name;
-    const qos = m.qos === -1 ? 0 : m.qos;
-    if (filter === undefined || filter.length === 0 || mq === undefined) {
-      this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId });
-      return;
+    if (m.topic.kind === 'name') filter = m.topic.name;
+    else if (m.topic.kind === 'predefined') filter = this.host.predefinedById.get(m.topic.id);
+    else filter = m.topic.name;
+    if (filter === undefined || filter.length === 0 || link === undefined) return reject(ReturnCode.InvalidTopicId);
+    if (!this.subscriptions.has(filter) && !this.pendingSubscribes.has(filter) && this.subscriptions.size + this.pendingSubscribes.size >= this.host.limits.maxSubscriptions) {
+      this.host.counted('rejectedSubscriptions'); // §5.4.16 SUBACK "rejected: congestion"
+      return reject(ReturnCode.Congestion);
     }
-    try {
-      const granted = await mq.subscribeAsync(filter, { qos });
-      const g = granted[0]?.qos ?? 0x80;
-      if (g === 0x80 || g > 2) {
-        this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
-        return;
+    let topicId = 0;
+    if (m.topic.kind === 'predefined') topicId = m.topic.id;
+    else if (m.topic.kind === 'name' && !hasWildcard(filter)) {
+      const id = this.registry.assign(filter);
+      if (id === undefined) {
+        this.host.counted('rejectedSubscriptions');
+        return reject(ReturnCode.Congestion);
       }
+      topicId = id;
+    }
+    const qos = m.qos === -1 ? 0 : m.qos;
+    this.pendingSubscribes.add(filter);
+    try {
+      const g = await link.subscribe(filter, qos);
+      if (g === 0x80 || g > 2) return reject(ReturnCode.NotSupported);
+      if (this.state === 'closed') return;
       this.subscriptions.set(filter, g as 0 | 1 | 2);
       this.send({ type: 'SUBACK', qos: g as 0 | 1 | 2, topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
     } catch {
-      this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+      reject(ReturnCode.Congestion);
+    } finally {
+      this.pendingSubscribes.delete(filter);
     }
   }
 
   async onUnsubscribe(m: Extract<MqttSnMessage, { type: 'UNSUBSCRIBE' }>): Promise<void> {
     const filter = m.topic.kind === 'predefined' ? this.host.predefinedById.get(m.topic.id) : m.topic.name;
-    if (filter !== undefined && this.mqtt !== undefined) {
+    if (filter !== undefined && this.link !== undefined) {
       this.subscriptions.delete(filter);
-      await this.mqtt.unsubscribeAsync(filter).catch(() => undefined);
+      await this.link.unsubscribe(filter).catch(() => undefined);
     }
     this.send({ type: 'UNSUBACK', msgId: m.msgId });
   }
@@ -181,16 +221,20 @@ export class Session {
   fromBroker(item: OutboundItem): void {
     if (this.state === 'closed' || this.state === 'connecting') return;
     this.queue.push(item);
-    if (this.state === 'asleep') {
-      // §6.14: buffer for the sleeping client, bounded per instance.
-      this.host.counted('sleepBuffered');
-      while (this.queue.length > this.host.sleepBufferMax) {
-        const old = this.queue.shift();
-        if (old !== undefined) this.host.dropped(this, old);
-      }
-      return;
+    this.queueBytes += item.payload.byteLength;
+    const asleep = this.state === 'asleep';
+    if (asleep) this.host.counted('sleepBuffered');
+    // §6.14: buffer for the sleeping client, bounded per instance; an active client's queue too.
+    const max = asleep ? this.host.limits.sleepBufferMax : this.host.limits.maxQueued;
+    const maxBytes = asleep ? this.host.limits.sleepBufferBytes : this.host.limits.maxQueuedBytes;
+    // The head may be mid-delivery while awake or active: never drop it from under the pump.
+    const keep = this.pumping ? 1 : 0;
+    while (this.queue.length > keep && (this.queue.length > max || this.queueBytes > maxBytes)) {
+      const old = this.queue.splice(keep, 1)[0] as OutboundItem;
+      this.queueBytes -= old.payload.byteLength;
+      this.host.dropped(this, old, asleep ? 'sleepDropped' : 'queueDropped');
     }
-    void this.pump();
+    if (!asleep) void this.pump();
   }
 
   /** Delivers queued messages one at a time; when awake and drained, ends the wake (PINGRESP). */
@@ -206,7 +250,10 @@ export class Session {
           if ((this.state as SessionState) !== 'closed') this.host.lost(this, `delivery failed: ${(e as Error).message}`);
           return;
         }
-        if (this.queue[0] === item) this.queue.shift();
+        if (this.queue[0] === item) {
+          this.queue.shift();
+          this.queueBytes -= item.payload.byteLength;
+        }
       }
       if (this.state === 'awake') {
         this.state = 'asleep';
@@ -218,22 +265,26 @@ export class Session {
     }
   }
 
-  private async deliver(item: OutboundItem): Promise<void> {
-    let topic: PublishTopic;
+  private async outboundTopic(item: OutboundItem): Promise<PublishTopic | undefined> {
     const pre = this.host.predefinedByName.get(item.topic);
-    if (pre !== undefined) topic = { kind: 'predefined', id: pre };
-    else if (item.topic.length === 2 && item.topic.charCodeAt(0) < 256 && item.topic.charCodeAt(1) < 256) topic = { kind: 'short', name: item.topic };
-    else {
-      let id = this.registry.idOf(item.topic);
-      if (id === undefined) {
-        // §6.10: the gateway REGISTERs a topic the client does not know before publishing on it.
-        const newId = this.registry.assign(item.topic);
-        const msgId = this.ids.next();
-        const r = await this.rtx.request('REGISTER', () => this.send({ type: 'REGISTER', topicId: newId, msgId, topicName: item.topic }), (m) => m.type === 'REGACK' && m.msgId === msgId);
-        if (r.type === 'REGACK' && r.returnCode !== ReturnCode.Accepted) return; // the client refused the topic
-        id = newId;
-      }
-      topic = { kind: 'normal', id };
+    if (pre !== undefined) return { kind: 'predefined', id: pre };
+    if (item.topic.length === 2 && item.topic.charCodeAt(0) < 256 && item.topic.charCodeAt(1) < 256) return { kind: 'short', name: item.topic };
+    const known = this.registry.idOf(item.topic);
+    if (known !== undefined) return { kind: 'normal', id: known };
+    // §6.10: the gateway REGISTERs a topic the client does not know before publishing on it.
+    const newId = this.registry.assign(item.topic);
+    if (newId === undefined) return undefined;
+    const msgId = this.ids.next();
+    const r = await this.rtx.request('REGISTER', () => this.send({ type: 'REGISTER', topicId: newId, msgId, topicName: item.topic }), (m) => m.type === 'REGACK' && m.msgId === msgId);
+    if (r.type === 'REGACK' && r.returnCode !== ReturnCode.Accepted) return undefined; // the client refused the topic
+    return { kind: 'normal', id: newId };
+  }
+
+  private async deliver(item: OutboundItem): Promise<void> {
+    const topic = await this.outboundTopic(item);
+    if (topic === undefined) {
+      this.host.dropped(this, item, 'rejectedRegistrations');
+      return;
     }
     this.host.counted('publishesOut');
     if (item.qos === 0) {
