@@ -8,7 +8,7 @@ import { ReturnCode, type MqttSnMessage, type MqttSnQoS, type PublishTopic, type
 import { MsgIds, Retransmitter, Serial } from './retransmit.js';
 import { resolveRetry, systemTimers, type MqttSnTimers, type RetryPolicy } from './timers.js';
 import { TopicRegistry, hasWildcard } from './topics.js';
-import { UdpEndpoint, type UdpPeer } from './udp.js';
+import { UdpEndpoint, type DatagramBinder, type DatagramTransport, type UdpPeer } from './udp.js';
 
 /**
  * A will message the gateway publishes if the client is lost (MQTT-SN 1.2 §6.2, §6.4).
@@ -58,6 +58,10 @@ export interface MqttSnClientOptions {
   /** Most topic names the client keeps registered, its own and the gateway's (default 1000); beyond, the gateway's REGISTER gets REGACK "rejected: congestion". */
   readonly maxRegistrations?: number;
   readonly timers?: MqttSnTimers;
+  /** QoS 2 message ids from the gateway awaiting PUBREL (default 10); beyond, PUBACK "rejected: congestion". */
+  readonly maxAwaitingRelease?: number;
+  /** The datagram side (default: a UDP socket on `bind`). */
+  readonly transport?: DatagramBinder;
   /** Random numbers in [0, 1) for the retransmission jitter (default Math.random). */
   readonly random?: () => number;
   readonly signal?: AbortSignal;
@@ -158,9 +162,10 @@ export class MqttSnClient {
   private keepAliveTimer: unknown;
   private wakeBuffer: MqttSnInbound[] | undefined;
   private _state: MqttSnClientState = 'connecting';
-  private udp!: UdpEndpoint;
+  private udp!: DatagramTransport;
   /** Counters for diagnostics. */
-  readonly stats = { sent: 0, received: 0, malformed: 0, duplicatesDropped: 0 };
+  readonly stats = { sent: 0, received: 0, malformed: 0, duplicatesDropped: 0, rejectedRegistrations: 0, rejectedPublishes: 0 };
+  private readonly maxAwaitingRelease: number;
 
   /** @internal */
   constructor(readonly options: MqttSnClientOptions, private readonly retry: RetryPolicy) {
@@ -168,6 +173,7 @@ export class MqttSnClient {
     this.timers = options.timers ?? systemTimers;
     this.rtx = new Retransmitter(this.timers, () => this.retry, options.random ?? Math.random);
     this.registry = new TopicRegistry(options.maxRegistrations ?? 1000);
+    this.maxAwaitingRelease = options.maxAwaitingRelease ?? 10;
     this.predefined = new Map(Object.entries(options.predefinedTopics ?? {}));
     this.predefinedById = new Map([...this.predefined].map(([k, v]) => [v, k]));
   }
@@ -180,6 +186,11 @@ export class MqttSnClient {
   /** Retransmissions sent so far (Tretry expiries). */
   get retransmissions(): number {
     return this.rtx.retransmissions;
+  }
+
+  /** Sizes of the client's bounded tables: registered topics, QoS 2 ids awaiting PUBREL, exchanges awaiting a reply. */
+  sizes(): { registrations: number; awaitingRelease: number; pending: number } {
+    return { registrations: this.registry.size, awaitingRelease: this.received2.size, pending: this.rtx.size };
   }
 
   /** Local UDP address. */
@@ -195,7 +206,8 @@ export class MqttSnClient {
   /** @internal */
   async open(): Promise<void> {
     const b = this.options.bind ?? {};
-    this.udp = await UdpEndpoint.bind(b.host ?? '0.0.0.0', b.port ?? 0, (d, from) => this.onDatagram(d, from), () => {});
+    const onDatagram = (d: Uint8Array, from: UdpPeer): void => this.onDatagram(d, from);
+    this.udp = this.options.transport !== undefined ? await this.options.transport(onDatagram, () => {}) : await UdpEndpoint.bind(b.host ?? '0.0.0.0', b.port ?? 0, onDatagram, () => {});
   }
 
   private send(m: MqttSnMessage): void {
@@ -206,7 +218,7 @@ export class MqttSnClient {
   }
 
   private onDatagram(data: Uint8Array, from: UdpPeer): void {
-    if (from.port !== this.gw.port) return;
+    if (from.port !== this.gw.port || this._state === 'closed') return;
     let m: MqttSnMessage;
     try {
       m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535 });
@@ -234,8 +246,7 @@ export class MqttSnClient {
       case 'REGISTER':
         this.rtx.offer(m);
         // §6.10: the gateway registers a topic (e.g. for a wildcard subscription) before publishing on it.
-        // A full registry answers "rejected: congestion" (§5.4.10) instead of growing without bound.
-        this.send({ type: 'REGACK', topicId: m.topicId, msgId: m.msgId, returnCode: m.topicId === 0 || m.topicId === 0xffff ? ReturnCode.InvalidTopicId : this.registry.set(m.topicName, m.topicId) ? ReturnCode.Accepted : ReturnCode.Congestion });
+        this.send({ type: 'REGACK', topicId: m.topicId, msgId: m.msgId, returnCode: this.acceptRegister(m.topicName, m.topicId) });
         return;
       case 'WILLTOPICREQ': {
         const w = this.options.will;
@@ -265,6 +276,14 @@ export class MqttSnClient {
     }
   }
 
+  /** §6.10 a gateway REGISTER: a full registry answers "rejected: congestion" (§5.4.10), never grows past its limit. */
+  private acceptRegister(name: string, id: number): number {
+    if (id === 0 || id === 0xffff || name.length === 0 || hasWildcard(name)) return ReturnCode.InvalidTopicId;
+    if (this.registry.set(name, id)) return ReturnCode.Accepted;
+    this.stats.rejectedRegistrations += 1;
+    return ReturnCode.Congestion;
+  }
+
   private onPublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): void {
     let topic: string | undefined;
     if (m.topic.kind === 'short') topic = m.topic.name;
@@ -279,7 +298,12 @@ export class MqttSnClient {
     const inbound: MqttSnInbound = { topic, topicRef: m.topic, payload: m.payload, qos: m.qos, retain: m.retain };
     if (m.qos === 2) {
       if (this.received2.has(m.msgId)) this.stats.duplicatesDropped += 1;
-      else {
+      else if (this.received2.size >= this.maxAwaitingRelease) {
+        // A gateway that never releases (PUBREL) meets the limit: "rejected: congestion" (§5.4.12).
+        this.stats.rejectedPublishes += 1;
+        this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+        return;
+      } else {
         this.received2.add(m.msgId);
         this.deliver(inbound);
       }
@@ -609,6 +633,11 @@ function validate(o: unknown): MqttSnClientOptions {
       if (typeof v !== 'number') throw new TypeError(`${fn}: predefinedTopics["${k}"]: expected a number, got ${describe(v)}`);
       if (!Number.isInteger(v) || v < 1 || v > 0xfffe) throw new RangeError(`${fn}: predefinedTopics["${k}"]: expected 1…65534, got ${v}`);
     }
+  }
+  if (opts.transport !== undefined && typeof opts.transport !== 'function') throw new TypeError(`${fn}: transport: expected a function, got ${describe(opts.transport)}`);
+  if (opts.maxAwaitingRelease !== undefined) {
+    if (typeof opts.maxAwaitingRelease !== 'number') throw new TypeError(`${fn}: maxAwaitingRelease: expected a number, got ${describe(opts.maxAwaitingRelease)}`);
+    if (!Number.isInteger(opts.maxAwaitingRelease) || opts.maxAwaitingRelease < 1) throw new RangeError(`${fn}: maxAwaitingRelease: expected an integer ≥ 1, got ${opts.maxAwaitingRelease}`);
   }
   if (opts.random !== undefined && typeof opts.random !== 'function') throw new TypeError(`${fn}: random: expected a function, got ${describe(opts.random)}`);
   const mr = opts.maxRegistrations;

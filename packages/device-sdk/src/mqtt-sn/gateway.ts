@@ -323,7 +323,8 @@ export class MqttSnGateway {
       const auth = /not authori[sz]ed|bad user|certificate|handshake|identifier rejected/i.test((e as Error).message);
       reply({ type: 'CONNACK', returnCode: auth ? ReturnCode.NotSupported : ReturnCode.Congestion });
       this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: (e as Error).message });
-      this.events.emit('error', { error: e as Error, clientId: m.clientId });
+      // A client that stops answering the will dialogue is its own failure, not the gateway's.
+      if (!(e instanceof MqttSnError && e.code === 'TIMEOUT')) this.events.emit('error', { error: e as Error, clientId: m.clientId });
     }
   }
 
