@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MqttSnError, connectMqttSn, decodeMessage, encodeMessage, type DatagramBinder, type MqttSnClient, type MqttSnMessage, type UdpPeer } from '@outpost/device-sdk/mqtt-sn';
 import { ManualTimers } from './fixtures/mqttsn-manual.js';
-import { drain } from './fixtures/mqttsn-sim.js';
+import { advanceBy, drain } from './fixtures/mqttsn-sim.js';
 
 const GW: UdpPeer = { address: '10.9.9.9', port: 1884 };
 const limits = { maxRegistrations: 6, maxAwaitingRelease: 3 };
@@ -109,15 +109,15 @@ const commands: Array<fc.Arbitrary<Cmd>> = [
     { type: 'DISCONNECT' }, { type: 'PINGRESP' }, { type: 'WILLTOPICREQ' },
   ][k] as MqttSnMessage)))),
   fc.uint8Array({ maxLength: 30 }).map((b) => cmd(`gw garbage ${b.length}B`, (w) => step(w, () => w.gw.send(b)))),
-  fc.integer({ min: 1, max: 30_000 }).map((ms) => cmd(`advance ${ms}`, (w) => step(w, () => w.t.advance(ms)))),
+  fc.integer({ min: 1, max: 30_000 }).map((ms) => cmd(`advance ${ms}`, async (w) => {
+    await advanceBy(w.t, ms, 500);
+    await step(w, () => {});
+  })),
 ];
 
 async function recovers(w: World): Promise<void> {
   w.gw.honest = true;
-  for (let i = 0; i < 10; i++) {
-    w.t.advance(60_000); // every pending exchange runs out of retries
-    await drain();
-  }
+  await advanceBy(w.t, 600_000, 5000); // every pending exchange runs out of retries
   const c = w.c;
   if (c.state === 'awake') return; // a wake answered only by PINGRESP: covered by the steps
   if (c.state !== 'active') {

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MqttSnGateway, MsgType, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
 import { ManualTimers } from './fixtures/mqttsn-manual.js';
-import { SimBroker, SimTransport, drain, peerOf } from './fixtures/mqttsn-sim.js';
+import { SimBroker, SimTransport, advanceBy, drain, peerOf } from './fixtures/mqttsn-sim.js';
 
 const CLIENTS = 50;
 const HONEST = 5;
@@ -163,7 +163,7 @@ const commands: Array<fc.Arbitrary<Cmd>> = [
   fc.tuple(hostile, fc.uint8Array({ maxLength: 40 })).map(([i, b]) => cmd(`garbage c${i} ${b.length}B`, (w) => step(w, i, b))),
   fc.tuple(hostile, fc.constantFrom(...Object.values(MsgType)), fc.uint8Array({ maxLength: 30 })).map(([i, type, body]) => cmd(`mutant c${i} type ${type}`, (w) => step(w, i, Uint8Array.of(body.length + 2, type, ...body)))),
   fc.integer({ min: 1, max: 4000 }).map((ms) => cmd(`advance ${ms} ms`, async (w) => {
-    w.t.advance(ms);
+    await advanceBy(w.t, ms);
     await step(w, 0, null);
   })),
 ];
@@ -192,7 +192,7 @@ describe('gateway under 50 simulated clients, hostile ones among them (stateful 
           await w.gw.close();
         }
       }),
-      { numRuns: 20 },
+      { numRuns: Number(process.env['FUZZ_RUNS'] ?? 20) },
     );
     // the runs reached the limits they are meant to test (else the invariants checked little)
     if (process.env['FUZZ_DEBUG'] !== undefined) console.log(totals);

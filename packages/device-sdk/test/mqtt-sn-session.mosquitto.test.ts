@@ -1,7 +1,9 @@
 // Session keeping and per-session limits, client ↔ MqttSnGateway ↔ real Mosquitto (mTLS,
 // per-device ACL). Both MQTT-SN ends are ours; the broker is real.
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Socket as TcpSocket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeMessage, encodeMessage, type MqttSnInbound, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
 import { startSnFleet, waitUntil, type SnFleet } from './fixtures/mqttsn-fleet.js';
 
@@ -110,5 +112,26 @@ describe('per-session limits answered with return codes and counted', () => {
     expect(f.gateway.stats().rejectedWills - before).toBe(1);
     const ok = await f.client('s-bigwill', { will: { topic: 'devices/s-bigwill/status', payload: 'gone' } });
     expect(ok.state).toBe('active');
+  });
+});
+
+describe('fleet-scale socket settings', () => {
+  it('the gateway asks for a 4 MiB UDP receive buffer (the kernel default ~208 KiB overflows under a fleet burst)', () => {
+    // ss reports the socket's SO_RCVBUF (Linux doubles the request, capped at net.core.rmem_max)
+    const line = execFileSync('ss', ['-uamnH', `sport = :${f.port}`], { encoding: 'utf8' });
+    const rb = Number(/rb(\d+)/.exec(line)?.[1]);
+    expect(rb).toBeGreaterThanOrEqual(Math.min(4 << 20, 2 * Number(execFileSync('cat', ['/proc/sys/net/core/rmem_max'], { encoding: 'utf8' }))));
+  });
+
+  it('every broker connection the gateway opens has TCP_NODELAY set', async () => {
+    const spy = vi.spyOn(TcpSocket.prototype, 'setNoDelay');
+    try {
+      await f.client('s-nodelay');
+      const brokerPort = f.fleet.broker.port;
+      const calls = spy.mock.contexts.map((s, k) => [(s as TcpSocket).remotePort, spy.mock.calls[k]?.[0]]);
+      expect(calls).toContainEqual([brokerPort, true]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

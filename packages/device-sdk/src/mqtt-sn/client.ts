@@ -221,7 +221,7 @@ export class MqttSnClient {
     if (from.port !== this.gw.port || this._state === 'closed') return;
     let m: MqttSnMessage;
     try {
-      m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535 });
+      m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535, aliasPayload: true }); // the datagram is ours: no payload copy
     } catch (e) {
       this.stats.malformed += 1;
       if (e instanceof MqttSnError) this.events.emit('malformed', { error: e });

@@ -220,9 +220,12 @@ export class Session {
 
   fromBroker(item: OutboundItem): void {
     if (this.state === 'closed' || this.state === 'connecting') return;
+    const asleep = this.state === 'asleep';
+    // A broker payload is a view into the connection's read chunk; one held for a sleeper is
+    // copied so the buffer's bytes are what the limits count.
+    if (asleep) item = { ...item, payload: item.payload.slice() };
     this.queue.push(item);
     this.queueBytes += item.payload.byteLength;
-    const asleep = this.state === 'asleep';
     if (asleep) this.host.counted('sleepBuffered');
     // §6.14: buffer for the sleeping client, bounded per instance; an active client's queue too.
     const max = asleep ? this.host.limits.sleepBufferMax : this.host.limits.maxQueued;

@@ -148,7 +148,8 @@ export class MqttSnGateway {
     this.counters.datagramsIn += 1;
     let m: MqttSnMessage;
     try {
-      m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535 });
+      // The datagram is ours alone: payloads stay views of it on the way to the broker (no copy).
+      m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535, aliasPayload: true });
     } catch (e) {
       this.counters.malformed += 1;
       const error = e instanceof MqttSnError ? e : new MqttSnError('MALFORMED', String(e));
