@@ -5,7 +5,9 @@ import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
 import { connectBroker, lookupCredentials, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
-import { Session, willBytes, type SessionHost, type Will } from './gateway-session.js';
+import { Session, type SessionHost } from './gateway-session.js';
+import { QosMinus1 } from './gateway-qos-minus1.js';
+import { onWillUpdate, willDialogue, type WillHost } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import { systemTimers, type MqttSnTimers } from './timers.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
@@ -44,13 +46,14 @@ export class MqttSnGateway {
   private readonly connector: (r: BrokerConnectRequest) => Promise<BrokerLink>;
   private transport: DatagramTransport | undefined;
   private advertiseTimer: unknown;
-  private own: Promise<BrokerLink> | undefined;
+  private readonly minus1: QosMinus1;
   private closed = false;
   private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions'> = {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
     rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
   };
   private retransmissionsOfClosed = 0;
+  private readonly wills: WillHost;
 
   /**
    * @throws TypeError / RangeError for bad options (checked here, before anything binds).
@@ -73,6 +76,13 @@ export class MqttSnGateway {
         this.events.emit('dropped', { clientId: s.clientId, topic: item.topic });
       },
       counted: (what) => { this.counters[what] += 1; },
+    };
+    this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
+    this.wills = {
+      maxWillBytes: this.cfg.limits.maxWillBytes,
+      rejected: () => { this.counters.rejectedWills += 1; },
+      reconnect: (s) => this.reconnect(s),
+      error: (error, clientId) => this.events.emit('error', { error, clientId }),
     };
   }
 
@@ -123,7 +133,7 @@ export class MqttSnGateway {
     }
     this.sessions.clear();
     this.byClientId.clear();
-    if (this.own !== undefined) ends.push(this.own.then((c) => c.end(false), () => undefined));
+    ends.push(this.minus1.close());
     await Promise.all(ends);
     await this.transport?.close();
   }
@@ -194,7 +204,14 @@ export class MqttSnGateway {
       }
     }
     if (m.type === 'PUBLISH' && m.qos === -1 && s === undefined) {
-      void this.qosMinus1(m);
+      // §6.8: QoS −1 from a client that never connected, under the gateway's own identity
+      void this.minus1.publish(m).then((r) => {
+        if (r === true) this.counters.qosMinus1 += 1;
+        else {
+          if (r.unknown) this.counters.unknownClient += 1;
+          this.events.emit('error', { error: r.error });
+        }
+      });
       return;
     }
     if (s !== undefined && s.state === 'connecting') {
@@ -231,13 +248,9 @@ export class MqttSnGateway {
       case 'DISCONNECT':
         this.onDisconnect(s, m.durationS);
         return;
-      case 'WILLTOPICUPD': // §6.4
-        if (!this.setWill(s, m.topic === '' ? undefined : { topic: m.topic, payload: s.will?.payload ?? new Uint8Array(), qos: m.qos, retain: m.retain })) s.send({ type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
-        else void this.reconnectForWill(s).then((ok) => s.send({ type: 'WILLTOPICRESP', returnCode: ok ? ReturnCode.Accepted : ReturnCode.Congestion }));
-        return;
+      case 'WILLTOPICUPD':
       case 'WILLMSGUPD':
-        if (s.will !== undefined && !this.setWill(s, { ...s.will, payload: m.message })) s.send({ type: 'WILLMSGRESP', returnCode: ReturnCode.NotSupported });
-        else void this.reconnectForWill(s).then((ok) => s.send({ type: 'WILLMSGRESP', returnCode: ok ? ReturnCode.Accepted : ReturnCode.Congestion }));
+        onWillUpdate(this.wills, s, m);
         return;
       default:
         s.rtx.offer(m); // replies to gateway-initiated exchanges
@@ -270,7 +283,7 @@ export class MqttSnGateway {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
       this.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
-      if (m.will && !(await this.willDialogue(existing).catch(() => true))) {
+      if (m.will && !(await willDialogue(this.wills, existing).catch(() => true))) {
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
         return;
       }
@@ -293,7 +306,7 @@ export class MqttSnGateway {
     this.sessions.set(key, s);
     this.byClientId.set(m.clientId, s);
     try {
-      if (m.will && !(await this.willDialogue(s))) {
+      if (m.will && !(await willDialogue(this.wills, s))) {
         this.remove(s, 'will too large', false);
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
@@ -329,26 +342,6 @@ export class MqttSnGateway {
     }
   }
 
-  /** §6.2 will dialogue; false when the will is over maxWillBytes (then it is not kept). */
-  private async willDialogue(s: Session): Promise<boolean> {
-    const t = await s.rtx.request('WILLTOPICREQ', () => s.send({ type: 'WILLTOPICREQ' }), (x) => x.type === 'WILLTOPIC');
-    if (t.type !== 'WILLTOPIC' || t.topic === '') {
-      s.will = undefined;
-      return true;
-    }
-    const w = await s.rtx.request('WILLMSGREQ', () => s.send({ type: 'WILLMSGREQ' }), (x) => x.type === 'WILLMSG');
-    return this.setWill(s, { topic: t.topic, payload: w.type === 'WILLMSG' ? w.message : new Uint8Array(), qos: t.qos, retain: t.retain });
-  }
-
-  private setWill(s: Session, will: Will | undefined): boolean {
-    if (will !== undefined && willBytes(will) > this.cfg.limits.maxWillBytes) {
-      this.counters.rejectedWills += 1;
-      return false;
-    }
-    s.will = will;
-    return true;
-  }
-
   private attach(s: Session, link: BrokerLink): void {
     s.link = link;
     link.listen({
@@ -366,23 +359,17 @@ export class MqttSnGateway {
     });
   }
 
-  private async reconnectForWill(s: Session): Promise<boolean> {
-    // MQTT fixes the will at CONNECT: reconnect the broker session (clean: false) with the new will.
+  /** A new broker session (clean: false) with the session's current will; the old one ends cleanly. */
+  private async reconnect(s: Session): Promise<BrokerLink> {
+    const creds = await this.credentialsFor(s.clientId);
     const old = s.link;
-    try {
-      const creds = await this.credentialsFor(s.clientId);
-      if (old !== undefined) {
-        s.link = undefined;
-        await old.end(false);
-      }
-      const link = await this.connector({ clientId: s.clientId, creds, clean: false, keepAliveS: Math.max(s.keepAliveS, 30), will: s.will });
-      this.attach(s, link);
-      for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
-      return true;
-    } catch (e) {
-      this.events.emit('error', { error: e as Error, clientId: s.clientId });
-      return false;
+    if (old !== undefined) {
+      s.link = undefined;
+      await old.end(false);
     }
+    const link = await this.connector({ clientId: s.clientId, creds, clean: false, keepAliveS: Math.max(s.keepAliveS, 30), will: s.will });
+    this.attach(s, link);
+    return link;
   }
 
   private async credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
@@ -425,26 +412,5 @@ export class MqttSnGateway {
     s.link = undefined;
     // abrupt: no DISCONNECT, so the broker publishes the will (MQTT 3.1.1 §3.1.2.5)
     if (link !== undefined) void link.end(abrupt).catch(() => undefined);
-  }
-
-  // ------------------------------------------------------------ QoS −1 (§6.8)
-
-  private async qosMinus1(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Promise<void> {
-    const topic = m.topic.kind === 'short' ? m.topic.name : m.topic.kind === 'predefined' ? this.cfg.predefinedById.get(m.topic.id) : undefined;
-    const id = this.options.identity;
-    if (topic === undefined || id === undefined) {
-      this.counters.unknownClient += 1;
-      this.events.emit('error', { error: new MqttSnError('INVALID_TOPIC', topic === undefined ? 'QoS −1 PUBLISH with an unknown topic (only predefined ids and short names)' : 'QoS −1 PUBLISH dropped: the gateway has no identity of its own') });
-      return;
-    }
-    try {
-      this.own ??= this.connector({ clientId: id.clientId, creds: id, clean: true, keepAliveS: 60, will: undefined });
-      const link = await this.own;
-      await link.publish(topic, m.payload, 0, m.retain);
-      this.counters.qosMinus1 += 1;
-    } catch (e) {
-      this.own = undefined;
-      this.events.emit('error', { error: e as Error });
-    }
   }
 }
