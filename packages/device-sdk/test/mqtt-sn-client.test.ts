@@ -192,6 +192,14 @@ describe('wrong-type matrix', () => {
     await expect(connectMqttSn({ ...ok, retry: { tRetryMs: -5 } })).rejects.toThrow(RangeError);
     await expect(connectMqttSn({ ...ok, retry: { nRetry: 'x' } } as never)).rejects.toThrow(TypeError);
     await expect(connectMqttSn({ ...ok, signal: {} } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, retry: { jitter: 2 } })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, retry: { backoff: 0.5 } })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, retry: { jitter: '0.1' } } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, maxRegistrations: 0 })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, maxRegistrations: '5' } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, maxAwaitingRelease: 1.5 })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, transport: 1 } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, random: 0.5 } as never)).rejects.toThrow(TypeError);
   });
   it('client methods', async () => {
     const { t, gw } = await setup();
@@ -237,6 +245,16 @@ describe('wrong-type matrix', () => {
     expect(() => new MqttSnGateway({ ...ok, udp: { port: -1 } })).toThrow(RangeError);
     expect(() => new MqttSnGateway({ ...ok, sleepBufferMax: 'x' } as never)).toThrow(TypeError);
     expect(() => new MqttSnGateway({ ...ok, sleepBufferMax: -1 })).toThrow(RangeError);
+    for (const k of ['maxClients', 'maxRegistrations', 'maxSubscriptions', 'maxInflight', 'sleepBufferBytes', 'maxQueued', 'maxQueuedBytes', 'maxWillBytes']) {
+      expect(() => new MqttSnGateway({ ...ok, [k]: '5' } as never), k).toThrow(TypeError);
+      expect(() => new MqttSnGateway({ ...ok, [k]: 0 }), k).toThrow(RangeError);
+      expect(() => new MqttSnGateway({ ...ok, [k]: 2.5 }), k).toThrow(RangeError);
+    }
+    expect(() => new MqttSnGateway({ ...ok, maxRegistrations: 0x10000 })).toThrow(RangeError);
+    expect(() => new MqttSnGateway({ ...ok, udp: { recvBufferSize: 10 } })).toThrow(RangeError);
+    expect(() => new MqttSnGateway({ ...ok, udp: { recvBufferSize: 'big' } } as never)).toThrow(TypeError);
+    expect(() => new MqttSnGateway({ ...ok, transport: 5 } as never)).toThrow(TypeError);
+    expect(() => new MqttSnGateway({ ...ok, connectBroker: {} } as never)).toThrow(TypeError);
     expect(() => new MqttSnGateway({ ...ok, predefinedTopics: { 0: 'a' } })).toThrow(RangeError);
     expect(() => new MqttSnGateway({ ...ok, predefinedTopics: { 1: 5 } } as never)).toThrow(TypeError);
     expect(() => new MqttSnGateway(ok)).not.toThrow();

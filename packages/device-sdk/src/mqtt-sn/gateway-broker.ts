@@ -76,7 +76,18 @@ export interface BrokerConnectRequest {
   readonly will: { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean } | undefined;
 }
 
-/** What a {@link BrokerLink} reports back to its session. */
+/**
+ * What a {@link BrokerLink} reports back to its session.
+ *
+ * @example
+ * ```ts
+ * import type { BrokerLinkHandlers } from '@outpost/device-sdk/mqtt-sn';
+ * const got: string[] = [];
+ * const h: BrokerLinkHandlers = { message: (topic) => { got.push(topic); }, close: () => {}, error: () => {} };
+ * h.message('devices/s1/cmd', new Uint8Array(), 1, false);
+ * got; // ['devices/s1/cmd']
+ * ```
+ */
 export interface BrokerLinkHandlers {
   message(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): void;
   close(): void;
