@@ -105,6 +105,26 @@ async function connected(t: ManualTimers, gw: ScriptedPeer, extra: Record<string
 }
 
 describe('publish flow', () => {
+  it('a wake collects at most maxWakeMessages (the rest are still emitted); a gateway cannot grow it without end', async () => {
+    const { t, gw } = await setup();
+    const c = await connected(t, gw, { maxWakeMessages: 3 });
+    const sleeping = c.sleep(60);
+    await gw.waitFor(1);
+    gw.reply({ type: 'DISCONNECT' });
+    await sleeping;
+    const events: number[] = [];
+    c.on('message', (m) => events.push(m.payload[0] as number));
+    const waking = c.wake();
+    await gw.waitFor(2);
+    for (let k = 0; k < 5; k++) gw.reply({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topic: { kind: 'short', name: 'ab' }, msgId: 0, payload: Uint8Array.of(k) });
+    await settle();
+    gw.reply({ type: 'PINGRESP' });
+    const got = await waking;
+    expect(got.map((m) => m.payload[0])).toEqual([0, 1, 2]);
+    expect(events).toEqual([0, 1, 2, 3, 4]);
+    expect(c.stats.wakeOverflow).toBe(2);
+  });
+
   it('at most one QoS 1/2 PUBLISH in flight (§6.6); DUP set on retransmission', async () => {
     const { t, gw } = await setup();
     const c = await connected(t, gw);

@@ -55,6 +55,8 @@ export interface MqttSnClientOptions {
   readonly timers?: MqttSnTimers;
   /** QoS 2 message ids from the gateway awaiting PUBREL (default 10); beyond, PUBACK "rejected: congestion". */
   readonly maxAwaitingRelease?: number;
+  /** Messages `wake()` collects into its result (default 1000); beyond, they are only emitted as `message` events (counted in `stats.wakeOverflow`). */
+  readonly maxWakeMessages?: number;
   /** The datagram side (default: a UDP socket on `bind`). */
   readonly transport?: DatagramBinder;
   /** Random numbers in [0, 1) for the retransmission jitter (default Math.random). */
@@ -167,6 +169,10 @@ export function validate(o: unknown): MqttSnClientOptions {
   if (opts.maxAwaitingRelease !== undefined) {
     if (typeof opts.maxAwaitingRelease !== 'number') throw new TypeError(`${fn}: maxAwaitingRelease: expected a number, got ${describe(opts.maxAwaitingRelease)}`);
     if (!Number.isInteger(opts.maxAwaitingRelease) || opts.maxAwaitingRelease < 1) throw new RangeError(`${fn}: maxAwaitingRelease: expected an integer ≥ 1, got ${opts.maxAwaitingRelease}`);
+  }
+  if (opts.maxWakeMessages !== undefined) {
+    if (typeof opts.maxWakeMessages !== 'number') throw new TypeError(`${fn}: maxWakeMessages: expected a number, got ${describe(opts.maxWakeMessages)}`);
+    if (!Number.isInteger(opts.maxWakeMessages) || opts.maxWakeMessages < 0) throw new RangeError(`${fn}: maxWakeMessages: expected an integer ≥ 0, got ${opts.maxWakeMessages}`);
   }
   if (opts.random !== undefined && typeof opts.random !== 'function') throw new TypeError(`${fn}: random: expected a function, got ${describe(opts.random)}`);
   const mr = opts.maxRegistrations;

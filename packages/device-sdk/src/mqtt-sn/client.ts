@@ -45,7 +45,8 @@ export class MqttSnClient {
   private _state: MqttSnClientState = 'connecting';
   private udp!: DatagramTransport;
   /** Counters for diagnostics. */
-  readonly stats = { sent: 0, received: 0, malformed: 0, duplicatesDropped: 0, rejectedRegistrations: 0, rejectedPublishes: 0 };
+  readonly stats = { sent: 0, received: 0, malformed: 0, duplicatesDropped: 0, rejectedRegistrations: 0, rejectedPublishes: 0, wakeOverflow: 0 };
+  private readonly maxWakeMessages: number;
   private readonly maxAwaitingRelease: number;
 
   /** @internal */
@@ -55,6 +56,7 @@ export class MqttSnClient {
     this.rtx = new Retransmitter(this.timers, () => this.retry, options.random ?? Math.random);
     this.registry = new TopicRegistry(options.maxRegistrations ?? 1000);
     this.maxAwaitingRelease = options.maxAwaitingRelease ?? 10;
+    this.maxWakeMessages = options.maxWakeMessages ?? 1000;
     this.predefined = new Map(Object.entries(options.predefinedTopics ?? {}));
     this.predefinedById = new Map([...this.predefined].map(([k, v]) => [v, k]));
   }
@@ -196,7 +198,11 @@ export class MqttSnClient {
   }
 
   private deliver(m: MqttSnInbound): void {
-    this.wakeBuffer?.push(m);
+    const wb = this.wakeBuffer;
+    if (wb !== undefined) {
+      if (wb.length < this.maxWakeMessages) wb.push(m);
+      else this.stats.wakeOverflow += 1; // still emitted below; only wake()'s array is bounded
+    }
     this.events.emit('message', m);
   }
 
