@@ -7,7 +7,7 @@ import { MqttSnError } from './errors.js';
 import { ReturnCode, type MqttSnMessage, type PublishTopic } from './messages.js';
 import { MsgIds, Retransmitter } from './retransmit.js';
 import type { MqttSnTimers, RetryPolicy } from './timers.js';
-import { TopicRegistry, hasWildcard } from './topics.js';
+import { TopicRegistry } from './topics.js';
 import type { UdpPeer } from './udp.js';
 
 export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'closed';
@@ -52,12 +52,15 @@ export class Session {
   readonly registry: TopicRegistry;
   readonly rtx: Retransmitter;
   readonly subscriptions = new Map<string, 0 | 1 | 2>();
-  private readonly pendingSubscribes = new Set<string>();
+  /** @internal filters with a SUBSCRIBE at the broker not yet answered */
+  readonly pendingSubscribes = new Set<string>();
   private readonly ids = new MsgIds();
   private readonly queue: OutboundItem[] = [];
   private queueBytes = 0;
-  private readonly received2 = new Set<number>();
-  private forwarding = 0; // QoS 1 PUBLISHes awaiting the broker
+  /** @internal QoS 2 msgIds forwarded and awaiting PUBREL (§6.12) */
+  readonly received2 = new Set<number>();
+  /** @internal QoS 1 PUBLISHes awaiting the broker */
+  forwarding = 0;
   private pumping = false;
   private watchdog: unknown;
 
@@ -65,7 +68,7 @@ export class Session {
     readonly clientId: string,
     public peer: UdpPeer,
     public key: string,
-    private readonly host: SessionHost,
+    readonly host: SessionHost,
     /** Wraps replies for clients behind a forwarder (MQTT-SN 1.2 §5.5). */
     public wrap: ((m: MqttSnMessage) => MqttSnMessage) | undefined,
   ) {
@@ -102,118 +105,12 @@ export class Session {
     this.queueBytes = 0;
   }
 
-  // ------------------------------------------------------------ client → broker
+  // ------------------------------------------------------------ client → broker (handlers: gateway-publish.ts, gateway-subscribe.ts)
 
   topicName(t: PublishTopic): string | undefined {
     if (t.kind === 'short') return t.name;
     if (t.kind === 'predefined') return this.host.predefinedById.get(t.id);
     return this.registry.nameOf(t.id);
-  }
-
-  onRegister(m: Extract<MqttSnMessage, { type: 'REGISTER' }>): void {
-    if (m.topicName.length === 0 || hasWildcard(m.topicName)) {
-      this.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
-      return;
-    }
-    const id = this.registry.assign(m.topicName);
-    if (id === undefined) {
-      // §5.4.10: a full registry is "rejected: congestion" — the client may retry after freeing ids.
-      this.host.counted('rejectedRegistrations');
-      this.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion });
-      return;
-    }
-    this.send({ type: 'REGACK', topicId: id, msgId: m.msgId, returnCode: ReturnCode.Accepted });
-  }
-
-  async onPublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Promise<void> {
-    const topicId = m.topic.kind === 'short' ? 0 : m.topic.id;
-    const name = this.topicName(m.topic);
-    const link = this.link;
-    if (name === undefined || link === undefined) {
-      // §6.6: a PUBLISH with an unknown topic id is answered with PUBACK "invalid topic id".
-      this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId });
-      return;
-    }
-    if (m.qos === 2 && this.received2.has(m.msgId)) {
-      this.send({ type: 'PUBREC', msgId: m.msgId }); // exactly once: forwarded once until PUBREL
-      return;
-    }
-    if ((m.qos === 1 || m.qos === 2) && this.forwarding + this.received2.size >= this.host.limits.maxInflight) {
-      // §6.6 allows one in flight; a client with more is answered "rejected: congestion" (§5.4.12 PUBACK).
-      this.host.counted('rejectedPublishes');
-      this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion });
-      return;
-    }
-    if (m.qos === 2) this.received2.add(m.msgId);
-    const qos = m.qos === -1 ? 0 : m.qos;
-    if (qos === 1) this.forwarding += 1;
-    try {
-      this.host.counted('publishesIn');
-      await link.publish(name, m.payload, qos, m.retain);
-    } catch (e) {
-      if (m.qos === 2) this.received2.delete(m.msgId);
-      // An MQTT 5 reason code ≥ 0x80 (e.g. 0x87 not authorized) is final: "not supported";
-      // anything else (connection trouble) is "congestion", worth retrying later.
-      const rc = (e as { code?: unknown }).code;
-      const final = typeof rc === 'number' && rc >= 0x80;
-      if (qos > 0) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: final ? ReturnCode.NotSupported : ReturnCode.Congestion });
-      return;
-    } finally {
-      if (qos === 1) this.forwarding -= 1;
-    }
-    if (m.qos === 1) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
-    else if (m.qos === 2) this.send({ type: 'PUBREC', msgId: m.msgId });
-  }
-
-  onPubrel(m: Extract<MqttSnMessage, { type: 'PUBREL' }>): void {
-    this.received2.delete(m.msgId);
-    this.send({ type: 'PUBCOMP', msgId: m.msgId });
-  }
-
-  async onSubscribe(m: Extract<MqttSnMessage, { type: 'SUBSCRIBE' }>): Promise<void> {
-    const link = this.link;
-    const reject = (rc: number): void => this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: rc });
-    let filter: string | undefined;
-    if (m.topic.kind === 'name') filter = m.topic.name;
-    else if (m.topic.kind === 'predefined') filter = this.host.predefinedById.get(m.topic.id);
-    else filter = m.topic.name;
-    if (filter === undefined || filter.length === 0 || link === undefined) return reject(ReturnCode.InvalidTopicId);
-    if (!this.subscriptions.has(filter) && !this.pendingSubscribes.has(filter) && this.subscriptions.size + this.pendingSubscribes.size >= this.host.limits.maxSubscriptions) {
-      this.host.counted('rejectedSubscriptions'); // §5.4.16 SUBACK "rejected: congestion"
-      return reject(ReturnCode.Congestion);
-    }
-    let topicId = 0;
-    if (m.topic.kind === 'predefined') topicId = m.topic.id;
-    else if (m.topic.kind === 'name' && !hasWildcard(filter)) {
-      const id = this.registry.assign(filter);
-      if (id === undefined) {
-        this.host.counted('rejectedSubscriptions');
-        return reject(ReturnCode.Congestion);
-      }
-      topicId = id;
-    }
-    const qos = m.qos === -1 ? 0 : m.qos;
-    this.pendingSubscribes.add(filter);
-    try {
-      const g = await link.subscribe(filter, qos);
-      if (g === 0x80 || g > 2) return reject(ReturnCode.NotSupported);
-      if (this.state === 'closed') return;
-      this.subscriptions.set(filter, g as 0 | 1 | 2);
-      this.send({ type: 'SUBACK', qos: g as 0 | 1 | 2, topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
-    } catch {
-      reject(ReturnCode.Congestion);
-    } finally {
-      this.pendingSubscribes.delete(filter);
-    }
-  }
-
-  async onUnsubscribe(m: Extract<MqttSnMessage, { type: 'UNSUBSCRIBE' }>): Promise<void> {
-    const filter = m.topic.kind === 'predefined' ? this.host.predefinedById.get(m.topic.id) : m.topic.name;
-    if (filter !== undefined && this.link !== undefined) {
-      this.subscriptions.delete(filter);
-      await this.link.unsubscribe(filter).catch(() => undefined);
-    }
-    this.send({ type: 'UNSUBACK', msgId: m.msgId });
   }
 
   // ------------------------------------------------------------ broker → client

@@ -6,7 +6,9 @@ import { MqttSnError } from './errors.js';
 import { connectBroker, lookupCredentials, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import { Session, type SessionHost } from './gateway-session.js';
+import { onPublish, onPubrel } from './gateway-publish.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
+import { onRegister, onSubscribe, onUnsubscribe } from './gateway-subscribe.js';
 import { onWillUpdate, willDialogue, type WillHost } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import { systemTimers, type MqttSnTimers } from './timers.js';
@@ -228,19 +230,19 @@ export class MqttSnGateway {
     s.touch();
     switch (m.type) {
       case 'REGISTER':
-        s.onRegister(m);
+        onRegister(s, m);
         return;
       case 'PUBLISH':
-        void s.onPublish(m);
+        void onPublish(s, m);
         return;
       case 'PUBREL':
-        s.onPubrel(m);
+        onPubrel(s, m);
         return;
       case 'SUBSCRIBE':
-        void s.onSubscribe(m);
+        void onSubscribe(s, m);
         return;
       case 'UNSUBSCRIBE':
-        void s.onUnsubscribe(m);
+        void onUnsubscribe(s, m);
         return;
       case 'PINGREQ':
         s.send({ type: 'PINGRESP' });
