@@ -326,7 +326,9 @@ function shortName(v: unknown, field: string): [number, number] {
  * Encodes one MQTT-SN message; uses the 3-byte Length form (0x01 + u16) when the message is
  * longer than 255 bytes (MQTT-SN 1.2 §5.2.1).
  *
- * @returns a new Uint8Array holding the whole message.
+ * @returns a new Uint8Array holding the whole message. Under Node a PUBLISH is written into
+ *   Node's Buffer pool, so its `.buffer` may be shared with other small allocations: copy it
+ *   (`.slice()`) before transferring that ArrayBuffer to a worker.
  * @throws TypeError for wrong field types; RangeError for out-of-range values or a message
  *   over 65535 bytes.
  *
