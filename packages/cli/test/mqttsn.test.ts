@@ -39,6 +39,8 @@ test('usage and config errors: one line, non-zero exit', async () => {
     [['mqttsn-gateway', '--config', config('noca.json', { broker: { url: 'mqtts://127.0.0.1:8883', ca: 'missing.pem' } })], 1, /broker\.ca: cannot read .*missing\.pem/],
     [['mqttsn-gateway', '--config', config('creds.json', { broker: { url: 'mqtts://127.0.0.1:8883' }, credentials: { nope: 1 } })], 1, /credentials: expected "dir" or "files"/],
     [['mqttsn-gateway', '--config', config('ok.json', { broker: { url: 'mqtts://127.0.0.1:8883' } }), '--duration', 'soon'], 2, /--duration: expected milliseconds/],
+    [['mqttsn-gateway', '--config', config('limit.json', { udp: { host: '127.0.0.1', port: 0 }, broker: { url: 'mqtts://127.0.0.1:8883' }, maxRegistrations: 0 }), '--duration', '50'], 1, /maxRegistrations: expected an integer 1…65534, got 0/],
+    [['mqttsn-gateway', '--config', config('rcvbuf.json', { udp: { host: '127.0.0.1', port: 0, recvBufferSize: 'big' }, broker: { url: 'mqtts://127.0.0.1:8883' } }), '--duration', '50'], 1, /udp\.recvBufferSize: expected a number/],
   ];
   for (const [args, code, re] of cases) {
     const c = io();

@@ -23,12 +23,12 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
   it('defaults are Tretry 10 s and Nretry 3', () => {
-    expect(DEFAULT_RETRY).toEqual({ tRetryMs: 10_000, nRetry: 3 });
+    expect(DEFAULT_RETRY).toEqual({ tRetryMs: 10_000, nRetry: 3, jitter: 0.25, backoff: 1 });
   });
 
   it('CONNECT is retransmitted every Tretry and fails with TIMEOUT after Nretry retransmissions', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c1', bind: { host: '127.0.0.1' }, timers: t });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c1', bind: { host: '127.0.0.1' }, timers: t, random: () => 0 });
     const outcome = p.then(() => 'connected', (e: unknown) => e);
     await gw.waitFor(1);
     for (let i = 1; i <= 3; i++) {
@@ -43,9 +43,29 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
     expect(gw.got.map((g) => [g.at, g.m.type])).toEqual([[0, 'CONNECT'], [10_000, 'CONNECT'], [20_000, 'CONNECT'], [30_000, 'CONNECT']]);
   });
 
+  it('jitter stretches each wait (never shortens it) and backoff grows it: a fleet does not retry in lockstep', async () => {
+    const { t, gw } = await setup();
+    // random() = 1 → the longest wait: Tretry × (1 + jitter); backoff 2 doubles it each time
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'cj', bind: { host: '127.0.0.1' }, timers: t, random: () => 1, retry: { tRetryMs: 1000, nRetry: 3, jitter: 0.5, backoff: 2 } });
+    const outcome = p.then(() => 'connected', (e: unknown) => e);
+    await gw.waitFor(1);
+    t.advance(1000); // plain Tretry: too early
+    await settle();
+    expect(gw.got.length).toBe(1);
+    t.advance(500);
+    await gw.waitFor(2);
+    t.advance(3000); // 2 × 1000 × 1.5
+    await gw.waitFor(3);
+    t.advance(6000); // 4 × 1000 × 1.5
+    await gw.waitFor(4);
+    t.advance(12_000);
+    expect(await outcome).toMatchObject({ code: 'TIMEOUT' });
+    expect(gw.got.map((g) => g.at)).toEqual([0, 1500, 4500, 10_500]);
+  });
+
   it('a lost CONNACK is recovered by the retransmission', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c2', bind: { host: '127.0.0.1' }, timers: t, retry: { tRetryMs: 12_000 } });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c2', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, retry: { tRetryMs: 12_000 } });
     await gw.waitFor(1);
     t.advance(12_000);
     await gw.waitFor(2);
@@ -58,7 +78,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 
   it('CONNACK with a return code rejects with REJECTED and the code', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c3', bind: { host: '127.0.0.1' }, timers: t });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c3', bind: { host: '127.0.0.1' }, timers: t, random: () => 0 });
     await gw.waitFor(1);
     gw.reply({ type: 'CONNACK', returnCode: 1 });
     await expect(p).rejects.toMatchObject({ code: 'REJECTED', returnCode: 1 });
@@ -67,7 +87,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
   it('an AbortSignal ends a pending CONNECT with ABORTED', async () => {
     const { t, gw } = await setup();
     const ac = new AbortController();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c4', bind: { host: '127.0.0.1' }, timers: t, signal: ac.signal });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c4', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, signal: ac.signal });
     await gw.waitFor(1);
     ac.abort();
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
@@ -75,7 +95,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 });
 
 async function connected(t: ManualTimers, gw: ScriptedPeer, extra: Record<string, unknown> = {}): Promise<MqttSnClient> {
-  const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c', bind: { host: '127.0.0.1' }, timers: t, keepAliveS: 60, ...extra });
+  const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, keepAliveS: 60, ...extra });
   await gw.waitFor(1);
   gw.reply({ type: 'CONNACK', returnCode: 0 });
   const c = await p;
@@ -85,6 +105,26 @@ async function connected(t: ManualTimers, gw: ScriptedPeer, extra: Record<string
 }
 
 describe('publish flow', () => {
+  it('a wake collects at most maxWakeMessages (the rest are still emitted); a gateway cannot grow it without end', async () => {
+    const { t, gw } = await setup();
+    const c = await connected(t, gw, { maxWakeMessages: 3 });
+    const sleeping = c.sleep(60);
+    await gw.waitFor(1);
+    gw.reply({ type: 'DISCONNECT' });
+    await sleeping;
+    const events: number[] = [];
+    c.on('message', (m) => events.push(m.payload[0] as number));
+    const waking = c.wake();
+    await gw.waitFor(2);
+    for (let k = 0; k < 5; k++) gw.reply({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topic: { kind: 'short', name: 'ab' }, msgId: 0, payload: Uint8Array.of(k) });
+    await settle();
+    gw.reply({ type: 'PINGRESP' });
+    const got = await waking;
+    expect(got.map((m) => m.payload[0])).toEqual([0, 1, 2]);
+    expect(events).toEqual([0, 1, 2, 3, 4]);
+    expect(c.stats.wakeOverflow).toBe(2);
+  });
+
   it('at most one QoS 1/2 PUBLISH in flight (§6.6); DUP set on retransmission', async () => {
     const { t, gw } = await setup();
     const c = await connected(t, gw);
@@ -172,6 +212,14 @@ describe('wrong-type matrix', () => {
     await expect(connectMqttSn({ ...ok, retry: { tRetryMs: -5 } })).rejects.toThrow(RangeError);
     await expect(connectMqttSn({ ...ok, retry: { nRetry: 'x' } } as never)).rejects.toThrow(TypeError);
     await expect(connectMqttSn({ ...ok, signal: {} } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, retry: { jitter: 2 } })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, retry: { backoff: 0.5 } })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, retry: { jitter: '0.1' } } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, maxRegistrations: 0 })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, maxRegistrations: '5' } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, maxAwaitingRelease: 1.5 })).rejects.toThrow(RangeError);
+    await expect(connectMqttSn({ ...ok, transport: 1 } as never)).rejects.toThrow(TypeError);
+    await expect(connectMqttSn({ ...ok, random: 0.5 } as never)).rejects.toThrow(TypeError);
   });
   it('client methods', async () => {
     const { t, gw } = await setup();
@@ -217,6 +265,16 @@ describe('wrong-type matrix', () => {
     expect(() => new MqttSnGateway({ ...ok, udp: { port: -1 } })).toThrow(RangeError);
     expect(() => new MqttSnGateway({ ...ok, sleepBufferMax: 'x' } as never)).toThrow(TypeError);
     expect(() => new MqttSnGateway({ ...ok, sleepBufferMax: -1 })).toThrow(RangeError);
+    for (const k of ['maxClients', 'maxRegistrations', 'maxSubscriptions', 'maxInflight', 'sleepBufferBytes', 'maxQueued', 'maxQueuedBytes', 'maxWillBytes']) {
+      expect(() => new MqttSnGateway({ ...ok, [k]: '5' } as never), k).toThrow(TypeError);
+      expect(() => new MqttSnGateway({ ...ok, [k]: 0 }), k).toThrow(RangeError);
+      expect(() => new MqttSnGateway({ ...ok, [k]: 2.5 }), k).toThrow(RangeError);
+    }
+    expect(() => new MqttSnGateway({ ...ok, maxRegistrations: 0x10000 })).toThrow(RangeError);
+    expect(() => new MqttSnGateway({ ...ok, udp: { recvBufferSize: 10 } })).toThrow(RangeError);
+    expect(() => new MqttSnGateway({ ...ok, udp: { recvBufferSize: 'big' } } as never)).toThrow(TypeError);
+    expect(() => new MqttSnGateway({ ...ok, transport: 5 } as never)).toThrow(TypeError);
+    expect(() => new MqttSnGateway({ ...ok, connectBroker: {} } as never)).toThrow(TypeError);
     expect(() => new MqttSnGateway({ ...ok, predefinedTopics: { 0: 'a' } })).toThrow(RangeError);
     expect(() => new MqttSnGateway({ ...ok, predefinedTopics: { 1: 5 } } as never)).toThrow(TypeError);
     expect(() => new MqttSnGateway(ok)).not.toThrow();

@@ -259,3 +259,33 @@ describe('wrong-type matrix', () => {
     expect(() => encodeMessage({ type: 'WILLTOPIC', qos: -1, retain: false, topic: 'x' } as never)).toThrow(RangeError);
   });
 });
+
+describe('zero-copy paths', () => {
+  const pub = (n: number): MqttSnMessage => ({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topic: { kind: 'normal', id: 9 }, msgId: 3, payload: new Uint8Array(n).fill(7) });
+  it('aliasPayload: the PUBLISH payload is a view of the datagram (1- and 3-byte Length forms, encapsulated)', () => {
+    for (const n of [16, 300]) {
+      const wire = encodeMessage(pub(n));
+      const m = decodeMessage(wire, { aliasPayload: true });
+      if (m.type !== 'PUBLISH') throw new Error('not a PUBLISH');
+      expect(m.payload.buffer).toBe(wire.buffer);
+      expect(m.payload.byteOffset).toBe(wire.byteOffset + wire.length - n);
+      wire[wire.length - 1] = 0x55;
+      expect(m.payload[n - 1]).toBe(0x55);
+    }
+    const enc = encodeMessage({ type: 'ENCAPSULATED', radius: 1, wirelessNodeId: b(1, 2), message: pub(20) });
+    const e = decodeMessage(enc, { aliasPayload: true });
+    expect(e.type === 'ENCAPSULATED' && e.message.type === 'PUBLISH' && e.message.payload.buffer === enc.buffer).toBe(true);
+  });
+  it('by default the payload is a copy: changing the datagram later leaves it alone', () => {
+    const wire = encodeMessage(pub(16));
+    const m = decodeMessage(wire);
+    wire[wire.length - 1] = 0x55;
+    expect(m.type === 'PUBLISH' && m.payload[15]).toBe(7);
+  });
+  it('encodings drawn from a shared pool never overlap each other', () => {
+    const a = encodeMessage(pub(16));
+    const bb = encodeMessage(pub(16));
+    bb.fill(0);
+    expect(decodeMessage(a)).toEqual(pub(16));
+  });
+});

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { MqttSnGateway, type BrokerCredentials, type MqttSnGatewayOptions } from '@outpost/device-sdk/mqtt-sn';
+import { DEFAULT_GATEWAY_LIMITS, MqttSnGateway, type BrokerCredentials, type MqttSnGatewayOptions } from '@outpost/device-sdk/mqtt-sn';
 import { CliError, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
 
 // `outpost mqttsn-gateway --config FILE`: runs an MQTT-SN gateway until SIGINT/SIGTERM.
@@ -13,7 +13,7 @@ per-device identity and ACLs still apply. Runs until SIGINT or SIGTERM.
 
 Config (JSON; relative paths are relative to the config file):
   {
-    "udp":        { "host": "0.0.0.0", "port": 10000 },
+    "udp":        { "host": "0.0.0.0", "port": 10000, "recvBufferSize": 4194304 },
     "broker":     { "url": "mqtts://broker:8883", "ca": "ca.pem", "protocolVersion": 4 },
     "credentials": { "dir": "devices/" }          ID.pem + ID.key per client id (outpost pki issue-device --out)
              or   { "files": { "ID": { "cert": "ID.pem", "key": "ID.key" } } },
@@ -21,6 +21,8 @@ Config (JSON; relative paths are relative to the config file):
     "useGatewayIdentity": "never" | "fallback" | "always",                         default "never"
     "predefinedTopics": { "1": "devices/gw-1/beacon" },
     "sleepBufferMax": 20,
+    "maxClients": 1000, "maxRegistrations": 1000, "maxSubscriptions": 100, "maxInflight": 10,
+    "sleepBufferBytes": 65536, "maxQueued": 1000, "maxQueuedBytes": 1048576, "maxWillBytes": 1024,
     "gwId": 1,
     "advertise":  { "targets": [{ "host": "255.255.255.255", "port": 10000 }], "intervalS": 900 },
     "retry":      { "tRetryMs": 10000, "nRetry": 3 }
@@ -113,13 +115,14 @@ export async function loadGatewayConfig(file: string): Promise<{ options: MqttSn
   const udp = cfg['udp'] === undefined ? {} : obj(cfg['udp'], 'udp');
   const predefined = cfg['predefinedTopics'] === undefined ? undefined : obj(cfg['predefinedTopics'], 'predefinedTopics');
   const options = {
-    udp: { host: typeof udp['host'] === 'string' ? udp['host'] : '0.0.0.0', port: typeof udp['port'] === 'number' ? udp['port'] : 10000 },
+    udp: { host: typeof udp['host'] === 'string' ? udp['host'] : '0.0.0.0', port: typeof udp['port'] === 'number' ? udp['port'] : 10000, ...(udp['recvBufferSize'] !== undefined ? { recvBufferSize: udp['recvBufferSize'] } : {}) },
     broker: { url, ...(ca !== undefined ? { ca } : {}), ...(pv !== undefined ? { protocolVersion: pv } : {}) },
     ...(credentials !== undefined ? { credentials } : {}),
     ...(identity !== undefined ? { identity } : {}),
     ...(cfg['useGatewayIdentity'] !== undefined ? { useGatewayIdentity: cfg['useGatewayIdentity'] } : {}),
     ...(predefined !== undefined ? { predefinedTopics: predefined } : {}),
-    ...(cfg['sleepBufferMax'] !== undefined ? { sleepBufferMax: cfg['sleepBufferMax'] } : {}),
+    // the limits (sleepBufferMax among them), checked by the gateway itself
+    ...Object.fromEntries(Object.keys(DEFAULT_GATEWAY_LIMITS).filter((k) => cfg[k] !== undefined).map((k) => [k, cfg[k]])),
     ...(cfg['gwId'] !== undefined ? { gwId: cfg['gwId'] } : {}),
     ...(cfg['advertise'] !== undefined ? { advertise: cfg['advertise'] } : {}),
     ...(cfg['retry'] !== undefined ? { retry: cfg['retry'] } : {}),

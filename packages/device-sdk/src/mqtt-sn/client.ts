@@ -8,121 +8,10 @@ import { ReturnCode, type MqttSnMessage, type MqttSnQoS, type PublishTopic, type
 import { MsgIds, Retransmitter, Serial } from './retransmit.js';
 import { resolveRetry, systemTimers, type MqttSnTimers, type RetryPolicy } from './timers.js';
 import { TopicRegistry, hasWildcard } from './topics.js';
-import { UdpEndpoint, type UdpPeer } from './udp.js';
+import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
+import { rcName, validate, type MqttSnClientEvents, type MqttSnClientOptions, type MqttSnClientState, type MqttSnInbound, type MqttSnPublishOptions, type MqttSnWill } from './client-options.js';
 
-/**
- * A will message the gateway publishes if the client is lost (MQTT-SN 1.2 §6.2, §6.4).
- *
- * @example
- * ```ts
- * import type { MqttSnWill } from '@outpost/device-sdk/mqtt-sn';
- * const will: MqttSnWill = { topic: 'devices/s1/status', payload: 'offline', qos: 1, retain: true };
- * will.qos; // 1
- * ```
- */
-export interface MqttSnWill {
-  readonly topic: string;
-  readonly payload: Uint8Array | string;
-  readonly qos?: 0 | 1 | 2;
-  readonly retain?: boolean;
-}
-
-/**
- * Options for {@link connectMqttSn}.
- *
- * @example
- * ```ts
- * import type { MqttSnClientOptions } from '@outpost/device-sdk/mqtt-sn';
- * const o: MqttSnClientOptions = { gateway: { host: '127.0.0.1', port: 10000 }, clientId: 's1' };
- * o.clientId; // 's1'
- * ```
- */
-export interface MqttSnClientOptions {
-  /** The gateway's UDP address. */
-  readonly gateway: { readonly host: string; readonly port: number };
-  /** 1…23 bytes (MQTT-SN 1.2 §5.3.1). With a per-client gateway this is also the MQTT client id. */
-  readonly clientId: string;
-  /** Keep-alive Duration in seconds (default 60; 0 disables PINGREQ). */
-  readonly keepAliveS?: number;
-  /** CleanSession flag (default true). */
-  readonly cleanSession?: boolean;
-  readonly will?: MqttSnWill;
-  /** Tretry/Nretry (default 10 s / 3, MQTT-SN 1.2 §7.2). */
-  readonly retry?: Partial<RetryPolicy>;
-  /** Topic names the gateway knows by predefined id (name → id, MQTT-SN 1.2 §6.7). */
-  readonly predefinedTopics?: Readonly<Record<string, number>>;
-  /** Local address to bind (default '0.0.0.0'; tests use '127.0.0.1'). */
-  readonly bind?: { readonly host?: string; readonly port?: number };
-  /** Largest accepted datagram (default 65535). */
-  readonly maxMessageBytes?: number;
-  readonly timers?: MqttSnTimers;
-  readonly signal?: AbortSignal;
-}
-
-/**
- * A PUBLISH delivered to the client.
- *
- * @example
- * ```ts
- * import type { MqttSnInbound } from '@outpost/device-sdk/mqtt-sn';
- * const m: MqttSnInbound = { topic: 'a/b', topicRef: { kind: 'normal', id: 1 }, payload: new Uint8Array(), qos: 1, retain: false };
- * m.topic; // 'a/b'
- * ```
- */
-export interface MqttSnInbound {
-  /** The topic name, when known (registered, predefined or short). */
-  readonly topic: string | undefined;
-  readonly topicRef: PublishTopic;
-  readonly payload: Uint8Array;
-  readonly qos: MqttSnQoS;
-  readonly retain: boolean;
-}
-
-/**
- * Events of an {@link MqttSnClient}.
- *
- * @example
- * ```ts
- * import type { MqttSnClientEvents } from '@outpost/device-sdk/mqtt-sn';
- * const on: keyof MqttSnClientEvents = 'message';
- * on; // 'message'
- * ```
- */
-export interface MqttSnClientEvents extends Record<string, unknown> {
-  message: MqttSnInbound;
-  /** The gateway sent DISCONNECT, or keep-alive failed: the client is disconnected. */
-  disconnect: { readonly reason: string };
-  /** A datagram from the gateway did not decode (it is dropped). */
-  malformed: { readonly error: MqttSnError };
-}
-
-/**
- * Options for {@link MqttSnClient.publish}.
- *
- * @example
- * ```ts
- * import type { MqttSnPublishOptions } from '@outpost/device-sdk/mqtt-sn';
- * const o: MqttSnPublishOptions = { qos: 2 };
- * o.qos; // 2
- * ```
- */
-export interface MqttSnPublishOptions {
-  readonly qos?: 0 | 1 | 2;
-  readonly retain?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-/**
- * The client's connection state.
- *
- * @example
- * ```ts
- * import type { MqttSnClientState } from '@outpost/device-sdk/mqtt-sn';
- * const s: MqttSnClientState = 'asleep';
- * s; // 'asleep'
- * ```
- */
-export type MqttSnClientState = 'connecting' | 'active' | 'asleep' | 'awake' | 'disconnected' | 'closed';
+export type { MqttSnClientEvents, MqttSnClientOptions, MqttSnClientState, MqttSnInbound, MqttSnPublishOptions, MqttSnWill } from './client-options.js';
 
 function checkTopicString(fn: string, t: string, wildcards: boolean): void {
   if (t.length === 0) throw new RangeError(`${fn}: topic: must not be empty`);
@@ -145,7 +34,7 @@ export class MqttSnClient {
   private readonly rtx: Retransmitter;
   private readonly serial = new Serial();
   private readonly ids = new MsgIds();
-  private readonly registry = new TopicRegistry();
+  private readonly registry: TopicRegistry;
   private readonly predefined: Map<string, number>;
   private readonly predefinedById: Map<number, string>;
   private readonly received2 = new Set<number>(); // QoS 2 msgIds awaiting PUBREL (exactly once)
@@ -154,15 +43,20 @@ export class MqttSnClient {
   private keepAliveTimer: unknown;
   private wakeBuffer: MqttSnInbound[] | undefined;
   private _state: MqttSnClientState = 'connecting';
-  private udp!: UdpEndpoint;
+  private udp!: DatagramTransport;
   /** Counters for diagnostics. */
-  readonly stats = { sent: 0, received: 0, malformed: 0, duplicatesDropped: 0 };
+  readonly stats = { sent: 0, received: 0, malformed: 0, duplicatesDropped: 0, rejectedRegistrations: 0, rejectedPublishes: 0, wakeOverflow: 0 };
+  private readonly maxWakeMessages: number;
+  private readonly maxAwaitingRelease: number;
 
   /** @internal */
   constructor(readonly options: MqttSnClientOptions, private readonly retry: RetryPolicy) {
     this.gw = { address: options.gateway.host, port: options.gateway.port };
     this.timers = options.timers ?? systemTimers;
-    this.rtx = new Retransmitter(this.timers, () => this.retry);
+    this.rtx = new Retransmitter(this.timers, () => this.retry, options.random ?? Math.random);
+    this.registry = new TopicRegistry(options.maxRegistrations ?? 1000);
+    this.maxAwaitingRelease = options.maxAwaitingRelease ?? 10;
+    this.maxWakeMessages = options.maxWakeMessages ?? 1000;
     this.predefined = new Map(Object.entries(options.predefinedTopics ?? {}));
     this.predefinedById = new Map([...this.predefined].map(([k, v]) => [v, k]));
   }
@@ -175,6 +69,11 @@ export class MqttSnClient {
   /** Retransmissions sent so far (Tretry expiries). */
   get retransmissions(): number {
     return this.rtx.retransmissions;
+  }
+
+  /** Sizes of the client's bounded tables: registered topics, QoS 2 ids awaiting PUBREL, exchanges awaiting a reply. */
+  sizes(): { registrations: number; awaitingRelease: number; pending: number } {
+    return { registrations: this.registry.size, awaitingRelease: this.received2.size, pending: this.rtx.size };
   }
 
   /** Local UDP address. */
@@ -190,7 +89,8 @@ export class MqttSnClient {
   /** @internal */
   async open(): Promise<void> {
     const b = this.options.bind ?? {};
-    this.udp = await UdpEndpoint.bind(b.host ?? '0.0.0.0', b.port ?? 0, (d, from) => this.onDatagram(d, from), () => {});
+    const onDatagram = (d: Uint8Array, from: UdpPeer): void => this.onDatagram(d, from);
+    this.udp = this.options.transport !== undefined ? await this.options.transport(onDatagram, () => {}) : await UdpEndpoint.bind(b.host ?? '0.0.0.0', b.port ?? 0, onDatagram, () => {});
   }
 
   private send(m: MqttSnMessage): void {
@@ -201,10 +101,10 @@ export class MqttSnClient {
   }
 
   private onDatagram(data: Uint8Array, from: UdpPeer): void {
-    if (from.port !== this.gw.port) return;
+    if (from.port !== this.gw.port || this._state === 'closed') return;
     let m: MqttSnMessage;
     try {
-      m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535 });
+      m = decodeMessage(data, { maxLength: this.options.maxMessageBytes ?? 65535, aliasPayload: true }); // the datagram is ours: no payload copy
     } catch (e) {
       this.stats.malformed += 1;
       if (e instanceof MqttSnError) this.events.emit('malformed', { error: e });
@@ -229,8 +129,7 @@ export class MqttSnClient {
       case 'REGISTER':
         this.rtx.offer(m);
         // §6.10: the gateway registers a topic (e.g. for a wildcard subscription) before publishing on it.
-        this.registry.set(m.topicName, m.topicId);
-        this.send({ type: 'REGACK', topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
+        this.send({ type: 'REGACK', topicId: m.topicId, msgId: m.msgId, returnCode: this.acceptRegister(m.topicName, m.topicId) });
         return;
       case 'WILLTOPICREQ': {
         const w = this.options.will;
@@ -260,6 +159,14 @@ export class MqttSnClient {
     }
   }
 
+  /** §6.10 a gateway REGISTER: a full registry answers "rejected: congestion" (§5.4.10), never grows past its limit. */
+  private acceptRegister(name: string, id: number): number {
+    if (id === 0 || id === 0xffff || name.length === 0 || hasWildcard(name)) return ReturnCode.InvalidTopicId;
+    if (this.registry.set(name, id)) return ReturnCode.Accepted;
+    this.stats.rejectedRegistrations += 1;
+    return ReturnCode.Congestion;
+  }
+
   private onPublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): void {
     let topic: string | undefined;
     if (m.topic.kind === 'short') topic = m.topic.name;
@@ -274,7 +181,12 @@ export class MqttSnClient {
     const inbound: MqttSnInbound = { topic, topicRef: m.topic, payload: m.payload, qos: m.qos, retain: m.retain };
     if (m.qos === 2) {
       if (this.received2.has(m.msgId)) this.stats.duplicatesDropped += 1;
-      else {
+      else if (this.received2.size >= this.maxAwaitingRelease) {
+        // A gateway that never releases (PUBREL) meets the limit: "rejected: congestion" (§5.4.12).
+        this.stats.rejectedPublishes += 1;
+        this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+        return;
+      } else {
         this.received2.add(m.msgId);
         this.deliver(inbound);
       }
@@ -286,7 +198,11 @@ export class MqttSnClient {
   }
 
   private deliver(m: MqttSnInbound): void {
-    this.wakeBuffer?.push(m);
+    const wb = this.wakeBuffer;
+    if (wb !== undefined) {
+      if (wb.length < this.maxWakeMessages) wb.push(m);
+      else this.stats.wakeOverflow += 1; // still emitted below; only wake()'s array is bounded
+    }
     this.events.emit('message', m);
   }
 
@@ -317,10 +233,15 @@ export class MqttSnClient {
 
   // ------------------------------------------------------------ connect (§6.2)
 
-  /** @internal CONNECT (with the will dialogue when a will is set) → CONNACK. */
-  async connect(signal?: AbortSignal): Promise<void> {
+  /**
+   * @internal CONNECT (with the will dialogue when a will is set) → CONNACK. `resuming` sends
+   * CleanSession=0 and keeps the registry (MQTT-SN 1.2 §6.14: a sleeper's CONNECT resumes its
+   * session; §5.3.4 CleanSession=0 keeps subscriptions and registrations).
+   */
+  async connect(signal?: AbortSignal, resuming = false): Promise<void> {
     const o = this.options;
-    const connect: MqttSnMessage = { type: 'CONNECT', will: o.will !== undefined, cleanSession: o.cleanSession ?? true, protocolId: 1, durationS: o.keepAliveS ?? 60, clientId: o.clientId };
+    const clean = !resuming && (o.cleanSession ?? true);
+    const connect: MqttSnMessage = { type: 'CONNECT', will: o.will !== undefined, cleanSession: clean, protocolId: 1, durationS: o.keepAliveS ?? 60, clientId: o.clientId };
     const r = await this.serial.run(() =>
       this.rtx.request('CONNECT', () => this.send(connect), (m) => m.type === 'CONNACK', {
         signal,
@@ -332,7 +253,7 @@ export class MqttSnClient {
       throw new MqttSnError('REJECTED', `CONNECT rejected by the gateway: return code ${r.returnCode} (${rcName(r.returnCode)})`, { returnCode: r.returnCode });
     }
     this._state = 'active';
-    if (o.cleanSession ?? true) this.registry.clear();
+    if (clean) this.registry.clear();
     this.armKeepAlive();
   }
 
@@ -525,12 +446,20 @@ export class MqttSnClient {
   }
 
   /**
-   * Becomes active again after sleeping (CONNECT, MQTT-SN 1.2 §6.14), keeping the session.
+   * Becomes active again after sleeping or a gateway DISCONNECT (CONNECT with CleanSession=0,
+   * MQTT-SN 1.2 §6.14), keeping the session: subscriptions at the gateway and broker, and the
+   * topic registry on both sides.
    */
   async resume(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this._state !== 'asleep' && this._state !== 'disconnected') throw new MqttSnError('NOT_CONNECTED', `resume: expected asleep or disconnected, got ${this._state}`);
+    const was = this._state;
     this._state = 'connecting';
-    await this.connect(options.signal);
+    try {
+      await this.connect(options.signal, true);
+    } catch (e) {
+      if (this._state === 'connecting') this._state = was === 'asleep' ? 'disconnected' : was;
+      throw e;
+    }
   }
 
   /** Disconnects cleanly (DISCONNECT → DISCONNECT; no will) and closes the socket. */
@@ -554,46 +483,6 @@ export class MqttSnClient {
     this.rtx.failAll(new MqttSnError('CLOSED', 'MQTT-SN client closed'));
     await this.udp.close();
   }
-}
-
-function rcName(rc: number): string {
-  return rc === 0 ? 'accepted' : rc === 1 ? 'rejected: congestion' : rc === 2 ? 'rejected: invalid topic id' : rc === 3 ? 'rejected: not supported' : 'unknown';
-}
-
-function validate(o: unknown): MqttSnClientOptions {
-  const fn = 'connectMqttSn';
-  if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options: expected an object, got ${describe(o)}`);
-  const opts = o as MqttSnClientOptions;
-  const g = opts.gateway as unknown;
-  if (g === null || typeof g !== 'object') throw new TypeError(`${fn}: gateway: expected { host, port }, got ${describe(g)}`);
-  const { host, port } = g as { host: unknown; port: unknown };
-  if (typeof host !== 'string') throw new TypeError(`${fn}: gateway.host: expected a string, got ${describe(host)}`);
-  if (typeof port !== 'number') throw new TypeError(`${fn}: gateway.port: expected a number, got ${describe(port)}`);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`${fn}: gateway.port: expected 1…65535, got ${port}`);
-  if (typeof opts.clientId !== 'string') throw new TypeError(`${fn}: clientId: expected a string, got ${describe(opts.clientId)}`);
-  const idLen = utf8(opts.clientId).length;
-  if (idLen < 1 || idLen > 23) throw new RangeError(`${fn}: clientId: expected 1…23 bytes (MQTT-SN 1.2 §5.3.1), got ${idLen}`);
-  const ka = opts.keepAliveS;
-  if (ka !== undefined) {
-    if (typeof ka !== 'number') throw new TypeError(`${fn}: keepAliveS: expected a number, got ${describe(ka)}`);
-    if (!Number.isInteger(ka) || ka < 0 || ka > 0xffff) throw new RangeError(`${fn}: keepAliveS: expected 0…65535, got ${ka}`);
-  }
-  if (opts.cleanSession !== undefined && typeof opts.cleanSession !== 'boolean') throw new TypeError(`${fn}: cleanSession: expected a boolean, got ${describe(opts.cleanSession)}`);
-  if (opts.will !== undefined) {
-    const w = opts.will as unknown as Record<string, unknown> | null;
-    if (w === null || typeof w !== 'object') throw new TypeError(`${fn}: will: expected an object, got ${describe(w)}`);
-    if (typeof w['topic'] !== 'string') throw new TypeError(`${fn}: will.topic: expected a string, got ${describe(w['topic'])}`);
-    if (typeof w['payload'] !== 'string' && !(w['payload'] instanceof Uint8Array)) throw new TypeError(`${fn}: will.payload: expected a string or Uint8Array, got ${describe(w['payload'])}`);
-  }
-  if (opts.predefinedTopics !== undefined) {
-    if (opts.predefinedTopics === null || typeof opts.predefinedTopics !== 'object') throw new TypeError(`${fn}: predefinedTopics: expected an object, got ${describe(opts.predefinedTopics)}`);
-    for (const [k, v] of Object.entries(opts.predefinedTopics)) {
-      if (typeof v !== 'number') throw new TypeError(`${fn}: predefinedTopics["${k}"]: expected a number, got ${describe(v)}`);
-      if (!Number.isInteger(v) || v < 1 || v > 0xfffe) throw new RangeError(`${fn}: predefinedTopics["${k}"]: expected 1…65534, got ${v}`);
-    }
-  }
-  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal: expected an AbortSignal, got ${describe(opts.signal)}`);
-  return opts;
 }
 
 /**

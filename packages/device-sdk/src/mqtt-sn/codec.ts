@@ -7,6 +7,12 @@ import { MsgType, type MqttSnMessage, type MqttSnQoS, type PublishTopic, type Su
 export interface DecodeOptions {
   /** Largest accepted message length in bytes (default 65535, the 3-byte Length maximum). */
   readonly maxLength?: number;
+  /**
+   * A PUBLISH payload is a view into `bytes` instead of a copy (default false). Zero-copy for a
+   * caller that owns the buffer and does not reuse it (a received datagram); with it, changing
+   * `bytes` later changes the payload.
+   */
+  readonly aliasPayload?: boolean;
 }
 
 /**
@@ -23,6 +29,9 @@ export interface DecodedFrame {
   readonly message: MqttSnMessage;
   readonly bytesRead: number;
 }
+
+/** A copy of bytes[from, to), also when `bytes` is a Node Buffer (whose slice() is a view). */
+const copyOut = (bytes: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(bytes, from, to);
 
 const TYPE_NAMES = new Map<number, MqttSnMessage['type']>(Object.entries(MsgType).map(([k, v]) => [v, k as MqttSnMessage['type']]));
 
@@ -89,20 +98,19 @@ export function decodeFrame(bytes: Uint8Array, options: DecodeOptions = {}): Dec
   if (typeof maxLength !== 'number' || !Number.isInteger(maxLength) || maxLength < 2) {
     throw new RangeError(`decodeMessage: maxLength: expected an integer ≥ 2, got ${String(maxLength)}`);
   }
-  return decodeAt(bytes, maxLength, false);
+  return decodeAt(bytes, maxLength, false, options.aliasPayload === true);
 }
 
-function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): DecodedFrame {
+function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean, alias: boolean): DecodedFrame {
   const n = bytes.length;
   if (n < 1) throw new MqttSnError('INCOMPLETE', 'Length: need at least 1 byte, got 0', { offset: 0, needed: 1 });
-  const view = viewOf(bytes);
   const b0 = bytes[0] as number;
   let length: number;
   let hdr: number;
   // §5.2.1 Length: 1 octet, or 0x01 followed by a 2-octet length when the message is > 255.
   if (b0 === 0x01) {
     if (n < 3) throw new MqttSnError('INCOMPLETE', `Length: 3-byte form needs 3 bytes, got ${n}`, { offset: n, needed: 3 - n });
-    length = readU16BE(view, 1);
+    length = ((bytes[1] as number) << 8) | (bytes[2] as number);
     hdr = 3;
     if (length < 4) throw new MqttSnError('MALFORMED', `Length: 3-byte form must be ≥ 4, got ${length} at offset 1`, { offset: 1 });
   } else {
@@ -126,7 +134,7 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
     else if (tt === 2) topic = { kind: 'short', name: String.fromCharCode(hi, lo) };
     else throw new MqttSnError('MALFORMED', `PUBLISH: Flags: TopicIdType 0b11 is reserved at offset ${body}`, { offset: body });
     return {
-      message: { type: 'PUBLISH', dup: (f & DUP) !== 0, qos: qosFromFlags(f), retain: (f & RETAIN) !== 0, topic, msgId: readU16BE(view, body + 3), payload: bytes.slice(body + 5, length) },
+      message: { type: 'PUBLISH', dup: (f & DUP) !== 0, qos: qosFromFlags(f), retain: (f & RETAIN) !== 0, topic, msgId: ((bytes[body + 3] as number) << 8) | (bytes[body + 4] as number), payload: alias ? bytes.subarray(body + 5, length) : copyOut(bytes, body + 5, length) },
       bytesRead: length,
     };
   }
@@ -140,11 +148,11 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
     if (length < hdr + 2) throw new MqttSnError('MALFORMED', `ENCAPSULATED: Length ${length} leaves no room for Ctrl at offset ${hdr + 1}`, { offset: hdr + 1 });
     if (n < length) throw new MqttSnError('INCOMPLETE', `ENCAPSULATED: need ${length} header bytes, got ${n}`, { offset: n, needed: length - n });
     const ctrl = bytes[hdr + 1] as number;
-    const wirelessNodeId = bytes.slice(hdr + 2, length);
+    const wirelessNodeId = copyOut(bytes, hdr + 2, length);
     if (n === length) throw new MqttSnError('INCOMPLETE', 'ENCAPSULATED: the wrapped message is missing', { offset: n, needed: 2 });
     let innerFrame: DecodedFrame;
     try {
-      innerFrame = decodeAt(bytes.subarray(length), maxLength, true);
+      innerFrame = decodeAt(bytes.subarray(length), maxLength, true, alias);
     } catch (e) {
       if (e instanceof MqttSnError && e.offset !== undefined) {
         throw new MqttSnError(e.code, `${e.message} (in ENCAPSULATED, offset ${length + e.offset})`, { offset: length + e.offset, ...(e.needed !== undefined ? { needed: e.needed } : {}) });
@@ -167,6 +175,7 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
     if (s === undefined) throw new MqttSnError('MALFORMED', `${type}: ${field}: invalid UTF-8 at offset ${from}`, { offset: from });
     return s;
   };
+  const view = viewOf(bytes);
   const u16 = (o: number): number => readU16BE(view, body + o);
   const u8 = (o: number): number => bytes[body + o] as number;
   const end = length;
@@ -182,7 +191,7 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
       break;
     case 'GWINFO':
       need(1, 'GwId');
-      message = size > 1 ? { type, gwId: u8(0), gwAdd: bytes.slice(body + 1, end) } : { type, gwId: u8(0) };
+      message = size > 1 ? { type, gwId: u8(0), gwAdd: copyOut(bytes, body + 1, end) } : { type, gwId: u8(0) };
       break;
     case 'CONNECT': {
       need(5, 'ClientId');
@@ -219,7 +228,7 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
     }
     case 'WILLMSG':
     case 'WILLMSGUPD':
-      message = { type, message: bytes.slice(body, end) };
+      message = { type, message: copyOut(bytes, body, end) };
       break;
     case 'REGISTER':
       need(4, 'MsgId');
@@ -239,7 +248,7 @@ function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean): Decoded
       else if (tt === 1) topic = { kind: 'predefined', id: u16(1) };
       else if (tt === 2) topic = { kind: 'short', name: String.fromCharCode(u8(1), u8(2)) };
       else throw new MqttSnError('MALFORMED', `PUBLISH: Flags: TopicIdType 0b11 is reserved at offset ${body}`, { offset: body });
-      message = { type, dup: (f & DUP) !== 0, qos: qosFromFlags(f), retain: (f & RETAIN) !== 0, topic, msgId: u16(3), payload: bytes.slice(body + 5, end) };
+      message = { type, dup: (f & DUP) !== 0, qos: qosFromFlags(f), retain: (f & RETAIN) !== 0, topic, msgId: u16(3), payload: alias ? bytes.subarray(body + 5, end) : copyOut(bytes, body + 5, end) };
       break;
     }
     case 'PUBREC':
@@ -317,7 +326,9 @@ function shortName(v: unknown, field: string): [number, number] {
  * Encodes one MQTT-SN message; uses the 3-byte Length form (0x01 + u16) when the message is
  * longer than 255 bytes (MQTT-SN 1.2 §5.2.1).
  *
- * @returns a new Uint8Array holding the whole message.
+ * @returns a new Uint8Array holding the whole message. Under Node a PUBLISH is written into
+ *   Node's Buffer pool, so its `.buffer` may be shared with other small allocations: copy it
+ *   (`.slice()`) before transferring that ArrayBuffer to a worker.
  * @throws TypeError for wrong field types; RangeError for out-of-range values or a message
  *   over 65535 bytes.
  *
@@ -496,6 +507,16 @@ export function encodeMessage(message: MqttSnMessage): Uint8Array {
   return out;
 }
 
+// Node's Buffer.allocUnsafe skips the zero fill (every byte is written below) and draws small
+// messages from its pool; elsewhere a plain Uint8Array.
+// (Returned as a plain Uint8Array view: a Buffer's slice() would alias where callers expect a copy.)
+const allocOut: (n: number) => Uint8Array = typeof Buffer === 'function'
+  ? (n) => {
+      const b = Buffer.allocUnsafe(n);
+      return new Uint8Array(b.buffer, b.byteOffset, n);
+    }
+  : (n) => new Uint8Array(n);
+
 // Hot path: PUBLISH (§5.4.12) written directly, one allocation.
 function encodePublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Uint8Array {
   const q = qosOf(m.qos, 'qos', true);
@@ -517,17 +538,19 @@ function encodePublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Uint8Arr
   const hdr = bodyLen + 2 <= 255 ? 1 : 3;
   const total = hdr + 1 + bodyLen;
   if (total > 0xffff) throw new RangeError(`encodeMessage: PUBLISH would be ${total} bytes, over the 65535 maximum`);
-  const out = new Uint8Array(total);
-  const view = viewOf(out);
+  const out = allocOut(total);
   if (hdr === 1) out[0] = total;
   else {
     out[0] = 0x01;
-    writeU16BE(view, 1, total);
+    out[1] = total >> 8;
+    out[2] = total & 0xff;
   }
   out[hdr] = MsgType.PUBLISH;
   out[hdr + 1] = f;
-  writeU16BE(view, hdr + 2, tid);
-  writeU16BE(view, hdr + 4, id);
+  out[hdr + 2] = tid >> 8; // §5.2 big-endian
+  out[hdr + 3] = tid & 0xff;
+  out[hdr + 4] = id >> 8;
+  out[hdr + 5] = id & 0xff;
   out.set(payload, hdr + 6);
   return out;
 }

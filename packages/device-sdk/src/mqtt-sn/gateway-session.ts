@@ -1,12 +1,13 @@
-// One MQTT-SN client as the gateway sees it: its broker connection, topic registry, the
-// outbound queue (one QoS 1/2 PUBLISH in flight, MQTT-SN 1.2 §6.6/§6.10), and sleep state
-// (§6.14). Internal.
-import type { MqttClient } from 'mqtt';
+// One MQTT-SN client as the gateway sees it: its broker link, topic registry, the outbound
+// queue (one QoS 1/2 PUBLISH in flight, MQTT-SN 1.2 §6.6/§6.10), sleep state (§6.14), and the
+// per-client limits. Every table here is bounded by a MqttSnGatewayLimits value. Internal.
+import type { BrokerLink } from './gateway-broker.js';
+import type { MqttSnGatewayLimits, MqttSnGatewayStats } from './gateway-options.js';
 import { MqttSnError } from './errors.js';
 import { ReturnCode, type MqttSnMessage, type PublishTopic } from './messages.js';
 import { MsgIds, Retransmitter } from './retransmit.js';
 import type { MqttSnTimers, RetryPolicy } from './timers.js';
-import { TopicRegistry, hasWildcard } from './topics.js';
+import { TopicRegistry } from './topics.js';
 import type { UdpPeer } from './udp.js';
 
 export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'closed';
@@ -18,32 +19,48 @@ export interface OutboundItem {
   readonly retain: boolean;
 }
 
+export type Will = { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean };
+
+type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions'>;
+
 /** What a session needs from its gateway. */
 export interface SessionHost {
   readonly timers: MqttSnTimers;
   readonly retry: RetryPolicy;
-  readonly sleepBufferMax: number;
+  readonly random: () => number;
+  readonly limits: MqttSnGatewayLimits;
   readonly predefinedByName: ReadonlyMap<string, number>;
   readonly predefinedById: ReadonlyMap<number, string>;
   send(session: Session, m: MqttSnMessage): void;
   lost(session: Session, reason: string): void;
-  dropped(session: Session, item: OutboundItem): void;
-  counted(what: 'publishesIn' | 'publishesOut' | 'sleepBuffered'): void;
+  dropped(session: Session, item: OutboundItem, counter: Counter): void;
+  counted(what: Counter): void;
+}
+
+/** Will topic + message bytes, for maxWillBytes. */
+export function willBytes(w: Will): number {
+  return Buffer.byteLength(w.topic) + w.payload.byteLength;
 }
 
 export class Session {
   state: SessionState = 'connecting';
-  mqtt: MqttClient | undefined;
+  link: BrokerLink | undefined;
   keepAliveS = 0;
   sleepS = 0;
   cleanSession = true;
-  will: { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean } | undefined;
-  readonly registry = new TopicRegistry();
+  will: Will | undefined;
+  readonly registry: TopicRegistry;
   readonly rtx: Retransmitter;
   readonly subscriptions = new Map<string, 0 | 1 | 2>();
+  /** @internal filters with a SUBSCRIBE at the broker not yet answered */
+  readonly pendingSubscribes = new Set<string>();
   private readonly ids = new MsgIds();
   private readonly queue: OutboundItem[] = [];
-  private readonly received2 = new Set<number>();
+  private queueBytes = 0;
+  /** @internal QoS 2 msgIds forwarded and awaiting PUBREL (§6.12) */
+  readonly received2 = new Set<number>();
+  /** @internal QoS 1 PUBLISHes awaiting the broker */
+  forwarding = 0;
   private pumping = false;
   private watchdog: unknown;
 
@@ -51,15 +68,21 @@ export class Session {
     readonly clientId: string,
     public peer: UdpPeer,
     public key: string,
-    private readonly host: SessionHost,
+    readonly host: SessionHost,
     /** Wraps replies for clients behind a forwarder (MQTT-SN 1.2 §5.5). */
     public wrap: ((m: MqttSnMessage) => MqttSnMessage) | undefined,
   ) {
-    this.rtx = new Retransmitter(host.timers, () => host.retry);
+    this.rtx = new Retransmitter(host.timers, () => host.retry, host.random);
+    this.registry = new TopicRegistry(host.limits.maxRegistrations);
   }
 
   send(m: MqttSnMessage): void {
     this.host.send(this, m);
+  }
+
+  /** Sizes of the bounded tables (for stats and the invariants the tests check). */
+  footprint(): { registrations: number; subscriptions: number; inflight: number; queued: number; queuedBytes: number; pending: number } {
+    return { registrations: this.registry.size, subscriptions: this.subscriptions.size + this.pendingSubscribes.size, inflight: this.forwarding + this.received2.size, queued: this.queue.length, queuedBytes: this.queueBytes, pending: this.rtx.size };
   }
 
   // ------------------------------------------------------------ liveness
@@ -79,9 +102,10 @@ export class Session {
     this.host.timers.clearTimeout(this.watchdog);
     this.rtx.failAll(new MqttSnError('CLOSED', `session ${this.clientId} closed`));
     this.queue.length = 0;
+    this.queueBytes = 0;
   }
 
-  // ------------------------------------------------------------ client → broker
+  // ------------------------------------------------------------ client → broker (handlers: gateway-publish.ts, gateway-subscribe.ts)
 
   topicName(t: PublishTopic): string | undefined {
     if (t.kind === 'short') return t.name;
@@ -89,108 +113,28 @@ export class Session {
     return this.registry.nameOf(t.id);
   }
 
-  onRegister(m: Extract<MqttSnMessage, { type: 'REGISTER' }>): void {
-    if (m.topicName.length === 0 || hasWildcard(m.topicName)) {
-      this.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
-      return;
-    }
-    this.send({ type: 'REGACK', topicId: this.registry.assign(m.topicName), msgId: m.msgId, returnCode: ReturnCode.Accepted });
-  }
-
-  async onPublish(m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): Promise<void> {
-    const topicId = m.topic.kind === 'short' ? 0 : m.topic.id;
-    const name = this.topicName(m.topic);
-    const mq = this.mqtt;
-    if (name === undefined || mq === undefined) {
-      // §6.6: a PUBLISH with an unknown topic id is answered with PUBACK "invalid topic id".
-      this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId });
-      return;
-    }
-    if (m.qos === 2) {
-      // Exactly once: a msgId is forwarded once until PUBREL releases it.
-      if (this.received2.has(m.msgId)) {
-        this.send({ type: 'PUBREC', msgId: m.msgId });
-        return;
-      }
-      this.received2.add(m.msgId);
-    }
-    const qos = m.qos === -1 ? 0 : m.qos;
-    try {
-      this.host.counted('publishesIn');
-      if (qos === 0) mq.publish(name, Buffer.from(m.payload), { qos: 0, retain: m.retain });
-      else await mq.publishAsync(name, Buffer.from(m.payload), { qos, retain: m.retain });
-    } catch (e) {
-      if (m.qos === 2) this.received2.delete(m.msgId);
-      // An MQTT 5 reason code ≥ 0x80 (e.g. 0x87 not authorized) is final: "not supported";
-      // anything else (connection trouble) is "congestion", worth retrying later.
-      const rc = (e as { code?: unknown }).code;
-      const final = typeof rc === 'number' && rc >= 0x80;
-      if (qos > 0) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: final ? ReturnCode.NotSupported : ReturnCode.Congestion });
-      return;
-    }
-    if (m.qos === 1) this.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
-    else if (m.qos === 2) this.send({ type: 'PUBREC', msgId: m.msgId });
-  }
-
-  onPubrel(m: Extract<MqttSnMessage, { type: 'PUBREL' }>): void {
-    this.received2.delete(m.msgId);
-    this.send({ type: 'PUBCOMP', msgId: m.msgId });
-  }
-
-  async onSubscribe(m: Extract<MqttSnMessage, { type: 'SUBSCRIBE' }>): Promise<void> {
-    const mq = this.mqtt;
-    let filter: string | undefined;
-    let topicId = 0;
-    if (m.topic.kind === 'name') {
-      filter = m.topic.name;
-      if (!hasWildcard(filter) && filter.length > 0) topicId = this.registry.assign(filter);
-    } else if (m.topic.kind === 'predefined') {
-      filter = this.host.predefinedById.get(m.topic.id);
-      topicId = m.topic.id;
-    } else filter = m.topic.name;
-    const qos = m.qos === -1 ? 0 : m.qos;
-    if (filter === undefined || filter.length === 0 || mq === undefined) {
-      this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId });
-      return;
-    }
-    try {
-      const granted = await mq.subscribeAsync(filter, { qos });
-      const g = granted[0]?.qos ?? 0x80;
-      if (g === 0x80 || g > 2) {
-        this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
-        return;
-      }
-      this.subscriptions.set(filter, g as 0 | 1 | 2);
-      this.send({ type: 'SUBACK', qos: g as 0 | 1 | 2, topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
-    } catch {
-      this.send({ type: 'SUBACK', qos: 0, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion });
-    }
-  }
-
-  async onUnsubscribe(m: Extract<MqttSnMessage, { type: 'UNSUBSCRIBE' }>): Promise<void> {
-    const filter = m.topic.kind === 'predefined' ? this.host.predefinedById.get(m.topic.id) : m.topic.name;
-    if (filter !== undefined && this.mqtt !== undefined) {
-      this.subscriptions.delete(filter);
-      await this.mqtt.unsubscribeAsync(filter).catch(() => undefined);
-    }
-    this.send({ type: 'UNSUBACK', msgId: m.msgId });
-  }
-
   // ------------------------------------------------------------ broker → client
 
   fromBroker(item: OutboundItem): void {
     if (this.state === 'closed' || this.state === 'connecting') return;
+    const asleep = this.state === 'asleep';
+    // A broker payload is a view into the connection's read chunk; one held for a sleeper is
+    // copied so the buffer's bytes are what the limits count.
+    if (asleep) item = { ...item, payload: item.payload.slice() };
     this.queue.push(item);
-    if (this.state === 'asleep') {
-      // §6.14: buffer for the sleeping client, bounded per instance.
-      this.host.counted('sleepBuffered');
-      while (this.queue.length > this.host.sleepBufferMax) {
-        const old = this.queue.shift();
-        if (old !== undefined) this.host.dropped(this, old);
-      }
-      return;
+    this.queueBytes += item.payload.byteLength;
+    if (asleep) this.host.counted('sleepBuffered');
+    // §6.14: buffer for the sleeping client, bounded per instance; an active client's queue too.
+    const max = asleep ? this.host.limits.sleepBufferMax : this.host.limits.maxQueued;
+    const maxBytes = asleep ? this.host.limits.sleepBufferBytes : this.host.limits.maxQueuedBytes;
+    // The head may be mid-delivery while awake or active: never drop it from under the pump.
+    const keep = this.pumping ? 1 : 0;
+    while (this.queue.length > keep && (this.queue.length > max || this.queueBytes > maxBytes)) {
+      const old = this.queue.splice(keep, 1)[0] as OutboundItem;
+      this.queueBytes -= old.payload.byteLength;
+      this.host.dropped(this, old, asleep ? 'sleepDropped' : 'queueDropped');
     }
-    void this.pump();
+    if (!asleep) void this.pump();
   }
 
   /** Delivers queued messages one at a time; when awake and drained, ends the wake (PINGRESP). */
@@ -206,7 +150,10 @@ export class Session {
           if ((this.state as SessionState) !== 'closed') this.host.lost(this, `delivery failed: ${(e as Error).message}`);
           return;
         }
-        if (this.queue[0] === item) this.queue.shift();
+        if (this.queue[0] === item) {
+          this.queue.shift();
+          this.queueBytes -= item.payload.byteLength;
+        }
       }
       if (this.state === 'awake') {
         this.state = 'asleep';
@@ -218,22 +165,26 @@ export class Session {
     }
   }
 
-  private async deliver(item: OutboundItem): Promise<void> {
-    let topic: PublishTopic;
+  private async outboundTopic(item: OutboundItem): Promise<PublishTopic | undefined> {
     const pre = this.host.predefinedByName.get(item.topic);
-    if (pre !== undefined) topic = { kind: 'predefined', id: pre };
-    else if (item.topic.length === 2 && item.topic.charCodeAt(0) < 256 && item.topic.charCodeAt(1) < 256) topic = { kind: 'short', name: item.topic };
-    else {
-      let id = this.registry.idOf(item.topic);
-      if (id === undefined) {
-        // §6.10: the gateway REGISTERs a topic the client does not know before publishing on it.
-        const newId = this.registry.assign(item.topic);
-        const msgId = this.ids.next();
-        const r = await this.rtx.request('REGISTER', () => this.send({ type: 'REGISTER', topicId: newId, msgId, topicName: item.topic }), (m) => m.type === 'REGACK' && m.msgId === msgId);
-        if (r.type === 'REGACK' && r.returnCode !== ReturnCode.Accepted) return; // the client refused the topic
-        id = newId;
-      }
-      topic = { kind: 'normal', id };
+    if (pre !== undefined) return { kind: 'predefined', id: pre };
+    if (item.topic.length === 2 && item.topic.charCodeAt(0) < 256 && item.topic.charCodeAt(1) < 256) return { kind: 'short', name: item.topic };
+    const known = this.registry.idOf(item.topic);
+    if (known !== undefined) return { kind: 'normal', id: known };
+    // §6.10: the gateway REGISTERs a topic the client does not know before publishing on it.
+    const newId = this.registry.assign(item.topic);
+    if (newId === undefined) return undefined;
+    const msgId = this.ids.next();
+    const r = await this.rtx.request('REGISTER', () => this.send({ type: 'REGISTER', topicId: newId, msgId, topicName: item.topic }), (m) => m.type === 'REGACK' && m.msgId === msgId);
+    if (r.type === 'REGACK' && r.returnCode !== ReturnCode.Accepted) return undefined; // the client refused the topic
+    return { kind: 'normal', id: newId };
+  }
+
+  private async deliver(item: OutboundItem): Promise<void> {
+    const topic = await this.outboundTopic(item);
+    if (topic === undefined) {
+      this.host.dropped(this, item, 'rejectedRegistrations');
+      return;
     }
     this.host.counted('publishesOut');
     if (item.qos === 0) {

@@ -26,5 +26,9 @@ export type { DiscoveredGateway, SearchGatewayOptions } from './discovery.js';
 
 // --- gateway ---
 export { MqttSnGateway } from './gateway.js';
-export type { MqttSnGatewayOptions, MqttSnGatewayStats, MqttSnGatewayEvents } from './gateway.js';
-export type { BrokerCredentials, CredentialSource, GatewayBrokerOptions } from './gateway-broker.js';
+export { DEFAULT_GATEWAY_LIMITS } from './gateway-options.js';
+export type { MqttSnGatewayOptions, MqttSnGatewayLimits, MqttSnGatewayStats, MqttSnGatewayEvents } from './gateway-options.js';
+export type { BrokerConnectRequest, BrokerCredentials, BrokerLink, BrokerLinkHandlers, CredentialSource, GatewayBrokerOptions } from './gateway-broker.js';
+
+// --- transport ---
+export type { DatagramBinder, DatagramTransport, UdpPeer } from './udp.js';

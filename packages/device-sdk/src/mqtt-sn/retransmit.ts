@@ -2,7 +2,7 @@
 // Nretry; after Nretry retransmissions the procedure is aborted. Internal.
 import { MqttSnError } from './errors.js';
 import type { MqttSnMessage } from './messages.js';
-import type { MqttSnTimers, RetryPolicy } from './timers.js';
+import { retryDelay, type MqttSnTimers, type RetryPolicy } from './timers.js';
 
 interface Pending {
   readonly match: (m: MqttSnMessage) => boolean;
@@ -26,6 +26,7 @@ export class Retransmitter {
   constructor(
     private readonly timers: MqttSnTimers,
     private readonly policy: () => RetryPolicy,
+    private readonly random: () => number = Math.random,
   ) {}
 
   /**
@@ -36,7 +37,8 @@ export class Retransmitter {
     const { signal } = opts;
     if (signal?.aborted === true) return Promise.reject(new MqttSnError('ABORTED', `${what}: aborted`, { cause: signal.reason }));
     return new Promise<MqttSnMessage>((resolve, reject) => {
-      const { tRetryMs, nRetry } = this.policy();
+      const policy = this.policy();
+      const { tRetryMs, nRetry } = policy;
       let attempt = 0;
       const started = this.timers.now();
       const onAbort = (): void => finish(new MqttSnError('ABORTED', `${what}: aborted`, { cause: signal?.reason }));
@@ -59,7 +61,7 @@ export class Retransmitter {
           this.retransmissions += 1;
           try { send(attempt); } catch (e) { finish(e as Error); return; }
           arm();
-        }, tRetryMs);
+        }, retryDelay(policy, attempt, this.random)); // §6.13 Tretry, stretched by jitter (never early)
       };
       const p: Pending = { match, resolve: (m) => finish(m), reject: (e) => finish(e), timer: undefined, touch: arm };
       if (opts.progress !== undefined) {
