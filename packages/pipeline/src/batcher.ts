@@ -27,8 +27,12 @@ export interface Batch {
 
 /** One batch's commit: attempts (the same object is used for every attempt), then the verdict. */
 export interface BatchCommit {
-  /** One attempt; a rejection leads to the next attempt while retries remain. */
-  attempt(): Promise<void>;
+  /**
+   * One attempt; a rejection leads to the next attempt while retries remain. It may resolve with
+   * the points refused for good (index in the batch → error): the batch counts as committed, and
+   * only the writes holding those points reject, each with the error of its first refused point.
+   */
+  attempt(): Promise<void | ReadonlyMap<number, Error>>;
   /**
    * Called once after the last attempt failed; returns the error every write of the batch
    * rejects with (and may first undo what the attempts left behind).
@@ -66,6 +70,8 @@ export interface BatcherStats {
   readonly batchesFailed: number;
   /** Points buffered or being committed. */
   readonly pendingRows: number;
+  /** Points of committed batches that the commit refused for good. */
+  readonly rowsRejected: number;
 }
 
 /** The batching state of one sink. */
@@ -89,6 +95,8 @@ interface OpenBatch {
   points: TelemetryPoint[];
   extras: (string | null)[];
   bytes: number;
+  /** Points refused for good by a commit that otherwise succeeded. */
+  rejected: ReadonlyMap<number, Error> | undefined;
   settled: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
@@ -102,7 +110,7 @@ function newBatch(): OpenBatch {
     reject = rej;
   });
   settled.catch(() => undefined); // observed by the writes; never an unhandled rejection
-  return { points: [], extras: [], bytes: 0, settled, resolve, reject };
+  return { points: [], extras: [], bytes: 0, rejected: undefined, settled, resolve, reject };
 }
 
 /**
@@ -116,7 +124,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const maxBytes = options.maxBytes ?? Infinity;
   const size = options.size ?? (() => 0);
   const clock = options.clock ?? systemClock;
-  const counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
+  const counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 };
   let current: OpenBatch | undefined;
   let timer: unknown;
   let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
@@ -129,7 +137,11 @@ export function createBatcher(options: BatcherOptions): Batcher {
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1));
       try {
-        await c.attempt();
+        const refused = await c.attempt();
+        if (refused instanceof Map && refused.size > 0) {
+          batch.rejected = refused;
+          counts.rowsRejected += refused.size;
+        }
         return;
       } catch (err) {
         lastErr = err;
@@ -164,7 +176,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   return {
     async write(points, extras) {
-      const waits: Promise<void>[] = [];
+      // The batches holding this write's points, with the range of indices it has in each.
+      const parts: { batch: OpenBatch; from: number; to: number }[] = [];
       for (let i = 0; i < points.length; i++) {
         const p = points[i] as TelemetryPoint;
         const extra = extras[i] ?? null;
@@ -172,7 +185,9 @@ export function createBatcher(options: BatcherOptions): Batcher {
           current = newBatch();
           if (maxAgeMs > 0) timer = clock.setTimeout(() => void seal(), maxAgeMs);
         }
-        if (waits[waits.length - 1] !== current.settled) waits.push(current.settled);
+        const last = parts[parts.length - 1];
+        if (last?.batch === current) last.to++;
+        else parts.push({ batch: current, from: current.points.length, to: current.points.length + 1 });
         current.points.push(p);
         current.extras.push(extra);
         current.bytes += size(p, extra);
@@ -180,7 +195,14 @@ export function createBatcher(options: BatcherOptions): Batcher {
         if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
       }
       if (maxAgeMs === 0) void seal();
-      await Promise.all(waits);
+      await Promise.all(parts.map((x) => x.batch.settled));
+      for (const { batch, from, to } of parts) {
+        if (batch.rejected === undefined) continue;
+        for (let i = from; i < to; i++) {
+          const err = batch.rejected.get(i);
+          if (err !== undefined) throw err;
+        }
+      }
     },
     seal,
     idle: () => chain,

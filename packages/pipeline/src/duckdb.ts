@@ -8,10 +8,11 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createBatcher } from './batcher.js';
 import type { Batch } from './batcher.js';
+import { generations, replacedOption, reportReplaced, type Generation } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import { describe, intArg, intOption, isPlainObject, optString } from './validate.js';
-import { checkTelemetryPoint } from './lake.js';
-import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
+import { checkTelemetryPoint, type LakeClock } from './lake.js';
+import type { Gap, LastValue, Replacement, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
 type DuckDbConnection = Awaited<ReturnType<Awaited<ReturnType<DuckDbModule['DuckDBInstance']['create']>>['connect']>>;
@@ -53,6 +54,13 @@ export interface DuckDbStoreOptions {
    * and bundlers.
    */
   readonly importer?: () => Promise<unknown>;
+  /**
+   * Called after a commit for every stored value it replaced with a different one (the last
+   * writer by arrival order wins; an identical redelivery is not a replacement).
+   */
+  readonly onReplaced?: (r: Replacement) => void;
+  /** Timers for the age bound and the retry delays; the global timers by default. */
+  readonly clock?: LakeClock;
 }
 
 /**
@@ -88,6 +96,8 @@ export interface DuckDbStats {
   readonly batches: number;
   readonly batchesFailed: number;
   readonly pendingRows: number;
+  /** Stored values replaced by a later arrival with a different value or extra. */
+  readonly replaced: number;
 }
 
 /**
@@ -114,6 +124,13 @@ export interface DuckDbStore extends TelemetrySink, TimeSeriesQueries {
    * lake has no file yet. Sorted by date, then hour.
    */
   lakeSummary(lakeDir: string, prefix?: string): Promise<LakePartition[]>;
+  /**
+   * The latest value of each (device, metric) in the Parquet lake under `lakeDir/prefix`, read
+   * with the stores' duplicate policy: of the rows the lake holds for one (device, metric, time),
+   * the last by arrival (part number, then row in file) wins. Same shape and order as
+   * {@link TimeSeriesQueries.lastValues}; `[]` when the lake has no file yet.
+   */
+  lakeLastValues(lakeDir: string, filter?: { readonly metric?: string; readonly device?: string }, prefix?: string): Promise<LastValue[]>;
   /** Counters since open. */
   stats(): DuckDbStats;
 }
@@ -131,9 +148,11 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
  * Opens (or creates) a DuckDB database as the embedded time-series store: table `telemetry`
  * (`device` VARCHAR, `time` TIMESTAMP in UTC, `metric` VARCHAR, `value` DOUBLE, `extra` JSON,
  * primary key `(device, metric, time)`). Writes are batched (up to `maxRows` or `maxAgeMs`),
- * appended to a staging table and moved with `INSERT OR IGNORE` inside one transaction per
- * batch, so redelivered points never become duplicate rows; every `write` of a batch resolves
- * after its transaction committed, or rejects with `DB_FAILED`.
+ * appended to a staging table and moved with `INSERT OR REPLACE` inside one transaction per
+ * batch: for one key the last writer by arrival order wins, a replaced value that differs is
+ * counted (`replaced`) and reported (`onReplaced`), and a redelivered point never becomes a
+ * second row. Every `write` of a batch resolves after its transaction committed, or rejects
+ * with `DB_FAILED`.
  *
  * Queries follow the shared {@link TimeSeriesQueries} semantics (buckets aligned to the Unix
  * epoch, half-open ranges), and `lakeSummary` reads the Parquet lake.
@@ -153,9 +172,11 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
  *   { device: 'pump-1', time: t + 30_000, metric: 'temp_c', value: 22 },
  * ]);
  * await db.write([{ device: 'pump-1', time: t, metric: 'temp_c', value: 20 }]); // redelivery: ignored
+ * await db.write([{ device: 'pump-1', time: t + 30_000, metric: 'temp_c', value: 23 }]); // same key, new value: replaces
  * (await db.query('SELECT count(*) AS n FROM telemetry'))[0]; // { n: 2 }
- * (await db.lastValues())[0]?.value; // 22
- * (await db.downsample({ device: 'pump-1', metric: 'temp_c', from: t, to: t + 60_000, bucketMs: 60_000 }))[0]?.avg; // 21
+ * (await db.lastValues())[0]?.value; // 23
+ * db.stats().replaced; // 1
+ * (await db.downsample({ device: 'pump-1', metric: 'temp_c', from: t, to: t + 60_000, bucketMs: 60_000 }))[0]?.avg; // 21.5
  * await db.close();
  * ```
  */
@@ -169,6 +190,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 50, 0, 60_000);
   const importer = options.importer ?? (() => import('@duckdb/node-api'));
   if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
+  const onReplaced = replacedOption('onReplaced', options.onReplaced);
+  const clock = options.clock;
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null)) throw new TypeError(`clock: expected an object, got ${describe(clock)}`);
 
   let mod: DuckDbModule;
   try {
@@ -214,46 +238,63 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
 
   let closed = false;
 
+  const counts = { replaced: 0 };
+
+  /** One generation (each key once): staged, replaced values read, then upserted. */
+  async function upsert(gen: Generation): Promise<Omit<Replacement, 'sink'>[]> {
+    await conn.run('DELETE FROM telemetry_staging');
+    const app = await conn.createAppender('telemetry_staging', 'main', 'temp');
+    try {
+      for (let i = 0; i < gen.points.length; i++) {
+        const p = gen.points[i] as TelemetryPoint;
+        const extra = gen.extras[i] ?? null;
+        app.appendVarchar(p.device);
+        app.appendBigInt(BigInt(p.time));
+        app.appendVarchar(p.metric);
+        if (p.value === null) app.appendNull();
+        else app.appendDouble(p.value);
+        if (extra === null) app.appendNull();
+        else app.appendVarchar(extra);
+        app.endRow();
+        // The appender runs on this thread (~5 µs a row): let the event loop (MQTT, the hot
+        // path's alerts) in every 2,000 rows instead of blocking it for a whole batch.
+        if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));
+      }
+      app.flushSync();
+    } finally {
+      app.closeSync();
+    }
+    // The duplicate policy: the stored values this generation replaces with different ones.
+    const reader = await conn.runAndReadAll(
+      `SELECT s.device, s.metric, s.time, t.value AS previous, s.value FROM telemetry_staging s
+       JOIN telemetry t ON t.device = s.device AND t.metric = s.metric AND t.time = epoch_ms(s.time)
+       WHERE t.value IS DISTINCT FROM s.value OR t.extra IS DISTINCT FROM s.extra::JSON`,
+    );
+    const replaced = reader.getRowObjectsJS().map((r) => plain(r) as unknown as Omit<Replacement, 'sink'>);
+    await conn.run(`INSERT OR REPLACE INTO telemetry SELECT device, epoch_ms(time), metric, value, extra::JSON FROM telemetry_staging`);
+    await conn.run('DELETE FROM telemetry_staging');
+    return replaced;
+  }
+
   async function insert(batch: Batch): Promise<void> {
-    await locked(async () => {
+    const replaced = await locked(async () => {
       await conn.run('BEGIN TRANSACTION');
       try {
-        await conn.run('DELETE FROM telemetry_staging');
-        const app = await conn.createAppender('telemetry_staging', 'main', 'temp');
-        try {
-          for (let i = 0; i < batch.points.length; i++) {
-            const p = batch.points[i] as TelemetryPoint;
-            const extra = batch.extras[i] ?? null;
-            app.appendVarchar(p.device);
-            app.appendBigInt(BigInt(p.time));
-            app.appendVarchar(p.metric);
-            if (p.value === null) app.appendNull();
-            else app.appendDouble(p.value);
-            if (extra === null) app.appendNull();
-            else app.appendVarchar(extra);
-            app.endRow();
-            // The appender runs on this thread (~5 µs a row): let the event loop (MQTT, the hot
-            // path's alerts) in every 2,000 rows instead of blocking it for a whole batch.
-            if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));
-          }
-          app.flushSync();
-        } finally {
-          app.closeSync();
-        }
-        await conn.run(
-          `INSERT OR IGNORE INTO telemetry SELECT device, epoch_ms(time), metric, value, extra::JSON FROM telemetry_staging`,
-        );
-        await conn.run('DELETE FROM telemetry_staging');
+        const found: Omit<Replacement, 'sink'>[] = [];
+        for (const gen of generations(batch.points, batch.extras)) found.push(...(await upsert(gen)));
         await conn.run('COMMIT');
+        return found;
       } catch (err) {
         await conn.run('ROLLBACK').catch(() => undefined);
         throw err;
       }
     });
+    reportReplaced('duckdb', replaced, counts, onReplaced);
   }
 
-  // Global timers (systemClock), not unref'd: an awaited batch keeps the process alive until it commits.
+  // Global timers (systemClock) by default, not unref'd: an awaited batch keeps the process alive until it commits.
   const batcher = createBatcher({
+    ...(clock !== undefined ? { clock } : {}),
     maxRows,
     maxAgeMs,
     retries,
@@ -268,6 +309,18 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
         ),
     }),
   });
+
+  /** The lake's Parquet glob, or undefined when it has no file yet. */
+  async function lakeGlob(lakeDir: unknown, prefix: unknown): Promise<string | undefined> {
+    if (typeof lakeDir !== 'string') throw new TypeError(`lakeDir: expected a directory path string, got ${describe(lakeDir)}`);
+    if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
+    if (lakeDir.length === 0) throw new RangeError(`lakeDir: expected a non-empty path, got ''`);
+    const any = await readdir(`${lakeDir}/${prefix}`, { recursive: true }).then(
+      (names) => names.some((n) => n.endsWith('.parquet')),
+      () => false,
+    );
+    return any ? `${lakeDir.replace(/\/+$/, '')}/${prefix}/**/*.parquet` : undefined;
+  }
 
   function checkClosed(what: string): void {
     if (closed) throw new PipelineError('CLOSED', `duckdb: ${what} after close()`);
@@ -370,15 +423,8 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     },
     async lakeSummary(lakeDir, prefix = 'telemetry') {
       checkClosed('lakeSummary');
-      if (typeof lakeDir !== 'string') throw new TypeError(`lakeDir: expected a directory path string, got ${describe(lakeDir)}`);
-      if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
-      if (lakeDir.length === 0) throw new RangeError(`lakeDir: expected a non-empty path, got ''`);
-      const glob = `${lakeDir.replace(/\/+$/, '')}/${prefix}/**/*.parquet`;
-      const any = await readdir(`${lakeDir}/${prefix}`, { recursive: true }).then(
-        (names) => names.some((n) => n.endsWith('.parquet')),
-        () => false,
-      );
-      if (!any) return [];
+      const glob = await lakeGlob(lakeDir, prefix);
+      if (glob === undefined) return [];
       const found = await rows(
         `SELECT CAST("date" AS VARCHAR) AS date, CAST(hour AS VARCHAR) AS hour, count(*) AS rows, count(DISTINCT filename) AS files
          FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types_autocast = false, filename = true)
@@ -386,6 +432,29 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
       );
       return found as unknown as LakePartition[];
     },
-    stats: () => batcher.stats(),
+    async lakeLastValues(lakeDir, filter = {}, prefix = 'telemetry') {
+      checkClosed('lakeLastValues');
+      const glob = await lakeGlob(lakeDir, prefix);
+      checkFilter('filter', filter);
+      const metric = optString('filter.metric', filter.metric);
+      const device = optString('filter.device', filter.device);
+      if (glob === undefined) return [];
+      // Arrival order in the lake: part files are numbered in commit order per partition, rows
+      // keep write order in a file. A key's rows share a partition (it is derived from time).
+      const found = await rows(
+        `SELECT device, metric, time, value FROM (
+           SELECT device, metric, epoch_ms(time) AS time, value,
+                  row_number() OVER (PARTITION BY device, metric, time
+                    ORDER BY CAST(regexp_extract(filename, 'part-([0-9]+)[.]parquet$', 1) AS BIGINT) DESC, file_row_number DESC) AS arrival
+           FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types_autocast = false, filename = true, file_row_number = true)
+           WHERE ($1::VARCHAR IS NULL OR metric = $1::VARCHAR) AND ($2::VARCHAR IS NULL OR device = $2::VARCHAR))
+         WHERE arrival = 1
+         QUALIFY row_number() OVER (PARTITION BY device, metric ORDER BY time DESC) = 1
+         ORDER BY device, metric`,
+        [metric ?? null, device ?? null],
+      );
+      return found as unknown as LastValue[];
+    },
+    stats: () => ({ ...batcher.stats(), ...counts }),
   };
 }

@@ -107,12 +107,12 @@ describe('sealing', () => {
     await until(() => r.committed.length === 2);
     expect(r.committed).toEqual([['d0', 'd1', 'd2'], ['d3', 'd4', 'd5']]);
     expect(w.state).toBe('pending'); // d6 is still buffered
-    expect(b.stats()).toEqual({ rows: 6, batches: 2, batchesFailed: 0, pendingRows: 1 });
+    expect(b.stats()).toEqual({ rows: 6, batches: 2, batchesFailed: 0, pendingRows: 1, rowsRejected: 0 });
     await b.flush();
     await until(() => w.state !== 'pending');
     expect(w.state).toBe('resolved');
     expect(r.committed[2]).toEqual(['d6']);
-    expect(b.stats()).toEqual({ rows: 7, batches: 3, batchesFailed: 0, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 7, batches: 3, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('by bytes: sealed once the estimated size reaches maxBytes; size sees each point and its extra', async () => {
@@ -189,7 +189,7 @@ describe('flush, seal and idle', () => {
     await b.idle();
     await b.write([], []);
     expect(r.attempts).toEqual([]);
-    expect(b.stats()).toEqual({ rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('with nothing buffered, flush still waits for the commit in flight', async () => {
@@ -251,7 +251,7 @@ describe('commits', () => {
     expect(clock.delays).toEqual([10, 20]);
     expect(r.attempts).toEqual([0, 0, 0]); // one batch, three attempts
     expect(r.failedWith).toEqual([]);
-    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 0, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('a batch that fails for good rejects exactly the writes holding its points; the next batch commits', async () => {
@@ -271,7 +271,7 @@ describe('commits', () => {
     expect(r.failedWith).toHaveLength(1);
     expect(r.attempts).toEqual([0, 0, 1]);
     expect(r.committed).toEqual([['d3', 'd4', 'd5']]);
-    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 1, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 1, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('a failed batch leaves the batcher working: later writes commit', async () => {
@@ -282,6 +282,19 @@ describe('commits', () => {
     failing = false;
     await b.write(pts(2, 2), noExtras(2));
     expect(r.committed).toEqual([['d2', 'd3']]);
-    expect(b.stats()).toEqual({ rows: 2, batches: 1, batchesFailed: 1, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 2, batches: 1, batchesFailed: 1, pendingRows: 0, rowsRejected: 0 });
+  });
+
+  it('a commit may refuse some points for good: only the writes holding them reject, each with its first refused point\'s error', async () => {
+    const refused = new Error('point 3 refused');
+    const commit = (): BatchCommit => ({ attempt: async () => new Map([[3, refused], [4, new Error('point 4 refused')]]), fail: (e) => e as Error });
+    const b = batcher({ maxRows: 6, clock: fakeClock(), commit });
+    const w1 = track(b.write(pts(2), noExtras(2))); // indices 0-1
+    const w2 = track(b.write(pts(3, 2), noExtras(3))); // indices 2-4
+    const w3 = track(b.write(pts(1, 5), noExtras(1))); // index 5: seals at 6 rows
+    await until(() => w3.state !== 'pending' && w2.state !== 'pending' && w1.state !== 'pending');
+    expect([w1.state, w2.state, w3.state]).toEqual(['resolved', 'rejected', 'resolved']);
+    expect(w2.error).toBe(refused);
+    expect(b.stats()).toEqual({ rows: 6, batches: 1, batchesFailed: 0, pendingRows: 0, rowsRejected: 2 });
   });
 });
