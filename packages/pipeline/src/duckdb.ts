@@ -191,7 +191,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   const importer = options.importer ?? (() => import('@duckdb/node-api'));
   if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
   const onReplaced = replacedOption('onReplaced', options.onReplaced);
-  const clock: LakeClock | undefined = options.clock;
+  const clock = (options as DuckDbStoreOptions).clock;
   if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`clock: expected an object, got ${describe(clock)}`);
 
   let mod: DuckDbModule;
