@@ -12,6 +12,8 @@ export type PipelineErrorCode =
   | 'OVERSIZED'
   /** A sink failed for good (after its retries) to accept a batch. */
   | 'SINK_FAILED'
+  /** the sink refused the points for good (e.g. HTTP 4xx); retrying cannot help */
+  | 'SINK_REJECTED'
   /** A write or push after `close()`. */
   | 'CLOSED'
   /** A rules file or rule definition is invalid. */

@@ -18,4 +18,5 @@ export * from './lake.js';
 export * from './duckdb.js';
 export * from './postgres.js';
 export * from './stack.js';
-export * from './line-protocol.js';
+export { encodeLineProtocol, formatLine, type Line, type LineFieldValue, type LinePrecision, type LineProtocolOptions } from './line-protocol.js';
+export { createInfluxSink, type InfluxSink, type InfluxSinkOptions, type InfluxSinkStats } from './influx.js';
