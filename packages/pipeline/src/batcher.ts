@@ -54,6 +54,10 @@ export interface BatcherOptions {
   readonly retries: number;
   /** Delay before the first retry, doubled for each further one. */
   readonly retryDelayMs: number;
+  /** Ceiling of the doubled delay. Default: none. */
+  readonly maxRetryDelayMs?: number;
+  /** Whether a failed attempt is worth another; `false` ends the retries at once. Default: every failure is. */
+  readonly retryable?: (err: unknown) => boolean;
   /** Timers for the age bound and the retry delays; {@link systemClock} by default. */
   readonly clock?: BatcherClock;
   /** Starts the commit of a sealed batch. */
@@ -124,6 +128,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const maxBytes = options.maxBytes ?? Infinity;
   const size = options.size ?? (() => 0);
   const clock = options.clock ?? systemClock;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? Infinity;
+  const retryable = options.retryable ?? (() => true);
   const counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 };
   let current: OpenBatch | undefined;
   let timer: unknown;
@@ -135,7 +141,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
     const c = commit(batch);
     let lastErr: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1));
+      if (attempt > 0) await sleep(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1)));
       try {
         const refused = await c.attempt();
         if (refused instanceof Map && refused.size > 0) {
@@ -145,6 +151,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         return;
       } catch (err) {
         lastErr = err;
+        if (!retryable(err)) break;
       }
     }
     throw await c.fail(lastErr);
