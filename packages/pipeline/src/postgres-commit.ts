@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pointKey } from './dedupe.js';
-import { copyChunks, isTransient, MS, type Row } from './postgres-rows.js';
+import { copyChunks, MS, withClient, type Row } from './postgres-rows.js';
 import type { Replacement } from './types.js';
 
 /** PostgreSQL's wire protocol numbers bind parameters with a 16-bit count. */
@@ -72,19 +72,10 @@ async function upsert(client: pg.PoolClient, t: CommitTarget, rows: readonly Row
 }
 
 /**
- * Commits the generations of one batch in one transaction on one pooled connection. A broken
- * connection is discarded, not returned to the pool.
+ * Commits the generations of one batch in one transaction on one pooled connection.
  */
 export async function commitGenerations(pool: pg.Pool, t: CommitTarget, gens: readonly (readonly Row[])[]): Promise<CommitResult> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A checked-out client whose server dies between two queries emits 'error' (unhandled, it
-  // would crash the process); the next query then fails and the batch is retried.
-  const onClientError = (err: Error): void => {
-    broken = err;
-  };
-  client.on('error', onClientError);
-  try {
+  return withClient(pool, async (client, broke) => {
     if (!t.staged.has(client)) {
       await client.query(
         `CREATE TEMP TABLE IF NOT EXISTS ${t.stage} (device text, time timestamptz, metric text, value double precision, extra jsonb) ON COMMIT DELETE ROWS`,
@@ -103,16 +94,8 @@ export async function commitGenerations(pool: pg.Pool, t: CommitTarget, gens: re
       await client.query('COMMIT');
       return { inserted, replaced };
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: unknown) => {
-        broken = e as Error;
-      });
+      await client.query('ROLLBACK').catch((e: unknown) => broke(e as Error));
       throw err;
     }
-  } catch (err) {
-    if (isTransient(err)) broken = err as Error;
-    throw err;
-  } finally {
-    client.off('error', onClientError);
-    client.release(broken);
-  }
+  });
 }

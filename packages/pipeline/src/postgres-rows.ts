@@ -1,5 +1,6 @@
 // PostgreSQL sink internals: the row text a point becomes, COPY escaping, which errors are
 // transient, identifiers and time literals, and the retry loop of schema work and queries.
+import type pg from 'pg';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
 import { describe } from './validate.js';
@@ -184,5 +185,28 @@ export async function withRetry<T>(fn: () => Promise<T>, r: RetryPolicy): Promis
       const ms = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** (attempt - 1));
       await new Promise<void>((resolve) => r.clock.setTimeout(resolve, ms));
     }
+  }
+}
+
+/**
+ * Runs `fn` on a pooled connection. A checked-out client whose server dies between two queries
+ * emits 'error' (unhandled, it would crash the process): it is caught, and the next query fails
+ * instead. A connection that broke (or failed transiently) is discarded, not returned to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, broke: (e: Error) => void) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const broke = (e: Error): void => {
+    broken = e;
+  };
+  client.on('error', broke);
+  try {
+    return await fn(client, broke);
+  } catch (err) {
+    if (isTransient(err)) broken = err as Error;
+    throw err;
+  } finally {
+    client.off('error', broke);
+    client.release(broken);
   }
 }

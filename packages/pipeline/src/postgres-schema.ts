@@ -2,7 +2,7 @@
 // existing plain table), its unique (device, metric, time) index, and partitions on demand.
 import type pg from 'pg';
 import { PipelineError } from './errors.js';
-import { PG_MAX_TIME, PG_MIN_TIME, partitionName, quoteIdent, sqlstate, isTransient, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
+import { PG_MAX_TIME, PG_MIN_TIME, partitionName, quoteIdent, sqlstate, withClient, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
 
 /** What the schema work found or created. */
 export interface SchemaInfo {
@@ -69,70 +69,62 @@ export function createSchema(ctx: SchemaContext): Schema {
   let kind: SchemaInfo['kind'] | undefined;
 
   async function create(): Promise<SchemaInfo> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    const onClientError = (err: Error): void => {
-      broken = err;
-    };
-    client.on('error', onClientError);
-    try {
-      const existing = await client.query<{ relkind: string }>(
-        `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
-        [table],
-      );
-      const hyper = await useTimescale(client, timescale, name);
-      const relkind = existing.rows[0]?.relkind;
-      const columns = `device text NOT NULL, time timestamptz NOT NULL, metric text NOT NULL, value double precision, extra jsonb`;
-      let info: SchemaInfo;
-      const isHypertable = async (): Promise<boolean> =>
-        (
-          await client.query<{ yes: boolean }>(
-            `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
-                            WHERE to_regclass(format('%I.%I', hypertable_schema, hypertable_name)) = to_regclass($1)) AS yes`,
-            [table],
-          )
-        ).rows[0]?.yes === true;
-      if (hyper && (relkind === undefined || (relkind === 'r' && (await isHypertable())))) {
-        // UNTESTED here (TimescaleDB is not in Debian's archive on the build machine).
-        // Only a table created here (empty) or one that already is a hypertable: migrate_data
-        // stays false, and if_not_exists makes a second call (or a concurrent process) a no-op.
-        // A unique index on a hypertable must contain the time column; (device, metric, time) does.
-        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`);
-        await client.query(
-          `SELECT create_hypertable($1::regclass, 'time', chunk_time_interval => $2::interval, if_not_exists => TRUE, migrate_data => FALSE)`,
-          [table, `${chunkIntervalMs} milliseconds`],
-        );
-        info = { kind: 'hypertable', table };
-      } else if (relkind === 'r') {
-        info = { kind: 'table', table }; // an existing plain table (with rows, perhaps): used as is
-      } else {
-        // Native range partitions, created on demand per interval that a batch touches. There is
-        // deliberately no DEFAULT partition: once a default partition holds rows for a range,
-        // creating the proper partition for that range fails (PostgreSQL must move those rows and
-        // refuses when they would overlap), so rows would pile up there for good. A batch whose
-        // partition is missing instead creates it first.
-        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns}) PARTITION BY RANGE (time)`);
-        info = { kind: 'partitioned', table };
-        const children = await client.query<{ relname: string }>(
-          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+    return withClient(pool, async (client) => {
+      try {
+        const existing = await client.query<{ relkind: string }>(
+          `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
           [table],
         );
-        for (const r of children.rows) partitions.add(r.relname);
+        const hyper = await useTimescale(client, timescale, name);
+        const relkind = existing.rows[0]?.relkind;
+        const columns = `device text NOT NULL, time timestamptz NOT NULL, metric text NOT NULL, value double precision, extra jsonb`;
+        let info: SchemaInfo;
+        const isHypertable = async (): Promise<boolean> =>
+          (
+            await client.query<{ yes: boolean }>(
+              `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
+                              WHERE to_regclass(format('%I.%I', hypertable_schema, hypertable_name)) = to_regclass($1)) AS yes`,
+              [table],
+            )
+          ).rows[0]?.yes === true;
+        if (hyper && (relkind === undefined || (relkind === 'r' && (await isHypertable())))) {
+          // UNTESTED here (TimescaleDB is not in Debian's archive on the build machine).
+          // Only a table created here (empty) or one that already is a hypertable: migrate_data
+          // stays false, and if_not_exists makes a second call (or a concurrent process) a no-op.
+          // A unique index on a hypertable must contain the time column; (device, metric, time) does.
+          await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`);
+          await client.query(
+            `SELECT create_hypertable($1::regclass, 'time', chunk_time_interval => $2::interval, if_not_exists => TRUE, migrate_data => FALSE)`,
+            [table, `${chunkIntervalMs} milliseconds`],
+          );
+          info = { kind: 'hypertable', table };
+        } else if (relkind === 'r') {
+          info = { kind: 'table', table }; // an existing plain table (with rows, perhaps): used as is
+        } else {
+          // Native range partitions, created on demand per interval that a batch touches. There is
+          // deliberately no DEFAULT partition: once a default partition holds rows for a range,
+          // creating the proper partition for that range fails (PostgreSQL must move those rows and
+          // refuses when they would overlap), so rows would pile up there for good. A batch whose
+          // partition is missing instead creates it first.
+          await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns}) PARTITION BY RANGE (time)`);
+          info = { kind: 'partitioned', table };
+          const children = await client.query<{ relname: string }>(
+            `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+            [table],
+          );
+          for (const r of children.rows) partitions.add(r.relname);
+        }
+        // One index serves as the redelivery key (ON CONFLICT) and as the last-value index.
+        await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${tableName}_device_metric_time`)} ON ${table} (device, metric, time DESC)`);
+        kind = info.kind;
+        return info;
+      } catch (err) {
+        if (err instanceof PipelineError) throw err;
+        // Two processes creating the same table or index at once: the loser sees a duplicate.
+        if (['42P07', '23505'].includes(sqlstate(err))) throw Object.assign(new Error('schema race'), { code: '40001', cause: err });
+        throw err;
       }
-      // One index serves as the redelivery key (ON CONFLICT) and as the last-value index.
-      await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${tableName}_device_metric_time`)} ON ${table} (device, metric, time DESC)`);
-      kind = info.kind;
-      return info;
-    } catch (err) {
-      if (err instanceof PipelineError) throw err;
-      // Two processes creating the same table or index at once: the loser sees a duplicate.
-      if (['42P07', '23505'].includes(sqlstate(err))) throw Object.assign(new Error('schema race'), { code: '40001', cause: err });
-      if (isTransient(err)) broken = err as Error;
-      throw err;
-    } finally {
-      client.off('error', onClientError);
-      client.release(broken);
-    }
+    });
   }
 
   function ensure(): Promise<SchemaInfo> {
