@@ -297,4 +297,27 @@ describe('commits', () => {
     expect(w2.error).toBe(refused);
     expect(b.stats()).toEqual({ rows: 6, batches: 1, batchesFailed: 0, pendingRows: 0, rowsRejected: 2 });
   });
+
+  it('retryable false ends the retries at once; maxRetryDelayMs caps the doubled delay', async () => {
+    const clock = fakeClock();
+    let attempts = 0;
+    const fatal = new Error('fatal');
+    const commit = (): BatchCommit => ({
+      attempt: async () => {
+        attempts++;
+        throw attempts < 4 ? new Error('transient') : fatal;
+      },
+      fail: (e) => e as Error,
+    });
+    const b = batcher({ maxAgeMs: 0, retries: 10, retryDelayMs: 10, maxRetryDelayMs: 25, retryable: (e) => e !== fatal, clock, commit });
+    const w = track(b.write(pts(1), noExtras(1)));
+    for (let i = 0; i < 3; i++) {
+      await until(() => clock.pending() === 1);
+      clock.fire();
+    }
+    await until(() => w.state !== 'pending');
+    expect(w.error).toBe(fatal);
+    expect(attempts).toBe(4);
+    expect(clock.delays).toEqual([10, 20, 25]);
+  });
 });
