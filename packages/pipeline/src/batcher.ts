@@ -60,7 +60,7 @@ export interface BatcherOptions {
   readonly retryable?: (err: unknown) => boolean;
   /** Timers for the age bound and the retry delays; {@link systemClock} by default. */
   readonly clock?: BatcherClock;
-  /** Starts the commit of a sealed batch. */
+  /** Makes the commit of a batch when it is sealed (its attempts run later, in order). */
   readonly commit: (batch: Batch) => BatchCommit;
 }
 
@@ -137,8 +137,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
 
-  async function commitWithRetries(batch: OpenBatch): Promise<void> {
-    const c = commit(batch);
+  async function commitWithRetries(batch: OpenBatch, c: BatchCommit): Promise<void> {
     let lastErr: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1)));
@@ -165,9 +164,19 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
     if (batch === undefined) return undefined;
     current = undefined;
+    // The commit is made at seal time, so a sink can prepare it (encode, compress) while the
+    // batch before it is still committing; its attempts still run one batch at a time, in order.
+    let c: BatchCommit | undefined;
+    let made: unknown;
+    try {
+      c = commit(batch);
+    } catch (err) {
+      made = err;
+    }
     chain = chain.then(async () => {
       try {
-        await commitWithRetries(batch);
+        if (c === undefined) throw made;
+        await commitWithRetries(batch, c);
         counts.rows += batch.points.length;
         counts.batches++;
         batch.resolve();

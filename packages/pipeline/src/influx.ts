@@ -6,11 +6,12 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { createBatcher, systemClock, type Batch, type BatchCommit } from './batcher.js';
-import { pointKey, replacedOption, reportReplaced, sameContent } from './dedupe.js';
+import { replacedOption, reportReplaced } from './dedupe.js';
+import { recentValues } from './recent.js';
 import { PipelineError } from './errors.js';
 import { classify, influxAgent, influxMessage, influxRequest, InfluxTransientError, quoteIdent, quoteString, type InfluxTarget } from './influx-http.js';
 import type { LakeClock } from './lake.js';
-import { pointLine, resolveLineOptions } from './line-protocol.js';
+import { measurementLine, pointLine, resolveLineOptions } from './line-protocol.js';
 import type { LastValue, Replacement, TelemetryPoint, TelemetrySink } from './types.js';
 import { describe, intOption, isPlainObject, optString } from './validate.js';
 
@@ -46,10 +47,12 @@ export interface InfluxSinkOptions {
   /** Gzip request bodies. Default true. */
   readonly gzip?: boolean;
   /**
-   * Keys whose last written value the sink remembers to see replacements (InfluxDB overwrites a
-   * point of the same series and time without telling). Default 100,000; 0 turns counting off.
+   * Times per series (device, metric) whose last written value the sink remembers to see
+   * replacements: InfluxDB overwrites a point of the same series and time without telling.
+   * Default 16 (a redelivery of one of the last 16 points of its series is seen); 0 turns
+   * counting off. Replacing an older point still works (last writer wins), uncounted.
    */
-  readonly trackKeys?: number;
+  readonly trackPerSeries?: number;
   /** Called after a commit for every remembered value it replaced with a different one. */
   readonly onReplaced?: (r: Replacement) => void;
   /** Timers for the age bound, retries and request timeouts; the global timers by default. */
@@ -126,7 +129,7 @@ function parseBase(v: unknown): URL {
  *
  * Duplicates: InfluxDB keeps the last write of a (device, metric, time) key (its fields merged),
  * as every store of the pipeline does; a replacement is counted and reported when the sink still
- * remembers the key (`trackKeys`).
+ * remembers the key (`trackPerSeries`).
  *
  * @throws TypeError / RangeError for bad options.
  * @example
@@ -154,16 +157,16 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
   const retries = intOption('options.retries', o.retries, 3, 0, 100);
   const retryDelayMs = intOption('options.retryDelayMs', o.retryDelayMs, 200, 0, 600_000);
   const timeoutMs = intOption('options.timeoutMs', o.timeoutMs, 10_000, 1, 2_147_483_647);
-  const trackKeys = intOption('options.trackKeys', o.trackKeys, 100_000, 0, 100_000_000);
+  const recent = recentValues(intOption('options.trackPerSeries', o.trackPerSeries, 16, 0, 4_096));
   const onReplaced = replacedOption('options.onReplaced', o.onReplaced);
   const clock = o.clock ?? systemClock;
   if (typeof clock !== 'object' || (clock as unknown) === null) throw new TypeError(`options.clock: expected an object, got ${describe(clock)}`);
   const lineOpts = resolveLineOptions({ metricAs: 'measurement', valueField: 'value', deviceTag: 'device', precision: 'ms', ...(o.tags !== undefined ? { tags: o.tags } : {}) });
+  const fast = lineOpts.tagKeys.length === 0; // the layout measurementLine builds directly
   const target: InfluxTarget = { base, agent: influxAgent(base), headers: authHeaders(o), timeoutMs, clock };
   const writeParams: Record<string, string> = { db: database, precision: 'ms', ...(rp !== undefined ? { rp } : {}) };
 
   const counts = { replaced: 0, requests: 0 };
-  const remembered = new Map<string, { value: number | null; extra: string | null }>(); // insertion order = recency
   let dbReady = !createDb;
   let closed = false;
 
@@ -176,9 +179,14 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
     dbReady = true;
   }
 
-  async function post(body: string): Promise<{ status: number; message: string }> {
-    const raw = Buffer.from(body);
-    const payload = useGzip ? await gzip(raw) : raw;
+  /** The request body: gzipped (on the thread pool) unless `gzip` is off. */
+  function encodeBody(text: string): Promise<Buffer> {
+    const raw = Buffer.from(text);
+    return useGzip ? gzip(raw) : Promise.resolve(raw);
+  }
+
+  async function post(body: Promise<Buffer>): Promise<{ status: number; message: string }> {
+    const payload = await body;
     counts.requests++;
     const res = await influxRequest(target, 'POST', 'write', writeParams, payload, {
       'content-type': 'text/plain; charset=utf-8',
@@ -188,8 +196,8 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
   }
 
   /** Sends lines; a refused request of several lines is split in halves until the refused lines are alone. */
-  async function send(lines: readonly string[], idx: readonly number[], refused: Map<number, Error>): Promise<void> {
-    const { status, message } = await post(idx.map((i) => lines[i]).join(''));
+  async function send(lines: readonly string[], idx: readonly number[], refused: Map<number, Error>, body?: Promise<Buffer>): Promise<void> {
+    const { status, message } = await post(body ?? encodeBody(idx.map((i) => lines[i]).join('')));
     const kind = classify(status);
     if (kind === 'ok') return;
     if (kind === 'transient') {
@@ -209,21 +217,11 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
 
   /** The duplicate policy's bookkeeping after a commit: compare with the remembered values. */
   function remember(batch: Batch, refused: ReadonlyMap<number, Error>): void {
-    if (trackKeys === 0) return;
     const found: Omit<Replacement, 'sink'>[] = [];
     for (let i = 0; i < batch.points.length; i++) {
       if (refused.has(i)) continue;
-      const p = batch.points[i] as TelemetryPoint;
-      const extra = batch.extras[i] ?? null;
-      const k = pointKey(p.device, p.metric, p.time);
-      const old = remembered.get(k);
-      if (old !== undefined) {
-        if (!sameContent(old.value, old.extra, p.value, extra)) found.push({ device: p.device, metric: p.metric, time: p.time, previous: old.value, value: p.value });
-        remembered.delete(k);
-      } else if (remembered.size >= trackKeys) {
-        remembered.delete(remembered.keys().next().value as string);
-      }
-      remembered.set(k, { value: p.value, extra });
+      const r = recent.note(batch.points[i] as TelemetryPoint, batch.extras[i] ?? null);
+      if (r !== undefined) found.push(r);
     }
     reportReplaced(name, found, counts, onReplaced);
   }
@@ -235,7 +233,7 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
     const idx: number[] = [];
     batch.points.forEach((p, i) => {
       try {
-        const line = pointLine(p, i, lineOpts);
+        const line = fast ? measurementLine(p, i, lineOpts) : pointLine(p, i, lineOpts);
         lines.push(line);
         if (line !== '') idx.push(i); // nothing to store (null value, no extra): skipped
       } catch (err) {
@@ -243,11 +241,14 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
         encodeRefused.set(i, new PipelineError('SINK_REJECTED', `${name}: line protocol cannot carry the point: ${(err as Error).message}`));
       }
     });
+    // Compressed now, while the batch before it may still be in flight; reused by every attempt.
+    const body = idx.length > 0 ? encodeBody(idx.map((i) => lines[i]).join('')) : undefined;
+    body?.catch(() => undefined); // awaited by the attempts
     return {
       async attempt() {
         await ensureDatabase();
         const refused = new Map(encodeRefused);
-        if (idx.length > 0) await send(lines, idx, refused);
+        if (idx.length > 0) await send(lines, idx, refused, body);
         remember(batch, refused);
         return refused;
       },
