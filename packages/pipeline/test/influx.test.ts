@@ -86,6 +86,21 @@ describe('writes', () => {
   });
 });
 
+describe('replacements (the duplicate policy)', () => {
+  it('InfluxDB keeps the last write of a key; a replacement is counted while the series remembers the time (trackPerSeries), applied either way', async () => {
+    const seen: unknown[] = [];
+    const s = sink({ trackPerSeries: 2, onReplaced: (r) => seen.push(r) });
+    await s.write(points(3)); // times T, T+1s, T+2s: the series remembers the last two
+    await s.write([{ device: 'pump-1', time: T, metric: 'temp', value: 100 }]); // forgotten: applied, not counted
+    await s.write([{ device: 'pump-1', time: T + 2000, metric: 'temp', value: 102 }]); // remembered: counted
+    await s.write([{ device: 'pump-1', time: T + 2000, metric: 'temp', value: 102 }]); // identical: not a replacement
+    const series = await server.query('SELECT "value" FROM "temp" ORDER BY time', s.db);
+    expect(series[0]?.values).toEqual([[T, 100], [T + 1000, 1.5], [T + 2000, 102]]);
+    expect(s.stats().replaced).toBe(1);
+    expect(seen).toEqual([{ sink: 'influx', device: 'pump-1', metric: 'temp', time: T + 2000, previous: 2.5, value: 102 }]);
+  });
+});
+
 describe('transient failures: SINK_FAILED, never SINK_REJECTED, and the same points succeed later', () => {
   it('connection refused', async () => {
     const s = createInfluxSink({ url: `http://127.0.0.1:${await freePort()}`, maxAgeMs: 0, retries: 2, retryDelayMs: 1 });
@@ -106,7 +121,7 @@ describe('transient failures: SINK_FAILED, never SINK_REJECTED, and the same poi
   it('InfluxDB stopped (SIGSTOP) then continued, and killed (SIGKILL) then restarted: writes fail transiently, then the same points land exactly once', async () => {
     const s = sink({ retries: 0, timeoutMs: 300 });
     await s.write(points(50));
-    server.pause();
+    await server.pause();
     try {
       const err = await s.write(points(50, 50)).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SINK_FAILED' });

@@ -5,7 +5,7 @@
  * listener off. No authentication.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, requireBinary, tempDir, waitForPort } from './index.js';
 
@@ -20,8 +20,8 @@ export interface Influx {
   log(): string;
   /** Runs InfluxQL over `/query` (POST, epoch=ms) and returns the first result's series. */
   query(q: string, db?: string): Promise<InfluxSeries[]>;
-  /** SIGSTOP: the server holds its sockets but answers nothing (a hung database). */
-  pause(): void;
+  /** SIGSTOP, resolving once the kernel reports the process stopped: it holds its sockets but answers nothing (a hung database). */
+  pause(): Promise<void>;
   /** SIGCONT after {@link pause}. */
   resume(): void;
   /** SIGKILL, waiting for the process to exit. */
@@ -129,7 +129,17 @@ export async function startInflux(): Promise<Influx> {
       if (!res.ok || json.error !== undefined || first?.error !== undefined) throw new Error(`influx query failed (${res.status}): ${json.error ?? first?.error ?? ''}`);
       return first?.series ?? [];
     },
-    pause: () => void proc?.kill('SIGSTOP'),
+    async pause() {
+      const pid = proc?.pid;
+      if (pid === undefined) return;
+      proc?.kill('SIGSTOP');
+      // /proc/PID/stat: "pid (comm) STATE …"; T = stopped.
+      const deadline = Date.now() + 5_000;
+      while (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'T') {
+        if (Date.now() > deadline) throw new Error(`influxd ${pid} did not stop`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
     resume: () => void proc?.kill('SIGCONT'),
     async kill9() {
       const done = exited();
