@@ -25,6 +25,17 @@ export interface Batch {
   readonly extras: readonly (string | null)[];
 }
 
+/** Points refused for good by a commit (index in the batch → error). */
+export type Refused = ReadonlyMap<number, Error>;
+
+/**
+ * An attempt whose ordered part is done (e.g. every statement ran, holding its row locks) and
+ * whose durability (e.g. COMMIT) is still on its way: the next batch may start meanwhile.
+ */
+export interface Pending {
+  readonly durable: Promise<void | Refused>;
+}
+
 /** One batch's commit: attempts (the same object is used for every attempt), then the verdict. */
 export interface BatchCommit {
   /**
@@ -32,7 +43,7 @@ export interface BatchCommit {
    * the points refused for good (index in the batch → error): the batch counts as committed, and
    * only the writes holding those points reject, each with the error of its first refused point.
    */
-  attempt(): Promise<void | ReadonlyMap<number, Error>>;
+  attempt(): Promise<void | Refused | Pending>;
   /**
    * Called once after the last attempt failed; returns the error every write of the batch
    * rejects with (and may first undo what the attempts left behind).
@@ -62,6 +73,12 @@ export interface BatcherOptions {
   readonly clock?: BatcherClock;
   /** Makes the commit of a batch when it is sealed (its attempts run later, in order). */
   readonly commit: (batch: Batch) => BatchCommit;
+  /**
+   * Batches whose durability may be pending at once when attempts answer {@link Pending}.
+   * Default 1. If a pending durability fails, the batch's further attempts run while later
+   * batches proceed (the order between them is then no longer kept).
+   */
+  readonly maxPending?: number;
 }
 
 /** Counters of a {@link Batcher}. */
@@ -134,26 +151,56 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let current: OpenBatch | undefined;
   let timer: unknown;
   let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
+  const maxPending = options.maxPending ?? 1;
+  const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
 
-  async function commitWithRetries(batch: OpenBatch, c: BatchCommit): Promise<void> {
-    let lastErr: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
+  /**
+   * Attempts from `first` on. Resolves once an attempt's ordered part succeeded, with the promise
+   * of its final outcome; rejects when no attempt got that far.
+   */
+  async function commitWithRetries(c: BatchCommit, first = 0, lastErr?: unknown): Promise<{ final: Promise<void | Refused> }> {
+    for (let attempt = first; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1)));
       try {
-        const refused = await c.attempt();
-        if (refused instanceof Map && refused.size > 0) {
-          batch.rejected = refused;
-          counts.rowsRejected += refused.size;
+        const r = await c.attempt();
+        if (r !== undefined && 'durable' in r) {
+          const final = r.durable.catch(async (err: unknown) => {
+            if (!retryable(err) || attempt >= retries) throw await c.fail(err);
+            return (await commitWithRetries(c, attempt + 1, err)).final;
+          });
+          return { final };
         }
-        return;
+        return { final: Promise.resolve(r) };
       } catch (err) {
         lastErr = err;
         if (!retryable(err)) break;
       }
     }
     throw await c.fail(lastErr);
+  }
+
+  function settle(batch: OpenBatch, final: Promise<void | Refused>): Promise<void> {
+    return final
+      .then(
+        (refused) => {
+          if (refused instanceof Map && refused.size > 0) {
+            batch.rejected = refused;
+            counts.rowsRejected += refused.size;
+          }
+          counts.rows += batch.points.length;
+          counts.batches++;
+          batch.resolve();
+        },
+        (err: unknown) => {
+          counts.batchesFailed++;
+          batch.reject(err);
+        },
+      )
+      .finally(() => {
+        counts.pendingRows -= batch.points.length;
+      });
   }
 
   function seal(): Promise<void> | undefined {
@@ -174,18 +221,17 @@ export function createBatcher(options: BatcherOptions): Batcher {
       made = err;
     }
     chain = chain.then(async () => {
+      let final: Promise<void | Refused>;
       try {
         if (c === undefined) throw made;
-        await commitWithRetries(batch, c);
-        counts.rows += batch.points.length;
-        counts.batches++;
-        batch.resolve();
+        ({ final } = await commitWithRetries(c));
       } catch (err) {
-        counts.batchesFailed++;
-        batch.reject(err);
-      } finally {
-        counts.pendingRows -= batch.points.length;
+        final = Promise.reject(err);
       }
+      const done = settle(batch, final);
+      pending.add(done);
+      void done.then(() => pending.delete(done));
+      while (pending.size >= maxPending) await Promise.race(pending);
     });
     return batch.settled;
   }
@@ -221,11 +267,15 @@ export function createBatcher(options: BatcherOptions): Batcher {
       }
     },
     seal,
-    idle: () => chain,
+    idle: async () => {
+      await chain;
+      await Promise.all(pending);
+    },
     async flush() {
       const sealed = seal();
       if (sealed !== undefined) return sealed;
       await chain;
+      await Promise.all(pending);
     },
     stats: () => ({ ...counts }),
   };

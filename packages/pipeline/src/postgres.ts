@@ -7,7 +7,7 @@
  * postgres-queries.ts (the queries).
  */
 import pg from 'pg';
-import { createBatcher, systemClock, type Batch, type BatchCommit } from './batcher.js';
+import { createBatcher, systemClock, type Batch, type BatchCommit, type Pending } from './batcher.js';
 import { generations, replacedOption, reportReplaced } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
@@ -123,7 +123,7 @@ function ownPool(options: PostgresSinkOptions): { pool: pg.Pool; external: boole
     throw new TypeError('options: expected exactly one of connectionString or pool');
   }
   if (external !== undefined) return { pool: external, external: true };
-  const pool = new pg.Pool({ connectionString: connectionString as string, max: 3, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ connectionString: connectionString as string, max: 4, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would
   // crash the process. The next batch then gets a fresh connection (or retries).
   pool.on('error', () => {});
@@ -184,22 +184,27 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   let closed = false;
   let closing: Promise<void> | undefined;
 
-  async function attempt(batch: Batch): Promise<void> {
+  /** One attempt: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
+  async function attempt(batch: Batch): Promise<Pending> {
     await schema.ensure();
     const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
     for (const rows of gens) await schema.ensurePartitions(rows);
-    let result;
+    let pending;
     try {
-      result = await commitGenerations(pool, target, gens);
+      pending = await commitGenerations(pool, target, gens);
     } catch (err) {
       // 23514 "no partition of relation found for row": a partition we remembered was dropped
       // (retention): forget the cache; the retry creates it again.
       if (sqlstate(err) === '23514' && schema.kind() === 'partitioned') schema.forgetPartitions();
       throw err;
     }
-    stats.rowsWritten += result.inserted;
-    stats.rowsSkipped += batch.points.length - result.inserted - result.replaced.length;
-    reportReplaced(name, result.replaced, stats, onReplaced);
+    return {
+      durable: pending.durable.then((result) => {
+        stats.rowsWritten += result.inserted;
+        stats.rowsSkipped += batch.points.length - result.inserted - result.replaced.length;
+        reportReplaced(name, result.replaced, stats, onReplaced);
+      }),
+    };
   }
 
   function failure(err: unknown): PipelineError {
@@ -218,6 +223,8 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     // Transient errors, and once a dropped partition (23514) that the next attempt creates again.
     retryable: (err) => isTransient(err) || (sqlstate(err) === '23514' && schema.kind() === 'partitioned'),
     ...(clock !== undefined ? { clock } : {}),
+    // The next batch's statements run while this one's COMMIT (its fsync) is on its way.
+    maxPending: 2,
     commit: (batch): BatchCommit => {
       let attempts = 0;
       return {

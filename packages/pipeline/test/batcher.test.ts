@@ -320,4 +320,34 @@ describe('commits', () => {
     expect(attempts).toBe(4);
     expect(clock.delays).toEqual([10, 20, 25]);
   });
+
+  it('an attempt answering Pending lets the next batch start (up to maxPending) while its durability is on its way; writes settle with it', async () => {
+    const started: number[] = [];
+    const durable: (() => void)[] = [];
+    let n = 0;
+    const commit = (): BatchCommit => {
+      const no = n++;
+      return {
+        attempt: async () => {
+          started.push(no);
+          return { durable: new Promise<void>((r) => durable.push(r)) };
+        },
+        fail: (e) => e as Error,
+      };
+    };
+    const b = batcher({ maxAgeMs: 0, maxPending: 2, clock: fakeClock(), commit });
+    const w = [0, 1, 2].map((i) => track(b.write(pts(1, i), noExtras(1))));
+    await until(() => started.length === 2);
+    await tick();
+    expect(started).toEqual([0, 1]); // the third waits: two are pending
+    expect(w.map((x) => x.state)).toEqual(['pending', 'pending', 'pending']);
+    durable[0]?.();
+    await until(() => w[0]?.state === 'resolved' && started.length === 3);
+    expect(w[1]?.state).toBe('pending');
+    durable[1]?.();
+    durable[2]?.();
+    await b.idle();
+    expect(w.map((x) => x.state)).toEqual(['resolved', 'resolved', 'resolved']);
+    expect(b.stats()).toMatchObject({ batches: 3, pendingRows: 0 });
+  });
 });
