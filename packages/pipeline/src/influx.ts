@@ -3,19 +3,16 @@
  * batcher and writes them as line protocol to `/write?precision=ms` (gzip), plus `lastValues`
  * over InfluxQL `/query`.
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import { createBatcher, systemClock, type Batch, type BatchCommit } from './batcher.js';
-import { replacedOption, reportReplaced } from './dedupe.js';
-import { recentValues } from './recent.js';
+import { createBatcher, systemClock, type BatcherOptions } from './batcher.js';
+import { replacedOption } from './dedupe.js';
 import { PipelineError } from './errors.js';
-import { classify, influxAgent, influxMessage, influxRequest, InfluxTransientError, quoteIdent, quoteString, type InfluxTarget } from './influx-http.js';
+import { influxAgent } from './influx-http.js';
+import { influxLastValues, InfluxWriter, type InfluxConfig, type InfluxCounts } from './influx-write.js';
 import type { LakeClock } from './lake.js';
-import { measurementLine, pointLine, resolveLineOptions } from './line-protocol.js';
+import { resolveLineOptions } from './line-protocol.js';
+import { recentValues } from './recent.js';
 import type { LastValue, Replacement, TelemetryPoint, TelemetrySink } from './types.js';
 import { describe, intOption, isPlainObject, optString } from './validate.js';
-
-const gzip = promisify(gzipCb);
 
 /** Options of {@link createInfluxSink}. */
 export interface InfluxSinkOptions {
@@ -143,147 +140,12 @@ function parseBase(v: unknown): URL {
  * ```
  */
 export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
-  if (!isPlainObject(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
-  const o = options as unknown as InfluxSinkOptions;
-  const base = parseBase(o.url);
-  const database = optString('options.database', o.database) ?? 'telemetry';
-  if (database.length === 0) throw new RangeError(`options.database: expected a non-empty name, got ''`);
-  const rp = optString('options.retentionPolicy', o.retentionPolicy);
-  const createDb = boolOption('options.createDatabase', o.createDatabase, true);
-  const useGzip = boolOption('options.gzip', o.gzip, true);
-  const name = optString('options.name', o.name) ?? 'influx';
-  const maxRows = intOption('options.maxRows', o.maxRows, 5_000, 1, 1_000_000);
-  const maxAgeMs = intOption('options.maxAgeMs', o.maxAgeMs, 1_000, 0, 2_147_483_647);
-  const retries = intOption('options.retries', o.retries, 3, 0, 100);
-  const retryDelayMs = intOption('options.retryDelayMs', o.retryDelayMs, 200, 0, 600_000);
-  const timeoutMs = intOption('options.timeoutMs', o.timeoutMs, 10_000, 1, 2_147_483_647);
-  const recent = recentValues(intOption('options.trackPerSeries', o.trackPerSeries, 16, 0, 4_096));
-  const onReplaced = replacedOption('options.onReplaced', o.onReplaced);
-  const clock = o.clock ?? systemClock;
-  if (typeof clock !== 'object' || (clock as unknown) === null) throw new TypeError(`options.clock: expected an object, got ${describe(clock)}`);
-  const lineOpts = resolveLineOptions({ metricAs: 'measurement', valueField: 'value', deviceTag: 'device', precision: 'ms', ...(o.tags !== undefined ? { tags: o.tags } : {}) });
-  const fast = lineOpts.tagKeys.length === 0; // the layout measurementLine builds directly
-  const target: InfluxTarget = { base, agent: influxAgent(base), headers: authHeaders(o), timeoutMs, clock };
-  const writeParams: Record<string, string> = { db: database, precision: 'ms', ...(rp !== undefined ? { rp } : {}) };
-
-  const counts = { replaced: 0, requests: 0 };
-  let dbReady = !createDb;
+  const { config, batching } = parseOptions(options);
+  const { name } = config;
+  const counts: InfluxCounts = { replaced: 0, requests: 0 };
+  const writer = new InfluxWriter(config, counts);
+  const batcher = createBatcher({ ...batching, commit: (batch) => writer.commit(batch) });
   let closed = false;
-
-  async function ensureDatabase(): Promise<void> {
-    if (dbReady) return;
-    const res = await influxRequest(target, 'POST', 'query', {}, Buffer.from(new URLSearchParams({ q: `CREATE DATABASE ${quoteIdent(database)}` }).toString()), {
-      'content-type': 'application/x-www-form-urlencoded',
-    });
-    if (classify(res.status) !== 'ok') throw new InfluxTransientError(`${name}: CREATE DATABASE answered ${res.status}: ${influxMessage(res.body)}`, res.status);
-    dbReady = true;
-  }
-
-  /** The request body: gzipped (on the thread pool) unless `gzip` is off. */
-  function encodeBody(text: string): Promise<Buffer> {
-    const raw = Buffer.from(text);
-    return useGzip ? gzip(raw) : Promise.resolve(raw);
-  }
-
-  async function post(body: Promise<Buffer>): Promise<{ status: number; message: string }> {
-    const payload = await body;
-    counts.requests++;
-    const res = await influxRequest(target, 'POST', 'write', writeParams, payload, {
-      'content-type': 'text/plain; charset=utf-8',
-      ...(useGzip ? { 'content-encoding': 'gzip' } : {}),
-    });
-    return { status: res.status, message: res.status === 204 ? '' : influxMessage(res.body) };
-  }
-
-  /** Sends lines; a refused request of several lines is split in halves until the refused lines are alone. */
-  async function send(lines: readonly string[], idx: readonly number[], refused: Map<number, Error>, body?: Promise<Buffer>): Promise<void> {
-    const { status, message } = await post(body ?? encodeBody(idx.map((i) => lines[i]).join('')));
-    const kind = classify(status);
-    if (kind === 'ok') return;
-    if (kind === 'transient') {
-      if (status === 404 && createDb) dbReady = false; // the database was dropped: create it again
-      throw new InfluxTransientError(`${name}: /write answered ${status}: ${message}`, status);
-    }
-    if (idx.length === 1) {
-      refused.set(idx[0] as number, new PipelineError('SINK_REJECTED', `${name}: InfluxDB refused the point (HTTP ${status}): ${message}`));
-      return;
-    }
-    // InfluxDB 1.x answers 400 `partial write` after storing the good lines; sending them again
-    // in the same order is idempotent, and it is how the refused ones are found.
-    const half = Math.ceil(idx.length / 2);
-    await send(lines, idx.slice(0, half), refused);
-    await send(lines, idx.slice(half), refused);
-  }
-
-  /** The duplicate policy's bookkeeping after a commit: compare with the remembered values. */
-  function remember(batch: Batch, refused: ReadonlyMap<number, Error>): void {
-    const found: Omit<Replacement, 'sink'>[] = [];
-    for (let i = 0; i < batch.points.length; i++) {
-      if (refused.has(i)) continue;
-      const r = recent.note(batch.points[i] as TelemetryPoint, batch.extras[i] ?? null);
-      if (r !== undefined) found.push(r);
-    }
-    reportReplaced(name, found, counts, onReplaced);
-  }
-
-  function commit(batch: Batch): BatchCommit {
-    // Encoded once for every attempt; a point line protocol cannot carry is refused here.
-    const encodeRefused = new Map<number, Error>();
-    const lines: string[] = [];
-    const idx: number[] = [];
-    batch.points.forEach((p, i) => {
-      try {
-        const line = fast ? measurementLine(p, i, lineOpts) : pointLine(p, i, lineOpts);
-        lines.push(line);
-        if (line !== '') idx.push(i); // nothing to store (null value, no extra): skipped
-      } catch (err) {
-        lines.push('');
-        encodeRefused.set(i, new PipelineError('SINK_REJECTED', `${name}: line protocol cannot carry the point: ${(err as Error).message}`));
-      }
-    });
-    // Compressed now, while the batch before it may still be in flight; reused by every attempt.
-    const body = idx.length > 0 ? encodeBody(idx.map((i) => lines[i]).join('')) : undefined;
-    body?.catch(() => undefined); // awaited by the attempts
-    return {
-      async attempt() {
-        await ensureDatabase();
-        const refused = new Map(encodeRefused);
-        if (idx.length > 0) await send(lines, idx, refused, body);
-        remember(batch, refused);
-        return refused;
-      },
-      fail: (lastErr) =>
-        new PipelineError('SINK_FAILED', `${name}: writing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`, {
-          cause: lastErr,
-        }),
-    };
-  }
-
-  const batcher = createBatcher({ maxRows, maxAgeMs, retries, retryDelayMs, clock, commit });
-
-  async function lastValues(filter: { readonly metric?: string; readonly device?: string } = {}): Promise<LastValue[]> {
-    if (closed) throw new PipelineError('CLOSED', `${name}: lastValues after close()`);
-    if (!isPlainObject(filter)) throw new TypeError(`filter: expected an object, got ${describe(filter)}`);
-    const metric = optString('filter.metric', filter['metric']);
-    const device = optString('filter.device', filter['device']);
-    const q = `SELECT last("value") AS "value" FROM ${metric !== undefined ? quoteIdent(metric) : '/.*/'}${device !== undefined ? ` WHERE "device" = ${quoteString(device)}` : ''} GROUP BY "device"`;
-    const body = Buffer.from(new URLSearchParams({ q, db: database, epoch: 'ms', ...(rp !== undefined ? { rp } : {}) }).toString());
-    let res;
-    try {
-      res = await influxRequest(target, 'POST', 'query', {}, body, { 'content-type': 'application/x-www-form-urlencoded' });
-    } catch (err) {
-      throw new PipelineError('DB_FAILED', `${name}: query failed: ${(err as Error).message}`, { cause: err });
-    }
-    const json = JSON.parse(res.body) as { results?: { error?: string; series?: { name: string; tags?: { device?: string }; values: [number, number | null][] }[] }[]; error?: string };
-    const r0 = json.results?.[0];
-    if (res.status !== 200 || json.error !== undefined || (r0?.error !== undefined && !/database not found/.test(r0.error))) {
-      throw new PipelineError('DB_FAILED', `${name}: query failed (HTTP ${res.status}): ${json.error ?? r0?.error ?? ''}`);
-    }
-    const out: LastValue[] = (r0?.series ?? []).map((s) => ({ device: s.tags?.device ?? '', metric: s.name, time: s.values[0]?.[0] as number, value: s.values[0]?.[1] ?? null }));
-    const cmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
-    return out.sort((a, b) => cmp(a.device, b.device) || cmp(a.metric, b.metric));
-  }
-
   return {
     name,
     async write(points) {
@@ -299,10 +161,46 @@ export function createInfluxSink(options: InfluxSinkOptions): InfluxSink {
       try {
         await batcher.flush();
       } finally {
-        target.agent.destroy();
+        config.target.agent.destroy();
       }
     },
-    lastValues,
+    async lastValues(filter = {}) {
+      if (closed) throw new PipelineError('CLOSED', `${name}: lastValues after close()`);
+      if (!isPlainObject(filter)) throw new TypeError(`filter: expected an object, got ${describe(filter)}`);
+      return influxLastValues(config, optString('filter.metric', filter['metric']), optString('filter.device', filter['device']));
+    },
     stats: () => ({ ...batcher.stats(), ...counts }),
   };
+}
+
+/** Checks the options: the writer's configuration and the batcher's bounds. */
+function parseOptions(options: InfluxSinkOptions): { config: InfluxConfig; batching: Omit<BatcherOptions, 'commit'> } {
+  if (!isPlainObject(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  const o = options as unknown as InfluxSinkOptions;
+  const base = parseBase(o.url);
+  const database = optString('options.database', o.database) ?? 'telemetry';
+  if (database.length === 0) throw new RangeError(`options.database: expected a non-empty name, got ''`);
+  const clock = o.clock ?? systemClock;
+  if (typeof clock !== 'object' || (clock as unknown) === null) throw new TypeError(`options.clock: expected an object, got ${describe(clock)}`);
+  const retries = intOption('options.retries', o.retries, 3, 0, 100);
+  const config: InfluxConfig = {
+    name: optString('options.name', o.name) ?? 'influx',
+    database,
+    rp: optString('options.retentionPolicy', o.retentionPolicy),
+    createDb: boolOption('options.createDatabase', o.createDatabase, true),
+    useGzip: boolOption('options.gzip', o.gzip, true),
+    retries,
+    recent: recentValues(intOption('options.trackPerSeries', o.trackPerSeries, 16, 0, 4_096)),
+    onReplaced: replacedOption('options.onReplaced', o.onReplaced),
+    lineOpts: resolveLineOptions({ metricAs: 'measurement', valueField: 'value', deviceTag: 'device', precision: 'ms', ...(o.tags !== undefined ? { tags: o.tags } : {}) }),
+    target: { base, agent: influxAgent(base), headers: authHeaders(o), timeoutMs: intOption('options.timeoutMs', o.timeoutMs, 10_000, 1, 2_147_483_647), clock },
+  };
+  const batching = {
+    maxRows: intOption('options.maxRows', o.maxRows, 5_000, 1, 1_000_000),
+    maxAgeMs: intOption('options.maxAgeMs', o.maxAgeMs, 1_000, 0, 2_147_483_647),
+    retries,
+    retryDelayMs: intOption('options.retryDelayMs', o.retryDelayMs, 200, 0, 600_000),
+    clock,
+  };
+  return { config, batching };
 }
