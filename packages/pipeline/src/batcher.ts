@@ -134,6 +134,65 @@ function newBatch(): OpenBatch {
   return { points: [], extras: [], bytes: 0, rejected: undefined, settled, resolve, reject };
 }
 
+/** The retry policy of a batcher. */
+interface RetryPolicy {
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly retryable: (err: unknown) => boolean;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * Attempts from `first` on. Resolves once an attempt's ordered part succeeded, with the promise
+ * of its final outcome; rejects when no attempt got that far.
+ */
+async function commitWithRetries(c: BatchCommit, r: RetryPolicy, first = 0, lastErr?: unknown): Promise<{ final: Promise<void | Refused> }> {
+  for (let attempt = first; attempt <= r.retries; attempt++) {
+    if (attempt > 0) await r.sleep(Math.min(r.maxRetryDelayMs, r.retryDelayMs * 2 ** (attempt - 1)));
+    try {
+      const out = await c.attempt();
+      if (out !== undefined && 'durable' in out) {
+        const final = out.durable.catch(async (err: unknown) => {
+          if (!r.retryable(err) || attempt >= r.retries) throw await c.fail(err);
+          return (await commitWithRetries(c, r, attempt + 1, err)).final;
+        });
+        return { final };
+      }
+      return { final: Promise.resolve(out) };
+    } catch (err) {
+      lastErr = err;
+      if (!r.retryable(err)) break;
+    }
+  }
+  throw await c.fail(lastErr);
+}
+
+type Counts = { rows: number; batches: number; batchesFailed: number; pendingRows: number; rowsRejected: number };
+
+/** Settles a batch's writes with its final outcome and counts it. */
+function settle(batch: OpenBatch, final: Promise<void | Refused>, counts: Counts): Promise<void> {
+  return final
+    .then(
+      (refused) => {
+        if (refused instanceof Map && refused.size > 0) {
+          batch.rejected = refused;
+          counts.rowsRejected += refused.size;
+        }
+        counts.rows += batch.points.length;
+        counts.batches++;
+        batch.resolve();
+      },
+      (err: unknown) => {
+        counts.batchesFailed++;
+        batch.reject(err);
+      },
+    )
+    .finally(() => {
+      counts.pendingRows -= batch.points.length;
+    });
+}
+
 /**
  * Creates the batching state of a sink.
  *
@@ -145,63 +204,20 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const maxBytes = options.maxBytes ?? Infinity;
   const size = options.size ?? (() => 0);
   const clock = options.clock ?? systemClock;
-  const maxRetryDelayMs = options.maxRetryDelayMs ?? Infinity;
-  const retryable = options.retryable ?? (() => true);
-  const counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 };
+  const counts: Counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 };
   let current: OpenBatch | undefined;
   let timer: unknown;
   let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
   const maxPending = options.maxPending ?? 1;
   const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
-  const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
-
-  /**
-   * Attempts from `first` on. Resolves once an attempt's ordered part succeeded, with the promise
-   * of its final outcome; rejects when no attempt got that far.
-   */
-  async function commitWithRetries(c: BatchCommit, first = 0, lastErr?: unknown): Promise<{ final: Promise<void | Refused> }> {
-    for (let attempt = first; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1)));
-      try {
-        const r = await c.attempt();
-        if (r !== undefined && 'durable' in r) {
-          const final = r.durable.catch(async (err: unknown) => {
-            if (!retryable(err) || attempt >= retries) throw await c.fail(err);
-            return (await commitWithRetries(c, attempt + 1, err)).final;
-          });
-          return { final };
-        }
-        return { final: Promise.resolve(r) };
-      } catch (err) {
-        lastErr = err;
-        if (!retryable(err)) break;
-      }
-    }
-    throw await c.fail(lastErr);
-  }
-
-  function settle(batch: OpenBatch, final: Promise<void | Refused>): Promise<void> {
-    return final
-      .then(
-        (refused) => {
-          if (refused instanceof Map && refused.size > 0) {
-            batch.rejected = refused;
-            counts.rowsRejected += refused.size;
-          }
-          counts.rows += batch.points.length;
-          counts.batches++;
-          batch.resolve();
-        },
-        (err: unknown) => {
-          counts.batchesFailed++;
-          batch.reject(err);
-        },
-      )
-      .finally(() => {
-        counts.pendingRows -= batch.points.length;
-      });
-  }
+  const policy: RetryPolicy = {
+    retries,
+    retryDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? Infinity,
+    retryable: options.retryable ?? (() => true),
+    sleep: (ms) => new Promise((r) => clock.setTimeout(r, ms)),
+  };
 
   function seal(): Promise<void> | undefined {
     const batch = current;
@@ -224,11 +240,11 @@ export function createBatcher(options: BatcherOptions): Batcher {
       let final: Promise<void | Refused>;
       try {
         if (c === undefined) throw made;
-        ({ final } = await commitWithRetries(c));
+        ({ final } = await commitWithRetries(c, policy));
       } catch (err) {
         final = Promise.reject(err);
       }
-      const done = settle(batch, final);
+      const done = settle(batch, final, counts);
       pending.add(done);
       void done.then(() => pending.delete(done));
       while (pending.size >= maxPending) await Promise.race(pending);

@@ -130,6 +130,36 @@ function ownPool(options: PostgresSinkOptions): { pool: pg.Pool; external: boole
   return { pool, external: false };
 }
 
+/** The error every write of a batch that failed for good rejects with. */
+function failure(name: string, attempts: number, err: unknown): PipelineError {
+  if (err instanceof PipelineError) return err;
+  const code = sqlstate(err);
+  const why = isTransient(err) ? `still failing after ${attempts} attempts` : code.startsWith('22') || code.startsWith('23') ? 'data rejected' : 'failed';
+  return new PipelineError('SINK_FAILED', `${name}: batch ${why}: ${(err as Error)?.message ?? String(err)}${code === '' ? '' : ` (SQLSTATE ${code})`}`, { cause: err });
+}
+
+/** The table and batching options, checked. */
+function parseOptions(options: PostgresSinkOptions) {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  const tableName = optionalString('options.table', options.table) ?? 'telemetry';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(tableName)) {
+    throw new RangeError(`options.table: expected an identifier [A-Za-z_][A-Za-z0-9_]* of at most 40 characters, got '${tableName}'`);
+  }
+  const clock = options.clock;
+  if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`options.clock: expected an object, got ${describe(clock)}`);
+  return {
+    tableName,
+    batchRows: intOption('options.batchRows', options.batchRows, 5_000, 1),
+    maxDelayMs: intOption('options.maxDelayMs', options.maxDelayMs, 1_000, 0, 2_147_483_647),
+    method: enumOption('options.method', options.method, ['copy', 'insert'], 'copy'),
+    timescale: enumOption('options.timescale', options.timescale, ['auto', 'require', 'off'], 'auto'),
+    chunkIntervalMs: intOption('options.chunkIntervalMs', options.chunkIntervalMs, DAY_MS, 60_000),
+    name: optionalString('options.name', options.name) ?? 'postgres',
+    onReplaced: replacedOption('options.onReplaced', options.onReplaced),
+    clock,
+  };
+}
+
 const toRowOf = (p: TelemetryPoint, extra: string | null): Row => ({ device: p.device, metric: p.metric, time: new Date(p.time).toISOString(), ms: p.time, value: p.value, extra });
 
 /**
@@ -161,20 +191,7 @@ const toRowOf = (p: TelemetryPoint, extra: string | null): Row => ({ device: p.d
  * ```
  */
 export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options: expected an object, got ${describe(options)}`);
-  const tableName = optionalString('options.table', options.table) ?? 'telemetry';
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(tableName)) {
-    throw new RangeError(`options.table: expected an identifier [A-Za-z_][A-Za-z0-9_]* of at most 40 characters, got '${tableName}'`);
-  }
-  const batchRows = intOption('options.batchRows', options.batchRows, 5_000, 1);
-  const maxDelayMs = intOption('options.maxDelayMs', options.maxDelayMs, 1_000, 0, 2_147_483_647);
-  const method = enumOption('options.method', options.method, ['copy', 'insert'], 'copy');
-  const timescale = enumOption('options.timescale', options.timescale, ['auto', 'require', 'off'], 'auto');
-  const chunkIntervalMs = intOption('options.chunkIntervalMs', options.chunkIntervalMs, DAY_MS, 60_000);
-  const name = optionalString('options.name', options.name) ?? 'postgres';
-  const onReplaced = replacedOption('options.onReplaced', options.onReplaced);
-  const clock = options.clock;
-  if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`options.clock: expected an object, got ${describe(clock)}`);
+  const { tableName, batchRows, maxDelayMs, method, timescale, chunkIntervalMs, name, onReplaced, clock } = parseOptions(options);
   const stats = { rowsWritten: 0, rowsSkipped: 0, replaced: 0, retries: 0, partitionsCreated: 0 };
   const retry = retryPolicy(options, clock ?? systemClock, () => stats.retries++);
   const { pool, external } = ownPool(options);
@@ -207,13 +224,6 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     };
   }
 
-  function failure(err: unknown): PipelineError {
-    if (err instanceof PipelineError) return err;
-    const code = sqlstate(err);
-    const why = isTransient(err) ? `still failing after ${retry.attempts} attempts` : code.startsWith('22') || code.startsWith('23') ? 'data rejected' : 'failed';
-    return new PipelineError('SINK_FAILED', `${name}: batch ${why}: ${(err as Error)?.message ?? String(err)}${code === '' ? '' : ` (SQLSTATE ${code})`}`, { cause: err });
-  }
-
   const batcher = createBatcher({
     maxRows: batchRows,
     maxAgeMs: maxDelayMs,
@@ -232,7 +242,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
           if (attempts++ > 0) stats.retries++;
           return attempt(batch);
         },
-        fail: failure,
+        fail: (err) => failure(name, retry.attempts, err),
       };
     },
   });
