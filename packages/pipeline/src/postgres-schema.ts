@@ -59,9 +59,70 @@ async function useTimescale(client: pg.PoolClient, timescale: SchemaContext['tim
   return false;
 }
 
+/** Creates (or finds) the table and its index; fills `partitions` with the native ones that exist. */
+async function createTable(ctx: SchemaContext, partitions: Set<string>): Promise<SchemaInfo> {
+  const { pool, tableName, timescale, chunkIntervalMs, name } = ctx;
+  const table = quoteIdent(tableName);
+  return withClient(pool, async (client) => {
+    try {
+      const existing = await client.query<{ relkind: string }>(
+        `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
+        [table],
+      );
+      const hyper = await useTimescale(client, timescale, name);
+      const relkind = existing.rows[0]?.relkind;
+      const columns = `device text NOT NULL, time timestamptz NOT NULL, metric text NOT NULL, value double precision, extra jsonb`;
+      let info: SchemaInfo;
+      const isHypertable = async (): Promise<boolean> =>
+        (
+          await client.query<{ yes: boolean }>(
+            `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
+                            WHERE to_regclass(format('%I.%I', hypertable_schema, hypertable_name)) = to_regclass($1)) AS yes`,
+            [table],
+          )
+        ).rows[0]?.yes === true;
+      if (hyper && (relkind === undefined || (relkind === 'r' && (await isHypertable())))) {
+        // UNTESTED here (TimescaleDB is not in Debian's archive on the build machine).
+        // Only a table created here (empty) or one that already is a hypertable: migrate_data
+        // stays false, and if_not_exists makes a second call (or a concurrent process) a no-op.
+        // A unique index on a hypertable must contain the time column; (device, metric, time) does.
+        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`);
+        await client.query(
+          `SELECT create_hypertable($1::regclass, 'time', chunk_time_interval => $2::interval, if_not_exists => TRUE, migrate_data => FALSE)`,
+          [table, `${chunkIntervalMs} milliseconds`],
+        );
+        info = { kind: 'hypertable', table };
+      } else if (relkind === 'r') {
+        info = { kind: 'table', table }; // an existing plain table (with rows, perhaps): used as is
+      } else {
+        // Native range partitions, created on demand per interval that a batch touches. There is
+        // deliberately no DEFAULT partition: once a default partition holds rows for a range,
+        // creating the proper partition for that range fails (PostgreSQL must move those rows and
+        // refuses when they would overlap), so rows would pile up there for good. A batch whose
+        // partition is missing instead creates it first.
+        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns}) PARTITION BY RANGE (time)`);
+        info = { kind: 'partitioned', table };
+        const children = await client.query<{ relname: string }>(
+          `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+          [table],
+        );
+        for (const r of children.rows) partitions.add(r.relname);
+      }
+      // One index serves as the redelivery key (ON CONFLICT) and as the last-value index.
+      await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${tableName}_device_metric_time`)} ON ${table} (device, metric, time DESC)`);
+      return info;
+    } catch (err) {
+      if (err instanceof PipelineError) throw err;
+      // Two processes creating the same table or index at once: the loser sees a duplicate.
+      if (['42P07', '23505'].includes(sqlstate(err))) throw Object.assign(new Error('schema race'), { code: '40001', cause: err });
+      throw err;
+    }
+  });
+}
+
 /** Creates the schema state of a sink. */
 export function createSchema(ctx: SchemaContext): Schema {
-  const { pool, tableName, timescale, chunkIntervalMs, name } = ctx;
+  const { pool, tableName, chunkIntervalMs } = ctx;
   const table = quoteIdent(tableName);
   const partitions = new Set<string>();
   const creatingPartitions = new Map<string, Promise<void>>();
@@ -69,62 +130,9 @@ export function createSchema(ctx: SchemaContext): Schema {
   let kind: SchemaInfo['kind'] | undefined;
 
   async function create(): Promise<SchemaInfo> {
-    return withClient(pool, async (client) => {
-      try {
-        const existing = await client.query<{ relkind: string }>(
-          `SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass($1)`,
-          [table],
-        );
-        const hyper = await useTimescale(client, timescale, name);
-        const relkind = existing.rows[0]?.relkind;
-        const columns = `device text NOT NULL, time timestamptz NOT NULL, metric text NOT NULL, value double precision, extra jsonb`;
-        let info: SchemaInfo;
-        const isHypertable = async (): Promise<boolean> =>
-          (
-            await client.query<{ yes: boolean }>(
-              `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
-                              WHERE to_regclass(format('%I.%I', hypertable_schema, hypertable_name)) = to_regclass($1)) AS yes`,
-              [table],
-            )
-          ).rows[0]?.yes === true;
-        if (hyper && (relkind === undefined || (relkind === 'r' && (await isHypertable())))) {
-          // UNTESTED here (TimescaleDB is not in Debian's archive on the build machine).
-          // Only a table created here (empty) or one that already is a hypertable: migrate_data
-          // stays false, and if_not_exists makes a second call (or a concurrent process) a no-op.
-          // A unique index on a hypertable must contain the time column; (device, metric, time) does.
-          await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`);
-          await client.query(
-            `SELECT create_hypertable($1::regclass, 'time', chunk_time_interval => $2::interval, if_not_exists => TRUE, migrate_data => FALSE)`,
-            [table, `${chunkIntervalMs} milliseconds`],
-          );
-          info = { kind: 'hypertable', table };
-        } else if (relkind === 'r') {
-          info = { kind: 'table', table }; // an existing plain table (with rows, perhaps): used as is
-        } else {
-          // Native range partitions, created on demand per interval that a batch touches. There is
-          // deliberately no DEFAULT partition: once a default partition holds rows for a range,
-          // creating the proper partition for that range fails (PostgreSQL must move those rows and
-          // refuses when they would overlap), so rows would pile up there for good. A batch whose
-          // partition is missing instead creates it first.
-          await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns}) PARTITION BY RANGE (time)`);
-          info = { kind: 'partitioned', table };
-          const children = await client.query<{ relname: string }>(
-            `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
-            [table],
-          );
-          for (const r of children.rows) partitions.add(r.relname);
-        }
-        // One index serves as the redelivery key (ON CONFLICT) and as the last-value index.
-        await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(`${tableName}_device_metric_time`)} ON ${table} (device, metric, time DESC)`);
-        kind = info.kind;
-        return info;
-      } catch (err) {
-        if (err instanceof PipelineError) throw err;
-        // Two processes creating the same table or index at once: the loser sees a duplicate.
-        if (['42P07', '23505'].includes(sqlstate(err))) throw Object.assign(new Error('schema race'), { code: '40001', cause: err });
-        throw err;
-      }
-    });
+    const info = await createTable(ctx, partitions);
+    kind = info.kind;
+    return info;
   }
 
   function ensure(): Promise<SchemaInfo> {
