@@ -7,6 +7,7 @@ import { startInflux, startPostgres, tempDir, type Influx, type Postgres } from 
 import { createDuckDbStore } from '../src/duckdb.js';
 import { createPostgresSink } from '../src/postgres.js';
 import { createLake } from '../src/lake.js';
+import { openPipelineStack } from '../src/stack.js';
 import type { LastValue, Replacement, TelemetryPoint, TelemetrySink } from '../src/types.js';
 
 const T = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -104,6 +105,29 @@ describe('last writer by arrival order wins, replacements counted and reported',
     } finally {
       await lake.close();
       await db.close();
+      dir.cleanup();
+    }
+  });
+
+  it('openPipelineStack: onReplaced reaches the stores; two messages with one timestamp: the later value in the store and in the lake read back', async () => {
+    const dir = tempDir('outpost-dup-stack-');
+    const seen: Replacement[] = [];
+    const stack = await openPipelineStack({ lakeDir: dir.path, duckdb: ':memory:', influx: { url: influx.url, database: 'dup_stack', maxAgeMs: 0 }, onReplaced: (r) => seen.push(r), lake: { maxAgeMs: 0, encoder: 'inline' } });
+    const send = (temperature: number): Promise<void> =>
+      stack.pipeline.handle({ topic: 'devices/pump-7/telemetry', payload: new TextEncoder().encode(JSON.stringify({ ts: T, temperature })), receivedAt: Date.now() });
+    try {
+      await send(20);
+      await stack.store?.flush();
+      await send(21);
+      await stack.store?.flush();
+      expect(stack.stats().pipeline.deadLettered).toEqual({});
+      const last = [{ device: 'pump-7', metric: 'temperature', time: T, value: 21 }];
+      expect(await stack.store?.lastValues()).toEqual(last);
+      expect(await stack.influx?.lastValues()).toEqual(last);
+      expect(await (stack.store as Awaited<ReturnType<typeof createDuckDbStore>>).lakeLastValues(dir.path)).toEqual(last);
+      expect(seen.map((r) => [r.sink, r.previous, r.value]).sort()).toEqual([['duckdb', 20, 21], ['influx', 20, 21]]);
+    } finally {
+      await stack.close();
       dir.cleanup();
     }
   });
