@@ -28,7 +28,7 @@ export interface PostgresSinkOptions {
   readonly pool?: pg.Pool;
   /** Table name, a plain identifier (`[A-Za-z_][A-Za-z0-9_]*`, at most 40 characters). Default `telemetry`. */
   readonly table?: string;
-  /** A batch is committed once it holds this many rows (writes are not split: a larger write is one batch). Default 5,000. */
+  /** A batch is committed once it holds this many rows (a larger write spans several batches). Default 5,000. */
   readonly batchRows?: number;
   /**
    * A non-empty batch is committed at the latest this long after its first write. This is also
