@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian/Ubuntu machine with Node 20:
-# the real protocol peers (Mosquitto, libcoap), pnpm 10, and the workspace's dependencies.
+# the real protocol peers (Mosquitto, libcoap, PostgreSQL, InfluxDB 1.x), pnpm 10, and the workspace's dependencies.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,9 @@ command -v coap-server-openssl >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
 # PostgreSQL server binaries for @outpost/pipeline's tests (they run initdb in a temp dir).
 installed_pg=0
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_apt+=(postgresql); installed_pg=1; fi
+# InfluxDB 1.x for the InfluxDB sink's tests (they run `influxd run -config FILE` in a temp dir).
+installed_influx=0
+if ! command -v influxd >/dev/null 2>&1; then need_apt+=(influxdb); installed_influx=1; fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -32,6 +35,12 @@ if [ "$installed_pg" = 1 ]; then
       $SUDO sed -i 's/^auto$/manual/' "/etc/postgresql/$ver/$name/start.conf" 2>/dev/null || true
     done
   fi
+fi
+# Installing influxdb starts a system influxd on :8086 (and :8088); the tests start private ones.
+if [ "$installed_influx" = 1 ]; then
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now influxdb >/dev/null 2>&1 || true; fi
+  if [ -x /etc/init.d/influxdb ]; then $SUDO /etc/init.d/influxdb stop >/dev/null 2>&1 || true; fi
+  if command -v update-rc.d >/dev/null 2>&1; then $SUDO update-rc.d influxdb disable >/dev/null 2>&1 || true; fi
 fi
 
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != "10" ]; then

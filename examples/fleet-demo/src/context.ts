@@ -11,6 +11,8 @@ export interface DemoContext {
   readonly embedded: import('./broker.js').EmbeddedBroker | undefined;
   /** PostgreSQL URL for the pipeline chapter (`--pg`); embedded DuckDB when absent. */
   readonly pg?: string | undefined;
+  /** InfluxDB 1.x URL for the pipeline chapter (`--influx`): a further time-series sink. */
+  readonly influx?: string | undefined;
   /** Issues (and remembers) a certificate for a device id. */
   device(id: string): Promise<{ readonly cert: string; readonly key: string }>;
   /** Prints a line of the demo's story (suppressed with --json). */

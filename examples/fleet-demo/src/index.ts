@@ -39,6 +39,8 @@ Options:
   --protocol 4|5      MQTT version for --broker (default 5; the embedded broker speaks 4)
   --pg URL            PostgreSQL for the pipeline chapter's time series (default: embedded
                       DuckDB), e.g. postgres://postgres@127.0.0.1:5432/postgres
+  --influx URL        also write the pipeline chapter's time series to InfluxDB 1.x
+                      (database outpost_demo), e.g. http://127.0.0.1:8086
   --chapter ID        run only this chapter (${chapters.map((c) => c.id).join(', ')})
   --json              print the summary as JSON
   -h, --help          this text
@@ -61,6 +63,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
         protocol: { type: 'string' },
         chapter: { type: 'string' },
         pg: { type: 'string' },
+        influx: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -114,6 +117,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
     protocolVersion,
     embedded,
     pg: typeof values['pg'] === 'string' ? values['pg'] : undefined,
+    influx: typeof values['influx'] === 'string' ? values['influx'] : undefined,
     summary,
     say,
     async device(id) {

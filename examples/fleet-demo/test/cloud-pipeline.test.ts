@@ -42,3 +42,25 @@ test('with --pg URL the time series go to PostgreSQL (a private server started h
     await pg.stop();
   }
 }, 60_000);
+
+test('with --influx URL the time series go to InfluxDB as well (a private server started here)', async () => {
+  const { startInflux } = await import('@outpost/test-peers');
+  const influx = await startInflux();
+  try {
+    let out = '';
+    let err = '';
+    const code = await runDemo(['--chapter', 'cloudPipeline', '--json', '--influx', influx.url], { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const s = (JSON.parse(out) as Record<string, any>)['cloudPipeline'];
+    expect(s.influxPoints).toBe(s.points);
+    // Read back independently over InfluxQL: one point per (device, metric, time), every one of them.
+    const series = await influx.query('SELECT count("value") FROM /.*/', 'outpost_demo');
+    expect(series.reduce((a, x) => a + (x.values[0]?.[1] as number), 0)).toBe(s.points);
+    expect(s.influxLast.map((l: { device: string }) => l.device)).toEqual(['gateway-1', 'meter-1', 'meter-2', 'pump-1', 'pump-2']);
+    const pump2 = s.influxLast.find((l: { device: string }) => l.device === 'pump-2');
+    expect(typeof pump2.value).toBe('number');
+  } finally {
+    await influx.stop();
+  }
+}, 60_000);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDuckDbStore } from '@outpost/pipeline';
-import { freePort, tempDir } from '@outpost/test-peers';
+import { freePort, startInflux, tempDir } from '@outpost/test-peers';
 import { run } from '../src/run.js';
 import { startFleet, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 
@@ -147,11 +147,43 @@ describe('outpost pipeline', () => {
       ['pipeline', 'query', 'series', '--duckdb', 'x.duckdb', '--device', 'd'],
       ['pipeline', 'query', 'gaps', '--duckdb', 'x.duckdb', '--min-gap', 'soon'],
       ['pipeline', 'query', 'gaps', '--duckdb', 'x.duckdb', '--from', 'yesterday'],
+      ['pipeline', 'query', 'last', '--duckdb', 'x.duckdb', '--influx', 'http://127.0.0.1:1'],
+      ['pipeline', 'query', 'series', '--influx', 'http://127.0.0.1:1', '--device', 'd', '--metric', 'm'],
+      ['pipeline', ...conn(), '--lake', 'lake', '--influx-db', 'fleet'],
+      ['pipeline', ...conn(), '--lake', 'lake', '--influx', 'ftp://x'],
     ]) {
       const r = await cli(...argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
     expect((await cli('pipeline', 'query', '--help')).out).toMatch(/^Usage: outpost pipeline query last\|series\|gaps/);
+  });
+
+  test('--influx URL --influx-db DB: the time series go to InfluxDB too (a private server started here), and query last reads them back', async () => {
+    const influx = await startInflux();
+    try {
+      const running = cli('pipeline', ...conn(), '--client-id', 'pipeline-influx', '--lake', 'lake-influx', '--influx', influx.url, '--influx-db', 'fleet', '--json', '--duration', '3000');
+      await new Promise((r) => setTimeout(r, 1200)); // the consumer is subscribed
+      const dev = await fleet.device('pump-8');
+      const client = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: dev.cert, key: dev.key, clientId: 'pump-8', protocolVersion: 5 });
+      const t0 = Date.now() - 10_000;
+      for (const [i, temperature] of [60, 61, 62].entries()) {
+        await client.publishAsync('devices/pump-8/telemetry', JSON.stringify({ ts: t0 + i * 1000, temperature }), { qos: 1 });
+      }
+      await client.endAsync();
+      const r = await running;
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      expect(lines[0]).toMatchObject({ type: 'started', store: 'duckdb and influx' });
+      expect((lines.at(-1) as Record<string, any>).influx).toMatchObject({ rows: 3, rowsRejected: 0, batchesFailed: 0 });
+      const stored = await influx.query('SELECT "value" FROM "temperature" ORDER BY time', 'fleet');
+      expect(stored[0]?.values).toEqual([[t0, 60], [t0 + 1000, 61], [t0 + 2000, 62]]);
+      const last = await cli('pipeline', 'query', 'last', '--influx', influx.url, '--influx-db', 'fleet', '--json');
+      expect(last.err).toBe('');
+      expect(JSON.parse(last.out)).toEqual([{ device: 'pump-8', metric: 'temperature', time: new Date(t0 + 2000).toISOString(), value: 62 }]);
+    } finally {
+      await influx.stop();
+    }
   });
 });

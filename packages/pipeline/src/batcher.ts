@@ -25,10 +25,25 @@ export interface Batch {
   readonly extras: readonly (string | null)[];
 }
 
+/** Points refused for good by a commit (index in the batch → error). */
+export type Refused = ReadonlyMap<number, Error>;
+
+/**
+ * An attempt whose ordered part is done (e.g. every statement ran, holding its row locks) and
+ * whose durability (e.g. COMMIT) is still on its way: the next batch may start meanwhile.
+ */
+export interface Pending {
+  readonly durable: Promise<void | Refused>;
+}
+
 /** One batch's commit: attempts (the same object is used for every attempt), then the verdict. */
 export interface BatchCommit {
-  /** One attempt; a rejection leads to the next attempt while retries remain. */
-  attempt(): Promise<void>;
+  /**
+   * One attempt; a rejection leads to the next attempt while retries remain. It may resolve with
+   * the points refused for good (index in the batch → error): the batch counts as committed, and
+   * only the writes holding those points reject, each with the error of its first refused point.
+   */
+  attempt(): Promise<void | Refused | Pending>;
   /**
    * Called once after the last attempt failed; returns the error every write of the batch
    * rejects with (and may first undo what the attempts left behind).
@@ -50,10 +65,20 @@ export interface BatcherOptions {
   readonly retries: number;
   /** Delay before the first retry, doubled for each further one. */
   readonly retryDelayMs: number;
+  /** Ceiling of the doubled delay. Default: none. */
+  readonly maxRetryDelayMs?: number;
+  /** Whether a failed attempt is worth another; `false` ends the retries at once. Default: every failure is. */
+  readonly retryable?: (err: unknown) => boolean;
   /** Timers for the age bound and the retry delays; {@link systemClock} by default. */
   readonly clock?: BatcherClock;
-  /** Starts the commit of a sealed batch. */
+  /** Makes the commit of a batch when it is sealed (its attempts run later, in order). */
   readonly commit: (batch: Batch) => BatchCommit;
+  /**
+   * Batches whose durability may be pending at once when attempts answer {@link Pending}.
+   * Default 1. If a pending durability fails, the batch's further attempts run while later
+   * batches proceed (the order between them is then no longer kept).
+   */
+  readonly maxPending?: number;
 }
 
 /** Counters of a {@link Batcher}. */
@@ -66,6 +91,8 @@ export interface BatcherStats {
   readonly batchesFailed: number;
   /** Points buffered or being committed. */
   readonly pendingRows: number;
+  /** Points of committed batches that the commit refused for good. */
+  readonly rowsRejected: number;
 }
 
 /** The batching state of one sink. */
@@ -89,6 +116,8 @@ interface OpenBatch {
   points: TelemetryPoint[];
   extras: (string | null)[];
   bytes: number;
+  /** Points refused for good by a commit that otherwise succeeded. */
+  rejected: ReadonlyMap<number, Error> | undefined;
   settled: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
@@ -102,7 +131,66 @@ function newBatch(): OpenBatch {
     reject = rej;
   });
   settled.catch(() => undefined); // observed by the writes; never an unhandled rejection
-  return { points: [], extras: [], bytes: 0, settled, resolve, reject };
+  return { points: [], extras: [], bytes: 0, rejected: undefined, settled, resolve, reject };
+}
+
+/** The retry policy of a batcher. */
+interface RetryPolicy {
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly retryable: (err: unknown) => boolean;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * Attempts from `first` on. Resolves once an attempt's ordered part succeeded, with the promise
+ * of its final outcome; rejects when no attempt got that far.
+ */
+async function commitWithRetries(c: BatchCommit, r: RetryPolicy, first = 0, lastErr?: unknown): Promise<{ final: Promise<void | Refused> }> {
+  for (let attempt = first; attempt <= r.retries; attempt++) {
+    if (attempt > 0) await r.sleep(Math.min(r.maxRetryDelayMs, r.retryDelayMs * 2 ** (attempt - 1)));
+    try {
+      const out = await c.attempt();
+      if (out !== undefined && 'durable' in out) {
+        const final = out.durable.catch(async (err: unknown) => {
+          if (!r.retryable(err) || attempt >= r.retries) throw await c.fail(err);
+          return (await commitWithRetries(c, r, attempt + 1, err)).final;
+        });
+        return { final };
+      }
+      return { final: Promise.resolve(out) };
+    } catch (err) {
+      lastErr = err;
+      if (!r.retryable(err)) break;
+    }
+  }
+  throw await c.fail(lastErr);
+}
+
+type Counts = { rows: number; batches: number; batchesFailed: number; pendingRows: number; rowsRejected: number };
+
+/** Settles a batch's writes with its final outcome and counts it. */
+function settle(batch: OpenBatch, final: Promise<void | Refused>, counts: Counts): Promise<void> {
+  return final
+    .then(
+      (refused) => {
+        if (refused instanceof Map && refused.size > 0) {
+          batch.rejected = refused;
+          counts.rowsRejected += refused.size;
+        }
+        counts.rows += batch.points.length;
+        counts.batches++;
+        batch.resolve();
+      },
+      (err: unknown) => {
+        counts.batchesFailed++;
+        batch.reject(err);
+      },
+    )
+    .finally(() => {
+      counts.pendingRows -= batch.points.length;
+    });
 }
 
 /**
@@ -116,27 +204,20 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const maxBytes = options.maxBytes ?? Infinity;
   const size = options.size ?? (() => 0);
   const clock = options.clock ?? systemClock;
-  const counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 };
+  const counts: Counts = { rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 };
   let current: OpenBatch | undefined;
   let timer: unknown;
   let chain: Promise<void> = Promise.resolve(); // commits run one at a time, in order
+  const maxPending = options.maxPending ?? 1;
+  const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
-  const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
-
-  async function commitWithRetries(batch: OpenBatch): Promise<void> {
-    const c = commit(batch);
-    let lastErr: unknown;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(retryDelayMs * 2 ** (attempt - 1));
-      try {
-        await c.attempt();
-        return;
-      } catch (err) {
-        lastErr = err;
-      }
-    }
-    throw await c.fail(lastErr);
-  }
+  const policy: RetryPolicy = {
+    retries,
+    retryDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? Infinity,
+    retryable: options.retryable ?? (() => true),
+    sleep: (ms) => new Promise((r) => clock.setTimeout(r, ms)),
+  };
 
   function seal(): Promise<void> | undefined {
     const batch = current;
@@ -146,25 +227,35 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
     if (batch === undefined) return undefined;
     current = undefined;
+    // The commit is made at seal time, so a sink can prepare it (encode, compress) while the
+    // batch before it is still committing; its attempts still run one batch at a time, in order.
+    let c: BatchCommit | undefined;
+    let made: unknown;
+    try {
+      c = commit(batch);
+    } catch (err) {
+      made = err;
+    }
     chain = chain.then(async () => {
+      let final: Promise<void | Refused>;
       try {
-        await commitWithRetries(batch);
-        counts.rows += batch.points.length;
-        counts.batches++;
-        batch.resolve();
+        if (c === undefined) throw made;
+        ({ final } = await commitWithRetries(c, policy));
       } catch (err) {
-        counts.batchesFailed++;
-        batch.reject(err);
-      } finally {
-        counts.pendingRows -= batch.points.length;
+        final = Promise.reject(err);
       }
+      const done = settle(batch, final, counts);
+      pending.add(done);
+      void done.then(() => pending.delete(done));
+      while (pending.size >= maxPending) await Promise.race(pending);
     });
     return batch.settled;
   }
 
   return {
     async write(points, extras) {
-      const waits: Promise<void>[] = [];
+      // The batches holding this write's points, with the range of indices it has in each.
+      const parts: { batch: OpenBatch; from: number; to: number }[] = [];
       for (let i = 0; i < points.length; i++) {
         const p = points[i] as TelemetryPoint;
         const extra = extras[i] ?? null;
@@ -172,7 +263,9 @@ export function createBatcher(options: BatcherOptions): Batcher {
           current = newBatch();
           if (maxAgeMs > 0) timer = clock.setTimeout(() => void seal(), maxAgeMs);
         }
-        if (waits[waits.length - 1] !== current.settled) waits.push(current.settled);
+        const last = parts[parts.length - 1];
+        if (last?.batch === current) last.to++;
+        else parts.push({ batch: current, from: current.points.length, to: current.points.length + 1 });
         current.points.push(p);
         current.extras.push(extra);
         current.bytes += size(p, extra);
@@ -180,14 +273,25 @@ export function createBatcher(options: BatcherOptions): Batcher {
         if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
       }
       if (maxAgeMs === 0) void seal();
-      await Promise.all(waits);
+      await Promise.all(parts.map((x) => x.batch.settled));
+      for (const { batch, from, to } of parts) {
+        if (batch.rejected === undefined) continue;
+        for (let i = from; i < to; i++) {
+          const err = batch.rejected.get(i);
+          if (err !== undefined) throw err;
+        }
+      }
     },
     seal,
-    idle: () => chain,
+    idle: async () => {
+      await chain;
+      await Promise.all(pending);
+    },
     async flush() {
       const sealed = seal();
       if (sealed !== undefined) return sealed;
       await chain;
+      await Promise.all(pending);
     },
     stats: () => ({ ...counts }),
   };

@@ -4,34 +4,18 @@
  * Parquet lake. `@duckdb/node-api` is an optional peer dependency, imported only when a store is
  * created.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createBatcher } from './batcher.js';
-import type { Batch } from './batcher.js';
+import { replacedOption, reportReplaced } from './dedupe.js';
+import { duckDbInsert, duckDbQueries, plain, type DuckDbConnection } from './duckdb-queries.js';
 import { PipelineError } from './errors.js';
-import { describe, intArg, intOption, isPlainObject, optString } from './validate.js';
+import { describe, intOption, isPlainObject, optString } from './validate.js';
+import type { LakeClock } from './lake.js';
 import { checkTelemetryPoint } from './schema.js';
-import type { Gap, LastValue, SeriesBucket, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
+import type { LastValue, Replacement, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
-type DuckDbConnection = Awaited<ReturnType<Awaited<ReturnType<DuckDbModule['DuckDBInstance']['create']>>['connect']>>;
-
-function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
-
-/** DuckDB values → plain JS: timestamps to epoch ms, BIGINTs to numbers when safe. */
-function plain(v: unknown): unknown {
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  if (v instanceof Date) return v.getTime();
-  if (Array.isArray(v)) return v.map(plain);
-  if (isPlainObject(v)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = plain(x);
-    return out;
-  }
-  return v;
-}
 
 /** Options of {@link createDuckDbStore}. */
 export interface DuckDbStoreOptions {
@@ -53,6 +37,13 @@ export interface DuckDbStoreOptions {
    * and bundlers.
    */
   readonly importer?: () => Promise<unknown>;
+  /**
+   * Called after a commit for every stored value it replaced with a different one (the last
+   * writer by arrival order wins; an identical redelivery is not a replacement).
+   */
+  readonly onReplaced?: (r: Replacement) => void;
+  /** Timers for the age bound and the retry delays; the global timers by default. */
+  readonly clock?: LakeClock;
 }
 
 /**
@@ -88,6 +79,8 @@ export interface DuckDbStats {
   readonly batches: number;
   readonly batchesFailed: number;
   readonly pendingRows: number;
+  /** Stored values replaced by a later arrival with a different value or extra. */
+  readonly replaced: number;
 }
 
 /**
@@ -114,6 +107,13 @@ export interface DuckDbStore extends TelemetrySink, TimeSeriesQueries {
    * lake has no file yet. Sorted by date, then hour.
    */
   lakeSummary(lakeDir: string, prefix?: string): Promise<LakePartition[]>;
+  /**
+   * The latest value of each (device, metric) in the Parquet lake under `lakeDir/prefix`, read
+   * with the stores' duplicate policy: of the rows the lake holds for one (device, metric, time),
+   * the last by arrival (part number, then row in file) wins. Same shape and order as
+   * {@link TimeSeriesQueries.lastValues}; `[]` when the lake has no file yet.
+   */
+  lakeLastValues(lakeDir: string, filter?: { readonly metric?: string; readonly device?: string }, prefix?: string): Promise<LastValue[]>;
   /** Counters since open. */
   stats(): DuckDbStats;
 }
@@ -127,13 +127,39 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
   PRIMARY KEY (device, metric, time)
 )`;
 
+/** Loads `@duckdb/node-api` and opens the database with its table and staging table. */
+async function openDuckDb(importer: () => Promise<unknown>, path: string): Promise<{ conn: DuckDbConnection; closeInstance: () => void }> {
+  let mod: DuckDbModule;
+  try {
+    mod = (await importer()) as DuckDbModule;
+    if (typeof mod?.DuckDBInstance?.create !== 'function') throw new Error('the module has no DuckDBInstance.create');
+  } catch (err) {
+    throw new PipelineError('PEER_MISSING', `duckdb: cannot load @duckdb/node-api (${(err as Error)?.message ?? String(err)}); install @duckdb/node-api`, {
+      cause: err,
+    });
+  }
+
+  try {
+    if (path !== ':memory:') await mkdir(dirname(resolve(path)), { recursive: true }); // DuckDB creates the file, not its directory
+    const instance = await mod.DuckDBInstance.create(path);
+    const conn = await instance.connect();
+    await conn.run(SCHEMA);
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS telemetry_staging (device VARCHAR, time BIGINT, metric VARCHAR, value DOUBLE, extra VARCHAR)`);
+    return { conn, closeInstance: () => instance.closeSync() };
+  } catch (err) {
+    throw new PipelineError('DB_FAILED', `duckdb: opening ${path} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
 /**
  * Opens (or creates) a DuckDB database as the embedded time-series store: table `telemetry`
  * (`device` VARCHAR, `time` TIMESTAMP in UTC, `metric` VARCHAR, `value` DOUBLE, `extra` JSON,
  * primary key `(device, metric, time)`). Writes are batched (up to `maxRows` or `maxAgeMs`),
- * appended to a staging table and moved with `INSERT OR IGNORE` inside one transaction per
- * batch, so redelivered points never become duplicate rows; every `write` of a batch resolves
- * after its transaction committed, or rejects with `DB_FAILED`.
+ * appended to a staging table and moved with `INSERT OR REPLACE` inside one transaction per
+ * batch: for one key the last writer by arrival order wins, a replaced value that differs is
+ * counted (`replaced`) and reported (`onReplaced`), and a redelivered point never becomes a
+ * second row. Every `write` of a batch resolves after its transaction committed, or rejects
+ * with `DB_FAILED`.
  *
  * Queries follow the shared {@link TimeSeriesQueries} semantics (buckets aligned to the Unix
  * epoch, half-open ranges), and `lakeSummary` reads the Parquet lake.
@@ -153,9 +179,11 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS telemetry (
  *   { device: 'pump-1', time: t + 30_000, metric: 'temp_c', value: 22 },
  * ]);
  * await db.write([{ device: 'pump-1', time: t, metric: 'temp_c', value: 20 }]); // redelivery: ignored
+ * await db.write([{ device: 'pump-1', time: t + 30_000, metric: 'temp_c', value: 23 }]); // same key, new value: replaces
  * (await db.query('SELECT count(*) AS n FROM telemetry'))[0]; // { n: 2 }
- * (await db.lastValues())[0]?.value; // 22
- * (await db.downsample({ device: 'pump-1', metric: 'temp_c', from: t, to: t + 60_000, bucketMs: 60_000 }))[0]?.avg; // 21
+ * (await db.lastValues())[0]?.value; // 23
+ * db.stats().replaced; // 1
+ * (await db.downsample({ device: 'pump-1', metric: 'temp_c', from: t, to: t + 60_000, bucketMs: 60_000 }))[0]?.avg; // 21.5
  * await db.close();
  * ```
  */
@@ -169,29 +197,11 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 50, 0, 60_000);
   const importer = options.importer ?? (() => import('@duckdb/node-api'));
   if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
+  const onReplaced = replacedOption('onReplaced', options.onReplaced);
+  const clock = (options as DuckDbStoreOptions).clock;
+  if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`clock: expected an object, got ${describe(clock)}`);
 
-  let mod: DuckDbModule;
-  try {
-    mod = (await importer()) as DuckDbModule;
-    if (typeof mod?.DuckDBInstance?.create !== 'function') throw new Error('the module has no DuckDBInstance.create');
-  } catch (err) {
-    throw new PipelineError('PEER_MISSING', `duckdb: cannot load @duckdb/node-api (${(err as Error)?.message ?? String(err)}); install @duckdb/node-api`, {
-      cause: err,
-    });
-  }
-
-  let conn: DuckDbConnection;
-  let closeInstance: () => void;
-  try {
-    if (path !== ':memory:') await mkdir(dirname(resolve(path)), { recursive: true }); // DuckDB creates the file, not its directory
-    const instance = await mod.DuckDBInstance.create(path);
-    closeInstance = () => instance.closeSync();
-    conn = await instance.connect();
-    await conn.run(SCHEMA);
-    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS telemetry_staging (device VARCHAR, time BIGINT, metric VARCHAR, value DOUBLE, extra VARCHAR)`);
-  } catch (err) {
-    throw new PipelineError('DB_FAILED', `duckdb: opening ${path} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-  }
+  const { conn, closeInstance } = await openDuckDb(importer as () => Promise<unknown>, path);
 
   // One connection; every statement sequence runs under this lock so transactions never interleave.
   let lock: Promise<unknown> = Promise.resolve();
@@ -214,46 +224,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
 
   let closed = false;
 
-  async function insert(batch: Batch): Promise<void> {
-    await locked(async () => {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        await conn.run('DELETE FROM telemetry_staging');
-        const app = await conn.createAppender('telemetry_staging', 'main', 'temp');
-        try {
-          for (let i = 0; i < batch.points.length; i++) {
-            const p = batch.points[i] as TelemetryPoint;
-            const extra = batch.extras[i] ?? null;
-            app.appendVarchar(p.device);
-            app.appendBigInt(BigInt(p.time));
-            app.appendVarchar(p.metric);
-            if (p.value === null) app.appendNull();
-            else app.appendDouble(p.value);
-            if (extra === null) app.appendNull();
-            else app.appendVarchar(extra);
-            app.endRow();
-            // The appender runs on this thread (~5 µs a row): let the event loop (MQTT, the hot
-            // path's alerts) in every 2,000 rows instead of blocking it for a whole batch.
-            if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));
-          }
-          app.flushSync();
-        } finally {
-          app.closeSync();
-        }
-        await conn.run(
-          `INSERT OR IGNORE INTO telemetry SELECT device, epoch_ms(time), metric, value, extra::JSON FROM telemetry_staging`,
-        );
-        await conn.run('DELETE FROM telemetry_staging');
-        await conn.run('COMMIT');
-      } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
-  // Global timers (systemClock), not unref'd: an awaited batch keeps the process alive until it commits.
+  // Global timers (systemClock) by default, not unref'd: an awaited batch keeps the process alive until it commits.
   const batcher = createBatcher({
+    ...(clock !== undefined ? { clock } : {}),
     maxRows,
     maxAgeMs,
     retries,
@@ -273,9 +246,9 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     if (closed) throw new PipelineError('CLOSED', `duckdb: ${what} after close()`);
   }
 
-  function checkFilter(name: string, v: unknown): void {
-    if (!isPlainObject(v)) throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
-  }
+  const counts = { replaced: 0 };
+  const insert = duckDbInsert(conn, locked, (found) => reportReplaced('duckdb', found, counts, onReplaced));
+  const queries = duckDbQueries(rows, checkClosed);
 
   return {
     name: 'duckdb',
@@ -313,79 +286,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
       }
       return rows(sql, params?.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p)));
     },
-    async lastValues(filter = {}) {
-      checkClosed('lastValues');
-      checkFilter('filter', filter);
-      const metric = optString('filter.metric', filter.metric);
-      const device = optString('filter.device', filter.device);
-      const found = await rows(
-        `SELECT device, metric, epoch_ms(time) AS time, value FROM telemetry
-         WHERE ($1::VARCHAR IS NULL OR metric = $1::VARCHAR) AND ($2::VARCHAR IS NULL OR device = $2::VARCHAR)
-         QUALIFY row_number() OVER (PARTITION BY device, metric ORDER BY time DESC) = 1
-         ORDER BY device, metric`,
-        [metric ?? null, device ?? null],
-      );
-      return found as unknown as LastValue[];
-    },
-    async downsample(q) {
-      checkClosed('downsample');
-      checkFilter('q', q);
-      const device = optString('q.device', q.device);
-      const metric = optString('q.metric', q.metric);
-      if (device === undefined) throw new TypeError('q.device: expected a string, got undefined');
-      if (metric === undefined) throw new TypeError('q.metric: expected a string, got undefined');
-      const from = intArg('q.from', q.from, 0);
-      const to = intArg('q.to', q.to, 0);
-      const bucketMs = intArg('q.bucketMs', q.bucketMs, 1);
-      if (to < from) throw new RangeError(`q.to: expected an epoch ms >= q.from (${from}), got ${to}`);
-      // Integer arithmetic on epoch ms: buckets aligned to the Unix epoch for any width
-      // (DuckDB's time_bucket aligns to 2000-01-03 by default).
-      const found = await rows(
-        `SELECT (epoch_ms(time) // $4) * $4 AS bucket, count(*) AS count, min(value) AS min, max(value) AS max, avg(value) AS avg
-         FROM telemetry
-         WHERE device = $1 AND metric = $2 AND time >= epoch_ms($3::BIGINT) AND time < epoch_ms($5::BIGINT)
-         GROUP BY bucket ORDER BY bucket`,
-        [device, metric, BigInt(from), BigInt(bucketMs), BigInt(to)],
-      );
-      return found as unknown as SeriesBucket[];
-    },
-    async gaps(q) {
-      checkClosed('gaps');
-      checkFilter('q', q);
-      const from = intArg('q.from', q.from, 0);
-      const to = intArg('q.to', q.to, 0);
-      const minGapMs = intArg('q.minGapMs', q.minGapMs, 0);
-      const device = optString('q.device', q.device);
-      if (to < from) throw new RangeError(`q.to: expected an epoch ms >= q.from (${from}), got ${to}`);
-      const found = await rows(
-        `SELECT device, prev AS "from", t AS "to", t - prev AS "durationMs" FROM (
-           SELECT device, epoch_ms(time) AS t, lag(epoch_ms(time)) OVER (PARTITION BY device ORDER BY time) AS prev
-           FROM telemetry
-           WHERE time >= epoch_ms($1::BIGINT) AND time < epoch_ms($2::BIGINT) AND ($4::VARCHAR IS NULL OR device = $4::VARCHAR)
-         ) WHERE prev IS NOT NULL AND t - prev > $3::BIGINT
-         ORDER BY device, "from"`,
-        [BigInt(from), BigInt(to), BigInt(minGapMs), device ?? null],
-      );
-      return found as unknown as Gap[];
-    },
-    async lakeSummary(lakeDir, prefix = 'telemetry') {
-      checkClosed('lakeSummary');
-      if (typeof lakeDir !== 'string') throw new TypeError(`lakeDir: expected a directory path string, got ${describe(lakeDir)}`);
-      if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
-      if (lakeDir.length === 0) throw new RangeError(`lakeDir: expected a non-empty path, got ''`);
-      const glob = `${lakeDir.replace(/\/+$/, '')}/${prefix}/**/*.parquet`;
-      const any = await readdir(`${lakeDir}/${prefix}`, { recursive: true }).then(
-        (names) => names.some((n) => n.endsWith('.parquet')),
-        () => false,
-      );
-      if (!any) return [];
-      const found = await rows(
-        `SELECT CAST("date" AS VARCHAR) AS date, CAST(hour AS VARCHAR) AS hour, count(*) AS rows, count(DISTINCT filename) AS files
-         FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, hive_types_autocast = false, filename = true)
-         GROUP BY ALL ORDER BY date, hour`,
-      );
-      return found as unknown as LakePartition[];
-    },
-    stats: () => batcher.stats(),
+    ...queries,
+    stats: () => ({ ...batcher.stats(), ...counts }),
   };
 }

@@ -77,3 +77,5 @@ export { systemPipelineClock } from './clock.js';
 export type { PipelineClock } from './clock.js';
 export { Delivery } from './delivery.js';
 export type { DeliveryEvent, DeliveryFailure, DeliveryOptions, DeliveryStats, SinkOutageStats } from './delivery.js';
+export { createInfluxSink } from './influx.js';
+export type { InfluxSink, InfluxSinkOptions, InfluxSinkStats } from './influx.js';

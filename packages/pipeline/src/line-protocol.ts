@@ -207,6 +207,26 @@ function toPrecision(ms: number, precision: LinePrecision): bigint | number {
  */
 export function encodeLineProtocol(points: readonly TelemetryPoint[], options: LineProtocolOptions = {}): string {
   if (!Array.isArray(points)) throw new TypeError(`points: expected an array of TelemetryPoint, got ${describe(points)}`);
+  const opts = resolveLineOptions(options);
+  let out = '';
+  for (let i = 0; i < points.length; i++) out += pointLine(points[i] as TelemetryPoint, i, opts);
+  return out;
+}
+
+/** {@link LineProtocolOptions} checked, with their defaults. Internal. */
+export interface ResolvedLineOptions {
+  readonly measurement: string;
+  readonly metricAs: 'field' | 'measurement';
+  readonly valueField: string;
+  readonly deviceTag: string;
+  readonly precision: LinePrecision;
+  readonly tagKeys: readonly string[];
+  readonly tagSet: ReadonlySet<string>;
+  readonly fieldSel: 'all' | 'none' | readonly string[];
+}
+
+/** Checks the options once. Internal. */
+export function resolveLineOptions(options: LineProtocolOptions): ResolvedLineOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options: expected an object, got ${describe(options)}`);
   const measurement = options.measurement ?? 'telemetry';
   const metricAs = options.metricAs ?? 'field';
@@ -224,43 +244,82 @@ export function encodeLineProtocol(points: readonly TelemetryPoint[], options: L
   for (const [what, v] of [['options.measurement', measurement], ['options.valueField', valueField], ['options.deviceTag', deviceTag]] as const) {
     if (typeof v !== 'string') throw new TypeError(`${what}: expected a string, got ${describe(v)}`);
   }
-  const tagSet = new Set(tagKeys);
-  let out = '';
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i] as TelemetryPoint;
-    const at = `points[${i}]`;
-    if (typeof p !== 'object' || p === null) throw new TypeError(`${at}: expected a TelemetryPoint object, got ${describe(p)}`);
-    if (typeof p.device !== 'string') throw new TypeError(`${at}.device: expected a string, got ${describe(p.device)}`);
-    if (typeof p.metric !== 'string') throw new TypeError(`${at}.metric: expected a string, got ${describe(p.metric)}`);
-    if (typeof p.time !== 'number') throw new TypeError(`${at}.time: expected epoch milliseconds, got ${describe(p.time)}`);
-    if (!Number.isSafeInteger(p.time)) throw new RangeError(`${at}.time: expected integer epoch milliseconds, got ${p.time}`);
-    if (p.value !== null && typeof p.value !== 'number') throw new TypeError(`${at}.value: expected a number or null, got ${describe(p.value)}`);
-    const extra = p.extra ?? {};
-    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new TypeError(`${at}.extra: expected an object, got ${describe(extra)}`);
-    const tags: Record<string, string> = { [deviceTag]: p.device };
-    for (const k of tagKeys) {
-      const v = extra[k];
-      if (typeof v === 'string') tags[k] = v;
-      else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') tags[k] = String(v);
-    }
-    const fields: Record<string, LineFieldValue> = {};
-    const mainKey = metricAs === 'field' ? p.metric : valueField;
-    if (p.value !== null) fields[mainKey] = p.value;
-    const extraKeys = fieldSel === 'all' ? Object.keys(extra) : fieldSel === 'none' ? [] : fieldSel;
-    for (const k of extraKeys) {
-      if (tagSet.has(k) || k === deviceTag || k === mainKey) continue;
+  return { measurement, metricAs, valueField, deviceTag, precision, tagKeys, tagSet: new Set(tagKeys), fieldSel };
+}
+
+/** One point's line with its `\n`, or `''` when it has no field to write. Internal. */
+export function pointLine(p: TelemetryPoint, i: number, o: ResolvedLineOptions): string {
+  const { tagKeys, tagSet, fieldSel, deviceTag, metricAs, valueField, measurement, precision } = o;
+  const at = `points[${i}]`;
+  if (typeof p !== 'object' || p === null) throw new TypeError(`${at}: expected a TelemetryPoint object, got ${describe(p)}`);
+  if (typeof p.device !== 'string') throw new TypeError(`${at}.device: expected a string, got ${describe(p.device)}`);
+  if (typeof p.metric !== 'string') throw new TypeError(`${at}.metric: expected a string, got ${describe(p.metric)}`);
+  if (typeof p.time !== 'number') throw new TypeError(`${at}.time: expected epoch milliseconds, got ${describe(p.time)}`);
+  if (!Number.isSafeInteger(p.time)) throw new RangeError(`${at}.time: expected integer epoch milliseconds, got ${p.time}`);
+  if (p.value !== null && typeof p.value !== 'number') throw new TypeError(`${at}.value: expected a number or null, got ${describe(p.value)}`);
+  const extra = p.extra ?? {};
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new TypeError(`${at}.extra: expected an object, got ${describe(extra)}`);
+  const tags: Record<string, string> = { [deviceTag]: p.device };
+  for (const k of tagKeys) {
+    const v = extra[k];
+    if (typeof v === 'string') tags[k] = v;
+    else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') tags[k] = String(v);
+  }
+  const fields: Record<string, LineFieldValue> = {};
+  const mainKey = metricAs === 'field' ? p.metric : valueField;
+  if (p.value !== null) fields[mainKey] = p.value;
+  const extraKeys = fieldSel === 'all' ? Object.keys(extra) : fieldSel === 'none' ? [] : fieldSel;
+  for (const k of extraKeys) {
+    if (tagSet.has(k) || k === deviceTag || k === mainKey) continue;
+    const v = extra[k];
+    if (v === null || v === undefined) continue;
+    fields[k] = typeof v === 'object' ? JSON.stringify(v) : (v as LineFieldValue);
+  }
+  if (Object.keys(fields).length === 0) return ''; // nothing to write: skipped (documented)
+  try {
+    return `${formatLine({ measurement: metricAs === 'field' ? measurement : p.metric, tags, fields, timestamp: toPrecision(p.time, precision) })}\n`;
+  } catch (err) {
+    const e = err as Error;
+    const Ctor = e instanceof RangeError ? RangeError : TypeError;
+    throw new Ctor(`${at}: ${e.message}`);
+  }
+}
+
+/** Names that need no escaping and are not reserved: the common case of schema-checked points. */
+const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const PLAIN_TAG_VALUE = /^[A-Za-z0-9._:-]+$/;
+const STRING_UNSAFE = /["\\\n]/;
+
+/**
+ * The line of {@link pointLine} for the layout `metricAs: 'measurement'`, `valueField: 'value'`,
+ * `deviceTag: 'device'`, no extra tags and precision ms, built directly when every element is
+ * plain (no escaping, nothing reserved, short strings); anything else goes through
+ * {@link pointLine}, which escapes or throws. The InfluxDB sink's hot path. Internal.
+ */
+export function measurementLine(p: TelemetryPoint, i: number, fallback: ResolvedLineOptions): string {
+  if (!PLAIN_NAME.test(p.metric) || !PLAIN_TAG_VALUE.test(p.device) || !Number.isSafeInteger(p.time)) return pointLine(p, i, fallback);
+  let fields = p.value !== null && Number.isFinite(p.value) ? `value=${p.value}` : '';
+  if (p.value !== null && fields === '') return pointLine(p, i, fallback); // a non-finite value: pointLine throws
+  const extra = p.extra;
+  if (extra !== undefined) {
+    for (const k in extra) {
+      if (k === 'value' || k === 'device') continue; // as pointLine: the value and the tag win
       const v = extra[k];
       if (v === null || v === undefined) continue;
-      fields[k] = typeof v === 'object' ? JSON.stringify(v) : (v as LineFieldValue);
-    }
-    if (Object.keys(fields).length === 0) continue; // nothing to write: skipped (documented)
-    try {
-      out += `${formatLine({ measurement: metricAs === 'field' ? measurement : p.metric, tags, fields, timestamp: toPrecision(p.time, precision) })}\n`;
-    } catch (err) {
-      const e = err as Error;
-      const Ctor = e instanceof RangeError ? RangeError : TypeError;
-      throw new Ctor(`${at}: ${e.message}`);
+      if (!PLAIN_NAME.test(k)) return pointLine(p, i, fallback);
+      let f: string;
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) return pointLine(p, i, fallback);
+        f = String(v);
+      } else if (typeof v === 'boolean') f = v ? 'true' : 'false';
+      else {
+        const s = typeof v === 'string' ? v : JSON.stringify(v);
+        if (s.length > 16_384 || STRING_UNSAFE.test(s)) return pointLine(p, i, fallback); // escaping or the size check
+        f = `"${s}"`;
+      }
+      fields += fields === '' ? `${k}=${f}` : `,${k}=${f}`;
     }
   }
-  return out;
+  if (fields === '') return '';
+  return `${p.metric},device=${p.device} ${fields} ${p.time}\n`;
 }

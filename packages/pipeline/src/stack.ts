@@ -1,6 +1,7 @@
 /**
  * The usual assembly in one call: a Parquet lake, a time-series store (PostgreSQL when a URL is
- * given, embedded DuckDB otherwise), rules, alert sinks and a file dead-letter sink. The CLI
+ * given, embedded DuckDB otherwise), optionally InfluxDB, rules, alert sinks and a file
+ * dead-letter sink. The CLI
  * (`outpost pipeline`) and the demo are built on it; compose the parts yourself when you need
  * something else.
  */
@@ -13,10 +14,11 @@ import { createLake, type Lake, type LakeOptions } from './lake.js';
 import type { PipelineClock } from './clock.js';
 import type { DeliveryOptions } from './delivery.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
+import { createInfluxSink, type InfluxSink, type InfluxSinkOptions } from './influx.js';
 import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from './postgres.js';
 import { RuleEngine } from './rules.js';
 import type { AlertEvent, Rule, RuleEngineOptions } from './rules-types.js';
-import type { TelemetrySink } from './types.js';
+import type { Replacement, TelemetrySink } from './types.js';
 import { assertObject, assertString, describe } from './validate.js';
 
 /** Options of {@link openPipelineStack}. */
@@ -33,6 +35,16 @@ export interface PipelineStackOptions {
    * Needs the optional peer dependency `@duckdb/node-api`.
    */
   readonly duckdb?: string | DuckDbStoreOptions | false;
+  /**
+   * InfluxDB 1.x as a further time-series sink, beside the store above: a URL (database
+   * `telemetry`) or sink options.
+   */
+  readonly influx?: string | InfluxSinkOptions;
+  /**
+   * Told of every stored value a store replaced with a different one (the duplicate policy of
+   * every store: the last writer by arrival order wins). Options given per store win.
+   */
+  readonly onReplaced?: (r: Replacement) => void;
   /** Hot-path rules (see `parseRules`). */
   readonly rules?: readonly Rule[];
   /** Rule engine options (clock, state expiry). */
@@ -60,10 +72,18 @@ export interface PipelineStack {
   readonly lake: Lake;
   /** The time-series store in use (PostgreSQL or DuckDB), if any. */
   readonly store: PostgresSink | DuckDbStore | undefined;
+  /** The InfluxDB sink, if any. */
+  readonly influx: InfluxSink | undefined;
   readonly engine: RuleEngine | undefined;
   readonly alerts: AlertDispatcher;
   /** Lake, store, alert and pipeline counters in one object. */
-  stats(): { pipeline: ReturnType<Pipeline['stats']>; lake: ReturnType<Lake['stats']>; store: Record<string, unknown> | undefined; alerts: AlertDispatcherStats };
+  stats(): {
+    pipeline: ReturnType<Pipeline['stats']>;
+    lake: ReturnType<Lake['stats']>;
+    store: Record<string, unknown> | undefined;
+    influx: ReturnType<InfluxSink['stats']> | undefined;
+    alerts: AlertDispatcherStats;
+  };
   /** Closes the pipeline (flushing the lake and the store), then waits for pending alert deliveries. */
   close(): Promise<void>;
 }
@@ -102,6 +122,9 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
     }
   }
   if (options.postgres !== undefined && typeof options.postgres !== 'string') assertObject('openPipelineStack: postgres', options.postgres);
+  if (options.influx !== undefined && typeof options.influx !== 'string') assertObject('openPipelineStack: influx', options.influx);
+  if (options.onReplaced !== undefined && typeof options.onReplaced !== 'function') throw new TypeError(`openPipelineStack: onReplaced: expected a function, got ${describe(options.onReplaced)}`);
+  const replaced = options.onReplaced !== undefined ? { onReplaced: options.onReplaced } : {};
   const engine = options.rules !== undefined ? new RuleEngine(options.rules, options.ruleOptions ?? {}) : undefined;
   const alerts = new AlertDispatcher(options.alertSinks ?? [], options.onAlertFailure !== undefined ? { onFailure: options.onAlertFailure } : {});
   const opened: { close(): Promise<void> }[] = [];
@@ -110,18 +133,20 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
     opened.push(lake);
     let store: PostgresSink | DuckDbStore | undefined;
     if (options.postgres !== undefined) {
-      store = createPostgresSink(typeof options.postgres === 'string' ? { connectionString: options.postgres } : options.postgres);
+      store = createPostgresSink({ ...replaced, ...(typeof options.postgres === 'string' ? { connectionString: options.postgres } : options.postgres) });
       opened.push(store);
       await store.ensureSchema();
     }
     const duck = options.duckdb ?? (options.postgres === undefined ? join(options.lakeDir, 'timeseries.duckdb') : false);
     if (duck !== false) {
       if (store !== undefined) throw new RangeError('openPipelineStack: give postgres or duckdb, not both');
-      store = await createDuckDbStore(typeof duck === 'string' ? { path: duck } : duck); // it creates the file's directory
+      store = await createDuckDbStore({ ...replaced, ...(typeof duck === 'string' ? { path: duck } : duck) }); // it creates the file's directory
       opened.push(store);
     }
     const deadLetter = typeof options.deadLetter === 'object' ? options.deadLetter : fileDeadLetterSink({ dir: options.deadLetter ?? join(options.lakeDir, 'dead-letter') });
-    const sinks: TelemetrySink[] = store !== undefined ? [lake, store] : [lake];
+    const influx = options.influx !== undefined ? createInfluxSink({ ...replaced, ...(typeof options.influx === 'string' ? { url: options.influx } : options.influx) }) : undefined;
+    if (influx !== undefined) opened.push(influx);
+    const sinks: TelemetrySink[] = [lake, ...(store !== undefined ? [store] : []), ...(influx !== undefined ? [influx] : [])];
     const pipeline = createPipeline<AlertEvent>({
       sinks,
       deadLetter,
@@ -137,9 +162,10 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       pipeline,
       lake,
       store: s,
+      influx,
       engine,
       alerts,
-      stats: () => ({ pipeline: pipeline.stats(), lake: lake.stats(), store: s !== undefined ? { name: s.name, ...(s.stats() as unknown as Record<string, unknown>) } : undefined, alerts: alerts.stats() }),
+      stats: () => ({ pipeline: pipeline.stats(), lake: lake.stats(), store: s !== undefined ? { name: s.name, ...(s.stats() as unknown as Record<string, unknown>) } : undefined, influx: influx?.stats(), alerts: alerts.stats() }),
       async close() {
         await pipeline.close();
         await alerts.drain();

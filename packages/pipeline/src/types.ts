@@ -94,3 +94,21 @@ export interface TimeSeriesQueries {
   /** Silences longer than `minGapMs` in each device's stream within `[from, to)`. */
   gaps(q: { readonly from: number; readonly to: number; readonly minGapMs: number; readonly device?: string }): Promise<Gap[]>;
 }
+
+/**
+ * A stored value replaced under the one duplicate-key policy of every store: for one (device,
+ * metric, time) key the last writer by arrival order wins. Reported to a sink's `onReplaced`
+ * and counted in its `replaced` stat; an identical redelivery is not a replacement.
+ */
+export interface Replacement {
+  /** The sink that replaced it (`duckdb`, `postgres`, `influx`). */
+  readonly sink: string;
+  readonly device: string;
+  readonly metric: string;
+  /** Epoch milliseconds. */
+  readonly time: number;
+  /** The value that was stored before. */
+  readonly previous: number | null;
+  /** The value stored now. */
+  readonly value: number | null;
+}

@@ -107,12 +107,12 @@ describe('sealing', () => {
     await until(() => r.committed.length === 2);
     expect(r.committed).toEqual([['d0', 'd1', 'd2'], ['d3', 'd4', 'd5']]);
     expect(w.state).toBe('pending'); // d6 is still buffered
-    expect(b.stats()).toEqual({ rows: 6, batches: 2, batchesFailed: 0, pendingRows: 1 });
+    expect(b.stats()).toEqual({ rows: 6, batches: 2, batchesFailed: 0, pendingRows: 1, rowsRejected: 0 });
     await b.flush();
     await until(() => w.state !== 'pending');
     expect(w.state).toBe('resolved');
     expect(r.committed[2]).toEqual(['d6']);
-    expect(b.stats()).toEqual({ rows: 7, batches: 3, batchesFailed: 0, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 7, batches: 3, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('by bytes: sealed once the estimated size reaches maxBytes; size sees each point and its extra', async () => {
@@ -189,7 +189,7 @@ describe('flush, seal and idle', () => {
     await b.idle();
     await b.write([], []);
     expect(r.attempts).toEqual([]);
-    expect(b.stats()).toEqual({ rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 0, batches: 0, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('with nothing buffered, flush still waits for the commit in flight', async () => {
@@ -251,7 +251,7 @@ describe('commits', () => {
     expect(clock.delays).toEqual([10, 20]);
     expect(r.attempts).toEqual([0, 0, 0]); // one batch, three attempts
     expect(r.failedWith).toEqual([]);
-    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 0, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 0, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('a batch that fails for good rejects exactly the writes holding its points; the next batch commits', async () => {
@@ -271,7 +271,7 @@ describe('commits', () => {
     expect(r.failedWith).toHaveLength(1);
     expect(r.attempts).toEqual([0, 0, 1]);
     expect(r.committed).toEqual([['d3', 'd4', 'd5']]);
-    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 1, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 3, batches: 1, batchesFailed: 1, pendingRows: 0, rowsRejected: 0 });
   });
 
   it('a failed batch leaves the batcher working: later writes commit', async () => {
@@ -282,6 +282,72 @@ describe('commits', () => {
     failing = false;
     await b.write(pts(2, 2), noExtras(2));
     expect(r.committed).toEqual([['d2', 'd3']]);
-    expect(b.stats()).toEqual({ rows: 2, batches: 1, batchesFailed: 1, pendingRows: 0 });
+    expect(b.stats()).toEqual({ rows: 2, batches: 1, batchesFailed: 1, pendingRows: 0, rowsRejected: 0 });
+  });
+
+  it('a commit may refuse some points for good: only the writes holding them reject, each with its first refused point\'s error', async () => {
+    const refused = new Error('point 3 refused');
+    const commit = (): BatchCommit => ({ attempt: async () => new Map([[3, refused], [4, new Error('point 4 refused')]]), fail: (e) => e as Error });
+    const b = batcher({ maxRows: 6, clock: fakeClock(), commit });
+    const w1 = track(b.write(pts(2), noExtras(2))); // indices 0-1
+    const w2 = track(b.write(pts(3, 2), noExtras(3))); // indices 2-4
+    const w3 = track(b.write(pts(1, 5), noExtras(1))); // index 5: seals at 6 rows
+    await until(() => w3.state !== 'pending' && w2.state !== 'pending' && w1.state !== 'pending');
+    expect([w1.state, w2.state, w3.state]).toEqual(['resolved', 'rejected', 'resolved']);
+    expect(w2.error).toBe(refused);
+    expect(b.stats()).toEqual({ rows: 6, batches: 1, batchesFailed: 0, pendingRows: 0, rowsRejected: 2 });
+  });
+
+  it('retryable false ends the retries at once; maxRetryDelayMs caps the doubled delay', async () => {
+    const clock = fakeClock();
+    let attempts = 0;
+    const fatal = new Error('fatal');
+    const commit = (): BatchCommit => ({
+      attempt: async () => {
+        attempts++;
+        throw attempts < 4 ? new Error('transient') : fatal;
+      },
+      fail: (e) => e as Error,
+    });
+    const b = batcher({ maxAgeMs: 0, retries: 10, retryDelayMs: 10, maxRetryDelayMs: 25, retryable: (e) => e !== fatal, clock, commit });
+    const w = track(b.write(pts(1), noExtras(1)));
+    for (let i = 0; i < 3; i++) {
+      await until(() => clock.pending() === 1);
+      clock.fire();
+    }
+    await until(() => w.state !== 'pending');
+    expect(w.error).toBe(fatal);
+    expect(attempts).toBe(4);
+    expect(clock.delays).toEqual([10, 20, 25]);
+  });
+
+  it('an attempt answering Pending lets the next batch start (up to maxPending) while its durability is on its way; writes settle with it', async () => {
+    const started: number[] = [];
+    const durable: (() => void)[] = [];
+    let n = 0;
+    const commit = (): BatchCommit => {
+      const no = n++;
+      return {
+        attempt: async () => {
+          started.push(no);
+          return { durable: new Promise<void>((r) => durable.push(r)) };
+        },
+        fail: (e) => e as Error,
+      };
+    };
+    const b = batcher({ maxAgeMs: 0, maxPending: 2, clock: fakeClock(), commit });
+    const w = [0, 1, 2].map((i) => track(b.write(pts(1, i), noExtras(1))));
+    await until(() => started.length === 2);
+    await tick();
+    expect(started).toEqual([0, 1]); // the third waits: two are pending
+    expect(w.map((x) => x.state)).toEqual(['pending', 'pending', 'pending']);
+    durable[0]?.();
+    await until(() => w[0]?.state === 'resolved' && started.length === 3);
+    expect(w[1]?.state).toBe('pending');
+    durable[1]?.();
+    durable[2]?.();
+    await b.idle();
+    expect(w.map((x) => x.state)).toEqual(['resolved', 'resolved', 'resolved']);
+    expect(b.stats()).toMatchObject({ batches: 3, pendingRows: 0 });
   });
 });

@@ -267,3 +267,25 @@ describe('encodeLineProtocol: telemetry points', () => {
     expect(() => encodeLineProtocol([p], { measurement: 5 as never })).toThrow(/options.measurement: expected a string/);
   });
 });
+
+describe('the InfluxDB sink fast path (measurementLine)', () => {
+  it('gives exactly the line pointLine gives, for plain and awkward seeded points alike', async () => {
+    const { measurementLine, pointLine, resolveLineOptions } = await import('../src/line-protocol.js');
+    const { mulberry32 } = await import('@outpost/test-peers');
+    const rnd = mulberry32(7);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+    const opts = resolveLineOptions({ metricAs: 'measurement', precision: 'ms' });
+    const names = ['temp', 'battery_mv', 'a.b:c-d', 'with space', 'comma,x', '_reserved', 'eq=x', 'ü', ''];
+    const values = [1, -2.5, 0, 1e21, 3.14159, null, Number.NaN, Infinity];
+    const extras = [undefined, { unit: 'Cel' }, { ok: true, n: 3 }, { q: 'say "hi"' }, { nested: { a: [1, 2] } }, { value: 9, device: 'x' }, { 'k y': 1 }, { s: 'x'.repeat(20_000) }, { nl: 'a\nb' }, { z: null }];
+    let compared = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const p = { device: pick(['pump-1', 'dev.2', 'with space', 'c,d', '_x', '']), metric: pick(names), time: pick([0, 1_700_000_000_123, 1.5]), value: pick(values), ...(rnd() < 0.5 ? {} : { extra: pick(extras) }) } as TelemetryPoint;
+      const slow = (() => { try { return pointLine(p, i, opts); } catch (e) { return `${(e as Error).name}: ${(e as Error).message}`; } })();
+      const fast = (() => { try { return measurementLine(p, i, opts); } catch (e) { return `${(e as Error).name}: ${(e as Error).message}`; } })();
+      expect(fast, JSON.stringify(p)).toBe(slow);
+      if (!slow.includes('Error')) compared++;
+    }
+    expect(compared).toBeGreaterThan(200); // enough points took the fast path's happy side
+  });
+});

@@ -212,14 +212,14 @@ describe('ingest', () => {
       const points = Array.from({ length: 250 }, (_, i) => ({ device: `d${i % 5}`, metric: i % 2 ? 'a' : 'b', time: T0 + i * 1000, value: i }));
       await s.write(points);
       await s.write(points);
-      // within one batch too: the second copy of a point is skipped, the first one kept
+      // within one batch: the identical copy changes nothing, the later different one wins (the duplicate policy)
       await s.write([points[0] as TelemetryPoint, { ...(points[0] as TelemetryPoint), value: 999 }]);
       const got = await rows(table);
-      expect(got).toEqual(expected(points));
-      expect(s.stats()).toMatchObject({ rowsWritten: 250, rowsSkipped: 252, batches: 3 });
+      expect(got).toEqual(expected([{ ...(points[0] as TelemetryPoint), value: 999 }, ...points.slice(1)]));
+      expect(s.stats()).toMatchObject({ rowsWritten: 250, rowsSkipped: 251, replaced: 1, batches: 3 });
       // and after a restart of the sink (a new process): still nothing twice
       const again = sink({ table, method });
-      await again.write(points.slice(0, 10));
+      await again.write(points.slice(1, 11));
       expect(again.stats()).toMatchObject({ rowsWritten: 0, rowsSkipped: 10 });
       expect(await rows(table)).toHaveLength(250);
     });
@@ -473,7 +473,7 @@ describe('wrong types and bad values', () => {
     expect(() => createPostgresSink({ connectionString: url, chunkIntervalMs: 1000 })).toThrow(RangeError);
     expect(() => createPostgresSink({ connectionString: url, retry: { attempts: 0 } })).toThrow(/options.retry.attempts/);
     expect(() => createPostgresSink({ connectionString: url, retry: 3 as never })).toThrow(TypeError);
-    expect(() => createPostgresSink({ connectionString: url, concurrency: 0 })).toThrow(/options.concurrency/);
+    expect(() => createPostgresSink({ connectionString: url, onReplaced: 'log' as never })).toThrow(/options.onReplaced: expected a function/);
     expect(() => createPostgresSink({ connectionString: url, name: {} as never })).toThrow(/options.name: expected a string/);
   });
 

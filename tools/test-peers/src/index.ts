@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const INSTALL_HINT: Record<string, string> = {
+  influxd: 'apt-get update && apt-get install -y influxdb',
   mosquitto: 'apt-get update && apt-get install -y mosquitto mosquitto-clients',
   mosquitto_pub: 'apt-get update && apt-get install -y mosquitto-clients',
   mosquitto_sub: 'apt-get update && apt-get install -y mosquitto-clients',
@@ -141,3 +142,4 @@ export { bench, report } from './bench.js';
 export type { Result as BenchResult } from './bench.js';
 export { mulberry32 } from './random.js';
 export { postgresBinDir, startPostgres, type Postgres } from './postgres.js';
+export { startInflux, type Influx, type InfluxSeries } from './influx.js';

@@ -2,14 +2,18 @@
 // rules raise alerts on arrival (hot path) while every point lands in a Parquet lake and a
 // time-series store (cold path). pump-2 overheats and cools down again: one alert, one resolve.
 // meter-2 falls silent: the heartbeat rule notices. A garbage message goes to the dead letters.
-// With no external service the store is embedded DuckDB; `--pg URL` uses PostgreSQL instead.
+// With no external service the store is embedded DuckDB; `--pg URL` uses PostgreSQL instead, and
+// `--influx URL` writes the time series to InfluxDB as well.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Encoder } from 'cbor-x';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
-import { callbackAlertSink, connectIngest, createDuckDbStore, createPostgresSink, openPipelineStack, type AlertEvent, type DuckDbStore, type PostgresSink, type Rule } from '@outpost/pipeline';
+import { callbackAlertSink, connectIngest, createDuckDbStore, createInfluxSink, createPostgresSink, openPipelineStack, type AlertEvent, type DuckDbStore, type PostgresSink, type Rule } from '@outpost/pipeline';
 import type { Chapter } from '../context.js';
+
+/** The InfluxDB database the chapter writes with `--influx`. */
+export const INFLUX_DB = 'outpost_demo';
 
 /** The identity the demo's pipeline consumes with (an application allowed to read devices/+/#). */
 export const PIPELINE_ID = 'pipeline';
@@ -45,6 +49,7 @@ export const cloudPipeline: Chapter = {
       lakeDir,
       ...(ctx.pg !== undefined ? { postgres: { connectionString: ctx.pg, maxDelayMs: 300 } } : { duckdb: join(dir, 'timeseries.duckdb') }),
       lake: { maxAgeMs: 300 },
+      ...(ctx.influx !== undefined ? { influx: { url: ctx.influx, database: INFLUX_DB, maxAgeMs: 300 } } : {}),
       rules: RULES,
       tickMs: 50,
       alertSinks: [
@@ -135,6 +140,8 @@ export const cloudPipeline: Chapter = {
       }
       const dead = Object.values(s.pipeline.deadLettered).reduce((a, b) => a + (b ?? 0), 0);
       const overheat = fired.find((a) => a.ruleId === 'overheat');
+      const influx = ctx.influx !== undefined ? await readInflux(ctx.influx) : undefined;
+      if (influx !== undefined) ctx.say(`  InfluxDB (${INFLUX_DB}): ${s.influx?.rows ?? 0} points written; last temperature per device: ${influx.map((l) => `${l.device} ${l.value ?? '-'}`).join(', ')}`);
       ctx.say(`  ${s.pipeline.messages} messages, ${s.pipeline.points} points; ${fired.length} alert(s) fired, ${resolved.length} resolved; ${dead} dead letter(s); lake ${s.lake.rows} rows in ${s.lake.files} file(s)`);
       ctx.summary['cloudPipeline'] = {
         store: stack.store?.name ?? null,
@@ -143,6 +150,7 @@ export const cloudPipeline: Chapter = {
         lakeRows: lakeRowsRead,
         lakeFiles: s.lake.files,
         timeSeriesRows: tsRows,
+        ...(influx !== undefined ? { influxPoints: (s.influx?.rows ?? 0) - (s.influx?.rowsRejected ?? 0), influxLast: influx } : {}),
         deadLetters: dead,
         alerts: alerts.map((a) => ({ kind: a.kind, rule: a.ruleId, device: a.device })),
         overheatLatencyMs: overheat !== undefined && Number.isFinite(overheat.latencyMs) ? Math.round(overheat.latencyMs * 10) / 10 : null,
@@ -159,4 +167,14 @@ async function countRows(store: PostgresSink | DuckDbStore, written: number): Pr
     return Number(r[0]?.['n'] ?? 0);
   }
   return written;
+}
+
+/** The last temperature per device, read back from InfluxDB with a fresh sink. */
+async function readInflux(url: string): Promise<{ device: string; value: number | null }[]> {
+  const sink = createInfluxSink({ url, database: INFLUX_DB, createDatabase: false });
+  try {
+    return (await sink.lastValues({ metric: 'temperature' })).map((l) => ({ device: l.device, value: l.value }));
+  } finally {
+    await sink.close();
+  }
 }

@@ -4,6 +4,7 @@ import {
   callbackAlertSink,
   connectIngest,
   createDuckDbStore,
+  createInfluxSink,
   createPostgresSink,
   loadRulesFile,
   mqttAlertSink,
@@ -12,6 +13,7 @@ import {
   webhookAlertSink,
   type AlertSink,
   type DuckDbStore,
+  type InfluxSink,
   type Ingest,
   type PostgresSink,
   type PipelineStack,
@@ -22,7 +24,7 @@ import { CliError, emit, parseCommandArgs, requireString, stringList, type Comma
 // `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
 // path (rules → alerts) and the cold path (Parquet lake) into a time-series store.
 
-const help = `Usage: outpost pipeline --broker URL --lake DIR [--pg URL | --duckdb FILE] [--rules FILE]
+const help = `Usage: outpost pipeline --broker URL --lake DIR [--pg URL | --duckdb FILE] [--influx URL [--influx-db DB]] [--rules FILE]
                         [--ca FILE --cert FILE --key FILE] [--client-id ID] [--group NAME]
                         [--topic FILTER ...] [--alert-topic TEMPLATE] [--webhook URL ...]
                         [--webhook-secret S] [--insecure] [--json] [--duration MS]
@@ -49,6 +51,9 @@ Options:
                       postgres://user@host:5432/db
   --duckdb FILE       embedded DuckDB file for time series (default DIR/timeseries.duckdb
                       when --pg is not given)
+  --influx URL        also write the time series to InfluxDB 1.x, e.g. http://influx:8086
+                      (line protocol, gzip; user and password as in http://user:pass@host:8086)
+  --influx-db DB      the InfluxDB database, created if missing (default telemetry)
   --rules FILE        alert rules (JSON: { "rules": [ ... ] }; see docs/guides/alert-rules.md)
   --alert-topic T     also publish alerts on the broker, e.g. alerts/{device}/{ruleId} (the
                       identity needs an ACL line allowing it: broker-config's apps only read)
@@ -62,6 +67,22 @@ Example:
   outpost pipeline --broker mqtts://broker:8883 --ca ca.pem --cert pipeline.pem \\
     --key pipeline.key --client-id pipeline-1 --group pipeline --lake /var/lib/outpost/lake \\
     --pg postgres://outpost@db/telemetry --rules rules.json`;
+
+/** `--influx URL` (credentials in the URL become Basic authentication) and `--influx-db`. */
+function influxOptions(url: unknown, db: unknown): { url: string; database?: string; username?: string; password?: string } {
+  const raw = requireString(url, 'influx');
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new CliError('USAGE', `--influx: expected an http:// or https:// URL, got "${raw}"`, 2);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError('USAGE', `--influx: expected an http:// or https:// URL, got "${raw}"`, 2);
+  const auth = u.username !== '' ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {};
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), ...auth, ...(db !== undefined ? { database: requireString(db, 'influx-db') } : {}) };
+}
 
 async function readPem(file: string, flag: string, io: Io): Promise<string> {
   try {
@@ -83,6 +104,8 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
     lake: { type: 'string' },
     pg: { type: 'string' },
     duckdb: { type: 'string' },
+    influx: { type: 'string' },
+    'influx-db': { type: 'string' },
     rules: { type: 'string' },
     'alert-topic': { type: 'string' },
     webhook: { type: 'string', multiple: true },
@@ -93,6 +116,8 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
   const broker = requireString(values['broker'], 'broker');
   const lakeDir = resolve(io.cwd, requireString(values['lake'], 'lake'));
   if (values['pg'] !== undefined && values['duckdb'] !== undefined) throw new CliError('USAGE', 'give --pg or --duckdb, not both', 2);
+  if (values['influx-db'] !== undefined && values['influx'] === undefined) throw new CliError('USAGE', '--influx-db needs --influx URL', 2);
+  const influx = values['influx'] !== undefined ? influxOptions(values['influx'], values['influx-db']) : undefined;
   let durationMs: number | undefined;
   if (values['duration'] !== undefined) {
     const d = requireString(values['duration'], 'duration');
@@ -141,6 +166,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
       lakeDir,
       ...(values['pg'] !== undefined ? { postgres: requireString(values['pg'], 'pg') } : {}),
       ...(values['duckdb'] !== undefined ? { duckdb: resolve(io.cwd, requireString(values['duckdb'], 'duckdb')) } : {}),
+      ...(influx !== undefined ? { influx } : {}),
       ...(rules !== undefined ? { rules } : {}),
       alertSinks,
       onAlertFailure: (e, sink, err) => io.stderr(`outpost: pipeline: alert ${e.episodeId} (${e.kind}) not delivered to ${sink}: ${(err as Error).message}\n`),
@@ -169,7 +195,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
     throw new CliError(e instanceof PipelineError ? e.code : 'INGEST_FAILED', (e as Error).message.split('\n')[0] ?? 'cannot connect');
   }
   if (typeof values['alert-topic'] === 'string') brokerAlerts = mqttAlertSink({ client: ingest.client, topic: values['alert-topic'] });
-  const store = stack.store?.name ?? 'none';
+  const store = [stack.store?.name, stack.influx?.name].filter((x) => x !== undefined).join(' and ') || 'none';
   line(
     { type: 'started', broker, lake: lakeDir, store, rules: rules?.length ?? 0, group: values['group'] ?? null },
     `pipeline: consuming ${broker}${typeof values['group'] === 'string' ? ` (shared group ${values['group']})` : ''} → lake ${lakeDir}, time series in ${store}, ${rules?.length ?? 0} rule(s)`,
@@ -186,7 +212,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
 }
 
 
-const queryHelp = `Usage: outpost pipeline query last|series|gaps (--pg URL | --duckdb FILE) [options]
+const queryHelp = `Usage: outpost pipeline query last|series|gaps (--pg URL | --duckdb FILE | --influx URL) [options]
 
 Asks the pipeline's time-series store the common questions:
   last     the latest value of each device and metric   [--device D] [--metric M]
@@ -196,6 +222,7 @@ Asks the pipeline's time-series store the common questions:
 Options:
   --pg URL          PostgreSQL (TimescaleDB) store, e.g. postgres://user@db/telemetry
   --duckdb FILE     embedded DuckDB store (outpost pipeline writes LAKE/timeseries.duckdb)
+  --influx URL      InfluxDB 1.x (last only), with --influx-db DB (default telemetry)
   --device D        one device
   --metric M        one metric
   --from T, --to T  ISO 8601 times or relative to now: -1h, -30m, now (default: the last hour)
@@ -228,12 +255,13 @@ export function parseTime(v: string, flag: string, now: number): number {
 async function runQuery(args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    { pg: { type: 'string' }, duckdb: { type: 'string' }, device: { type: 'string' }, metric: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, 'min-gap': { type: 'string' } },
+    { pg: { type: 'string' }, duckdb: { type: 'string' }, influx: { type: 'string' }, 'influx-db': { type: 'string' }, device: { type: 'string' }, metric: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, 'min-gap': { type: 'string' } },
     true,
   );
   const what = positionals[0];
   if (positionals.length !== 1 || (what !== 'last' && what !== 'series' && what !== 'gaps')) throw new CliError('USAGE', 'expected one of: last, series, gaps', 2);
-  if ((values['pg'] === undefined) === (values['duckdb'] === undefined)) throw new CliError('USAGE', 'give exactly one of --pg URL or --duckdb FILE', 2);
+  if ([values['pg'], values['duckdb'], values['influx']].filter((v) => v !== undefined).length !== 1) throw new CliError('USAGE', 'give exactly one of --pg URL, --duckdb FILE or --influx URL', 2);
+  if (values['influx'] !== undefined && what !== 'last') throw new CliError('USAGE', '--influx answers last only', 2);
   const now = Date.now();
   const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const from = str('from') !== undefined ? parseTime(str('from') as string, 'from', now) : now - 3_600_000;
@@ -241,9 +269,14 @@ async function runQuery(args: readonly string[], io: Io): Promise<number> {
   if (what === 'series' && (str('device') === undefined || str('metric') === undefined)) throw new CliError('USAGE', 'series needs --device and --metric', 2);
   const bucketMs = parseDuration(str('bucket') ?? '1m', 'bucket');
   const minGapMs = parseDuration(str('min-gap') ?? '5m', 'min-gap');
-  let store: PostgresSink | DuckDbStore;
+  let store: PostgresSink | DuckDbStore | InfluxSink;
   try {
-    store = str('pg') !== undefined ? createPostgresSink({ connectionString: str('pg') as string }) : await createDuckDbStore({ path: resolve(io.cwd, str('duckdb') as string) });
+    store =
+      str('pg') !== undefined
+        ? createPostgresSink({ connectionString: str('pg') as string })
+        : str('influx') !== undefined
+          ? createInfluxSink({ ...influxOptions(values['influx'], values['influx-db']), createDatabase: false })
+          : await createDuckDbStore({ path: resolve(io.cwd, str('duckdb') as string) });
   } catch (e) {
     throw new CliError(e instanceof PipelineError ? e.code : 'OPEN', (e as Error).message.split('\n')[0] ?? 'cannot open the store');
   }
@@ -256,11 +289,11 @@ async function runQuery(args: readonly string[], io: Io): Promise<number> {
       rows = r.map((x) => ({ ...x, time: iso(x.time) }));
       human = r.map((x) => `${x.device}  ${x.metric}  ${x.value ?? '-'}  ${iso(x.time)}`);
     } else if (what === 'series') {
-      const r = await store.downsample({ device: str('device') as string, metric: str('metric') as string, from, to, bucketMs });
+      const r = await (store as PostgresSink | DuckDbStore).downsample({ device: str('device') as string, metric: str('metric') as string, from, to, bucketMs });
       rows = r.map((x) => ({ ...x, bucket: iso(x.bucket) }));
       human = r.map((x) => `${iso(x.bucket)}  n=${x.count}  min=${x.min ?? '-'}  avg=${x.avg ?? '-'}  max=${x.max ?? '-'}`);
     } else {
-      const r = await store.gaps({ from, to, minGapMs, ...(str('device') !== undefined ? { device: str('device') as string } : {}) });
+      const r = await (store as PostgresSink | DuckDbStore).gaps({ from, to, minGapMs, ...(str('device') !== undefined ? { device: str('device') as string } : {}) });
       rows = r.map((x) => ({ ...x, from: iso(x.from), to: iso(x.to) }));
       human = r.map((x) => `${x.device}  ${iso(x.from)} → ${iso(x.to)}  (${Math.round(x.durationMs / 1000)} s)`);
     }
