@@ -134,8 +134,10 @@ function ownPool(options: PostgresSinkOptions): { pool: pg.Pool; external: boole
 function failure(name: string, attempts: number, err: unknown): PipelineError {
   if (err instanceof PipelineError) return err;
   const code = sqlstate(err);
-  const why = isTransient(err) ? `still failing after ${attempts} attempts` : code.startsWith('22') || code.startsWith('23') ? 'data rejected' : 'failed';
-  return new PipelineError('SINK_FAILED', `${name}: batch ${why}: ${(err as Error)?.message ?? String(err)}${code === '' ? '' : ` (SQLSTATE ${code})`}`, { cause: err });
+  const dataError = code.startsWith('22') || code.startsWith('23'); // SQLSTATE classes 22 (data) and 23 (constraint)
+  const why = isTransient(err) ? `still failing after ${attempts} attempts` : dataError ? 'data rejected' : 'failed';
+  // A data error can never succeed on retry: SINK_REJECTED (dead letter), not a held outage.
+  return new PipelineError(dataError ? 'SINK_REJECTED' : 'SINK_FAILED', `${name}: batch ${why}: ${(err as Error)?.message ?? String(err)}${code === '' ? '' : ` (SQLSTATE ${code})`}`, { cause: err });
 }
 
 /** The table and batching options, checked. */

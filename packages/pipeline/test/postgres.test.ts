@@ -251,7 +251,7 @@ describe('ingest', () => {
     await s.flush();
   });
 
-  it('a data error rejects the whole batch with SINK_FAILED and the database error as cause; later batches still work', async () => {
+  it('a data error rejects the whole batch with SINK_REJECTED (retrying cannot help: a dead letter, not a held outage) and the database error as cause; later batches still work', async () => {
     await db.query('CREATE TABLE checked (device text NOT NULL, time timestamptz NOT NULL, metric text NOT NULL, value double precision CHECK (value < 1000), extra jsonb)');
     const s = sink({ table: 'checked', batchRows: 10 });
     expect((await s.ensureSchema()).kind).toBe('table');
@@ -261,7 +261,7 @@ describe('ingest', () => {
     ]);
     const err = await bad.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PipelineError);
-    expect(err).toMatchObject({ code: 'SINK_FAILED', cause: { code: '23514' } });
+    expect(err).toMatchObject({ code: 'SINK_REJECTED', cause: { code: '23514' } });
     expect(s.stats()).toMatchObject({ failedBatches: 1, retries: 0, rowsWritten: 0 });
     await s.write([{ device: 'd', metric: 'm', time: T0 + 2, value: 2 }]);
     expect((await rows('checked')).map((r) => r.value)).toEqual([2]);
