@@ -6,7 +6,7 @@ import type { BufferOptions, Durability, OverflowPolicy, ResolvedOptions } from 
 import type { BufferRecord } from './consumer.js';
 import type { DrainOptions, DrainResult, DrainSender } from './drain.js';
 import { Emitter } from './events.js';
-import { BufferError } from './errors.js';
+import { BufferError, ioError } from './errors.js';
 import { describeValue, resolveOptions } from './options.js';
 import { recover } from './recovery.js';
 import { newSegment, Store } from './store.js';
@@ -58,9 +58,9 @@ export interface BufferStats {
   appended: number;
   /** Records discarded by `'drop-oldest'` since open. */
   dropped: number;
-  /** Segments quarantined since open (at recovery or on read). */
+  /** Segment files set aside (renamed `*.quarantine`) by recovery at this open. */
   quarantined: number;
-  /** Records lost with segments quarantined on read. */
+  /** Unacknowledged records found unrecoverable since open (at recovery or on read), each also reported by a `lost` event. */
   lostRecords: number;
   /** Bytes cut from a torn tail during recovery. */
   truncatedBytes: number;
@@ -129,10 +129,10 @@ class DiskBuffer implements EdgeBuffer {
   #closing: Promise<void> | undefined;
   #draining = false;
   #dropped = 0;
-  readonly #recovered: { quarantined: number; truncatedBytes: number };
+  readonly #recovered: RecoveredCounts;
   readonly #closeWaiters = new Set<(err: BufferError) => void>();
 
-  constructor(o: ResolvedOptions, emitter: Emitter, store: Store, recovered: { quarantined: number; truncatedBytes: number }) {
+  constructor(o: ResolvedOptions, emitter: Emitter, store: Store, recovered: RecoveredCounts) {
     this.#o = o;
     this.#emitter = emitter;
     this.#store = store;
@@ -295,8 +295,8 @@ class DiskBuffer implements EdgeBuffer {
       readSeq: Math.max(this.#consumer.readSeq, s.ackedSeq + 1),
       appended: this.#writer.appended,
       dropped: this.#dropped,
-      quarantined: this.#recovered.quarantined + this.#consumer.quarantined,
-      lostRecords: this.#consumer.lostRecords,
+      quarantined: this.#recovered.quarantined,
+      lostRecords: this.#recovered.lostRecords + this.#consumer.lostRecords,
       truncatedBytes: this.#recovered.truncatedBytes,
       ioErrors: this.#writer.ioErrors,
       durability: this.#o.durability,
@@ -326,11 +326,19 @@ class DiskBuffer implements EdgeBuffer {
     await this.#checkpointer.idle();
     await this.#writer.close();
     await this.#serial;
+    // The seal: the next open trusts every segment it lists whose size and header still match.
+    await this.#checkpointer.seal().catch((err: unknown) => this.#emitter.emit({ type: 'error', error: ioError('close: seal', err) }));
     await this.#consumer.close();
   }
 }
 
-const EVENT_TYPES: readonly string[] = ['quarantine', 'truncate', 'drop', 'error'];
+interface RecoveredCounts {
+  quarantined: number;
+  truncatedBytes: number;
+  lostRecords: number;
+}
+
+const EVENT_TYPES: readonly string[] = ['quarantine', 'truncate', 'damage', 'lost', 'drop', 'error'];
 /** Records up to this size written by an instance with a larger `maxRecordBytes` still read back. */
 const READ_LIMIT = 64 * 1024 * 1024;
 
@@ -368,13 +376,15 @@ export async function openBuffer(options: BufferOptions): Promise<EdgeBuffer> {
   }
   const store = new Store(o.dir, r.nextSeq, r.ackedSeq);
   for (const s of r.segments) {
-    const seg = newSegment(o.dir, s.baseSeq, s.size, s.lastSeq, true);
+    const seg = newSegment(o.dir, s.baseSeq, s.size, s.lastSeq, true, s.name);
     seg.sealed = true;
+    seg.holes = s.holes;
     store.segments.push(seg);
   }
   const tail = store.segments[store.segments.length - 1];
+  const last = r.segments[r.segments.length - 1];
   // Keep appending to the recovered newest segment when its seqs continue densely.
-  if (tail !== undefined && tail.lastSeq + 1 === r.nextSeq) tail.sealed = false;
+  if (tail !== undefined && last?.appendable === true && tail.lastSeq + 1 === r.nextSeq) tail.sealed = false;
   store.recount();
-  return new DiskBuffer(o, emitter, store, { quarantined: r.quarantined, truncatedBytes: r.truncatedBytes });
+  return new DiskBuffer(o, emitter, store, { quarantined: r.quarantined, truncatedBytes: r.truncatedBytes, lostRecords: r.lostRecords });
 }

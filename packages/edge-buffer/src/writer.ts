@@ -194,6 +194,7 @@ export class Writer {
     const last = batch[batch.length - 1]!;
     seg.good = seg.written;
     seg.goodSeq = last.seq;
+    if (last.seq > this.#store.highSeq) this.#store.highSeq = last.seq;
     seg.pending -= batch.length;
     this.appended += batch.length;
     this.#store.notify();

@@ -117,12 +117,20 @@ describe('segment header', () => {
 
 describe('checkpoint and names', () => {
   it('checkpoint round-trips and detects corruption', () => {
-    const c = encodeCheckpoint(123456789012);
-    expect(c.length).toBe(20);
-    expect(decodeCheckpoint(c)).toEqual({ type: 'ok', ackedSeq: 123456789012 });
+    const index = [{ baseSeq: 1, lastSeq: 9, size: 500 }, { baseSeq: 10, lastSeq: 12, size: 100 }];
+    const c = encodeCheckpoint(123456789012, 123456789099, index);
+    expect(c.length).toBe(32 + 2 * 24); // fixed 32 bytes + 24 per index entry
+    expect(decodeCheckpoint(c)).toEqual({ type: 'ok', ackedSeq: 123456789012, highSeq: 123456789099, segments: index });
     c[9] = c[9]! ^ 0x10;
     expect(decodeCheckpoint(c).type).toBe('malformed');
     expect(decodeCheckpoint(c.subarray(0, 5)).type).toBe('incomplete');
+    expect(decodeCheckpoint(c.subarray(0, 40)).type).toBe('malformed');
+  });
+
+  it('version 1 checkpoints (20 bytes, no high-water mark) still decode', () => {
+    const v1 = new Uint8Array([0x4f, 0x50, 0x42, 0x43, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    new DataView(v1.buffer).setUint32(16, crc32c(v1.subarray(0, 16)), true);
+    expect(decodeCheckpoint(v1)).toEqual({ type: 'ok', ackedSeq: 7, highSeq: 7, segments: [] });
   });
 
   it('segment file names sort numerically', () => {
