@@ -14,6 +14,7 @@ import { Writer } from './writer.js';
 import { Consumer } from './consumer.js';
 import { Checkpointer } from './checkpointer.js';
 import { checkDrainArgs, runDrain } from './drain.js';
+import { inspectBuffer, type BufferReport } from './inspect.js';
 import { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
 
 /**
@@ -112,6 +113,13 @@ export interface EdgeBuffer {
   /** Sends records in order through `send`, acknowledging what it confirmed. @throws the sender's error, after acking the confirmed prefix. */
   drain(send: DrainSender, options?: DrainOptions): Promise<DrainResult>;
   stats(): BufferStats;
+  /**
+   * CRC-checks every segment now — including those a sealed open trusted without reading — and
+   * reports damage and lost ranges as {@link inspectBuffer} does. Changes nothing; damage it finds
+   * is skipped (and reported by events) when the reader reaches it.
+   * @throws BufferError `CLOSED`, `IO_ERROR`.
+   */
+  verify(): Promise<BufferReport>;
   /** Subscribes to one event type; returns the unsubscribe function. */
   on<T extends BufferEventType>(type: T, listener: BufferEventListener<T>): () => void;
   /** Finishes queued appends and checkpoint writes, then releases files. Idempotent. */
@@ -145,7 +153,7 @@ class DiskBuffer implements EdgeBuffer {
       releasing: (name) => this.#exclusive(() => this.#consumer.release(name)),
     });
     this.#writer = new Writer(o.fs, store, o.durability, o.segmentBytes, o.maxBatchBytes, {
-      sealed: () => this.#checkpointer.schedule(),
+      sealed: (completed) => this.#checkpointer.schedule(completed),
       error: (error) => emit({ type: 'error', error }),
     });
   }
@@ -303,6 +311,17 @@ class DiskBuffer implements EdgeBuffer {
       overflow: this.#o.overflow,
       closed: this.#closing !== undefined,
     };
+  }
+
+  async verify(): Promise<BufferReport> {
+    if (this.#closing !== undefined) throw new BufferError('CLOSED', 'verify: the buffer is closed');
+    const limits = new Map<string, number>();
+    for (const seg of this.#store.segments) if (!seg.gone && seg.created) limits.set(seg.name, seg.good);
+    try {
+      return await inspectBuffer({ dir: this.#o.dir, fs: this.#o.fs, verify: true, maxRecordBytes: Math.max(this.#o.maxRecordBytes, READ_LIMIT), limits });
+    } catch (err) {
+      throw ioError('verify', err);
+    }
   }
 
   on<T extends BufferEventType>(type: T, listener: BufferEventListener<T>): () => void {

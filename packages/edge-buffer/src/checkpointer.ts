@@ -50,6 +50,7 @@ export class Checkpointer {
   #next: Round | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #indexDirty = false;
 
   constructor(fs: FileSystem, store: Store, hooks: CheckpointHooks, maxIndexEntries = 4096) {
     this.#fs = fs;
@@ -67,7 +68,14 @@ export class Checkpointer {
     return round.promise;
   }
 
-  schedule(): void {
+  /**
+   * Starts a checkpoint write if acks are waiting for one. `indexChanged`: a segment was just
+   * completed, so a checkpoint is written even without new acks — it adds the segment to the
+   * seal's index and moves the high-water mark, and after a crash only the newest segment is
+   * scanned.
+   */
+  schedule(indexChanged = false): void {
+    if (indexChanged) this.#indexDirty = true;
     if (this.#running !== undefined) {
       this.#again = true;
       return;
@@ -94,6 +102,7 @@ export class Checkpointer {
       this.#next = undefined;
       round.target = store.ackedSeq;
       this.#inflight = round;
+      this.#indexDirty = false; // this write carries the index as it is now
       try {
         await this.#write(round.target);
       } catch (err) {
@@ -110,6 +119,10 @@ export class Checkpointer {
       store.durableAckedSeq = round.target;
       this.#inflight = undefined;
       round.resolve();
+    }
+    if (this.#indexDirty) {
+      this.#indexDirty = false;
+      await this.#write(store.durableAckedSeq);
     }
     await this.#collect();
   }

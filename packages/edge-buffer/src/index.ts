@@ -13,6 +13,10 @@ export type { BufferOptions, Durability, OverflowPolicy } from './options.js';
 export type { BufferRecord } from './consumer.js';
 export type { DrainSender, DrainOptions, DrainResult } from './drain.js';
 
+// --- inspection ---
+export { inspectBuffer } from './inspect.js';
+export type { BufferReport, InspectOptions } from './inspect.js';
+
 // --- events ---
 export type { BufferEvent, BufferEventType, BufferEventListener } from './events.js';
 

@@ -19,29 +19,20 @@ import { join } from 'node:path';
 import type { FileSystem } from './fs.js';
 import type { BufferEvent } from './events.js';
 import type { CheckpointState, IndexEntry } from './codec.js';
-import type { Hole, SegmentScan } from './scan.js';
+import type { SegmentScan } from './scan.js';
+import type { Found, LiveSegment } from './plan.js';
 import { BufferError } from './errors.js';
 import { decodeCheckpoint, decodeSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_SIZE, segmentFileName } from './codec.js';
 import { scanSegment } from './scan.js';
+import { planRecovery } from './plan.js';
+
+export type { LiveSegment } from './plan.js';
 
 export const CHECKPOINT_FILE = 'checkpoint';
 export const CHECKPOINT_TMP = 'checkpoint.tmp';
 export const QUARANTINE_SUFFIX = '.quarantine';
 /** A checkpoint larger than this is not read (a forged count never allocates). */
 const MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024;
-
-export interface LiveSegment {
-  name: string;
-  baseSeq: number;
-  /** baseSeq - 1 when the segment holds no record. */
-  lastSeq: number;
-  /** Bytes up to the end of the last valid record: readers stop here. */
-  size: number;
-  /** Damaged ranges inside `size`, already reported. */
-  holes: Hole[];
-  /** The header is valid and matches the file name: appends may continue here. */
-  appendable: boolean;
-}
 
 export interface Recovered {
   segments: LiveSegment[];
@@ -54,15 +45,8 @@ export interface Recovered {
   scanned: number;
 }
 
-/** One segment file as found: trusted from the index, or scanned. */
-interface Found {
-  name: string;
-  scan: SegmentScan;
-  trusted: boolean;
-}
-
 /** The checkpoint, or undefined (reported) when it is unreadable. */
-async function readCheckpoint(fs: FileSystem, dir: string, emit: (e: BufferEvent) => void): Promise<CheckpointState | undefined> {
+export async function readCheckpoint(fs: FileSystem, dir: string, emit: (e: BufferEvent) => void): Promise<CheckpointState | undefined> {
   const path = join(dir, CHECKPOINT_FILE);
   try {
     const file = await fs.open(path, 'read');
@@ -102,13 +86,22 @@ async function trust(fs: FileSystem, path: string, e: IndexEntry): Promise<Segme
   };
 }
 
-async function findSegments(fs: FileSystem, dir: string, names: string[], cp: CheckpointState | undefined, maxPayload: number): Promise<Found[]> {
+/** Every segment file in `names`, trusted from `cp`'s index or scanned (up to `limits`' length, if given). */
+export async function findSegments(
+  fs: FileSystem,
+  dir: string,
+  names: string[],
+  cp: CheckpointState | undefined,
+  maxPayload: number,
+  limits?: ReadonlyMap<string, number>,
+): Promise<Found[]> {
   const index = new Map<string, IndexEntry>();
   for (const e of cp?.segments ?? []) index.set(segmentFileName(e.baseSeq), e);
   const found: Found[] = [];
   for (const name of names) {
     const nameSeq = parseSegmentFileName(name);
     if (nameSeq === undefined) continue;
+    if (limits !== undefined && !limits.has(name)) continue; // not (yet) a segment of the open buffer
     const path = join(dir, name);
     const entry = index.get(name);
     const trusted = entry === undefined ? undefined : await trust(fs, path, entry);
@@ -116,9 +109,15 @@ async function findSegments(fs: FileSystem, dir: string, names: string[], cp: Ch
       found.push({ name, scan: trusted, trusted: true });
       continue;
     }
-    const file = await fs.open(path, 'read');
+    let file;
     try {
-      found.push({ name, scan: await scanSegment(file, nameSeq, maxPayload), trusted: false });
+      file = await fs.open(path, 'read');
+    } catch (err) {
+      if (limits !== undefined && (err as { code?: unknown }).code === 'ENOENT') continue; // deleted under an open buffer's verify
+      throw err;
+    }
+    try {
+      found.push({ name, scan: await scanSegment(file, nameSeq, maxPayload, limits?.get(name)), trusted: false });
     } finally {
       await file.close().catch(() => undefined);
     }
@@ -127,22 +126,6 @@ async function findSegments(fs: FileSystem, dir: string, names: string[], cp: Ch
   // the file whose name matches its header first.
   const consistent = (f: Found): number => (f.name === segmentFileName(f.scan.baseSeq) ? 0 : 1);
   return found.sort((a, b) => a.scan.baseSeq - b.scan.baseSeq || consistent(a) - consistent(b) || (a.name < b.name ? -1 : 1));
-}
-
-/** Collects lost seq ranges above the ack floor and reports each once. */
-class LostLog {
-  total = 0;
-  constructor(
-    private readonly floor: number,
-    private readonly emit: (e: BufferEvent) => void,
-  ) {}
-
-  add(first: number, last: number, reason: string): void {
-    const lo = Math.max(first, this.floor + 1);
-    if (last < lo) return;
-    this.total += last - lo + 1;
-    this.emit({ type: 'lost', firstSeq: lo, lastSeq: last, count: last - lo + 1, reason, during: 'recovery' });
-  }
 }
 
 export async function recover(fs: FileSystem, dir: string, maxPayload: number, emit: (e: BufferEvent) => void): Promise<Recovered> {
@@ -164,87 +147,34 @@ export async function recover(fs: FileSystem, dir: string, maxPayload: number, e
   }
   const ackedSeq = cp?.ackedSeq ?? 0;
   const found = await findSegments(fs, dir, names, cp, maxPayload);
-  let maxSeq = Math.max(ackedSeq, cp?.highSeq ?? 0);
-  for (const f of found) if (f.scan.count > 0) maxSeq = Math.max(maxSeq, f.scan.lastSeq);
-
+  const plan = planRecovery(found, cp);
   let quarantined = 0;
   let truncatedBytes = 0;
-  const setAside: string[] = [];
-  const quarantine = async (f: Found, reason: string, offset: number): Promise<void> => {
-    await fs.rename(join(dir, f.name), join(dir, f.name + QUARANTINE_SUFFIX));
-    // Durable before anything else changes: which segment is "newest" must not flip if a later
-    // unlink reaches the disk and this rename does not.
-    await fs.syncDir(dir);
-    quarantined++;
-    setAside.push(f.name);
-    emit({ type: 'quarantine', file: f.name, reason, offset, during: 'recovery' });
-  };
-
-  const lost = new LostLog(ackedSeq, emit);
-  const live: LiveSegment[] = [];
-  let keptLast = 0;
-  // Lost records are counted from the checkpoint on; without a valid one nothing is known below
-  // the first segment, so counting starts there.
-  let countFrom = cp === undefined ? undefined : ackedSeq;
-  for (let i = 0; i < found.length; i++) {
-    const f = found[i]!;
-    const s = f.scan;
-    const newest = i === found.length - 1;
-    if (s.header === 'unknown') {
-      await quarantine(f, s.headerReason, 4);
-      continue;
-    }
-    if (newest && s.count === 0 && (s.header === 'short' || s.header === 'zero')) {
-      // A segment whose creation was torn: it never held an acknowledged record.
-      await fs.unlink(join(dir, f.name));
+  for (const step of plan.steps) {
+    if (step.kind === 'quarantine') {
+      await fs.rename(join(dir, step.name), join(dir, step.name + QUARANTINE_SUFFIX));
+      // Durable before anything else changes: which segment is "newest" must not flip if a later
+      // unlink reaches the disk and this rename does not.
+      await fs.syncDir(dir);
+      quarantined++;
+    } else if (step.kind === 'unlink') {
+      await fs.unlink(join(dir, step.name));
       changed = true;
-      truncatedBytes += s.fileSize;
-      emit({ type: 'truncate', file: f.name, offset: 0, bytes: s.fileSize, reason: s.headerReason });
-      continue;
-    }
-    if ((s.count === 0 && !(newest && s.header === 'ok')) || (s.count > 0 && s.lastSeq <= keptLast)) {
-      const why = s.count === 0 ? s.headerReason || s.tail?.reason || 'no valid record' : `records ${s.firstSeq}..${s.lastSeq} duplicate seqs already kept`;
-      await quarantine(f, why, s.count === 0 ? (s.tail?.start ?? 0) : 8);
-      continue;
-    }
-    if (s.header === 'damaged') emit({ type: 'damage', file: f.name, offset: 0, bytes: SEGMENT_HEADER_SIZE, reason: s.headerReason, during: 'recovery' });
-    for (const h of s.holes) emit({ type: 'damage', file: f.name, offset: h.start, bytes: h.end - h.start, reason: h.reason, during: 'recovery' });
-    if (s.count > 0) {
-      const first = Math.max(s.firstSeq, keptLast + 1);
-      if (countFrom !== undefined && first > countFrom + 1) {
-        const gone = setAside.length > 0 ? `segment ${setAside.join(', ')} quarantined` : 'missing segment';
-        lost.add(countFrom + 1, first - 1, `${gone}: no file holds these records`);
-      }
-      for (const g of s.gaps) lost.add(Math.max(g.first, keptLast + 1), g.last, `${f.name}: ${g.reason}`);
-      countFrom = Math.max(countFrom ?? 0, s.lastSeq);
-    }
-    setAside.length = 0;
-    if (s.tail !== undefined && newest) {
-      // The newest segment's damaged suffix with nothing valid after it: the torn, unsynced tail.
-      const file = await fs.open(join(dir, f.name), 'readwrite');
+      truncatedBytes += step.event.bytes;
+    } else if (step.kind === 'truncate') {
+      const file = await fs.open(join(dir, step.name), 'readwrite');
       try {
-        await file.truncate(s.validEnd);
+        await file.truncate(step.at);
         await file.sync();
       } finally {
         await file.close().catch(() => undefined);
       }
-      truncatedBytes += s.fileSize - s.validEnd;
-      emit({ type: 'truncate', file: f.name, offset: s.validEnd, bytes: s.fileSize - s.validEnd, reason: s.tail.reason });
-    } else if (s.tail !== undefined) {
-      emit({ type: 'damage', file: f.name, offset: s.tail.start, bytes: s.tail.end - s.tail.start, reason: s.tail.reason, during: 'recovery' });
+      truncatedBytes += step.event.bytes;
     }
-    const appendable = s.header === 'ok' && f.name === segmentFileName(s.baseSeq) && (s.tail === undefined || newest);
-    // baseSeq stays the file's own (readers check each file's frames from it); seqs a previous
-    // segment already holds are skipped by the reader's cursor.
-    live.push({ name: f.name, baseSeq: s.baseSeq, lastSeq: s.count > 0 ? s.lastSeq : s.baseSeq - 1, size: s.validEnd, holes: s.holes, appendable });
-    if (s.count > 0) keptLast = s.lastSeq;
+    emit(step.event);
   }
-  const highSeq = cp?.highSeq ?? 0;
-  if (countFrom !== undefined && highSeq > countFrom) {
-    lost.add(countFrom + 1, highSeq, `records up to the high-water mark ${highSeq} are gone (tail destroyed or newest segment missing)`);
-  }
-
-  const nextSeq = maxSeq + 1;
+  const live = plan.live;
+  const nextSeq = plan.nextSeq;
   const kept: LiveSegment[] = [];
   for (let i = 0; i < live.length; i++) {
     const seg = live[i]!;
@@ -259,5 +189,5 @@ export async function recover(fs: FileSystem, dir: string, maxPayload: number, e
     }
   }
   if (changed) await fs.syncDir(dir);
-  return { segments: kept, ackedSeq, nextSeq, quarantined, truncatedBytes, lostRecords: lost.total, scanned: found.filter((f) => !f.trusted).length };
+  return { segments: kept, ackedSeq, nextSeq, quarantined, truncatedBytes, lostRecords: plan.lostRecords, scanned: found.filter((f) => !f.trusted).length };
 }

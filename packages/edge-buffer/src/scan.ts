@@ -19,6 +19,15 @@ export interface Hole {
   reason: string;
 }
 
+/** A hole found by a scan, with the frames around it. */
+export interface ScanHole extends Hole {
+  /** Seq of the last valid frame before it (base − 1 if none) and of the first after it. */
+  prevSeq: number;
+  nextSeq: number;
+  /** Valid frames before it in the file. */
+  framesBefore: number;
+}
+
 /** A frame found by {@link findNextFrame}. */
 export interface FoundFrame {
   offset: number;
@@ -79,7 +88,7 @@ export interface SegmentScan {
   /** End of the last valid frame (the header size when none). */
   validEnd: number;
   /** Damaged ranges followed by a valid frame. */
-  holes: Hole[];
+  holes: ScanHole[];
   /** Damaged bytes after the last valid frame, up to the end of the file. */
   tail: Hole | undefined;
   /** Seq ranges missing between valid frames (the frames inside a hole). */
@@ -155,9 +164,11 @@ export async function scanSegment(file: FileHandle, nameSeq: number, maxPayload:
       scan.tail = { start: at, end: fileSize, reason };
       break;
     }
-    scan.holes.push({ start: at, end: next.offset, reason });
+    scan.holes.push({ start: at, end: next.offset, reason, prevSeq: prev.seq, nextSeq: next.seq, framesBefore: scan.count });
     if (next.seq > prev.seq + 1) scan.gaps.push({ first: prev.seq + 1, last: next.seq - 1, reason: `damaged bytes ${at}..${next.offset}: ${reason}` });
     reader = new SegmentReader(file, maxPayload, next.offset, 1024 * 1024);
+    prev.seq = next.seq - 1; // the frame found continues the sequence
+    prev.end = next.offset;
   }
   scan.lastSeq = prev.seq;
   scan.validEnd = prev.end;

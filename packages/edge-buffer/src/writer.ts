@@ -34,8 +34,8 @@ interface Entry {
 }
 
 export interface WriterHooks {
-  /** A segment was sealed and closed; fully acknowledged segments may now be deleted. */
-  sealed(): void;
+  /** A new segment begins; `completed`: a previous one was just closed, complete and durable. */
+  sealed(completed: boolean): void;
   error(err: BufferError): void;
 }
 
@@ -194,7 +194,8 @@ export class Writer {
     const last = batch[batch.length - 1]!;
     seg.good = seg.written;
     seg.goodSeq = last.seq;
-    if (last.seq > this.#store.highSeq) this.#store.highSeq = last.seq;
+    // The high-water mark covers only synced records (in 'none' mode: at seal and close).
+    if (this.#durability !== 'none' && last.seq > this.#store.highSeq) this.#store.highSeq = last.seq;
     seg.pending -= batch.length;
     this.appended += batch.length;
     this.#store.notify();
@@ -205,18 +206,23 @@ export class Writer {
   async #sealPrevious(seg: Segment): Promise<void> {
     const segs = this.#store.segments;
     const i = segs.indexOf(seg);
+    let completed = false;
     for (let j = i - 1; j >= 0; j--) {
       const prev = segs[j]!;
       if (prev.handle === undefined) continue;
+      completed = true;
       const h = prev.handle;
       prev.handle = undefined; // ours now: the checkpointer will not close it under the sync
       try {
-        if (this.#durability === 'none') await h.sync();
+        if (this.#durability === 'none') {
+          await h.sync();
+          if (prev.goodSeq > this.#store.highSeq) this.#store.highSeq = prev.goodSeq;
+        }
       } finally {
         await h.close().catch(() => undefined);
       }
     }
-    this.#hooks.sealed();
+    this.#hooks.sealed(completed);
   }
 
   #fail(seg: Segment, err: BufferError, batch: Entry[]): void {
@@ -281,7 +287,10 @@ export class Writer {
       const h = seg.handle;
       seg.handle = undefined;
       try {
-        if (this.#durability === 'none' && this.#suspect === undefined) await h.sync();
+        if (this.#durability === 'none' && this.#suspect === undefined) {
+          await h.sync();
+          if (seg.goodSeq > this.#store.highSeq) this.#store.highSeq = seg.goodSeq;
+        }
       } catch (err) {
         this.#hooks.error(ioError('close: sync', err));
       } finally {

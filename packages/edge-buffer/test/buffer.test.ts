@@ -122,9 +122,9 @@ describe('waiting for data', () => {
     ac.abort();
     await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
     await expect(b.read({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
-    const waiting = b.read();
+    const waiting = expect(b.read()).rejects.toMatchObject({ code: 'CLOSED' }); // handled before close does I/O
     await b.close();
-    await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
+    await waiting;
     await expect(b.append(enc('x'))).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(b.ack(0)).rejects.toMatchObject({ code: 'CLOSED' });
     await b.close(); // idempotent

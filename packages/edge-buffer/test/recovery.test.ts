@@ -168,15 +168,24 @@ describe('golden corrupt files', () => {
   it.each([
     ['duplicate', [1, 2, 2, 3]],
     ['decreasing', [1, 2, 1, 3]],
-  ])('%s sequence in the newest segment: the out-of-order frame is skipped as damage, the valid one after it kept', async (_name, order) => {
+  ])('%s sequence in the newest segment: with a high-water mark covering seq 3, the out-of-order frame is damage and seq 3 is kept; without one it is a torn tail', async (_name, order) => {
     const fs = new SimFS();
     put(fs, 1, seg(1, order));
+    fs.put(join(DIR, 'checkpoint'), encodeCheckpoint(0, 3)); // seq 3 was durably appended
     const { buf, events, seqs } = await open(fs);
     expect(seqs).toEqual([1, 2, 3]);
     expect(events).toMatchObject([{ type: 'damage', bytes: 24, reason: expect.stringContaining('record seq: expected 3') }]);
     expect(buf.stats().lostRecords).toBe(0);
     expect(await buf.append(p(4))).toBe(4);
     await buf.close();
+
+    const torn = new SimFS();
+    put(torn, 1, seg(1, order));
+    const after = await open(torn);
+    expect(after.seqs).toEqual([1, 2]);
+    expect(after.events).toMatchObject([{ type: 'truncate', bytes: 48, reason: expect.stringContaining('record seq: expected 3') }]);
+    expect(await after.buf.append(p(3))).toBe(3);
+    await after.buf.close();
   });
 
   it.each([
