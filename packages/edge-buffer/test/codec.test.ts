@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../src/crc32c.js';
+import { crc32c, crc32cImplementation, crc32cTable } from '../src/crc32c.js';
 import {
   decodeCheckpoint,
   decodeRecordAt,
@@ -29,6 +29,17 @@ describe('crc32c', () => {
     expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
+  });
+
+  it('hardware CRC-32C (@node-rs/crc32) is used here and agrees with the table for every length and chaining across the threshold', () => {
+    expect(crc32cImplementation).toBe('native'); // the optional dependency is installed in this workspace
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 2654435761) >>> 24);
+    for (let len = 200; len <= 5000; len += 97) {
+      expect(crc32c(data, 0, 0, len)).toBe(crc32cTable(data, 0, 0, len));
+      const cut = len >> 1;
+      expect(crc32c(data, crc32c(data, 0, 0, cut), cut, len)).toBe(crc32cTable(data, 0, 0, len));
+    }
+    expect(crc32c(new Uint8Array(64 * 1024).fill(0x5a))).toBe(crc32cTable(new Uint8Array(64 * 1024).fill(0x5a)));
   });
 
   it('chains: crc(a ++ b) = crc(b, crc(a)), and ranges match slices', () => {
