@@ -6,7 +6,8 @@
 
 // --- opening a buffer ---
 export { openBuffer } from './buffer.js';
-export type { EdgeBuffer, ReadOptions, BufferStats } from './buffer.js';
+export type { EdgeBuffer, ReadOptions } from './buffer.js';
+export type { BufferStats } from './stats.js';
 export type { BufferOptions, Durability, OverflowPolicy } from './options.js';
 
 // --- records and draining ---
