@@ -33,6 +33,14 @@ interface Entry {
   reject: (err: unknown) => void;
 }
 
+/** Group-commit tuning ('batch' mode). */
+export interface CommitDelay {
+  /** Longest wait for more appends before a group is written; 0 = none. */
+  ms: number;
+  /** The timer (injected: no clock inside the writer's logic). */
+  delay: (ms: number) => Promise<void>;
+}
+
 export interface WriterHooks {
   /** A new segment begins; `completed`: a previous one was just closed, complete and durable. */
   sealed(completed: boolean): void;
@@ -56,7 +64,12 @@ export class Writer {
   appended = 0;
   ioErrors = 0;
 
-  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks) {
+  readonly #commitDelay: CommitDelay;
+  /** Records in the last group written: more than one means concurrent appenders. */
+  #lastGroup = 0;
+
+  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks, commitDelay: CommitDelay) {
+    this.#commitDelay = commitDelay;
     this.#fs = fs;
     this.#store = store;
     this.#durability = durability;
@@ -121,7 +134,15 @@ export class Writer {
   async #run(): Promise<void> {
     try {
       while (this.#head < this.#queue.length) {
+        // PostgreSQL's commit_delay: when concurrent appenders were seen (the last group had more
+        // than one record) and fewer are queued now, wait up to commitDelayMs once so more
+        // appends share this group's fdatasync. A lone appender never waits.
+        const cd = this.#commitDelay;
+        if (this.#durability === 'batch' && cd.ms > 0 && this.#lastGroup > 1 && this.#queue.length - this.#head < this.#lastGroup) {
+          await cd.delay(cd.ms);
+        }
         const batch = this.#take();
+        this.#lastGroup = batch.length;
         await this.#write(batch);
         // Group commit: after a small group, when far fewer appends are queued than were just
         // written, give the appenders whose appends just resolved one turn to queue their next
