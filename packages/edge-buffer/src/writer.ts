@@ -157,6 +157,9 @@ export class Writer {
       this.#queue = [];
       this.#head = 0;
       this.#running = undefined;
+      // Nothing queued or being written refers to the arena any more: the next appends reuse it
+      // from the start (warm pages) instead of allocating a new one every arena's worth of bytes.
+      this.#arenaUsed = 0;
     }
   }
 
