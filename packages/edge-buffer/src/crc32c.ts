@@ -1,6 +1,6 @@
 // CRC-32C (Castagnoli), reflected polynomial 0x82F63B78 (RFC 3720 §12.1, B.4).
 // Hardware CRC-32C (SSE 4.2 / ARMv8 CRC instructions) through the optional dependency
-// @node-rs/crc32 when it is installed for this platform, for inputs long enough to pay for the
+// @node-rs/crc32 when it is installed for this platform, for inputs long enough (≥ 1 KiB) to pay for the
 // native call (~0.5 µs); otherwise table-driven "slicing-by-8": eight 256-entry tables, one
 // 64-bit step per iteration. Both give identical results (the codec tests run on whichever loads).
 
@@ -20,7 +20,7 @@ function loadNative(): NativeCrc | undefined {
 
 const native = loadNative();
 /** Below this many bytes the JS loop beats the native call's overhead. */
-const NATIVE_FROM = 256;
+const NATIVE_FROM = 1024;
 
 /** Which implementation computes long inputs: `'native'` (hardware CRC instructions) or `'js'`. */
 export const crc32cImplementation: 'native' | 'js' = native === undefined ? 'js' : 'native';

@@ -34,7 +34,7 @@ describe('crc32c', () => {
   it('hardware CRC-32C (@node-rs/crc32) is used here and agrees with the table for every length and chaining across the threshold', () => {
     expect(crc32cImplementation).toBe('native'); // the optional dependency is installed in this workspace
     const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 2654435761) >>> 24);
-    for (let len = 200; len <= 5000; len += 97) {
+    for (let len = 900; len <= 5000; len += 97) {
       expect(crc32c(data, 0, 0, len)).toBe(crc32cTable(data, 0, 0, len));
       const cut = len >> 1;
       expect(crc32c(data, crc32c(data, 0, 0, cut), cut, len)).toBe(crc32cTable(data, 0, 0, len));
