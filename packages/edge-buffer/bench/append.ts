@@ -2,22 +2,10 @@
 //   npx tsx --conditions=@outpost/source packages/edge-buffer/bench/append.ts
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { nodeFileSystem, openBuffer, type FileSystem } from '@outpost/edge-buffer';
+import { openQueueDb } from './sqlite.js';
 import { fillConcurrently, fmt, ms, payload, percentile, scratch } from './util.js';
 
-// better-sqlite3 ships no types and @types/better-sqlite3 is not installed: the few calls used here.
-interface Statement {
-  run(...params: unknown[]): unknown;
-}
-interface Db {
-  pragma(sql: string): unknown;
-  exec(sql: string): unknown;
-  prepare(sql: string): Statement;
-  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
-  close(): void;
-}
-const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => Db;
 
 const N = Number(process.env['BENCH_RECORDS'] ?? 200_000);
 const SIZE = 256;
@@ -41,11 +29,7 @@ function raw(): number {
 
 function sqlite(): number {
   const { dir, done } = scratch('sqlite');
-  const db = new Database(join(dir, 'q.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE q (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL)');
-  const ins = db.prepare('INSERT INTO q (payload) VALUES (?)');
+  const { db, ins } = openQueueDb(dir);
   const p = Buffer.from(payload(SIZE, 1));
   const batch = db.transaction((n: number) => {
     for (let i = 0; i < n; i++) ins.run(p);

@@ -2,11 +2,12 @@
 // writer (append side), the consumer (read side) and the checkpointer (ack side).
 
 import type { BufferEventListener, BufferEventType } from './events.js';
-import type { BufferOptions, Durability, OverflowPolicy, ResolvedOptions } from './options.js';
+import type { BufferOptions, ResolvedOptions } from './options.js';
+import type { BufferStats } from './stats.js';
 import type { BufferRecord } from './consumer.js';
 import type { DrainOptions, DrainResult, DrainSender } from './drain.js';
 import { Emitter } from './events.js';
-import { BufferError } from './errors.js';
+import { BufferError, ioError } from './errors.js';
 import { describeValue, resolveOptions } from './options.js';
 import { recover } from './recovery.js';
 import { newSegment, Store } from './store.js';
@@ -14,6 +15,7 @@ import { Writer } from './writer.js';
 import { Consumer } from './consumer.js';
 import { Checkpointer } from './checkpointer.js';
 import { checkDrainArgs, runDrain } from './drain.js';
+import { inspectBuffer, type BufferReport } from './inspect.js';
 import { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
 
 /**
@@ -28,47 +30,6 @@ import { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
 export interface ReadOptions {
   /** Stops waiting; `read` then rejects with `BufferError` code `ABORTED`. */
   signal?: AbortSignal;
-}
-
-/**
- * A snapshot of counters, from `stats()`.
- *
- * @example
- * ```ts
- * import type { BufferStats } from '@outpost/edge-buffer';
- * const usage = (s: BufferStats): string => `${s.records} records, ${s.bytes} bytes, ${s.dropped} dropped`;
- * ```
- */
-export interface BufferStats {
-  /** Unacknowledged records, appends still being written included. */
-  records: number;
-  /** Bytes of segments holding an unacknowledged record (what `maxBytes` bounds). */
-  bytes: number;
-  /** Segment files in use. */
-  segments: number;
-  /** Seq the next append gets. */
-  nextSeq: number;
-  /** All seqs at or below are acknowledged (or dropped). */
-  ackedSeq: number;
-  /** All seqs at or below are covered by a durable checkpoint. */
-  durableAckedSeq: number;
-  /** Seq of the next record `read` delivers (or a later one). */
-  readSeq: number;
-  /** Appends that resolved since open. */
-  appended: number;
-  /** Records discarded by `'drop-oldest'` since open. */
-  dropped: number;
-  /** Segments quarantined since open (at recovery or on read). */
-  quarantined: number;
-  /** Records lost with segments quarantined on read. */
-  lostRecords: number;
-  /** Bytes cut from a torn tail during recovery. */
-  truncatedBytes: number;
-  /** Failed appends (write or fsync errors) since open. */
-  ioErrors: number;
-  durability: Durability;
-  overflow: OverflowPolicy;
-  closed: boolean;
 }
 
 /**
@@ -112,6 +73,13 @@ export interface EdgeBuffer {
   /** Sends records in order through `send`, acknowledging what it confirmed. @throws the sender's error, after acking the confirmed prefix. */
   drain(send: DrainSender, options?: DrainOptions): Promise<DrainResult>;
   stats(): BufferStats;
+  /**
+   * CRC-checks every segment now — including those a sealed open trusted without reading — and
+   * reports damage and lost ranges as {@link inspectBuffer} does. Changes nothing; damage it finds
+   * is skipped (and reported by events) when the reader reaches it.
+   * @throws BufferError `CLOSED`, `IO_ERROR`.
+   */
+  verify(): Promise<BufferReport>;
   /** Subscribes to one event type; returns the unsubscribe function. */
   on<T extends BufferEventType>(type: T, listener: BufferEventListener<T>): () => void;
   /** Finishes queued appends and checkpoint writes, then releases files. Idempotent. */
@@ -129,10 +97,10 @@ class DiskBuffer implements EdgeBuffer {
   #closing: Promise<void> | undefined;
   #draining = false;
   #dropped = 0;
-  readonly #recovered: { quarantined: number; truncatedBytes: number };
+  readonly #recovered: RecoveredCounts;
   readonly #closeWaiters = new Set<(err: BufferError) => void>();
 
-  constructor(o: ResolvedOptions, emitter: Emitter, store: Store, recovered: { quarantined: number; truncatedBytes: number }) {
+  constructor(o: ResolvedOptions, emitter: Emitter, store: Store, recovered: RecoveredCounts) {
     this.#o = o;
     this.#emitter = emitter;
     this.#store = store;
@@ -145,9 +113,9 @@ class DiskBuffer implements EdgeBuffer {
       releasing: (name) => this.#exclusive(() => this.#consumer.release(name)),
     });
     this.#writer = new Writer(o.fs, store, o.durability, o.segmentBytes, o.maxBatchBytes, {
-      sealed: () => this.#checkpointer.schedule(),
+      sealed: (completed) => this.#checkpointer.schedule(completed),
       error: (error) => emit({ type: 'error', error }),
-    });
+    }, { ms: o.commitDelayMs, delay: o.delay });
   }
 
   async append(payload: Uint8Array): Promise<number> {
@@ -295,14 +263,25 @@ class DiskBuffer implements EdgeBuffer {
       readSeq: Math.max(this.#consumer.readSeq, s.ackedSeq + 1),
       appended: this.#writer.appended,
       dropped: this.#dropped,
-      quarantined: this.#recovered.quarantined + this.#consumer.quarantined,
-      lostRecords: this.#consumer.lostRecords,
+      quarantined: this.#recovered.quarantined,
+      lostRecords: this.#recovered.lostRecords + this.#consumer.lostRecords,
       truncatedBytes: this.#recovered.truncatedBytes,
       ioErrors: this.#writer.ioErrors,
       durability: this.#o.durability,
       overflow: this.#o.overflow,
       closed: this.#closing !== undefined,
     };
+  }
+
+  async verify(): Promise<BufferReport> {
+    if (this.#closing !== undefined) throw new BufferError('CLOSED', 'verify: the buffer is closed');
+    const limits = new Map<string, number>();
+    for (const seg of this.#store.segments) if (!seg.gone && seg.created) limits.set(seg.name, seg.good);
+    try {
+      return await inspectBuffer({ dir: this.#o.dir, fs: this.#o.fs, verify: true, maxRecordBytes: Math.max(this.#o.maxRecordBytes, READ_LIMIT), limits });
+    } catch (err) {
+      throw ioError('verify', err);
+    }
   }
 
   on<T extends BufferEventType>(type: T, listener: BufferEventListener<T>): () => void {
@@ -326,11 +305,19 @@ class DiskBuffer implements EdgeBuffer {
     await this.#checkpointer.idle();
     await this.#writer.close();
     await this.#serial;
+    // The seal: the next open trusts every segment it lists whose size and header still match.
+    await this.#checkpointer.seal().catch((err: unknown) => this.#emitter.emit({ type: 'error', error: ioError('close: seal', err) }));
     await this.#consumer.close();
   }
 }
 
-const EVENT_TYPES: readonly string[] = ['quarantine', 'truncate', 'drop', 'error'];
+interface RecoveredCounts {
+  quarantined: number;
+  truncatedBytes: number;
+  lostRecords: number;
+}
+
+const EVENT_TYPES: readonly string[] = ['quarantine', 'truncate', 'damage', 'lost', 'drop', 'error'];
 /** Records up to this size written by an instance with a larger `maxRecordBytes` still read back. */
 const READ_LIMIT = 64 * 1024 * 1024;
 
@@ -368,13 +355,15 @@ export async function openBuffer(options: BufferOptions): Promise<EdgeBuffer> {
   }
   const store = new Store(o.dir, r.nextSeq, r.ackedSeq);
   for (const s of r.segments) {
-    const seg = newSegment(o.dir, s.baseSeq, s.size, s.lastSeq, true);
+    const seg = newSegment(o.dir, s.baseSeq, s.size, s.lastSeq, true, s.name);
     seg.sealed = true;
+    seg.holes = s.holes;
     store.segments.push(seg);
   }
   const tail = store.segments[store.segments.length - 1];
+  const last = r.segments[r.segments.length - 1];
   // Keep appending to the recovered newest segment when its seqs continue densely.
-  if (tail !== undefined && tail.lastSeq + 1 === r.nextSeq) tail.sealed = false;
+  if (tail !== undefined && last?.appendable === true && tail.lastSeq + 1 === r.nextSeq) tail.sealed = false;
   store.recount();
-  return new DiskBuffer(o, emitter, store, { quarantined: r.quarantined, truncatedBytes: r.truncatedBytes });
+  return new DiskBuffer(o, emitter, store, { quarantined: r.quarantined, truncatedBytes: r.truncatedBytes, lostRecords: r.lostRecords });
 }

@@ -7,6 +7,7 @@ import type { FileSystem } from './fs.js';
 import type { Store } from './store.js';
 import type { BufferError } from './errors.js';
 import { ioError } from './errors.js';
+import type { IndexEntry } from './codec.js';
 import { encodeCheckpoint } from './codec.js';
 import { CHECKPOINT_FILE, CHECKPOINT_TMP } from './recovery.js';
 
@@ -42,15 +43,18 @@ export class Checkpointer {
   readonly #fs: FileSystem;
   readonly #store: Store;
   readonly #hooks: CheckpointHooks;
+  readonly #maxIndexEntries: number;
   /** The write in progress. */
   #inflight: Round | undefined;
   /** The write after it, for acks beyond the in-flight target. */
   #next: Round | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #indexDirty = false;
 
-  constructor(fs: FileSystem, store: Store, hooks: CheckpointHooks) {
+  constructor(fs: FileSystem, store: Store, hooks: CheckpointHooks, maxIndexEntries = 4096) {
     this.#fs = fs;
+    this.#maxIndexEntries = maxIndexEntries;
     this.#store = store;
     this.#hooks = hooks;
   }
@@ -64,7 +68,14 @@ export class Checkpointer {
     return round.promise;
   }
 
-  schedule(): void {
+  /**
+   * Starts a checkpoint write if acks are waiting for one. `indexChanged`: a segment was just
+   * completed, so a checkpoint is written even without new acks — it adds the segment to the
+   * seal's index and moves the high-water mark, and after a crash only the newest segment is
+   * scanned.
+   */
+  schedule(indexChanged = false): void {
+    if (indexChanged) this.#indexDirty = true;
     if (this.#running !== undefined) {
       this.#again = true;
       return;
@@ -91,6 +102,7 @@ export class Checkpointer {
       this.#next = undefined;
       round.target = store.ackedSeq;
       this.#inflight = round;
+      this.#indexDirty = false; // this write carries the index as it is now
       try {
         await this.#write(round.target);
       } catch (err) {
@@ -108,6 +120,10 @@ export class Checkpointer {
       this.#inflight = undefined;
       round.resolve();
     }
+    if (this.#indexDirty) {
+      this.#indexDirty = false;
+      await this.#write(store.durableAckedSeq);
+    }
     await this.#collect();
   }
 
@@ -117,13 +133,34 @@ export class Checkpointer {
     const tmp = join(dir, CHECKPOINT_TMP);
     const file = await fs.open(tmp, 'create');
     try {
-      await file.write(encodeCheckpoint(seq), 0);
+      await file.write(encodeCheckpoint(seq, this.#store.highSeq, this.#index()), 0);
       await file.sync();
     } finally {
       await file.close().catch(() => undefined);
     }
     await fs.rename(tmp, join(dir, CHECKPOINT_FILE));
     await fs.syncDir(dir);
+  }
+
+  /**
+   * The seal: complete, durable segments the next open may trust without a CRC scan (at most
+   * `maxIndexEntries`; the rest are scanned). A segment qualifies when no writer handle is open
+   * on it and nothing is queued for it: everything up to `good` is on disk.
+   */
+  #index(): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    for (const seg of this.#store.segments) {
+      if (out.length >= this.#maxIndexEntries) break;
+      if (seg.gone || !seg.created || seg.handle !== undefined || seg.pending > 0 || seg.lastSeq < seg.baseSeq || seg.good !== seg.written) continue;
+      out.push({ baseSeq: seg.baseSeq, lastSeq: seg.goodSeq, size: seg.good });
+    }
+    return out;
+  }
+
+  /** Writes a checkpoint now, whether or not the ack moved: at close, it seals the tail too. */
+  async seal(): Promise<void> {
+    await this.idle();
+    await this.#write(this.#store.durableAckedSeq);
   }
 
   /** Deletes sealed, idle segments that the durable checkpoint covers entirely. */

@@ -4,7 +4,8 @@
 // Segment file = header (24 B) followed by records:
 //   header: magic "OPBF" | version u16 | header size u16 | base seq u64 | reserved u32 | crc32c u32 (of bytes 0..19)
 //   record: payload length u32 | seq u64 | crc32c u32 (of bytes 0..11 and the payload) | payload
-// Checkpoint file (20 B): magic "OPBC" | version u16 | reserved u16 | acked seq u64 | crc32c u32 (of bytes 0..15)
+// Checkpoint file v1 (20 B): magic "OPBC" | version u16 = 1 | reserved u16 | acked seq u64 | crc32c u32 (of bytes 0..15)
+// Checkpoint file v2 (32 + 24n B): adds the high-water mark and the segment index (see encodeCheckpoint).
 
 import { crc32c } from './crc32c.js';
 
@@ -141,34 +142,79 @@ export function decodeRecordAt(
 
 // --- checkpoint ---
 
-export function encodeCheckpoint(ackedSeq: number): Uint8Array {
-  const b = new Uint8Array(CHECKPOINT_SIZE);
+/** One entry of the segment index a checkpoint carries (the seal): a complete, durable segment. */
+export interface IndexEntry {
+  baseSeq: number;
+  lastSeq: number;
+  /** File size in bytes when the entry was written. */
+  size: number;
+}
+
+/** What a checkpoint records. Version 1 files (20 bytes) carry only `ackedSeq`. */
+export interface CheckpointState {
+  ackedSeq: number;
+  /** High-water mark: every seq at or below was durably appended once, so is never handed out again. */
+  highSeq: number;
+  /** Segments trusted at the next open without a CRC scan when their size and header match. */
+  segments: IndexEntry[];
+}
+
+export const CHECKPOINT_VERSION = 2;
+const CHECKPOINT_V2_FIXED = 32;
+const INDEX_ENTRY_SIZE = 24;
+
+/** Checkpoint v2: magic | version 2 | reserved u16 | acked u64 | high u64 | count u32 | count × (base u64, last u64, size u64) | crc32c u32 of all before. */
+export function encodeCheckpoint(ackedSeq: number, highSeq = ackedSeq, segments: readonly IndexEntry[] = []): Uint8Array {
+  const b = new Uint8Array(CHECKPOINT_V2_FIXED + INDEX_ENTRY_SIZE * segments.length);
   writeU32LE(b, 0, CHECKPOINT_MAGIC);
-  b[4] = FORMAT_VERSION & 0xff;
-  b[5] = FORMAT_VERSION >>> 8;
+  b[4] = CHECKPOINT_VERSION;
   writeU64LE(b, 8, ackedSeq);
-  writeU32LE(b, 16, crc32c(b, 0, 0, 16));
+  writeU64LE(b, 16, highSeq);
+  writeU32LE(b, 24, segments.length);
+  let o = 28;
+  for (const e of segments) {
+    writeU64LE(b, o, e.baseSeq);
+    writeU64LE(b, o + 8, e.lastSeq);
+    writeU64LE(b, o + 16, e.size);
+    o += INDEX_ENTRY_SIZE;
+  }
+  writeU32LE(b, o, crc32c(b, 0, 0, o));
   return b;
 }
 
-export function decodeCheckpoint(b: Uint8Array): Decoded<{ ackedSeq: number }> {
+export function decodeCheckpoint(b: Uint8Array): Decoded<CheckpointState> {
   if (b.length < CHECKPOINT_SIZE) return { type: 'incomplete', needed: CHECKPOINT_SIZE - b.length };
   const magic = readU32LE(b, 0);
   if (magic !== CHECKPOINT_MAGIC) {
     return { type: 'malformed', reason: `checkpoint magic: expected 0x${CHECKPOINT_MAGIC.toString(16)}, found 0x${magic.toString(16)}`, offset: 0 };
   }
-  const stored = readU32LE(b, 16);
-  const actual = crc32c(b, 0, 0, 16);
-  if (stored !== actual) {
-    return { type: 'malformed', reason: `checkpoint crc: expected 0x${actual.toString(16)}, found 0x${stored.toString(16)}`, offset: 16 };
-  }
   const version = b[4]! | (b[5]! << 8);
-  if (version !== FORMAT_VERSION) {
-    return { type: 'malformed', reason: `checkpoint version: expected ${FORMAT_VERSION}, found ${version}`, offset: 4 };
+  const end = version === CHECKPOINT_VERSION ? b.length - 4 : 16;
+  if (version === CHECKPOINT_VERSION && b.length < CHECKPOINT_V2_FIXED) return { type: 'malformed', reason: `checkpoint: expected at least ${CHECKPOINT_V2_FIXED} bytes, found ${b.length}`, offset: 0 };
+  if (version === FORMAT_VERSION && b.length !== CHECKPOINT_SIZE) return { type: 'malformed', reason: `checkpoint: expected ${CHECKPOINT_SIZE} bytes, found ${b.length}`, offset: 0 };
+  const stored = readU32LE(b, end);
+  const actual = crc32c(b, 0, 0, end);
+  if (stored !== actual) {
+    return { type: 'malformed', reason: `checkpoint crc: expected 0x${actual.toString(16)}, found 0x${stored.toString(16)}`, offset: end };
+  }
+  if (version !== FORMAT_VERSION && version !== CHECKPOINT_VERSION) {
+    return { type: 'malformed', reason: `checkpoint version: expected ${FORMAT_VERSION} or ${CHECKPOINT_VERSION}, found ${version}`, offset: 4 };
   }
   const ackedSeq = readU64LE(b, 8);
   if (ackedSeq < 0) return { type: 'malformed', reason: 'checkpoint seq: beyond 2^53', offset: 8 };
-  return { type: 'ok', ackedSeq };
+  if (version === FORMAT_VERSION) return { type: 'ok', ackedSeq, highSeq: ackedSeq, segments: [] };
+  const highSeq = readU64LE(b, 16);
+  const count = readU32LE(b, 24);
+  if (highSeq < 0 || CHECKPOINT_V2_FIXED + count * INDEX_ENTRY_SIZE !== b.length) {
+    return { type: 'malformed', reason: `checkpoint: ${count} index entries do not fit ${b.length} bytes`, offset: 24 };
+  }
+  const segments: IndexEntry[] = [];
+  for (let i = 0, o = 28; i < count; i++, o += INDEX_ENTRY_SIZE) {
+    const e = { baseSeq: readU64LE(b, o), lastSeq: readU64LE(b, o + 8), size: readU64LE(b, o + 16) };
+    if (e.baseSeq < 1 || e.lastSeq < e.baseSeq || e.size < SEGMENT_HEADER_SIZE) return { type: 'malformed', reason: `checkpoint index entry ${i}: invalid`, offset: o };
+    segments.push(e);
+  }
+  return { type: 'ok', ackedSeq, highSeq, segments };
 }
 
 // --- file names ---

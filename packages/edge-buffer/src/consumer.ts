@@ -2,14 +2,13 @@
 // segment's known-good offset. The cursor lives in memory; after a restart it starts again
 // right after the durable checkpoint (at-least-once).
 
-import { join } from 'node:path';
 import type { FileHandle, FileSystem } from './fs.js';
 import type { Segment, Store } from './store.js';
 import type { BufferEvent } from './events.js';
 import { ioError } from './errors.js';
 import { SEGMENT_HEADER_SIZE } from './codec.js';
 import { SegmentReader } from './segment-reader.js';
-import { QUARANTINE_SUFFIX } from './recovery.js';
+import { findNextFrame } from './scan.js';
 
 /**
  * One delivered record. `payload` is a copy owned by the caller.
@@ -30,6 +29,8 @@ interface Cursor {
   seg: Segment;
   file: FileHandle;
   reader: SegmentReader;
+  /** The last valid frame read from this file (its seq and end offset). */
+  prev: { seq: number; end: number };
 }
 
 /** Records decoded ahead from the read-ahead window, without further I/O. */
@@ -50,7 +51,6 @@ export class Consumer {
   readSeq: number;
   /** Highest seq delivered by read or peek. */
   delivered: number;
-  quarantined = 0;
   lostRecords = 0;
 
   constructor(fs: FileSystem, store: Store, maxPayload: number, emit: (e: BufferEvent) => void) {
@@ -117,6 +117,20 @@ export class Consumer {
     await this.#drop();
   }
 
+  /** Opens a reader on `seg` from its first record. */
+  async #open(seg: Segment): Promise<Cursor> {
+    await this.#drop();
+    let file;
+    try {
+      file = await this.#fs.open(seg.path, 'read');
+    } catch (err) {
+      throw ioError(`read: open ${seg.name}`, err);
+    }
+    const c = { seg, file, reader: new SegmentReader(file, this.#maxPayload, SEGMENT_HEADER_SIZE), prev: { seq: seg.baseSeq - 1, end: SEGMENT_HEADER_SIZE } };
+    this.#cursor = c;
+    return c;
+  }
+
   /** Reads the record at #fetchSeq (or the next existing one) plus whatever follows it in the window. */
   async #fetch(): Promise<void> {
     const store = this.#store;
@@ -125,17 +139,7 @@ export class Consumer {
       if (seg === undefined) return;
       if (seg.goodSeq < Math.max(this.#fetchSeq, seg.baseSeq)) return;
       let c = this.#cursor;
-      if (c === undefined || c.seg !== seg || c.reader.offset > seg.good) {
-        await this.#drop();
-        let file;
-        try {
-          file = await this.#fs.open(seg.path, 'read');
-        } catch (err) {
-          throw ioError(`read: open ${seg.name}`, err);
-        }
-        c = { seg, file, reader: new SegmentReader(file, this.#maxPayload, SEGMENT_HEADER_SIZE) };
-        this.#cursor = c;
-      }
+      if (c === undefined || c.seg !== seg || c.reader.offset > seg.good) c = await this.#open(seg);
       let step;
       try {
         step = await c.reader.next(seg.good);
@@ -143,20 +147,18 @@ export class Consumer {
         await this.#drop();
         throw ioError(`read: ${seg.name}`, err);
       }
-      if (step.type === 'end') {
-        // `good` said there is more; the file disagrees.
-        await this.#corrupt(seg, `segment ends at ${step.offset}, expected records up to seq ${seg.goodSeq}`, step.offset);
+      if (step.type !== 'record' || step.seq !== c.prev.seq + 1 || step.seq > seg.goodSeq) {
+        const at = step.type === 'record' ? step.offset : c.reader.offset;
+        const reason =
+          step.type === 'record' ? `record seq: expected ${c.prev.seq + 1}, found ${step.seq}`
+          : step.type === 'malformed' ? step.reason
+          : step.type === 'end' ? `segment ends at ${step.offset}, expected records up to seq ${seg.goodSeq}`
+          : 'torn record inside the synced region';
+        await this.#skipDamage(c, at, reason);
         continue;
       }
-      if (step.type === 'incomplete' || step.type === 'malformed') {
-        await this.#corrupt(seg, step.type === 'malformed' ? step.reason : 'torn record inside the synced region', step.offset);
-        continue;
-      }
+      c.prev = { seq: step.seq, end: step.offset + step.size };
       if (step.seq < this.#fetchSeq) continue;
-      if (step.seq > seg.goodSeq) {
-        await this.#corrupt(seg, `record seq ${step.seq} beyond the last written seq ${seg.goodSeq}`, step.offset);
-        continue;
-      }
       this.#ahead.push({ seq: step.seq, payload: step.payload.slice() });
       let next = step.seq + 1;
       // Whatever else is already in memory, in sequence, below `good`: no more awaits.
@@ -166,6 +168,7 @@ export class Consumer {
           if (r !== undefined) await this.#drop(); // out of sequence: let `next` re-read and report it
           break;
         }
+        c.prev = { seq: r.seq, end: r.offset + r.size };
         this.#ahead.push({ seq: r.seq, payload: r.payload.slice() });
         next++;
       }
@@ -174,21 +177,37 @@ export class Consumer {
     }
   }
 
-  /** Runtime corruption: quarantine the segment and move on, never spin on it. */
-  async #corrupt(seg: Segment, reason: string, offset: number): Promise<void> {
-    await this.#drop();
-    const store = this.#store;
-    const lost = seg.lastSeq - Math.max(this.#fetchSeq - 1, store.ackedSeq, seg.baseSeq - 1);
-    this.lostRecords += Math.max(0, lost);
-    this.quarantined++;
-    this.#fetchSeq = seg.lastSeq + 1;
-    seg.sealed = true;
-    store.remove(seg);
+  /**
+   * Corruption found while reading gets the recovery treatment (src/scan.ts): skip to the next
+   * valid frame, report the damaged bytes and the records they held once, never spin on them.
+   */
+  async #skipDamage(c: Cursor, at: number, reason: string): Promise<void> {
+    const seg = c.seg;
+    let found;
     try {
-      await this.#fs.rename(seg.path, join(store.dir, seg.name + QUARANTINE_SUFFIX));
+      found = await findNextFrame(c.file, at + 1, seg.good, c.prev, seg.goodSeq, this.#maxPayload);
     } catch (err) {
-      this.#emit({ type: 'error', error: ioError(`quarantine ${seg.name}`, err) });
+      await this.#drop();
+      throw ioError(`read: ${seg.name}`, err);
     }
-    this.#emit({ type: 'quarantine', file: seg.name, reason, offset, during: 'read' });
+    const known = seg.holes.some((h) => h.start === at);
+    if (!known) {
+      const end = found?.offset ?? seg.good;
+      seg.holes.push({ start: at, end, reason });
+      this.#emit({ type: 'damage', file: seg.name, offset: at, bytes: end - at, reason, during: 'read' });
+      const lo = Math.max(c.prev.seq + 1, this.#store.ackedSeq + 1);
+      const hi = found === undefined ? seg.goodSeq : found.seq - 1;
+      if (hi >= lo) {
+        this.lostRecords += hi - lo + 1;
+        this.#emit({ type: 'lost', firstSeq: lo, lastSeq: hi, count: hi - lo + 1, reason: `${seg.name}: damaged bytes ${at}..${end}: ${reason}`, during: 'read' });
+      }
+    }
+    if (found === undefined) {
+      await this.#drop();
+      if (this.#fetchSeq <= seg.goodSeq) this.#fetchSeq = seg.goodSeq + 1;
+      return;
+    }
+    c.reader = new SegmentReader(c.file, this.#maxPayload, found.offset);
+    c.prev = { seq: found.seq - 1, end: found.offset };
   }
 }

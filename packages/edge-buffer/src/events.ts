@@ -4,6 +4,12 @@
  *   to `<name>.quarantine` and delivery continued with the next segment.
  * - `truncate`: the newest segment ended in a torn or CRC-failing record (a crash mid-write);
  *   the file was cut at `offset`.
+ * - `damage`: bytes `offset..offset+bytes` of a segment failed validation and valid records follow
+ *   them (corruption, not a torn tail): they are skipped in place — never delivered, kept in the
+ *   file for forensics (`outpost buffer export`) — and reading continues after them.
+ * - `lost`: records `firstSeq..lastSeq` cannot be recovered (damaged frames, a missing or
+ *   quarantined segment, a destroyed tail below the high-water mark); `count` of them, each
+ *   counted once per open in `stats().lostRecords`.
  * - `drop`: overflow policy `'drop-oldest'` discarded unacknowledged records `firstSeq..lastSeq`.
  * - `error`: a background step failed (checkpoint write, segment delete, a throwing listener).
  *
@@ -15,6 +21,8 @@
  *     case 'drop': return `dropped ${e.count} records`;
  *     case 'quarantine': return `quarantined ${e.file}: ${e.reason}`;
  *     case 'truncate': return `truncated ${e.file} at ${e.offset}`;
+ *     case 'damage': return `skipped ${e.bytes} damaged bytes of ${e.file} at ${e.offset}`;
+ *     case 'lost': return `lost seq ${e.firstSeq}..${e.lastSeq}: ${e.reason}`;
  *     case 'error': return e.error.message;
  *   }
  * }
@@ -23,6 +31,8 @@
 export type BufferEvent =
   | { type: 'quarantine'; file: string; reason: string; offset: number; during: 'recovery' | 'read' }
   | { type: 'truncate'; file: string; offset: number; bytes: number; reason: string }
+  | { type: 'damage'; file: string; offset: number; bytes: number; reason: string; during: 'recovery' | 'read' }
+  | { type: 'lost'; firstSeq: number; lastSeq: number; count: number; reason: string; during: 'recovery' | 'read' }
   | { type: 'drop'; count: number; firstSeq: number; lastSeq: number }
   | { type: 'error'; error: Error };
 

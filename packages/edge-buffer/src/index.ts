@@ -6,12 +6,17 @@
 
 // --- opening a buffer ---
 export { openBuffer } from './buffer.js';
-export type { EdgeBuffer, ReadOptions, BufferStats } from './buffer.js';
+export type { EdgeBuffer, ReadOptions } from './buffer.js';
+export type { BufferStats } from './stats.js';
 export type { BufferOptions, Durability, OverflowPolicy } from './options.js';
 
 // --- records and draining ---
 export type { BufferRecord } from './consumer.js';
 export type { DrainSender, DrainOptions, DrainResult } from './drain.js';
+
+// --- inspection ---
+export { inspectBuffer } from './inspect.js';
+export type { BufferReport, InspectOptions } from './inspect.js';
 
 // --- events ---
 export type { BufferEvent, BufferEventType, BufferEventListener } from './events.js';

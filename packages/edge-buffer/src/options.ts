@@ -57,6 +57,14 @@ export interface BufferOptions {
   maxRecordBytes?: number;
   /** Largest single write in `'batch'`/`'none'` mode. Default 4 MiB. */
   maxBatchBytes?: number;
+  /**
+   * `'batch'` mode: when concurrent appenders were seen and fewer appends are queued than the last
+   * group held, wait up to this many milliseconds for more before writing (PostgreSQL's
+   * `commit_delay`). Each append's latency grows by at most this much. Default 0 (0..1000).
+   */
+  commitDelayMs?: number;
+  /** Timer for `commitDelayMs`. Default `setTimeout`-based; tests inject their own. */
+  delay?: (ms: number) => Promise<void>;
   /** File-system layer. Default {@link nodeFileSystem}. */
   fs?: FileSystem;
   /** Receives every event, including those raised while recovering inside `openBuffer`. */
@@ -72,6 +80,8 @@ export interface ResolvedOptions {
   segmentBytes: number;
   maxRecordBytes: number;
   maxBatchBytes: number;
+  commitDelayMs: number;
+  delay: (ms: number) => Promise<void>;
   fs: FileSystem;
   onEvent: ((event: BufferEvent) => void) | undefined;
 }
@@ -104,6 +114,7 @@ function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]
 }
 
 const OVERHEAD = SEGMENT_HEADER_SIZE + RECORD_HEADER_SIZE;
+const defaultDelay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const MIB = 1024 * 1024;
 
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -127,6 +138,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       ? Math.min(MIB, segmentBytes - OVERHEAD)
       : positiveInt('maxRecordBytes', o['maxRecordBytes'], 1, segmentBytes - OVERHEAD);
   const maxBatchBytes = o['maxBatchBytes'] === undefined ? 4 * MIB : positiveInt('maxBatchBytes', o['maxBatchBytes'], 1);
+  const commitDelayMs = o['commitDelayMs'] === undefined ? 0 : positiveInt('commitDelayMs', o['commitDelayMs'], 0, 1000);
+  const delay = o['delay'] ?? defaultDelay;
+  if (typeof delay !== 'function') throw new TypeError(`openBuffer: delay: expected a function, found ${describe(delay)}`);
   let fs: FileSystem;
   if (o['fs'] === undefined) fs = nodeFileSystem();
   else if (typeof o['fs'] === 'object' && o['fs'] !== null) fs = o['fs'] as FileSystem;
@@ -144,6 +158,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     segmentBytes,
     maxRecordBytes,
     maxBatchBytes,
+    commitDelayMs,
+    delay: delay as (ms: number) => Promise<void>,
     fs,
     onEvent: onEvent as ((event: BufferEvent) => void) | undefined,
   };

@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { FileHandle } from './fs.js';
+import type { Hole } from './scan.js';
 import { segmentFileName } from './codec.js';
 
 export interface Segment {
@@ -29,10 +30,11 @@ export interface Segment {
   handle: FileHandle | undefined;
   /** Deleted or quarantined. */
   gone: boolean;
+  /** Damaged byte ranges below `good`, already reported: readers skip them silently. */
+  holes: Hole[];
 }
 
-export function newSegment(dir: string, baseSeq: number, size: number, lastSeq: number, created: boolean): Segment {
-  const name = segmentFileName(baseSeq);
+export function newSegment(dir: string, baseSeq: number, size: number, lastSeq: number, created: boolean, name = segmentFileName(baseSeq)): Segment {
   return {
     name,
     path: join(dir, name),
@@ -47,6 +49,7 @@ export function newSegment(dir: string, baseSeq: number, size: number, lastSeq: 
     pending: 0,
     handle: undefined,
     gone: false,
+    holes: [],
   };
 }
 
@@ -62,6 +65,8 @@ export class Store {
   liveBytes = 0;
   /** Unacknowledged records, queued appends included. */
   liveRecords = 0;
+  /** High-water mark: the highest seq ever durably appended (persisted in every checkpoint). */
+  highSeq: number;
   /** Bumped whenever readable data or the ack floor changes; wakes waiting readers. */
   version = 0;
   #wake: Array<() => void> = [];
@@ -71,6 +76,7 @@ export class Store {
     this.nextSeq = nextSeq;
     this.ackedSeq = ackedSeq;
     this.durableAckedSeq = ackedSeq;
+    this.highSeq = nextSeq - 1;
   }
 
   /** The segment new appends go to, if it can take more. */

@@ -33,9 +33,17 @@ interface Entry {
   reject: (err: unknown) => void;
 }
 
+/** Group-commit tuning ('batch' mode). */
+export interface CommitDelay {
+  /** Longest wait for more appends before a group is written; 0 = none. */
+  ms: number;
+  /** The timer (injected: no clock inside the writer's logic). */
+  delay: (ms: number) => Promise<void>;
+}
+
 export interface WriterHooks {
-  /** A segment was sealed and closed; fully acknowledged segments may now be deleted. */
-  sealed(): void;
+  /** A new segment begins; `completed`: a previous one was just closed, complete and durable. */
+  sealed(completed: boolean): void;
   error(err: BufferError): void;
 }
 
@@ -56,7 +64,12 @@ export class Writer {
   appended = 0;
   ioErrors = 0;
 
-  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks) {
+  readonly #commitDelay: CommitDelay;
+  /** Records in the last group written: more than one means concurrent appenders. */
+  #lastGroup = 0;
+
+  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks, commitDelay: CommitDelay) {
+    this.#commitDelay = commitDelay;
     this.#fs = fs;
     this.#store = store;
     this.#durability = durability;
@@ -121,7 +134,15 @@ export class Writer {
   async #run(): Promise<void> {
     try {
       while (this.#head < this.#queue.length) {
+        // PostgreSQL's commit_delay: when concurrent appenders were seen (the last group had more
+        // than one record) and fewer are queued now, wait up to commitDelayMs once so more
+        // appends share this group's fdatasync. A lone appender never waits.
+        const cd = this.#commitDelay;
+        if (this.#durability === 'batch' && cd.ms > 0 && this.#lastGroup > 1 && this.#queue.length - this.#head < this.#lastGroup) {
+          await cd.delay(cd.ms);
+        }
         const batch = this.#take();
+        this.#lastGroup = batch.length;
         await this.#write(batch);
         // Group commit: after a small group, when far fewer appends are queued than were just
         // written, give the appenders whose appends just resolved one turn to queue their next
@@ -136,6 +157,9 @@ export class Writer {
       this.#queue = [];
       this.#head = 0;
       this.#running = undefined;
+      // Nothing queued or being written refers to the arena any more: the next appends reuse it
+      // from the start (warm pages) instead of allocating a new one every arena's worth of bytes.
+      this.#arenaUsed = 0;
     }
   }
 
@@ -194,6 +218,8 @@ export class Writer {
     const last = batch[batch.length - 1]!;
     seg.good = seg.written;
     seg.goodSeq = last.seq;
+    // The high-water mark covers only synced records (in 'none' mode: at seal and close).
+    if (this.#durability !== 'none' && last.seq > this.#store.highSeq) this.#store.highSeq = last.seq;
     seg.pending -= batch.length;
     this.appended += batch.length;
     this.#store.notify();
@@ -204,18 +230,23 @@ export class Writer {
   async #sealPrevious(seg: Segment): Promise<void> {
     const segs = this.#store.segments;
     const i = segs.indexOf(seg);
+    let completed = false;
     for (let j = i - 1; j >= 0; j--) {
       const prev = segs[j]!;
       if (prev.handle === undefined) continue;
+      completed = true;
       const h = prev.handle;
       prev.handle = undefined; // ours now: the checkpointer will not close it under the sync
       try {
-        if (this.#durability === 'none') await h.sync();
+        if (this.#durability === 'none') {
+          await h.sync();
+          if (prev.goodSeq > this.#store.highSeq) this.#store.highSeq = prev.goodSeq;
+        }
       } finally {
         await h.close().catch(() => undefined);
       }
     }
-    this.#hooks.sealed();
+    this.#hooks.sealed(completed);
   }
 
   #fail(seg: Segment, err: BufferError, batch: Entry[]): void {
@@ -280,7 +311,10 @@ export class Writer {
       const h = seg.handle;
       seg.handle = undefined;
       try {
-        if (this.#durability === 'none' && this.#suspect === undefined) await h.sync();
+        if (this.#durability === 'none' && this.#suspect === undefined) {
+          await h.sync();
+          if (seg.goodSeq > this.#store.highSeq) this.#store.highSeq = seg.goodSeq;
+        }
       } catch (err) {
         this.#hooks.error(ioError('close: sync', err));
       } finally {

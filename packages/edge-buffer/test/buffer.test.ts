@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BufferError, nodeFileSystem, openBuffer, type BufferEvent, type BufferRecord, type EdgeBuffer, type FileSystem } from '../src/index.js';
 import { dec, enc, tempDir } from './helpers/tmp.js';
+import { SimFS } from './helpers/sim-fs.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -122,9 +123,9 @@ describe('waiting for data', () => {
     ac.abort();
     await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
     await expect(b.read({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
-    const waiting = b.read();
+    const waiting = expect(b.read()).rejects.toMatchObject({ code: 'CLOSED' }); // handled before close does I/O
     await b.close();
-    await expect(waiting).rejects.toMatchObject({ code: 'CLOSED' });
+    await waiting;
     await expect(b.append(enc('x'))).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(b.ack(0)).rejects.toMatchObject({ code: 'CLOSED' });
     await b.close(); // idempotent
@@ -276,8 +277,53 @@ describe('group commit', () => {
       await c();
       return syncs;
     };
-    expect(await count('fsync')).toBe(64);
+    expect(await count('fsync')).toBe(64 + 1); // one per append, one for the seal written by close
     expect(await count('batch')).toBeLessThan(16);
+  });
+});
+
+describe('commit delay', () => {
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  /** 8 appenders that each come back a different number of event-loop turns after their append resolved. */
+  async function spread(commitDelayMs: number, appenders: number): Promise<{ syncs: number; delays: number; seqs: number[] }> {
+    const sim = new SimFS();
+    sim.log = [];
+    let delays = 0;
+    const delay = async (): Promise<void> => {
+      delays++;
+      for (let i = 0; i < 20; i++) await turn(); // an injected timer: "later" = 20 turns
+    };
+    const b = await openBuffer({ dir: '/cd', maxBytes: 1 << 20, durability: 'batch', fs: sim, commitDelayMs, delay });
+    const seqs: number[] = [];
+    await Promise.all(
+      Array.from({ length: appenders }, async (_, k) => {
+        for (let i = 0; i < 10; i++) {
+          seqs.push(await b.append(enc(`${k}-${i}`)));
+          for (let t = 0; t <= k; t++) await turn();
+        }
+      }),
+    );
+    await b.close();
+    const syncs = sim.log.filter((op) => op.kind === 'sync' && op.path.endsWith('.seg')).length;
+    return { syncs, delays, seqs: seqs.sort((x, y) => x - y) };
+  }
+
+  it('appenders arriving in different event-loop turns share fdatasyncs with commitDelayMs; a lone appender never waits', async () => {
+    const without = await spread(0, 8);
+    const delayed = await spread(5, 8);
+    expect(without.delays).toBe(0);
+    expect(delayed.delays).toBeGreaterThan(0);
+    expect(delayed.syncs).toBeLessThan(without.syncs);
+    expect(delayed.seqs).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    const lone = await spread(5, 1);
+    expect(lone.delays).toBe(0);
+    expect(lone.syncs).toBe(10);
+  });
+
+  it('commitDelayMs and delay are checked', async () => {
+    await expect(openBuffer({ dir: '/x', maxBytes: 1 << 20, fs: new SimFS(), commitDelayMs: 1001 })).rejects.toThrow(RangeError);
+    await expect(openBuffer({ dir: '/x', maxBytes: 1 << 20, fs: new SimFS(), commitDelayMs: '1' as never })).rejects.toThrow(TypeError);
+    await expect(openBuffer({ dir: '/x', maxBytes: 1 << 20, fs: new SimFS(), delay: 5 as never })).rejects.toThrow(TypeError);
   });
 });
 

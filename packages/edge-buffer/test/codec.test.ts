@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../src/crc32c.js';
+import { crc32c, crc32cImplementation, crc32cTable } from '../src/crc32c.js';
 import {
   decodeCheckpoint,
   decodeRecordAt,
@@ -29,6 +29,17 @@ describe('crc32c', () => {
     expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
+  });
+
+  it('hardware CRC-32C (@node-rs/crc32) is used here and agrees with the table for every length and chaining across the threshold', () => {
+    expect(crc32cImplementation).toBe('native'); // the optional dependency is installed in this workspace
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 2654435761) >>> 24);
+    for (let len = 900; len <= 5000; len += 97) {
+      expect(crc32c(data, 0, 0, len)).toBe(crc32cTable(data, 0, 0, len));
+      const cut = len >> 1;
+      expect(crc32c(data, crc32c(data, 0, 0, cut), cut, len)).toBe(crc32cTable(data, 0, 0, len));
+    }
+    expect(crc32c(new Uint8Array(64 * 1024).fill(0x5a))).toBe(crc32cTable(new Uint8Array(64 * 1024).fill(0x5a)));
   });
 
   it('chains: crc(a ++ b) = crc(b, crc(a)), and ranges match slices', () => {
@@ -117,12 +128,20 @@ describe('segment header', () => {
 
 describe('checkpoint and names', () => {
   it('checkpoint round-trips and detects corruption', () => {
-    const c = encodeCheckpoint(123456789012);
-    expect(c.length).toBe(20);
-    expect(decodeCheckpoint(c)).toEqual({ type: 'ok', ackedSeq: 123456789012 });
+    const index = [{ baseSeq: 1, lastSeq: 9, size: 500 }, { baseSeq: 10, lastSeq: 12, size: 100 }];
+    const c = encodeCheckpoint(123456789012, 123456789099, index);
+    expect(c.length).toBe(32 + 2 * 24); // fixed 32 bytes + 24 per index entry
+    expect(decodeCheckpoint(c)).toEqual({ type: 'ok', ackedSeq: 123456789012, highSeq: 123456789099, segments: index });
     c[9] = c[9]! ^ 0x10;
     expect(decodeCheckpoint(c).type).toBe('malformed');
     expect(decodeCheckpoint(c.subarray(0, 5)).type).toBe('incomplete');
+    expect(decodeCheckpoint(c.subarray(0, 40)).type).toBe('malformed');
+  });
+
+  it('version 1 checkpoints (20 bytes, no high-water mark) still decode', () => {
+    const v1 = new Uint8Array([0x4f, 0x50, 0x42, 0x43, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    new DataView(v1.buffer).setUint32(16, crc32c(v1.subarray(0, 16)), true);
+    expect(decodeCheckpoint(v1)).toEqual({ type: 'ok', ackedSeq: 7, highSeq: 7, segments: [] });
   });
 
   it('segment file names sort numerically', () => {

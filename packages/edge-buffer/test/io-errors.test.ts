@@ -94,7 +94,7 @@ describe.each(['fsync', 'batch'] as const)('disk errors (%s)', (durability) => {
       let armed = true;
       fs.fault = (op) => {
         if (!armed || op.kind !== kind) return undefined;
-        if (kind === 'open' && op.mode !== 'create') return undefined;
+        if (kind === 'open' && (op.mode !== 'create' || !op.path.endsWith('.seg'))) return undefined;
         armed = false;
         return errno('EIO');
       };

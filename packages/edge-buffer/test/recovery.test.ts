@@ -63,14 +63,16 @@ describe('golden corrupt files', () => {
     await buf.close();
   });
 
-  it('empty middle segment file: quarantined', async () => {
+  it('empty middle segment file: quarantined, the seq it stood for counted lost', async () => {
     const fs = new SimFS();
     put(fs, 1, seg(1, [1]));
     put(fs, 2, new Uint8Array(0));
     put(fs, 3, seg(3, [3]));
     const { buf, events, seqs } = await open(fs);
     expect(seqs).toEqual([1, 3]);
-    expect(types(events)).toEqual(['quarantine']);
+    expect(types(events)).toEqual(['quarantine', 'lost']);
+    expect(events[1]).toMatchObject({ firstSeq: 2, lastSeq: 2, count: 1, reason: expect.stringContaining('quarantined') });
+    expect(buf.stats().lostRecords).toBe(1);
     expect(names(fs)).toContain(`${segmentFileName(2)}.quarantine`);
     expect(buf.stats().quarantined).toBe(1);
     await buf.close();
@@ -113,13 +115,14 @@ describe('golden corrupt files', () => {
     await buf.close();
   });
 
-  it('record length beyond the file size in a middle segment: quarantined', async () => {
+  it('record length beyond the file size in a middle segment: the damaged suffix is skipped, the records before it kept', async () => {
     const fs = new SimFS();
+    const good = seg(1, [1, 2]);
     put(fs, 1, seg(1, [1, 2], encodeRecord(3, new Uint8Array(900)).subarray(0, 50)));
     put(fs, 3, seg(3, [3, 4]));
     const { buf, events, seqs } = await open(fs);
-    expect(seqs).toEqual([3, 4]);
-    expect(events).toMatchObject([{ type: 'quarantine', file: segmentFileName(1), during: 'recovery' }]);
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(events).toEqual([{ type: 'damage', file: segmentFileName(1), offset: good.length, bytes: 50, reason: expect.stringContaining('torn record'), during: 'recovery' }]);
     await buf.close();
   });
 
@@ -165,8 +168,29 @@ describe('golden corrupt files', () => {
   it.each([
     ['duplicate', [1, 2, 2, 3]],
     ['decreasing', [1, 2, 1, 3]],
+  ])('%s sequence in the newest segment: with a high-water mark covering seq 3, the out-of-order frame is damage and seq 3 is kept; without one it is a torn tail', async (_name, order) => {
+    const fs = new SimFS();
+    put(fs, 1, seg(1, order));
+    fs.put(join(DIR, 'checkpoint'), encodeCheckpoint(0, 3)); // seq 3 was durably appended
+    const { buf, events, seqs } = await open(fs);
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(events).toMatchObject([{ type: 'damage', bytes: 24, reason: expect.stringContaining('record seq: expected 3') }]);
+    expect(buf.stats().lostRecords).toBe(0);
+    expect(await buf.append(p(4))).toBe(4);
+    await buf.close();
+
+    const torn = new SimFS();
+    put(torn, 1, seg(1, order));
+    const after = await open(torn);
+    expect(after.seqs).toEqual([1, 2]);
+    expect(after.events).toMatchObject([{ type: 'truncate', bytes: 48, reason: expect.stringContaining('record seq: expected 3') }]);
+    expect(await after.buf.append(p(3))).toBe(3);
+    await after.buf.close();
+  });
+
+  it.each([
     ['skipping', [1, 2, 4]],
-  ])('%s sequence in the newest segment: cut at the first bad record', async (_name, order) => {
+  ])('%s sequence in the newest segment (a frame the writer cannot have put there): cut at it', async (_name, order) => {
     const fs = new SimFS();
     put(fs, 1, seg(1, order));
     const { buf, events, seqs } = await open(fs);
@@ -183,8 +207,9 @@ describe('golden corrupt files', () => {
     put(fs, 4, seg(4, [4, 5])); // overlaps seq 4
     put(fs, 6, seg(6, [6]));
     const { buf, events, seqs } = await open(fs);
-    expect(seqs).toEqual([3, 4, 6]);
-    expect(events.map((e) => (e.type === 'quarantine' ? e.file : e.type))).toEqual([segmentFileName(1), segmentFileName(4)]);
+    // Segment 1's duplicate frame is damage at its end; segment 4 overlaps on seq 4 but adds 5.
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(types(events)).toEqual(['damage']);
     await buf.close();
   });
 
@@ -193,12 +218,13 @@ describe('golden corrupt files', () => {
     fs.put(join(DIR, segmentFileName(5)), seg(1, [1]));
     put(fs, 6, seg(6, [6]));
     const { buf, events, seqs } = await open(fs);
-    expect(seqs).toEqual([6]);
-    expect(events).toMatchObject([{ type: 'quarantine', reason: 'segment base seq: expected 5 (file name), found 1' }]);
+    // The content decides where a file belongs: seq 1 is kept, 2..5 are nowhere.
+    expect(seqs).toEqual([1, 6]);
+    expect(events).toMatchObject([{ type: 'lost', firstSeq: 2, lastSeq: 5, count: 4 }]);
     await buf.close();
   });
 
-  it('a bit flipped in a sealed middle segment: quarantined with an event and in stats, delivery continues', async () => {
+  it('a bit flipped in a sealed middle segment: the damaged frame is skipped and its record counted, delivery continues', async () => {
     const fs = new SimFS();
     const buf = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: 256, fs });
     for (let i = 1; i <= 12; i++) await buf.append(p(i, 40));
@@ -209,20 +235,23 @@ describe('golden corrupt files', () => {
     const bytes = fs.bytes(victim)!;
     bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0x04;
     fs.put(victim, bytes);
-    const quarantined: BufferEvent[] = [];
-    const again = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: 256, fs, onEvent: (e) => quarantined.push(e) });
-    expect(quarantined).toMatchObject([{ type: 'quarantine', file: segs[1], reason: expect.stringContaining('record crc'), during: 'recovery' }]);
-    expect(again.stats().quarantined).toBe(1);
+    const events: BufferEvent[] = [];
+    const again = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: 256, fs, onEvent: (e) => events.push(e) });
+    expect(events).toEqual([]); // the seal trusts the segment (same size, same header); the read finds it
     const seqs: number[] = [];
     for (let r = await again.tryRead(); r !== undefined; r = await again.tryRead()) seqs.push(r.seq);
-    const first = Number(segs[1]!.slice(0, 20));
     const next = Number(segs[2]!.slice(0, 20));
-    expect(seqs).toEqual([...Array(12).keys()].map((i) => i + 1).filter((s) => s < first || s >= next));
-    expect(names(fs)).toContain(`${segs[1]}.quarantine`);
+    const damaged = next - 1; // the flipped byte is in the middle segment's last record
+    expect(events).toMatchObject([
+      { type: 'damage', file: segs[1], reason: expect.stringContaining('record crc'), during: 'read' },
+      { type: 'lost', firstSeq: damaged, lastSeq: damaged, count: 1, during: 'read' },
+    ]);
+    expect(again.stats().lostRecords).toBe(1);
+    expect(seqs).toEqual([...Array(12).keys()].map((i) => i + 1).filter((s) => s !== damaged));
     await again.close();
   });
 
-  it('a bit flipped after open is caught on read: the segment is quarantined and reading moves on', async () => {
+  it('a bit flipped after open is caught on read: the frame is skipped, counted, and reading moves on', async () => {
     const fs = new SimFS();
     const buf = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: 256, fs });
     for (let i = 1; i <= 12; i++) await buf.append(p(i, 40));
@@ -231,11 +260,15 @@ describe('golden corrupt files', () => {
     bytes[30] = bytes[30]! ^ 1;
     fs.put(first, bytes);
     const events: BufferEvent[] = [];
-    buf.on('quarantine', (e) => events.push(e));
+    buf.on('damage', (e) => events.push(e));
+    buf.on('lost', (e) => events.push(e));
     const r = await buf.tryRead();
-    expect(events).toMatchObject([{ type: 'quarantine', during: 'read', file: segmentFileName(1) }]);
-    expect(r?.seq).toBeGreaterThan(1);
-    expect(buf.stats().lostRecords).toBeGreaterThan(0);
+    expect(events).toMatchObject([
+      { type: 'damage', during: 'read', file: segmentFileName(1), offset: 24 },
+      { type: 'lost', firstSeq: 1, lastSeq: 1, count: 1, during: 'read' },
+    ]);
+    expect(r?.seq).toBe(2);
+    expect(buf.stats().lostRecords).toBe(1);
     await buf.close();
   });
 
@@ -290,7 +323,9 @@ describe('golden corrupt files', () => {
     await first.buf.close();
     const snapshot = names(fs).map((n) => [n, fs.bytes(join(DIR, n))]);
     const second = await open(fs);
-    expect(second.events).toEqual([]);
+    // Nothing is truncated or set aside again; damage left in place is reported the same way.
+    expect(second.events.filter((e) => e.type !== 'damage' && e.type !== 'lost')).toEqual([]);
+    expect(second.events.filter((e) => e.type === 'lost')).toEqual(first.events.filter((e) => e.type === 'lost'));
     expect(second.seqs).toEqual(first.seqs);
     await second.buf.close();
     expect(names(fs).map((n) => [n, fs.bytes(join(DIR, n))])).toEqual(snapshot);

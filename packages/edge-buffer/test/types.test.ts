@@ -84,7 +84,7 @@ describe('methods', () => {
   });
 
   it.each([
-    [['nope', () => undefined], 'on: type: expected one of quarantine, truncate, drop, error, found string "nope"'],
+    [['nope', () => undefined], 'on: type: expected one of quarantine, truncate, damage, lost, drop, error, found string "nope"'],
     [['drop', 'fn'], 'on: listener: expected a function, found string'],
   ])('on(%j) → TypeError', (args, msg) => {
     expect(() => (buf.on as (...a: unknown[]) => unknown)(...args)).toThrow(TypeError);

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { bufferCommands } from './buffer.js';
 import { demoCommands } from './demo.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
@@ -9,6 +10,7 @@ import { shadowCommands } from './shadow.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
+  ...bufferCommands,
   ...demoCommands,
   ...loraCommands,
   ...mqttsnCommands,

@@ -24,6 +24,11 @@ export interface WorkloadLog {
   acks: number;
 }
 
+/** An injected commit-delay timer: three event-loop turns, no wall-clock time. */
+async function turns(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 export const WORKLOAD = { appends: 220, acks: 150, segmentBytes: 4096 };
 
 /**
@@ -31,7 +36,10 @@ export const WORKLOAD = { appends: 220, acks: 150, segmentBytes: 4096 };
  * 'fsync': one append at a time. 'batch': groups of 8 concurrent appends (group commit).
  */
 export async function workload(fs: SimFS, durability: Durability, log: WorkloadLog): Promise<void> {
-  const buf = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: WORKLOAD.segmentBytes, durability, fs });
+  // 'batch' runs with the commit delay on (an injected timer of a few event-loop turns), so crash
+  // points fall inside delayed groups too.
+  const commitDelay = durability === 'batch' ? { commitDelayMs: 1, delay: turns } : {};
+  const buf = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: WORKLOAD.segmentBytes, durability, fs, ...commitDelay });
   const group = durability === 'fsync' ? 1 : 8;
   for (let i = 0; i < WORKLOAD.appends; i += group) {
     const batch = [];
