@@ -19,8 +19,31 @@ const context = vm.createContext(Object.create(null), {
 
 vm.runInContext(workerData.bootstrap, context, { filename: 'outpost-bootstrap.js' });
 
+// The codec runs in a function scope whose parameters are the context's own built-ins (Math,
+// JSON, Object, …, read from the context's global before the codec runs, so still objects of the
+// context's realm): every global look-up in a vm context goes through the context's property
+// interceptor, which made the codec's own top-level names and every Math.x several times slower
+// than in-process. Its top-level declarations become locals of that scope; a resolver closure
+// gives the dispatcher the current decodeUplink/encodeDownlink/decodeDownlink. A script that is
+// not valid in a function body with those parameters (e.g. a top-level \`let Map\`) runs at top
+// level as before. The plain script is compiled first, so the wrapper cannot change what parses.
+function wrapped(source) {
+  const skip = new Set(['eval', 'arguments', 'undefined', 'NaN', 'Infinity']);
+  const names = vm.runInContext('Object.getOwnPropertyNames(globalThis).join(",")', context).split(',')
+    .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !skip.has(n) && !n.startsWith('__outpost'));
+  const resolve = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'].map((n) => 'typeof ' + n + " === 'function' ? " + n + ' : undefined');
+  const code = '__outpostInstall((function (' + names.join(', ') + ') {\n' + source + '\n;return function (k) { return k === 0 ? ' +
+    resolve[0] + ' : k === 1 ? ' + resolve[1] + ' : ' + resolve[2] + '; };\n}).call(this, ' + names.join(', ') + '));';
+  try {
+    return new vm.Script(code, { filename: 'codec.js', lineOffset: -1 });
+  } catch (e) {
+    return undefined;
+  }
+}
+
 try {
-  new vm.Script(workerData.source, { filename: 'codec.js' }).runInContext(context, { timeout: workerData.loadTimeoutMs });
+  const plain = new vm.Script(workerData.source, { filename: 'codec.js' });
+  (wrapped(workerData.source) || plain).runInContext(context, { timeout: workerData.loadTimeoutMs });
   parentPort.postMessage({ type: 'ready' });
 } catch (e) {
   parentPort.postMessage({ type: 'load-failed', message: e && e.message ? String(e.message) : String(e) });
@@ -69,27 +92,33 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return inputs;
     }
+    let resolver;
     function run(kind, payload, timesJson, max) {
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
-      const f = g[fnName[kind]];
-      const out = [];
+      const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
+      // One string built by concatenation: each result is stringified alone (so one that cannot
+      // be, or is over \`max\`, fails alone) and wrapped as {"result":…} without another object.
+      let out = '[';
       for (let i = 0; i < inputs.length; i++) {
-        if (typeof f !== 'function') { out.push('{"missing":1}'); continue; }
+        if (i > 0) out += ',';
+        if (typeof f !== 'function') { out += '{"missing":1}'; continue; }
         let r;
         try {
-          r = stringify({ result: f(inputs[i]) });
+          r = stringify(f(inputs[i]));
+          r = r === undefined ? '{"result":null}' : r.length + 11 > max ? '{"tooLarge":' + (r.length + 11) + '}' : '{"result":' + r + '}';
         } catch (e) {
           let message = 'threw a non-error value';
           try { message = e instanceof Error ? String(e.message) : String(e); } catch (e2) { /* keep the default */ }
           r = stringify({ threw: message.slice(0, 500) });
         }
-        if (r === undefined) r = '{"result":null}';
-        else if (r.length > max) r = '{"tooLarge":' + r.length + '}';
-        out.push(r);
+        out += r;
       }
-      return '[' + out.join(',') + ']';
+      return out + ']';
     }
     Object.defineProperty(g, '__outpostRun', { value: run, writable: false, configurable: false, enumerable: false });
+    // Takes the codec's resolver (see the worker's wrapped()) once; later calls are ignored.
+    function install(r) { if (resolver === undefined) resolver = r; }
+    Object.defineProperty(g, '__outpostInstall', { value: install, writable: false, configurable: false, enumerable: false });
     // Plain, non-configurable data slots: a codec cannot turn them into accessors that would
     // run its code when the worker writes the next inputs (outside any timeout).
     for (const [name, value] of [['__outpostKind', 0], ['__outpostInputs', ''], ['__outpostTimes', ''], ['__outpostMax', 0]]) {

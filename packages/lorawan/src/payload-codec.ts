@@ -343,10 +343,15 @@ function packInputs(inputs: readonly PayloadCodecInput[]): { packed: string; tim
     if (bytes.length > 255) throw new RangeError(`${name}.bytes: expected at most 255 bytes, got ${bytes.length}`);
     assertInt(fPort, `${name}.fPort`, 0, 255);
     codes.push(fPort, bytes.length);
-    for (let i = 0; i < bytes.length; i++) {
-      const x = bytes[i];
-      if (!(bytes instanceof Uint8Array)) assertInt(x, `${name}.bytes[${i}]`, 0, 255);
-      codes.push(x as number);
+    if (bytes instanceof Uint8Array) {
+      for (let i = 0; i < bytes.length; i++) codes.push(bytes[i] as number);
+    } else {
+      for (let i = 0; i < bytes.length; i++) {
+        const x = bytes[i];
+        // the element name is only built for an error (a template per byte was most of the packing time)
+        if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 255) assertInt(x, `${name}.bytes[${i}]`, 0, 255);
+        codes.push(x as number);
+      }
     }
     if (recvTime !== undefined) {
       if (!(recvTime instanceof Date) || Number.isNaN(recvTime.getTime())) throw new TypeError(`${name}.recvTime: expected a valid Date, got ${describe(recvTime)}`);

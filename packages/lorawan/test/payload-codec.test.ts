@@ -147,3 +147,39 @@ describe('hostile codecs fail safely', () => {
     await expect(c.decodeUplink({ bytes: [], fPort: 1 })).rejects.toThrow(RangeError);
   });
 });
+
+describe('the scope a codec script runs in', () => {
+  it('top-level state, globals assigned at run time, a replaced built-in and a redeclared built-in all behave as at top level', async () => {
+    const counter = await load('var n = 0; function decodeUplink() { n++; return { data: n }; }');
+    await counter.decodeUplink({ bytes: [], fPort: 1 });
+    expect(await counter.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 2, warnings: [] });
+    const viaGlobal = await load('globalThis.decodeUplink = function (i) { return { data: typeof this.decodeUplink + i.bytes.length }; };');
+    expect(await viaGlobal.decodeUplink({ bytes: [1, 2], fPort: 1 })).toEqual({ ok: true, data: 'function2', warnings: [] });
+    const sloppy = await load('decodeUplink = function () { return { data: Math.max(1, 2) }; };');
+    expect(await sloppy.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 2, warnings: [] });
+    const replaced = await load('Math = { max: function () { return "mine"; } }; function decodeUplink() { return { data: Math.max(1, 2) }; }');
+    expect(await replaced.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 'mine', warnings: [] });
+    // `let` of a built-in's name cannot be a parameter's sibling: this script runs at top level
+    const shadow = await load('const Map = function () { return 7; }; function decodeUplink() { return { data: Map() }; }');
+    expect(await shadow.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 7, warnings: [] });
+    const strict = await load("'use strict'; function decodeUplink() { return { data: (function () { return this; })() === undefined }; }");
+    expect(await strict.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: true, warnings: [] });
+  });
+
+  it('the built-ins a codec sees are its context\'s, and its own dispatch slots are not the host\'s', async () => {
+    const c = await load('function decodeUplink(i) { return { data: [Object === ({}).constructor, Array.isArray(i.bytes), typeof process, typeof require, typeof Math.constructor.constructor] }; }');
+    expect(await c.decodeUplink({ bytes: [1], fPort: 1 })).toEqual({ ok: true, data: [true, true, 'undefined', 'undefined', 'function'], warnings: [] });
+    const escape = await load("function decodeUplink() { return { data: Math.constructor.constructor('return process')() }; }");
+    expect(await escape.decodeUplink({ bytes: [1], fPort: 1 })).toMatchObject({ ok: false, code: 'CODEC_THREW' });
+    // a codec that installs its own resolver only redirects its own calls
+    const own = await load('__outpostInstall(function () { return function () { return { data: "redirected" }; }; }); function decodeUplink() { return { data: "plain" }; }');
+    expect(await own.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 'redirected', warnings: [] });
+  });
+
+  it('a result exactly at maxResultBytes passes, one byte over fails alone within its batch', async () => {
+    // {"result":{"data":"xxx…"}} = 22 + n bytes
+    const c = await load('function decodeUplink(i) { return { data: "x".repeat(i.bytes[0] * 10 + i.bytes[1]) }; }', { maxResultBytes: 1000 });
+    const rs = await c.decodeUplinks([{ bytes: [97, 8], fPort: 1 }, { bytes: [97, 9], fPort: 1 }, { bytes: [1, 0], fPort: 1 }]);
+    expect(rs.map((r) => (r.ok ? (r.data as string).length : r.code))).toEqual([978, 'CODEC_OUTPUT_INVALID', 10]);
+  });
+});
