@@ -1,7 +1,8 @@
 // The worker side of the TS013 codec runner, as source text: the worker is started with
 // `eval: true`, so it does not depend on where the built files land. Inside the worker the codec
 // runs in a `vm` context with no Node globals, no code generation from strings, promise jobs
-// drained inside the evaluation, and a timeout on every evaluation. Only strings cross into and
+// drained inside the evaluation; loading runs under a `vm` timeout, calls under the caller's
+// watchdog, which ends this worker when a call overruns its budget. Only strings cross into and
 // out of the context, so no object of the worker's realm (whose constructors reach `process`)
 // is ever visible to the codec.
 
@@ -56,7 +57,8 @@ parentPort.on('message', (m) => {
   context.__outpostInputs = m.inputs;
   context.__outpostTimes = m.times;
   try {
-    const out = call.runInContext(context, { timeout: m.timeoutMs });
+    // No vm timeout here: the caller's watchdog ends this worker when a call overruns its budget.
+    const out = call.runInContext(context);
     parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '[]' });
   } catch (e) {
     const timedOut = e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
@@ -92,12 +94,18 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return inputs;
     }
+    function message(e) {
+      let m = 'threw a non-error value';
+      try { m = e instanceof Error ? String(e.message) : String(e); } catch (e2) { /* keep the default */ }
+      return m.slice(0, 500);
+    }
     let resolver;
     function run(kind, payload, timesJson, max) {
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
       const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
-      // One string built by concatenation: each result is stringified alone (so one that cannot
-      // be, or is over \`max\`, fails alone) and wrapped as {"result":…} without another object.
+      // Each result is stringified as soon as it is returned (a codec may reuse and change one
+      // object between calls) and alone (one that cannot be, or is over \`max\`, fails alone);
+      // the answer is one string built by concatenation, with no wrapper object per item.
       let out = '[';
       for (let i = 0; i < inputs.length; i++) {
         if (i > 0) out += ',';
@@ -107,9 +115,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
           r = stringify(f(inputs[i]));
           r = r === undefined ? '{"result":null}' : r.length + 11 > max ? '{"tooLarge":' + (r.length + 11) + '}' : '{"result":' + r + '}';
         } catch (e) {
-          let message = 'threw a non-error value';
-          try { message = e instanceof Error ? String(e.message) : String(e); } catch (e2) { /* keep the default */ }
-          r = stringify({ threw: message.slice(0, 500) });
+          r = stringify({ threw: message(e) });
         }
         out += r;
       }

@@ -183,3 +183,39 @@ describe('the scope a codec script runs in', () => {
     expect(rs.map((r) => (r.ok ? (r.data as string).length : r.code))).toEqual([978, 'CODEC_OUTPUT_INVALID', 10]);
   });
 });
+
+describe('time budget by ending the worker', () => {
+  it('calls queued behind one that overruns are answered by a new worker; the codec\'s state starts afresh', async () => {
+    const src = 'var n = 0; function decodeUplink(i) { n++; if (i.bytes[0] === 1) { for (;;) {} } return { data: n }; }';
+    const c = await load(src, { timeoutMs: 40 });
+    expect(await c.decodeUplink({ bytes: [0], fPort: 1 })).toEqual({ ok: true, data: 1, warnings: [] });
+    const [stuck, behind, batch] = await Promise.all([
+      c.decodeUplink({ bytes: [1], fPort: 1 }),
+      c.decodeUplink({ bytes: [0], fPort: 1 }),
+      c.decodeUplinks([{ bytes: [0], fPort: 1 }, { bytes: [0], fPort: 1 }]),
+    ]);
+    expect(stuck).toMatchObject({ ok: false, code: 'CODEC_TIMEOUT' });
+    expect(behind).toEqual({ ok: true, data: 1, warnings: [] }); // n starts again at 0 in the new worker
+    expect(batch.map((r) => r.ok && r.data)).toEqual([2, 3]);
+    expect(c.stats()).toMatchObject({ calls: 5, failures: 1, timeouts: 1, crashes: 0, restarts: 1 });
+  });
+
+  it('a large batch split into chunks keeps input order, and a bad input anywhere refuses all of it before any runs', async () => {
+    const c = await load('var seen = 0; function decodeUplink(i) { seen++; return { data: [i.bytes[0] * 256 + i.bytes[1], seen] }; }', { chunkSize: 7 });
+    const inputs = Array.from({ length: 50 }, (_, k) => ({ bytes: [k >> 8, k & 255], fPort: 1 }));
+    const rs = await c.decodeUplinks(inputs);
+    expect(rs.map((r) => r.ok && (r.data as number[])[0])).toEqual(inputs.map((_, k) => k));
+    await expect(c.decodeUplinks([...inputs, { bytes: [300], fPort: 1 }])).rejects.toThrow(/inputs\[50\]\.bytes\[0\]/);
+    const after = await c.decodeUplink({ bytes: [0, 0], fPort: 1 });
+    expect(after.ok && (after.data as number[])[1]).toBe(51); // nothing of the refused batch ran
+    await expect(loadPayloadCodec('', { chunkSize: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('batch results are snapshots', () => {
+  it('a codec that reuses and changes one result object still gives each input its own result', async () => {
+    const c = await load('var out = { data: {} }; function decodeUplink(i) { out.data.v = i.bytes[0]; return out; }', { chunkSize: 2 });
+    const rs = await c.decodeUplinks([1, 2, 3, 4, 5].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => r.ok && (r.data as { v: number }).v)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
