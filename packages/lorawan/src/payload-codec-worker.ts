@@ -59,7 +59,7 @@ parentPort.on('message', (m) => {
   try {
     // No vm timeout here: the caller's watchdog ends this worker when a call overruns its budget.
     const out = call.runInContext(context);
-    parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '[]' });
+    parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '' });
   } catch (e) {
     const timedOut = e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
     parentPort.postMessage({ type: 'failed', id: m.id, timedOut, message: e && e.message ? String(e.message) : String(e) });
@@ -104,22 +104,27 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
       const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
       // Each result is stringified as soon as it is returned (a codec may reuse and change one
-      // object between calls) and alone (one that cannot be, or is over \`max\`, fails alone);
-      // the answer is one string built by concatenation, with no wrapper object per item.
-      let out = '[';
+      // object between calls) and alone (one that cannot be, or is over \`max\`, fails alone).
+      // The answer is one char of status per input (r result, t threw, l too large, m missing),
+      // a newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
+      let status = '';
+      let body = '';
       for (let i = 0; i < inputs.length; i++) {
-        if (i > 0) out += ',';
-        if (typeof f !== 'function') { out += '{"missing":1}'; continue; }
         let r;
-        try {
-          r = stringify(f(inputs[i]));
-          r = r === undefined ? '{"result":null}' : r.length + 11 > max ? '{"tooLarge":' + (r.length + 11) + '}' : '{"result":' + r + '}';
-        } catch (e) {
-          r = stringify({ threw: message(e) });
+        if (typeof f !== 'function') {
+          status += 'm'; r = '0';
+        } else {
+          try {
+            r = stringify(f(inputs[i]));
+            if (r === undefined) r = 'null';
+            if (r.length + 11 > max) { status += 'l'; r = '' + (r.length + 11); } else status += 'r';
+          } catch (e) {
+            status += 't'; r = stringify(message(e));
+          }
         }
-        out += r;
+        body += i > 0 ? ',' + r : r;
       }
-      return out + ']';
+      return status + '\n[' + body + ']';
     }
     Object.defineProperty(g, '__outpostRun', { value: run, writable: false, configurable: false, enumerable: false });
     // Takes the codec's resolver (see the worker's wrapped()) once; later calls are ignored.

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { LoRaWANError } from './errors.js';
 import { assertInt, describe } from './bytes.js';
 import { CONTEXT_BOOTSTRAP, WORKER_SOURCE } from './payload-codec-worker.js';
+import { dataShape, downlinkShape, fail, packInputs, readAnswer, type RawOutcome } from './payload-codec-wire.js';
 
 /** Limits of one loaded codec. */
 export interface PayloadCodecOptions {
@@ -104,7 +105,6 @@ interface Pending extends Job {
 
 /** Allowance over a call's budget for the message's way to and from the worker, ms. */
 const TIMEOUT_GRACE_MS = 20;
-type RawOutcome = { result: unknown } | { threw: string } | { missing: 1 } | { tooLarge: number } | { failed: PayloadCodecFailure; message: string };
 
 interface Limits {
   readonly timeoutMs: number;
@@ -205,13 +205,7 @@ class CodecRunner {
       p.resolve(Array.from({ length: p.count }, () => ({ failed: code, message: m.message ?? '' })));
       return;
     }
-    let raw: RawOutcome[];
-    try {
-      raw = JSON.parse(m.out ?? '[]') as RawOutcome[];
-    } catch {
-      raw = [];
-    }
-    p.resolve(Array.from({ length: p.count }, (_, i) => raw[i] ?? { failed: 'CODEC_OUTPUT_INVALID', message: 'no result' }));
+    p.resolve(readAnswer(m.out ?? '', p.count));
   }
 
   /** The worker died (heap limit, or exited): fail what it held. */
@@ -337,77 +331,4 @@ class CodecRunner {
     if ('tooLarge' in r) return fail('CODEC_OUTPUT_INVALID', [`result of ${r.tooLarge} bytes is over maxResultBytes ${this.limits.maxResultBytes}`]);
     return shape(r.result);
   }
-}
-
-function fail(code: PayloadCodecFailure, errors: readonly string[], warnings: readonly string[] = []): { ok: false; code: PayloadCodecFailure; errors: readonly string[]; warnings: readonly string[] } {
-  return { ok: false, code, errors, warnings };
-}
-
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.map((x) => String(x)) : [];
-}
-
-/** TS013 §4.1: `{ data, warnings?, errors? }`; errors win over data. */
-function dataShape(r: unknown): PayloadCodecResult<unknown> {
-  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { data, errors?, warnings? }']);
-  const o = r as { data?: unknown; errors?: unknown; warnings?: unknown };
-  const warnings = strings(o.warnings);
-  const errors = strings(o.errors);
-  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
-  if (!('data' in o)) return fail('CODEC_OUTPUT_INVALID', ['the result has no data'], warnings);
-  return { ok: true, data: o.data, warnings };
-}
-
-/** TS013 §4.2: `{ bytes, fPort?, warnings?, errors? }` with bytes 0–255. */
-function downlinkShape(r: unknown): PayloadCodecResult<EncodedDownlink> {
-  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { bytes, fPort?, errors?, warnings? }']);
-  const o = r as { bytes?: unknown; fPort?: unknown; errors?: unknown; warnings?: unknown };
-  const warnings = strings(o.warnings);
-  const errors = strings(o.errors);
-  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
-  const b = o.bytes;
-  if (!Array.isArray(b) || b.length > 255 || !b.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255)) {
-    return fail('CODEC_OUTPUT_INVALID', ['bytes: expected an array of at most 255 integers 0–255'], warnings);
-  }
-  const fPort = o.fPort;
-  if (fPort !== undefined && !(Number.isInteger(fPort) && (fPort as number) >= 1 && (fPort as number) <= 223)) {
-    return fail('CODEC_OUTPUT_INVALID', [`fPort: expected an integer 1–223, got ${describe(fPort)}`], warnings);
-  }
-  return { ok: true, data: { bytes: Uint8Array.from(b as number[]), fPort: fPort as number | undefined }, warnings };
-}
-
-/**
- * Checks decode inputs and packs them into one string, a char per byte (fPort, length, bytes…),
- * which the context unpacks far faster than JSON; reception times travel apart as ISO strings.
- */
-function packInputs(inputs: readonly PayloadCodecInput[], first = 0): { packed: string; times: string } {
-  const codes: number[] = [];
-  let times: string[] | undefined;
-  inputs.forEach((input, k) => {
-    const name = `inputs[${first + k}]`;
-    if (typeof input !== 'object' || input === null) throw new TypeError(`${name}: expected { bytes, fPort }, got ${describe(input)}`);
-    const { bytes, fPort, recvTime } = input;
-    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) throw new TypeError(`${name}.bytes: expected a Uint8Array or an array, got ${describe(bytes)}`);
-    if (bytes.length > 255) throw new RangeError(`${name}.bytes: expected at most 255 bytes, got ${bytes.length}`);
-    assertInt(fPort, `${name}.fPort`, 0, 255);
-    codes.push(fPort, bytes.length);
-    if (bytes instanceof Uint8Array) {
-      for (let i = 0; i < bytes.length; i++) codes.push(bytes[i] as number);
-    } else {
-      for (let i = 0; i < bytes.length; i++) {
-        const x = bytes[i];
-        // the element name is only built for an error (a template per byte was most of the packing time)
-        if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 255) assertInt(x, `${name}.bytes[${i}]`, 0, 255);
-        codes.push(x as number);
-      }
-    }
-    if (recvTime !== undefined) {
-      if (!(recvTime instanceof Date) || Number.isNaN(recvTime.getTime())) throw new TypeError(`${name}.recvTime: expected a valid Date, got ${describe(recvTime)}`);
-      times ??= inputs.map(() => '');
-      times[k] = recvTime.toISOString();
-    }
-  });
-  let packed = '';
-  for (let i = 0; i < codes.length; i += 8192) packed += String.fromCharCode(...codes.slice(i, i + 8192));
-  return { packed, times: times === undefined ? '' : JSON.stringify(times) };
 }
