@@ -11,8 +11,10 @@ import { dataShape, downlinkShape, fail, packInputs, readAnswer, type RawOutcome
 
 /** Limits of one loaded codec. */
 export interface PayloadCodecOptions {
-  /** CPU budget of one call, ms (a batch gets this per input). Default 50. */
+  /** Budget of one call, ms (a batch gets this per input). Default 50. */
   readonly timeoutMs?: number;
+  /** Allowance over a call's budget for the way to and from the worker on a busy machine, ms. Default 100. */
+  readonly timeoutGraceMs?: number;
   /** Budget for evaluating the script when it is loaded, ms. Default 1000. */
   readonly loadTimeoutMs?: number;
   /** V8 heap of the codec's worker, MiB. Default 32. */
@@ -103,11 +105,10 @@ interface Pending extends Job {
   readonly watchdog: ReturnType<typeof setTimeout>;
 }
 
-/** Allowance over a call's budget for the message's way to and from the worker, ms. */
-const TIMEOUT_GRACE_MS = 20;
 
 interface Limits {
   readonly timeoutMs: number;
+  readonly timeoutGraceMs: number;
   readonly loadTimeoutMs: number;
   readonly maxHeapMb: number;
   readonly maxResultBytes: number;
@@ -116,8 +117,9 @@ interface Limits {
 
 function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBytes: number } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`loadPayloadCodec: options: expected an object, got ${describe(options)}`);
-  const o = { timeoutMs: 50, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, ...options };
+  const o = { timeoutMs: 50, timeoutGraceMs: 100, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, ...options };
   assertInt(o.timeoutMs, 'timeoutMs', 1, 60_000);
+  assertInt(o.timeoutGraceMs, 'timeoutGraceMs', 0, 60_000);
   assertInt(o.loadTimeoutMs, 'loadTimeoutMs', 1, 60_000);
   assertInt(o.maxHeapMb, 'maxHeapMb', 8, 4096);
   assertInt(o.maxScriptBytes, 'maxScriptBytes', 1, 64 << 20);
@@ -247,7 +249,7 @@ class CodecRunner {
     const budgetMs = this.limits.timeoutMs * job.count;
     let queuedMs = 0;
     for (const p of this.pending.values()) queuedMs += p.budgetMs;
-    const watchdog = setTimeout(() => this.onTimeout(worker, id), queuedMs + budgetMs + TIMEOUT_GRACE_MS);
+    const watchdog = setTimeout(() => this.onTimeout(worker, id), queuedMs + budgetMs + this.limits.timeoutGraceMs);
     this.pending.set(id, { ...job, budgetMs, watchdog });
     worker.postMessage({ id, kind: job.kind, inputs: job.inputs, times: job.times });
   }
@@ -319,6 +321,11 @@ class CodecRunner {
         this.closed = true;
         const w = this.worker;
         this.worker = undefined;
+        for (const p of this.pending.values()) { // calls still in flight settle now
+          clearTimeout(p.watchdog);
+          p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_CRASHED', message: 'the codec was closed' })));
+        }
+        this.pending.clear();
         if (w !== undefined) await w.terminate();
       },
     };

@@ -219,3 +219,14 @@ describe('batch results are snapshots', () => {
     expect(rs.map((r) => r.ok && (r.data as { v: number }).v)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('close', () => {
+  it('calls in flight when the codec is closed settle at once as CODEC_CRASHED', async () => {
+    const c = await loadPayloadCodec('function decodeUplink() { var t = Date.now(); while (Date.now() - t < 200) {} return { data: 1 }; }', { timeoutMs: 5000 });
+    const inFlight = c.decodeUplink({ bytes: [], fPort: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    await c.close();
+    await expect(inFlight).resolves.toMatchObject({ ok: false, code: 'CODEC_CRASHED', errors: ['the codec was closed'] });
+    await expect(loadPayloadCodec('', { timeoutGraceMs: -1 })).rejects.toThrow(RangeError);
+  });
+});
