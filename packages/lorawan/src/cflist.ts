@@ -1,7 +1,9 @@
 // CFList of a join-accept: LoRaWAN L2 1.0.4 §6.2.4.5 and RP002-1.0.4 §2.x.4 of each region.
 // 16 bytes: 15 bytes of content, then CFListType. Type 0 (dynamic-plan regions: EU868, AS923, …)
 // lists five extra channel frequencies; type 1 (fixed-plan regions: US915, AU915, CN470) carries
-// channel masks.
+// channel masks: ChMask0–4 for US915/AU915 (§2.5.4, §2.8.4: bytes 10–14 RFU), ChMask0–5 for
+// CN470 (§2.9.4: 96 channels, bytes 12–14 RFU). Decoding always reads six words; the bits past
+// a region's channels are ignored by channelsAfterJoin.
 import { LoRaWANError } from './errors.js';
 import { assertBytes, assertInt, describe, readUint16LE, readUint24LE, writeUint24LE } from './bytes.js';
 import { assertRegion, type Channel, type Region } from './regions.js';
@@ -10,11 +12,11 @@ import { assertRegion, type Channel, type Region } from './regions.js';
 export type CfList =
   /** Type 0: five frequencies in Hz for the channels after the region's default ones; 0 = no channel. */
   | { readonly type: 0; readonly frequenciesHz: readonly number[] }
-  /** Type 1: 80 enable bits (ChMask0–4, channel n = bit n), the channel plan of a fixed-plan region. */
+  /** Type 1: 96 enable bits (ChMask0–5, channel n = bit n), the channel plan of a fixed-plan region. */
   | { readonly type: 1; readonly channelMask: readonly boolean[] };
 
 const CFLIST_LENGTH = 16;
-const MASK_BITS = 80;
+const MASK_BITS = 96;
 
 /**
  * Decodes the 16-byte CFList of a join-accept.
@@ -41,11 +43,11 @@ export function decodeCfList(bytes: Uint8Array): CfList {
   }
   if (type === 1) {
     const channelMask: boolean[] = [];
-    for (let m = 0; m < 5; m++) {
+    for (let m = 0; m < MASK_BITS / 16; m++) {
       const word = readUint16LE(bytes, 2 * m); // ChMask little-endian, bit i = channel 16·m + i
       for (let b = 0; b < 16; b++) channelMask.push((word & (1 << b)) !== 0);
     }
-    return { type: 1, channelMask }; // bytes 10–14 are RFU and ignored
+    return { type: 1, channelMask }; // bytes 12–14 are RFU and ignored
   }
   throw new LoRaWANError('MALFORMED', `cfList: unknown CFListType ${type} at offset 15 (expected 0 or 1)`, { offset: 15 });
 }
@@ -54,7 +56,7 @@ export function decodeCfList(bytes: Uint8Array): CfList {
  * Encodes a CFList (the inverse of {@link decodeCfList}).
  *
  * @throws TypeError for a wrong shape; RangeError for a frequency that is not a multiple of
- * 100 Hz or does not fit 24 bits × 100 Hz, or a mask that is not 80 (or fewer) booleans.
+ * 100 Hz or does not fit 24 bits × 100 Hz, or a mask that is not 96 (or fewer) booleans.
  * @example
  * ```ts
  * import { encodeCfList, toHex } from '@outpost/lorawan';
@@ -91,7 +93,7 @@ export function encodeCfList(cfList: CfList): Uint8Array {
   throw new TypeError(`cfList.type: expected 0 or 1, got ${describe((cfList as { type: unknown }).type)}`);
 }
 
-/** Channels of a fixed channel plan (US915, AU915, CN470): every channel the region defines. */
+/** Fixed channel plans (US915, AU915, CN470): every channel the region defines is a default channel. */
 function isFixedPlan(region: Region): boolean {
   return region.defaultChannels.length > 16;
 }
@@ -99,7 +101,8 @@ function isFixedPlan(region: Region): boolean {
 /**
  * The uplink channels a device uses after a join-accept with this CFList (or none): for a
  * dynamic-plan region the default channels plus the listed frequencies (DR0–5, RP002-1.0.4 §2.4.4 /
- * §2.10.4), for a fixed-plan region the default channels the mask enables. Each channel keeps
+ * §2.10.4), for a fixed-plan region the default channels the mask enables (US915/AU915: channels
+ * 0–71, CN470 §2.9.4: 0–63 or 0–47 of the plan; further bits are ignored). Each channel keeps
  * its index in the region's numbering.
  *
  * @throws TypeError for a wrong region; `LoRaWANError` `MALFORMED` when the CFList type does not

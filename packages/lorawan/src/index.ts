@@ -37,9 +37,10 @@ export type { LoRaAirtimeParams, FskAirtimeParams, CodingRate, SpreadingFactor }
 // Regional parameters
 export {
   REGIONAL_PARAMETERS, REGION_NAMES, EU868, US915, AU915, CN779, EU433, AS923, AS923_2, AS923_3, AS923_4, AS923_JAPAN_LBT,
-  KR920, IN865, RU864, getRegion, dataRate, dataRateFor, maxAppPayload, airtimeForDataRate, txPowerDbm,
+  KR920, IN865, RU864, CN470_20A, CN470_20B, CN470_26A, CN470_26B, CN470_JOIN_CHANNELS_HZ, cn470Plan, cn470JoinPlan,
+  getRegion, dataRate, dataRateFor, maxAppPayload, airtimeForDataRate, txPowerDbm,
 } from './regions.js';
-export type { Region, RegionName, DataRate, Channel, ListenBeforeTalk } from './regions.js';
+export type { Region, RegionName, DataRate, Channel, ListenBeforeTalk, Cn470Plan, Cn470Join } from './regions.js';
 
 // Join-accept CFList and the channel plan after join
 export { decodeCfList, encodeCfList, channelsAfterJoin } from './cflist.js';

@@ -1,7 +1,7 @@
 // The channel plan a device holds after a block of LinkADRReq commands: LoRaWAN L2 1.0.4 §5.3
 // (a block of contiguous LinkADRReq is processed as one: channel masks in order, DataRate,
 // TXPower and NbTrans from the last) and the ChMaskCntl table of each region (RP002-1.0.4
-// §2.4.5 EU868-style, §2.5.5 US915, §2.8.5 AU915). A request that fails any check changes nothing.
+// §2.4.5 EU868-style, §2.5.5 US915, §2.8.5 AU915, §2.9.5 CN470). A request that fails any check changes nothing.
 import { assertInt, describe } from './bytes.js';
 import { assertRegion, type Channel, type Region } from './regions.js';
 
@@ -38,6 +38,28 @@ function fixedPlan(region: Region): boolean {
   return region.defaultChannels.length > 16;
 }
 
+/** CN470 (§2.9): 96 mask bits (ChMask0–5), of which a plan defines 64 (20 MHz) or 48 (26 MHz) channels. */
+function cn470(region: Region): boolean {
+  return region.name.startsWith('CN470');
+}
+
+/**
+ * RP002-1.0.4 §2.9.5 (as LoRaMac-node's RegionCN470{A20,A26}LinkAdrChMaskUpdate): 20 MHz plans
+ * 0–3 = 16-channel blocks, 4–5 RFU, 6 = all 64 on, 7 = all off; 26 MHz plans 0–2 = blocks,
+ * 3 = all 48 on, 4 = all off, 5–7 RFU.
+ */
+function applyCn470Mask(region: Region, on: boolean[], chMask: number, chMaskCntl: number): boolean {
+  const blocks = region.defaultChannels.length / 16; // 4 (20 MHz) or 3 (26 MHz)
+  if (chMaskCntl < blocks) {
+    for (let i = 0; i < 16; i++) on[16 * chMaskCntl + i] = (chMask & (1 << i)) !== 0;
+    return true;
+  }
+  const allOn = blocks === 4 ? 6 : 3;
+  if (chMaskCntl !== allOn && chMaskCntl !== allOn + 1) return false;
+  for (let i = 0; i < on.length; i++) on[i] = chMaskCntl === allOn && i < 16 * blocks;
+  return true;
+}
+
 /** Applies one mask command to a 72-bit (fixed) or 16-bit (dynamic) enable set; false = RFU. */
 function applyMask(region: Region, on: boolean[], req: LinkAdrReq, defined: ReadonlySet<number>): boolean {
   const { chMask, chMaskCntl } = req;
@@ -48,6 +70,7 @@ function applyMask(region: Region, on: boolean[], req: LinkAdrReq, defined: Read
     if (chMaskCntl === 6) { for (let i = 0; i < 16; i++) on[i] = defined.has(i); return true; } // all *defined* channels
     return false;
   }
+  if (cn470(region)) return applyCn470Mask(region, on, chMask, chMaskCntl);
   // RP002 §2.5.5 (US915) and §2.8.5 (AU915): 0–3 = 16-channel blocks, 4 = channels 64–71, 5 = ChMask bits 0–7 select
   // 8-channel sub-bands with their 500 kHz channel, 6/7 = all 125 kHz on/off and ChMask on 64–71.
   if (chMaskCntl <= 4) {
@@ -107,7 +130,7 @@ export function applyLinkAdrReqs(plan: ChannelPlan, reqs: readonly LinkAdrReq[])
   if (!Array.isArray(reqs) || reqs.length === 0) throw new TypeError(`reqs: expected a non-empty array of LinkADRReq, got ${describe(reqs)}`);
   reqs.forEach(assertReq);
   const { region } = plan;
-  const size = fixedPlan(region) ? 72 : 16;
+  const size = cn470(region) ? 96 : fixedPlan(region) ? 72 : 16;
   const defined = new Set(plan.channels.map((c) => c.index));
   const on = Array.from({ length: size }, (_, i) => plan.enabled.includes(i));
   let maskOk = true;

@@ -1,7 +1,8 @@
 // The worker side of the TS013 codec runner, as source text: the worker is started with
 // `eval: true`, so it does not depend on where the built files land. Inside the worker the codec
 // runs in a `vm` context with no Node globals, no code generation from strings, promise jobs
-// drained inside the evaluation, and a timeout on every evaluation. Only strings cross into and
+// drained inside the evaluation; loading runs under a `vm` timeout, calls under the caller's
+// watchdog, which ends this worker when a call overruns its budget. Only strings cross into and
 // out of the context, so no object of the worker's realm (whose constructors reach `process`)
 // is ever visible to the codec.
 
@@ -19,8 +20,31 @@ const context = vm.createContext(Object.create(null), {
 
 vm.runInContext(workerData.bootstrap, context, { filename: 'outpost-bootstrap.js' });
 
+// The codec runs in a function scope whose parameters are the context's own built-ins (Math,
+// JSON, Object, …, read from the context's global before the codec runs, so still objects of the
+// context's realm): every global look-up in a vm context goes through the context's property
+// interceptor, which made the codec's own top-level names and every Math.x several times slower
+// than in-process. Its top-level declarations become locals of that scope; a resolver closure
+// gives the dispatcher the current decodeUplink/encodeDownlink/decodeDownlink. A script that is
+// not valid in a function body with those parameters (e.g. a top-level \`let Map\`) runs at top
+// level as before. The plain script is compiled first, so the wrapper cannot change what parses.
+function wrapped(source) {
+  const skip = new Set(['eval', 'arguments', 'undefined', 'NaN', 'Infinity']);
+  const names = vm.runInContext('Object.getOwnPropertyNames(globalThis).join(",")', context).split(',')
+    .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && !skip.has(n) && !n.startsWith('__outpost'));
+  const resolve = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'].map((n) => 'typeof ' + n + " === 'function' ? " + n + ' : undefined');
+  const code = '__outpostInstall((function (' + names.join(', ') + ') {\n' + source + '\n;return function (k) { return k === 0 ? ' +
+    resolve[0] + ' : k === 1 ? ' + resolve[1] + ' : ' + resolve[2] + '; };\n}).call(this, ' + names.join(', ') + '));';
+  try {
+    return new vm.Script(code, { filename: 'codec.js', lineOffset: -1 });
+  } catch (e) {
+    return undefined;
+  }
+}
+
 try {
-  new vm.Script(workerData.source, { filename: 'codec.js' }).runInContext(context, { timeout: workerData.loadTimeoutMs });
+  const plain = new vm.Script(workerData.source, { filename: 'codec.js' });
+  (wrapped(workerData.source) || plain).runInContext(context, { timeout: workerData.loadTimeoutMs });
   parentPort.postMessage({ type: 'ready' });
 } catch (e) {
   parentPort.postMessage({ type: 'load-failed', message: e && e.message ? String(e.message) : String(e) });
@@ -33,8 +57,9 @@ parentPort.on('message', (m) => {
   context.__outpostInputs = m.inputs;
   context.__outpostTimes = m.times;
   try {
-    const out = call.runInContext(context, { timeout: m.timeoutMs });
-    parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '[]' });
+    // No vm timeout here: the caller's watchdog ends this worker when a call overruns its budget.
+    const out = call.runInContext(context);
+    parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '' });
   } catch (e) {
     const timedOut = e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
     parentPort.postMessage({ type: 'failed', id: m.id, timedOut, message: e && e.message ? String(e.message) : String(e) });
@@ -69,27 +94,42 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return inputs;
     }
+    function message(e) {
+      let m = 'threw a non-error value';
+      try { m = e instanceof Error ? String(e.message) : String(e); } catch (e2) { /* keep the default */ }
+      return m.slice(0, 500);
+    }
+    let resolver;
     function run(kind, payload, timesJson, max) {
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
-      const f = g[fnName[kind]];
-      const out = [];
+      const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
+      // Each result is stringified as soon as it is returned (a codec may reuse and change one
+      // object between calls) and alone (one that cannot be, or is over \`max\`, fails alone).
+      // The answer is one char of status per input (r result, t threw, l too large, m missing),
+      // a newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
+      let status = '';
+      let body = '';
       for (let i = 0; i < inputs.length; i++) {
-        if (typeof f !== 'function') { out.push('{"missing":1}'); continue; }
         let r;
-        try {
-          r = stringify({ result: f(inputs[i]) });
-        } catch (e) {
-          let message = 'threw a non-error value';
-          try { message = e instanceof Error ? String(e.message) : String(e); } catch (e2) { /* keep the default */ }
-          r = stringify({ threw: message.slice(0, 500) });
+        if (typeof f !== 'function') {
+          status += 'm'; r = '0';
+        } else {
+          try {
+            r = stringify(f(inputs[i]));
+            if (r === undefined) r = 'null';
+            if (r.length + 11 > max) { status += 'l'; r = '' + (r.length + 11); } else status += 'r';
+          } catch (e) {
+            status += 't'; r = stringify(message(e));
+          }
         }
-        if (r === undefined) r = '{"result":null}';
-        else if (r.length > max) r = '{"tooLarge":' + r.length + '}';
-        out.push(r);
+        body += i > 0 ? ',' + r : r;
       }
-      return '[' + out.join(',') + ']';
+      return status + '\n[' + body + ']';
     }
     Object.defineProperty(g, '__outpostRun', { value: run, writable: false, configurable: false, enumerable: false });
+    // Takes the codec's resolver (see the worker's wrapped()) once; later calls are ignored.
+    function install(r) { if (resolver === undefined) resolver = r; }
+    Object.defineProperty(g, '__outpostInstall', { value: install, writable: false, configurable: false, enumerable: false });
     // Plain, non-configurable data slots: a codec cannot turn them into accessors that would
     // run its code when the worker writes the next inputs (outside any timeout).
     for (const [name, value] of [['__outpostKind', 0], ['__outpostInputs', ''], ['__outpostTimes', ''], ['__outpostMax', 0]]) {

@@ -7,11 +7,14 @@ import { Worker } from 'node:worker_threads';
 import { LoRaWANError } from './errors.js';
 import { assertInt, describe } from './bytes.js';
 import { CONTEXT_BOOTSTRAP, WORKER_SOURCE } from './payload-codec-worker.js';
+import { dataShape, downlinkShape, fail, packInputs, readAnswer, type RawOutcome } from './payload-codec-wire.js';
 
 /** Limits of one loaded codec. */
 export interface PayloadCodecOptions {
-  /** CPU budget of one call, ms (a batch gets this per input). Default 50. */
+  /** Budget of one call, ms (a batch gets this per input). Default 50. */
   readonly timeoutMs?: number;
+  /** Allowance over a call's budget for the way to and from the worker on a busy machine, ms. Default 100. */
+  readonly timeoutGraceMs?: number;
   /** Budget for evaluating the script when it is loaded, ms. Default 1000. */
   readonly loadTimeoutMs?: number;
   /** V8 heap of the codec's worker, MiB. Default 32. */
@@ -20,6 +23,11 @@ export interface PayloadCodecOptions {
   readonly maxScriptBytes?: number;
   /** Largest encoded result accepted from one call, bytes of JSON. Default 64 KiB. */
   readonly maxResultBytes?: number;
+  /**
+   * Inputs per message to the worker: a larger batch goes as several messages at once, so this
+   * thread reads one part's results while the worker runs the next. Default 128.
+   */
+  readonly chunkSize?: number;
 }
 
 /** Why a codec call did not produce data. */
@@ -28,7 +36,7 @@ export type PayloadCodecFailure =
   | 'CODEC_ERRORS'
   /** The codec threw. */
   | 'CODEC_THREW'
-  /** The call ran past `timeoutMs` (the codec is kept; its state may be partial). */
+  /** The call ran past `timeoutMs`: its worker was ended and is restarted, so the codec's state starts afresh. */
   | 'CODEC_TIMEOUT'
   /** The codec's worker ran out of heap or died; it is restarted for the next call. */
   | 'CODEC_CRASHED'
@@ -84,28 +92,39 @@ const KIND = { decodeUplink: 0, encodeDownlink: 1, decodeDownlink: 2 } as const;
 type Kind = (typeof KIND)[keyof typeof KIND];
 const FN_NAMES = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'] as const;
 
-interface Pending {
+/** One message to the worker: what to send again if the worker is replaced before it answers. */
+interface Job {
   readonly resolve: (raw: RawOutcome[]) => void;
   readonly count: number;
+  readonly kind: Kind;
+  readonly inputs: string;
+  readonly times: string;
+}
+interface Pending extends Job {
+  readonly budgetMs: number;
   readonly watchdog: ReturnType<typeof setTimeout>;
 }
-type RawOutcome = { result: unknown } | { threw: string } | { missing: 1 } | { tooLarge: number } | { failed: PayloadCodecFailure; message: string };
+
 
 interface Limits {
   readonly timeoutMs: number;
+  readonly timeoutGraceMs: number;
   readonly loadTimeoutMs: number;
   readonly maxHeapMb: number;
   readonly maxResultBytes: number;
+  readonly chunkSize: number;
 }
 
 function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBytes: number } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`loadPayloadCodec: options: expected an object, got ${describe(options)}`);
-  const o = { timeoutMs: 50, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, ...options };
+  const o = { timeoutMs: 50, timeoutGraceMs: 100, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, ...options };
   assertInt(o.timeoutMs, 'timeoutMs', 1, 60_000);
+  assertInt(o.timeoutGraceMs, 'timeoutGraceMs', 0, 60_000);
   assertInt(o.loadTimeoutMs, 'loadTimeoutMs', 1, 60_000);
   assertInt(o.maxHeapMb, 'maxHeapMb', 8, 4096);
   assertInt(o.maxScriptBytes, 'maxScriptBytes', 1, 64 << 20);
   assertInt(o.maxResultBytes, 'maxResultBytes', 64, 64 << 20);
+  assertInt(o.chunkSize, 'chunkSize', 1, 1 << 16);
   return o;
 }
 
@@ -188,16 +207,10 @@ class CodecRunner {
       p.resolve(Array.from({ length: p.count }, () => ({ failed: code, message: m.message ?? '' })));
       return;
     }
-    let raw: RawOutcome[];
-    try {
-      raw = JSON.parse(m.out ?? '[]') as RawOutcome[];
-    } catch {
-      raw = [];
-    }
-    p.resolve(Array.from({ length: p.count }, (_, i) => raw[i] ?? { failed: 'CODEC_OUTPUT_INVALID', message: 'no result' }));
+    p.resolve(readAnswer(m.out ?? '', p.count));
   }
 
-  /** The worker died (heap limit, or terminated by the watchdog): fail what it held. */
+  /** The worker died (heap limit, or exited): fail what it held. */
   private onCrash(worker: Worker, message: string, isCrash = true): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
@@ -222,20 +235,44 @@ class CodecRunner {
     if (this.closed) throw new RangeError('payload codec: closed');
     if (count === 0) return [];
     const worker = await this.ensureWorker();
+    return new Promise<RawOutcome[]>((resolve) => this.send(worker, { resolve, count, kind, inputs, times }));
+  }
+
+  /**
+   * Posts a job with its watchdog. The worker answers messages in order, so a job may take its
+   * budget after those still pending before it: the watchdog fires at the sum. There is no
+   * \`vm\` timeout per call (its watchdog thread, started and joined on every call, cost more
+   * than the codec on a loaded machine): the watchdog ends the worker instead.
+   */
+  private send(worker: Worker, job: Job): void {
     const id = this.nextId++;
-    const budget = this.limits.timeoutMs * count;
-    return new Promise<RawOutcome[]>((resolve) => {
-      // The vm timeout interrupts the codec; this watchdog catches what it cannot (a worker
-      // stuck outside the evaluation) and answers CODEC_TIMEOUT after terminating it.
-      const watchdog = setTimeout(() => {
-        this.pending.delete(id);
-        this.onCrash(worker, 'watchdog', false); // counted as a timeout, not as a crash
-        void worker.terminate();
-        resolve(Array.from({ length: count }, () => ({ failed: 'CODEC_TIMEOUT', message: `no answer within ${budget + 1000} ms` })));
-      }, budget + 1000);
-      this.pending.set(id, { resolve, count, watchdog });
-      worker.postMessage({ id, kind, inputs, times, timeoutMs: budget });
-    });
+    const budgetMs = this.limits.timeoutMs * job.count;
+    let queuedMs = 0;
+    for (const p of this.pending.values()) queuedMs += p.budgetMs;
+    const watchdog = setTimeout(() => this.onTimeout(worker, id), queuedMs + budgetMs + this.limits.timeoutGraceMs);
+    this.pending.set(id, { ...job, budgetMs, watchdog });
+    worker.postMessage({ id, kind: job.kind, inputs: job.inputs, times: job.times });
+  }
+
+  /**
+   * A job ran past its budget: the worker is ended (which interrupts any loop, promise chain or
+   * getter in the codec), the job answers CODEC_TIMEOUT, and the jobs queued behind it go to a
+   * new worker. The codec's state starts afresh there.
+   */
+  private onTimeout(worker: Worker, id: number): void {
+    const p = this.pending.get(id);
+    if (p === undefined || this.worker !== worker) return;
+    this.worker = undefined;
+    const rest = [...this.pending.values()].filter((q) => q !== p);
+    for (const q of this.pending.values()) clearTimeout(q.watchdog);
+    this.pending.clear();
+    void worker.terminate();
+    p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_TIMEOUT', message: `exceeded ${p.budgetMs} ms` })));
+    if (rest.length === 0 || this.closed) return;
+    this.ensureWorker().then(
+      (w) => { for (const q of rest) this.send(w, q); },
+      (e: unknown) => { for (const q of rest) q.resolve(Array.from({ length: q.count }, () => ({ failed: 'CODEC_CRASHED', message: String(e) }))); },
+    );
   }
 
   api(): PayloadCodec {
@@ -250,8 +287,15 @@ class CodecRunner {
         return out;
       });
     const decodeMany = async (kind: Kind, inputs: readonly PayloadCodecInput[]): Promise<PayloadCodecResult<unknown>[]> => {
-      const { packed, times } = packInputs(inputs);
-      return settle(kind, await this.call(kind, inputs.length, packed, times), dataShape);
+      // Every chunk is checked and packed before any is sent: a bad input refuses the whole batch.
+      const size = this.limits.chunkSize;
+      const chunks: { count: number; packed: string; times: string }[] = [];
+      for (let i = 0; i < inputs.length || i === 0; i += size) {
+        const part = inputs.length <= size ? inputs : inputs.slice(i, i + size);
+        chunks.push({ count: part.length, ...packInputs(part, i) });
+      }
+      const answers = chunks.map((c) => this.call(kind, c.count, c.packed, c.times).then((raw) => settle(kind, raw, dataShape)));
+      return (await Promise.all(answers)).flat();
     };
     return {
       decodeUplink: async (input) => (await decodeMany(KIND.decodeUplink, [input]))[0] as PayloadCodecResult<unknown>,
@@ -277,6 +321,11 @@ class CodecRunner {
         this.closed = true;
         const w = this.worker;
         this.worker = undefined;
+        for (const p of this.pending.values()) { // calls still in flight settle now
+          clearTimeout(p.watchdog);
+          p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_CRASHED', message: 'the codec was closed' })));
+        }
+        this.pending.clear();
         if (w !== undefined) await w.terminate();
       },
     };
@@ -289,72 +338,4 @@ class CodecRunner {
     if ('tooLarge' in r) return fail('CODEC_OUTPUT_INVALID', [`result of ${r.tooLarge} bytes is over maxResultBytes ${this.limits.maxResultBytes}`]);
     return shape(r.result);
   }
-}
-
-function fail(code: PayloadCodecFailure, errors: readonly string[], warnings: readonly string[] = []): { ok: false; code: PayloadCodecFailure; errors: readonly string[]; warnings: readonly string[] } {
-  return { ok: false, code, errors, warnings };
-}
-
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.map((x) => String(x)) : [];
-}
-
-/** TS013 §4.1: `{ data, warnings?, errors? }`; errors win over data. */
-function dataShape(r: unknown): PayloadCodecResult<unknown> {
-  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { data, errors?, warnings? }']);
-  const o = r as { data?: unknown; errors?: unknown; warnings?: unknown };
-  const warnings = strings(o.warnings);
-  const errors = strings(o.errors);
-  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
-  if (!('data' in o)) return fail('CODEC_OUTPUT_INVALID', ['the result has no data'], warnings);
-  return { ok: true, data: o.data, warnings };
-}
-
-/** TS013 §4.2: `{ bytes, fPort?, warnings?, errors? }` with bytes 0–255. */
-function downlinkShape(r: unknown): PayloadCodecResult<EncodedDownlink> {
-  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { bytes, fPort?, errors?, warnings? }']);
-  const o = r as { bytes?: unknown; fPort?: unknown; errors?: unknown; warnings?: unknown };
-  const warnings = strings(o.warnings);
-  const errors = strings(o.errors);
-  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
-  const b = o.bytes;
-  if (!Array.isArray(b) || b.length > 255 || !b.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255)) {
-    return fail('CODEC_OUTPUT_INVALID', ['bytes: expected an array of at most 255 integers 0–255'], warnings);
-  }
-  const fPort = o.fPort;
-  if (fPort !== undefined && !(Number.isInteger(fPort) && (fPort as number) >= 1 && (fPort as number) <= 223)) {
-    return fail('CODEC_OUTPUT_INVALID', [`fPort: expected an integer 1–223, got ${describe(fPort)}`], warnings);
-  }
-  return { ok: true, data: { bytes: Uint8Array.from(b as number[]), fPort: fPort as number | undefined }, warnings };
-}
-
-/**
- * Checks decode inputs and packs them into one string, a char per byte (fPort, length, bytes…),
- * which the context unpacks far faster than JSON; reception times travel apart as ISO strings.
- */
-function packInputs(inputs: readonly PayloadCodecInput[]): { packed: string; times: string } {
-  const codes: number[] = [];
-  let times: string[] | undefined;
-  inputs.forEach((input, k) => {
-    const name = `inputs[${k}]`;
-    if (typeof input !== 'object' || input === null) throw new TypeError(`${name}: expected { bytes, fPort }, got ${describe(input)}`);
-    const { bytes, fPort, recvTime } = input;
-    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) throw new TypeError(`${name}.bytes: expected a Uint8Array or an array, got ${describe(bytes)}`);
-    if (bytes.length > 255) throw new RangeError(`${name}.bytes: expected at most 255 bytes, got ${bytes.length}`);
-    assertInt(fPort, `${name}.fPort`, 0, 255);
-    codes.push(fPort, bytes.length);
-    for (let i = 0; i < bytes.length; i++) {
-      const x = bytes[i];
-      if (!(bytes instanceof Uint8Array)) assertInt(x, `${name}.bytes[${i}]`, 0, 255);
-      codes.push(x as number);
-    }
-    if (recvTime !== undefined) {
-      if (!(recvTime instanceof Date) || Number.isNaN(recvTime.getTime())) throw new TypeError(`${name}.recvTime: expected a valid Date, got ${describe(recvTime)}`);
-      times ??= inputs.map(() => '');
-      times[k] = recvTime.toISOString();
-    }
-  });
-  let packed = '';
-  for (let i = 0; i < codes.length; i += 8192) packed += String.fromCharCode(...codes.slice(i, i + 8192));
-  return { packed, times: times === undefined ? '' : JSON.stringify(times) };
 }

@@ -1,7 +1,7 @@
 // Regional parameters: LoRaWAN Regional Parameters RP002-1.0.4 (REGIONAL_PARAMETERS). The Region
 // type, EU868 (§2.4) and the look-ups live here; the other regions are data in src/regions/
 // (fixed.ts: US915 §2.5, AU915 §2.8; dynamic.ts: CN779 §2.6, EU433 §2.7, AS923-1…4 §2.10,
-// KR920 §2.11, IN865 §2.12, RU864 §2.13). Maximum payload sizes: M = MACPayload, N = M − 8 =
+// KR920 §2.11, IN865 §2.12, RU864 §2.13; cn470.ts: CN470 §2.9, four channel plans). Maximum payload sizes: M = MACPayload, N = M − 8 =
 // FRMPayload without FOpts; `maxMacPayload` is the "not repeater compatible" table.
 import { assertInt, describe } from './bytes.js';
 import type { CodingRate, SpreadingFactor } from './airtime.js';
@@ -10,15 +10,20 @@ import { EU868_SUB_BANDS, type SubBand } from './duty-cycle.js';
 import { EU_DR, repeaterPayloads, rx1Subtract, txPowerSteps } from './regions/common.js';
 import { AU915, US915 } from './regions/fixed.js';
 import { AS923, AS923_2, AS923_3, AS923_4, CN779, EU433, IN865, KR920, RU864 } from './regions/dynamic.js';
+import { CN470_20A, CN470_20B, CN470_26A, CN470_26B } from './regions/cn470.js';
 
 export { REGIONAL_PARAMETERS } from './regions/common.js';
 export { AU915, US915 } from './regions/fixed.js';
 export { AS923, AS923_2, AS923_3, AS923_4, AS923_JAPAN_LBT, CN779, EU433, IN865, KR920, RU864 } from './regions/dynamic.js';
+export { CN470_20A, CN470_20B, CN470_26A, CN470_26B, CN470_JOIN_CHANNELS_HZ, cn470JoinPlan, cn470Plan, type Cn470Join, type Cn470Plan } from './regions/cn470.js';
 
-/** Region identifiers supported by this package ('AS923' is AS923-1). CN470 is not modelled. */
+/**
+ * Region identifiers supported by this package ('AS923' is AS923-1). CN470 has one record per
+ * channel plan ('CN470-20A' = 20 MHz antenna plan A, …); `getRegion('CN470')` is CN470-20A.
+ */
 export type RegionName =
   | 'EU868' | 'US915' | 'AU915' | 'CN779' | 'EU433' | 'AS923' | 'AS923-2' | 'AS923-3' | 'AS923-4'
-  | 'KR920' | 'IN865' | 'RU864';
+  | 'KR920' | 'IN865' | 'RU864' | 'CN470-20A' | 'CN470-20B' | 'CN470-26A' | 'CN470-26B';
 
 /**
  * Listen-before-talk parameters (data only: the SDK has no radio to sense the channel). A device
@@ -127,10 +132,13 @@ export const EU868: Region = Object.freeze({
   rx1FrequencyHz: (f: number) => f,
 });
 
-const ALL: readonly Region[] = [EU868, US915, AU915, CN779, EU433, AS923, AS923_2, AS923_3, AS923_4, KR920, IN865, RU864];
+const ALL: readonly Region[] = [
+  EU868, US915, AU915, CN779, EU433, AS923, AS923_2, AS923_3, AS923_4, KR920, IN865, RU864, CN470_20A, CN470_20B, CN470_26A, CN470_26B,
+];
 const REGIONS: ReadonlyMap<string, Region> = new Map([
   ...ALL.map((r) => [r.name, r] as const),
   ['AS923-1', AS923] as const,
+  ['CN470', CN470_20A] as const, // the plan of the first join channel (470.9 MHz); see cn470JoinPlan
 ]);
 
 /**
@@ -139,13 +147,14 @@ const REGIONS: ReadonlyMap<string, Region> = new Map([
  * @example
  * ```ts
  * import { REGION_NAMES } from '@outpost/lorawan';
- * REGION_NAMES.length; // 12
+ * REGION_NAMES.length; // 16
  * ```
  */
 export const REGION_NAMES: readonly RegionName[] = Object.freeze(ALL.map((r) => r.name));
 
 /**
- * Looks a region up by name, case-insensitive, `_` or `-` alike ('as923_2', 'AS923-1' = 'AS923').
+ * Looks a region up by name, case-insensitive, `_` or `-` alike ('as923_2', 'AS923-1' = 'AS923',
+ * 'CN470' = 'CN470-20A').
  *
  * @throws TypeError for a non-string; RangeError for an unknown region (the message lists them).
  * @example

@@ -147,3 +147,86 @@ describe('hostile codecs fail safely', () => {
     await expect(c.decodeUplink({ bytes: [], fPort: 1 })).rejects.toThrow(RangeError);
   });
 });
+
+describe('the scope a codec script runs in', () => {
+  it('top-level state, globals assigned at run time, a replaced built-in and a redeclared built-in all behave as at top level', async () => {
+    const counter = await load('var n = 0; function decodeUplink() { n++; return { data: n }; }');
+    await counter.decodeUplink({ bytes: [], fPort: 1 });
+    expect(await counter.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 2, warnings: [] });
+    const viaGlobal = await load('globalThis.decodeUplink = function (i) { return { data: typeof this.decodeUplink + i.bytes.length }; };');
+    expect(await viaGlobal.decodeUplink({ bytes: [1, 2], fPort: 1 })).toEqual({ ok: true, data: 'function2', warnings: [] });
+    const sloppy = await load('decodeUplink = function () { return { data: Math.max(1, 2) }; };');
+    expect(await sloppy.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 2, warnings: [] });
+    const replaced = await load('Math = { max: function () { return "mine"; } }; function decodeUplink() { return { data: Math.max(1, 2) }; }');
+    expect(await replaced.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 'mine', warnings: [] });
+    // `let` of a built-in's name cannot be a parameter's sibling: this script runs at top level
+    const shadow = await load('const Map = function () { return 7; }; function decodeUplink() { return { data: Map() }; }');
+    expect(await shadow.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 7, warnings: [] });
+    const strict = await load("'use strict'; function decodeUplink() { return { data: (function () { return this; })() === undefined }; }");
+    expect(await strict.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: true, warnings: [] });
+  });
+
+  it('the built-ins a codec sees are its context\'s, and its own dispatch slots are not the host\'s', async () => {
+    const c = await load('function decodeUplink(i) { return { data: [Object === ({}).constructor, Array.isArray(i.bytes), typeof process, typeof require, typeof Math.constructor.constructor] }; }');
+    expect(await c.decodeUplink({ bytes: [1], fPort: 1 })).toEqual({ ok: true, data: [true, true, 'undefined', 'undefined', 'function'], warnings: [] });
+    const escape = await load("function decodeUplink() { return { data: Math.constructor.constructor('return process')() }; }");
+    expect(await escape.decodeUplink({ bytes: [1], fPort: 1 })).toMatchObject({ ok: false, code: 'CODEC_THREW' });
+    // a codec that installs its own resolver only redirects its own calls
+    const own = await load('__outpostInstall(function () { return function () { return { data: "redirected" }; }; }); function decodeUplink() { return { data: "plain" }; }');
+    expect(await own.decodeUplink({ bytes: [], fPort: 1 })).toEqual({ ok: true, data: 'redirected', warnings: [] });
+  });
+
+  it('a result exactly at maxResultBytes passes, one byte over fails alone within its batch', async () => {
+    // {"result":{"data":"xxx…"}} = 22 + n bytes
+    const c = await load('function decodeUplink(i) { return { data: "x".repeat(i.bytes[0] * 10 + i.bytes[1]) }; }', { maxResultBytes: 1000 });
+    const rs = await c.decodeUplinks([{ bytes: [97, 8], fPort: 1 }, { bytes: [97, 9], fPort: 1 }, { bytes: [1, 0], fPort: 1 }]);
+    expect(rs.map((r) => (r.ok ? (r.data as string).length : r.code))).toEqual([978, 'CODEC_OUTPUT_INVALID', 10]);
+  });
+});
+
+describe('time budget by ending the worker', () => {
+  it('calls queued behind one that overruns are answered by a new worker; the codec\'s state starts afresh', async () => {
+    const src = 'var n = 0; function decodeUplink(i) { n++; if (i.bytes[0] === 1) { for (;;) {} } return { data: n }; }';
+    const c = await load(src, { timeoutMs: 40 });
+    expect(await c.decodeUplink({ bytes: [0], fPort: 1 })).toEqual({ ok: true, data: 1, warnings: [] });
+    const [stuck, behind, batch] = await Promise.all([
+      c.decodeUplink({ bytes: [1], fPort: 1 }),
+      c.decodeUplink({ bytes: [0], fPort: 1 }),
+      c.decodeUplinks([{ bytes: [0], fPort: 1 }, { bytes: [0], fPort: 1 }]),
+    ]);
+    expect(stuck).toMatchObject({ ok: false, code: 'CODEC_TIMEOUT' });
+    expect(behind).toEqual({ ok: true, data: 1, warnings: [] }); // n starts again at 0 in the new worker
+    expect(batch.map((r) => r.ok && r.data)).toEqual([2, 3]);
+    expect(c.stats()).toMatchObject({ calls: 5, failures: 1, timeouts: 1, crashes: 0, restarts: 1 });
+  });
+
+  it('a large batch split into chunks keeps input order, and a bad input anywhere refuses all of it before any runs', async () => {
+    const c = await load('var seen = 0; function decodeUplink(i) { seen++; return { data: [i.bytes[0] * 256 + i.bytes[1], seen] }; }', { chunkSize: 7 });
+    const inputs = Array.from({ length: 50 }, (_, k) => ({ bytes: [k >> 8, k & 255], fPort: 1 }));
+    const rs = await c.decodeUplinks(inputs);
+    expect(rs.map((r) => r.ok && (r.data as number[])[0])).toEqual(inputs.map((_, k) => k));
+    await expect(c.decodeUplinks([...inputs, { bytes: [300], fPort: 1 }])).rejects.toThrow(/inputs\[50\]\.bytes\[0\]/);
+    const after = await c.decodeUplink({ bytes: [0, 0], fPort: 1 });
+    expect(after.ok && (after.data as number[])[1]).toBe(51); // nothing of the refused batch ran
+    await expect(loadPayloadCodec('', { chunkSize: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('batch results are snapshots', () => {
+  it('a codec that reuses and changes one result object still gives each input its own result', async () => {
+    const c = await load('var out = { data: {} }; function decodeUplink(i) { out.data.v = i.bytes[0]; return out; }', { chunkSize: 2 });
+    const rs = await c.decodeUplinks([1, 2, 3, 4, 5].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => r.ok && (r.data as { v: number }).v)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('close', () => {
+  it('calls in flight when the codec is closed settle at once as CODEC_CRASHED', async () => {
+    const c = await loadPayloadCodec('function decodeUplink() { var t = Date.now(); while (Date.now() - t < 200) {} return { data: 1 }; }', { timeoutMs: 5000 });
+    const inFlight = c.decodeUplink({ bytes: [], fPort: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    await c.close();
+    await expect(inFlight).resolves.toMatchObject({ ok: false, code: 'CODEC_CRASHED', errors: ['the codec was closed'] });
+    await expect(loadPayloadCodec('', { timeoutGraceMs: -1 })).rejects.toThrow(RangeError);
+  });
+});

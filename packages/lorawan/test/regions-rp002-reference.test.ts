@@ -41,11 +41,13 @@ const rx1 = (r: Region, rows: number, cols: number) =>
 describe('RP002-1.0.4 regions', () => {
   it('keeps the implemented version in one constant and resolves every region by name', () => {
     expect(REGIONAL_PARAMETERS).toBe('RP002-1.0.4');
-    expect(REGION_NAMES).toEqual(['EU868', 'US915', 'AU915', 'CN779', 'EU433', 'AS923', 'AS923-2', 'AS923-3', 'AS923-4', 'KR920', 'IN865', 'RU864']);
+    expect(REGION_NAMES).toEqual(['EU868', 'US915', 'AU915', 'CN779', 'EU433', 'AS923', 'AS923-2', 'AS923-3', 'AS923-4', 'KR920', 'IN865', 'RU864',
+      'CN470-20A', 'CN470-20B', 'CN470-26A', 'CN470-26B']);
     for (const name of REGION_NAMES) expect(getRegion(name.toLowerCase()).name).toBe(name);
     expect(getRegion('as923_2')).toBe(AS923_2);
     expect(getRegion('AS923-1')).toBe(AS923);
-    expect(() => getRegion('CN470')).toThrow(RangeError);
+    expect(getRegion('CN470').name).toBe('CN470-20A'); // the four plans: test/regions-cn470-reference.test.ts
+    expect(() => getRegion('CN470-30A')).toThrow(RangeError);
     for (const name of REGION_NAMES) expect(getRegion(name).section).toMatch(/^§2\.\d+$/);
   });
 });

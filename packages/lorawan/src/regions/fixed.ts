@@ -1,6 +1,6 @@
 // Fixed-plan regions of RP002-1.0.4: US902-928 (§2.5) and AU915-928 (§2.8). 64 + 8 uplink
 // channels, 8 downlink channels, CFList type 1, ChMaskCntl per §2.5.5 / §2.8.5 (link-adr.ts).
-// CN470-510 (§2.9, four channel plans) is not modelled.
+// CN470-510 (§2.9, four channel plans) is in cn470.ts.
 import type { DataRate, Region } from '../regions.js';
 import { DR0_5_125, fixedPlanChannels, fixedPlanRx1Frequency, lora, txPowerSteps } from './common.js';
 

@@ -1,0 +1,110 @@
+// The wire between the caller and the codec's worker: decode inputs packed into one string,
+// and the TS013 shapes (LoRaWAN TS013-1.0.0 §4.1, §4.2) the answers are checked against.
+import { assertInt, describe } from './bytes.js';
+import type { EncodedDownlink, PayloadCodecFailure, PayloadCodecInput, PayloadCodecResult } from './payload-codec.js';
+
+/** One input's outcome as the worker reports it. */
+export type RawOutcome = { result: unknown } | { threw: string } | { missing: 1 } | { tooLarge: number } | { failed: PayloadCodecFailure; message: string };
+
+/**
+ * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run): a status char per input, a newline,
+ * a JSON array of values. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
+ */
+export function readAnswer(out: string, count: number): RawOutcome[] {
+  const nl = out.indexOf('\n');
+  let values: unknown[] = [];
+  try {
+    const v: unknown = nl < 0 ? [] : JSON.parse(out.slice(nl + 1));
+    if (Array.isArray(v)) values = v;
+  } catch {
+    values = [];
+  }
+  const raw: RawOutcome[] = new Array<RawOutcome>(count);
+  for (let i = 0; i < count; i++) {
+    const v = values[i];
+    const s = i < nl && i < values.length ? out[i] : '';
+    raw[i] = s === 'r' ? { result: v } : s === 't' ? { threw: String(v) } : s === 'l' ? { tooLarge: Number(v) } : s === 'm' ? { missing: 1 }
+      : { failed: 'CODEC_OUTPUT_INVALID', message: 'no result' };
+  }
+  return raw;
+}
+
+export function fail(code: PayloadCodecFailure, errors: readonly string[], warnings: readonly string[] = []): { ok: false; code: PayloadCodecFailure; errors: readonly string[]; warnings: readonly string[] } {
+  return { ok: false, code, errors, warnings };
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+function strings(v: unknown): readonly string[] {
+  return Array.isArray(v) && v.length > 0 ? v.map((x) => String(x)) : NONE;
+}
+
+/** TS013 §4.1: `{ data, warnings?, errors? }`; errors win over data. */
+export function dataShape(r: unknown): PayloadCodecResult<unknown> {
+  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { data, errors?, warnings? }']);
+  const o = r as { data?: unknown; errors?: unknown; warnings?: unknown };
+  const warnings = strings(o.warnings);
+  const errors = strings(o.errors);
+  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
+  if (!('data' in o)) return fail('CODEC_OUTPUT_INVALID', ['the result has no data'], warnings);
+  return { ok: true, data: o.data, warnings };
+}
+
+/** TS013 §4.2: `{ bytes, fPort?, warnings?, errors? }` with bytes 0–255. */
+export function downlinkShape(r: unknown): PayloadCodecResult<EncodedDownlink> {
+  if (typeof r !== 'object' || r === null) return fail('CODEC_OUTPUT_INVALID', ['expected an object { bytes, fPort?, errors?, warnings? }']);
+  const o = r as { bytes?: unknown; fPort?: unknown; errors?: unknown; warnings?: unknown };
+  const warnings = strings(o.warnings);
+  const errors = strings(o.errors);
+  if (errors.length > 0) return fail('CODEC_ERRORS', errors, warnings);
+  const b = o.bytes;
+  if (!Array.isArray(b) || b.length > 255 || !b.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255)) {
+    return fail('CODEC_OUTPUT_INVALID', ['bytes: expected an array of at most 255 integers 0–255'], warnings);
+  }
+  const fPort = o.fPort;
+  if (fPort !== undefined && !(Number.isInteger(fPort) && (fPort as number) >= 1 && (fPort as number) <= 223)) {
+    return fail('CODEC_OUTPUT_INVALID', [`fPort: expected an integer 1–223, got ${describe(fPort)}`], warnings);
+  }
+  return { ok: true, data: { bytes: Uint8Array.from(b as number[]), fPort: fPort as number | undefined }, warnings };
+}
+
+/**
+ * Checks decode inputs and packs them into one string, a char per byte (fPort, length, bytes…),
+ * which the context unpacks far faster than JSON; reception times travel apart as ISO strings.
+ */
+export function packInputs(inputs: readonly PayloadCodecInput[], first = 0): { packed: string; times: string } {
+  let total = 0;
+  let times: string[] | undefined;
+  for (let k = 0; k < inputs.length; k++) {
+    const input = inputs[k];
+    const name = `inputs[${first + k}]`;
+    if (typeof input !== 'object' || input === null) throw new TypeError(`${name}: expected { bytes, fPort }, got ${describe(input)}`);
+    const { bytes, fPort, recvTime } = input;
+    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) throw new TypeError(`${name}.bytes: expected a Uint8Array or an array, got ${describe(bytes)}`);
+    if (bytes.length > 255) throw new RangeError(`${name}.bytes: expected at most 255 bytes, got ${bytes.length}`);
+    assertInt(fPort, `${name}.fPort`, 0, 255);
+    if (!(bytes instanceof Uint8Array)) {
+      for (let i = 0; i < bytes.length; i++) {
+        const x = bytes[i];
+        // the element name is only built for an error (a template per byte was most of the packing time)
+        if (!Number.isInteger(x) || (x as number) < 0 || (x as number) > 255) assertInt(x, `${name}.bytes[${i}]`, 0, 255);
+      }
+    }
+    total += 2 + bytes.length;
+    if (recvTime !== undefined) {
+      if (!(recvTime instanceof Date) || Number.isNaN(recvTime.getTime())) throw new TypeError(`${name}.recvTime: expected a valid Date, got ${describe(recvTime)}`);
+      times ??= inputs.map(() => '');
+      times[k] = recvTime.toISOString();
+    }
+  }
+  // Every value is 0–255, so the buffer read as latin1 is the string of one char per byte.
+  const buf = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (const { bytes, fPort } of inputs) {
+    buf[o++] = fPort;
+    buf[o++] = bytes.length;
+    if (bytes instanceof Uint8Array) buf.set(bytes, o);
+    else for (let i = 0; i < bytes.length; i++) buf[o + i] = bytes[i] as number;
+    o += bytes.length;
+  }
+  return { packed: buf.toString('latin1', 0, total), times: times === undefined ? '' : JSON.stringify(times) };
+}
