@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mulberry32, startPostgres, tempDir, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
-import { sleep, start, until, type Child, type Counters } from './fixtures/consumer-process.js';
+import { publishPaced, sleep, start, until, type Child, type Counters } from './fixtures/consumer-process.js';
 
 const { default: pg } = await import('pg');
 
@@ -66,20 +66,7 @@ async function crashRun(fleet: Fleet, app: DeviceCreds, deviceId: string, t0: nu
     const killDelays = Array.from({ length: kills }, () => Math.floor(rnd() * 1_500));
 
     let published = 0;
-    const publishing = (async () => {
-      const t = Date.now();
-      const inflight = new Set<Promise<unknown>>();
-      for (let i = 0; i < N; i++) {
-        const wait = t + (i * 1000) / RATE - Date.now();
-        if (wait > 0) await sleep(wait);
-        const p = publisher.publishAsync(`devices/${deviceId}/telemetry`, JSON.stringify({ ts: t0 + i * STEP_MS, v: i }), { qos: 1 });
-        inflight.add(p);
-        void p.then(() => inflight.delete(p), () => undefined);
-        published = i + 1;
-        if (inflight.size >= 200) await Promise.race(inflight);
-      }
-      await Promise.all(inflight); // every message is the broker's now (PUBACK received)
-    })();
+    const publishing = publishPaced(publisher, { deviceId, n: N, rate: RATE, t0, stepMs: STEP_MS, onPublished: (c) => (published = c) });
     let publishFailed: unknown;
     publishing.catch((e: unknown) => (publishFailed = e));
 

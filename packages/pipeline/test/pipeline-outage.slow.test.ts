@@ -17,7 +17,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, tempDir, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
-import { sleep, start, until, type Child } from './fixtures/consumer-process.js';
+import { publishPaced, sleep, start, until, type Child } from './fixtures/consumer-process.js';
 
 const { default: pg } = await import('pg');
 
@@ -70,19 +70,7 @@ async function outageRun(fleet: Fleet, app: DeviceCreds, postgres: Postgres, var
   })();
   try {
     await until(() => child.subscribed, 'the consumer to subscribe', 30_000);
-    const publishing = (async () => {
-      const t = Date.now();
-      const inflight = new Set<Promise<unknown>>();
-      for (let i = 0; i < N; i++) {
-        const wait = t + (i * 1000) / RATE - Date.now();
-        if (wait > 0) await sleep(wait);
-        const p = publisher.publishAsync(`devices/${deviceId}/telemetry`, JSON.stringify({ ts: t0 + i * STEP_MS, v: i }), { qos: 1 });
-        inflight.add(p);
-        void p.then(() => inflight.delete(p), () => undefined);
-        if (inflight.size >= 200) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
-    })();
+    const publishing = publishPaced(publisher, { deviceId, n: N, rate: RATE, t0, stepMs: STEP_MS });
 
     await sleep(OUTAGE_AT_MS);
     if (variant === 'SIGSTOP') postgres.freeze();
