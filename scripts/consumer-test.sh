@@ -102,7 +102,9 @@ step "npx outpost --help; outpost lora toa without DuckDB; the DuckDB commands s
 [ ! -e "$WORK/app/node_modules/@duckdb/node-api" ] || fail "@duckdb/node-api was installed for the CLI"
 (cd "$WORK/app" && npx --no-install outpost lora toa --sf 7 --bw 125 --cr 4/5 --bytes 13 >/dev/null) || fail "outpost lora toa"
 set +e
-(cd "$WORK/app" && npx --no-install outpost pipeline query last --duckdb "$WORK/ts.duckdb" 2>"$WORK/duck.err" >/dev/null)
+# The installed bin directly, not npx: npm prints its own warnings on stderr (for npm_config_*
+# variables that pnpm sets when it runs this script), and this check counts stderr lines.
+(cd "$WORK/app" && ./node_modules/.bin/outpost pipeline query last --duckdb "$WORK/ts.duckdb" 2>"$WORK/duck.err" >/dev/null)
 rc=$?
 set -e
 [ "$rc" = 1 ] && [ "$(wc -l <"$WORK/duck.err")" = 1 ] && grep -q 'install @duckdb/node-api.*\[PEER_MISSING\]' "$WORK/duck.err" ||

@@ -13,7 +13,7 @@
 // Errors and shared shapes
 export { PipelineError } from './errors.js';
 export type { PipelineErrorCode } from './errors.js';
-export type { TelemetryPoint, TelemetrySink, LastValue, SeriesBucket, Gap, TimeSeriesQueries } from './types.js';
+export type { TelemetryPoint, TelemetrySink, LastValue, SeriesBucket, Gap, TimeSeriesQueries, Replacement } from './types.js';
 
 // Decoding and the one point schema
 export { deviceFromTopic, decodeTelemetry, createDecoder } from './decode.js';
@@ -22,7 +22,7 @@ export { checkTelemetryPoint, DEVICE_ID_PATTERN, METRIC_NAME_PATTERN, MIN_POINT_
 
 // Ingest, the pipeline and dead letters
 export { connectIngest } from './ingest.js';
-export type { IngestOptions, IngestStats, Ingest, IngestHandler } from './ingest.js';
+export type { IngestOptions, IngestStats, Ingest, IngestHandler, IngestClient, FlowSource } from './ingest.js';
 export { createPipeline, runPipeline } from './pipeline.js';
 export type { HotPathEngine, PipelineOptions, PipelineStats, Pipeline, RunningPipeline } from './pipeline.js';
 export { callbackDeadLetterSink, fileDeadLetterSink } from './dead-letter.js';
@@ -48,6 +48,7 @@ export { callbackAlertSink, mqttAlertSink, webhookAlertSink, AlertDispatcher } f
 export type {
   AlertSendContext,
   AlertSink,
+  MqttPublisher,
   MqttAlertSinkOptions,
   WebhookAlertSinkOptions,
   AlertSinkStats,
