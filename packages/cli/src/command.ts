@@ -45,6 +45,7 @@ export type FlagValues = Record<string, string | boolean | Array<string | boolea
 /**
  * Strict argument parsing: unknown flags and stray positionals are a `CliError`
  * with code `USAGE` (exit code 2), never silently ignored.
+ * @internal command plumbing, exported for the package's own commands and tests
  */
 export function parseCommandArgs(
   args: readonly string[],
@@ -80,7 +81,10 @@ function joinNegativeValues(args: readonly string[], options: Options): string[]
   return out;
 }
 
-/** Requires a string flag; throws a one-line usage error naming it. */
+/**
+ * Requires a string flag; throws a one-line usage error naming it.
+ * @internal command plumbing, exported for the package's own commands and tests
+ */
 export function requireString(value: unknown, flag: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new CliError('USAGE', `missing required option --${flag}`, 2);
@@ -94,7 +98,10 @@ export function stringList(values: FlagValues, flag: string): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
 }
 
-/** Writes a result either as JSON (`--json`) or as human-readable lines. */
+/**
+ * Writes a result either as JSON (`--json`) or as human-readable lines.
+ * @internal command plumbing, exported for the package's own commands and tests
+ */
 export function emit(io: Io, json: boolean, result: unknown, human: string): void {
   if (json) io.stdout(JSON.stringify(result, null, 2) + '\n');
   else io.stdout(human.endsWith('\n') ? human : human + '\n');

@@ -2,6 +2,8 @@
  * `@outpost/device-sdk`: secure device connectivity for IoT fleets.
  *
  * @packageDocumentation
+ * @module @outpost/device-sdk
+ * @document ../README.md
  */
 
 // --- errors ---

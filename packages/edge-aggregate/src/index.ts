@@ -4,6 +4,8 @@
  * read, on `Float32Array` chunks, allocation-free in the hot loop.
  *
  * @packageDocumentation
+ * @module @outpost/edge-aggregate
+ * @document ../README.md
  */
 
 // Errors

@@ -2,6 +2,8 @@
  * `@outpost/edge-buffer`: a durable, bounded, crash-safe FIFO store-and-forward buffer on local disk.
  *
  * @packageDocumentation
+ * @module @outpost/edge-buffer
+ * @document ../README.md
  */
 
 // --- opening a buffer ---

@@ -3,6 +3,8 @@
  * parameters, duty-cycle accounting, frame counters and link coverage checks.
  *
  * @packageDocumentation
+ * @module @outpost/lorawan
+ * @document ../README.md
  */
 
 // Errors

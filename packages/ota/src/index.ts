@@ -5,6 +5,8 @@
  * staged rollouts.
  *
  * @packageDocumentation
+ * @module @outpost/ota
+ * @document ../README.md
  */
 
 // --- manifests and signatures ---

@@ -8,6 +8,8 @@
  * Parquet encoder) are not part of the API. Other modules append their lines to their group.
  *
  * @packageDocumentation
+ * @module @outpost/pipeline
+ * @document ../README.md
  */
 
 // Errors and shared shapes

@@ -4,6 +4,8 @@
  * service for any MQTT broker.
  *
  * @packageDocumentation
+ * @module @outpost/shadow
+ * @document ../README.md
  */
 
 // --- document model (pure) ---

@@ -4,6 +4,7 @@
  * `coaps://` with DTLS 1.2 PSK per device.
  *
  * @packageDocumentation
+ * @module @outpost/device-sdk/coap
  */
 
 // --- client ---

@@ -2,6 +2,7 @@
  * `@outpost/device-sdk/mqtt-sn`: an MQTT-SN v1.2 codec, client and transparent gateway.
  *
  * @packageDocumentation
+ * @module @outpost/device-sdk/mqtt-sn
  */
 
 // --- errors ---
