@@ -2,7 +2,7 @@
 import { describe } from './describe.js';
 import { DeviceError } from './errors.js';
 import { abortError } from './flow.js';
-import type { QoS } from './client-types.js';
+import type { PublishProperties, QoS } from './client-types.js';
 
 /** MQTT 3.1.1 §4.7.3: topic names are non-empty UTF-8, no wildcards, no NUL, ≤ 65,535 bytes. */
 export function checkTopicName(op: string, topic: unknown): asserts topic is string {
@@ -42,11 +42,81 @@ export function signalOf(op: string, v: unknown): AbortSignal | undefined {
   return v;
 }
 
-export function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortSignal | undefined } {
+/** MQTT.js's shape of PUBLISH properties (correlation data as a Buffer view). */
+export type WireProperties = Record<string, unknown>;
+
+export function publishOptions(o: unknown): { qos: QoS; retain: boolean; signal: AbortSignal | undefined; properties: WireProperties | undefined } {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new TypeError(`publish: options: expected an object, got ${describe(o)}`);
   const r = o as Record<string, unknown>;
   if (r['retain'] !== undefined && typeof r['retain'] !== 'boolean') throw new TypeError(`publish: retain: expected a boolean, got ${describe(r['retain'])}`);
-  return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']) };
+  const properties = r['properties'] === undefined ? undefined : publishProperties('publish', r['properties']);
+  return { qos: qosOf('publish', r['qos'], 1), retain: r['retain'] === true, signal: signalOf('publish', r['signal']), properties };
+}
+
+const UTF8_LIMIT = 65_535; // MQTT 5 §1.5.4: UTF-8 strings and binary data carry a 2-byte length
+
+function utf8Field(op: string, name: string, v: unknown): string {
+  if (typeof v !== 'string') throw new TypeError(`${op}: properties.${name}: expected a string, got ${describe(v)}`);
+  if (Buffer.byteLength(v) > UTF8_LIMIT) throw new RangeError(`${op}: properties.${name}: longer than ${UTF8_LIMIT} bytes`);
+  return v;
+}
+
+/** Checks MQTT 5 PUBLISH properties (§3.3.2.3) and maps them to MQTT.js's shape. */
+export function publishProperties(op: string, v: unknown): WireProperties {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError(`${op}: properties: expected an object, got ${describe(v)}`);
+  const p = v as Record<string, unknown>;
+  const out: WireProperties = {};
+  for (const k of Object.keys(p)) {
+    if (!['userProperties', 'contentType', 'payloadFormatIndicator', 'messageExpiryInterval', 'responseTopic', 'correlationData'].includes(k)) {
+      throw new TypeError(`${op}: properties.${k}: not an MQTT 5 PUBLISH property this client sends`);
+    }
+  }
+  if (p['userProperties'] !== undefined) {
+    const u = p['userProperties'];
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) throw new TypeError(`${op}: properties.userProperties: expected an object, got ${describe(u)}`);
+    const user: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(u)) {
+      utf8Field(op, `userProperties name`, name);
+      user[name] = Array.isArray(value) ? value.map((x, i) => utf8Field(op, `userProperties.${name}[${i}]`, x)) : utf8Field(op, `userProperties.${name}`, value);
+    }
+    out['userProperties'] = user;
+  }
+  if (p['contentType'] !== undefined) out['contentType'] = utf8Field(op, 'contentType', p['contentType']);
+  if (p['payloadFormatIndicator'] !== undefined) {
+    if (typeof p['payloadFormatIndicator'] !== 'boolean') throw new TypeError(`${op}: properties.payloadFormatIndicator: expected a boolean, got ${describe(p['payloadFormatIndicator'])}`);
+    out['payloadFormatIndicator'] = p['payloadFormatIndicator'];
+  }
+  if (p['messageExpiryInterval'] !== undefined) {
+    const e = p['messageExpiryInterval'];
+    if (typeof e !== 'number') throw new TypeError(`${op}: properties.messageExpiryInterval: expected seconds, got ${describe(e)}`);
+    if (!Number.isInteger(e) || e < 0 || e > 0xffff_ffff) throw new RangeError(`${op}: properties.messageExpiryInterval: expected an integer 0…4294967295, got ${e}`);
+    out['messageExpiryInterval'] = e;
+  }
+  if (p['responseTopic'] !== undefined) {
+    checkTopicName(op, p['responseTopic']); // a topic name: no wildcards (§3.3.2.3.5)
+    out['responseTopic'] = p['responseTopic'];
+  }
+  if (p['correlationData'] !== undefined) {
+    const c = p['correlationData'];
+    if (!(c instanceof Uint8Array)) throw new TypeError(`${op}: properties.correlationData: expected a Uint8Array, got ${describe(c)}`);
+    if (c.byteLength > UTF8_LIMIT) throw new RangeError(`${op}: properties.correlationData: longer than ${UTF8_LIMIT} bytes`);
+    out['correlationData'] = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  }
+  return out;
+}
+
+/** MQTT.js's received properties → {@link PublishProperties} (views, no copies). */
+export function inboundProperties(p: Record<string, unknown> | undefined): PublishProperties | undefined {
+  if (p === undefined) return undefined;
+  const out: { -readonly [K in keyof PublishProperties]: PublishProperties[K] } = {};
+  if (p['userProperties'] !== undefined) out.userProperties = p['userProperties'] as Record<string, string | string[]>;
+  if (typeof p['contentType'] === 'string') out.contentType = p['contentType'];
+  if (p['payloadFormatIndicator'] !== undefined) out.payloadFormatIndicator = p['payloadFormatIndicator'] === true || p['payloadFormatIndicator'] === 1;
+  if (typeof p['messageExpiryInterval'] === 'number') out.messageExpiryInterval = p['messageExpiryInterval'];
+  if (typeof p['responseTopic'] === 'string') out.responseTopic = p['responseTopic'];
+  const c = p['correlationData'];
+  if (c instanceof Uint8Array) out.correlationData = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 export function pingOptions(o: unknown): { timeoutMs: number; signal: AbortSignal | undefined } {

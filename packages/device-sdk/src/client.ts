@@ -11,8 +11,9 @@ import { checkClientCredentials } from './credentials.js';
 import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
 import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
-import { checkTopicName, filterList, pingOptions, publishOptions, qosOf, signalOf, withSignal } from './client-args.js';
-import type { ConnectionStats, DeviceClientEvents, Granted, InboundMessage, PublishOptions, QoS, SubscribeOptions } from './client-types.js';
+import { checkTopicName, filterList, inboundProperties, pingOptions, publishOptions, qosOf, signalOf, withSignal, type WireProperties } from './client-args.js';
+import { sendRequest } from './request.js';
+import type { ConnectionStats, DeviceClientEvents, Granted, InboundMessage, PublishOptions, PublishProperties, QoS, RequestOptions, SubscribeOptions } from './client-types.js';
 
 /**
  * An MQTT connection of one device, authenticated by its own certificate. Create it
@@ -33,6 +34,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
   private connectedAt = 0;
   private reconnectTimer: unknown;
   private counters = { messagesIn: 0, messagesOut: 0, reconnects: 0, bufferRejected: 0 };
+  private readonly requestSubscriptions = new Map<string, number>();
   private drainAbort: AbortController | undefined;
   private drainTask: Promise<void> | undefined;
   private readonly tunedSignals = new WeakSet<AbortSignal>();
@@ -55,6 +57,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
         qos: packet.qos,
         retain: packet.retain,
         dup: packet.dup,
+        ...(packet.properties !== undefined ? withProps(inboundProperties(packet.properties as Record<string, unknown>)) : {}),
       });
     });
     this.mq.on('error', (err) => {
@@ -171,6 +174,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     let qos: QoS = 1;
     let retain = false;
     let signal: AbortSignal | undefined;
+    let properties: WireProperties | undefined;
     try {
       if (topic !== this.lastTopic) {
         checkTopicName('publish', topic);
@@ -179,7 +183,9 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
         throw new TypeError(`publish: payload: expected a Uint8Array or string, got ${describe(payload)}`);
       }
-      if (options !== undefined) ({ qos, retain, signal } = publishOptions(options));
+      if (options !== undefined) ({ qos, retain, signal, properties } = publishOptions(options));
+      if (properties !== undefined && this.o.protocolVersion !== 5) throw new RangeError('publish: properties need MQTT 5 (connect with protocolVersion: 5)');
+      if (properties !== undefined && this.o.buffer !== undefined && qos > 0) throw new RangeError('publish: properties are not kept by the edge buffer; publish them at QoS 0 or without a buffer');
       if (this.closed || this.closing) throw new DeviceError('CLOSED', 'publish: the client is closed');
     } catch (err) {
       return Promise.reject(err);
@@ -189,8 +195,8 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
       const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
       return this.o.buffer.append(encodeBufferedMessage({ topic, payload: bytes, qos: qos as 1 | 2, retain })).then(() => undefined);
     }
-    if (signal === undefined && this.window.tryAcquire()) return this.send(topic, payload, qos, retain, undefined);
-    return this.window.acquire(signal).then(() => this.send(topic, payload, qos, retain, signal));
+    if (signal === undefined && this.window.tryAcquire()) return this.send(topic, payload, qos, retain, undefined, properties);
+    return this.window.acquire(signal).then(() => this.send(topic, payload, qos, retain, signal, properties));
   }
 
   /** Runs the buffer's drain for the client's lifetime; sends wait while offline. */
@@ -241,10 +247,10 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     }
   }
 
-  private send(topic: string, payload: Uint8Array | string, qos: QoS, retain: boolean, signal: AbortSignal | undefined): Promise<void> {
+  private send(topic: string, payload: Uint8Array | string, qos: QoS, retain: boolean, signal: AbortSignal | undefined, properties?: WireProperties): Promise<void> {
     const p = new Promise<void>((resolve, reject) => {
       // MQTT.js and mqtt-packet take any Uint8Array (Buffer.byteLength + stream.write): no copy.
-      this.mq.publish(topic, payload as Buffer, { qos, retain }, (err) => {
+      this.mq.publish(topic, payload as Buffer, properties === undefined ? { qos, retain } : { qos, retain, properties }, (err) => {
         this.window.release();
         if (err === undefined || err === null) {
           this.counters.messagesOut++;
@@ -264,6 +270,26 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     if (this.closed || this.closing) throw new DeviceError('CLOSED', 'whenWritable: the client is closed');
     await this.window.acquire(signal);
     this.window.release();
+  }
+
+  /**
+   * MQTT 5 request/response (§4.10): publishes with a Response Topic and fresh Correlation Data,
+   * subscribes to the response topic for the time of the request (shared by concurrent ones),
+   * and resolves with the first message there that carries the same Correlation Data.
+   *
+   * @throws {RangeError} on an MQTT 3.1.1 connection; {@link DeviceError} `REQUEST_TIMEOUT`,
+   * or the refusals of `publish` and `subscribe`.
+   */
+  request(topic: string, payload: Uint8Array | string, options: RequestOptions): Promise<InboundMessage> {
+    return sendRequest({
+      protocolVersion: this.o.protocolVersion,
+      clock: this.o.clock as { setTimer(fn: () => void, ms: number): unknown; clearTimer(t: unknown): void },
+      subscribe: (f, o) => this.subscribe(f, o),
+      unsubscribe: (f) => this.unsubscribe(f),
+      publish: (t, p, o) => this.publish(t, p, o),
+      on: (e, fn) => this.on(e, fn),
+      requestSubscriptions: this.requestSubscriptions,
+    }, topic, payload, options);
   }
 
   /**
@@ -403,4 +429,9 @@ export async function connectDevice(options: ConnectDeviceOptions): Promise<Devi
   const client = new DeviceClient(o, clientId);
   await client.start(o.signal);
   return client;
+}
+
+/** `{ properties }` when there are any (exactOptionalPropertyTypes: no `properties: undefined`). */
+function withProps(p: PublishProperties | undefined): { properties?: PublishProperties } {
+  return p === undefined ? {} : { properties: p };
 }

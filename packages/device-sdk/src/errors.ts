@@ -38,6 +38,8 @@ export type DeviceErrorCode =
   | 'PUBLISH_FAILED'
   | 'SUBSCRIBE_FAILED'
   | 'UNSUBSCRIBE_FAILED'
+  /** `request()` got no answer with its correlation data in time. */
+  | 'REQUEST_TIMEOUT'
   | 'QUEUE_FULL'
   | 'MALFORMED_RECORD'
   | 'RECONNECT_EXHAUSTED'

@@ -42,6 +42,8 @@ export type {
   Granted,
   InboundMessage,
   PublishOptions,
+  PublishProperties,
+  RequestOptions,
   QoS,
   SubscribeOptions,
 } from './client-types.js';
