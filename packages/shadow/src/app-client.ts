@@ -183,7 +183,7 @@ class AppClient implements ShadowAppClient {
     if (--s.refs > 0 || this.subs.get(key) !== s) return;
     this.subs.delete(key);
     // Called synchronously after the SUBACK: the UNSUBSCRIBE is queued before any later
-    // SUBSCRIBE of the same filters (MQTT 3.1.1 §3.10.4: the server processes them in order).
+    // SUBSCRIBE of the same filters (one connection's packets reach the broker in order).
     this.unsubscribes++;
     this.t.unsubscribe(s.filters).catch(() => undefined);
   }
