@@ -7,7 +7,7 @@ import {
   createShadowAppClient, createShadowClient, MemoryShadowStore, ShadowError, shadowTopic, startShadowService,
   type DocumentsMessage, type JsonObject, type ShadowAppClient, type ShadowService,
 } from '../src/index.js';
-import { APP2_ID, APP_ID, SERVICE_ID, startShadowFleet, type ShadowFleet } from './fixtures/shadow-fleet.js';
+import { APP2_ID, APP3_ID, APP_ID, SERVICE_ID, startShadowFleet, type ShadowFleet } from './fixtures/shadow-fleet.js';
 import { eventually } from './helpers.js';
 
 let fleet: ShadowFleet;
@@ -222,8 +222,8 @@ describe('device sync', () => {
   });
 
   it('an app on MQTT.js: two watchers of a thing share one subscription, released on the broker after the last stops', async () => {
-    const c = await fleet.creds(APP2_ID);
-    const client = await mqtt.connectAsync(fleet.url, { clientId: APP2_ID, cert: c.cert, key: c.key, ca: fleet.ca.certificatePem, servername: 'localhost', protocolVersion: 5, reconnectPeriod: 200 });
+    const c = await fleet.creds(APP3_ID); // its own identity: APP2_ID's connection is still open
+    const client = await mqtt.connectAsync(fleet.url, { clientId: APP3_ID, cert: c.cert, key: c.key, ca: fleet.ca.certificatePem, servername: 'localhost', protocolVersion: 5, reconnectPeriod: 200 });
     const app2 = createShadowAppClient({ mqtt: client, requestTimeoutMs: 3_000 });
     closers.push(async () => { await app2.close(); await client.endAsync(true); });
     let delivered = 0; // documents messages the broker delivered to this connection
