@@ -83,15 +83,44 @@ export interface ShadowAppClient {
   delete(thingName: string, options?: ShadowCallOptions & { version?: number }): Promise<DeleteAccepted>;
   /** Calls `handler` with every `update/documents` message (previous and current document) of the shadow. */
   watch(thingName: string, handler: (documents: DocumentsMessage) => void, options?: { shadowName?: string }): Promise<() => void>;
+  /** Subscriptions held now (released when the last request or watcher of a shadow is done). */
+  stats(): ShadowAppClientStats;
   /** Fails waiting requests with `CLOSED` and stops listening; the MQTT client stays open. */
   close(): Promise<void>;
+}
+
+/**
+ * Counters of a {@link ShadowAppClient}: what it holds on the broker now.
+ *
+ * @example
+ * ```ts
+ * import type { ShadowAppClientStats } from '@outpost/shadow';
+ * const idle = (s: ShadowAppClientStats): boolean => s.subscriptions === 0;
+ * ```
+ */
+export interface ShadowAppClientStats {
+  /** Topic filters subscribed now: 2 per shadow with a request waiting, 1 per watched shadow. */
+  readonly subscriptions: number;
+  /** Shadows (and watched shadows) holding a subscription now. */
+  readonly shadows: number;
+  /** UNSUBSCRIBEs sent since creation. */
+  readonly unsubscribes: number;
+  /** Requests sent since creation. */
+  readonly requests: number;
+}
+
+interface Sub {
+  refs: number;
+  readonly filters: string[];
+  readonly ready: Promise<void>;
 }
 
 const decoder = new TextDecoder();
 
 class AppClient implements ShadowAppClient {
   private readonly req: Requester;
-  private readonly subscribed = new Map<string, Promise<void>>();
+  private readonly subs = new Map<string, Sub>();
+  private unsubscribes = 0;
   private readonly watchers = new Map<string, Set<(d: DocumentsMessage) => void>>();
   private readonly unlisten: () => void;
   private closed = false;
@@ -128,22 +157,48 @@ class AppClient implements ShadowAppClient {
     }
   }
 
-  private ensure(prefix: string, filters: string[], key = prefix): Promise<void> {
-    let p = this.subscribed.get(key);
-    if (p === undefined) {
-      p = this.t.subscribe(filters);
-      this.subscribed.set(key, p);
-      p.catch(() => this.subscribed.delete(key));
+  /**
+   * Takes a reference on `key`'s subscription, subscribing on the first. Every acquire that
+   * resolves is paired with one {@link release}; the last release unsubscribes.
+   */
+  private async acquire(key: string, filters: string[]): Promise<Sub> {
+    let s = this.subs.get(key);
+    if (s === undefined) {
+      const sub: Sub = { refs: 0, filters, ready: this.t.subscribe(filters) };
+      s = sub;
+      this.subs.set(key, sub);
+      sub.ready.catch(() => { if (this.subs.get(key) === sub) this.subs.delete(key); });
     }
-    return p;
+    s.refs++;
+    try {
+      await s.ready;
+    } catch (err) {
+      s.refs--;
+      throw err;
+    }
+    return s;
+  }
+
+  private release(key: string, s: Sub): void {
+    if (--s.refs > 0 || this.subs.get(key) !== s) return;
+    this.subs.delete(key);
+    // Called synchronously after the SUBACK: the UNSUBSCRIBE is queued before any later
+    // SUBSCRIBE of the same filters (one connection's packets reach the broker in order).
+    this.unsubscribes++;
+    this.t.unsubscribe(s.filters).catch(() => undefined);
   }
 
   private async call(thingName: string, op: 'get' | 'update' | 'delete', body: Record<string, unknown>, o: ShadowCallOptions): Promise<Record<string, unknown>> {
     if (this.closed) throw new ShadowError('CLOSED', `${op}: the client is closed`);
     if (o === null || typeof o !== 'object') throw new TypeError(`${op}: options: expected an object, got ${describe(o)}`);
     const prefix = shadowTopicPrefix(thingName, o.shadowName);
-    await this.ensure(prefix, [`${prefix}/get/accepted`, `${prefix}/get/rejected`, `${prefix}/update/accepted`, `${prefix}/update/rejected`, `${prefix}/delete/accepted`, `${prefix}/delete/rejected`]);
-    return this.req.request(prefix, op, body, o.signal);
+    // Two filters per shadow (`+` is the operation), held only while a request of it is waiting.
+    const s = await this.acquire(prefix, [`${prefix}/+/accepted`, `${prefix}/+/rejected`]);
+    try {
+      return await this.req.request(prefix, op, body, o.signal);
+    } finally {
+      this.release(prefix, s);
+    }
   }
 
   async get(thingName: string, options: ShadowCallOptions = {}): Promise<ShadowDocument> {
@@ -194,8 +249,28 @@ class AppClient implements ShadowAppClient {
     let set = this.watchers.get(prefix);
     if (set === undefined) this.watchers.set(prefix, (set = new Set()));
     set.add(handler);
-    await this.ensure(prefix, [`${prefix}/update/documents`], `${prefix} documents`);
-    return () => { set.delete(handler); };
+    const key = `${prefix} documents`;
+    let s: Sub;
+    try {
+      s = await this.acquire(key, [`${prefix}/update/documents`]);
+    } catch (err) {
+      set.delete(handler);
+      throw err;
+    }
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      set.delete(handler);
+      if (set.size === 0 && this.watchers.get(prefix) === set) this.watchers.delete(prefix);
+      this.release(key, s);
+    };
+  }
+
+  stats(): ShadowAppClientStats {
+    let filters = 0;
+    for (const s of this.subs.values()) filters += s.filters.length;
+    return { subscriptions: filters, shadows: this.subs.size, unsubscribes: this.unsubscribes, requests: this.req.requests };
   }
 
   async close(): Promise<void> {
@@ -204,6 +279,8 @@ class AppClient implements ShadowAppClient {
     this.unlisten();
     this.req.close();
     this.watchers.clear();
+    // Requests failed with CLOSED release theirs in their `finally`; watchers' are released here.
+    for (const [key, s] of [...this.subs]) { s.refs = 1; this.release(key, s); }
   }
 }
 

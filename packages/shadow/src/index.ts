@@ -30,7 +30,7 @@ export type { ShadowClient, ShadowClientOptions, ShadowClientStats, DeltaInfo } 
 
 // --- application side ---
 export { createShadowAppClient } from './app-client.js';
-export type { ShadowAppClient, ShadowAppClientOptions, ShadowCallOptions, ModifyResult } from './app-client.js';
+export type { ShadowAppClient, ShadowAppClientOptions, ShadowAppClientStats, ShadowCallOptions, ModifyResult } from './app-client.js';
 
 // --- reference service and stores ---
 export { startShadowService } from './service.js';

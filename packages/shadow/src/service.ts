@@ -1,7 +1,7 @@
 // The reference shadow service: the AWS IoT shadow topic protocol over any MQTT broker, for
 // development, tests and small self-hosted fleets (at scale, AWS IoT Core is the engine).
 
-import { applyUpdate, decodeRequest, deleteShadow, DEFAULT_LIMITS, getDocument, type ShadowLimits } from './document.js';
+import { applyUpdate, decodeRequest, deleteShadow, DEFAULT_LIMITS, getDocument, type ShadowLimits, type ShadowRecord } from './document.js';
 import { ShadowError } from './errors.js';
 import { describe, isObject, utf8Length } from './json.js';
 import { MemoryShadowStore, type ShadowKey, type ShadowStore } from './store.js';
@@ -44,6 +44,18 @@ export interface ShadowServiceOptions {
   readonly limits?: Partial<ShadowLimits>;
   /** Clock in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Requests of one shadow queued or being handled at most; one more is answered at once with
+   * 429 (`TOO_MANY_REQUESTS`) and not applied. Default 10 (AWS IoT Core: 10 in flight per
+   * connection). Positive integer.
+   */
+  readonly maxInFlightPerShadow?: number;
+  /**
+   * How long a deleted shadow's version is kept, in ms; an update after that starts a new
+   * shadow at version 1. Default 48 h (AWS: the version restarts unless the shadow is
+   * recreated within 48 hours of its deletion). Non-negative integer; `Infinity` keeps it forever.
+   */
+  readonly tombstoneTtlMs?: number;
   /** Called with errors the service keeps going after (a store failure is also answered with 500). */
   readonly onError?: (err: Error) => void;
   /** Fault injection for tests: return true to drop (not publish) a reply. */
@@ -66,6 +78,10 @@ export interface ShadowServiceStats {
   readonly deltas: number;
   readonly dropped: number;
   readonly errors: number;
+  /** Requests answered 429 because their shadow had `maxInFlightPerShadow` in flight (also counted in `rejected`). */
+  readonly throttled: number;
+  /** Tombstones found older than `tombstoneTtlMs` (the shadow started over at version 1). */
+  readonly expiredTombstones: number;
 }
 
 /**
@@ -85,11 +101,16 @@ export interface ShadowService {
   close(): Promise<void>;
 }
 
+const decoder = new TextDecoder();
 const FILTERS = ['$aws/things/+/shadow/+', '$aws/things/+/shadow/name/+/+'];
 
 class Service implements ShadowService {
   private readonly queues = new Map<string, Promise<void>>();
-  private readonly counters = { requests: 0, accepted: 0, rejected: 0, deltas: 0, dropped: 0, errors: 0 };
+  private readonly inFlight = new Map<string, number>();
+  private readonly throttles = new Set<Promise<void>>();
+  private readonly counters = { requests: 0, accepted: 0, rejected: 0, deltas: 0, dropped: 0, errors: 0, throttled: 0, expiredTombstones: 0 };
+  private readonly maxInFlight: number;
+  private readonly tombstoneTtlMs: number;
   private readonly limits: ShadowLimits;
   private readonly now: () => number;
   private unlisten: Array<() => void> = [];
@@ -98,6 +119,8 @@ class Service implements ShadowService {
   constructor(private readonly t: Transport, private readonly store: ShadowStore, private readonly o: ShadowServiceOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
     this.now = o.now ?? Date.now;
+    this.maxInFlight = o.maxInFlightPerShadow ?? 10;
+    this.tombstoneTtlMs = o.tombstoneTtlMs ?? 48 * 3600 * 1000;
   }
 
   async start(): Promise<void> {
@@ -119,11 +142,46 @@ class Service implements ShadowService {
     this.counters.requests++;
     const key: ShadowKey = t.shadowName === undefined ? { thingName: t.thingName } : { thingName: t.thingName, shadowName: t.shadowName };
     const k = shadowTopicPrefix(t.thingName, t.shadowName);
+    const n = this.inFlight.get(k) ?? 0;
+    if (n >= this.maxInFlight) {
+      this.throttle(key, k, t.operation, payload);
+      return;
+    }
+    this.inFlight.set(k, n + 1);
     // One request at a time per shadow, in arrival order: versions are assigned in that order.
     const prev = this.queues.get(k) ?? Promise.resolve();
-    const next = prev.then(() => this.handle(key, t.operation, payload)).catch((e: unknown) => this.report(e as Error));
+    const next = prev.then(() => this.handle(key, t.operation, payload)).catch((e: unknown) => this.report(e as Error)).finally(() => {
+      const left = (this.inFlight.get(k) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(k, left); else this.inFlight.delete(k);
+    });
     this.queues.set(k, next);
     void next.then(() => { if (this.queues.get(k) === next) this.queues.delete(k); });
+  }
+
+  /** AWS error document 429 on `{op}/rejected`, with the request's clientToken when it has one. */
+  private throttle(key: ShadowKey, prefix: string, op: ShadowOperation, payload: Uint8Array): void {
+    this.counters.rejected++;
+    this.counters.throttled++;
+    let token: string | undefined;
+    try {
+      const body: unknown = JSON.parse(decoder.decode(payload));
+      const tv = isObject(body) ? body['clientToken'] : undefined;
+      if (typeof tv === 'string' && utf8Length(tv) <= this.limits.maxClientTokenBytes) token = tv;
+    } catch { /* no token to echo */ }
+    const e = new ShadowError('TOO_MANY_REQUESTS', 'Too Many Requests');
+    const p = this.publish(key, prefix, op, 'rejected', JSON.stringify(e.toErrorDocument(Math.floor(this.now() / 1000), token)));
+    this.throttles.add(p);
+    void p.finally(() => this.throttles.delete(p));
+  }
+
+  /** The stored record, or `undefined` for a tombstone older than `tombstoneTtlMs`. */
+  private async load(key: ShadowKey): Promise<ShadowRecord | undefined> {
+    const r = await this.store.get(key);
+    if (r?.deleted === true && this.now() - r.timestamp * 1000 >= this.tombstoneTtlMs) {
+      this.counters.expiredTombstones++;
+      return undefined;
+    }
+    return r;
   }
 
   private async handle(key: ShadowKey, op: ShadowOperation, payload: Uint8Array): Promise<void> {
@@ -134,7 +192,7 @@ class Service implements ShadowService {
       const body = decodeRequest(payload, this.limits);
       const tv = body['clientToken'];
       if (typeof tv === 'string' && utf8Length(tv) <= this.limits.maxClientTokenBytes) token = tv;
-      const current = await this.store.get(key);
+      const current = await this.load(key);
       if (op === 'update') {
         const r = applyUpdate(current, body, { timestamp, limits: this.limits });
         await this.store.put(key, r.record);
@@ -191,7 +249,7 @@ class Service implements ShadowService {
   }
 
   async idle(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+    while (this.queues.size > 0 || this.throttles.size > 0) await Promise.all([...this.queues.values(), ...this.throttles]);
   }
 
   async close(): Promise<void> {
@@ -231,6 +289,10 @@ export async function startShadowService(options: ShadowServiceOptions): Promise
     throw new TypeError(`startShadowService: store: expected a ShadowStore, got ${describe(store)}`);
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError(`startShadowService: now: expected a function, got ${describe(options.now)}`);
+  const m = options.maxInFlightPerShadow;
+  if (m !== undefined && (typeof m !== 'number' || !Number.isInteger(m) || m < 1)) throw new RangeError(`startShadowService: maxInFlightPerShadow: expected a positive integer, got ${describe(m)}`);
+  const ttl = options.tombstoneTtlMs;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !(Number.isInteger(ttl) || ttl === Infinity) || ttl < 0)) throw new RangeError(`startShadowService: tombstoneTtlMs: expected a non-negative integer or Infinity, got ${describe(ttl)}`);
   const s = new Service(t, store, options);
   await s.start();
   return s;

@@ -22,6 +22,9 @@ import { describe } from './json.js';
 export interface MqttLike {
   publish(topic: string, payload: string | Uint8Array, options?: { qos?: 0 | 1 }, callback?: (err?: Error | null) => void): unknown;
   subscribe(filters: string | string[], options?: { qos?: 0 | 1 }, callback?: (err: Error | null) => void): unknown;
+  /** Optional: without it the app client cannot release subscriptions (they stay until the session ends). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  unsubscribe?(filters: string[], ...rest: any[]): unknown;
   // `any[]`: each client types its listeners differently ((topic, payload, packet) for
   // MQTT.js, (message) for DeviceClient); the adapter tells them apart at run time.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -37,6 +40,8 @@ export interface MqttLike {
 export interface Transport {
   publish(topic: string, payload: string | Uint8Array): Promise<void>;
   subscribe(filters: string[]): Promise<void>;
+  /** Hands the UNSUBSCRIBE to the client synchronously (packet order after earlier SUBSCRIBEs); false when the client has no unsubscribe. */
+  unsubscribe(filters: string[]): Promise<boolean>;
   onMessage(fn: (topic: string, payload: Uint8Array) => void): () => void;
   onConnect(fn: () => void): () => void;
   readonly connected: boolean;
@@ -106,6 +111,16 @@ export function toTransport(client: MqttLike, field = 'mqtt'): Transport {
           (r as Promise<unknown>).then(() => { if (!settled) { settled = true; resolve(); } }, (e: unknown) => { if (!settled) { settled = true; reject(e as Error); } });
         }
       });
+    },
+    async unsubscribe(filters) {
+      // MQTT.js 5: unsubscribeAsync; DeviceClient: unsubscribe returns a promise. Either hands
+      // the packet to the connection before returning.
+      const r = typeof c['unsubscribeAsync'] === 'function'
+        ? (c['unsubscribeAsync'] as (f: string[]) => unknown).call(c, filters)
+        : typeof c.unsubscribe === 'function' ? c.unsubscribe(filters) : undefined;
+      if (r === undefined && typeof c.unsubscribe !== 'function') return false;
+      if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') await r;
+      return true;
     },
     onMessage(fn) {
       return listen(c, 'message', (...args: unknown[]) => {

@@ -7,7 +7,7 @@ import {
   createShadowAppClient, createShadowClient, MemoryShadowStore, ShadowError, shadowTopic, startShadowService,
   type DocumentsMessage, type JsonObject, type ShadowAppClient, type ShadowService,
 } from '../src/index.js';
-import { APP2_ID, APP_ID, SERVICE_ID, startShadowFleet, type ShadowFleet } from './fixtures/shadow-fleet.js';
+import { APP2_ID, APP3_ID, APP_ID, SERVICE_ID, startShadowFleet, type ShadowFleet } from './fixtures/shadow-fleet.js';
 import { eventually } from './helpers.js';
 
 let fleet: ShadowFleet;
@@ -219,6 +219,36 @@ describe('device sync', () => {
     await app.updateDesired('dev-mqttjs', { led: 'on' }, { shadowName: 'config' });
     await eventually(async () => (await app.get('dev-mqttjs', { shadowName: 'config' })).state.delta === undefined, 20_000, 'convergence');
     expect(local).toEqual({ led: 'on' });
+  });
+
+  it('an app on MQTT.js: two watchers of a thing share one subscription, released on the broker after the last stops', async () => {
+    const c = await fleet.creds(APP3_ID); // its own identity: APP2_ID's connection is still open
+    const client = await mqtt.connectAsync(fleet.url, { clientId: APP3_ID, cert: c.cert, key: c.key, ca: fleet.ca.certificatePem, servername: 'localhost', protocolVersion: 5, reconnectPeriod: 200 });
+    const app2 = createShadowAppClient({ mqtt: client, requestTimeoutMs: 3_000 });
+    closers.push(async () => { await app2.close(); await client.endAsync(true); });
+    let delivered = 0; // documents messages the broker delivered to this connection
+    client.on('message', (topic) => { if (topic === shadowTopic('shared', 'update', 'documents')) delivered++; });
+    const a: DocumentsMessage[] = [];
+    const b: DocumentsMessage[] = [];
+    const stopA = await app2.watch('shared', (d) => a.push(d));
+    const stopB = await app2.watch('shared', (d) => b.push(d));
+    await app.updateDesired('shared', { x: 1 });
+    await eventually(() => a.length === 1 && b.length === 1, 10_000, 'both watchers');
+    stopA();
+    stopA(); // a second call is a no-op, not a second release
+    await app.updateDesired('shared', { x: 2 });
+    await eventually(() => b.length === 2, 10_000, 'the remaining watcher');
+    expect(a).toHaveLength(1);
+    stopB();
+    // The UNSUBSCRIBE went out on this connection before this GET's SUBSCRIBE: once the GET is
+    // answered the broker has handled it (another connection's publish could otherwise overtake it).
+    expect((await app2.get('shared')).version).toBe(2);
+    await app.updateDesired('shared', { x: 3 });
+    // The service publishes x:3's documents before it answers this GET (one request at a time per
+    // shadow), and the broker delivers them in that order: had the filter stayed, it would be here.
+    expect((await app2.get('shared')).version).toBe(3);
+    expect(delivered).toBe(2);
+    expect(app2.stats()).toMatchObject({ subscriptions: 0, shadows: 0, unsubscribes: 3 }); // the watch's and both GETs'
   });
 
   it('100 devices syncing at once through one service', async () => {
