@@ -120,6 +120,8 @@ const decoder = new TextDecoder();
 class AppClient implements ShadowAppClient {
   private readonly req: Requester;
   private readonly subs = new Map<string, Sub>();
+  /** UNSUBSCRIBEs not yet acknowledged, per key: a new SUBSCRIBE of the same filters waits for them. */
+  private readonly unsubscribing = new Map<string, Promise<void>>();
   private unsubscribes = 0;
   private readonly watchers = new Map<string, Set<(d: DocumentsMessage) => void>>();
   private readonly unlisten: () => void;
@@ -164,7 +166,11 @@ class AppClient implements ShadowAppClient {
   private async acquire(key: string, filters: string[]): Promise<Sub> {
     let s = this.subs.get(key);
     if (s === undefined) {
-      const sub: Sub = { refs: 0, filters, ready: this.t.subscribe(filters) };
+      // Wait for an UNSUBACK of the same filters first: a broker may complete an UNSUBSCRIBE
+      // after a later SUBSCRIBE of the same filter (Aedes does), which would leave us unsubscribed.
+      const pending = this.unsubscribing.get(key);
+      const ready = pending === undefined ? this.t.subscribe(filters) : pending.then(() => this.t.subscribe(filters));
+      const sub: Sub = { refs: 0, filters, ready };
       s = sub;
       this.subs.set(key, sub);
       sub.ready.catch(() => { if (this.subs.get(key) === sub) this.subs.delete(key); });
@@ -182,10 +188,11 @@ class AppClient implements ShadowAppClient {
   private release(key: string, s: Sub): void {
     if (--s.refs > 0 || this.subs.get(key) !== s) return;
     this.subs.delete(key);
-    // Called synchronously after the SUBACK: the UNSUBSCRIBE is queued before any later
-    // SUBSCRIBE of the same filters (one connection's packets reach the broker in order).
     this.unsubscribes++;
-    this.t.unsubscribe(s.filters).catch(() => undefined);
+    const done: Promise<void> = this.t.unsubscribe(s.filters).catch(() => undefined).then(() => {
+      if (this.unsubscribing.get(key) === done) this.unsubscribing.delete(key);
+    });
+    this.unsubscribing.set(key, done);
   }
 
   private async call(thingName: string, op: 'get' | 'update' | 'delete', body: Record<string, unknown>, o: ShadowCallOptions): Promise<Record<string, unknown>> {
