@@ -66,6 +66,20 @@ describe('brokerConfig text', () => {
     expect(() => brokerConfig({ ...base, bindClientId: 'yes' } as never)).toThrow(TypeError);
     expect(() => brokerConfig({ ...base, user: 'root\nlistener 1883' })).toThrow(RangeError);
     expect(brokerConfig({ ...base, user: 'mqtt' }).mosquittoConf.split('\n')).toContain('user mqtt');
+    expect(() => brokerConfig({ ...base, services: ['jobs'] } as never)).toThrow(TypeError);
+    expect(() => brokerConfig({ ...base, services: { jobs: [] } })).toThrow(TypeError);
+    expect(() => brokerConfig({ ...base, services: { 'a/b': ['x'] } })).toThrow(RangeError);
+    for (const bad of ['', 'a/#/b', 'a/b#', 'a+/b', 'x\ntopic readwrite #', 'a\0']) {
+      expect(() => brokerConfig({ ...base, services: { jobs: [bad] } })).toThrow(RangeError);
+    }
+    expect(() => brokerConfig({ ...base, services: { jobs: [7] } } as never)).toThrow(TypeError);
+  });
+
+  test('services: each identity reads and writes exactly its filters; devices get their own jobs and streams topics', () => {
+    const { acl } = brokerConfig({ ...base, services: { 'jobs-service': ['$aws/things/+/jobs/#', '$aws/things/+/streams/#'], 'shadow-service': ['$aws/things/+/shadow/#'] } });
+    expect(acl).toContain('user jobs-service\ntopic readwrite $aws/things/+/jobs/#\ntopic readwrite $aws/things/+/streams/#\n');
+    expect(acl).toContain('user shadow-service\ntopic readwrite $aws/things/+/shadow/#\n');
+    expect(acl.split('\n')).toEqual(expect.arrayContaining(['pattern readwrite $aws/things/%u/jobs/#', 'pattern readwrite $aws/things/%u/streams/#']));
   });
 });
 
@@ -112,7 +126,7 @@ describe('with the real Mosquitto 2.0', () => {
     file('ca.pem', ca.certificatePem);
     file('server.pem', server.certificatePem);
     file('server.key', server.privateKeyPem);
-    for (const id of ['A', 'B', 'C', 'dashboard', 'rules']) {
+    for (const id of ['A', 'B', 'C', 'dashboard', 'rules', 'jobs-service']) {
       const c = await issueDeviceCertificate({ ca, deviceId: id });
       file(`${id}.pem`, c.certificatePem);
       file(`${id}.key`, c.privateKeyPem!);
@@ -133,6 +147,7 @@ describe('with the real Mosquitto 2.0', () => {
     const cfg = brokerConfig({
       caPath: join(dir, 'ca.pem'), serverCertPath: join(dir, 'server.pem'), serverKeyPath: join(dir, 'server.key'),
       aclPath: join(dir, 'acl'), port, host: '127.0.0.1', apps: ['dashboard', 'rules'],
+      services: { 'jobs-service': ['$aws/things/+/jobs/#'] },
     });
     file('acl', cfg.acl);
     file('mosquitto.conf', cfg.mosquittoConf);
@@ -211,5 +226,17 @@ describe('with the real Mosquitto 2.0', () => {
     expect(log).not.toContain('Sending PUBLISH to C ');
     expect(log).toMatch(/Denied PUBLISH from A .*'devices\/B\/temp'/);
     expect(log).toMatch(/Denied PUBLISH from A .*'\$aws\/things\/B\/shadow\/update'/);
+  });
+
+  test('a service writes its reserved topics to any device; a device reads only its own jobs topics', async () => {
+    const a = sub('A', 'A-jobs', ['$aws/things/A/jobs/#', '$aws/things/B/jobs/#']);
+    await waitFor(() => log.includes('Sending SUBACK to A'), 'the SUBACK');
+    expect(pub('jobs-service', '$aws/things/A/jobs/notify', 'n1', ['-V', 'mqttv5', '-q', '1']).status).toBe(0);
+    expect(pub('jobs-service', '$aws/things/B/jobs/notify', 'n2', ['-V', 'mqttv5', '-q', '1']).status).toBe(0);
+    expect(pub('jobs-service', 'devices/A/cmd', 'x', ['-V', 'mqttv5', '-q', '1']).out).toContain('Not authorized');
+    expect(pub('B', '$aws/things/A/jobs/notify', 'forged', ['-V', 'mqttv5', '-q', '1']).out).toContain('Not authorized');
+    expect(pub('jobs-service', '$aws/things/A/jobs/end', 'end', ['-V', 'mqttv5', '-q', '1']).status).toBe(0);
+    await waitFor(() => a.lines().includes('$aws/things/A/jobs/end end'), 'the end marker');
+    expect(a.lines()).toEqual(['$aws/things/A/jobs/notify n1', '$aws/things/A/jobs/end end']);
   });
 });

@@ -34,6 +34,13 @@ export interface BrokerConfigOptions {
    */
   readonly apps?: readonly string[];
   /**
+   * Service identities (certificate CNs) and the topic filters each may read and write: the
+   * reference shadow, jobs, stream and provisioning services answer on reserved topics that a
+   * read-only app may not publish to. E.g. `{ 'jobs-service': ['$aws/things/+/jobs/#'] }`.
+   * Filters follow MQTT's wildcard rules (`+` a whole level, `#` only last).
+   */
+  readonly services?: Readonly<Record<string, readonly string[]>>;
+  /**
    * Started as root, Mosquitto switches to this user (its own default: `mosquitto`) before it
    * reads the certificate, key and ACL files, so they must be readable by that user.
    */
@@ -56,6 +63,29 @@ export interface BrokerConfig {
   readonly acl: string;
 }
 
+// MQTT 3.1.1 §4.7.1: '#' only as the last level, '+' only as a whole level. No NUL, no line
+// breaks (a newline would inject further ACL lines).
+function checkFilter(fn: string, field: string, value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a topic filter string, got ${describe(value)}`);
+  const levels = value.split('/');
+  const ok = value.length > 0 && value.length <= 65_535 && !/[\r\n\0]/.test(value) &&
+    levels.every((l, i) => (l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+'));
+  if (!ok) throw new RangeError(`${fn}: ${field}: "${value.slice(0, 200)}" is not a valid MQTT topic filter`);
+  return value;
+}
+
+function checkServices(fn: string, services: unknown): Array<[string, string[]]> {
+  if (services === undefined) return [];
+  if (typeof services !== 'object' || services === null || Array.isArray(services)) {
+    throw new TypeError(`${fn}: services: expected { name: [topic filters] }, got ${describe(services)}`);
+  }
+  return Object.entries(services).map(([name, filters]): [string, string[]] => {
+    checkDeviceId(fn, name, `services name "${name.slice(0, 70)}"`);
+    if (!Array.isArray(filters) || filters.length === 0) throw new TypeError(`${fn}: services.${name}: expected a non-empty array of topic filters, got ${describe(filters)}`);
+    return [name, (filters as unknown[]).map((f, i) => checkFilter(fn, `services.${name}[${i}]`, f))];
+  });
+}
+
 function checkPath(fn: string, field: string, value: unknown, required: boolean): string | undefined {
   if (value === undefined && !required) return undefined;
   if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string path, got ${describe(value)}`);
@@ -68,7 +98,7 @@ function checkPath(fn: string, field: string, value: unknown, required: boolean)
 /**
  * Generates a Mosquitto 2.0 configuration and ACL for a fleet: one TLS listener that requires
  * a client certificate from the fleet CA, takes the certificate CN as the username and (by
- * default) as the client id, and confines each device to `devices/<id>/#` and `$aws/things/<id>/shadow/#`. Each setting is
+ * default) as the client id, and confines each device to `devices/<id>/#` and its own `$aws/things/<id>/{shadow,jobs,streams}/#`; `services` get read-write filters of their own. Each setting is
  * explained by a comment in the generated file.
  *
  * @throws TypeError for a wrong option type; RangeError for a relative path, a bad port or a bad app name.
@@ -108,6 +138,7 @@ export function brokerConfig(options: BrokerConfigOptions): BrokerConfig {
   const apps = options.apps ?? [];
   if (!Array.isArray(apps)) throw new TypeError(`${fn}: apps: expected an array of strings, got ${describe(apps)}`);
   const appNames = (apps as unknown[]).map((a, i) => checkDeviceId(fn, a, `apps[${i}]`));
+  const services = checkServices(fn, options.services);
   const bindClientId = optionalBoolean(fn, 'bindClientId', options.bindClientId) ?? true;
   const user = optionalString(fn, 'user', options.user);
   if (user !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(user)) throw new RangeError(`${fn}: user: expected a system user name, got "${user}"`);
@@ -177,12 +208,21 @@ export function brokerConfig(options: BrokerConfigOptions): BrokerConfig {
     'pattern readwrite devices/%u/#',
     '# AWS IoT-style device shadow topics, confined to the device\'s own thing name.',
     'pattern readwrite $aws/things/%u/shadow/#',
+    '# AWS IoT-style jobs and file-delivery (stream) topics, confined to the device\'s own thing name.',
+    'pattern readwrite $aws/things/%u/jobs/#',
+    'pattern readwrite $aws/things/%u/streams/#',
     ...appNames.flatMap((name) => [
       '',
       `# Application "${name}": reads every device's telemetry and shadows.`,
       `user ${name}`,
       'topic read devices/+/#',
       'topic read $aws/things/+/shadow/#',
+    ]),
+    ...services.flatMap(([name, filters]) => [
+      '',
+      `# Service "${name}": reads and writes the topics it serves.`,
+      `user ${name}`,
+      ...filters.map((f) => `topic readwrite ${f}`),
     ]),
     '',
   ].join('\n');
