@@ -11,6 +11,7 @@ import { checkClientCredentials } from './credentials.js';
 import { mqttOptions, PingTracker, reconnectKeepingSession } from './mqtt-link.js';
 import { resolveOptions, type ConnectDeviceOptions, type ResolvedOptions } from './options.js';
 import { classified, openStream, probeBytes, type TransportProbe } from './transports/tls.js';
+import { openWebSocketStream } from './transports/ws.js';
 import { checkTopicName, filterList, inboundProperties, pingOptions, publishOptions, qosOf, signalOf, withSignal, type WireProperties } from './client-args.js';
 import { sendRequest } from './request.js';
 import type { ConnectionStats, DeviceClientEvents, Granted, InboundMessage, PublishOptions, PublishProperties, QoS, RequestOptions, SubscribeOptions } from './client-types.js';
@@ -47,7 +48,7 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
     this.o = o;
     this.clientId = clientId;
     this.window = new InFlightWindow(o.maxInFlight, o.maxPending);
-    this.mq = new MqttClient(() => openStream(this.o, this.probe), mqttOptions(o, clientId));
+    this.mq = new MqttClient(() => (o.wsPath !== undefined ? openWebSocketStream(this.o, this.probe) : openStream(this.o, this.probe)), mqttOptions(o, clientId));
     this.pings = new PingTracker(this.mq);
     this.mq.on('message', (topic, payload, packet) => {
       this.counters.messagesIn++;

@@ -18,7 +18,12 @@ export interface WillMessage {
 
 /** Options of {@link connectDevice}. */
 export interface ConnectDeviceOptions {
-  /** Broker URL: `mqtts://host:port` (default port 8883). `mqtt://` only with `insecure: true`. */
+  /**
+   * Broker URL: `mqtts://host:port` (default port 8883), or MQTT over WebSockets
+   * `wss://host:port/path` (default port 443, path `/mqtt`) for networks that pass only HTTPS —
+   * the device certificate is still required and presented in the TLS handshake. `mqtt://` and
+   * `ws://` only with `insecure: true`.
+   */
   readonly url: string;
   /** This device's own certificate (PEM). Required unless `insecure: true`. */
   readonly cert?: Pem;
@@ -80,6 +85,8 @@ export interface ConnectDeviceOptions {
 export interface ResolvedOptions {
   readonly url: URL;
   readonly tls: boolean;
+  /** MQTT over WebSockets (`ws:`/`wss:`): the path of the upgrade request, e.g. `/mqtt`. */
+  readonly wsPath: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly cert: string | undefined;
@@ -144,16 +151,19 @@ export function resolveOptions(o: unknown): ResolvedOptions {
   try {
     url = new URL(opts['url']);
   } catch {
-    throw new RangeError(`connectDevice: url: expected an mqtts:// URL, got "${opts['url']}"`);
+    throw new RangeError(`connectDevice: url: expected an mqtts:// or wss:// URL, got "${opts['url']}"`);
   }
   const insecure = bool('insecure', opts['insecure'], false);
-  const tls = url.protocol === 'mqtts:' || url.protocol === 'ssl:' || url.protocol === 'tls:';
-  const plain = url.protocol === 'mqtt:' || url.protocol === 'tcp:';
-  if (!tls && !plain) throw new RangeError(`connectDevice: url: unsupported protocol "${url.protocol}" (use mqtts://)`);
+  const ws = url.protocol === 'wss:' || url.protocol === 'ws:';
+  const tls = url.protocol === 'mqtts:' || url.protocol === 'ssl:' || url.protocol === 'tls:' || url.protocol === 'wss:';
+  const plain = url.protocol === 'mqtt:' || url.protocol === 'tcp:' || url.protocol === 'ws:';
+  if (!tls && !plain) throw new RangeError(`connectDevice: url: unsupported protocol "${url.protocol}" (use mqtts:// or wss://)`);
   if (plain && !insecure) {
-    throw new DeviceError('CERT_REQUIRED', `connectDevice: "${url.protocol}//" sends credentials and data in clear text; use mqtts:// with a device certificate, or pass insecure: true for a development broker`);
+    throw new DeviceError('CERT_REQUIRED', `connectDevice: "${url.protocol}//" sends credentials and data in clear text; use ${ws ? 'wss' : 'mqtts'}:// with a device certificate, or pass insecure: true for a development broker`);
   }
-  const port = url.port === '' ? (tls ? 8883 : 1883) : Number(url.port);
+  if (!ws && (url.pathname.length > 1 || url.search !== '')) throw new RangeError(`connectDevice: url: a path or query has no meaning for ${url.protocol}// (did you mean wss://?), got "${opts['url']}"`);
+  const port = url.port === '' ? (ws ? (tls ? 443 : 80) : tls ? 8883 : 1883) : Number(url.port);
+  const wsPath = ws ? (url.pathname === '/' && !opts['url'].replace(/^[a-z]+:\/\/[^/]*/i, '').startsWith('/') ? '/mqtt' : url.pathname) + url.search : undefined;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new RangeError(`connectDevice: url: no host in "${opts['url']}"`);
 
@@ -222,6 +232,7 @@ export function resolveOptions(o: unknown): ResolvedOptions {
   return {
     url,
     tls,
+    wsPath,
     host,
     port,
     cert,

@@ -75,6 +75,20 @@ describe('brokerConfig text', () => {
     expect(() => brokerConfig({ ...base, services: { jobs: [7] } } as never)).toThrow(TypeError);
   });
 
+  test('websockets: a second listener with the same TLS and identity rules', () => {
+    const { mosquittoConf } = brokerConfig({ ...base, crlPath: '/etc/o/crl.pem', websockets: { port: 8443, host: '0.0.0.0' } });
+    const ws = mosquittoConf.slice(mosquittoConf.indexOf('listener 8443 0.0.0.0'));
+    expect(ws.split('\n').filter((l) => !l.startsWith('#') && l !== '')).toEqual([
+      'listener 8443 0.0.0.0', 'protocol websockets', 'cafile /etc/o/ca.pem', 'certfile /etc/o/server.pem', 'keyfile /etc/o/server.key',
+      'tls_version tlsv1.2', 'require_certificate true', 'use_identity_as_username true', 'use_username_as_clientid true', 'crlfile /etc/o/crl.pem',
+    ]);
+    expect(mosquittoConf.indexOf('listener 8883')).toBeLessThan(mosquittoConf.indexOf('listener 8443'));
+    expect(() => brokerConfig({ ...base, websockets: { port: 8883 } })).toThrow(/main listener/);
+    expect(() => brokerConfig({ ...base, websockets: 8443 } as never)).toThrow(TypeError);
+    expect(() => brokerConfig({ ...base, websockets: { port: 0 } })).toThrow(RangeError);
+    expect(() => brokerConfig({ ...base, websockets: { port: 8443, host: 'a b' } })).toThrow(RangeError);
+  });
+
   test('services: each identity reads and writes exactly its filters; devices get their own jobs and streams topics', () => {
     const { acl } = brokerConfig({ ...base, services: { 'jobs-service': ['$aws/things/+/jobs/#', '$aws/things/+/streams/#'], 'shadow-service': ['$aws/things/+/shadow/#'] } });
     expect(acl).toContain('user jobs-service\ntopic readwrite $aws/things/+/jobs/#\ntopic readwrite $aws/things/+/streams/#\n');

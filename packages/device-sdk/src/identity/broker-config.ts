@@ -41,6 +41,12 @@ export interface BrokerConfigOptions {
    */
   readonly services?: Readonly<Record<string, readonly string[]>>;
   /**
+   * A second listener for MQTT over WebSockets (`wss://host:port/mqtt`), for devices behind
+   * networks that pass only HTTPS, with the same TLS and client-certificate rules as the main
+   * listener. Mosquitto 2.0 must be built with websockets (Debian's is).
+   */
+  readonly websockets?: { readonly port: number; readonly host?: string };
+  /**
    * Started as root, Mosquitto switches to this user (its own default: `mosquitto`) before it
    * reads the certificate, key and ACL files, so they must be readable by that user.
    */
@@ -84,6 +90,34 @@ function checkServices(fn: string, services: unknown): Array<[string, string[]]>
     if (!Array.isArray(filters) || filters.length === 0) throw new TypeError(`${fn}: services.${name}: expected a non-empty array of topic filters, got ${describe(filters)}`);
     return [name, (filters as unknown[]).map((f, i) => checkFilter(fn, `services.${name}[${i}]`, f))];
   });
+}
+
+function identityLines(bindClientId: boolean): string[] {
+  return [
+    '# Mutual TLS: a client without a valid certificate from cafile fails the handshake.',
+    'require_certificate true',
+    '# The certificate CN becomes the MQTT username (%u in the ACL): no passwords, and a device',
+    '# cannot claim another device\'s name.',
+    'use_identity_as_username true',
+    ...(bindClientId
+      ? ['# The username (the CN) becomes the client id: a client cannot take over, and so disconnect,',
+         '# another\'s session by connecting with its client id (MQTT 3.1.1 §3.1.4 takeover).',
+         'use_username_as_clientid true']
+      : ['# Client ids are not tied to certificates (bindClientId: false): any client can take over,',
+         '# and so disconnect, another\'s session by connecting with its client id.']),
+  ];
+}
+
+function checkWebSockets(fn: string, value: unknown, mainPort: number): { port: number; host: string | undefined } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${fn}: websockets: expected { port, host? }, got ${describe(value)}`);
+  const v = value as Record<string, unknown>;
+  if (v['port'] === undefined) throw new TypeError(`${fn}: websockets.port: expected a number, got undefined`);
+  const port = optionalInt(fn, 'websockets.port', v['port'], 1, 65_535)!;
+  if (port === mainPort) throw new RangeError(`${fn}: websockets.port: ${port} is the main listener's port; pick another`);
+  const host = optionalString(fn, 'websockets.host', v['host']);
+  if (host !== undefined && !/^[A-Za-z0-9.:-]+$/.test(host)) throw new RangeError(`${fn}: websockets.host: expected an IP address or host name, got "${host}"`);
+  return { port, host };
 }
 
 function checkPath(fn: string, field: string, value: unknown, required: boolean): string | undefined {
@@ -139,6 +173,7 @@ export function brokerConfig(options: BrokerConfigOptions): BrokerConfig {
   if (!Array.isArray(apps)) throw new TypeError(`${fn}: apps: expected an array of strings, got ${describe(apps)}`);
   const appNames = (apps as unknown[]).map((a, i) => checkDeviceId(fn, a, `apps[${i}]`));
   const services = checkServices(fn, options.services);
+  const ws = checkWebSockets(fn, options.websockets, port);
   const bindClientId = optionalBoolean(fn, 'bindClientId', options.bindClientId) ?? true;
   const user = optionalString(fn, 'user', options.user);
   if (user !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(user)) throw new RangeError(`${fn}: user: expected a system user name, got "${user}"`);
@@ -183,18 +218,24 @@ export function brokerConfig(options: BrokerConfigOptions): BrokerConfig {
     `keyfile ${keyPath}`,
     '# Minimum TLS version for this listener (older versions are refused).',
     `tls_version ${tlsVersion}`,
-    '# Mutual TLS: a client without a valid certificate from cafile fails the handshake.',
-    'require_certificate true',
-    '# The certificate CN becomes the MQTT username (%u in the ACL): no passwords, and a device',
-    '# cannot claim another device\'s name.',
-    'use_identity_as_username true',
-    ...(bindClientId
-      ? ['# The username (the CN) becomes the client id: a client cannot take over, and so disconnect,',
-         '# another\'s session by connecting with its client id (MQTT 3.1.1 §3.1.4 takeover).',
-         'use_username_as_clientid true']
-      : ['# Client ids are not tied to certificates (bindClientId: false): any client can take over,',
-         '# and so disconnect, another\'s session by connecting with its client id.']),
+    ...identityLines(bindClientId),
     ...(crlPath === undefined ? [] : ['# Revoked certificates (regenerate and restart or reload Mosquitto after a revocation).', `crlfile ${crlPath}`]),
+    ...(ws === undefined
+      ? []
+      : [
+          '',
+          '# MQTT over WebSockets (wss://…/mqtt) for networks that pass only HTTPS: the same TLS and',
+          '# client-certificate rules as the listener above. (Mosquitto 2.0.11 exits if a websockets',
+          '# listener is its only one; the listener above is always there.)',
+          `listener ${ws.port}${ws.host === undefined ? '' : ' ' + ws.host}`,
+          'protocol websockets',
+          `cafile ${caPath}`,
+          `certfile ${certPath}`,
+          `keyfile ${keyPath}`,
+          `tls_version ${tlsVersion}`,
+          ...identityLines(bindClientId),
+          ...(crlPath === undefined ? [] : [`crlfile ${crlPath}`]),
+        ]),
     '',
   ].join('\n');
 
