@@ -20,8 +20,9 @@ function find(argv: readonly string[]): { command: Command; rest: readonly strin
 
 /**
  * Runs `outpost` with the given arguments and returns the exit code: 0 on success,
- * 1 on a failure, 2 on a usage error. Errors are printed as one line on stderr
- * (as a JSON object with `--json`).
+ * 1 on a failure, 2 on a usage error. Errors are printed as one line on stderr; with `--json`
+ * also as a JSON object on stdout (`{"error":{"code","message","exitCode"}}`), so a script that
+ * reads stdout gets a result or an error, never nothing.
  */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
@@ -58,7 +59,8 @@ function fail(io: Io, json: boolean, err: unknown): number {
   const e = err as { code?: unknown; message?: unknown; exitCode?: unknown };
   const code = typeof e.code === 'string' ? e.code : 'ERROR';
   const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
-  if (json) io.stderr(JSON.stringify({ error: { code, message } }) + '\n');
-  else io.stderr(`outpost: ${message}${code !== 'ERROR' && code !== 'USAGE' ? ` [${code}]` : ''}\n`);
-  return typeof e.exitCode === 'number' ? e.exitCode : 1;
+  const exitCode = typeof e.exitCode === 'number' ? e.exitCode : 1;
+  if (json) io.stdout(JSON.stringify({ error: { code, message, exitCode } }) + '\n');
+  io.stderr(`outpost: ${message}${code !== 'ERROR' && code !== 'USAGE' ? ` [${code}]` : ''}\n`);
+  return exitCode;
 }

@@ -46,7 +46,7 @@ describe('outpost buffer', () => {
     expect((await cli('buffer', 'inspect', 'buf', '--bogus')).code).toBe(2);
     const missing = await cli('buffer', 'inspect', 'nope', '--json');
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.err)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect(JSON.parse(missing.out)).toMatchObject({ error: { code: 'NOT_FOUND' } });
   });
 
   test('a healthy buffer: inspect and verify report every record, exit 0', async () => {

@@ -74,7 +74,7 @@ describe('outpost lora', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).toMatch(/^outpost: /);
       const j = await cli(...argv, '--json');
-      expect(JSON.parse(j.err)).toHaveProperty('error.code');
+      expect(JSON.parse(j.out)).toHaveProperty('error.code');
     }
     expect((await cli('lora', 'decode', '40f17dbe4900')).err).toContain('[TRUNCATED]');
   });

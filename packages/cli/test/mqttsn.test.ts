@@ -51,7 +51,7 @@ test('usage and config errors: one line, non-zero exit', async () => {
   }
   const j = io();
   expect(await run(['mqttsn-gateway', '--config', 'nope.json', '--json'], j)).toBe(1);
-  expect(JSON.parse(j.err())).toMatchObject({ error: { code: 'CONFIG' } });
+  expect(JSON.parse(j.out())).toMatchObject({ error: { code: 'CONFIG' } });
 });
 
 test('a run starts, answers SEARCHGW, and stops after --duration', async () => {

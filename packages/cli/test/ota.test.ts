@@ -87,7 +87,7 @@ describe('outpost ota', () => {
     for (const [argv, code] of cases) {
       const r = await cli(...argv, '--json');
       expect(r.code, argv.join(' ')).toBe(1);
-      expect(JSON.parse(r.err).error.code, argv.join(' ')).toBe(code);
+      expect(JSON.parse(r.out).error.code, argv.join(' ')).toBe(code);
     }
     const m = readFileSync(join(dir, 'fw.manifest'));
     m[m.length - 1] = (m[m.length - 1] as number) ^ 1;
@@ -101,7 +101,7 @@ describe('outpost ota', () => {
     expect((await cli('ota', 'sign', '--key', 'release.key.jwk', '--image', 'fw.bin', '--device-class', 'gw-1', '--version', '1.5.0', '--seq', '43',
       '--expires', '2001-01-01T00:00:00Z', '--out', 'old.manifest')).code).toBe(0);
     const e = await cli('ota', 'verify', '--manifest', 'old.manifest', '--image', 'fw.bin', '--trust', 'release.pub.jwk', '--json');
-    expect(JSON.parse(e.err).error.code).toBe('EXPIRED');
+    expect(JSON.parse(e.out).error.code).toBe('EXPIRED');
     const usage: string[][] = [
       ['ota', 'sign', '--key', 'release.key.jwk', '--image', 'fw.bin', '--device-class', 'gw-1', '--version', 'one', '--seq', '1', '--out', 'x'],
       ['ota', 'sign', '--key', 'release.pub.jwk', '--image', 'fw.bin', '--device-class', 'gw-1', '--version', '1.0.0', '--seq', '1', '--out', 'x'],

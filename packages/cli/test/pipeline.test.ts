@@ -1,7 +1,8 @@
 // `outpost pipeline` end to end: run() with a capturing Io against a real Mosquitto with mTLS
 // (the device SDK's fleet fixture, whose application identity may read devices/+/#), devices
 // publishing meanwhile; the lake, the embedded DuckDB store and the dead letters on real files.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -157,6 +158,14 @@ describe('outpost pipeline', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
     expect((await cli('pipeline', 'query', '--help')).out).toMatch(/^Usage: outpost pipeline query last\|series\|gaps/);
+  });
+
+  test('pipeline query refuses a missing DuckDB file and does not create it', async () => {
+    const missing = join(tmpdir(), `outpost-missing-${process.pid}.duckdb`);
+    const r = await cli('pipeline', 'query', 'last', '--duckdb', missing, '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ error: { code: 'FILE_NOT_FOUND' } });
+    expect(existsSync(missing)).toBe(false);
   });
 
   test('--influx URL --influx-db DB: the time series go to InfluxDB too (a private server started here), and query last reads them back', async () => {

@@ -151,7 +151,7 @@ describe('outpost pki', () => {
       expect(r.out).toBe('');
     }
     const j = await cli('pki', 'issue-device', '--ca', 'nope', '--device-id', 'a', '--out', 'x', '--json');
-    expect(JSON.parse(j.err)).toMatchObject({ error: { code: 'CA_NOT_FOUND' } });
+    expect(JSON.parse(j.out)).toMatchObject({ error: { code: 'CA_NOT_FOUND' } });
     expect(existsSync(join(dir, 'ca2'))).toBe(false);
   });
 

@@ -67,11 +67,11 @@ describe('outpost shadow', () => {
     }
     const missing = await cli('shadow', 'get', 'dev-1', '--broker', fleet.url, '--cert', 'nope.pem', '--key', 'nope.key', '--ca', 'ca.pem', '--json');
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.err)).toMatchObject({ error: { code: 'FILE_NOT_FOUND' } });
+    expect(JSON.parse(missing.out)).toMatchObject({ error: { code: 'FILE_NOT_FOUND' } });
     // A device or endless file in place of a certificate stops at the cap instead of filling memory.
     const endless = await cli('shadow', 'get', 'dev-1', '--broker', fleet.url, '--cert', '/dev/zero', '--key', 'nope.key', '--ca', 'ca.pem', '--json');
     expect(endless.code).toBe(1);
-    expect(JSON.parse(endless.err)).toMatchObject({ error: { code: 'FILE_TOO_LARGE' } });
+    expect(JSON.parse(endless.out)).toMatchObject({ error: { code: 'FILE_TOO_LARGE' } });
   });
 
   test('shadow-service serves get/update from the CLI, keeps documents in its file store, prints stats', async () => {

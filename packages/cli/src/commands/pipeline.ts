@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
@@ -269,6 +270,10 @@ async function runQuery(args: readonly string[], io: Io): Promise<number> {
   if (what === 'series' && (str('device') === undefined || str('metric') === undefined)) throw new CliError('USAGE', 'series needs --device and --metric', 2);
   const bucketMs = parseDuration(str('bucket') ?? '1m', 'bucket');
   const minGapMs = parseDuration(str('min-gap') ?? '5m', 'min-gap');
+  // A query never creates a store: DuckDB would make an empty file for a mistyped path and answer
+  // "(no rows)" with exit 0, which reads like "no data" rather than "wrong file".
+  const duckPath = str('duckdb') !== undefined ? resolve(io.cwd, str('duckdb') as string) : undefined;
+  if (duckPath !== undefined && !existsSync(duckPath)) throw new CliError('FILE_NOT_FOUND', `--duckdb ${duckPath}: no such file (outpost pipeline writes LAKE/timeseries.duckdb)`);
   let store: PostgresSink | DuckDbStore | InfluxSink;
   try {
     store =
@@ -276,7 +281,7 @@ async function runQuery(args: readonly string[], io: Io): Promise<number> {
         ? createPostgresSink({ connectionString: str('pg') as string })
         : str('influx') !== undefined
           ? createInfluxSink({ ...influxOptions(values['influx'], values['influx-db']), createDatabase: false })
-          : await createDuckDbStore({ path: resolve(io.cwd, str('duckdb') as string) });
+          : await createDuckDbStore({ path: duckPath as string });
   } catch (e) {
     throw new CliError(e instanceof PipelineError ? e.code : 'OPEN', (e as Error).message.split('\n')[0] ?? 'cannot open the store');
   }
