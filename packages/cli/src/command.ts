@@ -15,6 +15,8 @@ export interface Command {
   readonly summary: string;
   /** Full `--help` text (usage line, options, an example). */
   readonly help: string;
+  /** The flags it takes, when its help is generated from them ({@link defineCommand}). */
+  readonly flags?: FlagTable;
   /** Runs with the arguments after the command path; returns the exit code. */
   run(args: readonly string[], io: Io): Promise<number>;
 }
@@ -32,6 +34,100 @@ export class CliError extends Error {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * One flag: how the parser reads it and the line `--help` prints for it, in one place, so the
+ * help text and the parser cannot disagree.
+ * @internal command plumbing, exported for the package's own commands and tests
+ */
+export interface FlagSpec {
+  readonly type: 'string' | 'boolean';
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** The value's placeholder in help (`FILE`, `N`); string flags only. */
+  readonly arg?: string;
+  /** One line (or a few, joined with newlines) for the Options list. */
+  readonly help: string;
+  /** Listed in the usage line without brackets (the command checks it; the parser cannot). */
+  readonly required?: boolean;
+}
+
+/** @internal command plumbing */
+export type FlagTable = Readonly<Record<string, FlagSpec>>;
+
+/** What {@link defineCommand} builds a {@link Command} from. @internal command plumbing */
+export interface CommandSpec {
+  readonly path: readonly string[];
+  readonly summary: string;
+  /** Positional arguments in the usage line, e.g. `HEX` or `DIR`; none when absent. */
+  readonly positionals?: string;
+  /** What the command does: paragraphs after the usage line. */
+  readonly about: string;
+  readonly flags: FlagTable;
+  /** Lines after `Example:` (without the indentation). */
+  readonly example?: string;
+  run(parsed: { values: FlagValues & { json: boolean; help: boolean }; positionals: string[] }, io: Io): Promise<number>;
+}
+
+function toParseOptions(flags: FlagTable): Options {
+  const out: Options = {};
+  for (const [name, f] of Object.entries(flags)) {
+    out[name] = { type: f.type, ...(f.multiple === true ? { multiple: true } : {}), ...(f.short !== undefined ? { short: f.short } : {}) };
+  }
+  return out;
+}
+
+function flagLabel(name: string, f: FlagSpec): string {
+  return `--${name}${f.type === 'string' ? ` ${f.arg ?? 'VALUE'}` : ''}`;
+}
+
+/**
+ * The `--help` text of a command, generated from its flag table: usage line (required flags bare,
+ * the others in brackets), the description, every flag with its help line, and the example.
+ * @internal command plumbing, exported for the package's own commands and tests
+ */
+export function renderHelp(spec: Omit<CommandSpec, 'run' | 'summary'>): string {
+  const entries = Object.entries(spec.flags);
+  const words = [
+    `Usage: outpost ${spec.path.join(' ')}`,
+    ...(spec.positionals !== undefined ? [spec.positionals] : []),
+    ...entries.filter(([, f]) => f.required === true).map(([n, f]) => flagLabel(n, f)),
+    ...entries.filter(([, f]) => f.required !== true).map(([n, f]) => `[${flagLabel(n, f)}]`),
+    '[--json]',
+  ];
+  const usage: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line !== '' && line.length + 1 + w.length > 100) {
+      usage.push(line);
+      line = `    ${w}`;
+    } else line = line === '' ? w : `${line} ${w}`;
+  }
+  usage.push(line);
+  const rows: Array<[string, string]> = [
+    ...entries.map(([n, f]): [string, string] => [flagLabel(n, f), f.required === true ? `${f.help} (required)` : f.help]),
+    ['--json', 'print the result (or the error) as JSON on stdout'],
+    ['-h, --help', 'this help'],
+  ];
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  const options = rows.map(([l, h]) => `  ${l.padEnd(width)}${h.split('\n').join(`\n  ${' '.repeat(width)}`)}`);
+  const example = spec.example === undefined ? [] : ['', 'Example:', ...spec.example.split('\n').map((l) => `  ${l}`)];
+  return [...usage, '', spec.about, '', 'Options:', ...options, ...example].join('\n');
+}
+
+/**
+ * A {@link Command} whose help text and argument parser come from one flag table.
+ * @internal command plumbing, exported for the package's own commands and tests
+ */
+export function defineCommand(spec: CommandSpec): Command {
+  return {
+    path: spec.path,
+    summary: spec.summary,
+    help: renderHelp(spec),
+    flags: spec.flags,
+    run: (args, io) => spec.run(parseCommandArgs(args, toParseOptions(spec.flags), spec.positionals !== undefined), io),
+  };
+}
 
 /** Common flags every command accepts. */
 export const commonOptions = {

@@ -53,6 +53,9 @@ describe('outpost shadow', () => {
       ['shadow-service'],
       ['shadow-service', ...conn(SERVICE_ID), '--store', 'x', '--memory'],
       ['shadow-service', ...conn(SERVICE_ID), '--duration', 'soon'],
+      ['shadow-service', ...conn(SERVICE_ID), '--max-in-flight', '0'],
+      ['shadow-service', ...conn(SERVICE_ID), '--max-in-flight', 'many'],
+      ['shadow-service', ...conn(SERVICE_ID), '--tombstone-ttl-ms', '2d'],
       ['shadow', 'update', 'dev-1', ...conn(APP_ID)],
       ['shadow', 'update', 'dev-1', '--desired', '{nope', ...conn(APP_ID)],
       ['shadow', 'update', 'dev-1', '--desired', '[1]', ...conn(APP_ID)],
@@ -75,7 +78,7 @@ describe('outpost shadow', () => {
   });
 
   test('shadow-service serves get/update from the CLI, keeps documents in its file store, prints stats', async () => {
-    const service = cli('shadow-service', ...conn(SERVICE_ID), '--store', 'shadows', '--duration', '6000', '--json');
+    const service = cli('shadow-service', ...conn(SERVICE_ID), '--store', 'shadows', '--duration', '6000', '--max-in-flight', '3', '--tombstone-ttl-ms', '60000', '--json');
     // Wait until it listens (its first line).
     const deadline = Date.now() + 20_000;
     let up = false;
@@ -100,7 +103,7 @@ describe('outpost shadow', () => {
     const r = await service;
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; stats?: Record<string, number> });
-    expect(lines[0]).toMatchObject({ type: 'listening', clientId: SERVICE_ID });
+    expect(lines[0]).toMatchObject({ type: 'listening', clientId: SERVICE_ID, maxInFlightPerShadow: 3, tombstoneTtlMs: 60_000 });
     // accepted: update, get, named update; rejected: the 409 and the 404(s) of the wait loop.
     expect(lines.at(-1)).toMatchObject({ type: 'stopped', stats: { accepted: 3 } });
     expect(lines.at(-1)?.stats?.['rejected']).toBeGreaterThanOrEqual(2);

@@ -4,47 +4,7 @@
 import { copyFile, mkdir, open, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inspectBuffer, type BufferReport } from '@outpost/edge-buffer';
-import { CliError, emit, parseCommandArgs, requireString, type Command, type Io } from '../command.js';
-
-const inspectHelp = `Usage: outpost buffer inspect DIR [--json]
-
-Describes an edge-buffer directory without changing it: segments (seq range, records, bytes),
-the checkpoint (acknowledged seq, high-water mark, segments in the seal's index), damaged byte
-ranges, lost seq ranges, files set aside (*.quarantine) and the repairs the next open would
-make. Segments the seal covers are not CRC-checked (use "outpost buffer verify" for that).
-
-Options:
-  --json             the report as JSON
-
-Example:
-  outpost buffer inspect /var/lib/myapp/telemetry`;
-
-const verifyHelp = `Usage: outpost buffer verify DIR [--json]
-
-CRC-checks every record of every segment, including those a clean close sealed, and prints the
-same report as "inspect". Exits 0 when the buffer is intact, 1 when it found damaged bytes, lost
-records or repairs pending. Read-only: run it on a stopped buffer (a running one may be
-appending to its newest segment).
-
-Options:
-  --json             the report as JSON
-
-Example:
-  outpost buffer verify /var/lib/myapp/telemetry --json`;
-
-const exportHelp = `Usage: outpost buffer export DIR --out DIR [--json]
-
-Copies, for forensics, every damaged byte range found by a full verification
-("<segment>.<offset>-<end>.damaged") and every file set aside ("*.quarantine") into the
-output directory, with manifest.json (the verify report and the list of files written).
-The buffer directory is not changed.
-
-Options:
-  --out DIR          where to write (created if missing)
-  --json             the manifest as JSON
-
-Example:
-  outpost buffer export /var/lib/myapp/telemetry --out ./buffer-forensics`;
+import { CliError, defineCommand, emit, requireString, type Command, type Io } from '../command.js';
 
 function dirArg(io: Io, positionals: string[], usage: string): string {
   if (positionals.length !== 1) throw new CliError('USAGE', `expected one buffer directory (${usage})`, 2);
@@ -94,34 +54,49 @@ async function copyRange(from: string, to: string, offset: number, bytes: number
 }
 
 export const bufferCommands: readonly Command[] = [
-  {
+  defineCommand({
     path: ['buffer', 'inspect'],
     summary: 'describe an edge-buffer directory: segments, checkpoint, damage, lost ranges',
-    help: inspectHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, {}, true);
+    positionals: 'DIR',
+    about: `Describes an edge-buffer directory without changing it: segments (seq range, records, bytes),
+the checkpoint (acknowledged seq, high-water mark, segments in the seal's index), damaged byte
+ranges, lost seq ranges, files set aside (*.quarantine) and the repairs the next open would
+make. Segments the seal covers are not CRC-checked (use "outpost buffer verify" for that).`,
+    flags: {},
+    example: 'outpost buffer inspect /var/lib/myapp/telemetry',
+    async run({ values, positionals }, io) {
       const r = await report(dirArg(io, positionals, 'outpost buffer inspect DIR'), false);
       emit(io, values.json, r, formatReport(r));
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['buffer', 'verify'],
     summary: 'CRC-check every record of an edge-buffer directory; exit 1 on damage',
-    help: verifyHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, {}, true);
+    positionals: 'DIR',
+    about: `CRC-checks every record of every segment, including those a clean close sealed, and prints the
+same report as "inspect". Exits 0 when the buffer is intact, 1 when it found damaged bytes, lost
+records or repairs pending. Read-only: run it on a stopped buffer (a running one may be
+appending to its newest segment).`,
+    flags: {},
+    example: 'outpost buffer verify /var/lib/myapp/telemetry --json',
+    async run({ values, positionals }, io) {
       const r = await report(dirArg(io, positionals, 'outpost buffer verify DIR'), true);
       emit(io, values.json, r, formatReport(r));
       return r.damage.length + r.lost.length + r.repairs.length === 0 ? 0 : 1;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['buffer', 'export'],
     summary: 'copy damaged and quarantined bytes of an edge-buffer directory out for forensics',
-    help: exportHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, { out: { type: 'string' } }, true);
+    positionals: 'DIR',
+    about: `Copies, for forensics, every damaged byte range found by a full verification
+("<segment>.<offset>-<end>.damaged") and every file set aside ("*.quarantine") into the
+output directory, with manifest.json (the verify report and the list of files written).
+The buffer directory is not changed.`,
+    flags: { out: { type: 'string', arg: 'DIR', required: true, help: 'where to write (created if missing)' } },
+    example: 'outpost buffer export /var/lib/myapp/telemetry --out ./buffer-forensics',
+    async run({ values, positionals }, io) {
       const dir = dirArg(io, positionals, 'outpost buffer export DIR --out DIR');
       const out = resolve(io.cwd, requireString(values['out'], 'out'));
       if (out === dir) throw new CliError('USAGE', '--out must not be the buffer directory', 2);
@@ -143,5 +118,5 @@ export const bufferCommands: readonly Command[] = [
       emit(io, values.json, manifest, human);
       return 0;
     },
-  },
+  }),
 ];

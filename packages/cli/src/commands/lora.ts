@@ -4,7 +4,7 @@ import {
   loadPayloadCodec, maxAppPayload, txPowerDbm, LoRaWANError, REGIONAL_PARAMETERS, REGION_NAMES,
   type CodingRate, type Frame, type Region,
 } from '@outpost/lorawan';
-import { CliError, emit, parseCommandArgs, requireString, type Command } from '../command.js';
+import { CliError, defineCommand, emit, requireString, type Command } from '../command.js';
 import { readCapped } from '../files.js';
 
 function num(value: unknown, flag: string, min: number, max: number, integer = true): number {
@@ -58,85 +58,6 @@ function describeFrame(f: Frame): string {
   return lines.join('\n');
 }
 
-const toaHelp = `Usage: outpost lora toa --sf SF --bytes N [--bw 125|250|500] [--cr 4/5..4/8] [--preamble 8] [--no-crc] [--implicit] [--json]
-
-LoRa time on air by the Semtech formula (SX1276 datasheet, AN1200.13), exact, with
-low-data-rate optimisation on when the symbol time is ≥ 16 ms.
-
-Options:
-  --sf N         spreading factor 7…12 (required)
-  --bytes N      PHYPayload length in bytes 0…255 (required)
-  --bw KHZ       bandwidth in kHz (default 125)
-  --cr 4/x       coding rate (default 4/5)
-  --preamble N   preamble symbols (default 8)
-  --no-crc       payload CRC off (downlinks)
-  --implicit     implicit header
-
-Example:
-  outpost lora toa --sf 12 --bw 125 --cr 4/5 --bytes 51     # 2465.792 ms`;
-
-const decodeHelp = `Usage: outpost lora decode HEX [--nwkskey K] [--appskey K] [--appkey K] [--fcnt-last N] [--json]
-
-Decodes a LoRaWAN PHYPayload given in hex. With --nwkskey the MIC is checked (a bad MIC is
-reported, not an error); with --appskey the FRMPayload is decrypted; with --appkey join
-requests are checked and join-accepts decrypted. Keys are 32 hex digits.
-
-Options:
-  --nwkskey K    network session key (MIC, FPort 0 payload)
-  --appskey K    application session key (FRMPayload)
-  --appkey K     root key (join-request MIC, join-accept decryption)
-  --fcnt-last N  last accepted 32-bit frame counter, to rebuild FCnt
-
-Example:
-  outpost lora decode 40F17DBE4900020001954378762B11FF0D \\
-    --nwkskey 44024241ed4ce9a68c6a8bc055233fd3 --appskey ec925802ae430ca77fd3dd73cb2cc588`;
-
-const budgetHelp = `Usage: outpost lora budget --region EU868 --sf SF --bytes N --freq MHZ [--bw 125] [--json]
-
-How many uplinks per hour the duty cycle of the sub-band containing --freq allows for a
-PHYPayload of --bytes at --sf (ETSI EN 300 220 sub-bands for EU868; the region's bands for
-EU433, CN779, RU864). Regions without a duty cycle (US915, AU915, AS923, KR920, IN865) report
-the dwell-time limit instead.
-
-Options:
-  --region R     EU868 (default) or another region of \`outpost lora region\`
-  --sf N         spreading factor 7…12 (required)
-  --bytes N      PHYPayload length in bytes (required)
-  --freq MHZ     channel frequency in MHz (required)
-  --bw KHZ       bandwidth in kHz (default 125)
-
-Example:
-  outpost lora budget --region EU868 --sf 12 --bytes 51 --freq 868.1     # 14 per hour`;
-
-const regionHelp = `Usage: outpost lora region NAME [--json]
-
-Prints a region's tables as this package implements them (${REGIONAL_PARAMETERS}, with the
-section): data rates, maximum payload sizes N with and without dwell time and repeater
-compatible, default channels, RX1 data-rate table, RX2, delays, TX power, duty-cycle bands
-and listen-before-talk parameters.
-
-Options:
-  NAME           ${REGION_NAMES.join(', ')} (case-insensitive, AS923_2 = AS923-2)
-
-Example:
-  outpost lora region AS923`;
-
-const codecHelp = `Usage: outpost lora codec --codec FILE --port N --hex BYTES [--downlink] [--timeout-ms 50] [--json]
-
-Runs a TS013 payload codec (a TTN Device Repository codec file: decodeUplink, decodeDownlink)
-isolated (a worker with a bounded heap, no Node globals, a time budget) on one payload.
-Exits 1 with the codec's errors when it fails.
-
-Options:
-  --codec FILE     the codec script (at most 1 MiB)
-  --port N         FPort 0…255
-  --hex BYTES      the payload in hex
-  --downlink       call decodeDownlink instead of decodeUplink
-  --timeout-ms N   CPU budget of the call (default 50)
-
-Example:
-  outpost lora codec --codec vendor/lht65.js --port 2 --hex cbf60b0d0376010adc7fff`;
-
 const MAX_CODEC_BYTES = 1 << 20;
 
 function regionTables(region: Region): Record<string, unknown> {
@@ -176,15 +97,22 @@ function describeRegion(t: Record<string, unknown>): string {
 }
 
 export const loraCommands: readonly Command[] = [
-  {
+  defineCommand({
     path: ['lora', 'toa'],
     summary: 'LoRa time on air of a packet (Semtech formula)',
-    help: toaHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        sf: { type: 'string' }, bytes: { type: 'string' }, bw: { type: 'string' }, cr: { type: 'string' },
-        preamble: { type: 'string' }, 'no-crc': { type: 'boolean' }, implicit: { type: 'boolean' },
-      });
+    about: `LoRa time on air by the Semtech formula (SX1276 datasheet, AN1200.13), exact, with
+low-data-rate optimisation on when the symbol time is ≥ 16 ms.`,
+    flags: {
+      sf: { type: 'string', arg: 'N', required: true, help: 'spreading factor 7…12' },
+      bytes: { type: 'string', arg: 'N', required: true, help: 'PHYPayload length in bytes 0…255' },
+      bw: { type: 'string', arg: 'KHZ', help: 'bandwidth in kHz: 125, 250 or 500 (default 125)' },
+      cr: { type: 'string', arg: '4/x', help: 'coding rate 4/5…4/8 (default 4/5)' },
+      preamble: { type: 'string', arg: 'N', help: 'preamble symbols (default 8)' },
+      'no-crc': { type: 'boolean', help: 'payload CRC off (downlinks)' },
+      implicit: { type: 'boolean', help: 'implicit header' },
+    },
+    example: 'outpost lora toa --sf 12 --bw 125 --cr 4/5 --bytes 51     # 2465.792 ms',
+    async run({ values }, io) {
       const params = {
         spreadingFactor: num(values['sf'], 'sf', 7, 12),
         bandwidthHz: bandwidthHz(values['bw']),
@@ -200,15 +128,23 @@ export const loraCommands: readonly Command[] = [
         `${ms} ms on air (SF${params.spreadingFactor}, ${params.bandwidthHz / 1000} kHz, CR ${params.codingRate}, ${params.payloadBytes} bytes, symbol ${symbolMs} ms, LDRO ${symbolMs >= 16 ? 'on' : 'off'})`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['lora', 'decode'],
     summary: 'decode a LoRaWAN PHYPayload (MIC check and decryption with keys)',
-    help: decodeHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, {
-        nwkskey: { type: 'string' }, appskey: { type: 'string' }, appkey: { type: 'string' }, 'fcnt-last': { type: 'string' },
-      }, true);
+    positionals: 'HEX',
+    about: `Decodes a LoRaWAN PHYPayload given in hex. With --nwkskey the MIC is checked (a bad MIC is
+reported, not an error); with --appskey the FRMPayload is decrypted; with --appkey join
+requests are checked and join-accepts decrypted. Keys are 32 hex digits.`,
+    flags: {
+      nwkskey: { type: 'string', arg: 'K', help: 'network session key (MIC, FPort 0 payload)' },
+      appskey: { type: 'string', arg: 'K', help: 'application session key (FRMPayload)' },
+      appkey: { type: 'string', arg: 'K', help: 'root key (join-request MIC, join-accept decryption)' },
+      'fcnt-last': { type: 'string', arg: 'N', help: 'last accepted 32-bit frame counter, to rebuild FCnt' },
+    },
+    example: `outpost lora decode 40F17DBE4900020001954378762B11FF0D \\
+  --nwkskey 44024241ed4ce9a68c6a8bc055233fd3 --appskey ec925802ae430ca77fd3dd73cb2cc588`,
+    async run({ values, positionals }, io) {
       if (positionals.length !== 1) throw new CliError('USAGE', `expected one HEX argument, got ${positionals.length}`, 2);
       const hex = positionals[0] as string;
       if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new CliError('USAGE', 'HEX: expected an even number of hex digits', 2);
@@ -223,15 +159,23 @@ export const loraCommands: readonly Command[] = [
       emit(io, values.json, toJson(frame), describeFrame(frame));
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['lora', 'budget'],
     summary: 'uplinks per hour the duty cycle allows on a frequency',
-    help: budgetHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        region: { type: 'string' }, sf: { type: 'string' }, bytes: { type: 'string' }, freq: { type: 'string' }, bw: { type: 'string' },
-      });
+    about: `How many uplinks per hour the duty cycle of the sub-band containing --freq allows for a
+PHYPayload of --bytes at --sf (ETSI EN 300 220 sub-bands for EU868; the region's bands for
+EU433, CN779, RU864). Regions without a duty cycle (US915, AU915, AS923, KR920, IN865) report
+the dwell-time limit instead.`,
+    flags: {
+      sf: { type: 'string', arg: 'N', required: true, help: 'spreading factor 7…12' },
+      bytes: { type: 'string', arg: 'N', required: true, help: 'PHYPayload length in bytes' },
+      freq: { type: 'string', arg: 'MHZ', required: true, help: 'channel frequency in MHz' },
+      region: { type: 'string', arg: 'R', help: 'EU868 (default) or another region of `outpost lora region`' },
+      bw: { type: 'string', arg: 'KHZ', help: 'bandwidth in kHz (default 125)' },
+    },
+    example: 'outpost lora budget --region EU868 --sf 12 --bytes 51 --freq 868.1     # 14 per hour',
+    async run({ values }, io) {
       let region;
       try {
         region = getRegion(requireString(values['region'] ?? 'EU868', 'region'));
@@ -260,13 +204,20 @@ export const loraCommands: readonly Command[] = [
         `(${band.minHz / 1e6}–${band.maxHz / 1e6} MHz, ${band.dutyCycle * 100} % duty cycle); one every ${(airtimeMs / band.dutyCycle / 1000).toFixed(1)} s on average`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['lora', 'region'],
     summary: "a region's tables (data rates, payloads, channels, RX1/RX2, power)",
-    help: regionHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, {}, true);
+    positionals: 'NAME',
+    about: `Prints a region's tables as this package implements them (${REGIONAL_PARAMETERS}, with the
+section): data rates, maximum payload sizes N with and without dwell time and repeater
+compatible, default channels, RX1 data-rate table, RX2, delays, TX power, duty-cycle bands
+and listen-before-talk parameters.
+
+NAME is one of ${REGION_NAMES.join(', ')} (case-insensitive, AS923_2 = AS923-2).`,
+    flags: {},
+    example: 'outpost lora region AS923',
+    async run({ values, positionals }, io) {
       if (positionals.length !== 1) throw new CliError('USAGE', `expected one region NAME, got ${positionals.length}`, 2);
       let region: Region;
       try {
@@ -278,15 +229,22 @@ export const loraCommands: readonly Command[] = [
       emit(io, values.json, t, describeRegion(t));
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['lora', 'codec'],
     summary: 'run a TS013 payload codec, isolated, on one payload',
-    help: codecHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        codec: { type: 'string' }, port: { type: 'string' }, hex: { type: 'string' }, downlink: { type: 'boolean' }, 'timeout-ms': { type: 'string' },
-      });
+    about: `Runs a TS013 payload codec (a TTN Device Repository codec file: decodeUplink, decodeDownlink)
+isolated (a worker with a bounded heap, no Node globals, a time budget) on one payload.
+Exits 1 with the codec's errors when it fails.`,
+    flags: {
+      codec: { type: 'string', arg: 'FILE', required: true, help: 'the codec script (at most 1 MiB)' },
+      port: { type: 'string', arg: 'N', required: true, help: 'FPort 0…255' },
+      hex: { type: 'string', arg: 'BYTES', required: true, help: 'the payload in hex' },
+      downlink: { type: 'boolean', help: 'call decodeDownlink instead of decodeUplink' },
+      'timeout-ms': { type: 'string', arg: 'N', help: 'CPU budget of the call (default 50)' },
+    },
+    example: 'outpost lora codec --codec vendor/lht65.js --port 2 --hex cbf60b0d0376010adc7fff',
+    async run({ values }, io) {
       const path = requireString(values['codec'], 'codec');
       const fPort = num(values['port'], 'port', 0, 255);
       const hex = requireString(values['hex'], 'hex');
@@ -313,5 +271,5 @@ export const loraCommands: readonly Command[] = [
         await codec.close();
       }
     },
-  },
+  }),
 ];

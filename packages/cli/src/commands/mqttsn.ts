@@ -1,13 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_GATEWAY_LIMITS, MqttSnGateway, type BrokerCredentials, type MqttSnGatewayOptions } from '@outpost/device-sdk/mqtt-sn';
-import { CliError, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
+import { CliError, defineCommand, requireString, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
 
 // `outpost mqttsn-gateway --config FILE`: runs an MQTT-SN gateway until SIGINT/SIGTERM.
 
-const help = `Usage: outpost mqttsn-gateway --config FILE [--json] [--duration MS]
-
-Runs a transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per
+const about = `Runs a transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per
 client to the broker over mutual TLS with that client's own certificate, so the broker's
 per-device identity and ACLs still apply. Runs until SIGINT or SIGTERM.
 
@@ -26,15 +24,7 @@ Config (JSON; relative paths are relative to the config file):
     "gwId": 1,
     "advertise":  { "targets": [{ "host": "255.255.255.255", "port": 10000 }], "intervalS": 900 },
     "retry":      { "tRetryMs": 10000, "nRetry": 3 }
-  }
-
-Options:
-  --config FILE   the configuration above (required)
-  --json          one JSON object per line (startup, client events, final stats)
-  --duration MS   stop after MS milliseconds (for tests and smoke runs)
-
-Example:
-  outpost mqttsn-gateway --config /etc/outpost/mqttsn.json`;
+  }`;
 
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -130,8 +120,7 @@ export async function loadGatewayConfig(file: string): Promise<{ options: MqttSn
   return { options, summary: { broker: url, credentials: credSummary, identity: identity?.clientId ?? null } };
 }
 
-async function runGateway(args: readonly string[], io: Io): Promise<number> {
-  const { values } = parseCommandArgs(args, { config: { type: 'string' }, duration: { type: 'string' } });
+async function runGateway({ values }: Parameters<CommandSpec['run']>[0], io: Io): Promise<number> {
   const file = resolve(io.cwd, requireString(values['config'], 'config'));
   let durationMs: number | undefined;
   if (values['duration'] !== undefined) {
@@ -167,5 +156,15 @@ async function runGateway(args: readonly string[], io: Io): Promise<number> {
 
 /** `outpost mqttsn-gateway`. */
 export const mqttsnCommands: readonly Command[] = [
-  { path: ['mqttsn-gateway'], summary: 'run an MQTT-SN gateway (UDP) in front of an MQTT broker', help, run: runGateway },
+  defineCommand({
+    path: ['mqttsn-gateway'],
+    summary: 'run an MQTT-SN gateway (UDP) in front of an MQTT broker',
+    about,
+    flags: {
+      config: { type: 'string', arg: 'FILE', required: true, help: 'the configuration above' },
+      duration: { type: 'string', arg: 'MS', help: 'stop after MS milliseconds (for tests and smoke runs)' },
+    },
+    example: 'outpost mqttsn-gateway --config /etc/outpost/mqttsn.json   # with --json: one JSON object per line',
+    run: runGateway,
+  }),
 ];

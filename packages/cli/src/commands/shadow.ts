@@ -6,74 +6,25 @@ import {
   createShadowAppClient, MemoryShadowStore, openFileShadowStore, ShadowError, startShadowService,
   type JsonObject, type ShadowStore,
 } from '@outpost/shadow';
-import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io, untilStopped } from '../command.js';
+import { CliError, defineCommand, emit, requireString, type Command, type CommandSpec, type FlagTable, type FlagValues, type Io, untilStopped } from '../command.js';
 import { readCapped } from '../files.js';
 
-const connectionOptions = {
-  broker: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  ca: { type: 'string' },
-  protocol: { type: 'string' },
-} as const;
+const connectionFlags = {
+  broker: { type: 'string', arg: 'URL', required: true, help: 'mqtts://host:port of the broker' },
+  cert: { type: 'string', arg: 'FILE', required: true, help: "this client's certificate (its CN is the MQTT client id)" },
+  key: { type: 'string', arg: 'FILE', required: true, help: 'its private key' },
+  ca: { type: 'string', arg: 'FILE', required: true, help: "the fleet CA certificate the broker's certificate chains to" },
+  protocol: { type: 'string', arg: '4|5', help: 'MQTT version (default 5)' },
+} as const satisfies FlagTable;
 
-const connectionHelp = `  --broker URL       mqtts://host:port of the broker (required)
-  --cert FILE        this client's certificate (its CN is the MQTT client id) (required)
-  --key FILE         its private key (required)
-  --ca FILE          the fleet CA certificate the broker's certificate chains to (required)
-  --protocol 4|5     MQTT version (default 5)`;
+const shadowFlag = { shadow: { type: 'string', arg: 'NAME', help: 'a named shadow (default: the classic shadow)' } } as const satisfies FlagTable;
 
-const serviceHelp = `Usage: outpost shadow-service --broker URL --cert FILE --key FILE --ca FILE [--store DIR | --memory] [--duration MS] [--json]
-
-Runs the reference device-shadow service: AWS IoT shadow semantics and topics
-($aws/things/+/shadow[/name/+]/{get,update,delete}) over any MQTT broker. Documents are kept
-in a durable file store (one file per shadow, written atomically) unless --memory is given.
-Runs until SIGINT or SIGTERM. For development, tests and small self-hosted fleets; at scale
-use AWS IoT Core's shadow service, whose topics the Outpost clients speak unchanged.
-
-The service's identity must be allowed to read and write every shadow topic; for Mosquitto:
-  user shadow-service
-  topic readwrite $aws/things/+/shadow/#
-
-Options:
-${connectionHelp}
-  --store DIR        directory of the file store (default ./outpost-shadows)
-  --memory           keep documents in memory only (lost on exit)
-  --duration MS      stop after MS milliseconds (for tests and smoke runs)
-  --json             one JSON object per line (listening, stopped) instead of text
-
-Example:
-  outpost shadow-service --broker mqtts://127.0.0.1:8883 --cert shadow-service.pem --key shadow-service.key --ca ca.pem --store ./shadows`;
-
-const getHelp = `Usage: outpost shadow get THING --broker URL --cert FILE --key FILE --ca FILE [--shadow NAME] [--json]
-
-Prints a device's shadow document (desired, reported, delta, version) through the shadow
-service's topics (AWS IoT Core or outpost shadow-service).
-
-Options:
-${connectionHelp}
-  --shadow NAME      a named shadow (default: the classic shadow)
-  --json             the full document as JSON
-
-Example:
-  outpost shadow get sensor-0001 --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem --json`;
-
-const updateHelp = `Usage: outpost shadow update THING (--desired JSON | --reported JSON) --broker URL --cert FILE --key FILE --ca FILE [--version N] [--shadow NAME] [--json]
-
-Writes desired (or reported) state of a device's shadow: objects merge, null deletes a key,
-arrays are replaced whole. With --version the update applies only if the shadow is still at
-that version (otherwise it fails with 409 and nothing changes).
-
-Options:
-${connectionHelp}
-  --desired JSON     desired state patch, e.g. '{"reportIntervalS":30}'
-  --reported JSON    reported state patch
-  --version N        expected current version (optimistic concurrency)
-  --shadow NAME      a named shadow (default: the classic shadow)
-  --json             the accepted response as JSON
-
-Example:
-  outpost shadow update sensor-0001 --desired '{"reportIntervalS":30}' --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem`;
+function nonNegative(values: FlagValues, flag: string): number | undefined {
+  if (values[flag] === undefined) return undefined;
+  const d = requireString(values[flag], flag);
+  if (!/^\d+$/.test(d)) throw new CliError('USAGE', `--${flag}: expected a non-negative integer, got "${d}"`, 2);
+  return Number(d);
+}
 
 /** Certificates, keys and CA bundles: read with a 1 MiB cap before anything parses them. */
 async function readText(io: Io, v: unknown, flag: string): Promise<string> {
@@ -112,14 +63,11 @@ function shadowFailure(err: unknown): never {
   throw err;
 }
 
-async function runService(args: readonly string[], io: Io): Promise<number> {
-  const { values } = parseCommandArgs(args, { ...connectionOptions, store: { type: 'string' }, memory: { type: 'boolean', default: false }, duration: { type: 'string' } });
-  let durationMs: number | undefined;
-  if (values['duration'] !== undefined) {
-    const d = requireString(values['duration'], 'duration');
-    if (!/^\d+$/.test(d)) throw new CliError('USAGE', `--duration: expected milliseconds, got "${d}"`, 2);
-    durationMs = Number(d);
-  }
+async function runService({ values }: Parameters<CommandSpec['run']>[0], io: Io): Promise<number> {
+  const durationMs = nonNegative(values, 'duration');
+  const maxInFlightPerShadow = nonNegative(values, 'max-in-flight');
+  if (maxInFlightPerShadow === 0) throw new CliError('USAGE', '--max-in-flight: expected at least 1', 2);
+  const tombstoneTtlMs = nonNegative(values, 'tombstone-ttl-ms');
   if (values['memory'] === true && values['store'] !== undefined) throw new CliError('USAGE', '--store and --memory exclude each other', 2);
   const storeDir = values['memory'] === true ? undefined : resolve(io.cwd, values['store'] === undefined ? 'outpost-shadows' : requireString(values['store'], 'store'));
   const mqtt = await connect(io, values);
@@ -129,10 +77,12 @@ async function runService(args: readonly string[], io: Io): Promise<number> {
     const service = await startShadowService({
       mqtt,
       store,
+      ...(maxInFlightPerShadow !== undefined ? { maxInFlightPerShadow } : {}),
+      ...(tombstoneTtlMs !== undefined ? { tombstoneTtlMs } : {}),
       onError: (e) => io.stderr(`outpost: shadow-service: ${e.message.split('\n')[0] ?? ''}\n`),
     });
     const line = (obj: unknown, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
-    line({ type: 'listening', broker: values['broker'], clientId: mqtt.clientId, store: storeDir ?? 'memory' }, `shadow service on ${String(values['broker'])} as ${mqtt.clientId}, store: ${storeDir ?? 'memory (lost on exit)'}`);
+    line({ type: 'listening', broker: values['broker'], clientId: mqtt.clientId, store: storeDir ?? 'memory', maxInFlightPerShadow: maxInFlightPerShadow ?? 10, tombstoneTtlMs: tombstoneTtlMs ?? 172_800_000 }, `shadow service on ${String(values['broker'])} as ${mqtt.clientId}, store: ${storeDir ?? 'memory (lost on exit)'}`);
     await untilStopped(durationMs);
     await service.close();
     const s = service.stats();
@@ -159,13 +109,41 @@ async function withApp<T>(io: Io, values: FlagValues, fn: (app: ReturnType<typeo
 
 /** `outpost shadow-service`, `outpost shadow get`, `outpost shadow update`. */
 export const shadowCommands: readonly Command[] = [
-  { path: ['shadow-service'], summary: 'run the reference device-shadow service on an MQTT broker', help: serviceHelp, run: runService },
-  {
+  defineCommand({
+    path: ['shadow-service'],
+    summary: 'run the reference device-shadow service on an MQTT broker',
+    about: `Runs the reference device-shadow service: AWS IoT shadow semantics and topics
+($aws/things/+/shadow[/name/+]/{get,update,delete}) over any MQTT broker. Documents are kept
+in a durable file store (one file per shadow, written atomically) unless --memory is given.
+Runs until SIGINT or SIGTERM. For development, tests and small self-hosted fleets; at scale
+use AWS IoT Core's shadow service, whose topics the Outpost clients speak unchanged.
+
+The service's identity must be allowed to read and write every shadow topic; for Mosquitto
+(outpost pki broker-config writes this for a service identity):
+  user shadow-service
+  topic readwrite $aws/things/+/shadow/#
+
+With --json: one JSON object per line (listening, stopped) instead of text.`,
+    flags: {
+      ...connectionFlags,
+      store: { type: 'string', arg: 'DIR', help: 'directory of the file store (default ./outpost-shadows)' },
+      memory: { type: 'boolean', help: 'keep documents in memory only (lost on exit)' },
+      'max-in-flight': { type: 'string', arg: 'N', help: 'requests queued per shadow before 429 "too many requests" (default 10, as AWS)' },
+      'tombstone-ttl-ms': { type: 'string', arg: 'MS', help: "how long a deleted shadow's version is remembered (default 172800000: 48 h, as AWS)" },
+      duration: { type: 'string', arg: 'MS', help: 'stop after MS milliseconds (for tests and smoke runs)' },
+    },
+    example: 'outpost shadow-service --broker mqtts://127.0.0.1:8883 --cert shadow-service.pem --key shadow-service.key --ca ca.pem --store ./shadows',
+    run: runService,
+  }),
+  defineCommand({
     path: ['shadow', 'get'],
     summary: "print a device's shadow document",
-    help: getHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, { ...connectionOptions, shadow: { type: 'string' } }, true);
+    positionals: 'THING',
+    about: `Prints a device's shadow document (desired, reported, delta, version) through the shadow
+service's topics (AWS IoT Core or outpost shadow-service).`,
+    flags: { ...connectionFlags, ...shadowFlag },
+    example: 'outpost shadow get sensor-0001 --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem --json',
+    async run({ values, positionals }, io) {
       const thing = thingArg(positionals);
       const shadowName = values['shadow'] === undefined ? undefined : requireString(values['shadow'], 'shadow');
       const doc = await withApp(io, values, (app) => app.get(thing, shadowName === undefined ? {} : { shadowName }));
@@ -178,28 +156,33 @@ export const shadowCommands: readonly Command[] = [
       emit(io, values.json, doc, human);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['shadow', 'update'],
     summary: "write desired or reported state of a device's shadow",
-    help: updateHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, { ...connectionOptions, shadow: { type: 'string' }, desired: { type: 'string' }, reported: { type: 'string' }, version: { type: 'string' } }, true);
+    positionals: 'THING',
+    about: `Writes desired (or reported) state of a device's shadow (give --desired or --reported):
+objects merge, null deletes a key, arrays are replaced whole. With --version the update applies
+only if the shadow is still at that version (otherwise it fails with 409 and nothing changes).`,
+    flags: {
+      ...connectionFlags,
+      desired: { type: 'string', arg: 'JSON', help: `desired state patch, e.g. '{"reportIntervalS":30}'` },
+      reported: { type: 'string', arg: 'JSON', help: 'reported state patch' },
+      version: { type: 'string', arg: 'N', help: 'expected current version (optimistic concurrency)' },
+      ...shadowFlag,
+    },
+    example: `outpost shadow update sensor-0001 --desired '{"reportIntervalS":30}' --broker mqtts://127.0.0.1:8883 --cert ops.pem --key ops.key --ca ca.pem`,
+    async run({ values, positionals }, io) {
       const thing = thingArg(positionals);
       if (values['desired'] === undefined && values['reported'] === undefined) throw new CliError('USAGE', 'missing required option --desired or --reported', 2);
       const state: { desired?: JsonObject | null; reported?: JsonObject | null } = {};
       if (values['desired'] !== undefined) state.desired = parseJsonObject(values['desired'], 'desired');
       if (values['reported'] !== undefined) state.reported = parseJsonObject(values['reported'], 'reported');
-      let version: number | undefined;
-      if (values['version'] !== undefined) {
-        const v = requireString(values['version'], 'version');
-        if (!/^\d+$/.test(v)) throw new CliError('USAGE', `--version: expected a non-negative integer, got "${v}"`, 2);
-        version = Number(v);
-      }
+      const version = nonNegative(values, 'version');
       const shadowName = values['shadow'] === undefined ? undefined : requireString(values['shadow'], 'shadow');
       const accepted = await withApp(io, values, (app) => app.update(thing, { state, ...(version !== undefined ? { version } : {}) }, shadowName === undefined ? {} : { shadowName }));
       emit(io, values.json, accepted, `accepted: ${thing} now at version ${accepted.version}`);
       return 0;
     },
-  },
+  }),
 ];
