@@ -61,6 +61,7 @@ import { openBuffer } from '@outpost/edge-buffer';
 import { timeOnAir } from '@outpost/lorawan';
 import { compareVersions, generateKeyPair, keyIdOf } from '@outpost/ota';
 import { deviceFromTopic } from '@outpost/pipeline';
+import { brokerConfig } from '@outpost/pki';
 import { shadowTopic } from '@outpost/shadow';
 
 let help = '';
@@ -80,7 +81,8 @@ assert.ok(compareVersions('1.2.0', '1.10.0') < 0);
 assert.equal(keyIdOf(generateKeyPair(new Uint8Array(32).fill(1)).publicKey).length, 8);
 assert.equal(deviceFromTopic('devices/pump-1/telemetry'), 'pump-1');
 assert.equal(shadowTopic('thing-1', 'update', 'accepted'), '$aws/things/thing-1/shadow/update/accepted');
-console.log('consumer-test: 10 entry points imported, one call each checked');
+assert.ok(brokerConfig({ caPath: '/ca.pem', serverCertPath: '/s.pem', serverKeyPath: '/s.key', aclPath: '/acl', port: 8883 }).acl.includes('pattern readwrite devices/%u/#'));
+console.log('consumer-test: 11 entry points imported, one call each checked');
 EOF
 step "importing every entry point under Node"
 (cd "$WORK/app" && node check.mjs) || fail "runtime imports"

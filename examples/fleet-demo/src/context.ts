@@ -1,4 +1,4 @@
-import type { FleetCA } from '@outpost/device-sdk';
+import type { FleetCA } from '@outpost/pki';
 
 /** What a chapter gets: the fleet, the broker, output, and the summary it adds to. */
 export interface DemoContext {

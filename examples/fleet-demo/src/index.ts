@@ -5,12 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  createFleetCA,
-  issueDeviceCertificate,
-  issueServerCertificate,
-  type FleetCA,
-} from '@outpost/device-sdk';
+import { createFleetCA, issueDeviceCertificate, issueServerCertificate, type FleetCA } from '@outpost/pki';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { cloudPipeline, PIPELINE_ID } from './chapters/cloud-pipeline.js';
 import { coapDevice } from './chapters/coap-device.js';

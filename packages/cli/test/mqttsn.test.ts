@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { run, type Io } from '@outpost/cli';
-import { createFleetCA } from '@outpost/device-sdk';
+import { createFleetCA } from '@outpost/pki';
 import { searchGateway } from '@outpost/device-sdk/mqtt-sn';
 import { tempDir } from '@outpost/test-peers';
 

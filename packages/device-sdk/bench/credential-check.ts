@@ -17,9 +17,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { bench, report, startMosquitto, tempDir } from '@outpost/test-peers';
-import {
-  brokerConfig, checkDeviceCredentials, connectDevice, createFleetCA, createIntermediateCA, issueDeviceCertificate, issueServerCertificate,
-} from '@outpost/device-sdk';
+import { checkDeviceCredentials, connectDevice } from '@outpost/device-sdk';
+import { brokerConfig, createFleetCA, createIntermediateCA, issueDeviceCertificate, issueServerCertificate } from '@outpost/pki';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
 const CONNECTS = Number(process.env['CONNECTS'] ?? 40);

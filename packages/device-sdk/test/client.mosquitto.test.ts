@@ -5,15 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startMosquitto, tempDir } from '@outpost/test-peers';
-import {
-  brokerConfig,
-  connectDevice,
-  createFleetCA,
-  DeviceError,
-  issueServerCertificate,
-  type DeviceClient,
-  type InboundMessage,
-} from '@outpost/device-sdk';
+import { connectDevice, DeviceError, type DeviceClient, type InboundMessage } from '@outpost/device-sdk';
+import { brokerConfig, createFleetCA, issueServerCertificate } from '@outpost/pki';
 import { startFleet, type Fleet } from './fixtures/fleet.js';
 
 let fleet: Fleet;

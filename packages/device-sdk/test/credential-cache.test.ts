@@ -3,7 +3,8 @@
 // and still refuses what the full check refuses: an expired certificate, a key that does not
 // match, another client id. The broker here is a closed port: the check runs before any socket.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { connectDevice, createFleetCA, issueDeviceCertificate } from '@outpost/device-sdk';
+import { connectDevice } from '@outpost/device-sdk';
+import { createFleetCA, issueDeviceCertificate } from '@outpost/pki';
 import { freePort } from '@outpost/test-peers';
 
 // Counts certificate parses: the expensive part the memo saves.

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempDir } from '@outpost/test-peers';
-import { DeviceError, connectDevice, createFleetCA, issueDeviceCertificate } from '@outpost/device-sdk';
+import { DeviceError, connectDevice } from '@outpost/device-sdk';
+import { createFleetCA, issueDeviceCertificate } from '@outpost/pki';
 import { mapTransportError } from '../src/error-map.js';
 
 const nodeError = (code: string): Error => Object.assign(new Error(`certificate verify failed: ${code}`), { code });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startMosquitto, tempDir, type Mosquitto } from '@outpost/test-peers';
-import { DeviceError, brokerConfig, checkDeviceCredentials, connectDevice } from '@outpost/device-sdk';
+import { DeviceError, checkDeviceCredentials, connectDevice } from '@outpost/device-sdk';
+import { brokerConfig } from '@outpost/pki';
 
 let tmp: { path: string; cleanup(): void };
 let broker: Mosquitto;

@@ -89,7 +89,7 @@ describe('MQTT over WebSockets with mutual TLS (real Mosquitto)', () => {
   });
 
   it('a certificate from another CA is refused with a typed error', async () => {
-    const { createFleetCA } = await import('@outpost/device-sdk');
+    const { createFleetCA } = await import('@outpost/pki');
     const rogue = await createFleetCA({ commonName: 'Rogue' });
     const c = await fleet.device('ws-rogue', { ca: rogue });
     const err = await connectDevice({ url: wsUrl, cert: c.cert, key: c.key, ca: fleet.ca.certificatePem, reconnect: false, connectTimeoutMs: 5000 }).then(() => undefined, (e: unknown) => e);

@@ -1,5 +1,5 @@
 // The MQTT consumer against a real Mosquitto with the fleet's mTLS config (brokerConfig from
-// @outpost/device-sdk): shared subscriptions, PUBACKs held until the handler resolves, and
+// @outpost/pki): shared subscriptions, PUBACKs held until the handler resolves, and
 // redelivery of what was not acknowledged when a consumer's connection dies.
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,7 +164,7 @@ describe('connectIngest against Mosquitto (mTLS)', () => {
     const noop = async () => {};
     expect(await code(connectIngest({ url: fleet.url, ca: fleet.ca.certificatePem, clientId: 'x' }, noop))).toBe('INGEST_FAILED');
     expect(await code(connectIngest({ url: `mqtt://127.0.0.1:${fleet.broker.port}`, cert: app.cert, key: app.key, clientId: 'x' }, noop))).toBe('INGEST_FAILED');
-    const { createFleetCA } = await import('@outpost/device-sdk');
+    const { createFleetCA } = await import('@outpost/pki');
     const other = await createFleetCA({ commonName: 'Other CA' });
     expect(await code(connectIngest(opts('x', { ca: other.certificatePem, connectTimeoutMs: 3_000 }), noop))).toBe('INGEST_FAILED');
   });

@@ -1,10 +1,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { initCaDir, initIntermediateCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/device-sdk';
+import { initCaDir, initIntermediateCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/pki';
 import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
 import { readCapped, writeNew } from '../files.js';
 
-// `outpost pki …`: the fleet CA on disk (see @outpost/device-sdk initCaDir / openCaDir).
+// `outpost pki …`: the fleet CA on disk (see @outpost/pki initCaDir / openCaDir).
 // Every private key is written with mode 0600 and never overwritten.
 
 function int(value: unknown, flag: string, min: number, max: number): number | undefined {

@@ -1,8 +1,8 @@
-// Internal argument checks shared by the identity modules: TypeError for a wrong type,
-// RangeError for a bad value. Not exported from the package.
+// Argument checks of the device-side identity checks: TypeError for a wrong type, RangeError for
+// a bad value. Internal, except the device id rule (deviceIdProblem), which the package exports:
+// @outpost/pki checks ids with it, so a CA and a device agree on what an id is.
 
 import { describe } from '../describe.js';
-import { DeviceError } from '../errors.js';
 
 /** Throws a TypeError unless `value` is a plain object (the options bag). */
 export function assertOptions(fn: string, value: unknown): asserts value is Record<string, unknown> {
@@ -19,26 +19,8 @@ export function optionalString(fn: string, field: string, value: unknown): strin
   return value;
 }
 
-export function requiredString(fn: string, field: string, value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
-  if (value.length === 0) throw new RangeError(`${fn}: ${field}: expected a non-empty string`);
-  return value;
-}
 
-export function optionalBoolean(fn: string, field: string, value: unknown): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') throw new TypeError(`${fn}: ${field}: expected a boolean, got ${describe(value)}`);
-  return value;
-}
 
-export function optionalInt(fn: string, field: string, value: unknown, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw new TypeError(`${fn}: ${field}: expected a number, got ${describe(value)}`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${fn}: ${field}: expected an integer in [${min}, ${max}], got ${value}`);
-  }
-  return value;
-}
 
 export function optionalDate(fn: string, field: string, value: unknown): Date | undefined {
   if (value === undefined) return undefined;
@@ -67,14 +49,23 @@ export const MAX_DEVICE_ID_LENGTH = 64;
 export const DEVICE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * Why `value` is not a device id, or `undefined` when it is one. A device id becomes the
+ * Why `value` is not a device id, or `undefined` when it is one: the one device id rule, which
+ * `@outpost/pki` applies when it issues a certificate. A device id becomes the
  * certificate CN, the Mosquitto username and client id (`use_identity_as_username`,
  * `use_username_as_clientid`) and one MQTT topic level (`devices/<id>/...`): a `/` would add
  * levels (Mosquitto expands `devices/%u/#` for CN `dev-a/x` to `devices/dev-a/x/#`, inside
  * dev-a's tree), `+` `#` are wildcards (MQTT 3.1.1 §4.7.1), `*` `$` `%` are special to brokers
  * and ACL patterns, and non-ASCII text has several encodings. So: `[A-Za-z0-9._-]{1,64}`.
+ *
+ * @example
+ * ```ts
+ * import { deviceIdProblem } from '@outpost/device-sdk';
+ * deviceIdProblem('pump-7'); // undefined
+ * deviceIdProblem('pump/7'); // '"/" at offset 4 is not allowed in a device id (allowed: A-Z a-z 0-9 . _ -)'
+ * ```
  */
 export function deviceIdProblem(value: string): string | undefined {
+  if (typeof value !== 'string') throw new TypeError(`deviceIdProblem: value: expected a string, got ${describe(value)}`);
   if (DEVICE_ID_PATTERN.test(value)) return undefined;
   if (value.length === 0) return 'expected a non-empty device id';
   const chars = [...value];
@@ -90,14 +81,4 @@ export function deviceIdProblem(value: string): string | undefined {
   return 'not a device id';
 }
 
-/** Throws a TypeError for a non-string and a RangeError for a string outside {@link DEVICE_ID_PATTERN}. */
-export function checkDeviceId(fn: string, value: unknown, field = 'deviceId'): string {
-  if (typeof value !== 'string') throw new TypeError(`${fn}: ${field}: expected a string, got ${describe(value)}`);
-  const problem = deviceIdProblem(value);
-  if (problem !== undefined) throw new RangeError(`${fn}: ${field}: ${problem}`);
-  return value;
-}
 
-export function invalidOption(message: string): DeviceError {
-  return new DeviceError('INVALID_OPTION', message);
-}

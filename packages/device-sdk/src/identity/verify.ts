@@ -86,7 +86,8 @@ function identityOf(fn: string, cert: X509Certificate): DeviceIdentity {
  * @throws TypeError for a non-PEM argument; DeviceError `CERT_INVALID` for an unparsable certificate or one without a single CN.
  * @example
  * ```ts
- * import { createFleetCA, issueDeviceCertificate, parseDeviceIdentity } from '@outpost/device-sdk';
+ * import { createFleetCA, issueDeviceCertificate } from '@outpost/pki';
+ * import { parseDeviceIdentity } from '@outpost/device-sdk';
  * const ca = await createFleetCA();
  * const dev = await issueDeviceCertificate({ ca, deviceId: 'pump-7' });
  * parseDeviceIdentity(dev.certificatePem).deviceId; // 'pump-7'
@@ -117,7 +118,8 @@ export function parseDeviceIdentity(certPem: string | Uint8Array): DeviceIdentit
  * @throws TypeError for a wrong argument type; DeviceError with the codes above.
  * @example
  * ```ts
- * import { createFleetCA, issueDeviceCertificate, checkDeviceCredentials } from '@outpost/device-sdk';
+ * import { createFleetCA, issueDeviceCertificate } from '@outpost/pki';
+ * import { checkDeviceCredentials } from '@outpost/device-sdk';
  * const ca = await createFleetCA();
  * const dev = await issueDeviceCertificate({ ca, deviceId: 'pump-7' });
  * const id = checkDeviceCredentials({ cert: dev.certificatePem, key: dev.privateKeyPem!, ca: ca.certificatePem, clientId: 'pump-7' });
@@ -240,7 +242,8 @@ export interface PresentedCredential {
  * @throws TypeError for a wrong argument type; DeviceError `SHARED_CREDENTIAL` / `CERT_INVALID`.
  * @example
  * ```ts
- * import { createFleetCA, issueDeviceCertificate, assertNotSharedCredential } from '@outpost/device-sdk';
+ * import { createFleetCA, issueDeviceCertificate } from '@outpost/pki';
+ * import { assertNotSharedCredential } from '@outpost/device-sdk';
  * const ca = await createFleetCA();
  * const a = await issueDeviceCertificate({ ca, deviceId: 'a' });
  * const b = await issueDeviceCertificate({ ca, deviceId: 'b' });

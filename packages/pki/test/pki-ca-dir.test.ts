@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { code } from './fixtures/error-code.js';
-import { DeviceError, createRevocationList, initCaDir, openCaDir, writeBrokerFiles, type CaDir } from '@outpost/device-sdk';
+import { createRevocationList, initCaDir, openCaDir, writeBrokerFiles, type CaDir } from '@outpost/pki';
 
 let root: string;
 let n = 0;

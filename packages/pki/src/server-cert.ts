@@ -36,7 +36,7 @@ export interface ServerCertificate {
  * @throws TypeError / RangeError for a bad option (`hosts` must be a non-empty array of strings).
  * @example
  * ```ts
- * import { createFleetCA, issueServerCertificate } from '@outpost/device-sdk';
+ * import { createFleetCA, issueServerCertificate } from '@outpost/pki';
  * const ca = await createFleetCA();
  * const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1', 'localhost'] });
  * server.hosts; // ['127.0.0.1', 'localhost']

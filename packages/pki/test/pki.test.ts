@@ -7,17 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  DeviceError,
-  assertNotSharedCredential,
-  checkDeviceCredentials,
-  createFleetCA,
-  issueDeviceCertificate,
-  issueServerCertificate,
-  parseDeviceIdentity,
-  type DeviceCertificate,
-  type FleetCA,
-} from '@outpost/device-sdk';
+import { DeviceError, assertNotSharedCredential, checkDeviceCredentials, parseDeviceIdentity } from '@outpost/device-sdk';
+import { PkiError, createFleetCA, issueDeviceCertificate, issueServerCertificate, type DeviceCertificate, type FleetCA } from '@outpost/pki';
 
 let dir: string;
 let ca: FleetCA;
@@ -44,7 +35,7 @@ function expectCode(fn: () => unknown, code: string): void {
   throw new Error(`expected DeviceError ${code}, nothing thrown`);
 }
 async function expectCodeAsync(p: Promise<unknown>, code: string): Promise<void> {
-  await expect(p).rejects.toBeInstanceOf(DeviceError);
+  await expect(p).rejects.toBeInstanceOf(PkiError);
   await expect(p).rejects.toMatchObject({ code });
 }
 

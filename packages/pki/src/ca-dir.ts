@@ -13,7 +13,7 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DeviceError } from '../errors.js';
+import { PkiError } from './errors.js';
 import { assertOptions, checkDeviceId, describe, optionalBoolean, requiredString } from './args.js';
 import {
   createFleetCA,
@@ -26,7 +26,7 @@ import { issueServerCertificate, type IssueServerOptions, type ServerCertificate
 import { createAtomic, exists, syncDir, writeAtomic } from './atomic-files.js';
 import { createRevocationList } from './crl.js';
 import { spkiFromPem, sha256Colon } from './keys.js';
-import { parseDeviceIdentity } from './verify.js';
+import { parseDeviceIdentity } from '@outpost/device-sdk';
 
 /** One certificate recorded in the registry. */
 export interface RegisteredCertificate {
@@ -77,12 +77,16 @@ function checkDir(fn: string, dir: unknown): string {
  * Creates a fleet CA in `dir` (created if missing, mode 0700): `ca.pem`, `ca.key` (mode 0600),
  * an empty `registry.json` and an empty `crl.pem`. Refuses to overwrite an existing CA.
  *
- * @throws DeviceError `CA_EXISTS` when `dir` already holds a CA; TypeError / RangeError for bad options.
+ * @throws PkiError `CA_EXISTS` when `dir` already holds a CA; TypeError / RangeError for bad options.
  * @example
  * ```ts
- * import { initCaDir } from '@outpost/device-sdk';
- * const ca = await initCaDir('/tmp/outpost-example-ca', { commonName: 'Acme Fleet CA' });
- * ca.certificatePath; // '/tmp/outpost-example-ca/ca.pem'
+ * import { initCaDir } from '@outpost/pki';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca');
+ * const ca = await initCaDir(dir, { commonName: 'Acme Fleet CA' });
+ * ca.certificatePath === join(dir, 'ca.pem'); // true
  * ```
  */
 export async function initCaDir(dir: string, options: CreateFleetCAOptions = {}): Promise<CaDir> {
@@ -97,7 +101,7 @@ export async function initCaDir(dir: string, options: CreateFleetCAOptions = {})
 /** Internal: refuses a directory that already holds (part of) a CA. */
 export async function assertNoCa(fn: string, root: string): Promise<void> {
   for (const f of [FILES.cert, FILES.key, FILES.registry]) {
-    if (await exists(join(root, f))) throw new DeviceError('CA_EXISTS', `${fn}: ${join(root, f)} exists; refusing to overwrite a CA (use another directory)`);
+    if (await exists(join(root, f))) throw new PkiError('CA_EXISTS', `${fn}: ${join(root, f)} exists; refusing to overwrite a CA (use another directory)`);
   }
 }
 
@@ -112,7 +116,7 @@ export async function writeCaDir(
   try {
     await createAtomic(join(root, FILES.key), ca.privateKeyPem, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DeviceError('CA_EXISTS', `${fn}: ${join(root, FILES.key)} exists; refusing to overwrite a CA`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new PkiError('CA_EXISTS', `${fn}: ${join(root, FILES.key)} exists; refusing to overwrite a CA`);
     throw err;
   }
   await createAtomic(join(root, FILES.cert), ca.certificatePem, 0o644);
@@ -131,12 +135,16 @@ export async function writeCaDir(
 /**
  * Opens a CA directory made by {@link initCaDir}. The key is read only when signing.
  *
- * @throws DeviceError `CA_NOT_FOUND` when `dir` holds no CA.
+ * @throws PkiError `CA_NOT_FOUND` when `dir` holds no CA.
  * @example
  * ```ts
- * import { initCaDir, openCaDir } from '@outpost/device-sdk';
- * await initCaDir('/tmp/outpost-example-ca2');
- * const ca = await openCaDir('/tmp/outpost-example-ca2');
+ * import { initCaDir, openCaDir } from '@outpost/pki';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca');
+ * await initCaDir(dir);
+ * const ca = await openCaDir(dir);
  * ca.devices(); // []
  * ```
  */
@@ -147,7 +155,7 @@ export async function openCaDir(dir: string): Promise<CaDir> {
   try {
     pem = await readFile(join(root, FILES.cert), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DeviceError('CA_NOT_FOUND', `${fn}: no CA in ${root} (expected ${FILES.cert}; create one with initCaDir or \`outpost pki init-ca\`)`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PkiError('CA_NOT_FOUND', `${fn}: no CA in ${root} (expected ${FILES.cert}; create one with initCaDir or \`outpost pki init-ca\`)`);
     throw err;
   }
   const optional = async (name: string): Promise<string | undefined> => ((await exists(join(root, name))) ? readFile(join(root, name), 'utf8') : undefined);
@@ -158,7 +166,20 @@ export async function openCaDir(dir: string): Promise<CaDir> {
   return ca;
 }
 
-/** A fleet CA directory: issue registered device and server certificates, revoke, list. Get one from {@link initCaDir} or {@link openCaDir}. */
+/**
+ * A fleet CA directory: issue registered device and server certificates, revoke, list. Get one
+ * from {@link initCaDir} or {@link openCaDir}.
+ *
+ * @example
+ * ```ts
+ * import { CaDir, initCaDir } from '@outpost/pki';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const ca = await initCaDir(join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca'));
+ * ca instanceof CaDir; // true
+ * ```
+ */
 export class CaDir {
   /** Absolute path of the directory. */
   readonly dir: string;
@@ -197,12 +218,12 @@ export class CaDir {
     try {
       text = await readFile(join(this.dir, FILES.registry), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DeviceError('CA_NOT_FOUND', `openCaDir: ${this.dir} has ${FILES.cert} but no ${FILES.registry}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PkiError('CA_NOT_FOUND', `openCaDir: ${this.dir} has ${FILES.cert} but no ${FILES.registry}`);
       throw err;
     }
     const parsed = JSON.parse(text) as RegistryFile;
     if (parsed.version !== 1 || typeof parsed.devices !== 'object' || typeof parsed.keys !== 'object') {
-      throw new DeviceError('CA_NOT_FOUND', `openCaDir: ${join(this.dir, FILES.registry)} is not an Outpost registry (version 1)`);
+      throw new PkiError('CA_NOT_FOUND', `openCaDir: ${join(this.dir, FILES.registry)} is not an Outpost registry (version 1)`);
     }
     this.#registry = parsed;
   }
@@ -235,11 +256,14 @@ export class CaDir {
    * (`KEY_ALREADY_REGISTERED`: one key pair per device, never reused) and a device id that is
    * already registered (`DEVICE_ALREADY_REGISTERED`) unless `renew: true` (with a new key).
    *
-   * @throws DeviceError `KEY_ALREADY_REGISTERED`, `DEVICE_ALREADY_REGISTERED`, and those of {@link issueDeviceCertificate}.
+   * @throws PkiError `KEY_ALREADY_REGISTERED`, `DEVICE_ALREADY_REGISTERED`, and those of {@link issueDeviceCertificate}.
    * @example
    * ```ts
-   * import { initCaDir } from '@outpost/device-sdk';
-   * const ca = await initCaDir('/tmp/outpost-example-ca3');
+   * import { initCaDir } from '@outpost/pki';
+   * import { mkdtempSync } from 'node:fs';
+   * import { tmpdir } from 'node:os';
+   * import { join } from 'node:path';
+   * const ca = await initCaDir(join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca'));
    * const dev = await ca.issueDevice({ deviceId: 'sensor-0001' });
    * ca.device('sensor-0001')?.current.serialNumber === dev.serialNumber; // true
    * ```
@@ -252,10 +276,10 @@ export class CaDir {
     await this.reload();
     const existing = this.#registry.devices[deviceId];
     if (existing !== undefined && !renew) {
-      throw new DeviceError('DEVICE_ALREADY_REGISTERED', `${fn}: device "${deviceId}" already has a certificate (serial ${existing.current.serialNumber}); pass renew to replace it with a new key`);
+      throw new PkiError('DEVICE_ALREADY_REGISTERED', `${fn}: device "${deviceId}" already has a certificate (serial ${existing.current.serialNumber}); pass renew to replace it with a new key`);
     }
     if (existing === undefined && renew) {
-      throw new DeviceError('INVALID_OPTION', `${fn}: renew: device "${deviceId}" is not registered; issue it without renew`);
+      throw new PkiError('INVALID_OPTION', `${fn}: renew: device "${deviceId}" is not registered; issue it without renew`);
     }
     // Check a given key before signing anything.
     if (options.publicKeyPem !== undefined && options.csrPem === undefined) {
@@ -289,7 +313,7 @@ export class CaDir {
   #assertKeyUnused(fn: string, deviceId: string, spkiFingerprint: string): void {
     const owner = this.#registry.keys[spkiFingerprint];
     if (owner !== undefined) {
-      throw new DeviceError('KEY_ALREADY_REGISTERED', `${fn}: this public key (SPKI ${spkiFingerprint.slice(0, 23)}…) was already certified for device "${owner}"${owner === deviceId ? '' : `, not "${deviceId}"`}; every device and every renewal needs a new key pair`);
+      throw new PkiError('KEY_ALREADY_REGISTERED', `${fn}: this public key (SPKI ${spkiFingerprint.slice(0, 23)}…) was already certified for device "${owner}"${owner === deviceId ? '' : `, not "${deviceId}"`}; every device and every renewal needs a new key pair`);
     }
   }
 
@@ -298,8 +322,11 @@ export class CaDir {
    *
    * @example
    * ```ts
-   * import { initCaDir } from '@outpost/device-sdk';
-   * const ca = await initCaDir('/tmp/outpost-example-ca4');
+   * import { initCaDir } from '@outpost/pki';
+   * import { mkdtempSync } from 'node:fs';
+   * import { tmpdir } from 'node:os';
+   * import { join } from 'node:path';
+   * const ca = await initCaDir(join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca'));
    * const server = await ca.issueServer({ hosts: ['127.0.0.1', 'localhost'] });
    * server.hosts.length; // 2
    * ```
@@ -314,11 +341,14 @@ export class CaDir {
    * `crl.pem`. Restart (or SIGHUP) Mosquitto to load the new CRL.
    *
    * @returns The serial numbers newly revoked.
-   * @throws DeviceError `INVALID_OPTION` for an unknown device id.
+   * @throws PkiError `INVALID_OPTION` for an unknown device id.
    * @example
    * ```ts
-   * import { initCaDir } from '@outpost/device-sdk';
-   * const ca = await initCaDir('/tmp/outpost-example-ca5');
+   * import { initCaDir } from '@outpost/pki';
+   * import { mkdtempSync } from 'node:fs';
+   * import { tmpdir } from 'node:os';
+   * import { join } from 'node:path';
+   * const ca = await initCaDir(join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca'));
    * await ca.issueDevice({ deviceId: 'lost-1' });
    * (await ca.revokeDevice('lost-1')).length; // 1
    * ```
@@ -331,7 +361,7 @@ export class CaDir {
     // A device registered by a release before the id charset keeps its id: it must stay revocable.
     if (typeof deviceId !== 'string' || !Object.hasOwn(this.#registry.devices, deviceId)) checkDeviceId(fn, deviceId);
     const d = this.#registry.devices[deviceId];
-    if (d === undefined) throw new DeviceError('INVALID_OPTION', `${fn}: device "${deviceId}" is not registered`);
+    if (d === undefined) throw new PkiError('INVALID_OPTION', `${fn}: device "${deviceId}" is not registered`);
     const at = (options.now ?? new Date()).toISOString();
     const newly: string[] = [];
     const mark = (c: RegisteredCertificate): RegisteredCertificate => {
@@ -361,8 +391,11 @@ export class CaDir {
    *
    * @example
    * ```ts
-   * import { initCaDir } from '@outpost/device-sdk';
-   * const ca = await initCaDir('/tmp/outpost-example-ca6');
+   * import { initCaDir } from '@outpost/pki';
+   * import { mkdtempSync } from 'node:fs';
+   * import { tmpdir } from 'node:os';
+   * import { join } from 'node:path';
+   * const ca = await initCaDir(join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca'));
    * const dev = await ca.issueDevice({ deviceId: 'a' });
    * ca.assertOwnCredential('a', dev.certificatePem); // ok; for 'b' → SHARED_CREDENTIAL
    * ```
@@ -372,9 +405,9 @@ export class CaDir {
     checkDeviceId(fn, deviceId);
     const id = parseDeviceIdentity(certPem);
     const owner = this.#registry.keys[id.spkiFingerprint];
-    if (owner === undefined) throw new DeviceError('CERT_UNTRUSTED', `${fn}: this certificate's key was not issued by the CA in ${this.dir}`);
+    if (owner === undefined) throw new PkiError('CERT_UNTRUSTED', `${fn}: this certificate's key was not issued by the CA in ${this.dir}`);
     if (owner !== deviceId || id.deviceId !== deviceId) {
-      throw new DeviceError('SHARED_CREDENTIAL', `${fn}: device "${deviceId}" presents the credential of "${owner}"; every device needs its own certificate`);
+      throw new PkiError('SHARED_CREDENTIAL', `${fn}: device "${deviceId}" presents the credential of "${owner}"; every device needs its own certificate`);
     }
   }
 }

@@ -41,10 +41,14 @@ export interface BrokerFiles {
  *
  * @example
  * ```ts
- * import { initCaDir, writeBrokerFiles } from '@outpost/device-sdk';
- * const ca = await initCaDir('/tmp/outpost-example-ca7');
- * const files = await writeBrokerFiles({ ca, outDir: '/tmp/outpost-example-broker', port: 8883, host: '127.0.0.1' });
- * files.confPath; // '/tmp/outpost-example-broker/mosquitto.conf'
+ * import { initCaDir, writeBrokerFiles } from '@outpost/pki';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const ca = await initCaDir(join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca'));
+ * const outDir = join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'broker');
+ * const files = await writeBrokerFiles({ ca, outDir, port: 8883, host: '127.0.0.1' });
+ * files.confPath === join(outDir, 'mosquitto.conf'); // true
  * ```
  */
 export async function writeBrokerFiles(options: WriteBrokerFilesOptions): Promise<BrokerFiles> {

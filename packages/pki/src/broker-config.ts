@@ -138,7 +138,7 @@ function checkPath(fn: string, field: string, value: unknown, required: boolean)
  * @throws TypeError for a wrong option type; RangeError for a relative path, a bad port or a bad app name.
  * @example
  * ```ts
- * import { brokerConfig } from '@outpost/device-sdk';
+ * import { brokerConfig } from '@outpost/pki';
  * const { mosquittoConf, acl } = brokerConfig({
  *   caPath: '/etc/outpost/ca.pem', serverCertPath: '/etc/outpost/server.pem',
  *   serverKeyPath: '/etc/outpost/server.key', aclPath: '/etc/outpost/acl', port: 8883, host: '127.0.0.1',

@@ -4,7 +4,7 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
 import { loadX509 } from './x509-loader.js';
-import { DeviceError } from '../errors.js';
+import { PkiError } from './errors.js';
 import {
   assertOptions,
   checkDeviceId,
@@ -157,7 +157,7 @@ export function checkCommonName(fn: string, value: unknown): string | undefined 
  * @throws TypeError / RangeError for a bad option.
  * @example
  * ```ts
- * import { createFleetCA } from '@outpost/device-sdk';
+ * import { createFleetCA } from '@outpost/pki';
  * const ca = await createFleetCA({ commonName: 'Acme Fleet CA' });
  * ca.certificatePem.startsWith('-----BEGIN CERTIFICATE-----'); // true
  * ```
@@ -232,18 +232,18 @@ export async function loadCa(fn: string, value: unknown): Promise<LoadedCa> {
     node = new NodeX509Certificate(certPem);
     cert = new x509.X509Certificate(node.raw);
   } catch (err) {
-    throw new DeviceError('CERT_INVALID', `${fn}: ca.certificatePem: not a PEM certificate`, { cause: err });
+    throw new PkiError('CERT_INVALID', `${fn}: ca.certificatePem: not a PEM certificate`, { cause: err });
   }
-  if (!node.ca) throw new DeviceError('CERT_INVALID', `${fn}: ca.certificatePem: not a CA certificate (basicConstraints CA:false)`);
+  if (!node.ca) throw new PkiError('CERT_INVALID', `${fn}: ca.certificatePem: not a CA certificate (basicConstraints CA:false)`);
   let imported: Awaited<ReturnType<typeof importSigningKey>>;
   try {
     imported = await importSigningKey(keyPem);
   } catch (err) {
     if (err instanceof RangeError) throw new RangeError(`${fn}: ca.privateKeyPem: ${err.message}`);
-    throw new DeviceError('CERT_INVALID', `${fn}: ca.privateKeyPem: not a PEM private key`, { cause: err });
+    throw new PkiError('CERT_INVALID', `${fn}: ca.privateKeyPem: not a PEM private key`, { cause: err });
   }
   if (!node.checkPrivateKey(imported.object)) {
-    throw new DeviceError('CERT_KEY_MISMATCH', `${fn}: ca.privateKeyPem does not belong to ca.certificatePem`);
+    throw new PkiError('CERT_KEY_MISMATCH', `${fn}: ca.privateKeyPem does not belong to ca.certificatePem`);
   }
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   const keyId = ski?.keyId ?? (await x509.SubjectKeyIdentifierExtension.create(new Uint8Array(node.publicKey.export({ type: 'spki', format: 'der' })), false, crypto)).keyId;
@@ -271,7 +271,7 @@ export function validity(fn: string, o: ValidityOptions, ca: LoadedCa, defaultDa
 async function subjectKey(fn: string, o: IssueDeviceOptions): Promise<{ spki: Uint8Array; publicKeyPem: string; privateKeyPem?: string; publicKey: PublicKeyInput }> {
   const x509 = await loadX509();
   if (o.publicKeyPem !== undefined && o.csrPem !== undefined) {
-    throw new DeviceError('INVALID_OPTION', `${fn}: give publicKeyPem or csrPem, not both`);
+    throw new PkiError('INVALID_OPTION', `${fn}: give publicKeyPem or csrPem, not both`);
   }
   if (o.csrPem !== undefined) {
     const text = pemText(fn, 'csrPem', o.csrPem);
@@ -279,9 +279,9 @@ async function subjectKey(fn: string, o: IssueDeviceOptions): Promise<{ spki: Ui
     try {
       csr = new x509.Pkcs10CertificateRequest(text);
     } catch (err) {
-      throw new DeviceError('CERT_INVALID', `${fn}: csrPem: not a PEM certificate request`, { cause: err });
+      throw new PkiError('CERT_INVALID', `${fn}: csrPem: not a PEM certificate request`, { cause: err });
     }
-    if (!(await csr.verify(crypto))) throw new DeviceError('CERT_INVALID', `${fn}: csrPem: the request's signature does not verify`);
+    if (!(await csr.verify(crypto))) throw new PkiError('CERT_INVALID', `${fn}: csrPem: the request's signature does not verify`);
     return fromSpki(fn, 'csrPem', toPem('PUBLIC KEY', new Uint8Array(csr.publicKey.rawData)));
   }
   if (o.publicKeyPem !== undefined) return fromSpki(fn, 'publicKeyPem', pemText(fn, 'publicKeyPem', o.publicKeyPem));
@@ -296,7 +296,7 @@ function fromSpki(fn: string, field: string, pem: string): { spki: Uint8Array; p
   try {
     parsed = spkiFromPem(pem);
   } catch (err) {
-    throw new DeviceError('CERT_INVALID', `${fn}: ${field}: not a PEM public key`, { cause: err });
+    throw new PkiError('CERT_INVALID', `${fn}: ${field}: not a PEM public key`, { cause: err });
   }
   const kind = classifyKey(parsed.object);
   if (typeof kind !== 'string') throw new RangeError(`${fn}: ${field}: unsupported key: ${kind.unsupported}`);
@@ -312,10 +312,10 @@ function fromSpki(fn: string, field: string, pem: string): { spki: Uint8Array; p
  * This function keeps no registry; use {@link openCaDir} to refuse duplicate keys and ids.
  *
  * @throws TypeError / RangeError for a bad option (a device id with `/`, `+`, `#`, control characters, or over 64 characters is a RangeError).
- * @throws DeviceError `CERT_INVALID` / `CERT_KEY_MISMATCH` for an unusable CA or key.
+ * @throws PkiError `CERT_INVALID` / `CERT_KEY_MISMATCH` for an unusable CA or key.
  * @example
  * ```ts
- * import { createFleetCA, issueDeviceCertificate } from '@outpost/device-sdk';
+ * import { createFleetCA, issueDeviceCertificate } from '@outpost/pki';
  * const ca = await createFleetCA();
  * const dev = await issueDeviceCertificate({ ca, deviceId: 'sensor-0001' });
  * dev.deviceId; // 'sensor-0001'

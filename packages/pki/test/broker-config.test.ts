@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { canConnect, freePort } from '@outpost/test-peers';
-import { brokerConfig, createFleetCA, issueDeviceCertificate, issueServerCertificate, type BrokerConfigOptions, type FleetCA } from '@outpost/device-sdk';
+import { brokerConfig, createFleetCA, issueDeviceCertificate, issueServerCertificate, type BrokerConfigOptions, type FleetCA } from '@outpost/pki';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const base: BrokerConfigOptions = { caPath: '/etc/o/ca.pem', serverCertPath: '/etc/o/server.pem', serverKeyPath: '/etc/o/server.key', aclPath: '/etc/o/acl', port: 8883 };

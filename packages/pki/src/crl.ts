@@ -1,6 +1,6 @@
 // Certificate revocation lists (RFC 5280 §5) signed by the fleet CA, for Mosquitto's `crlfile`.
 
-import { DeviceError } from '../errors.js';
+import { PkiError } from './errors.js';
 import { assertOptions, describe, optionalDate, optionalInt } from './args.js';
 import { loadCa, type CaCredentials } from './certificates.js';
 import { crypto, toPem, wholeSeconds } from './keys.js';
@@ -48,10 +48,10 @@ function derInteger(n: number): Uint8Array {
  * the first day.
  *
  * @returns The CRL as PEM (`-----BEGIN X509 CRL-----`).
- * @throws TypeError / RangeError for a bad option; DeviceError `CERT_INVALID` / `CERT_KEY_MISMATCH` for an unusable CA.
+ * @throws TypeError / RangeError for a bad option; PkiError `CERT_INVALID` / `CERT_KEY_MISMATCH` for an unusable CA.
  * @example
  * ```ts
- * import { createFleetCA, issueDeviceCertificate, createRevocationList } from '@outpost/device-sdk';
+ * import { createFleetCA, issueDeviceCertificate, createRevocationList } from '@outpost/pki';
  * const ca = await createFleetCA();
  * const dev = await issueDeviceCertificate({ ca, deviceId: 'lost-1' });
  * const crlPem = await createRevocationList({ ca, crlNumber: 1, revoked: [{ serialNumber: dev.serialNumber, revokedAt: new Date() }] });
@@ -78,7 +78,7 @@ export async function createRevocationList(options: CreateRevocationListOptions)
     return { serialNumber: serial.toLowerCase(), revocationDate: wholeSeconds(at) };
   });
   const ca = await loadCa(fn, options.ca);
-  if (!ca.node.ca) throw new DeviceError('CERT_INVALID', `${fn}: ca is not a CA certificate`);
+  if (!ca.node.ca) throw new PkiError('CERT_INVALID', `${fn}: ca is not a CA certificate`);
   const crl = await x509.X509CrlGenerator.create(
     {
       issuer: ca.cert.subjectName,

@@ -4,11 +4,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DeviceError } from '../errors.js';
+import { PkiError } from './errors.js';
 import { assertOptions, describe, optionalDate, optionalInt, pemText, requiredString } from './args.js';
 import { CaDir, assertNoCa, writeCaDir } from './ca-dir.js';
 import { caResult, checkAlgorithm, checkCommonName, loadCa, validity, type CaCredentials, type FleetCA, type KeyAlgorithm } from './certificates.js';
-import { pathLenConstraint } from './der.js';
 import { crypto, generateKeyPair, randomSerial } from './keys.js';
 import { loadX509 } from './x509-loader.js';
 
@@ -40,11 +39,11 @@ export interface CreateIntermediateCAOptions {
  * and authority key identifiers. Issue from it with {@link issueDeviceCertificate}; the result's
  * `chainPem` is the device bundle (device + intermediate) that brokers verify up to the root.
  *
- * @throws TypeError / RangeError for a bad option; DeviceError `CERT_INVALID` when `ca` is not a CA
+ * @throws TypeError / RangeError for a bad option; PkiError `CERT_INVALID` when `ca` is not a CA
  *   or its pathLen allows no intermediate (a pathLen 0 root, or an intermediate).
  * @example
  * ```ts
- * import { createFleetCA, createIntermediateCA, issueDeviceCertificate } from '@outpost/device-sdk';
+ * import { createFleetCA, createIntermediateCA, issueDeviceCertificate } from '@outpost/pki';
  * const root = await createFleetCA();
  * const plant = await createIntermediateCA({ ca: root, commonName: 'Plant 7 CA' });
  * const dev = await issueDeviceCertificate({ ca: plant, deviceId: 'plant7-0001' });
@@ -61,9 +60,9 @@ export async function createIntermediateCA(options: CreateIntermediateCAOptions)
   const now = optionalDate(fn, 'now', options.now) ?? new Date();
   const parent = await loadCa(fn, options.ca);
   // RFC 5280 §4.2.1.9: a CA with pathLenConstraint 0 may not certify another CA.
-  const parentLen = pathLenConstraint(parent.node.raw);
-  if (parentLen === 0 || parentLen === undefined) {
-    throw new DeviceError('CERT_INVALID', `${fn}: ca "${parent.node.subject.replace(/\n/g, ', ')}" has pathlen:0 and may sign devices only; create the root with pathLength ≥ 1 (the default)`);
+  const parentLen = parent.cert.getExtension(x509.BasicConstraintsExtension)?.pathLength;
+  if (parentLen === 0) {
+    throw new PkiError('CERT_INVALID', `${fn}: ca "${parent.node.subject.replace(/\n/g, ', ')}" has pathlen:0 and may sign devices only; create the root with pathLength ≥ 1 (the default)`);
   }
   const { notBefore, notAfter } = validity(fn, { validityDays, now }, parent, validityDays);
   const kp = await generateKeyPair(algorithm);
@@ -107,13 +106,13 @@ export interface InitIntermediateCaDirOptions extends Omit<CreateIntermediateCAO
  * `root.pem` (the trust anchor, what {@link writeBrokerFiles} gives Mosquitto as `cafile`).
  * Its registry and CRL are its own.
  *
- * @throws DeviceError `CA_EXISTS` when `dir` already holds a CA, and those of {@link createIntermediateCA}.
+ * @throws PkiError `CA_EXISTS` when `dir` already holds a CA, and those of {@link createIntermediateCA}.
  * @example
  * ```ts
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
- * import { initCaDir, initIntermediateCaDir } from '@outpost/device-sdk';
+ * import { initCaDir, initIntermediateCaDir } from '@outpost/pki';
  * const dir = mkdtempSync(join(tmpdir(), 'outpost-example-'));
  * const root = await initCaDir(join(dir, 'root'));
  * const plant = await initIntermediateCaDir(join(dir, 'plant'), { parent: root });

@@ -1,0 +1,34 @@
+/**
+ * `@outpost/pki`: the fleet side of device identity: a fleet CA and intermediates, one
+ * certificate per device, a crash-safe CA directory and registry, CRLs, server certificates and
+ * Mosquitto's mTLS/ACL configuration. A device needs none of it: the device-side checks
+ * (`checkDeviceCredentials`, `parseDeviceIdentity`) are in `@outpost/device-sdk`.
+ *
+ * @packageDocumentation
+ * @module @outpost/pki
+ * @document ../README.md
+ */
+
+// --- errors ---
+export { PkiError } from './errors.js';
+export type { PkiErrorCode } from './errors.js';
+
+// --- CA, intermediates, device and server certificates ---
+export { createFleetCA, issueDeviceCertificate } from './certificates.js';
+export type { KeyAlgorithm, FleetCA, CreateFleetCAOptions, CaCredentials, ValidityOptions, IssueDeviceOptions, DeviceCertificate } from './certificates.js';
+export { createIntermediateCA, initIntermediateCaDir } from './intermediate.js';
+export type { IntermediateCA, CreateIntermediateCAOptions, InitIntermediateCaDirOptions } from './intermediate.js';
+export { issueServerCertificate } from './server-cert.js';
+export type { IssueServerOptions, ServerCertificate } from './server-cert.js';
+
+// --- CA directory and registry, revocation ---
+export { initCaDir, openCaDir, CaDir } from './ca-dir.js';
+export type { RegisteredCertificate, RegisteredDevice, IssueRegisteredDeviceOptions } from './ca-dir.js';
+export { createRevocationList } from './crl.js';
+export type { RevokedCertificate, CreateRevocationListOptions } from './crl.js';
+
+// --- broker configuration ---
+export { brokerConfig } from './broker-config.js';
+export type { BrokerConfigOptions, BrokerConfig } from './broker-config.js';
+export { writeBrokerFiles } from './broker-files.js';
+export type { WriteBrokerFilesOptions, BrokerFiles } from './broker-files.js';
