@@ -6,7 +6,8 @@
 #   2. every entry point imports under Node and one real function of each returns the documented value;
 #   3. tsc with skipLibCheck: false type-checks a consumer file under module node16 and under
 #      moduleResolution bundler (types published by the packages must resolve for a consumer);
-#   4. `npx outpost --help` runs, and `npx outpost lora toa` runs without DuckDB installed.
+#   4. `npx outpost --help` runs, and `npx outpost lora toa` runs without DuckDB installed;
+#   5. a device app bundled with esbuild by the recipe in the device-sdk README loads and runs.
 # Needs `pnpm build` first (`pnpm test` runs it after the build). Exit 0 when all pass.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -58,6 +59,7 @@ import { resolveTiming } from '@outpost/device-sdk/coap';
 import { encodeMessage } from '@outpost/device-sdk/mqtt-sn';
 import { timeFeatures } from '@outpost/edge-aggregate';
 import { openBuffer } from '@outpost/edge-buffer';
+import { jobsTopicPrefix } from '@outpost/jobs';
 import { timeOnAir } from '@outpost/lorawan';
 import { compareVersions, generateKeyPair, keyIdOf } from '@outpost/ota';
 import { deviceFromTopic } from '@outpost/pipeline';
@@ -80,9 +82,10 @@ assert.equal(timeOnAir({ spreadingFactor: 7, bandwidthHz: 125_000, codingRate: '
 assert.ok(compareVersions('1.2.0', '1.10.0') < 0);
 assert.equal(keyIdOf(generateKeyPair(new Uint8Array(32).fill(1)).publicKey).length, 8);
 assert.equal(deviceFromTopic('devices/pump-1/telemetry'), 'pump-1');
+assert.equal(jobsTopicPrefix('thing-1'), '$aws/things/thing-1/jobs');
 assert.equal(shadowTopic('thing-1', 'update', 'accepted'), '$aws/things/thing-1/shadow/update/accepted');
 assert.ok(brokerConfig({ caPath: '/ca.pem', serverCertPath: '/s.pem', serverKeyPath: '/s.key', aclPath: '/acl', port: 8883 }).acl.includes('pattern readwrite devices/%u/#'));
-console.log('consumer-test: 11 entry points imported, one call each checked');
+console.log('consumer-test: 12 entry points imported, one call each checked');
 EOF
 step "importing every entry point under Node"
 (cd "$WORK/app" && node check.mjs) || fail "runtime imports"
@@ -106,6 +109,8 @@ step "npx outpost --help; outpost lora toa without DuckDB; the DuckDB commands s
 set +e
 # The installed bin directly, not npx: npm prints its own warnings on stderr (for npm_config_*
 # variables that pnpm sets when it runs this script), and this check counts stderr lines.
+# (The file exists: a query refuses a missing database file before it needs DuckDB.)
+: >"$WORK/ts.duckdb"
 (cd "$WORK/app" && ./node_modules/.bin/outpost pipeline query last --duckdb "$WORK/ts.duckdb" 2>"$WORK/duck.err" >/dev/null)
 rc=$?
 set -e
@@ -113,4 +118,30 @@ set -e
   fail "outpost pipeline query without DuckDB: exit $rc, stderr: $(cat "$WORK/duck.err")"
 # The fleet demo is a private workspace package: the published CLI does not offer it.
 ! grep -q '^  demo ' "$WORK/help.txt" || fail "the published CLI lists 'demo', which it cannot run"
+# 5. The bundling recipe of packages/device-sdk/README.md ("Bundling a device app"): one ESM file
+# for Node. MQTT.js and its dependencies are CommonJS that require Node built-ins, which an ESM
+# bundle can only do through a require made by createRequire; the optional native add-ons
+# (node-aead-crypto for DTLS on old Node versions, ws's bufferutil and utf-8-validate) stay out.
+step "esbuild bundle of a device app (the README's recipe), then run it"
+cat >"$WORK/app/device-app.mjs" <<'EOF'
+import assert from 'node:assert/strict';
+import { connectDevice, DeviceError, planKeepAlive } from '@outpost/device-sdk';
+import { resolveTiming } from '@outpost/device-sdk/coap';
+import { encodeMessage } from '@outpost/device-sdk/mqtt-sn';
+assert.equal(planKeepAlive({ natTimeoutS: 300 }).keepAliveS > 0, true);
+assert.equal(resolveTiming({}).maxTransmitWait, 93000);
+assert.deepEqual([...encodeMessage({ type: 'PINGRESP' })], [0x02, 0x17]);
+// MQTT.js and ws run inside the bundle: a refused connection is a typed error, not a load failure.
+for (const url of ['mqtt://127.0.0.1:1', 'ws://127.0.0.1:1/mqtt']) {
+  const err = await connectDevice({ url, insecure: true, clientId: 'bundled', reconnect: false, connectTimeoutMs: 5000 }).then(() => undefined, (e) => e);
+  assert.ok(err instanceof DeviceError, `${url}: ${err}`);
+}
+console.log('consumer-test: the bundled device app ran');
+EOF
+(cd "$WORK/app" && "$ROOT/node_modules/.bin/esbuild" device-app.mjs --bundle --platform=node --format=esm --outfile=dist/device-app.mjs \
+  --banner:js="import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" \
+  --external:node-aead-crypto --external:bufferutil --external:utf-8-validate --log-level=warning) || fail "esbuild bundle"
+# Run it away from node_modules, as a deployed bundle would be.
+mkdir -p "$WORK/deploy" && cp "$WORK/app/dist/device-app.mjs" "$WORK/deploy/"
+(cd "$WORK/deploy" && node device-app.mjs) || fail "the bundled device app"
 step "OK"
