@@ -32,7 +32,7 @@ for dir in packages/*/; do
   name=$(node -p "require('./$dir/package.json').name")
   if [ "$(node -p "require('./$dir/package.json').private === true")" = true ]; then continue; fi
   (cd "$dir" && pnpm publish --dry-run --no-git-checks --access public --json >"$WT/.publish.json" 2>"$WT/.publish.err") || { cat "$WT/.publish.err" >&2; fail "publish --dry-run $name"; }
-  files=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log((Array.isArray(j)?j[0]:j).files.length)' "$WT/.publish.json")
+  files=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=Array.isArray(j)?j[0]:(j.files?j:Object.values(j)[0]);console.log(v.files.length)' "$WT/.publish.json")
   old=$(node -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$before" "$name")
   new=$(node -p "require('./$dir/package.json').version")
   [ -f "$dir/CHANGELOG.md" ] || [ "$old" = "$new" ] || fail "$name: version $old → $new without a CHANGELOG.md"
