@@ -15,7 +15,7 @@ export interface Command {
   readonly summary: string;
   /** Full `--help` text (usage line, options, an example). */
   readonly help: string;
-  /** The flags it takes, when its help is generated from them ({@link defineCommand}). */
+  /** The flags it takes, when its help is generated from them (`defineCommand`). */
   readonly flags?: FlagTable;
   /** Runs with the arguments after the command path; returns the exit code. */
   run(args: readonly string[], io: Io): Promise<number>;

@@ -1,10 +1,8 @@
 /**
- * `@outpost/cli`: the `outpost` command-line tool. The programmatic entry point runs
- * a command line in-process (used by tests and by tools that embed the CLI).
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/cli
- * @document ../README.md
  */
 export { run } from './run.js';
 export { CliError, emit, parseCommandArgs, requireString } from './command.js';

@@ -1,9 +1,8 @@
 /**
- * `@outpost/device-sdk`: secure device connectivity for IoT fleets.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/device-sdk
- * @document ../README.md
  */
 
 // --- errors ---

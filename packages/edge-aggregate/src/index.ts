@@ -1,11 +1,8 @@
 /**
- * @outpost/edge-aggregate: aggregate and filter high-rate vibration and audio data on the
- * gateway — streaming windows and the condition-monitoring features maintenance engineers
- * read, on `Float32Array` chunks, allocation-free in the hot loop.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/edge-aggregate
- * @document ../README.md
  */
 
 // Errors

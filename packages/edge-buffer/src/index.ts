@@ -1,9 +1,8 @@
 /**
- * `@outpost/edge-buffer`: a durable, bounded, crash-safe FIFO store-and-forward buffer on local disk.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/edge-buffer
- * @document ../README.md
  */
 
 // --- opening a buffer ---

@@ -1,11 +1,8 @@
 /**
- * `@outpost/jobs`: updates carried over the wire with AWS IoT Jobs semantics — a device jobs
- * client, a reference jobs service, and resumable file delivery (MQTT streams, HTTP ranges,
- * CoAP blocks). The OTA agent in `@outpost/ota` composes it.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/jobs
- * @document ../README.md
  */
 
 // --- errors ---

@@ -1,10 +1,8 @@
 /**
- * @outpost/lorawan: LoRaWAN frame codec with MAC commands, exact time-on-air, regional
- * parameters, duty-cycle accounting, frame counters and link coverage checks.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/lorawan
- * @document ../README.md
  */
 
 // Errors

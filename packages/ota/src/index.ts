@@ -1,12 +1,8 @@
 /**
- * `@outpost/ota`: signed over-the-air updates for Node-running devices and Linux gateways —
- * Ed25519-signed deterministic-CBOR manifests in COSE_Sign1, streaming image verification,
- * anti-rollback, key sets, A/B slots with fail-safe rollback, a modelled secure-boot check, and
- * staged rollouts.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/ota
- * @document ../README.md
  */
 
 // --- manifests and signatures ---

@@ -1,16 +1,12 @@
 /**
- * `@outpost/pipeline`: the cloud side of an Outpost fleet. Device telemetry is consumed from an
- * MQTT broker (shared subscriptions for scale-out), decoded, and split into a hot path (rules and
- * alerts within milliseconds) and a cold path (a Parquet lake in a Hive layout), with time-series
- * storage in PostgreSQL/TimescaleDB or, embedded, DuckDB.
- *
- * The export list is explicit and grouped; internal helpers (argument checks, the batcher, the
- * Parquet encoder) are not part of the API. Other modules append their lines to their group.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/pipeline
- * @document ../README.md
  */
+
+// The export list is explicit and grouped; internal helpers (argument checks, the batcher, the
+// Parquet encoder) are not part of the API. Other modules append their lines to their group.
 
 // Errors and shared shapes
 export { PipelineError } from './errors.js';

@@ -1,12 +1,8 @@
 /**
- * `@outpost/pki`: the fleet side of device identity: a fleet CA and intermediates, one
- * certificate per device, a crash-safe CA directory and registry, CRLs, server certificates and
- * Mosquitto's mTLS/ACL configuration. A device needs none of it: the device-side checks
- * (`checkDeviceCredentials`, `parseDeviceIdentity`) are in `@outpost/device-sdk`.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/pki
- * @document ../README.md
  */
 
 // --- errors ---

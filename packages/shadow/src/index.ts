@@ -1,11 +1,8 @@
 /**
- * `@outpost/shadow`: device shadows with AWS IoT Device Shadow semantics: the document model,
- * a device-side sync that never misses a change, an application client, and a reference shadow
- * service for any MQTT broker.
+ * {@include ../README.md#site}
  *
  * @packageDocumentation
  * @module @outpost/shadow
- * @document ../README.md
  */
 
 // --- document model (pure) ---
