@@ -48,6 +48,12 @@ export type { RootOfTrust, BootCheck } from './boot.js';
 export { openSlotManager } from './slot-manager.js';
 export type { SlotManager, SlotManagerOptions, InstallOptions, Booted } from './slot-manager.js';
 
+// --- the device OTA agent ---
+export { createOtaAgent } from './agent.js';
+export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, HealthResult, AgentEvent } from './agent.js';
+export { AGENT_JOURNAL_FILE } from './agent-journal.js';
+export type { OtaJob, OtaTerminalStatus, AgentRecord, AgentStep } from './agent-journal.js';
+
 // --- rollouts ---
 export { planRollout, rolloutPosition } from './rollout.js';
 export type { RolloutPlan, Wave, WaveSpec, WavePolicy, PlanOptions } from './rollout.js';
