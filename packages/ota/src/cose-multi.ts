@@ -31,6 +31,13 @@ export interface SignedDocument {
   readonly signatures: readonly SignatureEntry[];
 }
 
+function tagged(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 2);
+  out.set(TAG_SIGN);
+  out.set(body, 2);
+  return out;
+}
+
 /** RFC 9052 §4.4 Sig_structure for a COSE_Signature, empty external_aad. */
 function signStructure(bodyProtected: Uint8Array, signProtected: Uint8Array, payload: Uint8Array): Uint8Array {
   return encodeCbor(['Signature', bodyProtected, signProtected, EMPTY, payload]);
@@ -44,8 +51,7 @@ export function signCoseMulti(payload: Uint8Array, keys: readonly KeyPair[], con
     const p = encodeCbor(new Map<number, CborValue>([[1, COSE_ALG_EDDSA], [4, keyIdOf(k.publicKey)]]));
     return [p, new Map(), signEd25519(signStructure(bodyProtected, p, payload), k.secretKey)] as CborValue;
   });
-  const body = encodeCbor([bodyProtected, new Map(), payload, sigs]);
-  return Uint8Array.of(...TAG_SIGN, ...body);
+  return tagged(encodeCbor([bodyProtected, new Map(), payload, sigs]));
 }
 
 function headerMap(bytes: CborValue, what: string): Map<number | string, CborValue> {
@@ -73,7 +79,20 @@ function parseSignature(entry: CborValue, i: number, bodyProtected: Uint8Array, 
  * Parses a tagged COSE_Sign (or COSE_Sign1) strictly: deterministic CBOR, empty unprotected
  * headers, EdDSA only, the expected content type, at most `maxSignatures` signatures.
  *
+ * Nothing is verified: tools use it to show a document (`outpost ota inspect`).
+ *
  * @throws {OtaError} `MALFORMED`, `UNSUPPORTED_ALGORITHM`, `UNKNOWN_CRITICAL`.
+ * @example
+ * ```ts
+ * import { generateKeyPair, MANIFEST_CONTENT_TYPE, parseSigned, signManifest, toHex, type SignatureEntry, type SignedDocument } from '@outpost/ota';
+ * const [a, b] = [generateKeyPair(), generateKeyPair()];
+ * const bytes = signManifest({ vendor: 'acme', deviceClass: 'gw', version: '1.0.0', sequence: 1, securityCounter: 0,
+ *   imageSize: 1, imageDigest: new Uint8Array(32) }, [a, b]);
+ * const doc: SignedDocument = parseSigned(bytes, MANIFEST_CONTENT_TYPE);
+ * const first: SignatureEntry | undefined = doc.signatures[0];
+ * doc.signatures.length; // 2
+ * toHex(first!.kid) === toHex(a.keyId); // true
+ * ```
  */
 export function parseSigned(bytes: Uint8Array, contentType: string, maxSignatures = DEFAULT_MAX_SIGNATURES): SignedDocument {
   if (bytes[0] === 0xd2) {
@@ -154,4 +173,41 @@ export function requireThreshold(doc: SignedDocument, role: RoleKeys, revoked: r
 export function uniqueKeys(keys: readonly Uint8Array[]): Uint8Array[] {
   const out = [...keys].sort(compareBytes);
   return out.filter((k, i) => i === 0 || compareBytes(k, out[i - 1] as Uint8Array) !== 0);
+}
+
+/**
+ * Adds a signature by `key` to a COSE_Sign document (a root, a manifest or a timestamp signed by
+ * several holders in turn, each with their own key offline). The payload and the other
+ * signatures are kept byte for byte; nothing is verified here.
+ *
+ * @throws {OtaError} `MALFORMED` for a COSE_Sign1 (it holds one signature), a non-COSE_Sign
+ *   document, or a key that already signed.
+ * @example
+ * ```ts
+ * import { addCoseSignature, generateKeyPair, signRoot, trustFromRoot, type RootMetadata } from '@outpost/ota';
+ * const [a, b, release] = [generateKeyPair(), generateKeyPair(), generateKeyPair()];
+ * const root: RootMetadata = { version: 1, expiresAt: 2_000_000_000, root: { keys: [a.publicKey, b.publicKey], threshold: 2 },
+ *   targets: { keys: [release.publicKey], threshold: 1 }, timestamp: { keys: [], threshold: 0 } };
+ * const byA = signRoot(root, [a]);             // holder A signs…
+ * const byBoth = addCoseSignature(byA, b);     // …then holder B adds theirs
+ * trustFromRoot(byBoth).roles?.rootThreshold; // 2
+ * ```
+ */
+export function addCoseSignature(document: Uint8Array, key: KeyPair): Uint8Array {
+  if (!(document instanceof Uint8Array)) throw new TypeError('document: expected a Uint8Array');
+  if (typeof key !== 'object' || key === null || !(key.secretKey instanceof Uint8Array)) throw new TypeError('key: expected a KeyPair');
+  if (document[0] === 0xd2) throw new OtaError('MALFORMED', 'a COSE_Sign1 holds one signature: sign with every key (a COSE_Sign) to add more');
+  if (document.length < 3 || document[0] !== TAG_SIGN[0] || document[1] !== TAG_SIGN[1]) throw new OtaError('MALFORMED', 'COSE: expected tag 98 (COSE_Sign) at offset 0');
+  const outer = decodeDeterministic(document.subarray(2), 'COSE_Sign');
+  if (!Array.isArray(outer) || outer.length !== 4 || !(outer[0] instanceof Uint8Array) || !(outer[2] instanceof Uint8Array) || !Array.isArray(outer[3])) {
+    throw new OtaError('MALFORMED', 'COSE_Sign: expected [protected, unprotected, payload, signatures]');
+  }
+  const [bodyProtected, , payload, sigs] = outer as [Uint8Array, CborValue, Uint8Array, CborValue[]];
+  const kid = keyIdOf(key.publicKey);
+  const ct = headerMap(bodyProtected, 'COSE_Sign protected header').get(3);
+  const parsed = parseSigned(document, typeof ct === 'string' ? ct : '', Number.MAX_SAFE_INTEGER);
+  if (parsed.signatures.some((s) => compareBytes(s.kid, kid) === 0)) throw new OtaError('MALFORMED', `already signed by ${toHex(kid)}`);
+  const p = encodeCbor(new Map<number, CborValue>([[1, COSE_ALG_EDDSA], [4, kid]]));
+  const added = [p, new Map(), signEd25519(signStructure(bodyProtected, p, payload), key.secretKey)] as CborValue;
+  return tagged(encodeCbor([bodyProtected, new Map(), payload, [...sigs, added]]));
 }

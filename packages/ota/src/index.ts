@@ -30,7 +30,8 @@ export type { TrustStore, TrustRoles, KeySet } from './keyset.js';
 // --- TUF roles: thresholds, root rotation, freshness, persisted trusted state ---
 export { signRoot, decodeRoot, trustFromRoot, applyRootUpdate, ROOT_CONTENT_TYPE, DEFAULT_MAX_ROOT_BYTES } from './roles.js';
 export type { RootMetadata, RootOptions } from './roles.js';
-export type { RoleKeys } from './cose-multi.js';
+export { addCoseSignature, parseSigned } from './cose-multi.js';
+export type { RoleKeys, SignedDocument, SignatureEntry } from './cose-multi.js';
 export { signTimestamp, checkTimestamp, TIMESTAMP_CONTENT_TYPE, DEFAULT_MAX_TIMESTAMP_BYTES } from './timestamp.js';
 export type { Timestamp, TimestampFields, CheckTimestampOptions } from './timestamp.js';
 export { openTrustState } from './trust-state.js';
