@@ -93,6 +93,12 @@ const freshness = (c: Ctx, job: OtaJob): { timestampVersion: number; timeFloor: 
   ...(job.timestamp === undefined ? {} : { timestamp: job.timestamp }),
 });
 
+// IN_PROGRESS updates are progress information: a transport error must not stop or reroute the
+// update (the terminal report is the one that is retried until the source has it).
+async function progress(c: Ctx, jobId: string, details: Record<string, string>): Promise<void> {
+  await c.jobs.update(jobId, 'IN_PROGRESS', details).catch(() => undefined);
+}
+
 async function toReport(c: Ctx, r: Active, status: OtaTerminalStatus, details: Record<string, string>, rebootAfter = false): Promise<Next> {
   await c.save({ ...r, step: 'report', status, details: { version: r.version, ...details }, ...(rebootAfter ? { rebootAfter } : {}) });
   return 'continue';
@@ -113,7 +119,7 @@ async function takeJob(c: Ctx): Promise<Next> {
   if (!r.ok) return toReport(c, base, 'REJECTED', { reason: r.code, message: r.message.slice(0, 200) });
   if (r.timestamp !== undefined) await c.trustState?.recordTimestamp(r.timestamp);
   await c.save(base);
-  await c.jobs.update(job.jobId, 'IN_PROGRESS', { step: 'downloading', version: base.version });
+  await progress(c, job.jobId, { step: 'downloading', version: base.version });
   return 'continue';
 }
 
@@ -155,7 +161,7 @@ async function install(c: Ctx, r: Active): Promise<Next> {
   }
   await c.fs.unlink(c.file);
   await c.save({ ...r, step: 'reboot' });
-  await c.jobs.update(r.job.jobId, 'IN_PROGRESS', { step: 'rebooting', version: r.version });
+  await progress(c, r.job.jobId, { step: 'rebooting', version: r.version });
   await c.emit('reboot');
   await c.reboot();
   return 'rebooting';
@@ -166,6 +172,12 @@ async function install(c: Ctx, r: Active): Promise<Next> {
 async function afterBoot(c: Ctx, r: Active): Promise<Next> {
   const b = c.booted;
   const st = c.slots.state();
+  // Every boot() consumes a pending trial (runs it or drops it): a trial still pending while this
+  // process runs another image means the reboot has not happened yet (a new agent, same boot).
+  if (st.trial !== undefined && !b.trial) {
+    await c.reboot();
+    return 'rebooting';
+  }
   if (b.manifest.version === r.version && !b.trial && st.trial === undefined) return toReport(c, r, 'SUCCEEDED', { step: 'confirmed' });
   if (!b.trial || b.manifest.version !== r.version) {
     // The verdict was journalled before the revert: a crash in between keeps the reason.

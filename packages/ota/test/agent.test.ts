@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeOtaFileSystem, readBootState, signManifest, generateKeyPair, type AgentEvent } from '../src/index.js';
-import { downloadStarts, fileSize, prepareDevice, readJobs, startDevice } from './helpers/agent-device.js';
+import { nodeOtaFileSystem, readBootState, signManifest, generateKeyPair, type AgentEvent, type OtaJobSource } from '../src/index.js';
+import { downloadStarts, fileJobSource, fileSize, prepareDevice, readJobs, startDevice } from './helpers/agent-device.js';
 import { sha256 } from './helpers/release.js';
 
 class Stop extends Error {}
@@ -101,6 +101,36 @@ describe('OTA agent', () => {
     if (crashAt === 'mid-download') expect(downloadStarts(dir)).toEqual([0, 128 * 1024]);
     // A crash after the report and before the journal moved on sends it again: the source answers 'terminal'.
     expect(readJobs(dir).log.filter((l) => l.repeat === true)).toHaveLength(crashAt === 'reported' ? 1 : 0);
+  });
+
+  it('a job source that fails the informational IN_PROGRESS updates does not turn a good update into FAILED', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ota-agent-'));
+    await prepareDevice(dir);
+    const real = fileJobSource(dir);
+    let failures = 0;
+    const flaky: OtaJobSource = {
+      next: () => real.next(),
+      update: async (id, status, details) => {
+        if (status === 'IN_PROGRESS') {
+          failures++;
+          throw new Error('broker unreachable');
+        }
+        return real.update(id, status, details);
+      },
+    };
+    // A transport error ends run(); the application then starts a new agent for the same boot.
+    let reuseBoot = false;
+    for (let i = 0; i < 8; i++) {
+      const { agent } = await startDevice(dir, { healthy: true, jobs: flaky, reuseBoot, reboot: async () => { throw new Stop('reboot'); } });
+      try {
+        if ((await agent.run()) === 'idle') break;
+      } catch (err) {
+        reuseBoot = !(err instanceof Stop);
+      }
+    }
+    expect(failures).toBeGreaterThan(0);
+    expect(terminal(dir).map((t) => t.status)).toEqual(['SUCCEEDED']);
+    expect(await active(dir)).toBe('b');
   });
 
   it('a resumed download whose prefix was damaged fails the digest, starts over from byte 0, and succeeds', async () => {

@@ -6,7 +6,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, s
 import { join } from 'node:path';
 import {
   createOtaAgent, generateKeyPair, nodeOtaFileSystem, openSlotManager, openTrustState, signManifest, signRoot, signTimestamp, trustFromRoot,
-  type AgentEvent, type OtaAgent, type OtaDownloader, type OtaJobSource, type SlotManager,
+  type AgentEvent, type Booted, type OtaAgent, type OtaDownloader, type OtaJobSource, type SlotManager,
 } from '../../src/index.js';
 import { makeImage, sha256 } from './release.js';
 
@@ -102,20 +102,26 @@ export function fileDownloader(dir: string, onChunk?: (length: number, total: nu
   };
 }
 
+const lastBoot = new Map<string, Booted>();
+
 /** One process lifetime of the device: the bootloader runs (`boot()`), then the agent. */
 export async function startDevice(dir: string, hooks: {
   healthy: boolean;
   reboot: () => Promise<void>;
   onEvent?: (e: AgentEvent) => void | Promise<void>;
   onChunk?: (length: number, total: number) => boolean;
+  jobs?: OtaJobSource;
+  /** The same process again (no boot): a second agent after the first one's run() threw. */
+  reuseBoot?: boolean;
 }): Promise<{ agent: OtaAgent; slots: SlotManager }> {
   const fs = nodeOtaFileSystem();
   const trustState = await openTrustState({ fs, path: join(dir, 'trust.cbor') });
   const slots = await openSlotManager({ dir: join(dir, 'slots'), fs, trust: trustState.current().trust, device: DEVICE, capacity: CAPACITY });
-  const booted = await slots.boot();
+  const booted = hooks.reuseBoot === true && lastBoot.get(dir) !== undefined ? (lastBoot.get(dir) as Booted) : await slots.boot();
+  lastBoot.set(dir, booted);
   const agent = await createOtaAgent({
     dir: join(dir, 'agent'), fs, slots, booted, trustState, device: DEVICE,
-    jobs: fileJobSource(dir), downloader: fileDownloader(dir, hooks.onChunk),
+    jobs: hooks.jobs ?? fileJobSource(dir), downloader: fileDownloader(dir, hooks.onChunk),
     healthCheck: async () => (hooks.healthy ? { ok: true } : { ok: false, reason: 'sensor bus did not come up' }),
     reboot: hooks.reboot,
     ...(hooks.onEvent === undefined ? {} : { onEvent: hooks.onEvent }),
