@@ -15,6 +15,11 @@ export interface OtaJob {
   readonly image: string;
   /** The timestamp document, when the trust has a timestamp role. */
   readonly timestamp?: Uint8Array;
+  /**
+   * Root documents to bring the device's trust up to date (a chain; those not above the trusted
+   * version are skipped, the rest must follow each other: see `applyRootUpdate`). Needs `trustState`.
+   */
+  readonly roots?: readonly Uint8Array[];
 }
 
 /** Terminal statuses the agent reports (AWS IoT Jobs' device-side terminal states). */
@@ -66,11 +71,18 @@ export async function readAgentRecord(fs: OtaFileSystem, dir: string): Promise<A
   if (!steps.includes(v['step']) || typeof j !== 'object' || j === null || typeof j['jobId'] !== 'string' || typeof j['image'] !== 'string' || typeof v['version'] !== 'string') {
     throw new OtaError('MALFORMED', `${join(dir, AGENT_JOURNAL_FILE)}: unexpected shape`);
   }
-  const job: OtaJob = { jobId: j['jobId'], image: j['image'], manifest: unb64(j['manifest']), ...(j['timestamp'] === undefined ? {} : { timestamp: unb64(j['timestamp']) }) };
+  const job: OtaJob = {
+    jobId: j['jobId'], image: j['image'], manifest: unb64(j['manifest']), ...(j['timestamp'] === undefined ? {} : { timestamp: unb64(j['timestamp']) }),
+    ...(Array.isArray(j['roots']) ? { roots: j['roots'].map(unb64) } : {}),
+  };
   return { ...(v as object), job } as AgentRecord;
 }
 
 export async function writeAgentRecord(fs: OtaFileSystem, dir: string, r: AgentRecord): Promise<void> {
-  const plain = r.step === 'idle' ? r : { ...r, job: { jobId: r.job.jobId, image: r.job.image, manifest: b64(r.job.manifest), ...(r.job.timestamp === undefined ? {} : { timestamp: b64(r.job.timestamp) }) } };
+  const j = r.step === 'idle' ? undefined : r.job;
+  const plain = j === undefined ? r : {
+    ...r,
+    job: { jobId: j.jobId, image: j.image, manifest: b64(j.manifest), ...(j.timestamp === undefined ? {} : { timestamp: b64(j.timestamp) }), ...(j.roots === undefined ? {} : { roots: j.roots.map(b64) }) },
+  };
   await atomicWriteFile(fs, join(dir, AGENT_JOURNAL_FILE), new TextEncoder().encode(JSON.stringify(plain)));
 }

@@ -9,12 +9,13 @@
 // ranges, CoAP blocks) are wired in by the application.
 import { join } from 'node:path';
 import { intAtLeast } from './check.js';
-import { OtaError } from './errors.js';
+import { OtaError, type OtaErrorCode } from './errors.js';
 import type { OtaFileSystem } from './fs.js';
 import type { TrustStore } from './keyset.js';
 import { readAgentRecord, writeAgentRecord, type AgentRecord, type OtaJob, type OtaTerminalStatus } from './agent-journal.js';
 import type { Booted, SlotManager } from './slot-manager.js';
 import type { TrustStateStore } from './trust-state.js';
+import { decodeRoot } from './roles.js';
 import { verifyManifest, type DeviceIdentity } from './verify.js';
 
 /** Where jobs come from and where their status goes (the minimal part of an AWS IoT Jobs client). */
@@ -104,11 +105,28 @@ async function toReport(c: Ctx, r: Active, status: OtaTerminalStatus, details: R
   return 'continue';
 }
 
+// TUF 5.3: bring the root up to date first. Roots not above the trusted version are skipped (a
+// chain from an older device); each applied one is persisted before the next.
+async function updateRoots(c: Ctx, roots: readonly Uint8Array[]): Promise<{ code: OtaErrorCode; message: string } | undefined> {
+  if (c.trustState === undefined) return { code: 'BAD_STATE', message: 'the job carries root updates and the agent has no trustState to keep them' };
+  try {
+    const current = c.trustState.current().trust.roles?.rootVersion ?? 0;
+    const newer = roots.filter((r) => decodeRoot(r).version > current);
+    if (newer.length > 0) await c.trustState.updateRoot(newer);
+    return undefined;
+  } catch (err) {
+    if (err instanceof OtaError) return { code: err.code, message: err.message };
+    throw err;
+  }
+}
+
 // Verify before a byte is downloaded (TUF 5.4-5.6: metadata first, then the target, bounded by its size).
 async function takeJob(c: Ctx): Promise<Next> {
   const job = await c.jobs.next();
   // A source that still offers the job just reported would loop forever: stop instead.
   if (job === undefined || (c.rec.step === 'idle' && c.rec.lastJobId === job.jobId)) return 'idle';
+  const refused = job.roots === undefined ? undefined : await updateRoots(c, job.roots);
+  if (refused !== undefined) return toReport(c, { step: 'download', job, version: 'unknown', attempts: 0 }, 'REJECTED', { reason: refused.code, message: refused.message.slice(0, 200) });
   const st = c.slots.state();
   const f = freshness(c, job);
   const r = verifyManifest(job.manifest, {

@@ -20,7 +20,8 @@ export interface SlotManagerOptions {
   /** Directory of the slots and the boot state. */
   readonly dir: string;
   readonly fs: OtaFileSystem;
-  readonly trust: TrustStore;
+  /** The trust, or a function that returns the current one (a persisted trusted state whose root may rotate). */
+  readonly trust: TrustStore | (() => TrustStore);
   readonly device: DeviceIdentity;
   /** Largest image, bytes (the slot size). */
   readonly capacity: number;
@@ -109,7 +110,8 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
   if (typeof options.dir !== 'string') throw new TypeError('options.dir: expected a string');
   const maxAttempts = intAtLeast(options.maxBootAttempts ?? 3, 'maxBootAttempts', 1);
-  const { fs, dir, trust, device } = options;
+  const { fs, dir, device } = options;
+  const trustNow = (): TrustStore => (typeof options.trust === 'function' ? options.trust() : options.trust);
   const slots = options.slots ?? fileSlots({ dir, fs, capacity: options.capacity });
   const nowSeconds = options.nowSeconds ?? ((): number | 'no-clock' => Math.floor(Date.now() / 1000));
   await fs.mkdir(dir);
@@ -117,7 +119,7 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
   if (state === undefined) {
     if (provision === undefined) throw new OtaError('BAD_STATE', `${dir}: no boot state; provision the device with a factory image first`);
     const r = verifyManifest(provision.manifest, {
-      trust, device, state: { sequence: null, securityCounter: 0 }, now: nowSeconds(), maxImageSize: slots.capacity,
+      trust: trustNow(), device, state: { sequence: null, securityCounter: 0 }, now: nowSeconds(), maxImageSize: slots.capacity,
       ...(provision.timestamp === undefined ? {} : { timestamp: provision.timestamp }),
     });
     if (!r.ok) throw new OtaError(r.code, `provision: ${r.message}`);
@@ -133,13 +135,13 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     await writeBootState(fs, dir, next);
     current = next;
   };
-  const root = (): { trust: TrustStore; securityCounter: number; deviceClass: string } => ({ trust, securityCounter: current.securityCounter, deviceClass: device.deviceClass });
+  const root = (): { trust: TrustStore; securityCounter: number; deviceClass: string } => ({ trust: trustNow(), securityCounter: current.securityCounter, deviceClass: device.deviceClass });
   // The version named by a slot's signed manifest (the image itself is not checked here).
   const versionIn = async (slot: SlotName): Promise<string | undefined> => {
     const bytes = await slots.readManifest(slot);
     if (bytes === undefined) return undefined;
     try {
-      return checkSignedManifest(bytes, trust, DEFAULT_MAX_MANIFEST_BYTES).manifest.version;
+      return checkSignedManifest(bytes, trustNow(), DEFAULT_MAX_MANIFEST_BYTES).manifest.version;
     } catch {
       return undefined;
     }
@@ -163,7 +165,7 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
       const runningVersion = await versionIn(current.active);
       const f = io.freshness;
       const r = verifyManifest(manifestBytes, {
-        trust, device, now: nowSeconds(), maxImageSize: slots.capacity, ...(f === undefined ? {} : { timestamp: f.timestamp }),
+        trust: trustNow(), device, now: nowSeconds(), maxImageSize: slots.capacity, ...(f === undefined ? {} : { timestamp: f.timestamp }),
         state: {
           sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(runningVersion === undefined ? {} : { version: runningVersion }),
           ...(f?.timestampVersion === undefined ? {} : { timestampVersion: f.timestampVersion }), ...(f?.timeFloor === undefined ? {} : { timeFloor: f.timeFloor }),

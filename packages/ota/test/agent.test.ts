@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeOtaFileSystem, readBootState, signManifest, generateKeyPair, type AgentEvent, type OtaJobSource } from '../src/index.js';
-import { downloadStarts, fileJobSource, fileSize, prepareDevice, readJobs, startDevice } from './helpers/agent-device.js';
+import { nodeOtaFileSystem, openTrustState, readBootState, signManifest, generateKeyPair, type AgentEvent, type OtaJobSource } from '../src/index.js';
+import { downloadStarts, fileJobSource, fileSize, prepareDevice, queueRootRotation, readJobs, startDevice } from './helpers/agent-device.js';
 import { sha256 } from './helpers/release.js';
 
 class Stop extends Error {}
@@ -131,6 +131,24 @@ describe('OTA agent', () => {
     expect(failures).toBeGreaterThan(0);
     expect(terminal(dir).map((t) => t.status)).toEqual(['SUCCEEDED']);
     expect(await active(dir)).toBe('b');
+  });
+
+  it('a job that carries a root rotation: applied and persisted before the manifest is checked; signed by the new root only, REJECTED', async () => {
+    const rootVersion = async (dir: string): Promise<number | undefined> =>
+      (await openTrustState({ fs: nodeOtaFileSystem(), path: join(dir, 'trust.cbor') })).current().trust.roles?.rootVersion;
+    const good = mkdtempSync(join(tmpdir(), 'ota-agent-'));
+    await prepareDevice(good);
+    queueRootRotation(good, true);
+    await lifecycle(good, { healthy: true });
+    expect(terminal(good).map((t) => t.status)).toEqual(['SUCCEEDED']);
+    expect(await rootVersion(good)).toBe(2);
+    const bad = mkdtempSync(join(tmpdir(), 'ota-agent-'));
+    await prepareDevice(bad);
+    queueRootRotation(bad, false);
+    await lifecycle(bad, { healthy: true });
+    expect(terminal(bad)).toMatchObject([{ status: 'REJECTED', details: { reason: 'UNKNOWN_KEY' } }]); // one signature, by a key root v1 does not know
+    expect(await rootVersion(bad)).toBe(1);
+    expect(downloadStarts(bad)).toEqual([]);
   });
 
   it('a resumed download whose prefix was damaged fails the digest, starts over from byte 0, and succeeds', async () => {

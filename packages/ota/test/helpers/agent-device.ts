@@ -13,10 +13,12 @@ import { makeImage, sha256 } from './release.js';
 const root = generateKeyPair(new Uint8Array(32).fill(61));
 const release = generateKeyPair(new Uint8Array(32).fill(62));
 const stamp = generateKeyPair(new Uint8Array(32).fill(63));
+const root2 = generateKeyPair(new Uint8Array(32).fill(64));
+const stamp2 = generateKeyPair(new Uint8Array(32).fill(65));
 const DEVICE = { deviceClass: 'gw-1', vendor: 'acme' };
 const CAPACITY = 1 << 20;
 
-interface JobRow { jobId: string; manifest: string; image: string; timestamp: string; status: string }
+interface JobRow { jobId: string; manifest: string; image: string; timestamp: string; status: string; roots?: string[] }
 interface JobsFile { jobs: JobRow[]; log: Array<{ jobId: string; status: string; details: Record<string, string>; repeat?: true }> }
 
 const writeJson = (path: string, v: unknown): void => {
@@ -47,6 +49,22 @@ export async function prepareDevice(dir: string): Promise<{ image: Uint8Array }>
   return { image };
 }
 
+/**
+ * Makes the queued job carry root v2 (new root key, new timestamp key; the targets key stays) and
+ * a timestamp by the new timestamp key: signed by the old and the new root, or by the new only.
+ */
+export function queueRootRotation(dir: string, signedByOldRoot: boolean): void {
+  const nowS = Math.floor(Date.now() / 1000);
+  const one = (k: typeof root): { keys: Uint8Array[]; threshold: number } => ({ keys: [k.publicKey], threshold: 1 });
+  const v2 = signRoot({ version: 2, expiresAt: nowS + 365 * 86400, root: one(root2), targets: one(release), timestamp: one(stamp2) }, signedByOldRoot ? [root, root2] : [root2]);
+  const f = readJobs(dir);
+  const row = f.jobs[0] as JobRow;
+  const manifest = new Uint8Array(Buffer.from(row.manifest, 'base64'));
+  row.timestamp = Buffer.from(signTimestamp({ version: 1, issuedAt: nowS - 5, expiresAt: nowS + 86400, manifests: [manifest] }, [stamp2])).toString('base64');
+  row.roots = [Buffer.from(v2).toString('base64')];
+  writeJson(join(dir, 'jobs.json'), f);
+}
+
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'REJECTED'];
 
 /** A job source over `jobs.json`: a repeated terminal update answers 'terminal' (AWS TerminalStateReached). */
@@ -56,7 +74,8 @@ export function fileJobSource(dir: string): OtaJobSource {
     async next() {
       const row = readJobs(dir).jobs.find((j) => j.status === 'QUEUED' || j.status === 'IN_PROGRESS');
       if (row === undefined) return undefined;
-      return { jobId: row.jobId, image: row.image, manifest: new Uint8Array(Buffer.from(row.manifest, 'base64')), timestamp: new Uint8Array(Buffer.from(row.timestamp, 'base64')) };
+      const bytes = (x: string): Uint8Array => new Uint8Array(Buffer.from(x, 'base64'));
+      return { jobId: row.jobId, image: row.image, manifest: bytes(row.manifest), timestamp: bytes(row.timestamp), ...(row.roots === undefined ? {} : { roots: row.roots.map(bytes) }) };
     },
     async update(jobId, status, details) {
       const f = readJobs(dir);
@@ -116,7 +135,8 @@ export async function startDevice(dir: string, hooks: {
 }): Promise<{ agent: OtaAgent; slots: SlotManager }> {
   const fs = nodeOtaFileSystem();
   const trustState = await openTrustState({ fs, path: join(dir, 'trust.cbor') });
-  const slots = await openSlotManager({ dir: join(dir, 'slots'), fs, trust: trustState.current().trust, device: DEVICE, capacity: CAPACITY });
+  // The slot manager reads the trust through the trusted state, so a root rotation reaches it.
+  const slots = await openSlotManager({ dir: join(dir, 'slots'), fs, trust: () => trustState.current().trust, device: DEVICE, capacity: CAPACITY });
   const booted = hooks.reuseBoot === true && lastBoot.get(dir) !== undefined ? (lastBoot.get(dir) as Booted) : await slots.boot();
   lastBoot.set(dir, booted);
   const agent = await createOtaAgent({
