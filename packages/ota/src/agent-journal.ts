@@ -56,6 +56,7 @@ const unb64 = (s: unknown): Uint8Array => {
   return new Uint8Array(Buffer.from(s, 'base64'));
 };
 
+/** Reads the journal record (`idle` when there is none). @throws {OtaError} `MALFORMED`. */
 export async function readAgentRecord(fs: OtaFileSystem, dir: string): Promise<AgentRecord> {
   const bytes = await fs.readFile(join(dir, AGENT_JOURNAL_FILE));
   if (bytes === undefined) return { step: 'idle' };
@@ -78,6 +79,7 @@ export async function readAgentRecord(fs: OtaFileSystem, dir: string): Promise<A
   return { ...(v as object), job } as AgentRecord;
 }
 
+/** Replaces the journal record atomically. */
 export async function writeAgentRecord(fs: OtaFileSystem, dir: string, r: AgentRecord): Promise<void> {
   const j = r.step === 'idle' ? undefined : r.job;
   const plain = j === undefined ? r : {

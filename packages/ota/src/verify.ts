@@ -75,10 +75,12 @@ export type VerifyResult =
 export const DEFAULT_MAX_MANIFEST_BYTES = 4096;
 
 /**
- * Verifies a signed manifest for this device: the size cap, then the COSE_Sign1 envelope, the
- * key (unknown, revoked), the Ed25519 signature over the exact bytes received, then the payload
- * (those same bytes) and the policy: vendor, device class, hardware revision, expiry, image size,
- * replay (sequence not above the last accepted), downgrade (security counter or version lower),
+ * Verifies a signed manifest for this device: the size cap; with a TUF trust, the root's expiry
+ * and, when there is a timestamp role, the timestamp (threshold, rollback, expiry, the manifest
+ * listed); then the COSE_Sign1/COSE_Sign envelope, a threshold of distinct targets keys (unknown,
+ * revoked) with Ed25519 signatures over the exact bytes received, then the payload (those same
+ * bytes) and the policy: vendor, device class, hardware revision, expiry, image size, replay
+ * (sequence not above the last accepted), downgrade (security counter or version lower),
  * known-bad versions. Never throws for bad input; throws `TypeError` for wrong option types and
  * `RangeError` for NaN, ±Infinity, negative or fractional numbers in `state` and the options.
  *
