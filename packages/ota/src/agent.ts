@@ -9,6 +9,7 @@
 // ranges, CoAP blocks) are wired in by the application.
 import { join } from 'node:path';
 import { intAtLeast } from './check.js';
+import { systemClock, type Clock } from './clock.js';
 import { OtaError, type OtaErrorCode } from './errors.js';
 import type { OtaFileSystem } from './fs.js';
 import type { TrustStore } from './keyset.js';
@@ -35,7 +36,8 @@ export interface OtaDownloader {
   /**
    * Writes the bytes of `source` from `fromOffset` on to the end of `toFile` (created when
    * missing), calling `onBytes` with the file's length as bytes land. Resolves when the source
-   * has no more bytes.
+   * has no more bytes. Rejects with an `OtaError` for a permanent failure (the job FAILS with its
+   * code); any other error is a transport error, waited out and resumed.
    */
   download(source: string, toFile: string, fromOffset: number, onBytes: (length: number) => void): Promise<void>;
 }
@@ -44,7 +46,7 @@ export interface OtaDownloader {
 export type HealthResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /** Events for logs and tests, each after the journal or the slot state it names is durable. */
-export type AgentEvent = AgentRecord['step'] | 'installed' | 'confirmed' | 'reverted' | 'reported';
+export type AgentEvent = AgentRecord['step'] | 'installed' | 'confirmed' | 'reverted' | 'reported' | 'download-retry';
 
 /** Options of {@link createOtaAgent}. */
 export interface OtaAgentOptions {
@@ -67,8 +69,17 @@ export interface OtaAgentOptions {
   reboot(): Promise<void>;
   /** Seconds since the epoch, or `'no-clock'`. Default: the system clock. */
   readonly nowSeconds?: () => number | 'no-clock';
-  /** Download attempts per job before it FAILS (a resumed download that fails the digest starts over). Default 3. */
+  /**
+   * Downloads per job that end in a bad transfer (digest or size wrong: the file starts over from
+   * byte 0) before the job FAILS. Default 3. Transport errors do not count: see `retryDelayMs`.
+   */
   readonly maxDownloadAttempts?: number;
+  /** Wait after a transport error before resuming the download; doubles each time. Default 30 000 ms. */
+  readonly retryDelayMs?: number;
+  /** Cap of the doubling wait. Default 600 000 ms (10 min). */
+  readonly maxRetryDelayMs?: number;
+  /** Time for the retry waits. Default {@link systemClock}. */
+  readonly clock?: Clock;
   readonly onEvent?: (event: AgentEvent, jobId: string | undefined) => void | Promise<void>;
 }
 
@@ -83,7 +94,8 @@ export interface OtaAgent {
   record(): AgentRecord;
 }
 
-type Ctx = OtaAgentOptions & { rec: AgentRecord; readonly file: string; readonly maxAttempts: number; emit(e: AgentEvent): Promise<void>; save(r: AgentRecord): Promise<void> };
+type Ctx = OtaAgentOptions & {
+  rec: AgentRecord; readonly file: string; readonly maxAttempts: number; readonly delays: { readonly first: number; readonly max: number }; readonly time: Clock; emit(e: AgentEvent): Promise<void>; save(r: AgentRecord): Promise<void> };
 type Active = Exclude<AgentRecord, { step: 'idle' }>;
 type Next = 'continue' | 'idle' | 'rebooting';
 
@@ -148,15 +160,23 @@ async function fileLength(fs: OtaFileSystem, path: string): Promise<number> {
 }
 
 async function download(c: Ctx, r: Active): Promise<Next> {
-  if (r.attempts >= c.maxAttempts) return toReport(c, r, 'FAILED', { reason: 'DOWNLOAD_FAILED', message: `no verified image after ${r.attempts} attempts` });
+  if (r.attempts >= c.maxAttempts) return toReport(c, r, 'FAILED', { reason: 'DOWNLOAD_FAILED', message: `no verified image after ${r.attempts} downloads` });
   await c.save({ ...r, attempts: r.attempts + 1 });
-  // Resume from what is on disk; the whole file is hashed at install, so a damaged prefix is caught there.
-  const from = await fileLength(c.fs, c.file);
-  try {
-    await c.downloader.download(r.job.image, c.file, from, () => undefined);
-  } catch (err) {
-    if (r.attempts + 1 >= c.maxAttempts) return toReport(c, r, 'FAILED', { reason: 'DOWNLOAD_FAILED', message: String((err as Error).message).slice(0, 200) });
-    return 'continue';
+  // A device that drops off resumes when the link is back: a transport error waits and resumes
+  // from what is on disk (the whole file is hashed at install, so a damaged prefix is caught there).
+  let delay = c.delays.first;
+  for (;;) {
+    const from = await fileLength(c.fs, c.file);
+    try {
+      await c.downloader.download(r.job.image, c.file, from, () => undefined);
+      break;
+    } catch (err) {
+      // An OtaError from the downloader is permanent (say, the image is gone): no point waiting.
+      if (err instanceof OtaError) return toReport(c, r, 'FAILED', { reason: err.code, message: err.message.slice(0, 200) });
+      await c.emit('download-retry');
+      await c.time.sleep(delay, new AbortController().signal);
+      delay = Math.min(delay * 2, c.delays.max);
+    }
   }
   await c.save({ ...r, step: 'install', attempts: r.attempts + 1 });
   return 'continue';
@@ -295,6 +315,8 @@ export async function createOtaAgent(options: OtaAgentOptions): Promise<OtaAgent
   const c: Ctx = {
     ...options, rec: await readAgentRecord(options.fs, options.dir), file: join(options.dir, 'image.download'),
     maxAttempts: intAtLeast(options.maxDownloadAttempts ?? 3, 'maxDownloadAttempts', 1),
+    delays: { first: intAtLeast(options.retryDelayMs ?? 30_000, 'retryDelayMs', 1), max: intAtLeast(options.maxRetryDelayMs ?? 600_000, 'maxRetryDelayMs', 1) },
+    time: options.clock ?? systemClock,
     emit: async (e) => {
       await options.onEvent?.(e, c.rec.step === 'idle' ? undefined : c.rec.job.jobId);
     },

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeOtaFileSystem, openTrustState, readBootState, signManifest, generateKeyPair, type AgentEvent, type OtaJobSource } from '../src/index.js';
+import { nodeOtaFileSystem, openTrustState, readBootState, signManifest, generateKeyPair, type AgentEvent, type Clock, type OtaJobSource } from '../src/index.js';
 import { downloadStarts, fileJobSource, fileSize, prepareDevice, queueRootRotation, readJobs, startDevice } from './helpers/agent-device.js';
 import { sha256 } from './helpers/release.js';
 
@@ -149,6 +149,28 @@ describe('OTA agent', () => {
     expect(terminal(bad)).toMatchObject([{ status: 'REJECTED', details: { reason: 'UNKNOWN_KEY' } }]); // one signature, by a key root v1 does not know
     expect(await rootVersion(bad)).toBe(1);
     expect(downloadStarts(bad)).toEqual([]);
+  });
+
+  it('a transport error mid-download waits (injected clock, doubling delays) and resumes, without using up the attempts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ota-agent-'));
+    await prepareDevice(dir);
+    const sleeps: number[] = [];
+    const clock: Clock = { now: () => 0, sleep: async (ms) => void sleeps.push(ms) };
+    let cuts = 0;
+    const { agent } = await startDevice(dir, {
+      healthy: true, clock, reboot: async () => { throw new Stop('reboot'); },
+      // The link drops four times, each after another 16 KiB chunk landed.
+      onChunk: () => {
+        if (cuts >= 4) return false;
+        cuts++;
+        throw new Error('link down');
+      },
+    });
+    await expect(agent.run()).rejects.toThrow('reboot');
+    expect(sleeps).toEqual([30_000, 60_000, 120_000, 240_000]);
+    expect(downloadStarts(dir)).toEqual([0, 16_384, 32_768, 49_152, 65_536]);
+    await lifecycle(dir, { healthy: true });
+    expect(terminal(dir).map((t) => t.status)).toEqual(['SUCCEEDED']);
   });
 
   it('a resumed download whose prefix was damaged fails the digest, starts over from byte 0, and succeeds', async () => {

@@ -6,7 +6,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, s
 import { join } from 'node:path';
 import {
   createOtaAgent, generateKeyPair, nodeOtaFileSystem, openSlotManager, openTrustState, signManifest, signRoot, signTimestamp, trustFromRoot,
-  type AgentEvent, type Booted, type OtaAgent, type OtaDownloader, type OtaJobSource, type SlotManager,
+  type AgentEvent, type Booted, type Clock, type OtaAgent, type OtaDownloader, type OtaJobSource, type SlotManager,
 } from '../../src/index.js';
 import { makeImage, sha256 } from './release.js';
 
@@ -130,6 +130,7 @@ export async function startDevice(dir: string, hooks: {
   onEvent?: (e: AgentEvent) => void | Promise<void>;
   onChunk?: (length: number, total: number) => boolean;
   jobs?: OtaJobSource;
+  clock?: Clock;
   /** The same process again (no boot): a second agent after the first one's run() threw. */
   reuseBoot?: boolean;
 }): Promise<{ agent: OtaAgent; slots: SlotManager }> {
@@ -144,6 +145,7 @@ export async function startDevice(dir: string, hooks: {
     jobs: hooks.jobs ?? fileJobSource(dir), downloader: fileDownloader(dir, hooks.onChunk),
     healthCheck: async () => (hooks.healthy ? { ok: true } : { ok: false, reason: 'sensor bus did not come up' }),
     reboot: hooks.reboot,
+    ...(hooks.clock === undefined ? {} : { clock: hooks.clock }),
     ...(hooks.onEvent === undefined ? {} : { onEvent: hooks.onEvent }),
   });
   return { agent, slots };
