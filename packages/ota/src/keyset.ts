@@ -4,7 +4,7 @@
 // cumulative: a revoked key id never comes back.
 import { decodeDeterministic, encodeCbor, type CborValue } from './cbor.js';
 import { signCose } from './cose.js';
-import { parseSigned, requireThreshold, type RoleKeys } from './cose-multi.js';
+import { parseSigned, requireThreshold, signCoseMulti, type RoleKeys } from './cose-multi.js';
 import { publicKeyDefect, type Ed25519Backend } from './ed25519.js';
 import { OtaError } from './errors.js';
 import { keyIdOf, toHex, type KeyPair } from './keys.js';
@@ -90,7 +90,8 @@ export interface KeySet {
 }
 
 /**
- * Signs a key-set update with a root key. Payload: `{0: 1, 1: version, 2: [* bstr], 3: [* bstr]}`.
+ * Signs a key-set update with a root key (a COSE_Sign1), or with several (a COSE_Sign, for a root
+ * role with a threshold above 1). Payload: `{0: 1, 1: version, 2: [* bstr], 3: [* bstr]}`.
  *
  * @example
  * ```ts
@@ -102,7 +103,7 @@ export interface KeySet {
  * parseCose(signKeySet(set, root), KEYSET_CONTENT_TYPE).contentType; // 'application/outpost-keyset+cbor'
  * ```
  */
-export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
+export function signKeySet(set: KeySet, rootKey: KeyPair | readonly KeyPair[]): Uint8Array {
   if (!Number.isSafeInteger(set.version) || set.version < 1) throw new RangeError('keySet.version: expected an integer ≥ 1');
   const payload = encodeCbor(new Map<number, CborValue>([
     [0, 1],
@@ -110,7 +111,9 @@ export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
     [2, checkKeys(set.signingKeys, 'keySet.signingKeys')],
     [3, set.revoked.map((r) => Uint8Array.from(r))],
   ]));
-  return signCose(payload, rootKey.secretKey, keyIdOf(rootKey.publicKey), KEYSET_CONTENT_TYPE);
+  if (Array.isArray(rootKey)) return signCoseMulti(payload, rootKey as readonly KeyPair[], KEYSET_CONTENT_TYPE);
+  const k = rootKey as KeyPair;
+  return signCose(payload, k.secretKey, keyIdOf(k.publicKey), KEYSET_CONTENT_TYPE);
 }
 
 /**
@@ -148,6 +151,9 @@ export function applyKeySetUpdate(trust: TrustStore, bytes: Uint8Array, options:
   if (!Array.isArray(keys) || !keys.every((k) => k instanceof Uint8Array && publicKeyDefect(k) === undefined)) throw new OtaError('MALFORMED', 'key set: signing keys must be valid 32-byte Ed25519 public keys');
   if (!Array.isArray(revoked) || !revoked.every((k) => k instanceof Uint8Array)) throw new OtaError('MALFORMED', 'key set: revoked must be an array of key ids');
   if (version <= trust.keySetVersion) throw new OtaError('KEYSET_ROLLBACK', `key set: version ${version} is not above the current ${trust.keySetVersion}`);
+  // A TUF store: never below the targets threshold (a legacy store keeps its old behaviour).
+  const targets = trust.roles?.targetsThreshold ?? 0;
+  if (keys.length < targets) throw new OtaError('MALFORMED', `key set: ${keys.length} signing key(s), fewer than the targets threshold ${targets} (no manifest could verify)`);
   const allRevoked = new Set([...trust.revoked, ...(revoked as Uint8Array[]).map(toHex)]);
   for (const k of keys as Uint8Array[]) {
     if (allRevoked.has(toHex(keyIdOf(k)))) throw new OtaError('REVOKED_KEY', `key set: lists revoked key ${toHex(keyIdOf(k))}`);

@@ -118,6 +118,10 @@ describe('TUF attacks', () => {
     expect(code(verifyManifest(MANIFEST, opts({ timestamp: stamp({}, [X, X]) })))).toBe('THRESHOLD_NOT_MET');
     // A key set changes the targets role: one root key of a 2-of-3 root is not enough.
     expect(codeOf(() => applyKeySetUpdate(TRUST, signKeySet({ version: 1, signingKeys: pubs(X), revoked: [] }, R1)))).toBe('THRESHOLD_NOT_MET');
+    // With the root threshold it applies, but never below the targets threshold (no manifest could verify).
+    const ks = (keys: Uint8Array[]): Uint8Array => signKeySet({ version: 1, signingKeys: keys, revoked: [] }, [R1, R2]);
+    expect(codeOf(() => applyKeySetUpdate(TRUST, ks(pubs(X))))).toBe('MALFORMED');
+    expect(applyKeySetUpdate(TRUST, ks(pubs(X, T1))).signingKeys).toHaveLength(2);
   });
 
   it('a corrupted signature among enough good ones does not count, and too few good ones are refused', () => {
