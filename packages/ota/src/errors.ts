@@ -7,7 +7,11 @@
  * `MANIFEST_TOO_LARGE`, `WRONG_VENDOR`, `WRONG_DEVICE_CLASS`, `WRONG_HW_REVISION`, `DOWNGRADE`,
  * `REPLAY`, `EXPIRED`, `IMAGE_TOO_LARGE`, `KNOWN_BAD` (a version that was rolled back before).
  * Image transfer: `DIGEST_MISMATCH`, `IMAGE_TRUNCATED`, `IMAGE_TOO_LONG`, `STALLED` (below the minimum
- * rate), `DEADLINE`, `ABORTED`. Key sets: `KEYSET_ROLLBACK`. Slots and boot: `NO_VALID_SLOT`,
+ * rate), `DEADLINE`, `ABORTED`. Key sets: `KEYSET_ROLLBACK`. TUF roles: `THRESHOLD_NOT_MET` (fewer valid
+ * signatures by distinct keys of the role than its threshold), `ROLE_ROLLBACK` (a root or
+ * timestamp version below the trusted one), `ROOT_VERSION_SKIP` (root N+2 before N+1),
+ * `TIMESTAMP_REQUIRED`, `NOT_CURRENT` (a manifest the timestamp does not list),
+ * `METADATA_TOO_LARGE`. Agent: `AGENT_STATE`. Slots and boot: `NO_VALID_SLOT`,
  * `BAD_STATE` (an operation that does not fit the boot state), `SECURITY_COUNTER` (below the stored
  * counter), `IO_ERROR`. Rollouts: `ROLLOUT_STATE`.
  *
@@ -45,7 +49,14 @@ export type OtaErrorCode =
   | 'BAD_STATE'
   | 'SECURITY_COUNTER'
   | 'IO_ERROR'
-  | 'ROLLOUT_STATE';
+  | 'ROLLOUT_STATE'
+  | 'THRESHOLD_NOT_MET'
+  | 'ROLE_ROLLBACK'
+  | 'ROOT_VERSION_SKIP'
+  | 'TIMESTAMP_REQUIRED'
+  | 'NOT_CURRENT'
+  | 'METADATA_TOO_LARGE'
+  | 'AGENT_STATE';
 
 /**
  * The one error class of `@outpost/ota`. Wrong argument types raise `TypeError`, out-of-range

@@ -21,7 +21,17 @@ export type { KeyPair, Ed25519Jwk } from './keys.js';
 export { verifyEd25519 } from './ed25519.js';
 export type { Ed25519Backend } from './ed25519.js';
 export { createTrustStore, applyKeySetUpdate, signKeySet, encodeTrustStore, decodeTrustStore, KEYSET_CONTENT_TYPE } from './keyset.js';
-export type { TrustStore, KeySet } from './keyset.js';
+export type { TrustStore, TrustRoles, KeySet } from './keyset.js';
+
+// --- TUF roles: thresholds, root rotation, freshness, persisted trusted state ---
+export { signRoot, decodeRoot, trustFromRoot, applyRootUpdate, ROOT_CONTENT_TYPE, DEFAULT_MAX_ROOT_BYTES } from './roles.js';
+export type { RootMetadata, RootOptions } from './roles.js';
+export { addCoseSignature, parseSigned } from './cose-multi.js';
+export type { RoleKeys, SignedDocument, SignatureEntry } from './cose-multi.js';
+export { signTimestamp, checkTimestamp, TIMESTAMP_CONTENT_TYPE, DEFAULT_MAX_TIMESTAMP_BYTES } from './timestamp.js';
+export type { Timestamp, TimestampFields, CheckTimestampOptions } from './timestamp.js';
+export { openTrustState } from './trust-state.js';
+export type { TrustedState, TrustStateStore, TrustStateOptions } from './trust-state.js';
 
 // --- images, slots and boot ---
 export { streamImage } from './image.js';
@@ -34,6 +44,12 @@ export { verifyBoot } from './boot.js';
 export type { RootOfTrust, BootCheck } from './boot.js';
 export { openSlotManager } from './slot-manager.js';
 export type { SlotManager, SlotManagerOptions, InstallOptions, Booted } from './slot-manager.js';
+
+// --- the device OTA agent ---
+export { createOtaAgent } from './agent.js';
+export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, HealthResult, AgentEvent } from './agent.js';
+export { AGENT_JOURNAL_FILE } from './agent-journal.js';
+export type { OtaJob, OtaTerminalStatus, AgentRecord, AgentStep } from './agent-journal.js';
 
 // --- rollouts ---
 export { planRollout, rolloutPosition } from './rollout.js';

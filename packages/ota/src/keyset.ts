@@ -3,27 +3,57 @@
 // accepted only with a version above the current one (rollback protection), and revocation is
 // cumulative: a revoked key id never comes back.
 import { decodeDeterministic, encodeCbor, type CborValue } from './cbor.js';
-import { bytesEqual, parseCose, sigStructure as sigInput, signCose } from './cose.js';
-import { publicKeyDefect, verifyEd25519, type Ed25519Backend } from './ed25519.js';
+import { signCose } from './cose.js';
+import { parseSigned, requireThreshold, signCoseMulti, type RoleKeys } from './cose-multi.js';
+import { publicKeyDefect, type Ed25519Backend } from './ed25519.js';
 import { OtaError } from './errors.js';
 import { keyIdOf, toHex, type KeyPair } from './keys.js';
 
 /** COSE content type of a key-set update. */
 export const KEYSET_CONTENT_TYPE = 'application/outpost-keyset+cbor';
 
-/** What a device trusts: root keys (fixed), signing keys and revoked key ids (from key sets). */
+/**
+ * What a device trusts: the root role's keys (rotated only by a signed root update), the
+ * manifest-signing (targets) keys and revoked key ids, and, from a TUF root, thresholds, the
+ * timestamp role and the root's version and expiry.
+ */
 export interface TrustStore {
-  /** Public keys that may sign key-set updates. Not revocable by a key set. */
+  /** Public keys of the root role: they sign root updates and key-set updates. */
   readonly rootKeys: readonly Uint8Array[];
-  /** Public keys that may sign manifests. */
+  /** Public keys of the targets role: they sign manifests. */
   readonly signingKeys: readonly Uint8Array[];
   /** Hex key ids that are refused, cumulative. */
   readonly revoked: readonly string[];
   /** Version of the last key set applied (0: none). */
   readonly keySetVersion: number;
+  /**
+   * The TUF part, set by a signed root ({@link trustFromRoot}, `applyRootUpdate`). Absent in a
+   * store from {@link createTrustStore} (a legacy store): it behaves as root version 0 with
+   * threshold 1 for root and targets, no timestamp role and no expiry.
+   */
+  readonly roles?: TrustRoles;
 }
 
-function checkKeys(keys: unknown, field: string): Uint8Array[] {
+/** Thresholds, the timestamp role, and the root's version and expiry. */
+export interface TrustRoles {
+  readonly rootVersion: number;
+  /** Seconds since the epoch; at or after it the root is expired and nothing verifies. */
+  readonly rootExpiresAt: number;
+  readonly rootThreshold: number;
+  readonly targetsThreshold: number;
+  /** Keys and threshold of the timestamp role; threshold 0: no timestamp role. */
+  readonly timestamp: RoleKeys;
+}
+
+/** The keys and threshold of a role of `trust` (legacy stores: threshold 1, no timestamp role). */
+export function roleOf(trust: TrustStore, role: 'root' | 'targets' | 'timestamp'): RoleKeys {
+  const r = trust.roles;
+  if (role === 'root') return { keys: trust.rootKeys, threshold: r?.rootThreshold ?? 1 };
+  if (role === 'targets') return { keys: trust.signingKeys, threshold: r?.targetsThreshold ?? 1 };
+  return r?.timestamp ?? { keys: [], threshold: 0 };
+}
+
+export function checkKeys(keys: unknown, field: string): Uint8Array[] {
   if (!Array.isArray(keys)) throw new TypeError(`${field}: expected an array of 32-byte public keys`);
   return keys.map((k, i) => {
     if (!(k instanceof Uint8Array)) throw new TypeError(`${field}[${i}]: expected a Uint8Array`);
@@ -51,16 +81,6 @@ export function createTrustStore(options: { rootKeys?: readonly Uint8Array[]; si
   return { rootKeys: checkKeys(options.rootKeys ?? [], 'rootKeys'), signingKeys: checkKeys(options.signingKeys, 'signingKeys'), revoked: [], keySetVersion: 0 };
 }
 
-/** How a key id resolves in a trust store. */
-export type KeyLookup = { readonly status: 'trusted'; readonly publicKey: Uint8Array } | { readonly status: 'revoked' } | { readonly status: 'unknown' };
-
-/** Finds a key id among `keys`, refusing revoked ids first. */
-export function lookupKey(trust: TrustStore, kid: Uint8Array, which: 'signing' | 'root'): KeyLookup {
-  if (trust.revoked.includes(toHex(kid))) return { status: 'revoked' };
-  for (const k of which === 'root' ? trust.rootKeys : trust.signingKeys) if (bytesEqual(keyIdOf(k), kid)) return { status: 'trusted', publicKey: k };
-  return { status: 'unknown' };
-}
-
 /** The content of a key-set update. */
 export interface KeySet {
   readonly version: number;
@@ -70,7 +90,8 @@ export interface KeySet {
 }
 
 /**
- * Signs a key-set update with a root key. Payload: `{0: 1, 1: version, 2: [* bstr], 3: [* bstr]}`.
+ * Signs a key-set update with a root key (a COSE_Sign1), or with several (a COSE_Sign, for a root
+ * role with a threshold above 1). Payload: `{0: 1, 1: version, 2: [* bstr], 3: [* bstr]}`.
  *
  * @example
  * ```ts
@@ -82,7 +103,7 @@ export interface KeySet {
  * parseCose(signKeySet(set, root), KEYSET_CONTENT_TYPE).contentType; // 'application/outpost-keyset+cbor'
  * ```
  */
-export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
+export function signKeySet(set: KeySet, rootKey: KeyPair | readonly KeyPair[]): Uint8Array {
   if (!Number.isSafeInteger(set.version) || set.version < 1) throw new RangeError('keySet.version: expected an integer ≥ 1');
   const payload = encodeCbor(new Map<number, CborValue>([
     [0, 1],
@@ -90,7 +111,9 @@ export function signKeySet(set: KeySet, rootKey: KeyPair): Uint8Array {
     [2, checkKeys(set.signingKeys, 'keySet.signingKeys')],
     [3, set.revoked.map((r) => Uint8Array.from(r))],
   ]));
-  return signCose(payload, rootKey.secretKey, keyIdOf(rootKey.publicKey), KEYSET_CONTENT_TYPE);
+  if (Array.isArray(rootKey)) return signCoseMulti(payload, rootKey as readonly KeyPair[], KEYSET_CONTENT_TYPE);
+  const k = rootKey as KeyPair;
+  return signCose(payload, k.secretKey, keyIdOf(k.publicKey), KEYSET_CONTENT_TYPE);
 }
 
 /**
@@ -115,14 +138,10 @@ export function applyKeySetUpdate(trust: TrustStore, bytes: Uint8Array, options:
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes: expected a Uint8Array');
   const max = options.maxBytes ?? 16384;
   if (bytes.length > max) throw new OtaError('MANIFEST_TOO_LARGE', `key set: ${bytes.length} bytes exceeds the ${max}-byte limit`);
-  const cose = parseCose(bytes, KEYSET_CONTENT_TYPE);
-  const found = lookupKey(trust, cose.kid, 'root');
-  if (found.status === 'revoked') throw new OtaError('REVOKED_KEY', `key set: signed by revoked key ${toHex(cose.kid)}`);
-  if (found.status === 'unknown') throw new OtaError('UNKNOWN_KEY', `key set: signed by ${toHex(cose.kid)}, not a root key`);
-  if (!verifyEd25519(cose.signature, sigInput(cose.protectedBytes, cose.payload), found.publicKey, options.backend)) {
-    throw new OtaError('SIGNATURE_INVALID', 'key set: signature does not verify');
-  }
-  const v = decodeDeterministic(cose.payload, 'key set');
+  const doc = parseSigned(bytes, KEYSET_CONTENT_TYPE);
+  // A key set changes the targets role, so it needs the root role's threshold (TUF 5.3.4).
+  requireThreshold(doc, roleOf(trust, 'root'), trust.revoked, 'key set', options.backend);
+  const v = decodeDeterministic(doc.payload, 'key set');
   if (!(v instanceof Map) || v.get(0) !== 1) throw new OtaError('MALFORMED', 'key set: expected a map with format 1');
   for (const k of v.keys()) if (typeof k !== 'number' || k > 3) throw new OtaError('UNKNOWN_CRITICAL', `key set: unknown field ${String(k)}`);
   const version = v.get(1);
@@ -132,11 +151,14 @@ export function applyKeySetUpdate(trust: TrustStore, bytes: Uint8Array, options:
   if (!Array.isArray(keys) || !keys.every((k) => k instanceof Uint8Array && publicKeyDefect(k) === undefined)) throw new OtaError('MALFORMED', 'key set: signing keys must be valid 32-byte Ed25519 public keys');
   if (!Array.isArray(revoked) || !revoked.every((k) => k instanceof Uint8Array)) throw new OtaError('MALFORMED', 'key set: revoked must be an array of key ids');
   if (version <= trust.keySetVersion) throw new OtaError('KEYSET_ROLLBACK', `key set: version ${version} is not above the current ${trust.keySetVersion}`);
+  // A TUF store: never below the targets threshold (a legacy store keeps its old behaviour).
+  const targets = trust.roles?.targetsThreshold ?? 0;
+  if (keys.length < targets) throw new OtaError('MALFORMED', `key set: ${keys.length} signing key(s), fewer than the targets threshold ${targets} (no manifest could verify)`);
   const allRevoked = new Set([...trust.revoked, ...(revoked as Uint8Array[]).map(toHex)]);
   for (const k of keys as Uint8Array[]) {
     if (allRevoked.has(toHex(keyIdOf(k)))) throw new OtaError('REVOKED_KEY', `key set: lists revoked key ${toHex(keyIdOf(k))}`);
   }
-  return { rootKeys: trust.rootKeys, signingKeys: (keys as Uint8Array[]).map((k) => Uint8Array.from(k)), revoked: [...allRevoked].sort(), keySetVersion: version };
+  return { ...trust, signingKeys: (keys as Uint8Array[]).map((k) => Uint8Array.from(k)), revoked: [...allRevoked].sort(), keySetVersion: version };
 }
 
 /**
@@ -150,12 +172,17 @@ export function applyKeySetUpdate(trust: TrustStore, bytes: Uint8Array, options:
  * ```
  */
 export function encodeTrustStore(trust: TrustStore): Uint8Array {
-  return encodeCbor(new Map<number, CborValue>([
+  const m = new Map<number, CborValue>([
     [0, 1], [1, trust.keySetVersion], [2, [...trust.rootKeys]], [3, [...trust.signingKeys]], [4, [...trust.revoked]],
-  ]));
+  ]);
+  const r = trust.roles;
+  if (r !== undefined) {
+    m.set(5, r.rootVersion).set(6, r.rootExpiresAt).set(7, r.rootThreshold).set(8, r.targetsThreshold).set(9, [...r.timestamp.keys]).set(10, r.timestamp.threshold);
+  }
+  return encodeCbor(m);
 }
 
-/** Reads what {@link encodeTrustStore} wrote. @throws {OtaError} `MALFORMED`. */
+/** Reads what {@link encodeTrustStore} wrote (with or without the TUF part). @throws {OtaError} `MALFORMED`. */
 export function decodeTrustStore(bytes: Uint8Array): TrustStore {
   const v = decodeDeterministic(bytes, 'trust store');
   const ok = v instanceof Map && v.get(0) === 1 && typeof v.get(1) === 'number' && Array.isArray(v.get(2)) && Array.isArray(v.get(3)) && Array.isArray(v.get(4));
@@ -163,7 +190,18 @@ export function decodeTrustStore(bytes: Uint8Array): TrustStore {
   const m = v as Map<number, CborValue>;
   try {
     const t = createTrustStore({ rootKeys: m.get(2) as Uint8Array[], signingKeys: m.get(3) as Uint8Array[] });
-    return { ...t, revoked: (m.get(4) as string[]).map(String), keySetVersion: m.get(1) as number };
+    const base: TrustStore = { ...t, revoked: (m.get(4) as string[]).map(String), keySetVersion: m.get(1) as number };
+    if (!m.has(5)) return base;
+    const n = (k: number): number => {
+      const x = m.get(k);
+      if (typeof x !== 'number' || x < 0) throw new RangeError(`field ${k}: expected an unsigned integer`);
+      return x;
+    };
+    const roles: TrustRoles = {
+      rootVersion: n(5), rootExpiresAt: n(6), rootThreshold: n(7), targetsThreshold: n(8),
+      timestamp: { keys: checkKeys(m.get(9), 'timestampKeys'), threshold: n(10) },
+    };
+    return { ...base, roles };
   } catch (err) {
     throw new OtaError('MALFORMED', `trust store: ${(err as Error).message}`);
   }

@@ -17,6 +17,7 @@
 //   critical field, refused.
 import { decodeDeterministic, encodeCbor, type CborValue } from './cbor.js';
 import { signCose } from './cose.js';
+import { signCoseMulti } from './cose-multi.js';
 import { OtaError } from './errors.js';
 import { keyIdOf, type KeyPair } from './keys.js';
 
@@ -167,7 +168,8 @@ export function decodeManifest(payload: Uint8Array): Manifest {
 
 /**
  * Signs a manifest: deterministic CBOR payload in a tagged COSE_Sign1 with EdDSA, the key id in
- * the protected header and in the manifest.
+ * the protected header and in the manifest. Given an array of keys (a targets role with a
+ * threshold above 1), a COSE_Sign with one signature per key; the manifest names the first.
  *
  * @example
  * ```ts
@@ -184,10 +186,12 @@ export function decodeManifest(payload: Uint8Array): Manifest {
  * manifest[0]; // 0xd2 (COSE_Sign1 tag)
  * ```
  */
-export function signManifest(fields: ManifestFields, key: KeyPair): Uint8Array {
+export function signManifest(fields: ManifestFields, key: KeyPair | readonly KeyPair[]): Uint8Array {
   if (typeof fields !== 'object' || fields === null) throw new TypeError('fields: expected an object');
-  if (typeof key !== 'object' || key === null || !(key.secretKey instanceof Uint8Array)) throw new TypeError('key: expected a KeyPair');
-  const keyId = keyIdOf(key.publicKey);
+  const keys = Array.isArray(key) ? (key as readonly KeyPair[]) : [key as KeyPair];
+  if (keys.length === 0 || keys.some((k) => typeof k !== 'object' || k === null || !(k.secretKey instanceof Uint8Array))) throw new TypeError('key: expected a KeyPair or a non-empty array of them');
+  const first = keys[0] as KeyPair;
+  const keyId = keyIdOf(first.publicKey);
   const payload = encodeManifest({ ...fields, formatVersion: 1, keyId });
-  return signCose(payload, key.secretKey, keyId, MANIFEST_CONTENT_TYPE);
+  return Array.isArray(key) ? signCoseMulti(payload, keys, MANIFEST_CONTENT_TYPE) : signCose(payload, first.secretKey, keyId, MANIFEST_CONTENT_TYPE);
 }

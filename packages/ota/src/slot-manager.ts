@@ -20,7 +20,8 @@ export interface SlotManagerOptions {
   /** Directory of the slots and the boot state. */
   readonly dir: string;
   readonly fs: OtaFileSystem;
-  readonly trust: TrustStore;
+  /** The trust, or a function that returns the current one (a persisted trusted state whose root may rotate). */
+  readonly trust: TrustStore | (() => TrustStore);
   readonly device: DeviceIdentity;
   /** Largest image, bytes (the slot size). */
   readonly capacity: number;
@@ -28,8 +29,8 @@ export interface SlotManagerOptions {
   readonly maxBootAttempts?: number;
   /** A different slot store (e.g. a block device); default: files in `dir`. */
   readonly slots?: SlotStore;
-  /** Current time in seconds for manifest expiry. Default: system clock. */
-  readonly nowSeconds?: () => number;
+  /** Current time in seconds for expiry, or `'no-clock'` (see `verifyManifest`'s `now`). Default: system clock. */
+  readonly nowSeconds?: () => number | 'no-clock';
 }
 
 /** Transfer limits for {@link SlotManager.install}. */
@@ -39,6 +40,11 @@ export interface InstallOptions {
   readonly minBytesPerSecond?: number;
   readonly rateWindowMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * The freshness statement for a trust with a timestamp role, and the device's trusted floor
+   * (see `verifyManifest`'s `timestamp`, `state.timestampVersion`, `state.timeFloor`).
+   */
+  readonly freshness?: { readonly timestamp: Uint8Array; readonly timestampVersion?: number; readonly timeFloor?: number };
 }
 
 /** What {@link SlotManager.boot} started. */
@@ -67,7 +73,8 @@ export interface SlotManager {
 
 /**
  * Opens (or, with `provision`, first creates) the slot manager of a device. `provision` installs
- * the factory image into slot A as the confirmed image.
+ * the factory image into slot A as the confirmed image (with a timestamp when the trust has a
+ * timestamp role).
  *
  * @throws {OtaError} `BAD_STATE` when the directory holds no boot state and nothing to provision.
  * @example
@@ -99,18 +106,22 @@ export interface SlotManager {
  * mgr.state().active; // 'b'
  * ```
  */
-export async function openSlotManager(options: SlotManagerOptions, provision?: { manifest: Uint8Array; image: Uint8Array }): Promise<SlotManager> {
+export async function openSlotManager(options: SlotManagerOptions, provision?: { manifest: Uint8Array; image: Uint8Array; timestamp?: Uint8Array }): Promise<SlotManager> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: expected an object');
   if (typeof options.dir !== 'string') throw new TypeError('options.dir: expected a string');
   const maxAttempts = intAtLeast(options.maxBootAttempts ?? 3, 'maxBootAttempts', 1);
-  const { fs, dir, trust, device } = options;
+  const { fs, dir, device } = options;
+  const trustNow = (): TrustStore => (typeof options.trust === 'function' ? options.trust() : options.trust);
   const slots = options.slots ?? fileSlots({ dir, fs, capacity: options.capacity });
-  const nowSeconds = options.nowSeconds ?? ((): number => Math.floor(Date.now() / 1000));
+  const nowSeconds = options.nowSeconds ?? ((): number | 'no-clock' => Math.floor(Date.now() / 1000));
   await fs.mkdir(dir);
   let state = await readBootState(fs, dir);
   if (state === undefined) {
     if (provision === undefined) throw new OtaError('BAD_STATE', `${dir}: no boot state; provision the device with a factory image first`);
-    const r = verifyManifest(provision.manifest, { trust, device, state: { sequence: null, securityCounter: 0 }, now: nowSeconds(), maxImageSize: slots.capacity });
+    const r = verifyManifest(provision.manifest, {
+      trust: trustNow(), device, state: { sequence: null, securityCounter: 0 }, now: nowSeconds(), maxImageSize: slots.capacity,
+      ...(provision.timestamp === undefined ? {} : { timestamp: provision.timestamp }),
+    });
     if (!r.ok) throw new OtaError(r.code, `provision: ${r.message}`);
     const w = await slots.beginWrite('a');
     await streamImage((async function* () { yield provision.image; })(), { expectedSize: r.manifest.imageSize, expectedDigest: r.manifest.imageDigest, write: (c) => w.write(c) });
@@ -124,13 +135,13 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     await writeBootState(fs, dir, next);
     current = next;
   };
-  const root = (): { trust: TrustStore; securityCounter: number; deviceClass: string } => ({ trust, securityCounter: current.securityCounter, deviceClass: device.deviceClass });
+  const root = (): { trust: TrustStore; securityCounter: number; deviceClass: string } => ({ trust: trustNow(), securityCounter: current.securityCounter, deviceClass: device.deviceClass });
   // The version named by a slot's signed manifest (the image itself is not checked here).
   const versionIn = async (slot: SlotName): Promise<string | undefined> => {
     const bytes = await slots.readManifest(slot);
     if (bytes === undefined) return undefined;
     try {
-      return checkSignedManifest(bytes, trust, DEFAULT_MAX_MANIFEST_BYTES).manifest.version;
+      return checkSignedManifest(bytes, trustNow(), DEFAULT_MAX_MANIFEST_BYTES).manifest.version;
     } catch {
       return undefined;
     }
@@ -152,9 +163,13 @@ export async function openSlotManager(options: SlotManagerOptions, provision?: {
     async install(manifestBytes, image, io = {}) {
       if (current.trial !== undefined) throw new OtaError('BAD_STATE', `slot ${current.trial.slot} is on trial; confirm or revert it before the next update`);
       const runningVersion = await versionIn(current.active);
+      const f = io.freshness;
       const r = verifyManifest(manifestBytes, {
-        trust, device, now: nowSeconds(), maxImageSize: slots.capacity,
-        state: { sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(runningVersion === undefined ? {} : { version: runningVersion }) },
+        trust: trustNow(), device, now: nowSeconds(), maxImageSize: slots.capacity, ...(f === undefined ? {} : { timestamp: f.timestamp }),
+        state: {
+          sequence: current.sequence, securityCounter: current.securityCounter, knownBad: current.knownBad, ...(runningVersion === undefined ? {} : { version: runningVersion }),
+          ...(f?.timestampVersion === undefined ? {} : { timestampVersion: f.timestampVersion }), ...(f?.timeFloor === undefined ? {} : { timeFloor: f.timeFloor }),
+        },
       });
       if (!r.ok) throw new OtaError(r.code, r.message);
       const target = otherSlot(current.active);

@@ -4,6 +4,7 @@ import { demoCommands } from './demo.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
+import { otaTrustCommands } from './ota-trust.js';
 import { pipelineCommands } from './pipeline.js';
 import { pkiCommands } from './pki.js';
 import { shadowCommands } from './shadow.js';
@@ -15,6 +16,7 @@ export const commands: readonly Command[] = [
   ...loraCommands,
   ...mqttsnCommands,
   ...otaCommands,
+  ...otaTrustCommands,
   ...pipelineCommands,
   ...pkiCommands,
   ...shadowCommands,

@@ -3,46 +3,15 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
-  createTrustStore, decodeManifest, generateKeyPair, jwkToKey, keyToJwk, OtaError, parseCose, signManifest, streamImage, toHex, verifyManifest,
-  DEFAULT_MAX_MANIFEST_BYTES, MANIFEST_CONTENT_TYPE, type Manifest,
+  applyRootUpdate, createTrustStore, decodeManifest, generateKeyPair, keyToJwk, signManifest, streamImage, toHex, trustFromRoot, verifyManifest,
+  DEFAULT_MAX_ROOT_BYTES, DEFAULT_MAX_TIMESTAMP_BYTES, MANIFEST_CONTENT_TYPE, parseSigned, type Manifest, type TrustStore,
 } from '@outpost/ota';
-import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
-import { readCapped, writeNew } from '../files.js';
+import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type Io } from '../command.js';
+import { writeNew } from '../files.js';
+import { int, opt, otaError, parseExpiry, readDocument, readKeyPair, readManifestFile, readPublicKeys } from './ota-common.js';
 
 // `outpost ota …`: Ed25519 keys as RFC 8037 JWKs, signed manifests (COSE_Sign1 over deterministic
 // CBOR, see @outpost/ota), verification of a manifest and its image as a device would do it.
-
-function int(value: unknown, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
-    throw new CliError('USAGE', `--${flag}: expected an integer ≥ ${min}, got "${String(value)}"`, 2);
-  }
-  return Number(value);
-}
-const opt = (values: FlagValues, flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
-
-/** Largest JWK or JWK-set file read (a set of a few thousand keys). */
-const MAX_KEY_FILE_BYTES = 1 << 20;
-
-// Every file is read with a cap before anything parses it: /dev/zero or a FIFO ends the read.
-async function readText(io: Io, path: string, what: string): Promise<string> {
-  return new TextDecoder().decode(await readCapped(resolve(io.cwd, path), { cap: MAX_KEY_FILE_BYTES, what }));
-}
-async function readManifestFile(io: Io, path: string): Promise<Uint8Array> {
-  return readCapped(resolve(io.cwd, path), { cap: DEFAULT_MAX_MANIFEST_BYTES, what: 'manifest', tooLargeCode: 'MANIFEST_TOO_LARGE' });
-}
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError('MALFORMED', `${path}: not JSON`);
-  }
-}
-function otaError(err: unknown, prefix: string): never {
-  if (err instanceof OtaError) throw new CliError(err.code, `${prefix}${err.message}`);
-  throw err;
-}
-
 
 async function fileDigest(path: string): Promise<{ size: number; digest: Uint8Array }> {
   const hash = createHash('sha256');
@@ -80,29 +49,20 @@ function manifestJson(m: Manifest): Record<string, unknown> {
 const describeManifest = (m: Manifest): string =>
   Object.entries(manifestJson(m)).map(([k, v]) => `${k.padEnd(16)} ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\n');
 
-async function loadTrust(io: Io, paths: string[]): Promise<ReturnType<typeof createTrustStore>> {
-  if (paths.length === 0) throw new CliError('USAGE', 'missing required option --trust', 2);
-  const keys: Uint8Array[] = [];
-  for (const p of paths) {
-    const j = parseJson(await readText(io, p, 'trust file'), p) as { keys?: unknown };
-    const list = Array.isArray(j.keys) ? j.keys : [j];
-    for (const k of list) {
-      try {
-        keys.push(jwkToKey(k).publicKey);
-      } catch (err) {
-        otaError(err, `${p}: `);
-      }
+async function loadTrust(io: Io, paths: string[], roots: string[]): Promise<TrustStore> {
+  if (paths.length > 0 && roots.length > 0) throw new CliError('USAGE', 'give --trust (public keys) or --root (signed root documents), not both', 2);
+  if (roots.length > 0) {
+    // The first root is the device's trusted one; each further one is applied as a rotation (N+1).
+    try {
+      let trust = trustFromRoot(await readDocument(io, roots[0] as string, 'root', DEFAULT_MAX_ROOT_BYTES));
+      for (const p of roots.slice(1)) trust = applyRootUpdate(trust, await readDocument(io, p, 'root', DEFAULT_MAX_ROOT_BYTES));
+      return trust;
+    } catch (err) {
+      otaError(err, 'refused: ');
     }
   }
-  return createTrustStore({ signingKeys: keys });
-}
-
-function parseExpiry(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (/^\d+$/.test(v)) return Number(v);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new CliError('USAGE', `--expires: expected seconds since the epoch or an ISO 8601 date, got "${v}"`, 2);
-  return Math.floor(t / 1000);
+  if (paths.length === 0) throw new CliError('USAGE', 'missing required option --trust (or --root)', 2);
+  return createTrustStore({ signingKeys: await readPublicKeys(io, paths) });
 }
 
 const keygenHelp = `Usage: outpost ota keygen --out PREFIX [--json]
@@ -117,7 +77,7 @@ Options:
 Example:
   outpost ota keygen --out keys/release-2026`;
 
-const signHelp = `Usage: outpost ota sign --key K --image FILE --device-class C --version V --seq N --out M
+const signHelp = `Usage: outpost ota sign --key K [--key K2 ...] --image FILE --device-class C --version V --seq N --out M
                         [--vendor NAME] [--security-counter N] [--hw-rev R ...] [--expires DATE] [--json]
 
 Signs a release: a deterministic-CBOR manifest (vendor, device class, hardware revisions,
@@ -125,7 +85,8 @@ version, sequence, security counter, image size and SHA-256, expiry, key id) in 
 with EdDSA (Ed25519). The image is hashed as a stream.
 
 Options:
-  --key K                private key JWK from \`outpost ota keygen\` (required)
+  --key K                private key JWK from \`outpost ota keygen\` (required; repeat it for a
+                         targets role with a threshold above 1: one COSE_Sign, a signature per key)
   --image FILE           the firmware image (required)
   --device-class C       device class the image is for (required)
   --version V            MAJOR.MINOR.PATCH (required)
@@ -139,7 +100,8 @@ Options:
 Example:
   outpost ota sign --key keys/release.key.jwk --image fw.bin --device-class gw-1 --version 1.4.0 --seq 42 --out fw.manifest`;
 
-const verifyHelp = `Usage: outpost ota verify --manifest M --image FILE --trust KEYS [--device-class C] [--hw-rev R]
+const verifyHelp = `Usage: outpost ota verify --manifest M --image FILE (--trust KEYS | --root ROOT ...) [--timestamp T]
+                          [--timestamp-version N] [--device-class C] [--hw-rev R]
                           [--last-seq N] [--security-counter N] [--running-version V] [--json]
 
 Verifies a manifest and its image as a device would: the signature against the trusted keys
@@ -151,7 +113,11 @@ WRONG_DEVICE_CLASS, DOWNGRADE, REPLAY, EXPIRED, DIGEST_MISMATCH, IMAGE_TRUNCATED
 Options:
   --manifest M            signed manifest (required)
   --image FILE            image (required)
-  --trust KEYS            trusted public key(s) (required, repeatable)
+  --trust KEYS            trusted public key(s) (repeatable): a single-signature trust store
+  --root ROOT             instead of --trust: the device's signed root document; repeat it to apply
+                          rotations in order (N+1, N+2, …), each checked as a device would
+  --timestamp T           the freshness statement (required when the root has a timestamp role)
+  --timestamp-version N   the highest timestamp version the device accepted (rollback floor)
   --device-class C        the device's class (default: the manifest's, i.e. not checked)
   --hw-rev R              the device's hardware revision
   --last-seq N            last accepted sequence number (default: none)
@@ -192,10 +158,11 @@ export const otaCommands: readonly Command[] = [
     help: signHelp,
     async run(args, io) {
       const { values } = parseCommandArgs(args, {
-        key: { type: 'string' }, image: { type: 'string' }, 'device-class': { type: 'string' }, version: { type: 'string' }, seq: { type: 'string' },
+        key: { type: 'string', multiple: true }, image: { type: 'string' }, 'device-class': { type: 'string' }, version: { type: 'string' }, seq: { type: 'string' },
         out: { type: 'string' }, vendor: { type: 'string' }, 'security-counter': { type: 'string' }, 'hw-rev': { type: 'string', multiple: true }, expires: { type: 'string' },
       });
-      const keyPath = requireString(values['key'], 'key');
+      const keyPaths = stringList(values, 'key');
+      if (keyPaths.length === 0) throw new CliError('USAGE', 'missing required option --key', 2);
       const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
       const deviceClass = requireString(values['device-class'], 'device-class');
       const version = requireString(values['version'], 'version');
@@ -205,22 +172,17 @@ export const otaCommands: readonly Command[] = [
       const securityCounter = int(values['security-counter'], 'security-counter', 0) ?? 0;
       const expiresAt = parseExpiry(opt(values, 'expires'));
       const hw = stringList(values, 'hw-rev');
-      let key;
-      try {
-        key = jwkToKey(parseJson(await readText(io, keyPath, 'key'), keyPath));
-      } catch (err) {
-        otaError(err, `${keyPath}: `);
-      }
-      if (key.secretKey === undefined) throw new CliError('USAGE', `--key ${keyPath}: a public key; sign needs the private key (.key.jwk)`, 2);
+      const keys = [];
+      for (const p of keyPaths) keys.push(await readKeyPair(io, p, 'key'));
       const { size, digest } = await fileDigest(imagePath);
       const manifest = signManifest({
         vendor: opt(values, 'vendor') ?? 'outpost', deviceClass, version, sequence, securityCounter, imageSize: size, imageDigest: digest,
         ...(hw.length === 0 ? {} : { hwRevisions: hw }), ...(expiresAt === undefined ? {} : { expiresAt }),
-      }, { secretKey: key.secretKey, publicKey: key.publicKey, keyId: key.keyId });
+      }, keys.length === 1 ? (keys[0] as (typeof keys)[0]) : keys);
       await writeNew(out, manifest, 0o644);
-      const m = decodeManifest(parseCose(manifest, MANIFEST_CONTENT_TYPE).payload);
+      const m = decodeManifest(parseSigned(manifest, MANIFEST_CONTENT_TYPE).payload);
       emit(io, values.json, { manifest: out, bytes: manifest.length, ...manifestJson(m) },
-        `signed ${m.deviceClass} ${m.version} (seq ${m.sequence}, security counter ${m.securityCounter}): ${size} bytes, sha256 ${toHex(digest)}, key ${toHex(key.keyId)} → ${out} (${manifest.length} bytes)`);
+        `signed ${m.deviceClass} ${m.version} (seq ${m.sequence}, security counter ${m.securityCounter}): ${size} bytes, sha256 ${toHex(digest)}, key ${keys.map((k) => toHex(k.keyId)).join(', ')} → ${out} (${manifest.length} bytes)`);
       return 0;
     },
   },
@@ -232,15 +194,19 @@ export const otaCommands: readonly Command[] = [
       const { values } = parseCommandArgs(args, {
         manifest: { type: 'string' }, image: { type: 'string' }, trust: { type: 'string', multiple: true }, 'device-class': { type: 'string' },
         'hw-rev': { type: 'string' }, 'last-seq': { type: 'string' }, 'security-counter': { type: 'string' }, 'running-version': { type: 'string' },
+        root: { type: 'string', multiple: true }, timestamp: { type: 'string' }, 'timestamp-version': { type: 'string' },
       });
       const manifestPath = requireString(values['manifest'], 'manifest');
       const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
-      const trust = await loadTrust(io, stringList(values, 'trust'));
+      const trust = await loadTrust(io, stringList(values, 'trust'), stringList(values, 'root'));
+      const tsPath = opt(values, 'timestamp');
+      const timestamp = tsPath === undefined ? undefined : await readDocument(io, tsPath, 'timestamp', DEFAULT_MAX_TIMESTAMP_BYTES);
+      const timestampVersion = int(values['timestamp-version'], 'timestamp-version', 0);
       const bytes = await readManifestFile(io, manifestPath);
       let deviceClass = opt(values, 'device-class');
       if (deviceClass === undefined) {
         try {
-          deviceClass = decodeManifest(parseCose(bytes, MANIFEST_CONTENT_TYPE).payload).deviceClass;
+          deviceClass = decodeManifest(parseSigned(bytes, MANIFEST_CONTENT_TYPE).payload).deviceClass;
         } catch {
           deviceClass = '';
         }
@@ -250,7 +216,11 @@ export const otaCommands: readonly Command[] = [
       const r = verifyManifest(bytes, {
         trust,
         device: { deviceClass, ...(hwRevision === undefined ? {} : { hwRevision }) },
-        state: { sequence: int(values['last-seq'], 'last-seq', 0) ?? null, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0, ...(running === undefined ? {} : { version: running }) },
+        state: {
+          sequence: int(values['last-seq'], 'last-seq', 0) ?? null, securityCounter: int(values['security-counter'], 'security-counter', 0) ?? 0,
+          ...(running === undefined ? {} : { version: running }), ...(timestampVersion === undefined ? {} : { timestampVersion }),
+        },
+        ...(timestamp === undefined ? {} : { timestamp }),
       });
       if (!r.ok) throw new CliError(r.code, `refused: ${r.message}`);
       let image;
@@ -260,7 +230,8 @@ export const otaCommands: readonly Command[] = [
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('FILE_NOT_FOUND', `image ${imagePath}: ENOENT`);
         otaError(err, 'refused: ');
       }
-      emit(io, values.json, { ok: true, keyId: r.keyId, ...manifestJson(r.manifest), imageBytes: image.size },
+      const fresh = r.timestamp === undefined ? {} : { timestampVersion: r.timestamp.version, timestampExpiresAt: new Date(r.timestamp.expiresAt * 1000).toISOString() };
+      emit(io, values.json, { ok: true, keyId: r.keyId, ...manifestJson(r.manifest), imageBytes: image.size, ...(trust.roles === undefined ? {} : { rootVersion: trust.roles.rootVersion }), ...fresh },
         `OK: ${r.manifest.vendor}/${r.manifest.deviceClass} ${r.manifest.version} (seq ${r.manifest.sequence}, security counter ${r.manifest.securityCounter}) signed by ${r.keyId}; image ${image.size} bytes matches sha256 ${toHex(image.digest)}`);
       return 0;
     },
@@ -277,14 +248,16 @@ export const otaCommands: readonly Command[] = [
       let cose;
       let m;
       try {
-        cose = parseCose(bytes, MANIFEST_CONTENT_TYPE);
+        cose = parseSigned(bytes, MANIFEST_CONTENT_TYPE);
         m = decodeManifest(cose.payload);
       } catch (err) {
         otaError(err, `${path}: `);
       }
       const size = bytes.length;
-      emit(io, values.json, { verified: false, bytes: size, alg: 'EdDSA', kid: toHex(cose.kid), ...manifestJson(m) },
-        `COSE_Sign1, alg EdDSA, kid ${toHex(cose.kid)}, ${size} bytes (signature NOT verified)\n${describeManifest(m)}`);
+      const kids = cose.signatures.map((x) => toHex(x.kid));
+      const form = bytes[0] === 0xd2 ? 'COSE_Sign1' : `COSE_Sign (${kids.length} signatures)`;
+      emit(io, values.json, { verified: false, bytes: size, alg: 'EdDSA', kid: kids[0], signers: kids, ...manifestJson(m) },
+        `${form}, alg EdDSA, kid ${kids.join(', ')}, ${size} bytes (signature NOT verified)\n${describeManifest(m)}`);
       return 0;
     },
   },
