@@ -14,7 +14,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   const code = await run(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), cwd: dir });
   return { code, out, err };
 }
-const errCode = (r: { err: string }): string => (JSON.parse(r.err) as { error: { code: string } }).error.code;
+const errCode = (r: { out: string }): string => (JSON.parse(r.out) as { error: { code: string } }).error.code;
 const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
 
 describe('outpost ota root / timestamp', () => {
