@@ -141,6 +141,9 @@ describe('outpost ota', () => {
     writeFileSync(join(dir, 'over.manifest'), Buffer.alloc(4097, 0xa0));
     expect((await cli('ota', 'inspect', 'cap.manifest')).err).toContain('[MALFORMED]');
     expect((await cli('ota', 'inspect', 'over.manifest')).err).toMatch(/over\.manifest: larger than the 4096-byte limit \[MANIFEST_TOO_LARGE\]/);
+    // --manifest, the name verify uses, works for inspect too; two manifests are a usage error
+    expect((await cli('ota', 'inspect', '--manifest', 'over.manifest')).err).toContain('[MANIFEST_TOO_LARGE]');
+    expect((await cli('ota', 'inspect', '--manifest', 'cap.manifest', 'over.manifest')).code).toBe(2);
     expect(existsNot(join(dir, 'never.manifest'))).toBe(true);
   }, 60_000);
 });

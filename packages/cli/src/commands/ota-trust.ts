@@ -3,7 +3,7 @@ import {
   addCoseSignature, applyRootUpdate, decodeRoot, keyIdOf, parseSigned, signRoot, signTimestamp, toHex, trustFromRoot,
   DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_MAX_ROOT_BYTES, ROOT_CONTENT_TYPE, type RoleKeys, type RootMetadata, type TrustStore,
 } from '@outpost/ota';
-import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
+import { CliError, defineCommand, emit, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
 import { writeNew } from '../files.js';
 import { int, opt, otaError, parseExpiry, readDocument, readKeyPair, readManifestFile, readPublicKeys } from './ota-common.js';
 
@@ -34,88 +34,33 @@ async function role(io: Io, values: FlagValues, name: string, optional: boolean)
   return { keys, threshold };
 }
 
-const initHelp = `Usage: outpost ota root init --out FILE --expires DATE --root-key PUB ... [--root-threshold K]
-                             --targets-key PUB ... [--targets-threshold K]
-                             [--timestamp-key PUB ... [--timestamp-threshold K]]
-                             [--version N] --key PRIV ... [--json]
-
-Writes a root document (a COSE_Sign over deterministic CBOR): the keys and thresholds of the root,
-targets (manifest-signing) and timestamp roles, a version and an expiry, signed by each --key. The
-other holders add their signatures with \`outpost ota root sign\`. Version 1 is the root a device
-is provisioned with; version N+1 (a rotation) must be signed by a threshold of root N's keys AND a
-threshold of its own, or devices refuse it. Public keys are JWKs from \`outpost ota keygen\`.
-
-Options:
-  --out FILE                the root document to write; not overwritten (required)
-  --expires DATE            ISO 8601 date or seconds since the epoch (required)
-  --root-key PUB            a root key (repeatable, required); --root-threshold K (default 1)
-  --targets-key PUB         a release key (repeatable, required); --targets-threshold K (default 1)
-  --timestamp-key PUB       a timestamp key (repeatable); --timestamp-threshold K (default 1 with
-                            keys; none: devices need no freshness statement)
-  --version N               the root version (default 1)
-  --key PRIV                a private key to sign with (repeatable, required)
-
-Example:
-  outpost ota root init --out root-1.cbor --expires 2027-12-31 --root-key r1.pub.jwk --root-key r2.pub.jwk --root-key r3.pub.jwk --root-threshold 2 --targets-key release.pub.jwk --timestamp-key ts.pub.jwk --key r1.key.jwk`;
-
-const signHelp = `Usage: outpost ota root sign --root FILE --key PRIV --out FILE [--json]
-
-Adds a signature by PRIV to a root document (or any COSE_Sign: a manifest signed with several
-keys, a timestamp), keeping the payload and the other signatures byte for byte.
-
-Example:
-  outpost ota root sign --root root-2.cbor --key r2.key.jwk --out root-2.signed.cbor`;
-
-const inspectHelp = `Usage: outpost ota root inspect FILE [--json]
-
-Prints a root document's roles, thresholds, version, expiry and signers WITHOUT verifying it (use
-\`outpost ota root verify\`).
-
-Example:
-  outpost ota root inspect root-2.cbor --json`;
-
-const verifyHelp = `Usage: outpost ota root verify --trusted ROOT [--root NEXT ...] [--json]
-
-Checks a root chain as a device does: ROOT (the device's trusted root) must be signed by a
-threshold of its own keys; each NEXT must be version N+1, signed by a threshold of the previous
-root's keys and of its own. Exit 0 with the final version; 1 with the refusal code
-(THRESHOLD_NOT_MET, ROLE_ROLLBACK, ROOT_VERSION_SKIP, …).
-
-Example:
-  outpost ota root verify --trusted root-1.cbor --root root-2.cbor --root root-3.cbor`;
-
-const timestampHelp = `Usage: outpost ota timestamp --key PRIV ... --version N --expires DATE --manifest M ... --out FILE [--json]
-
-Signs the freshness statement: the version (increasing with each one), the issue time (now), the
-expiry (keep it short: a device that sees no newer statement after it refuses updates, which is
-how a withheld update is detected) and the SHA-256 of every current release manifest (a manifest
-it does not list is refused as NOT_CURRENT).
-
-Options:
-  --key PRIV       a timestamp-role private key (repeatable, required)
-  --version N      the statement's version (required)
-  --expires DATE   ISO 8601 date or seconds since the epoch (required)
-  --manifest M     a current release manifest (repeatable)
-  --out FILE       where to write it; not overwritten (required)
-
-Example:
-  outpost ota timestamp --key ts.key.jwk --version 42 --expires 2026-12-08T12:00:00Z --manifest fw.manifest --out timestamp.cbor`;
-
 async function readRoot(io: Io, path: string): Promise<Uint8Array> {
   return readDocument(io, path, 'root', DEFAULT_MAX_ROOT_BYTES);
 }
 
 export const otaTrustCommands: readonly Command[] = [
-  {
+  defineCommand({
     path: ['ota', 'root', 'init'],
     summary: 'write a signed root document: keys and thresholds of the root, targets and timestamp roles',
-    help: initHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        out: { type: 'string' }, expires: { type: 'string' }, version: { type: 'string' }, key: { type: 'string', multiple: true },
-        'root-key': { type: 'string', multiple: true }, 'root-threshold': { type: 'string' }, 'targets-key': { type: 'string', multiple: true },
-        'targets-threshold': { type: 'string' }, 'timestamp-key': { type: 'string', multiple: true }, 'timestamp-threshold': { type: 'string' },
-      });
+    about: `Writes a root document (a COSE_Sign over deterministic CBOR): the keys and thresholds of the root,
+targets (manifest-signing) and timestamp roles, a version and an expiry, signed by each --key. The
+other holders add their signatures with \`outpost ota root sign\`. Version 1 is the root a device
+is provisioned with; version N+1 (a rotation) must be signed by a threshold of root N's keys AND a
+threshold of its own, or devices refuse it. Public keys are JWKs from \`outpost ota keygen\`.`,
+    flags: {
+      out: { type: 'string', arg: 'FILE', required: true, help: 'the root document to write; not overwritten' },
+      expires: { type: 'string', arg: 'DATE', required: true, help: 'ISO 8601 date or seconds since the epoch' },
+      'root-key': { type: 'string', multiple: true, arg: 'PUB', required: true, help: 'a root key (repeatable)' },
+      'targets-key': { type: 'string', multiple: true, arg: 'PUB', required: true, help: 'a release (targets) key (repeatable)' },
+      key: { type: 'string', multiple: true, arg: 'PRIV', required: true, help: 'a private key to sign with (repeatable)' },
+      'root-threshold': { type: 'string', arg: 'K', help: 'root keys needed (default 1)' },
+      'targets-threshold': { type: 'string', arg: 'K', help: 'targets keys needed (default 1)' },
+      'timestamp-key': { type: 'string', multiple: true, arg: 'PUB', help: 'a timestamp key (repeatable; none: devices need no freshness statement)' },
+      'timestamp-threshold': { type: 'string', arg: 'K', help: 'timestamp keys needed (default 1 with keys)' },
+      version: { type: 'string', arg: 'N', help: 'the root version (default 1)' },
+    },
+    example: 'outpost ota root init --out root-1.cbor --expires 2027-12-31 --root-key r1.pub.jwk --root-key r2.pub.jwk --root-key r3.pub.jwk \\\n  --root-threshold 2 --targets-key release.pub.jwk --timestamp-key ts.pub.jwk --key r1.key.jwk',
+    async run({ values }, io) {
       const out = resolve(io.cwd, requireString(values['out'], 'out'));
       const signers = stringList(values, 'key');
       if (signers.length === 0) throw new CliError('USAGE', 'missing required option --key', 2);
@@ -138,13 +83,19 @@ export const otaTrustCommands: readonly Command[] = [
         `root v${decoded.version} → ${out} (${bytes.length} bytes), signed by ${keys.map((k) => toHex(k.keyId)).join(', ')}\n${describeRoot(decoded)}`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'root', 'sign'],
     summary: 'add a signature to a root document (or any multi-signed document)',
-    help: signHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, { root: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' } });
+    about: `Adds a signature by PRIV to a root document (or any COSE_Sign: a manifest signed with several
+keys, a timestamp), keeping the payload and the other signatures byte for byte.`,
+    flags: {
+      root: { type: 'string', arg: 'FILE', required: true, help: 'the document to add a signature to' },
+      key: { type: 'string', arg: 'PRIV', required: true, help: 'the private key JWK to sign with' },
+      out: { type: 'string', arg: 'FILE', required: true, help: 'where to write it; not overwritten' },
+    },
+    example: 'outpost ota root sign --root root-2.cbor --key r2.key.jwk --out root-2.signed.cbor',
+    async run({ values }, io) {
       const path = requireString(values['root'], 'root');
       const bytes = await readDocument(io, path, 'document', Math.max(DEFAULT_MAX_ROOT_BYTES, DEFAULT_MAX_MANIFEST_BYTES));
       const key = await readKeyPair(io, requireString(values['key'], 'key'), 'key');
@@ -159,15 +110,19 @@ export const otaTrustCommands: readonly Command[] = [
       emit(io, values.json, { out, bytes: signed.length, added: toHex(key.keyId) }, `added the signature of ${toHex(key.keyId)} → ${out} (${signed.length} bytes)`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'root', 'inspect'],
     summary: 'show a root document (without verifying it)',
-    help: inspectHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, {}, true);
-      if (positionals.length !== 1) throw new CliError('USAGE', `expected one root file, got ${positionals.length}`, 2);
-      const path = positionals[0] as string;
+    positionals: '[FILE]',
+    about: `Prints a root document's roles, thresholds, version, expiry and signers WITHOUT verifying it (use
+\`outpost ota root verify\`). The document is --root FILE (a single positional FILE is accepted too).`,
+    flags: { root: { type: 'string', arg: 'FILE', help: 'the root document' } },
+    example: 'outpost ota root inspect --root root-2.cbor --json',
+    async run({ values, positionals }, io) {
+      const given = [...(values['root'] !== undefined ? [requireString(values['root'], 'root')] : []), ...positionals];
+      if (given.length !== 1) throw new CliError('USAGE', `expected one root file (--root FILE), got ${given.length}`, 2);
+      const path = given[0] as string;
       const bytes = await readRoot(io, path);
       let meta;
       let signers;
@@ -181,13 +136,20 @@ export const otaTrustCommands: readonly Command[] = [
         `root document, ${bytes.length} bytes, signed by ${signers.join(', ')} (signatures NOT verified)\n${describeRoot(meta)}`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'root', 'verify'],
     summary: 'check a root chain (rotations) as a device would',
-    help: verifyHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, { trusted: { type: 'string' }, root: { type: 'string', multiple: true } });
+    about: `Checks a root chain as a device does: ROOT (the device's trusted root) must be signed by a
+threshold of its own keys; each NEXT must be version N+1, signed by a threshold of the previous
+root's keys and of its own. Exit 0 with the final version; 1 with the refusal code
+(THRESHOLD_NOT_MET, ROLE_ROLLBACK, ROOT_VERSION_SKIP, …).`,
+    flags: {
+      trusted: { type: 'string', arg: 'ROOT', required: true, help: "the device's trusted root document" },
+      root: { type: 'string', multiple: true, arg: 'NEXT', help: 'the next root documents, in order (repeatable)' },
+    },
+    example: 'outpost ota root verify --trusted root-1.cbor --root root-2.cbor --root root-3.cbor',
+    async run({ values }, io) {
       const first = requireString(values['trusted'], 'trusted');
       let trust: TrustStore;
       const steps: number[] = [];
@@ -206,15 +168,23 @@ export const otaTrustCommands: readonly Command[] = [
         `OK: root ${steps.map((v) => `v${v}`).join(' → ')}; trusted now: v${r?.rootVersion}, expires ${r === undefined ? '-' : new Date(r.rootExpiresAt * 1000).toISOString()}`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'timestamp'],
     summary: 'sign a freshness statement listing the current release manifests',
-    help: timestampHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        key: { type: 'string', multiple: true }, version: { type: 'string' }, expires: { type: 'string' }, manifest: { type: 'string', multiple: true }, out: { type: 'string' },
-      });
+    about: `Signs the freshness statement: the version (increasing with each one), the issue time (now), the
+expiry (keep it short: a device that sees no newer statement after it refuses updates, which is
+how a withheld update is detected) and the SHA-256 of every current release manifest (a manifest
+it does not list is refused as NOT_CURRENT).`,
+    flags: {
+      key: { type: 'string', multiple: true, arg: 'PRIV', required: true, help: 'a timestamp-role private key (repeatable)' },
+      version: { type: 'string', arg: 'N', required: true, help: "the statement's version" },
+      expires: { type: 'string', arg: 'DATE', required: true, help: 'ISO 8601 date or seconds since the epoch' },
+      out: { type: 'string', arg: 'FILE', required: true, help: 'where to write it; not overwritten' },
+      manifest: { type: 'string', multiple: true, arg: 'M', help: 'a current release manifest (repeatable)' },
+    },
+    example: 'outpost ota timestamp --key ts.key.jwk --version 42 --expires 2026-12-08T12:00:00Z --manifest fw.manifest --out timestamp.cbor',
+    async run({ values }, io) {
       const version = int(requireString(values['version'], 'version'), 'version', 1) as number;
       const expiresAt = expiry(values, 'expires');
       const out = resolve(io.cwd, requireString(values['out'], 'out'));
@@ -232,5 +202,5 @@ export const otaTrustCommands: readonly Command[] = [
         `timestamp v${version} (${manifests.length} manifest(s)), expires ${new Date(expiresAt * 1000).toISOString()} → ${out}`);
       return 0;
     },
-  },
+  }),
 ];

@@ -6,7 +6,7 @@ import {
   applyRootUpdate, createTrustStore, decodeManifest, generateKeyPair, keyToJwk, signManifest, streamImage, toHex, trustFromRoot, verifyManifest,
   DEFAULT_MAX_ROOT_BYTES, DEFAULT_MAX_TIMESTAMP_BYTES, MANIFEST_CONTENT_TYPE, parseSigned, type Manifest, type TrustStore,
 } from '@outpost/ota';
-import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type Io } from '../command.js';
+import { CliError, defineCommand, emit, requireString, stringList, type Command, type Io } from '../command.js';
 import { writeNew } from '../files.js';
 import { int, opt, otaError, parseExpiry, readDocument, readKeyPair, readManifestFile, readPublicKeys } from './ota-common.js';
 
@@ -65,83 +65,17 @@ async function loadTrust(io: Io, paths: string[], roots: string[]): Promise<Trus
   return createTrustStore({ signingKeys: await readPublicKeys(io, paths) });
 }
 
-const keygenHelp = `Usage: outpost ota keygen --out PREFIX [--json]
-
-Generates an Ed25519 signing key. Writes PREFIX.key.jwk (the private key, mode 0600) and
-PREFIX.pub.jwk (the public key for devices' --trust), both RFC 8037 JWKs with the key id
-(first 8 bytes of SHA-256 of the public key) as "kid". Never overwrites a file.
-
-Options:
-  --out PREFIX   path prefix of the two files (required)
-
-Example:
-  outpost ota keygen --out keys/release-2026`;
-
-const signHelp = `Usage: outpost ota sign --key K [--key K2 ...] --image FILE --device-class C --version V --seq N --out M
-                        [--vendor NAME] [--security-counter N] [--hw-rev R ...] [--expires DATE] [--json]
-
-Signs a release: a deterministic-CBOR manifest (vendor, device class, hardware revisions,
-version, sequence, security counter, image size and SHA-256, expiry, key id) in a COSE_Sign1
-with EdDSA (Ed25519). The image is hashed as a stream.
-
-Options:
-  --key K                private key JWK from \`outpost ota keygen\` (required; repeat it for a
-                         targets role with a threshold above 1: one COSE_Sign, a signature per key)
-  --image FILE           the firmware image (required)
-  --device-class C       device class the image is for (required)
-  --version V            MAJOR.MINOR.PATCH (required)
-  --seq N                manifest sequence number, increasing with every release (required)
-  --out M                manifest file to write; not overwritten (required)
-  --vendor NAME          vendor (default "outpost")
-  --security-counter N   anti-rollback counter (default 0)
-  --hw-rev R             hardware revision the image runs on (repeatable; default any)
-  --expires DATE         ISO 8601 date or seconds since the epoch after which devices refuse it
-
-Example:
-  outpost ota sign --key keys/release.key.jwk --image fw.bin --device-class gw-1 --version 1.4.0 --seq 42 --out fw.manifest`;
-
-const verifyHelp = `Usage: outpost ota verify --manifest M --image FILE (--trust KEYS | --root ROOT ...) [--timestamp T]
-                          [--timestamp-version N] [--device-class C] [--hw-rev R]
-                          [--last-seq N] [--security-counter N] [--running-version V] [--json]
-
-Verifies a manifest and its image as a device would: the signature against the trusted keys
-(a JWK or a JWK set {"keys": [...]}, repeatable), the device class and hardware revision, the
-expiry, replay and downgrade against the given device state, then the image's size and SHA-256
-as a stream. Exit 0 when accepted; 1 with the refusal code (SIGNATURE_INVALID, UNKNOWN_KEY,
-WRONG_DEVICE_CLASS, DOWNGRADE, REPLAY, EXPIRED, DIGEST_MISMATCH, IMAGE_TRUNCATED, …) otherwise.
-
-Options:
-  --manifest M            signed manifest (required)
-  --image FILE            image (required)
-  --trust KEYS            trusted public key(s) (repeatable): a single-signature trust store
-  --root ROOT             instead of --trust: the device's signed root document; repeat it to apply
-                          rotations in order (N+1, N+2, …), each checked as a device would
-  --timestamp T           the freshness statement (required when the root has a timestamp role)
-  --timestamp-version N   the highest timestamp version the device accepted (rollback floor)
-  --device-class C        the device's class (default: the manifest's, i.e. not checked)
-  --hw-rev R              the device's hardware revision
-  --last-seq N            last accepted sequence number (default: none)
-  --security-counter N    the device's security counter (default 0)
-  --running-version V     the running version (lower versions are refused)
-
-Example:
-  outpost ota verify --manifest fw.manifest --image fw.bin --trust keys/release.pub.jwk --device-class gw-1 --json`;
-
-const inspectHelp = `Usage: outpost ota inspect M [--json]
-
-Prints a manifest's COSE header and fields WITHOUT verifying its signature (use
-\`outpost ota verify\` for that).
-
-Example:
-  outpost ota inspect fw.manifest`;
-
 export const otaCommands: readonly Command[] = [
-  {
+  defineCommand({
     path: ['ota', 'keygen'],
     summary: 'generate an Ed25519 update-signing key (JWK files)',
-    help: keygenHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, { out: { type: 'string' } });
+    about: `Generates an Ed25519 signing key. Writes PREFIX.key.jwk (the private key, mode 0600) and
+PREFIX.pub.jwk (the public key for devices' --trust), both RFC 8037 JWKs with the key id
+(first 8 bytes of SHA-256 of the public key) as "kid". Never overwrites a file; creates the
+parent directory (0700) if missing.`,
+    flags: { out: { type: 'string', arg: 'PREFIX', required: true, help: 'path prefix of the two files' } },
+    example: 'outpost ota keygen --out keys/release-2026',
+    async run({ values }, io) {
       const prefix = resolve(io.cwd, requireString(values['out'], 'out'));
       const k = generateKeyPair();
       const pub = JSON.stringify(keyToJwk(k.publicKey), null, 2) + '\n';
@@ -151,16 +85,28 @@ export const otaCommands: readonly Command[] = [
       emit(io, values.json, result, `key ${result.keyId}: private ${result.privateKey} (keep offline), public ${result.publicKey}`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'sign'],
     summary: 'sign a firmware image: a COSE_Sign1 manifest',
-    help: signHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        key: { type: 'string', multiple: true }, image: { type: 'string' }, 'device-class': { type: 'string' }, version: { type: 'string' }, seq: { type: 'string' },
-        out: { type: 'string' }, vendor: { type: 'string' }, 'security-counter': { type: 'string' }, 'hw-rev': { type: 'string', multiple: true }, expires: { type: 'string' },
-      });
+    about: `Signs a release: a deterministic-CBOR manifest (vendor, device class, hardware revisions,
+version, sequence, security counter, image size and SHA-256, expiry, key id) in a COSE_Sign1
+with EdDSA (Ed25519); with several --key, one COSE_Sign with a signature per key (a targets
+role with a threshold above 1). The image is hashed as a stream.`,
+    flags: {
+      key: { type: 'string', multiple: true, arg: 'K', required: true, help: 'private key JWK from `outpost ota keygen` (repeatable)' },
+      image: { type: 'string', arg: 'FILE', required: true, help: 'the firmware image' },
+      'device-class': { type: 'string', arg: 'C', required: true, help: 'device class the image is for' },
+      version: { type: 'string', arg: 'V', required: true, help: 'MAJOR.MINOR.PATCH' },
+      seq: { type: 'string', arg: 'N', required: true, help: 'manifest sequence number, increasing with every release' },
+      out: { type: 'string', arg: 'M', required: true, help: 'manifest file to write; not overwritten' },
+      vendor: { type: 'string', arg: 'NAME', help: 'vendor (default "outpost")' },
+      'security-counter': { type: 'string', arg: 'N', help: 'anti-rollback counter (default 0)' },
+      'hw-rev': { type: 'string', multiple: true, arg: 'R', help: 'hardware revision the image runs on (repeatable; default any)' },
+      expires: { type: 'string', arg: 'DATE', help: 'ISO 8601 date or seconds since the epoch after which devices refuse it' },
+    },
+    example: 'outpost ota sign --key keys/release.key.jwk --image fw.bin --device-class gw-1 --version 1.4.0 --seq 42 --out fw.manifest',
+    async run({ values }, io) {
       const keyPaths = stringList(values, 'key');
       if (keyPaths.length === 0) throw new CliError('USAGE', 'missing required option --key', 2);
       const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
@@ -185,17 +131,31 @@ export const otaCommands: readonly Command[] = [
         `signed ${m.deviceClass} ${m.version} (seq ${m.sequence}, security counter ${m.securityCounter}): ${size} bytes, sha256 ${toHex(digest)}, key ${keys.map((k) => toHex(k.keyId)).join(', ')} → ${out} (${manifest.length} bytes)`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'verify'],
     summary: 'verify a manifest and its image as a device would',
-    help: verifyHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        manifest: { type: 'string' }, image: { type: 'string' }, trust: { type: 'string', multiple: true }, 'device-class': { type: 'string' },
-        'hw-rev': { type: 'string' }, 'last-seq': { type: 'string' }, 'security-counter': { type: 'string' }, 'running-version': { type: 'string' },
-        root: { type: 'string', multiple: true }, timestamp: { type: 'string' }, 'timestamp-version': { type: 'string' },
-      });
+    about: `Verifies a manifest and its image as a device would: the signature against the trusted keys
+(--trust: a JWK or a JWK set {"keys": [...]}, repeatable; or --root: the device's signed root
+documents), the device class and hardware revision, the expiry, replay and downgrade against the
+given device state, then the image's size and SHA-256 as a stream. Exit 0 when accepted; 1 with
+the refusal code (SIGNATURE_INVALID, UNKNOWN_KEY, WRONG_DEVICE_CLASS, DOWNGRADE, REPLAY, EXPIRED,
+DIGEST_MISMATCH, IMAGE_TRUNCATED, THRESHOLD_NOT_MET, …) otherwise.`,
+    flags: {
+      manifest: { type: 'string', arg: 'M', required: true, help: 'signed manifest' },
+      image: { type: 'string', arg: 'FILE', required: true, help: 'image' },
+      trust: { type: 'string', multiple: true, arg: 'KEYS', help: 'trusted public key(s) (repeatable): a single-signature trust store' },
+      root: { type: 'string', multiple: true, arg: 'ROOT', help: "instead of --trust: the device's signed root document; repeat it to apply\nrotations in order (N+1, N+2, …), each checked as a device would" },
+      timestamp: { type: 'string', arg: 'T', help: 'the freshness statement (required when the root has a timestamp role)' },
+      'timestamp-version': { type: 'string', arg: 'N', help: 'the highest timestamp version the device accepted (rollback floor)' },
+      'device-class': { type: 'string', arg: 'C', help: "the device's class (default: the manifest's, i.e. not checked)" },
+      'hw-rev': { type: 'string', arg: 'R', help: "the device's hardware revision" },
+      'last-seq': { type: 'string', arg: 'N', help: 'last accepted sequence number (default: none)' },
+      'security-counter': { type: 'string', arg: 'N', help: "the device's security counter (default 0)" },
+      'running-version': { type: 'string', arg: 'V', help: 'the running version (lower versions are refused)' },
+    },
+    example: 'outpost ota verify --manifest fw.manifest --image fw.bin --trust keys/release.pub.jwk --device-class gw-1 --json',
+    async run({ values }, io) {
       const manifestPath = requireString(values['manifest'], 'manifest');
       const imagePath = resolve(io.cwd, requireString(values['image'], 'image'));
       const trust = await loadTrust(io, stringList(values, 'trust'), stringList(values, 'root'));
@@ -235,15 +195,20 @@ export const otaCommands: readonly Command[] = [
         `OK: ${r.manifest.vendor}/${r.manifest.deviceClass} ${r.manifest.version} (seq ${r.manifest.sequence}, security counter ${r.manifest.securityCounter}) signed by ${r.keyId}; image ${image.size} bytes matches sha256 ${toHex(image.digest)}`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['ota', 'inspect'],
     summary: 'show a manifest (without verifying it)',
-    help: inspectHelp,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(args, {}, true);
-      if (positionals.length !== 1) throw new CliError('USAGE', `expected one manifest file, got ${positionals.length}`, 2);
-      const path = positionals[0] as string;
+    positionals: '[M]',
+    about: `Prints a manifest's COSE header and fields WITHOUT verifying its signature (use
+\`outpost ota verify\` for that). The manifest is --manifest M, as for verify (a single
+positional M is accepted too).`,
+    flags: { manifest: { type: 'string', arg: 'M', help: 'the manifest file' } },
+    example: 'outpost ota inspect --manifest fw.manifest',
+    async run({ values, positionals }, io) {
+      const given = [...(values['manifest'] !== undefined ? [requireString(values['manifest'], 'manifest')] : []), ...positionals];
+      if (given.length !== 1) throw new CliError('USAGE', `expected one manifest file (--manifest M), got ${given.length}`, 2);
+      const path = given[0] as string;
       const bytes = await readManifestFile(io, path);
       let cose;
       let m;
@@ -260,5 +225,5 @@ export const otaCommands: readonly Command[] = [
         `${form}, alg EdDSA, kid ${kids.join(', ')}, ${size} bytes (signature NOT verified)\n${describeManifest(m)}`);
       return 0;
     },
-  },
+  }),
 ];
