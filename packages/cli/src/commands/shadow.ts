@@ -9,7 +9,8 @@ import {
 import { CliError, emit, parseCommandArgs, requireString, type Command, type FlagValues, type Io, untilStopped } from '../command.js';
 import { readCapped } from '../files.js';
 
-const connectionOptions = {
+/** @internal the broker connection flags, shared with the jobs commands */
+export const connectionOptions = {
   broker: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
@@ -17,7 +18,8 @@ const connectionOptions = {
   protocol: { type: 'string' },
 } as const;
 
-const connectionHelp = `  --broker URL       mqtts://host:port of the broker (required)
+/** @internal */
+export const connectionHelp = `  --broker URL       mqtts://host:port of the broker (required)
   --cert FILE        this client's certificate (its CN is the MQTT client id) (required)
   --key FILE         its private key (required)
   --ca FILE          the fleet CA certificate the broker's certificate chains to (required)
@@ -81,7 +83,8 @@ async function readText(io: Io, v: unknown, flag: string): Promise<string> {
   return Buffer.from(await readCapped(p, { what: `--${flag}`, cap: 1 << 20 })).toString('utf8');
 }
 
-async function connect(io: Io, values: FlagValues): Promise<DeviceClient> {
+/** @internal connects with the connection flags (certificate files read with a cap) */
+export async function connect(io: Io, values: FlagValues): Promise<DeviceClient> {
   const url = requireString(values['broker'], 'broker');
   if (!/^mqtts?:\/\//.test(url)) throw new CliError('USAGE', `--broker: expected mqtts://host:port, got "${url}"`, 2);
   const protocol = values['protocol'] === undefined ? '5' : requireString(values['protocol'], 'protocol');
