@@ -150,7 +150,7 @@ export class Service implements JobsService {
     const n = this.inFlight.get(t.thingName) ?? 0;
     if (n >= this.maxInFlight) {
       this.counters.throttled++;
-      this.track(this.reject(t, 'RequestThrottled', 'too many requests in flight for this thing', tokenOf(payload)));
+      this.track(this.reject(t, 'RequestThrottled', 'too many requests in flight for this thing', tokenOf(payload, this.machine.limits.maxClientTokenBytes)));
       return;
     }
     this.inFlight.set(t.thingName, n + 1);
@@ -162,7 +162,10 @@ export class Service implements JobsService {
 
   private async handle(t: JobsRequestTopic, payload: Uint8Array): Promise<void> {
     const d = decodeJobsRequest(t.operation, payload, this.machine.limits);
-    if (!d.ok) return this.reject(t, d.code, d.message, d.clientToken);
+    if (!d.ok) {
+      await this.barrier;
+      return this.reject(t, d.code, d.message, d.clientToken);
+    }
     const now = this.now();
     const r = d.request;
     const token = r.body.clientToken;
@@ -302,11 +305,11 @@ export class Service implements JobsService {
 }
 
 /** The request's clientToken when it has a valid one (for a throttled answer). */
-function tokenOf(payload: Uint8Array): string | undefined {
+function tokenOf(payload: Uint8Array, max: number): string | undefined {
   try {
     const v: unknown = JSON.parse(dec.decode(payload));
     const t = isPlainObject(v) ? v['clientToken'] : undefined;
-    return typeof t === 'string' && Buffer.byteLength(t) <= 64 ? t : undefined;
+    return typeof t === 'string' && Buffer.byteLength(t) <= max ? t : undefined;
   } catch {
     return undefined;
   }
