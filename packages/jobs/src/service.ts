@@ -59,6 +59,8 @@ export interface JobsServiceStats {
   readonly timedOut: number;
   readonly commits: number;
   readonly errors: number;
+  /** Requests received and not answered yet. */
+  readonly inFlight: number;
 }
 
 /**
@@ -288,7 +290,9 @@ export class Service implements JobsService {
   }
 
   stats(): JobsServiceStats {
-    return { ...this.counters };
+    let inFlight = 0;
+    for (const n of this.inFlight.values()) inFlight += n;
+    return { ...this.counters, inFlight };
   }
 
   async idle(): Promise<void> {

@@ -8,8 +8,8 @@ import { tempDir } from '@outpost/test-peers';
 import { startFleet, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { TcpProxy } from '../../shadow/test/fixtures/proxy.js';
 import {
-  createJobsClient, createJobsOperatorClient, JobsError, openFileJobsStore, startJobsService,
-  type JobExecution, type JobsClient, type JobsOperatorClient, type JobsService, type JobsStore,
+  createJobsClient, createJobsOperatorClient, JobsError, MemoryJobsStore, openFileJobsStore, startJobsService,
+  type JobExecution, type JobsChange, type JobsClient, type JobsOperatorClient, type JobsService, type JobsStore,
 } from '../src/index.js';
 
 const SERVICE = 'jobs-service';
@@ -188,5 +188,46 @@ describe('isolation (broker ACL) and the operator API', () => {
     expect(service.describeJob('fw-1')).toMatchObject({ status: 'COMPLETED', executions: { SUCCEEDED: 1 } });
     expect(service.describeJobExecution('fw-7', 'dev-7b').status).toBe('CANCELED');
     expect(service.listJobs({ status: 'IN_PROGRESS' }).map((j) => j.jobId)).toContain('fw-6');
+  });
+});
+
+describe('limits', () => {
+  it('more than maxInFlightPerThing requests of one thing: the rest are RequestThrottled with their clientToken, nothing else is lost', async () => {
+    // A store whose commits wait for the test: requests pile up in the service while it writes.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    class GatedStore extends MemoryJobsStore {
+      override async commit(changes: readonly JobsChange[]): Promise<void> {
+        await gate;
+        return super.commit(changes);
+      }
+    }
+    const gated = new GatedStore();
+    // This service takes the main one's place on its connection for the test.
+    await service.close();
+    const svc = await startJobsService({ mqtt: serviceMqtt, store: gated, maxInFlightPerThing: 3, sweepIntervalMs: 0, operatorApi: false });
+    const created = svc.createJob({ jobId: 'thr-1', document: {}, targets: ['dev-thr'] }); // waits at the gate too
+    open();
+    await created;
+    const blocker = { open: (): void => undefined };
+    const gate2 = new Promise<void>((r) => { blocker.open = r; });
+    closers.push(async () => { blocker.open(); await svc.close(); });
+    (gated as unknown as { commit: (c: readonly JobsChange[]) => Promise<void> }).commit = async (c) => { await gate2; return MemoryJobsStore.prototype.commit.call(gated, c); };
+    const d = await connect('dev-thr');
+    const answers: Array<{ topic: string; token: unknown; code: unknown }> = [];
+    d.on('message', (m) => {
+      const doc = JSON.parse(new TextDecoder().decode(m.payload)) as Record<string, unknown>;
+      answers.push({ topic: m.topic.split('/').slice(-1)[0]!, token: doc['clientToken'], code: doc['code'] });
+    });
+    await d.subscribe('$aws/things/dev-thr/jobs/thr-1/update/+');
+    for (let i = 0; i < 5; i++) await d.publish('$aws/things/dev-thr/jobs/thr-1/update', JSON.stringify({ status: 'IN_PROGRESS', statusDetails: { n: String(i) }, clientToken: `t${i}` }));
+    await eventually(() => svc.stats().requests === 5 && answers.length === 2, 'two throttled answers while three wait');
+    expect(answers).toEqual([{ topic: 'rejected', token: 't3', code: 'RequestThrottled' }, { topic: 'rejected', token: 't4', code: 'RequestThrottled' }]);
+    expect(svc.stats().inFlight).toBe(3);
+    blocker.open();
+    await eventually(() => answers.length === 5, 'the three held requests answered');
+    expect(answers.slice(2).map((a) => [a.topic, a.token])).toEqual([['accepted', 't0'], ['accepted', 't1'], ['accepted', 't2']]);
+    expect(svc.stats()).toMatchObject({ throttled: 2, accepted: 3 });
+    expect(svc.describeJobExecution('thr-1', 'dev-thr').versionNumber).toBe(4);
   });
 });
