@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
 import { tempDir } from '@outpost/test-peers';
-import { createJobsClient, JobsMachine, openFileJobsStore, startJobsService, type JobsClient } from '@outpost/jobs';
+import { createJobsClient, JobsMachine, nodeJobsFileSystem, openFileJobsStore, startJobsService, type JobsClient, type JobsFileSystem } from '@outpost/jobs';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 
 const DEVICES = Number(process.env['DEVICES'] ?? 20);
@@ -23,7 +23,17 @@ const connect = async (id: string): Promise<DeviceClient> => {
   return connectDevice({ url: fleet.url, cert: c.cert, key: c.key, ca: fleet.ca.certificatePem, servername: 'localhost', maxInFlight: 1000 });
 };
 
-const store = await openFileJobsStore({ dir: dirs[0]!.path });
+/** The node file layer, counting fsyncs of files (group commit: many commits share one). */
+let syncs = 0;
+const base = nodeJobsFileSystem();
+const counting: JobsFileSystem = {
+  ...base,
+  openAppend: async (path) => {
+    const h = await base.openAppend(path);
+    return { ...h, sync: () => { syncs++; return h.sync(); } };
+  },
+};
+const store = await openFileJobsStore({ dir: dirs[0]!.path, fs: counting });
 const serviceMqtt = await connect('jobs-service');
 const service = await startJobsService({ mqtt: serviceMqtt, store, maxInFlightPerThing: WINDOW + 2 });
 const things = Array.from({ length: DEVICES }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
@@ -72,12 +82,14 @@ async function direct(n: number): Promise<number> {
 
 await viaBroker(2_000); // warm-up
 const commitsBefore = service.stats().commits;
+const syncsBefore = syncs;
 const broker = await viaBroker(UPDATES);
 const commits = service.stats().commits - commitsBefore;
+const fsyncs = syncs - syncsBefore;
 const inProcess = await direct(UPDATES);
 const version = service.describeJobExecution('bench', things[0]!).versionNumber;
 console.log(`\njobs service, durable file store (node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-console.log(`  ${DEVICES} devices x ${WINDOW} in flight, ${UPDATES} updates through Mosquitto (mTLS):  ${Math.round(broker).toLocaleString('en-US')} updates/s  (${commits} commits; execution ${things[0]} at version ${version})`);
+console.log(`  ${DEVICES} devices x ${WINDOW} in flight, ${UPDATES} updates through Mosquitto (mTLS):  ${Math.round(broker).toLocaleString('en-US')} updates/s  (${commits} commits in ${fsyncs} fsyncs; execution ${things[0]} at version ${version})`);
 console.log(`  same updates into JobsMachine + file store, no MQTT:            ${Math.round(inProcess).toLocaleString('en-US')} updates/s`);
 
 for (const d of devices) { await d.jobs.close(); await d.mq.close({ force: true }); }
