@@ -107,10 +107,19 @@ function checkStep(v: unknown): number {
   return v as number;
 }
 
-function optionsOf(o: unknown, name: string): Record<string, unknown> {
+const KNOWN: Record<string, readonly string[]> = {
+  startNext: ['statusDetails', 'stepTimeoutInMinutes'],
+  describe: ['includeJobDocument', 'executionNumber'],
+  update: ['statusDetails', 'expectedVersion', 'executionNumber', 'stepTimeoutInMinutes', 'includeJobExecutionState', 'includeJobDocument'],
+};
+
+function optionsOf(o: unknown, name: 'startNext' | 'describe' | 'update'): Record<string, unknown> {
   if (o === undefined) return {};
   if (!isPlainObject(o)) throw new TypeError(`${name}: options: expected an object`);
-  return o;
+  const extra = Object.keys(o).find((k) => !KNOWN[name]!.includes(k));
+  if (extra !== undefined) throw new TypeError(`${name}: unknown option ${JSON.stringify(extra.slice(0, 64))}`);
+  // undefined values are left out (JSON would drop them anyway)
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 class Client implements JobsClient {

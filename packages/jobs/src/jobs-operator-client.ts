@@ -62,8 +62,11 @@ export async function createJobsOperatorClient(options: JobsOperatorClientOption
   const link = toLink(options.mqtt, 'createJobsOperatorClient: mqtt');
   const base = operatorTopic(options.operatorId, 'list').slice(0, -'/list'.length);
   const req = new Requester(link, { requestTimeoutMs: options.requestTimeoutMs ?? 5000, maxRetries: options.maxRetries ?? 2 });
-  const offs = [link.onMessage((t, p) => { req.handle(t, p); }), link.onConnect(() => { req.resendAll(); })];
-  await link.subscribe([`${base}/+/accepted`, `${base}/+/rejected`]);
+  const filters = [`${base}/+/accepted`, `${base}/+/rejected`];
+  // After a reconnect the broker may have lost the session (clean start, broker restart):
+  // subscribe again before sending the unanswered requests again.
+  const offs = [link.onMessage((t, p) => { req.handle(t, p); }), link.onConnect(() => { link.subscribe(filters).then(() => req.resendAll(), () => undefined); })];
+  await link.subscribe(filters);
   const call = (op: OperatorOp, body: Record<string, unknown>): Promise<Record<string, unknown>> => req.request(operatorTopic(options.operatorId, op), body);
   return {
     createJob: async (spec) => (await call('create', { spec }))['job'] as JobDescription,

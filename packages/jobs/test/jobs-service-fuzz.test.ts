@@ -132,6 +132,7 @@ describe('wrong types', () => {
     await expect(c.update('j', 'SUCCEEDED', { expectedVersion: -1 })).rejects.toThrow(RangeError);
     await expect(c.update('j', 'SUCCEEDED', { statusDetails: { k: 1 } as never })).rejects.toThrow(RangeError);
     await expect(c.startNext({ stepTimeoutInMinutes: 0 })).rejects.toThrow(RangeError);
+    await expect(c.update('j', 'SUCCEEDED', { clientToken: 'x' } as never)).rejects.toThrow(TypeError);
     await expect(c.describe('a.b')).rejects.toThrow(expect.objectContaining({ code: 'BAD_NAME' }));
     expect(() => c.onNext(5 as never)).toThrow(TypeError);
     await c.close();
