@@ -18,6 +18,8 @@ const SCRIPT = join(import.meta.dirname, 'fixtures', 'service-proc.ts');
 let fleet: Fleet;
 const tmp = tempDir('outpost-jobs-kill-');
 const clients: DeviceClient[] = [];
+/** Every service process started, killed in afterAll even when the test fails. */
+const children: ChildProcess[] = [];
 
 async function creds(id: string): Promise<{ cert: string; key: string }> {
   const c = await fleet.device(id);
@@ -36,6 +38,7 @@ async function connect(id: string): Promise<DeviceClient> {
 function startService(): Promise<ChildProcess> {
   const p = (f: string): string => join(tmp.path, f);
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outpost/source', SCRIPT, fleet.url, p('jobs-service.pem'), p('jobs-service.key'), p('ca.pem'), p('store')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(child); });
     child.once('exit', (code) => reject(new Error(`service exited ${String(code)}`)));
@@ -49,6 +52,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const c of clients) await c.close({ force: true }).catch(() => undefined);
   await fleet?.stop();
   tmp.cleanup();
