@@ -26,6 +26,11 @@ export interface JobsClientOptions {
   readonly requestTimeoutMs?: number;
   /** Sends after the first before giving up with `TIMEOUT`. Default 5. */
   readonly maxRetries?: number;
+  /**
+   * Called with what an `onNext` / `onNotify` listener threw or rejected with (an async listener
+   * whose update fails must not become an unhandled rejection). Default: a process warning.
+   */
+  readonly onError?: (err: unknown) => void;
 }
 
 /**
@@ -84,9 +89,9 @@ export interface JobsClient {
   /** UpdateJobExecution. Rejections throw {@link JobsError} with the AWS code (`VersionMismatch`, …). */
   update(jobId: string, status: JobExecutionStatus, options?: UpdateOptions): Promise<{ executionState?: JobExecutionState; jobDocument?: JsonObject }>;
   /** Called with the next pending execution on `notify-next` and after every reconnect (`undefined`: none). */
-  onNext(listener: (execution: JobExecution | undefined) => void): () => void;
+  onNext(listener: (execution: JobExecution | undefined) => unknown): () => void;
   /** Called with the pending executions on `notify`. */
-  onNotify(listener: (jobs: PendingJobs) => void): () => void;
+  onNotify(listener: (jobs: PendingJobs) => unknown): () => void;
   stats(): { readonly reconnects: number; readonly notifications: number };
   /** Stops listening; requests in flight fail with `CLOSED`. The MQTT client stays open. */
   close(): Promise<void>;
@@ -125,13 +130,16 @@ function optionsOf(o: unknown, name: 'startNext' | 'describe' | 'update'): Recor
 class Client implements JobsClient {
   private readonly prefix: string;
   private readonly req: Requester;
-  private readonly nextListeners = new Set<(e: JobExecution | undefined) => void>();
-  private readonly notifyListeners = new Set<(j: PendingJobs) => void>();
+  private readonly nextListeners = new Set<(e: JobExecution | undefined) => unknown>();
+  private readonly notifyListeners = new Set<(j: PendingJobs) => unknown>();
   private readonly unlisten: Array<() => void> = [];
   private readonly counters = { reconnects: 0, notifications: 0 };
 
+  private readonly onError: ((err: unknown) => void) | undefined;
+
   constructor(private readonly link: ReturnType<typeof toLink>, readonly thingName: string, o: JobsClientOptions) {
     this.prefix = jobsTopicPrefix(thingName);
+    this.onError = o.onError;
     this.req = new Requester(link, { requestTimeoutMs: o.requestTimeoutMs ?? 5000, maxRetries: o.maxRetries ?? 5 });
   }
 
@@ -152,9 +160,23 @@ class Client implements JobsClient {
       await this.link.subscribe(this.filters);
       this.req.resendAll();
       const next = await this.describe('$next');
-      for (const l of this.nextListeners) l(next);
+      for (const l of this.nextListeners) this.call(l, next);
     } catch {
       // Offline again or closed: the next reconnect tries again.
+    }
+  }
+
+  /** Runs a listener; what it throws or rejects with goes to `onError`. */
+  private call<T>(l: (v: T) => unknown, v: T): void {
+    const fail = (err: unknown): void => {
+      if (this.onError !== undefined) this.onError(err);
+      else process.emitWarning(`@outpost/jobs: a jobs listener failed: ${err instanceof Error ? err.message : String(err)}`);
+    };
+    try {
+      const r = l(v);
+      if (r instanceof Promise) r.catch(fail);
+    } catch (err) {
+      fail(err);
     }
   }
 
@@ -173,10 +195,10 @@ class Client implements JobsClient {
     this.counters.notifications++;
     if (rest === 'notify-next') {
       const e = isPlainObject(doc['execution']) ? (doc['execution'] as unknown as JobExecution) : undefined;
-      for (const l of this.nextListeners) l(e);
+      for (const l of this.nextListeners) this.call(l, e);
     } else {
       const jobs = isPlainObject(doc['jobs']) ? (doc['jobs'] as unknown as PendingJobs) : {};
-      for (const l of this.notifyListeners) l(jobs);
+      for (const l of this.notifyListeners) this.call(l, jobs);
     }
   }
 
@@ -220,13 +242,13 @@ class Client implements JobsClient {
     };
   }
 
-  onNext(listener: (execution: JobExecution | undefined) => void): () => void {
+  onNext(listener: (execution: JobExecution | undefined) => unknown): () => void {
     if (typeof listener !== 'function') throw new TypeError('onNext: listener: expected a function');
     this.nextListeners.add(listener);
     return () => this.nextListeners.delete(listener);
   }
 
-  onNotify(listener: (jobs: PendingJobs) => void): () => void {
+  onNotify(listener: (jobs: PendingJobs) => unknown): () => void {
     if (typeof listener !== 'function') throw new TypeError('onNotify: listener: expected a function');
     this.notifyListeners.add(listener);
     return () => this.notifyListeners.delete(listener);
@@ -263,6 +285,7 @@ class Client implements JobsClient {
 export async function createJobsClient(options: JobsClientOptions): Promise<JobsClient> {
   if (!isPlainObject(options)) throw new TypeError('createJobsClient: options: expected an object');
   const link = toLink(options.mqtt, 'createJobsClient: mqtt');
+  if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('createJobsClient: onError: expected a function');
   const thing = checkThingName(options.thingName);
   for (const k of ['requestTimeoutMs', 'maxRetries'] as const) {
     const v = options[k];

@@ -145,3 +145,20 @@ describe('wrong types', () => {
     expect(() => decodeJobsRequest('get', [1] as never)).toThrow(TypeError);
   });
 });
+
+describe('device client listeners', () => {
+  it('a listener that throws or rejects goes to onError, not to an unhandled rejection; the others still run', async () => {
+    const mqtt = new Loopback();
+    const errors: unknown[] = [];
+    const c = await createJobsClient({ mqtt, thingName: 'l1', onError: (e) => errors.push(e) });
+    const seen: string[] = [];
+    c.onNext(async () => { throw new Error('async boom'); });
+    c.onNext(() => { throw new Error('sync boom'); });
+    c.onNext((e) => { seen.push(e?.jobId ?? 'none'); });
+    mqtt.inject('$aws/things/l1/jobs/notify-next', enc.encode(JSON.stringify({ timestamp: 1, execution: { jobId: 'j1', status: 'QUEUED' } })));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual(['j1']);
+    expect(errors.map((e) => (e as Error).message).sort()).toEqual(['async boom', 'sync boom']);
+    await c.close();
+  });
+});
