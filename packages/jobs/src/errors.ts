@@ -2,9 +2,12 @@
  * Stable error codes of `@outpost/jobs`.
  *
  * - `BAD_NAME`: a thing name, job id or stream id outside its charset or length.
- *
- * The jobs protocol's own error codes (InvalidRequest, VersionMismatch, TerminalStateReached, …)
- * travel in `/rejected` documents and are added beside these as the protocol lands.
+ * - {@link JobsRejectCode}s (`InvalidRequest`, `VersionMismatch`, `TerminalStateReached`, …): the
+ *   jobs protocol's own codes, as a `/rejected` document carries them.
+ * - `ResourceAlreadyExists`: `createJob` with a job id in use (AWS CreateJob's ResourceAlreadyExistsException).
+ * - `TIMEOUT`: a jobs request got no answer within the client's retries.
+ * - `CLOSED`: the client, service or store was closed.
+ * - `STORE_CORRUPT`: a job store file holds something other than a torn last write.
  *
  * @example
  * ```ts
@@ -13,7 +16,36 @@
  * code; // 'BAD_NAME'
  * ```
  */
-export type JobsErrorCode = 'BAD_NAME';
+export type JobsErrorCode =
+  | 'BAD_NAME'
+  // jobs channel: AWS IoT Jobs ErrorResponse codes, then Outpost's own
+  | JobsRejectCode
+  | 'ResourceAlreadyExists'
+  | 'TIMEOUT'
+  | 'CLOSED'
+  | 'STORE_CORRUPT';
+
+/**
+ * The `code` of an AWS IoT Jobs `ErrorResponse` (AWS IoT Core Developer Guide, "Jobs device MQTT
+ * API", ErrorResponse): what a `/rejected` document carries.
+ *
+ * @example
+ * ```ts
+ * import type { JobsRejectCode } from '@outpost/jobs';
+ * const code: JobsRejectCode = 'VersionMismatch';
+ * code; // 'VersionMismatch'
+ * ```
+ */
+export type JobsRejectCode =
+  | 'InvalidTopic'
+  | 'InvalidJson'
+  | 'InvalidRequest'
+  | 'InvalidStateTransition'
+  | 'ResourceNotFound'
+  | 'VersionMismatch'
+  | 'InternalError'
+  | 'RequestThrottled'
+  | 'TerminalStateReached';
 
 /**
  * The error class of `@outpost/jobs`: a stable `code` and a message that says what to do.

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { bufferCommands } from './buffer.js';
 import { demoCommands } from './demo.js';
+import { jobsCommands } from './jobs.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
@@ -13,6 +14,7 @@ import { shadowCommands } from './shadow.js';
 export const commands: readonly Command[] = [
   ...bufferCommands,
   ...demoCommands,
+  ...jobsCommands,
   ...loraCommands,
   ...mqttsnCommands,
   ...otaCommands,

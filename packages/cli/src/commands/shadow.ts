@@ -9,7 +9,8 @@ import {
 import { CliError, defineCommand, emit, requireString, type Command, type CommandSpec, type FlagTable, type FlagValues, type Io, untilStopped } from '../command.js';
 import { readCapped } from '../files.js';
 
-const connectionFlags = {
+/** @internal the broker connection flags, shared with the jobs commands */
+export const connectionFlags = {
   broker: { type: 'string', arg: 'URL', required: true, help: 'mqtts://host:port of the broker' },
   cert: { type: 'string', arg: 'FILE', required: true, help: "this client's certificate (its CN is the MQTT client id)" },
   key: { type: 'string', arg: 'FILE', required: true, help: 'its private key' },
@@ -32,7 +33,8 @@ async function readText(io: Io, v: unknown, flag: string): Promise<string> {
   return Buffer.from(await readCapped(p, { what: `--${flag}`, cap: 1 << 20 })).toString('utf8');
 }
 
-async function connect(io: Io, values: FlagValues): Promise<DeviceClient> {
+/** @internal connects with the connection flags (certificate files read with a cap) */
+export async function connect(io: Io, values: FlagValues): Promise<DeviceClient> {
   const url = requireString(values['broker'], 'broker');
   if (!/^mqtts?:\/\//.test(url)) throw new CliError('USAGE', `--broker: expected mqtts://host:port, got "${url}"`, 2);
   const protocol = values['protocol'] === undefined ? '5' : requireString(values['protocol'], 'protocol');
