@@ -13,7 +13,7 @@ import { connect, connectionFlags } from './shadow.js';
 
 const aclNote = `The broker must let the service read and write the jobs topics and the operator API, and
 each operator identity only its own operator topics. In Mosquitto's ACL file (brokerConfig's
-\`services\` option in @outpost/device-sdk writes the same):
+\`services\` option in @outpost/pki writes the same):
   user jobs-service
   topic readwrite $aws/things/+/jobs/#
   topic readwrite $outpost/jobs/ops/#
