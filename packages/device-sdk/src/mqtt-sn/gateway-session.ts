@@ -6,7 +6,8 @@ import type { MqttSnGatewayLimits, MqttSnGatewayStats } from './gateway-options.
 import { MqttSnError } from './errors.js';
 import { ReturnCode, type MqttSnMessage, type PublishTopic } from './messages.js';
 import { MsgIds, Retransmitter } from './retransmit.js';
-import type { MqttSnTimers, RetryPolicy } from './timers.js';
+import type { RetryPolicy } from './timers.js';
+import type { Clock } from '../transports/clock.js';
 import { TopicRegistry } from './topics.js';
 import type { UdpPeer } from './udp.js';
 
@@ -25,7 +26,7 @@ type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions'>;
 
 /** What a session needs from its gateway. */
 export interface SessionHost {
-  readonly timers: MqttSnTimers;
+  readonly timers: Clock;
   readonly retry: RetryPolicy;
   readonly random: () => number;
   readonly limits: MqttSnGatewayLimits;
@@ -90,16 +91,16 @@ export class Session {
   /** Any datagram from the client proves it alive; re-arm the watchdog. */
   touch(): void {
     const t = this.host.timers;
-    t.clearTimeout(this.watchdog);
+    t.clearTimer(this.watchdog);
     this.watchdog = undefined;
     // §6.11: lost after no traffic for 1.5 × keep-alive; a sleeper after 1.5 × its sleep Duration (§6.14).
     const s = this.state === 'asleep' ? this.sleepS : this.state === 'active' ? this.keepAliveS : 0;
-    if (s > 0) this.watchdog = t.setTimeout(() => this.host.lost(this, this.state === 'asleep' ? `did not wake within ${s} s` : `silent for 1.5 × keep-alive ${s} s`), s * 1500);
+    if (s > 0) this.watchdog = t.setTimer(() => this.host.lost(this, this.state === 'asleep' ? `did not wake within ${s} s` : `silent for 1.5 × keep-alive ${s} s`), s * 1500);
   }
 
   stop(): void {
     this.state = 'closed';
-    this.host.timers.clearTimeout(this.watchdog);
+    this.host.timers.clearTimer(this.watchdog);
     this.rtx.failAll(new MqttSnError('CLOSED', `session ${this.clientId} closed`));
     this.queue.length = 0;
     this.queueBytes = 0;
@@ -201,7 +202,7 @@ export class Session {
   wake(): void {
     if (this.state !== 'asleep' && this.state !== 'awake') return;
     this.state = 'awake';
-    this.host.timers.clearTimeout(this.watchdog);
+    this.host.timers.clearTimer(this.watchdog);
     void this.pump();
   }
 

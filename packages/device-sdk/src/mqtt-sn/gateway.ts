@@ -11,7 +11,7 @@ import { QosMinus1 } from './gateway-qos-minus1.js';
 import { onRegister, onSubscribe, onUnsubscribe } from './gateway-subscribe.js';
 import { onWillUpdate, willDialogue, type WillHost } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
-import { systemTimers, type MqttSnTimers } from './timers.js';
+import { systemClock, type Clock } from '../transports/clock.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
 
 function peerKey(p: UdpPeer, node?: Uint8Array): string {
@@ -42,7 +42,7 @@ export class MqttSnGateway {
   private readonly events = new Emitter<MqttSnGatewayEvents>();
   private readonly sessions = new Map<string, Session>(); // by peer key
   private readonly byClientId = new Map<string, Session>();
-  private readonly timers: MqttSnTimers;
+  private readonly timers: Clock;
   private readonly cfg: ResolvedGatewayOptions;
   private readonly host: SessionHost;
   private readonly connector: (r: BrokerConnectRequest) => Promise<BrokerLink>;
@@ -62,7 +62,7 @@ export class MqttSnGateway {
    */
   constructor(private readonly options: MqttSnGatewayOptions) {
     this.cfg = resolveGatewayOptions(options);
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.clock ?? systemClock;
     this.connector = options.connectBroker ?? ((r) => connectBroker(options.broker, r));
     this.host = {
       timers: this.timers,
@@ -101,7 +101,7 @@ export class MqttSnGateway {
     const onError = (e: Error): void => this.events.emit('error', { error: e });
     this.transport = this.options.transport !== undefined
       ? await this.options.transport(onDatagram, onError)
-      : await UdpEndpoint.bind(u.host ?? '0.0.0.0', u.port ?? 10000, onDatagram, onError, { recvBufferSize: this.cfg.recvBufferSize });
+      : await UdpEndpoint.bind({ host: u.host ?? '0.0.0.0', port: u.port ?? 10000, recvBufferSize: this.cfg.recvBufferSize, wrapError: (msg, cause) => new MqttSnError('NETWORK_ERROR', msg, { cause }) }, onDatagram, onError);
     if (this.options.advertise !== undefined) this.advertise();
   }
 
@@ -127,7 +127,7 @@ export class MqttSnGateway {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.timers.clearTimeout(this.advertiseTimer);
+    this.timers.clearTimer(this.advertiseTimer);
     const ends: Array<Promise<void>> = [];
     for (const s of new Set(this.sessions.values())) {
       s.stop();
@@ -153,7 +153,7 @@ export class MqttSnGateway {
     if (a === undefined || this.closed) return;
     const intervalS = a.intervalS ?? 900;
     for (const t of a.targets) this.sendTo({ address: t.host, port: t.port }, { type: 'ADVERTISE', gwId: this.options.gwId ?? 1, durationS: intervalS });
-    this.advertiseTimer = this.timers.setTimeout(() => this.advertise(), intervalS * 1000);
+    this.advertiseTimer = this.timers.setTimer(() => this.advertise(), intervalS * 1000);
   }
 
   private onDatagram(data: Uint8Array, from: UdpPeer): void {

@@ -2,7 +2,8 @@
 // Nretry; after Nretry retransmissions the procedure is aborted. Internal.
 import { MqttSnError } from './errors.js';
 import type { MqttSnMessage } from './messages.js';
-import { retryDelay, type MqttSnTimers, type RetryPolicy } from './timers.js';
+import { retryDelay, type RetryPolicy } from './timers.js';
+import type { Clock } from '../transports/clock.js';
 
 interface Pending {
   readonly match: (m: MqttSnMessage) => boolean;
@@ -24,7 +25,7 @@ export class Retransmitter {
   retransmissions = 0;
 
   constructor(
-    private readonly timers: MqttSnTimers,
+    private readonly timers: Clock,
     private readonly policy: () => RetryPolicy,
     private readonly random: () => number = Math.random,
   ) {}
@@ -44,14 +45,14 @@ export class Retransmitter {
       const onAbort = (): void => finish(new MqttSnError('ABORTED', `${what}: aborted`, { cause: signal?.reason }));
       const finish = (r: MqttSnMessage | Error): void => {
         if (!this.pending.delete(p)) return;
-        this.timers.clearTimeout(p.timer);
+        this.timers.clearTimer(p.timer);
         signal?.removeEventListener('abort', onAbort);
         if (r instanceof Error) reject(r);
         else resolve(r);
       };
       const arm = (): void => {
-        this.timers.clearTimeout(p.timer);
-        p.timer = this.timers.setTimeout(() => {
+        this.timers.clearTimer(p.timer);
+        p.timer = this.timers.setTimer(() => {
           if (attempt >= nRetry) {
             const waited = Math.round(this.timers.now() - started);
             finish(new MqttSnError('TIMEOUT', `${what}: no reply after ${nRetry + 1} transmissions over ${waited} ms (Tretry ${tRetryMs} ms, Nretry ${nRetry})`));
