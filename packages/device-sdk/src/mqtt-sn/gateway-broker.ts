@@ -113,6 +113,8 @@ export interface BrokerLinkHandlers {
 export interface BrokerLink {
   /** QoS 0 resolves once written; QoS 1/2 once the broker acknowledged. */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): Promise<void>;
+  /** The same with a callback (no promise per message); the gateway's forward path uses it when present. */
+  publishCallback?(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, done: (err?: Error) => void): void;
   /** Resolves with the granted QoS, or 0x80 for a refusal. */
   subscribe(filter: string, qos: 0 | 1 | 2): Promise<number>;
   unsubscribe(filter: string): Promise<void>;
@@ -162,6 +164,12 @@ export function mqttLink(mq: MqttClient): BrokerLink {
     publish: async (topic, payload, qos, retain) => {
       if (qos === 0) mq.publish(topic, asBuffer(payload), { qos: 0, retain });
       else await mq.publishAsync(topic, asBuffer(payload), { qos, retain });
+    },
+    publishCallback: (topic, payload, qos, retain, done) => {
+      if (qos === 0) {
+        mq.publish(topic, asBuffer(payload), { qos: 0, retain });
+        done();
+      } else mq.publish(topic, asBuffer(payload), { qos, retain }, (err) => done(err ?? undefined));
     },
     subscribe: async (filter, qos) => {
       const granted = await mq.subscribeAsync(filter, { qos });

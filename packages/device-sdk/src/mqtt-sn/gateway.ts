@@ -5,14 +5,16 @@ import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
 import { connectBroker, lookupCredentials, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
-import { Session, type SessionHost } from './gateway-session.js';
-import { onPublish, onPubrel } from './gateway-publish.js';
+import { Session, type BrokerCommand, type BrokerResult, type SessionEvent, type SessionHost } from './gateway-session.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
-import { onRegister, onSubscribe, onUnsubscribe } from './gateway-subscribe.js';
-import { onWillUpdate, willDialogue, type WillHost } from './gateway-will.js';
+import { willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
+import type { Operation } from './exchanges.js';
 import { systemClock, type Clock } from '../transports/clock.js';
+import { MachineDriver } from '../transports/sansio.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
+
+const OK: BrokerResult = { ok: true };
 
 function peerKey(p: UdpPeer, node?: Uint8Array): string {
   return node === undefined ? `${p.address}:${p.port}` : `${p.address}:${p.port}/${Buffer.from(node).toString('hex')}`;
@@ -55,7 +57,7 @@ export class MqttSnGateway {
     rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
   };
   private retransmissionsOfClosed = 0;
-  private readonly wills: WillHost;
+  private readonly drivers = new Map<Session, MachineDriver<SessionEvent>>();
 
   /**
    * @throws TypeError / RangeError for bad options (checked here, before anything binds).
@@ -65,14 +67,12 @@ export class MqttSnGateway {
     this.timers = options.clock ?? systemClock;
     this.connector = options.connectBroker ?? ((r) => connectBroker(options.broker, r));
     this.host = {
-      timers: this.timers,
       retry: this.cfg.retry,
       random: Math.random,
       limits: this.cfg.limits,
       predefinedById: this.cfg.predefinedById,
       predefinedByName: this.cfg.predefinedByName,
-      send: (s, m) => this.sendTo(s.peer, s.wrap === undefined ? m : s.wrap(m)),
-      lost: (s, reason) => this.lose(s, reason),
+      maxMessageBytes: options.maxMessageBytes ?? 65535,
       dropped: (s, item, counter) => {
         this.counters[counter] += 1;
         this.events.emit('dropped', { clientId: s.clientId, topic: item.topic });
@@ -80,12 +80,6 @@ export class MqttSnGateway {
       counted: (what) => { this.counters[what] += 1; },
     };
     this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
-    this.wills = {
-      maxWillBytes: this.cfg.limits.maxWillBytes,
-      rejected: () => { this.counters.rejectedWills += 1; },
-      reconnect: (s) => this.reconnect(s),
-      error: (error, clientId) => this.events.emit('error', { error, clientId }),
-    };
   }
 
   /** Subscribes to gateway events; returns a function that removes the listener. */
@@ -114,7 +108,7 @@ export class MqttSnGateway {
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
     let rt = this.retransmissionsOfClosed;
-    for (const s of this.sessions.values()) rt += s.rtx.retransmissions;
+    for (const s of this.sessions.values()) rt += s.xs.retransmissions;
     return { ...this.counters, clients: this.byClientId.size, retransmissions: rt };
   }
 
@@ -130,9 +124,11 @@ export class MqttSnGateway {
     this.timers.clearTimer(this.advertiseTimer);
     const ends: Array<Promise<void>> = [];
     for (const s of new Set(this.sessions.values())) {
-      s.stop();
+      s.stop(this.timers.now());
+      this.drivers.get(s)?.stop();
       if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
     }
+    this.drivers.clear();
     this.sessions.clear();
     this.byClientId.clear();
     ends.push(this.minus1.close());
@@ -143,9 +139,13 @@ export class MqttSnGateway {
   // ------------------------------------------------------------ I/O
 
   private sendTo(peer: UdpPeer, m: MqttSnMessage): void {
+    this.sendBytes(encodeMessage(m), peer);
+  }
+
+  private sendBytes(bytes: Uint8Array | readonly Uint8Array[], peer: UdpPeer): void {
     if (this.transport === undefined || this.closed) return;
     this.counters.datagramsOut += 1;
-    this.transport.send(encodeMessage(m), peer);
+    this.transport.send(bytes, peer);
   }
 
   private advertise(): void {
@@ -194,14 +194,16 @@ export class MqttSnGateway {
       void this.onConnect(m, from, key, wrap, reply);
       return;
     }
-    let s = this.sessions.get(key);
+    const s = this.sessions.get(key);
+    const now = this.timers.now();
     if (m.type === 'PINGREQ' && m.clientId !== undefined) {
       // §6.14: a sleeping client wakes with PINGREQ carrying its client id, maybe from a new address.
       const sleeper = this.byClientId.get(m.clientId);
       if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
         this.rekey(sleeper, from, key, wrap);
         if (sleeper.state === 'asleep') this.events.emit('client', { clientId: sleeper.clientId, event: 'wake' });
-        sleeper.wake();
+        sleeper.wake(now);
+        this.flush(sleeper);
         return;
       }
     }
@@ -216,47 +218,69 @@ export class MqttSnGateway {
       });
       return;
     }
-    if (s !== undefined && s.state === 'connecting') {
-      // §6.2: during CONNECT only the will dialogue (WILLTOPIC, WILLMSG) is expected.
-      if (!s.rtx.offer(m)) this.counters.unknownClient += 1;
-      return;
-    }
     if (s === undefined) {
       this.counters.unknownClient += 1;
       if (m.type === 'PINGREQ') reply({ type: 'PINGRESP' });
       else if (m.type !== 'DISCONNECT' && m.type !== 'PUBACK' && m.type !== 'PUBCOMP' && m.type !== 'PUBREC' && m.type !== 'REGACK') reply({ type: 'DISCONNECT' });
       return;
     }
-    s.touch();
-    switch (m.type) {
-      case 'REGISTER':
-        onRegister(s, m);
-        return;
-      case 'PUBLISH':
-        void onPublish(s, m);
-        return;
-      case 'PUBREL':
-        onPubrel(s, m);
-        return;
-      case 'SUBSCRIBE':
-        void onSubscribe(s, m);
-        return;
-      case 'UNSUBSCRIBE':
-        void onUnsubscribe(s, m);
-        return;
-      case 'PINGREQ':
-        s.send({ type: 'PINGRESP' });
-        return;
-      case 'DISCONNECT':
-        this.onDisconnect(s, m.durationS);
-        return;
-      case 'WILLTOPICUPD':
-      case 'WILLMSGUPD':
-        onWillUpdate(this.wills, s, m);
-        return;
-      default:
-        s.rtx.offer(m); // replies to gateway-initiated exchanges
+    if (s.state === 'connecting' && m.type !== 'WILLTOPIC' && m.type !== 'WILLMSG') {
+      this.counters.unknownClient += 1; // §6.2: during CONNECT only the will dialogue is expected
+      return;
     }
+    s.handleMessage(m, now);
+    this.flush(s);
+  }
+
+  // ------------------------------------------------------------ the I/O around each session machine
+
+  private session(clientId: string, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): Session {
+    const s = new Session(clientId, from, key, this.host, wrap);
+    this.drivers.set(s, new MachineDriver(s, this.timers, (d) => this.sendBytes(d.bytes, d.to ?? s.peer), (e) => this.onSessionEvent(s, e)));
+    return s;
+  }
+
+  /** Sends what the session queued, acts on its events, re-arms its one timer. */
+  private flush(s: Session): void {
+    this.drivers.get(s)?.flush();
+  }
+
+  private onSessionEvent(s: Session, e: SessionEvent): void {
+    if (e.type === 'broker') this.execute(s, e.command);
+    else if (e.type === 'lost') this.lose(s, e.reason);
+    else if (e.sleepS !== undefined) this.events.emit('client', { clientId: s.clientId, event: 'sleep' });
+    else {
+      this.remove(s, 'client disconnected', false);
+      this.events.emit('client', { clientId: s.clientId, event: 'disconnect' });
+    }
+  }
+
+  /** Runs a session's broker command on its link; the outcome goes back into the machine. */
+  private execute(s: Session, c: BrokerCommand): void {
+    const done = (r: BrokerResult): void => {
+      s.brokerDone(c, r, this.timers.now());
+      this.flush(s);
+    };
+    const fail = (error: unknown): void => done({ ok: false, error: error as Error });
+    const link = s.link;
+    if (c.kind === 'will') {
+      void this.reconnectForWill(s).then(done);
+      return;
+    }
+    if (link === undefined) return fail(new MqttSnError('NOT_CONNECTED', 'no broker connection'));
+    if (c.kind === 'publish') {
+      // The hot path: a callback, no promise per message, when the link offers one.
+      if (link.publishCallback !== undefined) link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => done(err === undefined ? OK : { ok: false, error: err }));
+      else link.publish(c.topic, c.payload, c.qos, c.retain).then(() => done(OK), fail);
+    } else if (c.kind === 'subscribe') link.subscribe(c.filter, c.qos).then((granted) => done({ ok: true, granted }), fail);
+    else link.unsubscribe(c.filter).then(() => done(OK), () => done(OK));
+  }
+
+  /** Runs a gateway-initiated exchange operation on a session (the will dialogue) and waits for it. */
+  private runOp<T>(s: Session, op: Operation<T>): Promise<T> {
+    const p = new Promise<T>((resolve, reject) => s.run(op, (r) => ('error' in r ? reject(r.error) : resolve(r.value as T))));
+    this.flush(s);
+    return p;
   }
 
   private rekey(s: Session, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
@@ -276,7 +300,9 @@ export class MqttSnGateway {
       if (here.state === 'connecting') return; // a retransmitted CONNECT during the will dialogue
       if (here.state === 'active') {
         reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted }); // our CONNACK was lost
+        here.t = this.timers.now();
         here.touch();
+        this.flush(here);
         return;
       }
     }
@@ -285,13 +311,14 @@ export class MqttSnGateway {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
       this.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
-      if (m.will && !(await willDialogue(this.wills, existing).catch(() => true))) {
+      if (m.will && !(await this.runOp(existing, willDialogue(existing)).catch(() => true))) {
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
         return;
       }
       reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted });
       this.events.emit('client', { clientId: existing.clientId, event: 'connect' });
-      existing.activate();
+      existing.activate(this.timers.now());
+      this.flush(existing);
       return;
     }
     if (existing !== undefined) this.remove(existing, 'replaced by a new connection', false);
@@ -302,13 +329,13 @@ export class MqttSnGateway {
       this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: 'too many clients' });
       return;
     }
-    const s = new Session(m.clientId, from, key, this.host, wrap);
+    const s = this.session(m.clientId, from, key, wrap);
     s.keepAliveS = m.durationS;
     s.cleanSession = m.cleanSession;
     this.sessions.set(key, s);
     this.byClientId.set(m.clientId, s);
     try {
-      if (m.will && !(await willDialogue(this.wills, s))) {
+      if (m.will && !(await this.runOp(s, willDialogue(s)))) {
         this.remove(s, 'will too large', false);
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
@@ -328,9 +355,9 @@ export class MqttSnGateway {
         return;
       }
       this.attach(s, link);
-      s.state = 'active';
-      s.touch();
       reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted });
+      s.activate(this.timers.now());
+      this.flush(s);
       this.events.emit('client', { clientId: m.clientId, event: 'connect' });
     } catch (e) {
       if (s.state === 'closed') return;
@@ -348,13 +375,16 @@ export class MqttSnGateway {
     s.link = link;
     link.listen({
       message: (topic, payload, qos, retain) => {
-        if (s.link === link) s.fromBroker({ topic, payload, qos, retain });
+        if (s.link !== link) return;
+        s.handleBrokerMessage({ topic, payload, qos, retain }, this.timers.now());
+        this.flush(s);
       },
       error: (error) => this.events.emit('error', { error, clientId: s.clientId }),
       close: () => {
         if (s.link !== link || s.state === 'closed' || this.closed) return;
         // The broker dropped this client's connection: tell the client (§6.12 gateway DISCONNECT).
         s.send({ type: 'DISCONNECT' });
+        this.flush(s);
         this.remove(s, 'broker closed the connection', false);
         this.events.emit('client', { clientId: s.clientId, event: 'disconnect', reason: 'broker closed the connection' });
       },
@@ -374,6 +404,18 @@ export class MqttSnGateway {
     return link;
   }
 
+  /** §6.4 a changed will: a new broker session with it, then the session's subscriptions again. */
+  private async reconnectForWill(s: Session): Promise<BrokerResult> {
+    try {
+      const link = await this.reconnect(s);
+      for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
+      return OK;
+    } catch (e) {
+      this.events.emit('error', { error: e as Error, clientId: s.clientId });
+      return { ok: false, error: e as Error };
+    }
+  }
+
   private async credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
     const mode = this.options.useGatewayIdentity ?? 'never';
     if (mode === 'always') return this.options.identity;
@@ -382,20 +424,6 @@ export class MqttSnGateway {
   }
 
   // ------------------------------------------------------------ disconnect, sleep, loss
-
-  private onDisconnect(s: Session, durationS: number | undefined): void {
-    s.send({ type: 'DISCONNECT' });
-    if (durationS !== undefined && durationS > 0) {
-      // §6.14: asleep; the broker connection stays, messages are buffered.
-      s.state = 'asleep';
-      s.sleepS = durationS;
-      s.touch();
-      this.events.emit('client', { clientId: s.clientId, event: 'sleep' });
-      return;
-    }
-    this.remove(s, 'client disconnected', false);
-    this.events.emit('client', { clientId: s.clientId, event: 'disconnect' });
-  }
 
   private lose(s: Session, reason: string): void {
     if (s.state === 'closed') return;
@@ -406,8 +434,11 @@ export class MqttSnGateway {
 
   /** Ends a session; `abrupt` drops the broker connection so the broker publishes the will. */
   private remove(s: Session, _reason: string, abrupt: boolean): void {
-    this.retransmissionsOfClosed += s.rtx.retransmissions;
-    s.stop();
+    this.retransmissionsOfClosed += s.xs.retransmissions;
+    s.stop(this.timers.now());
+    this.flush(s); // operations waiting on the session (a will dialogue) end with CLOSED
+    this.drivers.get(s)?.stop();
+    this.drivers.delete(s);
     if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
     if (this.byClientId.get(s.clientId) === s) this.byClientId.delete(s.clientId);
     const link = s.link;

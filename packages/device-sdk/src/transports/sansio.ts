@@ -92,11 +92,11 @@ export class MachineDriver<E> {
 
   private arm(): void {
     const at = this.machine.nextDeadline();
-    if (at === this.armedAt) return;
+    // Lazy: a timer already armed for an earlier time stays (most inputs only push a deadline
+    // later, e.g. a keep-alive watchdog); it fires, finds nothing due, and re-arms then.
+    if (at === undefined || this.stopped || (this.armedAt !== undefined && this.armedAt <= at)) return;
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
     this.armedAt = at;
-    if (at === undefined || this.stopped) return;
     this.timer = this.clock.setTimer(() => {
       this.timer = undefined;
       this.armedAt = undefined;
