@@ -13,7 +13,7 @@ import { TopicRegistry } from './topics.js';
 import { clientOps } from './client-ops.js';
 import { clientInbound } from './client-inbound.js';
 import { validateMachine, type MqttSnClientMachineEvent, type MqttSnClientMachineOptions, type MqttSnClientState, type MqttSnInbound, type MqttSnWill } from './client-options.js';
-import { Outbox, type OutDatagram, type SansIoMachine } from '../transports/sansio.js';
+import { Outbox, earliest, type OutDatagram, type SansIoMachine } from '../transports/sansio.js';
 import type { DatagramPeer } from '../transports/datagram.js';
 
 /**
@@ -109,10 +109,7 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
   }
 
   nextDeadline(): number | undefined {
-    const x = this.xs.nextDeadline();
-    const k = this.keepAliveAt;
-    if (k === undefined) return x;
-    return x === undefined || k < x ? k : x;
+    return earliest(this.xs.nextDeadline(), this.keepAliveAt);
   }
 
   poll(): { datagrams: readonly OutDatagram[]; events: readonly MqttSnClientMachineEvent[] } {

@@ -16,7 +16,7 @@ import { TopicRegistry } from './topics.js';
 import { deliverOp, onPublish, onPubrel, publishDone } from './gateway-publish.js';
 import { onRegister, onSubscribe, onUnsubscribe, subscribeDone } from './gateway-subscribe.js';
 import { onWillUpdate, willUpdateDone } from './gateway-will.js';
-import { Outbox, type OutDatagram, type SansIoMachine } from '../transports/sansio.js';
+import { Outbox, earliest, type OutDatagram, type SansIoMachine } from '../transports/sansio.js';
 import type { DatagramPeer } from '../transports/datagram.js';
 
 export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'closed';
@@ -155,10 +155,7 @@ export class Session implements SansIoMachine<SessionEvent> {
   }
 
   nextDeadline(): number | undefined {
-    const x = this.xs.nextDeadline();
-    const w = this.watchdogAt;
-    if (w === undefined) return x;
-    return x === undefined || w < x ? w : x;
+    return earliest(this.xs.nextDeadline(), this.watchdogAt);
   }
 
   poll(): { datagrams: readonly OutDatagram[]; events: readonly SessionEvent[] } {

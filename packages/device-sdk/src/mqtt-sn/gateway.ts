@@ -3,18 +3,16 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { connectBroker, lookupCredentials, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { connectBroker, credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
-import { Session, type BrokerCommand, type BrokerResult, type SessionEvent, type SessionHost } from './gateway-session.js';
+import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
+import { SessionTable } from './gateway-sessions.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
 import { willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import type { Operation } from './exchanges.js';
 import { systemClock, type Clock } from '../transports/clock.js';
-import { MachineDriver } from '../transports/sansio.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
-
-const OK: BrokerResult = { ok: true };
 
 function peerKey(p: UdpPeer, node?: Uint8Array): string {
   return node === undefined ? `${p.address}:${p.port}` : `${p.address}:${p.port}/${Buffer.from(node).toString('hex')}`;
@@ -42,8 +40,7 @@ function peerKey(p: UdpPeer, node?: Uint8Array): string {
  */
 export class MqttSnGateway {
   private readonly events = new Emitter<MqttSnGatewayEvents>();
-  private readonly sessions = new Map<string, Session>(); // by peer key
-  private readonly byClientId = new Map<string, Session>();
+  private readonly table: SessionTable;
   private readonly timers: Clock;
   private readonly cfg: ResolvedGatewayOptions;
   private readonly host: SessionHost;
@@ -56,8 +53,6 @@ export class MqttSnGateway {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
     rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
   };
-  private retransmissionsOfClosed = 0;
-  private readonly drivers = new Map<Session, MachineDriver<SessionEvent>>();
 
   /**
    * @throws TypeError / RangeError for bad options (checked here, before anything binds).
@@ -80,6 +75,7 @@ export class MqttSnGateway {
       counted: (what) => { this.counters[what] += 1; },
     };
     this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
+    this.table = new SessionTable(this.host, this.timers, (b, to) => this.sendBytes(b, to), (s, e) => this.onSessionEvent(s, e));
   }
 
   /** Subscribes to gateway events; returns a function that removes the listener. */
@@ -107,14 +103,12 @@ export class MqttSnGateway {
 
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
-    let rt = this.retransmissionsOfClosed;
-    for (const s of this.sessions.values()) rt += s.xs.retransmissions;
-    return { ...this.counters, clients: this.byClientId.size, retransmissions: rt };
+    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions() };
   }
 
   /** Client ids with a session, their states and the sizes of their bounded tables. */
   clients(): Array<{ clientId: string; state: string; registrations: number; subscriptions: number; inflight: number; queued: number; queuedBytes: number; pending: number }> {
-    return [...this.byClientId.values()].map((s) => ({ clientId: s.clientId, state: s.state, ...s.footprint() }));
+    return [...this.table.byClientId.values()].map((s) => ({ clientId: s.clientId, state: s.state, ...s.footprint() }));
   }
 
   /** Stops: ends every broker connection cleanly (no wills), closes the socket. */
@@ -123,14 +117,7 @@ export class MqttSnGateway {
     this.closed = true;
     this.timers.clearTimer(this.advertiseTimer);
     const ends: Array<Promise<void>> = [];
-    for (const s of new Set(this.sessions.values())) {
-      s.stop(this.timers.now());
-      this.drivers.get(s)?.stop();
-      if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
-    }
-    this.drivers.clear();
-    this.sessions.clear();
-    this.byClientId.clear();
+    for (const s of this.table.dropAll()) if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
     ends.push(this.minus1.close());
     await Promise.all(ends);
     await this.transport?.close();
@@ -194,11 +181,11 @@ export class MqttSnGateway {
       void this.onConnect(m, from, key, wrap, reply);
       return;
     }
-    const s = this.sessions.get(key);
+    const s = this.table.byKey.get(key);
     const now = this.timers.now();
     if (m.type === 'PINGREQ' && m.clientId !== undefined) {
       // §6.14: a sleeping client wakes with PINGREQ carrying its client id, maybe from a new address.
-      const sleeper = this.byClientId.get(m.clientId);
+      const sleeper = this.table.byClientId.get(m.clientId);
       if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
         this.rekey(sleeper, from, key, wrap);
         if (sleeper.state === 'asleep') this.events.emit('client', { clientId: sleeper.clientId, event: 'wake' });
@@ -234,15 +221,8 @@ export class MqttSnGateway {
 
   // ------------------------------------------------------------ the I/O around each session machine
 
-  private session(clientId: string, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): Session {
-    const s = new Session(clientId, from, key, this.host, wrap);
-    this.drivers.set(s, new MachineDriver(s, this.timers, (d) => this.sendBytes(d.bytes, d.to ?? s.peer), (e) => this.onSessionEvent(s, e)));
-    return s;
-  }
-
-  /** Sends what the session queued, acts on its events, re-arms its one timer. */
   private flush(s: Session): void {
-    this.drivers.get(s)?.flush();
+    this.table.flush(s);
   }
 
   private onSessionEvent(s: Session, e: SessionEvent): void {
@@ -261,19 +241,8 @@ export class MqttSnGateway {
       s.brokerDone(c, r, this.timers.now());
       this.flush(s);
     };
-    const fail = (error: unknown): void => done({ ok: false, error: error as Error });
-    const link = s.link;
-    if (c.kind === 'will') {
-      void this.reconnectForWill(s).then(done);
-      return;
-    }
-    if (link === undefined) return fail(new MqttSnError('NOT_CONNECTED', 'no broker connection'));
-    if (c.kind === 'publish') {
-      // The hot path: a callback, no promise per message, when the link offers one.
-      if (link.publishCallback !== undefined) link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => done(err === undefined ? OK : { ok: false, error: err }));
-      else link.publish(c.topic, c.payload, c.qos, c.retain).then(() => done(OK), fail);
-    } else if (c.kind === 'subscribe') link.subscribe(c.filter, c.qos).then((granted) => done({ ok: true, granted }), fail);
-    else link.unsubscribe(c.filter).then(() => done(OK), () => done(OK));
+    if (c.kind === 'will') void this.reconnectForWill(s).then(done);
+    else runBrokerCommand(s.link, c, done);
   }
 
   /** Runs a gateway-initiated exchange operation on a session (the will dialogue) and waits for it. */
@@ -284,29 +253,23 @@ export class MqttSnGateway {
   }
 
   private rekey(s: Session, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
-    if (s.key === key) return;
-    this.sessions.delete(s.key);
-    s.key = key;
-    s.peer = from;
-    s.wrap = wrap;
-    this.sessions.set(key, s);
+    this.table.rekey(s, from, key, wrap);
   }
 
   // ------------------------------------------------------------ connect (§6.2), will (§6.4)
 
   private async onConnect(m: Extract<MqttSnMessage, { type: 'CONNECT' }>, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, reply: (x: MqttSnMessage) => void): Promise<void> {
-    const here = this.sessions.get(key);
+    const here = this.table.byKey.get(key);
     if (here !== undefined && here.clientId === m.clientId) {
       if (here.state === 'connecting') return; // a retransmitted CONNECT during the will dialogue
       if (here.state === 'active') {
         reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted }); // our CONNACK was lost
-        here.t = this.timers.now();
-        here.touch();
+        here.activate(this.timers.now());
         this.flush(here);
         return;
       }
     }
-    const existing = this.byClientId.get(m.clientId);
+    const existing = this.table.byClientId.get(m.clientId);
     if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting') {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
       this.rekey(existing, from, key, wrap);
@@ -323,17 +286,20 @@ export class MqttSnGateway {
     }
     if (existing !== undefined) this.remove(existing, 'replaced by a new connection', false);
     if (here !== undefined && here !== existing) this.remove(here, 'replaced by a new connection', false);
-    if (this.byClientId.size >= this.cfg.limits.maxClients) {
+    await this.connectNew(m, from, key, wrap, reply);
+  }
+
+  /** §6.2 a new session: will dialogue, broker credentials, the client's own broker connection, CONNACK. */
+  private async connectNew(m: Extract<MqttSnMessage, { type: 'CONNECT' }>, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, reply: (x: MqttSnMessage) => void): Promise<void> {
+    if (this.table.byClientId.size >= this.cfg.limits.maxClients) {
       this.counters.rejected += 1;
       reply({ type: 'CONNACK', returnCode: ReturnCode.Congestion });
       this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: 'too many clients' });
       return;
     }
-    const s = this.session(m.clientId, from, key, wrap);
+    const s = this.table.create(m.clientId, from, key, wrap);
     s.keepAliveS = m.durationS;
     s.cleanSession = m.cleanSession;
-    this.sessions.set(key, s);
-    this.byClientId.set(m.clientId, s);
     try {
       if (m.will && !(await this.runOp(s, willDialogue(s)))) {
         this.remove(s, 'will too large', false);
@@ -409,21 +375,16 @@ export class MqttSnGateway {
     try {
       const link = await this.reconnect(s);
       for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
-      return OK;
+      return { ok: true };
     } catch (e) {
       this.events.emit('error', { error: e as Error, clientId: s.clientId });
       return { ok: false, error: e as Error };
     }
   }
 
-  private async credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
-    const mode = this.options.useGatewayIdentity ?? 'never';
-    if (mode === 'always') return this.options.identity;
-    const own = await lookupCredentials(this.options.credentials, clientId);
-    return own ?? (mode === 'fallback' ? this.options.identity : undefined);
+  private credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
+    return credentialsFor(this.options, clientId);
   }
-
-  // ------------------------------------------------------------ disconnect, sleep, loss
 
   private lose(s: Session, reason: string): void {
     if (s.state === 'closed') return;
@@ -434,13 +395,7 @@ export class MqttSnGateway {
 
   /** Ends a session; `abrupt` drops the broker connection so the broker publishes the will. */
   private remove(s: Session, _reason: string, abrupt: boolean): void {
-    this.retransmissionsOfClosed += s.xs.retransmissions;
-    s.stop(this.timers.now());
-    this.flush(s); // operations waiting on the session (a will dialogue) end with CLOSED
-    this.drivers.get(s)?.stop();
-    this.drivers.delete(s);
-    if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
-    if (this.byClientId.get(s.clientId) === s) this.byClientId.delete(s.clientId);
+    this.table.drop(s);
     const link = s.link;
     s.link = undefined;
     // abrupt: no DISCONNECT, so the broker publishes the will (MQTT 3.1.1 §3.1.2.5)

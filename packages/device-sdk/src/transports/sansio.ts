@@ -37,6 +37,12 @@ export interface SansIoMachine<E> {
   poll(): { readonly datagrams: readonly OutDatagram[]; readonly events: readonly E[] };
 }
 
+/** The earlier of two optional deadlines (a machine's timers folded into its one `nextDeadline`). @internal */
+export function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a < b ? a : b;
+}
+
 /** The output side of a machine: queued datagrams and events, handed over by `poll()`. @internal */
 export class Outbox<E> {
   private datagrams: OutDatagram[] = [];
