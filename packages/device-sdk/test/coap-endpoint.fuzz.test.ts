@@ -264,7 +264,7 @@ describe('CoAP observe: notifications in any order (RFC 7641 §3.4)', () => {
         async (base, steps, maxQueue) => {
           const clock = new ManualClock();
           const link = new FakeLink();
-          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, clock, random: () => 0, maxQueuedNotifications: maxQueue });
+          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link.binder, clock, random: () => 0, maxQueuedNotifications: maxQueue });
           const obs = client.observe('/t');
           const first = obs.next();
           await flush();

@@ -13,7 +13,6 @@ export type { CoapClientOptions, CoapRequestOptions, CoapObserveOptions, CoapBod
 export { CoapResponse } from './response.js';
 export { CoapObservation } from './observe.js';
 export type { PskCredentials } from './transports/dtls.js';
-export type { CoapTransport } from './transports/transport.js';
 
 // --- errors ---
 export { CoapError } from './errors.js';
