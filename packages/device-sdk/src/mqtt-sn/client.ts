@@ -90,7 +90,8 @@ export class MqttSnClient {
       this.machine.handleDatagram(d, this.clock.now(), from);
       this.driver.flush();
     };
-    this.udp = this.options.transport !== undefined ? await this.options.transport(onDatagram, () => {}) : await UdpEndpoint.bind({ host: b.host ?? '0.0.0.0', port: b.port ?? 0, wrapError }, onDatagram, () => {});
+    // The default socket is connected to the gateway: the kernel drops datagrams from anyone else and a send needs no address.
+    this.udp = this.options.transport !== undefined ? await this.options.transport(onDatagram, () => {}) : await UdpEndpoint.bind({ host: b.host ?? '0.0.0.0', port: b.port ?? 0, connect: this.gw, wrapError }, onDatagram, () => {});
   }
 
   private onEvent(e: MqttSnClientMachineEvent): void {
