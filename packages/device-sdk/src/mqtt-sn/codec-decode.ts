@@ -106,6 +106,11 @@ export function decodeAt(bytes: Uint8Array, maxLength: number, inner: boolean, a
   const { length, hdr } = header(bytes, maxLength);
   const typeByte = bytes[hdr] as number;
   if (typeByte === MsgType.PUBLISH && bytes.length >= length && length - hdr - 1 >= 5) return publishFast(bytes, hdr + 1, length, alias);
+  if (typeByte === MsgType.PUBACK && length === 7 && hdr === 1 && bytes.length >= 7) {
+    // Hot path: PUBACK (§5.4.13), the answer to every QoS 1 PUBLISH.
+    const b = bytes;
+    return { message: { type: 'PUBACK', topicId: ((b[2] as number) << 8) | (b[3] as number), msgId: ((b[4] as number) << 8) | (b[5] as number), returnCode: b[6] as number }, bytesRead: 7 };
+  }
   const type = TYPE_NAMES.get(typeByte);
   if (type === undefined) throw new MqttSnError('UNKNOWN_TYPE', `unknown MQTT-SN MsgType 0x${typeByte.toString(16).padStart(2, '0')} at offset ${hdr}`, { offset: hdr });
   if (type === 'ENCAPSULATED') {

@@ -157,6 +157,22 @@ export function encodeOther(m: MqttSnMessage, typeCode: number): Uint8Array {
   return out;
 }
 
+/** Hot path: PUBACK (§5.4.13), the gateway's answer to every QoS 1 PUBLISH, written directly. */
+export function encodePuback(m: M<'PUBACK'>): Uint8Array {
+  const t = int(m.topicId, 'topicId', 0xffff);
+  const id = int(m.msgId, 'msgId', 0xffff);
+  const rc = int(m.returnCode, 'returnCode', 0xff);
+  const out = allocOut(7);
+  out[0] = 7;
+  out[1] = MsgType.PUBACK;
+  out[2] = t >> 8; // §5.2 big-endian
+  out[3] = t & 0xff;
+  out[4] = id >> 8;
+  out[5] = id & 0xff;
+  out[6] = rc;
+  return out;
+}
+
 /** Hot path: PUBLISH (§5.4.12) written directly, one allocation. */
 export function encodePublish(m: M<'PUBLISH'>): Uint8Array {
   const q = qosOf(m.qos, 'qos', true);

@@ -3,7 +3,7 @@
 import { describe } from './bytes.js';
 import { bytesOf, int } from './codec-fields.js';
 import { decodeAt } from './codec-decode.js';
-import { encodeOther, encodePublish } from './codec-encode.js';
+import { encodeOther, encodePuback, encodePublish } from './codec-encode.js';
 import { MqttSnError } from './errors.js';
 import { MsgType, type MqttSnMessage } from './messages.js';
 
@@ -90,7 +90,7 @@ export function decodeFrame(bytes: Uint8Array, options: DecodeOptions = {}): Dec
  * Encodes one MQTT-SN message; uses the 3-byte Length form (0x01 + u16) when the message is
  * longer than 255 bytes (MQTT-SN 1.2 §5.2.1).
  *
- * @returns a new Uint8Array holding the whole message. Under Node a PUBLISH is written into
+ * @returns a new Uint8Array holding the whole message. Under Node a PUBLISH or PUBACK is written into
  *   Node's Buffer pool, so its `.buffer` may be shared with other small allocations: copy it
  *   (`.slice()`) before transferring that ArrayBuffer to a worker.
  * @throws TypeError for wrong field types; RangeError for out-of-range values or a message
@@ -107,6 +107,7 @@ export function encodeMessage(message: MqttSnMessage): Uint8Array {
   if (message === null || typeof message !== 'object') throw new TypeError(`encodeMessage: message: expected an object, got ${describe(message)}`);
   const m = message as MqttSnMessage;
   if (m.type === 'PUBLISH') return encodePublish(m);
+  if (m.type === 'PUBACK') return encodePuback(m);
   if (m.type === 'ENCAPSULATED') {
     const radius = int(m.radius, 'radius', 3);
     const node = bytesOf(m.wirelessNodeId, 'wirelessNodeId');
