@@ -7,6 +7,10 @@
  *   - gateway, 10 clients: 10 MQTT-SN clients through MqttSnGateway (one broker connection each);
  *   - gateway, 1,000 clients: the same total through 1,000 MQTT-SN clients.
  *
+ * Besides the rate, the CPU time of this process per message (user + system, connects
+ * included): for the gateway rows that is the gateway's cost, which a loaded machine's
+ * scheduler distorts much less than the rate.
+ *
  * Every client publishes back to back (unpaced); the rate is messages acknowledged per second of
  * the publish phase (first publish to last acknowledgement, measured in the client process), and
  * the observer on the broker checks every message arrived. All use one identity (the gateway's
@@ -49,6 +53,7 @@ const script = fileURLToPath(new URL('../test/fixtures/mqttsn-load-clients.ts', 
 async function run(label: string, clients: number, mode: 'sn' | 'mqtt'): Promise<Record<string, string | number>> {
   seen = 0;
   const prefix = `${mode}${clients}`;
+  const cpu0 = process.cpuUsage();
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outpost/source', script, String(gw.address().port), String(clients), String(TOTAL / clients), '1e12', 'gw-1', prefix, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, OUTPOST_LOAD_URL: fleet.url, OUTPOST_LOAD_CA: join(dir, 'CA'), OUTPOST_LOAD_CERT: join(dir, 'CERT'), OUTPOST_LOAD_KEY: join(dir, 'KEY') },
@@ -60,7 +65,11 @@ async function run(label: string, clients: number, mode: 'sn' | 'mqtt'): Promise
   const end = Date.now() + 10_000;
   while (seen < out.published && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   const before = gw.stats();
-  return { path: label, clients, acknowledged: out.published, 'at observer': seen, failed: out.failed, 'client retransmissions': out.retransmissions, 'msg/s': Math.round((out.published / out.publishMs) * 1000), 'gateway clients': before.clients };
+  // CPU of this process (the gateway, or nothing but the observer for the baseline) per message,
+  // connects included: less at the mercy of a loaded machine's scheduler than the rate.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUs = Math.round((cpu.user + cpu.system) / Math.max(1, out.published));
+  return { path: label, clients, acknowledged: out.published, 'at observer': seen, failed: out.failed, 'client retransmissions': out.retransmissions, 'msg/s': Math.round((out.published / out.publishMs) * 1000), 'bench-process CPU µs/msg': cpuUs, 'gateway clients': before.clients };
 }
 
 const only = process.env['FLEET_ONLY'];

@@ -8,7 +8,7 @@ const WRONG: [string, unknown][] = [['undefined', undefined], ['null', null], ['
 type Case = { name: string; accepts: string[]; call: (v: unknown) => unknown };
 
 // Requests that pass validation time out at once (1 ms, no retransmission): nothing answers.
-const client = (): Promise<CoapClient> => connectCoap('coap://127.0.0.1', { insecure: true, transport: new FakeLink(), timing: { ackTimeout: 1, maxRetransmit: 0 }, responseTimeout: 1 });
+const client = (): Promise<CoapClient> => connectCoap('coap://127.0.0.1', { insecure: true, transport: new FakeLink().binder, timing: { ackTimeout: 1, maxRetransmit: 0 }, responseTimeout: 1 });
 
 const CASES: Case[] = [
   { name: 'decodeMessage(bytes)', accepts: [], call: (v) => decodeMessage(v as Uint8Array) },
@@ -16,15 +16,15 @@ const CASES: Case[] = [
   { name: 'formatCode(code)', accepts: ['number'], call: (v) => formatCode(v as number) },
   { name: 'parseCode(text)', accepts: ['string'], call: (v) => parseCode(v as string) },
   { name: 'resolveTiming(partial)', accepts: ['undefined', 'object', 'array'], call: (v) => resolveTiming(v as never) },
-  { name: 'connectCoap(url)', accepts: ['string'], call: (v) => connectCoap(v as string, { insecure: true, transport: new FakeLink() }) },
+  { name: 'connectCoap(url)', accepts: ['string'], call: (v) => connectCoap(v as string, { insecure: true, transport: new FakeLink().binder }) },
   { name: 'connectCoap(url, options)', accepts: ['undefined', 'object', 'array'], call: (v) => connectCoap('coap://127.0.0.1', v as never) },
-  { name: 'options.psk', accepts: ['undefined'], call: (v) => connectCoap('coaps://127.0.0.1', { psk: v as never, transport: new FakeLink() }) },
-  { name: 'options.timing', accepts: ['undefined', 'object', 'array'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, timing: v as never, transport: new FakeLink() }) },
-  { name: 'options.insecure', accepts: ['undefined', 'boolean'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: v as boolean, transport: new FakeLink() }) },
-  { name: 'options.blockSize', accepts: ['undefined', 'number'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, blockSize: v as 16, transport: new FakeLink() }) },
-  { name: 'options.clock', accepts: ['undefined'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, clock: v as never, transport: new FakeLink() }) },
-  { name: 'options.handshakeAttempts', accepts: ['undefined', 'number'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, handshakeAttempts: v as number, transport: new FakeLink() }) },
-  { name: 'options.onTransmit', accepts: ['undefined', 'function'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, onTransmit: v as never, transport: new FakeLink() }) },
+  { name: 'options.psk', accepts: ['undefined'], call: (v) => connectCoap('coaps://127.0.0.1', { psk: v as never, transport: new FakeLink().binder }) },
+  { name: 'options.timing', accepts: ['undefined', 'object', 'array'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, timing: v as never, transport: new FakeLink().binder }) },
+  { name: 'options.insecure', accepts: ['undefined', 'boolean'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: v as boolean, transport: new FakeLink().binder }) },
+  { name: 'options.blockSize', accepts: ['undefined', 'number'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, blockSize: v as 16, transport: new FakeLink().binder }) },
+  { name: 'options.clock', accepts: ['undefined'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, clock: v as never, transport: new FakeLink().binder }) },
+  { name: 'options.handshakeAttempts', accepts: ['undefined', 'number'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, handshakeAttempts: v as number, transport: new FakeLink().binder }) },
+  { name: 'options.onTransmit', accepts: ['undefined', 'function'], call: (v) => connectCoap('coap://127.0.0.1', { insecure: true, onTransmit: v as never, transport: new FakeLink().binder }) },
   { name: 'client.get(path)', accepts: ['string'], call: async (v) => (await client()).request('GET', v as string, undefined, { signal: AbortSignal.abort() }) },
   { name: 'client.request(method)', accepts: ['string'], call: async (v) => (await client()).request(v as 'GET', '/x', undefined, { signal: AbortSignal.abort() }) },
   { name: 'client.get(path, options)', accepts: ['undefined', 'object', 'array'], call: async (v) => (await client()).get('/x', (v === undefined ? { signal: AbortSignal.abort() } : v) as never) },
@@ -59,7 +59,7 @@ describe('wrong-type matrix', () => {
 describe('a request that cannot be encoded', () => {
   it('fails with RangeError and does not block the next request (NSTART slot released)', async () => {
     const link = new FakeLink();
-    const c = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, timing: { ackTimeout: 1, maxRetransmit: 0 } });
+    const c = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link.binder, timing: { ackTimeout: 1, maxRetransmit: 0 } });
     await expect(c.get('/x', { options: [{ number: 70000, value: new Uint8Array(0) }] })).rejects.toBeInstanceOf(RangeError);
     await expect(c.get('/y')).rejects.toMatchObject({ code: 'TIMEOUT' }); // sent, then timed out
     expect(link.sent).toHaveLength(1);

@@ -31,7 +31,7 @@ describe('block-wise both ways (RFC 7959) against a server choosing its sizes', 
         fc.integer({ min: 0, max: 6 }),
         async (body, blockSize, serverSzx1, reply, serverSzx2) => {
           const link = new FakeLink();
-          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, clock: new ManualClock(), random: () => 0, blockSize });
+          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link.binder, clock: new ManualClock(), random: () => 0, blockSize });
           let settled = false;
           const p = client.request('PUT', '/b', body).finally(() => { settled = true; });
           const received: Uint8Array[] = [];

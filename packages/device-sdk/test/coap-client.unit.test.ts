@@ -17,7 +17,7 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 async function setup(blockSize?: 16 | 32 | 64): Promise<{ link: FakeLink; client: CoapClient; clock: ManualClock }> {
   const link = new FakeLink();
   const clock = new ManualClock();
-  const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, clock, random: () => 0, ...(blockSize === undefined ? {} : { blockSize }) });
+  const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link.binder, clock, random: () => 0, ...(blockSize === undefined ? {} : { blockSize }) });
   return { link, client, clock };
 }
 

@@ -1,5 +1,7 @@
 /**
- * Stateful fuzzing of the CoAP message layer (the sans-I/O Endpoint) with fast-check commands:
+ * Stateful fuzzing of the CoAP message layer with fast-check commands, driving the sans-I/O
+ * CoapEndpointMachine directly (no socket, no timer, no promise; time moves only through
+ * handleTimer at each deadline):
  * requests (CON/NON), piggybacked and empty ACKs, separate responses (CON/NON), RST, late and
  * duplicate ACKs, duplicated datagrams, observe notifications in any order, aborts, garbage and
  * time. Invariants after every step: what is pending equals what has not settled, every CON from
@@ -13,7 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@outpost/test-peers';
 import { CoapOptionNumber, connectCoap, decodeMessage, encodeMessage, resolveTiming, type CoapMessage, type TransmitEvent } from '../src/coap/index.js';
-import { Endpoint } from '../src/coap/endpoint.js';
+import { CoapEndpointMachine } from '../src/coap/endpoint-machine.js';
 import { ManualClock } from './fixtures/coap-clock.js';
 import { FakeLink } from './fixtures/coap-link.js';
 
@@ -23,16 +25,16 @@ const timing = resolveTiming({});
 
 interface Req {
   readonly id: number;
+  op: number;
   readonly confirmable: boolean;
   token: string | undefined;
   mid: number | undefined;
   settled: 'resolved' | 'rejected' | undefined;
   outcome: string | undefined;
-  readonly abort: AbortController;
 }
 
 class World {
-  readonly clock = new ManualClock();
+  now = 0;
   readonly out: CoapMessage[] = [];
   readonly tx: TransmitEvent[] = [];
   readonly reqs: Req[] = [];
@@ -42,15 +44,14 @@ class World {
   readonly serverMsgs: Array<{ at: number; type: 'CON' | 'NON'; mid: number }> = [];
   readonly notified = new Map<string, number>();
   readonly listenTokens: Uint8Array[] = [];
-  readonly ep: Endpoint;
+  readonly ep: CoapEndpointMachine;
   private nextServerMid = 0x4000;
   private tokenSeq = 0;
 
   constructor(seed: number) {
     const rnd = mulberry32(seed);
-    this.ep = new Endpoint({
+    this.ep = new CoapEndpointMachine({
       timing,
-      clock: this.clock,
       random: rnd,
       randomBytes: (n) => {
         // random, but let the seed also force collisions now and then (newToken must retry)
@@ -59,7 +60,6 @@ class World {
         new DataView(b.buffer).setUint32(0, v);
         return b;
       },
-      send: (b) => this.out.push(decodeMessage(b.slice())),
       responseTimeout: timing.maxTransmitWait,
       onTransmit: (e) => {
         this.tx.push(e);
@@ -70,6 +70,35 @@ class World {
         }
       },
     });
+  }
+
+  /** Takes the machine's output: datagrams to the fake server, outcomes to the requests. */
+  drain(): void {
+    const { datagrams, events } = this.ep.poll();
+    for (const d of datagrams) this.out.push(decodeMessage((d.bytes as Uint8Array).slice()));
+    for (const e of events) {
+      if (e.type === 'notification') {
+        if (!this.listenTokens.some((t) => hex(t) === e.key)) throw new Error(`notification on ${e.key}, which nobody listens to`);
+        this.notified.set(e.key, (this.notified.get(e.key) ?? 0) + 1);
+        continue;
+      }
+      const r = this.reqs.find((x) => x.op === e.op);
+      if (r === undefined || r.settled !== undefined) throw new Error(`outcome for op ${e.op} that is not pending`);
+      if (e.type === 'response') [r.settled, r.outcome] = ['resolved', String(e.message.code)];
+      else [r.settled, r.outcome] = ['rejected', (e.error as { code?: string }).code];
+    }
+  }
+
+  /** Moves time to now + ms, firing each deadline at its own time (never early, never skipped). */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (let d = this.ep.nextDeadline(); d !== undefined && d <= end; d = this.ep.nextDeadline()) {
+      expect(d).toBeGreaterThanOrEqual(this.now);
+      this.now = d;
+      this.ep.handleTimer(d);
+      this.drain();
+    }
+    this.now = end;
   }
 
   serverMid(): number {
@@ -92,8 +121,9 @@ class World {
     } catch {
       m = undefined;
     }
-    if (m !== undefined && (m.type === 'CON' || m.type === 'NON')) this.serverMsgs.push({ at: this.clock.now(), type: m.type, mid: m.messageId });
-    this.ep.receive(bytes);
+    if (m !== undefined && (m.type === 'CON' || m.type === 'NON')) this.serverMsgs.push({ at: this.now, type: m.type, mid: m.messageId });
+    this.ep.handleDatagram(bytes, this.now);
+    this.drain();
     // RFC 7252 §4.2/§4.3: a CON from the server gets exactly one ACK or RST with its message id.
     if (m !== undefined && m.type === 'CON') {
       const replies = this.out.slice(before).filter((r) => (r.type === 'ACK' || r.type === 'RST') && r.messageId === m.messageId);
@@ -130,7 +160,7 @@ class World {
       }
     }
     // Dedup memory: bounded by what arrived within the lifetime (swept on each receive), never above 2^16.
-    const now = this.clock.now();
+    const now = this.now;
     const recentCon = new Set(this.serverMsgs.filter((m) => m.type === 'CON' && m.at > now - timing.exchangeLifetime).map((m) => m.mid)).size;
     const recentNon = new Set(this.serverMsgs.filter((m) => m.type === 'NON' && m.at > now - timing.nonLifetime).map((m) => m.mid)).size;
     const lastRx = this.serverMsgs.at(-1)?.at ?? 0;
@@ -143,12 +173,12 @@ class World {
   }
 }
 
-type Cmd = fc.AsyncCommand<object, World>;
+type Cmd = fc.Command<object, World>;
 const cmd = (name: string, run: (w: World) => void): Cmd => ({
   check: () => true,
-  async run(_m, w) {
+  run(_m, w) {
     run(w);
-    await flush();
+    w.drain();
     w.check();
   },
   toString: () => name,
@@ -159,12 +189,9 @@ const pick = <T>(xs: readonly T[], i: number): T | undefined => (xs.length === 0
 const commands = [
   fc.boolean().map((con) =>
     cmd(`request(${con ? 'CON' : 'NON'})`, (w) => {
-      const r: Req = { id: w.reqs.length, confirmable: con, token: undefined, mid: undefined, settled: undefined, outcome: undefined, abort: new AbortController() };
+      const r: Req = { id: w.reqs.length, op: -1, confirmable: con, token: undefined, mid: undefined, settled: undefined, outcome: undefined };
       w.reqs.push(r);
-      w.ep.request({ confirmable: con, code: 1, options: [], payload: new Uint8Array(0), label: `GET /r${r.id}` }, r.abort.signal).then(
-        (m) => { r.settled = 'resolved'; r.outcome = String(m.code); },
-        (e: { code?: string }) => { r.settled = 'rejected'; r.outcome = e.code; },
-      );
+      r.op = w.ep.request({ confirmable: con, code: 1, options: [], payload: new Uint8Array(0), label: `GET /r${r.id}` }, w.now);
     }),
   ),
   fc.nat().map((i) =>
@@ -204,7 +231,7 @@ const commands = [
     cmd('listen', (w) => {
       const token = w.ep.newToken();
       w.listenTokens.push(token);
-      w.ep.listen(token, (m) => w.notified.set(hex(token), (w.notified.get(hex(token)) ?? 0) + (m.messageId >= 0 ? 1 : 0)));
+      w.ep.listen(token);
     }),
   ),
   fc.tuple(fc.nat(), fc.integer({ min: 0, max: 0xffffff }), fc.boolean()).map(([i, seq, con]) =>
@@ -217,34 +244,33 @@ const commands = [
   fc.nat().map((i) =>
     cmd(`abort(${i})`, (w) => {
       const r = pick(w.reqs.filter((x) => x.settled === undefined), i);
-      r?.abort.abort();
+      if (r !== undefined) w.ep.abort(r.op, 'fuzz', w.now);
     }),
   ),
   fc.uint8Array({ minLength: 0, maxLength: 24 }).map((b) => cmd(`garbage(${hex(b)})`, (w) => w.deliverRaw(b))),
-  fc.integer({ min: 0, max: 150_000 }).map((ms) => cmd(`advance(${ms})`, (w) => w.clock.advance(ms))),
+  fc.integer({ min: 0, max: 150_000 }).map((ms) => cmd(`advance(${ms})`, (w) => w.advance(ms))),
 ];
 
 describe('CoAP endpoint: stateful fuzzing (fast-check commands)', () => {
-  it('keeps its invariants after every step, and settles everything once time passes', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer(), fc.commands(commands, { maxCommands: 60, size: 'max' }), async (seed, cmds) => {
+  it('keeps its invariants after every step, and settles everything once time passes', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.commands(commands, { maxCommands: 60, size: 'max' }), (seed, cmds) => {
         const w = new World(seed);
-        await fc.asyncModelRun(() => ({ model: {}, real: w }), cmds);
+        fc.modelRun(() => ({ model: {}, real: w }), cmds);
         // Whatever happened, time settles every request: nothing hangs, no timer is left. NSTART 1
         // (RFC 7252 §4.7) serializes them, a NON one included until its response timeout, so
         // allow each its MAX_TRANSMIT_WAIT (plus a response timeout after a late empty ACK).
-        w.clock.advance((w.reqs.length + 1) * 2 * timing.maxTransmitWait + timing.exchangeLifetime);
-        await flush();
+        w.advance((w.reqs.length + 1) * 2 * timing.maxTransmitWait + timing.exchangeLifetime);
         w.check();
         expect(w.reqs.filter((r) => r.settled === undefined)).toEqual([]);
         expect(w.ep.pending).toBe(0);
-        expect(w.clock.pending).toBe(0);
+        expect(w.ep.nextDeadline()).toBeUndefined(); // no timer left
         for (const r of w.reqs) expect(['69', 'TIMEOUT', 'RESET', 'ABORTED', 'MALFORMED']).toContain(r.outcome);
         // After the lifetime, one more datagram sweeps the dedup tables down to itself.
         w.deliver({ type: 'NON', code: 0x45, messageId: w.serverMid(), token: new Uint8Array([7]) });
         expect(w.ep.tracked().seenCon).toBe(0);
         expect(w.ep.tracked().seenNon).toBe(1);
-        w.ep.close();
+        w.ep.close(undefined, w.now);
       }),
       { numRuns: Number(process.env["FUZZ_RUNS"] ?? 150) },
     );
@@ -264,7 +290,7 @@ describe('CoAP observe: notifications in any order (RFC 7641 §3.4)', () => {
         async (base, steps, maxQueue) => {
           const clock = new ManualClock();
           const link = new FakeLink();
-          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, clock, random: () => 0, maxQueuedNotifications: maxQueue });
+          const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link.binder, clock, random: () => 0, maxQueuedNotifications: maxQueue });
           const obs = client.observe('/t');
           const first = obs.next();
           await flush();

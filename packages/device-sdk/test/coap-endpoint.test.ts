@@ -12,7 +12,7 @@ async function setup(timing: Partial<TransmissionParameters> = {}, random = 0, e
   const clock = new ManualClock();
   const link = new FakeLink();
   const tx: TransmitEvent[] = [];
-  const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link, clock, random: () => random, timing, onTransmit: (e) => tx.push(e), ...extra });
+  const client = await connectCoap('coap://127.0.0.1', { insecure: true, transport: link.binder, clock, random: () => random, timing, onTransmit: (e) => tx.push(e), ...extra });
   return { clock, link, client, tx };
 }
 

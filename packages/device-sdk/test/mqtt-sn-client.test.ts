@@ -28,7 +28,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 
   it('CONNECT is retransmitted every Tretry and fails with TIMEOUT after Nretry retransmissions', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c1', bind: { host: '127.0.0.1' }, timers: t, random: () => 0 });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c1', bind: { host: '127.0.0.1' }, clock: t, random: () => 0 });
     const outcome = p.then(() => 'connected', (e: unknown) => e);
     await gw.waitFor(1);
     for (let i = 1; i <= 3; i++) {
@@ -46,7 +46,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
   it('jitter stretches each wait (never shortens it) and backoff grows it: a fleet does not retry in lockstep', async () => {
     const { t, gw } = await setup();
     // random() = 1 → the longest wait: Tretry × (1 + jitter); backoff 2 doubles it each time
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'cj', bind: { host: '127.0.0.1' }, timers: t, random: () => 1, retry: { tRetryMs: 1000, nRetry: 3, jitter: 0.5, backoff: 2 } });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'cj', bind: { host: '127.0.0.1' }, clock: t, random: () => 1, retry: { tRetryMs: 1000, nRetry: 3, jitter: 0.5, backoff: 2 } });
     const outcome = p.then(() => 'connected', (e: unknown) => e);
     await gw.waitFor(1);
     t.advance(1000); // plain Tretry: too early
@@ -65,7 +65,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 
   it('a lost CONNACK is recovered by the retransmission', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c2', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, retry: { tRetryMs: 12_000 } });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c2', bind: { host: '127.0.0.1' }, clock: t, random: () => 0, retry: { tRetryMs: 12_000 } });
     await gw.waitFor(1);
     t.advance(12_000);
     await gw.waitFor(2);
@@ -78,7 +78,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 
   it('CONNACK with a return code rejects with REJECTED and the code', async () => {
     const { t, gw } = await setup();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c3', bind: { host: '127.0.0.1' }, timers: t, random: () => 0 });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c3', bind: { host: '127.0.0.1' }, clock: t, random: () => 0 });
     await gw.waitFor(1);
     gw.reply({ type: 'CONNACK', returnCode: 1 });
     await expect(p).rejects.toMatchObject({ code: 'REJECTED', returnCode: 1 });
@@ -87,7 +87,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
   it('an AbortSignal ends a pending CONNECT with ABORTED', async () => {
     const { t, gw } = await setup();
     const ac = new AbortController();
-    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c4', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, signal: ac.signal });
+    const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c4', bind: { host: '127.0.0.1' }, clock: t, random: () => 0, signal: ac.signal });
     await gw.waitFor(1);
     ac.abort();
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
@@ -95,7 +95,7 @@ describe('retransmission (MQTT-SN 1.2 §6.13, Tretry/Nretry §7.2)', () => {
 });
 
 async function connected(t: ManualTimers, gw: ScriptedPeer, extra: Record<string, unknown> = {}): Promise<MqttSnClient> {
-  const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c', bind: { host: '127.0.0.1' }, timers: t, random: () => 0, keepAliveS: 60, ...extra });
+  const p = connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.port }, clientId: 'c', bind: { host: '127.0.0.1' }, clock: t, random: () => 0, keepAliveS: 60, ...extra });
   await gw.waitFor(1);
   gw.reply({ type: 'CONNACK', returnCode: 0 });
   const c = await p;

@@ -1,4 +1,4 @@
-// Executes every TSDoc `@example` in src/mqtt-sn/: imports from '@outpost/device-sdk/mqtt-sn'
+// Executes every TSDoc `@example` in src/mqtt-sn/ (and those in src/transports/ of what it re-exports): imports from '@outpost/device-sdk/mqtt-sn'
 // are bound to the module, and each line `EXPR; // VALUE` whose VALUE parses as a JS literal
 // becomes an assertion. Examples that need a live gateway or network are listed in NETWORKED
 // (their behaviour is covered by the Mosquitto tests) and are type-checked only.
@@ -8,6 +8,8 @@ import { extractExamples, runExample } from '@outpost/test-peers';
 import * as lib from '../src/mqtt-sn/index.js';
 
 const SRC = join(import.meta.dirname, '..', 'src', 'mqtt-sn');
+// The package's one Clock and datagram interface live in src/transports; their values this module re-exports are documented there.
+const SHARED = join(import.meta.dirname, '..', 'src', 'transports');
 const NETWORKED = new Set(['MqttSnClient', 'connectMqttSn', 'publishQoSMinus1', 'searchGateway', 'MqttSnGateway']);
 const options = { specifier: '@outpost/device-sdk/mqtt-sn', objects: 'equal' } as const;
 
@@ -16,7 +18,7 @@ describe('TSDoc @example blocks of the MQTT-SN module run and their stated resul
   afterAll(() => {
     expect(total).toBeGreaterThan(20); // guards against the instrumentation checking nothing
   });
-  const all = extractExamples(SRC);
+  const all = [...extractExamples(SRC), ...extractExamples(SHARED).filter((e) => e.symbol in lib)];
   it('every export has an example', () => {
     const symbols = new Set(all.map((e) => e.symbol));
     expect(Object.keys(lib).filter((k) => !symbols.has(k))).toEqual([]);

@@ -38,7 +38,7 @@ async function world(): Promise<World> {
     predefinedTopics: { 1: 'pre/one' },
     transport: net.binder,
     connectBroker: broker.connect,
-    timers: t,
+    clock: t,
     retry: { tRetryMs: 1000, nRetry: 2, jitter: 0 },
     ...limits,
   });

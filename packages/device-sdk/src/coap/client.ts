@@ -13,9 +13,9 @@ import { CoapError } from './errors.js';
 import { CoapObservation } from './observe.js';
 import { CoapResponse } from './response.js';
 import { resolveTiming, type ResolvedTiming, type TransmissionParameters } from './timing.js';
-import { openDtlsTransport, type PskCredentials } from './transports/dtls.js';
-import type { CoapTransport } from './transports/transport.js';
-import { openUdpTransport } from './transports/udp.js';
+import { dtlsBinder, type PskCredentials } from './transports/dtls.js';
+import { udpBinder } from './transports/udp.js';
+import type { DatagramBinder, DatagramTransport } from '../transports/datagram.js';
 import { describe } from '../describe.js';
 
 /** Options of {@link connectCoap}. */
@@ -50,8 +50,8 @@ export interface CoapClientOptions {
   readonly random?: () => number;
   /** Called for every request datagram sent (retransmissions included), e.g. to trace timing. */
   readonly onTransmit?: (event: TransmitEvent) => void;
-  /** Use this transport instead of opening a socket (tests, custom links). */
-  readonly transport?: CoapTransport;
+  /** Open this datagram transport instead of a socket (tests, custom links); it is connected to the server (`to` is not given). */
+  readonly transport?: DatagramBinder;
 }
 
 /** Per-request options. */
@@ -150,8 +150,8 @@ export async function connectCoap(url: string | URL, options: CoapClientOptions 
   }
   const random = fnOpt('random', options.random) ?? Math.random;
   const onTransmit = fnOpt('onTransmit', options.onTransmit);
-  if (options.transport !== undefined && (typeof options.transport !== 'object' || options.transport === null || typeof options.transport.send !== 'function')) {
-    throw new TypeError('transport: expected a CoapTransport');
+  if (options.transport !== undefined && typeof options.transport !== 'function') {
+    throw new TypeError('transport: expected a DatagramBinder (a function opening the transport)');
   }
   if (secure && psk === undefined && options.transport === undefined) {
     throw new CoapError('PSK_REQUIRED', `connectCoap: ${u.origin} needs this device's own psk: { identity, key }`);
@@ -159,16 +159,22 @@ export async function connectCoap(url: string | URL, options: CoapClientOptions 
   if (!secure && options.insecure !== true) {
     throw new CoapError('PSK_REQUIRED', `connectCoap: coap:// is unencrypted and unauthenticated; use coaps:// with a per-device psk, or pass insecure: true`);
   }
-  const transport =
-    options.transport ??
-    (secure ? await handshake(host, port, psk!, handshakeTimeout, handshakeAttempts) : await openUdpTransport(host, port, options.localAddress));
-  return new CoapClient({ transport, timing, clock, random, onTransmit, responseTimeout, szx, early2: options.blockSize !== undefined, maxBodySize, maxQueue, origin: `${u.protocol}//${u.host}` });
+  const bind = options.transport ?? (secure ? dtlsBinder(host, port, psk!, handshakeTimeout) : udpBinder(host, port, options.localAddress));
+  const sink: TransportSink = { datagram: () => {}, error: () => {} };
+  const transport = await handshake(bind, sink, secure ? handshakeAttempts : 1);
+  return new CoapClient({ transport, sink, timing, clock, random, onTransmit, responseTimeout, szx, early2: options.blockSize !== undefined, maxBodySize, maxQueue, origin: `${u.protocol}//${u.host}` });
 }
 
-async function handshake(host: string, port: number, psk: PskCredentials, timeout: number, attempts: number): Promise<CoapTransport> {
+/** Where the open transport delivers: set by the client once it exists. */
+interface TransportSink {
+  datagram: (b: Uint8Array) => void;
+  error: (e: CoapError) => void;
+}
+
+async function handshake(bind: DatagramBinder, sink: TransportSink, attempts: number): Promise<DatagramTransport> {
   for (let i = 1; ; i++) {
     try {
-      return await openDtlsTransport(host, port, psk, timeout);
+      return await bind((b) => sink.datagram(b), (e) => sink.error(e instanceof CoapError ? e : new CoapError('NETWORK_ERROR', e.message, { cause: e })));
     } catch (err) {
       // only a silent handshake is worth repeating; DTLS_UNSUPPORTED or an alert will not change
       if (i >= attempts || !(err instanceof CoapError) || err.code !== 'DTLS_HANDSHAKE_FAILED' || !/timed out/.test(err.message)) throw err;
@@ -177,7 +183,8 @@ async function handshake(host: string, port: number, psk: PskCredentials, timeou
 }
 
 interface ClientInit {
-  readonly transport: CoapTransport;
+  readonly transport: DatagramTransport;
+  readonly sink: TransportSink;
   readonly timing: ResolvedTiming;
   readonly clock: CoapClock;
   readonly random: () => number;
@@ -229,8 +236,8 @@ export class CoapClient {
       responseTimeout: init.responseTimeout,
       onTransmit: init.onTransmit,
     });
-    init.transport.onMessage((b) => this.endpoint.receive(b));
-    init.transport.onError((e) => this.endpoint.close(e));
+    init.sink.datagram = (b) => this.endpoint.receive(b);
+    init.sink.error = (e) => this.endpoint.close(e);
   }
 
   /** Message-layer counters: sent, retransmissions, received, duplicates, malformed. */

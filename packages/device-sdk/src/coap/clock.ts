@@ -1,71 +1,19 @@
 /**
- * The clock the protocol logic runs on. Retransmission, response timeouts and the
- * deduplication window take time only from here, so tests can drive them exactly.
+ * The clock the CoAP logic runs on: the package's one {@link Clock} (transports/clock.ts).
+ * Retransmission, response timeouts and the deduplication window take time only from it.
  */
+import type { Clock } from '../transports/clock.js';
+
+export { createSystemClock, systemClock } from '../transports/clock.js';
 
 /**
- * Time and timers for the CoAP state machine.
+ * The CoAP name of the package's one {@link Clock} (the same interface as the MQTT-SN side's).
  *
  * @example
  * ```ts
- * import { connectCoap, type CoapClock } from '@outpost/device-sdk/coap';
- * const clock: CoapClock = { now: () => performance.now(), setTimer: (fn, ms) => setTimeout(fn, ms), clearTimer: (h) => clearTimeout(h as never) };
- * const c = await connectCoap(serverUrl, { insecure: true, clock });
- * (await c.get('/time')).code; // '2.05'
- * await c.close();
+ * import { systemClock, type CoapClock } from '@outpost/device-sdk/coap';
+ * const clock: CoapClock = systemClock;
+ * typeof clock.now(); // 'number'
  * ```
  */
-export interface CoapClock {
-  /** Milliseconds on a monotonic timeline. */
-  now(): number;
-  /** Runs `fn` after `ms` milliseconds; returns a handle for {@link CoapClock.clearTimer}. */
-  setTimer(fn: () => void, ms: number): unknown;
-  /** Cancels a timer; unknown or fired handles are ignored. */
-  clearTimer(handle: unknown): void;
-}
-
-/**
- * The real clock: `performance.now()` and Node timers (unref'd, so a pending CoAP timer
- * does not keep the process alive on its own). Node schedules timers from the event loop's
- * cached whole-millisecond time, so a bare `setTimeout` can fire a little before its delay
- * has passed on `performance.now()`; this clock re-arms for the remainder, so a timer never
- * fires before its deadline (RFC 7252 §4.2: a retransmission is never early).
- *
- * @example
- * ```ts
- * import { systemClock } from '@outpost/device-sdk/coap';
- * const t0 = systemClock.now();
- * const h = systemClock.setTimer(() => {}, 1000);
- * systemClock.clearTimer(h);
- * ```
- */
-export const systemClock: CoapClock = createSystemClock(false);
-
-/**
- * The real clock with the same never-early rule, its timers kept `ref`'d (`keepAlive: true`) or
- * not. The device MQTT client uses a ref'd one: a reconnect backoff must keep a script alive.
- * @internal
- */
-export function createSystemClock(keepAlive: boolean): CoapClock {
-  return {
-    now: () => performance.now(),
-    setTimer: (fn, ms) => {
-      const handle: { t: ReturnType<typeof setTimeout> | undefined } = { t: undefined };
-      const due = performance.now() + ms;
-      const arm = (delay: number): void => {
-        handle.t = setTimeout(() => {
-          const left = due - performance.now();
-          if (left > 0) arm(left);
-          else fn();
-        }, delay);
-        if (!keepAlive) handle.t.unref();
-      };
-      arm(ms);
-      return handle;
-    },
-    clearTimer: (h) => {
-      const t = (h as { t?: ReturnType<typeof setTimeout> } | undefined)?.t;
-      if (t !== undefined) clearTimeout(t);
-    },
-  };
-}
+export type CoapClock = Clock;

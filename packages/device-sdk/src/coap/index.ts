@@ -13,7 +13,6 @@ export type { CoapClientOptions, CoapRequestOptions, CoapObserveOptions, CoapBod
 export { CoapResponse } from './response.js';
 export { CoapObservation } from './observe.js';
 export type { PskCredentials } from './transports/dtls.js';
-export type { CoapTransport } from './transports/transport.js';
 
 // --- errors ---
 export { CoapError } from './errors.js';
@@ -24,7 +23,14 @@ export { DEFAULT_TRANSMISSION_PARAMETERS, resolveTiming } from './timing.js';
 export type { TransmissionParameters, ResolvedTiming } from './timing.js';
 export { systemClock } from './clock.js';
 export type { CoapClock } from './clock.js';
-export type { TransmitEvent, EndpointStats } from './endpoint.js';
+export type { TransmitEvent, EndpointStats, OutboundRequest } from './endpoint.js';
+
+// --- the sans-I/O message layer (the package's one machine shape) ---
+export { CoapEndpointMachine } from './endpoint-machine.js';
+export type { CoapEndpointEvent, EndpointMachineOptions } from './endpoint-machine.js';
+export type { Clock } from '../transports/clock.js';
+export type { DatagramBinder, DatagramPeer, DatagramTransport } from '../transports/datagram.js';
+export type { OutDatagram, SansIoMachine } from '../transports/sansio.js';
 
 // --- codec (RFC 7252 §3) and content formats ---
 export { encodeMessage, decodeMessage, formatCode, parseCode, CoapOptionNumber, CoapMethodCode } from './codec.js';

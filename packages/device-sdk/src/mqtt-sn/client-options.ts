@@ -2,8 +2,9 @@
 import { describe, utf8 } from './bytes.js';
 import type { MqttSnError } from './errors.js';
 import type { MqttSnQoS, PublishTopic } from './messages.js';
-import type { MqttSnTimers, RetryPolicy } from './timers.js';
-import type { DatagramBinder } from './udp.js';
+import type { RetryPolicy } from './timers.js';
+import type { Clock } from '../transports/clock.js';
+import type { DatagramBinder } from '../transports/datagram.js';
 
 /**
  * A will message the gateway publishes if the client is lost (MQTT-SN 1.2 §6.2, §6.4).
@@ -23,18 +24,17 @@ export interface MqttSnWill {
 }
 
 /**
- * Options for {@link connectMqttSn}.
+ * Options of the client state machine ({@link MqttSnClientMachine}): the protocol side of
+ * {@link MqttSnClientOptions}, without sockets or clocks.
  *
  * @example
  * ```ts
- * import type { MqttSnClientOptions } from '@outpost/device-sdk/mqtt-sn';
- * const o: MqttSnClientOptions = { gateway: { host: '127.0.0.1', port: 10000 }, clientId: 's1' };
- * o.clientId; // 's1'
+ * import type { MqttSnClientMachineOptions } from '@outpost/device-sdk/mqtt-sn';
+ * const o: MqttSnClientMachineOptions = { clientId: 's1', keepAliveS: 30 };
+ * o.keepAliveS; // 30
  * ```
  */
-export interface MqttSnClientOptions {
-  /** The gateway's UDP address. */
-  readonly gateway: { readonly host: string; readonly port: number };
+export interface MqttSnClientMachineOptions {
   /** 1…23 bytes (MQTT-SN 1.2 §5.3.1). With a per-client gateway this is also the MQTT client id. */
   readonly clientId: string;
   /** Keep-alive Duration in seconds (default 60; 0 disables PINGREQ). */
@@ -46,21 +46,38 @@ export interface MqttSnClientOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Topic names the gateway knows by predefined id (name → id, MQTT-SN 1.2 §6.7). */
   readonly predefinedTopics?: Readonly<Record<string, number>>;
-  /** Local address to bind (default '0.0.0.0'; tests use '127.0.0.1'). */
-  readonly bind?: { readonly host?: string; readonly port?: number };
   /** Largest accepted datagram (default 65535). */
   readonly maxMessageBytes?: number;
   /** Most topic names the client keeps registered, its own and the gateway's (default 1000); beyond, the gateway's REGISTER gets REGACK "rejected: congestion". */
   readonly maxRegistrations?: number;
-  readonly timers?: MqttSnTimers;
   /** QoS 2 message ids from the gateway awaiting PUBREL (default 10); beyond, PUBACK "rejected: congestion". */
   readonly maxAwaitingRelease?: number;
   /** Messages `wake()` collects into its result (default 1000); beyond, they are only emitted as `message` events (counted in `stats.wakeOverflow`). */
   readonly maxWakeMessages?: number;
-  /** The datagram side (default: a UDP socket on `bind`). */
-  readonly transport?: DatagramBinder;
   /** Random numbers in [0, 1) for the retransmission jitter (default Math.random). */
   readonly random?: () => number;
+}
+
+/**
+ * Options for {@link connectMqttSn}: the machine's options plus the gateway address, the
+ * socket, the clock and an abort signal for the connect.
+ *
+ * @example
+ * ```ts
+ * import type { MqttSnClientOptions } from '@outpost/device-sdk/mqtt-sn';
+ * const o: MqttSnClientOptions = { gateway: { host: '127.0.0.1', port: 10000 }, clientId: 's1' };
+ * o.clientId; // 's1'
+ * ```
+ */
+export interface MqttSnClientOptions extends MqttSnClientMachineOptions {
+  /** The gateway's UDP address. */
+  readonly gateway: { readonly host: string; readonly port: number };
+  /** Local address to bind (default '0.0.0.0'; tests use '127.0.0.1'). */
+  readonly bind?: { readonly host?: string; readonly port?: number };
+  /** Time and timers (default the system clock; a timer never fires early). */
+  readonly clock?: Clock;
+  /** The datagram side (default: a UDP socket on `bind`). */
+  readonly transport?: DatagramBinder;
   readonly signal?: AbortSignal;
 }
 
@@ -143,6 +160,16 @@ export function validate(o: unknown): MqttSnClientOptions {
   if (typeof host !== 'string') throw new TypeError(`${fn}: gateway.host: expected a string, got ${describe(host)}`);
   if (typeof port !== 'number') throw new TypeError(`${fn}: gateway.port: expected a number, got ${describe(port)}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`${fn}: gateway.port: expected 1…65535, got ${port}`);
+  if (opts.transport !== undefined && typeof opts.transport !== 'function') throw new TypeError(`${fn}: transport: expected a function, got ${describe(opts.transport)}`);
+  if (opts.clock !== undefined && (opts.clock === null || typeof opts.clock !== 'object' || typeof opts.clock.setTimer !== 'function')) throw new TypeError(`${fn}: clock: expected a Clock, got ${describe(opts.clock)}`);
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal: expected an AbortSignal, got ${describe(opts.signal)}`);
+  validateMachine(fn, opts);
+  return opts;
+}
+
+export function validateMachine<T extends MqttSnClientMachineOptions>(fn: string, o: T): T {
+  if (o === null || typeof o !== 'object') throw new TypeError(`${fn}: options: expected an object, got ${describe(o)}`);
+  const opts: MqttSnClientMachineOptions = o;
   if (typeof opts.clientId !== 'string') throw new TypeError(`${fn}: clientId: expected a string, got ${describe(opts.clientId)}`);
   const idLen = utf8(opts.clientId).length;
   if (idLen < 1 || idLen > 23) throw new RangeError(`${fn}: clientId: expected 1…23 bytes (MQTT-SN 1.2 §5.3.1), got ${idLen}`);
@@ -165,7 +192,6 @@ export function validate(o: unknown): MqttSnClientOptions {
       if (!Number.isInteger(v) || v < 1 || v > 0xfffe) throw new RangeError(`${fn}: predefinedTopics["${k}"]: expected 1…65534, got ${v}`);
     }
   }
-  if (opts.transport !== undefined && typeof opts.transport !== 'function') throw new TypeError(`${fn}: transport: expected a function, got ${describe(opts.transport)}`);
   if (opts.maxAwaitingRelease !== undefined) {
     if (typeof opts.maxAwaitingRelease !== 'number') throw new TypeError(`${fn}: maxAwaitingRelease: expected a number, got ${describe(opts.maxAwaitingRelease)}`);
     if (!Number.isInteger(opts.maxAwaitingRelease) || opts.maxAwaitingRelease < 1) throw new RangeError(`${fn}: maxAwaitingRelease: expected an integer ≥ 1, got ${opts.maxAwaitingRelease}`);
@@ -180,7 +206,24 @@ export function validate(o: unknown): MqttSnClientOptions {
     if (typeof mr !== 'number') throw new TypeError(`${fn}: maxRegistrations: expected a number, got ${describe(mr)}`);
     if (!Number.isInteger(mr) || mr < 1 || mr > 0xfffe) throw new RangeError(`${fn}: maxRegistrations: expected an integer 1…65534, got ${mr}`);
   }
-  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TypeError(`${fn}: signal: expected an AbortSignal, got ${describe(opts.signal)}`);
-  return opts;
+  return o;
 }
 
+
+/**
+ * What the client state machine hands out besides datagrams: the client events, and the outcome
+ * of each command (`done` with its value, `failed` with a typed error), by operation id.
+ *
+ * @example
+ * ```ts
+ * import type { MqttSnClientMachineEvent } from '@outpost/device-sdk/mqtt-sn';
+ * const e: MqttSnClientMachineEvent = { type: 'done', op: 1, value: 7 };
+ * e.type; // 'done'
+ * ```
+ */
+export type MqttSnClientMachineEvent =
+  | { readonly type: 'message'; readonly message: MqttSnInbound }
+  | { readonly type: 'disconnect'; readonly reason: string }
+  | { readonly type: 'malformed'; readonly error: MqttSnError }
+  | { readonly type: 'done'; readonly op: number; readonly value: unknown }
+  | { readonly type: 'failed'; readonly op: number; readonly error: Error };

@@ -2,7 +2,8 @@
 import { describe } from './bytes.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import { MqttSnError } from './errors.js';
-import { systemTimers, type MqttSnTimers } from './timers.js';
+import { systemClock, type Clock } from '../transports/clock.js';
+import { MqttSnError as NetError } from './errors.js';
 import { UdpEndpoint, type UdpPeer } from './udp.js';
 
 /**
@@ -47,7 +48,7 @@ export interface SearchGatewayOptions {
   /** Give up after this long (default 5000 ms). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  readonly timers?: MqttSnTimers;
+  readonly clock?: Clock;
 }
 
 /**
@@ -70,7 +71,7 @@ export async function searchGateway(options: SearchGatewayOptions): Promise<Disc
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new RangeError(`searchGateway: port: expected 1…65535, got ${options.port}`);
   const timeoutMs = options.timeoutMs ?? 5000;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new RangeError(`searchGateway: timeoutMs: expected a positive number, got ${String(timeoutMs)}`);
-  const timers = options.timers ?? systemTimers;
+  const clock = options.clock ?? systemClock;
   const signal = options.signal;
   if (signal?.aborted === true) throw new MqttSnError('ABORTED', 'searchGateway: aborted');
   let done: (r: DiscoveredGateway | Error) => void = () => {};
@@ -86,8 +87,8 @@ export async function searchGateway(options: SearchGatewayOptions): Promise<Disc
       // not for us
     }
   };
-  const udp = await UdpEndpoint.bind(options.bind?.host ?? '0.0.0.0', options.bind?.port ?? 0, onDatagram, () => {});
-  const timer = timers.setTimeout(() => done(new MqttSnError('TIMEOUT', `searchGateway: no GWINFO or ADVERTISE within ${timeoutMs} ms`)), timeoutMs);
+  const udp = await UdpEndpoint.bind({ host: options.bind?.host ?? '0.0.0.0', port: options.bind?.port ?? 0, wrapError: (msg, cause) => new NetError('NETWORK_ERROR', msg, { cause }) }, onDatagram, () => {});
+  const timer = clock.setTimer(() => done(new MqttSnError('TIMEOUT', `searchGateway: no GWINFO or ADVERTISE within ${timeoutMs} ms`)), timeoutMs);
   const onAbort = (): void => done(new MqttSnError('ABORTED', 'searchGateway: aborted', { cause: signal?.reason }));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -95,7 +96,7 @@ export async function searchGateway(options: SearchGatewayOptions): Promise<Disc
     udp.send(encodeMessage({ type: 'SEARCHGW', radius: options.radius ?? 1 }), { address: options.address, port: options.port });
     return await result;
   } finally {
-    timers.clearTimeout(timer);
+    clock.clearTimer(timer);
     signal?.removeEventListener('abort', onAbort);
     await udp.close();
   }

@@ -3,6 +3,8 @@
 // Internal.
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { describe } from './bytes.js';
+import { MqttSnError } from './errors.js';
+import type { BrokerCommand, BrokerResult } from './gateway-session.js';
 
 /**
  * A certificate and private key (PEM) for one MQTT connection.
@@ -113,6 +115,8 @@ export interface BrokerLinkHandlers {
 export interface BrokerLink {
   /** QoS 0 resolves once written; QoS 1/2 once the broker acknowledged. */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): Promise<void>;
+  /** The same with a callback (no promise per message); the gateway's forward path uses it when present. */
+  publishCallback?(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, done: (err?: Error) => void): void;
   /** Resolves with the granted QoS, or 0x80 for a refusal. */
   subscribe(filter: string, qos: 0 | 1 | 2): Promise<number>;
   unsubscribe(filter: string): Promise<void>;
@@ -163,6 +167,12 @@ export function mqttLink(mq: MqttClient): BrokerLink {
       if (qos === 0) mq.publish(topic, asBuffer(payload), { qos: 0, retain });
       else await mq.publishAsync(topic, asBuffer(payload), { qos, retain });
     },
+    publishCallback: (topic, payload, qos, retain, done) => {
+      if (qos === 0) {
+        mq.publish(topic, asBuffer(payload), { qos: 0, retain });
+        done();
+      } else mq.publish(topic, asBuffer(payload), { qos, retain }, (err) => done(err ?? undefined));
+    },
     subscribe: async (filter, qos) => {
       const granted = await mq.subscribeAsync(filter, { qos });
       return granted[0]?.qos ?? 0x80;
@@ -201,3 +211,25 @@ export function checkCredentialSource(fn: string, src: unknown): void {
   }
 }
 
+
+/** The gateway's choice of broker credentials for a client (its own, or the gateway's per `useGatewayIdentity`). */
+export async function credentialsFor(o: { readonly useGatewayIdentity?: 'never' | 'fallback' | 'always'; readonly identity?: BrokerCredentials; readonly credentials?: CredentialSource }, clientId: string): Promise<BrokerCredentials | undefined> {
+  const mode = o.useGatewayIdentity ?? 'never';
+  if (mode === 'always') return o.identity;
+  const own = await lookupCredentials(o.credentials, clientId);
+  return own ?? (mode === 'fallback' ? o.identity : undefined);
+}
+
+const OK: BrokerResult = { ok: true };
+
+/** Runs a session's publish/subscribe/unsubscribe on its link and reports the outcome. */
+export function runBrokerCommand(link: BrokerLink | undefined, c: Exclude<BrokerCommand, { kind: 'will' }>, done: (r: BrokerResult) => void): void {
+  const fail = (error: unknown): void => done({ ok: false, error: error as Error });
+  if (link === undefined) return fail(new MqttSnError('NOT_CONNECTED', 'no broker connection'));
+  if (c.kind === 'publish') {
+    // The hot path: a callback, no promise per message, when the link offers one.
+    if (link.publishCallback !== undefined) link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => done(err === undefined ? OK : { ok: false, error: err }));
+    else link.publish(c.topic, c.payload, c.qos, c.retain).then(() => done(OK), fail);
+  } else if (c.kind === 'subscribe') link.subscribe(c.filter, c.qos).then((granted) => done({ ok: true, granted }), fail);
+  else link.unsubscribe(c.filter).then(() => done(OK), () => done(OK));
+}

@@ -2,7 +2,8 @@
 import { describe } from './bytes.js';
 import { checkCredentialSource, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink, type CredentialSource, type GatewayBrokerOptions } from './gateway-broker.js';
 import type { MqttSnError } from './errors.js';
-import { resolveRetry, type MqttSnTimers, type RetryPolicy } from './timers.js';
+import { resolveRetry, type RetryPolicy } from './timers.js';
+import type { Clock } from '../transports/clock.js';
 import type { DatagramBinder, UdpPeer } from './udp.js';
 
 /**
@@ -107,7 +108,8 @@ export interface MqttSnGatewayOptions extends Partial<MqttSnGatewayLimits> {
   readonly retry?: Partial<RetryPolicy>;
   /** Largest accepted datagram (default 65535). */
   readonly maxMessageBytes?: number;
-  readonly timers?: MqttSnTimers;
+  /** Time and timers (default the system clock; a timer never fires early). */
+  readonly clock?: Clock;
   /** The datagram side (default: UDP on `udp`). */
   readonly transport?: DatagramBinder;
   /** The broker side (default: one MQTT.js connection per client to `broker`). */

@@ -3,15 +3,15 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { connectBroker, lookupCredentials, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { connectBroker, credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
-import { Session, type SessionHost } from './gateway-session.js';
-import { onPublish, onPubrel } from './gateway-publish.js';
+import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
+import { SessionTable } from './gateway-sessions.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
-import { onRegister, onSubscribe, onUnsubscribe } from './gateway-subscribe.js';
-import { onWillUpdate, willDialogue, type WillHost } from './gateway-will.js';
+import { willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
-import { systemTimers, type MqttSnTimers } from './timers.js';
+import type { Operation } from './exchanges.js';
+import { systemClock, type Clock } from '../transports/clock.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
 
 function peerKey(p: UdpPeer, node?: Uint8Array): string {
@@ -40,9 +40,8 @@ function peerKey(p: UdpPeer, node?: Uint8Array): string {
  */
 export class MqttSnGateway {
   private readonly events = new Emitter<MqttSnGatewayEvents>();
-  private readonly sessions = new Map<string, Session>(); // by peer key
-  private readonly byClientId = new Map<string, Session>();
-  private readonly timers: MqttSnTimers;
+  private readonly table: SessionTable;
+  private readonly timers: Clock;
   private readonly cfg: ResolvedGatewayOptions;
   private readonly host: SessionHost;
   private readonly connector: (r: BrokerConnectRequest) => Promise<BrokerLink>;
@@ -54,25 +53,21 @@ export class MqttSnGateway {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
     rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
   };
-  private retransmissionsOfClosed = 0;
-  private readonly wills: WillHost;
 
   /**
    * @throws TypeError / RangeError for bad options (checked here, before anything binds).
    */
   constructor(private readonly options: MqttSnGatewayOptions) {
     this.cfg = resolveGatewayOptions(options);
-    this.timers = options.timers ?? systemTimers;
+    this.timers = options.clock ?? systemClock;
     this.connector = options.connectBroker ?? ((r) => connectBroker(options.broker, r));
     this.host = {
-      timers: this.timers,
       retry: this.cfg.retry,
       random: Math.random,
       limits: this.cfg.limits,
       predefinedById: this.cfg.predefinedById,
       predefinedByName: this.cfg.predefinedByName,
-      send: (s, m) => this.sendTo(s.peer, s.wrap === undefined ? m : s.wrap(m)),
-      lost: (s, reason) => this.lose(s, reason),
+      maxMessageBytes: options.maxMessageBytes ?? 65535,
       dropped: (s, item, counter) => {
         this.counters[counter] += 1;
         this.events.emit('dropped', { clientId: s.clientId, topic: item.topic });
@@ -80,12 +75,7 @@ export class MqttSnGateway {
       counted: (what) => { this.counters[what] += 1; },
     };
     this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
-    this.wills = {
-      maxWillBytes: this.cfg.limits.maxWillBytes,
-      rejected: () => { this.counters.rejectedWills += 1; },
-      reconnect: (s) => this.reconnect(s),
-      error: (error, clientId) => this.events.emit('error', { error, clientId }),
-    };
+    this.table = new SessionTable(this.host, this.timers, (b, to) => this.sendBytes(b, to), (s, e) => this.onSessionEvent(s, e));
   }
 
   /** Subscribes to gateway events; returns a function that removes the listener. */
@@ -101,7 +91,7 @@ export class MqttSnGateway {
     const onError = (e: Error): void => this.events.emit('error', { error: e });
     this.transport = this.options.transport !== undefined
       ? await this.options.transport(onDatagram, onError)
-      : await UdpEndpoint.bind(u.host ?? '0.0.0.0', u.port ?? 10000, onDatagram, onError, { recvBufferSize: this.cfg.recvBufferSize });
+      : await UdpEndpoint.bind({ host: u.host ?? '0.0.0.0', port: u.port ?? 10000, recvBufferSize: this.cfg.recvBufferSize, wrapError: (msg, cause) => new MqttSnError('NETWORK_ERROR', msg, { cause }) }, onDatagram, onError);
     if (this.options.advertise !== undefined) this.advertise();
   }
 
@@ -113,28 +103,21 @@ export class MqttSnGateway {
 
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
-    let rt = this.retransmissionsOfClosed;
-    for (const s of this.sessions.values()) rt += s.rtx.retransmissions;
-    return { ...this.counters, clients: this.byClientId.size, retransmissions: rt };
+    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions() };
   }
 
   /** Client ids with a session, their states and the sizes of their bounded tables. */
   clients(): Array<{ clientId: string; state: string; registrations: number; subscriptions: number; inflight: number; queued: number; queuedBytes: number; pending: number }> {
-    return [...this.byClientId.values()].map((s) => ({ clientId: s.clientId, state: s.state, ...s.footprint() }));
+    return [...this.table.byClientId.values()].map((s) => ({ clientId: s.clientId, state: s.state, ...s.footprint() }));
   }
 
   /** Stops: ends every broker connection cleanly (no wills), closes the socket. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.timers.clearTimeout(this.advertiseTimer);
+    this.timers.clearTimer(this.advertiseTimer);
     const ends: Array<Promise<void>> = [];
-    for (const s of new Set(this.sessions.values())) {
-      s.stop();
-      if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
-    }
-    this.sessions.clear();
-    this.byClientId.clear();
+    for (const s of this.table.dropAll()) if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
     ends.push(this.minus1.close());
     await Promise.all(ends);
     await this.transport?.close();
@@ -143,9 +126,13 @@ export class MqttSnGateway {
   // ------------------------------------------------------------ I/O
 
   private sendTo(peer: UdpPeer, m: MqttSnMessage): void {
+    this.sendBytes(encodeMessage(m), peer);
+  }
+
+  private sendBytes(bytes: Uint8Array | readonly Uint8Array[], peer: UdpPeer): void {
     if (this.transport === undefined || this.closed) return;
     this.counters.datagramsOut += 1;
-    this.transport.send(encodeMessage(m), peer);
+    this.transport.send(bytes, peer);
   }
 
   private advertise(): void {
@@ -153,7 +140,7 @@ export class MqttSnGateway {
     if (a === undefined || this.closed) return;
     const intervalS = a.intervalS ?? 900;
     for (const t of a.targets) this.sendTo({ address: t.host, port: t.port }, { type: 'ADVERTISE', gwId: this.options.gwId ?? 1, durationS: intervalS });
-    this.advertiseTimer = this.timers.setTimeout(() => this.advertise(), intervalS * 1000);
+    this.advertiseTimer = this.timers.setTimer(() => this.advertise(), intervalS * 1000);
   }
 
   private onDatagram(data: Uint8Array, from: UdpPeer): void {
@@ -194,14 +181,16 @@ export class MqttSnGateway {
       void this.onConnect(m, from, key, wrap, reply);
       return;
     }
-    let s = this.sessions.get(key);
+    const s = this.table.byKey.get(key);
+    const now = this.timers.now();
     if (m.type === 'PINGREQ' && m.clientId !== undefined) {
       // §6.14: a sleeping client wakes with PINGREQ carrying its client id, maybe from a new address.
-      const sleeper = this.byClientId.get(m.clientId);
+      const sleeper = this.table.byClientId.get(m.clientId);
       if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
         this.rekey(sleeper, from, key, wrap);
         if (sleeper.state === 'asleep') this.events.emit('client', { clientId: sleeper.clientId, event: 'wake' });
-        sleeper.wake();
+        sleeper.wake(now);
+        this.flush(sleeper);
         return;
       }
     }
@@ -216,99 +205,103 @@ export class MqttSnGateway {
       });
       return;
     }
-    if (s !== undefined && s.state === 'connecting') {
-      // §6.2: during CONNECT only the will dialogue (WILLTOPIC, WILLMSG) is expected.
-      if (!s.rtx.offer(m)) this.counters.unknownClient += 1;
-      return;
-    }
     if (s === undefined) {
       this.counters.unknownClient += 1;
       if (m.type === 'PINGREQ') reply({ type: 'PINGRESP' });
       else if (m.type !== 'DISCONNECT' && m.type !== 'PUBACK' && m.type !== 'PUBCOMP' && m.type !== 'PUBREC' && m.type !== 'REGACK') reply({ type: 'DISCONNECT' });
       return;
     }
-    s.touch();
-    switch (m.type) {
-      case 'REGISTER':
-        onRegister(s, m);
-        return;
-      case 'PUBLISH':
-        void onPublish(s, m);
-        return;
-      case 'PUBREL':
-        onPubrel(s, m);
-        return;
-      case 'SUBSCRIBE':
-        void onSubscribe(s, m);
-        return;
-      case 'UNSUBSCRIBE':
-        void onUnsubscribe(s, m);
-        return;
-      case 'PINGREQ':
-        s.send({ type: 'PINGRESP' });
-        return;
-      case 'DISCONNECT':
-        this.onDisconnect(s, m.durationS);
-        return;
-      case 'WILLTOPICUPD':
-      case 'WILLMSGUPD':
-        onWillUpdate(this.wills, s, m);
-        return;
-      default:
-        s.rtx.offer(m); // replies to gateway-initiated exchanges
+    if (s.state === 'connecting' && m.type !== 'WILLTOPIC' && m.type !== 'WILLMSG') {
+      this.counters.unknownClient += 1; // §6.2: during CONNECT only the will dialogue is expected
+      return;
+    }
+    s.handleMessage(m, now);
+    this.flush(s);
+  }
+
+  // ------------------------------------------------------------ the I/O around each session machine
+
+  private flush(s: Session): void {
+    this.table.flush(s);
+  }
+
+  private onSessionEvent(s: Session, e: SessionEvent): void {
+    if (e.type === 'broker') this.execute(s, e.command);
+    else if (e.type === 'lost') this.lose(s, e.reason);
+    else if (e.sleepS !== undefined) this.events.emit('client', { clientId: s.clientId, event: 'sleep' });
+    else {
+      this.remove(s, 'client disconnected', false);
+      this.events.emit('client', { clientId: s.clientId, event: 'disconnect' });
     }
   }
 
+  /** Runs a session's broker command on its link; the outcome goes back into the machine. */
+  private execute(s: Session, c: BrokerCommand): void {
+    const done = (r: BrokerResult): void => {
+      s.brokerDone(c, r, this.timers.now());
+      this.flush(s);
+    };
+    if (c.kind === 'will') void this.reconnectForWill(s).then(done);
+    else runBrokerCommand(s.link, c, done);
+  }
+
+  /** Runs a gateway-initiated exchange operation on a session (the will dialogue) and waits for it. */
+  private runOp<T>(s: Session, op: Operation<T>): Promise<T> {
+    const p = new Promise<T>((resolve, reject) => s.run(op, (r) => ('error' in r ? reject(r.error) : resolve(r.value as T))));
+    this.flush(s);
+    return p;
+  }
+
   private rekey(s: Session, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
-    if (s.key === key) return;
-    this.sessions.delete(s.key);
-    s.key = key;
-    s.peer = from;
-    s.wrap = wrap;
-    this.sessions.set(key, s);
+    this.table.rekey(s, from, key, wrap);
   }
 
   // ------------------------------------------------------------ connect (§6.2), will (§6.4)
 
   private async onConnect(m: Extract<MqttSnMessage, { type: 'CONNECT' }>, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, reply: (x: MqttSnMessage) => void): Promise<void> {
-    const here = this.sessions.get(key);
+    const here = this.table.byKey.get(key);
     if (here !== undefined && here.clientId === m.clientId) {
       if (here.state === 'connecting') return; // a retransmitted CONNECT during the will dialogue
       if (here.state === 'active') {
         reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted }); // our CONNACK was lost
-        here.touch();
+        here.activate(this.timers.now());
+        this.flush(here);
         return;
       }
     }
-    const existing = this.byClientId.get(m.clientId);
+    const existing = this.table.byClientId.get(m.clientId);
     if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting') {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
       this.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
-      if (m.will && !(await willDialogue(this.wills, existing).catch(() => true))) {
+      if (m.will && !(await this.runOp(existing, willDialogue(existing)).catch(() => true))) {
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
         return;
       }
       reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted });
       this.events.emit('client', { clientId: existing.clientId, event: 'connect' });
-      existing.activate();
+      existing.activate(this.timers.now());
+      this.flush(existing);
       return;
     }
     if (existing !== undefined) this.remove(existing, 'replaced by a new connection', false);
     if (here !== undefined && here !== existing) this.remove(here, 'replaced by a new connection', false);
-    if (this.byClientId.size >= this.cfg.limits.maxClients) {
+    await this.connectNew(m, from, key, wrap, reply);
+  }
+
+  /** §6.2 a new session: will dialogue, broker credentials, the client's own broker connection, CONNACK. */
+  private async connectNew(m: Extract<MqttSnMessage, { type: 'CONNECT' }>, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, reply: (x: MqttSnMessage) => void): Promise<void> {
+    if (this.table.byClientId.size >= this.cfg.limits.maxClients) {
       this.counters.rejected += 1;
       reply({ type: 'CONNACK', returnCode: ReturnCode.Congestion });
       this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: 'too many clients' });
       return;
     }
-    const s = new Session(m.clientId, from, key, this.host, wrap);
+    const s = this.table.create(m.clientId, from, key, wrap);
     s.keepAliveS = m.durationS;
     s.cleanSession = m.cleanSession;
-    this.sessions.set(key, s);
-    this.byClientId.set(m.clientId, s);
     try {
-      if (m.will && !(await willDialogue(this.wills, s))) {
+      if (m.will && !(await this.runOp(s, willDialogue(s)))) {
         this.remove(s, 'will too large', false);
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
@@ -328,9 +321,9 @@ export class MqttSnGateway {
         return;
       }
       this.attach(s, link);
-      s.state = 'active';
-      s.touch();
       reply({ type: 'CONNACK', returnCode: ReturnCode.Accepted });
+      s.activate(this.timers.now());
+      this.flush(s);
       this.events.emit('client', { clientId: m.clientId, event: 'connect' });
     } catch (e) {
       if (s.state === 'closed') return;
@@ -348,13 +341,16 @@ export class MqttSnGateway {
     s.link = link;
     link.listen({
       message: (topic, payload, qos, retain) => {
-        if (s.link === link) s.fromBroker({ topic, payload, qos, retain });
+        if (s.link !== link) return;
+        s.handleBrokerMessage({ topic, payload, qos, retain }, this.timers.now());
+        this.flush(s);
       },
       error: (error) => this.events.emit('error', { error, clientId: s.clientId }),
       close: () => {
         if (s.link !== link || s.state === 'closed' || this.closed) return;
         // The broker dropped this client's connection: tell the client (§6.12 gateway DISCONNECT).
         s.send({ type: 'DISCONNECT' });
+        this.flush(s);
         this.remove(s, 'broker closed the connection', false);
         this.events.emit('client', { clientId: s.clientId, event: 'disconnect', reason: 'broker closed the connection' });
       },
@@ -374,27 +370,20 @@ export class MqttSnGateway {
     return link;
   }
 
-  private async credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
-    const mode = this.options.useGatewayIdentity ?? 'never';
-    if (mode === 'always') return this.options.identity;
-    const own = await lookupCredentials(this.options.credentials, clientId);
-    return own ?? (mode === 'fallback' ? this.options.identity : undefined);
+  /** §6.4 a changed will: a new broker session with it, then the session's subscriptions again. */
+  private async reconnectForWill(s: Session): Promise<BrokerResult> {
+    try {
+      const link = await this.reconnect(s);
+      for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
+      return { ok: true };
+    } catch (e) {
+      this.events.emit('error', { error: e as Error, clientId: s.clientId });
+      return { ok: false, error: e as Error };
+    }
   }
 
-  // ------------------------------------------------------------ disconnect, sleep, loss
-
-  private onDisconnect(s: Session, durationS: number | undefined): void {
-    s.send({ type: 'DISCONNECT' });
-    if (durationS !== undefined && durationS > 0) {
-      // §6.14: asleep; the broker connection stays, messages are buffered.
-      s.state = 'asleep';
-      s.sleepS = durationS;
-      s.touch();
-      this.events.emit('client', { clientId: s.clientId, event: 'sleep' });
-      return;
-    }
-    this.remove(s, 'client disconnected', false);
-    this.events.emit('client', { clientId: s.clientId, event: 'disconnect' });
+  private credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
+    return credentialsFor(this.options, clientId);
   }
 
   private lose(s: Session, reason: string): void {
@@ -406,10 +395,7 @@ export class MqttSnGateway {
 
   /** Ends a session; `abrupt` drops the broker connection so the broker publishes the will. */
   private remove(s: Session, _reason: string, abrupt: boolean): void {
-    this.retransmissionsOfClosed += s.rtx.retransmissions;
-    s.stop();
-    if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
-    if (this.byClientId.get(s.clientId) === s) this.byClientId.delete(s.clientId);
+    this.table.drop(s);
     const link = s.link;
     s.link = undefined;
     // abrupt: no DISCONNECT, so the broker publishes the will (MQTT 3.1.1 §3.1.2.5)

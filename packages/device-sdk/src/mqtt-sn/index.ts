@@ -15,13 +15,16 @@ export type { MqttSnMessage, MqttSnMessageType, MqttSnQoS, PublishTopic, Subscri
 export { decodeMessage, decodeFrame, encodeMessage } from './codec.js';
 export type { DecodeOptions, DecodedFrame } from './codec.js';
 
-// --- timing ---
-export { systemTimers, DEFAULT_RETRY } from './timers.js';
-export type { MqttSnTimers, RetryPolicy } from './timers.js';
+// --- time (the package's one Clock) and retransmission ---
+export { DEFAULT_RETRY } from './timers.js';
+export type { RetryPolicy } from './timers.js';
+export { systemClock } from '../transports/clock.js';
+export type { Clock } from '../transports/clock.js';
 
 // --- client ---
 export { connectMqttSn, publishQoSMinus1, MqttSnClient } from './client.js';
-export type { MqttSnClientOptions, MqttSnClientEvents, MqttSnClientState, MqttSnInbound, MqttSnPublishOptions, MqttSnWill } from './client.js';
+export { MqttSnClientMachine } from './client-machine.js';
+export type { MqttSnClientMachineEvent, MqttSnClientMachineOptions, MqttSnClientOptions, MqttSnClientEvents, MqttSnClientState, MqttSnInbound, MqttSnPublishOptions, MqttSnWill } from './client.js';
 export { searchGateway } from './discovery.js';
 export type { DiscoveredGateway, SearchGatewayOptions } from './discovery.js';
 
@@ -31,5 +34,7 @@ export { DEFAULT_GATEWAY_LIMITS } from './gateway-options.js';
 export type { MqttSnGatewayOptions, MqttSnGatewayLimits, MqttSnGatewayStats, MqttSnGatewayEvents } from './gateway-options.js';
 export type { BrokerConnectRequest, BrokerCredentials, BrokerLink, BrokerLinkHandlers, CredentialSource, GatewayBrokerOptions } from './gateway-broker.js';
 
-// --- transport ---
-export type { DatagramBinder, DatagramTransport, UdpPeer } from './udp.js';
+// --- transport and the sans-I/O shape (one for the whole package) ---
+export type { DatagramBinder, DatagramPeer, DatagramTransport } from '../transports/datagram.js';
+export type { UdpPeer } from './udp.js';
+export type { OutDatagram, SansIoMachine } from '../transports/sansio.js';

@@ -1,43 +1,5 @@
-// The clock and timers the protocol logic runs on; injectable so state machines are testable
-// without waiting (DESIGN.md: codec, state machine, I/O).
-
-/**
- * A clock and one-shot timers. The default uses the process timers; tests inject a manual one.
- *
- * @example
- * ```ts
- * import { systemTimers, type MqttSnTimers } from '@outpost/device-sdk/mqtt-sn';
- * const t: MqttSnTimers = systemTimers;
- * typeof t.now(); // 'number'
- * ```
- */
-export interface MqttSnTimers {
-  /** Milliseconds on a monotonic-enough clock. */
-  now(): number;
-  /** Calls `fn` once after `ms`; returns a handle for {@link MqttSnTimers.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/**
- * The process clock and timers (timers are unref'd so they never keep the process alive).
- *
- * @example
- * ```ts
- * import { systemTimers } from '@outpost/device-sdk/mqtt-sn';
- * const h = systemTimers.setTimeout(() => {}, 10);
- * systemTimers.clearTimeout(h);
- * ```
- */
-export const systemTimers: MqttSnTimers = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const h = setTimeout(fn, ms);
-    h.unref();
-    return h;
-  },
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+// Retransmission parameters of the MQTT-SN side (MQTT-SN 1.2 §6.13, §7.2). Time itself comes
+// from the package's one Clock (transports/clock.ts).
 
 /**
  * Retransmission parameters (MQTT-SN 1.2 §6.13 retransmission procedure; §7.2 "Timer and

@@ -5,7 +5,7 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { dtls } from 'node-dtls-client';
 import { CoapError } from '../errors.js';
-import type { CoapTransport } from './transport.js';
+import type { DatagramBinder, DatagramPeer, DatagramTransport } from '../../transports/datagram.js';
 
 /**
  * A device's own PSK identity and key. One per device, never one for the fleet: a PSK is a
@@ -40,8 +40,12 @@ function classify(err: Error, connected: boolean, where: string): CoapError {
   return new CoapError('NETWORK_ERROR', `${where}: DTLS connection failed: ${msg}`, { cause: err });
 }
 
-/** Performs a DTLS-PSK handshake with host:port and returns the secured transport. */
-export async function openDtlsTransport(host: string, port: number, psk: PskCredentials, handshakeTimeout: number): Promise<CoapTransport> {
+/** A binder that performs a DTLS-PSK handshake with host:port and returns the secured (connected) transport. */
+export function dtlsBinder(host: string, port: number, psk: PskCredentials, handshakeTimeout: number): DatagramBinder {
+  return (onDatagram, onError) => openDtls(host, port, psk, handshakeTimeout, onDatagram, onError);
+}
+
+async function openDtls(host: string, port: number, psk: PskCredentials, handshakeTimeout: number, onMessage: (b: Uint8Array, from: DatagramPeer) => void, onError: (e: Error) => void): Promise<DatagramTransport> {
   const where = `coaps://${host}:${port}`;
   // node-dtls-client takes the key as a string and reads it with Buffer.from(key, 'ascii'),
   // i.e. one byte per char code: a latin1 string carries arbitrary key bytes through.
@@ -71,9 +75,8 @@ export async function openDtlsTransport(host: string, port: number, psk: PskCred
     }
   });
   let connected = false;
-  let onMessage: (b: Uint8Array) => void = () => {};
-  let onError: (e: CoapError) => void = () => {};
   let closed = false;
+  const peer: DatagramPeer = { address: host, port };
   await new Promise<void>((resolve, reject) => {
     sock.once('connected', () => {
       connected = true;
@@ -86,7 +89,7 @@ export async function openDtlsTransport(host: string, port: number, psk: PskCred
       else onError(e);
     });
   });
-  sock.on('message', (msg: Buffer) => onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
+  sock.on('message', (msg: Buffer) => onMessage(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), peer));
   sock.on('close', () => {
     if (!closed) {
       closed = true;
@@ -95,11 +98,14 @@ export async function openDtlsTransport(host: string, port: number, psk: PskCred
   });
   return {
     send(bytes) {
-      if (closed) throw new Error('DTLS session closed');
-      sock.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      if (closed) throw new CoapError('NETWORK_ERROR', `${where}: DTLS session closed`);
+      const b = bytes instanceof Uint8Array ? bytes : Buffer.concat(bytes as Uint8Array[]);
+      sock.send(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     },
-    onMessage(fn) { onMessage = fn; },
-    onError(fn) { onError = fn; },
+    address() {
+      const a = internals.udp.address();
+      return { address: a.address, port: a.port };
+    },
     close() {
       if (closed) return Promise.resolve();
       closed = true;
