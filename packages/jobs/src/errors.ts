@@ -1,7 +1,10 @@
+import type { DeliveryErrorCode } from './delivery/codes.js';
+
 /**
  * Stable error codes of `@outpost/jobs`.
  *
  * - `BAD_NAME`: a thing name, job id or stream id outside its charset or length.
+ * - file delivery (MQTT streams, HTTP ranges, CoAP blocks): see {@link DeliveryErrorCode}.
  *
  * The jobs protocol's own error codes (InvalidRequest, VersionMismatch, TerminalStateReached, …)
  * travel in `/rejected` documents and are added beside these as the protocol lands.
@@ -13,7 +16,7 @@
  * code; // 'BAD_NAME'
  * ```
  */
-export type JobsErrorCode = 'BAD_NAME';
+export type JobsErrorCode = 'BAD_NAME' | DeliveryErrorCode;
 
 /**
  * The error class of `@outpost/jobs`: a stable `code` and a message that says what to do.

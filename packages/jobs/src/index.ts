@@ -14,3 +14,18 @@ export type { JobsErrorCode } from './errors.js';
 
 // --- topics and names ---
 export { checkThingName, checkJobId, checkStreamId, jobsTopicPrefix, streamTopicPrefix } from './topics.js';
+
+// --- file delivery (MQTT streams, HTTP ranges, CoAP blocks) ---
+export type { DeliveryErrorCode } from './delivery/codes.js';
+export {
+  encodeDescribeStream, decodeDescribeStream, encodeStreamDescription, decodeStreamDescription, encodeGetStream, decodeGetStream,
+  encodeDataBlock, decodeDataBlock, encodeStreamRejection, decodeStreamRejection, bitmapOf, requestedBlocks,
+  MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, DEFAULT_MAX_MESSAGE_BYTES,
+} from './streams/codec.js';
+export type { StreamFormat, DescribeStreamRequest, StreamDescription, StreamFileInfo, GetStreamRequest, StreamDataBlock, StreamRejection } from './streams/codec.js';
+export type { StreamMqtt } from './streams/mqtt.js';
+export { startStreamServer, blockDigestList } from './streams/server.js';
+export type { StreamServer, StreamServerOptions, StreamServerStats, StreamSource, StreamFileSource } from './streams/server.js';
+export { downloadStream } from './streams/client.js';
+export type { StreamDownloadOptions, StreamDownloadResult, DownloadResult } from './streams/client.js';
+export type { DeliveryTimers } from './streams/fetch.js';
