@@ -24,7 +24,7 @@ const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').u
 function middle(inner: MqttClient, tamper: (topic: string, payload: Uint8Array) => Uint8Array | undefined): StreamMqtt {
   return {
     publish: (topic, payload, options, cb) => {
-      const out = tamper(topic, payload);
+      const out = tamper(topic, typeof payload === "string" ? new TextEncoder().encode(payload) : payload);
       if (out === undefined) { cb?.(null); return undefined; } // dropped in transit
       return inner.publish(topic, Buffer.from(out), { qos: options?.qos ?? 1 }, cb);
     },

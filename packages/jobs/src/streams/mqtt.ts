@@ -13,7 +13,7 @@
  * ```
  */
 export interface StreamMqtt {
-  publish(topic: string, payload: Uint8Array, options?: { qos?: 0 | 1 }, callback?: (err?: Error | null) => void): unknown;
+  publish(topic: string, payload: string | Uint8Array, options?: { qos?: 0 | 1 }, callback?: (err?: Error | null) => void): unknown;
   subscribe(filters: string | string[], options?: { qos?: 0 | 1 }, callback?: (err: Error | null) => void): unknown;
   // `any[]`: MQTT.js calls back with (topic, payload, packet), DeviceClient with one message object.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
