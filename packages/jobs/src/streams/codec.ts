@@ -58,11 +58,35 @@ export interface StreamRejection {
   readonly m: string;
 }
 
-/** Smallest and largest GetStream block size (AWS: 256 B–128 KB). */
+/**
+ * Smallest GetStream block size, 256 bytes (AWS: 256 B–128 KB).
+ *
+ * @example
+ * ```ts
+ * import { MIN_BLOCK_SIZE } from '@outpost/jobs';
+ * MIN_BLOCK_SIZE; // 256
+ * ```
+ */
 export const MIN_BLOCK_SIZE = 256;
-/** Largest GetStream block size, 128 KiB. */
+/**
+ * Largest GetStream block size, 128 KiB; also the server's default bytes per request.
+ *
+ * @example
+ * ```ts
+ * import { MAX_BLOCK_SIZE } from '@outpost/jobs';
+ * MAX_BLOCK_SIZE; // 131072
+ * ```
+ */
 export const MAX_BLOCK_SIZE = 128 * 1024;
-/** Default largest encoded message accepted by the decoders (a 128 KiB block in base64 JSON fits). */
+/**
+ * Default largest encoded message the decoders accept: a 128 KiB block in base64 JSON fits.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_MESSAGE_BYTES } from '@outpost/jobs';
+ * DEFAULT_MAX_MESSAGE_BYTES; // 196608
+ * ```
+ */
 export const DEFAULT_MAX_MESSAGE_BYTES = 192 * 1024;
 
 const MAX_TOKEN_BYTES = 64;
@@ -193,7 +217,15 @@ export function encodeStreamDescription(d: StreamDescription, format: StreamForm
   return encode({ c: d.c, s: d.s, d: d.d, r: d.r.map((x) => ({ f: x.f, z: x.z })) }, format);
 }
 
-/** Decodes a DescribeStream response. @throws JobsError `BAD_MESSAGE`. @example `decodeStreamDescription(bytes, 'json').s` */
+/**
+ * Decodes a DescribeStream response. @throws JobsError `BAD_MESSAGE`.
+ *
+ * @example
+ * ```ts
+ * import { decodeStreamDescription } from '@outpost/jobs';
+ * decodeStreamDescription(new TextEncoder().encode('{"s":2,"r":[{"f":0,"z":10}]}'), 'json').s; // 2
+ * ```
+ */
 export function decodeStreamDescription(bytes: Uint8Array, format: StreamFormat, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): StreamDescription {
   const m = parse(bytes, format, maxMessageBytes);
   const s = uint(m, 's', 0xffff_ffff, true);
@@ -223,7 +255,15 @@ export function encodeGetStream(req: GetStreamRequest, format: StreamFormat): Ui
   return encode({ c: req.c, s: req.s, f: req.f, l: req.l, o: req.o, n: req.n, b: req.b }, format);
 }
 
-/** Decodes a GetStream request. @throws JobsError `BAD_MESSAGE`. @example `decodeGetStream(bytes, 'cbor').l` */
+/**
+ * Decodes a GetStream request. @throws JobsError `BAD_MESSAGE` (a block size outside 256 B–128 KiB among others).
+ *
+ * @example
+ * ```ts
+ * import { decodeGetStream } from '@outpost/jobs';
+ * decodeGetStream(new TextEncoder().encode('{"f":0,"l":1024,"o":0,"n":4}'), 'json').l; // 1024
+ * ```
+ */
 export function decodeGetStream(bytes: Uint8Array, format: StreamFormat, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): GetStreamRequest {
   const m = parse(bytes, format, maxMessageBytes);
   const s = uint(m, 's', 0xffff_ffff, false);
@@ -253,7 +293,15 @@ export function encodeDataBlock(block: StreamDataBlock, format: StreamFormat): U
   return encode({ c: block.c, f: block.f, l: block.l, i: block.i, p: block.p }, format);
 }
 
-/** Decodes a data block; `p` may be shorter than `l` only for a file's last block. @throws JobsError `BAD_MESSAGE`. @example `decodeDataBlock(bytes, 'cbor').i` */
+/**
+ * Decodes a data block (`p` at most `l` bytes). @throws JobsError `BAD_MESSAGE`.
+ *
+ * @example
+ * ```ts
+ * import { decodeDataBlock } from '@outpost/jobs';
+ * decodeDataBlock(new TextEncoder().encode('{"f":0,"l":256,"i":7,"p":"AQI="}'), 'json').i; // 7
+ * ```
+ */
 export function decodeDataBlock(bytes: Uint8Array, format: StreamFormat, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): StreamDataBlock {
   const m = parse(bytes, format, maxMessageBytes);
   const l = checkBlockSize(uint(m, 'l', MAX_BLOCK_SIZE * 2, true));
@@ -275,7 +323,15 @@ export function encodeStreamRejection(r: StreamRejection, format: StreamFormat):
   return encode({ o: r.o, m: r.m, c: r.c }, format);
 }
 
-/** Decodes an error answer. @throws JobsError `BAD_MESSAGE`. @example `decodeStreamRejection(bytes, 'json').o` */
+/**
+ * Decodes an error answer. @throws JobsError `BAD_MESSAGE`.
+ *
+ * @example
+ * ```ts
+ * import { decodeStreamRejection } from '@outpost/jobs';
+ * decodeStreamRejection(new TextEncoder().encode('{"o":"VersionMismatch","m":"stream changed"}'), 'json').o; // 'VersionMismatch'
+ * ```
+ */
 export function decodeStreamRejection(bytes: Uint8Array, format: StreamFormat, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): StreamRejection {
   const m = parse(bytes, format, maxMessageBytes);
   const o = m.get('o');
