@@ -36,6 +36,8 @@ export interface StreamDownloadOptions {
   readonly journalEveryBytes?: number;
   readonly timers?: DeliveryTimers;
   readonly signal?: AbortSignal;
+  /** Called after each block is written, with the bytes written so far and the file size. */
+  readonly onProgress?: (offset: number, size: number) => void;
 }
 
 /** Outcome of a finished download. */
@@ -175,7 +177,7 @@ async function run(s: Session): Promise<StreamDownloadResult> {
       file.meta = { version: d.s, blockSize };
     }
     const window = o.windowBlocks ?? Math.max(1, Math.min(32, Math.floor(MAX_BLOCK_SIZE / blockSize)));
-    await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize, fileSize: size, startBlock: file.offset / blockSize, window, timeoutMs: o.timeoutMs ?? 3000, maxRetries: o.maxRetries ?? 10, timers: s.timers, signal: o.signal, counters: s.counters, ...(check !== undefined ? { check } : {}), deliver: (_i, p) => file.append(p) });
+    await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize, fileSize: size, startBlock: file.offset / blockSize, window, timeoutMs: o.timeoutMs ?? 3000, maxRetries: o.maxRetries ?? 10, timers: s.timers, signal: o.signal, counters: s.counters, ...(check !== undefined ? { check } : {}), deliver: async (_i, p) => { await file.append(p); o.onProgress?.(file.offset, size); } });
     const sha256 = await file.finish();
     return { size, sha256, resumedFrom: file.resumedFrom, rehashMs: file.rehashMs, version: d.s, blockSize, ...s.counters };
   } catch (e) {
