@@ -29,3 +29,7 @@ export type { StreamServer, StreamServerOptions, StreamServerStats, StreamSource
 export { downloadStream } from './streams/client.js';
 export type { StreamDownloadOptions, StreamDownloadResult, DownloadResult } from './streams/client.js';
 export type { DeliveryTimers } from './streams/fetch.js';
+export { startFileServer } from './http/server.js';
+export type { FileServer, FileServerOptions, FileServerStats } from './http/server.js';
+export { downloadHttp } from './http/client.js';
+export type { HttpDownloadOptions, HttpDownloadResult } from './http/client.js';
