@@ -33,3 +33,5 @@ export { startFileServer } from './http/server.js';
 export type { FileServer, FileServerOptions, FileServerStats } from './http/server.js';
 export { downloadHttp } from './http/client.js';
 export type { HttpDownloadOptions, HttpDownloadResult } from './http/client.js';
+export { downloadCoap } from './coap/client.js';
+export type { CoapBlockClient, CoapBlockSize, CoapDownloadOptions, CoapDownloadResult } from './coap/client.js';
