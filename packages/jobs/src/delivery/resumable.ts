@@ -3,7 +3,7 @@
 // Order of durability: the data is fsync'd before the journal that names it is renamed into
 // place (write tmp → fsync → rename → fsync dir), so a journal never points past durable data.
 import { createHash, type Hash } from 'node:crypto';
-import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JobsError } from '../errors.js';
 
@@ -197,23 +197,4 @@ async function rehash(fd: FileHandle, offset: number, hash: Hash, blockCheck: Re
     pos += bytesRead;
   }
   return pos;
-}
-
-/** Size of a file, or undefined when it does not exist. */
-export async function fileSize(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes a whole file crash-safely (tmp → fsync → rename). */
-export async function writeFileDurably(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, data);
-  const h = await open(tmp, 'r+');
-  await h.sync();
-  await h.close();
-  await rename(tmp, path);
 }

@@ -1,0 +1,82 @@
+// The download target under power-cut states: a torn journal, an unsynced tail past the
+// journalled offset, a part file shorter than the journal says, a prefix corrupted on disk.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { tempDir } from '@outpost/test-peers';
+import { JobsError } from '../src/index.js';
+import { ResumableFile } from '../src/delivery/resumable.js';
+
+const tmp = tempDir('outpost-resumable-');
+afterAll(() => tmp.cleanup());
+const data = new Uint8Array(randomBytes(64 * 1024));
+const sha256 = new Uint8Array(createHash('sha256').update(data).digest());
+const BS = 1024;
+const blockCheck = { blockSize: BS, check: (i: number, b: Uint8Array) => Buffer.compare(b, data.subarray(i * BS, (i + 1) * BS)) === 0 };
+
+/** Writes `upTo` bytes in blocks, journalled every 8 KiB, and leaves the files as a crash would. */
+async function partial(path: string, upTo: number): Promise<void> {
+  const f = await ResumableFile.open({ path, source: 's', sha256, journalEveryBytes: 8 * 1024 });
+  for (let o = 0; o < upTo; o += BS) await f.append(data.subarray(o, o + BS));
+  // no close(): the process "dies" here; what is durable is what the last journal names
+}
+
+async function finish(path: string, o: { blockCheck?: typeof blockCheck } = {}): Promise<{ resumedFrom: number }> {
+  const f = await ResumableFile.open({ path, source: 's', sha256, ...o });
+  const resumedFrom = f.resumedFrom;
+  for (let off = f.offset; off < data.length; off += BS) await f.append(data.subarray(off, Math.min(off + BS, data.length)));
+  await f.finish();
+  expect(Buffer.compare(readFileSync(path), data)).toBe(0);
+  return { resumedFrom };
+}
+
+it('resumes from the journalled offset and drops the unsynced tail after it', async () => {
+  const path = join(tmp.path, 'a.bin');
+  await partial(path, 20 * 1024); // journal at 16 KiB, 4 KiB more written after it
+  expect(readFileSync(`${path}.part`).length).toBe(20 * 1024);
+  const { resumedFrom } = await finish(path);
+  expect(resumedFrom).toBe(16 * 1024);
+});
+
+it('a torn journal starts over from byte 0', async () => {
+  const path = join(tmp.path, 'b.bin');
+  await partial(path, 20 * 1024);
+  writeFileSync(`${path}.journal`, '{"v":1,"source":"s","sha2');
+  expect((await finish(path)).resumedFrom).toBe(0);
+});
+
+it('a part file shorter than the journal says resumes from what is there', async () => {
+  const path = join(tmp.path, 'c.bin');
+  await partial(path, 20 * 1024);
+  truncateSync(`${path}.part`, 10 * 1024);
+  expect((await finish(path)).resumedFrom).toBe(10 * 1024);
+});
+
+it('a prefix block corrupted on disk: with a block check the prefix is cut before it', async () => {
+  const path = join(tmp.path, 'd.bin');
+  await partial(path, 20 * 1024);
+  const part = readFileSync(`${path}.part`);
+  part[5 * BS + 3]! ^= 1;
+  writeFileSync(`${path}.part`, part);
+  expect((await finish(path, { blockCheck })).resumedFrom).toBe(5 * BS);
+});
+
+it('a prefix corrupted on disk without a block check fails the digest and removes the files', async () => {
+  const path = join(tmp.path, 'e.bin');
+  await partial(path, 20 * 1024);
+  const part = readFileSync(`${path}.part`);
+  part[100]! ^= 1;
+  writeFileSync(`${path}.part`, part);
+  const err = await finish(path).catch((e: unknown) => e);
+  expect((err as JobsError).code).toBe('DIGEST_MISMATCH');
+  expect(existsSync(`${path}.part`) || existsSync(`${path}.journal`) || existsSync(path)).toBe(false);
+});
+
+it('a journal of another source or digest is not used', async () => {
+  const path = join(tmp.path, 'f.bin');
+  await partial(path, 20 * 1024);
+  const f = await ResumableFile.open({ path, source: 'other', sha256 });
+  expect(f.resumedFrom).toBe(0);
+  await f.discard();
+});
