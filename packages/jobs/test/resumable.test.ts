@@ -1,7 +1,7 @@
 // The download target under power-cut states: a torn journal, an unsynced tail past the
 // journalled offset, a part file shorter than the journal says, a prefix corrupted on disk.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { tempDir } from '@outpost/test-peers';
@@ -33,8 +33,9 @@ async function finish(path: string, o: { blockCheck?: typeof blockCheck } = {}):
 
 it('resumes from the journalled offset and drops the unsynced tail after it', async () => {
   const path = join(tmp.path, 'a.bin');
-  await partial(path, 20 * 1024); // journal at 16 KiB, 4 KiB more written after it
-  expect(readFileSync(`${path}.part`).length).toBe(20 * 1024);
+  await partial(path, 20 * 1024); // journal at 16 KiB; the 4 KiB after it never reached the disk
+  appendFileSync(`${path}.part`, new Uint8Array(3000).fill(0xee)); // a torn tail past the journal
+  expect(readFileSync(`${path}.part`).length).toBe(16 * 1024 + 3000);
   const { resumedFrom } = await finish(path);
   expect(resumedFrom).toBe(16 * 1024);
 });

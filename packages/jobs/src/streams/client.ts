@@ -24,8 +24,10 @@ export interface StreamDownloadOptions {
   readonly format?: StreamFormat;
   /** Block size `l` (256 B–128 KiB). Default 4096; a block digest list sets its own. */
   readonly blockSize?: number;
-  /** Blocks per GetStream (up to two requests are outstanding). Default `min(32, 128 KiB / blockSize)`. */
+  /** Blocks per GetStream. Default `min(32, 128 KiB / blockSize)` (AWS serves at most 128 KiB per request). */
   readonly windowBlocks?: number;
+  /** GetStream requests outstanding at once. Default 4. */
+  readonly requestsInFlight?: number;
   /** Fetch the stream server's block digest list from this file id and refuse bad blocks as they arrive. */
   readonly blockDigests?: { readonly fileId: number };
   /** A quiet period after which outstanding blocks are asked for again. Default 3000 ms. */
@@ -73,7 +75,7 @@ function checkOptions(o: StreamDownloadOptions): void {
   if (!(o.sha256 instanceof Uint8Array) || o.sha256.length !== 32) throw new TypeError('sha256: expected 32 bytes');
   const bs = o.blockSize ?? 4096;
   if (!Number.isInteger(bs) || bs < MIN_BLOCK_SIZE || bs > MAX_BLOCK_SIZE) throw new RangeError(`blockSize: expected ${MIN_BLOCK_SIZE}..${MAX_BLOCK_SIZE}, got ${bs}`);
-  for (const k of ['windowBlocks', 'timeoutMs', 'maxRetries', 'journalEveryBytes'] as const) {
+  for (const k of ['windowBlocks', 'requestsInFlight', 'timeoutMs', 'maxRetries', 'journalEveryBytes'] as const) {
     const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) throw new RangeError(`${k}: expected a positive integer, got ${String(v)}`);
   }
@@ -109,7 +111,7 @@ async function fetchDigestList(s: Session, d: StreamDescription, fileId: number,
   if (z < 4 || (z - 4) % 32 !== 0 || z > 4 + 32 * 1_048_576) throw new JobsError('BAD_MESSAGE', `block digest list: size ${z} is not 4 + 32·n`);
   const bytes = new Uint8Array(z);
   const l = 4096;
-  await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize: l, fileSize: z, startBlock: 0, window: 32, timeoutMs: s.o.timeoutMs ?? 3000, maxRetries: s.o.maxRetries ?? 10, timers: s.timers, signal: s.o.signal, counters: s.counters, deliver: async (i, p) => { bytes.set(p, i * l); } });
+  await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize: l, fileSize: z, startBlock: 0, window: 32, requestsInFlight: s.o.requestsInFlight ?? 4, timeoutMs: s.o.timeoutMs ?? 3000, maxRetries: s.o.maxRetries ?? 10, timers: s.timers, signal: s.o.signal, counters: s.counters, deliver: async (i, p) => { bytes.set(p, i * l); } });
   const blockSize = new DataView(bytes.buffer).getUint32(0, false);
   if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (z - 4) / 32 !== Math.ceil(fileSize / blockSize)) {
     throw new JobsError('BAD_MESSAGE', `block digest list: block size ${blockSize} and ${(z - 4) / 32} digests do not fit a file of ${fileSize} bytes`);
@@ -177,7 +179,7 @@ async function run(s: Session): Promise<StreamDownloadResult> {
       file.meta = { version: d.s, blockSize };
     }
     const window = o.windowBlocks ?? Math.max(1, Math.min(32, Math.floor(MAX_BLOCK_SIZE / blockSize)));
-    await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize, fileSize: size, startBlock: file.offset / blockSize, window, timeoutMs: o.timeoutMs ?? 3000, maxRetries: o.maxRetries ?? 10, timers: s.timers, signal: o.signal, counters: s.counters, ...(check !== undefined ? { check } : {}), deliver: async (_i, p) => { await file.append(p); o.onProgress?.(file.offset, size); } });
+    await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize, fileSize: size, startBlock: file.offset / blockSize, window, requestsInFlight: o.requestsInFlight ?? 4, timeoutMs: o.timeoutMs ?? 3000, maxRetries: o.maxRetries ?? 10, timers: s.timers, signal: o.signal, counters: s.counters, ...(check !== undefined ? { check } : {}), deliver: async (_i, p) => { await file.append(p); o.onProgress?.(file.offset, size); } });
     const sha256 = await file.finish();
     return { size, sha256, resumedFrom: file.resumedFrom, rehashMs: file.rehashMs, version: d.s, blockSize, ...s.counters };
   } catch (e) {

@@ -1,4 +1,4 @@
-// The block-window engine of the stream downloader: keeps up to two windows of blocks asked for,
+// The block-window engine of the stream downloader: keeps up to `requestsInFlight` windows asked for,
 // asks with a GetStream bitmap for the ones neither held nor pending, refuses blocks that fail
 // the per-block check, re-asks after a quiet `timeoutMs`, and hands blocks over in order.
 import { JobsError } from '../errors.js';
@@ -37,15 +37,15 @@ export class Inbox {
   take(): { kind: 'data' | 'rejected' | 'description'; payload: Uint8Array } | undefined {
     return this.queue.shift();
   }
-  /** Resolves when a message arrives or after `ms`. */
-  wait(ms: number, timers: DeliveryTimers, signal: AbortSignal | undefined): Promise<void> {
-    if (this.queue.length > 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  /** Resolves true when a message is there, false after a quiet `ms` (or an abort). */
+  wait(ms: number, timers: DeliveryTimers, signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.queue.length > 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
       const done = (): void => {
         timers.clearTimeout(h);
         signal?.removeEventListener('abort', done);
         this.wake = undefined;
-        resolve();
+        resolve(this.queue.length > 0);
       };
       const h = timers.setTimeout(done, ms);
       signal?.addEventListener('abort', done, { once: true });
@@ -67,6 +67,8 @@ export interface FetchPlan {
   readonly fileSize: number;
   readonly startBlock: number;
   readonly window: number;
+  /** GetStream requests outstanding at once. */
+  readonly requestsInFlight: number;
   readonly timeoutMs: number;
   readonly maxRetries: number;
   readonly timers: DeliveryTimers;
@@ -91,9 +93,8 @@ export async function fetchBlocks(p: FetchPlan): Promise<void> {
   let stalls = 0;
   while (next < count) {
     if (p.signal?.aborted === true) throw new JobsError('ABORTED', 'stream download aborted');
-    await ask(p, next, count, have, pending);
-    await p.inbox.wait(p.timeoutMs, p.timers, p.signal);
-    const before = next;
+    ask(p, next, count, have, pending);
+    const woken = await p.inbox.wait(p.timeoutMs, p.timers, p.signal);
     let got = false;
     for (let m = p.inbox.take(); m !== undefined; m = p.inbox.take()) {
       if (m.kind === 'rejected') rejected(p, m.payload);
@@ -106,8 +107,8 @@ export async function fetchBlocks(p: FetchPlan): Promise<void> {
       await p.deliver(next, b);
       next++;
     }
-    if (next > before || got) stalls = 0;
-    else {
+    if (got) stalls = 0;
+    else if (!woken) {
       // A quiet period: whatever is still pending is taken as lost and asked for again.
       p.counters.timeouts++;
       if (++stalls > p.maxRetries) throw new JobsError('TIMEOUT', `stream download: no block for ${stalls} × ${p.timeoutMs} ms at block ${next} of ${count}`);
@@ -153,11 +154,11 @@ function accept(p: FetchPlan, payload: Uint8Array, next: number, count: number, 
   return true;
 }
 
-/** Sends a GetStream for the blocks of the next two windows that are neither held nor pending. */
-async function ask(p: FetchPlan, next: number, count: number, have: Map<number, Uint8Array>, pending: Set<number>): Promise<void> {
-  if (pending.size > p.window) return;
+/** Sends a GetStream for the blocks of the next windows that are neither held nor pending. */
+function ask(p: FetchPlan, next: number, count: number, have: Map<number, Uint8Array>, pending: Set<number>): void {
+  if (pending.size > (p.requestsInFlight - 1) * p.window) return;
   const want: number[] = [];
-  for (let i = next; i < Math.min(count, next + 2 * p.window) && want.length < p.window; i++) {
+  for (let i = next; i < Math.min(count, next + p.requestsInFlight * p.window) && want.length < p.window; i++) {
     if (!have.has(i) && !pending.has(i)) want.push(i);
   }
   if (want.length === 0) return;
@@ -166,5 +167,7 @@ async function ask(p: FetchPlan, next: number, count: number, have: Map<number, 
   const req = { c: p.token, s: p.version, f: p.fileId, l: p.blockSize, o, n: want.length, ...(contiguous ? {} : { b: bitmapOf(o, want) }) };
   for (const i of want) pending.add(i);
   p.counters.requests++;
-  await p.link.publish(`${p.topicBase}/get/${p.format}`, encodeGetStream(req, p.format), 1);
+  // Not awaited: waiting for the PUBACK would idle the window for a round trip. A request that
+  // fails to go out is re-sent after the quiet period like a lost one.
+  p.link.publish(`${p.topicBase}/get/${p.format}`, encodeGetStream(req, p.format), 1).catch(() => undefined);
 }
