@@ -1,7 +1,7 @@
 // A download target that survives kill -9 and power cuts: bytes go to `<path>.part` in order,
 // a SHA-256 runs over the written prefix, and `<path>.journal` records the last durable offset.
 // Order of durability: the data is fsync'd before the journal that names it is renamed into
-// place (write tmp → fsync → rename → fsync dir), so a journal never points past durable data.
+// place (write tmp → fsync → rename), so a journal never points past durable data.
 import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -67,6 +67,8 @@ export class ResumableFile {
   private sinceJournal = 0;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  private committing: Promise<void> | undefined;
+  private failed: Error | undefined;
   private constructor(
     private readonly o: ResumableOptions,
     private readonly fd: FileHandle,
@@ -123,7 +125,15 @@ export class ResumableFile {
     this.offset += bytes.length;
     this.sinceJournal += bytes.length;
     if (this.pendingBytes >= WRITE_CHUNK) await this.flush();
-    if (this.sinceJournal >= (this.o.journalEveryBytes ?? 1 << 20)) await this.commit();
+    if (this.failed !== undefined) throw this.failed;
+    if (this.sinceJournal >= (this.o.journalEveryBytes ?? 1 << 20) && this.committing === undefined) {
+      // In the background, one at a time: the journal names only bytes written before its fsync
+      // began, so the download goes on while the disk syncs; while one runs, the next waits
+      // (a slow disk journals less often instead of slowing the download).
+      await this.flush();
+      this.sinceJournal = 0;
+      this.committing = this.journal(this.offset, this.meta).catch((e: unknown) => { this.failed = e as Error; }).finally(() => { this.committing = undefined; });
+    }
   }
 
   /** Writes the gathered appends at their position. */
@@ -143,9 +153,25 @@ export class ResumableFile {
 
   /** Makes the written prefix durable and records it (and `meta`) in the journal. */
   async commit(): Promise<void> {
+    await this.settle();
     await this.flush();
+    await this.journal(this.offset, this.meta);
+    this.sinceJournal = 0;
+  }
+
+  /** Waits for a background journal write; rethrows its failure. */
+  private async settle(): Promise<void> {
+    if (this.committing !== undefined) await this.committing;
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /**
+   * fsync the data, then replace the journal (tmp → fsync → rename). No directory fsync: a
+   * rename lost in a power cut leaves the previous journal, whose smaller offset is also durable.
+   */
+  private async journal(offset: number, meta: ResumeMeta): Promise<void> {
     await this.fd.datasync();
-    const j: Journal = { v: 1, source: this.o.source, sha256: Buffer.from(this.o.sha256).toString('hex'), size: this.o.size ?? null, offset: this.offset, meta: this.meta };
+    const j: Journal = { v: 1, source: this.o.source, sha256: Buffer.from(this.o.sha256).toString('hex'), size: this.o.size ?? null, offset, meta };
     const path = `${this.o.path}.journal`;
     const tmp = `${path}.tmp`;
     const h = await open(tmp, 'w');
@@ -156,12 +182,11 @@ export class ResumableFile {
       await h.close();
     }
     await rename(tmp, path);
-    await fsyncDir(dirname(path));
-    this.sinceJournal = 0;
   }
 
   /** Starts over at byte 0 (the source changed); `meta` replaces the remembered details. */
   async restart(meta: ResumeMeta): Promise<void> {
+    await this.settle();
     this.pending = [];
     this.pendingBytes = 0;
     await this.fd.truncate(0);
@@ -176,6 +201,7 @@ export class ResumableFile {
    * @throws JobsError `DIGEST_MISMATCH` (partial file and journal removed).
    */
   async finish(): Promise<Uint8Array> {
+    await this.settle();
     const digest = new Uint8Array(this.hash.digest());
     if (Buffer.compare(digest, this.o.sha256) !== 0 || (this.o.size !== undefined && this.offset !== this.o.size)) {
       await this.discard();
@@ -201,6 +227,7 @@ export class ResumableFile {
 
   /** Removes the partial file and the journal. */
   async discard(): Promise<void> {
+    await this.committing?.catch(() => undefined);
     await this.fd.close().catch(() => undefined);
     await rm(this.partPath, { force: true });
     await rm(`${this.o.path}.journal`, { force: true });
