@@ -340,6 +340,15 @@ export function decodeStreamRejection(bytes: Uint8Array, format: StreamFormat, m
   return { ...token(m), o, m: typeof msg === 'string' ? msg.slice(0, 1024) : '' };
 }
 
+/** The client token of a message that failed its field rules, so a rejection can echo it. Internal. */
+export function peekClientToken(bytes: Uint8Array, format: StreamFormat, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): string | undefined {
+  try {
+    return token(parse(bytes, format, maxMessageBytes)).c;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The GetStream bitmap for a set of block ids relative to `offset`: bit i (least significant
  * bit first, byte i/8) asks for block `offset + i`, the layout of the block bitmap in

@@ -10,6 +10,7 @@ import {
   encodeStreamDescription,
   encodeStreamRejection,
   MAX_BLOCK_SIZE,
+  peekClientToken,
   MIN_BLOCK_SIZE,
   requestedBlocks,
   type StreamFormat,
@@ -241,7 +242,10 @@ async function handle(link: Link, streams: Map<string, Served>, stats: { describ
     }
     await Promise.all(sends);
   } catch (e) {
-    if (e instanceof JobsError && e.code === 'BAD_MESSAGE') return await reject(e.message.includes(' l: ') ? 'BlockSizeOutOfBounds' : 'InvalidRequest', e.message);
+    if (e instanceof JobsError && e.code === 'BAD_MESSAGE') {
+      token ??= peekClientToken(payload, r.format);
+      return await reject(e.message.includes(' l: ') ? 'BlockSizeOutOfBounds' : 'InvalidRequest', e.message);
+    }
     throw e;
   }
 }
