@@ -19,10 +19,11 @@ export { checkThingName, checkJobId, checkStreamId, jobsTopicPrefix, streamTopic
 export type { DeliveryErrorCode } from './delivery/codes.js';
 export {
   encodeDescribeStream, decodeDescribeStream, encodeStreamDescription, decodeStreamDescription, encodeGetStream, decodeGetStream,
-  encodeDataBlock, decodeDataBlock, encodeStreamRejection, decodeStreamRejection, bitmapOf, requestedBlocks,
+  encodeDataBlock, decodeDataBlock, encodeStreamRejection, decodeStreamRejection,
   MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, DEFAULT_MAX_MESSAGE_BYTES,
 } from './streams/codec.js';
 export type { StreamFormat, DescribeStreamRequest, StreamDescription, StreamFileInfo, GetStreamRequest, StreamDataBlock, StreamRejection } from './streams/codec.js';
+export { bitmapOf, requestedBlocks } from './streams/bitmap.js';
 export type { StreamMqtt } from './streams/mqtt.js';
 export { startStreamServer, blockDigestList } from './streams/server.js';
 export type { StreamServer, StreamServerOptions, StreamServerStats, StreamSource, StreamFileSource } from './streams/server.js';

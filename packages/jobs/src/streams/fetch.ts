@@ -2,7 +2,8 @@
 // asks with a GetStream bitmap for the ones neither held nor pending, refuses blocks that fail
 // the per-block check, re-asks after a quiet `timeoutMs`, and hands blocks over in order.
 import { JobsError } from '../errors.js';
-import { bitmapOf, decodeDataBlock, decodeStreamRejection, encodeGetStream, type StreamFormat } from './codec.js';
+import { bitmapOf } from './bitmap.js';
+import { decodeDataBlock, decodeStreamRejection, encodeGetStream, type StreamFormat } from './codec.js';
 import type { Link } from './mqtt.js';
 
 /** Timers of the downloader (injectable so tests can drive time). */

@@ -10,11 +10,11 @@ import {
   encodeStreamDescription,
   encodeStreamRejection,
   MAX_BLOCK_SIZE,
-  peekClientToken,
   MIN_BLOCK_SIZE,
-  requestedBlocks,
+  peekClientToken,
   type StreamFormat,
 } from './codec.js';
+import { requestedBlocks } from './bitmap.js';
 import { toLink, type Link, type StreamMqtt } from './mqtt.js';
 import { JobsError } from '../errors.js';
 
