@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { tempDir } from '@outpost/test-peers';
-import { decodeDataBlock, downloadStream, encodeDataBlock, JobsError, startStreamServer, type StreamMqtt, type StreamServer } from '../src/index.js';
+import { decodeDataBlock, downloadStream, encodeDataBlock, JobsError, startStreamServer, type StreamDataBlock, type StreamMqtt, type StreamServer, type StreamSource } from '../src/index.js';
 import { STREAM_SERVICE, startStreamFleet, type StreamFleet } from './fixtures/stream-fleet.js';
 
 let sf: StreamFleet;
@@ -21,7 +21,9 @@ const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').u
  * A man in the middle on the server's side of the broker: `tamper` sees each data block the
  * server publishes and may change or drop it before it reaches the broker.
  */
-function middle(inner: MqttClient, tamper: (topic: string, payload: Uint8Array) => Uint8Array | undefined): StreamMqtt {
+type Tamper = (topic: string, payload: Uint8Array) => Uint8Array | undefined;
+
+function middle(inner: MqttClient, tamper: Tamper): StreamMqtt {
   return {
     publish: (topic, payload, options, cb) => {
       const out = tamper(topic, typeof payload === "string" ? new TextEncoder().encode(payload) : payload);
@@ -32,6 +34,34 @@ function middle(inner: MqttClient, tamper: (topic: string, payload: Uint8Array) 
     on: (e, l) => inner.on(e, l),
     removeListener: (e, l) => inner.removeListener(e, l),
   };
+}
+
+/** Flips bit 6 of byte `at` in the first CBOR data block that `select` picks. */
+function flipOnce(select: (b: StreamDataBlock) => boolean, at: number): { tamper: Tamper; count(): number } {
+  let n = 0;
+  return {
+    count: () => n,
+    tamper: (topic, payload) => {
+      if (!topic.endsWith('/data/cbor') || n > 0) return payload;
+      const b = decodeDataBlock(payload, 'cbor');
+      if (!select(b)) return payload;
+      n++;
+      const p = new Uint8Array(b.p);
+      p[at]! ^= 0x40;
+      return encodeDataBlock({ ...b, p }, 'cbor');
+    },
+  };
+}
+
+/** Runs `fn` while a stream server behind a tampering man in the middle serves `streams`. */
+async function serving(streams: Record<string, StreamSource>, tamper: Tamper, fn: () => Promise<void>): Promise<void> {
+  const svc = await sf.connect(STREAM_SERVICE);
+  const server = await startStreamServer({ mqtt: middle(svc, tamper), streams });
+  try {
+    await fn();
+  } finally {
+    await server.stop();
+  }
 }
 
 beforeAll(async () => {
@@ -74,78 +104,44 @@ describe('stream download through Mosquitto', () => {
   });
 
   it('refuses a block corrupted in transit and fetches it again (block digest list)', async () => {
-    let flipped = 0;
-    const svc = await sf.connect('stream-service');
-    const evil = await startStreamServer({
-      mqtt: middle(svc, (topic, payload) => {
-        if (!topic.endsWith('/data/cbor') || flipped > 0) return payload;
-        const b = decodeDataBlock(payload, 'cbor');
-        if (b.f !== 0 || b.i !== 5) return payload;
-        flipped++;
-        const p = new Uint8Array(b.p);
-        p[17]! ^= 0x40;
-        return encodeDataBlock({ ...b, p }, 'cbor');
-      }),
-      streams: { 'fw-evil': { files: [{ fileId: 0, path: imagePath, blockDigests: { fileId: 1, blockSize: 1024 } }] } },
-    });
-    try {
+    const flip = flipOnce((b) => b.f === 0 && b.i === 5, 17);
+    await serving({ 'fw-evil': { files: [{ fileId: 0, path: imagePath, blockDigests: { fileId: 1, blockSize: 1024 } }] } }, flip.tamper, async () => {
       const dev = await sf.connect('dev-c');
       const path = join(tmp.path, 'c.bin');
       const r = await downloadStream({ mqtt: dev, thing: 'dev-c', streamId: 'fw-evil', path, sha256: sha(image), blockDigests: { fileId: 1 }, timeoutMs: 500 });
-      expect(flipped).toBe(1);
+      expect(flip.count()).toBe(1);
       expect(r.corruptBlocks).toBe(1);
       expect(Buffer.compare(readFileSync(path), image)).toBe(0);
-    } finally {
-      await evil.stop();
-    }
+    });
   });
 
   it('without a digest list, a corrupted block fails the whole-file digest and the partial file is removed', async () => {
-    let flipped = 0;
-    const svc = await sf.connect('stream-service');
-    const evil = await startStreamServer({
-      mqtt: middle(svc, (topic, payload) => {
-        if (!topic.endsWith('/data/cbor') || flipped > 0) return payload;
-        const b = decodeDataBlock(payload, 'cbor');
-        flipped++;
-        const p = new Uint8Array(b.p);
-        p[0]! ^= 1;
-        return encodeDataBlock({ ...b, p }, 'cbor');
-      }),
-      streams: { 'fw-evil2': { files: [{ fileId: 0, path: imagePath }] } },
-    });
-    try {
+    const flip = flipOnce(() => true, 0);
+    await serving({ 'fw-evil2': { files: [{ fileId: 0, path: imagePath }] } }, flip.tamper, async () => {
       const dev = await sf.connect('dev-d');
       const path = join(tmp.path, 'd.bin');
       const err = await downloadStream({ mqtt: dev, thing: 'dev-d', streamId: 'fw-evil2', path, sha256: sha(image) }).catch((e: unknown) => e);
+      expect(flip.count()).toBe(1);
       expect(err).toBeInstanceOf(JobsError);
       expect((err as JobsError).code).toBe('DIGEST_MISMATCH');
       expect(existsSync(path) || existsSync(`${path}.part`) || existsSync(`${path}.journal`)).toBe(false);
-    } finally {
-      await evil.stop();
-    }
+    });
   });
 
   it('asks again for blocks lost in transit', async () => {
     let dropped = 0;
-    const svc = await sf.connect('stream-service');
-    const lossy = await startStreamServer({
-      mqtt: middle(svc, (topic, payload) => {
-        if (topic.endsWith('/data/cbor') && dropped < 3 && decodeDataBlock(payload, 'cbor').i % 7 === 3) { dropped++; return undefined; }
-        return payload;
-      }),
-      streams: { 'fw-lossy': { files: [{ fileId: 0, data: image.subarray(0, 64 * 1024) }] } },
-    });
-    try {
+    const drop = (topic: string, payload: Uint8Array): Uint8Array | undefined => {
+      if (topic.endsWith('/data/cbor') && dropped < 3 && decodeDataBlock(payload, 'cbor').i % 7 === 3) { dropped++; return undefined; }
+      return payload;
+    };
+    await serving({ 'fw-lossy': { files: [{ fileId: 0, data: image.subarray(0, 64 * 1024) }] } }, drop, async () => {
       const dev = await sf.connect('dev-e');
       const path = join(tmp.path, 'e.bin');
       const r = await downloadStream({ mqtt: dev, thing: 'dev-e', streamId: 'fw-lossy', path, sha256: sha(image.subarray(0, 64 * 1024)), blockSize: 1024, timeoutMs: 300 });
       expect(dropped).toBe(3);
       expect(r.timeouts).toBeGreaterThanOrEqual(1);
       expect(Buffer.compare(readFileSync(path), image.subarray(0, 64 * 1024))).toBe(0);
-    } finally {
-      await lossy.stop();
-    }
+    });
   });
 
   it('an unknown stream is rejected with the server\'s error code', async () => {
