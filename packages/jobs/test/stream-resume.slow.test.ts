@@ -1,13 +1,15 @@
 // Resume after kill -9: a downloader child process is killed mid-download, restarted, and
-// completes from its journalled offset with the right digest. Real Mosquitto, real files.
+// completes from its journalled offset with the right digest. Real Mosquitto, a real HTTP
+// server, real files.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tempDir } from '@outpost/test-peers';
-import { startStreamServer, type StreamMqtt, type StreamServer } from '../src/index.js';
+import { startFileServer, startStreamServer, type StreamMqtt, type StreamServer } from '../src/index.js';
 import { STREAM_SERVICE, startStreamFleet, type StreamFleet } from './fixtures/stream-fleet.js';
+import { startCutProxy } from './fixtures/cut-proxy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SCRIPT = join(import.meta.dirname, 'fixtures', 'stream-download-proc.ts');
@@ -63,7 +65,7 @@ it('a downloader killed with SIGKILL mid-download resumes from its journalled of
   const path = join(tmp.path, 'out.bin');
   const cfgPath = join(tmp.path, 'cfg.json');
   const sha256 = createHash('sha256').update(image).digest('hex');
-  writeFileSync(cfgPath, JSON.stringify({ url: sf.fleet.url, id, cert: c.cert, key: c.key, ca: sf.fleet.ca.certificatePem, streamId: 'fw-big', path, sha256, blockSize: 1024 }));
+  writeFileSync(cfgPath, JSON.stringify({ kind: 'mqtt', url: sf.fleet.url, id, cert: c.cert, key: c.key, ca: sf.fleet.ca.certificatePem, streamId: 'fw-big', path, sha256, blockSize: 1024 }));
 
   // First run: killed once a third of the file was written.
   let first!: Run;
@@ -86,4 +88,33 @@ it('a downloader killed with SIGKILL mid-download resumes from its journalled of
   // Blocks before the resumed offset were not asked for again.
   const firstProgress = Number(second.lines.find((l) => l.startsWith('PROGRESS '))!.slice(9));
   expect(firstProgress).toBe(journal.offset + 1024);
+});
+
+it('an HTTP downloader that SIGKILLs itself mid-download resumes with a Range from its journalled offset', async () => {
+  const files = await startFileServer({ root: tmp.path });
+  const slow = await startCutProxy(files.port, Number.POSITIVE_INFINITY, 40); // a slow link: journal writes land mid-download
+  try {
+    const path = join(tmp.path, 'http-out.bin');
+    const cfgPath = join(tmp.path, 'http-cfg.json');
+    const sha256 = createHash('sha256').update(image).digest('hex');
+    const base = { kind: 'http', url: `http://127.0.0.1:${slow.port}/fw.bin`, path, sha256 };
+    writeFileSync(cfgPath, JSON.stringify({ ...base, killAt: Math.floor(image.length * 0.9) }));
+    const first = await runChild(cfgPath, () => undefined);
+    expect(await first.exit).toBe(null); // ended by SIGKILL
+    const journal = JSON.parse(readFileSync(`${path}.journal`, 'utf8')) as { offset: number };
+    expect(journal.offset).toBeGreaterThan(0);
+    expect(journal.offset).toBeLessThan(image.length);
+
+    writeFileSync(cfgPath, JSON.stringify(base));
+    const before = files.stats();
+    const second = await runChild(cfgPath, () => undefined);
+    expect(await second.exit).toBe(0);
+    const done = JSON.parse(second.lines.find((l) => l.startsWith('DONE '))!.slice(5)) as { resumedFrom: number; sha256: string; rangeRequests: number };
+    expect(done).toMatchObject({ resumedFrom: journal.offset, sha256, rangeRequests: 1 });
+    expect(files.stats().bytesSent - before.bytesSent).toBe(image.length - journal.offset);
+    expect(Buffer.compare(readFileSync(path), image)).toBe(0);
+  } finally {
+    await slow.stop();
+    await files.stop();
+  }
 });
