@@ -144,6 +144,43 @@ describe('stream download through Mosquitto', () => {
     });
   });
 
+  it('a stream republished mid-download (new version) fails SOURCE_CHANGED, and the next call starts over', async () => {
+    let sent = 0;
+    let republish: (() => void) | undefined;
+    const count: Tamper = (topic, payload) => {
+      if (topic.endsWith('/data/cbor') && ++sent === 40) republish?.();
+      return payload;
+    };
+    const svc = await sf.connect(STREAM_SERVICE);
+    const data = image.subarray(0, 200 * 1024);
+    const server = await startStreamServer({ mqtt: middle(svc, count), streams: { 'fw-v': { version: 1, files: [{ fileId: 0, data }] } } });
+    republish = () => { void server.setStream('fw-v', { version: 2, files: [{ fileId: 0, data }] }); };
+    try {
+      const dev = await sf.connect('dev-v');
+      const path = join(tmp.path, 'v.bin');
+      const o = { mqtt: dev, thing: 'dev-v', streamId: 'fw-v', path, sha256: sha(data), blockSize: 1024, requestsInFlight: 1, windowBlocks: 8, journalEveryBytes: 8 * 1024 };
+      const err = await downloadStream(o).catch((e: unknown) => e);
+      expect((err as JobsError).code).toBe('SOURCE_CHANGED');
+      expect(existsSync(`${path}.journal`)).toBe(true);
+      const r = await downloadStream(o);
+      expect(r).toMatchObject({ version: 2, restarts: 1 });
+      expect(r.resumedFrom).toBeGreaterThan(0);
+      expect(Buffer.compare(readFileSync(path), data)).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('wrong option types and values', async () => {
+    const dev = await sf.connect('dev-w');
+    const base = { mqtt: dev, thing: 'dev-w', streamId: 'fw-1', path: join(tmp.path, 'w.bin'), sha256: sha(image) };
+    await expect(downloadStream({ ...base, sha256: new Uint8Array(31) })).rejects.toThrow(TypeError);
+    await expect(downloadStream({ ...base, blockSize: 255 })).rejects.toThrow(RangeError);
+    await expect(downloadStream({ ...base, windowBlocks: 0 })).rejects.toThrow(RangeError);
+    await expect(downloadStream({ ...base, mqtt: {} as StreamMqtt })).rejects.toThrow(TypeError);
+    await expect(downloadStream({ ...base, thing: 'a/b' })).rejects.toMatchObject({ code: 'BAD_NAME' });
+  });
+
   it('an unknown stream is rejected with the server\'s error code', async () => {
     const svc = await sf.connect('stream-service');
     const strict = await startStreamServer({ mqtt: svc, streams: {} });

@@ -46,7 +46,7 @@ export interface StreamDownloadOptions {
 export interface DownloadResult {
   readonly size: number;
   readonly sha256: Uint8Array;
-  /** Byte offset this run resumed from (0 for a fresh start). */
+  /** Byte offset found in the journal (0 for a fresh start); a source that changed since starts over (`restarts`). */
   readonly resumedFrom: number;
   /** Milliseconds spent re-hashing the resumed prefix. */
   readonly rehashMs: number;
@@ -56,6 +56,8 @@ export interface DownloadResult {
 export interface StreamDownloadResult extends DownloadResult, Readonly<FetchCounters> {
   readonly version: number;
   readonly blockSize: number;
+  /** 1 when the partial file was of another stream version or block size and was started over. */
+  readonly restarts: number;
 }
 
 interface Session {
@@ -173,7 +175,9 @@ async function run(s: Session): Promise<StreamDownloadResult> {
   });
   try {
     // The partial file is only good for the same stream version and block size.
+    let restarts = 0;
     if ((file.offset > 0 && (file.meta['version'] !== d.s || file.meta['blockSize'] !== blockSize)) || file.offset % blockSize !== 0) {
+      restarts = 1;
       await file.restart({ version: d.s, blockSize });
     } else if (file.offset === 0) {
       file.meta = { version: d.s, blockSize };
@@ -181,7 +185,7 @@ async function run(s: Session): Promise<StreamDownloadResult> {
     const window = o.windowBlocks ?? Math.max(1, Math.min(32, Math.floor(MAX_BLOCK_SIZE / blockSize)));
     await fetchBlocks({ link: s.link, inbox: s.inbox, topicBase: s.base, format: s.format, token: s.token, version: d.s, fileId, blockSize, fileSize: size, startBlock: file.offset / blockSize, window, requestsInFlight: o.requestsInFlight ?? 4, timeoutMs: o.timeoutMs ?? 3000, maxRetries: o.maxRetries ?? 10, timers: s.timers, signal: o.signal, counters: s.counters, ...(check !== undefined ? { check } : {}), deliver: async (_i, p) => { await file.append(p); o.onProgress?.(file.offset, size); } });
     const sha256 = await file.finish();
-    return { size, sha256, resumedFrom: file.resumedFrom, rehashMs: file.rehashMs, version: d.s, blockSize, ...s.counters };
+    return { size, sha256, resumedFrom: file.resumedFrom, rehashMs: file.rehashMs, restarts, version: d.s, blockSize, ...s.counters };
   } catch (e) {
     if (!(e instanceof JobsError && e.code === 'DIGEST_MISMATCH')) await file.close().catch(() => undefined);
     if (e instanceof JobsError && e.code === 'STREAM_REJECTED' && (e.value as { o?: string } | undefined)?.o === 'VersionMismatch') {
