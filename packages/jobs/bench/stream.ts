@@ -4,6 +4,7 @@
 // arrive, journal fsync'd every 1 MiB, file written) against startStreamServer reading the file.
 // Raw: the service publishes the blocks to the device's own stream topic at QoS 1; the device
 // counts bytes. Goal (issue #17): stream ≥ 0.5× raw.
+// Data blocks go out at the server's default dataQos 0 (DATA_QOS=1 for QoS 1 blocks).
 // Run: npx tsx --conditions=@outpost/source packages/jobs/bench/stream.ts [blockSize]
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ const sf = await startStreamFleet();
 const dir = sf.fleet.dir;
 writeFileSync(join(dir, 'image.bin'), image);
 const svc = await sf.connect(STREAM_SERVICE);
-const server = await startStreamServer({ mqtt: svc, streams: { img: { files: [{ fileId: 0, path: join(dir, 'image.bin'), blockDigests: { fileId: 1, blockSize: BLOCK } }] } } });
+const server = await startStreamServer({ mqtt: svc, dataQos: process.env["DATA_QOS"] === "1" ? 1 : 0, streams: { img: { files: [{ fileId: 0, path: join(dir, 'image.bin'), blockDigests: { fileId: 1, blockSize: BLOCK } }] } } });
 const dev = await sf.connect('bench-dev');
 
 async function stream(digests: boolean): Promise<number> {
