@@ -1,8 +1,7 @@
 // Resumable CoAP download for constrained devices: Block2 (RFC 7959 §2.4) one block at a time,
 // resuming from the block number of the journalled offset, guarded by the ETag (RFC 7252 §5.10.6).
 import { JobsError } from '../errors.js';
-import { ResumableFile } from '../delivery/resumable.js';
-import type { DownloadResult } from '../streams/client.js';
+import { ResumableFile, type DownloadResult } from '../delivery/resumable.js';
 
 /** CoAP option numbers used here (RFC 7252 §12.2, RFC 7959 §6). */
 const ETAG = 4;

@@ -7,6 +7,16 @@ import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JobsError } from '../errors.js';
 
+/** Outcome of a finished download (MQTT stream, HTTP or CoAP). */
+export interface DownloadResult {
+  readonly size: number;
+  readonly sha256: Uint8Array;
+  /** Byte offset found in the journal (0 for a fresh start); a source that changed since starts over (`restarts`). */
+  readonly resumedFrom: number;
+  /** Milliseconds spent re-hashing the resumed prefix. */
+  readonly rehashMs: number;
+}
+
 /** What the journal remembers besides the offset (an HTTP ETag, a stream version, a block size). */
 export type ResumeMeta = Readonly<Record<string, string | number>>;
 

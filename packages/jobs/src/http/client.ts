@@ -2,8 +2,7 @@
 // §14.2, §13.1.5) so a file that changed on the server restarts from byte 0 instead of mixing.
 import { request, type Dispatcher } from 'undici';
 import { JobsError } from '../errors.js';
-import { ResumableFile } from '../delivery/resumable.js';
-import type { DownloadResult } from '../streams/client.js';
+import { ResumableFile, type DownloadResult } from '../delivery/resumable.js';
 
 /** Options of {@link downloadHttp}. */
 export interface HttpDownloadOptions {

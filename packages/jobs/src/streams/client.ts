@@ -2,7 +2,7 @@
 // bitmap window, writing a resumable, digest-checked file.
 import { createHash, randomBytes } from 'node:crypto';
 import { JobsError } from '../errors.js';
-import { ResumableFile } from '../delivery/resumable.js';
+import { ResumableFile, type DownloadResult } from '../delivery/resumable.js';
 import { streamTopicPrefix } from '../topics.js';
 import { decodeStreamDescription, decodeStreamRejection, encodeDescribeStream, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, type StreamDescription, type StreamFormat } from './codec.js';
 import { fetchBlocks, Inbox, systemTimers, type DeliveryTimers, type FetchCounters } from './fetch.js';
@@ -40,16 +40,6 @@ export interface StreamDownloadOptions {
   readonly signal?: AbortSignal;
   /** Called after each block is written, with the bytes written so far and the file size. */
   readonly onProgress?: (offset: number, size: number) => void;
-}
-
-/** Outcome of a finished download. */
-export interface DownloadResult {
-  readonly size: number;
-  readonly sha256: Uint8Array;
-  /** Byte offset found in the journal (0 for a fresh start); a source that changed since starts over (`restarts`). */
-  readonly resumedFrom: number;
-  /** Milliseconds spent re-hashing the resumed prefix. */
-  readonly rehashMs: number;
 }
 
 /** Outcome of a stream download, with its counters. */
