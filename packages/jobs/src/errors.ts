@@ -1,3 +1,5 @@
+import type { DeliveryErrorCode } from './delivery/codes.js';
+
 /**
  * Stable error codes of `@outpost/jobs`.
  *
@@ -8,6 +10,7 @@
  * - `TIMEOUT`: a jobs request got no answer within the client's retries.
  * - `CLOSED`: the client, service or store was closed.
  * - `STORE_CORRUPT`: a job store file holds something other than a torn last write.
+ * - file delivery (MQTT streams, HTTP ranges, CoAP blocks): see {@link DeliveryErrorCode}.
  *
  * @example
  * ```ts
@@ -23,7 +26,9 @@ export type JobsErrorCode =
   | 'ResourceAlreadyExists'
   | 'TIMEOUT'
   | 'CLOSED'
-  | 'STORE_CORRUPT';
+  | 'STORE_CORRUPT'
+  // file delivery (MQTT streams, HTTP ranges, CoAP blocks)
+  | DeliveryErrorCode;
 
 /**
  * The `code` of an AWS IoT Jobs `ErrorResponse` (AWS IoT Core Developer Guide, "Jobs device MQTT

@@ -38,3 +38,25 @@ export { createJobsClient } from './jobs-client.js';
 export type { JobsClient, JobsClientOptions, PendingJobs, UpdateOptions } from './jobs-client.js';
 export { createJobsOperatorClient } from './jobs-operator-client.js';
 export type { JobsOperatorClient, JobsOperatorClientOptions } from './jobs-operator-client.js';
+// --- file delivery (MQTT streams, HTTP ranges, CoAP blocks) ---
+export type { DeliveryErrorCode } from './delivery/codes.js';
+export {
+  encodeDescribeStream, decodeDescribeStream, encodeStreamDescription, decodeStreamDescription, encodeGetStream, decodeGetStream,
+  encodeDataBlock, decodeDataBlock, encodeStreamRejection, decodeStreamRejection,
+  MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, DEFAULT_MAX_MESSAGE_BYTES,
+} from './streams/codec.js';
+export type { StreamFormat, DescribeStreamRequest, StreamDescription, StreamFileInfo, GetStreamRequest, StreamDataBlock, StreamRejection } from './streams/codec.js';
+export { bitmapOf, requestedBlocks } from './streams/bitmap.js';
+export type { StreamMqtt } from './streams/mqtt.js';
+export { startStreamServer, blockDigestList } from './streams/server.js';
+export type { StreamServer, StreamServerOptions, StreamServerStats, StreamSource, StreamFileSource } from './streams/server.js';
+export { downloadStream } from './streams/client.js';
+export type { StreamDownloadOptions, StreamDownloadResult } from './streams/client.js';
+export type { DownloadResult } from './delivery/resumable.js';
+export type { DeliveryTimers } from './streams/fetch.js';
+export { startFileServer } from './http/server.js';
+export type { FileServer, FileServerOptions, FileServerStats } from './http/server.js';
+export { downloadHttp } from './http/client.js';
+export type { HttpDownloadOptions, HttpDownloadResult } from './http/client.js';
+export { downloadCoap } from './coap/client.js';
+export type { CoapBlockClient, CoapBlockSize, CoapDownloadOptions, CoapDownloadResult } from './coap/client.js';

@@ -5,4 +5,4 @@ import { join } from 'node:path';
 import { describeDocExamples } from '@outpost/test-peers';
 import * as lib from '../src/index.js';
 
-describeDocExamples({ root: join(import.meta.dirname, '..'), lib, specifier: '@outpost/jobs', minAssertions: 5 });
+describeDocExamples({ root: join(import.meta.dirname, '..'), lib, specifier: '@outpost/jobs', minAssertions: 5, recursive: true });

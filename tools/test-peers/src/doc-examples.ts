@@ -227,6 +227,8 @@ export function describeDocExamples(o: {
   peers?: Readonly<Record<string, Record<string, unknown>>>;
   minAssertions?: number;
   exempt?: readonly string[];
+  /** Also read the examples of `src`'s sub-folders. Default false. */
+  recursive?: boolean;
 }): void {
   const src = join(o.root, 'src');
   const readme = join(o.root, 'README.md');
@@ -249,7 +251,7 @@ export function describeDocExamples(o: {
     afterAll(() => {
       expect(total).toBeGreaterThan(o.minAssertions ?? 15);
     });
-    const all = extractExamples(src, { methods: true });
+    const all = extractExamples(src, { methods: true, recursive: o.recursive === true });
     it('every exported value has an example', () => {
       const symbols = new Set(all.map((e) => e.symbol));
       const exempt = new Set(['VERSION', ...(o.exempt ?? [])]);

@@ -17,6 +17,8 @@ export interface BlockwiseConfig {
   /** Ask for Block2 size `szx` in the first request (RFC 7959 §2.4 early negotiation). */
   readonly early2: boolean;
   readonly maxBodySize: number;
+  /** Ask for this one Block2 block and return it alone (RFC 7959 §2.4 random access). */
+  readonly single?: number;
 }
 
 /** A response with its reassembled payload. */
@@ -41,6 +43,11 @@ function block(m: CoapMessage, number: number): BlockOption | undefined {
  */
 export async function requestBlockwise(send: SendOne, req: OutboundRequest, cfg: BlockwiseConfig, newToken: () => Uint8Array): Promise<AssembledResponse> {
   const base = without(req.options, BLOCK_OPTS);
+  if (cfg.single !== undefined) {
+    const res = await send({ ...req, options: [...base, { number: CoapOptionNumber.Block2, value: encodeBlock({ num: cfg.single, more: false, szx: cfg.szx }) }] });
+    if (res.payload.length > cfg.maxBodySize) throw tooLarge(req.label, res.payload.length, cfg.maxBodySize);
+    return { last: res, payload: res.payload };
+  }
   let res: CoapMessage;
   const size1 = blockSizeOf(cfg.szx);
   if (req.payload.length > size1) {

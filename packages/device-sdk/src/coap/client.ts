@@ -66,6 +66,12 @@ export interface CoapRequestOptions {
   readonly query?: Readonly<Record<string, string>> | readonly string[];
   /** Overrides the client's block size for this request. */
   readonly blockSize?: BlockSize;
+  /**
+   * Asks for this one Block2 block only (RFC 7959 §2.4: a client may ask for any block by
+   * number) and returns it as it came, not reassembled: for resumable downloads that restart
+   * from a block number. Read the response's Block2 and ETag options. 0..1048575.
+   */
+  readonly block2?: number;
   /** Extra options sent as they are. */
   readonly options?: readonly CoapOption[];
   readonly signal?: AbortSignal;
@@ -367,9 +373,15 @@ export class CoapClient {
     const szx = o.blockSize === undefined ? this.init.szx : szxOf(o.blockSize);
     return {
       req: { confirmable: o.confirmable ?? true, code: CoapMethodCode[method], options, payload, label: `${method} ${pathPart === '' ? '/' : pathPart}` },
-      block: { szx, early2: o.blockSize !== undefined || this.init.early2, maxBodySize: this.init.maxBodySize },
+      block: { szx, early2: o.blockSize !== undefined || this.init.early2, maxBodySize: this.init.maxBodySize, ...(o.block2 !== undefined ? { single: checkBlockNum(o.block2) } : {}) },
     };
   }
+}
+
+function checkBlockNum(n: unknown): number {
+  if (typeof n !== 'number') throw new TypeError(`block2: expected a number, got ${typeof n}`);
+  if (!Number.isInteger(n) || n < 0 || n >= 1 << 20) throw new RangeError(`block2: expected 0..1048575, got ${n}`);
+  return n;
 }
 
 function ok(res: CoapResponse, method: string, path: string): CoapResponse {
