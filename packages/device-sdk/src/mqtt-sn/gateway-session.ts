@@ -243,7 +243,7 @@ export class Session implements SansIoMachine<SessionEvent> {
 
   /** Sizes of the bounded tables (for stats and the invariants the tests check). */
   footprint(): { registrations: number; subscriptions: number; inflight: number; queued: number; queuedBytes: number; pending: number } {
-    return { registrations: this.registry.size, subscriptions: this.subscriptions.size + this.pendingSubscribes.size, inflight: this.forwarding + this.received2.size, queued: this.queue.length, queuedBytes: this.queueBytes, pending: this.xs.size };
+    return { registrations: this.registry.size, subscriptions: this.subscriptions.size + [...this.pendingSubscribes].filter((f) => !this.subscriptions.has(f)).length, inflight: this.forwarding + this.received2.size, queued: this.queue.length, queuedBytes: this.queueBytes, pending: this.xs.size };
   }
 
   /** Any datagram from the client proves it alive; moves the watchdog. */
