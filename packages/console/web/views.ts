@@ -16,8 +16,7 @@ const ago = (t: number): string => {
 const time = (t: number): string => new Date(t).toLocaleTimeString();
 
 function AlertItem({ a }: { a: AlertEvent }) {
-  return html`<li class=${a.kind}><strong>${a.kind === 'fired' ? 'FIRED' : 'RESOLVED'}</strong> ${a.ruleId} on
-    <a href=${`#/devices/${encodeURIComponent(a.device)}`}>${a.device}</a>${a.metric !== null ? ` · ${a.metric} = ${a.value ?? '–'}` : ''}
+  return html`<li class=${a.kind}><strong>${a.kind === 'fired' ? 'FIRED' : 'RESOLVED'}</strong> ${a.ruleId} on${' '}<a href=${`#/devices/${encodeURIComponent(a.device)}`}>${a.device}</a>${a.metric !== null ? ` · ${a.metric} = ${a.value ?? '–'}` : ''}
     <span class="muted"> · ${a.severity} · ${time(a.at)}</span></li>`;
 }
 
@@ -26,7 +25,7 @@ export function Live({ store }: { store: Store }) {
   const [page, setPage] = useState(0);
   const metrics = [...store.metrics].sort();
   const [metric, setMetric] = useState('');
-  const m = metric !== '' && store.metrics.has(metric) ? metric : (metrics[0] ?? '');
+  const m = metric !== '' && store.metrics.has(metric) ? metric : ([...store.metrics][0] ?? ''); // the first metric seen
   const ids = [...store.devices.keys()].filter((id) => id.includes(filter)).sort();
   const pages = Math.max(1, Math.ceil(ids.length / PAGE));
   const p = Math.min(page, pages - 1);
