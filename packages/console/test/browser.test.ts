@@ -11,6 +11,12 @@ import { startConsoleFleet, type ConsoleFleet } from './fixtures/console-fleet.j
 import { hasChromium, launchChromium, logIn } from './fixtures/browser.js';
 import type { DeviceClient } from '@outpost/device-sdk';
 
+// Page-side code (page.evaluate, waitForFunction) runs in the browser; the repo's Node program
+// has no DOM lib, so these few globals are declared here, for this file only.
+interface PageNode { textContent: string | null; value?: string }
+declare const document: { querySelector(s: string): PageNode | null; querySelectorAll(s: string): Iterable<PageNode> };
+declare const window: { outpostConsole: { stats(): { frames: number; gaps: number; lastEventId: number; lags: number[]; devices: number } } };
+
 const shots = process.env['UPDATE_SCREENSHOTS'] === '1' ? join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots') : tempDir('outpost-console-shots-').path;
 mkdirSync(shots, { recursive: true });
 
@@ -101,7 +107,7 @@ describe.skipIf(!hasChromium())('the console in headless Chromium', () => {
     await page.screenshot({ path: join(shots, 'console-devices.png') });
     await page.click('a[href="#/devices/pump-1"]');
     await page.waitForSelector('#desired-edit');
-    await page.$eval('#desired-edit', (el) => { (el as HTMLTextAreaElement).value = ''; });
+    await page.$eval('#desired-edit', (el) => { (el as unknown as PageNode).value = ''; });
     await page.type('#desired-edit', '{"intervalS": 5}');
     await page.click('form.edit button[type=submit]');
     await page.waitForFunction(() => document.querySelector('pre[data-section="reported"]')?.textContent?.includes('"intervalS": 5'), { timeout: 10_000 });
@@ -126,9 +132,9 @@ describe.skipIf(!hasChromium())('the console in headless Chromium', () => {
   it('History: a time range downsampled by the store', async () => {
     await page.goto(`${f.console.url}#/history`);
     await page.waitForSelector('#view[data-view="history"] form');
-    await page.$eval('input[list="device-ids"]', (el) => { (el as HTMLInputElement).value = ''; });
+    await page.$eval('input[list="device-ids"]', (el) => { (el as unknown as PageNode).value = ''; });
     await page.type('input[list="device-ids"]', 'fan-1');
-    await page.$eval('input[list="metric-names"]', (el) => { (el as HTMLInputElement).value = ''; });
+    await page.$eval('input[list="metric-names"]', (el) => { (el as unknown as PageNode).value = ''; });
     await page.type('input[list="metric-names"]', 'temperature');
     await page.select('select', '900000');
     await page.click('#view form button[type=submit]');
