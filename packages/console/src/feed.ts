@@ -19,6 +19,8 @@ export interface FeedStats {
   messages: number;
   /** Messages that did not decode (bad telemetry, an alert that is not an AlertEvent). */
   rejected: number;
+  /** Filters the broker refused (SUBACK failure): the console runs without them. */
+  refused: string[];
 }
 
 /** MQTT 3.1.1 §4.7 topic filter matching (`+` one level, `#` the rest). */
@@ -66,7 +68,7 @@ export async function startFeed(
   const alerts = [...(topics.alerts ?? ['alerts/#'])];
   const status = [...(topics.status ?? ['devices/+/status'])];
   const decode = createDecoder(decodeOptions);
-  const stats: FeedStats = { messages: 0, rejected: 0 };
+  const stats: FeedStats = { messages: 0, rejected: 0, refused: [] };
   const onMessage = (topic: string, payload: Buffer, packet: { properties?: { contentType?: string } }): void => {
     stats.messages++;
     try {
@@ -90,7 +92,16 @@ export async function startFeed(
   };
   client.on('message', onMessage);
   const filters = [...telemetry, ...alerts, ...status];
-  if (filters.length > 0) await client.subscribeAsync(filters, { qos: 0 });
+  // One SUBSCRIBE per filter: a broker whose ACL refuses one (e.g. alerts/#) refuses only that one.
+  await Promise.all(filters.map(async (f) => {
+    try {
+      const granted = await client.subscribeAsync(f, { qos: 0 });
+      if (granted.some((g) => g.qos > 2)) stats.refused.push(f);
+    } catch (err) {
+      if (!client.connected) throw err;
+      stats.refused.push(f); // MQTT.js rejects on a SUBACK failure code (0x80, MQTT 5 ≥ 0x80)
+    }
+  }));
   return {
     stats,
     async stop() {

@@ -39,6 +39,8 @@ export interface ConsoleOptions {
   readonly key?: string | Buffer;
   /** MQTT client id. Default `outpost-console-` + random. */
   readonly clientId?: string;
+  /** MQTT version for `brokerUrl`. Default 5. */
+  readonly protocolVersion?: 4 | 5;
   /** Allow `mqtt://` without a client certificate (development only). */
   readonly insecure?: boolean;
   /** The time-series store for History (a pipeline DuckDB store or PostgreSQL sink). */
@@ -94,6 +96,8 @@ export interface ConsoleStats {
   /** MQTT messages received, and those that did not decode. */
   readonly messages: number;
   readonly rejected: number;
+  /** Topic filters the broker refused (its ACL): the console runs without them. */
+  readonly refusedSubscriptions: readonly string[];
   /** Viewers disconnected for not reading (they resume from their last event id). */
   readonly slowViewers: number;
   readonly watchedShadows: number;
@@ -132,7 +136,7 @@ async function connectMqtt(o: ConsoleOptions): Promise<MqttClient> {
   if (secure && (o.cert === undefined || o.key === undefined) && o.insecure !== true) throw new TypeError('startConsole: cert and key: expected the console identity\'s certificate and key');
   return mqtt.connectAsync(o.brokerUrl, {
     clientId: o.clientId ?? `outpost-console-${randomToken(6)}`,
-    protocolVersion: 5,
+    protocolVersion: o.protocolVersion ?? 5,
     reconnectPeriod: 1_000,
     connectTimeout: 20_000,
     ...(o.ca !== undefined ? { ca: o.ca } : {}),
@@ -184,7 +188,14 @@ export async function startConsole(options: ConsoleOptions): Promise<Console> {
   const client = options.mqtt ?? (await connectMqtt(options));
   const shadow = options.shadow === false ? undefined : (options.shadow ?? createShadowAppClient({ mqtt: client }));
   const ownShadow = options.shadow === undefined;
-  const feed = await startFeed(client, live, options.topics ?? {}, options.decode ?? {}, now);
+  let feed: Awaited<ReturnType<typeof startFeed>>;
+  try {
+    feed = await startFeed(client, live, options.topics ?? {}, options.decode ?? {}, now);
+  } catch (err) {
+    if (ownShadow) await shadow?.close();
+    if (ownMqtt) await client.endAsync(true);
+    throw err;
+  }
 
   const watched = new Map<string, Promise<() => void>>();
   const watchShadow = (thing: string): void => {
@@ -284,7 +295,7 @@ export async function startConsole(options: ConsoleOptions): Promise<Console> {
     live,
     stats: () => ({
       viewers: viewers.size, sessions: sessions.size, messages: feed.stats.messages, rejected: feed.stats.rejected,
-      slowViewers, watchedShadows: watched.size, live: live.stats(),
+      refusedSubscriptions: [...feed.stats.refused], slowViewers, watchedShadows: watched.size, live: live.stats(),
     }),
     close() {
       closed ??= (async () => {
