@@ -62,6 +62,8 @@ import { timeOnAir } from '@outpost/lorawan';
 import { compareVersions, generateKeyPair, keyIdOf } from '@outpost/ota';
 import { deviceFromTopic } from '@outpost/pipeline';
 import { shadowTopic } from '@outpost/shadow';
+import { LiveState } from '@outpost/console';
+import { existsSync } from 'node:fs';
 
 let help = '';
 assert.equal(await run(['--help'], { stdout: (t) => (help += t), stderr: () => undefined, cwd: process.cwd() }), 0);
@@ -80,7 +82,12 @@ assert.ok(compareVersions('1.2.0', '1.10.0') < 0);
 assert.equal(keyIdOf(generateKeyPair(new Uint8Array(32).fill(1)).publicKey).length, 8);
 assert.equal(deviceFromTopic('devices/pump-1/telemetry'), 'pump-1');
 assert.equal(shadowTopic('thing-1', 'update', 'accepted'), '$aws/things/thing-1/shadow/update/accepted');
-console.log('consumer-test: 10 entry points imported, one call each checked');
+const live = new LiveState();
+live.telemetry([{ device: 'd1', metric: 't', time: 1, value: 2 }], 1);
+assert.equal(live.frame(1).id, 1);
+// The console's page ships built inside the package.
+assert.ok(existsSync(join(import.meta.dirname, 'node_modules/@outpost/console/dist/web/app.js')));
+console.log('consumer-test: 11 entry points imported, one call each checked');
 EOF
 step "importing every entry point under Node"
 (cd "$WORK/app" && node check.mjs) || fail "runtime imports"
