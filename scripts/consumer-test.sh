@@ -84,7 +84,7 @@ assert.equal(deviceFromTopic('devices/pump-1/telemetry'), 'pump-1');
 assert.equal(shadowTopic('thing-1', 'update', 'accepted'), '$aws/things/thing-1/shadow/update/accepted');
 const live = new LiveState();
 live.telemetry([{ device: 'd1', metric: 't', time: 1, value: 2 }], 1);
-assert.equal(live.frame(1).id, 1);
+assert.equal(live.frame(1)?.id, 1);
 // The console's page ships built inside the package.
 assert.ok(existsSync(join(import.meta.dirname, 'node_modules/@outpost/console/dist/web/app.js')));
 console.log('consumer-test: 11 entry points imported, one call each checked');

@@ -13,7 +13,7 @@ import type { DeviceClient } from '@outpost/device-sdk';
 
 // Page-side code (page.evaluate, waitForFunction) runs in the browser; the repo's Node program
 // has no DOM lib, so these few globals are declared here, for this file only.
-interface PageNode { textContent: string | null; value?: string }
+interface PageNode { textContent: string | null }
 declare const document: { querySelector(s: string): PageNode | null; querySelectorAll(s: string): Iterable<PageNode> };
 declare const window: { outpostConsole: { stats(): { frames: number; gaps: number; lastEventId: number; lags: number[]; devices: number } } };
 
@@ -63,6 +63,16 @@ afterAll(async () => {
 
 const text = (sel: string) => page.$eval(sel, (el) => el.textContent ?? '');
 
+/** Replaces a controlled field's text as a person would (select all, type): every keystroke goes through the page's state. */
+async function retype(sel: string, value: string): Promise<void> {
+  await page.focus(sel);
+  await page.keyboard.down('Control');
+  await page.keyboard.press('KeyA');
+  await page.keyboard.up('Control');
+  await page.keyboard.press('Backspace');
+  await page.type(sel, value);
+}
+
 describe.skipIf(!hasChromium())('the console in headless Chromium', () => {
   it('a wrong token gets nothing: the login page again, no session', async () => {
     await page.goto(new URL('/login', f.console.url).href);
@@ -107,10 +117,10 @@ describe.skipIf(!hasChromium())('the console in headless Chromium', () => {
     await page.screenshot({ path: join(shots, 'console-devices.png') });
     await page.click('a[href="#/devices/pump-1"]');
     await page.waitForSelector('#desired-edit');
-    await page.$eval('#desired-edit', (el) => { (el as unknown as PageNode).value = ''; });
-    await page.type('#desired-edit', '{"intervalS": 5}');
+    await retype('#desired-edit', '{"intervalS": 5}');
     await page.click('form.edit button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('pre[data-section="reported"]')?.textContent?.includes('"intervalS": 5'), { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('pre[data-section="reported"]')?.textContent?.includes('"intervalS": 5'), { timeout: 10_000 })
+      .catch(async (e: unknown) => { throw new Error(`${String(e)}; the page says: ${await text('#edit-status')}`); });
     expect(deltas).toContainEqual({ intervalS: 5 });
     await page.waitForFunction(() => document.querySelector('#edit-status')?.textContent?.includes('The device reported'), { timeout: 5_000 });
     expect(await text('pre[data-section="delta"]')).toBe('—');
@@ -132,10 +142,8 @@ describe.skipIf(!hasChromium())('the console in headless Chromium', () => {
   it('History: a time range downsampled by the store', async () => {
     await page.goto(`${f.console.url}#/history`);
     await page.waitForSelector('#view[data-view="history"] form');
-    await page.$eval('input[list="device-ids"]', (el) => { (el as unknown as PageNode).value = ''; });
-    await page.type('input[list="device-ids"]', 'fan-1');
-    await page.$eval('input[list="metric-names"]', (el) => { (el as unknown as PageNode).value = ''; });
-    await page.type('input[list="metric-names"]', 'temperature');
+    await retype('input[list="device-ids"]', 'fan-1');
+    await retype('input[list="metric-names"]', 'temperature');
     await page.select('select', '900000');
     await page.click('#view form button[type=submit]');
     await page.waitForFunction(() => /\d+ buckets/.test(document.querySelector('#history-status')?.textContent ?? ''), { timeout: 10_000 });
