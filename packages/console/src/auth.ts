@@ -69,6 +69,12 @@ export class Sessions {
     return { ...s, id };
   }
 
+  /** Whether session `id` is open and not expired. */
+  has(id: string): boolean {
+    const s = this.#sessions.get(id);
+    return s !== undefined && s.expires > this.now();
+  }
+
   logout(id: string): void {
     this.#sessions.delete(id);
   }

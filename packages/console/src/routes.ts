@@ -21,7 +21,9 @@ export interface RouteContext {
   readonly store: Pick<TimeSeriesQueries, 'downsample' | 'lastValues'> | undefined;
   readonly shadow: ShadowAppClient | undefined;
   readonly watchShadow: (thing: string) => void;
-  readonly addViewer: (req: IncomingMessage, res: ServerResponse, lastEventId: number | undefined) => void;
+  readonly addViewer: (req: IncomingMessage, res: ServerResponse, lastEventId: number | undefined, session: string) => void;
+  /** Ends the event streams opened with a session. */
+  readonly endSession: (session: string) => void;
   readonly maxBodyBytes: number;
   readonly maxHistoryPoints: number;
   readonly sessionTtlMs: number;
@@ -162,7 +164,7 @@ async function authed(ctx: RouteContext, req: IncomingMessage, res: ServerRespon
   if (get && path === '/api/events') {
     const header = req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? undefined;
     const n = header === undefined ? NaN : Number(header);
-    return ctx.addViewer(req, res, Number.isSafeInteger(n) ? n : undefined);
+    return ctx.addViewer(req, res, Number.isSafeInteger(n) ? n : undefined, s.id);
   }
   if (get && path === '/api/devices') return devices(ctx, res);
   if (get && path === '/api/history') return history(ctx, url.searchParams, res);
@@ -178,6 +180,7 @@ async function authed(ctx: RouteContext, req: IncomingMessage, res: ServerRespon
   if (req.method === 'POST' && path === '/logout') {
     checkCsrf(ctx, req, s);
     ctx.sessions.logout(s.id);
+    ctx.endSession(s.id);
     res.setHeader('Set-Cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
     return sendJson(res, 200, {});
   }

@@ -147,6 +147,8 @@ async function connectMqtt(o: ConsoleOptions): Promise<MqttClient> {
 
 interface Viewer {
   readonly res: ServerResponse;
+  /** The session it was opened with: the stream ends when that session does. */
+  readonly session: string;
 }
 
 const sse = (f: Frame): string => `id: ${f.id}\nevent: frame\ndata: ${f.data}\n\n`;
@@ -221,7 +223,7 @@ export async function startConsole(options: ConsoleOptions): Promise<Console> {
 
   const viewers = new Set<Viewer>();
   let slowViewers = 0;
-  const addViewer = (req: IncomingMessage, res: ServerResponse, lastId: number | undefined): void => {
+  const addViewer = (req: IncomingMessage, res: ServerResponse, lastId: number | undefined, session: string): void => {
     if (viewers.size >= maxViewers) throw new ConsoleError('CLOSED', `${maxViewers} viewers already`);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.write('retry: 1000\n\n');
@@ -232,7 +234,7 @@ export async function startConsole(options: ConsoleOptions): Promise<Console> {
       const snap = live.snapshot(now());
       res.write(`id: ${snap.id}\nevent: snapshot\ndata: ${JSON.stringify(snap)}\n\n`);
     }
-    const v: Viewer = { res };
+    const v: Viewer = { res, session };
     viewers.add(v);
     req.socket.setNoDelay(true);
     res.on('close', () => viewers.delete(v));
@@ -250,7 +252,20 @@ export async function startConsole(options: ConsoleOptions): Promise<Console> {
       } else v.res.write(chunk);
     }
   }, frameMs);
-  const ping = setInterval(() => { for (const v of viewers) v.res.write(': ping\n\n'); }, 15_000);
+  // A stream outlives no session: ended at logout (endSession) or, at the next ping, at expiry.
+  const endSession = (session: string): void => {
+    for (const v of viewers) {
+      if (v.session !== session) continue;
+      viewers.delete(v);
+      v.res.end();
+    }
+  };
+  const ping = setInterval(() => {
+    for (const v of viewers) {
+      if (ctx?.sessions.has(v.session) === true) v.res.write(': ping\n\n');
+      else endSession(v.session);
+    }
+  }, 15_000);
 
   let ctx: Parameters<typeof route>[0] | undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -281,7 +296,7 @@ export async function startConsole(options: ConsoleOptions): Promise<Console> {
   if (isLoopback(host)) for (const h of ['127.0.0.1', 'localhost', '[::1]']) hosts.add(`${h}:${bound}`);
   ctx = {
     sessions: new Sessions(token, sessionTtlMs, intOption('startConsole: maxSessions', options.maxSessions, 100, 1), now),
-    assets, tls, hosts, live, now, store: options.store, shadow, watchShadow, addViewer,
+    assets, tls, hosts, live, now, store: options.store, shadow, watchShadow, addViewer, endSession,
     maxBodyBytes: intOption('startConsole: maxBodyBytes', options.maxBodyBytes, 64 * 1024, 1024),
     maxHistoryPoints: intOption('startConsole: maxHistoryPoints', options.maxHistoryPoints, 2_000, 1),
     sessionTtlMs,

@@ -131,3 +131,23 @@ describe('the event stream', () => {
     expect(values).toEqual([2, 3, 4]);
   });
 });
+
+describe('logout', () => {
+  it('ends the session and its open event stream; the cookie gets nothing afterwards', async () => {
+    const r = await login(f.console.token);
+    const own = (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const ownCsrf = ((await (await fetch(url('/api/session'), { headers: { cookie: own } })).json()) as { csrf: string }).csrf;
+    const stream = readSse(url('/api/events'), { cookie: own });
+    expect(await stream.status).toBe(200);
+    await stream.next((e) => e.event === 'snapshot');
+    const ended = new Promise<void>((resolve) => { const t = setInterval(() => { if (f.console.stats().viewers === 0) { clearInterval(t); resolve(); } }, 20); });
+    // Only this stream is open (the earlier tests' readers are gone once the server saw them close).
+    while (f.console.stats().viewers !== 1) await new Promise((res) => setTimeout(res, 20));
+    const out = await fetch(url('/logout'), { method: 'POST', headers: { cookie: own, 'X-CSRF-Token': ownCsrf } });
+    expect(out.status).toBe(200);
+    await ended;
+    stream.close();
+    expect((await fetch(url('/api/session'), { headers: { cookie: own } })).status).toBe(401);
+    expect((await fetch(url('/api/session'), { headers: { cookie } })).status).toBe(200); // the other session is untouched
+  });
+});
