@@ -23,3 +23,21 @@ test('--console: the login URL and token printed; the console shows the live fle
   expect(ids).toEqual(expect.arrayContaining(['line-1', 'line-2', 'line-3', 'line-4', 'line-5', 'line-6']));
   expect(await done).toBe(0);
 }, 60_000);
+
+test('a filter the broker refuses (Aedes answers SUBACK 0x80) is counted, not fatal: the console runs without it', async () => {
+  const { createFleetCA, issueDeviceCertificate, issueServerCertificate } = await import('@outpost/device-sdk');
+  const { startConsole } = await import('@outpost/console');
+  const { startEmbeddedBroker } = await import('../src/broker.js');
+  const ca = await createFleetCA({ commonName: 'Console Refusal CA' });
+  const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1'] });
+  // ops-console is an application: it may read devices/… and $aws/things/…, not alerts/….
+  const broker = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console'] });
+  try {
+    const id = await issueDeviceCertificate({ ca, deviceId: 'ops-console' });
+    const con = await startConsole({ brokerUrl: broker.url, ca: ca.certificatePem, cert: id.certificatePem, key: id.privateKeyPem as string, clientId: 'ops-console', protocolVersion: 4, shadow: false });
+    expect(con.stats().refusedSubscriptions).toEqual(['alerts/#']);
+    await con.close();
+  } finally {
+    await broker.close();
+  }
+});
