@@ -65,6 +65,8 @@ import { compareVersions, generateKeyPair, keyIdOf } from '@outpost/ota';
 import { deviceFromTopic } from '@outpost/pipeline';
 import { brokerConfig } from '@outpost/pki';
 import { shadowTopic } from '@outpost/shadow';
+import { LiveState } from '@outpost/console';
+import { existsSync } from 'node:fs';
 
 let help = '';
 assert.equal(await run(['--help'], { stdout: (t) => (help += t), stderr: () => undefined, cwd: process.cwd() }), 0);
@@ -85,7 +87,12 @@ assert.equal(deviceFromTopic('devices/pump-1/telemetry'), 'pump-1');
 assert.equal(jobsTopicPrefix('thing-1'), '$aws/things/thing-1/jobs');
 assert.equal(shadowTopic('thing-1', 'update', 'accepted'), '$aws/things/thing-1/shadow/update/accepted');
 assert.ok(brokerConfig({ caPath: '/ca.pem', serverCertPath: '/s.pem', serverKeyPath: '/s.key', aclPath: '/acl', port: 8883 }).acl.includes('pattern readwrite devices/%u/#'));
-console.log('consumer-test: 12 entry points imported, one call each checked');
+const live = new LiveState();
+live.telemetry([{ device: 'd1', metric: 't', time: 1, value: 2 }], 1);
+assert.equal(live.frame(1)?.id, 1);
+// The console's page ships built inside the package.
+assert.ok(existsSync(join(import.meta.dirname, 'node_modules/@outpost/console/dist/web/app.js')));
+console.log('consumer-test: 13 entry points imported, one call each checked');
 EOF
 step "importing every entry point under Node"
 (cd "$WORK/app" && node check.mjs) || fail "runtime imports"

@@ -18,6 +18,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_apt+=(postgr
 # InfluxDB 1.x for the InfluxDB sink's tests (they run `influxd run -config FILE` in a temp dir).
 installed_influx=0
 if ! command -v influxd >/dev/null 2>&1; then need_apt+=(influxdb); installed_influx=1; fi
+# Debian's Chromium for @outpost/console's browser tests and benchmarks (puppeteer-core drives
+# /usr/bin/chromium: no browser download).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFleetCA, issueDeviceCertificate, issueServerCertificate, type FleetCA } from '@outpost/pki';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { CONSOLE_ID, runConsoleFleet } from './console.js';
 import { cloudPipeline, PIPELINE_ID } from './chapters/cloud-pipeline.js';
 import { coapDevice } from './chapters/coap-device.js';
 import { lorawanField } from './chapters/lorawan-field.js';
@@ -36,6 +37,9 @@ Options:
                       DuckDB), e.g. postgres://postgres@127.0.0.1:5432/postgres
   --influx URL        also write the pipeline chapter's time series to InfluxDB 1.x
                       (database outpost_demo), e.g. http://127.0.0.1:8086
+  --console           then keep a live fleet running with the fleet console (its login URL
+                      and access token printed) until Ctrl-C; embedded broker only
+  --console-for MS    with --console: stop after MS milliseconds (smoke runs, tests)
   --chapter ID        run only this chapter (${chapters.map((c) => c.id).join(', ')})
   --json              print the summary as JSON
   -h, --help          this text
@@ -60,6 +64,8 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
         pg: { type: 'string' },
         influx: { type: 'string' },
         json: { type: 'boolean', default: false },
+        console: { type: 'boolean', default: false },
+        'console-for': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -97,7 +103,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
   } else {
     ca = await createFleetCA({ commonName: 'Outpost Demo Fleet CA' });
     const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1', 'localhost'] });
-    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console', PIPELINE_ID], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID] });
+    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console', PIPELINE_ID, CONSOLE_ID], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID, CONSOLE_ID] });
     url = embedded.url;
     protocolVersion = 4;
     say(`Outpost fleet demo: embedded broker on ${url} (TLS, client certificates required)`);
@@ -137,6 +143,11 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
         io.stderr(`demo: chapter "${chapter.id}" failed: ${(err as Error).message}\n`);
       }
     }
+    if (values['console'] === true && embedded !== undefined) {
+      say('\nFleet console');
+      const ms = Number(values['console-for']);
+      await runConsoleFleet(ctx, untilSignal(Number.isSafeInteger(ms) && ms > 0 ? ms : undefined), (login, token) => { if (json) io.stdout(`${JSON.stringify({ console: login, token })}\n`); });
+    } else if (values['console'] === true) io.stderr('demo: --console needs the embedded broker (its ACL has the console identity)\n');
   } finally {
     await embedded?.close();
   }
@@ -145,6 +156,16 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
   if (json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
   else say(`\nSummary: ${issued.size} device certificates issued, ${selected.length} chapter(s) in ${String(summary['seconds'])} s${failed ? ', WITH FAILURES' : ''}.`);
   return failed ? 1 : 0;
+}
+
+/** Resolves on Ctrl-C (SIGINT) or SIGTERM, or after `ms`. */
+function untilSignal(ms?: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = ms === undefined ? undefined : setTimeout(() => stop(), ms);
+    const stop = (): void => { clearTimeout(timer); process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
 
 function loadCa(dir: string): FleetCA {

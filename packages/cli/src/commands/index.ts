@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { bufferCommands } from './buffer.js';
+import { consoleCommands } from './console.js';
 import { demoCommands } from './demo.js';
 import { jobsCommands } from './jobs.js';
 import { loraCommands } from './lora.js';
@@ -13,6 +14,7 @@ import { shadowCommands } from './shadow.js';
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
   ...bufferCommands,
+  ...consoleCommands,
   ...demoCommands,
   ...jobsCommands,
   ...loraCommands,
