@@ -55,7 +55,12 @@ interface RegistryFile {
   devices: Record<string, { current: RegisteredCertificate; previous: RegisteredCertificate[]; revoked: boolean }>;
   /** SPKI fingerprint → device id, for every key ever certified (renewed-away keys included). */
   keys: Record<string, string>;
+  /** The provisioning service's state (provisioning/state.ts), committed with the devices it issues. */
+  provisioning?: unknown;
 }
+
+/** @internal The registry as a provisioning transaction sees it. */
+export type RegistryData = RegistryFile;
 
 /** Options of {@link CaDir.issueDevice}: those of {@link issueDeviceCertificate} without `ca`, plus `renew`. */
 export interface IssueRegisteredDeviceOptions extends Omit<IssueDeviceOptions, 'ca'> {
@@ -245,6 +250,28 @@ export class CaDir {
   async credentials(): Promise<{ certificatePem: string; privateKeyPem: string; chainPem: string }> {
     const privateKeyPem = await readFile(this.keyPath, 'utf8');
     return { certificatePem: this.certificatePem, privateKeyPem, chainPem: this.chainPem };
+  }
+
+  /**
+   * @internal Applies `fn` to the registry and writes it once (atomically, fsynced): the
+   * provisioning service's group commit. If `fn` throws or the write fails, the registry in
+   * memory is restored and nothing was committed.
+   */
+  async transact<T>(fn: (registry: RegistryData) => T): Promise<T> {
+    const before = JSON.stringify(this.#registry);
+    try {
+      const result = fn(this.#registry);
+      await this.#save();
+      return result;
+    } catch (err) {
+      this.#registry = JSON.parse(before) as RegistryFile;
+      throw err;
+    }
+  }
+
+  /** @internal Reads the registry in memory (no I/O): `fn` must not change it. */
+  peek<T>(fn: (registry: Readonly<RegistryData>) => T): T {
+    return fn(this.#registry);
   }
 
   async #save(): Promise<void> {
