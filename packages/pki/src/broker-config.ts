@@ -108,8 +108,23 @@ function checkClaims(fn: string, claims: unknown): Array<[string, string[]]> {
   });
 }
 
-// AWS IoT fleet provisioning MQTT API topics (REFERENCES.md "Fleet operations").
-function claimAcl(name: string, templates: readonly string[]): string[] {
+/**
+ * The ACL lines of one claim (what `brokerConfig({ claims })` writes for it): the claim may
+ * publish provisioning requests and read their answers, for the given templates, nothing else.
+ * AWS IoT fleet provisioning MQTT API topics (REFERENCES.md "Fleet operations").
+ *
+ * @example
+ * ```ts
+ * import { claimAcl } from '@outpost/pki';
+ * const lines = claimAcl('line-1', ['factory']);
+ * lines.includes('user claim+line-1'); // true
+ * lines.includes('topic write $aws/provisioning-templates/factory/provision/json'); // true
+ * lines.some((l) => l.startsWith('pattern')); // false
+ * ```
+ */
+export function claimAcl(name: string, templates: readonly string[]): string[] {
+  const fn = 'claimAcl';
+  checkClaims(fn, { [checkDeviceId(fn, name, 'name')]: templates });
   return [
     '',
     `# Claim "${name}" (CN claim+${name}): only the fleet provisioning topics. No pattern applies to a`,

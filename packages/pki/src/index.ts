@@ -28,14 +28,14 @@ export { createRevocationList } from './crl.js';
 export type { RevokedCertificate, CreateRevocationListOptions } from './crl.js';
 
 // --- broker configuration ---
-export { brokerConfig } from './broker-config.js';
+export { brokerConfig, claimAcl } from './broker-config.js';
 export type { BrokerConfigOptions, BrokerConfig } from './broker-config.js';
 export { writeBrokerFiles } from './broker-files.js';
 export type { WriteBrokerFilesOptions, BrokerFiles } from './broker-files.js';
 
 // --- fleet provisioning by claim (AWS IoT fleet provisioning MQTT API) ---
-export { claimCommonName, issueClaimCertificate } from './provisioning-claim.js';
-export type { IssueClaimOptions } from './provisioning-claim.js';
+export { claimCommonName, issueClaimCertificate, issueEvictionCertificate } from './provisioning-claim.js';
+export type { IssueClaimOptions, IssueEvictionOptions } from './provisioning-claim.js';
 export { provisioningTopics } from './provisioning-protocol.js';
 export type { PayloadFormat, Rejection } from './provisioning-protocol.js';
 export { startProvisioningService } from './provisioning-service.js';

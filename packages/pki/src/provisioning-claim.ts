@@ -67,3 +67,45 @@ export async function issueClaimCertificate(options: IssueClaimOptions): Promise
   if (rest.ca === undefined) throw new PkiError('CERT_INVALID', `${fn}: ca is required`);
   return issueClientCertificate(fn, { ...rest, validityDays: validityDays ?? 30 }, cn);
 }
+
+/** Options of {@link issueEvictionCertificate}. */
+export interface IssueEvictionOptions {
+  readonly ca: CaCredentials;
+  /** The device whose open session is to be taken over. */
+  readonly deviceId: string;
+  /** Lifetime in seconds, default 300: the certificate is for one CONNECT, right now. */
+  readonly validitySeconds?: number;
+  readonly now?: Date;
+}
+
+/**
+ * A short-lived certificate with a device's CN and a new key, for cutting the open session of a
+ * revoked device. Mosquitto checks the CRL at the handshake only; with
+ * `use_username_as_clientid` (brokerConfig's `bindClientId`, the default) no other identity can
+ * take the device's client id, but a CONNECT with this certificate can: the broker closes the
+ * old connection (MQTT 3.1.1 §3.1.4, MQTT 5 reason 0x8E), and the device's reconnects then fail
+ * on the CRL. Connect with it once, disconnect, and drop the key (`outpost pki revoke --broker`
+ * does all of it). It is not registered, so it does not replace the device's certificate.
+ *
+ * @example
+ * ```ts
+ * import { createFleetCA, issueEvictionCertificate } from '@outpost/pki';
+ * const ca = await createFleetCA();
+ * const e = await issueEvictionCertificate({ ca, deviceId: 'lost-1' });
+ * e.deviceId; // 'lost-1'
+ * e.notAfter.getTime() - e.notBefore.getTime() <= 10 * 60_000; // true
+ * ```
+ */
+export async function issueEvictionCertificate(options: IssueEvictionOptions): Promise<DeviceCertificate> {
+  const fn = 'issueEvictionCertificate';
+  assertOptions(fn, options);
+  const deviceId = options.deviceId;
+  if (typeof deviceId !== 'string') throw new TypeError(`${fn}: deviceId: expected a string, got ${describe(deviceId)}`);
+  const problem = deviceIdProblem(deviceId);
+  if (problem !== undefined) throw new RangeError(`${fn}: deviceId: ${problem}`);
+  const seconds = options.validitySeconds ?? 300;
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new RangeError(`${fn}: validitySeconds: expected an integer in [1, 3600], got ${String(seconds)}`);
+  const now = options.now ?? new Date();
+  // Backdated 1 minute for a broker clock slightly behind, not the usual 5.
+  return issueClientCertificate(fn, { ca: options.ca, notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + seconds * 1000) }, deviceId);
+}

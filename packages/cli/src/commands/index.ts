@@ -6,6 +6,7 @@ import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
 import { pipelineCommands } from './pipeline.js';
 import { pkiCommands } from './pki.js';
+import { provisioningCommands } from './provisioning.js';
 import { shadowCommands } from './shadow.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
@@ -17,5 +18,6 @@ export const commands: readonly Command[] = [
   ...otaCommands,
   ...pipelineCommands,
   ...pkiCommands,
+  ...provisioningCommands,
   ...shadowCommands,
 ];
