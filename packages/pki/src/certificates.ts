@@ -332,9 +332,9 @@ export async function issueDeviceCertificate(options: IssueDeviceOptions): Promi
  * Internal (claim-cert.ts): a clientAuth certificate with the given CN, checked by the caller.
  * `deviceId` in the result is that CN.
  */
-export async function issueClientCertificate(fn: string, options: Omit<IssueDeviceOptions, 'deviceId'>, deviceId: string): Promise<DeviceCertificate> {
+export async function issueClientCertificate(fn: string, options: Omit<IssueDeviceOptions, 'deviceId'>, deviceId: string, loaded?: LoadedCa): Promise<DeviceCertificate> {
   const x509 = await loadX509();
-  const ca = await loadCa(fn, options.ca);
+  const ca = loaded ?? (await loadCa(fn, options.ca)); // loaded: the provisioning service signs many with one CA
   const { notBefore, notAfter } = validity(fn, options, ca, 365);
   const key = await subjectKey(fn, options);
   const serialNumber = randomSerial();

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { CaDir, RegistryData } from './ca-dir.js';
-import { issueDeviceCertificate } from './certificates.js';
+import { issueClientCertificate, loadCa } from './certificates.js';
 import { assertOptions, describe, optionalBoolean, optionalInt } from './args.js';
 import { checkProvisioningCsr } from './provisioning-csr-check.js';
 import { REQUEST_FILTERS, decodePayload, encodePayload, parseRequestTopic, type PayloadFormat, type Rejection, type RequestTopic } from './provisioning-protocol.js';
@@ -133,6 +133,7 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
   const registerLimit = checkRateLimit(fn, 'registerRateLimit', options.registerRateLimit, { ratePerSecond: 100, burst: 200 });
   const registerBuckets = new Map<string, TokenBucket>();
   const credentials = await ca.credentials();
+  const signer = await loadCa(fn, credentials); // the CA key imported once, not per certificate
   const stats = { accepted: 0, rejected: 0, throttled: 0, commits: 0 };
 
   // Group commit: every op queued while a write is in progress goes into the next write.
@@ -190,7 +191,8 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
         if (!csr.ok) throw new Refusal(400, 'InvalidCsr', csr.reason);
         deviceId = csr.deviceId;
         if (!(await allowed(allow, { stage: 'create', deviceId }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
-        const cert = await issueDeviceCertificate({ ca: credentials, deviceId, csrPem: body['certificateSigningRequest'] as string, validityDays, now: new Date(t) });
+        // The CSR's signature was verified above: sign its public key.
+        const cert = await issueClientCertificate(fn, { ca: credentials, publicKeyPem: csr.publicKeyPem, validityDays, now: new Date(t) }, deviceId, signer);
         const token = randomBytes(32).toString('base64url');
         await commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + tokenTtlMs, now: t, allowReprovision }));
         const certificateId = certificateIdOf(cert);
