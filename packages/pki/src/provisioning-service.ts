@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { CaDir, RegistryData } from './ca-dir.js';
-import { issueClientCertificate, loadCa } from './certificates.js';
+import { issueClientCertificate, loadCa, type CaCredentials, type LoadedCa } from './certificates.js';
 import { assertOptions, describe, optionalBoolean, optionalInt } from './args.js';
 import { checkProvisioningCsr } from './provisioning-csr-check.js';
 import { REQUEST_FILTERS, decodePayload, encodePayload, parseRequestTopic, type PayloadFormat, type Rejection, type RequestTopic } from './provisioning-protocol.js';
@@ -100,6 +100,159 @@ export interface ProvisioningService {
 
 type Op = { apply(reg: RegistryData): unknown; resolve(v: unknown): void; reject(e: unknown): void };
 
+interface Config {
+  readonly client: ProvisioningMqttClient;
+  readonly ca: CaDir;
+  readonly templates: Map<string, ProvisioningTemplate>;
+  readonly allow: PreProvisioningHook;
+  readonly allowReprovision: boolean;
+  readonly tokenTtlMs: number;
+  readonly validityDays: number;
+  readonly maxBatch: number;
+  readonly now: () => number;
+  readonly log: (event: ProvisioningEvent) => void;
+  readonly createLimit: RateLimit;
+  readonly registerLimit: RateLimit;
+}
+
+/** What an accepted request answers and logs. */
+interface Outcome {
+  readonly body: object;
+  readonly deviceId: string;
+  readonly certificateId: string;
+}
+
+function checkConfig(fn: string, options: ProvisioningServiceOptions): Config {
+  assertOptions(fn, options);
+  const { client, ca } = options;
+  if (typeof client !== 'object' || client === null || typeof client.publish !== 'function') throw new TypeError(`${fn}: client: expected an MQTT.js client, got ${describe(client)}`);
+  if (typeof ca !== 'object' || ca === null || typeof ca.transact !== 'function') throw new TypeError(`${fn}: ca: expected a CaDir (openCaDir), got ${describe(ca)}`);
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new TypeError(`${fn}: now: expected a function, got ${describe(now)}`);
+  return {
+    client, ca, now,
+    templates: checkTemplates(fn, options.templates),
+    allow: checkHook(fn, options.allow),
+    allowReprovision: optionalBoolean(fn, 'allowReprovision', options.allowReprovision) ?? false,
+    tokenTtlMs: optionalInt(fn, 'tokenTtlMs', options.tokenTtlMs, 1_000, 86_400_000) ?? 300_000,
+    validityDays: optionalInt(fn, 'validityDays', options.validityDays, 1, 36_500) ?? 365,
+    maxBatch: optionalInt(fn, 'maxBatch', options.maxBatch, 1, 65_536) ?? 256,
+    log: options.log ?? (() => undefined),
+    createLimit: checkRateLimit(fn, 'createRateLimit', options.createRateLimit, { ratePerSecond: 100, burst: 200 }),
+    registerLimit: checkRateLimit(fn, 'registerRateLimit', options.registerRateLimit, { ratePerSecond: 100, burst: 200 }),
+  };
+}
+
+class Server {
+  readonly stats = { accepted: 0, rejected: 0, throttled: 0, commits: 0 };
+  readonly inFlight = new Set<Promise<void>>();
+  readonly #queue: Op[] = [];
+  #draining: Promise<void> | undefined;
+  readonly #createBucket: TokenBucket;
+  readonly #registerBuckets = new Map<string, TokenBucket>();
+
+  constructor(readonly c: Config, readonly credentials: CaCredentials, readonly signer: LoadedCa) {
+    this.#createBucket = new TokenBucket(c.createLimit, c.now());
+  }
+
+  /** Group commit: every op queued while a write is in progress goes into the next write. */
+  commit<T>(apply: (reg: RegistryData) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ apply, resolve: resolve as (v: unknown) => void, reject });
+      this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.c.maxBatch);
+      const results: Array<{ ok: boolean; v: unknown }> = [];
+      try {
+        await this.c.ca.transact((reg) => {
+          for (const op of batch) {
+            try {
+              results.push({ ok: true, v: op.apply(reg) });
+            } catch (err) {
+              results.push({ ok: false, v: err });
+            }
+          }
+        });
+        this.stats.commits++;
+        batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.v) : op.reject(results[i]!.v)));
+      } catch (err) {
+        for (const op of batch) op.reject(err);
+      }
+    }
+  }
+
+  answer(topic: string, format: PayloadFormat, body: object): Promise<void> {
+    return new Promise((resolve) => {
+      const bytes = encodePayload(format, body);
+      this.c.client.publish(topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, () => resolve());
+    });
+  }
+
+  async handle(topic: string, req: RequestTopic, payload: Uint8Array): Promise<void> {
+    const t = this.c.now();
+    const body = decodePayload(req.format, payload);
+    const token = body?.['clientToken'];
+    const echo = typeof token === 'string' && token.length <= 64 ? { clientToken: token } : {};
+    const template = req.op === 'register' ? { template: req.template } : {};
+    const ctx: { deviceId?: string } = {};
+    try {
+      if (body === undefined) throw new Refusal(400, 'InvalidPayload', `the payload is not a ${req.format.toUpperCase()} object`);
+      if (req.op === 'create-keys') {
+        throw new Refusal(400, 'CreateKeysAndCertificateNotSupported', 'send a CSR to create-from-csr: the private key stays on the device (on a shared broker topic a generated key would reach every claim)');
+      }
+      const out = req.op === 'create-from-csr' ? await this.create(body, t, ctx) : await this.register(req.template, body, t, ctx);
+      await this.answer(`${topic}/accepted`, req.format, { ...out.body, ...echo });
+      this.stats.accepted++;
+      this.c.log({ time: t, op: req.op, outcome: 'accepted', deviceId: out.deviceId, certificateId: out.certificateId, ...template });
+    } catch (err) {
+      const r = err instanceof Refusal ? err : new Refusal(500, 'InternalError', err instanceof Error ? err.message : String(err));
+      if (r.statusCode === 429) this.stats.throttled++;
+      else this.stats.rejected++;
+      const rejection: Rejection = { statusCode: r.statusCode, errorCode: r.errorCode, errorMessage: r.message, ...echo };
+      await this.answer(`${topic}/rejected`, req.format, rejection);
+      this.c.log({ time: t, op: req.op, outcome: 'rejected', ...(ctx.deviceId === undefined ? {} : { deviceId: ctx.deviceId }), ...template, statusCode: r.statusCode, errorCode: r.errorCode, errorMessage: r.message });
+    }
+  }
+
+  /** CreateCertificateFromCsr. */
+  async create(body: Record<string, unknown>, t: number, ctx: { deviceId?: string }): Promise<Outcome> {
+    if (!this.#createBucket.take(t)) throw throttled();
+    const csr = await checkProvisioningCsr(body['certificateSigningRequest']);
+    if (!csr.ok) throw new Refusal(400, 'InvalidCsr', csr.reason);
+    const deviceId = (ctx.deviceId = csr.deviceId);
+    if (!(await allowed(this.c.allow, { stage: 'create', deviceId }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
+    // The CSR's signature was verified above: sign its public key.
+    const cert = await issueClientCertificate('startProvisioningService', { ca: this.credentials, publicKeyPem: csr.publicKeyPem, validityDays: this.c.validityDays, now: new Date(t) }, deviceId, this.signer);
+    const token = randomBytes(32).toString('base64url');
+    await this.commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + this.c.tokenTtlMs, now: t, allowReprovision: this.c.allowReprovision }));
+    const certificateId = certificateIdOf(cert);
+    return { deviceId, certificateId, body: { certificateId, certificatePem: cert.chainPem, certificateOwnershipToken: token } };
+  }
+
+  /** RegisterThing. */
+  async register(name: string, body: Record<string, unknown>, t: number, ctx: { deviceId?: string }): Promise<Outcome> {
+    const tpl = this.c.templates.get(name);
+    if (tpl === undefined) throw new Refusal(404, 'NotFound', `no provisioning template "${name}"`);
+    let bucket = this.#registerBuckets.get(name);
+    if (bucket === undefined) this.#registerBuckets.set(name, (bucket = new TokenBucket(this.c.registerLimit, t)));
+    if (!bucket.take(t)) throw throttled();
+    const token = body['certificateOwnershipToken'];
+    if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new Refusal(400, 'InvalidPayload', 'certificateOwnershipToken: expected a string');
+    const parameters = checkParameters(body['parameters']);
+    const param = tpl.thingNameParameter ?? 'SerialNumber';
+    // A read outside the commit, for the hook; recordRegistered checks again inside it.
+    const deviceId = (ctx.deviceId = this.c.ca.peek((reg) => pendingFor(reg as RegistryData, token, t)).deviceId);
+    if (parameters[param] !== deviceId) throw new Refusal(403, 'ThingNameMismatch', `parameters.${param} "${String(parameters[param])}" is not the certificate's device id "${deviceId}"`);
+    if (!(await allowed(this.c.allow, { stage: 'register', deviceId, template: name, parameters }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
+    const p = await this.commit((reg) => recordRegistered(reg, { token, template: name, parameters, now: t }));
+    return { deviceId, certificateId: p.certificateId, body: { deviceConfiguration: tpl.deviceConfiguration ?? {}, thingName: p.deviceId } };
+  }
+}
+
 /**
  * Starts the fleet provisioning service on `client`. AWS IoT fleet provisioning semantics:
  * CreateCertificateFromCsr → `{ certificateId, certificatePem, certificateOwnershipToken }`,
@@ -116,135 +269,24 @@ type Op = { apply(reg: RegistryData): unknown; resolve(v: unknown): void; reject
  */
 export async function startProvisioningService(options: ProvisioningServiceOptions): Promise<ProvisioningService> {
   const fn = 'startProvisioningService';
-  assertOptions(fn, options);
-  const { client, ca } = options;
-  if (typeof client !== 'object' || client === null || typeof client.publish !== 'function') throw new TypeError(`${fn}: client: expected an MQTT.js client, got ${describe(client)}`);
-  if (typeof ca !== 'object' || ca === null || typeof ca.transact !== 'function') throw new TypeError(`${fn}: ca: expected a CaDir (openCaDir), got ${describe(ca)}`);
-  const templates = checkTemplates(fn, options.templates);
-  const allow = checkHook(fn, options.allow);
-  const allowReprovision = optionalBoolean(fn, 'allowReprovision', options.allowReprovision) ?? false;
-  const tokenTtlMs = optionalInt(fn, 'tokenTtlMs', options.tokenTtlMs, 1_000, 86_400_000) ?? 300_000;
-  const validityDays = optionalInt(fn, 'validityDays', options.validityDays, 1, 36_500) ?? 365;
-  const maxBatch = optionalInt(fn, 'maxBatch', options.maxBatch, 1, 65_536) ?? 256;
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new TypeError(`${fn}: now: expected a function, got ${describe(now)}`);
-  const log = options.log ?? (() => undefined);
-  const createBucket = new TokenBucket(checkRateLimit(fn, 'createRateLimit', options.createRateLimit, { ratePerSecond: 100, burst: 200 }), now());
-  const registerLimit = checkRateLimit(fn, 'registerRateLimit', options.registerRateLimit, { ratePerSecond: 100, burst: 200 });
-  const registerBuckets = new Map<string, TokenBucket>();
-  const credentials = await ca.credentials();
-  const signer = await loadCa(fn, credentials); // the CA key imported once, not per certificate
-  const stats = { accepted: 0, rejected: 0, throttled: 0, commits: 0 };
-
-  // Group commit: every op queued while a write is in progress goes into the next write.
-  const queue: Op[] = [];
-  let draining: Promise<void> | undefined;
-  const commit = <T>(apply: (reg: RegistryData) => T): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      queue.push({ apply, resolve: resolve as (v: unknown) => void, reject });
-      draining ??= drain().finally(() => (draining = undefined));
-    });
-  async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
-      const results: Array<{ ok: boolean; v: unknown }> = [];
-      try {
-        await ca.transact((reg) => {
-          for (const op of batch) {
-            try {
-              results.push({ ok: true, v: op.apply(reg) });
-            } catch (err) {
-              results.push({ ok: false, v: err });
-            }
-          }
-        });
-        stats.commits++;
-        batch.forEach((op, i) => (results[i]!.ok ? op.resolve(results[i]!.v) : op.reject(results[i]!.v)));
-      } catch (err) {
-        for (const op of batch) op.reject(err);
-      }
-    }
-  }
-
-  const inFlight = new Set<Promise<void>>();
-  const answer = (topic: string, format: PayloadFormat, body: object): Promise<void> =>
-    new Promise((resolve) => {
-      const bytes = encodePayload(format, body);
-      client.publish(topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { qos: 1 }, () => resolve());
-    });
-
-  async function handle(topic: string, req: RequestTopic, payload: Uint8Array): Promise<void> {
-    const t = now();
-    const body = decodePayload(req.format, payload);
-    const clientToken = typeof body?.['clientToken'] === 'string' && (body['clientToken'] as string).length <= 64 ? (body['clientToken'] as string) : undefined;
-    const echo = clientToken === undefined ? {} : { clientToken };
-    const template = req.op === 'register' ? req.template : undefined;
-    let deviceId: string | undefined;
-    try {
-      if (body === undefined) throw new Refusal(400, 'InvalidPayload', `the payload is not a ${req.format.toUpperCase()} object`);
-      if (req.op === 'create-keys') {
-        throw new Refusal(400, 'CreateKeysAndCertificateNotSupported', 'send a CSR to create-from-csr: the private key stays on the device (on a shared broker topic a generated key would reach every claim)');
-      }
-      if (req.op === 'create-from-csr') {
-        if (!createBucket.take(t)) throw throttled();
-        const csr = await checkProvisioningCsr(body['certificateSigningRequest']);
-        if (!csr.ok) throw new Refusal(400, 'InvalidCsr', csr.reason);
-        deviceId = csr.deviceId;
-        if (!(await allowed(allow, { stage: 'create', deviceId }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
-        // The CSR's signature was verified above: sign its public key.
-        const cert = await issueClientCertificate(fn, { ca: credentials, publicKeyPem: csr.publicKeyPem, validityDays, now: new Date(t) }, deviceId, signer);
-        const token = randomBytes(32).toString('base64url');
-        await commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + tokenTtlMs, now: t, allowReprovision }));
-        const certificateId = certificateIdOf(cert);
-        await answer(`${topic}/accepted`, req.format, { certificateId, certificatePem: cert.chainPem, certificateOwnershipToken: token, ...echo });
-        stats.accepted++;
-        log({ time: t, op: req.op, outcome: 'accepted', deviceId, certificateId });
-        return;
-      }
-      // RegisterThing
-      const tpl = templates.get(req.template);
-      if (tpl === undefined) throw new Refusal(404, 'NotFound', `no provisioning template "${req.template}"`);
-      let bucket = registerBuckets.get(req.template);
-      if (bucket === undefined) registerBuckets.set(req.template, (bucket = new TokenBucket(registerLimit, t)));
-      if (!bucket.take(t)) throw throttled();
-      const token = body['certificateOwnershipToken'];
-      if (typeof token !== 'string' || token.length === 0 || token.length > 256) throw new Refusal(400, 'InvalidPayload', 'certificateOwnershipToken: expected a string');
-      const parameters = checkParameters(body['parameters']);
-      const thingName = parameters[tpl.thingNameParameter ?? 'SerialNumber'];
-      // A read outside the commit, for the hook; recordRegistered checks again inside it.
-      const pending = ca.peek((reg) => pendingFor(reg as RegistryData, token, t));
-      deviceId = pending.deviceId;
-      if (thingName !== deviceId) throw new Refusal(403, 'ThingNameMismatch', `parameters.${tpl.thingNameParameter ?? 'SerialNumber'} "${String(thingName)}" is not the certificate's device id "${deviceId}"`);
-      if (!(await allowed(allow, { stage: 'register', deviceId, template: req.template, parameters }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
-      const p = await commit((reg) => recordRegistered(reg, { token, template: req.template, parameters, now: t }));
-      await answer(`${topic}/accepted`, req.format, { deviceConfiguration: tpl.deviceConfiguration ?? {}, thingName: p.deviceId, ...echo });
-      stats.accepted++;
-      log({ time: t, op: req.op, outcome: 'accepted', deviceId, certificateId: p.certificateId, template: req.template });
-    } catch (err) {
-      const r = err instanceof Refusal ? err : new Refusal(500, 'InternalError', err instanceof Error ? err.message : String(err));
-      if (r.statusCode === 429) stats.throttled++;
-      else stats.rejected++;
-      const rejection: Rejection = { statusCode: r.statusCode, errorCode: r.errorCode, errorMessage: r.message, ...echo };
-      await answer(`${topic}/rejected`, req.format, rejection);
-      log({ time: t, op: req.op, outcome: 'rejected', ...(deviceId === undefined ? {} : { deviceId }), ...(template === undefined ? {} : { template }), statusCode: r.statusCode, errorCode: r.errorCode, errorMessage: r.message });
-    }
-  }
-
+  const c = checkConfig(fn, options);
+  const credentials = await c.ca.credentials();
+  const server = new Server(c, credentials, await loadCa(fn, credentials)); // the CA key imported once
   const onMessage = (topic: string, payload: Buffer): void => {
     const req = parseRequestTopic(topic);
     if (req === undefined) return; // our own answers, and anything else on the connection
-    const p = handle(topic, req, payload);
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
+    const p = server.handle(topic, req, payload);
+    server.inFlight.add(p);
+    void p.finally(() => server.inFlight.delete(p));
   };
-  client.on('message', onMessage);
-  await new Promise<void>((resolve, reject) => client.subscribe([...REQUEST_FILTERS], { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  c.client.on('message', onMessage);
+  await new Promise<void>((resolve, reject) => c.client.subscribe([...REQUEST_FILTERS], { qos: 1 }, (err) => (err ? reject(err) : resolve())));
   return {
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...server.stats }),
     async stop() {
-      client.removeListener('message', onMessage);
-      await new Promise<void>((resolve) => client.unsubscribe([...REQUEST_FILTERS], () => resolve()));
-      await Promise.allSettled([...inFlight]);
+      c.client.removeListener('message', onMessage);
+      await new Promise<void>((resolve) => c.client.unsubscribe([...REQUEST_FILTERS], () => resolve()));
+      await Promise.allSettled([...server.inFlight]);
     },
   };
 }
