@@ -362,6 +362,11 @@ export class CaDir {
     return newly;
   }
 
+  /** @internal Rewrites `crl.pem` from the registry (after a transaction revoked something and raised crlNumber). */
+  async writeCrl(now?: Date): Promise<void> {
+    await this.#writeCrl(now);
+  }
+
   async #writeCrl(now: Date | undefined): Promise<void> {
     const revoked = Object.values(this.#registry.devices).flatMap((d) =>
       [d.current, ...d.previous].filter((c) => c.revokedAt !== undefined).map((c) => ({ serialNumber: c.serialNumber, revokedAt: new Date(c.revokedAt!) })),

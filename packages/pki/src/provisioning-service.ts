@@ -81,6 +81,11 @@ export interface ProvisioningServiceOptions {
   readonly now?: () => number;
   /** Called for every request's outcome. Default: nothing. */
   readonly log?: (event: ProvisioningEvent) => void;
+  /**
+   * Called after `crl.pem` was rewritten (a pending certificate replaced by a new request for
+   * the same id was revoked): make the broker re-read it, e.g. SIGHUP Mosquitto. Default: nothing.
+   */
+  readonly onCrlChanged?: () => void;
 }
 
 /** Counters of a running service. */
@@ -111,6 +116,7 @@ interface Config {
   readonly maxBatch: number;
   readonly now: () => number;
   readonly log: (event: ProvisioningEvent) => void;
+  readonly onCrlChanged: () => void;
   readonly createLimit: RateLimit;
   readonly registerLimit: RateLimit;
 }
@@ -138,6 +144,7 @@ function checkConfig(fn: string, options: ProvisioningServiceOptions): Config {
     validityDays: optionalInt(fn, 'validityDays', options.validityDays, 1, 36_500) ?? 365,
     maxBatch: optionalInt(fn, 'maxBatch', options.maxBatch, 1, 65_536) ?? 256,
     log: options.log ?? (() => undefined),
+    onCrlChanged: options.onCrlChanged ?? (() => undefined),
     createLimit: checkRateLimit(fn, 'createRateLimit', options.createRateLimit, { ratePerSecond: 100, burst: 200 }),
     registerLimit: checkRateLimit(fn, 'registerRateLimit', options.registerRateLimit, { ratePerSecond: 100, burst: 200 }),
   };
@@ -228,7 +235,11 @@ class Server {
     // The CSR's signature was verified above: sign its public key.
     const cert = await issueClientCertificate('startProvisioningService', { ca: this.credentials, publicKeyPem: csr.publicKeyPem, validityDays: this.c.validityDays, now: new Date(t) }, deviceId, this.signer);
     const token = randomBytes(32).toString('base64url');
-    await this.commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + this.c.tokenTtlMs, now: t, allowReprovision: this.c.allowReprovision }));
+    const replaced = await this.commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + this.c.tokenTtlMs, now: t, allowReprovision: this.c.allowReprovision }));
+    if (replaced) {
+      await this.c.ca.writeCrl(new Date(t)); // the replaced pending certificate, revoked in the commit
+      this.c.onCrlChanged();
+    }
     const certificateId = certificateIdOf(cert);
     return { deviceId, certificateId, body: { certificateId, certificatePem: cert.chainPem, certificateOwnershipToken: token } };
   }

@@ -56,14 +56,28 @@ export function certificateIdOf(cert: DeviceCertificate): string {
   return cert.fingerprint.replaceAll(':', '').toLowerCase();
 }
 
-/** Records an issued certificate and its pending token (CreateCertificateFromCsr). */
-export function recordIssued(reg: RegistryData, o: { cert: DeviceCertificate; token: string; expiresAt: number; now: number; allowReprovision: boolean }): void {
+/**
+ * Records an issued certificate and its pending token (CreateCertificateFromCsr). A device whose
+ * earlier certificate is still pending (issued, never registered: its answer was lost, or it
+ * crashed before RegisterThing) may ask again: the pending certificate is revoked (it goes into
+ * the next CRL; returns true) and its token dropped, so one id never has two usable certificates.
+ */
+export function recordIssued(reg: RegistryData, o: { cert: DeviceCertificate; token: string; expiresAt: number; now: number; allowReprovision: boolean }): boolean {
   const st = stateOf(reg);
   const { cert } = o;
   const id = cert.deviceId;
-  const existing = reg.devices[id];
-  if (existing !== undefined && !o.allowReprovision) {
-    const why = st.things[id] !== undefined ? 'is already provisioned' : existing.revoked ? 'is revoked' : 'already has a certificate (issued, not yet registered)';
+  let existing = reg.devices[id];
+  const pendingKeys = existing === undefined || st.things[id] !== undefined || existing.revoked ? [] : Object.keys(st.pending).filter((k) => st.pending[k]!.deviceId === id);
+  let replaced = false;
+  if (existing !== undefined && pendingKeys.length > 0) {
+    const owner = reg.keys[cert.spkiFingerprint];
+    if (owner !== undefined) throw new Refusal(409, 'KeyAlreadyRegistered', `this public key was already certified (for "${owner}"); every device needs a new key pair`);
+    for (const k of pendingKeys) delete st.pending[k];
+    existing = { ...existing, current: { ...existing.current, revokedAt: new Date(o.now).toISOString() } };
+    reg.crlNumber += 1;
+    replaced = true;
+  } else if (existing !== undefined && !o.allowReprovision) {
+    const why = st.things[id] !== undefined ? 'is already provisioned' : existing.revoked ? 'is revoked' : 'already has a certificate';
     throw new Refusal(409, 'ResourceAlreadyExists', `device "${id}" ${why}; one certificate per device id`);
   }
   const owner = reg.keys[cert.spkiFingerprint];
@@ -80,6 +94,7 @@ export function recordIssued(reg: RegistryData, o: { cert: DeviceCertificate; to
   reg.keys[cert.spkiFingerprint] = id;
   if (existing !== undefined) delete st.things[id];
   st.pending[tokenKey(o.token)] = { deviceId: id, certificateId: certificateIdOf(cert), serialNumber: cert.serialNumber, expiresAt: o.expiresAt };
+  return replaced;
 }
 
 /** The pending entry of a token, or a Refusal (unknown, used or expired: AWS does not tell them apart). */

@@ -1,5 +1,6 @@
 // Fleet provisioning by claim through a real Mosquitto: the reference service, the device side
 // (provisionByClaim), the claim's ACL, and the attacks of issue #19.
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,14 +13,15 @@ import { provisioningTopics } from '@outpost/pki';
 import { startProvisioningFleet, type ProvisioningFleet } from './fixtures/provisioning-fleet.js';
 
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
-const ALLOWED = [...ids('dev', 100), 'victim-1', 'twice-1', 'replay-1', 'flood-ok', 'dual-1', 'dual-2', 'san-1', 'ca-1', 'two-cn', 'mismatch-1', 'mismatch-2'];
+const ALLOWED = [...ids('dev', 100), 'victim-1', 'twice-1', 'replay-1', 'flood-ok', 'dual-1', 'dual-2', 'san-1', 'ca-1', 'two-cn', 'mismatch-1', 'mismatch-2', 'retry-1'];
+let crlChanges = 0;
 
 let fleet: ProvisioningFleet;
 let claims: Array<{ cert: string; key: string }>;
 beforeAll(async () => {
   fleet = await startProvisioningFleet({
     claims: { 'line-1': ['factory'], 'line-2': ['factory'], 'line-3': ['factory'], 'line-4': ['factory'] },
-    service: { templates: { factory: { deviceConfiguration: { site: 'plant-7' } } }, allow: ALLOWED, createRateLimit: { ratePerSecond: 1, burst: 150 }, registerRateLimit: { ratePerSecond: 1, burst: 1000 } },
+    service: { templates: { factory: { deviceConfiguration: { site: 'plant-7' } } }, allow: ALLOWED, onCrlChanged: () => crlChanges++, createRateLimit: { ratePerSecond: 1, burst: 150 }, registerRateLimit: { ratePerSecond: 1, burst: 1000 } },
   });
   claims = await Promise.all(['line-1', 'line-2', 'line-3', 'line-4'].map((n) => fleet.claim(n)));
 });
@@ -113,6 +115,25 @@ describe('provisioning by claim', () => {
     await provision('twice-1', claims[2]);
     expect(await rejection(provision('twice-1', claims[2]))).toMatch(/409 ResourceAlreadyExists/);
   });
+});
+
+test('a device whose answer was lost asks again: its pending certificate is revoked, a new one issued', async () => {
+  const c = await fleet.raw(claims[1]!);
+  const { csrPem } = await createDeviceCsr('retry-1');
+  const lost = await request(c, provisioningTopics('create-from-csr').request, { certificateSigningRequest: csrPem });
+  await c.endAsync();
+  expect(lost.ok).toBe(true); // … and the device never got to RegisterThing
+  const oldSerial = new X509Certificate(String(lost.body['certificatePem'])).serialNumber.toLowerCase();
+  const d = await provision('retry-1', claims[1]);
+  expect(new X509Certificate(d.cert).serialNumber.toLowerCase()).not.toBe(oldSerial);
+  expect(crlChanges).toBe(1);
+  const crl = spawnSync('openssl', ['crl', '-in', fleet.ca.crlPath, '-noout', '-text'], { encoding: 'utf8' }).stdout.toLowerCase().replace(/[^0-9a-z\n]/g, '');
+  expect(crl).toContain(oldSerial.replace(/^0+/, ''));
+  // The old token was dropped with it.
+  const c2 = await fleet.raw(claims[1]!);
+  const reg = provisioningTopics('register', { template: 'factory' }).request;
+  expect(await request(c2, reg, { certificateOwnershipToken: lost.body['certificateOwnershipToken'], parameters: { SerialNumber: 'retry-1' } })).toMatchObject({ ok: false, body: { errorCode: 'InvalidCertificateOwnershipToken' } });
+  await c2.endAsync();
 });
 
 describe('attacks', () => {

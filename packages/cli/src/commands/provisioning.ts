@@ -24,7 +24,7 @@ Options:
 Example:
   outpost pki provision-claim --ca ./fleet-ca --name line-1 --template factory --out ./factory`;
 
-const serviceHelp = `Usage: outpost provisioning-service --ca DIR --broker URL --cert FILE --key FILE --broker-ca FILE --template NAME... --allow FILE [--allow-reprovision] [--token-ttl MS] [--duration MS] [--json]
+const serviceHelp = `Usage: outpost provisioning-service --ca DIR --broker URL --cert FILE --key FILE --broker-ca FILE --template NAME... --allow FILE [--allow-reprovision] [--token-ttl MS] [--sighup PID] [--duration MS] [--json]
 
 Runs the fleet provisioning service (AWS IoT fleet provisioning by claim: CreateCertificateFromCsr
 and RegisterThing) on the broker, holding the CA in --ca. Every request is logged, one line each
@@ -40,6 +40,8 @@ Options:
   --allow FILE           the pre-provisioning allow-list: device ids (serial numbers), one per line
   --allow-reprovision    issue again for an id that already has a certificate
   --token-ttl MS         how long an ownership token waits for RegisterThing (default 300000)
+  --sighup PID           send the broker SIGHUP whenever the CRL changes (a pending
+                         certificate replaced by a device asking again is revoked)
   --duration MS          stop after this long (for scripts and tests)
   --json                 JSON lines
 
@@ -101,8 +103,10 @@ export const provisioningCommands: readonly Command[] = [
       const { values } = parseCommandArgs(args, {
         ca: { type: 'string' }, broker: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, 'broker-ca': { type: 'string' },
         template: { type: 'string', multiple: true }, allow: { type: 'string' }, 'allow-reprovision': { type: 'boolean', default: false },
-        'token-ttl': { type: 'string' }, duration: { type: 'string' },
+        'token-ttl': { type: 'string' }, duration: { type: 'string' }, sighup: { type: 'string' },
       });
+      const pid = values['sighup'] === undefined ? undefined : Number(requireString(values['sighup'], 'sighup'));
+      if (pid !== undefined && (!Number.isInteger(pid) || pid < 2)) throw new CliError('USAGE', `--sighup: expected a process id, got "${String(values['sighup'])}"`, 2);
       const url = requireString(values['broker'], 'broker');
       if (!/^mqtts:\/\//.test(url)) throw new CliError('USAGE', `--broker: expected mqtts://host:port, got "${url}"`, 2);
       const templates = stringList(values, 'template');
@@ -119,6 +123,7 @@ export const provisioningCommands: readonly Command[] = [
           client, ca, allow, allowReprovision: values['allow-reprovision'] === true,
           templates: Object.fromEntries(templates.map((t) => [t, {}])),
           ...(ttl === undefined ? {} : { tokenTtlMs: ttl }),
+          ...(pid === undefined ? {} : { onCrlChanged: () => process.kill(pid, 'SIGHUP') }),
           log: (e) => line({ type: 'request', ...e }, `${new Date(e.time).toISOString()} ${e.op} ${e.outcome}${e.deviceId === undefined ? '' : ` ${e.deviceId}`}${e.errorCode === undefined ? '' : ` ${e.statusCode} ${e.errorCode}: ${e.errorMessage}`}`),
         });
         line({ type: 'listening', broker: url, templates, allowed: allow.length }, `provisioning service on ${url}: templates ${templates.join(', ')}, ${allow.length} device ids allowed`);
