@@ -13,6 +13,10 @@ export type { DeviceErrorCode } from './errors.js';
 export { parseDeviceIdentity, checkDeviceCredentials, assertNotSharedCredential } from './identity/verify.js';
 export type { DeviceIdentity, CheckDeviceCredentialsOptions, PresentedCredential } from './identity/verify.js';
 export { deviceIdProblem } from './identity/args.js';
+export { createDeviceCsr } from './identity/csr.js';
+export type { DeviceCsr } from './identity/csr.js';
+export { provisionByClaim } from './identity/provision.js';
+export type { ProvisionByClaimOptions, ProvisionedDevice } from './identity/provision.js';
 
 // --- keep-alive planning ---
 export { planKeepAlive, compareKeepAlive, formatKeepAliveTable } from './keepalive.js';

@@ -20,7 +20,6 @@ import {
   issueDeviceCertificate,
   type CreateFleetCAOptions,
   type DeviceCertificate,
-  type IssueDeviceOptions,
 } from './certificates.js';
 import { issueServerCertificate, type IssueServerOptions, type ServerCertificate } from './server-cert.js';
 import { createAtomic, exists, syncDir, writeAtomic } from './atomic-files.js';
@@ -28,44 +27,9 @@ import { createRevocationList } from './crl.js';
 import { spkiFromPem, sha256Colon } from './keys.js';
 import { parseDeviceIdentity } from '@outpost/device-sdk';
 
-/** One certificate recorded in the registry. */
-export interface RegisteredCertificate {
-  readonly serialNumber: string;
-  readonly fingerprint: string;
-  readonly spkiFingerprint: string;
-  /** ISO 8601. */
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly issuedAt: string;
-  /** ISO 8601 when revoked. */
-  readonly revokedAt?: string;
-}
+import type { IssueRegisteredDeviceOptions, RegisteredCertificate, RegisteredDevice, RegistryData as RegistryFile } from './ca-registry.js';
 
-/** A device in the registry: its current certificate and those it replaced (`renew`). */
-export interface RegisteredDevice {
-  readonly deviceId: string;
-  readonly current: RegisteredCertificate;
-  readonly previous: readonly RegisteredCertificate[];
-  readonly revoked: boolean;
-}
-
-interface RegistryFile {
-  version: 1;
-  crlNumber: number;
-  devices: Record<string, { current: RegisteredCertificate; previous: RegisteredCertificate[]; revoked: boolean }>;
-  /** SPKI fingerprint → device id, for every key ever certified (renewed-away keys included). */
-  keys: Record<string, string>;
-}
-
-/** Options of {@link CaDir.issueDevice}: those of {@link issueDeviceCertificate} without `ca`, plus `renew`. */
-export interface IssueRegisteredDeviceOptions extends Omit<IssueDeviceOptions, 'ca'> {
-  /**
-   * Issue for a device id that is already registered (or revoked), with a new key. The old
-   * certificate stays valid until it expires; revoke it with {@link CaDir.revokeDevice} if its
-   * key is lost. Default `false`.
-   */
-  readonly renew?: boolean;
-}
+export type { IssueRegisteredDeviceOptions, RegisteredCertificate, RegisteredDevice, RegistryData } from './ca-registry.js';
 
 const FILES = { cert: 'ca.pem', key: 'ca.key', registry: 'registry.json', crl: 'crl.pem', chain: 'chain.pem', root: 'root.pem' } as const;
 
@@ -247,6 +211,28 @@ export class CaDir {
     return { certificatePem: this.certificatePem, privateKeyPem, chainPem: this.chainPem };
   }
 
+  /**
+   * @internal Applies `fn` to the registry and writes it once (atomically, fsynced): the
+   * provisioning service's group commit. If `fn` throws or the write fails, the registry in
+   * memory is restored and nothing was committed.
+   */
+  async transact<T>(fn: (registry: RegistryFile) => T): Promise<T> {
+    const before = JSON.stringify(this.#registry);
+    try {
+      const result = fn(this.#registry);
+      await this.#save();
+      return result;
+    } catch (err) {
+      this.#registry = JSON.parse(before) as RegistryFile;
+      throw err;
+    }
+  }
+
+  /** @internal Reads the registry in memory (no I/O): `fn` must not change it. */
+  peek<T>(fn: (registry: Readonly<RegistryFile>) => T): T {
+    return fn(this.#registry);
+  }
+
   async #save(): Promise<void> {
     await writeAtomic(join(this.dir, FILES.registry), JSON.stringify(this.#registry, null, 2) + '\n');
   }
@@ -374,6 +360,11 @@ export class CaDir {
     await this.#writeCrl(options.now);
     await this.#save();
     return newly;
+  }
+
+  /** @internal Rewrites `crl.pem` from the registry (after a transaction revoked something and raised crlNumber). */
+  async writeCrl(now?: Date): Promise<void> {
+    await this.#writeCrl(now);
   }
 
   async #writeCrl(now: Date | undefined): Promise<void> {

@@ -268,7 +268,7 @@ export function validity(fn: string, o: ValidityOptions, ca: LoadedCa, defaultDa
   return { notBefore, notAfter };
 }
 
-async function subjectKey(fn: string, o: IssueDeviceOptions): Promise<{ spki: Uint8Array; publicKeyPem: string; privateKeyPem?: string; publicKey: PublicKeyInput }> {
+async function subjectKey(fn: string, o: Omit<IssueDeviceOptions, 'deviceId'>): Promise<{ spki: Uint8Array; publicKeyPem: string; privateKeyPem?: string; publicKey: PublicKeyInput }> {
   const x509 = await loadX509();
   if (o.publicKeyPem !== undefined && o.csrPem !== undefined) {
     throw new PkiError('INVALID_OPTION', `${fn}: give publicKeyPem or csrPem, not both`);
@@ -323,11 +323,18 @@ function fromSpki(fn: string, field: string, pem: string): { spki: Uint8Array; p
  * ```
  */
 export async function issueDeviceCertificate(options: IssueDeviceOptions): Promise<DeviceCertificate> {
-  const x509 = await loadX509();
   const fn = 'issueDeviceCertificate';
   assertOptions(fn, options);
-  const deviceId = checkDeviceId(fn, options.deviceId);
-  const ca = await loadCa(fn, options.ca);
+  return issueClientCertificate(fn, options, checkDeviceId(fn, options.deviceId));
+}
+
+/**
+ * Internal (claim-cert.ts): a clientAuth certificate with the given CN, checked by the caller.
+ * `deviceId` in the result is that CN.
+ */
+export async function issueClientCertificate(fn: string, options: Omit<IssueDeviceOptions, 'deviceId'>, deviceId: string, loaded?: LoadedCa): Promise<DeviceCertificate> {
+  const x509 = await loadX509();
+  const ca = loaded ?? (await loadCa(fn, options.ca)); // loaded: the provisioning service signs many with one CA
   const { notBefore, notAfter } = validity(fn, options, ca, 365);
   const key = await subjectKey(fn, options);
   const serialNumber = randomSerial();

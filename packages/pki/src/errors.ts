@@ -1,6 +1,6 @@
 /**
  * Stable error codes raised by `@outpost/pki`. The identity codes keep the names and meanings
- * they had when these functions lived in `@outpost/device-sdk` (where `PkiError` carries the
+ * they had when these functions lived in `@outpost/device-sdk` (where `DeviceError` carries the
  * same codes for the device-side checks).
  *
  * Codes never change meaning between releases; match on `code`, not on `message`.

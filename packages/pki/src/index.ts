@@ -24,7 +24,25 @@ export { createRevocationList } from './crl.js';
 export type { RevokedCertificate, CreateRevocationListOptions } from './crl.js';
 
 // --- broker configuration ---
-export { brokerConfig } from './broker-config.js';
+export { brokerConfig, claimAcl } from './broker-config.js';
 export type { BrokerConfigOptions, BrokerConfig } from './broker-config.js';
 export { writeBrokerFiles } from './broker-files.js';
 export type { WriteBrokerFilesOptions, BrokerFiles } from './broker-files.js';
+
+// --- fleet provisioning by claim (AWS IoT fleet provisioning MQTT API) ---
+export { claimCommonName, issueClaimCertificate, issueEvictionCertificate } from './provisioning-claim.js';
+export type { IssueClaimOptions, IssueEvictionOptions } from './provisioning-claim.js';
+export { provisioningTopics } from './provisioning-protocol.js';
+export type { PayloadFormat, Rejection } from './provisioning-protocol.js';
+export { startProvisioningService } from './provisioning-service.js';
+export type {
+  ProvisioningMqttClient,
+  ProvisioningTemplate,
+  PreProvisioningRequest,
+  PreProvisioningHook,
+  ProvisioningEvent,
+  ProvisioningServiceOptions,
+  ProvisioningStats,
+  ProvisioningService,
+} from './provisioning-service.js';
+export type { RateLimit } from './provisioning-rate.js';

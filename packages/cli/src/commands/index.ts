@@ -9,6 +9,7 @@ import { otaCommands } from './ota.js';
 import { otaTrustCommands } from './ota-trust.js';
 import { pipelineCommands } from './pipeline.js';
 import { pkiCommands } from './pki.js';
+import { provisioningCommands } from './provisioning.js';
 import { shadowCommands } from './shadow.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
@@ -23,5 +24,6 @@ export const commands: readonly Command[] = [
   ...otaTrustCommands,
   ...pipelineCommands,
   ...pkiCommands,
+  ...provisioningCommands,
   ...shadowCommands,
 ];

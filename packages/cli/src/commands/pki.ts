@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { initCaDir, initIntermediateCaDir, openCaDir, writeBrokerFiles, type KeyAlgorithm } from '@outpost/pki';
 import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type FlagValues, type Io } from '../command.js';
 import { readCapped, writeNew } from '../files.js';
+import { evictSession } from './provisioning.js';
 
 // `outpost pki …`: the fleet CA on disk (see @outpost/pki initCaDir / openCaDir).
 // Every private key is written with mode 0600 and never overwritten.
@@ -141,18 +142,24 @@ Options:
 Example:
   outpost pki broker-config --ca ./fleet-ca --out ./broker --port 8883 --host 127.0.0.1`;
 
-const revokeHelp = `Usage: outpost pki revoke --ca DIR --device-id ID [--json]
+const revokeHelp = `Usage: outpost pki revoke --ca DIR --device-id ID [--sighup PID] [--evict URL --broker-ca FILE] [--json]
 
-Revokes every certificate issued to a device and rewrites DIR/crl.pem. Copy it to the
-broker (or re-run broker-config) and restart Mosquitto to apply it.
+Revokes every certificate issued to a device and rewrites DIR/crl.pem. A Mosquitto 2.0 whose
+crlfile is that file re-reads it on SIGHUP (--sighup PID; other clients stay connected): new
+handshakes of the revoked certificate fail from then on. An open connection is not re-checked:
+--evict takes the device's session over with a short-lived certificate of the same CN (the
+broker binds the client id to the CN), which closes it; its reconnects then fail on the CRL.
 
 Options:
   --ca DIR           the CA directory
   --device-id ID     the device to revoke
+  --sighup PID       send SIGHUP to the broker process after writing the CRL
+  --evict URL        mqtts://host:port: cut the device's open connection (after --sighup)
+  --broker-ca FILE   with --evict: the CA the broker's certificate chains to
   --json             machine-readable output
 
 Example:
-  outpost pki revoke --ca ./fleet-ca --device-id sensor-0001`;
+  outpost pki revoke --ca ./fleet-ca --device-id sensor-0001 --sighup $(pidof mosquitto) --evict mqtts://127.0.0.1:8883 --broker-ca ca.pem`;
 
 const listHelp = `Usage: outpost pki list --ca DIR [--json]
 
@@ -312,11 +319,15 @@ export const pkiCommands: readonly Command[] = [
     summary: 'revoke a device\'s certificates and rewrite the CRL',
     help: revokeHelp,
     async run(args, io) {
-      const { values } = parseCommandArgs(args, { ca: { type: 'string' }, 'device-id': { type: 'string' } });
+      const { values } = parseCommandArgs(args, { ca: { type: 'string' }, 'device-id': { type: 'string' }, sighup: { type: 'string' }, evict: { type: 'string' }, 'broker-ca': { type: 'string' } });
       const ca = await openCaDir(path(io, requireString(values['ca'], 'ca')));
       const deviceId = requireString(values['device-id'], 'device-id');
+      const pid = values['sighup'] === undefined ? undefined : Number(requireString(values['sighup'], 'sighup'));
+      if (pid !== undefined && (!Number.isInteger(pid) || pid < 2)) throw new CliError('USAGE', `--sighup: expected a process id, got "${String(values['sighup'])}"`, 2);
       const serials = await ca.revokeDevice(deviceId);
-      emit(io, values.json, { deviceId, revoked: serials, crl: ca.crlPath }, `Revoked ${serials.length} certificate(s) of "${deviceId}"; CRL ${ca.crlPath}\nCopy it to the broker's crlfile and restart Mosquitto.`);
+      if (pid !== undefined) process.kill(pid, 'SIGHUP');
+      const evicted = values['evict'] === undefined ? false : await evictSession(io, ca, deviceId, requireString(values['evict'], 'evict'), values['broker-ca']);
+      emit(io, values.json, { deviceId, revoked: serials, crl: ca.crlPath, reloaded: pid !== undefined, evicted }, `Revoked ${serials.length} certificate(s) of "${deviceId}"; CRL ${ca.crlPath}\n${pid === undefined ? 'Copy it to the broker\'s crlfile and send Mosquitto SIGHUP (or restart it).' : `Sent SIGHUP to ${pid}: the broker re-reads its crlfile.`}${evicted ? '\nThe device\'s open session was taken over and closed.' : ''}`);
       return 0;
     },
   },

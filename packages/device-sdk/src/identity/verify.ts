@@ -107,7 +107,7 @@ export function parseDeviceIdentity(certPem: string | Uint8Array): DeviceIdentit
  * in the chain is RSA ≥ 2048 (`WEAK_KEY`) or EC on P-256/384/521 (`UNSUPPORTED_CURVE`); every
  * signature is SHA-256 or stronger (`WEAK_SIGNATURE`); every certificate is within its validity
  * window (`CERT_EXPIRED` / `CERT_NOT_YET_VALID`); the CN equals the client id
- * (`CERT_IDENTITY_MISMATCH`). The broker made by `brokerConfig` (`@outpost/pki`) also ties the client id to
+ * (`CERT_IDENTITY_MISMATCH`). The broker made by `@outpost/pki`'s `brokerConfig` also ties the client id to
  * the CN (`use_username_as_clientid`).
  *
  * Everything but the dates and the client id is remembered for the last 16 distinct
