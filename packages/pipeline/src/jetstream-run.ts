@@ -1,0 +1,78 @@
+/**
+ * A pipeline fed by the JetStream source: {@link runJetStreamPipeline}, the JetStream twin of
+ * `runPipeline`.
+ */
+import type { DeadLetterSink } from './dead-letter.js';
+import { connectJetStreamIngest, type JetStreamIngest, type JetStreamIngestOptions } from './jetstream-ingest.js';
+import { createPipeline, type Pipeline, type PipelineOptions } from './pipeline.js';
+import { assertObject } from './validate.js';
+
+/** A pipeline fed by a JetStream consumer. */
+export interface RunningJetStreamPipeline {
+  readonly pipeline: Pipeline;
+  readonly ingest: JetStreamIngest;
+  /** Stops pulling (pending messages finish and are acknowledged), then closes the pipeline. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wraps the dead-letter sink to learn which messages were rejected (their payload object is the
+ * one handed in): those are terminated (`+TERM`) instead of acknowledged.
+ */
+function watchRejections(sink: DeadLetterSink): { sink: DeadLetterSink; rejected: WeakSet<Uint8Array> } {
+  const rejected = new WeakSet<Uint8Array>();
+  return {
+    rejected,
+    sink: {
+      name: sink.name,
+      async write(letter) {
+        await sink.write(letter);
+        rejected.add(letter.payload);
+      },
+      close: () => sink.close(),
+    },
+  };
+}
+
+/**
+ * Connects a JetStream consumer ({@link connectJetStreamIngest}) to a pipeline built from
+ * `options`: delivered messages are acknowledged, dead-lettered ones terminated, failed ones
+ * naked with a delay, and pulling stops while the pipeline holds messages for a sink that is down.
+ *
+ * Not executed here (it needs a NATS cluster):
+ * ```text
+ * const running = await runJetStreamPipeline({ sinks: [lake, store], deadLetter },
+ *   { servers: ['tls://nats-1:4222'], ca, cert, key, durable: 'pipeline' });
+ * ```
+ */
+export async function runJetStreamPipeline<E>(options: PipelineOptions<E>, ingest: JetStreamIngestOptions): Promise<RunningJetStreamPipeline> {
+  assertObject('runJetStreamPipeline: options', options);
+  assertObject('runJetStreamPipeline: options.deadLetter', options.deadLetter);
+  const watched = watchRejections(options.deadLetter);
+  const pipeline = createPipeline({ ...options, deadLetter: watched.sink });
+  return runOn(pipeline, watched.rejected, ingest);
+}
+
+/** Feeds an existing pipeline (one from `openPipelineStack`) from JetStream; `rejectedPayloads` as in {@link runJetStreamPipeline}. */
+export async function runOn(pipeline: Pipeline, rejected: WeakSet<Uint8Array> | undefined, ingest: JetStreamIngestOptions): Promise<RunningJetStreamPipeline> {
+  let consumer: JetStreamIngest;
+  try {
+    consumer = await connectJetStreamIngest({ flow: pipeline, ...ingest }, async (m) => {
+      await pipeline.handle(m);
+      return rejected?.has(m.payload) === true ? 'rejected' : undefined;
+    });
+  } catch (e) {
+    await pipeline.close().catch(() => undefined);
+    throw e;
+  }
+  return {
+    pipeline,
+    ingest: consumer,
+    async close() {
+      await consumer.close();
+      await pipeline.close();
+    },
+  };
+}
+
+export { watchRejections };
