@@ -122,35 +122,37 @@ function settings(o: JetStreamIngestOptions): Settings {
   };
 }
 
-/** The durable consumer: used as it is when it exists, else created (explicit acks, the bounds above). */
-async function ensureConsumer(jsm: JetStreamManager, stream: string, s: Settings, timeoutMs: number): Promise<void> {
+/** The durable consumer: used as it is when it exists, else created (explicit acks, the bounds above); retried until `timeoutMs` while the cluster cannot answer. */
+async function ensureConsumer(nc: NatsConnection, jsm: JetStreamManager, stream: string, s: Settings, timeoutMs: number): Promise<Consumer> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const js = jetstream(nc, { timeout: Math.min(timeoutMs, 5_000) });
+  let last: unknown;
+  while (Date.now() < deadline) {
     try {
-      await jsm.consumers.info(stream, s.durable);
-      return;
+      return await js.consumers.get(stream, s.durable);
     } catch (e) {
-      if (!/not found/i.test((e as Error).message) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        continue;
+      last = e;
+      if (/not found/i.test((e as Error).message)) {
+        try {
+          await jsm.consumers.add(stream, { durable_name: s.durable, ack_policy: AckPolicy.Explicit, max_ack_pending: s.maxAckPending, ack_wait: s.ackWaitMs * 1_000_000 });
+          continue;
+        } catch (e2) {
+          last = e2;
+        }
       }
     }
-    try {
-      await jsm.consumers.add(stream, { durable_name: s.durable, ack_policy: AckPolicy.Explicit, max_ack_pending: s.maxAckPending, ack_wait: s.ackWaitMs * 1_000_000 });
-      return;
-    } catch (e) {
-      if (Date.now() >= deadline) throw new PipelineError('INGEST_FAILED', `cannot create consumer ${s.durable} on ${stream}: ${(e as Error).message}`, { cause: e });
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await new Promise((r) => setTimeout(r, 250));
   }
+  throw new PipelineError('INGEST_FAILED', `consumer ${s.durable} on ${stream}: not available within ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`, { cause: last });
 }
 
-/** The pipeline's message: the MQTT topic back from the subject; the time the bridge received it (else the stream's), stable over redeliveries. */
+/** The pipeline's message: the MQTT topic back from the subject (or the bridge's `Outpost-Topic`); the time the bridge received it (else the stream's), stable over redeliveries. */
 function incoming(m: JsMsg): IncomingMessage {
   const h = m.headers;
   const ct = h?.get('Content-Type');
   const at = Number(h?.get('Outpost-Received-At'));
-  return { topic: topicOfSubject(m.subject), payload: m.data, contentType: ct !== undefined && ct !== '' ? ct : undefined, receivedAt: Number.isSafeInteger(at) && at > 0 ? at : Number(m.timestampNanos / 1_000_000n) };
+  const topic = h?.get('Outpost-Topic'); // a topic the bridge could not map to a subject (the pipeline rejects it)
+  return { topic: topic !== undefined && topic !== '' ? topic : topicOfSubject(m.subject), payload: m.data, contentType: ct !== undefined && ct !== '' ? ct : undefined, receivedAt: Number.isSafeInteger(at) && at > 0 ? at : Number(m.timestampNanos / 1_000_000n) };
 }
 
 /**
@@ -178,8 +180,7 @@ export async function connectJetStreamIngest(options: JetStreamIngestOptions, ha
   let consumer: Consumer;
   try {
     const jsm = await openStream(nc, streamConfig, Math.max(timeoutMs, 10_000));
-    await ensureConsumer(jsm, streamConfig.name, s, Math.max(timeoutMs, 10_000));
-    consumer = await jetstream(nc, { timeout: timeoutMs }).consumers.get(streamConfig.name, s.durable);
+    consumer = await ensureConsumer(nc, jsm, streamConfig.name, s, Math.max(timeoutMs, 10_000));
   } catch (e) {
     await nc.close().catch(() => undefined);
     throw e instanceof PipelineError ? e : new PipelineError('INGEST_FAILED', `connectJetStreamIngest: ${(e as Error).message}`, { cause: e });

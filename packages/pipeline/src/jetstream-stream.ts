@@ -105,34 +105,35 @@ export function telemetryStreamConfig(o: TelemetryStreamOptions, where: string):
 
 /**
  * Creates the stream if it does not exist (a stream that exists is used as it is: its replicas
- * and window are the operator's). Retries while the cluster has no leader yet.
+ * and window are the operator's). Retries until `timeoutMs` while the cluster cannot answer (a
+ * node just restarted, no meta leader yet).
  */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let last: unknown;
+  while (Date.now() < deadline) {
     try {
       await jsm.streams.info(config.name);
       return;
     } catch (e) {
-      if (!/not found/i.test((e as Error).message) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        continue;
+      last = e;
+      if (/not found/i.test((e as Error).message)) {
+        try {
+          await jsm.streams.add(config);
+          return;
+        } catch (e2) {
+          last = e2;
+        }
       }
-      if (!/not found/i.test((e as Error).message)) throw new PipelineError('INGEST_FAILED', `stream ${config.name}: ${(e as Error).message}`, { cause: e });
     }
-    try {
-      await jsm.streams.add(config);
-      return;
-    } catch (e) {
-      if (Date.now() >= deadline) throw new PipelineError('INGEST_FAILED', `cannot create stream ${config.name}: ${(e as Error).message}`, { cause: e });
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await new Promise((r) => setTimeout(r, 250));
   }
+  throw new PipelineError('INGEST_FAILED', `stream ${config.name}: not available within ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`, { cause: last });
 }
 
-/** Opens the manager and makes sure the stream is there. */
+/** Opens the manager (without its account check, which fails while a node catches up) and makes sure the stream is there. */
 export async function openStream(nc: NatsConnection, config: Partial<StreamConfig> & { name: string }, timeoutMs: number): Promise<JetStreamManager> {
-  const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+  const jsm = await jetstreamManager(nc, { timeout: Math.min(timeoutMs, 5_000), checkAPI: false });
   await ensureStream(jsm, config, timeoutMs);
   return jsm;
 }
