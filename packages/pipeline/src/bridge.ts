@@ -88,6 +88,27 @@ function envelope(m: IncomingMessage, invalidSubject: string): { subject: string
  *
  * @throws TypeError/RangeError for wrong options; `PipelineError` `INGEST_FAILED` when the broker
  * or the cluster cannot be reached, or the stream cannot be created.
+ * @example
+ * ```ts
+ * import { startBridge } from '@outpost/pipeline';
+ * import { startMosquitto, startNatsCluster, tempDir } from '@outpost/test-peers';
+ * import { connectAsync } from 'mqtt';
+ * // A local broker and one NATS server, as the tests start them; in production mqtts:// and tls:// with identities.
+ * const dir = tempDir();
+ * const broker = await startMosquitto({ dir: dir.path, config: (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n` });
+ * const nats = await startNatsCluster({ nodes: 1 });
+ * const url = `mqtt://127.0.0.1:${broker.port}`;
+ * const bridge = await startBridge({ from: { url, insecure: true, clientId: 'bridge-1' }, to: { servers: nats.urls, insecure: true, replicas: 1 } });
+ * const device = await connectAsync(url, { clientId: 'pump-1' });
+ * await device.publishAsync('devices/pump-1/telemetry', '{"temperature": 21.5}', { qos: 1 });
+ * while (bridge.stats().mqtt.acked < 1) await new Promise((r) => setTimeout(r, 10));
+ * bridge.stats().published; // 1
+ * await device.endAsync();
+ * await bridge.close();
+ * await nats.stop();
+ * await broker.stop();
+ * dir.cleanup();
+ * ```
  */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   assertObject('startBridge: options', options);

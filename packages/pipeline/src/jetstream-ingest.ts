@@ -169,6 +169,33 @@ function incoming(m: JsMsg): IncomingMessage {
  *
  * @throws TypeError/RangeError for wrong options; `PipelineError` `INGEST_FAILED` when the cluster
  * cannot be reached or the stream or consumer cannot be created within `requestTimeoutMs`.
+ * @example
+ * ```ts
+ * import { connectJetStreamIngest, startBridge } from '@outpost/pipeline';
+ * import { startMosquitto, startNatsCluster, tempDir } from '@outpost/test-peers';
+ * import { connectAsync } from 'mqtt';
+ * // A local broker, one NATS server and a bridge, as the tests start them; in production a
+ * // 3-node cluster over TLS (replicas 3).
+ * const dir = tempDir();
+ * const broker = await startMosquitto({ dir: dir.path, config: (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n` });
+ * const nats = await startNatsCluster({ nodes: 1 });
+ * const url = `mqtt://127.0.0.1:${broker.port}`;
+ * const bridge = await startBridge({ from: { url, insecure: true, clientId: 'bridge-1' }, to: { servers: nats.urls, insecure: true, replicas: 1 } });
+ * const topics: string[] = [];
+ * const ingest = await connectJetStreamIngest({ servers: nats.urls, insecure: true, replicas: 1 }, async (m) => {
+ *   topics.push(m.topic); // acknowledged (+ACK) when this resolves
+ * });
+ * const device = await connectAsync(url, { clientId: 'pump-1' });
+ * await device.publishAsync('devices/pump-1/telemetry', '{"temperature": 21.5}', { qos: 1 });
+ * while (ingest.stats().acked < 1) await new Promise((r) => setTimeout(r, 10));
+ * topics; // ['devices/pump-1/telemetry']
+ * await device.endAsync();
+ * await bridge.close();
+ * await ingest.close();
+ * await nats.stop();
+ * await broker.stop();
+ * dir.cleanup();
+ * ```
  */
 export async function connectJetStreamIngest(options: JetStreamIngestOptions, handler: JetStreamHandler): Promise<JetStreamIngest> {
   assertObject('connectJetStreamIngest: options', options);
@@ -188,115 +215,146 @@ export async function connectJetStreamIngest(options: JetStreamIngestOptions, ha
   return startPulling(nc, consumer, s, options.flow, handler);
 }
 
-function startPulling(nc: NatsConnection, consumer: Consumer, s: Settings, flow: FlowSource | undefined, handler: JetStreamHandler): JetStreamIngest {
-  const { clock } = s;
-  const stats: JetStreamIngestStats = { received: 0, acked: 0, termed: 0, naked: 0, redelivered: 0, pending: 0, working: 0, pulls: 0, pullErrors: 0, paused: false, pauses: 0, reconnects: 0 };
-  const inFlight = new Map<JsMsg, number>();
-  let closing = false;
-  let wake: (() => void) | undefined;
-  const nudge = (): void => {
-    const w = wake;
-    wake = undefined;
+/** The pulling side of one process: its messages in flight, their acks, the pull loop. */
+class Puller {
+  readonly stats: JetStreamIngestStats = { received: 0, acked: 0, termed: 0, naked: 0, redelivered: 0, pending: 0, working: 0, pulls: 0, pullErrors: 0, paused: false, pauses: 0, reconnects: 0 };
+  /** Messages whose handler has not settled, with when they last got an ack or `+WPI`. */
+  readonly inFlight = new Map<JsMsg, number>();
+  closing = false;
+  private wake: (() => void) | undefined;
+  private timer: unknown;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly s: Settings,
+    private readonly handler: JetStreamHandler,
+  ) {
+    this.timer = s.clock.setTimeout(() => this.keepAlive(), this.keepAlivePeriod());
+  }
+
+  /** Ends a wait of the loop (a message settled, intake resumed, closing). */
+  nudge(): void {
+    const w = this.wake;
+    this.wake = undefined;
     w?.();
-  };
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((r) => {
-      const t = clock.setTimeout(() => nudge(), ms);
-      wake = () => {
-        clock.clearTimeout(t);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = this.s.clock.setTimeout(() => this.nudge(), ms);
+      this.wake = () => {
+        this.s.clock.clearTimeout(t);
         r();
       };
     });
-  // Any ack on a connection that is gone is dropped by the client; the server redelivers.
-  const settle = (m: JsMsg, f: () => void): void => {
-    if (!inFlight.delete(m)) return; // settled at close already
+  }
 
-    stats.pending--;
+  /** Pulls what there is room for, until closing; a failed pull (no quorum, a node gone) is retried shortly. */
+  async loop(): Promise<void> {
+    while (!this.closing) {
+      const room = this.s.maxInFlight - this.inFlight.size;
+      if (this.stats.paused || room <= 0) {
+        await this.sleep(1_000);
+        continue;
+      }
+      this.stats.pulls++;
+      try {
+        const iter = await this.consumer.fetch({ max_messages: Math.min(this.s.batch, room), expires: this.s.pullExpiresMs });
+        for await (const m of iter) this.dispatch(m);
+      } catch {
+        this.stats.pullErrors++;
+        if (!this.closing) await this.sleep(250);
+      }
+    }
+  }
+
+  /** Acks on a connection that is gone are dropped by the client; the server redelivers after ack_wait. */
+  settle(m: JsMsg, f: () => void): void {
+    if (!this.inFlight.delete(m)) return; // settled at close already
+    this.stats.pending--;
     try {
       f();
     } catch {
-      /* closed connection: redelivered after ack_wait */
+      /* closed connection */
     }
-    nudge();
-  };
-  const dispatch = (m: JsMsg): void => {
+    this.nudge();
+  }
+
+  stop(): void {
+    this.closing = true;
+    this.s.clock.clearTimeout(this.timer);
+    this.nudge();
+  }
+
+  private dispatch(m: JsMsg): void {
+    const { stats } = this;
     stats.received++;
     stats.pending++;
     if (m.redelivered) stats.redelivered++;
-    inFlight.set(m, clock.now());
+    this.inFlight.set(m, this.s.clock.now());
     let p: Promise<void | 'rejected'>;
     try {
-      p = handler(incoming(m));
+      p = this.handler(incoming(m));
     } catch (e) {
       p = Promise.reject(e);
     }
     p.then(
-      (r) => settle(m, () => (r === 'rejected' ? (m.term() /* no reason text: nats-server 2.9 knows only a bare +TERM */, stats.termed++) : (m.ack(), stats.acked++))),
-      () => settle(m, () => (m.nak(closing ? 0 : s.nakDelayMs), stats.naked++)),
+      (r) => this.settle(m, () => (r === 'rejected' ? (m.term() /* no reason text: nats-server 2.9 knows only a bare +TERM */, stats.termed++) : (m.ack(), stats.acked++))),
+      () => this.settle(m, () => (m.nak(this.closing ? 0 : this.s.nakDelayMs), stats.naked++)),
     );
-  };
-  // +WPI: a message the pipeline holds (a sink is down) stays this process's, not redelivered elsewhere.
-  const keepAlive = (): void => {
-    const now = clock.now();
-    for (const [m, since] of inFlight) {
-      if (now - since < s.ackWaitMs / 3) continue;
+  }
+
+  private keepAlivePeriod(): number {
+    return Math.max(100, Math.floor(this.s.ackWaitMs / 6));
+  }
+
+  /** `+WPI` for messages held a third of `ack_wait`: a message the pipeline holds (a sink down) is not redelivered elsewhere. */
+  private keepAlive(): void {
+    const now = this.s.clock.now();
+    for (const [m, since] of this.inFlight) {
+      if (now - since < this.s.ackWaitMs / 3) continue;
       try {
         m.working();
-        inFlight.set(m, now);
-        stats.working++;
+        this.inFlight.set(m, now);
+        this.stats.working++;
       } catch {
         /* reconnecting */
       }
     }
-    if (!closing) timer = clock.setTimeout(keepAlive, Math.max(100, Math.floor(s.ackWaitMs / 6)));
-  };
-  let timer: unknown = clock.setTimeout(keepAlive, Math.max(100, Math.floor(s.ackWaitMs / 6)));
+    if (!this.closing) this.timer = this.s.clock.setTimeout(() => this.keepAlive(), this.keepAlivePeriod());
+  }
+}
 
-  const loop = async (): Promise<void> => {
-    while (!closing) {
-      const room = s.maxInFlight - inFlight.size;
-      if (stats.paused || room <= 0) {
-        await sleep(1_000);
-        continue;
-      }
-      stats.pulls++;
-      try {
-        const iter = await consumer.fetch({ max_messages: Math.min(s.batch, room), expires: s.pullExpiresMs });
-        for await (const m of iter) dispatch(m);
-      } catch {
-        stats.pullErrors++; // no quorum, a node gone: the client reconnects; try again shortly
-        if (!closing) await sleep(250);
-      }
-    }
-  };
-  const running = loop();
+function startPulling(nc: NatsConnection, consumer: Consumer, s: Settings, flow: FlowSource | undefined, handler: JetStreamHandler): JetStreamIngest {
+  const puller = new Puller(consumer, s, handler);
+  const { stats } = puller;
+  const running = puller.loop();
   void (async () => {
     for await (const st of nc.status()) if (st.type === 'reconnect') stats.reconnects++;
   })().catch(() => undefined);
-
   const pause = (): void => {
     if (!stats.paused) stats.pauses++;
     stats.paused = true;
   };
   const resume = (): void => {
     stats.paused = false;
-    nudge();
+    puller.nudge();
   };
   const stopFlow = flow?.onFlowChange((held) => (held ? pause() : resume()));
+  let closed = false;
   return {
     stats: () => ({ ...stats }),
     pause,
     resume,
     async close(timeoutMs = 10_000) {
-      if (closing) return;
-      closing = true;
+      if (closed) return;
+      closed = true;
       stopFlow?.();
-      clock.clearTimeout(timer);
-      nudge();
+      puller.stop();
       await running;
-      const deadline = clock.now() + timeoutMs;
-      while (inFlight.size > 0 && clock.now() < deadline) await sleep(20);
-      for (const m of inFlight.keys()) settle(m, () => (m.nak(), stats.naked++));
+      const deadline = s.clock.now() + timeoutMs;
+      while (puller.inFlight.size > 0 && s.clock.now() < deadline) await puller.sleep(20);
+      for (const m of [...puller.inFlight.keys()]) puller.settle(m, () => (m.nak(), stats.naked++));
       await nc.drain().catch(() => nc.close());
     },
   };

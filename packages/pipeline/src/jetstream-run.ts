@@ -44,6 +44,36 @@ function watchRejections(sink: DeadLetterSink): { sink: DeadLetterSink; rejected
  * const running = await runJetStreamPipeline({ sinks: [lake, store], deadLetter },
  *   { servers: ['tls://nats-1:4222'], ca, cert, key, durable: 'pipeline' });
  * ```
+ *
+ * @example
+ * ```ts
+ * import { runJetStreamPipeline, startBridge, callbackDeadLetterSink, type TelemetryPoint } from '@outpost/pipeline';
+ * import { startMosquitto, startNatsCluster, tempDir } from '@outpost/test-peers';
+ * import { connectAsync } from 'mqtt';
+ * // Device → Mosquitto → bridge → JetStream → pipeline, all local; in production TLS everywhere.
+ * const dir = tempDir();
+ * const broker = await startMosquitto({ dir: dir.path, config: (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n` });
+ * const nats = await startNatsCluster({ nodes: 1 });
+ * const url = `mqtt://127.0.0.1:${broker.port}`;
+ * const bridge = await startBridge({ from: { url, insecure: true, clientId: 'bridge-1' }, to: { servers: nats.urls, insecure: true, replicas: 1 } });
+ * const stored: TelemetryPoint[] = [];
+ * const memory = { name: 'memory', write: async (p: readonly TelemetryPoint[]) => { stored.push(...p); }, flush: async () => {}, close: async () => {} };
+ * const dead: string[] = [];
+ * const running = await runJetStreamPipeline({ sinks: [memory], deadLetter: callbackDeadLetterSink((l) => { dead.push(l.reason); }) }, { servers: nats.urls, insecure: true, replicas: 1 });
+ * const device = await connectAsync(url, { clientId: 'pump-1' });
+ * await device.publishAsync('devices/pump-1/telemetry', '{"temperature": 21.5}', { qos: 1 });
+ * await device.publishAsync('devices/pump-1/telemetry', '{"temperature": ', { qos: 1 });
+ * while (running.ingest.stats().acked + running.ingest.stats().termed < 2) await new Promise((r) => setTimeout(r, 10));
+ * stored.map((p) => `${p.device} ${p.metric} ${p.value}`); // ['pump-1 temperature 21.5']
+ * dead; // ['DECODE_FAILED']
+ * running.ingest.stats().termed; // 1
+ * await device.endAsync();
+ * await bridge.close();
+ * await running.close();
+ * await nats.stop();
+ * await broker.stop();
+ * dir.cleanup();
+ * ```
  */
 export async function runJetStreamPipeline<E>(options: PipelineOptions<E>, ingest: JetStreamIngestOptions): Promise<RunningJetStreamPipeline> {
   assertObject('runJetStreamPipeline: options', options);

@@ -144,12 +144,26 @@ export { AckPolicy };
  * The NATS subject of an MQTT topic, as NATS's own MQTT listener maps it (docs.nats.io "MQTT":
  * `/` becomes `.`, a `.` in a level becomes `//`), so the bridge and devices on NATS's MQTT
  * listener land on the same subjects: `devices/pump.1/telemetry` → `devices.pump//1.telemetry`.
+ *
+ * @example
+ * ```ts
+ * import { subjectOfTopic } from '@outpost/pipeline';
+ * subjectOfTopic('devices/pump.1/telemetry'); // 'devices.pump//1.telemetry'
+ * ```
  */
 export function subjectOfTopic(topic: string): string {
   return topic.split('/').map((level) => level.replace(/\./g, '//')).join('.');
 }
 
-/** The MQTT topic of a subject ({@link subjectOfTopic} reversed). */
+/**
+ * The MQTT topic of a subject ({@link subjectOfTopic} reversed).
+ *
+ * @example
+ * ```ts
+ * import { topicOfSubject } from '@outpost/pipeline';
+ * topicOfSubject('devices.pump//1.telemetry'); // 'devices/pump.1/telemetry'
+ * ```
+ */
 export function topicOfSubject(subject: string): string {
   return subject.split('.').map((token) => token.replace(/\/\//g, '.')).join('/');
 }
@@ -161,6 +175,14 @@ export function topicOfSubject(subject: string): string {
  * PUBACK, a broker redelivery) is stored once. Without a `msg-id`, two byte-identical payloads of
  * one device within the window are one message: payloads carry their own timestamp (`ts`), so they
  * differ.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@outpost/pipeline';
+ * const payload = new TextEncoder().encode('{"ts": 1700000000000, "v": 1}');
+ * messageId('pump-1', payload) === messageId('pump-1', payload.slice()); // true
+ * messageId('pump-1', payload, '42'); // 'pump-1:m:42'
+ * ```
  */
 export function messageId(device: string, payload: Uint8Array, mqttId?: string): string {
   if (mqttId !== undefined && mqttId !== '') return `${device}:m:${mqttId}`;

@@ -106,6 +106,36 @@ async function jsz(httpPort: number): Promise<{ meta_cluster?: { leader?: string
   }
 }
 
+const up = (n: Node): boolean => n.proc !== undefined && n.proc.exitCode === null && n.proc.signalCode === null;
+
+/** Starts one node's server and resolves when it listens. */
+async function startNode(bin: string, n: Node, timeoutMs: number): Promise<void> {
+  const p = spawn(bin, ['-c', n.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  n.proc = p;
+  const add = (d: Buffer): void => {
+    n.output += d.toString();
+    if (n.output.length > 200_000) n.output = n.output.slice(-100_000);
+  };
+  p.stdout?.on('data', add);
+  p.stderr?.on('data', add);
+  try {
+    await waitForPort(n.port, timeoutMs, p);
+  } catch (err) {
+    p.kill('SIGKILL');
+    throw new Error(`nats-server ${n.name} did not start: ${(err as Error).message}\n${n.output}`);
+  }
+}
+
+/** Signals one node's server and waits for it to exit. */
+async function haltNode(n: Node, signal: NodeJS.Signals): Promise<void> {
+  const p = n.proc;
+  if (p === undefined || !up(n)) return;
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill(signal);
+  });
+}
+
 /**
  * Starts `nodes` NATS servers with JetStream (default 3, clustered) on free 127.0.0.1 ports and
  * waits until each listens and a JetStream meta leader is elected. `nodes: 1` is a single server.
@@ -137,31 +167,6 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     if (n === undefined) throw new RangeError(`nats cluster: no node ${i} (0..${nodes.length - 1})`);
     return n;
   };
-  const up = (n: Node): boolean => n.proc !== undefined && n.proc.exitCode === null && n.proc.signalCode === null;
-  const start = async (n: Node): Promise<void> => {
-    const p = spawn(bin, ['-c', n.config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    n.proc = p;
-    const add = (d: Buffer): void => {
-      n.output += d.toString();
-      if (n.output.length > 200_000) n.output = n.output.slice(-100_000);
-    };
-    p.stdout?.on('data', add);
-    p.stderr?.on('data', add);
-    try {
-      await waitForPort(n.port, timeoutMs, p);
-    } catch (err) {
-      p.kill('SIGKILL');
-      throw new Error(`nats-server ${n.name} did not start: ${(err as Error).message}\n${n.output}`);
-    }
-  };
-  const halt = async (n: Node, signal: NodeJS.Signals): Promise<void> => {
-    const p = n.proc;
-    if (p === undefined || !up(n)) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill(signal);
-    });
-  };
   const metaLeader = async (i?: number): Promise<string | undefined> => {
     for (const n of i === undefined ? nodes : [node(i)]) {
       if (!up(n)) continue;
@@ -179,10 +184,10 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     }
   };
   try {
-    await Promise.all(nodes.map(start));
+    await Promise.all(nodes.map((n) => startNode(bin, n, timeoutMs)));
     await waitForLeader();
   } catch (e) {
-    await Promise.all(nodes.map((n) => halt(n, 'SIGKILL')));
+    await Promise.all(nodes.map((n) => haltNode(n, 'SIGKILL')));
     dir.cleanup();
     throw e;
   }
@@ -191,18 +196,18 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     ports: nodes.map((n) => n.port),
     mqttPorts: nodes.map((n) => n.mqttPort),
     urls: nodes.map((n) => `${scheme}://127.0.0.1:${n.port}`),
-    kill: (i) => halt(node(i), 'SIGKILL'),
-    stopNode: (i) => halt(node(i), 'SIGTERM'),
+    kill: (i) => haltNode(node(i), 'SIGKILL'),
+    stopNode: (i) => haltNode(node(i), 'SIGTERM'),
     restart: async (i) => {
       const n = node(i);
-      if (!up(n)) await start(n);
+      if (!up(n)) await startNode(bin, n, timeoutMs);
     },
     running: (i) => up(node(i)),
     metaLeader,
     waitForLeader,
     log: (i) => node(i).output,
     async stop() {
-      await Promise.all(nodes.map((n) => halt(n, 'SIGTERM')));
+      await Promise.all(nodes.map((n) => haltNode(n, 'SIGTERM')));
       dir.cleanup();
     },
   };

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { bridgeCommands } from './bridge.js';
 import { bufferCommands } from './buffer.js';
 import { demoCommands } from './demo.js';
 import { loraCommands } from './lora.js';
@@ -10,6 +11,7 @@ import { shadowCommands } from './shadow.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
+  ...bridgeCommands,
   ...bufferCommands,
   ...demoCommands,
   ...loraCommands,
