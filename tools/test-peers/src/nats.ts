@@ -29,9 +29,13 @@ export interface NatsClusterOptions {
   /** Nodes (default 3; 1 = a single server without routes). */
   readonly nodes?: number;
   readonly tls?: NatsTls;
-  /** Extra config text appended to every node's file (accounts, authorization, mqtt { … }). */
+  /** Extra config text appended to every node's file (accounts, authorization); `{DIR}` as for `mqtt`. */
   readonly extra?: (node: number) => string;
-  /** Also open an MQTT listener on every node (config `mqtt { listen }`); ports in `mqttPorts`. */
+  /**
+   * Also open an MQTT listener on every node (config `mqtt { listen }`), or the given block, where
+   * `{MQTT_PORT}` is the node's port and `{DIR}` the directory holding `server.crt`, `server.key`
+   * and `ca.crt` (with `tls`); ports in `mqttPorts`.
+   */
   readonly mqtt?: boolean | ((node: number) => string);
   /** Time to wait for the nodes and the meta leader, ms (default 20 000). */
   readonly timeoutMs?: number;
@@ -91,9 +95,9 @@ function nodeConfig(o: NatsClusterOptions, nodes: readonly Omit<Node, 'config' |
     lines.push(`tls { cert_file: "${join(dir, 'server.crt')}", key_file: "${join(dir, 'server.key')}", ca_file: "${join(dir, 'ca.crt')}", ${verify}, timeout: 5 }`);
   }
   if (o.mqtt !== undefined && o.mqtt !== false) {
-    lines.push(typeof o.mqtt === 'function' ? o.mqtt(i).replace(/\{MQTT_PORT\}/g, String(n.mqttPort)) : `mqtt { listen: 127.0.0.1:${n.mqttPort} }`);
+    lines.push(typeof o.mqtt === 'function' ? o.mqtt(i).replace(/\{MQTT_PORT\}/g, String(n.mqttPort)).replace(/\{DIR\}/g, dir) : `mqtt { listen: 127.0.0.1:${n.mqttPort} }`);
   }
-  if (o.extra !== undefined) lines.push(o.extra(i));
+  if (o.extra !== undefined) lines.push(o.extra(i).replace(/\{DIR\}/g, dir));
   return `${lines.join('\n')}\n`;
 }
 
