@@ -25,11 +25,11 @@ import { assertFunction, assertObject, assertString, intOption } from './validat
 export interface JetStreamIngestOptions extends NatsConnectOptions, TelemetryStreamOptions {
   /** Durable consumer name, shared by every process of the pipeline (default `pipeline`). */
   readonly durable?: string;
-  /** The consumer's `max_ack_pending` when it is created: unacknowledged messages across all processes (default 4 096). */
+  /** The consumer's `max_ack_pending` when it is created: unacknowledged messages across all processes (default 16 384). */
   readonly maxAckPending?: number;
   /** The consumer's `ack_wait` when it is created, ms (default 30 000): a worker silent this long loses its messages to another. */
   readonly ackWaitMs?: number;
-  /** Messages this process handles at once (default 1 024); it pulls no more until some are done. */
+  /** Messages this process handles at once (default 4 096); it pulls no more until some are done. Keep the pipeline's `flushAtInFlight` (default 10 000) below it, so batches commit when full rather than at their age bound. */
   readonly maxInFlight?: number;
   /** Messages asked for per pull (default 256). */
   readonly batch?: number;
@@ -112,9 +112,9 @@ function settings(o: JetStreamIngestOptions): Settings {
   }
   return {
     durable,
-    maxAckPending: intOption('connectJetStreamIngest: maxAckPending', o.maxAckPending, 4_096, 1),
+    maxAckPending: intOption('connectJetStreamIngest: maxAckPending', o.maxAckPending, 16_384, 1),
     ackWaitMs: intOption('connectJetStreamIngest: ackWaitMs', o.ackWaitMs, 30_000, 1_000),
-    maxInFlight: intOption('connectJetStreamIngest: maxInFlight', o.maxInFlight, 1_024, 1),
+    maxInFlight: intOption('connectJetStreamIngest: maxInFlight', o.maxInFlight, 4_096, 1),
     batch: intOption('connectJetStreamIngest: batch', o.batch, 256, 1),
     pullExpiresMs: intOption('connectJetStreamIngest: pullExpiresMs', o.pullExpiresMs, 1_000, 1_000),
     nakDelayMs: intOption('connectJetStreamIngest: nakDelayMs', o.nakDelayMs, 1_000, 0),
