@@ -59,3 +59,24 @@ describe('outpost bridge', () => {
     expect(r.out).toMatch(/stopped: 3 received, 3 stored \(0 duplicates\), 3 acknowledged/);
   }, 30_000);
 });
+
+describe('outpost pipeline --nats', () => {
+  test('takes what outpost bridge stored from the stream into the lake and the store', async () => {
+    const lake = join(tmp.path, 'lake-nats');
+    const bridge = cli('bridge', '--from', fleet.url, '--ca', 'ca.pem', '--cert', 'app.pem', '--key', 'app.key', '--to', nats.urls[0] as string, '--insecure', '--replicas', '1', '--client-id', 'bridge-cli-2', '--duration', '6000');
+    const worker = cli('pipeline', '--nats', nats.urls[0] as string, '--insecure', '--durable', 'cli-workers', '--lake', lake, '--duckdb', ':memory:', '--json', '--duration', '6000');
+    const creds = await fleet.device('pump-8');
+    const device = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: creds.cert, key: creds.key, clientId: 'pump-8', protocolVersion: 5 });
+    await new Promise((r) => setTimeout(r, 1_500)); // both are connected by now
+    const t = Date.now() - 1_000;
+    for (let i = 0; i < 4; i++) await device.publishAsync('devices/pump-8/telemetry', JSON.stringify({ ts: t + i, temperature: 30 + i }), { qos: 1 });
+    await device.endAsync();
+    const [b, w] = await Promise.all([bridge, worker]);
+    expect(b.code).toBe(0);
+    expect(w.code, w.err).toBe(0);
+    const stopped = JSON.parse(w.out.trim().split('\n').at(-1) as string) as { ingest: { acked: number }; lake: { rows: number } };
+    expect(stopped.ingest.acked).toBeGreaterThanOrEqual(4); // the stream also holds the first test's 3 messages
+    expect(stopped.lake.rows).toBe(stopped.ingest.acked);
+    expect((await cli('pipeline', '--nats', 'nats://127.0.0.1:1', '--broker', 'mqtts://127.0.0.1:1', '--lake', lake)).code).toBe(2);
+  }, 30_000);
+});
