@@ -51,6 +51,8 @@ export interface BridgeStats {
   publishErrors: number;
   /** Whether the last publish attempt failed (the cluster cannot store right now). */
   blocked: boolean;
+  /** Messages larger than the servers' `max_payload` (less 2 KiB for headers), stored as an empty stand-in with `Outpost-Oversized: <bytes>`. */
+  oversized: number;
 }
 
 /** A running bridge. */
@@ -130,7 +132,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     await nc.close().catch(() => undefined);
     throw e;
   }
-  const stats = { published: 0, duplicates: 0, publishErrors: 0, blocked: false };
+  const stats = { published: 0, duplicates: 0, publishErrors: 0, blocked: false, oversized: 0 };
   let closing = false;
   const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
 
@@ -139,10 +141,19 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const { subject, device, hdrs } = envelope(m, invalidSubject);
     const mqttId = m.userProperties?.['msg-id'];
     const msgID = messageId(device, m.payload, typeof mqttId === 'string' ? mqttId : undefined);
+    // Larger than the cluster takes (max_payload): retrying could never succeed and would hold every
+    // later PUBACK (arrival order). Store an empty stand-in with the size; the pipeline dead-letters it.
+    let body = m.payload;
+    if (m.payload.byteLength + 2_048 > (nc.info?.max_payload ?? Number.POSITIVE_INFINITY)) {
+      hdrs.set('Outpost-Oversized', String(m.payload.byteLength));
+      hdrs.set('Outpost-Topic', m.topic.slice(0, 1024));
+      body = new Uint8Array(0);
+      stats.oversized++;
+    }
     let delay = retryDelayMs;
     for (;;) {
       try {
-        const ack = await js.publish(subject, m.payload, { msgID, headers: hdrs, timeout: timeoutMs });
+        const ack = await js.publish(subject, body, { msgID, headers: hdrs, timeout: timeoutMs });
         stats.published++;
         if (ack.duplicate) stats.duplicates++;
         stats.blocked = false;

@@ -31,7 +31,7 @@ export { callbackDeadLetterSink, fileDeadLetterSink } from './dead-letter.js';
 
 // Scale-out: the JetStream source and the bridge from the device broker
 export { connectJetStreamIngest } from './jetstream-ingest.js';
-export type { JetStreamIngestOptions, JetStreamHandler, JetStreamIngestStats, JetStreamIngest } from './jetstream-ingest.js';
+export type { JetStreamIngestOptions, JetStreamHandler, JetStreamMessageInfo, JetStreamIngestStats, JetStreamIngest } from './jetstream-ingest.js';
 export { runJetStreamPipeline } from './jetstream-run.js';
 export type { RunningJetStreamPipeline } from './jetstream-run.js';
 export { subjectOfTopic, topicOfSubject, messageId } from './jetstream-stream.js';

@@ -47,7 +47,13 @@ export interface JetStreamIngestOptions extends NatsConnectOptions, TelemetryStr
  * Handles one message. Resolve when it may be acknowledged; resolve `'rejected'` when it was
  * dead-lettered (then it is terminated, never redelivered); reject to have it redelivered later.
  */
-export type JetStreamHandler = (message: IncomingMessage) => Promise<void | 'rejected'>;
+export type JetStreamHandler = (message: IncomingMessage, info: JetStreamMessageInfo) => Promise<void | 'rejected'>;
+
+/** What the stream says about a message beyond the pipeline's `IncomingMessage`. */
+export interface JetStreamMessageInfo {
+  /** The bridge stored an empty stand-in: the device's payload had this many bytes, more than the cluster's `max_payload`. */
+  readonly oversizedBytes: number | undefined;
+}
 
 /** Counters of a {@link JetStreamIngest}. */
 export interface JetStreamIngestStats {
@@ -294,7 +300,8 @@ class Puller {
     this.inFlight.set(m, this.s.clock.now());
     let p: Promise<void | 'rejected'>;
     try {
-      p = this.handler(incoming(m));
+      const big = Number(m.headers?.get('Outpost-Oversized'));
+      p = this.handler(incoming(m), { oversizedBytes: Number.isSafeInteger(big) && big > 0 ? big : undefined });
     } catch (e) {
       p = Promise.reject(e);
     }

@@ -80,14 +80,19 @@ export async function runJetStreamPipeline<E>(options: PipelineOptions<E>, inges
   assertObject('runJetStreamPipeline: options.deadLetter', options.deadLetter);
   const watched = watchRejections(options.deadLetter);
   const pipeline = createPipeline({ ...options, deadLetter: watched.sink });
-  return runOn(pipeline, watched.rejected, ingest);
+  return runOn(pipeline, watched.rejected, ingest, options.deadLetter);
 }
 
 /** Feeds an existing pipeline (one from `openPipelineStack`) from JetStream; `rejectedPayloads` as in {@link runJetStreamPipeline}. */
-export async function runOn(pipeline: Pipeline, rejected: WeakSet<Uint8Array> | undefined, ingest: JetStreamIngestOptions): Promise<RunningJetStreamPipeline> {
+export async function runOn(pipeline: Pipeline, rejected: WeakSet<Uint8Array> | undefined, ingest: JetStreamIngestOptions, deadLetter?: DeadLetterSink): Promise<RunningJetStreamPipeline> {
   let consumer: JetStreamIngest;
   try {
-    consumer = await connectJetStreamIngest({ flow: pipeline, ...ingest }, async (m) => {
+    consumer = await connectJetStreamIngest({ flow: pipeline, ...ingest }, async (m, info) => {
+      if (info.oversizedBytes !== undefined && deadLetter !== undefined) {
+        // The bridge's stand-in for a payload the cluster could not take: an OVERSIZED dead letter, then +TERM.
+        await deadLetter.write({ topic: m.topic, payload: m.payload, reason: 'OVERSIZED', detail: `payload of ${info.oversizedBytes} bytes exceeds the NATS servers' max_payload; the bridge stored an empty stand-in`, receivedAt: m.receivedAt });
+        return 'rejected';
+      }
       await pipeline.handle(m);
       return rejected?.has(m.payload) === true ? 'rejected' : undefined;
     });

@@ -123,3 +123,36 @@ describe('connectJetStreamIngest', () => {
     await ingest.close();
   });
 });
+
+describe('the bridge and a payload larger than the cluster takes', () => {
+  it('does not block: the oversized message is stored as a stand-in the pipeline dead-letters, and what follows flows', async () => {
+    const { startBridge } = await import('../src/bridge.js');
+    const { startMosquitto, tempDir } = await import('@outpost/test-peers');
+    const mqtt = (await import('mqtt')).default;
+    const small = await startNatsCluster({ nodes: 1, extra: () => 'max_payload: 4096' });
+    const dir = tempDir();
+    const broker = await startMosquitto({ dir: dir.path, config: (port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n` });
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    try {
+      const bridge = await startBridge({ from: { url, insecure: true, clientId: 'bridge-big' }, to: { servers: small.urls, insecure: true, replicas: 1 }, retryDelayMs: 20, maxRetryDelayMs: 50 });
+      const stored: TelemetryPoint[] = [];
+      const dead: string[] = [];
+      const memory: TelemetrySink = { name: 'memory', async write(p) { stored.push(...p); }, async flush() {}, async close() {} };
+      const running = await runJetStreamPipeline({ sinks: [memory], deadLetter: callbackDeadLetterSink((l) => { dead.push(`${l.reason} ${l.topic}`); }) }, { servers: small.urls, insecure: true, replicas: 1 });
+      const device = await mqtt.connectAsync(url, { clientId: 'pump-9' });
+      await device.publishAsync('devices/pump-9/telemetry', JSON.stringify({ temperature: 1, pad: 'x'.repeat(10_000) }), { qos: 1 });
+      await device.publishAsync('devices/pump-9/telemetry', '{"temperature": 2}', { qos: 1 });
+      await until(() => bridge.stats().mqtt.acked === 2, 'both acknowledged by the bridge', 10_000);
+      await until(() => stored.length === 1 && dead.length === 1, 'one stored, one dead letter', 10_000);
+      expect(stored.map((p) => p.value)).toEqual([2]);
+      expect(dead).toEqual(['OVERSIZED devices/pump-9/telemetry']);
+      await device.endAsync();
+      await bridge.close();
+      await running.close();
+    } finally {
+      await broker.stop();
+      await small.stop();
+      dir.cleanup();
+    }
+  });
+});
