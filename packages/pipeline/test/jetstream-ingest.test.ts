@@ -125,7 +125,7 @@ describe('connectJetStreamIngest', () => {
 });
 
 describe('the bridge and a payload larger than the cluster takes', () => {
-  it('does not block: the oversized message is stored as a stand-in the pipeline dead-letters, and what follows flows', async () => {
+  it('does not block: an oversized message and one without a valid device id are stored so that the pipeline dead-letters them, and what follows flows', async () => {
     const { startBridge } = await import('../src/bridge.js');
     const { startMosquitto, tempDir } = await import('@outpost/test-peers');
     const mqtt = (await import('mqtt')).default;
@@ -142,10 +142,11 @@ describe('the bridge and a payload larger than the cluster takes', () => {
       const device = await mqtt.connectAsync(url, { clientId: 'pump-9' });
       await device.publishAsync('devices/pump-9/telemetry', JSON.stringify({ temperature: 1, pad: 'x'.repeat(10_000) }), { qos: 1 });
       await device.publishAsync('devices/pump-9/telemetry', '{"temperature": 2}', { qos: 1 });
-      await until(() => bridge.stats().mqtt.acked === 2, 'both acknowledged by the bridge', 10_000);
-      await until(() => stored.length === 1 && dead.length === 1, 'one stored, one dead letter', 10_000);
+      await device.publishAsync('devices/pümp 9/telemetry', '{"temperature": 3}', { qos: 1 }); // no valid device id, nor a subject token
+      await until(() => bridge.stats().mqtt.acked === 3, 'all three acknowledged by the bridge', 10_000);
+      await until(() => stored.length === 1 && dead.length === 2, 'one stored, two dead letters', 10_000);
       expect(stored.map((p) => p.value)).toEqual([2]);
-      expect(dead).toEqual(['OVERSIZED devices/pump-9/telemetry']);
+      expect(dead.sort()).toEqual(['OVERSIZED devices/pump-9/telemetry', 'SCHEMA_INVALID devices/pümp 9/telemetry']);
       await device.endAsync();
       await bridge.close();
       await running.close();
