@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian/Ubuntu machine with Node 20:
-# the real protocol peers (Mosquitto, libcoap, PostgreSQL, InfluxDB 1.x), pnpm 10, and the workspace's dependencies.
+# the real protocol peers (Mosquitto, libcoap, PostgreSQL, InfluxDB 1.x, NATS), pnpm 10, and the workspace's dependencies.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,9 @@ need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v coap-server-openssl >/dev/null 2>&1 || need_apt+=(libcoap3-bin)
+# NATS with JetStream for @outpost/pipeline's scale-out tests (they start their own clusters on free ports).
+installed_nats=0
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then need_apt+=(nats-server); installed_nats=1; fi
 # PostgreSQL server binaries for @outpost/pipeline's tests (they run initdb in a temp dir).
 installed_pg=0
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need_apt+=(postgresql); installed_pg=1; fi
@@ -45,6 +48,9 @@ if [ "$installed_influx" = 1 ]; then
   if [ -x /etc/init.d/influxdb ]; then $SUDO /etc/init.d/influxdb stop >/dev/null 2>&1 || true; fi
   if command -v update-rc.d >/dev/null 2>&1; then $SUDO update-rc.d influxdb disable >/dev/null 2>&1 || true; fi
 fi
+
+# Debian's nats-server package may start a system server on :4222; the tests start private ones.
+if [ "$installed_nats" = 1 ] && command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now nats-server >/dev/null 2>&1 || true; fi
 
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != "10" ]; then
   echo "setup: installing pnpm 10"

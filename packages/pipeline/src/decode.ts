@@ -49,6 +49,8 @@ export interface IncomingMessage {
   readonly contentType?: string | undefined;
   /** Arrival time, epoch ms; the event time of points that carry none. */
   readonly receivedAt: number;
+  /** MQTT 5 user properties, when the publisher set some (the bridge reads `msg-id`). */
+  readonly userProperties?: Readonly<Record<string, string | string[]>> | undefined;
 }
 
 const DEFAULTS = { maxPayloadBytes: 256 * 1024, maxPoints: 10_000, deviceLevel: 1, maxFutureMs: 86_400_000, maxAgeMs: 365 * 86_400_000, maxDepth: 32, maxKeys: 1024, maxStringLength: 4096 };

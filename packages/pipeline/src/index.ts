@@ -24,6 +24,16 @@ export type { IngestOptions, IngestStats, Ingest, IngestHandler, IngestClient, F
 export { createPipeline, runPipeline } from './pipeline.js';
 export type { HotPathEngine, PipelineOptions, PipelineStats, Pipeline, RunningPipeline } from './pipeline.js';
 export { callbackDeadLetterSink, fileDeadLetterSink } from './dead-letter.js';
+
+// Scale-out: the JetStream source and the bridge from the device broker
+export { connectJetStreamIngest } from './jetstream-ingest.js';
+export type { JetStreamIngestOptions, JetStreamHandler, JetStreamMessageInfo, JetStreamIngestStats, JetStreamIngest } from './jetstream-ingest.js';
+export { runJetStreamPipeline } from './jetstream-run.js';
+export type { RunningJetStreamPipeline } from './jetstream-run.js';
+export { subjectOfTopic, topicOfSubject, messageId } from './jetstream-stream.js';
+export type { NatsConnectOptions, TelemetryStreamOptions } from './jetstream-stream.js';
+export { startBridge } from './bridge.js';
+export type { BridgeOptions, BridgeStats, Bridge } from './bridge.js';
 export type { DeadLetter, DeadLetterSink, FileDeadLetterOptions } from './dead-letter.js';
 
 // Hot path: rules and alerts

@@ -289,7 +289,8 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
     const w = window;
     const seq = packet.qos > 0 && packet.messageId !== undefined ? w.push(packet.messageId) : -1;
     stats.pending++;
-    invoke(handler, { topic: packet.topic, payload: toBytes(packet.payload), contentType: packet.properties?.contentType, receivedAt: lastArrival }).then(
+    const user = packet.properties?.userProperties;
+    invoke(handler, { topic: packet.topic, payload: toBytes(packet.payload), contentType: packet.properties?.contentType, receivedAt: lastArrival, ...(user !== undefined ? { userProperties: user } : {}) }).then(
       () => {
         stats.pending--;
         if (seq >= 0 && !w.complete(seq)) stats.staleAcks++;

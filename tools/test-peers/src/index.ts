@@ -17,6 +17,7 @@ const INSTALL_HINT: Record<string, string> = {
   'coap-server-openssl': 'apt-get update && apt-get install -y libcoap3-bin',
   'coap-client-openssl': 'apt-get update && apt-get install -y libcoap3-bin',
   prlimit: 'apt-get update && apt-get install -y util-linux',
+  'nats-server': 'apt-get update && apt-get install -y nats-server',
 };
 
 /** Absolute path of a required binary, or an Error that says how to install it. */
@@ -143,3 +144,4 @@ export type { Result as BenchResult } from './bench.js';
 export { mulberry32 } from './random.js';
 export { postgresBinDir, startPostgres, type Postgres } from './postgres.js';
 export { startInflux, type Influx, type InfluxSeries } from './influx.js';
+export { startNatsCluster, type NatsCluster, type NatsClusterOptions, type NatsTls } from './nats.js';

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { bridgeCommands } from './bridge.js';
 import { bufferCommands } from './buffer.js';
 import { consoleCommands } from './console.js';
 import { demoCommands } from './demo.js';
@@ -14,6 +15,7 @@ import { shadowCommands } from './shadow.js';
 
 /** Every `outpost` subcommand. Each command family lives in its own file under `commands/`. */
 export const commands: readonly Command[] = [
+  ...bridgeCommands,
   ...bufferCommands,
   ...consoleCommands,
   ...demoCommands,

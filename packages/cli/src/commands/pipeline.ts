@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   callbackAlertSink,
-  connectIngest,
   createDuckDbStore,
   createInfluxSink,
   createPostgresSink,
@@ -15,11 +14,11 @@ import {
   type AlertSink,
   type DuckDbStore,
   type InfluxSink,
-  type Ingest,
   type PostgresSink,
   type PipelineStack,
   type Rule,
 } from '@outpost/pipeline';
+import { connectPipelineSource, type PipelineSource } from './pipeline-source.js';
 import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type Io, untilStopped } from '../command.js';
 
 // `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
@@ -27,6 +26,7 @@ import { CliError, emit, parseCommandArgs, requireString, stringList, type Comma
 
 const help = `Usage: outpost pipeline --broker URL --lake DIR [--pg URL | --duckdb FILE] [--influx URL [--influx-db DB]] [--rules FILE]
                         [--ca FILE --cert FILE --key FILE] [--client-id ID] [--group NAME]
+                        [--nats URL ... [--durable NAME] instead of --broker]
                         [--topic FILTER ...] [--alert-topic TEMPLATE] [--webhook URL ...]
                         [--webhook-secret S] [--insecure] [--json] [--duration MS]
 
@@ -38,6 +38,9 @@ dead-letter files (DIR/dead-letter/). Runs until SIGINT or SIGTERM, then flushes
 
 Options:
   --broker URL        mqtts://host:8883 (mqtt:// only with --insecure)
+  --nats URL          instead of --broker: take messages from the NATS JetStream stream that
+                      outpost bridge fills (tls://host:4222; repeatable; one durable consumer
+                      shared by every process, default name pipeline: --durable NAME)
   --ca FILE           the CA that signed the broker's certificate (PEM)
   --cert FILE         this consumer's certificate (an application identity from the fleet
   --key FILE          CA: outpost pki issue-device --id pipeline, and broker-config --app pipeline)
@@ -96,6 +99,8 @@ async function readPem(file: string, flag: string, io: Io): Promise<string> {
 async function runPipelineCommand(args: readonly string[], io: Io): Promise<number> {
   const { values } = parseCommandArgs(args, {
     broker: { type: 'string' },
+    nats: { type: 'string', multiple: true },
+    durable: { type: 'string' },
     ca: { type: 'string' },
     cert: { type: 'string' },
     key: { type: 'string' },
@@ -114,7 +119,7 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
     insecure: { type: 'boolean', default: false },
     duration: { type: 'string' },
   });
-  const broker = requireString(values['broker'], 'broker');
+  if (values['broker'] === undefined && stringList(values, 'nats').length === 0) throw new CliError('USAGE', '--broker URL (MQTT) or --nats URL (JetStream) is required', 2);
   const lakeDir = resolve(io.cwd, requireString(values['lake'], 'lake'));
   if (values['pg'] !== undefined && values['duckdb'] !== undefined) throw new CliError('USAGE', 'give --pg or --duckdb, not both', 2);
   if (values['influx-db'] !== undefined && values['influx'] === undefined) throw new CliError('USAGE', '--influx-db needs --influx URL', 2);
@@ -175,38 +180,25 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
   } catch (e) {
     throw new CliError(e instanceof PipelineError ? e.code : 'OPEN', (e as Error).message.split('\n')[0] ?? 'cannot open the pipeline');
   }
-  let ingest: Ingest;
+  let source: PipelineSource;
   try {
-    ingest = await connectIngest(
-      {
-        url: broker,
-        clientId: typeof values['client-id'] === 'string' ? values['client-id'] : 'outpost-pipeline',
-        ...(ca !== undefined ? { ca } : {}),
-        ...(cert !== undefined ? { cert } : {}),
-        ...(key !== undefined ? { key } : {}),
-        ...(typeof values['group'] === 'string' ? { group: values['group'] } : {}),
-        ...(stringList(values, 'topic').length > 0 ? { topics: stringList(values, 'topic') } : {}),
-        ...(insecure ? { insecure: true } : {}),
-        flow: stack.pipeline, // a store outage pauses intake instead of dead-lettering
-      },
-      (m) => stack.pipeline.handle(m),
-    );
+    source = await connectPipelineSource(values, { ca, cert, key, insecure }, stack);
   } catch (e) {
     await stack.close().catch(() => undefined);
-    throw new CliError(e instanceof PipelineError ? e.code : 'INGEST_FAILED', (e as Error).message.split('\n')[0] ?? 'cannot connect');
+    throw e;
   }
-  if (typeof values['alert-topic'] === 'string') brokerAlerts = mqttAlertSink({ client: ingest.client, topic: values['alert-topic'] });
+  if (typeof values['alert-topic'] === 'string' && source.client !== undefined) brokerAlerts = mqttAlertSink({ client: source.client, topic: values['alert-topic'] });
   const store = [stack.store?.name, stack.influx?.name].filter((x) => x !== undefined).join(' and ') || 'none';
   line(
-    { type: 'started', broker, lake: lakeDir, store, rules: rules?.length ?? 0, group: values['group'] ?? null },
-    `pipeline: consuming ${broker}${typeof values['group'] === 'string' ? ` (shared group ${values['group']})` : ''} → lake ${lakeDir}, time series in ${store}, ${rules?.length ?? 0} rule(s)`,
+    { type: 'started', broker: source.from, lake: lakeDir, store, rules: rules?.length ?? 0, group: values['group'] ?? null },
+    `pipeline: consuming ${source.from}${typeof values['group'] === 'string' ? ` (shared group ${values['group']})` : ''} → lake ${lakeDir}, time series in ${store}, ${rules?.length ?? 0} rule(s)`,
   );
   await untilStopped(durationMs);
-  await ingest.close();
+  await source.close();
   await stack.close();
   const s = stack.stats();
   line(
-    { type: 'stopped', ingest: ingest.stats(), ...s },
+    { type: 'stopped', ingest: source.stats(), ...s },
     `stopped: ${s.pipeline.messages} messages, ${s.pipeline.points} points, ${s.lake.rows} rows in ${s.lake.files} lake files, ${s.pipeline.alerts} alert events, ${Object.values(s.pipeline.deadLettered).reduce((a, b) => a + (b ?? 0), 0)} dead letters`,
   );
   return 0;

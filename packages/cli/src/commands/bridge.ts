@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { PipelineError, startBridge, type Bridge } from '@outpost/pipeline';
+import { CliError, parseCommandArgs, requireString, stringList, type Command, type Io, untilStopped } from '../command.js';
+
+// `outpost bridge`: device telemetry from the MQTT broker into a NATS JetStream stream.
+
+const help = `Usage: outpost bridge --from URL --to URL [--to URL ...] [--ca FILE --cert FILE --key FILE]
+                      [--nats-ca FILE --nats-cert FILE --nats-key FILE] [--client-id ID]
+                      [--group NAME] [--topic FILTER ...] [--stream NAME] [--replicas N]
+                      [--insecure] [--json] [--duration MS]
+
+Moves device telemetry from the MQTT broker into a NATS JetStream stream (created when missing:
+subjects devices.*.telemetry, R3, a 2-minute duplicate window). Each message is published with a
+Nats-Msg-Id (device + payload hash, or the MQTT 5 user property msg-id) and acknowledged to the
+broker (PUBACK, in arrival order) only after JetStream acknowledged the publish, i.e. after the
+stream's replicas stored it. While the cluster cannot store (no quorum) nothing is acknowledged
+and the broker keeps the messages. Run several bridges with the same --group to share the load.
+Runs until SIGINT or SIGTERM.
+
+Options:
+  --from URL          the broker: mqtts://host:8883 (mqtt:// only with --insecure)
+  --ca/--cert/--key   the broker's CA and this bridge's identity (PEM files)
+  --to URL            a NATS node: tls://host:4222 (nats:// only with --insecure or --nats-ca);
+                      repeatable, the client learns the rest of the cluster
+  --nats-ca/-cert/-key  the cluster's CA and this bridge's NATS identity (default: --ca/--cert/--key,
+                      none with --insecure)
+  --client-id ID      MQTT client id, unique per bridge and stable across restarts (default outpost-bridge)
+  --group NAME        shared-subscription group of the bridges (default bridge)
+  --topic FILTER      topic filter, repeatable (default devices/+/telemetry)
+  --stream NAME       the stream (default TELEMETRY)
+  --replicas N        replicas when the stream is created (default 3)
+  --insecure          allow plain connections without client certificates (development only)
+  --json              one JSON object per line (startup, final stats)
+  --duration MS       stop after MS milliseconds (for tests and smoke runs)
+
+Example:
+  outpost bridge --from mqtts://broker:8883 --ca ca.pem --cert bridge.pem --key bridge.key \\
+    --client-id bridge-1 --to tls://nats-1:4222 --to tls://nats-2:4222`;
+
+async function pem(values: Record<string, unknown>, flag: string, io: Io): Promise<string | undefined> {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  const file = requireString(v, flag);
+  try {
+    return await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (e) {
+    throw new CliError('FILE', `--${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function intFlag(values: Record<string, unknown>, flag: string): number | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  const s = requireString(v, flag);
+  if (!/^\d+$/.test(s)) throw new CliError('USAGE', `--${flag}: expected a whole number, got "${s}"`, 2);
+  return Number(s);
+}
+
+async function runBridge(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    from: { type: 'string' },
+    to: { type: 'string', multiple: true },
+    ca: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    'nats-ca': { type: 'string' },
+    'nats-cert': { type: 'string' },
+    'nats-key': { type: 'string' },
+    'client-id': { type: 'string' },
+    group: { type: 'string' },
+    topic: { type: 'string', multiple: true },
+    stream: { type: 'string' },
+    replicas: { type: 'string' },
+    insecure: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+  });
+  const from = requireString(values['from'], 'from');
+  const to = stringList(values, 'to');
+  if (to.length === 0) throw new CliError('USAGE', '--to: give at least one NATS URL (nats://host:4222 or tls://host:4222)', 2);
+  const insecure = values['insecure'] === true;
+  const [ca, cert, key] = [await pem(values, 'ca', io), await pem(values, 'cert', io), await pem(values, 'key', io)];
+  // The NATS side uses the broker's CA and identity unless told otherwise (not with --insecure: plain nats://).
+  const fallback = <T>(v: T | undefined, dflt: T | undefined): T | undefined => v ?? (insecure ? undefined : dflt);
+  const [natsCa, natsCert, natsKey] = [fallback(await pem(values, 'nats-ca', io), ca), fallback(await pem(values, 'nats-cert', io), cert), fallback(await pem(values, 'nats-key', io), key)];
+  const replicas = intFlag(values, 'replicas');
+  const durationMs = intFlag(values, 'duration');
+  const line = (obj: Record<string, unknown>, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
+  let bridge: Bridge;
+  try {
+    bridge = await startBridge({
+      from: {
+        url: from,
+        clientId: typeof values['client-id'] === 'string' ? values['client-id'] : 'outpost-bridge',
+        ...(ca !== undefined ? { ca } : {}),
+        ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+        ...(typeof values['group'] === 'string' ? { group: values['group'] } : {}),
+        ...(stringList(values, 'topic').length > 0 ? { topics: stringList(values, 'topic') } : {}),
+        ...(insecure ? { insecure: true } : {}),
+      },
+      to: {
+        servers: to,
+        name: typeof values['client-id'] === 'string' ? values['client-id'] : 'outpost-bridge',
+        ...(natsCa !== undefined ? { ca: natsCa } : {}),
+        ...(natsCert !== undefined && natsKey !== undefined ? { cert: natsCert, key: natsKey } : {}),
+        ...(typeof values['stream'] === 'string' ? { stream: values['stream'] } : {}),
+        ...(replicas !== undefined ? { replicas } : {}),
+        ...(insecure ? { insecure: true } : {}),
+      },
+    });
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw new CliError('USAGE', e.message, 2);
+    throw new CliError(e instanceof PipelineError ? e.code : 'BRIDGE', (e as Error).message.split('\n')[0] ?? 'cannot start the bridge');
+  }
+  line({ type: 'started', from, to }, `bridge: ${from} → ${to.join(', ')}`);
+  await untilStopped(durationMs);
+  await bridge.close();
+  const s = bridge.stats();
+  line({ type: 'stopped', ...s }, `stopped: ${s.mqtt.received} received, ${s.published} stored (${s.duplicates} duplicates), ${s.mqtt.acked} acknowledged to the broker`);
+  return 0;
+}
+
+/** `outpost bridge`. */
+export const bridgeCommands: readonly Command[] = [{ path: ['bridge'], summary: 'move device telemetry from the MQTT broker into a NATS JetStream stream (ack after stored)', help, run: runBridge }];
