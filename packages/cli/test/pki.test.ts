@@ -1,7 +1,7 @@
 // `outpost pki …` end to end: run() with a capturing Io, real files, openssl as the X.509
 // cross-check, and Mosquitto started from the generated config (including a revoked device).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -136,8 +136,8 @@ describe('outpost pki', () => {
       [['pki', 'issue-device', '--ca', 'nope', '--device-id', 'a', '--out', 'x'], 1, /no CA in .*\[CA_NOT_FOUND\]/],
       [['pki', 'init-ca', '--out', 'ca2', '--algorithm', 'dsa'], 2, /--algorithm: expected ecdsa-p256 or rsa-2048/],
       [['pki', 'init-ca', '--out', 'ca2', '--bogus'], 2, /Unknown option '--bogus'/],
-      [['pki', 'issue-server', '--ca', 'ca', '--out', 'x'], 2, /missing required option --host/],
-      [['pki', 'issue-server', '--ca', 'ca', '--host', 'bad host', '--out', 'x'], 1, /neither an IP address nor a DNS name/],
+      [['pki', 'issue-server', '--ca', 'ca', '--out', 'x'], 2, /missing required option --san/],
+      [['pki', 'issue-server', '--ca', 'ca', '--san', 'bad host', '--out', 'x'], 1, /neither an IP address nor a DNS name/],
       [['pki', 'broker-config', '--ca', 'ca', '--out', 'x', '--port', '70000'], 2, /--port: expected an integer from 1 to 65535/],
       [['pki', 'revoke', '--ca', 'ca', '--device-id', 'ghost'], 1, /not registered/],
       [['pki', 'issue-device', '--ca', 'ca', '--device-id', 'a b', '--out', 'x'], 1, /" " at offset 1 is not allowed in a device id/],
@@ -155,12 +155,27 @@ describe('outpost pki', () => {
     expect(existsSync(join(dir, 'ca2'))).toBe(false);
   });
 
+  test('issue-device issues a batch with one CA load: repeated --device-id and --ids-from', async () => {
+    writeFileSync(join(dir, 'ids.txt'), '# line 7\nbatch-3\n\nbatch-4\n');
+    const r = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'batch-1', '--device-id', 'batch-2', '--ids-from', 'ids.txt', '--out', 'batch', '--json');
+    expect(r.code, r.err).toBe(0);
+    const issued = (JSON.parse(r.out) as { issued: Array<{ deviceId: string; key: string }> }).issued;
+    expect(issued.map((d) => d.deviceId)).toEqual(['batch-1', 'batch-2', 'batch-3', 'batch-4']);
+    for (const d of issued) expect(statSync(d.key).mode & 0o777).toBe(0o600);
+    const list = JSON.parse((await cli('pki', 'list', '--ca', 'ca', '--json')).out) as { devices: Array<{ deviceId: string }> };
+    expect(list.devices.map((d) => d.deviceId)).toEqual(expect.arrayContaining(['batch-1', 'batch-4']));
+    // --key belongs to one device; a repeated id and an id already issued are refused before any write
+    expect((await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'b-5', '--device-id', 'b-6', '--key', 'batch/batch-1.key', '--out', 'batch2')).code).toBe(2);
+    expect((await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'b-7', '--device-id', 'b-7', '--out', 'batch2')).code).toBe(2);
+    expect((await cli('pki', 'issue-device', '--ca', 'ca', '--out', 'batch2')).err).toMatch(/missing required option --device-id/);
+  });
+
   test('issue-server: SANs and serverAuth; refuses to overwrite server.key', async () => {
-    const r = await cli('pki', 'issue-server', '--ca', 'ca', '--host', '127.0.0.1', '--host', 'localhost', '--out', 'srv', '--json');
+    const r = await cli('pki', 'issue-server', '--ca', 'ca', '--san', '127.0.0.1', '--san', 'localhost', '--out', 'srv', '--json');
     expect(r.code).toBe(0);
     expect(openssl('verify', '-purpose', 'sslserver', '-verify_ip', '127.0.0.1', '-CAfile', 'ca/ca.pem', 'srv/server.pem').status).toBe(0);
     expect(statSync(join(dir, 'srv/server.key')).mode & 0o777).toBe(0o600);
-    const again = await cli('pki', 'issue-server', '--ca', 'ca', '--host', 'localhost', '--out', 'srv');
+    const again = await cli('pki', 'issue-server', '--ca', 'ca', '--san', 'localhost', '--out', 'srv');
     expect(again.code).toBe(1);
     expect(again.err).toContain('[FILE_EXISTS]');
   });
@@ -179,13 +194,10 @@ describe('outpost pki broker-config with the real Mosquitto', () => {
     broker = undefined;
   };
   const start = async (port: number): Promise<void> => {
-    if (process.getuid?.() === 0) {
-      // Started as root, Mosquitto drops to "mosquitto" before reading its files
-      // (the CA directory stays 0700: the broker needs only the copies in broker/).
-      chmodSync(dir, 0o755);
-      const uid = Number(spawnSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).stdout);
-      for (const f of ['', ...readdirSync(join(dir, 'broker'))]) chownSync(join(dir, 'broker', f), uid, -1);
-    }
+    // Started as root, Mosquitto drops to "mosquitto" before reading its files: broker-config,
+    // run as root, handed them to that user, so the printed command works as is (the test's
+    // own directory is made traversable; the CA directory stays 0700).
+    if (process.getuid?.() === 0) chmodSync(dir, 0o755);
     log = '';
     broker = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'broker', 'mosquitto.conf'), '-v']);
     broker.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -213,6 +225,11 @@ describe('outpost pki broker-config with the real Mosquitto', () => {
     expect(j.command).toBe(`mosquitto -c ${j.confPath}`);
     expect(readFileSync(j.confPath, 'utf8')).toContain(`listener ${port} 127.0.0.1`);
     expect(readFileSync(join(dir, 'broker/acl'), 'utf8')).toContain('user dashboard');
+    if (process.getuid?.() === 0) {
+      const uid = Number(spawnSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).stdout);
+      for (const f of ['server.key', 'acl', 'crl.pem']) expect(statSync(join(dir, 'broker', f)).uid, f).toBe(uid);
+      expect(statSync(join(dir, 'broker', 'server.key')).mode & 0o777).toBe(0o600);
+    }
     await start(port);
     expect(pub(port, 'live-1', 'live')).toBe(0);
     expect(pub(port, 'live-2', 'live')).toBe(0);

@@ -48,7 +48,7 @@ describe('outpost provisioning-service and pki revoke --sighup --evict', () => {
   test('a device provisions itself through the service; revoke --sighup --evict cuts it off', async () => {
     const bdir = join(dir, 'broker');
     mkdirSync(bdir);
-    expect((await cli('pki', 'issue-server', '--ca', 'ca', '--host', '127.0.0.1', '--out', 'broker')).code).toBe(0);
+    expect((await cli('pki', 'issue-server', '--ca', 'ca', '--san', '127.0.0.1', '--out', 'broker')).code).toBe(0);
     expect((await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'provisioning-service', '--out', 'svc')).code).toBe(0);
     chmodSync(dir, 0o755);
     chmodSync(join(dir, 'ca'), 0o755);
