@@ -10,6 +10,7 @@ import { Delivery, type DeliveryOptions, type SinkOutageStats } from './delivery
 import { PipelineError, type PipelineErrorCode } from './errors.js';
 import { connectIngest, type FlowSource, type Ingest, type IngestOptions } from './ingest.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
+import { WriteGroups } from './write-groups.js';
 import { assertFunction, assertObject, describe, intOption } from './validate.js';
 
 /**
@@ -51,6 +52,13 @@ export interface PipelineOptions<E = unknown> {
    * age bound on every window. Keep it below the consumer's `receiveMaximum`.
    */
   readonly flushAtInFlight?: number;
+  /**
+   * The points of the messages that arrive together (one socket read, one turn of the event
+   * loop) go to each sink as one write of at most this many points (default 4 096; 1 = one
+   * write per message). Each message keeps its own outcome: a sink that refuses a joint write
+   * gets each message's points again on their own.
+   */
+  readonly maxWritePoints?: number;
 }
 
 /**
@@ -204,6 +212,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   const { deadLetter, rules, onAlert } = options;
   const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
   const delivery = new Delivery(sinks, { clock, ...(options.delivery ?? {}) });
+  const groups = new WriteGroups(delivery, intOption('createPipeline: maxWritePoints', options.maxWritePoints, 4_096, 1));
   const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 
@@ -238,7 +247,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     }
     stats.points += points.length;
     if (rules !== undefined) for (const p of points) raise(rules.evaluate(p));
-    const failure = await delivery.write(points);
+    const failure = await groups.add(points);
     if (failure === undefined) {
       stats.delivered++;
       return;
@@ -251,6 +260,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   function pressure(): void {
     if (flushing || stats.inFlight < flushAt) return;
     flushing = true;
+    groups.sendOpen();
     void Promise.allSettled(sinks.map((s) => s.flush())).then(() => {
       flushing = false;
     });
@@ -263,7 +273,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       if (closed) return Promise.reject(new PipelineError('CLOSED', 'pipeline: handle after close'));
       stats.messages++;
       stats.inFlight++;
-      const p = handle(msg); // registers its sink writes synchronously, so a flush now includes them
+      const p = handle(msg); // joins the open write group synchronously, so a flush now includes it
       if (stats.inFlight >= flushAt) pressure();
       p.then(settle, fail);
       return p;
@@ -273,11 +283,15 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       return { ...stats, received: stats.messages, deadLettered: { ...stats.deadLettered }, held: d.held, outage: d.outage };
     },
     onFlowChange: (listener) => delivery.onFlowChange(listener),
-    flush: () => flushAll(sinks),
+    flush: () => {
+      groups.sendOpen();
+      return flushAll(sinks);
+    },
     async close() {
       if (closed) return;
       closed = true;
       stopTicker();
+      groups.sendOpen(); // messages handed in before close go to the sinks, which flush as they close
       delivery.close(); // held messages are not acknowledged: the broker redelivers them
       await closeAll(sinks, deadLetter);
     },

@@ -60,6 +60,8 @@ export interface PipelineStackOptions {
   readonly tickMs?: number;
   /** See `PipelineOptions.flushAtInFlight` (default 10 000 messages). */
   readonly flushAtInFlight?: number;
+  /** See `PipelineOptions.maxWritePoints` (default 4 096). */
+  readonly maxWritePoints?: number;
   /** Sink outages: retries, stall watchdog, `deadLetterAfterMs` (off by default), events, log lines (see `DeliveryOptions`). */
   readonly delivery?: DeliveryOptions;
   /** Time for the rules' tick and the delivery's retries (default: the system clock). */
@@ -154,6 +156,7 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(options.decode !== undefined ? { decode: options.decode } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.flushAtInFlight !== undefined ? { flushAtInFlight: options.flushAtInFlight } : {}),
+      ...(options.maxWritePoints !== undefined ? { maxWritePoints: options.maxWritePoints } : {}),
       ...(options.delivery !== undefined ? { delivery: options.delivery } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
