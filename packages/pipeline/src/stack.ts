@@ -6,7 +6,8 @@
  * something else.
  */
 import { join } from 'node:path';
-import { AlertDispatcher, type AlertDispatcherStats, type AlertSink } from './alerts.js';
+import { AlertDispatcher, type AlertDispatcherStats } from './alert-dispatcher.js';
+import type { AlertSink } from './alerts.js';
 import type { DecodeOptions } from './decode.js';
 import { fileDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
 import { createDuckDbStore, type DuckDbStore, type DuckDbStoreOptions } from './duckdb.js';
