@@ -200,7 +200,7 @@ function settle(batch: OpenBatch, final: Promise<void | Refused>, counts: Counts
  * @returns the batcher.
  */
 export function createBatcher(options: BatcherOptions): Batcher {
-  const { maxRows, maxAgeMs, retries, retryDelayMs, commit } = options;
+  const { maxRows, maxAgeMs, commit } = options;
   const maxBytes = options.maxBytes ?? Infinity;
   const size = options.size ?? (() => 0);
   const clock = options.clock ?? systemClock;
@@ -211,13 +211,12 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const maxPending = options.maxPending ?? 1;
   const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
-  const policy: RetryPolicy = {
-    retries,
-    retryDelayMs,
-    maxRetryDelayMs: options.maxRetryDelayMs ?? Infinity,
-    retryable: options.retryable ?? (() => true),
-    sleep: (ms) => new Promise((r) => clock.setTimeout(r, ms)),
-  };
+  const policy = retryPolicy(options, clock);
+
+  async function idle(): Promise<void> {
+    await chain;
+    await Promise.all(pending);
+  }
 
   function seal(): Promise<void> | undefined {
     const batch = current;
@@ -274,25 +273,32 @@ export function createBatcher(options: BatcherOptions): Batcher {
       }
       if (maxAgeMs === 0) void seal();
       await Promise.all(parts.map((x) => x.batch.settled));
-      for (const { batch, from, to } of parts) {
-        if (batch.rejected === undefined) continue;
-        for (let i = from; i < to; i++) {
-          const err = batch.rejected.get(i);
-          if (err !== undefined) throw err;
-        }
-      }
+      throwIfRefused(parts);
     },
     seal,
-    idle: async () => {
-      await chain;
-      await Promise.all(pending);
-    },
-    async flush() {
-      const sealed = seal();
-      if (sealed !== undefined) return sealed;
-      await chain;
-      await Promise.all(pending);
-    },
+    idle,
+    flush: () => seal() ?? idle(),
     stats: () => ({ ...counts }),
   };
+}
+
+function retryPolicy(options: BatcherOptions, clock: BatcherClock): RetryPolicy {
+  return {
+    retries: options.retries,
+    retryDelayMs: options.retryDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? Infinity,
+    retryable: options.retryable ?? (() => true),
+    sleep: (ms) => new Promise((r) => clock.setTimeout(r, ms)),
+  };
+}
+
+/** Throws the error of the first point of a write that its batch's commit refused for good. */
+function throwIfRefused(parts: readonly { batch: OpenBatch; from: number; to: number }[]): void {
+  for (const { batch, from, to } of parts) {
+    if (batch.rejected === undefined) continue;
+    for (let i = from; i < to; i++) {
+      const err = batch.rejected.get(i);
+      if (err !== undefined) throw err;
+    }
+  }
 }

@@ -163,6 +163,34 @@ function decodeRejection(e: unknown): { code: PipelineErrorCode; detail: string 
   return { code: 'DECODE_FAILED', detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
 }
 
+/** Counts alert events and hands each to `onAlert`; a throw is counted, never passed on. */
+function alertRaiser<E>(stats: { alerts: number; alertErrors: number }, onAlert: ((event: E) => void) | undefined): (events: readonly E[]) => void {
+  return (events) => {
+    for (const ev of events) {
+      stats.alerts++;
+      if (onAlert === undefined) continue;
+      try {
+        onAlert(ev);
+      } catch {
+        stats.alertErrors++;
+      }
+    }
+  };
+}
+
+/** Tells every sink to commit now (the open write group first); one such flush at a time. */
+function pressureFlush(sinks: readonly TelemetrySink[], groups: WriteGroups): () => void {
+  let flushing = false;
+  return () => {
+    if (flushing) return;
+    flushing = true;
+    groups.sendOpen();
+    void Promise.allSettled(sinks.map((s) => s.flush())).then(() => {
+      flushing = false;
+    });
+  };
+}
+
 /** Commits every sink now; `SINK_FAILED` naming what failed. */
 async function flushAll(sinks: readonly TelemetrySink[]): Promise<void> {
   const r = await Promise.allSettled(sinks.map((s) => s.flush()));
@@ -216,17 +244,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 
-  function raise(events: readonly E[]): void {
-    for (const ev of events) {
-      stats.alerts++;
-      if (onAlert === undefined) continue;
-      try {
-        onAlert(ev);
-      } catch {
-        stats.alertErrors++;
-      }
-    }
-  }
+  const raise = alertRaiser(stats, onAlert);
 
   const stopTicker = rules !== undefined && tickMs > 0 ? every(clock, tickMs, () => raise(rules.tick(clock.now()))) : () => undefined;
 
@@ -255,16 +273,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     return reject(msg, failure.reason, failure.detail, failure.sink);
   }
 
-  // One sink flush at a time, started when the in-flight count reaches the bound.
-  let flushing = false;
-  function pressure(): void {
-    if (flushing || stats.inFlight < flushAt) return;
-    flushing = true;
-    groups.sendOpen();
-    void Promise.allSettled(sinks.map((s) => s.flush())).then(() => {
-      flushing = false;
-    });
-  }
+  const pressure = pressureFlush(sinks, groups);
   const settle = (): void => void stats.inFlight--;
   const fail = (): void => void (stats.inFlight--, stats.failed++);
 
