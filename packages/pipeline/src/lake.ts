@@ -307,12 +307,20 @@ function partPutter(store: LakeStore, prefix: string): (partition: string, bytes
 /** A batch's commit: one file per partition, kept across attempts; all taken back if it fails for good. */
 function lakeCommit(batch: Batch, o: LakeSettings, putPart: (partition: string, bytes: Uint8Array) => Promise<string>, stats: { files: number; bytes: number }): BatchCommit {
   const { encoder, store, prefix, retries } = o;
-  const groups = new Map<string, number[]>();
+  // Points grouped by the hour they fall in (one Date per hour, not per point), then by partition.
+  const byHour = new Map<number, number[]>();
   for (let i = 0; i < batch.points.length; i++) {
-    const part = partitionOf((batch.points[i] as TelemetryPoint).time);
-    let g = groups.get(part);
-    if (g === undefined) groups.set(part, (g = []));
+    const hour = Math.floor((batch.points[i] as TelemetryPoint).time / 3_600_000);
+    let g = byHour.get(hour);
+    if (g === undefined) byHour.set(hour, (g = []));
     g.push(i);
+  }
+  const groups = new Map<string, number[]>();
+  for (const [hour, idx] of byHour) {
+    const part = partitionOf(hour * 3_600_000);
+    const g = groups.get(part);
+    if (g === undefined) groups.set(part, idx);
+    else for (const i of idx) g.push(i);
   }
   const done: string[] = [];
   let bytesDone = 0;

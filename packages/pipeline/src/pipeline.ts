@@ -59,6 +59,12 @@ export interface PipelineOptions<E = unknown> {
    * gets each message's points again on their own.
    */
   readonly maxWritePoints?: number;
+  /**
+   * Most messages whose outcome (and so acknowledgement) is released per turn of the event loop
+   * (default 1 024): when a large batch commits, its messages' acknowledgements are spread over
+   * several turns, so the socket (new messages, the hot path's alerts) is read in between.
+   */
+  readonly releasePerTurn?: number;
 }
 
 /**
@@ -240,7 +246,11 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   const { deadLetter, rules, onAlert } = options;
   const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
   const delivery = new Delivery(sinks, { clock, ...(options.delivery ?? {}) });
-  const groups = new WriteGroups(delivery, intOption('createPipeline: maxWritePoints', options.maxWritePoints, 4_096, 1));
+  const groups = new WriteGroups(
+    delivery,
+    intOption('createPipeline: maxWritePoints', options.maxWritePoints, 4_096, 1),
+    intOption('createPipeline: releasePerTurn', options.releasePerTurn, 1_024, 1),
+  );
   const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 

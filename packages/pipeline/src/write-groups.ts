@@ -25,14 +25,25 @@ class Group {
   }
 }
 
-/** The open group of a pipeline; see the file comment. */
+/**
+ * The open group of a pipeline; see the file comment. Outcomes are released at most
+ * `releasePerTurn` messages per turn of the event loop: a committed batch of 10,000 messages
+ * would otherwise run every message's acknowledgement in one burst of microtasks, and the
+ * socket (with the next messages and their alerts) would wait behind it. Smaller bursts settle at
+ * once, as before.
+ */
 export class WriteGroups {
   private open: Group | undefined;
+  /** Messages released in this turn of the event loop. */
+  private released = 0;
+  private turnScheduled = false;
+  private readonly ready: { g: Group; v: Verdicts }[] = [];
 
   constructor(
     private readonly delivery: Delivery,
     /** A group is sent as soon as it holds this many points. */
     private readonly maxPoints: number,
+    private readonly releasePerTurn: number,
   ) {}
 
   /**
@@ -62,6 +73,32 @@ export class WriteGroups {
     if (g.sent) return;
     g.sent = true;
     if (this.open === g) this.open = undefined;
-    this.delivery.writeGroup(g.messages).then(g.resolve, g.reject);
+    this.delivery.writeGroup(g.messages).then((v) => this.settle(g, v), g.reject);
+  }
+
+  private settle(g: Group, v: Verdicts): void {
+    if (this.ready.length === 0 && this.released < this.releasePerTurn) {
+      this.released += g.messages.length;
+      g.resolve(v);
+    } else {
+      this.ready.push({ g, v });
+    }
+    this.nextTurn();
+  }
+
+  /** At the next turn: a new budget, and the queued outcomes released up to it. */
+  private nextTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.released = 0;
+      while (this.ready.length > 0 && this.released < this.releasePerTurn) {
+        const { g, v } = this.ready.shift() as { g: Group; v: Verdicts };
+        this.released += g.messages.length;
+        g.resolve(v);
+      }
+      if (this.ready.length > 0 || this.released > 0) this.nextTurn();
+    });
   }
 }

@@ -160,6 +160,22 @@ describe('createPipeline', () => {
     expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), maxWritePoints: 0 })).toThrow(RangeError);
   });
 
+  it('a committed burst releases at most releasePerTurn outcomes per turn of the event loop, then the rest, in order', async () => {
+    let commit: () => void = () => {};
+    const committed = new Promise<void>((r) => (commit = r));
+    const batchSink: TelemetrySink = { name: 'batch', write: () => committed, async flush() {}, async close() {} };
+    const p = createPipeline({ sinks: [batchSink], deadLetter: callbackDeadLetterSink(() => {}), maxWritePoints: 1, releasePerTurn: 2 });
+    const done: number[] = [];
+    const all = [0, 1, 2, 3, 4].map((v) => p.handle(message(`{"v": ${v}}`)).then(() => void done.push(v)));
+    await new Promise((r) => setImmediate(r));
+    commit(); // one batch holding all five commits at once
+    for (let i = 0; i < 20; i++) await Promise.resolve(); // every microtask of this turn
+    expect(done).toEqual([0, 1]); // the socket gets a turn before the rest
+    await Promise.all(all);
+    expect(done).toEqual([0, 1, 2, 3, 4]);
+    expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), releasePerTurn: 0 })).toThrow(RangeError);
+  });
+
   it('flush() commits every sink now; a failing sink makes it reject with SINK_FAILED', async () => {
     const lake = gatedSink('lake');
     const sink: TelemetrySink = { ...lake.sink, async flush() { lake.release(); } };
