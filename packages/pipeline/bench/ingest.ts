@@ -9,7 +9,8 @@
 //       same broker, same publisher, same messages, timed from the first message to the last.
 // CPU time of this process (every thread: the consumer, the Parquet worker) per message is printed
 // for (b) and (c): on a loaded machine it moves far less than the wall-clock rates.
-// MAX_WRITE_POINTS=1 runs the pipeline with one sink write per message (as before write groups).
+// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000 runs the pipeline with one sink write per message
+// and every outcome released at once (as before write groups), for A/B runs.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest.ts [MESSAGES_PER_DEVICE]
 import { fork } from 'node:child_process';
 import mqtt from 'mqtt';
@@ -19,7 +20,7 @@ import { startPostgres, tempDir } from '@outpost/test-peers';
 import { connectIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { copyAnchor } from './postgres.js';
-import { payload, points } from './ingest-data.js';
+import { abOptions, payload, points } from './ingest-data.js';
 
 const DEVICES = 20;
 const PER_DEVICE = Number(process.argv[2] ?? 2500);
@@ -29,8 +30,7 @@ const enc = new TextEncoder();
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
 async function open(dir: string, url: string, table: string): Promise<PipelineStack> {
-  const maxWritePoints = process.env['MAX_WRITE_POINTS'] === undefined ? {} : { maxWritePoints: Number(process.env['MAX_WRITE_POINTS']) };
-  return openPipelineStack({ lakeDir: join(dir, table), postgres: { connectionString: url, table, batchRows: 5_000, maxDelayMs: 1_000 }, rules: RULES, ...maxWritePoints });
+  return openPipelineStack({ lakeDir: join(dir, table), postgres: { connectionString: url, table, batchRows: 5_000, maxDelayMs: 1_000 }, rules: RULES, ...abOptions() });
 }
 
 const pgServer = await startPostgres();

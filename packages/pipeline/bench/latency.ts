@@ -3,6 +3,7 @@
 // also goes to the Parquet lake and the DuckDB store). A forked publisher process holds DEVICES
 // device connections; every message alternates 90 °C / 70 °C, so each one fires or resolves an
 // overheat episode and yields exactly one alert event.
+// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs).
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/latency.ts [RATE] [SECONDS]
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -18,6 +19,7 @@ function hotOnly(rules: Rule[], sink: AlertSink) {
   return { pipeline, stats: () => ({ lake: undefined, store: undefined }), close: () => pipeline.close() };
 }
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
+import { abOptions } from './ingest-data.js';
 
 const RATE = Number(process.argv[2] ?? 5000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -60,6 +62,7 @@ try {
       lake: { maxAgeMs: 1000, ...(process.env['ENCODER'] === 'inline' ? { encoder: 'inline' as const } : {}) },
       rules,
       alertSinks: [timer],
+      ...abOptions(),
     });
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench', flow: stack.pipeline },

@@ -63,6 +63,8 @@ export interface PipelineStackOptions {
   readonly flushAtInFlight?: number;
   /** See `PipelineOptions.maxWritePoints` (default 4 096). */
   readonly maxWritePoints?: number;
+  /** See `PipelineOptions.releasePerTurn` (default 1 024). */
+  readonly releasePerTurn?: number;
   /** Sink outages: retries, stall watchdog, `deadLetterAfterMs` (off by default), events, log lines (see `DeliveryOptions`). */
   readonly delivery?: DeliveryOptions;
   /** Time for the rules' tick and the delivery's retries (default: the system clock). */
@@ -158,6 +160,7 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.flushAtInFlight !== undefined ? { flushAtInFlight: options.flushAtInFlight } : {}),
       ...(options.maxWritePoints !== undefined ? { maxWritePoints: options.maxWritePoints } : {}),
+      ...(options.releasePerTurn !== undefined ? { releasePerTurn: options.releasePerTurn } : {}),
       ...(options.delivery !== undefined ? { delivery: options.delivery } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
