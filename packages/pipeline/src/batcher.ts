@@ -74,6 +74,14 @@ export interface BatcherOptions {
   /** Makes the commit of a batch when it is sealed (its attempts run later, in order). */
   readonly commit: (batch: Batch) => BatchCommit;
   /**
+   * Group commit: when no batch is committing, the current one is sealed at the end of the turn
+   * that wrote to it, and when the last commit settles the points that came meanwhile are sealed
+   * at once; `maxRows`, `maxBytes` and `maxAgeMs` still apply. Under light load every write
+   * commits without waiting out `maxAgeMs`; under load batches grow while the previous one
+   * commits. Default false.
+   */
+  readonly sealWhenIdle?: boolean;
+  /**
    * Batches whose durability may be pending at once when attempts answer {@link Pending}.
    * Default 1. If a pending durability fails, the batch's further attempts run while later
    * batches proceed (the order between them is then no longer kept).
@@ -212,6 +220,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
   const policy = retryPolicy(options, clock);
+  const idleSeal = idleSealer(options.sealWhenIdle === true, () => void seal(), () => current !== undefined);
 
   async function idle(): Promise<void> {
     await chain;
@@ -226,6 +235,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
     if (batch === undefined) return undefined;
     current = undefined;
+    idleSeal.sealed(batch.settled);
     // The commit is made at seal time, so a sink can prepare it (encode, compress) while the
     // batch before it is still committing; its attempts still run one batch at a time, in order.
     let c: BatchCommit | undefined;
@@ -272,6 +282,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
       }
       if (maxAgeMs === 0) void seal();
+      else idleSeal.wrote();
       await Promise.all(parts.map((x) => x.batch.settled));
       throwIfRefused(parts);
     },
@@ -301,4 +312,27 @@ function throwIfRefused(parts: readonly { batch: OpenBatch; from: number; to: nu
       if (err !== undefined) throw err;
     }
   }
+}
+
+/** Group commit (`sealWhenIdle`): seals when no batch is committing; see {@link BatcherOptions.sealWhenIdle}. */
+function idleSealer(enabled: boolean, seal: () => void, hasOpen: () => boolean): { sealed(settled: Promise<void>): void; wrote(): void } {
+  let committing = 0; // sealed batches not settled yet
+  let queued = false;
+  return {
+    sealed(settled) {
+      committing++;
+      const done = (): void => {
+        if (--committing === 0 && enabled && hasOpen()) seal();
+      };
+      void settled.then(done, done);
+    },
+    wrote() {
+      if (!enabled || committing > 0 || queued || !hasOpen()) return;
+      queued = true; // at the end of this turn, so the writes of one turn share a batch
+      queueMicrotask(() => {
+        queued = false;
+        if (committing === 0 && hasOpen()) seal();
+      });
+    },
+  };
 }

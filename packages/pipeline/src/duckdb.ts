@@ -25,9 +25,18 @@ export interface DuckDbStoreOptions {
   readonly maxRows?: number;
   /**
    * Longest time a point waits before its batch is committed. Default 1,000 ms. As with the
-   * lake, this is also the worst-case acknowledgement latency the broker sees.
+   * lake, this is also the worst-case acknowledgement latency the broker sees (without
+   * `groupCommit`).
    */
   readonly maxAgeMs?: number;
+  /**
+   * Group commit (default true): while no transaction is running, points are committed at the
+   * end of the turn that wrote them; points that come during a transaction are committed as soon
+   * as it ends (so batches grow with the load, up to `maxRows`). A commit costs DuckDB little, so
+   * the store never makes the broker wait out `maxAgeMs` for its acknowledgements; false batches
+   * by `maxRows`/`maxAgeMs` only.
+   */
+  readonly groupCommit?: boolean;
   /** Attempts after the first when a batch's transaction fails. Default 2. */
   readonly retries?: number;
   /** Delay before the first retry, doubled for each further one. Default 50 ms. */
@@ -188,7 +197,7 @@ async function openDuckDb(importer: () => Promise<unknown>, path: string): Promi
  * ```
  */
 export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
-  const { path, maxRows, maxAgeMs, retries, retryDelayMs, importer, onReplaced, clock } = duckDbSettings(options);
+  const { path, maxRows, maxAgeMs, retries, retryDelayMs, importer, onReplaced, clock, groupCommit } = duckDbSettings(options);
   const { conn, closeInstance } = await openDuckDb(importer, path);
   const { locked, rows, idle } = serialized(conn);
   let closed = false;
@@ -200,6 +209,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     maxAgeMs,
     retries,
     retryDelayMs,
+    sealWhenIdle: groupCommit,
     commit: (batch) => ({
       attempt: () => insert(batch),
       fail: (lastErr) =>
@@ -272,7 +282,9 @@ function duckDbSettings(options: DuckDbStoreOptions) {
   if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
   const clock = (options as DuckDbStoreOptions).clock;
   if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`clock: expected an object, got ${describe(clock)}`);
+  if (options.groupCommit !== undefined && typeof options.groupCommit !== 'boolean') throw new TypeError(`groupCommit: expected a boolean, got ${describe(options.groupCommit)}`);
   return {
+    groupCommit: options.groupCommit ?? true,
     path,
     maxRows: intOption('maxRows', options.maxRows, 10_000, 1, 10_000_000),
     maxAgeMs: intOption('maxAgeMs', options.maxAgeMs, 1_000, 0, 2_147_483_647),
