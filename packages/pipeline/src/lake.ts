@@ -178,6 +178,7 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
       throw new PipelineError('LAKE_IO', `lake: removing stale temp files under ${prefix}/ failed: ${(err as Error).message}`, { cause: err });
     }
   }
+  encoder.warm(); // the first commit does not wait for the worker to start (seconds on a loaded machine)
   const stats = { files: 0, bytes: 0 }; // the rest is counted by the batcher
   const putPart = partPutter(store, prefix);
   let closed = false;

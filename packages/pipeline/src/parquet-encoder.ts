@@ -19,6 +19,8 @@ export interface ParquetEncoder {
   encode(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Promise<Uint8Array>;
   /** Stops the worker, if any. Encodes after close start a new one. */
   close(): Promise<void>;
+  /** Starts the worker (and its import of the Parquet writer) now, so the first batch does not wait for it. */
+  warm(): void;
 }
 
 /**
@@ -90,6 +92,7 @@ export function inlineEncoder(): ParquetEncoder {
   return {
     encode: (points, extras) => Promise.resolve(new Uint8Array(encodeColumns(parquetWriteBuffer, COLUMNS, columnsOf(points, extras)))),
     close: () => Promise.resolve(),
+    warm: () => undefined,
   };
 }
 
@@ -159,6 +162,9 @@ export function workerEncoder(): ParquetEncoder {
       const w = worker;
       worker = undefined;
       if (w !== undefined) await w.terminate();
+    },
+    warm() {
+      worker ??= start(); // unref'd while idle: it does not keep the process alive
     },
   };
 }
