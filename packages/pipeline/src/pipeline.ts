@@ -65,6 +65,14 @@ export interface PipelineOptions<E = unknown> {
    * several turns, so the socket (new messages, the hot path's alerts) is read in between.
    */
   readonly releasePerTurn?: number;
+  /**
+   * When this many messages are in flight (handed in, not yet acknowledgeable), the pipeline
+   * tells its flow listeners "held" until half of them are done (default 20 000): the consumer
+   * stops reading and the broker keeps the rest, instead of up to `receiveMaximum` (65 535)
+   * messages living in memory while their batches commit (the end-to-end profile spent over a
+   * third of its time in garbage collection with them). Keep it above `flushAtInFlight`.
+   */
+  readonly maxInFlight?: number;
 }
 
 /**
@@ -167,6 +175,48 @@ function every(clock: PipelineClock, ms: number, fn: () => void): () => void {
 function decodeRejection(e: unknown): { code: PipelineErrorCode; detail: string } {
   if (e instanceof PipelineError) return { code: e.code, detail: e.message };
   return { code: 'DECODE_FAILED', detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+}
+
+/**
+ * The pipeline's flow: "held" while the delivery holds (a sink is down or stalled) or while
+ * `maxInFlight` messages are in flight, until half of them are done.
+ */
+function inFlightFlow(delivery: Delivery, maxInFlight: number, inFlight: () => number): { check(): void; onFlowChange(listener: (held: boolean) => void): () => void } {
+  const listeners = new Set<(held: boolean) => void>();
+  let full = false;
+  let sinksHeld = false;
+  let held = false;
+  const update = (): void => {
+    const h = full || sinksHeld;
+    if (h === held) return;
+    held = h;
+    for (const l of listeners) {
+      try {
+        l(h);
+      } catch {
+        /* a listener's failure is not the pipeline's */
+      }
+    }
+  };
+  delivery.onFlowChange((h) => {
+    sinksHeld = h;
+    update();
+  });
+  return {
+    check() {
+      const n = inFlight();
+      if (!full && n >= maxInFlight) full = true;
+      else if (full && n <= maxInFlight / 2) full = false;
+      else return;
+      update();
+    },
+    onFlowChange(listener) {
+      assertFunction('Pipeline.onFlowChange: listener', listener);
+      listeners.add(listener);
+      if (held) listener(true);
+      return () => listeners.delete(listener);
+    },
+  };
 }
 
 /** Counts alert events and hands each to `onAlert`; a throw is counted, never passed on. */
@@ -284,8 +334,16 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   }
 
   const pressure = pressureFlush(sinks, groups);
-  const settle = (): void => void stats.inFlight--;
-  const fail = (): void => void (stats.inFlight--, stats.failed++);
+  const flow = inFlightFlow(delivery, intOption('createPipeline: maxInFlight', options.maxInFlight, 20_000, 1), () => stats.inFlight);
+  const settle = (): void => {
+    stats.inFlight--;
+    flow.check();
+  };
+  const fail = (): void => {
+    stats.inFlight--;
+    stats.failed++;
+    flow.check();
+  };
 
   return {
     handle(msg) {
@@ -294,6 +352,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       stats.inFlight++;
       const p = handle(msg); // joins the open write group synchronously, so a flush now includes it
       if (stats.inFlight >= flushAt) pressure();
+      flow.check();
       p.then(settle, fail);
       return p;
     },
@@ -301,7 +360,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       const d = delivery.stats();
       return { ...stats, received: stats.messages, deadLettered: { ...stats.deadLettered }, held: d.held, outage: d.outage };
     },
-    onFlowChange: (listener) => delivery.onFlowChange(listener),
+    onFlowChange: (listener) => flow.onFlowChange(listener),
     flush: () => {
       groups.sendOpen();
       return flushAll(sinks);

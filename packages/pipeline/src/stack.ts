@@ -65,6 +65,8 @@ export interface PipelineStackOptions {
   readonly maxWritePoints?: number;
   /** See `PipelineOptions.releasePerTurn` (default 1 024). */
   readonly releasePerTurn?: number;
+  /** See `PipelineOptions.maxInFlight` (default 20 000). */
+  readonly maxInFlight?: number;
   /** Sink outages: retries, stall watchdog, `deadLetterAfterMs` (off by default), events, log lines (see `DeliveryOptions`). */
   readonly delivery?: DeliveryOptions;
   /** Time for the rules' tick and the delivery's retries (default: the system clock). */
@@ -161,6 +163,7 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(options.flushAtInFlight !== undefined ? { flushAtInFlight: options.flushAtInFlight } : {}),
       ...(options.maxWritePoints !== undefined ? { maxWritePoints: options.maxWritePoints } : {}),
       ...(options.releasePerTurn !== undefined ? { releasePerTurn: options.releasePerTurn } : {}),
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
       ...(options.delivery !== undefined ? { delivery: options.delivery } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });

@@ -176,6 +176,22 @@ describe('createPipeline', () => {
     expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), releasePerTurn: 0 })).toThrow(RangeError);
   });
 
+  it('maxInFlight messages in flight hold the flow until half of them are done (memory bound, not an outage)', async () => {
+    const lake = gatedSink('lake');
+    const p = createPipeline({ sinks: [lake.sink], deadLetter: callbackDeadLetterSink(() => {}), maxInFlight: 4 });
+    const flow: boolean[] = [];
+    p.onFlowChange((h) => flow.push(h));
+    const first = [1, 2, 3].map((v) => p.handle(message(`{"v": ${v}}`)));
+    expect(flow).toEqual([]);
+    const fourth = p.handle(message('{"v": 4}'));
+    expect(flow).toEqual([true]); // the consumer stops reading
+    lake.release();
+    await Promise.all([...first, fourth]);
+    expect(flow).toEqual([true, false]);
+    expect(p.stats().outage['lake']).toMatchObject({ down: false, outages: 0 });
+    expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), maxInFlight: 0 })).toThrow(RangeError);
+  });
+
   it('flush() commits every sink now; a failing sink makes it reject with SINK_FAILED', async () => {
     const lake = gatedSink('lake');
     const sink: TelemetrySink = { ...lake.sink, async flush() { lake.release(); } };
