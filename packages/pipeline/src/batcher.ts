@@ -236,20 +236,11 @@ export function createBatcher(options: BatcherOptions): Batcher {
     if (batch === undefined) return undefined;
     current = undefined;
     idleSeal.sealed(batch.settled);
-    // The commit is made at seal time, so a sink can prepare it (encode, compress) while the
-    // batch before it is still committing; its attempts still run one batch at a time, in order.
-    let c: BatchCommit | undefined;
-    let made: unknown;
-    try {
-      c = commit(batch);
-    } catch (err) {
-      made = err;
-    }
+    const made = makeCommit(commit, batch); // at seal time: a sink prepares it while the batch before commits
     chain = chain.then(async () => {
       let final: Promise<void | Refused>;
       try {
-        if (c === undefined) throw made;
-        ({ final } = await commitWithRetries(c, policy));
+        ({ final } = await commitWithRetries(made(), policy));
       } catch (err) {
         final = Promise.reject(err);
       }
@@ -335,4 +326,20 @@ function idleSealer(enabled: boolean, seal: () => void, hasOpen: () => boolean):
       });
     },
   };
+}
+
+/**
+ * Makes a batch's commit now (so a sink can encode or compress it while the batch before it is
+ * still committing; its attempts still run one batch at a time, in order); the returned function
+ * gives it, or throws what making it threw.
+ */
+function makeCommit(commit: (batch: Batch) => BatchCommit, batch: Batch): () => BatchCommit {
+  try {
+    const c = commit(batch);
+    return () => c;
+  } catch (err) {
+    return () => {
+      throw err;
+    };
+  }
 }

@@ -3,7 +3,7 @@
  * the cold path and the time-series store (sinks that resolve when durable, through the
  * delivery module's three outcomes) → acknowledge.
  */
-import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
+import { assertClock, type PipelineClock } from './clock.js';
 import { createDecoder, type DecodeOptions, type IncomingMessage } from './decode.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import { Delivery, type DeliveryOptions, type SinkOutageStats } from './delivery.js';
@@ -11,7 +11,8 @@ import { PipelineError, type PipelineErrorCode } from './errors.js';
 import { connectIngest, type FlowSource, type Ingest, type IngestOptions } from './ingest.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 import { WriteGroups } from './write-groups.js';
-import { assertFunction, assertObject, describe, intOption } from './validate.js';
+import { inFlightFlow, pipelineLimits, pressureFlush } from './pipeline-flow.js';
+import { assertFunction, assertObject, describe } from './validate.js';
 
 /**
  * What the pipeline needs of a rule engine (the package's `RuleEngine` has this shape):
@@ -177,48 +178,6 @@ function decodeRejection(e: unknown): { code: PipelineErrorCode; detail: string 
   return { code: 'DECODE_FAILED', detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
 }
 
-/**
- * The pipeline's flow: "held" while the delivery holds (a sink is down or stalled) or while
- * `maxInFlight` messages are in flight, until half of them are done.
- */
-function inFlightFlow(delivery: Delivery, maxInFlight: number, inFlight: () => number): { check(): void; onFlowChange(listener: (held: boolean) => void): () => void } {
-  const listeners = new Set<(held: boolean) => void>();
-  let full = false;
-  let sinksHeld = false;
-  let held = false;
-  const update = (): void => {
-    const h = full || sinksHeld;
-    if (h === held) return;
-    held = h;
-    for (const l of listeners) {
-      try {
-        l(h);
-      } catch {
-        /* a listener's failure is not the pipeline's */
-      }
-    }
-  };
-  delivery.onFlowChange((h) => {
-    sinksHeld = h;
-    update();
-  });
-  return {
-    check() {
-      const n = inFlight();
-      if (!full && n >= maxInFlight) full = true;
-      else if (full && n <= maxInFlight / 2) full = false;
-      else return;
-      update();
-    },
-    onFlowChange(listener) {
-      assertFunction('Pipeline.onFlowChange: listener', listener);
-      listeners.add(listener);
-      if (held) listener(true);
-      return () => listeners.delete(listener);
-    },
-  };
-}
-
 /** Counts alert events and hands each to `onAlert`; a throw is counted, never passed on. */
 function alertRaiser<E>(stats: { alerts: number; alertErrors: number }, onAlert: ((event: E) => void) | undefined): (events: readonly E[]) => void {
   return (events) => {
@@ -231,19 +190,6 @@ function alertRaiser<E>(stats: { alerts: number; alertErrors: number }, onAlert:
         stats.alertErrors++;
       }
     }
-  };
-}
-
-/** Tells every sink to commit now (the open write group first); one such flush at a time. */
-function pressureFlush(sinks: readonly TelemetrySink[], groups: WriteGroups): () => void {
-  let flushing = false;
-  return () => {
-    if (flushing) return;
-    flushing = true;
-    groups.sendOpen();
-    void Promise.allSettled(sinks.map((s) => s.flush())).then(() => {
-      flushing = false;
-    });
   };
 }
 
@@ -289,18 +235,12 @@ async function closeAll(sinks: readonly TelemetrySink[], deadLetter: DeadLetterS
  */
 export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeline {
   checkPipelineOptions(options);
-  const clock = options.clock ?? systemPipelineClock;
-  const tickMs = intOption('createPipeline: tickMs', options.tickMs, 1_000, 0);
-  const flushAt = intOption('createPipeline: flushAtInFlight', options.flushAtInFlight, 10_000, 1);
+  const { clock, tickMs, flushAt, maxInFlight, maxWritePoints, releasePerTurn } = pipelineLimits(options);
   const sinks = [...options.sinks];
   const { deadLetter, rules, onAlert } = options;
   const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
   const delivery = new Delivery(sinks, { clock, ...(options.delivery ?? {}) });
-  const groups = new WriteGroups(
-    delivery,
-    intOption('createPipeline: maxWritePoints', options.maxWritePoints, 4_096, 1),
-    intOption('createPipeline: releasePerTurn', options.releasePerTurn, 1_024, 1),
-  );
+  const groups = new WriteGroups(delivery, maxWritePoints, releasePerTurn);
   const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 
@@ -334,7 +274,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   }
 
   const pressure = pressureFlush(sinks, groups);
-  const flow = inFlightFlow(delivery, intOption('createPipeline: maxInFlight', options.maxInFlight, 20_000, 1), () => stats.inFlight);
+  const flow = inFlightFlow(delivery, maxInFlight, () => stats.inFlight);
   const settle = (): void => {
     stats.inFlight--;
     flow.check();
