@@ -28,3 +28,12 @@ export function points(devices: readonly string[], messagesPerDevice: number, t0
   }
   return out;
 }
+
+/** `MAX_WRITE_POINTS` / `RELEASE_PER_TURN` / `MAX_IN_FLIGHT` from the environment as pipeline options (A/B runs of the benches). */
+export function abOptions(): { maxWritePoints?: number; releasePerTurn?: number; maxInFlight?: number } {
+  const n = (k: string): number | undefined => (process.env[k] === undefined ? undefined : Number(process.env[k]));
+  const maxWritePoints = n('MAX_WRITE_POINTS');
+  const releasePerTurn = n('RELEASE_PER_TURN');
+  const maxInFlight = n('MAX_IN_FLIGHT');
+  return { ...(maxWritePoints !== undefined ? { maxWritePoints } : {}), ...(releasePerTurn !== undefined ? { releasePerTurn } : {}), ...(maxInFlight !== undefined ? { maxInFlight } : {}) };
+}

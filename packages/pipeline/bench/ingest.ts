@@ -7,6 +7,10 @@
 //       the same pipeline, timed from the first message received to the last one acknowledged;
 //   (d) the reference for (c): a raw MQTT.js QoS 1 subscriber (PUBACK at once, no work) on the
 //       same broker, same publisher, same messages, timed from the first message to the last.
+// CPU time of this process (every thread: the consumer, the Parquet worker) per message is printed
+// for (b) and (c): on a loaded machine it moves far less than the wall-clock rates.
+// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000 runs the pipeline with one sink write per message
+// and every outcome released at once (as before write groups), for A/B runs.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest.ts [MESSAGES_PER_DEVICE]
 import { fork } from 'node:child_process';
 import mqtt from 'mqtt';
@@ -16,16 +20,17 @@ import { startPostgres, tempDir } from '@outpost/test-peers';
 import { connectIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { copyAnchor } from './postgres.js';
-import { payload, points } from './ingest-data.js';
+import { abOptions, payload, points } from './ingest-data.js';
 
 const DEVICES = 20;
 const PER_DEVICE = Number(process.argv[2] ?? 2500);
 const MESSAGES = DEVICES * PER_DEVICE;
 const RULES = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 75, clearAt: 70 }];
 const enc = new TextEncoder();
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
 async function open(dir: string, url: string, table: string): Promise<PipelineStack> {
-  return openPipelineStack({ lakeDir: join(dir, table), postgres: { connectionString: url, table, batchRows: 5_000, maxDelayMs: 1_000 }, rules: RULES });
+  return openPipelineStack({ lakeDir: join(dir, table), postgres: { connectionString: url, table, batchRows: 5_000, maxDelayMs: 1_000 }, rules: RULES, ...abOptions() });
 }
 
 const pgServer = await startPostgres();
@@ -47,6 +52,7 @@ try {
   // (b) in-process
   const inproc = await open(tmp.path, pgServer.url, 'inproc');
   const tb = performance.now();
+  const cpuB = process.cpuUsage();
   // A window of in-flight messages (a counter and one waiter: Promise.race over thousands of
   // promises per message would cost more than the pipeline).
   let inFlight = 0;
@@ -63,6 +69,7 @@ try {
   await inproc.pipeline.flush(); // the end of the stream: commit what the sinks hold
   await Promise.all(settled);
   const msB = performance.now() - tb;
+  const cpuPerMsgB = cpuMs(process.cpuUsage(cpuB)) / MESSAGES;
   await inproc.close();
   const sb = inproc.stats();
 
@@ -93,6 +100,7 @@ try {
   // (c) end to end through Mosquitto
   const e2e = await open(tmp.path, pgServer.url, 'e2e');
   let first = 0;
+  const cpuC = process.cpuUsage();
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-ingest', group: 'bench', flow: e2e.pipeline },
     (m) => {
@@ -105,6 +113,7 @@ try {
   await e2e.pipeline.flush(); // the end of the stream: commit what the sinks hold
   while (ingest.stats().acked < MESSAGES) await new Promise((r) => setTimeout(r, 5));
   const msC = performance.now() - first;
+  const cpuPerMsgC = cpuMs(process.cpuUsage(cpuC)) / MESSAGES;
   await ingest.close();
   await e2e.close();
   const sc = e2e.stats();
@@ -117,6 +126,7 @@ try {
   console.log(line('(c) end to end through Mosquitto (mTLS)', rows.length, msC, `  (${Math.round((MESSAGES / msC) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msC) * 1000)).toFixed(1)}× slower than the anchor)`));
   console.log(line('(d) raw MQTT.js QoS 1 subscriber, same broker', rows.length, msD, `  (${Math.round((MESSAGES / msD) * 1000).toLocaleString('en-US')} msg/s; (c) is ${(msD / msC).toFixed(2)}× of it)`));
   for (const [name, s] of [['(b)', sb], ['(c)', sc]] as const) {
+    console.log(`  ${name} CPU of this process per message: ${(1000 * (name === '(b)' ? cpuPerMsgB : cpuPerMsgC)).toFixed(1)} µs`);
     console.log(`  ${name} lake ${s.lake.rows} rows in ${s.lake.files} files; PostgreSQL ${String((s.store as { rowsWritten?: number } | undefined)?.rowsWritten)} rows; ${s.pipeline.alerts} alert events; dead letters ${JSON.stringify(s.pipeline.deadLettered)}`);
   }
 } finally {

@@ -4,6 +4,7 @@
 // Each payload carries its send time (performance.timeOrigin + performance.now(), ms with µs
 // resolution) so the parent can take publish → alert latency on one clock.
 import mqtt from 'mqtt';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 interface Start {
   url: string;
@@ -26,6 +27,8 @@ process.once('message', (msg: Start) => {
     const t0 = Date.now() - 3_600_000; // event times: an hour ago, 1 ms apart per device
     let sent = 0;
     let acked = 0;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     const start = now();
     for (let k = 0; k < ticks; k++) {
       for (let j = 0; j < perTick; j++) {
@@ -42,8 +45,10 @@ process.once('message', (msg: Start) => {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     const elapsed = (now() - start) / 1000;
+    loop.disable();
+    const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     while (acked < sent) await new Promise((r) => setTimeout(r, 10));
     await Promise.all(clients.map((c) => c.endAsync()));
-    process.send?.({ done: true, sent, seconds: elapsed });
+    process.send?.({ done: true, sent, seconds: elapsed, loop: `p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}` });
   })();
 });

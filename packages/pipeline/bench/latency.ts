@@ -3,9 +3,11 @@
 // also goes to the Parquet lake and the DuckDB store). A forked publisher process holds DEVICES
 // device connections; every message alternates 90 °C / 70 °C, so each one fires or resolves an
 // overheat episode and yields exactly one alert event.
+// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs).
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/latency.ts [RATE] [SECONDS]
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { tempDir } from '@outpost/test-peers';
 import { AlertDispatcher, callbackAlertSink, callbackDeadLetterSink, connectIngest, createPipeline, openPipelineStack, RuleEngine, type AlertEvent, type AlertSink, type Rule } from '@outpost/pipeline';
@@ -17,6 +19,7 @@ function hotOnly(rules: Rule[], sink: AlertSink) {
   return { pipeline, stats: () => ({ lake: undefined, store: undefined }), close: () => pipeline.close() };
 }
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
+import { abOptions } from './ingest-data.js';
 
 const RATE = Number(process.argv[2] ?? 5000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -35,6 +38,10 @@ try {
   }));
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  const arrivals: number[] = []; // publish → the consumer's handler (broker, sockets, both event loops)
+  const perSecond: number[][] = []; // latencies by the second of the run they were sent in
+  let firstSent = 0;
+  const loop = monitorEventLoopDelay({ resolution: 1 });
   const rules = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 80, clearAt: 75 }];
   const timer = callbackAlertSink((e) => {
     const t = now();
@@ -42,6 +49,8 @@ try {
     const s = sentAt.get(key);
     if (s !== undefined) {
       latencies.push(t - s);
+      if (firstSent === 0) firstSent = s;
+      (perSecond[Math.max(0, Math.floor((s - firstSent) / 1000))] ??= []).push(t - s);
       sentAt.delete(key);
     }
   });
@@ -53,6 +62,7 @@ try {
       lake: { maxAgeMs: 1000, ...(process.env['ENCODER'] === 'inline' ? { encoder: 'inline' as const } : {}) },
       rules,
       alertSinks: [timer],
+      ...abOptions(),
     });
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench', flow: stack.pipeline },
@@ -61,27 +71,35 @@ try {
       // the figures include it).
       const p = JSON.parse(new TextDecoder().decode(m.payload)) as { ts: number; sent: string };
       sentAt.set(`${m.topic.split('/')[1] ?? ''}/${p.ts}`, Number(p.sent));
+      arrivals.push(now() - Number(p.sent));
       return stack.pipeline.handle(m);
     },
   );
   const child = fork(join(import.meta.dirname, 'latency-publisher.ts'), { stdio: 'inherit' });
-  const done = new Promise<{ sent: number; seconds: number }>((resolve, reject) => {
-    child.on('message', (m: { done?: boolean; sent: number; seconds: number }) => { if (m.done === true) resolve(m); });
+  const done = new Promise<{ sent: number; seconds: number; loop: string }>((resolve, reject) => {
+    child.on('message', (m: { done?: boolean; sent: number; seconds: number; loop: string }) => { if (m.done === true) resolve(m); });
     child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
   });
   child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS });
+  loop.enable();
   const pub = await done;
+  loop.disable();
   const deadline = Date.now() + 30_000;
   while (latencies.length < pub.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await ingest.close();
   await stack.close();
   const s = stack.stats();
   latencies.sort((a, b) => a - b);
-  const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  arrivals.sort((a, b) => a - b);
+  const q = (p: number, xs = latencies): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), sinks: ${PATHS === 'hot' ? 'none (hot path only)' : PATHS === 'lake' ? 'the lake' : 'the lake and DuckDB'} (node ${process.version}, ${cpus().length} cores)`);
   console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
   console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
   console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
+  console.log(`  of which publish → handler ms: median ${q(0.5, arrivals).toFixed(2)}  p90 ${q(0.9, arrivals).toFixed(2)}  p99 ${q(0.99, arrivals).toFixed(2)}  max ${(arrivals.at(-1) ?? Number.NaN).toFixed(2)}`);
+  console.log(`  p99 per second of the run, ms: ${perSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
+  console.log(`  event-loop delay ms, consumer: p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}; publisher: ${pub.loop}`);
 } finally {
   await fleet.stop();
   tmp.cleanup();

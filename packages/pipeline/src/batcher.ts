@@ -74,6 +74,14 @@ export interface BatcherOptions {
   /** Makes the commit of a batch when it is sealed (its attempts run later, in order). */
   readonly commit: (batch: Batch) => BatchCommit;
   /**
+   * Group commit: when no batch is committing, the current one is sealed at the end of the turn
+   * that wrote to it, and when the last commit settles the points that came meanwhile are sealed
+   * at once; `maxRows`, `maxBytes` and `maxAgeMs` still apply. Under light load every write
+   * commits without waiting out `maxAgeMs`; under load batches grow while the previous one
+   * commits. Default false.
+   */
+  readonly sealWhenIdle?: boolean;
+  /**
    * Batches whose durability may be pending at once when attempts answer {@link Pending}.
    * Default 1. If a pending durability fails, the batch's further attempts run while later
    * batches proceed (the order between them is then no longer kept).
@@ -200,7 +208,7 @@ function settle(batch: OpenBatch, final: Promise<void | Refused>, counts: Counts
  * @returns the batcher.
  */
 export function createBatcher(options: BatcherOptions): Batcher {
-  const { maxRows, maxAgeMs, retries, retryDelayMs, commit } = options;
+  const { maxRows, maxAgeMs, commit } = options;
   const maxBytes = options.maxBytes ?? Infinity;
   const size = options.size ?? (() => 0);
   const clock = options.clock ?? systemClock;
@@ -211,13 +219,13 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const maxPending = options.maxPending ?? 1;
   const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
-  const policy: RetryPolicy = {
-    retries,
-    retryDelayMs,
-    maxRetryDelayMs: options.maxRetryDelayMs ?? Infinity,
-    retryable: options.retryable ?? (() => true),
-    sleep: (ms) => new Promise((r) => clock.setTimeout(r, ms)),
-  };
+  const policy = retryPolicy(options, clock);
+  const idleSeal = idleSealer(options.sealWhenIdle === true, () => void seal(), () => current !== undefined);
+
+  async function idle(): Promise<void> {
+    await chain;
+    await Promise.all(pending);
+  }
 
   function seal(): Promise<void> | undefined {
     const batch = current;
@@ -227,20 +235,12 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
     if (batch === undefined) return undefined;
     current = undefined;
-    // The commit is made at seal time, so a sink can prepare it (encode, compress) while the
-    // batch before it is still committing; its attempts still run one batch at a time, in order.
-    let c: BatchCommit | undefined;
-    let made: unknown;
-    try {
-      c = commit(batch);
-    } catch (err) {
-      made = err;
-    }
+    idleSeal.sealed(batch.settled);
+    const made = makeCommit(commit, batch); // at seal time: a sink prepares it while the batch before commits
     chain = chain.then(async () => {
       let final: Promise<void | Refused>;
       try {
-        if (c === undefined) throw made;
-        ({ final } = await commitWithRetries(c, policy));
+        ({ final } = await commitWithRetries(made(), policy));
       } catch (err) {
         final = Promise.reject(err);
       }
@@ -273,26 +273,73 @@ export function createBatcher(options: BatcherOptions): Batcher {
         if (current.points.length >= maxRows || current.bytes >= maxBytes) void seal();
       }
       if (maxAgeMs === 0) void seal();
+      else idleSeal.wrote();
       await Promise.all(parts.map((x) => x.batch.settled));
-      for (const { batch, from, to } of parts) {
-        if (batch.rejected === undefined) continue;
-        for (let i = from; i < to; i++) {
-          const err = batch.rejected.get(i);
-          if (err !== undefined) throw err;
-        }
-      }
+      throwIfRefused(parts);
     },
     seal,
-    idle: async () => {
-      await chain;
-      await Promise.all(pending);
-    },
-    async flush() {
-      const sealed = seal();
-      if (sealed !== undefined) return sealed;
-      await chain;
-      await Promise.all(pending);
-    },
+    idle,
+    flush: () => seal() ?? idle(),
     stats: () => ({ ...counts }),
   };
+}
+
+function retryPolicy(options: BatcherOptions, clock: BatcherClock): RetryPolicy {
+  return {
+    retries: options.retries,
+    retryDelayMs: options.retryDelayMs,
+    maxRetryDelayMs: options.maxRetryDelayMs ?? Infinity,
+    retryable: options.retryable ?? (() => true),
+    sleep: (ms) => new Promise((r) => clock.setTimeout(r, ms)),
+  };
+}
+
+/** Throws the error of the first point of a write that its batch's commit refused for good. */
+function throwIfRefused(parts: readonly { batch: OpenBatch; from: number; to: number }[]): void {
+  for (const { batch, from, to } of parts) {
+    if (batch.rejected === undefined) continue;
+    for (let i = from; i < to; i++) {
+      const err = batch.rejected.get(i);
+      if (err !== undefined) throw err;
+    }
+  }
+}
+
+/** Group commit (`sealWhenIdle`): seals when no batch is committing; see {@link BatcherOptions.sealWhenIdle}. */
+function idleSealer(enabled: boolean, seal: () => void, hasOpen: () => boolean): { sealed(settled: Promise<void>): void; wrote(): void } {
+  let committing = 0; // sealed batches not settled yet
+  let queued = false;
+  return {
+    sealed(settled) {
+      committing++;
+      const done = (): void => {
+        if (--committing === 0 && enabled && hasOpen()) seal();
+      };
+      void settled.then(done, done);
+    },
+    wrote() {
+      if (!enabled || committing > 0 || queued || !hasOpen()) return;
+      queued = true; // at the end of this turn, so the writes of one turn share a batch
+      queueMicrotask(() => {
+        queued = false;
+        if (committing === 0 && hasOpen()) seal();
+      });
+    },
+  };
+}
+
+/**
+ * Makes a batch's commit now (so a sink can encode or compress it while the batch before it is
+ * still committing; its attempts still run one batch at a time, in order); the returned function
+ * gives it, or throws what making it threw.
+ */
+function makeCommit(commit: (batch: Batch) => BatchCommit, batch: Batch): () => BatchCommit {
+  try {
+    const c = commit(batch);
+    return () => c;
+  } catch (err) {
+    return () => {
+      throw err;
+    };
+  }
 }

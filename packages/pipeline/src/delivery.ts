@@ -13,7 +13,7 @@
  * before the error is safe to repeat.
  */
 import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
-import { PipelineError } from './errors.js';
+import { SinkChannel, type Settings } from './sink-channel.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 import { assertFunction, describe, intOption } from './validate.js';
 
@@ -73,224 +73,6 @@ export interface DeliveryFailure {
   /** `SINK_REJECTED`: refused for good; `SINK_FAILED`: given up after `deadLetterAfterMs`. */
   readonly reason: 'SINK_REJECTED' | 'SINK_FAILED';
   readonly detail: string;
-}
-
-interface Held {
-  readonly points: readonly TelemetryPoint[];
-  readonly resolve: (f: DeliveryFailure | undefined) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-interface Settings {
-  readonly clock: PipelineClock;
-  readonly retryDelayMs: number;
-  readonly maxRetryDelayMs: number;
-  readonly deadLetterAfterMs: number | undefined;
-  readonly stallAfterMs: number;
-  readonly emit: (e: DeliveryEvent) => void;
-  readonly log: (line: string) => void;
-  readonly changed: () => void;
-}
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-/** One sink's state: up, down (holding), stalled; see the file comment. */
-class SinkChannel {
-  down = false;
-  stalled = false;
-  givenUp = false;
-  private since = 0;
-  private delay = 0;
-  private timer: unknown;
-  private watchdog: unknown;
-  private held: Held[] = [];
-  private probePoints: readonly TelemetryPoint[] = [];
-  private outstanding = 0;
-  private lastProgress = 0;
-  private outageRetries = 0;
-  private closed = false;
-  readonly counts = { outages: 0, retries: 0, gaveUp: 0 };
-
-  constructor(
-    readonly sink: TelemetrySink,
-    private readonly s: Settings,
-  ) {}
-
-  /** Whether this sink holds the stream (down and not given up, or stalled). */
-  get holding(): boolean {
-    return (this.down && !this.givenUp) || this.stalled;
-  }
-
-  stats(): SinkOutageStats {
-    const out = this.down || this.stalled;
-    return { down: this.down, stalled: this.stalled, outageMs: out ? this.s.clock.now() - this.since : 0, outages: this.counts.outages, held: this.held.length, retries: this.counts.retries, gaveUp: this.counts.gaveUp };
-  }
-
-  heldCount(): number {
-    return this.held.length;
-  }
-
-  write(points: readonly TelemetryPoint[]): Promise<DeliveryFailure | undefined> {
-    if (this.down) return this.hold(points);
-    return this.attempt(points);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.s.clock.clearTimeout(this.timer);
-    this.s.clock.clearTimeout(this.watchdog);
-    const err = new PipelineError('CLOSED', `delivery: closed while ${this.held.length} write(s) were held for ${this.sink.name}; not acknowledged, the broker redelivers them`);
-    for (const h of this.held.splice(0)) h.reject(err);
-  }
-
-  private attempt(points: readonly TelemetryPoint[]): Promise<DeliveryFailure | undefined> {
-    this.started();
-    let p: Promise<void>;
-    try {
-      p = this.sink.write(points);
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    return p.then(
-      () => {
-        this.settled(true);
-        return undefined;
-      },
-      (e: unknown) => {
-        this.settled(false);
-        if (e instanceof PipelineError && e.code === 'SINK_REJECTED') return { sink: this.sink.name, reason: 'SINK_REJECTED' as const, detail: `${this.sink.name}: ${e.message}` };
-        if (!this.down) this.goDown(message(e), false);
-        return this.hold(points);
-      },
-    );
-  }
-
-  private hold(points: readonly TelemetryPoint[]): Promise<DeliveryFailure | undefined> {
-    if (this.closed) return Promise.reject(new PipelineError('CLOSED', `delivery: ${this.sink.name} is closed`));
-    if (this.givenUp) {
-      this.counts.gaveUp++;
-      this.probePoints = points;
-      return Promise.resolve(this.gaveUpFailure());
-    }
-    return new Promise((resolve, reject) => {
-      this.held.push({ points, resolve, reject });
-    });
-  }
-
-  private gaveUpFailure(): DeliveryFailure {
-    return { sink: this.sink.name, reason: 'SINK_FAILED', detail: `${this.sink.name}: down for ${this.s.clock.now() - this.since} ms (deadLetterAfterMs ${String(this.s.deadLetterAfterMs)})` };
-  }
-
-  private goDown(error: string, stalled: boolean): void {
-    const { clock } = this.s;
-    if (!this.stalled) this.since = clock.now();
-    if (!this.stalled) this.counts.outages++;
-    this.stalled = stalled;
-    if (!stalled) {
-      this.down = true;
-      this.delay = this.s.retryDelayMs;
-      this.outageRetries = 0;
-      this.schedule();
-    }
-    this.s.emit({ type: 'sink-down', sink: this.sink.name, at: clock.now(), stalled, error });
-    this.s.log(`pipeline: sink ${this.sink.name} ${stalled ? 'stalled' : 'is down'} (${error}); holding its messages and pausing intake until it is back`);
-    this.s.changed();
-  }
-
-  private goUp(): void {
-    const { clock } = this.s;
-    const outageMs = clock.now() - this.since;
-    const wasGivenUp = this.givenUp;
-    this.down = false;
-    this.stalled = false;
-    this.givenUp = false;
-    this.s.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.s.emit({ type: 'sink-up', sink: this.sink.name, at: clock.now(), outageMs, retries: this.outageRetries });
-    this.s.log(`pipeline: sink ${this.sink.name} is back after an outage of ${(outageMs / 1000).toFixed(1)} s (${this.outageRetries} retries${wasGivenUp ? '; messages were dead-lettered after deadLetterAfterMs' : ''}); resuming intake`);
-    // Everything else that was held goes out again, in the order it came.
-    for (const h of this.held.splice(0)) this.attempt(h.points).then(h.resolve, h.reject);
-    this.s.changed();
-  }
-
-  private schedule(): void {
-    if (this.timer !== undefined || this.closed) return;
-    this.timer = this.s.clock.setTimeout(() => {
-      this.timer = undefined;
-      void this.probe();
-    }, this.delay);
-  }
-
-  /** Retries the oldest held write (or, after giving up, the last refused one). */
-  private async probe(): Promise<void> {
-    const { clock, deadLetterAfterMs } = this.s;
-    if (!this.down || this.closed) return;
-    if (!this.givenUp && deadLetterAfterMs !== undefined && clock.now() - this.since >= deadLetterAfterMs) this.giveUp();
-    const head = this.held[0];
-    const points = head?.points ?? this.probePoints;
-    this.counts.retries++;
-    this.outageRetries++;
-    try {
-      await this.sink.write(points);
-    } catch (e) {
-      if (this.closed) return;
-      if (e instanceof PipelineError && e.code === 'SINK_REJECTED' && head !== undefined) {
-        this.held.shift();
-        head.resolve({ sink: this.sink.name, reason: 'SINK_REJECTED', detail: `${this.sink.name}: ${e.message}` });
-      } else {
-        this.delay = Math.min(this.delay * 2, this.s.maxRetryDelayMs);
-      }
-      this.schedule();
-      return;
-    }
-    if (head !== undefined && this.held[0] === head) {
-      this.held.shift();
-      head.resolve(undefined);
-    }
-    this.goUp();
-  }
-
-  private giveUp(): void {
-    const { clock } = this.s;
-    this.givenUp = true;
-    const held = this.held.splice(0);
-    this.counts.gaveUp += held.length;
-    const last = held.at(-1);
-    if (last !== undefined) this.probePoints = last.points;
-    const outageMs = clock.now() - this.since;
-    this.s.emit({ type: 'gave-up', sink: this.sink.name, at: clock.now(), outageMs, messages: held.length });
-    this.s.log(`pipeline: sink ${this.sink.name} down for ${(outageMs / 1000).toFixed(1)} s (deadLetterAfterMs): dead-lettering ${held.length} held message(s) and what comes while it stays down`);
-    for (const h of held) h.resolve(this.gaveUpFailure());
-    this.s.changed();
-  }
-
-  private started(): void {
-    this.outstanding++;
-    if (this.outstanding === 1) {
-      this.lastProgress = this.s.clock.now();
-      this.armWatchdog();
-    }
-  }
-
-  private settled(ok: boolean): void {
-    this.outstanding--;
-    this.lastProgress = this.s.clock.now();
-    if (ok && this.stalled && !this.down) {
-      this.goUp();
-    }
-  }
-
-  private armWatchdog(): void {
-    const ms = this.s.stallAfterMs;
-    if (ms === 0 || this.watchdog !== undefined || this.closed) return;
-    this.watchdog = this.s.clock.setTimeout(() => {
-      this.watchdog = undefined;
-      if (this.outstanding === 0 || this.closed) return;
-      const quiet = this.s.clock.now() - this.lastProgress;
-      if (quiet >= ms && !this.down && !this.stalled) this.goDown(`no write settled for ${quiet} ms`, true);
-      this.armWatchdog();
-    }, Math.max(1, Math.floor(ms / 2)));
-  }
 }
 
 /** Delivery counters. */
@@ -369,6 +151,38 @@ export class Delivery {
     const verdicts = await Promise.all(cs.map((c) => c.write(points)));
     for (const v of verdicts) if (v !== undefined) return v;
     return undefined;
+  }
+
+  /**
+   * Writes the points of several messages as one write per sink (fewer promises and batcher
+   * calls per message than a `write` each), and resolves with each message's outcome:
+   * `undefined` when every message was delivered, else one verdict per message (`undefined` =
+   * delivered), as {@link Delivery.write} would have given it. A sink that refuses the joint
+   * write (`SINK_REJECTED`) gets each message's points again on their own, so only the
+   * messages holding a refused point are rejected (stores are idempotent by key, so the
+   * points it had accepted are safe to repeat). Rejects only with `CLOSED`, as `write` does.
+   */
+  async writeGroup(messages: readonly (readonly TelemetryPoint[])[]): Promise<readonly (DeliveryFailure | undefined)[] | undefined> {
+    if (!Array.isArray(messages)) throw new TypeError(`Delivery.writeGroup: messages: expected an array of point arrays, got ${describe(messages)}`);
+    if (messages.length === 1) {
+      const v = await this.write(messages[0] as readonly TelemetryPoint[]);
+      return v === undefined ? undefined : [v];
+    }
+    const all = messages.flat();
+    const cs = this.channels;
+    const verdicts = await Promise.all(cs.map((c) => c.write(all, messages.length)));
+    if (verdicts.every((v) => v === undefined)) return undefined;
+    const out: (DeliveryFailure | undefined)[] = new Array<DeliveryFailure | undefined>(messages.length).fill(undefined);
+    for (let k = 0; k < cs.length; k++) {
+      const v = verdicts[k];
+      if (v === undefined) continue;
+      // Given up (SINK_FAILED) applies to every message of the write; a refusal is per point.
+      const each = v.reason === 'SINK_REJECTED' ? await Promise.all(messages.map((m) => (cs[k] as SinkChannel).write(m))) : messages.map(() => v);
+      each.forEach((e, i) => {
+        if (out[i] === undefined) out[i] = e;
+      });
+    }
+    return out;
   }
 
   /** Registers a flow listener (`true`: stop taking messages; `false`: resume); returns its remover. */

@@ -89,24 +89,31 @@ export function duckDbInsert(conn: DuckDbConnection, locked: Locked, report: (fo
 
 type Queries = Pick<DuckDbStore, 'lastValues' | 'downsample' | 'gaps' | 'lakeSummary' | 'lakeLastValues'>;
 
+type Rows = (sql: string, params?: readonly unknown[]) => Promise<Record<string, unknown>[]>;
+
 /** The queries of a store over its `rows` runner. */
-export function duckDbQueries(rows: (sql: string, params?: readonly unknown[]) => Promise<Record<string, unknown>[]>, checkClosed: (what: string) => void): Queries {
-  /** The lake's Parquet glob, or undefined when it has no file yet. */
-  async function lakeGlob(lakeDir: unknown, prefix: unknown): Promise<string | undefined> {
-    if (typeof lakeDir !== 'string') throw new TypeError(`lakeDir: expected a directory path string, got ${describe(lakeDir)}`);
-    if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
-    if (lakeDir.length === 0) throw new RangeError(`lakeDir: expected a non-empty path, got ''`);
-    const any = await readdir(`${lakeDir}/${prefix}`, { recursive: true }).then(
-      (names) => names.some((n) => n.endsWith('.parquet')),
-      () => false,
-    );
-    return any ? `${lakeDir.replace(/\/+$/, '')}/${prefix}/**/*.parquet` : undefined;
-  }
+export function duckDbQueries(rows: Rows, checkClosed: (what: string) => void): Queries {
+  return { ...seriesQueries(rows, checkClosed), ...lakeQueries(rows, checkClosed) };
+}
 
-  function checkFilter(name: string, v: unknown): void {
-    if (!isPlainObject(v)) throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
-  }
+/** The lake's Parquet glob, or undefined when it has no file yet. */
+async function lakeGlob(lakeDir: unknown, prefix: unknown): Promise<string | undefined> {
+  if (typeof lakeDir !== 'string') throw new TypeError(`lakeDir: expected a directory path string, got ${describe(lakeDir)}`);
+  if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
+  if (lakeDir.length === 0) throw new RangeError(`lakeDir: expected a non-empty path, got ''`);
+  const any = await readdir(`${lakeDir}/${prefix}`, { recursive: true }).then(
+    (names) => names.some((n) => n.endsWith('.parquet')),
+    () => false,
+  );
+  return any ? `${lakeDir.replace(/\/+$/, '')}/${prefix}/**/*.parquet` : undefined;
+}
 
+function checkFilter(name: string, v: unknown): void {
+  if (!isPlainObject(v)) throw new TypeError(`${name}: expected an object, got ${describe(v)}`);
+}
+
+/** Last values, downsampled series and gaps over the store's `telemetry` table. */
+function seriesQueries(rows: Rows, checkClosed: (what: string) => void): Pick<Queries, 'lastValues' | 'downsample' | 'gaps'> {
   return {
     async lastValues(filter = {}) {
       checkClosed('lastValues');
@@ -163,6 +170,12 @@ export function duckDbQueries(rows: (sql: string, params?: readonly unknown[]) =
       );
       return found as unknown as Gap[];
     },
+  };
+}
+
+/** The lake read back through DuckDB (`read_parquet` over its Hive layout). */
+function lakeQueries(rows: Rows, checkClosed: (what: string) => void): Pick<Queries, 'lakeSummary' | 'lakeLastValues'> {
+  return {
     async lakeSummary(lakeDir, prefix = 'telemetry') {
       checkClosed('lakeSummary');
       const glob = await lakeGlob(lakeDir, prefix);

@@ -25,9 +25,18 @@ export interface DuckDbStoreOptions {
   readonly maxRows?: number;
   /**
    * Longest time a point waits before its batch is committed. Default 1,000 ms. As with the
-   * lake, this is also the worst-case acknowledgement latency the broker sees.
+   * lake, this is also the worst-case acknowledgement latency the broker sees (without
+   * `groupCommit`).
    */
   readonly maxAgeMs?: number;
+  /**
+   * Group commit (default true): while no transaction is running, points are committed at the
+   * end of the turn that wrote them; points that come during a transaction are committed as soon
+   * as it ends (so batches grow with the load, up to `maxRows`). A commit costs DuckDB little, so
+   * the store never makes the broker wait out `maxAgeMs` for its acknowledgements; false batches
+   * by `maxRows`/`maxAgeMs` only.
+   */
+  readonly groupCommit?: boolean;
   /** Attempts after the first when a batch's transaction fails. Default 2. */
   readonly retries?: number;
   /** Delay before the first retry, doubled for each further one. Default 50 ms. */
@@ -188,40 +197,9 @@ async function openDuckDb(importer: () => Promise<unknown>, path: string): Promi
  * ```
  */
 export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
-  if (!isPlainObject(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
-  const path = optString('path', options.path) ?? ':memory:';
-  if (path.length === 0) throw new RangeError(`path: expected a file path or ':memory:', got ''`);
-  const maxRows = intOption('maxRows', options.maxRows, 10_000, 1, 10_000_000);
-  const maxAgeMs = intOption('maxAgeMs', options.maxAgeMs, 1_000, 0, 2_147_483_647);
-  const retries = intOption('retries', options.retries, 2, 0, 100);
-  const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 50, 0, 60_000);
-  const importer = options.importer ?? (() => import('@duckdb/node-api'));
-  if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
-  const onReplaced = replacedOption('onReplaced', options.onReplaced);
-  const clock = (options as DuckDbStoreOptions).clock;
-  if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`clock: expected an object, got ${describe(clock)}`);
-
-  const { conn, closeInstance } = await openDuckDb(importer as () => Promise<unknown>, path);
-
-  // One connection; every statement sequence runs under this lock so transactions never interleave.
-  let lock: Promise<unknown> = Promise.resolve();
-  function locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = lock.then(fn, fn);
-    lock = run.catch(() => undefined);
-    return run;
-  }
-
-  async function rows(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]> {
-    return locked(async () => {
-      try {
-        const reader = await conn.runAndReadAll(sql, params as never);
-        return reader.getRowObjectsJS().map((r) => plain(r) as Record<string, unknown>);
-      } catch (err) {
-        throw new PipelineError('DB_FAILED', `duckdb: query failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-      }
-    });
-  }
-
+  const { path, maxRows, maxAgeMs, retries, retryDelayMs, importer, onReplaced, clock, groupCommit } = duckDbSettings(options);
+  const { conn, closeInstance } = await openDuckDb(importer, path);
+  const { locked, rows, idle } = serialized(conn);
   let closed = false;
 
   // Global timers (systemClock) by default, not unref'd: an awaited batch keeps the process alive until it commits.
@@ -231,6 +209,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     maxAgeMs,
     retries,
     retryDelayMs,
+    sealWhenIdle: groupCommit,
     commit: (batch) => ({
       attempt: () => insert(batch),
       fail: (lastErr) =>
@@ -264,7 +243,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
       closed = true;
       const sealed = batcher.seal();
       await batcher.idle();
-      await lock;
+      await idle();
       try {
         conn.closeSync();
         closeInstance();
@@ -276,17 +255,64 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     async query(sql, params) {
       checkClosed('query');
       if (typeof sql !== 'string') throw new TypeError(`sql: expected a string, got ${describe(sql)}`);
-      if (params !== undefined) {
-        if (!Array.isArray(params)) throw new TypeError(`params: expected an array, got ${describe(params)}`);
-        params.forEach((p: unknown, i) => {
-          if (p !== null && typeof p !== 'string' && typeof p !== 'number' && typeof p !== 'boolean') {
-            throw new TypeError(`params[${i}]: expected a string, number, boolean or null, got ${describe(p)}`);
-          }
-        });
-      }
+      checkParams(params);
       return rows(sql, params?.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p)));
     },
     ...queries,
     stats: () => ({ ...batcher.stats(), ...counts }),
   };
+}
+
+function checkParams(params: unknown): void {
+  if (params === undefined) return;
+  if (!Array.isArray(params)) throw new TypeError(`params: expected an array, got ${describe(params)}`);
+  params.forEach((p: unknown, i) => {
+    if (p !== null && typeof p !== 'string' && typeof p !== 'number' && typeof p !== 'boolean') {
+      throw new TypeError(`params[${i}]: expected a string, number, boolean or null, got ${describe(p)}`);
+    }
+  });
+}
+
+/** The checked options of a DuckDB store, with their defaults (stated in {@link DuckDbStoreOptions}). */
+function duckDbSettings(options: DuckDbStoreOptions) {
+  if (!isPlainObject(options)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  const path = optString('path', options.path) ?? ':memory:';
+  if (path.length === 0) throw new RangeError(`path: expected a file path or ':memory:', got ''`);
+  const importer = options.importer ?? (() => import('@duckdb/node-api'));
+  if (typeof importer !== 'function') throw new TypeError(`importer: expected a function, got ${describe(importer)}`);
+  const clock = (options as DuckDbStoreOptions).clock;
+  if (clock !== undefined && (typeof clock !== 'object' || (clock as unknown) === null)) throw new TypeError(`clock: expected an object, got ${describe(clock)}`);
+  if (options.groupCommit !== undefined && typeof options.groupCommit !== 'boolean') throw new TypeError(`groupCommit: expected a boolean, got ${describe(options.groupCommit)}`);
+  return {
+    groupCommit: options.groupCommit ?? true,
+    path,
+    maxRows: intOption('maxRows', options.maxRows, 10_000, 1, 10_000_000),
+    maxAgeMs: intOption('maxAgeMs', options.maxAgeMs, 1_000, 0, 2_147_483_647),
+    retries: intOption('retries', options.retries, 2, 0, 100),
+    retryDelayMs: intOption('retryDelayMs', options.retryDelayMs, 50, 0, 60_000),
+    importer: importer as () => Promise<unknown>,
+    onReplaced: replacedOption('onReplaced', options.onReplaced),
+    clock,
+  };
+}
+
+/** One connection; every statement sequence runs under one lock so transactions never interleave. */
+function serialized(conn: DuckDbConnection) {
+  let lock: Promise<unknown> = Promise.resolve();
+  function locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lock.then(fn, fn);
+    lock = run.catch(() => undefined);
+    return run;
+  }
+  async function rows(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    return locked(async () => {
+      try {
+        const reader = await conn.runAndReadAll(sql, params as never);
+        return reader.getRowObjectsJS().map((r) => plain(r) as Record<string, unknown>);
+      } catch (err) {
+        throw new PipelineError('DB_FAILED', `duckdb: query failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+    });
+  }
+  return { locked, rows, idle: () => lock };
 }

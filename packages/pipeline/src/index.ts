@@ -52,21 +52,18 @@ export type {
   AlertEvent,
   RuleEngineOptions,
 } from './rules-types.js';
-export { callbackAlertSink, mqttAlertSink, webhookAlertSink, AlertDispatcher } from './alerts.js';
-export type {
-  AlertSendContext,
-  AlertSink,
-  MqttPublisher,
-  MqttAlertSinkOptions,
-  WebhookAlertSinkOptions,
-  AlertSinkStats,
-  AlertDispatcherStats,
-  AlertDispatcherOptions,
-} from './alerts.js';
+export { callbackAlertSink, mqttAlertSink } from './alerts.js';
+export { webhookAlertSink } from './alert-webhook.js';
+export { AlertDispatcher } from './alert-dispatcher.js';
+export type { AlertSendContext, AlertSink, MqttPublisher, MqttAlertSinkOptions } from './alerts.js';
+export type { WebhookAlertSinkOptions } from './alert-webhook.js';
+export type { AlertSinkStats, AlertDispatcherStats, AlertDispatcherOptions } from './alert-dispatcher.js';
 
 // Cold path: the Parquet lake
-export { localLakeStore, createLake } from './lake.js';
-export type { LakeStore, LakeFs, LocalLakeStoreOptions, LakeClock, LakeOptions, LakeStats, Lake } from './lake.js';
+export { createLake } from './lake.js';
+export { localLakeStore } from './lake-store.js';
+export type { LakeClock, LakeOptions, LakeStats, Lake } from './lake.js';
+export type { LakeStore, LakeFs, LocalLakeStoreOptions } from './lake-store.js';
 
 // Time-series stores
 export { createDuckDbStore } from './duckdb.js';

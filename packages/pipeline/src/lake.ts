@@ -4,250 +4,18 @@
  * file made visible atomically. Any engine that reads Parquet with Hive partitioning (DuckDB,
  * Spark, Athena, Polars) queries the lake directly.
  */
-import * as fsp from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { dirname, join, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { createBatcher, systemClock } from './batcher.js';
 import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
 import { checkTelemetryPoint } from './schema.js';
 import { describe, intOption, isPlainObject } from './validate.js';
-import { inlineEncoder, workerEncoder } from './parquet-encoder.js';
+import { inlineEncoder, workerEncoder, type ParquetEncoder } from './parquet-encoder.js';
+import { localLakeStore, type LakeStore } from './lake-store.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks: TypeError for a wrong type, RangeError for a bad value; messages name the
-// field, what was expected and what was found.
 
 function checkPoints(where: string, points: unknown): asserts points is readonly TelemetryPoint[] {
   if (!Array.isArray(points)) throw new TypeError(`${where}: expected an array of telemetry points, got ${describe(points)}`);
 }
-
-// ---------------------------------------------------------------------------------------------
-// The object-store seam.
-
-/**
- * Where finished Parquet files go: the local file system by default ({@link localLakeStore}),
- * or an object store through an adapter of yours.
- *
- * Keys are `/`-separated paths relative to the lake root, such as
- * `telemetry/date=2026-11-27/hour=18/part-3.parquet`.
- *
- * **An S3-compatible adapter** (AWS S3, MinIO, Ceph RGW, R2) implements it in a few lines with
- * the SDK of your choice; no staging is needed because an S3 PUT is atomic per object (readers
- * see the whole object or nothing):
- * - `put`: `PutObject { Bucket, Key: prefix + key, Body: bytes, IfNoneMatch: '*' }`. The
- *   conditional header makes the put no-replace (S3 answers `412 Precondition Failed` when the key
- *   exists); translate that into an error whose `code` is `'EEXIST'` so the lake tries the next
- *   part number. Resolve only after the PUT returned 200 (the object is then durable).
- * - `list`: `ListObjectsV2 { Prefix }`, following `ContinuationToken`, returning the keys that
- *   end in `.parquet`.
- * - `remove` (optional): `DeleteObject`. `cleanup` is not needed (there are no temp objects;
- *   abort incomplete multipart uploads with a bucket lifecycle rule if you use them).
- *
- * @example
- * ```ts
- * import type { LakeStore } from '@outpost/pipeline';
- * const objects = new Map<string, Uint8Array>();
- * const memoryStore: LakeStore = {
- *   async put(key, bytes) {
- *     if (objects.has(key)) throw Object.assign(new Error(`${key} exists`), { code: 'EEXIST' });
- *     objects.set(key, bytes);
- *   },
- *   async list(prefix) { return [...objects.keys()].filter((k) => k.startsWith(prefix)); },
- * };
- * ```
- */
-export interface LakeStore {
-  /**
-   * Stores `bytes` under `key` atomically and durably, never replacing an existing object:
-   * when `key` exists, rejects with an error whose `code` is `'EEXIST'`. Resolves when the
-   * object is durable and visible in full; a failed put leaves nothing visible under `key`.
-   */
-  put(key: string, bytes: Uint8Array): Promise<void>;
-  /** Keys of the `.parquet` objects under `prefix` (a `/`-terminated key prefix). */
-  list(prefix: string): Promise<string[]>;
-  /** Removes an object; used to roll back the other files of a batch whose commit failed. */
-  remove?(key: string): Promise<void>;
-  /** Removes leftovers of interrupted puts under `prefix`; returns how many were removed. */
-  cleanup?(prefix: string): Promise<number>;
-}
-
-/**
- * The file-system calls {@link localLakeStore} makes: `node:fs/promises` by default, or a
- * wrapper that injects failures (ENOSPC, EIO) in tests.
- *
- * @example
- * ```ts
- * import type { LakeFs } from '@outpost/pipeline';
- * // A disk that is full when a file is linked into place (pass it as localLakeStore(dir, { fs })).
- * const diskFull = (fs: LakeFs): LakeFs => ({
- *   ...fs,
- *   link: async () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); },
- * });
- * ```
- */
-export type LakeFs = Pick<typeof fsp, 'mkdir' | 'open' | 'link' | 'unlink' | 'readdir' | 'stat'>;
-
-/** Options of {@link localLakeStore}. */
-export interface LocalLakeStoreOptions {
-  /** File-system layer; `node:fs/promises` by default. */
-  readonly fs?: LakeFs;
-  /**
-   * Temp files of another host (or of a live process that cannot be probed) older than this are
-   * removed by `cleanup`; temp files of dead processes on this host always are. Default 1 hour.
-   */
-  readonly staleTempMs?: number;
-}
-
-const TEMP_SUFFIX = '.tmp';
-
-function tempName(): string {
-  return `.inflight_${encodeURIComponent(hostname())}_${process.pid}_${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * The default {@link LakeStore}: files under `root` on the local file system.
- *
- * A put writes the bytes to a temp file in the destination directory (`.inflight_…tmp`, which
- * no `*.parquet` glob matches; same directory, so same file system), fsyncs it, links it to the
- * final name (`link()` fails with EEXIST instead of replacing, so two processes writing the same
- * lake never overwrite each other's parts), unlinks the temp name and fsyncs the directory (and
- * the parents of directories it created). A crash at any point leaves either no file or a
- * complete one under the final name, plus at most a temp file that `cleanup` removes.
- *
- * @example
- * ```ts
- * import { localLakeStore } from '@outpost/pipeline';
- * import { mkdtempSync, rmSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * // What `createLake({ dir })` uses (e.g. dir = /var/lib/outpost/lake).
- * const dir = mkdtempSync(join(tmpdir(), 'lake-'));
- * const store = localLakeStore(dir, { staleTempMs: 600_000 });
- * await store.put('telemetry/date=2026-11-27/hour=18/part-0.parquet', new Uint8Array([1, 2, 3]));
- * await store.list('telemetry/'); // ['telemetry/date=2026-11-27/hour=18/part-0.parquet']
- * await store.put('telemetry/date=2026-11-27/hour=18/part-0.parquet', new Uint8Array([4])).catch((e: { code?: string }) => e.code); // 'EEXIST'
- * rmSync(dir, { recursive: true });
- * ```
- */
-export function localLakeStore(root: string, options: LocalLakeStoreOptions = {}): LakeStore {
-  if (typeof root !== 'string') throw new TypeError(`root: expected a directory path string, got ${describe(root)}`);
-  if (root.length === 0) throw new RangeError(`root: expected a non-empty path, got ''`);
-  if (!isPlainObject(options as unknown)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
-  const fs: LakeFs = options.fs ?? fsp;
-  const staleTempMs = intOption('staleTempMs', options.staleTempMs, 3_600_000, 0);
-  const host = encodeURIComponent(hostname());
-  const pathOf = (key: string): string => join(root, ...key.split('/'));
-
-  async function fsyncDir(dir: string): Promise<void> {
-    const h = await fs.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  }
-
-  async function walk(dir: string, out: string[], want: (name: string) => boolean): Promise<void> {
-    let entries;
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p, out, want);
-      else if (e.isFile() && want(e.name)) out.push(p);
-    }
-  }
-
-  const keyOf = (path: string): string => path.slice(root.length).split(sep).filter((s) => s !== '').join('/');
-
-  return {
-    async put(key, bytes) {
-      const final = pathOf(key);
-      const dir = dirname(final);
-      const created = await fs.mkdir(dir, { recursive: true });
-      const temp = join(dir, tempName());
-      let linked = false;
-      try {
-        const h = await fs.open(temp, 'wx', 0o644);
-        try {
-          let off = 0;
-          while (off < bytes.length) {
-            const { bytesWritten } = await h.write(bytes, off, bytes.length - off);
-            off += bytesWritten;
-          }
-          await h.sync();
-        } finally {
-          await h.close();
-        }
-        await fs.link(temp, final); // EEXIST instead of replacing: no-replace commit
-        linked = true;
-      } finally {
-        await fs.unlink(temp).catch(() => undefined);
-      }
-      if (!linked) return;
-      try {
-        await fsyncDir(dir);
-        if (created !== undefined) {
-          // New partition directories: their entries in the parents must be durable too.
-          for (let d = dir; d.length >= created.length; d = dirname(d)) await fsyncDir(dirname(d));
-        }
-      } catch (err) {
-        // Not durable: take the file back so a retry under another number cannot duplicate it.
-        await fs.unlink(final).catch(() => undefined);
-        throw err;
-      }
-    },
-    async list(prefix) {
-      const out: string[] = [];
-      await walk(pathOf(prefix), out, (n) => n.endsWith('.parquet'));
-      return out.map(keyOf).sort();
-    },
-    async remove(key) {
-      const final = pathOf(key);
-      await fs.unlink(final);
-      await fsyncDir(dirname(final));
-    },
-    async cleanup(prefix) {
-      const temps: string[] = [];
-      await walk(pathOf(prefix), temps, (n) => n.startsWith('.inflight_') && n.endsWith(TEMP_SUFFIX));
-      let removed = 0;
-      for (const t of temps) {
-        const parts = t.slice(dirname(t).length + 1, -TEMP_SUFFIX.length).split('_');
-        const pid = Number(parts[parts.length - 2]);
-        const tHost = parts.slice(1, -2).join('_');
-        let stale = tHost === host && Number.isInteger(pid) && (pid === process.pid || !pidAlive(pid));
-        if (!stale) {
-          const st = await fs.stat(t).catch(() => undefined);
-          stale = st !== undefined && Date.now() - st.mtimeMs > staleTempMs;
-        }
-        if (stale) {
-          await fs.unlink(t).catch(() => undefined);
-          removed++;
-        }
-      }
-      return removed;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The lake sink.
 
 /**
  * Timers the lake uses for the age bound; `globalThis` timers by default, a fake in tests.
@@ -401,37 +169,8 @@ const defaultClock: LakeClock = systemClock;
  * ```
  */
 export async function createLake(options: LakeOptions): Promise<Lake> {
-  if (!isPlainObject(options as unknown)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
-  const { dir, store: givenStore } = options;
-  if (givenStore !== undefined) {
-    if (typeof givenStore !== 'object' || givenStore === null) throw new TypeError(`store: expected a LakeStore object, got ${describe(givenStore)}`);
-    for (const m of ['put', 'list'] as const) {
-      if (typeof givenStore[m] !== 'function') throw new TypeError(`store.${m}: expected a function, got ${describe(givenStore[m])}`);
-    }
-  } else if (typeof dir !== 'string') {
-    throw new TypeError(`dir: expected a directory path string (or a store), got ${describe(dir)}`);
-  } else if (dir.length === 0) {
-    throw new RangeError(`dir: expected a non-empty path, got ''`);
-  }
-  const prefix = options.prefix ?? 'telemetry';
-  if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
-  if (!/^[A-Za-z0-9_.=-]+(\/[A-Za-z0-9_.=-]+)*$/.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
-    throw new RangeError(`prefix: expected path segments of [A-Za-z0-9_.=-] separated by '/', got '${prefix}'`);
-  }
-  const maxRows = intOption('maxRows', options.maxRows, 50_000, 1, 10_000_000);
-  const maxBytes = intOption('maxBytes', options.maxBytes, 16 << 20, 1);
-  const maxAgeMs = intOption('maxAgeMs', options.maxAgeMs, 5_000, 0, 2_147_483_647);
-  const retries = intOption('retries', options.retries, 2, 0, 100);
-  const retryDelayMs = intOption('retryDelayMs', options.retryDelayMs, 100, 0, 60_000);
-  const clock = options.clock ?? defaultClock;
-  if (options.encoder !== undefined && typeof options.encoder !== 'string') throw new TypeError(`encoder: expected 'worker' or 'inline', got ${describe(options.encoder)}`);
-  if (options.encoder !== undefined && options.encoder !== 'worker' && options.encoder !== 'inline') throw new RangeError(`encoder: expected 'worker' or 'inline', got '${String(options.encoder)}'`);
-  const encoder = options.encoder === 'inline' ? inlineEncoder() : workerEncoder();
-  if (typeof clock !== 'object' || clock === null || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
-    throw new TypeError(`clock: expected an object with setTimeout and clearTimeout functions, got ${describe(clock)}`);
-  }
-  const store: LakeStore = givenStore ?? localLakeStore(dir as string);
-
+  const o = lakeSettings(options);
+  const { store, prefix, encoder } = o;
   if (store.cleanup !== undefined) {
     try {
       await store.cleanup(`${prefix}/`);
@@ -439,95 +178,19 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
       throw new PipelineError('LAKE_IO', `lake: removing stale temp files under ${prefix}/ failed: ${(err as Error).message}`, { cause: err });
     }
   }
-
+  encoder.warm(); // the first commit does not wait for the worker to start (seconds on a loaded machine)
   const stats = { files: 0, bytes: 0 }; // the rest is counted by the batcher
-  const nextPart = new Map<string, number>(); // partition → next part number to try
+  const putPart = partPutter(store, prefix);
   let closed = false;
-
-  async function partNumber(partition: string): Promise<number> {
-    let n = nextPart.get(partition);
-    if (n === undefined) {
-      n = 0;
-      for (const key of await store.list(`${prefix}/${partition}/`)) {
-        const m = /\/part-(\d+)\.parquet$/.exec(key);
-        if (m !== null) n = Math.max(n, Number(m[1]) + 1);
-      }
-    }
-    return n;
-  }
-
-  /** Puts one file under the first free part number of its partition; returns its key. */
-  async function putPart(partition: string, bytes: Uint8Array): Promise<string> {
-    for (let attempt = 0; attempt < 1_000; attempt++) {
-      const n = await partNumber(partition);
-      const key = `${prefix}/${partition}/part-${n}.parquet`;
-      nextPart.set(partition, n + 1);
-      try {
-        await store.put(key, bytes);
-        return key;
-      } catch (err) {
-        if (errCode(err) !== 'EEXIST') throw err;
-        if (attempt % 16 === 15) nextPart.delete(partition); // many taken: list again
-      }
-    }
-    throw new Error(`no free part number in ${prefix}/${partition}/ after 1000 attempts`);
-  }
-
-  /** A batch's commit: one file per partition, kept across attempts; all taken back if it fails for good. */
-  function commit(batch: Batch): BatchCommit {
-    const groups = new Map<string, number[]>();
-    for (let i = 0; i < batch.points.length; i++) {
-      const part = partitionOf((batch.points[i] as TelemetryPoint).time);
-      let g = groups.get(part);
-      if (g === undefined) groups.set(part, (g = []));
-      g.push(i);
-    }
-    const done: string[] = [];
-    let bytesDone = 0;
-    const pending = new Map<string, Uint8Array>();
-    return {
-      async attempt() {
-        for (const [part, idx] of groups) {
-          if (done.some((k) => k.startsWith(`${prefix}/${part}/`))) continue;
-          let bytes = pending.get(part);
-          if (bytes === undefined) {
-            bytes = await encoder.encode(idx.map((i) => batch.points[i] as TelemetryPoint), idx.map((i) => batch.extras[i] ?? null));
-            pending.set(part, bytes);
-          }
-          done.push(await putPart(part, bytes));
-          bytesDone += bytes.length;
-        }
-        stats.files += done.length;
-        stats.bytes += bytesDone;
-      },
-      async fail(lastErr) {
-        // Failed for good: take back the files this batch did put, so none of it stays visible.
-        try {
-          if (store.remove !== undefined) {
-            for (const key of done) await store.remove(key).catch(() => undefined);
-          }
-        } catch (err) {
-          // A store whose remove throws instead of rejecting.
-          return new PipelineError('LAKE_IO', `lake: commit failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-        }
-        return new PipelineError(
-          'LAKE_IO',
-          `lake: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
-          { cause: lastErr },
-        );
-      },
-    };
-  }
-
   const batcher = createBatcher({
-    maxRows,
-    maxBytes,
+    maxRows: o.maxRows,
+    maxBytes: o.maxBytes,
     size: (p, extra) => 2 * (p.device.length + p.metric.length + (extra?.length ?? 0)) + 16,
-    maxAgeMs,
-    retries,
-    retryDelayMs,
-    clock,
-    commit,
+    maxAgeMs: o.maxAgeMs,
+    retries: o.retries,
+    retryDelayMs: o.retryDelayMs,
+    clock: o.clock,
+    commit: (batch) => lakeCommit(batch, o, putPart, stats),
   });
 
   return {
@@ -553,6 +216,146 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
     stats: () => {
       const { rows, batches, batchesFailed, pendingRows } = batcher.stats();
       return { rows, files: stats.files, bytes: stats.bytes, batches, batchesFailed, pendingRows };
+    },
+  };
+}
+
+/** The checked options of a lake, with their defaults (stated in {@link LakeOptions}). */
+interface LakeSettings {
+  readonly store: LakeStore;
+  readonly prefix: string;
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly clock: LakeClock;
+  readonly encoder: ParquetEncoder;
+}
+
+function checkStoreOrDir(options: LakeOptions): void {
+  const { dir, store } = options;
+  if (store !== undefined) {
+    if (typeof store !== 'object' || store === null) throw new TypeError(`store: expected a LakeStore object, got ${describe(store)}`);
+    for (const m of ['put', 'list'] as const) {
+      if (typeof store[m] !== 'function') throw new TypeError(`store.${m}: expected a function, got ${describe(store[m])}`);
+    }
+  } else if (typeof dir !== 'string') {
+    throw new TypeError(`dir: expected a directory path string (or a store), got ${describe(dir)}`);
+  } else if (dir.length === 0) {
+    throw new RangeError(`dir: expected a non-empty path, got ''`);
+  }
+}
+
+function lakeSettings(options: LakeOptions): LakeSettings {
+  if (!isPlainObject(options as unknown)) throw new TypeError(`options: expected an object, got ${describe(options)}`);
+  checkStoreOrDir(options);
+  const prefix = options.prefix ?? 'telemetry';
+  if (typeof prefix !== 'string') throw new TypeError(`prefix: expected a string, got ${describe(prefix)}`);
+  if (!/^[A-Za-z0-9_.=-]+(\/[A-Za-z0-9_.=-]+)*$/.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
+    throw new RangeError(`prefix: expected path segments of [A-Za-z0-9_.=-] separated by '/', got '${prefix}'`);
+  }
+  const clock = options.clock ?? defaultClock;
+  if (options.encoder !== undefined && typeof options.encoder !== 'string') throw new TypeError(`encoder: expected 'worker' or 'inline', got ${describe(options.encoder)}`);
+  if (options.encoder !== undefined && options.encoder !== 'worker' && options.encoder !== 'inline') throw new RangeError(`encoder: expected 'worker' or 'inline', got '${String(options.encoder)}'`);
+  if (typeof clock !== 'object' || clock === null || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+    throw new TypeError(`clock: expected an object with setTimeout and clearTimeout functions, got ${describe(clock)}`);
+  }
+  return {
+    store: options.store ?? localLakeStore(options.dir as string),
+    prefix,
+    maxRows: intOption('maxRows', options.maxRows, 50_000, 1, 10_000_000),
+    maxBytes: intOption('maxBytes', options.maxBytes, 16 << 20, 1),
+    maxAgeMs: intOption('maxAgeMs', options.maxAgeMs, 5_000, 0, 2_147_483_647),
+    retries: intOption('retries', options.retries, 2, 0, 100),
+    retryDelayMs: intOption('retryDelayMs', options.retryDelayMs, 100, 0, 60_000),
+    clock,
+    encoder: options.encoder === 'inline' ? inlineEncoder() : workerEncoder(),
+  };
+}
+
+/** Puts a file under the first free part number of its partition (listing once, then counting on); returns its key. */
+function partPutter(store: LakeStore, prefix: string): (partition: string, bytes: Uint8Array) => Promise<string> {
+  const nextPart = new Map<string, number>(); // partition → next part number to try
+  async function partNumber(partition: string): Promise<number> {
+    let n = nextPart.get(partition);
+    if (n === undefined) {
+      n = 0;
+      for (const key of await store.list(`${prefix}/${partition}/`)) {
+        const m = /\/part-(\d+)\.parquet$/.exec(key);
+        if (m !== null) n = Math.max(n, Number(m[1]) + 1);
+      }
+    }
+    return n;
+  }
+  return async (partition, bytes) => {
+    for (let attempt = 0; attempt < 1_000; attempt++) {
+      const n = await partNumber(partition);
+      const key = `${prefix}/${partition}/part-${n}.parquet`;
+      nextPart.set(partition, n + 1);
+      try {
+        await store.put(key, bytes);
+        return key;
+      } catch (err) {
+        if (errCode(err) !== 'EEXIST') throw err;
+        if (attempt % 16 === 15) nextPart.delete(partition); // many taken: list again
+      }
+    }
+    throw new Error(`no free part number in ${prefix}/${partition}/ after 1000 attempts`);
+  };
+}
+
+/** A batch's commit: one file per partition, kept across attempts; all taken back if it fails for good. */
+function lakeCommit(batch: Batch, o: LakeSettings, putPart: (partition: string, bytes: Uint8Array) => Promise<string>, stats: { files: number; bytes: number }): BatchCommit {
+  const { encoder, store, prefix, retries } = o;
+  // Points grouped by the hour they fall in (one Date per hour, not per point), then by partition.
+  const byHour = new Map<number, number[]>();
+  for (let i = 0; i < batch.points.length; i++) {
+    const hour = Math.floor((batch.points[i] as TelemetryPoint).time / 3_600_000);
+    let g = byHour.get(hour);
+    if (g === undefined) byHour.set(hour, (g = []));
+    g.push(i);
+  }
+  const groups = new Map<string, number[]>();
+  for (const [hour, idx] of byHour) {
+    const part = partitionOf(hour * 3_600_000);
+    const g = groups.get(part);
+    if (g === undefined) groups.set(part, idx);
+    else for (const i of idx) g.push(i);
+  }
+  const done: string[] = [];
+  let bytesDone = 0;
+  const pending = new Map<string, Uint8Array>();
+  return {
+    async attempt() {
+      for (const [part, idx] of groups) {
+        if (done.some((k) => k.startsWith(`${prefix}/${part}/`))) continue;
+        let bytes = pending.get(part);
+        if (bytes === undefined) {
+          bytes = await encoder.encode(idx.map((i) => batch.points[i] as TelemetryPoint), idx.map((i) => batch.extras[i] ?? null));
+          pending.set(part, bytes);
+        }
+        done.push(await putPart(part, bytes));
+        bytesDone += bytes.length;
+      }
+      stats.files += done.length;
+      stats.bytes += bytesDone;
+    },
+    async fail(lastErr) {
+      // Failed for good: take back the files this batch did put, so none of it stays visible.
+      try {
+        if (store.remove !== undefined) {
+          for (const key of done) await store.remove(key).catch(() => undefined);
+        }
+      } catch (err) {
+        // A store whose remove throws instead of rejecting.
+        return new PipelineError('LAKE_IO', `lake: commit failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      }
+      return new PipelineError(
+        'LAKE_IO',
+        `lake: committing a batch of ${batch.points.length} points failed after ${retries + 1} attempts: ${(lastErr as Error)?.message ?? String(lastErr)}`,
+        { cause: lastErr },
+      );
     },
   };
 }

@@ -19,30 +19,46 @@ export interface ParquetEncoder {
   encode(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Promise<Uint8Array>;
   /** Stops the worker, if any. Encodes after close start a new one. */
   close(): Promise<void>;
+  /** Starts the worker (and its import of the Parquet writer) now, so the first batch does not wait for it. */
+  warm(): void;
 }
 
-/** The columns in a form that crosses a thread boundary cheaply (numbers in transferable arrays). */
+/**
+ * The columns in a form that crosses a thread boundary cheaply: numbers in transferable arrays,
+ * device and metric names dictionary-coded (a fleet has few of them: cloning 50,000 strings per
+ * batch took tens of milliseconds of the event loop), `extra` only when a point has one.
+ */
 interface Columns {
-  readonly device: string[];
+  readonly devices: string[];
+  readonly device: Int32Array;
+  readonly metrics: string[];
+  readonly metric: Int32Array;
   readonly time: Float64Array;
-  readonly metric: string[];
   readonly value: Float64Array;
   readonly isNull: Uint8Array;
-  readonly extra: (string | null)[];
+  readonly extra: (string | null)[] | null;
 }
 
 function columnsOf(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Columns {
   const n = points.length;
-  const c: Columns = { device: new Array<string>(n), time: new Float64Array(n), metric: new Array<string>(n), value: new Float64Array(n), isNull: new Uint8Array(n), extra: extras as (string | null)[] };
+  const c: Columns = { devices: [], device: new Int32Array(n), metrics: [], metric: new Int32Array(n), time: new Float64Array(n), value: new Float64Array(n), isNull: new Uint8Array(n), extra: null };
+  const devices = new Map<string, number>();
+  const metrics = new Map<string, number>();
+  let anyExtra = false;
   for (let i = 0; i < n; i++) {
     const p = points[i] as TelemetryPoint;
-    c.device[i] = p.device;
+    let d = devices.get(p.device);
+    if (d === undefined) devices.set(p.device, (d = c.devices.push(p.device) - 1));
+    let m = metrics.get(p.metric);
+    if (m === undefined) metrics.set(p.metric, (m = c.metrics.push(p.metric) - 1));
+    c.device[i] = d;
+    c.metric[i] = m;
     c.time[i] = p.time;
-    c.metric[i] = p.metric;
     if (p.value === null) c.isNull[i] = 1;
     else c.value[i] = p.value;
+    if ((extras[i] ?? null) !== null) anyExtra = true;
   }
-  return c;
+  return anyExtra ? { ...c, extra: extras.length === n ? (extras as (string | null)[]) : Array.from({ length: n }, (_, i) => extras[i] ?? null) } : c;
 }
 
 /** The encoding itself; its source is also the worker's (keep it free of outside references but `write`). */
@@ -50,17 +66,21 @@ function encodeColumns(write: typeof parquetWriteBuffer, names: readonly string[
   const n = c.time.length;
   const time = new Array<bigint>(n);
   const value = new Array<number | null>(n);
+  const device = new Array<string>(n);
+  const metric = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     time[i] = BigInt(c.time[i] as number);
     value[i] = c.isNull[i] === 1 ? null : (c.value[i] as number);
+    device[i] = c.devices[c.device[i] as number] as string;
+    metric[i] = c.metrics[c.metric[i] as number] as string;
   }
   return write({
     columnData: [
-      { name: names[0] as string, data: c.device, type: 'STRING', nullable: false },
+      { name: names[0] as string, data: device, type: 'STRING', nullable: false },
       { name: names[1] as string, data: time, type: 'TIMESTAMP', nullable: false },
-      { name: names[2] as string, data: c.metric, type: 'STRING', nullable: false },
+      { name: names[2] as string, data: metric, type: 'STRING', nullable: false },
       { name: names[3] as string, data: value, type: 'DOUBLE' },
-      { name: names[4] as string, data: c.extra, type: 'STRING' },
+      { name: names[4] as string, data: c.extra ?? new Array<null>(n).fill(null), type: 'STRING' },
     ],
     codec: 'SNAPPY',
     createdBy: 'outpost-pipeline',
@@ -72,6 +92,7 @@ export function inlineEncoder(): ParquetEncoder {
   return {
     encode: (points, extras) => Promise.resolve(new Uint8Array(encodeColumns(parquetWriteBuffer, COLUMNS, columnsOf(points, extras)))),
     close: () => Promise.resolve(),
+    warm: () => undefined,
   };
 }
 
@@ -133,13 +154,17 @@ export function workerEncoder(): ParquetEncoder {
       return new Promise<Uint8Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         w.ref(); // an encode in flight keeps the process alive, like the commit waiting for it
-        w.postMessage({ id, columns }, [columns.time.buffer as ArrayBuffer, columns.value.buffer as ArrayBuffer, columns.isNull.buffer as ArrayBuffer]);
+        const transfer = [columns.device, columns.metric, columns.time, columns.value, columns.isNull].map((a) => a.buffer as ArrayBuffer);
+        w.postMessage({ id, columns }, transfer);
       });
     },
     async close() {
       const w = worker;
       worker = undefined;
       if (w !== undefined) await w.terminate();
+    },
+    warm() {
+      worker ??= start(); // unref'd while idle: it does not keep the process alive
     },
   };
 }

@@ -3,14 +3,16 @@
  * the cold path and the time-series store (sinks that resolve when durable, through the
  * delivery module's three outcomes) → acknowledge.
  */
-import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
+import { assertClock, type PipelineClock } from './clock.js';
 import { createDecoder, type DecodeOptions, type IncomingMessage } from './decode.js';
 import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
 import { Delivery, type DeliveryOptions, type SinkOutageStats } from './delivery.js';
 import { PipelineError, type PipelineErrorCode } from './errors.js';
 import { connectIngest, type FlowSource, type Ingest, type IngestOptions } from './ingest.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
-import { assertFunction, assertObject, describe, intOption } from './validate.js';
+import { WriteGroups } from './write-groups.js';
+import { inFlightFlow, pipelineLimits, pressureFlush } from './pipeline-flow.js';
+import { assertFunction, assertObject, describe } from './validate.js';
 
 /**
  * What the pipeline needs of a rule engine (the package's `RuleEngine` has this shape):
@@ -51,6 +53,27 @@ export interface PipelineOptions<E = unknown> {
    * age bound on every window. Keep it below the consumer's `receiveMaximum`.
    */
   readonly flushAtInFlight?: number;
+  /**
+   * The points of the messages that arrive together (one socket read, one turn of the event
+   * loop) go to each sink as one write of at most this many points (default 4 096; 1 = one
+   * write per message). Each message keeps its own outcome: a sink that refuses a joint write
+   * gets each message's points again on their own.
+   */
+  readonly maxWritePoints?: number;
+  /**
+   * Most messages whose outcome (and so acknowledgement) is released per turn of the event loop
+   * (default 1 024): when a large batch commits, its messages' acknowledgements are spread over
+   * several turns, so the socket (new messages, the hot path's alerts) is read in between.
+   */
+  readonly releasePerTurn?: number;
+  /**
+   * When this many messages are in flight (handed in, not yet acknowledgeable), the pipeline
+   * tells its flow listeners "held" until half of them are done (default 20 000): the consumer
+   * stops reading and the broker keeps the rest, instead of up to `receiveMaximum` (65 535)
+   * messages living in memory while their batches commit (the end-to-end profile spent over a
+   * third of its time in garbage collection with them). Keep it above `flushAtInFlight`.
+   */
+  readonly maxInFlight?: number;
 }
 
 /**
@@ -155,6 +178,21 @@ function decodeRejection(e: unknown): { code: PipelineErrorCode; detail: string 
   return { code: 'DECODE_FAILED', detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
 }
 
+/** Counts alert events and hands each to `onAlert`; a throw is counted, never passed on. */
+function alertRaiser<E>(stats: { alerts: number; alertErrors: number }, onAlert: ((event: E) => void) | undefined): (events: readonly E[]) => void {
+  return (events) => {
+    for (const ev of events) {
+      stats.alerts++;
+      if (onAlert === undefined) continue;
+      try {
+        onAlert(ev);
+      } catch {
+        stats.alertErrors++;
+      }
+    }
+  };
+}
+
 /** Commits every sink now; `SINK_FAILED` naming what failed. */
 async function flushAll(sinks: readonly TelemetrySink[]): Promise<void> {
   const r = await Promise.allSettled(sinks.map((s) => s.flush()));
@@ -197,27 +235,16 @@ async function closeAll(sinks: readonly TelemetrySink[], deadLetter: DeadLetterS
  */
 export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeline {
   checkPipelineOptions(options);
-  const clock = options.clock ?? systemPipelineClock;
-  const tickMs = intOption('createPipeline: tickMs', options.tickMs, 1_000, 0);
-  const flushAt = intOption('createPipeline: flushAtInFlight', options.flushAtInFlight, 10_000, 1);
+  const { clock, tickMs, flushAt, maxInFlight, maxWritePoints, releasePerTurn } = pipelineLimits(options);
   const sinks = [...options.sinks];
   const { deadLetter, rules, onAlert } = options;
   const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
   const delivery = new Delivery(sinks, { clock, ...(options.delivery ?? {}) });
+  const groups = new WriteGroups(delivery, maxWritePoints, releasePerTurn);
   const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 
-  function raise(events: readonly E[]): void {
-    for (const ev of events) {
-      stats.alerts++;
-      if (onAlert === undefined) continue;
-      try {
-        onAlert(ev);
-      } catch {
-        stats.alertErrors++;
-      }
-    }
-  }
+  const raise = alertRaiser(stats, onAlert);
 
   const stopTicker = rules !== undefined && tickMs > 0 ? every(clock, tickMs, () => raise(rules.tick(clock.now()))) : () => undefined;
 
@@ -238,7 +265,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     }
     stats.points += points.length;
     if (rules !== undefined) for (const p of points) raise(rules.evaluate(p));
-    const failure = await delivery.write(points);
+    const failure = await groups.add(points);
     if (failure === undefined) {
       stats.delivered++;
       return;
@@ -246,25 +273,26 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     return reject(msg, failure.reason, failure.detail, failure.sink);
   }
 
-  // One sink flush at a time, started when the in-flight count reaches the bound.
-  let flushing = false;
-  function pressure(): void {
-    if (flushing || stats.inFlight < flushAt) return;
-    flushing = true;
-    void Promise.allSettled(sinks.map((s) => s.flush())).then(() => {
-      flushing = false;
-    });
-  }
-  const settle = (): void => void stats.inFlight--;
-  const fail = (): void => void (stats.inFlight--, stats.failed++);
+  const pressure = pressureFlush(sinks, groups);
+  const flow = inFlightFlow(delivery, maxInFlight, () => stats.inFlight);
+  const settle = (): void => {
+    stats.inFlight--;
+    flow.check();
+  };
+  const fail = (): void => {
+    stats.inFlight--;
+    stats.failed++;
+    flow.check();
+  };
 
   return {
     handle(msg) {
       if (closed) return Promise.reject(new PipelineError('CLOSED', 'pipeline: handle after close'));
       stats.messages++;
       stats.inFlight++;
-      const p = handle(msg); // registers its sink writes synchronously, so a flush now includes them
+      const p = handle(msg); // joins the open write group synchronously, so a flush now includes it
       if (stats.inFlight >= flushAt) pressure();
+      flow.check();
       p.then(settle, fail);
       return p;
     },
@@ -272,12 +300,16 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
       const d = delivery.stats();
       return { ...stats, received: stats.messages, deadLettered: { ...stats.deadLettered }, held: d.held, outage: d.outage };
     },
-    onFlowChange: (listener) => delivery.onFlowChange(listener),
-    flush: () => flushAll(sinks),
+    onFlowChange: (listener) => flow.onFlowChange(listener),
+    flush: () => {
+      groups.sendOpen();
+      return flushAll(sinks);
+    },
     async close() {
       if (closed) return;
       closed = true;
       stopTicker();
+      groups.sendOpen(); // messages handed in before close go to the sinks, which flush as they close
       delivery.close(); // held messages are not acknowledged: the broker redelivers them
       await closeAll(sinks, deadLetter);
     },

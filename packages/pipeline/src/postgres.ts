@@ -203,29 +203,6 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   let closed = false;
   let closing: Promise<void> | undefined;
 
-  /** One attempt: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
-  async function attempt(batch: Batch): Promise<Pending> {
-    await schema.ensure();
-    const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
-    for (const rows of gens) await schema.ensurePartitions(rows);
-    let pending;
-    try {
-      pending = await commitGenerations(pool, target, gens);
-    } catch (err) {
-      // 23514 "no partition of relation found for row": a partition we remembered was dropped
-      // (retention): forget the cache; the retry creates it again.
-      if (sqlstate(err) === '23514' && schema.kind() === 'partitioned') schema.forgetPartitions();
-      throw err;
-    }
-    return {
-      durable: pending.durable.then((result) => {
-        stats.rowsWritten += result.inserted;
-        stats.rowsSkipped += batch.points.length - result.inserted - result.replaced.length;
-        reportReplaced(name, result.replaced, stats, onReplaced);
-      }),
-    };
-  }
-
   const batcher = createBatcher({
     maxRows: batchRows,
     maxAgeMs: maxDelayMs,
@@ -242,7 +219,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       return {
         attempt: () => {
           if (attempts++ > 0) stats.retries++;
-          return attempt(batch);
+          return pgAttempt({ pool, target, schema, name, stats, onReplaced }, batch);
         },
         fail: (err) => failure(name, retry.attempts, err),
       };
@@ -288,5 +265,32 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
       return { ...stats, batches: b.batches, failedBatches: b.batchesFailed, pendingRows: b.pendingRows };
     },
     ...queries,
+  };
+}
+
+/** One attempt of a batch: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
+async function pgAttempt(
+  c: { pool: pg.Pool; target: CommitTarget; schema: ReturnType<typeof createSchema>; name: string; stats: { rowsWritten: number; rowsSkipped: number; replaced: number }; onReplaced: Parameters<typeof reportReplaced>[3] },
+  batch: Batch,
+): Promise<Pending> {
+  const { schema } = c;
+  await schema.ensure();
+  const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
+  for (const rows of gens) await schema.ensurePartitions(rows);
+  let pending;
+  try {
+    pending = await commitGenerations(c.pool, c.target, gens);
+  } catch (err) {
+    // 23514 "no partition of relation found for row": a partition we remembered was dropped
+    // (retention): forget the cache; the retry creates it again.
+    if (sqlstate(err) === '23514' && schema.kind() === 'partitioned') schema.forgetPartitions();
+    throw err;
+  }
+  return {
+    durable: pending.durable.then((result) => {
+      c.stats.rowsWritten += result.inserted;
+      c.stats.rowsSkipped += batch.points.length - result.inserted - result.replaced.length;
+      reportReplaced(c.name, result.replaced, c.stats, c.onReplaced);
+    }),
   };
 }

@@ -6,7 +6,8 @@
  * something else.
  */
 import { join } from 'node:path';
-import { AlertDispatcher, type AlertDispatcherStats, type AlertSink } from './alerts.js';
+import { AlertDispatcher, type AlertDispatcherStats } from './alert-dispatcher.js';
+import type { AlertSink } from './alerts.js';
 import type { DecodeOptions } from './decode.js';
 import { fileDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
 import { createDuckDbStore, type DuckDbStore, type DuckDbStoreOptions } from './duckdb.js';
@@ -60,6 +61,12 @@ export interface PipelineStackOptions {
   readonly tickMs?: number;
   /** See `PipelineOptions.flushAtInFlight` (default 10 000 messages). */
   readonly flushAtInFlight?: number;
+  /** See `PipelineOptions.maxWritePoints` (default 4 096). */
+  readonly maxWritePoints?: number;
+  /** See `PipelineOptions.releasePerTurn` (default 1 024). */
+  readonly releasePerTurn?: number;
+  /** See `PipelineOptions.maxInFlight` (default 20 000). */
+  readonly maxInFlight?: number;
   /** Sink outages: retries, stall watchdog, `deadLetterAfterMs` (off by default), events, log lines (see `DeliveryOptions`). */
   readonly delivery?: DeliveryOptions;
   /** Time for the rules' tick and the delivery's retries (default: the system clock). */
@@ -154,6 +161,9 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(options.decode !== undefined ? { decode: options.decode } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.flushAtInFlight !== undefined ? { flushAtInFlight: options.flushAtInFlight } : {}),
+      ...(options.maxWritePoints !== undefined ? { maxWritePoints: options.maxWritePoints } : {}),
+      ...(options.releasePerTurn !== undefined ? { releasePerTurn: options.releasePerTurn } : {}),
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
       ...(options.delivery !== undefined ? { delivery: options.delivery } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });

@@ -91,7 +91,8 @@ describe('PUBACK order on the wire', () => {
       async flush() {},
       async close() {},
     };
-    const pipeline = createPipeline({ sinks: [sink], deadLetter: callbackDeadLetterSink(() => {}) });
+    // One sink write per message (maxWritePoints 1), so each message completes on its own.
+    const pipeline = createPipeline({ sinks: [sink], deadLetter: callbackDeadLetterSink(() => {}), maxWritePoints: 1 });
     const ingest = await connectIngest({ url: `mqtt://127.0.0.1:${wire.port}`, insecure: true, clientId: 'ack-order' }, (m) => pipeline.handle(m));
     const dev = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: 'ack-order-dev', protocolVersion: 5, reconnectPeriod: 0 });
     const t0 = Date.now() - 60_000;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startMosquitto, tempDir, type Mosquitto } from '@outpost/test-peers';
 import { PipelineError } from '../src/errors.js';
-import { AlertDispatcher, mqttAlertSink } from '../src/alerts.js';
+import { AlertDispatcher } from '../src/alert-dispatcher.js';
+import { mqttAlertSink } from '../src/alerts.js';
 import { RuleEngine } from '../src/rules.js';
 import type { AlertEvent } from '../src/rules-types.js';
 

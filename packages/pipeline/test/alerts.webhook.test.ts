@@ -6,7 +6,9 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '@outpost/test-peers';
 import { PipelineError } from '../src/errors.js';
-import { AlertDispatcher, callbackAlertSink, webhookAlertSink, type AlertSink } from '../src/alerts.js';
+import { AlertDispatcher } from '../src/alert-dispatcher.js';
+import { webhookAlertSink } from '../src/alert-webhook.js';
+import { callbackAlertSink, type AlertSink } from '../src/alerts.js';
 import type { AlertEvent } from '../src/rules-types.js';
 
 type Behaviour = 'ok' | '503' | '400' | '302' | 'drop' | 'hang' | `429:${string}`;

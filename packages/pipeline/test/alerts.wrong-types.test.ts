@@ -5,7 +5,9 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { wrongTypeMatrix, type Case } from './fixtures/wrong-types.js';
 import { freePort } from '@outpost/test-peers';
-import { AlertDispatcher, callbackAlertSink, mqttAlertSink, webhookAlertSink } from '../src/alerts.js';
+import { AlertDispatcher } from '../src/alert-dispatcher.js';
+import { webhookAlertSink } from '../src/alert-webhook.js';
+import { callbackAlertSink, mqttAlertSink } from '../src/alerts.js';
 import type { AlertEvent } from '../src/rules-types.js';
 
 const event: AlertEvent = { kind: 'fired', ruleId: 'r', device: 'd', severity: 'info', at: 0, metric: null, value: null, episodeId: 'r/d/0', message: '' };

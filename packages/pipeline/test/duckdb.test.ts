@@ -71,6 +71,27 @@ describe('writes', () => {
     expect(await again.query('SELECT count(*) AS n FROM telemetry')).toEqual([{ n: TABLE.length }]);
   });
 
+  it('group commit (the default): an idle store commits at the end of the turn, not after maxAgeMs; points written meanwhile commit together next', async () => {
+    // A clock whose age timers never fire: only the group commit can seal a batch.
+    const never = { setTimeout: () => 0, clearTimeout: () => undefined };
+    const db = await open({ maxAgeMs: 3_600_000, clock: never });
+    await db.write([p('g', 0, 'temp', 1)]);
+    const during = [db.write([p('g', 1, 'temp', 2)]), db.write([p('g', 2, 'temp', 3)])]; // the first's commit is running
+    await Promise.all(during);
+    expect(db.stats()).toMatchObject({ rows: 3, batches: 2 }); // the two written during the commit shared one batch
+    expect((await db.lastValues({ device: 'g' }))[0]?.value).toBe(3);
+
+    const batched = await open({ maxAgeMs: 3_600_000, clock: never, groupCommit: false });
+    let done = false;
+    const written = batched.write([p('h', 0, 'temp', 1)]).then(() => (done = true));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false); // waits for maxAgeMs (or maxRows, or flush)
+    await batched.flush();
+    await written;
+    expect(batched.stats()).toMatchObject({ rows: 1, batches: 1 });
+    await expect(createDuckDbStore({ groupCommit: 'yes' as unknown as boolean })).rejects.toThrow(TypeError);
+  });
+
   it('a failing transaction rejects every waiting write with DB_FAILED and the next batch still works', async () => {
     const db = await open({ maxAgeMs: 0, retries: 1, retryDelayMs: 1 });
     // A column added behind the store's back makes the batch's INSERT fail.

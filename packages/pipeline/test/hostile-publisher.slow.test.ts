@@ -78,6 +78,8 @@ interface Consumer {
   stderr: string;
   /** Longest time, ms, with messages pending and no acknowledgement going out (reported, not asserted). */
   longestStall: number;
+  /** Counters when the longest stall was seen (where in the stream it happened). */
+  longestStallAt?: { acked: number; received: number; pending: number };
 }
 
 function consumer(config: string): Consumer {
@@ -95,7 +97,10 @@ function consumer(config: string): Consumer {
       const s = JSON.parse(m[2] as string) as NonNullable<Consumer['stats']>;
       c.stats = s;
       if (s.acked !== lastAck.acked || s.pending === 0) lastAck = { acked: s.acked, at: Date.now() };
-      else c.longestStall = Math.max(c.longestStall, Date.now() - lastAck.at);
+      else if (Date.now() - lastAck.at > c.longestStall) {
+        c.longestStall = Date.now() - lastAck.at;
+        c.longestStallAt = { acked: s.acked, received: s.received, pending: s.pending };
+      }
     }
   });
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => (c.stderr += d));
@@ -204,6 +209,6 @@ describe('seeded hostile publisher through Mosquitto (mTLS, persistent session)'
     expect(rows).toHaveLength(want.size);
     const wrong = rows.filter((r) => !(want.get(`${r.metric}@${r.t}`) ?? []).includes(r.value));
     expect(wrong).toEqual([]);
-    console.log(`hostile publisher: ${N} messages, ${delivered} delivered, ${letters.length} dead letters ${JSON.stringify(count(letters.map((l) => l.reason)))}, ${rows.length} store keys; longest time with messages pending and no ack going out: ${first.longestStall} ms`);
+    console.log(`hostile publisher: ${N} messages, ${delivered} delivered, ${letters.length} dead letters ${JSON.stringify(count(letters.map((l) => l.reason)))}, ${rows.length} store keys; longest time with messages pending and no ack going out: ${first.longestStall} ms (at ${JSON.stringify(first.longestStallAt)})`);
   });
 });

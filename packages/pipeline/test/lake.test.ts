@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mulberry32, tempDir } from '@outpost/test-peers';
-import { createLake, localLakeStore, type LakeClock, type LakeFs, type LakeStore } from '../src/lake.js';
+import { createLake, type LakeClock } from '../src/lake.js';
+import { localLakeStore, type LakeFs, type LakeStore } from '../src/lake-store.js';
 import { PipelineError } from '../src/errors.js';
 import type { TelemetryPoint } from '../src/types.js';
 

@@ -1,8 +1,8 @@
 // A store outage holds the stream instead of draining it into dead letters. A device publishes
 // N QoS 1 messages at a steady pace through a real Mosquitto (the fleet's mTLS config,
-// persistence) to a pipeline consumer process (openPipelineStack with PostgreSQL + the lake,
-// connectIngest with `flow: pipeline`). Mid-stream PostgreSQL is stopped for OUTAGE_MS (10 s
-// here, not the issue's 30 s: the CI budget) and then brought back:
+// persistence) to a pipeline consumer process (openPipelineStack with the lake and PostgreSQL,
+// or the lake and InfluxDB 1.x; connectIngest with `flow: pipeline`). Mid-stream the store is
+// stopped for OUTAGE_MS (10 s here, not the issue's 30 s: the CI budget) and then brought back:
 //  - SIGSTOP variant: the server stops answering (connections stay open) — detected by the
 //    stall watchdog; then SIGCONT.
 //  - SIGKILL variant: the server dies — detected by the write errors; the consumer itself is
@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, tempDir, type Postgres } from '@outpost/test-peers';
+import { startInflux, startPostgres, tempDir, type Influx, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { publishPaced, sleep, start, until, type Child } from './fixtures/consumer-process.js';
 
@@ -27,13 +27,54 @@ const OUTAGE_AT_MS = 2_000; // after the consumer subscribed
 const OUTAGE_MS = 10_000;
 const STEP_MS = 1_000;
 
-async function countRows(url: string, device: string): Promise<{ value: number; n: number }[]> {
-  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 2_000 });
-  try {
-    return (await pool.query<{ value: number; n: number }>(`SELECT value, count(*)::int AS n FROM telemetry WHERE device = $1 AND metric = 'v' GROUP BY value`, [device])).rows;
-  } finally {
-    await pool.end();
-  }
+/** The store taken down mid-stream, as the test drives it. */
+interface Store {
+  readonly name: 'postgres' | 'influx';
+  /** What the consumer's config gets: `{ postgres: url }` or `{ influx: url }`. */
+  readonly config: Record<string, string>;
+  freeze(): Promise<void>;
+  thaw(): void;
+  kill9(): Promise<void>;
+  restart(): Promise<void>;
+  /** Each stored value of metric `v` of `device`, with how many times it is stored. */
+  countRows(device: string): Promise<{ value: number; n: number }[]>;
+}
+
+function postgresStore(postgres: Postgres): Store {
+  return {
+    name: 'postgres',
+    config: { postgres: postgres.url },
+    freeze: async () => postgres.freeze(),
+    thaw: () => postgres.thaw(),
+    kill9: async () => postgres.kill9(),
+    restart: () => postgres.restart(),
+    async countRows(device) {
+      const pool = new pg.Pool({ connectionString: postgres.url, max: 1, connectionTimeoutMillis: 2_000 });
+      try {
+        return (await pool.query<{ value: number; n: number }>(`SELECT value, count(*)::int AS n FROM telemetry WHERE device = $1 AND metric = 'v' GROUP BY value`, [device])).rows;
+      } finally {
+        await pool.end();
+      }
+    },
+  };
+}
+
+function influxStore(influx: Influx): Store {
+  return {
+    name: 'influx',
+    config: { influx: influx.url },
+    freeze: () => influx.pause(),
+    thaw: () => influx.resume(),
+    kill9: () => influx.kill9(),
+    restart: () => influx.restart(),
+    async countRows(device) {
+      // One point per (series, time) by construction: count each value's points.
+      const series = await influx.query(`SELECT "value" FROM "v" WHERE "device" = '${device}'`, 'outage');
+      const counts = new Map<number, number>();
+      for (const row of series[0]?.values ?? []) counts.set(row[1] as number, (counts.get(row[1] as number) ?? 0) + 1);
+      return [...counts].map(([value, n]) => ({ value, n }));
+    },
+  };
 }
 
 interface Outcome {
@@ -42,22 +83,22 @@ interface Outcome {
   deadLetterFiles: string[];
 }
 
-async function outageRun(fleet: Fleet, app: DeviceCreds, postgres: Postgres, variant: 'SIGSTOP' | 'SIGKILL', dir: string, t0: number): Promise<Outcome> {
-  const deviceId = `outage-${variant.toLowerCase()}`;
+async function outageRun(fleet: Fleet, app: DeviceCreds, store: Store, variant: 'SIGSTOP' | 'SIGKILL', dir: string, t0: number): Promise<Outcome> {
+  const deviceId = `outage-${store.name}-${variant.toLowerCase()}`;
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'consumer.json');
   const lakeDir = join(dir, 'lake');
   writeFileSync(
     config,
     JSON.stringify({
-      url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, lakeDir, postgres: postgres.url, clientId: `outage-consumer-${variant}`,
+      url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, lakeDir, ...store.config, clientId: `outage-consumer-${store.name}-${variant}`,
       delivery: { retryDelayMs: 200, maxRetryDelayMs: 1_000, stallAfterMs: 2_000 },
     }),
   );
   const children: Child[] = [];
   const dev = await fleet.device(deviceId);
   const publisher = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: dev.cert, key: dev.key, clientId: deviceId, protocolVersion: 5, reconnectPeriod: 0 });
-  // A supervisor: a consumer that exits (it cannot open its store while PostgreSQL is down) is started again.
+  // A supervisor: a consumer that exits (it cannot open PostgreSQL while it is down) is started again.
   let child = start(config, children);
   let supervising = true;
   const supervisor = (async () => {
@@ -73,8 +114,8 @@ async function outageRun(fleet: Fleet, app: DeviceCreds, postgres: Postgres, var
     const publishing = publishPaced(publisher, { deviceId, n: N, rate: RATE, t0, stepMs: STEP_MS });
 
     await sleep(OUTAGE_AT_MS);
-    if (variant === 'SIGSTOP') postgres.freeze();
-    else postgres.kill9();
+    if (variant === 'SIGSTOP') await store.freeze();
+    else await store.kill9();
     const began = Date.now();
     if (variant === 'SIGKILL') {
       // kill -9 the consumer in the middle of the outage, once it has paused for it.
@@ -83,8 +124,8 @@ async function outageRun(fleet: Fleet, app: DeviceCreds, postgres: Postgres, var
       child.proc.kill('SIGKILL');
     }
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - began)));
-    if (variant === 'SIGSTOP') postgres.thaw();
-    else await postgres.restart();
+    if (variant === 'SIGSTOP') store.thaw();
+    else await store.restart();
     await publishing;
 
     // Ingest resumes by itself: every value reaches the table without anyone's help.
@@ -92,11 +133,11 @@ async function outageRun(fleet: Fleet, app: DeviceCreds, postgres: Postgres, var
     let rows: { value: number; n: number }[] = [];
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
-      rows = await countRows(postgres.url, deviceId).catch(() => []);
+      rows = await store.countRows(deviceId).catch(() => []);
       if (rows.length === N && child.last?.pending === 0 && child.last.held === 0) break;
       await sleep(250);
     }
-    expect(rows.length, `values in the table after the outage (consumer stderr: ${child.err.slice(-800)})`).toBe(N);
+    expect(rows.length, `values in ${store.name} after the outage (consumer stderr: ${child.err.slice(-800)})`).toBe(N);
     expect(rows.filter((r) => r.n !== 1)).toEqual([]); // exactly once
     supervising = false;
     child.proc.stdin?.write('close\n');
@@ -121,51 +162,68 @@ async function outageRun(fleet: Fleet, app: DeviceCreds, postgres: Postgres, var
   }
 }
 
-describe('PostgreSQL outage mid-stream: backpressure, not dead letters', () => {
-  let fleet: Fleet;
-  let app: DeviceCreds;
-  let postgres: Postgres;
-  const tmp = tempDir('outpost-pipeline-outage-');
-  const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5_400_000;
+/** The two variants against one store. */
+function outageSuite(title: string, open: () => Promise<{ store: Store; stop(): Promise<void> }>): void {
+  describe(title, () => {
+    let fleet: Fleet;
+    let app: DeviceCreds;
+    let store: Store;
+    let stopStore: () => Promise<void> = async () => undefined;
+    const tmp = tempDir('outpost-pipeline-outage-');
+    const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5_400_000;
 
-  beforeAll(async () => {
-    [fleet, postgres] = await Promise.all([startFleet({ persistence: true }), startPostgres()]);
-    app = await fleet.device('app-observer');
-  });
-  afterAll(async () => {
-    await fleet?.stop();
-    await postgres?.stop();
-    tmp.cleanup();
-  });
+    beforeAll(async () => {
+      let opened: { store: Store; stop(): Promise<void> };
+      [fleet, opened] = await Promise.all([startFleet({ persistence: true }), open()]);
+      ({ store } = opened);
+      stopStore = () => opened.stop();
+      app = await fleet.device('app-observer');
+    });
+    afterAll(async () => {
+      await fleet?.stop();
+      await stopStore();
+      tmp.cleanup();
+    });
 
-  it('SIGSTOP for 10 s: the stall is detected, intake pauses, resumes by itself; zero dead letters, every value once', { timeout: 150_000 }, async () => {
-    const r = await outageRun(fleet, app, postgres, 'SIGSTOP', join(tmp.path, 'sigstop'), t0);
-    const events = r.children.flatMap((c) => c.events);
-    const errs = r.children.map((c) => c.err).join('');
-    expect(r.deadLetterFiles).toEqual([]);
-    expect(r.children.flatMap((c) => Object.keys(c.last?.deadLettered ?? {}))).toEqual([]);
-    expect(r.final.deadLettered).toEqual({});
-    expect(r.children.some((c) => c.sawPaused), 'intake paused during the outage').toBe(true);
-    expect(events.some((e) => e.type === 'sink-down' && e.sink === 'postgres')).toBe(true);
-    const up = events.find((e) => e.type === 'sink-up' && e.sink === 'postgres');
-    expect(up?.outageMs).toBeGreaterThan(0);
-    expect(errs).toMatch(/sink postgres (stalled|is down)/);
-    expect(errs).toMatch(/sink postgres is back after an outage of \d+\.\d s/);
-    console.log(`outage (SIGSTOP): ${N} messages; events ${JSON.stringify(events)}; final ${JSON.stringify(r.final)}`);
-  });
+    it('SIGSTOP for 10 s: the stall is detected, intake pauses, resumes by itself; zero dead letters, every value once', { timeout: 150_000 }, async () => {
+      const r = await outageRun(fleet, app, store, 'SIGSTOP', join(tmp.path, 'sigstop'), t0);
+      const events = r.children.flatMap((c) => c.events);
+      const errs = r.children.map((c) => c.err).join('');
+      expect(r.deadLetterFiles).toEqual([]);
+      expect(r.children.flatMap((c) => Object.keys(c.last?.deadLettered ?? {}))).toEqual([]);
+      expect(r.final.deadLettered).toEqual({});
+      expect(r.children.some((c) => c.sawPaused), 'intake paused during the outage').toBe(true);
+      expect(events.some((e) => e.type === 'sink-down' && e.sink === store.name)).toBe(true);
+      const up = events.find((e) => e.type === 'sink-up' && e.sink === store.name);
+      expect(up?.outageMs).toBeGreaterThan(0);
+      expect(errs).toMatch(new RegExp(`sink ${store.name} (stalled|is down)`));
+      expect(errs).toMatch(new RegExp(`sink ${store.name} is back after an outage of \\d+\\.\\d s`));
+      console.log(`${store.name} outage (SIGSTOP): ${N} messages; events ${JSON.stringify(events)}; final ${JSON.stringify(r.final)}`);
+    });
 
-  it('SIGKILL for 10 s with the consumer kill -9ed during the outage: zero dead letters, every value once, resumes by itself', { timeout: 150_000 }, async () => {
-    const r = await outageRun(fleet, app, postgres, 'SIGKILL', join(tmp.path, 'sigkill'), t0);
-    const events = r.children.flatMap((c) => c.events);
-    const errs = r.children.map((c) => c.err).join('');
-    expect(r.children.length).toBeGreaterThanOrEqual(2); // the killed consumer and its successor(s)
-    expect(r.deadLetterFiles).toEqual([]);
-    expect(r.children.flatMap((c) => Object.keys(c.last?.deadLettered ?? {}))).toEqual([]);
-    expect(r.final.deadLettered).toEqual({});
-    expect(r.children.some((c) => c.sawPaused), 'intake paused during the outage').toBe(true);
-    // Down (write errors) or stalled (the sink's own retries outlast stallAfterMs): either holds the stream.
-    expect(events.some((e) => e.type === 'sink-down' && e.sink === 'postgres')).toBe(true);
-    expect(errs).toMatch(/sink postgres (stalled|is down)/);
-    console.log(`outage (SIGKILL + consumer kill -9): ${N} messages; ${r.children.length} consumer runs; events ${JSON.stringify(events)}; final ${JSON.stringify(r.final)}`);
+    it('SIGKILL for 10 s with the consumer kill -9ed during the outage: zero dead letters, every value once, resumes by itself', { timeout: 150_000 }, async () => {
+      const r = await outageRun(fleet, app, store, 'SIGKILL', join(tmp.path, 'sigkill'), t0);
+      const events = r.children.flatMap((c) => c.events);
+      const errs = r.children.map((c) => c.err).join('');
+      expect(r.children.length).toBeGreaterThanOrEqual(2); // the killed consumer and its successor(s)
+      expect(r.deadLetterFiles).toEqual([]);
+      expect(r.children.flatMap((c) => Object.keys(c.last?.deadLettered ?? {}))).toEqual([]);
+      expect(r.final.deadLettered).toEqual({});
+      expect(r.children.some((c) => c.sawPaused), 'intake paused during the outage').toBe(true);
+      // Down (write errors) or stalled (the sink's own retries outlast stallAfterMs): either holds the stream.
+      expect(events.some((e) => e.type === 'sink-down' && e.sink === store.name)).toBe(true);
+      expect(errs).toMatch(new RegExp(`sink ${store.name} (stalled|is down)`));
+      console.log(`${store.name} outage (SIGKILL + consumer kill -9): ${N} messages; ${r.children.length} consumer runs; events ${JSON.stringify(events)}; final ${JSON.stringify(r.final)}`);
+    });
   });
+}
+
+outageSuite('PostgreSQL outage mid-stream: backpressure, not dead letters', async () => {
+  const postgres = await startPostgres();
+  return { store: postgresStore(postgres), stop: () => postgres.stop() };
+});
+
+outageSuite('InfluxDB outage mid-stream: backpressure, not dead letters', async () => {
+  const influx = await startInflux();
+  return { store: influxStore(influx), stop: () => influx.stop() };
 });

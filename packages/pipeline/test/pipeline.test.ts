@@ -23,7 +23,15 @@ function gatedSink(name: string) {
     async flush() {},
     async close() {},
   };
-  return { sink, points, release: () => waiting.splice(0).forEach((w) => w.resolve()), fail: (e: unknown) => waiting.splice(0).forEach((w) => w.reject(e)) };
+  // The messages handed in during one turn reach the sinks as one write at the end of that turn:
+  // release or fail what has arrived by the next turn.
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  return {
+    sink,
+    points,
+    release: () => void turn().then(() => waiting.splice(0).forEach((w) => w.resolve())),
+    fail: (e: unknown) => void turn().then(() => waiting.splice(0).forEach((w) => w.reject(e))),
+  };
 }
 
 const settled = async (p: Promise<unknown>): Promise<'pending' | 'resolved' | 'rejected'> => {
@@ -118,6 +126,70 @@ describe('createPipeline', () => {
     await Promise.all([a, b, c]);
     expect(flushes).toBe(1);
     expect(lake.points.map((x) => x.value)).toEqual([1, 2, 3]);
+  });
+
+  it('messages handed in together reach each sink as one write; a sink refusing one point rejects only the message holding it', async () => {
+    const writes: number[][] = [];
+    const lakeWrites: number[][] = [];
+    // Refuses any write holding the value 13, as InfluxDB refuses a batch with one bad line.
+    const picky: TelemetrySink = {
+      name: 'influx',
+      async write(p) {
+        writes.push(p.map((x) => x.value as number));
+        if (p.some((x) => x.value === 13)) throw new PipelineError('SINK_REJECTED', 'HTTP 400: field type conflict');
+      },
+      async flush() {},
+      async close() {},
+    };
+    const lake: TelemetrySink = { name: 'lake', async write(p) { lakeWrites.push(p.map((x) => x.value as number)); }, async flush() {}, async close() {} };
+    const letters: DeadLetter[] = [];
+    const p = createPipeline({ sinks: [lake, picky], deadLetter: callbackDeadLetterSink((l) => { letters.push(l); }) });
+    const values = [11, 12, 13, 14];
+    const outcomes = await Promise.all(values.map((v, i) => p.handle(message(`{"ts": ${Date.now() - 10_000 + i}, "v": ${v}}`)).then(() => 'acked')));
+    expect(outcomes).toEqual(['acked', 'acked', 'acked', 'acked']);
+    expect(lakeWrites).toEqual([[11, 12, 13, 14]]); // one write for the four messages
+    expect(writes).toEqual([[11, 12, 13, 14], [11], [12], [13], [14]]); // refused: each message again on its own
+    expect(letters.map((l) => [l.reason, l.sink, new TextDecoder().decode(l.payload)])).toEqual([['SINK_REJECTED', 'influx', expect.stringContaining('"v": 13')]]);
+    expect(p.stats()).toMatchObject({ received: 4, delivered: 3, rejected: 1, inFlight: 0 });
+
+    // maxWritePoints bounds a joint write; 1 is a write per message.
+    const single: number[][] = [];
+    const one = createPipeline({ sinks: [{ ...lake, async write(pts) { single.push(pts.map((x) => x.value as number)); } }], deadLetter: callbackDeadLetterSink(() => {}), maxWritePoints: 1 });
+    await Promise.all([1, 2].map((v) => one.handle(message(`{"v": ${v}}`))));
+    expect(single).toEqual([[1], [2]]);
+    expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), maxWritePoints: 0 })).toThrow(RangeError);
+  });
+
+  it('a committed burst releases at most releasePerTurn outcomes per turn of the event loop, then the rest, in order', async () => {
+    let commit: () => void = () => {};
+    const committed = new Promise<void>((r) => (commit = r));
+    const batchSink: TelemetrySink = { name: 'batch', write: () => committed, async flush() {}, async close() {} };
+    const p = createPipeline({ sinks: [batchSink], deadLetter: callbackDeadLetterSink(() => {}), maxWritePoints: 1, releasePerTurn: 2 });
+    const done: number[] = [];
+    const all = [0, 1, 2, 3, 4].map((v) => p.handle(message(`{"v": ${v}}`)).then(() => void done.push(v)));
+    await new Promise((r) => setImmediate(r));
+    commit(); // one batch holding all five commits at once
+    for (let i = 0; i < 20; i++) await Promise.resolve(); // every microtask of this turn
+    expect(done).toEqual([0, 1]); // the socket gets a turn before the rest
+    await Promise.all(all);
+    expect(done).toEqual([0, 1, 2, 3, 4]);
+    expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), releasePerTurn: 0 })).toThrow(RangeError);
+  });
+
+  it('maxInFlight messages in flight hold the flow until half of them are done (memory bound, not an outage)', async () => {
+    const lake = gatedSink('lake');
+    const p = createPipeline({ sinks: [lake.sink], deadLetter: callbackDeadLetterSink(() => {}), maxInFlight: 4 });
+    const flow: boolean[] = [];
+    p.onFlowChange((h) => flow.push(h));
+    const first = [1, 2, 3].map((v) => p.handle(message(`{"v": ${v}}`)));
+    expect(flow).toEqual([]);
+    const fourth = p.handle(message('{"v": 4}'));
+    expect(flow).toEqual([true]); // the consumer stops reading
+    lake.release();
+    await Promise.all([...first, fourth]);
+    expect(flow).toEqual([true, false]);
+    expect(p.stats().outage['lake']).toMatchObject({ down: false, outages: 0 });
+    expect(() => createPipeline({ sinks: [], deadLetter: callbackDeadLetterSink(() => {}), maxInFlight: 0 })).toThrow(RangeError);
   });
 
   it('flush() commits every sink now; a failing sink makes it reject with SINK_FAILED', async () => {
