@@ -45,10 +45,17 @@ export function groupChunks(batch: readonly ChunkEntry[]): Uint8Array[] {
   return chunks;
 }
 
-/** One write for one chunk, one writev for several; in order, one by one, without writev. */
-export async function writeChunks(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
+/**
+ * One write for one chunk, one writev for several; in order, one by one, without writev. Not an
+ * async function: the common cases add no promise hop to the append path.
+ */
+export function writeChunks(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
   if (chunks.length === 1) return handle.write(chunks[0]!, position);
   if (handle.writev !== undefined) return handle.writev(chunks, position);
+  return writeOneByOne(handle, chunks, position);
+}
+
+async function writeOneByOne(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
   let pos = position;
   for (const c of chunks) {
     await handle.write(c, pos);

@@ -166,7 +166,21 @@ class NodeFileHandle implements FileHandle {
 
 const FLAGS: Record<OpenMode, string> = { read: 'r', readwrite: 'r+', create: 'w+' };
 
-/** Options of {@link nodeFileSystem}. */
+/**
+ * Options of {@link nodeFileSystem}.
+ *
+ * @example
+ * ```ts
+ * import { nodeFileSystem, openBuffer, type NodeFileSystemOptions } from '@outpost/edge-buffer';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const options: NodeFileSystemOptions = { inlineSync: true }; // fdatasync on this thread
+ * const buf = await openBuffer({ dir: mkdtempSync(join(tmpdir(), 'eb-')), maxBytes: 1 << 20, fs: nodeFileSystem(options) });
+ * await buf.append(new Uint8Array(64 * 1024)); // 1
+ * await buf.close();
+ * ```
+ */
 export interface NodeFileSystemOptions {
   /**
    * Run a file's `fdatasync` on the calling thread (`fdatasyncSync`) instead of the libuv thread
