@@ -115,7 +115,7 @@ class DiskBuffer implements EdgeBuffer {
     this.#writer = new Writer(o.fs, store, o.durability, o.segmentBytes, o.maxBatchBytes, {
       sealed: (completed) => this.#checkpointer.schedule(completed),
       error: (error) => emit({ type: 'error', error }),
-    }, { ms: o.commitDelayMs, delay: o.delay });
+    }, { ms: o.commitDelayMs, delay: o.delay }, o.directWriteBytes);
   }
 
   async append(payload: Uint8Array): Promise<number> {

@@ -104,6 +104,19 @@ export function encodeRecordInto(out: Uint8Array, offset: number, seq: number, p
   return offset + RECORD_HEADER_SIZE + payload.length;
 }
 
+/**
+ * Writes only the 16-byte frame header for `payload` into `out` at `offset` (the payload is
+ * written separately, e.g. by a vectored write of the caller's buffer: no copy). The CRC covers
+ * the header's first 12 bytes and the payload as they are now.
+ */
+export function encodeRecordHeaderInto(out: Uint8Array, offset: number, seq: number, payload: Uint8Array): void {
+  writeU32LE(out, offset, payload.length);
+  writeU64LE(out, offset + 4, seq);
+  let c = crc32c(out, 0, offset, offset + 12);
+  c = crc32c(payload, c);
+  writeU32LE(out, offset + 12, c);
+}
+
 export function encodeRecord(seq: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
   encodeRecordInto(out, 0, seq, payload);

@@ -28,4 +28,4 @@ export type { BufferErrorCode } from './errors.js';
 
 // --- file-system layer ---
 export { nodeFileSystem } from './fs.js';
-export type { FileSystem, FileHandle, OpenMode } from './fs.js';
+export type { FileSystem, FileHandle, NodeFileSystemOptions, OpenMode } from './fs.js';

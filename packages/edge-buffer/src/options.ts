@@ -58,6 +58,13 @@ export interface BufferOptions {
   /** Largest single write in `'batch'`/`'none'` mode. Default 4 MiB. */
   maxBatchBytes?: number;
   /**
+   * Payloads of at least this many bytes are written from the caller's buffer by a vectored
+   * write (`FileHandle.writev`, [frame header, payload]) instead of being copied into the write
+   * arena — when the writer is idle, so the bytes reach the file inside the `append()` call;
+   * otherwise they are copied before `append()` returns. Default 8192 (8 KiB).
+   */
+  directWriteBytes?: number;
+  /**
    * `'batch'` mode: when concurrent appenders were seen and fewer appends are queued than the last
    * group held, wait up to this many milliseconds for more before writing (PostgreSQL's
    * `commit_delay`). Each append's latency grows by at most this much. Default 0 (0..1000).
@@ -80,6 +87,7 @@ export interface ResolvedOptions {
   segmentBytes: number;
   maxRecordBytes: number;
   maxBatchBytes: number;
+  directWriteBytes: number;
   commitDelayMs: number;
   delay: (ms: number) => Promise<void>;
   fs: FileSystem;
@@ -138,6 +146,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       ? Math.min(MIB, segmentBytes - OVERHEAD)
       : positiveInt('maxRecordBytes', o['maxRecordBytes'], 1, segmentBytes - OVERHEAD);
   const maxBatchBytes = o['maxBatchBytes'] === undefined ? 4 * MIB : positiveInt('maxBatchBytes', o['maxBatchBytes'], 1);
+  const directWriteBytes = o['directWriteBytes'] === undefined ? 8192 : positiveInt('directWriteBytes', o['directWriteBytes'], 1);
   const commitDelayMs = o['commitDelayMs'] === undefined ? 0 : positiveInt('commitDelayMs', o['commitDelayMs'], 0, 1000);
   const delay = o['delay'] ?? defaultDelay;
   if (typeof delay !== 'function') throw new TypeError(`openBuffer: delay: expected a function, found ${describe(delay)}`);
@@ -158,6 +167,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     segmentBytes,
     maxRecordBytes,
     maxBatchBytes,
+    directWriteBytes,
     commitDelayMs,
     delay: delay as (ms: number) => Promise<void>,
     fs,

@@ -13,8 +13,9 @@ import type { Durability } from './options.js';
 import type { Segment, Store } from './store.js';
 import type { BufferError } from './errors.js';
 import { ioError } from './errors.js';
-import { encodeRecordInto, encodeSegmentHeader, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
+import { encodeRecordHeaderInto, encodeRecordInto, encodeSegmentHeader, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
 import { newSegment } from './store.js';
+import { entrySize, groupChunks, writeChunks, type ChunkEntry } from './chunks.js';
 
 /** Groups up to this size wait one macrotask for stragglers before the next group is taken. */
 const MERGE_BELOW = 256;
@@ -22,13 +23,19 @@ const MERGE_BELOW = 256;
 /** Encoded records are packed into arenas of this size, so a group is one contiguous write. */
 const ARENA_BYTES = 1024 * 1024;
 
-interface Entry {
+/** Most chunks in one vectored write (Linux IOV_MAX is 1024). */
+const MAX_CHUNKS = 1024;
+
+interface Entry extends ChunkEntry {
   seg: Segment;
   seq: number;
-  /** The frame is `arena[start, end)`; for a segment's first record it starts with the header. */
-  arena: Uint8Array;
-  start: number;
-  end: number;
+  /**
+   * `arena[start, end)` holds the frame (for a segment's first record it starts with the
+   * segment header) — or, when `payload` is set, the frame's header only, the payload following
+   * on disk from `payload`.
+   */
+  /** Set when the group holding this entry was handed to the file system. */
+  taken: boolean;
   resolve: (seq: number) => void;
   reject: (err: unknown) => void;
 }
@@ -68,7 +75,15 @@ export class Writer {
   /** Records in the last group written: more than one means concurrent appenders. */
   #lastGroup = 0;
 
-  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks, commitDelay: CommitDelay) {
+  /**
+   * Payloads from this size up are not copied into the arena when the segment's handle has
+   * `writev`: only their 16-byte frame header is, and the group is written as [header, payload]
+   * chunks (`directWriteBytes`). Below it the copy costs less than an extra iovec.
+   */
+  readonly #directFrom: number;
+
+  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks, commitDelay: CommitDelay, directFrom: number) {
+    this.#directFrom = directFrom;
     this.#commitDelay = commitDelay;
     this.#fs = fs;
     this.#store = store;
@@ -110,7 +125,15 @@ export class Writer {
       arena.set(encodeSegmentHeader(seg.baseSeq), o);
       o += SEGMENT_HEADER_SIZE;
     }
-    const end = encodeRecordInto(arena, o, seq, payload);
+    // Large payloads go to writev() as they are (no copy) when this segment's handle can do that.
+    const direct = !fresh && payload.length >= this.#directFrom && seg.handle?.writev !== undefined;
+    let end: number;
+    if (direct) {
+      encodeRecordHeaderInto(arena, o, seq, payload);
+      end = o + RECORD_HEADER_SIZE;
+    } else {
+      end = encodeRecordInto(arena, o, seq, payload);
+    }
     this.#arenaUsed = end;
     // Keep the live totals right (Store.live before and after); this runs once per append.
     const before = store.live(seg);
@@ -121,8 +144,14 @@ export class Writer {
     store.liveRecords += after.records - before.records;
     seg.pending++;
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ seg, seq, arena, start, end, resolve, reject });
+      const entry: Entry = { seg, seq, arena, start, end, payload: direct ? payload : undefined, taken: false, resolve, reject };
+      this.#queue.push(entry);
       if (this.#running === undefined) this.#running = this.#run();
+      // Payload ownership: the caller may change its buffer once append() returns. The CRC was
+      // taken above over the bytes as they are now; either the idle writer has just written them
+      // (writev takes the bytes before it returns: the FileHandle contract), or they are copied
+      // here, still inside the same synchronous append() call.
+      if (direct && !entry.taken) entry.payload = payload.slice();
     });
   }
 
@@ -174,10 +203,19 @@ export class Writer {
     const batch = [first];
     if (this.#durability === 'fsync') return batch;
     let last = first;
+    // One group = one segment. Without writev: one contiguous slice of one arena; with it, any
+    // entries of the segment up to maxBatchBytes and MAX_CHUNKS chunks.
+    const vectored = first.seg.handle?.writev !== undefined;
+    let bytes = entrySize(first);
+    let chunks = first.payload === undefined ? 1 : 2;
     while (this.#head < q.length) {
       const e = q[this.#head]!;
-      // One group = one contiguous slice of one arena, for one segment.
-      if (e.seg !== first.seg || e.arena !== first.arena || e.start !== last.end || e.end - first.start > this.#maxBatchBytes) break;
+      if (e.seg !== first.seg) break;
+      const contiguous = e.arena === last.arena && e.start === last.end && last.payload === undefined;
+      if (!contiguous && !vectored) break;
+      bytes += entrySize(e);
+      chunks += (contiguous ? 0 : 1) + (e.payload === undefined ? 0 : 1);
+      if (bytes > this.#maxBatchBytes || chunks > MAX_CHUNKS) break;
       batch.push(e);
       last = e;
       this.#head++;
@@ -200,11 +238,13 @@ export class Writer {
           fresh = true;
         }
       }
-      const first = batch[0]!;
-      const data = first.arena.subarray(first.start, batch[batch.length - 1]!.end);
       const position = fresh ? 0 : seg.written;
-      await seg.handle.write(data, position);
-      seg.written = position + data.length;
+      const chunks = groupChunks(batch);
+      let length = 0;
+      for (const c of chunks) length += c.length;
+      for (const e of batch) e.taken = true;
+      await writeChunks(seg.handle, chunks, position);
+      seg.written = position + length;
       if (this.#durability !== 'none') await seg.handle.sync();
       if (fresh) {
         // The new file's directory entry must be durable before its first append resolves.
@@ -328,3 +368,4 @@ export class Writer {
     return this.#running === undefined;
   }
 }
+

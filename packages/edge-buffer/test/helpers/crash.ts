@@ -29,7 +29,9 @@ async function turns(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-export const WORKLOAD = { appends: 220, acks: 150, segmentBytes: 4096 };
+// directWriteBytes 100: payloads of 100..140 bytes take the vectored no-copy path (writev of
+// [header, caller's payload]) whenever the writer is idle, the others the arena copy.
+export const WORKLOAD = { appends: 220, acks: 150, segmentBytes: 4096, directWriteBytes: 100 };
 
 /**
  * ≥200 appends across ≥3 segment rotations, 150 acks, ≥2 segment deletions.
@@ -39,12 +41,15 @@ export async function workload(fs: SimFS, durability: Durability, log: WorkloadL
   // 'batch' runs with the commit delay on (an injected timer of a few event-loop turns), so crash
   // points fall inside delayed groups too.
   const commitDelay = durability === 'batch' ? { commitDelayMs: 1, delay: turns } : {};
-  const buf = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: WORKLOAD.segmentBytes, durability, fs, ...commitDelay });
+  const buf = await openBuffer({ dir: DIR, maxBytes: 1 << 20, segmentBytes: WORKLOAD.segmentBytes, directWriteBytes: WORKLOAD.directWriteBytes, durability, fs, ...commitDelay });
   const group = durability === 'fsync' ? 1 : 8;
   for (let i = 0; i < WORKLOAD.appends; i += group) {
     const batch = [];
     for (let j = i; j < Math.min(i + group, WORKLOAD.appends); j++) {
-      batch.push(buf.append(payloadOf(j)).then((seq) => log.appended.add(seq)));
+      const p = payloadOf(j);
+      batch.push(buf.append(p).then((seq) => log.appended.add(seq)));
+      // The caller may reuse its buffer as soon as append() returns: the stored bytes must not change.
+      p.fill(0xee);
     }
     await Promise.all(batch);
     for (let j = i; j < i + group && j < WORKLOAD.appends; j++) {

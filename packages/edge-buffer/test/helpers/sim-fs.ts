@@ -109,6 +109,17 @@ export class SimFS implements FileSystem {
     const check = (): void => {
       if (closed) throw errno('EBADF');
     };
+    const write = (data: Uint8Array, position: number): void => {
+      const op: Op = { kind: 'write', path };
+      try {
+        this.#step(op);
+      } catch (err) {
+        if (err instanceof CrashError && this.tornOnCrash) this.#apply(inode, data, position);
+        throw err;
+      }
+      check();
+      this.#apply(inode, data, position);
+    };
     return {
       read: async (into, position) => {
         this.#step({ kind: 'read', path });
@@ -117,16 +128,18 @@ export class SimFS implements FileSystem {
         into.set(inode.data.subarray(position, position + n));
         return n;
       },
-      write: async (data, position) => {
-        const op: Op = { kind: 'write', path };
-        try {
-          this.#step(op);
-        } catch (err) {
-          if (err instanceof CrashError && this.tornOnCrash) this.#apply(inode, data, position);
-          throw err;
+      write: async (data, position) => write(data, position),
+      // One operation, like pwritev(2); the bytes are taken before it returns (the contract).
+      writev: async (chunks, position) => {
+        let n = 0;
+        for (const c of chunks) n += c.length;
+        const data = new Uint8Array(n);
+        n = 0;
+        for (const c of chunks) {
+          data.set(c, n);
+          n += c.length;
         }
-        check();
-        this.#apply(inode, data, position);
+        write(data, position);
       },
       sync: async () => {
         this.#step({ kind: 'sync', path });
