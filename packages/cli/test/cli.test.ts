@@ -1,6 +1,7 @@
 // The `outpost` command line itself: the command list, help, usage errors, JSON errors, demo.
 import { expect, test } from 'vitest';
 import { run, type Io } from '@outpost/cli';
+import { commands } from '../src/commands/index.js';
 
 function io(): Io & { out: () => string; err: () => string } {
   let out = '';
@@ -23,6 +24,23 @@ test('--help lists commands and exits 0; every command has its own --help', asyn
     const h = io();
     expect(await run([...name.split(' '), '--help'], h), name).toBe(0);
     expect(h.out(), name).toMatch(/^Usage: outpost /);
+  }
+});
+
+test('every help text comes from the flag table its parser uses: each flag listed, nothing else accepted', async () => {
+  // demo forwards its arguments to the fleet demo's own parser, which has its own --help.
+  const defined = commands.filter((c) => c.path[0] !== 'demo');
+  expect(defined.length).toBeGreaterThan(30);
+  for (const c of defined) {
+    const name = c.path.join(' ');
+    expect(c.flags, `${name} has no flag table`).toBeDefined();
+    for (const [flag, spec] of Object.entries(c.flags ?? {})) {
+      expect(c.help, `${name} --${flag}`).toContain(`--${flag}`);
+      if (spec.required === true) expect(c.help.split('\n\n')[0], `${name}: required --${flag} in the usage lines`).toMatch(new RegExp(`(^| )--${flag} `));
+    }
+    // A flag the table does not have is refused by the parser with the usage exit code.
+    const h = io();
+    expect(await run([...c.path, '--not-in-the-table'], h), name).toBe(2);
   }
 });
 

@@ -44,7 +44,7 @@ describe('outpost console', () => {
   test('usage errors are one line and exit 2: no credentials, a non-loopback host without TLS, both stores', async () => {
     for (const args of [
       ['console', '--broker', fleet.url],
-      ['console', ...conn(), '--host', '0.0.0.0', '--port', '0'],
+      ['console', ...conn(), '--bind', '0.0.0.0', '--port', '0'],
       ['console', ...conn(), '--duckdb', 'x.duckdb', '--pg', 'postgres://x'],
       ['console', ...conn(), '--tls-cert', 'a.pem'],
     ]) {

@@ -1,42 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PipelineError, startBridge, type Bridge } from '@outpost/pipeline';
-import { CliError, parseCommandArgs, requireString, stringList, type Command, type Io, untilStopped } from '../command.js';
+import { CliError, defineCommand, requireString, stringList, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
 
 // `outpost bridge`: device telemetry from the MQTT broker into a NATS JetStream stream.
-
-const help = `Usage: outpost bridge --from URL --to URL [--to URL ...] [--ca FILE --cert FILE --key FILE]
-                      [--nats-ca FILE --nats-cert FILE --nats-key FILE] [--client-id ID]
-                      [--group NAME] [--topic FILTER ...] [--stream NAME] [--replicas N]
-                      [--insecure] [--json] [--duration MS]
-
-Moves device telemetry from the MQTT broker into a NATS JetStream stream (created when missing:
-subjects devices.*.telemetry, R3, a 2-minute duplicate window). Each message is published with a
-Nats-Msg-Id (device + payload hash, or the MQTT 5 user property msg-id) and acknowledged to the
-broker (PUBACK, in arrival order) only after JetStream acknowledged the publish, i.e. after the
-stream's replicas stored it. While the cluster cannot store (no quorum) nothing is acknowledged
-and the broker keeps the messages. Run several bridges with the same --group to share the load.
-Runs until SIGINT or SIGTERM.
-
-Options:
-  --from URL          the broker: mqtts://host:8883 (mqtt:// only with --insecure)
-  --ca/--cert/--key   the broker's CA and this bridge's identity (PEM files)
-  --to URL            a NATS node: tls://host:4222 (nats:// only with --insecure or --nats-ca);
-                      repeatable, the client learns the rest of the cluster
-  --nats-ca/-cert/-key  the cluster's CA and this bridge's NATS identity (default: --ca/--cert/--key,
-                      none with --insecure)
-  --client-id ID      MQTT client id, unique per bridge and stable across restarts (default outpost-bridge)
-  --group NAME        shared-subscription group of the bridges (default bridge)
-  --topic FILTER      topic filter, repeatable (default devices/+/telemetry)
-  --stream NAME       the stream (default TELEMETRY)
-  --replicas N        replicas when the stream is created (default 3)
-  --insecure          allow plain connections without client certificates (development only)
-  --json              one JSON object per line (startup, final stats)
-  --duration MS       stop after MS milliseconds (for tests and smoke runs)
-
-Example:
-  outpost bridge --from mqtts://broker:8883 --ca ca.pem --cert bridge.pem --key bridge.key \\
-    --client-id bridge-1 --to tls://nats-1:4222 --to tls://nats-2:4222`;
 
 async function pem(values: Record<string, unknown>, flag: string, io: Io): Promise<string | undefined> {
   const v = values[flag];
@@ -57,24 +24,7 @@ function intFlag(values: Record<string, unknown>, flag: string): number | undefi
   return Number(s);
 }
 
-async function runBridge(args: readonly string[], io: Io): Promise<number> {
-  const { values } = parseCommandArgs(args, {
-    from: { type: 'string' },
-    to: { type: 'string', multiple: true },
-    ca: { type: 'string' },
-    cert: { type: 'string' },
-    key: { type: 'string' },
-    'nats-ca': { type: 'string' },
-    'nats-cert': { type: 'string' },
-    'nats-key': { type: 'string' },
-    'client-id': { type: 'string' },
-    group: { type: 'string' },
-    topic: { type: 'string', multiple: true },
-    stream: { type: 'string' },
-    replicas: { type: 'string' },
-    insecure: { type: 'boolean', default: false },
-    duration: { type: 'string' },
-  });
+async function runBridge({ values }: Parameters<CommandSpec['run']>[0], io: Io): Promise<number> {
   const from = requireString(values['from'], 'from');
   const to = stringList(values, 'to');
   if (to.length === 0) throw new CliError('USAGE', '--to: give at least one NATS URL (nats://host:4222 or tls://host:4222)', 2);
@@ -121,4 +71,35 @@ async function runBridge(args: readonly string[], io: Io): Promise<number> {
 }
 
 /** `outpost bridge`. */
-export const bridgeCommands: readonly Command[] = [{ path: ['bridge'], summary: 'move device telemetry from the MQTT broker into a NATS JetStream stream (ack after stored)', help, run: runBridge }];
+export const bridgeCommands: readonly Command[] = [
+  defineCommand({
+    path: ['bridge'],
+    summary: 'move device telemetry from the MQTT broker into a NATS JetStream stream (ack after stored)',
+    about: `Moves device telemetry from the MQTT broker into a NATS JetStream stream (created when missing:
+subjects devices.*.telemetry, R3, a 2-minute duplicate window). Each message is published with a
+Nats-Msg-Id (device + payload hash, or the MQTT 5 user property msg-id) and acknowledged to the
+broker (PUBACK, in arrival order) only after JetStream acknowledged the publish, i.e. after the
+stream's replicas stored it. While the cluster cannot store (no quorum) nothing is acknowledged
+and the broker keeps the messages. Run several bridges with the same --group to share the load.
+Runs until SIGINT or SIGTERM. With --json: one JSON object per line (startup, final stats).`,
+    flags: {
+      from: { type: 'string', arg: 'URL', required: true, help: 'the broker: mqtts://host:8883 (mqtt:// only with --insecure)' },
+      to: { type: 'string', multiple: true, arg: 'URL', required: true, help: 'a NATS node: tls://host:4222 (nats:// only with --insecure or --nats-ca);\nrepeatable, the client learns the rest of the cluster' },
+      ca: { type: 'string', arg: 'FILE', help: "the broker's CA (PEM)" },
+      cert: { type: 'string', arg: 'FILE', help: "this bridge's identity on the broker (PEM)" },
+      key: { type: 'string', arg: 'FILE', help: 'its private key' },
+      'nats-ca': { type: 'string', arg: 'FILE', help: "the cluster's CA (default --ca; none with --insecure)" },
+      'nats-cert': { type: 'string', arg: 'FILE', help: "this bridge's NATS identity (default --cert)" },
+      'nats-key': { type: 'string', arg: 'FILE', help: 'its private key (default --key)' },
+      'client-id': { type: 'string', arg: 'ID', help: 'MQTT client id, unique per bridge and stable across restarts (default outpost-bridge)' },
+      group: { type: 'string', arg: 'NAME', help: 'shared-subscription group of the bridges (default bridge)' },
+      topic: { type: 'string', multiple: true, arg: 'FILTER', help: 'topic filter, repeatable (default devices/+/telemetry)' },
+      stream: { type: 'string', arg: 'NAME', help: 'the stream (default TELEMETRY)' },
+      replicas: { type: 'string', arg: 'N', help: 'replicas when the stream is created (default 3)' },
+      insecure: { type: 'boolean', help: 'allow plain connections without client certificates (development only)' },
+      duration: { type: 'string', arg: 'MS', help: 'stop after MS milliseconds (for tests and smoke runs)' },
+    },
+    example: 'outpost bridge --from mqtts://broker:8883 --ca ca.pem --cert bridge.pem --key bridge.key \\\n  --client-id bridge-1 --to tls://nats-1:4222 --to tls://nats-2:4222',
+    run: runBridge,
+  }),
+];

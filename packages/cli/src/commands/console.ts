@@ -2,42 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startConsole, ConsoleError } from '@outpost/console';
 import { createDuckDbStore, createPostgresSink, type TimeSeriesQueries } from '@outpost/pipeline';
-import { CliError, parseCommandArgs, requireString, type Command, type Io, untilStopped } from '../command.js';
+import { CliError, defineCommand, requireString, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
 
 // `outpost console`: the real-time fleet console, a web page fed by the broker's telemetry and
 // alert topics, with history from the pipeline's store and shadow edits through the service.
-
-const help = `Usage: outpost console --broker URL --ca FILE --cert FILE --key FILE [--duckdb FILE | --pg URL]
-                       [--host H] [--port P] [--token T] [--tls-cert FILE --tls-key FILE]
-                       [--client-id ID] [--alert-topic FILTER] [--insecure] [--json] [--duration MS]
-
-Serves the fleet console on http://127.0.0.1:PORT/: live charts of every device's telemetry,
-the alert feed (fired/resolved) as the pipeline publishes it (outpost pipeline --alert-topic
-alerts/{device}/{ruleId}), silent devices, each device's shadow with an edit of desired through
-the shadow service, and history from the time-series store. A random access token is printed
-at start: log in with it. Runs until SIGINT or SIGTERM.
-
-Options:
-  --broker URL        mqtts://host:8883 (mqtt:// only with --insecure)
-  --ca FILE           the CA that signed the broker's certificate (PEM)
-  --cert FILE         the console's identity: it reads devices/+/telemetry, devices/+/status,
-  --key FILE          alerts/# and reads and writes $aws/things/+/shadow/# (broker-config services)
-  --duckdb FILE       history from this DuckDB file (not while a pipeline process holds it open)
-  --pg URL            history from PostgreSQL, e.g. postgres://user@db/telemetry
-  --host H            address to listen on (default 127.0.0.1; anything else needs --tls-cert)
-  --port P            port (default 8080; 0 for a free one)
-  --token T           the access token (default: 24 random bytes, printed)
-  --tls-cert FILE     serve HTTPS with this certificate and key (PEM)
-  --tls-key FILE
-  --client-id ID      MQTT client id (default outpost-console-<random>)
-  --alert-topic F     alert topic filter (default alerts/#)
-  --insecure          allow mqtt:// and no client certificate (development only)
-  --json              one JSON line at start (url, token) and at stop
-  --duration MS       stop after MS milliseconds (for tests and smoke runs)
-
-Example:
-  outpost console --broker mqtts://broker:8883 --ca ca.pem --cert console.pem --key console.key \\
-    --pg postgres://outpost@db/telemetry`;
 
 async function readPem(file: unknown, flag: string, io: Io): Promise<string> {
   const f = requireString(file, flag);
@@ -66,14 +34,7 @@ async function openStore(values: Record<string, unknown>, io: Io): Promise<(Time
   return undefined;
 }
 
-async function runConsole(args: readonly string[], io: Io): Promise<number> {
-  const { values } = parseCommandArgs(args, {
-    broker: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
-    duckdb: { type: 'string' }, pg: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-    token: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-    'client-id': { type: 'string' }, 'alert-topic': { type: 'string' }, insecure: { type: 'boolean', default: false },
-    duration: { type: 'string' },
-  });
+async function runConsole({ values }: Parameters<CommandSpec['run']>[0], io: Io): Promise<number> {
   const broker = requireString(values['broker'], 'broker');
   const insecure = values['insecure'] === true;
   if (!insecure && (values['cert'] === undefined || values['key'] === undefined)) {
@@ -93,7 +54,7 @@ async function runConsole(args: readonly string[], io: Io): Promise<number> {
       brokerUrl: broker, port, insecure,
       ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}),
       ...(store !== undefined ? { store } : {}), ...(tls !== undefined ? { tls } : {}),
-      ...(typeof values['host'] === 'string' ? { host: values['host'] } : {}),
+      ...(typeof values['bind'] === 'string' ? { host: values['bind'] } : {}),
       ...(typeof values['token'] === 'string' ? { token: values['token'] } : {}),
       ...(typeof values['client-id'] === 'string' ? { clientId: values['client-id'] } : {}),
       ...(typeof values['alert-topic'] === 'string' ? { topics: { alerts: [values['alert-topic']] } } : {}),
@@ -115,5 +76,36 @@ async function runConsole(args: readonly string[], io: Io): Promise<number> {
 
 /** `outpost console`. */
 export const consoleCommands: readonly Command[] = [
-  { path: ['console'], summary: 'the real-time fleet console (a web page on 127.0.0.1)', help, run: runConsole },
+  defineCommand({
+    path: ['console'],
+    summary: 'the real-time fleet console (a web page on 127.0.0.1)',
+    about: `Serves the fleet console on http://127.0.0.1:PORT/: live charts of every device's telemetry,
+the alert feed (fired/resolved) as the pipeline publishes it (outpost pipeline --alert-topic
+alerts/{device}/{ruleId}), silent devices, each device's shadow with an edit of desired through
+the shadow service, and history from the time-series store. A random access token is printed
+at start: log in with it. Runs until SIGINT or SIGTERM. With --json: one JSON line at start
+(url, token) and at stop.
+
+The console's identity (--cert/--key) reads devices/+/telemetry, devices/+/status and alerts/#,
+and reads and writes $aws/things/+/shadow/# (outpost pki broker-config --service).`,
+    flags: {
+      broker: { type: 'string', arg: 'URL', required: true, help: 'mqtts://host:8883 (mqtt:// only with --insecure)' },
+      ca: { type: 'string', arg: 'FILE', help: "the CA that signed the broker's certificate (PEM)" },
+      cert: { type: 'string', arg: 'FILE', help: "the console's certificate (required unless --insecure)" },
+      key: { type: 'string', arg: 'FILE', help: 'its private key' },
+      duckdb: { type: 'string', arg: 'FILE', help: 'history from this DuckDB file (not while a pipeline process holds it open)' },
+      pg: { type: 'string', arg: 'URL', help: 'history from PostgreSQL, e.g. postgres://user@db/telemetry' },
+      bind: { type: 'string', arg: 'ADDR', help: 'address to listen on (default 127.0.0.1; anything else needs --tls-cert)' },
+      port: { type: 'string', arg: 'P', help: 'port (default 8080; 0 for a free one)' },
+      token: { type: 'string', arg: 'T', help: 'the access token (default: 24 random bytes, printed)' },
+      'tls-cert': { type: 'string', arg: 'FILE', help: 'serve HTTPS with this certificate (PEM) and --tls-key' },
+      'tls-key': { type: 'string', arg: 'FILE', help: 'the HTTPS private key' },
+      'client-id': { type: 'string', arg: 'ID', help: 'MQTT client id (default outpost-console-<random>)' },
+      'alert-topic': { type: 'string', arg: 'FILTER', help: 'alert topic filter (default alerts/#)' },
+      insecure: { type: 'boolean', help: 'allow mqtt:// and no client certificate (development only)' },
+      duration: { type: 'string', arg: 'MS', help: 'stop after MS milliseconds (for tests and smoke runs)' },
+    },
+    example: 'outpost console --broker mqtts://broker:8883 --ca ca.pem --cert console.pem --key console.key \\\n  --pg postgres://outpost@db/telemetry',
+    run: runConsole,
+  }),
 ];

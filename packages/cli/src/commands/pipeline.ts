@@ -19,58 +19,10 @@ import {
   type Rule,
 } from '@outpost/pipeline';
 import { connectPipelineSource, type PipelineSource } from './pipeline-source.js';
-import { CliError, emit, parseCommandArgs, requireString, stringList, type Command, type Io, untilStopped } from '../command.js';
+import { CliError, defineCommand, emit, requireString, stringList, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
 
 // `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
 // path (rules → alerts) and the cold path (Parquet lake) into a time-series store.
-
-const help = `Usage: outpost pipeline --broker URL --lake DIR [--pg URL | --duckdb FILE] [--influx URL [--influx-db DB]] [--rules FILE]
-                        [--ca FILE --cert FILE --key FILE] [--client-id ID] [--group NAME]
-                        [--nats URL ... [--durable NAME] instead of --broker]
-                        [--topic FILTER ...] [--alert-topic TEMPLATE] [--webhook URL ...]
-                        [--webhook-secret S] [--insecure] [--json] [--duration MS]
-
-Consumes device telemetry (JSON, CBOR or SenML) from an MQTT broker over mutual TLS and runs
-it through both paths: rules raise alerts within milliseconds (hot path), and every point is
-written to a Parquet lake in a Hive layout (cold path) and to a time-series store. A message
-is acknowledged only after both paths accepted it or its failure was recorded in the
-dead-letter files (DIR/dead-letter/). Runs until SIGINT or SIGTERM, then flushes.
-
-Options:
-  --broker URL        mqtts://host:8883 (mqtt:// only with --insecure)
-  --nats URL          instead of --broker: take messages from the NATS JetStream stream that
-                      outpost bridge fills (tls://host:4222; repeatable; one durable consumer
-                      shared by every process, default name pipeline: --durable NAME)
-  --ca FILE           the CA that signed the broker's certificate (PEM)
-  --cert FILE         this consumer's certificate (an application identity from the fleet
-  --key FILE          CA: outpost pki issue-device --id pipeline, and broker-config --app pipeline)
-  --client-id ID      MQTT client id, unique per process and stable across its restarts, so a
-                      restarted process gets back what it had not acknowledged (default
-                      outpost-pipeline; with --group give each process its own: pipeline-1, …)
-  --group NAME        MQTT 5 shared-subscription group: run more processes with the same group
-                      to share the load (default: none, one consumer sees everything)
-  --topic FILTER      topic filter, repeatable (default devices/+/telemetry)
-  --lake DIR          the Parquet lake's root directory (required)
-  --pg URL            PostgreSQL (TimescaleDB when installed) for time series, e.g.
-                      postgres://user@host:5432/db
-  --duckdb FILE       embedded DuckDB file for time series (default DIR/timeseries.duckdb
-                      when --pg is not given)
-  --influx URL        also write the time series to InfluxDB 1.x, e.g. http://influx:8086
-                      (line protocol, gzip; user and password as in http://user:pass@host:8086)
-  --influx-db DB      the InfluxDB database, created if missing (default telemetry)
-  --rules FILE        alert rules (JSON: { "rules": [ ... ] }; see docs/guides/alert-rules.md)
-  --alert-topic T     also publish alerts on the broker, e.g. alerts/{device}/{ruleId} (the
-                      identity needs an ACL line allowing it: broker-config's apps only read)
-  --webhook URL       POST alerts to this URL (retried; Idempotency-Key header), repeatable
-  --webhook-secret S  sign webhook bodies (X-Outpost-Signature: sha256=HMAC)
-  --insecure          allow mqtt:// and no client certificate (development only)
-  --json              one JSON object per line (startup, alerts, final stats)
-  --duration MS       stop after MS milliseconds (for tests and smoke runs)
-
-Example:
-  outpost pipeline --broker mqtts://broker:8883 --ca ca.pem --cert pipeline.pem \\
-    --key pipeline.key --client-id pipeline-1 --group pipeline --lake /var/lib/outpost/lake \\
-    --pg postgres://outpost@db/telemetry --rules rules.json`;
 
 /** `--influx URL` (credentials in the URL become Basic authentication) and `--influx-db`. */
 function influxOptions(url: unknown, db: unknown): { url: string; database?: string; username?: string; password?: string } {
@@ -96,29 +48,9 @@ async function readPem(file: string, flag: string, io: Io): Promise<string> {
   }
 }
 
-async function runPipelineCommand(args: readonly string[], io: Io): Promise<number> {
-  const { values } = parseCommandArgs(args, {
-    broker: { type: 'string' },
-    nats: { type: 'string', multiple: true },
-    durable: { type: 'string' },
-    ca: { type: 'string' },
-    cert: { type: 'string' },
-    key: { type: 'string' },
-    'client-id': { type: 'string' },
-    group: { type: 'string' },
-    topic: { type: 'string', multiple: true },
-    lake: { type: 'string' },
-    pg: { type: 'string' },
-    duckdb: { type: 'string' },
-    influx: { type: 'string' },
-    'influx-db': { type: 'string' },
-    rules: { type: 'string' },
-    'alert-topic': { type: 'string' },
-    webhook: { type: 'string', multiple: true },
-    'webhook-secret': { type: 'string' },
-    insecure: { type: 'boolean', default: false },
-    duration: { type: 'string' },
-  });
+type Parsed = Parameters<CommandSpec['run']>[0];
+
+async function runPipelineCommand({ values }: Parsed, io: Io): Promise<number> {
   if (values['broker'] === undefined && stringList(values, 'nats').length === 0) throw new CliError('USAGE', '--broker URL (MQTT) or --nats URL (JetStream) is required', 2);
   const lakeDir = resolve(io.cwd, requireString(values['lake'], 'lake'));
   if (values['pg'] !== undefined && values['duckdb'] !== undefined) throw new CliError('USAGE', 'give --pg or --duckdb, not both', 2);
@@ -205,28 +137,6 @@ async function runPipelineCommand(args: readonly string[], io: Io): Promise<numb
 }
 
 
-const queryHelp = `Usage: outpost pipeline query last|series|gaps (--pg URL | --duckdb FILE | --influx URL) [options]
-
-Asks the pipeline's time-series store the common questions:
-  last     the latest value of each device and metric   [--device D] [--metric M]
-  series   one device's metric downsampled into buckets  --device D --metric M [--from T] [--to T] [--bucket DUR]
-  gaps     silences longer than --min-gap per device     [--device D] [--from T] [--to T] [--min-gap DUR]
-
-Options:
-  --pg URL          PostgreSQL (TimescaleDB) store, e.g. postgres://user@db/telemetry
-  --duckdb FILE     embedded DuckDB store (outpost pipeline writes LAKE/timeseries.duckdb)
-  --influx URL      InfluxDB 1.x (last only), with --influx-db DB (default telemetry)
-  --device D        one device
-  --metric M        one metric
-  --from T, --to T  ISO 8601 times or relative to now: -1h, -30m, now (default: the last hour)
-  --bucket DUR      bucket width for series: 500ms, 30s, 5m, 1h, 1d (default 1m)
-  --min-gap DUR     shortest silence reported by gaps (default 5m)
-  --json            the rows as JSON
-
-Example:
-  outpost pipeline query series --duckdb /var/lib/outpost/lake/timeseries.duckdb \\
-    --device pump-2 --metric temperature --from -6h --bucket 5m`;
-
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `500ms`, `30s`, `5m`, `1h`, `1d` → milliseconds. */
@@ -245,12 +155,7 @@ export function parseTime(v: string, flag: string, now: number): number {
   return t;
 }
 
-async function runQuery(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    args,
-    { pg: { type: 'string' }, duckdb: { type: 'string' }, influx: { type: 'string' }, 'influx-db': { type: 'string' }, device: { type: 'string' }, metric: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, bucket: { type: 'string' }, 'min-gap': { type: 'string' } },
-    true,
-  );
+async function runQuery({ values, positionals }: Parsed, io: Io): Promise<number> {
   const what = positionals[0];
   if (positionals.length !== 1 || (what !== 'last' && what !== 'series' && what !== 'gaps')) throw new CliError('USAGE', 'expected one of: last, series, gaps', 2);
   if ([values['pg'], values['duckdb'], values['influx']].filter((v) => v !== undefined).length !== 1) throw new CliError('USAGE', 'give exactly one of --pg URL, --duckdb FILE or --influx URL', 2);
@@ -305,6 +210,66 @@ async function runQuery(args: readonly string[], io: Io): Promise<number> {
 
 /** `outpost pipeline` and `outpost pipeline query`. */
 export const pipelineCommands: readonly Command[] = [
-  { path: ['pipeline'], summary: 'consume telemetry: rules and alerts (hot path), Parquet lake and time-series store (cold path)', help, run: runPipelineCommand },
-  { path: ['pipeline', 'query'], summary: 'ask the time-series store: last values, downsampled series, gaps', help: queryHelp, run: runQuery },
+  defineCommand({
+    path: ['pipeline'],
+    summary: 'consume telemetry: rules and alerts (hot path), Parquet lake and time-series store (cold path)',
+    about: `Consumes device telemetry (JSON, CBOR or SenML) from an MQTT broker over mutual TLS (or from the
+NATS JetStream stream that outpost bridge fills) and runs it through both paths: rules raise alerts
+within milliseconds (hot path), and every point is written to a Parquet lake in a Hive layout
+(cold path) and to a time-series store. A message is acknowledged only after both paths accepted
+it or it was rejected into the dead-letter files (LAKE/dead-letter/); a store outage holds the
+stream instead. Runs until SIGINT or SIGTERM, then flushes. With --json: one JSON object per line
+(startup, alerts, final stats).
+
+The consumer's identity is an application identity from the fleet CA
+(outpost pki issue-device --device-id pipeline, and broker-config --app pipeline).`,
+    flags: {
+      lake: { type: 'string', arg: 'DIR', required: true, help: "the Parquet lake's root directory" },
+      broker: { type: 'string', arg: 'URL', help: 'mqtts://host:8883 (mqtt:// only with --insecure)' },
+      nats: { type: 'string', multiple: true, arg: 'URL', help: 'instead of --broker: the JetStream stream outpost bridge fills (tls://host:4222;\nrepeatable; one durable consumer shared by every process)' },
+      durable: { type: 'string', arg: 'NAME', help: 'with --nats: the durable consumer (default pipeline)' },
+      ca: { type: 'string', arg: 'FILE', help: "the CA that signed the broker's certificate (PEM)" },
+      cert: { type: 'string', arg: 'FILE', help: "this consumer's certificate" },
+      key: { type: 'string', arg: 'FILE', help: 'its private key' },
+      'client-id': { type: 'string', arg: 'ID', help: 'MQTT client id, unique per process and stable across its restarts (default\noutpost-pipeline; with --group give each process its own: pipeline-1, …)' },
+      group: { type: 'string', arg: 'NAME', help: 'MQTT 5 shared-subscription group: more processes with the same group share the load' },
+      topic: { type: 'string', multiple: true, arg: 'FILTER', help: 'topic filter, repeatable (default devices/+/telemetry)' },
+      pg: { type: 'string', arg: 'URL', help: 'PostgreSQL (TimescaleDB when installed) for time series, e.g. postgres://user@host:5432/db' },
+      duckdb: { type: 'string', arg: 'FILE', help: 'embedded DuckDB file for time series (default LAKE/timeseries.duckdb when --pg is not given)' },
+      influx: { type: 'string', arg: 'URL', help: 'also write the time series to InfluxDB 1.x, e.g. http://user:pass@influx:8086' },
+      'influx-db': { type: 'string', arg: 'DB', help: 'the InfluxDB database, created if missing (default telemetry)' },
+      rules: { type: 'string', arg: 'FILE', help: 'alert rules (JSON: { "rules": [ ... ] }; see docs/guides/alert-rules.md)' },
+      'alert-topic': { type: 'string', arg: 'TEMPLATE', help: 'also publish alerts on the broker, e.g. alerts/{device}/{ruleId} (needs an ACL line)' },
+      webhook: { type: 'string', multiple: true, arg: 'URL', help: 'POST alerts to this URL (retried; Idempotency-Key header), repeatable' },
+      'webhook-secret': { type: 'string', arg: 'S', help: 'sign webhook bodies (X-Outpost-Signature: sha256=HMAC)' },
+      insecure: { type: 'boolean', help: 'allow mqtt:// and no client certificate (development only)' },
+      duration: { type: 'string', arg: 'MS', help: 'stop after MS milliseconds (for tests and smoke runs)' },
+    },
+    example: 'outpost pipeline --broker mqtts://broker:8883 --ca ca.pem --cert pipeline.pem --key pipeline.key \\\n  --client-id pipeline-1 --group pipeline --lake /var/lib/outpost/lake --pg postgres://outpost@db/telemetry --rules rules.json',
+    run: runPipelineCommand,
+  }),
+  defineCommand({
+    path: ['pipeline', 'query'],
+    summary: 'ask the time-series store: last values, downsampled series, gaps',
+    positionals: 'last|series|gaps',
+    about: `Asks the pipeline's time-series store (give one of --pg, --duckdb, --influx) the common questions:
+  last     the latest value of each device and metric   [--device D] [--metric M]
+  series   one device's metric downsampled into buckets  --device D --metric M [--from T] [--to T] [--bucket DUR]
+  gaps     silences longer than --min-gap per device     [--device D] [--from T] [--to T] [--min-gap DUR]
+A query never creates a store: a missing --duckdb file is FILE_NOT_FOUND.`,
+    flags: {
+      pg: { type: 'string', arg: 'URL', help: 'PostgreSQL (TimescaleDB) store, e.g. postgres://user@db/telemetry' },
+      duckdb: { type: 'string', arg: 'FILE', help: 'embedded DuckDB store (outpost pipeline writes LAKE/timeseries.duckdb)' },
+      influx: { type: 'string', arg: 'URL', help: 'InfluxDB 1.x (last only)' },
+      'influx-db': { type: 'string', arg: 'DB', help: 'the InfluxDB database (default telemetry)' },
+      device: { type: 'string', arg: 'D', help: 'one device' },
+      metric: { type: 'string', arg: 'M', help: 'one metric' },
+      from: { type: 'string', arg: 'T', help: 'ISO 8601 time or relative to now: -1h, -30m, now (default: an hour ago)' },
+      to: { type: 'string', arg: 'T', help: 'ISO 8601 time or relative to now (default: now)' },
+      bucket: { type: 'string', arg: 'DUR', help: 'bucket width for series: 500ms, 30s, 5m, 1h, 1d (default 1m)' },
+      'min-gap': { type: 'string', arg: 'DUR', help: 'shortest silence reported by gaps (default 5m)' },
+    },
+    example: 'outpost pipeline query series --duckdb /var/lib/outpost/lake/timeseries.duckdb \\\n  --device pump-2 --metric temperature --from -6h --bucket 5m',
+    run: runQuery,
+  }),
 ];

@@ -4,49 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { claimAcl, issueClaimCertificate, issueEvictionCertificate, openCaDir, startProvisioningService, type CaDir } from '@outpost/pki';
-import { CliError, emit, parseCommandArgs, requireString, stringList, untilStopped, type Command, type Io } from '../command.js';
+import { CliError, defineCommand, emit, requireString, stringList, untilStopped, type Command, type Io } from '../command.js';
 import { readCapped, writeNew } from '../files.js';
-
-const claimHelp = `Usage: outpost pki provision-claim --ca DIR --name NAME --template NAME... --out DIR [--days N] [--json]
-
-Issues a fleet provisioning claim certificate (CN claim+NAME) from the CA and prints the ACL
-lines that confine it to the provisioning topics of its templates. Put the certificate and key
-in the factory image; add the lines to the broker's ACL (or pass claims to brokerConfig).
-
-Options:
-  --ca DIR           the CA directory
-  --name NAME        the claim's name ([A-Za-z0-9._-], e.g. line-1)
-  --template NAME    a provisioning template the claim may register with (repeatable)
-  --out DIR          where claim-NAME.pem and claim-NAME.key (mode 0600) are written
-  --days N           validity, default 30 (a production batch, not a device's life)
-  --json             machine-readable output
-
-Example:
-  outpost pki provision-claim --ca ./fleet-ca --name line-1 --template factory --out ./factory`;
-
-const serviceHelp = `Usage: outpost provisioning-service --ca DIR --broker URL --cert FILE --key FILE --broker-ca FILE --template NAME... --allow FILE [--allow-reprovision] [--token-ttl MS] [--sighup PID] [--duration MS] [--json]
-
-Runs the fleet provisioning service (AWS IoT fleet provisioning by claim: CreateCertificateFromCsr
-and RegisterThing) on the broker, holding the CA in --ca. Every request is logged, one line each
-(JSON lines with --json). Runs until SIGINT or SIGTERM.
-
-Options:
-  --ca DIR               the CA directory (its registry also keeps the service's state)
-  --broker URL           mqtts://host:port
-  --cert FILE, --key FILE  the service's identity (a services entry in the broker ACL with
-                         $aws/certificates/# and $aws/provisioning-templates/#)
-  --broker-ca FILE       the CA the broker's certificate chains to
-  --template NAME        a template (thing name = parameter SerialNumber) (repeatable)
-  --allow FILE           the pre-provisioning allow-list: device ids (serial numbers), one per line
-  --allow-reprovision    issue again for an id that already has a certificate
-  --token-ttl MS         how long an ownership token waits for RegisterThing (default 300000)
-  --sighup PID           send the broker SIGHUP whenever the CRL changes (a pending
-                         certificate replaced by a device asking again is revoked)
-  --duration MS          stop after this long (for scripts and tests)
-  --json                 JSON lines
-
-Example:
-  outpost provisioning-service --ca ./fleet-ca --broker mqtts://127.0.0.1:8883 --cert prov.pem --key prov.key --broker-ca ca.pem --template factory --allow serials.txt`;
 
 async function text(io: Io, value: unknown, flag: string): Promise<string> {
   return Buffer.from(await readCapped(resolve(io.cwd, requireString(value, flag)), { what: `--${flag}`, cap: 16 << 20 })).toString('utf8');
@@ -70,12 +29,21 @@ export async function evictSession(io: Io, ca: CaDir, deviceId: string, url: str
 }
 
 export const provisioningCommands: readonly Command[] = [
-  {
+  defineCommand({
     path: ['pki', 'provision-claim'],
     summary: 'issue a fleet provisioning claim certificate and print its ACL',
-    help: claimHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, { ca: { type: 'string' }, name: { type: 'string' }, template: { type: 'string', multiple: true }, out: { type: 'string' }, days: { type: 'string' } });
+    about: `Issues a fleet provisioning claim certificate (CN claim+NAME) from the CA and prints the ACL
+lines that confine it to the provisioning topics of its templates. Put the certificate and key
+in the factory image; add the lines to the broker's ACL (or pass claims to brokerConfig).`,
+    flags: {
+      ca: { type: 'string', arg: 'DIR', required: true, help: 'the CA directory' },
+      name: { type: 'string', arg: 'NAME', required: true, help: "the claim's name ([A-Za-z0-9._-], e.g. line-1)" },
+      template: { type: 'string', multiple: true, arg: 'NAME', required: true, help: 'a provisioning template the claim may register with (repeatable)' },
+      out: { type: 'string', arg: 'DIR', required: true, help: 'where claim-NAME.pem and claim-NAME.key (mode 0600) are written' },
+      days: { type: 'string', arg: 'N', help: "validity, default 30 (a production batch, not a device's life)" },
+    },
+    example: 'outpost pki provision-claim --ca ./fleet-ca --name line-1 --template factory --out ./factory',
+    async run({ values }, io) {
       const ca = await openCaDir(resolve(io.cwd, requireString(values['ca'], 'ca')));
       const name = requireString(values['name'], 'name');
       const templates = stringList(values, 'template');
@@ -94,17 +62,29 @@ export const provisioningCommands: readonly Command[] = [
       emit(io, values.json, result, `Issued claim "${claim.deviceId}" (valid until ${result.notAfter})\n  certificate  ${certPath}\n  private key  ${keyPath} (mode 0600)\nACL lines for the broker (the claim reaches nothing else):\n${acl.join('\n')}`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['provisioning-service'],
     summary: 'run the fleet provisioning (by claim) service on a broker',
-    help: serviceHelp,
-    async run(args, io) {
-      const { values } = parseCommandArgs(args, {
-        ca: { type: 'string' }, broker: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, 'broker-ca': { type: 'string' },
-        template: { type: 'string', multiple: true }, allow: { type: 'string' }, 'allow-reprovision': { type: 'boolean', default: false },
-        'token-ttl': { type: 'string' }, duration: { type: 'string' }, sighup: { type: 'string' },
-      });
+    about: `Runs the fleet provisioning service (AWS IoT fleet provisioning by claim: CreateCertificateFromCsr
+and RegisterThing) on the broker, holding the CA in --ca. Every request is logged, one line each
+(JSON lines with --json). Runs until SIGINT or SIGTERM. The service's identity is a services entry
+in the broker ACL with $aws/certificates/# and $aws/provisioning-templates/#.`,
+    flags: {
+      ca: { type: 'string', arg: 'DIR', required: true, help: "the CA directory (its registry also keeps the service's state)" },
+      broker: { type: 'string', arg: 'URL', required: true, help: 'mqtts://host:port' },
+      cert: { type: 'string', arg: 'FILE', required: true, help: "the service's certificate" },
+      key: { type: 'string', arg: 'FILE', required: true, help: 'its private key' },
+      'broker-ca': { type: 'string', arg: 'FILE', required: true, help: "the CA the broker's certificate chains to" },
+      template: { type: 'string', multiple: true, arg: 'NAME', required: true, help: 'a template (thing name = parameter SerialNumber) (repeatable)' },
+      allow: { type: 'string', arg: 'FILE', required: true, help: 'the pre-provisioning allow-list: device ids (serial numbers), one per line' },
+      'allow-reprovision': { type: 'boolean', help: 'issue again for an id that already has a certificate' },
+      'token-ttl': { type: 'string', arg: 'MS', help: 'how long an ownership token waits for RegisterThing (default 300000)' },
+      sighup: { type: 'string', arg: 'PID', help: 'send the broker SIGHUP whenever the CRL changes' },
+      duration: { type: 'string', arg: 'MS', help: 'stop after this long (for scripts and tests)' },
+    },
+    example: 'outpost provisioning-service --ca ./fleet-ca --broker mqtts://127.0.0.1:8883 --cert prov.pem --key prov.key --broker-ca ca.pem \\\n  --template factory --allow serials.txt',
+    async run({ values }, io) {
       const pid = values['sighup'] === undefined ? undefined : Number(requireString(values['sighup'], 'sighup'));
       if (pid !== undefined && (!Number.isInteger(pid) || pid < 2)) throw new CliError('USAGE', `--sighup: expected a process id, got "${String(values['sighup'])}"`, 2);
       const url = requireString(values['broker'], 'broker');
@@ -136,5 +116,5 @@ export const provisioningCommands: readonly Command[] = [
         await client.endAsync();
       }
     },
-  },
+  }),
 ];
