@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh Debian/Ubuntu machine with Node 20:
+# Installs everything the tests need on a fresh Debian/Ubuntu machine with Node 20 (Mosquitto, libcoap, PostgreSQL, InfluxDB 1.x, nats-server, Chromium, SoftHSM2 + the OpenSSL pkcs11 engine):
 # the real protocol peers (Mosquitto, libcoap, PostgreSQL, InfluxDB 1.x, NATS), pnpm 10, and the workspace's dependencies.
 # Idempotent: installs only what is missing.
 set -euo pipefail
@@ -24,6 +24,10 @@ if ! command -v influxd >/dev/null 2>&1; then need_apt+=(influxdb); installed_in
 # Debian's Chromium for @outpost/console's browser tests and benchmarks (puppeteer-core drives
 # /usr/bin/chromium: no browser download).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# A PKCS#11 token for @outpost/pki's key-in-a-token test: SoftHSM2, OpenSSL's pkcs11 engine, pkcs11-tool.
+command -v softhsm2-util >/dev/null 2>&1 || need_apt+=(softhsm2)
+[ -e /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so ] || ls /usr/lib/*/engines-3/pkcs11.so >/dev/null 2>&1 || need_apt+=(libengine-pkcs11-openssl)
+command -v pkcs11-tool >/dev/null 2>&1 || need_apt+=(opensc)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   $SUDO apt-get update -qq
