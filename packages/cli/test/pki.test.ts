@@ -87,6 +87,7 @@ describe('outpost pki', () => {
     const dupId = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0001', '--out', 'devices2');
     expect(dupId.code).toBe(1);
     expect(dupId.err).toContain('[DEVICE_ALREADY_REGISTERED]');
+    expect(dupId.err).toContain('give --renew'); // the flag, not the library's option name
 
     const sameKeyRenew = await cli('pki', 'issue-device', '--ca', 'ca', '--device-id', 'sensor-0001', '--key', 'sensor-0001.pub', '--renew', '--out', 'devices2');
     expect(sameKeyRenew.err).toContain('[KEY_ALREADY_REGISTERED]');

@@ -206,6 +206,11 @@ With --json: one device gives its object; several give { issued: [...] }.`,
           ...(days === undefined ? {} : { validityDays: days }),
           ...(publicKeyPem === undefined ? {} : { publicKeyPem }),
           ...(csrPem === undefined ? {} : { csrPem }),
+        }).catch((err: unknown) => {
+          // The library speaks of its option (`renew`); the user typed flags.
+          const e = err as { code?: unknown; message?: unknown };
+          if (e.code === 'DEVICE_ALREADY_REGISTERED') throw new CliError(e.code, String(e.message).replace(/pass renew to replace it/, 'give --renew to replace it'));
+          throw err;
         });
         const certPath = join(out, `${deviceId}.pem`);
         const keyPath = join(out, `${deviceId}.key`);
