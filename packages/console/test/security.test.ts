@@ -151,3 +151,40 @@ describe('logout', () => {
     expect((await fetch(url('/api/session'), { headers: { cookie } })).status).toBe(200); // the other session is untouched
   });
 });
+
+describe('HTTPS', () => {
+  it('with tls the console serves HTTPS only, and the session cookie is Secure', async () => {
+    const { issueServerCertificate } = await import('@outpost/pki');
+    const { request } = await import('node:https');
+    const server = await issueServerCertificate({ ca: f.fleet.ca, hosts: ['127.0.0.1'] });
+    const cc = await f.fleet.device('console-app');
+    const c = await startConsole({
+      brokerUrl: f.fleet.url, ca: f.fleet.ca.certificatePem, cert: cc.cert, key: cc.key, clientId: 'console-app-https',
+      port: 0, tls: { cert: server.certificatePem, key: server.privateKeyPem },
+    });
+    try {
+      expect(c.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+      const call = (method: string, path: string, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> =>
+        new Promise((resolve, reject) => {
+          const req = request(new URL(path, c.url), {
+            method, ca: f.fleet.ca.certificatePem,
+            headers: body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded', Origin: new URL(c.url).origin },
+          }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      expect((await call('GET', '/login')).status).toBe(200);
+      const r = await call('POST', '/login', new URLSearchParams({ token: c.token }).toString());
+      expect(r.status).toBe(303);
+      expect(String(r.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict; .*Secure|Secure.*HttpOnly/);
+      // Plain HTTP to the same port gets no page.
+      const plain = await fetch(c.url.replace('https:', 'http:') + 'login').then((x) => x.status, () => 'refused');
+      expect(plain).not.toBe(200);
+    } finally {
+      await c.close();
+    }
+  });
+});
