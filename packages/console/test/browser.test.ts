@@ -8,7 +8,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { createShadowClient, type ShadowClient } from '@outpost/shadow';
 import { tempDir } from '@outpost/test-peers';
 import { startConsoleFleet, type ConsoleFleet } from './fixtures/console-fleet.js';
-import { hasChromium, launchChromium, logIn } from './fixtures/browser.js';
+import { launchChromium, logIn } from './fixtures/browser.js';
 import type { DeviceClient } from '@outpost/device-sdk';
 
 // Page-side code (page.evaluate, waitForFunction) runs in the browser; the repo's Node program
@@ -73,7 +73,7 @@ async function retype(sel: string, value: string): Promise<void> {
   await page.type(sel, value);
 }
 
-describe.skipIf(!hasChromium())('the console in headless Chromium', () => {
+describe('the console in headless Chromium', () => {
   it('a wrong token gets nothing: the login page again, no session', async () => {
     await page.goto(new URL('/login', f.console.url).href);
     await page.screenshot({ path: join(shots, 'console-login.png') });
