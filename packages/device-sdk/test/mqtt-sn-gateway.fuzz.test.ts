@@ -192,7 +192,9 @@ describe('gateway under 50 simulated clients, hostile ones among them (stateful 
           await w.gw.close();
         }
       }),
-      { numRuns: Number(process.env['FUZZ_RUNS'] ?? 20) },
+      // A fixed seed by default: the coverage check below (every limit was reached) must not depend
+      // on luck — one CI run in many drew no refused will. FUZZ_SEED / FUZZ_RUNS explore further.
+      { numRuns: Number(process.env['FUZZ_RUNS'] ?? 20), seed: Number(process.env['FUZZ_SEED'] ?? 20261207) },
     );
     // the runs reached the limits they are meant to test (else the invariants checked little)
     if (process.env['FUZZ_DEBUG'] !== undefined) console.log(totals);
