@@ -18,7 +18,7 @@ import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js
 import type { IncomingMessage } from './decode.js';
 import { PipelineError } from './errors.js';
 import { connectIngest, type Ingest, type IngestOptions, type IngestStats } from './ingest.js';
-import { connectNats, messageId, openStream, subjectOfTopic, telemetryStreamConfig, type NatsConnectOptions, type TelemetryStreamOptions } from './jetstream-stream.js';
+import { connectNats, messageId, openStream, subjectOfTopic, telemetryStreamConfig, type NatsConnectOptions, type TelemetryStreamOptions, STREAM_STARTUP_WAIT_MS } from './jetstream-stream.js';
 import { DEVICE_ID_PATTERN } from './schema.js';
 import { assertObject, intOption } from './validate.js';
 
@@ -126,7 +126,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const nc = await connectNats(options.to, 'startBridge');
   let js: JetStreamClient;
   try {
-    await openStream(nc, streamConfig, Math.max(timeoutMs, 10_000));
+    await openStream(nc, streamConfig, Math.max(timeoutMs, STREAM_STARTUP_WAIT_MS));
     js = jetstream(nc, { timeout: timeoutMs });
   } catch (e) {
     await nc.close().catch(() => undefined);

@@ -18,7 +18,7 @@ import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js
 import type { IncomingMessage } from './decode.js';
 import { PipelineError } from './errors.js';
 import type { FlowSource } from './ingest.js';
-import { connectNats, openStream, telemetryStreamConfig, topicOfSubject, type NatsConnectOptions, type TelemetryStreamOptions } from './jetstream-stream.js';
+import { connectNats, openStream, telemetryStreamConfig, topicOfSubject, type NatsConnectOptions, type TelemetryStreamOptions, STREAM_STARTUP_WAIT_MS } from './jetstream-stream.js';
 import { assertFunction, assertObject, assertString, intOption } from './validate.js';
 
 /** Options of {@link connectJetStreamIngest}: the cluster, the stream (created when missing) and the consumer. */
@@ -212,7 +212,7 @@ export async function connectJetStreamIngest(options: JetStreamIngestOptions, ha
   const nc = await connectNats(options, 'connectJetStreamIngest');
   let consumer: Consumer;
   try {
-    const jsm = await openStream(nc, streamConfig, Math.max(timeoutMs, 10_000));
+    const jsm = await openStream(nc, streamConfig, Math.max(timeoutMs, STREAM_STARTUP_WAIT_MS));
     consumer = await ensureConsumer(nc, jsm, streamConfig.name, s, Math.max(timeoutMs, 10_000));
   } catch (e) {
     await nc.close().catch(() => undefined);

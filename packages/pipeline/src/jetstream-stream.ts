@@ -131,6 +131,14 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
   throw new PipelineError('INGEST_FAILED', `stream ${config.name}: not available within ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`, { cause: last });
 }
 
+/**
+ * How long a bridge or worker that starts while the cluster recovers (a node just killed or
+ * restarted: no stream leader yet) waits for the stream before it gives up: a minute, so that
+ * starting during a recovery waits instead of crash-looping. (10 s was too short: after a
+ * `kill -9` of a node, a CI run saw the stream unavailable for longer.)
+ */
+export const STREAM_STARTUP_WAIT_MS = 60_000;
+
 /** Opens the manager (without its account check, which fails while a node catches up) and makes sure the stream is there. */
 export async function openStream(nc: NatsConnection, config: Partial<StreamConfig> & { name: string }, timeoutMs: number): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc, { timeout: Math.min(timeoutMs, 5_000), checkAPI: false });
