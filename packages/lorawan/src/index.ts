@@ -10,12 +10,13 @@ export { LoRaWANError } from './errors.js';
 export type { LoRaWANErrorCode } from './errors.js';
 
 // Frame codec
-export { decodeFrame, encodeFrame } from './frame.js';
+export { decodeFrame } from './frame.js';
+export { encodeFrame } from './frame-encode.js';
 export type {
   MType, MicStatus, LoRaWANVersion, FrameKeys, FrameOptions, FCtrl, DLSettings,
   Frame, DataFrame, JoinRequestFrame, JoinAcceptFrame, JoinAcceptFields, RejoinRequestFrame, ProprietaryFrame,
   FrameFields, DataFrameFields, JoinRequestFields, JoinAcceptEncodeFields, RejoinRequestFields, ProprietaryFields,
-} from './frame.js';
+} from './frame-types.js';
 
 // MAC commands
 export { decodeMacCommands, encodeMacCommands, macCommandDirection, macCommandCid } from './mac-commands.js';
