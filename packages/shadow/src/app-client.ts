@@ -1,7 +1,7 @@
 // The application side (a cloud service, a dashboard): read a shadow, write desired state
 // (optionally versioned, with an optimistic-concurrency helper), delete, watch documents.
 
-import type { DeleteAccepted, DocumentsMessage, ShadowDocument, UpdateAccepted } from './document.js';
+import type { DeleteAccepted, DocumentsMessage, ShadowDocument, UpdateAccepted } from './document-types.js';
 import { validateUpdateRequest } from './document.js';
 import { ShadowError } from './errors.js';
 import { describe, isObject, type JsonObject } from './json.js';

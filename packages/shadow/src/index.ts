@@ -6,11 +6,12 @@
  */
 
 // --- document model (pure) ---
-export { applyUpdate, computeDelta, decodeRequest, deleteShadow, getDocument, validateUpdateRequest, DEFAULT_LIMITS } from './document.js';
+export { applyUpdate, computeDelta, decodeRequest, deleteShadow, getDocument, validateUpdateRequest } from './document.js';
+export { DEFAULT_LIMITS } from './document-types.js';
 export type {
   ApplyOptions, DeleteAccepted, DeltaMessage, DocumentSnapshot, DocumentsMessage, ShadowDocument, ShadowLimits, ShadowMetadata,
   ShadowRecord, ShadowState, UpdateAccepted, UpdateRequest, UpdateResult,
-} from './document.js';
+} from './document-types.js';
 export { mergePatches } from './patch.js';
 export type { JsonObject, JsonValue } from './json.js';
 
@@ -23,7 +24,7 @@ export type { MqttLike } from './transport.js';
 
 // --- device side ---
 export { createShadowClient } from './shadow-client.js';
-export type { ShadowClient, ShadowClientOptions, ShadowClientStats, DeltaInfo } from './shadow-client.js';
+export type { ShadowClient, ShadowClientOptions, ShadowClientStats, DeltaInfo } from './shadow-client-types.js';
 
 // --- application side ---
 export { createShadowAppClient } from './app-client.js';

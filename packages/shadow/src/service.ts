@@ -1,7 +1,8 @@
 // The reference shadow service: the AWS IoT shadow topic protocol over any MQTT broker, for
 // development, tests and small self-hosted fleets (at scale, AWS IoT Core is the engine).
 
-import { applyUpdate, decodeRequest, deleteShadow, DEFAULT_LIMITS, getDocument, type ShadowLimits, type ShadowRecord } from './document.js';
+import { applyUpdate, decodeRequest, deleteShadow, getDocument } from './document.js';
+import { DEFAULT_LIMITS, type ShadowLimits, type ShadowRecord } from './document-types.js';
 import { ShadowError } from './errors.js';
 import { describe, isObject, utf8Length } from './json.js';
 import { MemoryShadowStore, type ShadowKey, type ShadowStore } from './store.js';

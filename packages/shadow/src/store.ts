@@ -4,7 +4,7 @@
 import { decodeJson as cborDecode, encodeJson as cborEncode } from './cbor.js';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ShadowRecord } from './document.js';
+import type { ShadowRecord } from './document-types.js';
 import { ShadowError } from './errors.js';
 import { clone, describe, isObject, type JsonObject } from './json.js';
 import { checkShadowName, checkThingName } from './topics.js';
