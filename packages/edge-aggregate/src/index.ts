@@ -24,8 +24,9 @@ export type { SlidingCountWindowOptions, SlidingTimeWindowOptions, SlidingWindow
 export { Flow, countWindows, timeWindows, slidingCountWindows, slidingTimeWindows } from './flow.js';
 
 // Frequency domain
-export { RealFFT, windowCoefficients } from './fft.js';
-export type { WindowKind } from './fft.js';
+export { RealFFT } from './fft.js';
+export { windowCoefficients } from './spectral-window.js';
+export type { WindowKind } from './spectral-window.js';
 export { welchPsd, bandPowers, dominantFrequencies, velocityRms, severityZone, ISO_10816_3 } from './spectrum.js';
 export type { WelchOptions, Psd, Band, SpectralPeak, VelocityOptions, SeverityThresholds, SeverityZone } from './spectrum.js';
 

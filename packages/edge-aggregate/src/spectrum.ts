@@ -1,7 +1,8 @@
 // Power spectral density by Welch's method and the numbers read off it: band powers, dominant
 // frequencies, and velocity RMS from acceleration by integration in the frequency domain, as
 // ISO 10816/20816 evaluate machines.
-import { RealFFT, windowCoefficients, type WindowKind } from './fft.js';
+import { RealFFT } from './fft.js';
+import { windowCoefficients, type WindowKind } from './spectral-window.js';
 import { assertInt, assertNumber, assertObject, assertSamples, intOption, type Samples } from './validate.js';
 
 /** Options of {@link welchPsd}. */
