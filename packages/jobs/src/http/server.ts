@@ -1,7 +1,7 @@
 // The HTTP side of the reference service: serves the files of one directory with strong ETags,
 // single byte ranges and If-Range (RFC 9110 §13.1.5, §14), over HTTP or HTTPS.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -9,7 +9,10 @@ import { resolve, sep } from 'node:path';
 
 /** Options of {@link startFileServer}. */
 export interface FileServerOptions {
-  /** Directory whose files are served (`GET /name`); nothing outside it is reachable. */
+  /**
+   * Directory whose files are served (`GET /name`); nothing outside it is reachable, by name or
+   * through a symlink (links that stay inside it are followed).
+   */
   readonly root: string;
   /** Default `127.0.0.1`. */
   readonly host?: string;
@@ -70,9 +73,12 @@ async function serve(root: string, req: IncomingMessage, res: ServerResponse, st
     res.writeHead(400).end();
     return;
   }
-  const path = resolve(root, `.${name}`);
-  const st = path.startsWith(root + sep) ? await stat(path).catch(() => undefined) : undefined;
-  if (st === undefined || !st.isFile()) {
+  // Inside the root by name, and by where its links lead: a symlink in the root that points out of
+  // it (a file or a directory on the way) is not served.
+  const named = resolve(root, `.${name}`);
+  const path = named.startsWith(root + sep) && !name.includes('\0') ? await realpath(named).catch(() => undefined) : undefined;
+  const st = path !== undefined && path.startsWith(root + sep) ? await stat(path).catch(() => undefined) : undefined;
+  if (path === undefined || st === undefined || !st.isFile()) {
     res.writeHead(404).end();
     return;
   }
@@ -81,7 +87,8 @@ async function serve(root: string, req: IncomingMessage, res: ServerResponse, st
   const rangeHeader = req.headers.range;
   const ifRange = req.headers['if-range'];
   // RFC 9110 §13.1.5: a Range with If-Range is honoured only when the strong validator matches.
-  let range = typeof rangeHeader === 'string' && (ifRange === undefined || ifRange === etag) ? parseRange(rangeHeader, st.size) : undefined;
+  // An empty file has no byte a Content-Range could name: the Range is ignored (§14.2 allows it).
+  let range = typeof rangeHeader === 'string' && st.size > 0 && (ifRange === undefined || ifRange === etag) ? parseRange(rangeHeader, st.size) : undefined;
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...headers, 'content-range': `bytes */${st.size}` }).end();
     return;
@@ -119,8 +126,9 @@ async function serve(root: string, req: IncomingMessage, res: ServerResponse, st
  */
 export async function startFileServer(options: FileServerOptions): Promise<FileServer> {
   if (typeof options !== 'object' || options === null || typeof options.root !== 'string') throw new TypeError('options.root: expected a directory path');
-  const root = resolve(options.root);
-  if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new RangeError(`root: ${root} is not a directory`);
+  const given = resolve(options.root);
+  if (!(await stat(given).catch(() => undefined))?.isDirectory()) throw new RangeError(`root: ${given} is not a directory`);
+  const root = await realpath(given); // requests are checked against where the root really is
   const stats = { requests: 0, partial: 0, bytesSent: 0 };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     serve(root, req, res, stats).catch(() => res.destroy());
