@@ -91,6 +91,13 @@ async function csrFor(id: string, n: number): Promise<string> {
   return list[n]!;
 }
 
+/** Whether a certificate certifies the key of a CSR. */
+async function sameKey(certPem: string, csrPem: string): Promise<boolean> {
+  const { Pkcs10CertificateRequest } = await import('@peculiar/x509');
+  const spki = Buffer.from(new Pkcs10CertificateRequest(csrPem).publicKey.rawData).toString('hex');
+  return new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' }).toString('hex') === spki;
+}
+
 interface Issued { deviceId: string; token: string; certificateId: string; spki: string }
 
 let sessionNo = 0;
@@ -177,10 +184,11 @@ async function runSession(ops: readonly Op[]): Promise<void> {
       case 'own': return { id, csr: own, body: { certificateSigningRequest: own } };
       case 'other': return { id, csr: undefined, body: { certificateSigningRequest: await csrFor(ids[(op.dev + 1) % ids.length]!, 0), deviceId: id } };
       case 'flip': {
-        const b = Buffer.from(own);
-        const at = 40 + (op.flipAt % (b.length - 80));
-        b[at] = b[at] === 0x41 ? 0x42 : 0x41;
-        return { id, csr: undefined, body: { certificateSigningRequest: b.toString() } };
+        // One byte of the DER changed (a flip in the PEM text could land on base64 padding bits).
+        const der = Buffer.from(own.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+        der[op.flipAt % der.length] ^= 1 << (op.flipAt % 8);
+        const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+        return { id, csr: own, body: { certificateSigningRequest: pem } };
       }
       case 'truncate': return { id, csr: undefined, body: { certificateSigningRequest: own.slice(0, own.length / 2) } };
       case 'number': return { id, csr: undefined, body: { certificateSigningRequest: 42 } };
@@ -195,7 +203,9 @@ async function runSession(ops: readonly Op[]): Promise<void> {
       const [a] = await exchange([{ topic: CSR_TOPIC(op.fmt), fmt: op.fmt, body }]);
       // 'other': the certificate is for the CSR's CN (another id), never for the id the body names.
       const issuedFor = op.csr === 'other' ? ids[(op.dev + 1) % ids.length]! : id;
-      if (a?.ok && op.csr !== 'own' && op.csr !== 'other') throw new Error(`a ${op.csr} CSR was accepted`);
+      if (a?.ok && op.csr !== 'own' && op.csr !== 'other' && op.csr !== 'flip') throw new Error(`a ${op.csr} CSR was accepted`);
+      // A changed CSR may pass only as a different encoding of the same request: same CN, same key.
+      if (a?.ok && op.csr === 'flip') expect(await sameKey(String(a.body['certificatePem']), csr!), 'a tampered CSR was certified').toBe(true);
       checkCreate(issuedFor, op.csr === 'other' ? 'x' : csr, a);
     } else if (op.k === 'register') {
       const pool = op.token === 'used' ? issued.filter((i) => used.has(i.token)) : issued.filter((i) => !used.has(i.token));
@@ -217,8 +227,16 @@ async function runSession(ops: readonly Op[]): Promise<void> {
       const id = ids[op.dev % ids.length]!;
       const pems = await Promise.all(Array.from({ length: op.n }, () => createDeviceCsr(id).then((c) => c.csrPem)));
       const answers = await exchange(pems.map((p) => ({ topic: CSR_TOPIC('json'), fmt: 'json' as Fmt, body: { certificateSigningRequest: p } })));
-      // Group commit orders them; each accepted one replaces the previous pending certificate.
+      // Each accepted one replaces the previous pending certificate in commit order, which is
+      // neither the order they were sent nor the order of the answers (a replacing one rewrites
+      // the CRL before it answers): the registry names the survivor, which must be one of them.
       answers.forEach((a) => checkCreate(id, 'x', a));
+      const accepted = answers.filter((a) => a?.ok).map((a) => String(a!.body['certificateId']));
+      if (accepted.length > 0) {
+        const cur = ca.devices().find((d) => d.deviceId === id)!.current.fingerprint.replaceAll(':', '').toLowerCase();
+        expect(accepted).toContain(cur);
+        currentCert.set(id, cur);
+      }
     } else {
       // Concurrent RegisterThing with one token: at most one may win.
       const pool = issued.filter((i) => !used.has(i.token));
