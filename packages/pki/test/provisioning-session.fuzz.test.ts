@@ -186,7 +186,8 @@ async function runSession(ops: readonly Op[]): Promise<void> {
       case 'flip': {
         // One byte of the DER changed (a flip in the PEM text could land on base64 padding bits).
         const der = Buffer.from(own.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-        der[op.flipAt % der.length] ^= 1 << (op.flipAt % 8);
+        const at = op.flipAt % der.length;
+        der[at] = der[at]! ^ (1 << (op.flipAt % 8));
         const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE REQUEST-----\n`;
         return { id, csr: own, body: { certificateSigningRequest: pem } };
       }
