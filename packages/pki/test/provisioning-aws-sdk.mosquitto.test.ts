@@ -73,7 +73,7 @@ describe('AWS IoT Device SDK v2 (IotIdentityClientv2) against the reference prov
     // The new identity works on the broker: its own telemetry topic, as any device.
     const dev = await mqtt.connectAsync(fleet.url, { cert: created.certificatePem!, key, ca: fleet.ca.certificatePem, clientId: 'aws-dev-1', protocolVersion: 5, reconnectPeriod: 0 });
     const ack = await dev.publishAsync('devices/aws-dev-1/telemetry', '{"t":1}', { qos: 1 });
-    expect(ack?.reasonCode ?? 0).toBe(0);
+    expect((ack as { reasonCode?: number } | undefined)?.reasonCode ?? 0).toBe(0);
     await dev.endAsync();
   });
 
