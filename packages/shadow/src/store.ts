@@ -1,6 +1,7 @@
 // Where the reference service keeps documents: a pluggable store. In memory, or one file per
 // shadow on disk, replaced atomically (write temp, fsync, rename, fsync directory).
 
+import { createHash } from 'node:crypto';
 import { decodeJson as cborDecode, encodeJson as cborEncode } from './cbor.js';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -84,8 +85,34 @@ export class MemoryShadowStore implements ShadowStore {
   async close(): Promise<void> {}
 }
 
-const FORMAT = 1;
 const SUFFIX = '.shadow';
+// File format 2: MAGIC, a format byte, SHA-256 of the body, then the body (CBOR of { format,
+// record }). The digest makes any damaged byte a STORE_CORRUPT instead of a silently different
+// document (a flipped byte inside a string or a number still decodes). Format 1 files (the body
+// alone, written before the digest) are still read.
+const MAGIC = Uint8Array.from([0x4f, 0x53, 0x48, 0x44]); // "OSHD"
+const FORMAT = 2;
+const HEAD = MAGIC.length + 1 + 32;
+
+function frame(record: ShadowRecord): Uint8Array {
+  const body = cborEncode({ format: FORMAT, record: record as unknown as JsonObject });
+  const out = new Uint8Array(HEAD + body.length);
+  out.set(MAGIC, 0);
+  out[MAGIC.length] = FORMAT;
+  out.set(createHash('sha256').update(body).digest(), MAGIC.length + 1);
+  out.set(body, HEAD);
+  return out;
+}
+
+/** The body of a stored file: checked against its digest (format 2), or as it is (format 1). */
+function unframe(bytes: Uint8Array, file: string): { body: Uint8Array; format: number } {
+  if (bytes.length < MAGIC.length || MAGIC.some((b, i) => bytes[i] !== b)) return { body: bytes, format: 1 };
+  if (bytes.length < HEAD || bytes[MAGIC.length] !== FORMAT) throw new ShadowError('STORE_CORRUPT', `shadow file ${file}: unknown format or truncated header`);
+  const body = bytes.subarray(HEAD);
+  const digest = createHash('sha256').update(body).digest();
+  if (!digest.equals(bytes.subarray(MAGIC.length + 1, HEAD))) throw new ShadowError('STORE_CORRUPT', `shadow file ${file}: its checksum does not match (damaged on disk)`);
+  return { body, format: FORMAT };
+}
 
 /**
  * Options of {@link openFileShadowStore}.
@@ -125,14 +152,15 @@ class FileShadowStore implements ShadowStore {
       if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
       throw err;
     }
+    const { body, format } = unframe(bytes, this.file(k));
     let value: unknown;
     try {
-      value = cborDecode(bytes);
+      value = cborDecode(body);
     } catch (err) {
       throw new ShadowError('STORE_CORRUPT', `shadow file ${this.file(k)} does not decode`, { cause: err });
     }
-    if (!isObject(value) || value['format'] !== FORMAT || !isObject(value['record']) || typeof (value['record'] as JsonObject)['version'] !== 'number') {
-      throw new ShadowError('STORE_CORRUPT', `shadow file ${this.file(k)}: not a format-${FORMAT} shadow record`);
+    if (!isObject(value) || value['format'] !== format || !isObject(value['record']) || typeof (value['record'] as JsonObject)['version'] !== 'number') {
+      throw new ShadowError('STORE_CORRUPT', `shadow file ${this.file(k)}: not a format-${format} shadow record`);
     }
     const r = value['record'] as unknown as ShadowRecord;
     this.cache.set(k, r);
@@ -149,7 +177,7 @@ class FileShadowStore implements ShadowStore {
     // either the old file or the new one, never a torn one.
     const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(cborEncode({ format: FORMAT, record: copy as unknown as JsonObject }));
+      await fh.writeFile(frame(copy));
       if (this.fsync) await fh.sync();
     } finally {
       await fh.close();

@@ -1,9 +1,10 @@
 // Stores: one contract run against the memory store and the file store; the file store also
 // survives reopening, skips torn temp files and reports corrupt files as STORE_CORRUPT.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@outpost/test-peers';
+import { encodeJson } from '../src/cbor.js';
 import { applyUpdate, MemoryShadowStore, openFileShadowStore, ShadowError, type ShadowStore } from '../src/index.js';
 
 const tmp = tempDir('outpost-shadow-store-');
@@ -57,6 +58,47 @@ describe('file store durability', () => {
     expect((await s2.get({ thingName: 'lamp' }))!.version).toBe(2);
     expect(readdirSync(dir)).toEqual(['lamp.shadow']);
     await s2.close();
+  });
+
+  it('damage: every byte of a stored file flipped — each read is the record as written or STORE_CORRUPT, never a changed record', async () => {
+    const dir = join(tmp.path, 'damage');
+    const s = await openFileShadowStore({ dir, fsync: false });
+    const record = {
+      state: { desired: { led: 'on', rate: 60, cfg: { mode: 'eco', list: [1, 2, 3] } }, reported: { led: 'off', fw: '1.2.3' } },
+      metadata: { desired: { led: { timestamp: 1_700_000_000 } }, reported: { fw: { timestamp: 1_700_000_001 } } },
+      version: 17, timestamp: 1_700_000_002,
+    };
+    await s.put({ thingName: 'dmg' }, record);
+    await s.close();
+    const file = join(dir, 'dmg.shadow');
+    const good = readFileSync(file);
+    const changed: string[] = [];
+    for (let i = 0; i < good.length; i++) {
+      for (const mask of [0x01, 0x20, 0x80]) {
+        const bad = Buffer.from(good);
+        bad[i] = bad[i]! ^ mask;
+        writeFileSync(file, bad);
+        const r = await openFileShadowStore({ dir, fsync: false });
+        const got = await r.get({ thingName: 'dmg' }).then((v) => v, (e: unknown) => e);
+        await r.close();
+        if (got instanceof ShadowError) expect(got.code).toBe('STORE_CORRUPT');
+        else if (JSON.stringify(got) !== JSON.stringify(record)) changed.push(`byte ${i} ^ 0x${mask.toString(16)}`);
+      }
+    }
+    expect(changed, 'flips read back as a different record').toEqual([]);
+    writeFileSync(file, good);
+  });
+
+  it('a format-1 file (written before the checksum) is still read, and the next put writes format 2', async () => {
+    const dir = join(tmp.path, 'format1');
+    mkdirSync(dir);
+    const record = { state: { reported: { fw: '1.0' } }, metadata: { reported: { fw: { timestamp: 1 } } }, version: 3, timestamp: 1 };
+    writeFileSync(join(dir, 'old.shadow'), encodeJson({ format: 1, record }));
+    const s = await openFileShadowStore({ dir, fsync: false });
+    expect(await s.get({ thingName: 'old' })).toEqual(record);
+    await s.put({ thingName: 'old' }, { ...record, version: 4 });
+    expect(readFileSync(join(dir, 'old.shadow')).subarray(0, 5)).toEqual(Buffer.from('OSHD\x02', 'latin1'));
+    await s.close();
   });
 
   it('a corrupt file is STORE_CORRUPT, not a crash', async () => {
