@@ -1,5 +1,6 @@
 // Where the jobs service keeps jobs and executions. The file store is a snapshot plus an
-// append-only journal of commits, one JSON line per commit (group commit: the commits that
+// append-only journal of commits, one JSON line per commit with its checksum
+// (jobs-store-frame.ts; group commit: the commits that
 // arrive while one fsync runs share the next). A commit resolves only after its line is
 // fsynced, so an acknowledged change survives a power cut; a torn last line (never
 // acknowledged) is cut off when the store opens. Past `compactBytes` the state is written to a
@@ -8,6 +9,7 @@
 import { join } from 'node:path';
 import { JobsError } from './errors.js';
 import { nodeJobsFileSystem, type JobsFileSystem } from './jobs-fs.js';
+import { frameLine, frameSnapshot, readLine, readSnapshot } from './jobs-store-frame.js';
 import type { JobsChange } from './jobs-machine.js';
 import { isPlainObject, type ExecutionRecord, type JobRecord } from './jobs-model.js';
 
@@ -101,8 +103,6 @@ function isChange(v: unknown): v is JobsChange {
   return v['kind'] === 'exec' && typeof r['jobId'] === 'string' && typeof r['thingName'] === 'string' && typeof r['versionNumber'] === 'number' && typeof r['status'] === 'string';
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 class FileJobsStore implements JobsStore {
   private readonly map = new Map<string, JobsChange>();
@@ -129,14 +129,10 @@ class FileJobsStore implements JobsStore {
     await this.fs.unlink(`${this.snapshotPath}.tmp`);
     const snap = await this.fs.readFile(this.snapshotPath);
     if (snap !== undefined) {
-      let v: unknown;
-      try {
-        v = JSON.parse(dec.decode(snap));
-      } catch {
-        throw new JobsError('STORE_CORRUPT', `${this.snapshotPath} is not JSON`);
-      }
-      if (!isPlainObject(v) || v['format'] !== 1 || typeof v['gen'] !== 'number' || !Array.isArray(v['records']) || !v['records'].every(isChange)) {
-        throw new JobsError('STORE_CORRUPT', `${this.snapshotPath} is not a format-1 jobs snapshot`);
+      const v = readSnapshot(snap);
+      if (v === undefined) throw new JobsError('STORE_CORRUPT', `${this.snapshotPath} is damaged (its checksum does not match, or it is not JSON)`);
+      if (!isPlainObject(v) || (v['format'] !== 1 && v['format'] !== 2) || typeof v['gen'] !== 'number' || !Array.isArray(v['records']) || !v['records'].every(isChange)) {
+        throw new JobsError('STORE_CORRUPT', `${this.snapshotPath} is not a jobs snapshot`);
       }
       this.gen = v['gen'];
       for (const c of v['records'] as JobsChange[]) this.map.set(rkey(c), c);
@@ -157,12 +153,10 @@ class FileJobsStore implements JobsStore {
     for (let line = 1; ; line++) {
       const nl = bytes.indexOf(0x0a, start);
       if (nl < 0) break;
-      let batch: unknown;
-      try {
-        batch = JSON.parse(dec.decode(bytes.subarray(start, nl)));
-      } catch {
+      const batch = readLine(bytes.subarray(start, nl));
+      if (batch === undefined) {
         if (bytes.indexOf(0x0a, nl + 1) < 0) break;
-        throw new JobsError('STORE_CORRUPT', `${path}: line ${line} is not JSON`);
+        throw new JobsError('STORE_CORRUPT', `${path}: line ${line} is damaged (its checksum does not match, or it is not JSON)`);
       }
       if (!Array.isArray(batch) || !batch.every(isChange)) throw new JobsError('STORE_CORRUPT', `${path}: line ${line} is not a commit`);
       for (const c of batch) this.map.set(rkey(c), c);
@@ -198,7 +192,7 @@ class FileJobsStore implements JobsStore {
     if (this.closed) return Promise.reject(new JobsError('CLOSED', 'commit: the job store is closed'));
     if (this.broken !== undefined) return Promise.reject(new JobsError('STORE_CORRUPT', 'commit: an earlier write failed; reopen the store', this.broken));
     if (changes.length === 0) return Promise.resolve();
-    const line = enc.encode(`${JSON.stringify(changes)}\n`);
+    const line = frameLine(JSON.stringify(changes));
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, changes, done: (err) => { if (err === undefined) resolve(); else reject(err as Error); } });
       this.flushing ??= this.flush();
@@ -242,7 +236,7 @@ class FileJobsStore implements JobsStore {
 
   private async compact(): Promise<void> {
     const next = this.gen + 1;
-    const snap = enc.encode(JSON.stringify({ format: 1, gen: next, records: [...this.map.values()] }));
+    const snap = frameSnapshot(JSON.stringify({ format: 2, gen: next, records: [...this.map.values()] }));
     await this.atomicWrite(this.snapshotPath, snap);
     const old = this.journalPath();
     this.gen = next;
