@@ -18,23 +18,7 @@ export function frameLine(json: string): Uint8Array {
 
 /** The parsed value of one journal line (without its "\n"), or `undefined` when it is damaged or torn. */
 export function readLine(bytes: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = dec.decode(bytes);
-  } catch {
-    return undefined;
-  }
-  let json = text;
-  if (bytes[0] === HASH) {
-    if (text.length < 18 || text[17] !== ' ') return undefined;
-    json = text.slice(18);
-    if (digest(json, 16) !== text.slice(1, 17)) return undefined;
-  }
-  try {
-    return JSON.parse(json) as unknown;
-  } catch {
-    return undefined;
-  }
+  return readFramed(bytes, 16, ' ');
 }
 
 /** The snapshot file for its JSON. */
@@ -44,6 +28,11 @@ export function frameSnapshot(json: string): Uint8Array {
 
 /** The parsed snapshot, or `undefined` when it is damaged. */
 export function readSnapshot(bytes: Uint8Array): unknown {
+  return readFramed(bytes, 64, '\n');
+}
+
+// "#" + digest + separator + JSON (format 2), or bare JSON (format 1).
+function readFramed(bytes: Uint8Array, hexChars: number, separator: string): unknown {
   let text: string;
   try {
     text = dec.decode(bytes);
@@ -52,9 +41,9 @@ export function readSnapshot(bytes: Uint8Array): unknown {
   }
   let json = text;
   if (bytes[0] === HASH) {
-    if (text.length < 66 || text[65] !== '\n') return undefined;
-    json = text.slice(66);
-    if (digest(json, 64) !== text.slice(1, 65)) return undefined;
+    if (text.length < hexChars + 2 || text[hexChars + 1] !== separator) return undefined;
+    json = text.slice(hexChars + 2);
+    if (digest(json, hexChars) !== text.slice(1, hexChars + 1)) return undefined;
   }
   try {
     return JSON.parse(json) as unknown;
