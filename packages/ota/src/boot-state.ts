@@ -1,10 +1,12 @@
 // Boot state: which slot is confirmed, which one is on trial and how many boot attempts it has
 // left, the stored security counter, the last accepted sequence number and the versions rolled
-// back. One small deterministic-CBOR file replaced atomically (write-temp, fsync, rename, fsync dir).
+// back. One small deterministic-CBOR file with a SHA-256 seal (sealed.ts), replaced atomically
+// (write-temp, fsync, rename, fsync dir).
 import { join } from 'node:path';
 import { decodeDeterministic, encodeCbor, type CborValue } from './cbor.js';
 import { OtaError } from './errors.js';
 import { atomicWriteFile, type OtaFileSystem } from './fs.js';
+import { seal, unseal } from './sealed.js';
 import type { SlotName } from './slots.js';
 
 /** The persisted boot state. */
@@ -28,12 +30,12 @@ export const BOOT_STATE_FILE = 'boot-state.cbor';
 export function encodeBootState(s: BootState): Uint8Array {
   const m = new Map<number, CborValue>([[0, 1], [1, s.active], [3, s.securityCounter], [4, s.sequence], [5, [...s.knownBad]]]);
   if (s.trial !== undefined) m.set(2, [s.trial.slot, s.trial.attemptsLeft]);
-  return encodeCbor(m);
+  return seal(encodeCbor(m));
 }
 
 /** Decodes boot state. @throws {OtaError} `MALFORMED`. */
 export function decodeBootState(bytes: Uint8Array): BootState {
-  const v = decodeDeterministic(bytes, 'boot state');
+  const v = decodeDeterministic(unseal(bytes, 'boot state'), 'boot state');
   const bad = (): never => {
     throw new OtaError('MALFORMED', 'boot state: unexpected shape');
   };

@@ -8,6 +8,7 @@ import { compareBytes, decodeDeterministic, encodeCbor, type CborValue } from '.
 import { OtaError } from './errors.js';
 import { atomicWriteFile, type OtaFileSystem } from './fs.js';
 import { applyKeySetUpdate, decodeTrustStore, encodeTrustStore, roleOf, type TrustStore } from './keyset.js';
+import { seal, unseal } from './sealed.js';
 import { applyRootUpdate, type RootOptions } from './roles.js';
 
 /** What a device has verified so far. */
@@ -47,11 +48,11 @@ export interface TrustStateOptions {
 }
 
 function encodeState(s: TrustedState): Uint8Array {
-  return encodeCbor(new Map<number, CborValue>([[0, 1], [1, encodeTrustStore(s.trust)], [2, s.timestampVersion], [3, s.timeFloor]]));
+  return seal(encodeCbor(new Map<number, CborValue>([[0, 1], [1, encodeTrustStore(s.trust)], [2, s.timestampVersion], [3, s.timeFloor]])));
 }
 
 function decodeState(bytes: Uint8Array): TrustedState {
-  const v = decodeDeterministic(bytes, 'trusted state');
+  const v = decodeDeterministic(unseal(bytes, 'trusted state'), 'trusted state');
   if (!(v instanceof Map) || v.get(0) !== 1 || !(v.get(1) instanceof Uint8Array) || typeof v.get(2) !== 'number' || typeof v.get(3) !== 'number') {
     throw new OtaError('MALFORMED', 'trusted state: unexpected shape');
   }
