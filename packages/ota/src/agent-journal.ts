@@ -1,9 +1,11 @@
 // The OTA agent's journal: one small JSON record replaced atomically (write-temp, fsync, rename,
 // fsync dir) at every step, so after `kill -9` or a power cut the agent resumes at the last step
-// it made durable. Bytes (manifest, timestamp) are base64.
+// it made durable. Bytes (manifest, timestamp) are base64; the file is sealed with a SHA-256
+// (sealed.ts), so damage is MALFORMED rather than another step, status or job.
 import { join } from 'node:path';
 import { OtaError } from './errors.js';
 import { atomicWriteFile, type OtaFileSystem } from './fs.js';
+import { seal, unseal } from './sealed.js';
 
 /** The job fields an agent needs: the signed manifest, where the image is, the freshness statement. */
 export interface OtaJob {
@@ -62,8 +64,9 @@ export async function readAgentRecord(fs: OtaFileSystem, dir: string): Promise<A
   if (bytes === undefined) return { step: 'idle' };
   let v: Record<string, unknown>;
   try {
-    v = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-  } catch {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(unseal(bytes, join(dir, AGENT_JOURNAL_FILE)))) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof OtaError) throw err;
     throw new OtaError('MALFORMED', `${join(dir, AGENT_JOURNAL_FILE)}: not JSON (the file is replaced atomically, so this is damage, not a torn write)`);
   }
   if (v['step'] === 'idle') return typeof v['lastJobId'] === 'string' ? { step: 'idle', lastJobId: v['lastJobId'] } : { step: 'idle' };
@@ -86,5 +89,5 @@ export async function writeAgentRecord(fs: OtaFileSystem, dir: string, r: AgentR
     ...r,
     job: { jobId: j.jobId, image: j.image, manifest: b64(j.manifest), ...(j.timestamp === undefined ? {} : { timestamp: b64(j.timestamp) }), ...(j.roots === undefined ? {} : { roots: j.roots.map(b64) }) },
   };
-  await atomicWriteFile(fs, join(dir, AGENT_JOURNAL_FILE), new TextEncoder().encode(JSON.stringify(plain)));
+  await atomicWriteFile(fs, join(dir, AGENT_JOURNAL_FILE), seal(new TextEncoder().encode(JSON.stringify(plain))));
 }

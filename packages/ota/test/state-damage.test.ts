@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_STATE_FILE, createTrustStore, generateKeyPair, nodeOtaFileSystem, OtaError, openTrustState, readBootState } from '../src/index.js';
 import { encodeBootState, type BootState } from '../src/boot-state.js';
 import { encodeCbor, type CborValue } from '../src/cbor.js';
+import { AGENT_JOURNAL_FILE, readAgentRecord, writeAgentRecord } from '../src/agent-journal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ota-damage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +52,19 @@ describe('damaged state files', () => {
     const read = async (): Promise<unknown> => (await openTrustState({ fs, path })).current();
     const original = JSON.stringify((await read()), (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
     const changed = await flips(path, read, original);
+    expect(changed, changed.slice(0, 5).join('; ')).toEqual([]);
+  });
+
+  it('agent journal: every bit flipped reads back unchanged or MALFORMED', async () => {
+    const rec = {
+      step: 'report' as const, version: '2.1.0', attempts: 2, health: { ok: false, reason: 'sensor offline' }, status: 'FAILED' as const,
+      details: { reason: 'health check failed', version: '2.1.0' },
+      job: { jobId: 'fw-2.1.0', image: 'stream:fw-2.1.0', manifest: Uint8Array.from([0xd2, 0x84, 1, 2, 3]), timestamp: Uint8Array.from([9, 8, 7]) },
+    };
+    await writeAgentRecord(fs, dir, rec);
+    const read = (): Promise<unknown> => readAgentRecord(fs, dir);
+    const original = JSON.stringify(await read(), (_k, x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
+    const changed = await flips(join(dir, AGENT_JOURNAL_FILE), read, original);
     expect(changed, changed.slice(0, 5).join('; ')).toEqual([]);
   });
 
