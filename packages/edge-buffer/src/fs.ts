@@ -202,7 +202,14 @@ class DsyncNodeFileHandle extends NodeFileHandle {
   }
 
   async writeDurable(chunks: readonly Uint8Array[], position: number): Promise<void> {
-    this.#dsync ??= call<number>((cb) => nodeFs.open(this.#path, nodeFs.constants.O_WRONLY | nodeFs.constants.O_DSYNC, cb));
+    if (this.#dsync === undefined) {
+      const opening = call<number>((cb) => nodeFs.open(this.#path, nodeFs.constants.O_WRONLY | nodeFs.constants.O_DSYNC, cb));
+      // A failed open (EMFILE…) fails this write only: the next one tries again.
+      opening.catch(() => {
+        if (this.#dsync === opening) this.#dsync = undefined;
+      });
+      this.#dsync = opening;
+    }
     const fd = await this.#dsync;
     let left = chunks;
     let pos = position;
