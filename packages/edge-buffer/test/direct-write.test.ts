@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { nodeFileSystem, openBuffer, type BufferRecord, type Durability, type EdgeBuffer, type FileHandle, type FileSystem } from '../src/index.js';
 import { tempDir } from './helpers/tmp.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SimFS } from './helpers/sim-fs.js';
 
 const DIR = '/data/buf';
@@ -217,6 +219,23 @@ describe('direct (vectored, no-copy) writes of large records', () => {
       expect((await again.verify()).damage).toEqual([]);
       expect((await readAll(again)).map((r) => r.payload)).toEqual(Array.from({ length: 6 }, (_, i) => pattern(64 * 1024, i)));
       await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a failed open of the O_DSYNC descriptor fails that write only: the next writeDurable opens it again', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const fs = nodeFileSystem();
+      const path = join(dir, 'f');
+      const h = await fs.open(path, 'create');
+      await fs.unlink(path); // the second descriptor cannot be opened now
+      await expect(h.writeDurable!([new Uint8Array([1])], 0)).rejects.toMatchObject({ code: 'ENOENT' });
+      await (await fs.open(path, 'create')).close();
+      await h.writeDurable!([new Uint8Array([1, 2]), new Uint8Array([3])], 0);
+      expect([...readFileSync(path)]).toEqual([1, 2, 3]);
+      await h.close();
     } finally {
       await cleanup();
     }
