@@ -2,7 +2,7 @@
 //   npx tsx --conditions=@outpost/source packages/edge-buffer/bench/append.ts
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeFileSystem, openBuffer, type FileSystem } from '@outpost/edge-buffer';
+import { nodeFileSystem, openBuffer, type FileHandle, type FileSystem } from '@outpost/edge-buffer';
 import { openQueueDb } from './sqlite.js';
 import { fillConcurrently, fmt, ms, payload, percentile, scratch } from './util.js';
 
@@ -50,7 +50,7 @@ function countingFs(): { fs: FileSystem; syncs: () => number } {
     ...real,
     open: async (path, mode) => {
       const f = await real.open(path, mode);
-      return {
+      const h: FileHandle = {
         read: (b, p) => f.read(b, p),
         write: (b, p) => f.write(b, p),
         sync: () => {
@@ -61,6 +61,14 @@ function countingFs(): { fs: FileSystem; syncs: () => number } {
         size: () => f.size(),
         close: () => f.close(),
       };
+      // The default path: one O_DSYNC write per group (a sync each).
+      if (f.writeDurable !== undefined) {
+        h.writeDurable = (c, p) => {
+          n++;
+          return f.writeDurable!(c, p);
+        };
+      }
+      return h;
     },
   };
   return { fs, syncs: () => n };

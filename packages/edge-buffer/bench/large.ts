@@ -1,96 +1,142 @@
-// 64 KiB records in 'fsync' mode (one write + one fdatasync per append) against a raw loop doing
-// the same work: writev(16-byte header, payload) + fdatasync per record, same disk, alternating.
-// edge-buffer runs twice: with the default file system (fdatasync on the libuv thread pool) and
-// with nodeFileSystem({ inlineSync: true }) (fdatasyncSync on the main thread, like the raw loop).
+// 64 KiB records in 'fsync' mode (one durable write per append) against a raw loop doing the
+// same work on the event loop's thread: writev(16-byte header, payload) + fdatasync per record.
 //   npx tsx --conditions=@outpost/source packages/edge-buffer/bench/large.ts
-// Last, both interleaved in blocks of BENCH_BLOCK (50) records: the figure to trust on a noisy disk.
+// Contenders (each prints its ratio to the raw loop):
+//   default        nodeFileSystem(): pwritev on an O_DSYNC descriptor on the thread pool (writeDurable)
+//   dsyncWrites    nodeFileSystem({ dsyncWrites: false }): writevSync on the event loop, then
+//                  fdatasync on the thread pool (the default before session 5)
+//   inlineSync     nodeFileSystem({ inlineSync: true }): writevSync + fdatasyncSync, both on the
+//                  event loop's thread (blocks it, like the raw loop)
+//   raw O_DSYNC    for reference: writevSync on an O_DSYNC descriptor (blocking), no edge-buffer
+//   preallocated   for reference: the raw loop into a file zero-filled and fsynced beforehand, so
+//                  no fdatasync has to commit a size change (what segment preallocation would buy)
+// Three figures: separate rounds (median of BENCH_ROUNDS, 3), all contenders interleaved in blocks
+// of BENCH_BLOCK (50) records on open files (each meets the same disk within seconds: the figure
+// to trust on a noisy disk), and the median latency of one append in the interleaved run.
 // BENCH_DIR=/dev/shm takes the device out (fdatasync is a no-op on tmpfs): the CPU path only.
-import { closeSync, fdatasyncSync, openSync, writevSync } from 'node:fs';
+// Fair by construction: same flags (O_CREAT|O_TRUNC, no O_DIRECT), no preallocation on either
+// side (but the last reference line), the same 65,552 bytes per record at the same offsets modulo the 24-byte segment header.
+import { closeSync, constants, fdatasyncSync, fsyncSync, openSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeFileSystem, openBuffer } from '@outpost/edge-buffer';
+import { nodeFileSystem, openBuffer, type EdgeBuffer, type NodeFileSystemOptions } from '@outpost/edge-buffer';
 import { fmt, payload, scratch } from './util.js';
 
 const N = Number(process.env['BENCH_LARGE_RECORDS'] ?? 1_000);
 const SIZE = 64 * 1024;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const BLOCK = Number(process.env['BENCH_BLOCK'] ?? 50);
+const header = payload(16, 7);
+const p = payload(SIZE, 1);
 
-function raw(): number {
-  const { dir, done } = scratch('large-raw');
-  const fd = openSync(join(dir, 'raw.log'), 'w');
-  const header = payload(16, 7);
-  const p = payload(SIZE, 1);
+interface Contender {
+  name: string;
+  open(): Promise<{ append(): unknown; close(): Promise<void> }>;
+}
+
+/** `prealloc`: the file is zero-filled and fsynced first (outside the timing), so no sync commits a size change. */
+function rawContender(name: string, dsync: boolean, prealloc = false): Contender {
+  return {
+    name,
+    open: async () => {
+      const { dir, done } = scratch('large-raw');
+      const path = join(dir, 'raw.log');
+      if (prealloc) {
+        const zfd = openSync(path, 'w');
+        const zeros = new Uint8Array(1 << 20);
+        for (let o = 0; o < (N + 1) * (SIZE + 16); o += zeros.length) writevSync(zfd, [zeros], o);
+        fsyncSync(zfd);
+        closeSync(zfd);
+      }
+      const fd = openSync(path, constants.O_WRONLY | (prealloc ? 0 : constants.O_CREAT | constants.O_TRUNC) | (dsync ? constants.O_DSYNC : 0));
+      return {
+        append: dsync
+          ? () => writevSync(fd, [header, p])
+          : () => {
+              writevSync(fd, [header, p]);
+              fdatasyncSync(fd);
+            },
+        close: async () => {
+          closeSync(fd);
+          done();
+        },
+      };
+    },
+  };
+}
+
+function edgeContender(name: string, fsOptions: NodeFileSystemOptions): Contender {
+  return {
+    name,
+    open: async () => {
+      const { dir, done } = scratch('large-edge');
+      const buf: EdgeBuffer = await openBuffer({ dir, maxBytes: 4 * 2 ** 30, segmentBytes: 256 << 20, maxRecordBytes: SIZE, durability: 'fsync', fs: nodeFileSystem(fsOptions) });
+      await buf.append(p); // segment creation out of the measurement
+      return {
+        append: () => buf.append(p),
+        close: async () => {
+          await buf.close();
+          done();
+        },
+      };
+    },
+  };
+}
+
+const raw = rawContender('raw writev + fdatasync (the reference)', false);
+const contenders: Contender[] = [
+  raw,
+  edgeContender("edge-buffer default (O_DSYNC pwritev, pool)", {}),
+  edgeContender('edge-buffer dsyncWrites: false (pool fdatasync)', { dsyncWrites: false }),
+  edgeContender('edge-buffer inlineSync: true (blocks the loop)', { inlineSync: true }),
+  rawContender('raw O_DSYNC writev (blocking)', true),
+  rawContender('raw writev + fdatasync, preallocated file', false, true),
+];
+
+async function rate(c: Contender): Promise<number> {
+  const h = await c.open();
   const t = performance.now();
-  for (let i = 0; i < N; i++) {
-    writevSync(fd, [header, p]);
-    fdatasyncSync(fd);
-  }
+  for (let i = 0; i < N; i++) await h.append();
   const s = (performance.now() - t) / 1000;
-  closeSync(fd);
-  done();
+  await h.close();
   return N / s;
 }
 
-async function edge(inlineSync: boolean): Promise<number> {
-  const { dir, done } = scratch('large-edge');
-  const fs = nodeFileSystem({ inlineSync });
-  const buf = await openBuffer({ dir, maxBytes: 4 * 2 ** 30, segmentBytes: 256 << 20, maxRecordBytes: SIZE, durability: 'fsync', fs });
-  const p = payload(SIZE, 1);
-  await buf.append(p); // segment creation out of the measurement
-  const t = performance.now();
-  for (let i = 0; i < N; i++) await buf.append(p);
-  const s = (performance.now() - t) / 1000;
-  await buf.close();
-  done();
-  return N / s;
-}
-
-/**
- * Raw loop and edge-buffer interleaved in blocks of BLOCK records on open files, each side's time
- * summed: under a shared, noisy disk both meet the same conditions within seconds of each other.
- */
-async function interleaved(inlineSync: boolean): Promise<number> {
-  const rawDir = scratch('large-raw-i');
-  const edgeDir = scratch('large-edge-i');
-  const fd = openSync(join(rawDir.dir, 'raw.log'), 'w');
-  const buf = await openBuffer({ dir: edgeDir.dir, maxBytes: 4 * 2 ** 30, segmentBytes: 256 << 20, maxRecordBytes: SIZE, durability: 'fsync', fs: nodeFileSystem({ inlineSync }) });
-  const header = payload(16, 7);
-  const p = payload(SIZE, 1);
-  await buf.append(p);
-  let rawMs = 0;
-  let edgeMs = 0;
+/** Every contender open at once, taking turns in blocks of BLOCK records: summed ms and per-append latencies. */
+async function interleaved(): Promise<{ ms: number[]; lat: number[][] }> {
+  const hs = [];
+  for (const c of contenders) hs.push(await c.open());
+  const ms = hs.map(() => 0);
+  const lat: number[][] = hs.map(() => []);
   for (let done = 0; done < N; done += BLOCK) {
-    let t = performance.now();
-    for (let i = 0; i < BLOCK; i++) {
-      writevSync(fd, [header, p]);
-      fdatasyncSync(fd);
+    for (let k = 0; k < hs.length; k++) {
+      const h = hs[k]!;
+      const t0 = performance.now();
+      for (let i = 0; i < BLOCK; i++) {
+        const t = performance.now();
+        await h.append();
+        lat[k]!.push(performance.now() - t);
+      }
+      ms[k]! += performance.now() - t0;
     }
-    rawMs += performance.now() - t;
-    t = performance.now();
-    for (let i = 0; i < BLOCK; i++) await buf.append(p);
-    edgeMs += performance.now() - t;
   }
-  closeSync(fd);
-  await buf.close();
-  rawDir.done();
-  edgeDir.done();
-  return rawMs / edgeMs;
+  for (const h of hs) await h.close();
+  return { ms, lat };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const r: number[] = [];
-const e: number[] = [];
-const inl: number[] = [];
-for (let i = 0; i < ROUNDS; i++) {
-  r.push(raw());
-  e.push(await edge(false));
-  inl.push(await edge(true));
-}
-console.log(`${fmt(N)} appends of 64 KiB, one fdatasync each, median of ${ROUNDS} alternating rounds`);
-console.log(`  raw writev(header, payload) + fdatasync   ${fmt(median(r))} rec/s  ${fmt((median(r) * SIZE) / 2 ** 20)} MiB/s`);
-const line = (name: string, xs: number[]): string =>
-  `  ${name.padEnd(42)}${fmt(median(xs))} rec/s  ${fmt((median(xs) * SIZE) / 2 ** 20)} MiB/s  (${(median(xs) / median(r)).toFixed(2)}× raw; per round ${xs.map((x, i) => (x / r[i]!).toFixed(2)).join(', ')})`;
-console.log(line("edge-buffer 'fsync' append", e));
-console.log(line("edge-buffer 'fsync', inlineSync: true", inl));
-const il = [await interleaved(false), await interleaved(true)];
-console.log(`  interleaved in blocks of ${BLOCK} (same ${fmt(N)} records each side): edge-buffer ${il[0]!.toFixed(2)}× raw, with inlineSync ${il[1]!.toFixed(2)}× raw`);
+const rounds: number[][] = contenders.map(() => []);
+for (let r = 0; r < ROUNDS; r++) for (let k = 0; k < contenders.length; k++) rounds[k]!.push(await rate(contenders[k]!));
+const il = await interleaved();
+
+console.log(`${fmt(N)} appends of 64 KiB, one durable write each (fdatasync or O_DSYNC); ratio = rate ÷ the raw loop's, >1 is faster`);
+console.log(`  ${'contender'.padEnd(48)}${`separate rounds, median of ${ROUNDS} (per round)`.padEnd(44)}${`interleaved, blocks of ${BLOCK}`.padEnd(26)}p50 latency (interleaved)`);
+const p50raw = median(il.lat[0]!);
+contenders.forEach((c, k) => {
+  const xs = rounds[k]!;
+  const perRound = xs.map((x, i) => (x / rounds[0]![i]!).toFixed(2)).join(', ');
+  const mid = median(xs);
+  const sep = `${fmt(mid).padStart(6)} rec/s ${(mid / median(rounds[0]!)).toFixed(2)}× (${perRound})`;
+  const inter = `${(il.ms[0]! / il.ms[k]!).toFixed(2)}×`;
+  const p50 = median(il.lat[k]!);
+  console.log(`  ${c.name.padEnd(48)}${sep.padEnd(44)}${inter.padEnd(26)}${p50.toFixed(3)} ms (${(p50raw / p50).toFixed(2)}×)`);
+});

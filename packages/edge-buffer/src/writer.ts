@@ -8,7 +8,7 @@
 // retried as if it had succeeded: the bytes it covered are cut off, not trusted. Sequence
 // numbers of rejected appends are reused after a successful repair, so on disk they stay dense.
 
-import type { FileSystem } from './fs.js';
+import type { FileHandle, FileSystem } from './fs.js';
 import type { Durability } from './options.js';
 import type { Segment, Store } from './store.js';
 import type { BufferError } from './errors.js';
@@ -125,8 +125,10 @@ export class Writer {
       arena.set(encodeSegmentHeader(seg.baseSeq), o);
       o += SEGMENT_HEADER_SIZE;
     }
-    // Large payloads go to writev() as they are (no copy) when this segment's handle can do that.
-    const direct = !fresh && payload.length >= this.#directFrom && seg.handle?.writev !== undefined;
+    // Large payloads go to writev() as they are (no copy) when this segment's handle can do that
+    // synchronously; a durable write (writeDurable, thread pool) reads them later: copied.
+    const h = seg.handle;
+    const direct = !fresh && payload.length >= this.#directFrom && h?.writev !== undefined && !this.#durableWith(h);
     let end: number;
     if (direct) {
       encodeRecordHeaderInto(arena, o, seq, payload);
@@ -153,6 +155,11 @@ export class Writer {
       // here, still inside the same synchronous append() call.
       if (direct && !entry.taken) entry.payload = payload.slice();
     });
+  }
+
+  /** Whether writes to `h` go through `writeDurable` (write + sync in one step). */
+  #durableWith(h: FileHandle): boolean {
+    return this.#durability !== 'none' && h.writeDurable !== undefined;
   }
 
   /** Resolves when the queue is empty. */
@@ -243,9 +250,15 @@ export class Writer {
       let length = 0;
       for (const c of chunks) length += c.length;
       for (const e of batch) e.taken = true;
-      await writeChunks(seg.handle, chunks, position);
-      seg.written = position + length;
-      if (this.#durability !== 'none') await seg.handle.sync();
+      if (this.#durableWith(seg.handle)) {
+        // One step, one thread-pool round trip (O_DSYNC): durable when it resolves.
+        await seg.handle.writeDurable!(chunks, position);
+        seg.written = position + length;
+      } else {
+        await writeChunks(seg.handle, chunks, position);
+        seg.written = position + length;
+        if (this.#durability !== 'none') await seg.handle.sync();
+      }
       if (fresh) {
         // The new file's directory entry must be durable before its first append resolves.
         await fs.syncDir(this.#store.dir);

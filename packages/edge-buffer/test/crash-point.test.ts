@@ -21,6 +21,11 @@ describe('crash points', () => {
     expect(checked).toBeGreaterThan(1000);
   }, 180_000); // thousands of simulated crashes: ~10 s on a quiet 2-core machine, several times that under load
 
+  it("'fsync' on a file system without writeDurable (write, then sync): every operation", async () => {
+    const checked = await crashEveryOp('fsync', 1, 0, false);
+    expect(checked).toBeGreaterThan(1000);
+  }, 180_000);
+
   it("'none': every operation; the unsynced tail may go, but never order, density or bytes", async () => {
     const checked = await crashEveryOp('none', 1, 0);
     expect(checked).toBeGreaterThan(300);

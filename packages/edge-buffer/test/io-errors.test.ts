@@ -92,9 +92,14 @@ describe.each(['fsync', 'batch'] as const)('disk errors (%s)', (durability) => {
       // Fill the first segment (1024 B, 76 B per record).
       for (; i <= 13; i++) await buf.append(p(i));
       let armed = true;
+      // The directory sync for the new segment is the one after its first record's sync (the
+      // checkpoint written at the rotation syncs the directory too, possibly earlier).
+      let newSegmentSynced = false;
       fs.fault = (op) => {
+        if (op.kind === 'sync' && op.path.endsWith('00000000000000000014.seg')) newSegmentSynced = true;
         if (!armed || op.kind !== kind) return undefined;
         if (kind === 'open' && (op.mode !== 'create' || !op.path.endsWith('.seg'))) return undefined;
+        if (kind === 'syncDir' && !newSegmentSynced) return undefined;
         armed = false;
         return errno('EIO');
       };

@@ -30,7 +30,9 @@ async function turns(): Promise<void> {
 }
 
 // directWriteBytes 100: payloads of 100..140 bytes take the vectored no-copy path (writev of
-// [header, caller's payload]) whenever the writer is idle, the others the arena copy.
+// [header, caller's payload]) whenever the writer is idle and does not write through
+// writeDurable (which reads the chunks later: 'none' mode, or a file system without it), the
+// others the arena copy.
 export const WORKLOAD = { appends: 220, acks: 150, segmentBytes: 4096, directWriteBytes: 100 };
 
 /**
@@ -143,8 +145,9 @@ export async function recoverAndCheck(img: SimFS, log: WorkloadLog, durable = tr
   return { acked, records };
 }
 
-export async function countOps(durability: Durability): Promise<{ total: number; created: number; deleted: number }> {
+export async function countOps(durability: Durability, durableWrites = true): Promise<{ total: number; created: number; deleted: number }> {
   const fs = new SimFS();
+  fs.durableWrites = durableWrites;
   fs.log = [];
   await workload(fs, durability, newLog());
   const segOps = fs.log.filter((op) => basename(op.path).endsWith('.seg'));
@@ -158,13 +161,15 @@ export async function countOps(durability: Durability): Promise<{ total: number;
 /**
  * Crashes the workload at every `stride`-th operation and checks recovery; for crash points that
  * are multiples of `recoveryStride` (0: none) also crashes at every operation of recovery itself.
+ * `durableWrites: false`: the file system has no `writeDurable` (the buffer writes, then syncs).
  */
-export async function crashEveryOp(durability: Durability, stride: number, recoveryStride: number): Promise<number> {
+export async function crashEveryOp(durability: Durability, stride: number, recoveryStride: number, durableWrites = true): Promise<number> {
   const durable = durability !== 'none';
-  const { total } = await countOps(durability);
+  const { total } = await countOps(durability, durableWrites);
   let checked = 0;
   for (let k = 1; k <= total; k += stride) {
     const fs = new SimFS();
+    fs.durableWrites = durableWrites;
     fs.crashAt = k;
     const log = newLog();
     const crashed = await runUntilCrash(fs, durability, log);

@@ -62,6 +62,11 @@ export class SimFS implements FileSystem {
   crashed = false;
   /** Fault injection: return an error to make the op fail (it has no effect then). */
   fault: ((op: Op) => NodeJS.ErrnoException | undefined) | undefined;
+  /**
+   * Writable handles get `writeDurable` (as `nodeFileSystem()`'s do: O_DSYNC), made of a `write`
+   * and a `sync` step; `false` leaves the buffer to call `write`/`writev` and `sync` itself.
+   */
+  durableWrites = true;
   log: Op[] | undefined;
 
   #step(op: Op): void {
@@ -101,10 +106,10 @@ export class SimFS implements FileSystem {
     } else if (mode === 'create') {
       inode.size = 0;
     }
-    return this.#handle(inode, path);
+    return this.#handle(inode, path, mode);
   }
 
-  #handle(inode: Inode, path: string): FileHandle {
+  #handle(inode: Inode, path: string, mode: OpenMode): FileHandle {
     let closed = false;
     const check = (): void => {
       if (closed) throw errno('EBADF');
@@ -120,7 +125,30 @@ export class SimFS implements FileSystem {
       check();
       this.#apply(inode, data, position);
     };
-    return {
+    const concat = (chunks: readonly Uint8Array[]): Uint8Array => {
+      let n = 0;
+      for (const c of chunks) n += c.length;
+      const data = new Uint8Array(n);
+      n = 0;
+      for (const c of chunks) {
+        data.set(c, n);
+        n += c.length;
+      }
+      return data;
+    };
+    const sync = async (): Promise<void> => {
+      this.#step({ kind: 'sync', path });
+      check();
+      const d = inode.data.slice(0, inode.size);
+      if (inode.poison !== undefined) {
+        for (let i = 0; i < Math.min(d.length, inode.poison.length); i++) {
+          if (inode.poison[i] === 1) d[i] = i < inode.durable.length ? inode.durable[i]! : 0xee;
+        }
+      }
+      inode.durable = d;
+      inode.unsynced = [];
+    };
+    const handle: FileHandle = {
       read: async (into, position) => {
         this.#step({ kind: 'read', path });
         check();
@@ -130,29 +158,8 @@ export class SimFS implements FileSystem {
       },
       write: async (data, position) => write(data, position),
       // One operation, like pwritev(2); the bytes are taken before it returns (the contract).
-      writev: async (chunks, position) => {
-        let n = 0;
-        for (const c of chunks) n += c.length;
-        const data = new Uint8Array(n);
-        n = 0;
-        for (const c of chunks) {
-          data.set(c, n);
-          n += c.length;
-        }
-        write(data, position);
-      },
-      sync: async () => {
-        this.#step({ kind: 'sync', path });
-        check();
-        const d = inode.data.slice(0, inode.size);
-        if (inode.poison !== undefined) {
-          for (let i = 0; i < Math.min(d.length, inode.poison.length); i++) {
-            if (inode.poison[i] === 1) d[i] = i < inode.durable.length ? inode.durable[i]! : 0xee;
-          }
-        }
-        inode.durable = d;
-        inode.unsynced = [];
-      },
+      writev: async (chunks, position) => write(concat(chunks), position),
+      sync,
       truncate: async (length) => {
         this.#step({ kind: 'truncate', path });
         check();
@@ -170,6 +177,17 @@ export class SimFS implements FileSystem {
         closed = true;
       },
     };
+    if (this.durableWrites && mode !== 'read') {
+      // Like pwritev(2) on an O_DSYNC descriptor on the thread pool: the chunks are read later,
+      // not inside the call (a caller's buffer changed after append() returns would show), then
+      // written and made durable: a crash between the two steps leaves the write unsynced.
+      handle.writeDurable = async (chunks, position) => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        write(concat(chunks), position);
+        await sync();
+      };
+    }
+    return handle;
   }
 
   /** A failed sync makes the unsynced ranges unrecoverable by a later sync (fsyncgate). */
@@ -229,6 +247,7 @@ export class SimFS implements FileSystem {
    */
   crashImage(random?: () => number): SimFS {
     const img = new SimFS();
+    img.durableWrites = this.durableWrites;
     for (const d of this.dirs) img.dirs.add(d);
     const entries = new Map(this.durableEntries);
     if (random !== undefined) {
@@ -254,6 +273,7 @@ export class SimFS implements FileSystem {
   /** A copy of the current state, all of it durable. */
   clone(): SimFS {
     const img = new SimFS();
+    img.durableWrites = this.durableWrites;
     for (const d of this.dirs) img.dirs.add(d);
     for (const [path, inode] of this.entries) {
       const bytes = inode.data.slice(0, inode.size);
