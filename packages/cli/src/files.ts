@@ -32,6 +32,8 @@ export interface CappedRead {
   readonly what: string;
   /** CliError code when the file is larger than `cap`. Default `FILE_TOO_LARGE`. */
   readonly tooLargeCode?: string;
+  /** CliError code when the file is missing or unreadable. Default `FILE_NOT_FOUND`. */
+  readonly notFoundCode?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface CappedRead {
  * @throws {CliError} `FILE_NOT_FOUND` (missing or unreadable), `tooLargeCode` (over the cap); exit 1.
  */
 export async function readCapped(path: string, o: CappedRead): Promise<Uint8Array> {
-  const unreadable = (err: unknown): CliError => new CliError('FILE_NOT_FOUND', `${o.what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  const unreadable = (err: unknown): CliError => new CliError(o.notFoundCode ?? 'FILE_NOT_FOUND', `${o.what} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
   let fh;
   try {
     fh = await open(path, 'r');
@@ -65,4 +67,18 @@ export async function readCapped(path: string, o: CappedRead): Promise<Uint8Arra
     await fh.close();
   }
   return buf.subarray(0, n);
+}
+
+/** Largest certificate, key, CA bundle or config file the commands read: 1 MiB. */
+export const MAX_TEXT_FILE_BYTES = 1 << 20;
+
+/**
+ * Reads a text file a flag or a config field names (PEM, JSON), capped at
+ * {@link MAX_TEXT_FILE_BYTES}: `/dev/zero` or a FIFO in its place is `FILE_TOO_LARGE`, not a hang.
+ *
+ * @throws {CliError} `FILE_NOT_FOUND` (or `notFoundCode`), `FILE_TOO_LARGE`; exit 1.
+ */
+export async function readTextFile(path: string, what: string, notFoundCode?: string): Promise<string> {
+  const bytes = await readCapped(path, { cap: MAX_TEXT_FILE_BYTES, what, ...(notFoundCode === undefined ? {} : { notFoundCode }) });
+  return new TextDecoder().decode(bytes);
 }

@@ -79,3 +79,21 @@ test('--version prints the package version (and as JSON); negative flag values a
   expect([values['from'], values['n'], values.json]).toEqual(['-6h', '-3', true]);
   expect(() => parseCommandArgs(['--from', '-x'], { from: { type: 'string' } })).toThrow(/ambiguous/);
 });
+
+test('every flag or config field that names a file stops at a cap: /dev/zero is FILE_TOO_LARGE, not a hang or an out-of-memory', async () => {
+  // Each command reads its files before it connects anywhere (the brokers named here do not exist).
+  const cases: string[][] = [
+    ['pipeline', '--broker', 'mqtts://127.0.0.1:1', '--lake', 'lake', '--ca', '/dev/zero', '--cert', 'c.pem', '--key', 'k.pem'],
+    ['bridge', '--from', 'mqtts://127.0.0.1:1', '--to', 'tls://127.0.0.1:2', '--ca', '/dev/zero', '--cert', 'c.pem', '--key', 'k.pem'],
+    ['console', '--broker', 'mqtts://127.0.0.1:1', '--ca', '/dev/zero', '--cert', 'c.pem', '--key', 'k.pem'],
+    ['console', '--broker', 'mqtts://127.0.0.1:1', '--insecure', '--tls-cert', '/dev/zero', '--tls-key', 'k.pem'],
+    ['mqttsn-gateway', '--config', '/dev/zero'],
+  ];
+  for (const args of cases) {
+    const c = io();
+    const started = Date.now();
+    expect(await run([...args, '--json'], c), args.join(' ')).toBe(1);
+    expect(JSON.parse(c.out()), args.join(' ')).toMatchObject({ error: { code: 'FILE_TOO_LARGE' } });
+    expect(Date.now() - started, `${args.join(' ')} read far past its cap`).toBeLessThan(20_000);
+  }
+}, 120_000);

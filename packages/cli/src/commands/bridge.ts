@@ -1,19 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PipelineError, startBridge, type Bridge } from '@outpost/pipeline';
 import { CliError, defineCommand, requireString, stringList, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
+import { readTextFile } from '../files.js';
 
 // `outpost bridge`: device telemetry from the MQTT broker into a NATS JetStream stream.
 
 async function pem(values: Record<string, unknown>, flag: string, io: Io): Promise<string | undefined> {
   const v = values[flag];
   if (v === undefined) return undefined;
-  const file = requireString(v, flag);
-  try {
-    return await readFile(resolve(io.cwd, file), 'utf8');
-  } catch (e) {
-    throw new CliError('FILE', `--${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return readTextFile(resolve(io.cwd, requireString(v, flag)), `--${flag}`);
 }
 
 function intFlag(values: Record<string, unknown>, flag: string): number | undefined {

@@ -1,19 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startConsole, ConsoleError } from '@outpost/console';
 import { createDuckDbStore, createPostgresSink, type TimeSeriesQueries } from '@outpost/pipeline';
 import { CliError, defineCommand, requireString, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
+import { readTextFile } from '../files.js';
 
 // `outpost console`: the real-time fleet console, a web page fed by the broker's telemetry and
 // alert topics, with history from the pipeline's store and shadow edits through the service.
 
 async function readPem(file: unknown, flag: string, io: Io): Promise<string> {
-  const f = requireString(file, flag);
-  try {
-    return await readFile(resolve(io.cwd, f), 'utf8');
-  } catch (e) {
-    throw new CliError('FILE', `--${flag}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return readTextFile(resolve(io.cwd, requireString(file, flag)), `--${flag}`);
 }
 
 function intFlag(v: unknown, flag: string): number | undefined {

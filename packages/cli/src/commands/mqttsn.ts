@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_GATEWAY_LIMITS, MqttSnGateway, type BrokerCredentials, type MqttSnGatewayOptions } from '@outpost/device-sdk/mqtt-sn';
 import { CliError, defineCommand, requireString, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
+import { readTextFile } from '../files.js';
 
 // `outpost mqttsn-gateway --config FILE`: runs an MQTT-SN gateway until SIGINT/SIGTERM.
 
@@ -41,22 +41,12 @@ function str(v: unknown, field: string): string {
 }
 
 async function readText(base: string, p: string, field: string): Promise<string> {
-  const full = isAbsolute(p) ? p : join(base, p);
-  try {
-    return await readFile(full, 'utf8');
-  } catch (e) {
-    throw new CliError('CONFIG', `config: ${field}: cannot read ${full}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return readTextFile(isAbsolute(p) ? p : join(base, p), `config: ${field}: cannot read`, 'CONFIG');
 }
 
 /** Reads and checks the config file; returns gateway options. */
 export async function loadGatewayConfig(file: string): Promise<{ options: MqttSnGatewayOptions; summary: Json }> {
-  let raw: string;
-  try {
-    raw = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new CliError('CONFIG', `cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const raw = await readTextFile(file, 'cannot read config', 'CONFIG');
   let cfg: Json;
   try {
     cfg = obj(JSON.parse(raw), '(top level)');
@@ -80,7 +70,7 @@ export async function loadGatewayConfig(file: string): Promise<{ options: MqttSn
       credentials = async (clientId: string): Promise<BrokerCredentials | undefined> => {
         if (!ID_RE.test(clientId)) return undefined; // never a path from the network
         try {
-          const [cert, key] = await Promise.all([readFile(join(dir, `${clientId}.pem`), 'utf8'), readFile(join(dir, `${clientId}.key`), 'utf8')]);
+          const [cert, key] = await Promise.all([readTextFile(join(dir, `${clientId}.pem`), 'certificate'), readTextFile(join(dir, `${clientId}.key`), 'key')]);
           return { cert, key };
         } catch {
           return undefined;

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   callbackAlertSink,
@@ -20,6 +19,7 @@ import {
 } from '@outpost/pipeline';
 import { connectPipelineSource, type PipelineSource } from './pipeline-source.js';
 import { CliError, defineCommand, emit, requireString, stringList, type Command, type CommandSpec, type Io, untilStopped } from '../command.js';
+import { readTextFile } from '../files.js';
 
 // `outpost pipeline`: consumes device telemetry from the broker and runs it through the hot
 // path (rules → alerts) and the cold path (Parquet lake) into a time-series store.
@@ -41,11 +41,7 @@ function influxOptions(url: unknown, db: unknown): { url: string; database?: str
 }
 
 async function readPem(file: string, flag: string, io: Io): Promise<string> {
-  try {
-    return await readFile(resolve(io.cwd, file), 'utf8');
-  } catch (e) {
-    throw new CliError('FILE', `--${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return readTextFile(resolve(io.cwd, file), `--${flag}`);
 }
 
 type Parsed = Parameters<CommandSpec['run']>[0];
