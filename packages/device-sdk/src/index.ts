@@ -17,6 +17,10 @@ export { createDeviceCsr } from './identity/csr.js';
 export type { DeviceCsr } from './identity/csr.js';
 export { provisionByClaim } from './identity/provision.js';
 export type { ProvisionByClaimOptions, ProvisionedDevice } from './identity/provision.js';
+export { rotateCertificate, rotationDueAt, rotationTopics } from './identity/rotate.js';
+export type { RotateCertificateOptions, RotationResult } from './identity/rotate.js';
+export { nodeCredentialFileSystem } from './identity/credential-store.js';
+export type { CredentialFileSystem, CredentialWriteHandle, CredentialPair } from './identity/credential-store.js';
 
 // --- keep-alive planning ---
 export { planKeepAlive, compareKeepAlive, formatKeepAliveTable } from './keepalive.js';
