@@ -5,6 +5,7 @@
 //
 //   <dir>/<id>.pem       the current certificate bundle      <dir>/<id>.key       its key (0600)
 //   <dir>/<id>.next.pem  a rotated certificate, not promoted <dir>/<id>.next.key  its key (0600)
+// (or any two paths: `x.pem` / `y.key` with `x.next.pem` / `y.next.key`).
 //
 // Promotion renames next.key over <id>.key, then next.pem over <id>.pem. Two renames are not
 // atomic together, so reading pairs by their public keys recovers every intermediate state: a
@@ -126,18 +127,26 @@ function pairOf(cert: string | undefined, key: string | undefined, certPath: str
   }
 }
 
-/** One device's credential files in `dir`. */
+/** `a/b.pem` → `a/b.next.pem`; `a/b` → `a/b.next`. */
+const nextPath = (p: string): string => p.replace(/(\.[^./]*)?$/, '.next$1');
+
+/** One device's credential files: `<dir>/<id>.pem` and `.key`, or any two paths. */
 export class CredentialStore {
-  readonly certPath: string;
-  readonly keyPath: string;
   readonly nextCertPath: string;
   readonly nextKeyPath: string;
 
-  constructor(readonly fs: CredentialFileSystem, readonly dir: string, deviceId: string) {
-    this.certPath = join(dir, `${deviceId}.pem`);
-    this.keyPath = join(dir, `${deviceId}.key`);
-    this.nextCertPath = join(dir, `${deviceId}.next.pem`);
-    this.nextKeyPath = join(dir, `${deviceId}.next.key`);
+  constructor(readonly fs: CredentialFileSystem, readonly certPath: string, readonly keyPath: string) {
+    this.nextCertPath = nextPath(certPath);
+    this.nextKeyPath = nextPath(keyPath);
+  }
+
+  static inDir(fs: CredentialFileSystem, dir: string, deviceId: string): CredentialStore {
+    return new CredentialStore(fs, join(dir, `${deviceId}.pem`), join(dir, `${deviceId}.key`));
+  }
+
+  /** fsync of the directories holding the files (one, usually). */
+  async #syncDirs(): Promise<void> {
+    for (const d of new Set([dirname(this.certPath), dirname(this.keyPath)])) await this.fs.syncDir(d);
   }
 
   /**
@@ -152,7 +161,7 @@ export class CredentialStore {
       const half = pairOf(nextCert, key, this.nextCertPath, this.keyPath);
       if (half !== undefined) {
         await this.fs.rename(this.nextCertPath, this.certPath);
-        await this.fs.syncDir(this.dir);
+        await this.#syncDirs();
         return { current: { ...half, certPath: this.certPath }, next: undefined };
       }
     }
@@ -161,7 +170,8 @@ export class CredentialStore {
 
   /** Writes the current pair (provisioning): the key first, each durably. */
   async writeCurrent(cert: string, key: string): Promise<void> {
-    await this.fs.mkdir(this.dir);
+    await this.fs.mkdir(dirname(this.keyPath));
+    await this.fs.mkdir(dirname(this.certPath));
     await writeDurable(this.fs, this.keyPath, key, 0o600);
     await writeDurable(this.fs, this.certPath, cert, 0o644);
   }
@@ -176,13 +186,13 @@ export class CredentialStore {
   async discardNext(): Promise<void> {
     await this.fs.unlink(this.nextCertPath);
     await this.fs.unlink(this.nextKeyPath);
-    await this.fs.syncDir(this.dir);
+    await this.#syncDirs();
   }
 
   /** Next → current: the key, then the certificate (see `load` for a cut in between). */
   async promote(): Promise<void> {
     await this.fs.rename(this.nextKeyPath, this.keyPath);
     await this.fs.rename(this.nextCertPath, this.certPath);
-    await this.fs.syncDir(this.dir);
+    await this.#syncDirs();
   }
 }

@@ -107,7 +107,7 @@ export async function provisionByClaim(options: ProvisionByClaimOptions): Promis
       }
     });
     const registered = await exchange(client, regTopic, { certificateOwnershipToken: created['certificateOwnershipToken'], parameters: o.parameters }, deadline, (body) => body['thingName'] === deviceId);
-    const store = new CredentialStore(options.fs ?? nodeCredentialFileSystem(), options.dir, deviceId);
+    const store = CredentialStore.inDir(options.fs ?? nodeCredentialFileSystem(), options.dir, deviceId);
     const cert = String(created['certificatePem']);
     await store.writeCurrent(cert, csr.privateKeyPem);
     return { deviceId, cert, key: csr.privateKeyPem, certPath: store.certPath, keyPath: store.keyPath, certificateId: String(created['certificateId']), deviceConfiguration: (registered['deviceConfiguration'] ?? {}) as Record<string, string> };

@@ -28,9 +28,14 @@ export interface RotateCertificateOptions {
   readonly url: string;
   /** The CA the broker's certificate chains to. */
   readonly ca: Pem;
-  /** The directory holding `<deviceId>.pem` and `<deviceId>.key` (as `provisionByClaim` wrote them). */
-  readonly dir: string;
-  readonly deviceId: string;
+  /** The directory holding `<deviceId>.pem` and `<deviceId>.key` (as `provisionByClaim` wrote them). Or give `certPath` and `keyPath`. */
+  readonly dir?: string;
+  /** Required with `dir`; with `certPath` the certificate's CN by default. */
+  readonly deviceId?: string;
+  /** The certificate bundle file (instead of `dir`); the rotated pair goes to `<name>.next.pem` beside it. */
+  readonly certPath?: string;
+  /** Its key file (with `certPath`). */
+  readonly keyPath?: string;
   /**
    * Rotate when the certificate has less than this left. Default 30 days, but never more than a
    * third of the certificate's lifetime (a 30-day certificate rotates with 10 days left).
@@ -101,7 +106,6 @@ export function rotationDueAt(notBefore: Date, notAfter: Date, marginDays = 30):
 interface Checked {
   readonly url: string;
   readonly ca: string;
-  readonly dir: string;
   readonly deviceId: string;
   readonly marginDays: number;
   readonly force: boolean;
@@ -112,13 +116,18 @@ interface Checked {
 
 const FN = 'rotateCertificate';
 
-function checkOptions(o: RotateCertificateOptions): Checked {
+function checkOptions(o: RotateCertificateOptions): Omit<Checked, 'deviceId'> & { deviceId: string | undefined; paths: [string, string] | { dir: string; deviceId: string } } {
   assertOptions(FN, o);
-  for (const f of ['url', 'dir', 'deviceId'] as const) {
+  const byPath = o.certPath !== undefined || o.keyPath !== undefined;
+  const required = byPath ? (['url', 'certPath', 'keyPath'] as const) : (['url', 'dir', 'deviceId'] as const);
+  for (const f of required) {
     if (typeof o[f] !== 'string' || o[f].length === 0) throw new TypeError(`${FN}: ${f}: expected a non-empty string, got ${describe(o[f])}`);
   }
-  const problem = deviceIdProblem(o.deviceId);
-  if (problem !== undefined) throw new RangeError(`${FN}: deviceId: ${problem}`);
+  if (byPath && o.dir !== undefined) throw new TypeError(`${FN}: dir: give dir and deviceId, or certPath and keyPath, not both`);
+  if (o.deviceId !== undefined) {
+    const problem = typeof o.deviceId === 'string' ? deviceIdProblem(o.deviceId) : `expected a string, got ${describe(o.deviceId)}`;
+    if (problem !== undefined) throw new RangeError(`${FN}: deviceId: ${problem}`);
+  }
   const num = (f: 'marginDays' | 'timeoutMs', dflt: number, min: number, max: number): number => {
     const v = o[f] ?? dflt;
     if (typeof v !== 'number') throw new TypeError(`${FN}: ${f}: expected a number, got ${describe(v)}`);
@@ -128,7 +137,8 @@ function checkOptions(o: RotateCertificateOptions): Checked {
   if (o.force !== undefined && typeof o.force !== 'boolean') throw new TypeError(`${FN}: force: expected a boolean, got ${describe(o.force)}`);
   if (o.now !== undefined && typeof o.now !== 'function') throw new TypeError(`${FN}: now: expected a function, got ${describe(o.now)}`);
   return {
-    url: o.url, dir: o.dir, deviceId: o.deviceId, ca: pemText(FN, 'ca', o.ca),
+    url: o.url, deviceId: o.deviceId, ca: pemText(FN, 'ca', o.ca),
+    paths: byPath ? [o.certPath!, o.keyPath!] : { dir: o.dir!, deviceId: o.deviceId! },
     marginDays: num('marginDays', 30, 0, 36_500), timeoutMs: Math.round(num('timeoutMs', 30_000, 1, 600_000)),
     force: o.force ?? false, now: o.now ?? Date.now, fs: o.fs ?? nodeCredentialFileSystem(),
   };
@@ -178,6 +188,14 @@ async function requestNew(o: Checked, current: CredentialPair): Promise<{ cert: 
   return { cert: String(created['certificatePem']), key: csr.privateKeyPem };
 }
 
+/** The device id: the certificate's CN (with `certPath` and no `deviceId`). */
+function commonName(pair: CredentialPair | undefined, store: CredentialStore): string {
+  if (pair === undefined) throw new DeviceError('CERT_REQUIRED', `${FN}: no matching certificate and key at ${store.certPath} and ${store.keyPath}`);
+  const cn = /^CN=(.*)$/.exec(new X509Certificate(pair.cert).subject)?.[1];
+  if (cn === undefined || deviceIdProblem(cn) !== undefined) throw new DeviceError('CERT_INVALID', `${FN}: ${pair.certPath}: the subject is not CN=<device id>; pass deviceId`);
+  return cn;
+}
+
 function result(outcome: RotationResult['outcome'], o: Checked, p: CredentialPair, store: CredentialStore): RotationResult {
   return {
     outcome, deviceId: o.deviceId, cert: p.cert, key: p.key, certPath: store.certPath, keyPath: store.keyPath,
@@ -205,9 +223,10 @@ function result(outcome: RotationResult['outcome'], o: Checked, p: CredentialPai
  * ```
  */
 export async function rotateCertificate(options: RotateCertificateOptions): Promise<RotationResult> {
-  const o = checkOptions(options);
-  const store = new CredentialStore(o.fs, o.dir, o.deviceId);
+  const c = checkOptions(options);
+  const store = Array.isArray(c.paths) ? new CredentialStore(c.fs, c.paths[0], c.paths[1]) : CredentialStore.inDir(c.fs, c.paths.dir, c.paths.deviceId);
   const { current, next } = await store.load();
+  const o: Checked = { ...c, deviceId: c.deviceId ?? commonName(current ?? next, store) };
   if (next !== undefined) {
     // An earlier run stored a new pair and did not promote it: confirm it (again) and promote.
     try {
@@ -223,7 +242,7 @@ export async function rotateCertificate(options: RotateCertificateOptions): Prom
       await store.discardNext();
     }
   }
-  if (current === undefined) throw new DeviceError('CERT_REQUIRED', `${FN}: no matching certificate and key for "${o.deviceId}" in ${o.dir}`);
+  if (current === undefined) throw new DeviceError('CERT_REQUIRED', `${FN}: no matching certificate and key at ${store.certPath} and ${store.keyPath}`);
   if (!o.force && o.now() < rotationDueAt(current.notBefore, current.notAfter, o.marginDays).getTime()) return result('not-due', o, current, store);
   const fresh = await requestNew(o, current);
   await store.writeNext(fresh.cert, fresh.key);
