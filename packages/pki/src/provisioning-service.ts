@@ -325,6 +325,9 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
   const c = checkConfig(fn, options);
   const credentials = await c.ca.credentials();
   const server = new Server(c, credentials, await loadCa(fn, credentials)); // the CA key imported once
+  // A power cut between a registry commit that revoked something and its CRL write leaves crl.pem
+  // behind the registry (that request was never answered): rewrite it from the registry first.
+  await server.crlChanged(c.now());
   const onMessage = (topic: string, payload: Buffer): void => {
     const req = parseRequestTopic(topic);
     if (req === undefined) return; // our own answers, and anything else on the connection

@@ -18,7 +18,7 @@ beforeAll(async () => {
     service: {
       templates: { factory: {} }, allow: ['cut-1'], allowReprovision: true,
       onCrlChanged: () => {
-        const pid = fleet.broker.pid();
+        const pid = fleet?.broker.pid(); // (also called once at start, before fleet is assigned)
         if (pid !== undefined) process.kill(pid, 'SIGHUP');
       },
     },

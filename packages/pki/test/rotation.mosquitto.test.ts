@@ -22,7 +22,7 @@ beforeAll(async () => {
       templates: { factory: {} }, allow: ALLOWED,
       onCrlChanged: () => {
         sighups++;
-        const pid = fleet.broker.pid();
+        const pid = fleet?.broker.pid(); // (also called once at start, before fleet is assigned)
         if (pid !== undefined) process.kill(pid, 'SIGHUP'); // Mosquitto re-reads crl.pem
       },
     },
