@@ -19,7 +19,7 @@ export { provisionByClaim } from './identity/provision.js';
 export type { ProvisionByClaimOptions, ProvisionedDevice } from './identity/provision.js';
 export { rotateCertificate, rotationDueAt, rotationTopics } from './identity/rotate.js';
 export type { RotateCertificateOptions, RotationResult } from './identity/rotate.js';
-export { nodeCredentialFileSystem } from './identity/credential-store.js';
+export { nodeCredentialFileSystem, writeDurable } from './identity/credential-store.js';
 export type { CredentialFileSystem, CredentialWriteHandle, CredentialPair } from './identity/credential-store.js';
 
 // --- keep-alive planning ---

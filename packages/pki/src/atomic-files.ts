@@ -4,8 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, link, open, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import type { CredentialFileSystem } from '@outpost/device-sdk';
+import { resolve } from 'node:path';
 
 /** Whether `p` exists (other errors than ENOENT are thrown). */
 export async function exists(p: string): Promise<boolean> {
@@ -56,19 +55,4 @@ export async function createAtomic(path: string, data: string, mode: number): Pr
   } finally {
     await unlink(tmp);
   }
-}
-
-
-/** {@link writeAtomic} through an injected file system (a power-cut test's). */
-export async function writeAtomicVia(fs: CredentialFileSystem, path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await fs.create(tmp, mode);
-  try {
-    await fh.write(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, path);
-  await fs.syncDir(dirname(path));
 }

@@ -17,10 +17,10 @@ import { PkiError } from './errors.js';
 import { assertOptions, checkDeviceId, describe, optionalBoolean, requiredString } from './args.js';
 import { issueDeviceCertificate, type DeviceCertificate } from './certificates.js';
 import { issueServerCertificate, type IssueServerOptions, type ServerCertificate } from './server-cert.js';
-import { exists, writeAtomic, writeAtomicVia } from './atomic-files.js';
+import { exists, writeAtomic } from './atomic-files.js';
 import { createRevocationList } from './crl.js';
 import { spkiFromPem, sha256Colon } from './keys.js';
-import { parseDeviceIdentity, type CredentialFileSystem } from '@outpost/device-sdk';
+import { parseDeviceIdentity, writeDurable, type CredentialFileSystem } from '@outpost/device-sdk';
 
 import type { IssueRegisteredDeviceOptions, RegisteredCertificate, RegisteredDevice, RegistryData as RegistryFile } from './ca-registry.js';
 
@@ -191,7 +191,7 @@ export class CaDir {
   }
 
   #write(path: string, data: string): Promise<void> {
-    return this.#fs === undefined ? writeAtomic(path, data) : writeAtomicVia(this.#fs, path, data);
+    return this.#fs === undefined ? writeAtomic(path, data) : writeDurable(this.#fs, path, data, 0o644);
   }
 
   /**

@@ -87,7 +87,22 @@ export function nodeCredentialFileSystem(): CredentialFileSystem {
   };
 }
 
-/** Crash-safe replace: a temporary file, fsync, rename, fsync of the directory. */
+/**
+ * Crash-safe replace through a {@link CredentialFileSystem}: a temporary file in the same
+ * directory, fsync, rename over `path`, fsync of the directory. After a power cut, `path` holds
+ * the old text or the new one, never a torn one.
+ *
+ * @example
+ * ```ts
+ * import { nodeCredentialFileSystem, writeDurable } from '@outpost/device-sdk';
+ * import { mkdtempSync, readFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const path = join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'a.pem');
+ * await writeDurable(nodeCredentialFileSystem(), path, 'text', 0o600);
+ * readFileSync(path, 'utf8'); // 'text'
+ * ```
+ */
 export async function writeDurable(fs: CredentialFileSystem, path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
   const fh = await fs.create(tmp, mode);
