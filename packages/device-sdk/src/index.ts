@@ -41,6 +41,6 @@ export type {
   QoS,
   SubscribeOptions,
 } from './client-types.js';
-export type { ConnectDeviceOptions, Pem, WillMessage } from './options.js';
+export type { ConnectDeviceOptions, Pem, TokenKey, WillMessage } from './options.js';
 export { reconnectDelay, DEFAULT_RECONNECT_POLICY } from './backoff.js';
 export type { ReconnectPolicy } from './backoff.js';
