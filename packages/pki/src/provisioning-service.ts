@@ -6,9 +6,9 @@
 
 import { randomBytes } from 'node:crypto';
 import type { CaDir, RegistryData } from './ca-dir.js';
-import { issueClientCertificate, loadCa, type CaCredentials, type LoadedCa } from './certificates.js';
+import { loadCa, type CaCredentials, type LoadedCa } from './certificates.js';
+import { checkCsrFast, fastSigner, issueFast, type FastSigner } from './fast-issue.js';
 import { assertOptions, describe, optionalBoolean, optionalInt } from './args.js';
-import { checkProvisioningCsr } from './provisioning-csr-check.js';
 import { REQUEST_FILTERS, decodePayload, encodePayload, parseRequestTopic, type PayloadFormat, type Rejection, type RequestTopic } from './provisioning-protocol.js';
 import { TokenBucket, checkRateLimit, type RateLimit } from './provisioning-rate.js';
 import { Refusal, certificateIdOf, pendingFor, recordIssued, recordRegistered } from './provisioning-state.js';
@@ -169,7 +169,10 @@ class Server {
   #crlWrite: Promise<void> = Promise.resolve();
   readonly #registerBuckets = new Map<string, TokenBucket>();
 
+  readonly fast: FastSigner;
+
   constructor(readonly c: Config, readonly credentials: CaCredentials, readonly signer: LoadedCa) {
+    this.fast = fastSigner(signer.node.toString(), signer.keyObject, signer.keyId, signer.chainPem);
     this.#createBucket = new TokenBucket(c.createLimit, c.now());
     this.#rotateBucket = new TokenBucket(c.rotateLimit, c.now());
   }
@@ -243,12 +246,11 @@ class Server {
   /** CreateCertificateFromCsr. */
   async create(body: Record<string, unknown>, t: number, ctx: { deviceId?: string }): Promise<Outcome> {
     if (!this.#createBucket.take(t)) throw throttled();
-    const csr = await checkProvisioningCsr(body['certificateSigningRequest']);
-    if (!csr.ok) throw new Refusal(400, 'InvalidCsr', csr.reason);
+    const csr = checkCsr(body['certificateSigningRequest']);
     const deviceId = (ctx.deviceId = csr.deviceId);
     if (!(await allowed(this.c.allow, { stage: 'create', deviceId }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
     // The CSR's signature was verified above: sign its public key.
-    const cert = await issueClientCertificate('startProvisioningService', { ca: this.credentials, publicKeyPem: csr.publicKeyPem, validityDays: this.c.validityDays, now: new Date(t) }, deviceId, this.signer);
+    const cert = issueFast(this.fast, { deviceId, spki: csr.spki, now: new Date(t), validityDays: this.c.validityDays });
     const token = randomBytes(32).toString('base64url');
     const replaced = await this.commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + this.c.tokenTtlMs, now: t, allowReprovision: this.c.allowReprovision }));
     if (replaced) await this.crlChanged(t); // the replaced pending certificate, revoked in the commit
@@ -268,10 +270,9 @@ class Server {
   /** Rotation: a CSR from the device whose CN the topic names (the ACL confines the topic to it). */
   async rotate(deviceId: string, body: Record<string, unknown>, t: number): Promise<Outcome> {
     if (!this.#rotateBucket.take(t)) throw throttled();
-    const csr = await checkProvisioningCsr(body['certificateSigningRequest']);
-    if (!csr.ok) throw new Refusal(400, 'InvalidCsr', csr.reason);
+    const csr = checkCsr(body['certificateSigningRequest']);
     if (csr.deviceId !== deviceId) throw new Refusal(403, 'NotAllowed', `the CSR is for "${csr.deviceId}", not for "${deviceId}", the device on this topic`);
-    const cert = await issueClientCertificate('startProvisioningService', { ca: this.credentials, publicKeyPem: csr.publicKeyPem, validityDays: this.c.validityDays, now: new Date(t) }, deviceId, this.signer);
+    const cert = issueFast(this.fast, { deviceId, spki: csr.spki, now: new Date(t), validityDays: this.c.validityDays });
     if (await this.commit((reg) => recordRotationIssued(reg, { cert, now: t }))) await this.crlChanged(t);
     const certificateId = certificateIdOf(cert);
     return { deviceId, certificateId, body: { certificateId, certificatePem: cert.chainPem } };
@@ -345,6 +346,17 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
       await Promise.allSettled([...server.inFlight]);
     },
   };
+}
+
+/** Longest CSR the service parses (PEM characters). An RSA-4096 CSR is about 1.7 KB. */
+const MAX_CSR_LENGTH = 8192;
+
+function checkCsr(value: unknown): { deviceId: string; spki: Buffer } {
+  if (typeof value !== 'string' || value.length === 0) throw new Refusal(400, 'InvalidCsr', 'certificateSigningRequest: expected a PEM string');
+  if (value.length > MAX_CSR_LENGTH) throw new Refusal(400, 'InvalidCsr', `certificateSigningRequest: longer than ${MAX_CSR_LENGTH} characters`);
+  const v = checkCsrFast(value);
+  if (!v.ok) throw new Refusal(400, 'InvalidCsr', v.reason);
+  return v;
 }
 
 function throttled(): Refusal {
