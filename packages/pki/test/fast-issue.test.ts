@@ -61,7 +61,7 @@ describe('checkCsrFast refusals', () => {
     const good = csr('/CN=ok-2');
     const b64 = good.split('\n').filter((l) => !l.startsWith('-----')).join('');
     const der = Buffer.from(b64, 'base64');
-    der[der.length - 5] ^= 1; // inside the signature
+    der[der.length - 5] = der[der.length - 5]! ^ 1; // inside the signature
     expect(checkCsrFast(`-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) });
     writeFileSync(key, createPrivateKeyPem('secp384r1'));
     expect(checkCsrFast(csr('/CN=p384'))).toMatchObject({ ok: false, reason: expect.stringMatching(/unsupported key/) });
