@@ -24,7 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('outpost pki provision-claim', () => {
   test('--help, and a claim certificate with its ACL lines and nothing else', async () => {
-    for (const p of [['pki', 'provision-claim'], ['provisioning-service']]) {
+    for (const p of [['pki', 'provision-claim'], ['provisioning-service'], ['pki', 'rotate']]) {
       const h = await cli(...p, '--help');
       expect(h.out).toMatch(/Usage:[\s\S]*Options:[\s\S]*Example:/);
     }
@@ -77,7 +77,17 @@ describe('outpost provisioning-service and pki revoke --sighup --evict', () => {
     };
     const d = await provision('sensor-7');
     await expect(provision('sensor-8')).rejects.toThrow(/403 NotAllowed/);
-    const device = await connectDevice({ url, cert: d.cert, key: d.key, ca: caPem, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    // outpost pki rotate, device side: not due for a new one-year certificate; --force rotates.
+    const rotate = (...extra: string[]) => cli('pki', 'rotate', '--cert', 'devices/sensor-7.pem', '--key', 'devices/sensor-7.key', '--ca', 'broker/ca.pem', '--url', url, '--json', ...extra);
+    expect(JSON.parse((await rotate()).out)).toMatchObject({ outcome: 'not-due', deviceId: 'sensor-7', certificateId: d.certificateId });
+    const rot = await rotate('--force');
+    expect(rot.err).toBe('');
+    expect(JSON.parse(rot.out)).toMatchObject({ outcome: 'rotated', deviceId: 'sensor-7' });
+    expect((JSON.parse(rot.out) as { certificateId: string }).certificateId).not.toBe(d.certificateId);
+    const rotated = { cert: readFileSync(join(dir, 'devices/sensor-7.pem'), 'utf8'), key: readFileSync(join(dir, 'devices/sensor-7.key'), 'utf8') };
+    expect(rotated.key).not.toBe(d.key);
+    expect((await rotate('--margin', 'x')).code).toBe(2);
+    const device = await connectDevice({ url, cert: rotated.cert, key: rotated.key, ca: caPem, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
     let offline = false;
     device.on('offline', () => (offline = true));
     process.emit('SIGTERM'); // stops the service (untilStopped)
@@ -88,6 +98,8 @@ describe('outpost provisioning-service and pki revoke --sighup --evict', () => {
       ['create-from-csr', 'accepted', 'sensor-7', null],
       ['register', 'accepted', 'sensor-7', null],
       ['create-from-csr', 'rejected', 'sensor-8', 'NotAllowed'],
+      ['rotate-csr', 'accepted', 'sensor-7', null],
+      ['rotate-confirm', 'accepted', 'sensor-7', null],
     ]);
     const rv = await cli('pki', 'revoke', '--ca', 'ca', '--device-id', 'sensor-7', '--sighup', String(broker.pid()), '--evict', url, '--broker-ca', 'broker/ca.pem', '--json');
     expect(rv.err).toBe('');

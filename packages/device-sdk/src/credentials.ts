@@ -1,6 +1,7 @@
 import { DeviceError } from './errors.js';
 import { checkDeviceCredentials } from './identity/verify.js';
 import type { ResolvedOptions } from './options.js';
+import { tokenKeyContext } from './transports/tls.js';
 
 /**
  * Checks the device's own credentials before a socket is opened and returns the client
@@ -22,5 +23,7 @@ export function checkClientCredentials(o: ResolvedOptions): string {
     ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
     now: new Date(o.now()),
   });
+  // A token key: load it now, so that an engine failure is this call's error, not a socket's.
+  if (typeof o.key !== 'string' && o.tls) tokenKeyContext(o.key, o.cert, o.ca);
   return identity.deviceId;
 }

@@ -20,7 +20,7 @@ export type DeviceErrorCode =
   | 'DEVICE_ALREADY_REGISTERED'
   | 'CA_NOT_FOUND'
   | 'CA_EXISTS'
-  /** The fleet provisioning service answered `/rejected` (its statusCode is the `reasonCode`). */
+  /** The fleet provisioning service answered `/rejected` to provisionByClaim or rotateCertificate (its statusCode is the `reasonCode`). */
   | 'PROVISIONING_REJECTED'
   // connection
   | 'TLS_HANDSHAKE_FAILED'

@@ -17,6 +17,10 @@ export { createDeviceCsr } from './identity/csr.js';
 export type { DeviceCsr } from './identity/csr.js';
 export { provisionByClaim } from './identity/provision.js';
 export type { ProvisionByClaimOptions, ProvisionedDevice } from './identity/provision.js';
+export { rotateCertificate, rotationDueAt, rotationTopics } from './identity/rotate.js';
+export type { RotateCertificateOptions, RotationResult } from './identity/rotate.js';
+export { nodeCredentialFileSystem, writeDurable } from './identity/credential-store.js';
+export type { CredentialFileSystem, CredentialWriteHandle, CredentialPair } from './identity/credential-store.js';
 
 // --- keep-alive planning ---
 export { planKeepAlive, compareKeepAlive, formatKeepAliveTable } from './keepalive.js';
@@ -37,6 +41,6 @@ export type {
   QoS,
   SubscribeOptions,
 } from './client-types.js';
-export type { ConnectDeviceOptions, Pem, WillMessage } from './options.js';
+export type { ConnectDeviceOptions, Pem, TokenKey, WillMessage } from './options.js';
 export { reconnectDelay, DEFAULT_RECONNECT_POLICY } from './backoff.js';
 export type { ReconnectPolicy } from './backoff.js';

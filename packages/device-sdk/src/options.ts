@@ -8,6 +8,22 @@ import { DeviceError } from './errors.js';
 /** PEM text, or its bytes. */
 export type Pem = string | Uint8Array;
 
+/**
+ * A private key held in a hardware token (PKCS#11, TPM) and used through an OpenSSL engine; the
+ * key never enters this process. Node's `tls.connect` takes it as `privateKeyEngine` /
+ * `privateKeyIdentifier`.
+ */
+export interface TokenKey {
+  /**
+   * The OpenSSL engine: with Node's bundled OpenSSL, the engine's **full path** (e.g. Debian's
+   * `/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so`); an engine id such as `'pkcs11'` is looked
+   * up in Node's own build-time engines directory and fails to load.
+   */
+  readonly engine: string;
+  /** The key's identifier for that engine, e.g. a PKCS#11 URI `pkcs11:token=…;object=…;type=private`. */
+  readonly id: string;
+}
+
 /** A last-will message the broker publishes if the device vanishes (MQTT 3.1.1 §3.1.2.5). */
 export interface WillMessage {
   readonly topic: string;
@@ -27,8 +43,12 @@ export interface ConnectDeviceOptions {
   readonly url: string;
   /** This device's own certificate (PEM). Required unless `insecure: true`. */
   readonly cert?: Pem;
-  /** The private key of `cert` (PEM). Required unless `insecure: true`. */
-  readonly key?: Pem;
+  /**
+   * The private key of `cert` (PEM), or a key in a token (`{ engine, id }`: then the credential
+   * checks run on the certificate alone, and the TLS handshake proves the key). Required unless
+   * `insecure: true`.
+   */
+  readonly key?: Pem | TokenKey;
   /** CA certificate(s) the broker's certificate must chain to (PEM). Required for `mqtts://`. */
   readonly ca?: Pem | readonly Pem[];
   /** MQTT client id. Defaults to the certificate's CN; if given, it must equal it. */
@@ -90,7 +110,7 @@ export interface ResolvedOptions {
   readonly host: string;
   readonly port: number;
   readonly cert: string | undefined;
-  readonly key: string | undefined;
+  readonly key: string | TokenKey | undefined;
   readonly ca: string[] | undefined;
   readonly clientId: string | undefined;
   readonly insecure: boolean;
@@ -113,6 +133,18 @@ export interface ResolvedOptions {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function isTokenKeyShape(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !Array.isArray(v);
+}
+
+function tokenKey(v: Record<string, unknown>): TokenKey {
+  for (const f of ['engine', 'id'] as const) {
+    if (typeof v[f] !== 'string') throw new TypeError(`connectDevice: key.${f}: expected a string, got ${describe(v[f])}`);
+    if (v[f] === '') throw new RangeError(`connectDevice: key.${f}: must not be empty`);
+  }
+  return { engine: v['engine'] as string, id: v['id'] as string };
+}
 
 function pem(field: string, v: unknown): string | undefined {
   if (v === undefined) return undefined;
@@ -168,7 +200,7 @@ export function resolveOptions(o: unknown): ResolvedOptions {
   if (host === '') throw new RangeError(`connectDevice: url: no host in "${opts['url']}"`);
 
   const cert = pem('cert', opts['cert']);
-  const key = pem('key', opts['key']);
+  const key = isTokenKeyShape(opts['key']) ? tokenKey(opts['key']) : pem('key', opts['key']);
   let ca: string[] | undefined;
   const caIn = opts['ca'];
   if (Array.isArray(caIn)) ca = caIn.map((c, i) => pem(`ca[${i}]`, c) as string);

@@ -56,4 +56,3 @@ export async function createAtomic(path: string, data: string, mode: number): Pr
     await unlink(tmp);
   }
 }
-

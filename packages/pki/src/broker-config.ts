@@ -310,6 +310,9 @@ export function brokerConfig(options: BrokerConfigOptions): BrokerConfig {
     '# AWS IoT-style jobs and file-delivery (stream) topics, confined to the device\'s own thing name.',
     'pattern readwrite $aws/things/%u/jobs/#',
     'pattern readwrite $aws/things/%u/streams/#',
+    '# Certificate rotation (outpost rotateCertificate): only the device whose CN is the level asks there,',
+    '# so the provisioning service knows who sent a CSR. %u (the CN), not %c: the client id is the CN only with bindClientId.',
+    'pattern readwrite $aws/certificates/rotate/%u/#',
     ...appNames.flatMap((name) => [
       '',
       `# Application "${name}": reads every device's telemetry and shadows.`,

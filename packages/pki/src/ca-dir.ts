@@ -11,89 +11,27 @@
 // Every write is atomic (temporary file, fsync, rename). One writer at a time: two processes
 // issuing from the same directory at once can lose a registry entry (no lock file yet).
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PkiError } from './errors.js';
 import { assertOptions, checkDeviceId, describe, optionalBoolean, requiredString } from './args.js';
-import {
-  createFleetCA,
-  issueDeviceCertificate,
-  type CreateFleetCAOptions,
-  type DeviceCertificate,
-} from './certificates.js';
+import { issueDeviceCertificate, type DeviceCertificate } from './certificates.js';
 import { issueServerCertificate, type IssueServerOptions, type ServerCertificate } from './server-cert.js';
-import { createAtomic, exists, syncDir, writeAtomic } from './atomic-files.js';
+import { exists, writeAtomic } from './atomic-files.js';
 import { createRevocationList } from './crl.js';
 import { spkiFromPem, sha256Colon } from './keys.js';
-import { parseDeviceIdentity } from '@outpost/device-sdk';
+import { parseDeviceIdentity, writeDurable, type CredentialFileSystem } from '@outpost/device-sdk';
 
 import type { IssueRegisteredDeviceOptions, RegisteredCertificate, RegisteredDevice, RegistryData as RegistryFile } from './ca-registry.js';
 
 export type { IssueRegisteredDeviceOptions, RegisteredCertificate, RegisteredDevice, RegistryData } from './ca-registry.js';
 
-const FILES = { cert: 'ca.pem', key: 'ca.key', registry: 'registry.json', crl: 'crl.pem', chain: 'chain.pem', root: 'root.pem' } as const;
+/** @internal The files of a CA directory. */
+export const FILES = { cert: 'ca.pem', key: 'ca.key', registry: 'registry.json', crl: 'crl.pem', chain: 'chain.pem', root: 'root.pem' } as const;
 
-function checkDir(fn: string, dir: unknown): string {
+/** @internal */
+export function checkDir(fn: string, dir: unknown): string {
   return resolve(requiredString(fn, 'dir', dir));
-}
-
-/**
- * Creates a fleet CA in `dir` (created if missing, mode 0700): `ca.pem`, `ca.key` (mode 0600),
- * an empty `registry.json` and an empty `crl.pem`. Refuses to overwrite an existing CA.
- *
- * @throws PkiError `CA_EXISTS` when `dir` already holds a CA; TypeError / RangeError for bad options.
- * @example
- * ```ts
- * import { initCaDir } from '@outpost/pki';
- * import { mkdtempSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * const dir = join(mkdtempSync(join(tmpdir(), 'outpost-example-')), 'ca');
- * const ca = await initCaDir(dir, { commonName: 'Acme Fleet CA' });
- * ca.certificatePath === join(dir, 'ca.pem'); // true
- * ```
- */
-export async function initCaDir(dir: string, options: CreateFleetCAOptions = {}): Promise<CaDir> {
-  const fn = 'initCaDir';
-  const root = checkDir(fn, dir);
-  assertOptions(fn, options);
-  await assertNoCa(fn, root);
-  const ca = await createFleetCA(options);
-  return writeCaDir(fn, root, ca, options.now instanceof Date ? options.now : undefined);
-}
-
-/** Internal: refuses a directory that already holds (part of) a CA. */
-export async function assertNoCa(fn: string, root: string): Promise<void> {
-  for (const f of [FILES.cert, FILES.key, FILES.registry]) {
-    if (await exists(join(root, f))) throw new PkiError('CA_EXISTS', `${fn}: ${join(root, f)} exists; refusing to overwrite a CA (use another directory)`);
-  }
-}
-
-/** Internal: writes a new CA's files (the key first, never over an existing one) and opens it. */
-export async function writeCaDir(
-  fn: string,
-  root: string,
-  ca: { readonly certificatePem: string; readonly privateKeyPem: string; readonly chainPem?: string; readonly rootPem?: string },
-  now: Date | undefined,
-): Promise<CaDir> {
-  await mkdir(root, { recursive: true, mode: 0o700 });
-  try {
-    await createAtomic(join(root, FILES.key), ca.privateKeyPem, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new PkiError('CA_EXISTS', `${fn}: ${join(root, FILES.key)} exists; refusing to overwrite a CA`);
-    throw err;
-  }
-  await createAtomic(join(root, FILES.cert), ca.certificatePem, 0o644);
-  if (ca.chainPem !== undefined && ca.rootPem !== undefined) {
-    await createAtomic(join(root, FILES.chain), ca.chainPem, 0o644);
-    await createAtomic(join(root, FILES.root), ca.rootPem, 0o644);
-  }
-  const registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
-  const crl = await createRevocationList({ ca, revoked: [], crlNumber: 1, ...(now === undefined ? {} : { now }) });
-  await writeAtomic(join(root, FILES.crl), crl);
-  await createAtomic(join(root, FILES.registry), JSON.stringify(registry, null, 2) + '\n', 0o644);
-  await syncDir(root);
-  return new CaDir(root, ca.certificatePem, ca.chainPem ?? '', ca.rootPem ?? ca.certificatePem);
 }
 
 /**
@@ -112,22 +50,29 @@ export async function writeCaDir(
  * ca.devices(); // []
  * ```
  */
-export async function openCaDir(dir: string): Promise<CaDir> {
+export async function openCaDir(dir: string, options: OpenCaDirOptions = {}): Promise<CaDir> {
   const fn = 'openCaDir';
   const root = checkDir(fn, dir);
-  let pem: string;
-  try {
-    pem = await readFile(join(root, FILES.cert), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PkiError('CA_NOT_FOUND', `${fn}: no CA in ${root} (expected ${FILES.cert}; create one with initCaDir or \`outpost pki init-ca\`)`);
-    throw err;
-  }
-  const optional = async (name: string): Promise<string | undefined> => ((await exists(join(root, name))) ? readFile(join(root, name), 'utf8') : undefined);
-  const chain = await optional(FILES.chain);
-  const rootPem = await optional(FILES.root);
-  const ca = new CaDir(root, pem, chain ?? '', rootPem ?? pem);
+  assertOptions(fn, options);
+  const fs = (options as OpenCaDirOptions).fs;
+  if (fs !== undefined && (typeof fs !== 'object' || fs === null || typeof fs.readFile !== 'function')) throw new TypeError(`${fn}: fs: expected a CredentialFileSystem, got ${describe(fs)}`);
+  const read = async (name: string): Promise<string | undefined> => {
+    if (fs !== undefined) return fs.readFile(join(root, name));
+    return (await exists(join(root, name))) ? readFile(join(root, name), 'utf8') : undefined;
+  };
+  const pem = await read(FILES.cert);
+  if (pem === undefined) throw new PkiError('CA_NOT_FOUND', `${fn}: no CA in ${root} (expected ${FILES.cert}; create one with initCaDir or \`outpost pki init-ca\`)`);
+  const chain = await read(FILES.chain);
+  const rootPem = await read(FILES.root);
+  const ca = new CaDir(root, pem, chain ?? '', rootPem ?? pem, fs);
   await ca.reload();
   return ca;
+}
+
+/** Options of {@link openCaDir}. */
+export interface OpenCaDirOptions {
+  /** The file operations for the registry and CRL (a power-cut test's). Default `node:fs`. */
+  readonly fs?: CredentialFileSystem;
 }
 
 /**
@@ -154,9 +99,11 @@ export class CaDir {
   /** The root CA certificate: what brokers (`cafile`) and devices (`ca`) trust. `certificatePem` for a root. */
   readonly rootPem: string;
   #registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
+  readonly #fs: CredentialFileSystem | undefined;
 
   /** @internal Use {@link initCaDir} or {@link openCaDir}. */
-  constructor(dir: string, certificatePem: string, chainPem = '', rootPem = certificatePem) {
+  constructor(dir: string, certificatePem: string, chainPem = '', rootPem = certificatePem, fs?: CredentialFileSystem) {
+    this.#fs = fs;
     this.dir = dir;
     this.certificatePem = certificatePem;
     this.chainPem = chainPem;
@@ -178,13 +125,8 @@ export class CaDir {
 
   /** Re-reads `registry.json` (after another process issued). */
   async reload(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, FILES.registry), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new PkiError('CA_NOT_FOUND', `openCaDir: ${this.dir} has ${FILES.cert} but no ${FILES.registry}`);
-      throw err;
-    }
+    const text = await this.#read(join(this.dir, FILES.registry));
+    if (text === undefined) throw new PkiError('CA_NOT_FOUND', `openCaDir: ${this.dir} has ${FILES.cert} but no ${FILES.registry}`);
     const parsed = JSON.parse(text) as RegistryFile;
     if (parsed.version !== 1 || typeof parsed.devices !== 'object' || typeof parsed.keys !== 'object') {
       throw new PkiError('CA_NOT_FOUND', `openCaDir: ${join(this.dir, FILES.registry)} is not an Outpost registry (version 1)`);
@@ -207,7 +149,8 @@ export class CaDir {
 
   /** @internal The signing credentials (reads the key). */
   async credentials(): Promise<{ certificatePem: string; privateKeyPem: string; chainPem: string }> {
-    const privateKeyPem = await readFile(this.keyPath, 'utf8');
+    const privateKeyPem = await this.#read(this.keyPath);
+    if (privateKeyPem === undefined) throw new PkiError('CA_NOT_FOUND', `CaDir: ${this.keyPath} is missing`);
     return { certificatePem: this.certificatePem, privateKeyPem, chainPem: this.chainPem };
   }
 
@@ -234,7 +177,21 @@ export class CaDir {
   }
 
   async #save(): Promise<void> {
-    await writeAtomic(join(this.dir, FILES.registry), JSON.stringify(this.#registry, null, 2) + '\n');
+    await this.#write(join(this.dir, FILES.registry), JSON.stringify(this.#registry, null, 2) + '\n');
+  }
+
+  async #read(path: string): Promise<string | undefined> {
+    if (this.#fs !== undefined) return this.#fs.readFile(path);
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  #write(path: string, data: string): Promise<void> {
+    return this.#fs === undefined ? writeAtomic(path, data) : writeDurable(this.#fs, path, data, 0o644);
   }
 
   /**
@@ -372,7 +329,7 @@ export class CaDir {
       [d.current, ...d.previous].filter((c) => c.revokedAt !== undefined).map((c) => ({ serialNumber: c.serialNumber, revokedAt: new Date(c.revokedAt!) })),
     );
     const crl = await createRevocationList({ ca: await this.credentials(), revoked, crlNumber: this.#registry.crlNumber, ...(now === undefined ? {} : { now }) });
-    await writeAtomic(this.crlPath, crl);
+    await this.#write(this.crlPath, crl);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Fleet CA and certificate issuance (RFC 5280 profiles), built with @peculiar/x509 over
 // node:crypto's WebCrypto. Pure: nothing here touches files; see ca-dir.ts for the store.
 
-import { X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
 import { loadX509 } from './x509-loader.js';
 import { PkiError } from './errors.js';
@@ -213,6 +213,8 @@ export interface LoadedCa {
   readonly cert: X509.X509Certificate;
   readonly node: NodeX509Certificate;
   readonly signingKey: CryptoKey;
+  /** The same key for node:crypto (the provisioning service's fast path). */
+  readonly keyObject: KeyObject;
   readonly signingAlgorithm: SigningAlgorithm;
   readonly keyId: string;
   /** What to append to an issued certificate to make its bundle ('' for a root). */
@@ -249,7 +251,7 @@ export async function loadCa(fn: string, value: unknown): Promise<LoadedCa> {
   const keyId = ski?.keyId ?? (await x509.SubjectKeyIdentifierExtension.create(new Uint8Array(node.publicKey.export({ type: 'spki', format: 'der' })), false, crypto)).keyId;
   const rawChain = o['chainPem'];
   const chain = rawChain === undefined || rawChain === '' || (rawChain instanceof Uint8Array && rawChain.byteLength === 0) ? '' : pemText(fn, 'ca.chainPem', rawChain);
-  return { cert, node, signingKey: imported.key, signingAlgorithm: imported.signingAlgorithm, keyId, chainPem: chain.endsWith('\n') || chain === '' ? chain : chain + '\n' };
+  return { cert, node, signingKey: imported.key, keyObject: imported.object, signingAlgorithm: imported.signingAlgorithm, keyId, chainPem: chain.endsWith('\n') || chain === '' ? chain : chain + '\n' };
 }
 
 /** Internal (used by intermediate.ts): the validity window of a certificate `ca` issues. */

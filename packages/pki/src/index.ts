@@ -18,7 +18,9 @@ export { issueServerCertificate } from './server-cert.js';
 export type { IssueServerOptions, ServerCertificate } from './server-cert.js';
 
 // --- CA directory and registry, revocation ---
-export { initCaDir, openCaDir, CaDir } from './ca-dir.js';
+export { openCaDir, CaDir } from './ca-dir.js';
+export { initCaDir } from './ca-dir-init.js';
+export type { OpenCaDirOptions } from './ca-dir.js';
 export type { RegisteredCertificate, RegisteredDevice, IssueRegisteredDeviceOptions } from './ca-dir.js';
 export { createRevocationList } from './crl.js';
 export type { RevokedCertificate, CreateRevocationListOptions } from './crl.js';

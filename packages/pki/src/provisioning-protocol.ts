@@ -12,13 +12,17 @@ export const REQUEST_FILTERS: readonly string[] = [
   '$aws/certificates/create/+',
   '$aws/certificates/create-from-csr/+',
   '$aws/provisioning-templates/+/provision/+',
+  // Rotation (an Outpost extension): per-device topics, confined by the ACL to the device whose CN is the level.
+  '$aws/certificates/rotate/+/create-from-csr/+',
+  '$aws/certificates/rotate/+/confirm/+',
 ];
 
 /** A parsed request topic. */
 export type RequestTopic =
   | { readonly op: 'create-keys'; readonly format: PayloadFormat }
   | { readonly op: 'create-from-csr'; readonly format: PayloadFormat }
-  | { readonly op: 'register'; readonly template: string; readonly format: PayloadFormat };
+  | { readonly op: 'register'; readonly template: string; readonly format: PayloadFormat }
+  | { readonly op: 'rotate-csr' | 'rotate-confirm'; readonly deviceId: string; readonly format: PayloadFormat };
 
 /** Which request a topic is, or `undefined` (answers, other topics). */
 export function parseRequestTopic(topic: string): RequestTopic | undefined {
@@ -28,6 +32,10 @@ export function parseRequestTopic(topic: string): RequestTopic | undefined {
   if (l.length === 4 && l[0] === '$aws' && l[1] === 'certificates') {
     if (l[2] === 'create') return { op: 'create-keys', format };
     if (l[2] === 'create-from-csr') return { op: 'create-from-csr', format };
+  }
+  if (l.length === 6 && l[0] === '$aws' && l[1] === 'certificates' && l[2] === 'rotate' && l[3] !== '') {
+    if (l[4] === 'create-from-csr') return { op: 'rotate-csr', deviceId: l[3]!, format };
+    if (l[4] === 'confirm') return { op: 'rotate-confirm', deviceId: l[3]!, format };
   }
   if (l.length === 5 && l[0] === '$aws' && l[1] === 'provisioning-templates' && l[3] === 'provision' && l[2] !== '') {
     return { op: 'register', template: l[2]!, format };

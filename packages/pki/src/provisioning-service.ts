@@ -6,12 +6,13 @@
 
 import { randomBytes } from 'node:crypto';
 import type { CaDir, RegistryData } from './ca-dir.js';
-import { issueClientCertificate, loadCa, type CaCredentials, type LoadedCa } from './certificates.js';
+import { loadCa, type CaCredentials, type LoadedCa } from './certificates.js';
+import { checkCsrFast, fastSigner, issueFast, type FastSigner } from './fast-issue.js';
 import { assertOptions, describe, optionalBoolean, optionalInt } from './args.js';
-import { checkProvisioningCsr } from './provisioning-csr-check.js';
 import { REQUEST_FILTERS, decodePayload, encodePayload, parseRequestTopic, type PayloadFormat, type Rejection, type RequestTopic } from './provisioning-protocol.js';
 import { TokenBucket, checkRateLimit, type RateLimit } from './provisioning-rate.js';
 import { Refusal, certificateIdOf, pendingFor, recordIssued, recordRegistered } from './provisioning-state.js';
+import { recordRotationConfirmed, recordRotationIssued } from './provisioning-rotation.js';
 
 /** What the service needs of an MQTT client: MQTT.js 5's callback API (`mqtt.connect(…)`). */
 export interface ProvisioningMqttClient {
@@ -45,7 +46,7 @@ export type PreProvisioningHook = readonly string[] | ((request: PreProvisioning
 export interface ProvisioningEvent {
   /** Epoch ms, from the service's clock. */
   readonly time: number;
-  readonly op: 'create-keys' | 'create-from-csr' | 'register' | 'invalid';
+  readonly op: 'create-keys' | 'create-from-csr' | 'register' | 'rotate-csr' | 'rotate-confirm' | 'invalid';
   readonly outcome: 'accepted' | 'rejected';
   readonly deviceId?: string;
   readonly certificateId?: string;
@@ -75,6 +76,10 @@ export interface ProvisioningServiceOptions {
   readonly createRateLimit?: RateLimit;
   /** RegisterThing requests per template (a claim's ACL names its templates). Default 100/s, burst 200. */
   readonly registerRateLimit?: RateLimit;
+  /** Rotation requests (`$aws/certificates/rotate/<id>/…`), all devices together. Default 100/s, burst 200. */
+  readonly rotateRateLimit?: RateLimit;
+  /** Revoke a device's old certificate when it confirms its rotated one. Default `true`. */
+  readonly revokeRotated?: boolean;
   /** Most requests per registry write (group commit). Default 256. */
   readonly maxBatch?: number;
   /** Milliseconds since the epoch. Default `Date.now`. */
@@ -119,6 +124,8 @@ interface Config {
   readonly onCrlChanged: () => void;
   readonly createLimit: RateLimit;
   readonly registerLimit: RateLimit;
+  readonly rotateLimit: RateLimit;
+  readonly revokeRotated: boolean;
 }
 
 /** What an accepted request answers and logs. */
@@ -147,6 +154,8 @@ function checkConfig(fn: string, options: ProvisioningServiceOptions): Config {
     onCrlChanged: options.onCrlChanged ?? (() => undefined),
     createLimit: checkRateLimit(fn, 'createRateLimit', options.createRateLimit, { ratePerSecond: 100, burst: 200 }),
     registerLimit: checkRateLimit(fn, 'registerRateLimit', options.registerRateLimit, { ratePerSecond: 100, burst: 200 }),
+    rotateLimit: checkRateLimit(fn, 'rotateRateLimit', options.rotateRateLimit, { ratePerSecond: 100, burst: 200 }),
+    revokeRotated: optionalBoolean(fn, 'revokeRotated', options.revokeRotated) ?? true,
   };
 }
 
@@ -156,10 +165,16 @@ class Server {
   readonly #queue: Op[] = [];
   #draining: Promise<void> | undefined;
   readonly #createBucket: TokenBucket;
+  readonly #rotateBucket: TokenBucket;
+  #crlWrite: Promise<void> = Promise.resolve();
   readonly #registerBuckets = new Map<string, TokenBucket>();
 
+  readonly fast: FastSigner;
+
   constructor(readonly c: Config, readonly credentials: CaCredentials, readonly signer: LoadedCa) {
+    this.fast = fastSigner(signer.node.toString(), signer.keyObject, signer.keyId, signer.chainPem);
     this.#createBucket = new TokenBucket(c.createLimit, c.now());
+    this.#rotateBucket = new TokenBucket(c.rotateLimit, c.now());
   }
 
   /** Group commit: every op queued while a write is in progress goes into the next write. */
@@ -205,13 +220,16 @@ class Server {
     const token = body?.['clientToken'];
     const echo = typeof token === 'string' && token.length <= 64 ? { clientToken: token } : {};
     const template = req.op === 'register' ? { template: req.template } : {};
-    const ctx: { deviceId?: string } = {};
+    const ctx: { deviceId?: string } = req.op === 'rotate-csr' || req.op === 'rotate-confirm' ? { deviceId: req.deviceId } : {};
     try {
       if (body === undefined) throw new Refusal(400, 'InvalidPayload', `the payload is not a ${req.format.toUpperCase()} object`);
       if (req.op === 'create-keys') {
         throw new Refusal(400, 'CreateKeysAndCertificateNotSupported', 'send a CSR to create-from-csr: the private key stays on the device (on a shared broker topic a generated key would reach every claim)');
       }
-      const out = req.op === 'create-from-csr' ? await this.create(body, t, ctx) : await this.register(req.template, body, t, ctx);
+      const out = req.op === 'create-from-csr' ? await this.create(body, t, ctx)
+        : req.op === 'register' ? await this.register(req.template, body, t, ctx)
+          : req.op === 'rotate-csr' ? await this.rotate(req.deviceId, body, t)
+            : await this.confirmRotation(req.deviceId, body, t);
       await this.answer(`${topic}/accepted`, req.format, { ...out.body, ...echo });
       this.stats.accepted++;
       this.c.log({ time: t, op: req.op, outcome: 'accepted', deviceId: out.deviceId, certificateId: out.certificateId, ...template });
@@ -228,20 +246,45 @@ class Server {
   /** CreateCertificateFromCsr. */
   async create(body: Record<string, unknown>, t: number, ctx: { deviceId?: string }): Promise<Outcome> {
     if (!this.#createBucket.take(t)) throw throttled();
-    const csr = await checkProvisioningCsr(body['certificateSigningRequest']);
-    if (!csr.ok) throw new Refusal(400, 'InvalidCsr', csr.reason);
+    const csr = checkCsr(body['certificateSigningRequest']);
     const deviceId = (ctx.deviceId = csr.deviceId);
     if (!(await allowed(this.c.allow, { stage: 'create', deviceId }))) throw new Refusal(403, 'NotAllowed', `device "${deviceId}" is not allowed by the pre-provisioning hook`);
     // The CSR's signature was verified above: sign its public key.
-    const cert = await issueClientCertificate('startProvisioningService', { ca: this.credentials, publicKeyPem: csr.publicKeyPem, validityDays: this.c.validityDays, now: new Date(t) }, deviceId, this.signer);
+    const cert = issueFast(this.fast, { deviceId, spki: csr.spki, now: new Date(t), validityDays: this.c.validityDays });
     const token = randomBytes(32).toString('base64url');
     const replaced = await this.commit((reg) => recordIssued(reg, { cert, token, expiresAt: t + this.c.tokenTtlMs, now: t, allowReprovision: this.c.allowReprovision }));
-    if (replaced) {
-      await this.c.ca.writeCrl(new Date(t)); // the replaced pending certificate, revoked in the commit
-      this.c.onCrlChanged();
-    }
+    if (replaced) await this.crlChanged(t); // the replaced pending certificate, revoked in the commit
     const certificateId = certificateIdOf(cert);
     return { deviceId, certificateId, body: { certificateId, certificatePem: cert.chainPem, certificateOwnershipToken: token } };
+  }
+
+  /** The CRL changed in a commit: rewrite crl.pem, tell the broker. */
+  async crlChanged(t: number): Promise<void> {
+    // One CRL write at a time, each from the registry as it is then: the last one written is the newest.
+    const w = this.#crlWrite.then(() => this.c.ca.writeCrl(new Date(t)));
+    this.#crlWrite = w.catch(() => undefined);
+    await w;
+    this.c.onCrlChanged();
+  }
+
+  /** Rotation: a CSR from the device whose CN the topic names (the ACL confines the topic to it). */
+  async rotate(deviceId: string, body: Record<string, unknown>, t: number): Promise<Outcome> {
+    if (!this.#rotateBucket.take(t)) throw throttled();
+    const csr = checkCsr(body['certificateSigningRequest']);
+    if (csr.deviceId !== deviceId) throw new Refusal(403, 'NotAllowed', `the CSR is for "${csr.deviceId}", not for "${deviceId}", the device on this topic`);
+    const cert = issueFast(this.fast, { deviceId, spki: csr.spki, now: new Date(t), validityDays: this.c.validityDays });
+    if (await this.commit((reg) => recordRotationIssued(reg, { cert, now: t }))) await this.crlChanged(t);
+    const certificateId = certificateIdOf(cert);
+    return { deviceId, certificateId, body: { certificateId, certificatePem: cert.chainPem } };
+  }
+
+  /** Rotation confirmed from a connection made with the new certificate. */
+  async confirmRotation(deviceId: string, body: Record<string, unknown>, t: number): Promise<Outcome> {
+    const certificateId = body['certificateId'];
+    if (typeof certificateId !== 'string' || !/^[0-9a-f]{64}$/.test(certificateId)) throw new Refusal(400, 'InvalidPayload', 'certificateId: expected 64 hex digits');
+    const { revoked } = await this.commit((reg) => recordRotationConfirmed(reg, { deviceId, certificateId, now: t, revokeOld: this.c.revokeRotated }));
+    if (revoked.length > 0) await this.crlChanged(t);
+    return { deviceId, certificateId, body: { certificateId, revokedSerialNumbers: revoked } };
   }
 
   /** RegisterThing. */
@@ -283,6 +326,9 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
   const c = checkConfig(fn, options);
   const credentials = await c.ca.credentials();
   const server = new Server(c, credentials, await loadCa(fn, credentials)); // the CA key imported once
+  // A power cut between a registry commit that revoked something and its CRL write leaves crl.pem
+  // behind the registry (that request was never answered): rewrite it from the registry first.
+  await server.crlChanged(c.now());
   const onMessage = (topic: string, payload: Buffer): void => {
     const req = parseRequestTopic(topic);
     if (req === undefined) return; // our own answers, and anything else on the connection
@@ -300,6 +346,17 @@ export async function startProvisioningService(options: ProvisioningServiceOptio
       await Promise.allSettled([...server.inFlight]);
     },
   };
+}
+
+/** Longest CSR the service parses (PEM characters). An RSA-4096 CSR is about 1.7 KB. */
+const MAX_CSR_LENGTH = 8192;
+
+function checkCsr(value: unknown): { deviceId: string; spki: Buffer } {
+  if (typeof value !== 'string' || value.length === 0) throw new Refusal(400, 'InvalidCsr', 'certificateSigningRequest: expected a PEM string');
+  if (value.length > MAX_CSR_LENGTH) throw new Refusal(400, 'InvalidCsr', `certificateSigningRequest: longer than ${MAX_CSR_LENGTH} characters`);
+  const v = checkCsrFast(value);
+  if (!v.ok) throw new Refusal(400, 'InvalidCsr', v.reason);
+  return v;
 }
 
 function throttled(): Refusal {

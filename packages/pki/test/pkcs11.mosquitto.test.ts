@@ -11,10 +11,10 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { requireBinary, startMosquitto, tempDir, type Mosquitto } from '@outpost/test-peers';
-import { brokerConfig, initCaDir, type CaDir } from '@outpost/pki';
+import { DeviceError, connectDevice } from '@outpost/device-sdk';
+import { brokerConfig, createFleetCA, initCaDir, issueDeviceCertificate, type CaDir } from '@outpost/pki';
 
 const ENGINE = '/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so';
 const MODULE = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so'].find((p) => existsSync(p));
@@ -67,12 +67,40 @@ test('key generated in the token, CSR signed by it, certificate from the CA, mTL
   // 3. The fleet CA issues from it (the CSR's signature is checked: it proves possession of the token key).
   const cert = await ca.issueDevice({ deviceId: 'hsm-dev-1', csrPem: readFileSync(join(tmp.path, 'hsm.csr'), 'utf8') });
   expect(cert.privateKeyPem).toBeUndefined();
-  // 4. Mutual TLS to Mosquitto from Node, the private key operation done by the token.
-  const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.port}`, {
-    ca: ca.certificatePem, cert: cert.chainPem, privateKeyEngine: ENGINE, privateKeyIdentifier: KEY_URI,
-    protocolVersion: 5, clientId: 'hsm-dev-1', reconnectPeriod: 0, rejectUnauthorized: true,
-  } as mqtt.IClientOptions);
-  await c.publishAsync('devices/hsm-dev-1/telemetry', 'from the token', { qos: 1 });
-  await c.endAsync();
+  // 4. Mutual TLS to Mosquitto from Node, the private key operation done by the token:
+  // connectDevice({ key: { engine, id } }) hands tls.connect privateKeyEngine / privateKeyIdentifier.
+  const url = `mqtts://127.0.0.1:${broker.port}`;
+  const c = await connectDevice({ url, cert: cert.chainPem, key: { engine: ENGINE, id: KEY_URI }, ca: ca.certificatePem });
+  await c.publish('devices/hsm-dev-1/telemetry', 'from the token', { qos: 1 });
+  await c.close();
   expect(broker.log()).toMatch(/New client connected from 127\.0\.0\.1:\d+ as hsm-dev-1 \(p5, c1, k60, u'hsm-dev-1'\)/);
+  tokenCert = cert.chainPem;
+});
+
+let tokenCert: string | undefined;
+
+test('connectDevice with the key in the token ({ engine, id }): the checks run on the certificate, the handshake proves the key', async () => {
+  expect(tokenCert).toBeDefined(); // from the test above (same token)
+  const url = `mqtts://127.0.0.1:${broker.port}`;
+  const key = { engine: ENGINE, id: KEY_URI };
+  // Again, and through a reconnect: the engine context is made once per process (libp11 under
+  // Node 20 fails a second load of the engine with "engine routines::init failed").
+  const c = await connectDevice({ url, cert: tokenCert!, key, ca: ca.certificatePem, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+  await c.publish('devices/hsm-dev-1/telemetry', 'connectDevice, key in the token', { qos: 1 });
+  let offline = 0;
+  c.on('offline', () => offline++);
+  await broker.stop();
+  await broker.start();
+  await new Promise<void>((r) => { const check = (): void => void (offline > 0 && c.connected ? r() : setTimeout(check, 50)); check(); });
+  await c.publish('devices/hsm-dev-1/telemetry', 'after the reconnect', { qos: 1 });
+  await c.close();
+  // The certificate checks still run before any socket: a certificate from another CA is refused.
+  const other = await createFleetCA({ commonName: 'Other CA' });
+  const stranger = await issueDeviceCertificate({ ca: other, deviceId: 'hsm-dev-1' });
+  const untrusted = await connectDevice({ url, cert: stranger.certificatePem, key, ca: ca.certificatePem, reconnect: false }).then(() => undefined, (e: unknown) => e);
+  expect(untrusted).toBeInstanceOf(DeviceError);
+  expect((untrusted as DeviceError).code).toBe('CERT_UNTRUSTED');
+  // (A certificate whose key is not the token's would need a second engine context: see above.)
+  // A key without engine or id is a TypeError.
+  await expect(connectDevice({ url, cert: tokenCert!, key: { engine: ENGINE } as never, ca: ca.certificatePem })).rejects.toThrow(TypeError);
 });

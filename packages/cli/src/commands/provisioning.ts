@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
+import { rotateCertificate } from '@outpost/device-sdk';
 import { claimAcl, issueClaimCertificate, issueEvictionCertificate, openCaDir, startProvisioningService, type CaDir } from '@outpost/pki';
 import { CliError, defineCommand, emit, requireString, stringList, untilStopped, type Command, type Io } from '../command.js';
 import { readCapped, writeNew } from '../files.js';
@@ -69,7 +70,9 @@ in the factory image; add the lines to the broker's ACL (or pass claims to broke
     about: `Runs the fleet provisioning service (AWS IoT fleet provisioning by claim: CreateCertificateFromCsr
 and RegisterThing) on the broker, holding the CA in --ca. Every request is logged, one line each
 (JSON lines with --json). Runs until SIGINT or SIGTERM. The service's identity is a services entry
-in the broker ACL with $aws/certificates/# and $aws/provisioning-templates/#.`,
+in the broker ACL with $aws/certificates/# and $aws/provisioning-templates/#.
+It also serves certificate rotation (outpost pki rotate) on $aws/certificates/rotate/<id>/…:
+a device's old certificate is revoked when it confirms the new one (--sighup PID reloads the CRL).`,
     flags: {
       ca: { type: 'string', arg: 'DIR', required: true, help: "the CA directory (its registry also keeps the service's state)" },
       broker: { type: 'string', arg: 'URL', required: true, help: 'mqtts://host:port' },
@@ -80,6 +83,7 @@ in the broker ACL with $aws/certificates/# and $aws/provisioning-templates/#.`,
       allow: { type: 'string', arg: 'FILE', required: true, help: 'the pre-provisioning allow-list: device ids (serial numbers), one per line' },
       'allow-reprovision': { type: 'boolean', help: 'issue again for an id that already has a certificate' },
       'token-ttl': { type: 'string', arg: 'MS', help: 'how long an ownership token waits for RegisterThing (default 300000)' },
+      'keep-rotated': { type: 'boolean', help: "do not revoke a device's old certificate when it confirms a rotated one" },
       sighup: { type: 'string', arg: 'PID', help: 'send the broker SIGHUP whenever the CRL changes' },
       duration: { type: 'string', arg: 'MS', help: 'stop after this long (for scripts and tests)' },
     },
@@ -100,7 +104,7 @@ in the broker ACL with $aws/certificates/# and $aws/provisioning-templates/#.`,
       const line = (obj: object, human: string): void => io.stdout((values.json ? JSON.stringify(obj) : human) + '\n');
       try {
         const service = await startProvisioningService({
-          client, ca, allow, allowReprovision: values['allow-reprovision'] === true,
+          client, ca, allow, allowReprovision: values['allow-reprovision'] === true, revokeRotated: values['keep-rotated'] !== true,
           templates: Object.fromEntries(templates.map((t) => [t, {}])),
           ...(ttl === undefined ? {} : { tokenTtlMs: ttl }),
           ...(pid === undefined ? {} : { onCrlChanged: () => process.kill(pid, 'SIGHUP') }),
@@ -115,6 +119,43 @@ in the broker ACL with $aws/certificates/# and $aws/provisioning-templates/#.`,
       } finally {
         await client.endAsync();
       }
+    },
+  }),
+  defineCommand({
+    path: ['pki', 'rotate'],
+    summary: "rotate this device's certificate before it expires (device side)",
+    about: `Run on the device. When the certificate in --cert has less than --margin days left (default 30,
+at most a third of its lifetime), makes a new key, sends a CSR over an mTLS connection made with
+the current certificate to the provisioning service ($aws/certificates/rotate/<id>/create-from-csr),
+stores the new pair beside the old one (<cert>.next.pem, <key>.next.key), connects with it and
+confirms, then replaces --cert and --key. A power cut or a broker outage at any step leaves a
+working pair; run it again to finish. The device id is the certificate's CN. Exit 0 also when
+nothing was due (see "outcome").`,
+    flags: {
+      cert: { type: 'string', arg: 'FILE', required: true, help: "the device's certificate bundle (replaced on success)" },
+      key: { type: 'string', arg: 'FILE', required: true, help: 'its private key (replaced on success, mode 0600)' },
+      ca: { type: 'string', arg: 'FILE', required: true, help: "the CA the broker's certificate chains to" },
+      url: { type: 'string', arg: 'URL', required: true, help: 'the broker, mqtts://host:port' },
+      margin: { type: 'string', arg: 'DAYS', help: 'rotate when fewer days are left (default 30, capped at a third of the lifetime)' },
+      force: { type: 'boolean', help: 'rotate now, whatever the margin' },
+      timeout: { type: 'string', arg: 'MS', help: 'each connection and exchange (default 30000)' },
+    },
+    example: 'outpost pki rotate --cert /etc/outpost/sensor-0001.pem --key /etc/outpost/sensor-0001.key --ca /etc/outpost/ca.pem \\\n  --url mqtts://broker.example.com:8883 --json',
+    async run({ values }, io) {
+      const url = requireString(values['url'], 'url');
+      if (!/^mqtts:\/\//.test(url)) throw new CliError('USAGE', `--url: expected mqtts://host:port, got "${url}"`, 2);
+      const margin = values['margin'] === undefined ? undefined : Number(requireString(values['margin'], 'margin'));
+      if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0 && margin <= 36_500)) throw new CliError('USAGE', `--margin: expected days from 0 to 36500, got "${String(values['margin'])}"`, 2);
+      const timeoutMs = ms(values['timeout'], 'timeout');
+      const r = await rotateCertificate({
+        url, ca: await text(io, values['ca'], 'ca'), certPath: resolve(io.cwd, requireString(values['cert'], 'cert')), keyPath: resolve(io.cwd, requireString(values['key'], 'key')),
+        force: values['force'] === true, ...(margin === undefined ? {} : { marginDays: margin }), ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+      const result = { outcome: r.outcome, deviceId: r.deviceId, certificate: r.certPath, key: r.keyPath, certificateId: r.certificateId, notAfter: r.notAfter.toISOString(), rotateAt: r.rotateAt.toISOString() };
+      emit(io, values.json, result, r.outcome === 'rotated'
+        ? `Rotated "${r.deviceId}": new certificate ${r.certificateId.slice(0, 16)}… valid until ${result.notAfter}\n  certificate  ${r.certPath}\n  private key  ${r.keyPath} (mode 0600)`
+        : `Not due: "${r.deviceId}"'s certificate is valid until ${result.notAfter}; rotation is due from ${result.rotateAt}.`);
+      return 0;
     },
   }),
 ];

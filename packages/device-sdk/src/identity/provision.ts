@@ -4,14 +4,12 @@
 // atomically, and hand them back for connectDevice.
 
 import { randomBytes, X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { DeviceError } from '../errors.js';
 import type { Pem } from '../options.js';
 import { assertOptions, describe, deviceIdProblem, pemText } from './args.js';
 import { createDeviceCsr } from './csr.js';
+import { CredentialStore, nodeCredentialFileSystem, type CredentialFileSystem } from './credential-store.js';
 
 /** Options of {@link provisionByClaim}. */
 export interface ProvisionByClaimOptions {
@@ -31,6 +29,8 @@ export interface ProvisionByClaimOptions {
   readonly dir: string;
   /** The whole exchange, connect included. Default 30,000 ms. */
   readonly timeoutMs?: number;
+  /** The file operations (a test cuts power between them). Default `nodeCredentialFileSystem()`. */
+  readonly fs?: CredentialFileSystem;
 }
 
 /** A provisioned device's credentials, on disk and in memory. */
@@ -46,25 +46,6 @@ export interface ProvisionedDevice {
   readonly certificateId: string;
   /** RegisterThing's `deviceConfiguration`. */
   readonly deviceConfiguration: Readonly<Record<string, string>>;
-}
-
-// Crash-safe replace: temporary file, fsync, rename, fsync the directory.
-async function writeDurable(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(resolve(path, '..'), constants.O_RDONLY);
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
 
 function checkOptions(o: ProvisionByClaimOptions): { timeoutMs: number; parameters: Record<string, string>; claimCert: string; claimKey: string; ca: string } {
@@ -126,21 +107,19 @@ export async function provisionByClaim(options: ProvisionByClaimOptions): Promis
       }
     });
     const registered = await exchange(client, regTopic, { certificateOwnershipToken: created['certificateOwnershipToken'], parameters: o.parameters }, deadline, (body) => body['thingName'] === deviceId);
-    await mkdir(options.dir, { recursive: true });
-    const keyPath = join(options.dir, `${deviceId}.key`);
-    const certPath = join(options.dir, `${deviceId}.pem`);
+    const store = CredentialStore.inDir(options.fs ?? nodeCredentialFileSystem(), options.dir, deviceId);
     const cert = String(created['certificatePem']);
-    await writeDurable(keyPath, csr.privateKeyPem, 0o600);
-    await writeDurable(certPath, cert, 0o644);
-    return { deviceId, cert, key: csr.privateKeyPem, certPath, keyPath, certificateId: String(created['certificateId']), deviceConfiguration: (registered['deviceConfiguration'] ?? {}) as Record<string, string> };
+    await store.writeCurrent(cert, csr.privateKeyPem);
+    return { deviceId, cert, key: csr.privateKeyPem, certPath: store.certPath, keyPath: store.keyPath, certificateId: String(created['certificateId']), deviceConfiguration: (registered['deviceConfiguration'] ?? {}) as Record<string, string> };
   } finally {
     await client.endAsync(true).catch(() => undefined);
   }
 }
 
-function untilConnected(client: mqtt.MqttClient, deadline: AbortSignal): Promise<void> {
+/** @internal Resolves on CONNACK; a DeviceError on close, error or the deadline. */
+export function untilConnected(client: mqtt.MqttClient, deadline: AbortSignal, fn = 'provisionByClaim', who = 'the claim'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const fail = (err: unknown): void => reject(new DeviceError(deadline.aborted ? 'REQUEST_TIMEOUT' : 'CONNECTION_REFUSED', `provisionByClaim: the claim could not connect: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+    const fail = (err: unknown): void => reject(new DeviceError(deadline.aborted ? 'REQUEST_TIMEOUT' : 'CONNECTION_REFUSED', `${fn}: ${who} could not connect: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
     client.once('connect', () => resolve());
     client.once('error', fail);
     client.once('close', () => fail(new Error('connection closed')));
@@ -148,8 +127,8 @@ function untilConnected(client: mqtt.MqttClient, deadline: AbortSignal): Promise
   });
 }
 
-// One request and its answer: the accepted or rejected message that echoes our clientToken.
-function exchange(client: mqtt.MqttClient, topic: string, body: object, deadline: AbortSignal, mine: (b: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+/** @internal One request and its answer: the accepted or rejected message that echoes our clientToken. */
+export function exchange(client: mqtt.MqttClient, topic: string, body: object, deadline: AbortSignal, mine: (b: Record<string, unknown>) => boolean, fn = 'provisionByClaim'): Promise<Record<string, unknown>> {
   const clientToken = randomBytes(16).toString('hex');
   return new Promise((resolve, reject) => {
     const done = (fn: () => void): void => {
@@ -168,16 +147,16 @@ function exchange(client: mqtt.MqttClient, topic: string, body: object, deadline
       }
       if (b['clientToken'] !== clientToken) return;
       if (t.endsWith('/rejected')) {
-        done(() => reject(new DeviceError('PROVISIONING_REJECTED', `provisionByClaim: ${topic}: ${String(b['statusCode'])} ${String(b['errorCode'])}: ${String(b['errorMessage'])}`, { reasonCode: Number(b['statusCode']) })));
+        done(() => reject(new DeviceError('PROVISIONING_REJECTED', `${fn}: ${topic}: ${String(b['statusCode'])} ${String(b['errorCode'])}: ${String(b['errorMessage'])}`, { reasonCode: Number(b['statusCode']) })));
       } else if (mine(b)) done(() => resolve(b));
     };
-    const onClose = (): void => done(() => reject(new DeviceError('CONNECTION_REFUSED', `provisionByClaim: the broker closed the claim's connection during ${topic} (another device may have connected with the same claim)`)));
-    const onAbort = (): void => done(() => reject(new DeviceError('REQUEST_TIMEOUT', `provisionByClaim: no answer on ${topic}/accepted or /rejected in time`)));
+    const onClose = (): void => done(() => reject(new DeviceError('CONNECTION_REFUSED', `${fn}: the broker closed the connection during ${topic} (another client may have connected with the same certificate)`)));
+    const onAbort = (): void => done(() => reject(new DeviceError('REQUEST_TIMEOUT', `${fn}: no answer on ${topic}/accepted or /rejected in time`)));
     client.on('message', onMessage);
     client.on('close', onClose);
     deadline.addEventListener('abort', onAbort, { once: true });
     client.publish(topic, JSON.stringify({ ...body, clientToken }), { qos: 1 }, (err) => {
-      if (err) done(() => reject(new DeviceError('PUBLISH_FAILED', `provisionByClaim: ${topic}: ${err.message}`, { cause: err })));
+      if (err) done(() => reject(new DeviceError('PUBLISH_FAILED', `${fn}: ${topic}: ${err.message}`, { cause: err })));
     });
   });
 }

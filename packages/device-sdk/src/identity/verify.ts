@@ -29,8 +29,12 @@ export interface CheckDeviceCredentialsOptions {
    * was issued through (the device bundle `outpost pki issue-device` writes).
    */
   readonly cert: string | Uint8Array;
-  /** The device private key (PEM). */
-  readonly key: string | Uint8Array;
+  /**
+   * The device private key (PEM), or a key held in a token (`{ engine, id }`, see
+   * connectDevice's `key`): it cannot be read, so the key-pair check is skipped and the TLS
+   * handshake proves possession; every other check runs on the certificate.
+   */
+  readonly key: string | Uint8Array | { readonly engine: string; readonly id: string };
   /** The fleet root CA certificate (PEM): the trust anchor. A bundle of several is accepted (CA rotation). */
   readonly ca: string | Uint8Array;
   /** The MQTT client id the device will connect with; must equal the certificate CN. */
@@ -130,7 +134,11 @@ export function checkDeviceCredentials(options: CheckDeviceCredentialsOptions): 
   const fn = 'checkDeviceCredentials';
   assertOptions(fn, options);
   const certText = pemText(fn, 'cert', options.cert);
-  const keyText = pemText(fn, 'key', options.key);
+  const inToken = typeof options.key === 'object' && options.key !== null && !(options.key instanceof Uint8Array);
+  if (inToken && (typeof (options.key as { engine?: unknown }).engine !== 'string' || typeof (options.key as { id?: unknown }).id !== 'string')) {
+    throw new TypeError(`${fn}: key: expected PEM or { engine, id }, got ${describe(options.key)}`);
+  }
+  const keyText = inToken ? '' : pemText(fn, 'key', options.key);
   const caText = pemText(fn, 'ca', options.ca);
   const clientId = optionalString(fn, 'clientId', options.clientId);
   const now = optionalDate(fn, 'now', options.now) ?? new Date();
@@ -193,18 +201,11 @@ function parseBundle(fn: string, field: string, text: string): X509Certificate[]
   return pems.map((p, i) => parseCert(fn, pems.length === 1 ? field : `${field}[${i}]`, p));
 }
 
+/** `keyText` '' = the key is in a token: no pair check here (the handshake proves it). */
 function checkStatic(fn: string, certText: string, keyText: string, caText: string): StaticCheck {
   const [cert, ...intermediates] = parseBundle(fn, 'cert', certText) as [X509Certificate, ...X509Certificate[]];
   const cas = parseBundle(fn, 'ca', caText);
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(keyText);
-  } catch (err) {
-    throw new DeviceError('CERT_INVALID', `${fn}: key: not a PEM private key (an encrypted key must be decrypted first)`, { cause: err });
-  }
-  if (!cert.checkPrivateKey(key)) {
-    throw new DeviceError('CERT_KEY_MISMATCH', `${fn}: key does not belong to cert; give the private key the certificate was issued for`);
-  }
+  if (keyText !== '') checkKeyPair(fn, cert, keyText);
   const identity = identityOf(fn, cert);
   const what = `cert for "${identity.deviceId}"`;
   if (cert.ca) throw new DeviceError('CERT_INVALID', `${fn}: cert is a CA certificate; a device presents an end-entity certificate`);
@@ -224,6 +225,18 @@ function checkStatic(fn: string, certText: string, keyText: string, caText: stri
   // device clock behind the CA's creation would otherwise refuse a certificate the broker accepts).
   const validity = chain.slice(0, -1).map((c, i) => ({ label: label(c, i), leaf: i === 0, notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo) }));
   return { identity, validity };
+}
+
+function checkKeyPair(fn: string, cert: X509Certificate, keyText: string): void {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyText);
+  } catch (err) {
+    throw new DeviceError('CERT_INVALID', `${fn}: key: not a PEM private key (an encrypted key must be decrypted first)`, { cause: err });
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new DeviceError('CERT_KEY_MISMATCH', `${fn}: key does not belong to cert; give the private key the certificate was issued for`);
+  }
 }
 
 /** One credential as seen by a gateway, a provisioning manifest or an audit. */

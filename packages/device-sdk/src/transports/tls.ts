@@ -1,7 +1,29 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { DeviceError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import type { ResolvedOptions, TokenKey } from '../options.js';
+
+/**
+ * TLS contexts of token keys, one per (engine, key, certificate, CA), kept for the process: with
+ * Node 20's bundled OpenSSL and libp11 (the pkcs11 engine), a second context that loads the same
+ * engine fails with `engine routines::init failed`, so every connection and reconnect reuses it.
+ */
+const engineContexts = new Map<string, SecureContext>();
+
+/** The TLS context of a token key (created once; DeviceError `CERT_INVALID` when the engine cannot load the key). */
+export function tokenKeyContext(key: TokenKey, cert: string | undefined, ca: readonly string[] | undefined): SecureContext {
+  const k = JSON.stringify([key.engine, key.id, cert ?? '', ca ?? []]);
+  let ctx = engineContexts.get(k);
+  if (ctx === undefined) {
+    try {
+      ctx = createSecureContext({ ...(cert === undefined ? {} : { cert }), ...(ca === undefined ? {} : { ca: [...ca] }), privateKeyEngine: key.engine, privateKeyIdentifier: key.id, minVersion: 'TLSv1.2' });
+    } catch (err) {
+      throw new DeviceError('CERT_INVALID', `connectDevice: key: the engine ${key.engine} could not load ${key.id.replace(/pin-value=[^;]*/, 'pin-value=…')}: ${(err as Error).message} (Node loads an engine only by its full path, and libp11 only once per process: one token key context per process)`, { cause: err });
+    }
+    engineContexts.set(k, ctx);
+  }
+  return ctx;
+}
 
 /** Byte counters and the last socket error, across the sockets of one client. */
 export interface TransportProbe {
@@ -25,13 +47,15 @@ export function probeBytes(p: TransportProbe): { bytesIn: number; bytesOut: numb
 export function openStream(o: ResolvedOptions, probe: TransportProbe): Socket | TLSSocket {
   let sock: Socket | TLSSocket;
   if (o.tls) {
+    const tokenKey = o.key !== undefined && typeof o.key !== 'string' ? o.key : undefined;
     sock = tlsConnect({
       host: o.host,
       port: o.port,
       servername: o.servername ?? (isIp(o.host) ? undefined : o.host),
-      ca: o.ca,
-      ...(o.cert !== undefined ? { cert: o.cert } : {}),
-      ...(o.key !== undefined ? { key: o.key } : {}),
+      // A token key: the engine does the private-key operation in a context made once (the key never enters Node).
+      ...(tokenKey !== undefined
+        ? { secureContext: tokenKeyContext(tokenKey, o.cert, o.ca) }
+        : { ca: o.ca, ...(o.cert !== undefined ? { cert: o.cert } : {}), ...(typeof o.key === 'string' ? { key: o.key } : {}) }),
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
       ...(o.alpnProtocols !== undefined ? { ALPNProtocols: o.alpnProtocols } : {}),
