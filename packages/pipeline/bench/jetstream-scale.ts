@@ -1,16 +1,29 @@
 // Scale-out on NATS JetStream (3 nodes, R3 stream), every figure from one run on this machine:
 //   (1) per-message CPU of the pipeline workers (lake + PostgreSQL, each in its own process) as
-//       they go 1 → 2 → 4 on one durable consumer, the stream prefilled with N messages per round;
-//   (2) one worker on JetStream vs one consumer on Mosquitto (mTLS), both draining N messages
-//       that wait for them (the stream; the consumer's persistent session): msg/s;
+//       they go 1 → 2 → 4 on one durable consumer. Each round: a fresh consumer and W·k + N + tail
+//       messages in the stream; the k workers start; once they have settled W·k together (W per
+//       worker, default N/2: start-up and each process's JIT warm-up), every worker is asked for
+//       its own CPU time (process.cpuUsage, all its threads) and settled count, and again once N
+//       more are settled. CPU per message = Σ CPU over that span / Σ messages settled in it. The
+//       tail (k × 4,096 + 1,000) keeps every worker busy to the end of the span: no partial last
+//       batch, no worker run dry, the same state at both ends whatever k. ROUNDS rounds (default
+//       3), interleaved 1, 2, 4, 1, 2, 4, …, so load drift hits every k alike: median and range
+//       printed, with the messages per pull, the sink commits (PostgreSQL batches + lake files) per
+//       1,000 messages and the CPU split by thread (main; other = V8's GC/compiler threads, the
+//       Parquet worker, libuv).
+//   (2) one worker on JetStream vs one consumer on Mosquitto (mTLS) on its persistent session
+//       (paused while W + N + tail are queued, then measured the same way): msg/s over the span,
+//       paired per round with the JetStream 1-worker drain.
 //   (3) the bridge (Mosquitto → JetStream, PUBACK after the publish ack) vs a raw MQTT.js QoS 1
-//       subscriber on the same broker, same publisher and messages: msg/s from first to last;
+//       subscriber on the same broker, same publisher and messages: msg/s from first to last, per round;
 //   (4) publish → stored (durable in the lake and PostgreSQL) with the bridge and 2 workers, devices
 //       publishing at a steady rate: p50 / p99.
 // Workers in (1) and (2) commit their batches when 1,000 messages are in flight (flushAtInFlight),
 // so batch sizes stay the same however many workers share the stream; (4) uses 200/100 ms age bounds.
+// Every goal is printed as a line starting `RATIO`.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/jetstream-scale.ts [N]
-//   PARTS=1,2 … runs only those parts
+//   PARTS=1,2 … runs only those parts; ROUNDS=5, WARMUP=2000, BATCH=…, MAX_IN_FLIGHT=… (source settings);
+//   PROFILE=dir writes a CPU profile of every worker process there
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -21,15 +34,37 @@ import { createPostgresSink, startBridge, type Bridge } from '@outpost/pipeline'
 import { startNatsCluster, startPostgres, tempDir } from '@outpost/test-peers';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { payload } from './ingest-data.js';
+import type { Snapshot } from './jetstream-worker.js';
 
-const N = Number(process.argv[2] ?? 10_000);
-const PARTS = new Set((process.env['PARTS'] ?? '1,2,3,4').split(','));
 const DEVICES = 20;
+const N = Math.ceil(Number(process.argv[2] ?? 10_000) / DEVICES) * DEVICES;
+const W = Math.ceil(Number(process.env['WARMUP'] ?? N / 2) / DEVICES) * DEVICES;
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+const PARTS = new Set((process.env['PARTS'] ?? '1,2,3,4').split(','));
+const SOURCE = { ...(process.env['BATCH'] !== undefined ? { batch: Number(process.env['BATCH']) } : {}), ...(process.env['MAX_IN_FLIGHT'] !== undefined ? { maxInFlight: Number(process.env['MAX_IN_FLIGHT']) } : {}) };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const spread = (xs: readonly number[], digits = 0): string => `median ${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
 
-interface Report { settled: number; cpuUs: number; cpuActiveUs: number; first: number; last: number }
-interface Worker { proc: ChildProcess; last: Report; latencies: number[] | undefined }
+interface Report { settled: number; first: number; last: number }
+interface Worker { proc: ChildProcess; last: Report; latencies: number[] | undefined; answers: Map<'mark' | 'end', (s: Snapshot) => void> }
+/** One measured drain: over the span after the warm-up. */
+interface Drain { msgPerSec: number; cpuUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string }
+
+/** µs per message by thread name over the span (from /proc ticks: coarse, 10 ms each). */
+function threadShare(marks: readonly Snapshot[], ends: readonly Snapshot[], msgs: number): string {
+  const by: Record<string, number> = {};
+  ends.forEach((e, i) => {
+    for (const [name, t] of Object.entries(e.threads)) by[name] = (by[name] ?? 0) + t - ((marks[i] as Snapshot).threads[name] ?? 0);
+  });
+  return Object.entries(by).filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${fmt((t * 10_000) / msgs)}`).join(', ');
+}
 
 const [pgsrv, fleet, nats] = await Promise.all([startPostgres(), startFleet(), startNatsCluster({ nodes: 3 })]);
 const tmp = tempDir('outpost-bench-js-');
@@ -38,22 +73,31 @@ await schema.ensureSchema();
 await schema.close();
 const app = await fleet.device('app-observer');
 const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => fleet.device(`meter-${i}`)));
-const nc = await connect({ servers: nats.urls.map((u) => u.replace('nats://', '')) });
+const nc = await connect({ servers: nats.urls.map((u) => u.replace('nats://', '')), noAsyncTraces: true });
 const jsm = await jetstreamManager(nc);
 const js = jetstream(nc);
 let round = 0;
 
 async function worker(mode: 'jetstream' | 'mqtt', name: string, tune: 'throughput' | 'latency' = 'throughput'): Promise<Worker> {
-  const proc = fork(join(import.meta.dirname, 'jetstream-worker.ts'), { stdio: 'inherit' });
-  const w: Worker = { proc, last: { settled: 0, cpuUs: 0, cpuActiveUs: 0, first: 0, last: 0 }, latencies: undefined };
-  const ready = new Promise<void>((r) => proc.on('message', (m: { ready?: boolean; latencies?: number[] } & Partial<Report>) => {
+  const prof = [...(process.env['PROFILE'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['PROFILE']}`] : []), ...(process.env['WORKER_FLAGS']?.split(' ').filter((f) => f !== '') ?? [])];
+  const proc = fork(join(import.meta.dirname, 'jetstream-worker.ts'), { stdio: 'inherit', execArgv: [...process.execArgv, ...prof] });
+  const w: Worker = { proc, last: { settled: 0, first: 0, last: 0 }, latencies: undefined, answers: new Map() };
+  const ready = new Promise<void>((r) => proc.on('message', (m: { ready?: boolean; latencies?: number[]; mark?: Snapshot; end?: Snapshot } & Partial<Report>) => {
     if (m.ready === true) r();
     if (m.settled !== undefined) w.last = m as Report;
     if (m.latencies !== undefined) w.latencies = m.latencies;
+    if (m.mark !== undefined) w.answers.get('mark')?.(m.mark);
+    if (m.end !== undefined) w.answers.get('end')?.(m.end);
   }));
-  proc.send({ mode, name, servers: nats.urls, replicas: 3, url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, postgres: pgsrv.url, dir: tmp.path, tune });
+  proc.send({ mode, name, servers: nats.urls, replicas: 3, url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, postgres: pgsrv.url, dir: tmp.path, tune, ...SOURCE });
   await ready;
   return w;
+}
+function ask(ws: readonly Worker[], what: 'mark' | 'end'): Promise<Snapshot[]> {
+  return Promise.all(ws.map((w) => new Promise<Snapshot>((r) => {
+    w.answers.set(what, r);
+    w.proc.send({ [what]: true });
+  })));
 }
 async function stop(ws: readonly Worker[]): Promise<void> {
   for (const w of ws) w.proc.send({ stop: true });
@@ -61,13 +105,36 @@ async function stop(ws: readonly Worker[]): Promise<void> {
 }
 const settled = (ws: readonly Worker[]): number => ws.reduce((a, w) => a + w.last.settled, 0);
 
-/** A fresh consumer and N new messages in the stream (new event times each round: new rows). */
-async function prefill(): Promise<void> {
-  await jsm.consumers.delete('TELEMETRY', 'pipeline').catch(() => undefined);
-  await jsm.streams.purge('TELEMETRY').catch(() => undefined);
+/**
+ * The measured span, mid-stream: once the workers together have settled `warm` messages, each is
+ * asked for its CPU time and settled count (mark), and again once N more are settled (end). More
+ * messages wait behind them (`tail`), so every worker is busy at both ends of the span, with its
+ * pulls and batches in the same state: no start-up, no partial last batch, no worker run dry.
+ */
+async function measure(ws: readonly Worker[], warm: number): Promise<Drain> {
+  while (settled(ws) < warm) await sleep(5);
+  const marks = await ask(ws, 'mark');
+  const from = marks.reduce((a, m) => a + m.settled, 0);
+  while (settled(ws) < from + N) await sleep(5);
+  const ends = await ask(ws, 'end');
+  const sum = (f: (e: Snapshot, m: Snapshot) => number): number => ends.reduce((a, e, i) => a + f(e, marks[i] as Snapshot), 0);
+  const msgs = sum((e, m) => e.settled - m.settled);
+  const spanMs = Math.max(...ends.map((e) => e.at)) - Math.min(...marks.map((m) => m.at));
+  return {
+    msgPerSec: (msgs / spanMs) * 1000,
+    cpuUsPerMsg: sum((e, m) => e.cpuUs - m.cpuUs) / msgs,
+    pullSize: sum((e, m) => e.received - m.received) / Math.max(1, sum((e, m) => e.pulls - m.pulls)),
+    commitsPerK: (sum((e, m) => e.pgBatches - m.pgBatches + e.lakeFiles - m.lakeFiles) / msgs) * 1000,
+    spanMs,
+    threads: threadShare(marks, ends, msgs),
+  };
+}
+
+/** `count` new messages in the stream (new event times each call: new rows). */
+async function prefill(count: number): Promise<void> {
   const t0 = Date.now() - 86_400_000 + round++ * 3_600_000;
   const inflight = new Set<Promise<unknown>>();
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < count; i++) {
     const d = i % DEVICES;
     const p = js.publish(`devices.meter-${d}.telemetry`, payload(d, Math.floor(i / DEVICES), t0), { msgID: `r${round}-${i}` });
     inflight.add(p);
@@ -77,16 +144,18 @@ async function prefill(): Promise<void> {
   await Promise.all(inflight);
 }
 
-async function drain(k: number): Promise<{ msgPerSec: number; cpuUsPerMsg: number }> {
-  await prefill();
+/** Messages left behind the measured ones, so that no worker runs dry within the span. */
+const tail = (k: number): number => Math.ceil((k * 4_096 + 1_000) / DEVICES) * DEVICES;
+
+/** A fresh consumer and W·k + N + tail messages; k workers warm up on W each, then the span of N. */
+async function drainJetStream(k: number): Promise<Drain> {
+  await jsm.consumers.delete('TELEMETRY', 'pipeline').catch(() => undefined);
+  await jsm.streams.purge('TELEMETRY').catch(() => undefined);
+  await prefill(W * k + N + tail(k));
   const ws = await Promise.all(Array.from({ length: k }, (_, i) => worker('jetstream', `js-${k}-${i}`)));
-  while (settled(ws) < N) await sleep(50);
-  await sleep(250); // the last reports
-  const first = Math.min(...ws.map((w) => w.last.first).filter((f) => f > 0));
-  const last = Math.max(...ws.map((w) => w.last.last));
-  const cpu = ws.reduce((a, w) => a + w.last.cpuActiveUs, 0);
+  const d = await measure(ws, W * k);
   await stop(ws);
-  return { msgPerSec: (N / (last - first)) * 1000, cpuUsPerMsg: cpu / N };
+  return d;
 }
 
 function publishMqtt(messagesPerDevice: number): Promise<void> {
@@ -96,66 +165,103 @@ function publishMqtt(messagesPerDevice: number): Promise<void> {
   return done;
 }
 
+/** One consumer on its persistent session, paused while W + N + tail are queued, then measured the same way. */
+async function drainMqtt(): Promise<Drain> {
+  const m = await worker('mqtt', 'mq-1');
+  m.proc.send({ pause: true });
+  await publishMqtt((W + N + tail(1)) / DEVICES);
+  m.proc.send({ resume: true });
+  const d = await measure([m], W);
+  await stop([m]);
+  return d;
+}
+
+async function rawSubscriberRate(): Promise<number> {
+  const total = Math.ceil(N / DEVICES) * DEVICES;
+  const raw = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-raw', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+  let first = 0;
+  let n = 0;
+  let last = 0;
+  raw.on('message', () => {
+    if (first === 0) first = performance.now();
+    n++;
+    last = performance.now();
+  });
+  await raw.subscribeAsync('$share/raw/devices/+/telemetry', { qos: 1 });
+  await publishMqtt(Math.ceil(N / DEVICES));
+  while (n < total) await sleep(10);
+  await raw.endAsync();
+  return (total / (last - first)) * 1000;
+}
+
+/** The bridge's msg/s from its first message to the last PUBACK, and this process's CPU per message meanwhile (the bridge is all it runs then). */
+async function bridgeRate(br: Bridge): Promise<{ rate: number; cpuUs: number }> {
+  const total = Math.ceil(N / DEVICES) * DEVICES;
+  const b0 = br.stats().mqtt.acked;
+  const r0 = br.stats().mqtt.received;
+  let first = 0;
+  const cpu0 = process.cpuUsage();
+  const publishing = publishMqtt(Math.ceil(N / DEVICES));
+  while (br.stats().mqtt.acked < b0 + total) {
+    if (first === 0 && br.stats().mqtt.received > r0) first = performance.now();
+    await sleep(2);
+  }
+  const rate = (total / (performance.now() - first)) * 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await publishing;
+  return { rate, cpuUs: (cpu.user + cpu.system) / total };
+}
+
 try {
   // Create the stream once (R3).
   const setup = await startBridge({ from: { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-setup' }, to: { servers: nats.urls, insecure: true } });
   await setup.close();
   console.log(`\nJetStream scale-out bench: ${N.toLocaleString('en-US')} messages per round, 3-node cluster, R3 (node ${process.version}, ${cpus().length} cores, load ${load()})`);
 
-  // (1) 1 → 2 → 4 workers (the 1-worker round also feeds (2))
-  const scaling: Record<number, { msgPerSec: number; cpuUsPerMsg: number }> = {};
-  for (const k of PARTS.has('1') ? [1, 2, 4] : PARTS.has('2') ? [1] : []) {
-    scaling[k] = await drain(k);
-    console.log(`  (1) ${k} worker(s): ${Math.round(scaling[k].msgPerSec).toLocaleString('en-US')} msg/s, ${scaling[k].cpuUsPerMsg.toFixed(0)} µs CPU per message (the workers' own CPU from their first message to their last; load ${load()})`);
-  }
-  const base = scaling[1]?.cpuUsPerMsg ?? 1;
-  console.log(`      CPU per message relative to 1 worker: 2 → ${((scaling[2]?.cpuUsPerMsg ?? 0) / base).toFixed(2)}×, 4 → ${((scaling[4]?.cpuUsPerMsg ?? 0) / base).toFixed(2)}×`);
-
-  // (2) one consumer on Mosquitto, draining its persistent session
-  if (PARTS.has('2')) {
-  const m1 = await worker('mqtt', 'mq-1'); // creates the session and the shared subscription
-  m1.proc.kill('SIGKILL');
-  await new Promise((r) => m1.proc.once('exit', r));
-  await publishMqtt(Math.ceil(N / DEVICES)); // queued in the session
-  const m2 = await worker('mqtt', 'mq-1');
-  const mTotal = Math.ceil(N / DEVICES) * DEVICES;
-  while (m2.last.settled < mTotal) await sleep(50);
-  await sleep(250);
-  const mqttRate = (mTotal / (m2.last.last - m2.last.first)) * 1000;
-  await stop([m2]);
-  console.log(`  (2) one consumer on Mosquitto: ${Math.round(mqttRate).toLocaleString('en-US')} msg/s, ${(m2.last.cpuActiveUs / mTotal).toFixed(0)} µs CPU per message; one worker on JetStream: ${Math.round(scaling[1]?.msgPerSec ?? 0).toLocaleString('en-US')} msg/s = ${((scaling[1]?.msgPerSec ?? 0) / mqttRate).toFixed(2)}×`);
-  }
-
-  // (3) the bridge vs a raw MQTT.js QoS 1 subscriber
-  const mTotal = Math.ceil(N / DEVICES) * DEVICES;
   const startBridgeHere = (): Promise<Bridge> => startBridge({ from: { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-bridge' }, to: { servers: nats.urls, insecure: true } });
   let bridge: Bridge | undefined;
-  if (PARTS.has('3')) {
-  const raw = await mqtt.connectAsync(fleet.url, { ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-raw', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
-  let rawFirst = 0;
-  let rawN = 0;
-  let rawLast = 0;
-  raw.on('message', () => {
-    if (rawFirst === 0) rawFirst = performance.now();
-    rawN++;
-    rawLast = performance.now();
-  });
-  await raw.subscribeAsync('$share/raw/devices/+/telemetry', { qos: 1 });
-  await publishMqtt(Math.ceil(N / DEVICES));
-  while (rawN < mTotal) await sleep(10);
-  await raw.endAsync();
-  const rawRate = (mTotal / (rawLast - rawFirst)) * 1000;
-  const br = (bridge = await startBridgeHere());
-  const b0 = br.stats().mqtt.acked;
-  let bFirst = 0;
-  const publishing = publishMqtt(Math.ceil(N / DEVICES));
-  while (br.stats().mqtt.acked < b0 + mTotal) {
-    if (bFirst === 0 && br.stats().mqtt.received > 0) bFirst = performance.now();
-    await sleep(2);
+  const scaling: Record<number, Drain[]> = { 1: [], 2: [], 4: [] };
+  const mqttDrains: Drain[] = [];
+  const bridgeRatios: { bridge: number; raw: number }[] = [];
+  const ks = PARTS.has('1') ? [1, 2, 4] : PARTS.has('2') ? [1] : [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // (1) 1 → 2 → 4 workers (the 1-worker drain also feeds (2))
+    for (const k of ks) {
+      const d = await drainJetStream(k);
+      scaling[k]?.push(d);
+      console.log(`  round ${r + 1} (1) ${k} worker(s): ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.pullSize)} messages per pull, ${fmt(d.commitsPerK, 1)} commits per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads} (load ${load()})`);
+    }
+    // (2) one consumer on Mosquitto, draining its persistent session
+    if (PARTS.has('2')) {
+      const d = await drainMqtt();
+      mqttDrains.push(d);
+      console.log(`  round ${r + 1} (2) one consumer on Mosquitto: ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.commitsPerK, 1)} commits per 1,000 messages (load ${load()})`);
+    }
+    // (3) the bridge vs a raw MQTT.js QoS 1 subscriber
+    if (PARTS.has('3')) {
+      bridge ??= await startBridgeHere();
+      const raw = await rawSubscriberRate();
+      const through = await bridgeRate(bridge);
+      bridgeRatios.push({ bridge: through.rate, raw });
+      console.log(`  round ${r + 1} (3) bridge ${fmt(through.rate)} msg/s (${fmt(through.cpuUs)} µs CPU per message) vs raw MQTT.js QoS 1 subscriber ${fmt(raw)} msg/s = ${(through.rate / raw).toFixed(2)}× (load ${load()})`);
+    }
   }
-  const bridgeRate = (mTotal / (performance.now() - bFirst)) * 1000;
-  await publishing;
-  console.log(`  (3) bridge: ${Math.round(bridgeRate).toLocaleString('en-US')} msg/s vs raw MQTT.js QoS 1 subscriber ${Math.round(rawRate).toLocaleString('en-US')} msg/s = ${(bridgeRate / rawRate).toFixed(2)}× (load ${load()})`);
+  console.log(`\nSummary over ${ROUNDS} round(s), ${fmt(N)} measured messages each after ${fmt(W)} of warm-up (load ${load()}):`);
+  if (PARTS.has('1')) {
+    for (const k of ks) console.log(`  (1) ${k} worker(s): ${spread(scaling[k]?.map((d) => d.cpuUsPerMsg) ?? [])} µs CPU per message; ${spread(scaling[k]?.map((d) => d.msgPerSec) ?? [])} msg/s; ${spread(scaling[k]?.map((d) => d.pullSize) ?? [])} messages per pull`);
+    const base = median(scaling[1]?.map((d) => d.cpuUsPerMsg) ?? []);
+    const rel = (k: number): number => median(scaling[k]?.map((d) => d.cpuUsPerMsg) ?? []) / base;
+    const ok = [2, 4].every((k) => Math.abs(rel(k) - 1) <= 0.15);
+    console.log(`RATIO (1) worker CPU per message vs 1 worker (medians): 2 workers ${rel(2).toFixed(2)}×, 4 workers ${rel(4).toFixed(2)}× — goal 0.85–1.15×: ${ok ? 'met' : 'NOT met'}`);
+  }
+  if (PARTS.has('2')) {
+    const ratios = mqttDrains.map((m, i) => (scaling[1]?.[i]?.msgPerSec ?? 0) / m.msgPerSec);
+    const cpu = median(mqttDrains.map((m, i) => (scaling[1]?.[i]?.cpuUsPerMsg ?? 0) / m.cpuUsPerMsg));
+    console.log(`RATIO (2) one JetStream worker / one Mosquitto consumer, msg/s paired per round: ${spread(ratios, 2)}× (CPU per message ${cpu.toFixed(2)}×) — goal ≥ 1×: ${median(ratios) >= 1 ? 'met' : 'NOT met'}`);
+  }
+  if (PARTS.has('3')) {
+    const ratios = bridgeRatios.map((b) => b.bridge / b.raw);
+    console.log(`RATIO (3) bridge / raw MQTT.js QoS 1 subscriber, msg/s per round: ${spread(ratios, 2)}× — goal ≥ 0.5×: ${median(ratios) >= 0.5 ? 'met' : 'NOT met'}`);
   }
 
   // (4) publish → stored with the bridge and 2 workers, devices at a steady rate
@@ -180,7 +286,7 @@ try {
   await Promise.all(clients.map((c) => c.endAsync()));
   const lat = ws.flatMap((w) => w.latencies ?? []).sort((a, b) => a - b);
   const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  console.log(`  (4) publish → stored (lake maxAgeMs 200, PostgreSQL maxDelayMs 100), ${COUNT} messages at ${RATE}/s, bridge + 2 workers: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lat.at(-1)} ms (load ${load()})`);
+  console.log(`RESULT (4) publish → stored (lake maxAgeMs 200, PostgreSQL maxDelayMs 100), ${COUNT} messages at ${RATE}/s, bridge + 2 workers: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lat.at(-1)} ms (load ${load()})`);
   }
   await bridge?.close();
 } finally {

@@ -1,7 +1,13 @@
 // Child process of bench/jetstream-scale.ts: one pipeline worker (lake + PostgreSQL) fed by the
-// JetStream source or by the MQTT consumer. Reports every 200 ms over IPC: messages settled, its own
-// CPU time (process.cpuUsage, µs), the first and last settle times, and on `stop` the latencies
-// from each message's `sent` field (epoch ms, set by the publisher) to the moment it was durable.
+// JetStream source or by the MQTT consumer. Reports every 100 ms over IPC the messages settled
+// and the first/last settle times; `pause`/`resume` stop and restart its intake (no pulls; the
+// MQTT socket not read); answers `mark` and `end` with a snapshot of its own CPU time
+// (process.cpuUsage, µs), its settled count and its counters (pulls, messages received, PostgreSQL
+// batches, lake files), so that the parent takes every worker's CPU over the same span of the run
+// (from the end of the warm-up to the last message) whatever the number of workers. On `stop` it
+// sends the latencies from each message's `sent` field (epoch ms, set by the publisher) to the
+// moment it was durable.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectIngest, connectJetStreamIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
 
@@ -18,6 +24,29 @@ interface Start {
   dir: string;
   /** `throughput`: batches bounded by messages in flight (flushAtInFlight 1 000, age bounds 2 s), so their size does not shrink as workers split the stream; default: age bounds 200/100 ms (latency). */
   tune?: 'throughput' | 'latency';
+  /** Source settings under test (JetStream): messages per pull, in flight. */
+  batch?: number;
+  maxInFlight?: number;
+}
+
+/** What a worker says at `mark` and `end`. */
+export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number> }
+
+/** CPU time per thread name (Linux /proc, clock ticks of 10 ms; empty elsewhere): which thread a change lands on. */
+function threadTicks(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
+      const name = t === String(process.pid) ? 'main' : process.env['THREADS_BY_ID'] !== undefined ? `${comm}-${t}` : comm === 'node' ? 'other' : comm;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12]);
+    }
+  } catch {
+    /* not Linux */
+  }
+  return out;
 }
 
 process.once('message', (msg: Start) => {
@@ -26,19 +55,15 @@ process.once('message', (msg: Start) => {
     let settled = 0;
     let first = 0;
     let last = 0;
-    let cpuFirst: NodeJS.CpuUsage | undefined;
-    let cpuLast: NodeJS.CpuUsage | undefined;
     const done = (payload: Uint8Array): void => {
       const now = Date.now();
-      if (first === 0) {
-        first = now;
-        cpuFirst = process.cpuUsage();
-      }
+      if (first === 0) first = now;
       last = now;
-      cpuLast = process.cpuUsage();
       settled++;
-      const sent = (JSON.parse(new TextDecoder().decode(payload)) as { sent?: number }).sent;
-      if (typeof sent === 'number') latencies.push(now - sent);
+      if (msg.tune !== 'throughput') {
+        const sent = (JSON.parse(new TextDecoder().decode(payload)) as { sent?: number }).sent;
+        if (typeof sent === 'number') latencies.push(now - sent);
+      }
     };
     const tp = msg.tune === 'throughput';
     const stack: PipelineStack = await openPipelineStack({
@@ -48,12 +73,18 @@ process.once('message', (msg: Start) => {
       ...(tp ? { flushAtInFlight: 1_000 } : {}),
     });
     let close: () => Promise<void>;
-    const cpu0 = process.cpuUsage(); // from here: connecting and handling, not opening the stores
+    let counters: () => { pulls: number; received: number };
+    let intake: { pause(): void; resume(): void };
     if (msg.mode === 'jetstream') {
-      const ingest = await connectJetStreamIngest({ servers: msg.servers ?? [], insecure: true, replicas: msg.replicas ?? 3, name: msg.name, flow: stack.pipeline }, async (m) => {
-        await stack.pipeline.handle(m);
-        done(m.payload);
-      });
+      const ingest = await connectJetStreamIngest(
+        { servers: msg.servers ?? [], insecure: true, replicas: msg.replicas ?? 3, name: msg.name, flow: stack.pipeline, ...(msg.batch !== undefined ? { batch: msg.batch } : {}), ...(msg.maxInFlight !== undefined ? { maxInFlight: msg.maxInFlight } : {}) },
+        async (m) => {
+          await stack.pipeline.handle(m);
+          done(m.payload);
+        },
+      );
+      counters = () => ({ pulls: ingest.stats().pulls, received: ingest.stats().received });
+      intake = ingest;
       close = async () => {
         await ingest.close();
         await stack.close();
@@ -66,20 +97,29 @@ process.once('message', (msg: Start) => {
           done(m.payload);
         },
       );
+      counters = () => ({ pulls: 0, received: ingest.stats().received });
+      intake = ingest;
       close = async () => {
         await ingest.close();
         await stack.close();
       };
     }
     process.send?.({ ready: true });
-    const report = (): void => {
-      const c = process.cpuUsage(cpu0);
-      // CPU from the first settled message to the last (what handling costs, without start-up and idle time).
-      const active = cpuFirst !== undefined && cpuLast !== undefined ? cpuLast.user + cpuLast.system - cpuFirst.user - cpuFirst.system : 0;
-      process.send?.({ settled, cpuUs: c.user + c.system, cpuActiveUs: active, first, last });
+    const snapshot = (): Snapshot => {
+      const c = process.cpuUsage();
+      const s = stack.stats();
+      const pg = s.store as { batches?: number } | undefined;
+      return { settled, cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks() };
     };
-    const timer = setInterval(report, 200);
-    process.on('message', (m: { stop?: boolean }) => {
+    const report = (): void => {
+      process.send?.({ settled, first, last });
+    };
+    const timer = setInterval(report, 100);
+    process.on('message', (m: { stop?: boolean; mark?: boolean; end?: boolean; pause?: boolean; resume?: boolean }) => {
+      if (m.pause === true) intake.pause();
+      if (m.resume === true) intake.resume();
+      if (m.mark === true) process.send?.({ mark: snapshot() });
+      if (m.end === true) process.send?.({ end: snapshot() });
       if (m.stop !== true) return;
       clearInterval(timer);
       report();

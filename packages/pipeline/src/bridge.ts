@@ -12,12 +12,12 @@
  * subscription (give each its own client id); a bridge that dies leaves its unacknowledged
  * messages to be redelivered, and their message ids make the second publish a duplicate.
  */
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
 import type { IncomingMessage } from './decode.js';
 import { PipelineError } from './errors.js';
 import { connectIngest, type Ingest, type IngestOptions, type IngestStats } from './ingest.js';
+import { StreamPublisher } from './jetstream-publish.js';
 import { connectNats, messageId, openStream, subjectOfTopic, telemetryStreamConfig, type NatsConnectOptions, type TelemetryStreamOptions, STREAM_STARTUP_WAIT_MS } from './jetstream-stream.js';
 import { DEVICE_ID_PATTERN } from './schema.js';
 import { assertObject, intOption } from './validate.js';
@@ -124,14 +124,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const timeoutMs = intOption('startBridge: requestTimeoutMs', options.to.requestTimeoutMs, 5_000, 1);
   const invalidSubject = (streamConfig.subjects?.[0] ?? 'devices.*.telemetry').replace('*', '_invalid');
   const nc = await connectNats(options.to, 'startBridge');
-  let js: JetStreamClient;
   try {
     await openStream(nc, streamConfig, Math.max(timeoutMs, STREAM_STARTUP_WAIT_MS));
-    js = jetstream(nc, { timeout: timeoutMs });
   } catch (e) {
     await nc.close().catch(() => undefined);
     throw e;
   }
+  // Many publishes in flight (up to the session's receiveMaximum), their acks on one subscription.
+  const publisher = new StreamPublisher(nc, timeoutMs, clock);
   const stats = { published: 0, duplicates: 0, publishErrors: 0, blocked: false, oversized: 0 };
   let closing = false;
   const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
@@ -140,7 +140,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const forward = async (m: IncomingMessage): Promise<void> => {
     const { subject, device, hdrs } = envelope(m, invalidSubject);
     const mqttId = m.userProperties?.['msg-id'];
-    const msgID = messageId(device, m.payload, typeof mqttId === 'string' ? mqttId : undefined);
+    hdrs.set('Nats-Msg-Id', messageId(device, m.payload, typeof mqttId === 'string' ? mqttId : undefined));
     // Larger than the cluster takes (max_payload): retrying could never succeed and would hold every
     // later PUBACK (arrival order). Store an empty stand-in with the size; the pipeline dead-letters it.
     let body = m.payload;
@@ -153,7 +153,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     let delay = retryDelayMs;
     for (;;) {
       try {
-        const ack = await js.publish(subject, body, { msgID, headers: hdrs, timeout: timeoutMs });
+        const ack = await publisher.publish(subject, body, hdrs);
         stats.published++;
         if (ack.duplicate) stats.duplicates++;
         stats.blocked = false;
@@ -172,11 +172,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   try {
     ingest = await connectIngest({ group: 'bridge', topics: ['devices/+/telemetry'], receiveMaximum: 1_024, ...options.from }, forward);
   } catch (e) {
+    publisher.close();
     await nc.close().catch(() => undefined);
     throw e;
   }
   return bridgeHandle(ingest, nc, stats, () => {
     closing = true;
+    publisher.close();
   });
 }
 
