@@ -41,7 +41,7 @@ function notConnected(what: string): MqttSnError {
 /**
  * Opens one broker session: TLS (or plain TCP with `insecure`), TCP_NODELAY, CONNECT, and
  * resolves on CONNACK 0. Rejects with MqttSnError: `REJECTED` when the broker refused the
- * CONNECT (its reason in the message), `NETWORK_ERROR` for socket/TLS errors and for no CONNACK
+ * CONNECT (its reason in the message) or it cannot be sent (returnCode 3), `NETWORK_ERROR` for socket/TLS errors and for no CONNACK
  * within `connectTimeoutMs`.
  */
 export function openBrokerLink(b: GatewayBrokerOptions, r: BrokerConnectRequest, clock: Clock): Promise<BrokerLink> {
@@ -79,17 +79,24 @@ class LeanBrokerLink implements BrokerLink {
     const port = Number(url.port || (plain ? 1883 : 8883));
     const ca = b.ca === undefined ? undefined : (Array.isArray(b.ca) ? b.ca : [b.ca]).map((c: string | Uint8Array) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
     const pem = (v: string | Uint8Array): string | Buffer => (typeof v === 'string' ? v : Buffer.from(v));
+    const connect = {
+      cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.version, clean: r.clean, clientId: r.clientId, keepalive: this.keepAliveS,
+      ...(r.will !== undefined ? { will: { topic: r.will.topic, payload: Buffer.from(r.will.payload), qos: r.will.qos, retain: r.will.retain } } : {}),
+    } as Packet;
+    let connectBytes: Buffer;
+    try {
+      connectBytes = mqttPacket.generate(connect, { protocolVersion: this.version });
+    } catch (e) {
+      // e.g. an empty client id without a clean session (MQTT 3.1.1 §3.1.3.1): no socket opened
+      return Promise.reject(new MqttSnError('REJECTED', `broker link: cannot send CONNECT for "${r.clientId}": ${(e as Error).message}`, { returnCode: ReturnCode.NotSupported, cause: e }));
+    }
     const socket = plain
       ? netConnect({ host, port })
       : tlsConnect({ host, port, rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca !== undefined ? { ca } : {}), ...(r.creds !== undefined ? { cert: pem(r.creds.cert), key: pem(r.creds.key) } : {}) });
     // Nagle + delayed ACK stall a QoS 1 PUBLISH queued behind small writes by ~40 ms: off.
     socket.setNoDelay(true);
     this.socket = socket;
-    const connect = {
-      cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.version, clean: r.clean, clientId: r.clientId, keepalive: this.keepAliveS,
-      ...(r.will !== undefined ? { will: { topic: r.will.topic, payload: Buffer.from(r.will.payload), qos: r.will.qos, retain: r.will.retain } } : {}),
-    } as Packet;
-    socket.write(mqttPacket.generate(connect, { protocolVersion: this.version })); // buffered until TLS is up
+    socket.write(connectBytes); // buffered until TLS is up
     return new Promise<BrokerLink>((resolve, reject) => {
       let settled = false;
       const fail = (e: Error): void => {
