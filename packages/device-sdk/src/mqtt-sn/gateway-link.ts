@@ -12,6 +12,7 @@ import { reasonText } from '../error-map.js';
 import type { Clock } from '../transports/clock.js';
 import { MqttSnError } from './errors.js';
 import type { BrokerConnectRequest, BrokerLink, BrokerLinkHandlers, GatewayBrokerOptions } from './gateway-broker.js';
+import { ackPacket, DISCONNECT, PINGREQ, publishPacket } from './gateway-link-packets.js';
 import { ReturnCode } from './messages.js';
 
 type Done = (err?: Error) => void;
@@ -19,19 +20,6 @@ type Done = (err?: Error) => void;
 interface Request {
   readonly resolve: (p: Packet) => void;
   readonly reject: (e: Error) => void;
-}
-
-const PINGREQ = Buffer.from([0xc0, 0x00]);
-const DISCONNECT = Buffer.from([0xe0, 0x00]);
-
-/** A 4-byte acknowledgement: `type` PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70 (MQTT 3.1.1 §3.4–§3.7; MQTT 5 reason Success, no properties). */
-function ack(type: number, id: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b[0] = type;
-  b[1] = 2;
-  b[2] = id >> 8;
-  b[3] = id & 0xff;
-  return b;
 }
 
 function notConnected(what: string): MqttSnError {
@@ -54,7 +42,10 @@ class LeanBrokerLink implements BrokerLink {
   private connected = false;
   private closed = false;
   private ending = false;
-  private rest: Buffer | undefined;
+  /** Bytes of an unfinished packet, and how many its packet needs in all (0: header unread). */
+  private rest: Buffer[] = [];
+  private restBytes = 0;
+  private restNeed = 0;
   private nextId = 1;
   private readonly outgoing = new Map<number, Done>();
   private readonly requests = new Map<number, Request>();
@@ -148,7 +139,7 @@ class LeanBrokerLink implements BrokerLink {
       return;
     }
     if (qos === 0) {
-      this.write(this.publishPacket(topic, payload, 0, retain, 0));
+      this.write(publishPacket(this.topicOf(topic), payload, 0, retain, 0, this.version));
       done();
       return;
     }
@@ -158,7 +149,7 @@ class LeanBrokerLink implements BrokerLink {
       return;
     }
     this.outgoing.set(id, done);
-    this.write(this.publishPacket(topic, payload, qos, retain, id));
+    this.write(publishPacket(this.topicOf(topic), payload, qos, retain, id, this.version));
   }
 
   async subscribe(filter: string, qos: 0 | 1 | 2): Promise<number> {
@@ -197,36 +188,13 @@ class LeanBrokerLink implements BrokerLink {
     this.socket?.write(b);
   }
 
-  /** MQTT 3.1.1 §3.3 / MQTT 5 §3.3 PUBLISH in one buffer; the topic's bytes are kept for the next publish on it. */
-  private publishPacket(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, id: number): Buffer {
+  /** The topic's bytes, kept for the next publish on the same topic. */
+  private topicOf(topic: string): Buffer {
     if (topic !== this.topic) {
       this.topic = topic;
       this.topicBytes = Buffer.from(topic, 'utf8');
     }
-    const t = this.topicBytes;
-    const rem = 2 + t.length + (qos > 0 ? 2 : 0) + (this.version === 5 ? 1 : 0) + payload.length;
-    if (t.length > 0xffff || rem > 268_435_455) throw new RangeError(`broker link: PUBLISH of ${rem} bytes on a ${t.length}-byte topic exceeds MQTT's limits`);
-    const out = Buffer.allocUnsafe(1 + (rem < 0x80 ? 1 : rem < 0x4000 ? 2 : rem < 0x200000 ? 3 : 4) + rem);
-    out[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
-    let o = 1;
-    let x = rem;
-    do {
-      // §2.2.3 Remaining Length: 7 bits per byte, least significant first
-      const d = x % 128;
-      x = Math.floor(x / 128);
-      out[o++] = x > 0 ? d | 0x80 : d;
-    } while (x > 0);
-    out[o++] = t.length >> 8;
-    out[o++] = t.length & 0xff;
-    t.copy(out, o);
-    o += t.length;
-    if (qos > 0) {
-      out[o++] = id >> 8;
-      out[o++] = id & 0xff;
-    }
-    if (this.version === 5) out[o++] = 0; // §3.3.2.3 no properties
-    out.set(payload, o);
-    return out;
+    return this.topicBytes;
   }
 
   private freeId(): number | undefined {
@@ -272,8 +240,16 @@ class LeanBrokerLink implements BrokerLink {
 
   /** Splits the stream into packets (§2.2: fixed header, Remaining Length); acknowledgements and PUBLISH are read here, the rest by mqtt-packet. */
   private onData(chunk: Buffer): void {
-    const buf = this.rest === undefined ? chunk : Buffer.concat([this.rest, chunk]);
-    this.rest = undefined;
+    let buf = chunk;
+    if (this.rest.length > 0) {
+      // A large packet arrives in many reads: joined once it is complete, not once per read.
+      this.rest.push(chunk);
+      this.restBytes += chunk.length;
+      if (this.restBytes < this.restNeed) return;
+      buf = Buffer.concat(this.rest, this.restBytes);
+      this.rest = [];
+      this.restBytes = 0;
+    }
     let off = 0;
     while (off < buf.length) {
       let len = 0;
@@ -281,24 +257,24 @@ class LeanBrokerLink implements BrokerLink {
       let i = off + 1;
       let byte: number;
       do {
-        if (i >= buf.length) {
-          this.rest = buf.subarray(off);
-          return;
-        }
+        if (i >= buf.length) return this.keep(buf.subarray(off), 0);
         byte = buf[i++] as number;
         len += (byte & 0x7f) * mul;
         mul *= 128;
         if (mul > 128 ** 4) return this.abort(new MqttSnError('MALFORMED', 'broker link: Remaining Length over 4 bytes (MQTT §2.2.3)'));
       } while (byte & 0x80);
       const end = i + len;
-      if (end > buf.length) {
-        this.rest = buf.subarray(off);
-        return;
-      }
+      if (end > buf.length) return this.keep(buf.subarray(off), end - off);
       this.packet(buf, off, i, end);
       if (this.closed) return;
       off = end;
     }
+  }
+
+  private keep(part: Buffer, need: number): void {
+    this.rest = [part];
+    this.restBytes = part.length;
+    this.restNeed = need;
   }
 
   private packet(buf: Buffer, start: number, body: number, end: number): void {
@@ -310,10 +286,10 @@ class LeanBrokerLink implements BrokerLink {
     else if (type === 5) {
       // PUBREC: PUBREL follows unless the broker refused (§4.3.3)
       if (rc >= 0x80) this.acknowledged(id, rc);
-      else this.write(ack(0x62, id));
+      else this.write(ackPacket(0x62, id));
     } else if (type === 6) {
       this.awaitingRel.delete(id);
-      this.write(ack(0x70, id)); // PUBREL → PUBCOMP
+      this.write(ackPacket(0x70, id)); // PUBREL → PUBCOMP
     } else if (type === 3) this.inbound(buf, start, body, end);
     else if (type === 13) this.pingSentAt = undefined; // PINGRESP
     else this.parser.parse(buf.subarray(start, end));
@@ -356,10 +332,10 @@ class LeanBrokerLink implements BrokerLink {
     const payload = new Uint8Array(buf.buffer, buf.byteOffset + p, end - p);
     const retain = (flags & 1) === 1;
     if (qos === 2) {
-      this.write(ack(0x50, id)); // PUBREC
+      this.write(ackPacket(0x50, id)); // PUBREC
       if (this.awaitingRel.has(id)) return; // a duplicate before PUBREL: already delivered
       this.awaitingRel.add(id);
-    } else if (qos === 1) this.write(ack(0x40, id));
+    } else if (qos === 1) this.write(ackPacket(0x40, id));
     this.h?.message(topic, payload, qos as 0 | 1 | 2, retain);
   }
 
