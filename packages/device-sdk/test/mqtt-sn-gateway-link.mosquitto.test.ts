@@ -92,6 +92,13 @@ describe('refusals', () => {
     await link.end(false);
   });
 
+  it.each([[4, /identifier rejected \(0x02\)/], [5, /unspecified error \(0x80\)/]] as const)('MQTT %i: a CONNECT the broker refuses (empty client id, allow_zero_length_clientid false) is REJECTED, returnCode 3, with its reason', async (version, reason) => {
+    const err = await open('', { version, clean: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MqttSnError);
+    expect(err).toMatchObject({ code: 'REJECTED', returnCode: 3 });
+    expect((err as Error).message).toMatch(reason);
+  });
+
   it('a CONNECT MQTT forbids (3.1.1 §3.1.3.1: empty client id without a clean session) is REJECTED, returnCode 3, before any socket opens', async () => {
     const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length;
     const before = sockets();

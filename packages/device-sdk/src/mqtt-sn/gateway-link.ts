@@ -29,7 +29,8 @@ function notConnected(what: string): MqttSnError {
 /**
  * Opens one broker session: TLS (or plain TCP with `insecure`), TCP_NODELAY, CONNECT, and
  * resolves on CONNACK 0. Rejects with MqttSnError: `REJECTED` when the broker refused the
- * CONNECT (its reason in the message) or it cannot be sent (returnCode 3), `NETWORK_ERROR` for socket/TLS errors and for no CONNACK
+ * CONNECT (its reason in the message; returnCode 1 for a busy or unavailable broker, else 3) or
+ * it cannot be sent (returnCode 3), `NETWORK_ERROR` for socket/TLS errors and for no CONNACK
  * within `connectTimeoutMs`.
  */
 export function openBrokerLink(b: GatewayBrokerOptions, r: BrokerConnectRequest, clock: Clock): Promise<BrokerLink> {
@@ -105,7 +106,11 @@ class LeanBrokerLink implements BrokerLink {
         // MQTT 3.1.1 §3.2.2.3 returnCode / MQTT 5 §3.2.2.2 reasonCode: 0 accepts.
         const c = p as { reasonCode?: number; returnCode?: number };
         const code = c.reasonCode ?? c.returnCode ?? 0;
-        if (code !== 0) return fail(new MqttSnError('REJECTED', `broker refused the connection for ${r.clientId}: ${reasonText(code, this.version)}`, { returnCode: ReturnCode.NotSupported }));
+        if (code !== 0) {
+          // Server unavailable / busy / quota / rate (3.1.1: 3; MQTT 5: 0x88, 0x89, 0x97, 0x9f) is worth retrying: "congestion".
+          const busy = this.version === 4 ? code === 3 : code === 0x88 || code === 0x89 || code === 0x97 || code === 0x9f;
+          return fail(new MqttSnError('REJECTED', `broker refused the connection for ${r.clientId}: ${reasonText(code, this.version)}`, { returnCode: busy ? ReturnCode.Congestion : ReturnCode.NotSupported }));
+        }
         settled = true;
         this.clock.clearTimer(timer);
         this.connected = true;
