@@ -1,7 +1,6 @@
-// The broker side of the gateway: one MQTT.js connection per MQTT-SN client, over mTLS with
-// that client's own certificate (so the broker's per-device identity and ACLs still apply).
-// Internal.
-import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+// The broker side of the gateway: one MQTT session per MQTT-SN client, over mTLS with that
+// client's own certificate (so the broker's per-device identity and ACLs still apply). The
+// default link is gateway-link.ts. Internal.
 import { describe } from './bytes.js';
 import { MqttSnError } from './errors.js';
 import type { BrokerCommand, BrokerResult } from './gateway-session.js';
@@ -97,10 +96,10 @@ export interface BrokerLinkHandlers {
 }
 
 /**
- * One client's broker session as the gateway uses it. The default is an MQTT.js connection
- * (over mTLS, TCP_NODELAY); tests and custom bridges may pass their own through
- * `MqttSnGatewayOptions.connectBroker`. A rejected publish carries the MQTT reason code in
- * `code` (a number ≥ 0x80 is final).
+ * One client's broker session as the gateway uses it. The default is the gateway's own MQTT
+ * session on mqtt-packet (over mTLS, TCP_NODELAY, keep-alive); tests and custom bridges may pass
+ * their own through `MqttSnGatewayOptions.connectBroker`. A rejected publish carries the MQTT
+ * reason code in `code` (a number ≥ 0x80 is final), or is an MqttSnError with `returnCode` 3.
  *
  * @example
  * ```ts
@@ -123,73 +122,6 @@ export interface BrokerLink {
   /** `abrupt`: close without DISCONNECT so the broker publishes the will (MQTT 3.1.1 §3.1.2.5). */
   end(abrupt: boolean): Promise<void>;
   listen(h: BrokerLinkHandlers): void;
-}
-
-function pem(v: string | Uint8Array): string | Buffer {
-  return typeof v === 'string' ? v : Buffer.from(v);
-}
-
-/** A view of the bytes as a Buffer, no copy (MQTT.js wants Buffers). */
-export function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
-export async function connectBroker(b: GatewayBrokerOptions, r: BrokerConnectRequest): Promise<BrokerLink> {
-  const opts: IClientOptions & { noDelay: boolean } = {
-    clientId: r.clientId,
-    protocolVersion: b.protocolVersion ?? 4,
-    clean: r.clean,
-    keepalive: Math.max(0, Math.min(r.keepAliveS, 65535)),
-    reconnectPeriod: 0,
-    connectTimeout: b.connectTimeoutMs ?? 10_000,
-    rejectUnauthorized: true,
-    // Nagle + delayed ACK stall a QoS 1 PUBLISH queued behind small writes by ~40 ms: off.
-    noDelay: true,
-    ...(b.ca !== undefined ? { ca: (Array.isArray(b.ca) ? b.ca : [b.ca]).map((c: string | Uint8Array) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8'))) } : {}),
-    ...(r.creds !== undefined ? { cert: pem(r.creds.cert), key: pem(r.creds.key) } : {}),
-    ...(r.will !== undefined ? { will: { topic: r.will.topic, payload: Buffer.from(r.will.payload), qos: r.will.qos, retain: r.will.retain } } : {}),
-  };
-  const mq = await connectAsync(b.url, opts);
-  noDelay(mq);
-  return mqttLink(mq);
-}
-
-/** TCP_NODELAY on the connection's socket (public `stream`; a TLS socket forwards it to TCP). */
-export function noDelay(mq: MqttClient): void {
-  const s = mq.stream as unknown as { setNoDelay?: (on: boolean) => unknown };
-  if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-}
-
-/** A {@link BrokerLink} over an MQTT.js client. */
-export function mqttLink(mq: MqttClient): BrokerLink {
-  return {
-    publish: async (topic, payload, qos, retain) => {
-      if (qos === 0) mq.publish(topic, asBuffer(payload), { qos: 0, retain });
-      else await mq.publishAsync(topic, asBuffer(payload), { qos, retain });
-    },
-    publishCallback: (topic, payload, qos, retain, done) => {
-      if (qos === 0) {
-        mq.publish(topic, asBuffer(payload), { qos: 0, retain });
-        done();
-      } else mq.publish(topic, asBuffer(payload), { qos, retain }, (err) => done(err ?? undefined));
-    },
-    subscribe: async (filter, qos) => {
-      const granted = await mq.subscribeAsync(filter, { qos });
-      return granted[0]?.qos ?? 0x80;
-    },
-    unsubscribe: async (filter) => {
-      await mq.unsubscribeAsync(filter);
-    },
-    end: async (abrupt) => {
-      if (abrupt) mq.end(true);
-      else await mq.endAsync(false).catch(() => undefined);
-    },
-    listen: (h) => {
-      mq.on('message', (topic, payload, packet) => h.message(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), packet.qos, packet.retain));
-      mq.on('error', (e) => h.error(e));
-      mq.on('close', () => h.close());
-    },
-  };
 }
 
 export async function lookupCredentials(src: CredentialSource | undefined, clientId: string): Promise<BrokerCredentials | undefined> {

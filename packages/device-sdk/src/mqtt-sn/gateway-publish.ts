@@ -2,6 +2,7 @@
 // broker (PUBLISH at QoS 0/1/2 becomes a broker command; its outcome is answered with PUBACK
 // or PUBREC; PUBREL → PUBCOMP), bounded by maxInflight; and broker → client (the delivery
 // operation: REGISTER a new topic first, then PUBLISH, PUBREL for QoS 2). Internal.
+import { MqttSnError } from './errors.js';
 import { ReturnCode, type MqttSnMessage, type PublishTopic } from './messages.js';
 import type { Operation } from './exchanges.js';
 import type { BrokerCommand, BrokerResult, OutboundItem, Session } from './gateway-session.js';
@@ -41,8 +42,9 @@ export function publishDone(s: Session, c: Publish, r: BrokerResult): void {
     if (c.snQos === 2) s.received2.delete(c.msgId);
     // An MQTT 5 reason code ≥ 0x80 (e.g. 0x87 not authorized) is final: "not supported";
     // anything else (connection trouble) is "congestion", worth retrying later.
+    // The default link says so with MqttSnError REJECTED and returnCode 3; a custom link with a numeric code.
     const rc = (r.error as { code?: unknown }).code;
-    const final = typeof rc === 'number' && rc >= 0x80;
+    const final = (typeof rc === 'number' && rc >= 0x80) || (r.error instanceof MqttSnError && r.error.returnCode === ReturnCode.NotSupported);
     if (c.qos > 0) s.send({ type: 'PUBACK', topicId: c.topicId, msgId: c.msgId, returnCode: final ? ReturnCode.NotSupported : ReturnCode.Congestion });
     return;
   }

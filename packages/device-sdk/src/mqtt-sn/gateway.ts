@@ -3,7 +3,8 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { connectBroker, credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { openBrokerLink } from './gateway-link.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
 import { SessionTable } from './gateway-sessions.js';
@@ -60,7 +61,7 @@ export class MqttSnGateway {
   constructor(private readonly options: MqttSnGatewayOptions) {
     this.cfg = resolveGatewayOptions(options);
     this.timers = options.clock ?? systemClock;
-    this.connector = options.connectBroker ?? ((r) => connectBroker(options.broker, r));
+    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers));
     this.host = {
       retry: this.cfg.retry,
       random: Math.random,
