@@ -8,6 +8,7 @@ import { assertOptions } from './args.js';
 import { createFleetCA, type CreateFleetCAOptions } from './certificates.js';
 import { createAtomic, exists, syncDir, writeAtomic } from './atomic-files.js';
 import { createRevocationList } from './crl.js';
+import { sealRegistry } from './registry-seal.js';
 import { CaDir, FILES, checkDir, type RegistryData as RegistryFile } from './ca-dir.js';
 
 /**
@@ -64,7 +65,7 @@ export async function writeCaDir(
   const registry: RegistryFile = { version: 1, crlNumber: 1, devices: {}, keys: {} };
   const crl = await createRevocationList({ ca, revoked: [], crlNumber: 1, ...(now === undefined ? {} : { now }) });
   await writeAtomic(join(root, FILES.crl), crl);
-  await createAtomic(join(root, FILES.registry), JSON.stringify(registry, null, 2) + '\n', 0o644);
+  await createAtomic(join(root, FILES.registry), sealRegistry(registry), 0o644);
   await syncDir(root);
   return new CaDir(root, ca.certificatePem, ca.chainPem ?? '', ca.rootPem ?? ca.certificatePem);
 }

@@ -18,6 +18,7 @@ import { assertOptions, checkDeviceId, describe, optionalBoolean, requiredString
 import { issueDeviceCertificate, type DeviceCertificate } from './certificates.js';
 import { issueServerCertificate, type IssueServerOptions, type ServerCertificate } from './server-cert.js';
 import { exists, writeAtomic } from './atomic-files.js';
+import { parseRegistry, sealRegistry } from './registry-seal.js';
 import { createRevocationList } from './crl.js';
 import { spkiFromPem, sha256Colon } from './keys.js';
 import { parseDeviceIdentity, writeDurable, type CredentialFileSystem } from '@outpost/device-sdk';
@@ -127,11 +128,7 @@ export class CaDir {
   async reload(): Promise<void> {
     const text = await this.#read(join(this.dir, FILES.registry));
     if (text === undefined) throw new PkiError('CA_NOT_FOUND', `openCaDir: ${this.dir} has ${FILES.cert} but no ${FILES.registry}`);
-    const parsed = JSON.parse(text) as RegistryFile;
-    if (parsed.version !== 1 || typeof parsed.devices !== 'object' || typeof parsed.keys !== 'object') {
-      throw new PkiError('CA_NOT_FOUND', `openCaDir: ${join(this.dir, FILES.registry)} is not an Outpost registry (version 1)`);
-    }
-    this.#registry = parsed;
+    this.#registry = parseRegistry(text, join(this.dir, FILES.registry));
   }
 
   /** Every registered device, sorted by id. */
@@ -177,7 +174,7 @@ export class CaDir {
   }
 
   async #save(): Promise<void> {
-    await this.#write(join(this.dir, FILES.registry), JSON.stringify(this.#registry, null, 2) + '\n');
+    await this.#write(join(this.dir, FILES.registry), sealRegistry(this.#registry));
   }
 
   async #read(path: string): Promise<string | undefined> {

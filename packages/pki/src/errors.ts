@@ -14,6 +14,7 @@ export type PkiErrorCode =
   | 'DEVICE_ALREADY_REGISTERED'
   | 'CA_NOT_FOUND'
   | 'CA_EXISTS'
+  | 'REGISTRY_CORRUPT'
   | 'INVALID_OPTION';
 
 /**

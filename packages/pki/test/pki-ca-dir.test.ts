@@ -25,7 +25,7 @@ describe('initCaDir / openCaDir', () => {
     expect(readdirSync(dir).sort()).toEqual(['ca.key', 'ca.pem', 'crl.pem', 'registry.json']);
     expect(statSync(ca.keyPath).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect(JSON.parse(readFileSync(join(dir, 'registry.json'), 'utf8'))).toEqual({ version: 1, crlNumber: 1, devices: {}, keys: {} });
+    expect(JSON.parse(readFileSync(join(dir, 'registry.json'), 'utf8'))).toEqual({ version: 1, crlNumber: 1, devices: {}, keys: {}, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(await code(initCaDir(dir))).toBe('CA_EXISTS');
     expect(readFileSync(ca.certificatePath, 'utf8')).toBe(ca.certificatePem);
     expect(await code(openCaDir(join(root, 'missing')))).toBe('CA_NOT_FOUND');
@@ -69,9 +69,10 @@ describe('registry', () => {
     const dev = await legacy.issueDevice({ deviceId: 'legacy' });
     // What an older release wrote: the same entry under an id outside today's charset.
     const path = join(legacy.dir, 'registry.json');
-    const reg = JSON.parse(readFileSync(path, 'utf8')) as { devices: Record<string, unknown> };
+    const reg = JSON.parse(readFileSync(path, 'utf8')) as { devices: Record<string, unknown>; sha256?: string };
     reg.devices['capteur-é'] = reg.devices['legacy'];
     delete reg.devices['legacy'];
+    delete reg.sha256; // older releases wrote no seal
     writeFileSync(path, JSON.stringify(reg));
     expect(await legacy.revokeDevice('capteur-é')).toEqual([dev.serialNumber]);
     await expect(legacy.issueDevice({ deviceId: 'capteur-é', renew: true })).rejects.toBeInstanceOf(RangeError);
