@@ -30,26 +30,32 @@ export function sameContent(a: number | null, aExtra: string | null, b: number |
  */
 export function generations(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Generation[] {
   const seen = new Map<string, number>(); // key → index of its latest arrival kept
-  const gen = new Map<string, number>(); // key → generation of that arrival
-  const out: Generation[] = [];
+  const genOf = new Int32Array(points.length); // index of a kept arrival → its generation
+  const first: Generation = { points: [], extras: [] };
+  const out: Generation[] = [first];
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as TelemetryPoint;
     const extra = extras[i] ?? null;
     const k = pointKey(p.device, p.metric, p.time);
     const j = seen.get(k);
-    let g = 0;
-    if (j !== undefined) {
-      const prev = points[j] as TelemetryPoint;
-      if (sameContent(prev.value, extras[j] ?? null, p.value, extra)) continue;
-      g = (gen.get(k) as number) + 1;
-    }
     seen.set(k, i);
-    gen.set(k, g);
+    if (j === undefined) {
+      first.points.push(p);
+      first.extras.push(extra);
+      continue;
+    }
+    const prev = points[j] as TelemetryPoint;
+    if (sameContent(prev.value, extras[j] ?? null, p.value, extra)) {
+      seen.set(k, j);
+      continue;
+    }
+    const g = (genOf[j] as number) + 1;
+    genOf[i] = g;
     const target = out[g] ?? (out[g] = { points: [], extras: [] });
     target.points.push(p);
     target.extras.push(extra);
   }
-  return out;
+  return first.points.length === 0 ? [] : out;
 }
 
 /** Checks an `onReplaced` option. */

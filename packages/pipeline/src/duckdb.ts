@@ -12,7 +12,7 @@ import { duckDbInsert, duckDbQueries, plain, type DuckDbConnection } from './duc
 import { PipelineError } from './errors.js';
 import { describe, intOption, isPlainObject, optString } from './validate.js';
 import type { LakeClock } from './lake.js';
-import { checkTelemetryPoint } from './schema.js';
+import { checkedExtras } from './schema.js';
 import type { LastValue, Replacement, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
@@ -234,7 +234,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     async write(points) {
       checkClosed('write');
       if (!Array.isArray(points)) throw new TypeError(`points: expected an array of telemetry points, got ${describe(points)}`);
-      const extras = points.map((p: unknown, i) => checkTelemetryPoint(p, `points[${i}]`));
+      const extras = checkedExtras(points);
       await batcher.write(points, extras);
     },
     flush: () => batcher.flush(),
