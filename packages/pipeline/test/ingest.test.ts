@@ -111,6 +111,23 @@ describe('connectIngest against Mosquitto (mTLS)', () => {
     await second.close();
   });
 
+  it('a handler that returns one promise for many messages (a write group; here one settled promise for all): every message gets its PUBACK, in later turns too', async () => {
+    const ok = Promise.resolve();
+    let n = 0;
+    const c = await connectIngest(opts('pipe-shared', { group: 'g-shared' }), () => {
+      n++;
+      return ok;
+    });
+    const dev = await device('shared-dev');
+    for (let i = 0; i < 20; i++) dev.publish('devices/shared-dev/telemetry', `{"seq":${i}}`, { qos: 1 }); // several in one socket read
+    await until(() => n >= 20, 'first 20');
+    for (let i = 20; i < 30; i++) await dev.publishAsync('devices/shared-dev/telemetry', `{"seq":${i}}`, { qos: 1 }); // one per turn
+    await until(() => c.stats().acked === 30, 'all 30 acknowledged');
+    expect(c.stats()).toMatchObject({ received: 30, acked: 30, pending: 0, window: 0 });
+    await dev.endAsync();
+    await c.close();
+  });
+
   it('a graceful close ends the session: nothing is queued for the departed consumer', async () => {
     const got: string[] = [];
     const a = await connectIngest(opts('pipe-leave', { group: 'g3' }), async (m) => { got.push(new TextDecoder().decode(m.payload)); });
