@@ -226,7 +226,8 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   }
 
   const counts = { replaced: 0 };
-  const insert = duckDbInsert(conn, locked, (found) => reportReplaced('duckdb', found, counts, onReplaced));
+  const { insert, warm } = duckDbInsert(conn, locked, (found) => reportReplaced('duckdb', found, counts, onReplaced));
+  await warm().catch(() => undefined); // an optimisation only: a store that cannot do it fails its first commit instead
   const queries = duckDbQueries(rows, checkClosed);
 
   return {
