@@ -70,7 +70,7 @@ export class WriteGroups<T> {
     if (g === undefined) {
       const opened = new Group<T>();
       this.open = g = opened;
-      queueMicrotask(() => this.send(opened));
+      setImmediate(() => this.send(opened)); // after this turn's reads: TLS hands up one PUBLISH per record
     }
     g.messages.push(points);
     g.tags.push(tag);
