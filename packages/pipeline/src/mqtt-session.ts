@@ -52,8 +52,8 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
-/** Bytes read per turn of the event loop before reading pauses until the next (one read of libuv's). */
-const READ_BYTES_PER_TURN = 65_536;
+/** Bytes read per turn of the event loop before reading pauses until the next (the largest TLS record; ~130 PUBLISHes of telemetry: a turn stays a few ms). */
+const READ_BYTES_PER_TURN = 16_384;
 
 /** `[0x40, 0x02, id]`: a PUBACK with reason Success and no properties, valid in 3.1.1 and 5 ([MQTT-3.4.2.1]). */
 function pubackBytes(id: number): Buffer {
@@ -217,7 +217,7 @@ export class MqttSession {
   }
 
   /**
-   * About one socket read (`READ_BYTES_PER_TURN`) per turn of the event loop: libuv hands a
+   * About 16 KiB (`READ_BYTES_PER_TURN`) per turn of the event loop: libuv hands a
    * stream up to 32 reads (~20,000 PUBLISHes) in one poll phase, and timers and the PUBACK writes
    * would wait behind them; past the budget, reading pauses until the next turn. In bytes, not
    * 'data' events: TLS emits one per record, one per PUBLISH (one message per turn, before).
