@@ -8,13 +8,13 @@
 //   (d) the reference for (c): a raw MQTT.js QoS 1 subscriber (PUBACK at once, no work) on the
 //       same broker, same publisher, same messages, timed from the first message to the last.
 // CPU time of this process (every thread: the consumer, the Parquet worker) per message is printed
-// for (b) and (c): on a loaded machine it moves far less than the wall-clock rates.
+// for (b), (c) and (d): on a loaded machine it moves far less than the wall-clock rates.
 // MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000 runs the pipeline with one sink write per message
 // and every outcome released at once (as before write groups), for A/B runs.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest.ts [MESSAGES_PER_DEVICE]
 import { fork } from 'node:child_process';
 import mqtt from 'mqtt';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, tempDir } from '@outpost/test-peers';
 import { connectIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
@@ -92,9 +92,11 @@ try {
     rawReceived++;
   });
   await raw.subscribeAsync('$share/bench-raw/devices/+/telemetry', { qos: 1 });
+  const cpuD = process.cpuUsage();
   await publish();
   while (rawReceived < MESSAGES) await new Promise((r) => setTimeout(r, 5));
   const msD = performance.now() - rawFirst;
+  const cpuPerMsgD = cpuMs(process.cpuUsage(cpuD)) / MESSAGES;
   await raw.endAsync();
 
   // (c) end to end through Mosquitto
@@ -125,6 +127,7 @@ try {
   console.log(line('(b) pipeline in-process: both paths, durable', rows.length, msB, `  (${Math.round((MESSAGES / msB) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msB) * 1000)).toFixed(1)}× slower than the anchor)`));
   console.log(line('(c) end to end through Mosquitto (mTLS)', rows.length, msC, `  (${Math.round((MESSAGES / msC) * 1000).toLocaleString('en-US')} msg/s, ${(anchor.rowsPerSec / ((rows.length / msC) * 1000)).toFixed(1)}× slower than the anchor)`));
   console.log(line('(d) raw MQTT.js QoS 1 subscriber, same broker', rows.length, msD, `  (${Math.round((MESSAGES / msD) * 1000).toLocaleString('en-US')} msg/s; (c) is ${(msD / msC).toFixed(2)}× of it)`));
+  console.log(`  (d) CPU of this process per message: ${(1000 * cpuPerMsgD).toFixed(1)} µs (the raw subscriber: parse and PUBACK only); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   for (const [name, s] of [['(b)', sb], ['(c)', sc]] as const) {
     console.log(`  ${name} CPU of this process per message: ${(1000 * (name === '(b)' ? cpuPerMsgB : cpuPerMsgC)).toFixed(1)} µs`);
     console.log(`  ${name} lake ${s.lake.rows} rows in ${s.lake.files} files; PostgreSQL ${String((s.store as { rowsWritten?: number } | undefined)?.rowsWritten)} rows; ${s.pipeline.alerts} alert events; dead letters ${JSON.stringify(s.pipeline.deadLettered)}`);

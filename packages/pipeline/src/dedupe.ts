@@ -29,27 +29,36 @@ export function sameContent(a: number | null, aExtra: string | null, b: number |
  * the database. Almost every batch is one generation.
  */
 export function generations(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): Generation[] {
-  const seen = new Map<string, number>(); // key → index of its latest arrival kept
-  const gen = new Map<string, number>(); // key → generation of that arrival
-  const out: Generation[] = [];
+  // key → index of its latest arrival kept, as device → metric → time: lookups by the points'
+  // own strings and numbers, no key string built per point.
+  const seen = new Map<string, Map<string, Map<number, number>>>();
+  const genOf = new Int32Array(points.length); // index of a kept arrival → its generation
+  const first: Generation = { points: [], extras: [] };
+  const out: Generation[] = [first];
   for (let i = 0; i < points.length; i++) {
     const p = points[i] as TelemetryPoint;
     const extra = extras[i] ?? null;
-    const k = pointKey(p.device, p.metric, p.time);
-    const j = seen.get(k);
-    let g = 0;
-    if (j !== undefined) {
-      const prev = points[j] as TelemetryPoint;
-      if (sameContent(prev.value, extras[j] ?? null, p.value, extra)) continue;
-      g = (gen.get(k) as number) + 1;
+    let byMetric = seen.get(p.device);
+    if (byMetric === undefined) seen.set(p.device, (byMetric = new Map()));
+    let byTime = byMetric.get(p.metric);
+    if (byTime === undefined) byMetric.set(p.metric, (byTime = new Map()));
+    const j = byTime.get(p.time);
+    if (j === undefined) {
+      byTime.set(p.time, i);
+      first.points.push(p);
+      first.extras.push(extra);
+      continue;
     }
-    seen.set(k, i);
-    gen.set(k, g);
+    const prev = points[j] as TelemetryPoint;
+    if (sameContent(prev.value, extras[j] ?? null, p.value, extra)) continue;
+    byTime.set(p.time, i);
+    const g = (genOf[j] as number) + 1;
+    genOf[i] = g;
     const target = out[g] ?? (out[g] = { points: [], extras: [] });
     target.points.push(p);
     target.extras.push(extra);
   }
-  return out;
+  return first.points.length === 0 ? [] : out;
 }
 
 /** Checks an `onReplaced` option. */

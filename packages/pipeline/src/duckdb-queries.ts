@@ -31,7 +31,7 @@ export function plain(v: unknown): unknown {
 }
 
 /** The commit of one batch: each generation (see dedupe.ts) staged, its replacements read, upserted; one transaction. */
-export function duckDbInsert(conn: DuckDbConnection, locked: Locked, report: (found: Omit<Replacement, 'sink'>[]) => void): (batch: Batch) => Promise<void> {
+export function duckDbInsert(conn: DuckDbConnection, locked: Locked, report: (found: Omit<Replacement, 'sink'>[]) => void): { insert(batch: Batch): Promise<void>; warm(): Promise<void> } {
   /** One generation (each key once): staged, replaced values read, then upserted. */
   async function upsert(gen: Generation): Promise<Omit<Replacement, 'sink'>[]> {
     await conn.run('DELETE FROM telemetry_staging');
@@ -49,8 +49,8 @@ export function duckDbInsert(conn: DuckDbConnection, locked: Locked, report: (fo
         else app.appendVarchar(extra);
         app.endRow();
         // The appender runs on this thread (~5 µs a row): let the event loop (MQTT, the hot
-        // path's alerts) in every 2,000 rows instead of blocking it for a whole batch.
-        if (i % 2_000 === 1_999) await new Promise((r) => setImmediate(r));
+        // path's alerts) in every 512 rows (a few ms) instead of blocking it for a whole batch.
+        if (i % 512 === 511) await new Promise((r) => setImmediate(r));
       }
       app.flushSync();
     } finally {
@@ -84,7 +84,23 @@ export function duckDbInsert(conn: DuckDbConnection, locked: Locked, report: (fo
     report(replaced);
   }
 
-  return insert;
+  /**
+   * The commit's statements once on an empty staging table, rolled back: DuckDB plans them and
+   * loads what they need when the store opens, not in the first batch (which acknowledgements,
+   * and on this thread the hot path, would wait behind).
+   */
+  async function warm(): Promise<void> {
+    await locked(async () => {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        await upsert({ points: [], extras: [] });
+      } finally {
+        await conn.run('ROLLBACK');
+      }
+    });
+  }
+
+  return { insert, warm };
 }
 
 type Queries = Pick<DuckDbStore, 'lastValues' | 'downsample' | 'gaps' | 'lakeSummary' | 'lakeLastValues'>;

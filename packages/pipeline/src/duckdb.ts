@@ -12,7 +12,7 @@ import { duckDbInsert, duckDbQueries, plain, type DuckDbConnection } from './duc
 import { PipelineError } from './errors.js';
 import { describe, intOption, isPlainObject, optString } from './validate.js';
 import type { LakeClock } from './lake.js';
-import { checkTelemetryPoint } from './schema.js';
+import { checkedExtras } from './schema.js';
 import type { LastValue, Replacement, TelemetrySink, TimeSeriesQueries } from './types.js';
 
 type DuckDbModule = typeof import('@duckdb/node-api');
@@ -226,7 +226,8 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
   }
 
   const counts = { replaced: 0 };
-  const insert = duckDbInsert(conn, locked, (found) => reportReplaced('duckdb', found, counts, onReplaced));
+  const { insert, warm } = duckDbInsert(conn, locked, (found) => reportReplaced('duckdb', found, counts, onReplaced));
+  await warm().catch(() => undefined); // an optimisation only: a store that cannot do it fails its first commit instead
   const queries = duckDbQueries(rows, checkClosed);
 
   return {
@@ -234,7 +235,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     async write(points) {
       checkClosed('write');
       if (!Array.isArray(points)) throw new TypeError(`points: expected an array of telemetry points, got ${describe(points)}`);
-      const extras = points.map((p: unknown, i) => checkTelemetryPoint(p, `points[${i}]`));
+      const extras = checkedExtras(points);
       await batcher.write(points, extras);
     },
     flush: () => batcher.flush(),

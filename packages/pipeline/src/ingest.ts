@@ -164,6 +164,17 @@ function checkOptions(o: IngestOptions): void {
 }
 
 
+/** Consecutive messages of one connection whose handler returned the same promise: sequence numbers `from`…`to` (-1…-1 for one QoS 0 message). */
+interface Run {
+  readonly p: Promise<void>;
+  readonly w: AckWindow;
+  readonly conn: number;
+  readonly from: number;
+  to: number;
+  /** Its promise settled: later messages with the same promise need a reaction of their own. */
+  fired: boolean;
+}
+
 /** The handler's promise, or a rejected one if it threw. */
 function invoke(handler: IngestHandler, m: IncomingMessage): Promise<void> {
   try {
@@ -282,6 +293,9 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
       else stats.staleAcks++;
     });
 
+  // Consecutive messages whose handler returned the same promise (a pipeline's write group: the
+  // messages of one socket read) share one reaction instead of one each.
+  let run: Run | undefined;
   const onPublish = (packet: IPublishPacket, conn: number): void => {
     lastArrival = clock.now();
     stats.received++;
@@ -290,16 +304,27 @@ export async function connectIngest(options: IngestOptions, handler: IngestHandl
     const seq = packet.qos > 0 && packet.messageId !== undefined ? w.push(packet.messageId) : -1;
     stats.pending++;
     const user = packet.properties?.userProperties;
-    invoke(handler, { topic: packet.topic, payload: toBytes(packet.payload), contentType: packet.properties?.contentType, receivedAt: lastArrival, ...(user !== undefined ? { userProperties: user } : {}) }).then(
+    const p = invoke(handler, { topic: packet.topic, payload: toBytes(packet.payload), contentType: packet.properties?.contentType, receivedAt: lastArrival, ...(user !== undefined ? { userProperties: user } : {}) });
+    const r = run;
+    if (r !== undefined && r.p === p && !r.fired && r.w === w && r.conn === conn && seq >= 0 && r.from >= 0 && r.to === seq - 1) {
+      r.to = seq;
+      return;
+    }
+    const next: Run = { p, w, conn, from: seq, to: seq, fired: false };
+    run = next;
+    p.then(
       () => {
-        stats.pending--;
-        if (seq >= 0 && !w.complete(seq)) stats.staleAcks++;
+        next.fired = true;
+        stats.pending -= next.to - next.from + 1;
+        if (next.from < 0) return;
+        for (let s = next.from; s <= next.to; s++) if (!next.w.complete(s)) stats.staleAcks++;
       },
       () => {
-        stats.pending--;
+        next.fired = true;
+        stats.pending -= next.to - next.from + 1;
         // Nothing after this message may be acknowledged before it: start over on a new
         // connection, where the broker redelivers it and what followed it.
-        if (seq >= 0 && w === window && conn === session.conn) session.drop();
+        if (next.from >= 0 && next.w === window && next.conn === session.conn) session.drop();
       },
     );
   };

@@ -7,7 +7,7 @@
 import { createBatcher, systemClock } from './batcher.js';
 import type { Batch, BatchCommit } from './batcher.js';
 import { PipelineError } from './errors.js';
-import { checkTelemetryPoint } from './schema.js';
+import { checkedExtras } from './schema.js';
 import { describe, intOption, isPlainObject } from './validate.js';
 import { inlineEncoder, workerEncoder, type ParquetEncoder } from './parquet-encoder.js';
 import { localLakeStore, type LakeStore } from './lake-store.js';
@@ -198,7 +198,7 @@ export async function createLake(options: LakeOptions): Promise<Lake> {
     async write(points) {
       if (closed) throw new PipelineError('CLOSED', 'lake: write after close()');
       checkPoints('points', points);
-      const extras = points.map((p, i) => checkTelemetryPoint(p, `points[${i}]`)); // all checked before any is buffered
+      const extras = checkedExtras(points); // all checked before any is buffered
       await batcher.write(points, extras);
     },
     flush: () => batcher.flush(),

@@ -52,6 +52,9 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
+/** Bytes read per turn of the event loop before reading pauses until the next (the largest TLS record; ~130 PUBLISHes of telemetry: a turn stays a few ms). */
+const READ_BYTES_PER_TURN = 16_384;
+
 /** `[0x40, 0x02, id]`: a PUBACK with reason Success and no properties, valid in 3.1.1 and 5 ([MQTT-3.4.2.1]). */
 function pubackBytes(id: number): Buffer {
   return Buffer.from([0x40, 0x02, id >> 8, id & 0xff]);
@@ -65,8 +68,10 @@ export class MqttSession {
   private socket: Socket | undefined;
   private ending = false;
   private paused = false;
-  /** Reading is paused until the next turn of the event loop (see yieldTurn). */
+  /** See yieldTurn: reading paused until the next turn; bytes read in this turn; its reset scheduled. */
   private yielding = false;
+  private turnBytes = 0;
+  private turnScheduled = false;
   private out: Buffer[] = [];
   private flushing = false;
   private lastWrite = 0;
@@ -212,19 +217,26 @@ export class MqttSession {
   }
 
   /**
-   * One socket read per turn of the event loop: with a backlog, libuv hands a stream up to 32
-   * reads (2 MiB, ~20,000 PUBLISHes) in one poll phase, and timers, other sockets and the
-   * coalesced PUBACK writes would wait behind all of them. Pausing until the next turn lets them
-   * run between reads; the kernel keeps the rest (TCP flow control does the rest).
+   * About 16 KiB (`READ_BYTES_PER_TURN`) per turn of the event loop: libuv hands a
+   * stream up to 32 reads (~20,000 PUBLISHes) in one poll phase, and timers and the PUBACK writes
+   * would wait behind them; past the budget, reading pauses until the next turn. In bytes, not
+   * 'data' events: TLS emits one per record, one per PUBLISH (one message per turn, before).
    */
-  private yieldTurn(socket: Socket): void {
-    if (this.paused || this.yielding) return;
+  private yieldTurn(socket: Socket, bytes: number): void {
+    this.turnBytes += bytes;
+    if (!this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(() => {
+        this.turnScheduled = false;
+        this.turnBytes = 0;
+        if (!this.yielding) return;
+        this.yielding = false;
+        if (!this.paused && this.socket === socket) socket.resume();
+      });
+    }
+    if (this.turnBytes < READ_BYTES_PER_TURN || this.paused || this.yielding) return;
     this.yielding = true;
     socket.pause();
-    setImmediate(() => {
-      this.yielding = false;
-      if (!this.paused && this.socket === socket) socket.resume();
-    });
   }
 
   private openSocket(): Socket {
@@ -279,7 +291,7 @@ export class MqttSession {
       });
       socket.on('data', (d: Buffer) => {
         parser.parse(d);
-        this.yieldTurn(socket);
+        this.yieldTurn(socket, d.length);
       });
       // MQTT 5 §3.1: a persistent session (Clean Start 0) that outlives the connection by the
       // expiry, and Receive Maximum as the broker's window of unacknowledged QoS 1 messages.

@@ -4,7 +4,9 @@
  * that in-flight pressure starts.
  */
 import { systemPipelineClock } from './clock.js';
-import type { Delivery } from './delivery.js';
+import type { Delivery, DeliveryFailure } from './delivery.js';
+import type { IncomingMessage } from './decode.js';
+import type { PipelineErrorCode } from './errors.js';
 import type { PipelineOptions } from './pipeline.js';
 import type { TelemetrySink } from './types.js';
 import { assertFunction, intOption } from './validate.js';
@@ -65,7 +67,7 @@ export function inFlightFlow(delivery: Delivery, maxInFlight: number, inFlight: 
 }
 
 /** Tells every sink to commit now (the open write group first); one such flush at a time. */
-export function pressureFlush(sinks: readonly TelemetrySink[], groups: WriteGroups): () => void {
+export function pressureFlush(sinks: readonly TelemetrySink[], groups: Pick<WriteGroups<unknown>, 'sendOpen'>): () => void {
   let flushing = false;
   return () => {
     if (flushing) return;
@@ -75,4 +77,29 @@ export function pressureFlush(sinks: readonly TelemetrySink[], groups: WriteGrou
       flushing = false;
     });
   };
+}
+
+/**
+ * The outcomes of a write group some of whose messages a sink refused: those are dead-lettered
+ * (the others are delivered). Resolves when every dead letter is durable; rejects when one could
+ * not be written (that message is not acknowledged, and with it the rest of its group, whose
+ * promise it shares: the broker redelivers them, the stores are idempotent by key).
+ */
+export async function finishGroup(
+  msgs: readonly IncomingMessage[],
+  verdicts: readonly (DeliveryFailure | undefined)[],
+  reject: (msg: IncomingMessage, reason: PipelineErrorCode, detail: string, sink?: string) => Promise<void>,
+  stats: { delivered: number },
+  done: (n: number, failed: number) => void,
+): Promise<void> {
+  const letters: Promise<void>[] = [];
+  msgs.forEach((m, i) => {
+    const v = verdicts[i];
+    if (v === undefined) stats.delivered++;
+    else letters.push(reject(m, v.reason, v.detail, v.sink));
+  });
+  const r = await Promise.allSettled(letters);
+  const failed = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
+  done(msgs.length, failed.length);
+  if (failed.length > 0) throw failed[0]?.reason;
 }

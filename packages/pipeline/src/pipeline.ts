@@ -11,7 +11,7 @@ import { PipelineError, type PipelineErrorCode } from './errors.js';
 import { connectIngest, type FlowSource, type Ingest, type IngestOptions } from './ingest.js';
 import type { TelemetryPoint, TelemetrySink } from './types.js';
 import { WriteGroups } from './write-groups.js';
-import { inFlightFlow, pipelineLimits, pressureFlush } from './pipeline-flow.js';
+import { finishGroup, inFlightFlow, pipelineLimits, pressureFlush } from './pipeline-flow.js';
 import { assertFunction, assertObject, describe } from './validate.js';
 
 /**
@@ -117,6 +117,9 @@ export interface Pipeline extends FlowSource {
    * points durable) or *rejected* (it can never succeed, and its dead letter is durable). A sink
    * that fails transiently (*errored*) holds the message until the sink is back. Rejects only if
    * the dead-letter sink failed or the pipeline closed while holding it: do not acknowledge it.
+   * The messages of one write group (handed in during one turn) share one promise: it settles
+   * when every one of them has its outcome, and rejects for all of them if one cannot be
+   * acknowledged (the broker redelivers them; the stores are idempotent by key).
    */
   handle(message: IncomingMessage): Promise<void>;
   stats(): PipelineStats;
@@ -240,7 +243,6 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
   const { deadLetter, rules, onAlert } = options;
   const decode = createDecoder(options.decode ?? {}); // options checked once, not per message
   const delivery = new Delivery(sinks, { clock, ...(options.delivery ?? {}) });
-  const groups = new WriteGroups(delivery, maxWritePoints, releasePerTurn);
   const stats = { messages: 0, points: 0, alerts: 0, alertErrors: 0, deadLettered: {} as Partial<Record<PipelineErrorCode, number>>, inFlight: 0, delivered: 0, rejected: 0, failed: 0 };
   let closed = false;
 
@@ -255,45 +257,45 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
     stats.rejected++;
   }
 
-  async function handle(msg: IncomingMessage): Promise<void> {
-    let points: TelemetryPoint[];
-    try {
-      points = decode(msg);
-    } catch (e) {
-      const r = decodeRejection(e);
-      return reject(msg, r.code, r.detail);
-    }
-    stats.points += points.length;
-    if (rules !== undefined) for (const p of points) raise(rules.evaluate(p));
-    const failure = await groups.add(points);
-    if (failure === undefined) {
-      stats.delivered++;
-      return;
-    }
-    return reject(msg, failure.reason, failure.detail, failure.sink);
-  }
-
-  const pressure = pressureFlush(sinks, groups);
   const flow = inFlightFlow(delivery, maxInFlight, () => stats.inFlight);
-  const settle = (): void => {
-    stats.inFlight--;
+  const done = (n: number, failed: number): void => {
+    stats.inFlight -= n;
+    stats.failed += failed;
     flow.check();
   };
-  const fail = (): void => {
-    stats.inFlight--;
-    stats.failed++;
-    flow.check();
-  };
-
+  const groups = new WriteGroups<IncomingMessage>(delivery, maxWritePoints, releasePerTurn, (msgs, verdicts, error) => {
+    if (error !== undefined) {
+      done(msgs.length, msgs.length); // CLOSED: held when the pipeline closed
+      throw error;
+    }
+    if (verdicts === undefined) {
+      stats.delivered += msgs.length;
+      done(msgs.length, 0);
+      return undefined;
+    }
+    return finishGroup(msgs, verdicts, reject, stats, done);
+  });
+  const pressure = pressureFlush(sinks, groups);
   return {
     handle(msg) {
       if (closed) return Promise.reject(new PipelineError('CLOSED', 'pipeline: handle after close'));
       stats.messages++;
       stats.inFlight++;
-      const p = handle(msg); // joins the open write group synchronously, so a flush now includes it
+      let points: TelemetryPoint[];
+      try {
+        points = decode(msg);
+      } catch (e) {
+        const r = decodeRejection(e);
+        const p = reject(msg, r.code, r.detail);
+        p.then(() => done(1, 0), () => done(1, 1));
+        flow.check();
+        return p;
+      }
+      stats.points += points.length;
+      if (rules !== undefined) for (const pt of points) raise(rules.evaluate(pt));
+      const p = groups.add(points, msg); // joins the open write group synchronously, so a flush now includes it
       if (stats.inFlight >= flushAt) pressure();
       flow.check();
-      p.then(settle, fail);
       return p;
     },
     stats: () => {

@@ -13,7 +13,8 @@ import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
 import { commitGenerations, type CommitTarget } from './postgres-commit.js';
 import { postgresQueries } from './postgres-queries.js';
-import { DAY_MS, enumOption, isTransient, optionalString, quoteIdent, sqlstate, toRow, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
+import { DAY_MS, enumOption, isoTime, isTransient, optionalString, quoteIdent, sqlstate, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
+import { checkedExtras } from './schema.js';
 import { createSchema, type SchemaInfo } from './postgres-schema.js';
 import type { Replacement, TelemetryPoint, TelemetrySink, TimeSeriesQueries } from './types.js';
 import { describe, intOption } from './validate.js';
@@ -162,7 +163,7 @@ function parseOptions(options: PostgresSinkOptions) {
   };
 }
 
-const toRowOf = (p: TelemetryPoint, extra: string | null): Row => ({ device: p.device, metric: p.metric, time: new Date(p.time).toISOString(), ms: p.time, value: p.value, extra });
+const toRowOf = (p: TelemetryPoint, extra: string | null): Row => ({ device: p.device, metric: p.metric, time: isoTime(p.time), ms: p.time, value: p.value, extra });
 
 /**
  * Creates a PostgreSQL telemetry sink with query helpers. Points are batched on the shared
@@ -242,7 +243,7 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     async write(points) {
       if (closed) throw new PipelineError('CLOSED', `${name}: write after close()`);
       if (!Array.isArray(points)) throw new TypeError(`points: expected an array of TelemetryPoint, got ${describe(points)}`);
-      const extras = points.map((p: unknown, i) => toRow(p, i).extra);
+      const extras = checkedExtras(points);
       await batcher.write(points, extras);
     },
     flush: () => batcher.flush(),

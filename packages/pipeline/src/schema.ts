@@ -203,3 +203,18 @@ export function checkTelemetryPoint(p: unknown, where = 'point'): string | null 
   if (bad !== null) throw bad.type ? new TypeError(bad.message) : new RangeError(bad.message);
   return json;
 }
+
+/**
+ * The `extra` JSON text of each point (`null` when absent), every point checked as
+ * {@link checkTelemetryPoint} does and named `points[i]` in its error; a decoded point is
+ * trusted without building its name. What the sinks call on every write. Internal.
+ */
+export function checkedExtras(points: readonly unknown[]): (string | null)[] {
+  const out: (string | null)[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p instanceof DecodedPoint && Object.isFrozen(p)) out.push(p.extra === undefined ? null : JSON.stringify(p.extra));
+    else out.push(checkTelemetryPoint(p, `points[${i}]`));
+  }
+  return out;
+}

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectIngest, type Ingest, type IngestOptions } from '../src/ingest.js';
 import type { IncomingMessage } from '../src/decode.js';
 import { PipelineError } from '../src/errors.js';
+import { runPipeline } from '../src/pipeline.js';
+import { callbackDeadLetterSink } from '../src/dead-letter.js';
+import type { TelemetrySink } from '../src/types.js';
 import { startFleet, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 
 let fleet: Fleet;
@@ -109,6 +112,41 @@ describe('connectIngest against Mosquitto (mTLS)', () => {
     expect(got).toEqual([]); // every message was acknowledged: nothing is redelivered
     await dev.endAsync();
     await second.close();
+  });
+
+  it('a handler that returns one promise for many messages (a write group; here one settled promise for all): every message gets its PUBACK, in later turns too', async () => {
+    const ok = Promise.resolve();
+    let n = 0;
+    const c = await connectIngest(opts('pipe-shared', { group: 'g-shared' }), () => {
+      n++;
+      return ok;
+    });
+    const dev = await device('shared-dev');
+    for (let i = 0; i < 20; i++) dev.publish('devices/shared-dev/telemetry', `{"seq":${i}}`, { qos: 1 }); // several in one socket read
+    await until(() => n >= 20, 'first 20');
+    for (let i = 20; i < 30; i++) await dev.publishAsync('devices/shared-dev/telemetry', `{"seq":${i}}`, { qos: 1 }); // one per turn
+    await until(() => c.stats().acked === 30, 'all 30 acknowledged');
+    expect(c.stats()).toMatchObject({ received: 30, acked: 30, pending: 0, window: 0 });
+    await dev.endAsync();
+    await c.close();
+  });
+
+  it('a backlog is read in socket reads, not one TLS record (one PUBLISH) per event-loop turn: the sinks get one write per read, of many messages', async () => {
+    const writes: number[] = [];
+    const memory: TelemetrySink = { name: 'memory', write: async (p) => void writes.push(p.length), flush: async () => {}, close: async () => {} };
+    const running = await runPipeline({ sinks: [memory], deadLetter: callbackDeadLetterSink(() => {}) }, opts('pipe-reads', { group: 'g-reads' }));
+    running.ingest.pause(); // the broker's messages wait in the socket and the session
+    const dev = await device('reads-dev');
+    const t0 = Date.now() - 60_000;
+    for (let i = 0; i < 2_000; i++) dev.publish('devices/reads-dev/telemetry', `{"ts":${t0 + i},"v":${i}}`, { qos: 1 });
+    await until(() => running.pipeline.stats().received === 0 && writes.length === 0, 'nothing read while paused', 1_000);
+    await new Promise((r) => setTimeout(r, 500));
+    running.ingest.resume();
+    await until(() => running.ingest.stats().acked === 2_000, '2,000 acknowledged', 30_000);
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(2_000);
+    expect(writes.length).toBeLessThan(200); // today: 2,000 writes of one point
+    await dev.endAsync();
+    await running.close();
   });
 
   it('a graceful close ends the session: nothing is queued for the departed consumer', async () => {

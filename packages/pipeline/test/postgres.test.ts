@@ -520,3 +520,14 @@ describe('wrong types and bad values', () => {
     await expect(s.gaps({ from: 0, to: 1, minGapMs: 1, device: 3 as never })).rejects.toThrow(TypeError);
   });
 });
+
+describe('isoTime (the rows\' time text)', () => {
+  it('is new Date(ms).toISOString() for every storable time: hour, minute, second and millisecond edges and 100,000 seeded ones', async () => {
+    const { isoTime, PG_MAX_TIME, PG_MIN_TIME } = await import('../src/postgres-rows.js');
+    const rnd = mulberry32(13);
+    const xs = [0, 1, 9, 10, 99, 100, 999, 1_000, 59_999, 60_000, 3_599_999, 3_600_000, 86_399_999, MIN_POINT_TIME, MAX_POINT_TIME, PG_MAX_TIME, PG_MIN_TIME, -1];
+    for (let i = 0; i < 100_000; i++) xs.push(Math.floor(rnd() * PG_MAX_TIME));
+    const wrong = xs.filter((x) => isoTime(x) !== new Date(x).toISOString());
+    expect(wrong).toEqual([]);
+  });
+});
