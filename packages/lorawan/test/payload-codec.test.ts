@@ -64,21 +64,22 @@ async function expectFailure(source: string, code: string, options = {}): Promis
   return c;
 }
 
-describe('hostile codecs fail safely', () => {
+// Every hostile case runs with one worker and with a pool of two (`workers`): the same guarantees hold per worker.
+describe.each([1, 2])('hostile codecs fail safely (workers: %i)', (workers) => {
   it('an endless loop is stopped at the time budget and the codec keeps serving', async () => {
     const src = 'function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) {} } return { data: i.bytes.length }; }';
-    const c = await expectFailure(src, 'CODEC_TIMEOUT', { timeoutMs: 30 });
+    const c = await expectFailure(src, 'CODEC_TIMEOUT', { workers, timeoutMs: 30 });
     expect(await c.decodeUplink({ bytes: [7], fPort: 1 })).toEqual({ ok: true, data: 1, warnings: [] });
     expect(c.stats()).toMatchObject({ calls: 2, failures: 1, timeouts: 1, crashes: 0 });
   });
 
   it('an endless promise chain and a getter that never returns are stopped too', async () => {
-    await expectFailure('function decodeUplink() { (function f() { Promise.resolve().then(f); })(); return { data: 1 }; }', 'CODEC_TIMEOUT', { timeoutMs: 30 });
-    await expectFailure('function decodeUplink() { return { get data() { for (;;) {} } }; }', 'CODEC_TIMEOUT', { timeoutMs: 30 });
+    await expectFailure('function decodeUplink() { (function f() { Promise.resolve().then(f); })(); return { data: 1 }; }', 'CODEC_TIMEOUT', { workers, timeoutMs: 30 });
+    await expectFailure('function decodeUplink() { return { get data() { for (;;) {} } }; }', 'CODEC_TIMEOUT', { workers, timeoutMs: 30 });
   });
 
   it('the caller\'s event loop keeps running while a codec spins', async () => {
-    const c = await load('function decodeUplink() { for (;;) {} }', { timeoutMs: 300 });
+    const c = await load('function decodeUplink() { for (;;) {} }', { workers, timeoutMs: 300 });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const r = await c.decodeUplink({ bytes: [1], fPort: 1 });
@@ -89,7 +90,7 @@ describe('hostile codecs fail safely', () => {
 
   it('unbounded allocation kills only the codec\'s worker, which is restarted for the next call', async () => {
     const src = 'var keep = []; function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) keep.push(new Array(100000).fill(i)); } return { data: "fine" }; }';
-    const c = await expectFailure(src, 'CODEC_CRASHED', { timeoutMs: 5000, maxHeapMb: 16 });
+    const c = await expectFailure(src, 'CODEC_CRASHED', { workers, timeoutMs: 5000, maxHeapMb: 16 });
     expect(await c.decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ ok: true, data: 'fine', warnings: [] });
     expect(c.stats()).toMatchObject({ crashes: 1, restarts: 1 });
   });
@@ -105,13 +106,13 @@ describe('hostile codecs fail safely', () => {
       "new Function('return 1')()",
       "globalThis.process.exit(1)",
     ]) {
-      const c = await load(`function decodeUplink(input) { return { data: ${body} }; }`);
+      const c = await load(`function decodeUplink(input) { return { data: ${body} }; }`, { workers });
       const r = await c.decodeUplink({ bytes: [1], fPort: 1 });
       expect(r.ok === false && r.code, body).toBe('CODEC_THREW');
     }
     // import() has no loader in the codec's context: it rejects, and the module never arrives.
     const imp = await load("var seen = 'pending'; import('node:fs').then(function (m) { seen = typeof m.readFileSync; }, function (e) { seen = 'refused: ' + e.message; });" +
-      'function decodeUplink() { return { data: seen }; }');
+      'function decodeUplink() { return { data: seen }; }', { workers });
     await new Promise((r) => setTimeout(r, 50));
     const r = await imp.decodeUplink({ bytes: [], fPort: 1 });
     expect(r.ok && r.data).toMatch(/^refused: /);
@@ -119,30 +120,30 @@ describe('hostile codecs fail safely', () => {
 
   it('prototype tricks stay inside the codec', async () => {
     const c = await load('Object.prototype.polluted = "yes"; Array.prototype.map = null; JSON.parse = null; JSON.stringify = function () { return "{}"; };' +
-      'function decodeUplink(i) { return { data: { n: i.bytes.length, p: ({}).polluted } }; }');
+      'function decodeUplink(i) { return { data: { n: i.bytes.length, p: ({}).polluted } }; }', { workers });
     expect(await c.decodeUplink({ bytes: [1, 2], fPort: 1 })).toEqual({ ok: true, data: { n: 2, p: 'yes' }, warnings: [] });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(typeof [].map).toBe('function');
   });
 
   it('results that are not TS013 are CODEC_OUTPUT_INVALID; a bad script is CODEC_INVALID at load', async () => {
-    await expectFailure('function decodeUplink() { return 42; }', 'CODEC_OUTPUT_INVALID');
-    await expectFailure('function decodeUplink() { return { nodata: 1 }; }', 'CODEC_OUTPUT_INVALID');
-    await expectFailure('function decodeUplink() { return { data: "x".repeat(100000) }; }', 'CODEC_OUTPUT_INVALID', { maxResultBytes: 1024 });
-    const enc = await load('function encodeDownlink() { return { bytes: [1, 300] }; }');
+    await expectFailure('function decodeUplink() { return 42; }', 'CODEC_OUTPUT_INVALID', { workers });
+    await expectFailure('function decodeUplink() { return { nodata: 1 }; }', 'CODEC_OUTPUT_INVALID', { workers });
+    await expectFailure('function decodeUplink() { return { data: "x".repeat(100000) }; }', 'CODEC_OUTPUT_INVALID', { workers, maxResultBytes: 1024 });
+    const enc = await load('function encodeDownlink() { return { bytes: [1, 300] }; }', { workers });
     expect(await enc.encodeDownlink({ data: 1 })).toMatchObject({ ok: false, code: 'CODEC_OUTPUT_INVALID' });
-    await expectFailure('function decodeUplink() { throw 42; }', 'CODEC_THREW');
+    await expectFailure('function decodeUplink() { throw 42; }', 'CODEC_THREW', { workers });
     for (const src of ['function (', 'for (;;) {}', 'throw new Error("no")']) {
-      const e = await loadPayloadCodec(src, { loadTimeoutMs: 50 }).catch((x: unknown) => x);
+      const e = await loadPayloadCodec(src, { workers, loadTimeoutMs: 50 }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(LoRaWANError);
       expect((e as LoRaWANError).code).toBe('CODEC_INVALID');
     }
-    const big = await loadPayloadCodec('//' + 'x'.repeat(2000), { maxScriptBytes: 1000 }).catch((x: unknown) => x);
+    const big = await loadPayloadCodec('//' + 'x'.repeat(2000), { workers, maxScriptBytes: 1000 }).catch((x: unknown) => x);
     expect((big as LoRaWANError).code).toBe('CODEC_INVALID');
   });
 
   it('after close, calls are refused', async () => {
-    const c = await loadPayloadCodec('function decodeUplink() { return { data: 1 }; }');
+    const c = await loadPayloadCodec('function decodeUplink() { return { data: 1 }; }', { workers });
     await c.close();
     await expect(c.decodeUplink({ bytes: [], fPort: 1 })).rejects.toThrow(RangeError);
   });
@@ -209,6 +210,26 @@ describe('time budget by ending the worker', () => {
     const after = await c.decodeUplink({ bytes: [0, 0], fPort: 1 });
     expect(after.ok && (after.data as number[])[1]).toBe(51); // nothing of the refused batch ran
     await expect(loadPayloadCodec('', { chunkSize: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('a pool of workers for a stateless codec', () => {
+  it('a batch\'s chunks go to the worker with the fewest inputs outstanding, each worker with its own copy of the script', async () => {
+    // a counter at top level is state, so it shows which worker ran which input
+    const c = await load('var seen = 0; function decodeUplink(i) { seen++; return { data: [i.bytes[0], seen] }; }', { workers: 2, chunkSize: 5 });
+    const rs = await c.decodeUplinks(Array.from({ length: 20 }, (_, k) => ({ bytes: [k], fPort: 1 })));
+    expect(rs.map((r) => r.ok && (r.data as number[])[0])).toEqual(Array.from({ length: 20 }, (_, k) => k));
+    const one = [1, 2, 3, 4, 5], two = [6, 7, 8, 9, 10];
+    expect(rs.map((r) => r.ok && (r.data as number[])[1])).toEqual([...one, ...one, ...two, ...two]);
+  });
+
+  it('an overrun ends only its own worker: the other keeps answering and the queued inputs go to a new one', async () => {
+    const c = await load('function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) {} } return { data: i.bytes[0] }; }', { workers: 2, chunkSize: 1, timeoutMs: 40 });
+    const rs = await c.decodeUplinks([1, 2, 3, 4, 5].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => (r.ok ? r.data : r.code))).toEqual(['CODEC_TIMEOUT', 2, 3, 4, 5]);
+    expect(c.stats()).toMatchObject({ calls: 5, failures: 1, timeouts: 1, crashes: 0, restarts: 1 });
+    await expect(loadPayloadCodec('', { workers: 0 })).rejects.toThrow(RangeError);
+    await expect(loadPayloadCodec('', { workers: 1.5 })).rejects.toThrow(RangeError);
   });
 });
 
