@@ -14,6 +14,7 @@ export interface LaneLimits {
   readonly loadTimeoutMs: number;
   readonly maxHeapMb: number;
   readonly maxResultBytes: number;
+  readonly stateless: boolean;
 }
 
 /** One message to the worker: what to send again if the worker is replaced before it answers. */
@@ -47,7 +48,7 @@ export class CodecLane {
   start(): Promise<void> {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { source: this.source, bootstrap: CONTEXT_BOOTSTRAP, loadTimeoutMs: this.limits.loadTimeoutMs, maxResultBytes: this.limits.maxResultBytes },
+      workerData: { source: this.source, bootstrap: CONTEXT_BOOTSTRAP, loadTimeoutMs: this.limits.loadTimeoutMs, maxResultBytes: this.limits.maxResultBytes, stateless: this.limits.stateless },
       resourceLimits: { maxOldGenerationSizeMb: this.limits.maxHeapMb, maxYoungGenerationSizeMb: 4, stackSizeMb: 2 },
       stdout: true, // the codec cannot print (no console), but keep the worker's streams off ours
       stderr: true,

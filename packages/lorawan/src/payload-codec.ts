@@ -28,9 +28,16 @@ export interface PayloadCodecOptions {
    */
   readonly chunkSize?: number;
   /**
-   * Workers running the script, each with its own context and `maxHeapMb` heap; a batch's
-   * messages go to the one with the fewest inputs outstanding. Only for stateless codecs (a
-   * pure function of each input): a codec's top-level state is per worker. Default 1.
+   * Declares the codec a pure function of each input: it keeps no state across calls and does
+   * not change a result after returning it. A message's results are then read in one
+   * `JSON.stringify` (each alone only when that fails), and `workers` may be over 1. Nothing
+   * checks the declaration: a codec that breaks it gets wrong results, not an error. Default false.
+   */
+  readonly stateless?: boolean;
+  /**
+   * Workers running the script (only with `stateless: true`), each with its own context and
+   * `maxHeapMb` heap; a batch's messages go to the one with the fewest inputs outstanding.
+   * Default 1.
    */
   readonly workers?: number;
 }
@@ -104,7 +111,7 @@ interface Limits extends LaneLimits {
 
 function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBytes: number } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`loadPayloadCodec: options: expected an object, got ${describe(options)}`);
-  const o = { timeoutMs: 50, timeoutGraceMs: 100, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, workers: 1, ...options };
+  const o = { timeoutMs: 50, timeoutGraceMs: 100, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, workers: 1, stateless: false, ...options };
   assertInt(o.timeoutMs, 'timeoutMs', 1, 60_000);
   assertInt(o.timeoutGraceMs, 'timeoutGraceMs', 0, 60_000);
   assertInt(o.loadTimeoutMs, 'loadTimeoutMs', 1, 60_000);
@@ -113,6 +120,8 @@ function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBy
   assertInt(o.maxResultBytes, 'maxResultBytes', 64, 64 << 20);
   assertInt(o.chunkSize, 'chunkSize', 1, 1 << 16);
   assertInt(o.workers, 'workers', 1, 64);
+  if (typeof o.stateless !== 'boolean') throw new TypeError(`loadPayloadCodec: stateless: expected a boolean, got ${describe(o.stateless)}`);
+  if (o.workers > 1 && !o.stateless) throw new RangeError(`loadPayloadCodec: workers: ${o.workers} needs stateless: true (each worker has its own copy of the codec's state)`);
   return o;
 }
 

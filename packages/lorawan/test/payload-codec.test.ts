@@ -64,22 +64,23 @@ async function expectFailure(source: string, code: string, options = {}): Promis
   return c;
 }
 
-// Every hostile case runs with one worker and with a pool of two (`workers`): the same guarantees hold per worker.
-describe.each([1, 2])('hostile codecs fail safely (workers: %i)', (workers) => {
+// Every hostile case runs with one worker, and with a pool of two for a codec declared stateless
+// (results read in one stringify per message): the same guarantees hold on both paths.
+describe.each([{ workers: 1 }, { workers: 2, stateless: true }])('hostile codecs fail safely (%o)', (pool) => {
   it('an endless loop is stopped at the time budget and the codec keeps serving', async () => {
     const src = 'function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) {} } return { data: i.bytes.length }; }';
-    const c = await expectFailure(src, 'CODEC_TIMEOUT', { workers, timeoutMs: 30 });
+    const c = await expectFailure(src, 'CODEC_TIMEOUT', { ...pool, timeoutMs: 30 });
     expect(await c.decodeUplink({ bytes: [7], fPort: 1 })).toEqual({ ok: true, data: 1, warnings: [] });
     expect(c.stats()).toMatchObject({ calls: 2, failures: 1, timeouts: 1, crashes: 0 });
   });
 
   it('an endless promise chain and a getter that never returns are stopped too', async () => {
-    await expectFailure('function decodeUplink() { (function f() { Promise.resolve().then(f); })(); return { data: 1 }; }', 'CODEC_TIMEOUT', { workers, timeoutMs: 30 });
-    await expectFailure('function decodeUplink() { return { get data() { for (;;) {} } }; }', 'CODEC_TIMEOUT', { workers, timeoutMs: 30 });
+    await expectFailure('function decodeUplink() { (function f() { Promise.resolve().then(f); })(); return { data: 1 }; }', 'CODEC_TIMEOUT', { ...pool, timeoutMs: 30 });
+    await expectFailure('function decodeUplink() { return { get data() { for (;;) {} } }; }', 'CODEC_TIMEOUT', { ...pool, timeoutMs: 30 });
   });
 
   it('the caller\'s event loop keeps running while a codec spins', async () => {
-    const c = await load('function decodeUplink() { for (;;) {} }', { workers, timeoutMs: 300 });
+    const c = await load('function decodeUplink() { for (;;) {} }', { ...pool, timeoutMs: 300 });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const r = await c.decodeUplink({ bytes: [1], fPort: 1 });
@@ -90,7 +91,7 @@ describe.each([1, 2])('hostile codecs fail safely (workers: %i)', (workers) => {
 
   it('unbounded allocation kills only the codec\'s worker, which is restarted for the next call', async () => {
     const src = 'var keep = []; function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) keep.push(new Array(100000).fill(i)); } return { data: "fine" }; }';
-    const c = await expectFailure(src, 'CODEC_CRASHED', { workers, timeoutMs: 5000, maxHeapMb: 16 });
+    const c = await expectFailure(src, 'CODEC_CRASHED', { ...pool, timeoutMs: 5000, maxHeapMb: 16 });
     expect(await c.decodeUplink({ bytes: [2], fPort: 1 })).toEqual({ ok: true, data: 'fine', warnings: [] });
     expect(c.stats()).toMatchObject({ crashes: 1, restarts: 1 });
   });
@@ -106,13 +107,13 @@ describe.each([1, 2])('hostile codecs fail safely (workers: %i)', (workers) => {
       "new Function('return 1')()",
       "globalThis.process.exit(1)",
     ]) {
-      const c = await load(`function decodeUplink(input) { return { data: ${body} }; }`, { workers });
+      const c = await load(`function decodeUplink(input) { return { data: ${body} }; }`, pool);
       const r = await c.decodeUplink({ bytes: [1], fPort: 1 });
       expect(r.ok === false && r.code, body).toBe('CODEC_THREW');
     }
     // import() has no loader in the codec's context: it rejects, and the module never arrives.
     const imp = await load("var seen = 'pending'; import('node:fs').then(function (m) { seen = typeof m.readFileSync; }, function (e) { seen = 'refused: ' + e.message; });" +
-      'function decodeUplink() { return { data: seen }; }', { workers });
+      'function decodeUplink() { return { data: seen }; }', pool);
     await new Promise((r) => setTimeout(r, 50));
     const r = await imp.decodeUplink({ bytes: [], fPort: 1 });
     expect(r.ok && r.data).toMatch(/^refused: /);
@@ -120,30 +121,30 @@ describe.each([1, 2])('hostile codecs fail safely (workers: %i)', (workers) => {
 
   it('prototype tricks stay inside the codec', async () => {
     const c = await load('Object.prototype.polluted = "yes"; Array.prototype.map = null; JSON.parse = null; JSON.stringify = function () { return "{}"; };' +
-      'function decodeUplink(i) { return { data: { n: i.bytes.length, p: ({}).polluted } }; }', { workers });
+      'function decodeUplink(i) { return { data: { n: i.bytes.length, p: ({}).polluted } }; }', pool);
     expect(await c.decodeUplink({ bytes: [1, 2], fPort: 1 })).toEqual({ ok: true, data: { n: 2, p: 'yes' }, warnings: [] });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(typeof [].map).toBe('function');
   });
 
   it('results that are not TS013 are CODEC_OUTPUT_INVALID; a bad script is CODEC_INVALID at load', async () => {
-    await expectFailure('function decodeUplink() { return 42; }', 'CODEC_OUTPUT_INVALID', { workers });
-    await expectFailure('function decodeUplink() { return { nodata: 1 }; }', 'CODEC_OUTPUT_INVALID', { workers });
-    await expectFailure('function decodeUplink() { return { data: "x".repeat(100000) }; }', 'CODEC_OUTPUT_INVALID', { workers, maxResultBytes: 1024 });
-    const enc = await load('function encodeDownlink() { return { bytes: [1, 300] }; }', { workers });
+    await expectFailure('function decodeUplink() { return 42; }', 'CODEC_OUTPUT_INVALID', pool);
+    await expectFailure('function decodeUplink() { return { nodata: 1 }; }', 'CODEC_OUTPUT_INVALID', pool);
+    await expectFailure('function decodeUplink() { return { data: "x".repeat(100000) }; }', 'CODEC_OUTPUT_INVALID', { ...pool, maxResultBytes: 1024 });
+    const enc = await load('function encodeDownlink() { return { bytes: [1, 300] }; }', pool);
     expect(await enc.encodeDownlink({ data: 1 })).toMatchObject({ ok: false, code: 'CODEC_OUTPUT_INVALID' });
-    await expectFailure('function decodeUplink() { throw 42; }', 'CODEC_THREW', { workers });
+    await expectFailure('function decodeUplink() { throw 42; }', 'CODEC_THREW', pool);
     for (const src of ['function (', 'for (;;) {}', 'throw new Error("no")']) {
-      const e = await loadPayloadCodec(src, { workers, loadTimeoutMs: 50 }).catch((x: unknown) => x);
+      const e = await loadPayloadCodec(src, { ...pool, loadTimeoutMs: 50 }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(LoRaWANError);
       expect((e as LoRaWANError).code).toBe('CODEC_INVALID');
     }
-    const big = await loadPayloadCodec('//' + 'x'.repeat(2000), { workers, maxScriptBytes: 1000 }).catch((x: unknown) => x);
+    const big = await loadPayloadCodec('//' + 'x'.repeat(2000), { ...pool, maxScriptBytes: 1000 }).catch((x: unknown) => x);
     expect((big as LoRaWANError).code).toBe('CODEC_INVALID');
   });
 
   it('after close, calls are refused', async () => {
-    const c = await loadPayloadCodec('function decodeUplink() { return { data: 1 }; }', { workers });
+    const c = await loadPayloadCodec('function decodeUplink() { return { data: 1 }; }', pool);
     await c.close();
     await expect(c.decodeUplink({ bytes: [], fPort: 1 })).rejects.toThrow(RangeError);
   });
@@ -215,21 +216,39 @@ describe('time budget by ending the worker', () => {
 
 describe('a pool of workers for a stateless codec', () => {
   it('a batch\'s chunks go to the worker with the fewest inputs outstanding, each worker with its own copy of the script', async () => {
-    // a counter at top level is state, so it shows which worker ran which input
-    const c = await load('var seen = 0; function decodeUplink(i) { seen++; return { data: [i.bytes[0], seen] }; }', { workers: 2, chunkSize: 5 });
+    // a counter at top level breaks the stateless declaration: here it shows which worker ran which input
+    const c = await load('var seen = 0; function decodeUplink(i) { seen++; return { data: [i.bytes[0], seen] }; }', { workers: 2, stateless: true, chunkSize: 5 });
     const rs = await c.decodeUplinks(Array.from({ length: 20 }, (_, k) => ({ bytes: [k], fPort: 1 })));
     expect(rs.map((r) => r.ok && (r.data as number[])[0])).toEqual(Array.from({ length: 20 }, (_, k) => k));
     const one = [1, 2, 3, 4, 5], two = [6, 7, 8, 9, 10];
     expect(rs.map((r) => r.ok && (r.data as number[])[1])).toEqual([...one, ...one, ...two, ...two]);
   });
 
+  it('a message read in one stringify still fails item by item: a throw, a result JSON cannot hold, one over maxResultBytes', async () => {
+    const src = 'function decodeUplink(i) { var b = i.bytes[0]; if (b === 1) throw new Error("one"); if (b === 2) return { data: 10n };' +
+      ' return { data: "x".repeat(b === 3 ? 2000 : b) }; }';
+    const c = await load(src, { stateless: true, maxResultBytes: 1000 });
+    const rs = await c.decodeUplinks([5, 1, 6, 2, 7, 3, 8].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => (r.ok ? r.data : `${r.code} ${r.errors[0]}`))).toEqual([
+      'xxxxx', 'CODEC_THREW one', 'xxxxxx', 'CODEC_THREW Do not know how to serialize a BigInt', 'xxxxxxx',
+      'CODEC_OUTPUT_INVALID result of 2022 bytes is over maxResultBytes 1000', 'xxxxxxxx',
+    ]);
+    // all of them fit, some threw: still one stringify, the same outcomes
+    const fine = await c.decodeUplinks([5, 1, 6].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(fine.map((r) => (r.ok ? r.data : r.code))).toEqual(['xxxxx', 'CODEC_THREW', 'xxxxxx']);
+    const none = await load('var x = 1;', { stateless: true });
+    expect((await none.decodeUplinks([{ bytes: [], fPort: 1 }, { bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_MISSING_FUNCTION', 'CODEC_MISSING_FUNCTION']);
+  });
+
   it('an overrun ends only its own worker: the other keeps answering and the queued inputs go to a new one', async () => {
-    const c = await load('function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) {} } return { data: i.bytes[0] }; }', { workers: 2, chunkSize: 1, timeoutMs: 40 });
+    const c = await load('function decodeUplink(i) { if (i.bytes[0] === 1) { for (;;) {} } return { data: i.bytes[0] }; }', { workers: 2, stateless: true, chunkSize: 1, timeoutMs: 40 });
     const rs = await c.decodeUplinks([1, 2, 3, 4, 5].map((b) => ({ bytes: [b], fPort: 1 })));
     expect(rs.map((r) => (r.ok ? r.data : r.code))).toEqual(['CODEC_TIMEOUT', 2, 3, 4, 5]);
     expect(c.stats()).toMatchObject({ calls: 5, failures: 1, timeouts: 1, crashes: 0, restarts: 1 });
     await expect(loadPayloadCodec('', { workers: 0 })).rejects.toThrow(RangeError);
-    await expect(loadPayloadCodec('', { workers: 1.5 })).rejects.toThrow(RangeError);
+    await expect(loadPayloadCodec('', { workers: 1.5, stateless: true })).rejects.toThrow(RangeError);
+    await expect(loadPayloadCodec('', { workers: 2 })).rejects.toThrow(/stateless: true/);
+    await expect(loadPayloadCodec('', { stateless: 'yes' as never })).rejects.toThrow(TypeError);
   });
 });
 
