@@ -113,6 +113,20 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return once ? runOnce(f, inputs, max) : runEach(f, inputs, max);
     }
+    // One value stringified alone: the JSON, or the size when over max; sets st to its status.
+    let st = 'r';
+    function one(v, max) {
+      try {
+        let r = stringify(v);
+        if (r === undefined) r = 'null';
+        if (r.length + 11 > max) { st = 'l'; return '' + (r.length + 11); }
+        st = 'r';
+        return r;
+      } catch (e) {
+        st = 't';
+        return stringify(message(e));
+      }
+    }
     // Each result is stringified as soon as it is returned (a codec may reuse and change one
     // object between calls) and alone (one that cannot be, or is over max, fails alone).
     function runEach(f, inputs, max) {
@@ -121,12 +135,11 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       for (let i = 0; i < inputs.length; i++) {
         let r;
         try {
-          r = stringify(f(inputs[i]));
-          if (r === undefined) r = 'null';
-          if (r.length + 11 > max) { status += 'l'; r = '' + (r.length + 11); } else status += 'r';
+          r = one(f(inputs[i]), max);
         } catch (e) {
-          status += 't'; r = stringify(message(e));
+          st = 't'; r = stringify(message(e));
         }
+        status += st;
         body += i > 0 ? ',' + r : r;
       }
       return status + '\n[' + body + ']';
@@ -154,17 +167,8 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       body = '';
       for (let i = 0; i < n; i++) {
         let r;
-        if (status.charCodeAt(i) === 116) { // 't'
-          status2 += 't'; r = stringify(values[i]);
-        } else {
-          try {
-            r = stringify(values[i]);
-            if (r === undefined) r = 'null';
-            if (r.length + 11 > max) { status2 += 'l'; r = '' + (r.length + 11); } else status2 += 'r';
-          } catch (e) {
-            status2 += 't'; r = stringify(message(e));
-          }
-        }
+        if (status.charCodeAt(i) === 116) { st = 't'; r = stringify(values[i]); } else r = one(values[i], max); // 116: 't'
+        status2 += st;
         body += i > 0 ? ',' + r : r;
       }
       return status2 + '\n[' + body + ']';
