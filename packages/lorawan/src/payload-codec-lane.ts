@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { LoRaWANError } from './errors.js';
 import { CONTEXT_BOOTSTRAP, WORKER_SOURCE } from './payload-codec-worker.js';
-import { readAnswer, type RawOutcome } from './payload-codec-wire.js';
+import type { LaneAnswer } from './payload-codec-wire.js';
 import type { PayloadCodecFailure, PayloadCodecStats } from './payload-codec.js';
 
 /** The limits a lane applies (checked by payload-codec.ts). */
@@ -19,7 +19,7 @@ export interface LaneLimits {
 
 /** One message to the worker: what to send again if the worker is replaced before it answers. */
 interface Job {
-  readonly resolve: (raw: RawOutcome[]) => void;
+  readonly resolve: (answer: LaneAnswer) => void;
   readonly count: number;
   readonly kind: number;
   readonly inputs: string;
@@ -31,8 +31,7 @@ interface Pending extends Job {
 }
 type Answer = { type: string; id?: number; out?: string; message?: string; timedOut?: boolean };
 
-const failAll = (count: number, failed: PayloadCodecFailure, message: string): RawOutcome[] =>
-  Array.from({ length: count }, () => ({ failed, message }));
+const failAll = (failed: PayloadCodecFailure, message: string): LaneAnswer => ({ failed, message });
 
 export class CodecLane {
   private worker: Worker | undefined;
@@ -83,10 +82,10 @@ export class CodecLane {
     this.pending.delete(m.id);
     clearTimeout(p.watchdog);
     if (m.type === 'failed') {
-      p.resolve(failAll(p.count, m.timedOut === true ? 'CODEC_TIMEOUT' : 'CODEC_CRASHED', m.message ?? ''));
+      p.resolve(failAll(m.timedOut === true ? 'CODEC_TIMEOUT' : 'CODEC_CRASHED', m.message ?? ''));
       return;
     }
-    p.resolve(readAnswer(m.out ?? '', p.count));
+    p.resolve({ out: m.out ?? '' });
   }
 
   /** The worker died (heap limit, or exited): fail what it held. */
@@ -98,7 +97,7 @@ export class CodecLane {
     for (const [id, p] of this.pending) {
       clearTimeout(p.watchdog);
       this.pending.delete(id);
-      p.resolve(failAll(p.count, 'CODEC_CRASHED', message));
+      p.resolve(failAll('CODEC_CRASHED', message));
     }
   }
 
@@ -110,13 +109,13 @@ export class CodecLane {
     return this.worker as Worker;
   }
 
-  async call(kind: number, count: number, inputs: string, times: string): Promise<RawOutcome[]> {
+  async call(kind: number, count: number, inputs: string, times: string): Promise<LaneAnswer> {
     if (this.closed) throw new RangeError('payload codec: closed');
-    if (count === 0) return [];
+    if (count === 0) return { out: '\n[]' };
     this.queued += count;
     try {
       const worker = await this.ensureWorker();
-      return await new Promise<RawOutcome[]>((resolve) => this.send(worker, { resolve, count, kind, inputs, times }));
+      return await new Promise<LaneAnswer>((resolve) => this.send(worker, { resolve, count, kind, inputs, times }));
     } finally {
       this.queued -= count;
     }
@@ -151,11 +150,11 @@ export class CodecLane {
     for (const q of this.pending.values()) clearTimeout(q.watchdog);
     this.pending.clear();
     void worker.terminate();
-    p.resolve(failAll(p.count, 'CODEC_TIMEOUT', `exceeded ${p.budgetMs} ms`));
+    p.resolve(failAll('CODEC_TIMEOUT', `exceeded ${p.budgetMs} ms`));
     if (rest.length === 0 || this.closed) return;
     this.ensureWorker().then(
       (w) => { for (const q of rest) this.send(w, q); },
-      (e: unknown) => { for (const q of rest) q.resolve(failAll(q.count, 'CODEC_CRASHED', String(e))); },
+      (e: unknown) => { for (const q of rest) q.resolve(failAll('CODEC_CRASHED', String(e))); },
     );
   }
 
@@ -166,7 +165,7 @@ export class CodecLane {
     this.worker = undefined;
     for (const p of this.pending.values()) {
       clearTimeout(p.watchdog);
-      p.resolve(failAll(p.count, 'CODEC_CRASHED', 'the codec was closed'));
+      p.resolve(failAll('CODEC_CRASHED', 'the codec was closed'));
     }
     this.pending.clear();
     if (w !== undefined) await w.terminate();

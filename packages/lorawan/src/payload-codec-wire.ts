@@ -3,14 +3,30 @@
 import { assertInt, describe } from './bytes.js';
 import type { EncodedDownlink, PayloadCodecFailure, PayloadCodecInput, PayloadCodecResult } from './payload-codec.js';
 
-/** One input's outcome as the worker reports it. */
-export type RawOutcome = { result: unknown } | { threw: string } | { missing: 1 } | { tooLarge: number } | { failed: PayloadCodecFailure; message: string };
+/** What a worker gave for one message: its answer text, or one failure for all the message's inputs. */
+export type LaneAnswer = { readonly out: string } | { readonly failed: PayloadCodecFailure; readonly message: string };
+
+/** What the messages of failed results name. */
+export interface AnswerContext {
+  /** The codec function called (`decodeUplink`, …). */
+  readonly fn: string;
+  readonly maxResultBytes: number;
+  readonly timeoutMs: number;
+}
 
 /**
- * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run): a status char per input, a newline,
- * a JSON array of values. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
+ * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run: a status char per input, a newline, a
+ * JSON array of values) straight into results, each value checked against its TS013 `shape` as
+ * it is read. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
  */
-export function readAnswer(out: string, count: number): RawOutcome[] {
+export function readResults<T>(answer: LaneAnswer, count: number, shape: (r: unknown) => PayloadCodecResult<T>, ctx: AnswerContext): PayloadCodecResult<T>[] {
+  const results = new Array<PayloadCodecResult<T>>(count);
+  if ('failed' in answer) {
+    const errors = [answer.failed === 'CODEC_TIMEOUT' ? `exceeded ${ctx.timeoutMs} ms` : answer.message];
+    for (let i = 0; i < count; i++) results[i] = fail(answer.failed, errors);
+    return results;
+  }
+  const out = answer.out;
   const nl = out.indexOf('\n');
   let values: unknown[] = [];
   try {
@@ -19,14 +35,16 @@ export function readAnswer(out: string, count: number): RawOutcome[] {
   } catch {
     values = [];
   }
-  const raw: RawOutcome[] = new Array<RawOutcome>(count);
   for (let i = 0; i < count; i++) {
+    const s = i < nl && i < values.length ? out.charCodeAt(i) : 0;
     const v = values[i];
-    const s = i < nl && i < values.length ? out[i] : '';
-    raw[i] = s === 'r' ? { result: v } : s === 't' ? { threw: String(v) } : s === 'l' ? { tooLarge: Number(v) } : s === 'm' ? { missing: 1 }
-      : { failed: 'CODEC_OUTPUT_INVALID', message: 'no result' };
+    results[i] = s === 114 /* r */ ? shape(v)
+      : s === 116 /* t */ ? fail('CODEC_THREW', [String(v)])
+      : s === 108 /* l */ ? fail('CODEC_OUTPUT_INVALID', [`result of ${Number(v)} bytes is over maxResultBytes ${ctx.maxResultBytes}`])
+      : s === 109 /* m */ ? fail('CODEC_MISSING_FUNCTION', [`the codec defines no ${ctx.fn}()`])
+      : fail('CODEC_OUTPUT_INVALID', ['no result']);
   }
-  return raw;
+  return results;
 }
 
 export function fail(code: PayloadCodecFailure, errors: readonly string[], warnings: readonly string[] = []): { ok: false; code: PayloadCodecFailure; errors: readonly string[]; warnings: readonly string[] } {

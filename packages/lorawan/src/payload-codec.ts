@@ -6,7 +6,7 @@
 import { LoRaWANError } from './errors.js';
 import { assertInt, describe } from './bytes.js';
 import { CodecLane, type LaneLimits } from './payload-codec-lane.js';
-import { dataShape, downlinkShape, fail, packInputs, type RawOutcome } from './payload-codec-wire.js';
+import { dataShape, downlinkShape, packInputs, readResults, type LaneAnswer } from './payload-codec-wire.js';
 
 /** Limits of one loaded codec. */
 export interface PayloadCodecOptions {
@@ -172,7 +172,7 @@ class CodecRunner {
   }
 
   /** Sends one message's inputs to the lane with the fewest inputs outstanding. */
-  private call(kind: Kind, count: number, inputs: string, times: string): Promise<RawOutcome[]> {
+  private call(kind: Kind, count: number, inputs: string, times: string): Promise<LaneAnswer> {
     if (this.closed) return Promise.reject(new RangeError('payload codec: closed'));
     let lane = this.lanes[0] as CodecLane;
     for (const l of this.lanes) if (l.queued < lane.queued) lane = l;
@@ -180,16 +180,17 @@ class CodecRunner {
   }
 
   api(): PayloadCodec {
-    const settle = <T>(kind: Kind, raw: RawOutcome[], shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T>[] =>
-      raw.map((r) => {
-        const out = this.interpret(kind, r, shape);
-        this.counters.calls++;
-        if (!out.ok) {
-          this.counters.failures++;
-          if (out.code === 'CODEC_TIMEOUT') this.counters.timeouts++;
-        }
-        return out;
-      });
+    const settle = <T>(kind: Kind, answer: LaneAnswer, count: number, shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T>[] => {
+      const results = readResults(answer, count, shape, { fn: FN_NAMES[kind], maxResultBytes: this.limits.maxResultBytes, timeoutMs: this.limits.timeoutMs });
+      const c = this.counters;
+      c.calls += count;
+      for (const r of results) {
+        if (r.ok) continue;
+        c.failures++;
+        if (r.code === 'CODEC_TIMEOUT') c.timeouts++;
+      }
+      return results;
+    };
     const decodeMany = async (kind: Kind, inputs: readonly PayloadCodecInput[]): Promise<PayloadCodecResult<unknown>[]> => {
       // Every chunk is checked and packed before any is sent: a bad input refuses the whole batch.
       const size = this.limits.chunkSize;
@@ -198,8 +199,9 @@ class CodecRunner {
         const part = inputs.length <= size ? inputs : inputs.slice(i, i + size);
         chunks.push({ count: part.length, ...packInputs(part, i) });
       }
-      const answers = chunks.map((c) => this.call(kind, c.count, c.packed, c.times).then((raw) => settle(kind, raw, dataShape)));
-      return (await Promise.all(answers)).flat();
+      const answers = chunks.map((c) => this.call(kind, c.count, c.packed, c.times).then((answer) => settle(kind, answer, c.count, dataShape)));
+      const parts = await Promise.all(answers);
+      return parts.length === 1 ? (parts[0] as PayloadCodecResult<unknown>[]) : ([] as PayloadCodecResult<unknown>[]).concat(...parts);
     };
     return {
       decodeUplink: async (input) => (await decodeMany(KIND.decodeUplink, [input]))[0] as PayloadCodecResult<unknown>,
@@ -218,7 +220,7 @@ class CodecRunner {
         } catch (e) {
           throw new TypeError(`encodeDownlink: data must be JSON-serialisable: ${(e as Error).message}`);
         }
-        return settle(KIND.encodeDownlink, await this.call(KIND.encodeDownlink, 1, json, ''), downlinkShape)[0] as PayloadCodecResult<EncodedDownlink>;
+        return settle(KIND.encodeDownlink, await this.call(KIND.encodeDownlink, 1, json, ''), 1, downlinkShape)[0] as PayloadCodecResult<EncodedDownlink>;
       },
       stats: () => ({ ...this.counters }),
       close: async () => {
@@ -226,13 +228,5 @@ class CodecRunner {
         await Promise.all(this.lanes.map((l) => l.close()));
       },
     };
-  }
-
-  private interpret<T>(kind: Kind, r: RawOutcome, shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T> {
-    if ('failed' in r) return fail(r.failed, [r.failed === 'CODEC_TIMEOUT' ? `exceeded ${this.limits.timeoutMs} ms` : r.message]);
-    if ('missing' in r) return fail('CODEC_MISSING_FUNCTION', [`the codec defines no ${FN_NAMES[kind]}()`]);
-    if ('threw' in r) return fail('CODEC_THREW', [r.threw]);
-    if ('tooLarge' in r) return fail('CODEC_OUTPUT_INVALID', [`result of ${r.tooLarge} bytes is over maxResultBytes ${this.limits.maxResultBytes}`]);
-    return shape(r.result);
   }
 }
