@@ -236,6 +236,10 @@ describe('a pool of workers for a stateless codec', () => {
     // all of them fit, some threw: still one stringify, the same outcomes
     const fine = await c.decodeUplinks([5, 1, 6].map((b) => ({ bytes: [b], fPort: 1 })));
     expect(fine.map((r) => (r.ok ? r.data : r.code))).toEqual(['xxxxx', 'CODEC_THREW', 'xxxxxx']);
+    // the array the results are stringified in belongs to the codec's realm: a codec can spoil its own answer, and only that
+    const spoiler = await load('Array.prototype.toJSON = function () { return "forged"; }; function decodeUplink() { return { data: 1 }; }', { stateless: true });
+    expect((await spoiler.decodeUplinks([{ bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_OUTPUT_INVALID']);
+    expect('toJSON' in Array.prototype).toBe(false);
     const none = await load('var x = 1;', { stateless: true });
     expect((await none.decodeUplinks([{ bytes: [], fPort: 1 }, { bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_MISSING_FUNCTION', 'CODEC_MISSING_FUNCTION']);
   });
