@@ -36,8 +36,8 @@ export interface PayloadCodecOptions {
   readonly stateless?: boolean;
   /**
    * Workers running the script (only with `stateless: true`), each with its own context and
-   * `maxHeapMb` heap; a batch's messages go to the one with the fewest inputs outstanding.
-   * Default 1.
+   * `maxHeapMb` heap; a batch's messages (an even share each when the batch is smaller than
+   * `workers × chunkSize`) go to the one with the fewest inputs outstanding. Default 1.
    */
   readonly workers?: number;
 }
@@ -193,7 +193,9 @@ class CodecRunner {
     };
     const decodeMany = async (kind: Kind, inputs: readonly PayloadCodecInput[]): Promise<PayloadCodecResult<unknown>[]> => {
       // Every chunk is checked and packed before any is sent: a bad input refuses the whole batch.
-      const size = this.limits.chunkSize;
+      // With several workers, a batch smaller than workers × chunkSize is split evenly over them.
+      const { chunkSize, workers } = this.limits;
+      const size = workers === 1 ? chunkSize : Math.max(1, Math.min(chunkSize, Math.ceil(inputs.length / workers)));
       const chunks: { count: number; packed: string; times: string }[] = [];
       for (let i = 0; i < inputs.length || i === 0; i += size) {
         const part = inputs.length <= size ? inputs : inputs.slice(i, i + size);

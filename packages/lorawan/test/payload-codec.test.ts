@@ -224,6 +224,12 @@ describe('a pool of workers for a stateless codec', () => {
     expect(rs.map((r) => r.ok && (r.data as number[])[1])).toEqual([...one, ...one, ...two, ...two]);
   });
 
+  it('a batch smaller than workers × chunkSize is still shared by every worker', async () => {
+    const c = await load('var seen = 0; function decodeUplink() { seen++; return { data: seen }; }', { workers: 2, stateless: true });
+    const rs = await c.decodeUplinks(Array.from({ length: 9 }, () => ({ bytes: [], fPort: 1 })));
+    expect(rs.map((r) => r.ok && r.data)).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4]);
+  });
+
   it('a message read in one stringify still fails item by item: a throw, a result JSON cannot hold, one over maxResultBytes', async () => {
     const src = 'function decodeUplink(i) { var b = i.bytes[0]; if (b === 1) throw new Error("one"); if (b === 2) return { data: 10n };' +
       ' return { data: "x".repeat(b === 3 ? 2000 : b) }; }';
