@@ -1,8 +1,9 @@
 // Where an isolated decode's CPU goes, stage by stage, all in this one thread (no worker, so no
 // thread hops): packing the inputs, the run inside the codec's vm context (unpacking, the codec,
 // stringifying per item or once per message) and reading the answer back (JSON.parse + the TS013
-// shape checks), against the same codec called directly. Cayenne LPP fixture, 18-byte uplink,
-// messages of 128. CPU ns per item from process.cpuUsage: p10 and median of 40 rounds.
+// shape checks, or the tagged text a stateless message comes as), against the same codec called
+// directly. Cayenne LPP fixture, 18-byte uplink, messages of 128. CPU ns per item from
+// process.cpuUsage: p10 and median of 40 rounds.
 // Run: npx tsx --conditions=@outpost/source packages/lorawan/bench/payload-codec-stages.ts
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
@@ -28,8 +29,11 @@ const answerContext = { fn: 'decodeUplink', maxResultBytes: 65536, timeoutMs: 50
 const ctx = context as { __outpostInputs: string; __outpostMax: number; __outpostOnce: boolean };
 ctx.__outpostMax = 65536;
 ctx.__outpostInputs = packInputs(inputs).packed;
+ctx.__outpostOnce = false;
+const answerJson = call.runInContext(context) as string;
 ctx.__outpostOnce = true;
-const answer = call.runInContext(context) as string;
+const answerTagged = call.runInContext(context) as string;
+if (answerTagged[N + 1] !== 'a' || answerJson[N + 1] !== '[') throw new Error('unexpected answer formats');
 const unpacked = (vm.runInContext('(function (p) { const r = []; for (let i = 0; i < p.length;) { const n = p.charCodeAt(i + 1); const b = new Array(n); for (let j = 0; j < n; j++) b[j] = p.charCodeAt(i + 2 + j); r.push({ bytes: b, fPort: p.charCodeAt(i) }); i += 2 + n; } return r; })', context) as (p: string) => unknown[]);
 const inContext = unpacked(ctx.__outpostInputs);
 const results = inContext.map((i) => decodeInContext(i));
@@ -43,7 +47,8 @@ const stages: [string, () => unknown][] = [
   ['decode in the context', () => { for (const i of inContext) sink = decodeInContext(i); }],
   ['JSON.stringify once per message', () => stringifyInContext(results)],
   ['JSON.stringify per item', () => { for (const r of results) sink = stringifyInContext(r); }],
-  ['read the answer (JSON.parse + shapes)', () => readResults({ out: answer }, N, dataShape, answerContext)],
+  ['read a JSON answer (JSON.parse + shapes)', () => readResults({ out: answerJson }, N, dataShape, answerContext)],
+  ['read a tagged answer (stateless, + shapes)', () => readResults({ out: answerTagged }, N, dataShape, answerContext)],
   ['whole pipeline, stringify per item', () => { ctx.__outpostOnce = false; ctx.__outpostInputs = packInputs(inputs).packed; return readResults({ out: call.runInContext(context) as string }, N, dataShape, answerContext); }],
   ['whole pipeline, stateless', () => { ctx.__outpostOnce = true; ctx.__outpostInputs = packInputs(inputs).packed; return readResults({ out: call.runInContext(context) as string }, N, dataShape, answerContext); }],
 ];
@@ -59,6 +64,6 @@ for (let round = 0; round < 40; round++) {
 console.log(`CPU ns per item, messages of ${N}: p10 / median of 40 rounds`);
 stages.forEach(([name], k) => {
   const s = samples[k]!.sort((a, b) => a - b);
-  console.log(`  ${name.padEnd(40)} ${s[4]!.toFixed(0).padStart(5)} / ${s[20]!.toFixed(0).padStart(5)}`);
+  console.log(`  ${name.padEnd(44)} ${s[4]!.toFixed(0).padStart(5)} / ${s[20]!.toFixed(0).padStart(5)}`);
 });
 void sink;

@@ -77,6 +77,8 @@ parentPort.on('message', (m) => {
 export const CONTEXT_BOOTSTRAP = String.raw`
   (function (g) {
     const parse = JSON.parse, stringify = JSON.stringify, D = Date;
+    const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, cc = String.fromCharCode, apply = Reflect.apply;
+    const OP = Object.prototype, AP = Array.prototype, f64 = new Float64Array(1), u16 = new Uint16Array(f64.buffer);
     const fnName = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'];
     // Decode inputs arrive packed in a string (one char per byte: fPort, length, bytes…), which
     // is much cheaper to unpack here than JSON; encodeDownlink inputs arrive as JSON.
@@ -144,9 +146,97 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return status + '\n[' + body + ']';
     }
-    // A stateless codec (it changes no result it returned): all results of the message go
-    // through one stringify, which costs about half as much as one per item. When that throws,
-    // or the whole is over max (so one item might be), each is stringified alone as above.
+    // The tagged text of a stateless message's values (read by readTagged in payload-codec-wire.ts):
+    // a tag per value, 'i' int32 and 'd' float64 as raw 16-bit char units (no number printed or
+    // parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written once per
+    // message ('K' new key, 'k' index of one seen); counts and lengths are two char units. Only
+    // plain data: anything JSON would treat specially (toJSON, undefined, functions, symbols,
+    // NaN, other prototypes, deep nesting) gives undefined and the message goes as JSON. bound
+    // is at least the JSON length of the whole (at most 6 chars per string unit, 26 per number):
+    // over max, one item might be too, so JSON decides. -0 becomes 0, as through JSON. Written
+    // into a buffer of 16-bit units (kept between messages, never over max) and turned into a
+    // string in a few large pieces: a string built by += would be a rope of thousands of parts.
+    let buf = new Uint16Array(4096), writing = false;
+    function tagged(values, max) {
+      if (writing) return undefined; // a getter of the codec's that calls the dispatcher again gets JSON
+      writing = true;
+      try {
+        return write(values, max);
+      } finally {
+        writing = false;
+      }
+    }
+    function write(values, max) {
+      let o = 0, bound = 0, nkeys = 0;
+      const seen = Object.create(null);
+      // room for n more units; false when the text would be past what max allows (JSON decides then)
+      function room(n) {
+        if (o + n <= buf.length) return true;
+        if (o + n > max) return false;
+        const b = new Uint16Array(Math.min(max, 2 * (o + n)));
+        b.set(buf);
+        buf = b;
+        return true;
+      }
+      function text(t) {
+        const n = t.length;
+        if (!room(n + 2)) return false;
+        buf[o++] = n >>> 16; buf[o++] = n & 0xffff;
+        for (let i = 0; i < n; i++) buf[o++] = t.charCodeAt(i);
+        return true;
+      }
+      function put(v, depth) {
+        if (!room(5)) return false;
+        if (typeof v === 'number') {
+          if ((v | 0) === v) { buf[o++] = 105; buf[o++] = v & 0xffff; buf[o++] = v >>> 16; bound += 12; return true; }
+          if (v - v !== 0) return false;
+          f64[0] = v;
+          buf[o++] = 100; buf[o++] = u16[0]; buf[o++] = u16[1]; buf[o++] = u16[2]; buf[o++] = u16[3]; bound += 26;
+          return true;
+        }
+        if (typeof v === 'string') { buf[o++] = 115; bound += 2 + 6 * v.length; return text(v); }
+        if (typeof v === 'boolean') { buf[o++] = v ? 84 : 70; bound += 6; return true; }
+        if (v === null) { buf[o++] = 110; bound += 5; return true; }
+        if (typeof v !== 'object' || depth > 64 || typeof v.toJSON === 'function') return false;
+        const p = protoOf(v);
+        if (isArray(v)) {
+          if (p !== AP) return false;
+          const n = v.length;
+          buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound += 2 + n;
+          for (let i = 0; i < n; i++) if (!put(v[i], depth + 1)) return false;
+          return true;
+        }
+        if (p !== OP && p !== null) return false;
+        const ks = keysOf(v);
+        buf[o++] = 111; buf[o++] = ks.length >>> 16; buf[o++] = ks.length & 0xffff; bound += 2 + ks.length;
+        for (let i = 0; i < ks.length; i++) {
+          const k = ks[i], x = v[k];
+          if (x === undefined || typeof x === 'function' || typeof x === 'symbol' || !room(3)) return false;
+          const seenAt = seen[k];
+          bound += 4 + 6 * k.length;
+          if (seenAt === undefined) {
+            seen[k] = nkeys++;
+            buf[o++] = 75;
+            if (!text(k)) return false;
+          } else { buf[o++] = 107; buf[o++] = seenAt >>> 16; buf[o++] = seenAt & 0xffff; }
+          if (!put(x, depth + 1)) return false;
+        }
+        return true;
+      }
+      // the container is this dispatcher's own array: only the codec's values are checked
+      const n = values.length;
+      room(3);
+      buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound = 2 + n;
+      for (let i = 0; i < n; i++) if (!put(values[i], 0)) return undefined;
+      if (bound + 11 > max) return undefined;
+      let out = '';
+      for (let i = 0; i < o; i += 8192) out += apply(cc, undefined, buf.subarray(i, i + 8192 < o ? i + 8192 : o));
+      return out;
+    }
+    // A stateless codec (it changes no result it returned): all results of the message are
+    // written at once, as tagged text when they are plain data, else through one stringify
+    // (cheaper than one per item). When that throws, or the whole is over max (so one item
+    // might be), each is stringified alone as above.
     function runOnce(f, inputs, max) {
       const n = inputs.length;
       const values = new Array(n);
@@ -161,6 +251,8 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         }
       }
       let body;
+      try { body = tagged(values, max); } catch (e) { body = undefined; }
+      if (body !== undefined) return status + '\n' + body;
       try { body = stringify(values); } catch (e) { body = undefined; }
       if (typeof body === 'string' && body.length + 11 <= max) return status + '\n' + body;
       let status2 = '';

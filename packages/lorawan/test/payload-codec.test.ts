@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LoRaWANError, loadPayloadCodec, type PayloadCodec } from '../src/index.js';
+import { readTagged } from '../src/payload-codec-wire.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/codecs/${name}`, import.meta.url), 'utf8');
 const open: PayloadCodec[] = [];
@@ -180,9 +181,11 @@ describe('the scope a codec script runs in', () => {
 
   it('a result exactly at maxResultBytes passes, one byte over fails alone within its batch', async () => {
     // {"result":{"data":"xxx…"}} = 22 + n bytes
-    const c = await load('function decodeUplink(i) { return { data: "x".repeat(i.bytes[0] * 10 + i.bytes[1]) }; }', { maxResultBytes: 1000 });
-    const rs = await c.decodeUplinks([{ bytes: [97, 8], fPort: 1 }, { bytes: [97, 9], fPort: 1 }, { bytes: [1, 0], fPort: 1 }]);
-    expect(rs.map((r) => (r.ok ? (r.data as string).length : r.code))).toEqual([978, 'CODEC_OUTPUT_INVALID', 10]);
+    for (const stateless of [false, true]) {
+      const c = await load('function decodeUplink(i) { return { data: "x".repeat(i.bytes[0] * 10 + i.bytes[1]) }; }', { maxResultBytes: 1000, stateless });
+      const rs = await c.decodeUplinks([{ bytes: [97, 8], fPort: 1 }, { bytes: [97, 9], fPort: 1 }, { bytes: [1, 0], fPort: 1 }]);
+      expect(rs.map((r) => (r.ok ? (r.data as string).length : r.code)), `stateless: ${stateless}`).toEqual([978, 'CODEC_OUTPUT_INVALID', 10]);
+    }
   });
 });
 
@@ -242,12 +245,60 @@ describe('a pool of workers for a stateless codec', () => {
     // all of them fit, some threw: still one stringify, the same outcomes
     const fine = await c.decodeUplinks([5, 1, 6].map((b) => ({ bytes: [b], fPort: 1 })));
     expect(fine.map((r) => (r.ok ? r.data : r.code))).toEqual(['xxxxx', 'CODEC_THREW', 'xxxxxx']);
-    // the array the results are stringified in belongs to the codec's realm: a codec can spoil its own answer, and only that
-    const spoiler = await load('Array.prototype.toJSON = function () { return "forged"; }; function decodeUplink() { return { data: 1 }; }', { stateless: true });
-    expect((await spoiler.decodeUplinks([{ bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_OUTPUT_INVALID']);
+    // a codec that gives arrays a toJSON changes its own results only: plain ones still arrive (tagged),
+    // and a message holding an array goes through JSON, where the toJSON spoils that message's answer
+    const spoiler = await load('Array.prototype.toJSON = function () { return "forged"; }; function decodeUplink(i) { return { data: i.bytes[0] ? [1] : 1 }; }', { stateless: true });
+    expect((await spoiler.decodeUplinks([{ bytes: [0], fPort: 1 }])).map((r) => r.ok && r.data)).toEqual([1]);
+    expect((await spoiler.decodeUplinks([{ bytes: [1], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_OUTPUT_INVALID']);
     expect('toJSON' in Array.prototype).toBe(false);
     const none = await load('var x = 1;', { stateless: true });
     expect((await none.decodeUplinks([{ bytes: [], fPort: 1 }, { bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_MISSING_FUNCTION', 'CODEC_MISSING_FUNCTION']);
+  });
+
+  it('a stateless message gives exactly the values a JSON round trip gives, plain data or not', async () => {
+    const cases = String.raw`[
+      0, -0, 1, -1, 2147483647, -2147483648, 2147483648, 4294967296, -9007199254740993, 27.2, -87.9094, 0.1 + 0.2, 5e-324, 1e21, 1e-7,
+      -1.7976931348623157e308, NaN, Infinity, -Infinity, '', 'é ✓ \u0000 "q" \\ \n', '\ud800 lone', 'x'.repeat(70000), true, false, null,
+      [], {}, [[[1]], { a: [] }], { b: 1, a: 2, 10: 3, 2: 4 }, JSON.parse('{"__proto__": {"polluted": 1}, "k": 1}'),
+      Object.assign(Object.create(null), { n: 1 }), { u: undefined, f: function () {}, v: 1 }, [undefined, function () {}], new Date(0),
+      { toJSON: function () { return 'mine'; } }, new Map([[1, 2]]), new (function C() { this.c = 1; })(), Object(5), Object('s'),
+      { get g() { return 7; } }, [1, , 3], { d: { e: { f: { g: 'deep' } } } }, (function () { var o = []; var d = o; for (var i = 0; i < 80; i++) { d[0] = []; d = d[0]; } return o; })()
+    ]`;
+    const src = `var CASES = ${cases}; function decodeUplink(i) { return { data: CASES[i.bytes[0]] }; }`;
+    const n = (new Function(`return ${cases}.length`) as () => number)();
+    const inputs = Array.from({ length: n }, (_, k) => ({ bytes: [k], fPort: 1 }));
+    const each = await (await load(src, { maxResultBytes: 1 << 20 })).decodeUplinks(inputs);
+    const stateless = await load(src, { stateless: true, maxResultBytes: 1 << 20 });
+    const together = await stateless.decodeUplinks(inputs);
+    const alone = await Promise.all(inputs.map((i) => stateless.decodeUplink(i)));
+    expect(together).toStrictEqual(each);
+    expect(alone).toStrictEqual(each);
+    for (const r of [...together, ...alone]) expect(r.ok).toBe(true);
+    // the plain cases in one message (tagged as a whole; the mixed message above went as JSON)
+    const plain = [...Array.from({ length: 16 }, (_, k) => k), ...Array.from({ length: 13 }, (_, k) => 19 + k), 40, 42];
+    expect(await stateless.decodeUplinks(plain.map((k) => inputs[k]!))).toStrictEqual(plain.map((k) => each[k]));
+    const d = (r: (typeof each)[number]): unknown => (r.ok ? r.data : r.code);
+    expect(Object.is(d(alone[1]!), 0)).toBe(true); // -0 arrives as 0, as through JSON
+    expect(d(alone[16]!)).toBe(null); // NaN
+    const proto = d(alone[30]!) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto)).toEqual(['__proto__', 'k']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.keys(d(alone[29]!) as object)).toEqual(['2', '10', 'b', 'a']);
+  });
+
+  it('a getter that calls the dispatcher again while the answer is written does not spoil it', async () => {
+    const c = await load('var calls = 0; function decodeUplink(i) { return { data: { get v() {' +
+      ' if (calls++ === 0) __outpostRun(0, String.fromCharCode(1, 1, 7), "", 65536, true); return i.bytes[0]; } } }; }', { stateless: true });
+    const rs = await c.decodeUplinks([5, 6, 7].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => r.ok && r.data)).toEqual([{ v: 5 }, { v: 6 }, { v: 7 }]);
+  });
+
+  it('a malformed tagged answer is refused, never half read', () => {
+    for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc']) {
+      expect(() => readTagged(bad, 0), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    expect(readTagged('a\u0000\u0002o\u0000\u0001K\u0000\u0001ai\u0005\u0000o\u0000\u0001k\u0000\u0000T', 0)).toEqual([{ a: 5 }, { a: true }]);
   });
 
   it('an overrun ends only its own worker: the other keeps answering and the queued inputs go to a new one', async () => {
