@@ -1,7 +1,7 @@
 // What the result formats between the codec's context and the caller cost per item, next to the
 // decode itself (Cayenne LPP fixture, 18-byte uplink, batches of 500, in one thread): JSON
 // (stringify per item inside the context + JSON.parse of the array outside, what the runner
-// does) against the V8 serializer and structuredClone (what postMessage of objects would cost).
+// does without `stateless`; bench/payload-codec-stages.ts prices the tagged text it uses with it) against the V8 serializer and structuredClone (what postMessage of objects would cost).
 // CPU time per item, not wall time, so a loaded machine moves the figures less.
 // Run: npx tsx --conditions=@outpost/source packages/lorawan/bench/payload-codec-wire.ts
 import { readFileSync } from 'node:fs';
