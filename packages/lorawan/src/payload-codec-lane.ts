@@ -33,6 +33,7 @@ type Answer = { type: string; id?: number; out?: string; message?: string; timed
 
 const failAll = (failed: PayloadCodecFailure, message: string): LaneAnswer => ({ failed, message });
 
+/** One worker of a codec and the messages it holds; replaced when it overruns or dies. */
 export class CodecLane {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();

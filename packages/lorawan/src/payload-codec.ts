@@ -29,8 +29,9 @@ export interface PayloadCodecOptions {
   readonly chunkSize?: number;
   /**
    * Declares the codec a pure function of each input: it keeps no state across calls and does
-   * not change a result after returning it. A message's results are then read in one
-   * `JSON.stringify` (each alone only when that fails), and `workers` may be over 1. Nothing
+   * not change a result after returning it. A message's results are then written once, after
+   * the codec ran for all its inputs (as a tagged text when they are plain data, else one
+   * `JSON.stringify`; each alone only when that fails), and `workers` may be over 1. Nothing
    * checks the declaration: a codec that breaks it gets wrong results, not an error. Default false.
    */
   readonly stateless?: boolean;
