@@ -79,6 +79,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
     const parse = JSON.parse, stringify = JSON.stringify, D = Date;
     const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, cc = String.fromCharCode, apply = Reflect.apply;
     const OP = Object.prototype, AP = Array.prototype, f64 = new Float64Array(1), u16 = new Uint16Array(f64.buffer);
+    const subarray = Uint16Array.prototype.subarray, setAll = Uint16Array.prototype.set;
     const fnName = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'];
     // Decode inputs arrive packed in a string (one char per byte: fPort, length, bytes…), which
     // is much cheaper to unpack here than JSON; encodeDownlink inputs arrive as JSON.
@@ -174,7 +175,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         if (o + n <= buf.length) return true;
         if (o + n > max) return false;
         const b = new Uint16Array(Math.min(max, 2 * (o + n)));
-        b.set(buf);
+        apply(setAll, b, [buf]);
         buf = b;
         return true;
       }
@@ -230,7 +231,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       for (let i = 0; i < n; i++) if (!put(values[i], 0)) return undefined;
       if (bound + 11 > max) return undefined;
       let out = '';
-      for (let i = 0; i < o; i += 8192) out += apply(cc, undefined, buf.subarray(i, i + 8192 < o ? i + 8192 : o));
+      for (let i = 0; i < o; i += 8192) out += apply(cc, undefined, apply(subarray, buf, [i, i + 8192 < o ? i + 8192 : o]));
       return out;
     }
     // A stateless codec (it changes no result it returned): all results of the message are

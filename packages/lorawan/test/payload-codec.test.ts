@@ -294,6 +294,15 @@ describe('a pool of workers for a stateless codec', () => {
     expect(rs.map((r) => r.ok && r.data)).toEqual([{ v: 5 }, { v: 6 }, { v: 7 }]);
   });
 
+  it('built-ins the codec replaces do not change how its answer is written', async () => {
+    const c = await load('Object.keys = function () { return ["forged"]; }; Object.getPrototypeOf = function () { return null; }; Array.isArray = function () { return false; };' +
+      ' String.fromCharCode = function () { return "?"; }; Reflect.apply = function () { return "?"; }; Uint16Array.prototype.set = null; Uint16Array.prototype.subarray = function () { return [63]; };' +
+      ' function decodeUplink(i) { return { data: { n: i.bytes[0] / 4, list: [i.bytes[0], "é"], long: "x".repeat(5000 * i.bytes[0]) } }; }', { stateless: true, maxResultBytes: 1 << 20 });
+    const rs = await c.decodeUplinks([1, 2].map((b) => ({ bytes: [b], fPort: 1 })));
+    // 15,000 chars (under maxResultBytes / 6, so tagged): the writer's buffer grows, and its text is made in two pieces
+    expect(rs.map((r) => r.ok && r.data)).toEqual([{ n: 0.25, list: [1, 'é'], long: 'x'.repeat(5000) }, { n: 0.5, list: [2, 'é'], long: 'x'.repeat(10000) }]);
+  });
+
   it('a malformed tagged answer is refused, never half read', () => {
     for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc']) {
       expect(() => readTagged(bad, 0), JSON.stringify(bad)).toThrow(RangeError);
