@@ -69,17 +69,18 @@ parentPort.on('message', (m) => {
 `;
 
 /**
- * Runs first inside the context, before the codec. It captures JSON, Date and Array.isArray so
- * a codec that replaces them cannot change how inputs are built or results are read, and
+ * Runs first inside the context, before the codec. It captures the built-ins it uses (JSON, Date,
+ * Array, Object.keys, the typed arrays' methods, …) so a codec that replaces them cannot change
+ * how inputs are built or results are written, and
  * defines the dispatcher the worker calls (LoRaWAN TS013-1.0.0: `decodeUplink({ bytes, fPort,
  * recvTime })`, `encodeDownlink({ data })`, `decodeDownlink({ bytes, fPort })`).
  */
 export const CONTEXT_BOOTSTRAP = String.raw`
   (function (g) {
-    const parse = JSON.parse, stringify = JSON.stringify, D = Date;
+    const parse = JSON.parse, stringify = JSON.stringify, D = Date, A = Array;
     const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, cc = String.fromCharCode, apply = Reflect.apply;
     const OP = Object.prototype, AP = Array.prototype, f64 = new Float64Array(1), u16 = new Uint16Array(f64.buffer);
-    const subarray = Uint16Array.prototype.subarray, setAll = Uint16Array.prototype.set;
+    const U16 = Uint16Array, subarray = U16.prototype.subarray, setAll = U16.prototype.set, create = Object.create, min = Math.min;
     const fnName = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'];
     // Decode inputs arrive packed in a string (one char per byte: fPort, length, bytes…), which
     // is much cheaper to unpack here than JSON; encodeDownlink inputs arrive as JSON.
@@ -89,7 +90,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       let i = 0;
       while (i < packed.length) {
         const fPort = packed.charCodeAt(i), n = packed.charCodeAt(i + 1);
-        const bytes = new Array(n);
+        const bytes = new A(n);
         for (let j = 0; j < n; j++) bytes[j] = packed.charCodeAt(i + 2 + j);
         i += 2 + n;
         const input = { bytes: bytes, fPort: fPort };
@@ -157,7 +158,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
     // over max, one item might be too, so JSON decides. -0 becomes 0, as through JSON. Written
     // into a buffer of 16-bit units (kept between messages, never over max) and turned into a
     // string in a few large pieces: a string built by += would be a rope of thousands of parts.
-    let buf = new Uint16Array(4096), writing = false;
+    let buf = new U16(4096), writing = false;
     function tagged(values, max) {
       if (writing) return undefined; // a getter of the codec's that calls the dispatcher again gets JSON
       writing = true;
@@ -169,12 +170,12 @@ export const CONTEXT_BOOTSTRAP = String.raw`
     }
     function write(values, max) {
       let o = 0, bound = 0, nkeys = 0;
-      const seen = Object.create(null);
+      const seen = create(null);
       // room for n more units; false when the text would be past what max allows (JSON decides then)
       function room(n) {
         if (o + n <= buf.length) return true;
         if (o + n > max) return false;
-        const b = new Uint16Array(Math.min(max, 2 * (o + n)));
+        const b = new U16(min(max, 2 * (o + n)));
         apply(setAll, b, [buf]);
         buf = b;
         return true;
@@ -240,7 +241,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
     // might be), each is stringified alone as above.
     function runOnce(f, inputs, max) {
       const n = inputs.length;
-      const values = new Array(n);
+      const values = new A(n);
       let status = '';
       for (let i = 0; i < n; i++) {
         try {

@@ -296,7 +296,7 @@ describe('a pool of workers for a stateless codec', () => {
 
   it('built-ins the codec replaces do not change how its answer is written', async () => {
     const c = await load('Object.keys = function () { return ["forged"]; }; Object.getPrototypeOf = function () { return null; }; Array.isArray = function () { return false; };' +
-      ' String.fromCharCode = function () { return "?"; }; Reflect.apply = function () { return "?"; }; Uint16Array.prototype.set = null; Uint16Array.prototype.subarray = function () { return [63]; };' +
+      ' String.fromCharCode = function () { return "?"; }; Reflect.apply = function () { return "?"; }; Uint16Array.prototype.set = null; Uint16Array.prototype.subarray = function () { return [63]; }; globalThis.Uint16Array = null; globalThis.Array = null; Object.create = null; Math.min = null;' +
       ' function decodeUplink(i) { return { data: { n: i.bytes[0] / 4, list: [i.bytes[0], "é"], long: "x".repeat(5000 * i.bytes[0]) } }; }', { stateless: true, maxResultBytes: 1 << 20 });
     const rs = await c.decodeUplinks([1, 2].map((b) => ({ bytes: [b], fPort: 1 })));
     // 15,000 chars (under maxResultBytes / 6, so tagged): the writer's buffer grows, and its text is made in two pieces
