@@ -3,30 +3,117 @@
 import { assertInt, describe } from './bytes.js';
 import type { EncodedDownlink, PayloadCodecFailure, PayloadCodecInput, PayloadCodecResult } from './payload-codec.js';
 
-/** One input's outcome as the worker reports it. */
-export type RawOutcome = { result: unknown } | { threw: string } | { missing: 1 } | { tooLarge: number } | { failed: PayloadCodecFailure; message: string };
+/** What a worker gave for one message: its answer text, or one failure for all the message's inputs. */
+export type LaneAnswer = { readonly out: string } | { readonly failed: PayloadCodecFailure; readonly message: string };
+
+/** What the messages of failed results name. */
+export interface AnswerContext {
+  /** The codec function called (`decodeUplink`, …). */
+  readonly fn: string;
+  readonly maxResultBytes: number;
+  readonly timeoutMs: number;
+}
 
 /**
- * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run): a status char per input, a newline,
- * a JSON array of values. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
+ * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run: a status char per input, a newline, a
+ * JSON array of values) straight into results, each value checked against its TS013 `shape` as
+ * it is read. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
  */
-export function readAnswer(out: string, count: number): RawOutcome[] {
+export function readResults<T>(answer: LaneAnswer, count: number, shape: (r: unknown) => PayloadCodecResult<T>, ctx: AnswerContext): PayloadCodecResult<T>[] {
+  const results = new Array<PayloadCodecResult<T>>(count);
+  if ('failed' in answer) {
+    const errors = [answer.failed === 'CODEC_TIMEOUT' ? `exceeded ${ctx.timeoutMs} ms` : answer.message];
+    for (let i = 0; i < count; i++) results[i] = fail(answer.failed, errors);
+    return results;
+  }
+  const out = answer.out;
   const nl = out.indexOf('\n');
   let values: unknown[] = [];
   try {
-    const v: unknown = nl < 0 ? [] : JSON.parse(out.slice(nl + 1));
+    const v: unknown = nl < 0 ? [] : out.charCodeAt(nl + 1) === 97 /* a */ ? readTagged(out, nl + 1) : JSON.parse(out.slice(nl + 1));
     if (Array.isArray(v)) values = v;
   } catch {
     values = [];
   }
-  const raw: RawOutcome[] = new Array<RawOutcome>(count);
   for (let i = 0; i < count; i++) {
+    const s = i < nl && i < values.length ? out.charCodeAt(i) : 0;
     const v = values[i];
-    const s = i < nl && i < values.length ? out[i] : '';
-    raw[i] = s === 'r' ? { result: v } : s === 't' ? { threw: String(v) } : s === 'l' ? { tooLarge: Number(v) } : s === 'm' ? { missing: 1 }
-      : { failed: 'CODEC_OUTPUT_INVALID', message: 'no result' };
+    results[i] = s === 114 /* r */ ? shape(v)
+      : s === 116 /* t */ ? fail('CODEC_THREW', [String(v)])
+      : s === 108 /* l */ ? fail('CODEC_OUTPUT_INVALID', [`result of ${Number(v)} bytes is over maxResultBytes ${ctx.maxResultBytes}`])
+      : s === 109 /* m */ ? fail('CODEC_MISSING_FUNCTION', [`the codec defines no ${ctx.fn}()`])
+      : fail('CODEC_OUTPUT_INVALID', ['no result']);
   }
-  return raw;
+  return results;
+}
+
+const f64 = new Float64Array(1);
+const u16 = new Uint16Array(f64.buffer);
+
+/**
+ * Reads the tagged text a stateless message's values come as (see `tagged` in
+ * CONTEXT_BOOTSTRAP) from `start`: the same values JSON.parse would give for their JSON, built
+ * without printing or parsing a number. A malformed text throws `RangeError`.
+ */
+export function readTagged(s: string, start: number): unknown {
+  let p = start;
+  const keys: string[] = [];
+  const need = (n: number): void => {
+    if (p + n > s.length) throw new RangeError(`tagged answer: truncated at ${p}`);
+  };
+  const size = (): number => {
+    need(2);
+    p += 2;
+    return s.charCodeAt(p - 2) * 0x10000 + s.charCodeAt(p - 1);
+  };
+  const text = (): string => {
+    const n = size();
+    need(n);
+    p += n;
+    return s.slice(p - n, p);
+  };
+  const read = (depth: number): unknown => {
+    need(1);
+    const tag = s.charCodeAt(p++);
+    switch (tag) {
+      case 105: need(2); p += 2; return s.charCodeAt(p - 2) | (s.charCodeAt(p - 1) << 16); // i
+      case 100: need(4); for (let j = 0; j < 4; j++) u16[j] = s.charCodeAt(p++); return f64[0]; // d
+      case 115: return text(); // s
+      case 84: return true; // T
+      case 70: return false; // F
+      case 110: return null; // n
+      default:
+    }
+    if (depth > 66) throw new RangeError('tagged answer: nested too deep');
+    const n = size();
+    if (tag === 97) { // a
+      if (n > s.length - p) throw new RangeError(`tagged answer: array of ${n} at ${p}`);
+      const a = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) a[i] = read(depth + 1);
+      return a;
+    }
+    if (tag !== 111) throw new RangeError(`tagged answer: unknown tag ${tag} at ${p - 3}`); // o
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      need(1);
+      const isNew = s.charCodeAt(p++) === 75; // K, else k
+      let k: string;
+      if (isNew) keys.push((k = text()));
+      else {
+        const at = size();
+        if (at >= keys.length) throw new RangeError(`tagged answer: key ${at} not seen at ${p}`);
+        k = keys[at] as string;
+      }
+      const v = read(depth + 1);
+      // as JSON.parse: "__proto__" is an own property, never the prototype
+      if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else o[k] = v;
+    }
+    return o;
+  };
+  const v = read(0);
+  if (p !== s.length) throw new RangeError(`tagged answer: ${s.length - p} chars left over`);
+  return v;
 }
 
 export function fail(code: PayloadCodecFailure, errors: readonly string[], warnings: readonly string[] = []): { ok: false; code: PayloadCodecFailure; errors: readonly string[]; warnings: readonly string[] } {

@@ -51,7 +51,8 @@ try {
 }
 
 context.__outpostMax = workerData.maxResultBytes;
-const call = new vm.Script('__outpostRun(__outpostKind, __outpostInputs, __outpostTimes, __outpostMax)', { filename: 'outpost-dispatch.js' });
+context.__outpostOnce = workerData.stateless === true;
+const call = new vm.Script('__outpostRun(__outpostKind, __outpostInputs, __outpostTimes, __outpostMax, __outpostOnce)', { filename: 'outpost-dispatch.js' });
 parentPort.on('message', (m) => {
   context.__outpostKind = m.kind;
   context.__outpostInputs = m.inputs;
@@ -68,14 +69,18 @@ parentPort.on('message', (m) => {
 `;
 
 /**
- * Runs first inside the context, before the codec. It captures JSON, Date and Array.isArray so
- * a codec that replaces them cannot change how inputs are built or results are read, and
+ * Runs first inside the context, before the codec. It captures the built-ins it uses (JSON, Date,
+ * Array, Object.keys, the typed arrays' methods, …) so a codec that replaces them cannot change
+ * how inputs are built or results are written, and
  * defines the dispatcher the worker calls (LoRaWAN TS013-1.0.0: `decodeUplink({ bytes, fPort,
  * recvTime })`, `encodeDownlink({ data })`, `decodeDownlink({ bytes, fPort })`).
  */
 export const CONTEXT_BOOTSTRAP = String.raw`
   (function (g) {
-    const parse = JSON.parse, stringify = JSON.stringify, D = Date;
+    const parse = JSON.parse, stringify = JSON.stringify, D = Date, A = Array;
+    const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, cc = String.fromCharCode, apply = Reflect.apply;
+    const OP = Object.prototype, AP = Array.prototype, f64 = new Float64Array(1), u16 = new Uint16Array(f64.buffer);
+    const U16 = Uint16Array, subarray = U16.prototype.subarray, setAll = U16.prototype.set, create = Object.create, min = Math.min;
     const fnName = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'];
     // Decode inputs arrive packed in a string (one char per byte: fPort, length, bytes…), which
     // is much cheaper to unpack here than JSON; encodeDownlink inputs arrive as JSON.
@@ -85,7 +90,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       let i = 0;
       while (i < packed.length) {
         const fPort = packed.charCodeAt(i), n = packed.charCodeAt(i + 1);
-        const bytes = new Array(n);
+        const bytes = new A(n);
         for (let j = 0; j < n; j++) bytes[j] = packed.charCodeAt(i + 2 + j);
         i += 2 + n;
         const input = { bytes: bytes, fPort: fPort };
@@ -100,31 +105,167 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       return m.slice(0, 500);
     }
     let resolver;
-    function run(kind, payload, timesJson, max) {
+    // The answer is one char of status per input (r result, t threw, l too large, m missing), a
+    // newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
+    function run(kind, payload, timesJson, max, once) {
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
       const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
-      // Each result is stringified as soon as it is returned (a codec may reuse and change one
-      // object between calls) and alone (one that cannot be, or is over \`max\`, fails alone).
-      // The answer is one char of status per input (r result, t threw, l too large, m missing),
-      // a newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
+      if (typeof f !== 'function') {
+        let status = '', body = '0';
+        for (let i = 0; i < inputs.length; i++) { status += 'm'; if (i > 0) body += ',0'; }
+        return status + '\n[' + body + ']';
+      }
+      return once ? runOnce(f, inputs, max) : runEach(f, inputs, max);
+    }
+    // One value stringified alone: the JSON, or the size when over max; sets st to its status.
+    let st = 'r';
+    function one(v, max) {
+      try {
+        let r = stringify(v);
+        if (r === undefined) r = 'null';
+        if (r.length + 11 > max) { st = 'l'; return '' + (r.length + 11); }
+        st = 'r';
+        return r;
+      } catch (e) {
+        st = 't';
+        return stringify(message(e));
+      }
+    }
+    // Each result is stringified as soon as it is returned (a codec may reuse and change one
+    // object between calls) and alone (one that cannot be, or is over max, fails alone).
+    function runEach(f, inputs, max) {
       let status = '';
       let body = '';
       for (let i = 0; i < inputs.length; i++) {
         let r;
-        if (typeof f !== 'function') {
-          status += 'm'; r = '0';
-        } else {
-          try {
-            r = stringify(f(inputs[i]));
-            if (r === undefined) r = 'null';
-            if (r.length + 11 > max) { status += 'l'; r = '' + (r.length + 11); } else status += 'r';
-          } catch (e) {
-            status += 't'; r = stringify(message(e));
-          }
+        try {
+          r = one(f(inputs[i]), max);
+        } catch (e) {
+          st = 't'; r = stringify(message(e));
         }
+        status += st;
         body += i > 0 ? ',' + r : r;
       }
       return status + '\n[' + body + ']';
+    }
+    // The tagged text of a stateless message's values (read by readTagged in payload-codec-wire.ts):
+    // a tag per value, 'i' int32 and 'd' float64 as raw 16-bit char units (no number printed or
+    // parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written once per
+    // message ('K' new key, 'k' index of one seen); counts and lengths are two char units. Only
+    // plain data: anything JSON would treat specially (toJSON, undefined, functions, symbols,
+    // NaN, other prototypes, deep nesting) gives undefined and the message goes as JSON. bound
+    // is at least the JSON length of the whole (at most 6 chars per string unit, 26 per number):
+    // over max, one item might be too, so JSON decides. -0 becomes 0, as through JSON. Written
+    // into a buffer of 16-bit units (kept between messages, never over max) and turned into a
+    // string in a few large pieces: a string built by += would be a rope of thousands of parts.
+    let buf = new U16(4096), writing = false;
+    function tagged(values, max) {
+      if (writing) return undefined; // a getter of the codec's that calls the dispatcher again gets JSON
+      writing = true;
+      try {
+        return write(values, max);
+      } finally {
+        writing = false;
+      }
+    }
+    function write(values, max) {
+      let o = 0, bound = 0, nkeys = 0;
+      const seen = create(null);
+      // room for n more units; false when the text would be past what max allows (JSON decides then)
+      function room(n) {
+        if (o + n <= buf.length) return true;
+        if (o + n > max) return false;
+        const b = new U16(min(max, 2 * (o + n)));
+        apply(setAll, b, [buf]);
+        buf = b;
+        return true;
+      }
+      function text(t) {
+        const n = t.length;
+        if (!room(n + 2)) return false;
+        buf[o++] = n >>> 16; buf[o++] = n & 0xffff;
+        for (let i = 0; i < n; i++) buf[o++] = t.charCodeAt(i);
+        return true;
+      }
+      function put(v, depth) {
+        if (!room(5)) return false;
+        if (typeof v === 'number') {
+          if ((v | 0) === v) { buf[o++] = 105; buf[o++] = v & 0xffff; buf[o++] = v >>> 16; bound += 12; return true; }
+          if (v - v !== 0) return false;
+          f64[0] = v;
+          buf[o++] = 100; buf[o++] = u16[0]; buf[o++] = u16[1]; buf[o++] = u16[2]; buf[o++] = u16[3]; bound += 26;
+          return true;
+        }
+        if (typeof v === 'string') { buf[o++] = 115; bound += 2 + 6 * v.length; return text(v); }
+        if (typeof v === 'boolean') { buf[o++] = v ? 84 : 70; bound += 6; return true; }
+        if (v === null) { buf[o++] = 110; bound += 5; return true; }
+        if (typeof v !== 'object' || depth > 64 || typeof v.toJSON === 'function') return false;
+        const p = protoOf(v);
+        if (isArray(v)) {
+          if (p !== AP) return false;
+          const n = v.length;
+          buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound += 2 + n;
+          for (let i = 0; i < n; i++) if (!put(v[i], depth + 1)) return false;
+          return true;
+        }
+        if (p !== OP && p !== null) return false;
+        const ks = keysOf(v);
+        buf[o++] = 111; buf[o++] = ks.length >>> 16; buf[o++] = ks.length & 0xffff; bound += 2 + ks.length;
+        for (let i = 0; i < ks.length; i++) {
+          const k = ks[i], x = v[k];
+          if (x === undefined || typeof x === 'function' || typeof x === 'symbol' || !room(3)) return false;
+          const seenAt = seen[k];
+          bound += 4 + 6 * k.length;
+          if (seenAt === undefined) {
+            seen[k] = nkeys++;
+            buf[o++] = 75;
+            if (!text(k)) return false;
+          } else { buf[o++] = 107; buf[o++] = seenAt >>> 16; buf[o++] = seenAt & 0xffff; }
+          if (!put(x, depth + 1)) return false;
+        }
+        return true;
+      }
+      // the container is this dispatcher's own array: only the codec's values are checked
+      const n = values.length;
+      room(3);
+      buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound = 2 + n;
+      for (let i = 0; i < n; i++) if (!put(values[i], 0)) return undefined;
+      if (bound + 11 > max) return undefined;
+      let out = '';
+      for (let i = 0; i < o; i += 8192) out += apply(cc, undefined, apply(subarray, buf, [i, i + 8192 < o ? i + 8192 : o]));
+      return out;
+    }
+    // A stateless codec (it changes no result it returned): all results of the message are
+    // written at once, as tagged text when they are plain data, else through one stringify
+    // (cheaper than one per item). When that throws, or the whole is over max (so one item
+    // might be), each is stringified alone as above.
+    function runOnce(f, inputs, max) {
+      const n = inputs.length;
+      const values = new A(n);
+      let status = '';
+      for (let i = 0; i < n; i++) {
+        try {
+          values[i] = f(inputs[i]);
+          status += 'r';
+        } catch (e) {
+          values[i] = message(e);
+          status += 't';
+        }
+      }
+      let body;
+      try { body = tagged(values, max); } catch (e) { body = undefined; }
+      if (body !== undefined) return status + '\n' + body;
+      try { body = stringify(values); } catch (e) { body = undefined; }
+      if (typeof body === 'string' && body.length + 11 <= max) return status + '\n' + body;
+      let status2 = '';
+      body = '';
+      for (let i = 0; i < n; i++) {
+        let r;
+        if (status.charCodeAt(i) === 116) { st = 't'; r = stringify(values[i]); } else r = one(values[i], max); // 116: 't'
+        status2 += st;
+        body += i > 0 ? ',' + r : r;
+      }
+      return status2 + '\n[' + body + ']';
     }
     Object.defineProperty(g, '__outpostRun', { value: run, writable: false, configurable: false, enumerable: false });
     // Takes the codec's resolver (see the worker's wrapped()) once; later calls are ignored.
@@ -132,7 +273,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
     Object.defineProperty(g, '__outpostInstall', { value: install, writable: false, configurable: false, enumerable: false });
     // Plain, non-configurable data slots: a codec cannot turn them into accessors that would
     // run its code when the worker writes the next inputs (outside any timeout).
-    for (const [name, value] of [['__outpostKind', 0], ['__outpostInputs', ''], ['__outpostTimes', ''], ['__outpostMax', 0]]) {
+    for (const [name, value] of [['__outpostKind', 0], ['__outpostInputs', ''], ['__outpostTimes', ''], ['__outpostMax', 0], ['__outpostOnce', false]]) {
       Object.defineProperty(g, name, { value: value, writable: true, configurable: false, enumerable: false });
     }
   })(this);

@@ -3,11 +3,10 @@
 // heap, inside a `vm` context without Node's globals or code generation from strings, with a
 // time budget per call. Whatever a codec does ends in a result with a code, never in an
 // exception or a blocked event loop in the caller.
-import { Worker } from 'node:worker_threads';
 import { LoRaWANError } from './errors.js';
 import { assertInt, describe } from './bytes.js';
-import { CONTEXT_BOOTSTRAP, WORKER_SOURCE } from './payload-codec-worker.js';
-import { dataShape, downlinkShape, fail, packInputs, readAnswer, type RawOutcome } from './payload-codec-wire.js';
+import { CodecLane, type LaneLimits } from './payload-codec-lane.js';
+import { dataShape, downlinkShape, packInputs, readResults, type LaneAnswer } from './payload-codec-wire.js';
 
 /** Limits of one loaded codec. */
 export interface PayloadCodecOptions {
@@ -28,6 +27,20 @@ export interface PayloadCodecOptions {
    * thread reads one part's results while the worker runs the next. Default 128.
    */
   readonly chunkSize?: number;
+  /**
+   * Declares the codec a pure function of each input: it keeps no state across calls and does
+   * not change a result after returning it. A message's results are then written once, after
+   * the codec ran for all its inputs (as a tagged text when they are plain data, else one
+   * `JSON.stringify`; each alone only when that fails), and `workers` may be over 1. Nothing
+   * checks the declaration: a codec that breaks it gets wrong results, not an error. Default false.
+   */
+  readonly stateless?: boolean;
+  /**
+   * Workers running the script (only with `stateless: true`), each with its own context and
+   * `maxHeapMb` heap; a batch's messages (an even share each when the batch is smaller than
+   * `workers × chunkSize`) go to the one with the fewest inputs outstanding. Default 1.
+   */
+  readonly workers?: number;
 }
 
 /** Why a codec call did not produce data. */
@@ -92,32 +105,14 @@ const KIND = { decodeUplink: 0, encodeDownlink: 1, decodeDownlink: 2 } as const;
 type Kind = (typeof KIND)[keyof typeof KIND];
 const FN_NAMES = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'] as const;
 
-/** One message to the worker: what to send again if the worker is replaced before it answers. */
-interface Job {
-  readonly resolve: (raw: RawOutcome[]) => void;
-  readonly count: number;
-  readonly kind: Kind;
-  readonly inputs: string;
-  readonly times: string;
-}
-interface Pending extends Job {
-  readonly budgetMs: number;
-  readonly watchdog: ReturnType<typeof setTimeout>;
-}
-
-
-interface Limits {
-  readonly timeoutMs: number;
-  readonly timeoutGraceMs: number;
-  readonly loadTimeoutMs: number;
-  readonly maxHeapMb: number;
-  readonly maxResultBytes: number;
+interface Limits extends LaneLimits {
   readonly chunkSize: number;
+  readonly workers: number;
 }
 
 function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBytes: number } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`loadPayloadCodec: options: expected an object, got ${describe(options)}`);
-  const o = { timeoutMs: 50, timeoutGraceMs: 100, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, ...options };
+  const o = { timeoutMs: 50, timeoutGraceMs: 100, loadTimeoutMs: 1000, maxHeapMb: 32, maxScriptBytes: 1 << 20, maxResultBytes: 64 << 10, chunkSize: 128, workers: 1, stateless: false, ...options };
   assertInt(o.timeoutMs, 'timeoutMs', 1, 60_000);
   assertInt(o.timeoutGraceMs, 'timeoutGraceMs', 0, 60_000);
   assertInt(o.loadTimeoutMs, 'loadTimeoutMs', 1, 60_000);
@@ -125,6 +120,9 @@ function limitsOf(options: PayloadCodecOptions): Limits & { readonly maxScriptBy
   assertInt(o.maxScriptBytes, 'maxScriptBytes', 1, 64 << 20);
   assertInt(o.maxResultBytes, 'maxResultBytes', 64, 64 << 20);
   assertInt(o.chunkSize, 'chunkSize', 1, 1 << 16);
+  assertInt(o.workers, 'workers', 1, 64);
+  if (typeof o.stateless !== 'boolean') throw new TypeError(`loadPayloadCodec: stateless: expected a boolean, got ${describe(o.stateless)}`);
+  if (o.workers > 1 && !o.stateless) throw new RangeError(`loadPayloadCodec: workers: ${o.workers} needs stateless: true (each worker has its own copy of the codec's state)`);
   return o;
 }
 
@@ -156,146 +154,57 @@ export async function loadPayloadCodec(source: string, options: PayloadCodecOpti
 }
 
 class CodecRunner {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  private readonly lanes: CodecLane[];
   private closed = false;
   private readonly counters: PayloadCodecStats = { calls: 0, failures: 0, timeouts: 0, crashes: 0, restarts: 0 };
 
-  constructor(private readonly source: string, private readonly limits: Limits) {}
-
-  /** Starts a worker and waits for the script to load. */
-  start(): Promise<void> {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { source: this.source, bootstrap: CONTEXT_BOOTSTRAP, loadTimeoutMs: this.limits.loadTimeoutMs, maxResultBytes: this.limits.maxResultBytes },
-      resourceLimits: { maxOldGenerationSizeMb: this.limits.maxHeapMb, maxYoungGenerationSizeMb: 4, stackSizeMb: 2 },
-      stdout: true, // the codec cannot print (no console), but keep the worker's streams off ours
-      stderr: true,
-    });
-    worker.unref();
-    this.worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      let loaded = false;
-      worker.on('message', (m: { type: string; id?: number; out?: string; message?: string; timedOut?: boolean }) => {
-        if (m.type === 'ready') { loaded = true; resolve(); return; }
-        if (m.type === 'load-failed') {
-          void worker.terminate();
-          reject(new LoRaWANError('CODEC_INVALID', `loadPayloadCodec: the script failed to load: ${m.message ?? ''}`));
-          return;
-        }
-        this.onAnswer(m);
-      });
-      worker.on('error', (e: Error) => {
-        if (!loaded) reject(new LoRaWANError('CODEC_INVALID', `loadPayloadCodec: the codec worker failed while loading: ${e.message}`, { cause: e }));
-        this.onCrash(worker, e.message);
-      });
-      worker.on('exit', () => {
-        if (!loaded) reject(new LoRaWANError('CODEC_INVALID', 'loadPayloadCodec: the codec worker exited while loading'));
-        this.onCrash(worker, 'the codec worker exited');
-      });
-    });
+  constructor(source: string, private readonly limits: Limits) {
+    this.lanes = Array.from({ length: limits.workers }, () => new CodecLane(source, limits, this.counters));
   }
 
-  private onAnswer(m: { type: string; id?: number; out?: string; message?: string; timedOut?: boolean }): void {
-    const p = m.id === undefined ? undefined : this.pending.get(m.id);
-    if (p === undefined || m.id === undefined) return;
-    this.pending.delete(m.id);
-    clearTimeout(p.watchdog);
-    if (m.type === 'failed') {
-      const code: PayloadCodecFailure = m.timedOut === true ? 'CODEC_TIMEOUT' : 'CODEC_CRASHED';
-      p.resolve(Array.from({ length: p.count }, () => ({ failed: code, message: m.message ?? '' })));
-      return;
-    }
-    p.resolve(readAnswer(m.out ?? '', p.count));
-  }
-
-  /** The worker died (heap limit, or exited): fail what it held. */
-  private onCrash(worker: Worker, message: string, isCrash = true): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
-    if (this.closed) return;
-    if (isCrash) this.counters.crashes++;
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.watchdog);
-      this.pending.delete(id);
-      p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_CRASHED', message })));
+  /** Starts every worker; if one fails to load, the others are ended and the load fails. */
+  async start(): Promise<void> {
+    const started = await Promise.allSettled(this.lanes.map((l) => l.start()));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(this.lanes.map((l) => l.close()));
+      throw failed.reason;
     }
   }
 
-  private async ensureWorker(): Promise<Worker> {
-    if (this.worker === undefined) {
-      this.counters.restarts++;
-      await this.start();
-    }
-    return this.worker as Worker;
-  }
-
-  async call(kind: Kind, count: number, inputs: string, times: string): Promise<RawOutcome[]> {
-    if (this.closed) throw new RangeError('payload codec: closed');
-    if (count === 0) return [];
-    const worker = await this.ensureWorker();
-    return new Promise<RawOutcome[]>((resolve) => this.send(worker, { resolve, count, kind, inputs, times }));
-  }
-
-  /**
-   * Posts a job with its watchdog. The worker answers messages in order, so a job may take its
-   * budget after those still pending before it: the watchdog fires at the sum. There is no
-   * \`vm\` timeout per call (its watchdog thread, started and joined on every call, cost more
-   * than the codec on a loaded machine): the watchdog ends the worker instead.
-   */
-  private send(worker: Worker, job: Job): void {
-    const id = this.nextId++;
-    const budgetMs = this.limits.timeoutMs * job.count;
-    let queuedMs = 0;
-    for (const p of this.pending.values()) queuedMs += p.budgetMs;
-    const watchdog = setTimeout(() => this.onTimeout(worker, id), queuedMs + budgetMs + this.limits.timeoutGraceMs);
-    this.pending.set(id, { ...job, budgetMs, watchdog });
-    worker.postMessage({ id, kind: job.kind, inputs: job.inputs, times: job.times });
-  }
-
-  /**
-   * A job ran past its budget: the worker is ended (which interrupts any loop, promise chain or
-   * getter in the codec), the job answers CODEC_TIMEOUT, and the jobs queued behind it go to a
-   * new worker. The codec's state starts afresh there.
-   */
-  private onTimeout(worker: Worker, id: number): void {
-    const p = this.pending.get(id);
-    if (p === undefined || this.worker !== worker) return;
-    this.worker = undefined;
-    const rest = [...this.pending.values()].filter((q) => q !== p);
-    for (const q of this.pending.values()) clearTimeout(q.watchdog);
-    this.pending.clear();
-    void worker.terminate();
-    p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_TIMEOUT', message: `exceeded ${p.budgetMs} ms` })));
-    if (rest.length === 0 || this.closed) return;
-    this.ensureWorker().then(
-      (w) => { for (const q of rest) this.send(w, q); },
-      (e: unknown) => { for (const q of rest) q.resolve(Array.from({ length: q.count }, () => ({ failed: 'CODEC_CRASHED', message: String(e) }))); },
-    );
+  /** Sends one message's inputs to the lane with the fewest inputs outstanding. */
+  private call(kind: Kind, count: number, inputs: string, times: string): Promise<LaneAnswer> {
+    if (this.closed) return Promise.reject(new RangeError('payload codec: closed'));
+    let lane = this.lanes[0] as CodecLane;
+    for (const l of this.lanes) if (l.queued < lane.queued) lane = l;
+    return lane.call(kind, count, inputs, times);
   }
 
   api(): PayloadCodec {
-    const settle = <T>(kind: Kind, raw: RawOutcome[], shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T>[] =>
-      raw.map((r) => {
-        const out = this.interpret(kind, r, shape);
-        this.counters.calls++;
-        if (!out.ok) {
-          this.counters.failures++;
-          if (out.code === 'CODEC_TIMEOUT') this.counters.timeouts++;
-        }
-        return out;
-      });
+    const settle = <T>(kind: Kind, answer: LaneAnswer, count: number, shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T>[] => {
+      const results = readResults(answer, count, shape, { fn: FN_NAMES[kind], maxResultBytes: this.limits.maxResultBytes, timeoutMs: this.limits.timeoutMs });
+      const c = this.counters;
+      c.calls += count;
+      for (const r of results) {
+        if (r.ok) continue;
+        c.failures++;
+        if (r.code === 'CODEC_TIMEOUT') c.timeouts++;
+      }
+      return results;
+    };
     const decodeMany = async (kind: Kind, inputs: readonly PayloadCodecInput[]): Promise<PayloadCodecResult<unknown>[]> => {
       // Every chunk is checked and packed before any is sent: a bad input refuses the whole batch.
-      const size = this.limits.chunkSize;
+      // With several workers, a batch smaller than workers × chunkSize is split evenly over them.
+      const { chunkSize, workers } = this.limits;
+      const size = workers === 1 ? chunkSize : Math.max(1, Math.min(chunkSize, Math.ceil(inputs.length / workers)));
       const chunks: { count: number; packed: string; times: string }[] = [];
       for (let i = 0; i < inputs.length || i === 0; i += size) {
         const part = inputs.length <= size ? inputs : inputs.slice(i, i + size);
         chunks.push({ count: part.length, ...packInputs(part, i) });
       }
-      const answers = chunks.map((c) => this.call(kind, c.count, c.packed, c.times).then((raw) => settle(kind, raw, dataShape)));
-      return (await Promise.all(answers)).flat();
+      const answers = chunks.map((c) => this.call(kind, c.count, c.packed, c.times).then((answer) => settle(kind, answer, c.count, dataShape)));
+      const parts = await Promise.all(answers);
+      return parts.length === 1 ? (parts[0] as PayloadCodecResult<unknown>[]) : ([] as PayloadCodecResult<unknown>[]).concat(...parts);
     };
     return {
       decodeUplink: async (input) => (await decodeMany(KIND.decodeUplink, [input]))[0] as PayloadCodecResult<unknown>,
@@ -314,28 +223,13 @@ class CodecRunner {
         } catch (e) {
           throw new TypeError(`encodeDownlink: data must be JSON-serialisable: ${(e as Error).message}`);
         }
-        return settle(KIND.encodeDownlink, await this.call(KIND.encodeDownlink, 1, json, ''), downlinkShape)[0] as PayloadCodecResult<EncodedDownlink>;
+        return settle(KIND.encodeDownlink, await this.call(KIND.encodeDownlink, 1, json, ''), 1, downlinkShape)[0] as PayloadCodecResult<EncodedDownlink>;
       },
       stats: () => ({ ...this.counters }),
       close: async () => {
-        this.closed = true;
-        const w = this.worker;
-        this.worker = undefined;
-        for (const p of this.pending.values()) { // calls still in flight settle now
-          clearTimeout(p.watchdog);
-          p.resolve(Array.from({ length: p.count }, () => ({ failed: 'CODEC_CRASHED', message: 'the codec was closed' })));
-        }
-        this.pending.clear();
-        if (w !== undefined) await w.terminate();
+        this.closed = true; // calls still in flight settle now (CODEC_CRASHED)
+        await Promise.all(this.lanes.map((l) => l.close()));
       },
     };
-  }
-
-  private interpret<T>(kind: Kind, r: RawOutcome, shape: (r: unknown) => PayloadCodecResult<T>): PayloadCodecResult<T> {
-    if ('failed' in r) return fail(r.failed, [r.failed === 'CODEC_TIMEOUT' ? `exceeded ${this.limits.timeoutMs} ms` : r.message]);
-    if ('missing' in r) return fail('CODEC_MISSING_FUNCTION', [`the codec defines no ${FN_NAMES[kind]}()`]);
-    if ('threw' in r) return fail('CODEC_THREW', [r.threw]);
-    if ('tooLarge' in r) return fail('CODEC_OUTPUT_INVALID', [`result of ${r.tooLarge} bytes is over maxResultBytes ${this.limits.maxResultBytes}`]);
-    return shape(r.result);
   }
 }
