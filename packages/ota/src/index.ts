@@ -58,6 +58,8 @@ export { planRollout, rolloutPosition } from './rollout.js';
 export type { RolloutPlan, Wave, WaveSpec, WavePolicy, PlanOptions } from './rollout.js';
 export { openRolloutController } from './controller.js';
 export type { RolloutController, RolloutStatus, RolloutSnapshot, WaveProgress } from './controller.js';
+export { createRolloutRunner, runRollout, reportOfExecution } from './rollout-runner.js';
+export type { RolloutRunner, RolloutRunnerOptions, RolloutJobsApi, RolloutExecution, RunRolloutOptions } from './rollout-runner.js';
 export { memoryControllerStore, fileControllerStore } from './journal.js';
 export type { ControllerStore, FileControllerStoreOptions, RolloutEvent, DeviceReport } from './journal.js';
 

@@ -1,0 +1,321 @@
+// The rollout controller driven through a jobs service (AWS IoT Jobs semantics): one CONTINUOUS
+// job per rollout, whose targets grow wave by wave (CreateJob with targetSelection CONTINUOUS,
+// then AssociateTargetsWithJob), execution status read back as a change feed
+// (ListJobExecutionsForJob with `updatedSince`), the controller's abort → CancelJob (AWS
+// abortConfig's CANCEL action). Every decision is the controller's and is in its journal first;
+// the job calls are idempotent, so after a restart they are simply made again.
+import { systemClock, type Clock } from './clock.js';
+import type { RolloutController, RolloutSnapshot } from './controller.js';
+import { OtaError } from './errors.js';
+import type { DeviceReport } from './journal.js';
+import type { OtaJobDocument } from './job-document.js';
+
+/**
+ * One line of the jobs service's execution feed (what `@outpost/jobs`' `listJobExecutions` returns).
+ *
+ * @example
+ * ```ts
+ * import type { RolloutExecution } from '@outpost/ota';
+ * const e: RolloutExecution = { thingName: 'dev-1', status: 'SUCCEEDED', statusDetails: { step: 'confirmed' }, versionNumber: 3, lastUpdatedAt: 1000 };
+ * ```
+ */
+export interface RolloutExecution {
+  readonly thingName: string;
+  /** An AWS IoT Jobs execution status: QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, REJECTED, TIMED_OUT, CANCELED, REMOVED. */
+  readonly status: string;
+  readonly statusDetails: Readonly<Record<string, string>>;
+  readonly versionNumber: number;
+  /** On the jobs service's clock (epoch ms). */
+  readonly lastUpdatedAt: number;
+}
+
+/**
+ * The operator calls a rollout makes (AWS CreateJob, AssociateTargetsWithJob,
+ * ListJobExecutionsForJob, CancelJob). `@outpost/jobs`' `JobsOperatorClient` is one: it reaches a
+ * running jobs service through the broker. Errors carry the service's `code`.
+ *
+ * @example
+ * ```ts
+ * import type { RolloutJobsApi } from '@outpost/ota';
+ * const targeted = async (api: RolloutJobsApi): Promise<number> => (await api.listJobExecutions('fw-2-1-0', { maxResults: 1000 })).executions.length;
+ * ```
+ */
+export interface RolloutJobsApi {
+  createJob(spec: {
+    readonly jobId: string; readonly document: Readonly<Record<string, unknown>>; readonly targets: readonly string[];
+    readonly targetSelection: 'CONTINUOUS'; readonly description?: string;
+  }): Promise<unknown>;
+  associateTargets(jobId: string, targets: readonly string[]): Promise<unknown>;
+  listJobExecutions(jobId: string, options?: { readonly updatedSince?: number; readonly maxResults?: number; readonly nextToken?: string }): Promise<{ readonly executions: readonly RolloutExecution[]; readonly nextToken?: string }>;
+  cancelJob(jobId: string, options?: { readonly force?: boolean }): Promise<unknown>;
+}
+
+/**
+ * Options of {@link createRolloutRunner}.
+ *
+ * @example
+ * ```ts
+ * import type { RolloutJobsApi, RolloutController, RolloutRunnerOptions } from '@outpost/ota';
+ * const o = (controller: RolloutController, jobs: RolloutJobsApi): RolloutRunnerOptions => ({
+ *   controller, jobs, jobId: 'fw-2-1-0', document: { operation: 'outpost-ota', v: 1, manifest: 'hKNhYQ==', image: 'stream:fw-2-1-0' },
+ * });
+ * ```
+ */
+export interface RolloutRunnerOptions {
+  /** The controller over the rollout's plan and journal (`openRolloutController`). */
+  readonly controller: RolloutController;
+  readonly jobs: RolloutJobsApi;
+  /** The rollout's job: one id per rollout (deterministic, so a restarted runner finds its job). */
+  readonly jobId: string;
+  /** What every device receives. */
+  readonly document: OtaJobDocument;
+  readonly description?: string;
+  /** Time for the controller's journal and rate limits. Default {@link systemClock}. */
+  readonly clock?: Clock;
+  /** Most thing names per CreateJob / AssociateTargetsWithJob request. Default 500. */
+  readonly maxTargetsPerRequest?: number;
+  /** Page size of the feed. Default 250. */
+  readonly pageSize?: number;
+  /**
+   * The feed is read again from this long before the last change seen (executions changed within
+   * the same millisecond on the service's clock are not missed; repeats are dropped by version).
+   * Default 5000 ms.
+   */
+  readonly feedOverlapMs?: number;
+}
+
+/**
+ * A rollout driven through a jobs service. Create with {@link createRolloutRunner}.
+ *
+ * @example
+ * ```ts
+ * import type { RolloutRunner } from '@outpost/ota';
+ * const wave = async (r: RolloutRunner): Promise<string> => (await r.step()).waveName;
+ * ```
+ */
+export interface RolloutRunner {
+  /**
+   * One round: target the devices dispatched but not known to be targeted, read the execution
+   * feed into the controller, cancel the job when the rollout aborted, dispatch what the current
+   * wave and its rate limit allow. Rejects when a jobs call fails (nothing is lost: call again).
+   */
+  step(): Promise<RolloutSnapshot>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Aborts (journalled) and cancels the job: QUEUED executions become CANCELED; devices already installing finish. */
+  abort(reason: string): Promise<void>;
+  snapshot(): RolloutSnapshot;
+}
+
+const isCode = (err: unknown, ...codes: string[]): boolean => typeof err === 'object' && err !== null && codes.includes((err as { code?: unknown }).code as string);
+
+/**
+ * The controller's report for an execution status; `undefined` for a status that is not a
+ * device's result (QUEUED, IN_PROGRESS, and CANCELED / REMOVED, which are the operator's).
+ * FAILED with `statusDetails.reason` HEALTH_CHECK_FAILED or ROLLED_BACK (what `createOtaAgent`
+ * reports after the trial image went back to the old slot) is `'rolled-back'`.
+ *
+ * @example
+ * ```ts
+ * import { reportOfExecution } from '@outpost/ota';
+ * reportOfExecution('SUCCEEDED', {}); // 'confirmed'
+ * reportOfExecution('FAILED', { reason: 'HEALTH_CHECK_FAILED' }); // 'rolled-back'
+ * reportOfExecution('TIMED_OUT', {}); // 'failed'
+ * ```
+ */
+export function reportOfExecution(status: string, details: Readonly<Record<string, string>>): DeviceReport | undefined {
+  switch (status) {
+    case 'SUCCEEDED':
+      return 'confirmed';
+    case 'FAILED':
+      return details['reason'] === 'HEALTH_CHECK_FAILED' || details['reason'] === 'ROLLED_BACK' ? 'rolled-back' : 'failed';
+    case 'REJECTED':
+    case 'TIMED_OUT':
+      return 'failed';
+    default:
+      return undefined;
+  }
+}
+
+const positiveInt = (v: unknown, what: string, dflt: number): number => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${what}: expected a positive integer, got ${String(v)}`);
+  return v;
+};
+
+/**
+ * Drives a rollout controller through a jobs service. Idempotent against its own restart: the
+ * job id is fixed, CreateJob's ResourceAlreadyExists is taken as done, AssociateTargetsWithJob
+ * leaves a target the job already has alone, and the feed is read from the start once, so each
+ * device gets exactly one execution whatever the runner's crashes.
+ *
+ * @throws {TypeError} / `RangeError` for wrong options.
+ * @example
+ * ```ts
+ * import {
+ *   createRolloutRunner, encodeOtaJobDocument, memoryControllerStore, openRolloutController, planRollout, type RolloutJobsApi,
+ * } from '@outpost/ota';
+ * const targeted: string[] = [];
+ * const jobs: RolloutJobsApi = { // a stand-in; in use: createJobsOperatorClient from @outpost/jobs
+ *   createJob: async (spec) => { targeted.push(...spec.targets); },
+ *   associateTargets: async (_id, t) => { targeted.push(...t); },
+ *   listJobExecutions: async () => ({ executions: targeted.map((thingName) => ({ thingName, status: 'SUCCEEDED', statusDetails: {}, versionNumber: 3, lastUpdatedAt: 5 })) }),
+ *   cancelJob: async () => undefined,
+ * };
+ * const plan = planRollout({ devices: ['a', 'b', 'c'], seed: 'fw-2', waves: ['canary', 1], canary: ['a'] });
+ * const controller = await openRolloutController(plan, memoryControllerStore());
+ * const runner = createRolloutRunner({ controller, jobs, jobId: 'fw-2', document: encodeOtaJobDocument({ manifest: new Uint8Array([1]), image: 'stream:fw-2' }) });
+ * await runner.step(); // targets the canary
+ * await runner.step(); // reads its SUCCEEDED, starts the 100% wave
+ * (await runner.step()).status; // 'completed'
+ * ```
+ */
+export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunner {
+  if (typeof options !== 'object' || options === null) throw new TypeError('createRolloutRunner: options: expected an object');
+  const { controller: ctl, jobs, jobId, document } = options;
+  if (typeof ctl?.tick !== 'function') throw new TypeError('createRolloutRunner: controller: expected a RolloutController');
+  for (const m of ['createJob', 'associateTargets', 'listJobExecutions', 'cancelJob'] as const) if (typeof jobs?.[m] !== 'function') throw new TypeError(`createRolloutRunner: jobs.${m}: expected a function`);
+  if (typeof jobId !== 'string' || jobId === '') throw new TypeError('createRolloutRunner: jobId: expected a non-empty string');
+  if (typeof document !== 'object' || document === null) throw new TypeError('createRolloutRunner: document: expected an OtaJobDocument');
+  const clock = options.clock ?? systemClock;
+  const perRequest = positiveInt(options.maxTargetsPerRequest, 'maxTargetsPerRequest', 500);
+  const pageSize = positiveInt(options.pageSize, 'pageSize', 250);
+  const overlap = options.feedOverlapMs ?? 5000;
+  if (typeof overlap !== 'number' || !Number.isFinite(overlap) || overlap < 0) throw new RangeError('feedOverlapMs: expected a non-negative number');
+  // Dispatched (journalled) but not known to be targeted: after a restart, every device without a
+  // result (targeting it again is a no-op when the job has it).
+  const pending = new Set(ctl.dispatched().filter((d) => ctl.result(d) === undefined));
+  const seen = new Map<string, number>();
+  let created = false;
+  let cursor = 0;
+  let canceled = false;
+
+  const target = async (): Promise<void> => {
+    while (pending.size > 0) {
+      const batch = [...pending].slice(0, perRequest);
+      if (!created) {
+        try {
+          await jobs.createJob({ jobId, document: document as unknown as Readonly<Record<string, unknown>>, targets: batch, targetSelection: 'CONTINUOUS', ...(options.description === undefined ? {} : { description: options.description }) });
+        } catch (err) {
+          // Made by an earlier run, or by this request whose answer was lost: add the targets to it.
+          if (!isCode(err, 'ResourceAlreadyExists')) throw err;
+          await jobs.associateTargets(jobId, batch);
+        }
+        created = true;
+      } else await jobs.associateTargets(jobId, batch);
+      for (const d of batch) pending.delete(d);
+    }
+  };
+
+  const readFeed = async (): Promise<void> => {
+    if (!created && ctl.dispatched().length === 0) return;
+    let next: string | undefined;
+    let newest = cursor;
+    do {
+      let page;
+      try {
+        page = await jobs.listJobExecutions(jobId, { updatedSince: cursor, maxResults: pageSize, ...(next === undefined ? {} : { nextToken: next }) });
+      } catch (err) {
+        if (isCode(err, 'ResourceNotFound')) return; // not created yet
+        throw err;
+      }
+      for (const e of page.executions) {
+        newest = Math.max(newest, e.lastUpdatedAt);
+        if ((seen.get(e.thingName) ?? 0) >= e.versionNumber) continue;
+        seen.set(e.thingName, e.versionNumber);
+        const r = reportOfExecution(e.status, e.statusDetails);
+        if (r === undefined || ctl.result(e.thingName) === r) continue;
+        try {
+          await ctl.report(e.thingName, r, clock.now(), e.statusDetails);
+        } catch (err) {
+          if (!(err instanceof OtaError && err.code === 'ROLLOUT_STATE')) throw err; // a thing not in the plan
+        }
+      }
+      next = page.nextToken;
+    } while (next !== undefined);
+    cursor = Math.max(0, newest - overlap);
+  };
+
+  const cancel = async (): Promise<void> => {
+    if (canceled) return;
+    try {
+      await jobs.cancelJob(jobId);
+    } catch (err) {
+      // Already canceled (or never created: nothing was dispatched).
+      if (!isCode(err, 'InvalidStateTransition', 'ResourceNotFound')) throw err;
+    }
+    canceled = true;
+  };
+
+  return {
+    async step() {
+      await target();
+      await readFeed();
+      if (ctl.snapshot().status === 'aborted') await cancel();
+      else {
+        for (const d of await ctl.tick(clock.now())) pending.add(d);
+        await target();
+      }
+      return ctl.snapshot();
+    },
+    pause: () => ctl.pause(clock.now()),
+    resume: () => ctl.resume(clock.now()),
+    async abort(reason) {
+      await ctl.abort(clock.now(), reason);
+      await cancel();
+    },
+    snapshot: () => ctl.snapshot(),
+  };
+}
+
+/**
+ * Options of {@link runRollout}.
+ *
+ * @example
+ * ```ts
+ * import type { RunRolloutOptions } from '@outpost/ota';
+ * const o: RunRolloutOptions = { intervalMs: 2000, onError: (e) => console.warn(e.message) };
+ * ```
+ */
+export interface RunRolloutOptions {
+  /** Time between rounds. Default 5000 ms. */
+  readonly intervalMs?: number;
+  /** Ends the loop (after the round in progress). */
+  readonly signal?: AbortSignal;
+  readonly clock?: Clock;
+  /** Called before every round (a CLI applies pause / resume / abort requests here). */
+  readonly beforeStep?: () => Promise<void>;
+  readonly onStep?: (snapshot: RolloutSnapshot) => void;
+  /** A round that failed (a jobs call timed out, the broker is down); the next round tries again. */
+  readonly onError?: (err: Error) => void;
+}
+
+/**
+ * Runs rounds of a {@link RolloutRunner} every `intervalMs` until the rollout completes or
+ * aborts (and its job is canceled), or `signal` aborts. Resolves with the last snapshot.
+ *
+ * @example
+ * ```ts
+ * import { runRollout, type RolloutRunner, type RolloutSnapshot } from '@outpost/ota';
+ * const drive = (runner: RolloutRunner): Promise<RolloutSnapshot> => runRollout(runner, { intervalMs: 2000 });
+ * ```
+ */
+export async function runRollout(runner: RolloutRunner, options: RunRolloutOptions = {}): Promise<RolloutSnapshot> {
+  const every = options.intervalMs ?? 5000;
+  if (typeof every !== 'number' || !Number.isFinite(every) || every < 0) throw new RangeError('intervalMs: expected a non-negative number');
+  const clock = options.clock ?? systemClock;
+  const stop = options.signal ?? new AbortController().signal;
+  let last = runner.snapshot();
+  while (!stop.aborted) {
+    try {
+      await options.beforeStep?.();
+      last = await runner.step();
+      options.onStep?.(last);
+      if (last.status === 'completed' || last.status === 'aborted') return last;
+    } catch (err) {
+      options.onError?.(err as Error);
+    }
+    await Promise.race([clock.sleep(every, stop), new Promise<void>((r) => { if (stop.aborted) r(); else stop.addEventListener('abort', () => r(), { once: true }); })]);
+  }
+  return runner.snapshot();
+}
