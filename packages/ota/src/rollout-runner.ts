@@ -43,7 +43,7 @@ export interface RolloutExecution {
 export interface RolloutJobsApi {
   createJob(spec: {
     readonly jobId: string; readonly document: Readonly<Record<string, unknown>>; readonly targets: readonly string[];
-    readonly targetSelection: 'CONTINUOUS'; readonly description?: string;
+    readonly targetSelection?: 'SNAPSHOT' | 'CONTINUOUS'; readonly description?: string;
   }): Promise<unknown>;
   associateTargets(jobId: string, targets: readonly string[]): Promise<unknown>;
   listJobExecutions(jobId: string, options?: { readonly updatedSince?: number; readonly maxResults?: number; readonly nextToken?: string }): Promise<{ readonly executions: readonly RolloutExecution[]; readonly nextToken?: string }>;
@@ -315,7 +315,13 @@ export async function runRollout(runner: RolloutRunner, options: RunRolloutOptio
     } catch (err) {
       options.onError?.(err as Error);
     }
-    await Promise.race([clock.sleep(every, stop), new Promise<void>((r) => { if (stop.aborted) r(); else stop.addEventListener('abort', () => r(), { once: true }); })]);
+    // One listener per wait, removed after it (a long rollout makes many rounds).
+    const wait = new AbortController();
+    const onStop = (): void => wait.abort();
+    stop.addEventListener('abort', onStop, { once: true });
+    await Promise.race([clock.sleep(every, wait.signal), new Promise<void>((r) => { if (stop.aborted) r(); else wait.signal.addEventListener('abort', () => r(), { once: true }); })]);
+    stop.removeEventListener('abort', onStop);
+    wait.abort();
   }
   return runner.snapshot();
 }

@@ -90,7 +90,7 @@ describe('a rollout through the broker', () => {
     const fleetOf = await responders(devices, revB);
     const controller = await openRolloutController(plan, fileControllerStore(`${tmp.path}/a.jsonl`));
     const clock = manualClock();
-    const runner = createRolloutRunner({ controller, jobs: ops as RolloutJobsApi, jobId: 'ro-a', document, clock });
+    const runner = createRolloutRunner({ controller, jobs: ops, jobId: 'ro-a', document, clock });
     const last = await runRollout(runner, { intervalMs: 100, clock, onStep: () => clock.advance(1_000), signal: AbortSignal.timeout(60_000) });
     expect(last).toMatchObject({ status: 'aborted', waveName: '10%' });
     expect(last.reason).toMatch(/wave 10%/);
@@ -119,7 +119,7 @@ describe('a rollout through the broker', () => {
     const controller = await openRolloutController(plan, fileControllerStore(`${tmp.path}/b.jsonl`));
     const clock = manualClock();
     // no devices answer: executions stay QUEUED, so the counts are the runner's doing
-    const runner = createRolloutRunner({ controller, jobs: ops as RolloutJobsApi, jobId: 'ro-b', document, clock });
+    const runner = createRolloutRunner({ controller, jobs: ops, jobId: 'ro-b', document, clock });
     await runner.step();
     expect((await allExecutions('ro-b')).size).toBe(5);
     clock.advance(30_000);
@@ -158,11 +158,11 @@ describe('a rollout through the broker', () => {
     const fleetOf = await responders(devices, () => false);
     const controller = await openRolloutController(plan, fileControllerStore(path));
     expect(controller.dispatched()).toEqual(['ro-c-0', 'ro-c-1']);
-    const second = createRolloutRunner({ controller, jobs: ops as RolloutJobsApi, jobId: 'ro-c', document, clock });
+    const second = createRolloutRunner({ controller, jobs: ops, jobId: 'ro-c', document, clock });
     const last = await runRollout(second, { intervalMs: 100, clock, onStep: () => clock.advance(1_000), signal: AbortSignal.timeout(30_000) });
     expect(last.status).toBe('completed');
     // a third runner over the finished journal changes nothing and creates nothing
-    const third = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(path)), jobs: ops as RolloutJobsApi, jobId: 'ro-c', document, clock });
+    const third = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(path)), jobs: ops, jobId: 'ro-c', document, clock });
     expect((await third.step()).status).toBe('completed');
     await eventually(async () => [...(await allExecutions('ro-c')).values()].every((s) => s === 'SUCCEEDED'), 'all SUCCEEDED');
     expect((await ops.describeJob('ro-c')).targets).toHaveLength(8);
