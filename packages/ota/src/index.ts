@@ -50,6 +50,8 @@ export { createOtaAgent } from './agent.js';
 export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, HealthResult, AgentEvent } from './agent.js';
 export { AGENT_JOURNAL_FILE } from './agent-journal.js';
 export type { OtaJob, OtaTerminalStatus, AgentRecord, AgentStep } from './agent-journal.js';
+export { encodeOtaJobDocument, parseOtaJobDocument, parseImageSource, OTA_JOB_OPERATION } from './job-document.js';
+export type { OtaJobDocument, ImageSource } from './job-document.js';
 
 // --- rollouts ---
 export { planRollout, rolloutPosition } from './rollout.js';
