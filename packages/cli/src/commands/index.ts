@@ -7,6 +7,7 @@ import { jobsCommands } from './jobs.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
+import { otaAgentCommands } from './ota-agent.js';
 import { otaTrustCommands } from './ota-trust.js';
 import { pipelineCommands } from './pipeline.js';
 import { pkiCommands } from './pki.js';
@@ -23,6 +24,7 @@ export const commands: readonly Command[] = [
   ...loraCommands,
   ...mqttsnCommands,
   ...otaCommands,
+  ...otaAgentCommands,
   ...otaTrustCommands,
   ...pipelineCommands,
   ...pkiCommands,
