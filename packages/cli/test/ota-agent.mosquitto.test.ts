@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { connectCoap, type CoapClient } from '@outpost/device-sdk/coap';
 import { createJobsClient, downloadStream, startFileServer, type FileServer } from '@outpost/jobs';
 import { encodeOtaJobDocument } from '@outpost/ota';
-import { coapDownloader, httpDownloader, imageDownloader, runOtaAgent, streamDownloader, type DownloadReport } from '@outpost/ota/jobs';
+import { coapDownloader, httpDownloader, imageDownloader, otaJobSource, runOtaAgent, streamDownloader, type DownloadReport } from '@outpost/ota/jobs';
 import { tempDir } from '@outpost/test-peers';
 import { startCoapServer, type CoapServer } from '../../device-sdk/test/fixtures/coap-server.js';
 import { CAPACITY, sha256, startOtaFleet, type OtaFleet } from './fixtures/ota-fleet.js';
@@ -82,6 +82,32 @@ describe('OTA agent on the jobs channel', () => {
     expect(refused.status).toBe('REJECTED');
     expect(refused.statusDetails['reason']).toBe('MALFORMED');
     expect((await f.ops.describeJobExecution('fw-dev-r', 'dev-r')).status).toBe('SUCCEEDED');
+  }, 60_000);
+
+  test('otaJobSource: expectedVersion re-read after a VersionMismatch; a repeated terminal update is \'terminal\'', async () => {
+    await f.ops.createJob({ jobId: 'fw-dev-v', document: { ...encodeOtaJobDocument({ manifest: f.manifest('1.1.0', 2, image), image: 'stream:fw-110' }) }, targets: ['dev-v'] });
+    await f.device('dev-v');
+    const jobs = await createJobsClient({ mqtt: await f.connect('dev-v'), thingName: 'dev-v', requestTimeoutMs: 2000 });
+    const source = otaJobSource(jobs);
+    const job = await source.next();
+    expect(job?.jobId).toBe('fw-dev-v');
+    expect(job?.image).toBe('stream:fw-110');
+    // Another writer moves the execution's version on behind the source's back.
+    const c = await f.fleet.device('dev-v');
+    const other = await mqtt.connectAsync(f.fleet.url, { clientId: 'dev-v-2', cert: c.cert, key: c.key, ca: f.fleet.ca.certificatePem, servername: 'localhost', protocolVersion: 5, reconnectPeriod: 0 });
+    const jobs2 = await createJobsClient({ mqtt: other, thingName: 'dev-v', requestTimeoutMs: 2000 });
+    const before = (await jobs2.describe('fw-dev-v'))!.versionNumber;
+    await jobs2.update('fw-dev-v', 'IN_PROGRESS', { statusDetails: { by: 'other' } });
+    expect(await source.update('fw-dev-v', 'IN_PROGRESS', { step: 'downloading' })).toBeUndefined();
+    const e = (await jobs2.describe('fw-dev-v'))!;
+    expect(e.versionNumber).toBe(before + 2);
+    expect(e.statusDetails).toEqual({ step: 'downloading' });
+    expect(await source.update('fw-dev-v', 'SUCCEEDED', { step: 'confirmed' })).toBeUndefined();
+    expect(await source.update('fw-dev-v', 'SUCCEEDED', { step: 'confirmed' })).toBe('terminal');
+    expect(await source.next()).toBeUndefined();
+    await jobs2.close();
+    await jobs.close();
+    await other.endAsync(true);
   }, 60_000);
 
   test("the broker refuses a device another device's job and stream topics (brokerConfig's ACL)", async () => {

@@ -2,7 +2,8 @@
 // StartNextPendingJobExecution hands out the next job (QUEUED → IN_PROGRESS, or the one already
 // IN_PROGRESS), UpdateJobExecution reports with expectedVersion (optimistic locking) and the
 // client's clientToken (a resend after a lost answer is recognised by the service, not applied
-// twice), and a repeat of a terminal update, answered TerminalStateReached, is `'terminal'`.
+// twice), and an update of an execution already terminal (AWS: InvalidStateTransition with the
+// execution's state; TerminalStateReached for a describe) is `'terminal'`.
 import { JobsError, type JobExecution, type JobsClient } from '@outpost/jobs';
 import type { OtaJobSource } from '../agent.js';
 import type { OtaJob, OtaTerminalStatus } from '../agent-journal.js';
@@ -62,22 +63,29 @@ export function otaJobSource(jobs: JobsClient, options: OtaJobSourceOptions = {}
 
   const update = async (jobId: string, status: 'IN_PROGRESS' | OtaTerminalStatus, details: Readonly<Record<string, string>>): Promise<void | 'terminal'> => {
     for (let attempt = 0; ; attempt++) {
-      let expected = versions.get(jobId);
-      if (expected === undefined) {
-        const now = await current(jobId);
-        if (now === undefined || TERMINAL.has(now.status)) return 'terminal';
-        expected = now.version;
-      }
       try {
+        let expected = versions.get(jobId);
+        if (expected === undefined) {
+          const now = await current(jobId);
+          if (now === undefined || TERMINAL.has(now.status)) return 'terminal';
+          expected = now.version;
+        }
         const r = await jobs.update(jobId, status, { statusDetails: details, expectedVersion: expected, includeJobExecutionState: true });
         if (r.executionState !== undefined) versions.set(jobId, r.executionState.versionNumber);
         else versions.delete(jobId);
         return undefined;
       } catch (err) {
         if (!(err instanceof JobsError)) throw err;
-        // AWS: an update of an execution in a terminal state (a repeat after a restart, or the
-        // operator cancelled it, or it timed out) is TerminalStateReached.
+        // An execution already in a terminal state (a repeat after a restart, cancelled by the
+        // operator, timed out): AWS answers an update InvalidStateTransition with the execution's
+        // state, a describe TerminalStateReached; either way the report is settled.
         if (err.code === 'TerminalStateReached' || err.code === 'ResourceNotFound') return 'terminal';
+        if (err.code === 'InvalidStateTransition') {
+          const state = (err.value as { executionState?: { status?: string } } | undefined)?.executionState;
+          const now = state?.status ?? (await current(jobId).catch(() => undefined))?.status;
+          if (now === undefined || TERMINAL.has(now)) return 'terminal';
+          throw err;
+        }
         if (err.code !== 'VersionMismatch' || attempt >= VERSION_RETRIES) throw err;
         versions.delete(jobId);
       }
