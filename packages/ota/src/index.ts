@@ -47,7 +47,7 @@ export type { SlotManager, SlotManagerOptions, InstallOptions, Booted } from './
 
 // --- the device OTA agent ---
 export { createOtaAgent } from './agent.js';
-export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, HealthResult, AgentEvent } from './agent.js';
+export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, ExpectedImage, HealthResult, AgentEvent } from './agent.js';
 export { AGENT_JOURNAL_FILE } from './agent-journal.js';
 export type { OtaJob, OtaTerminalStatus, AgentRecord, AgentStep } from './agent-journal.js';
 export { encodeOtaJobDocument, parseOtaJobDocument, parseImageSource, OTA_JOB_OPERATION } from './job-document.js';

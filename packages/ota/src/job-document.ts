@@ -5,7 +5,15 @@
 import { OtaError } from './errors.js';
 import type { OtaJob } from './agent-journal.js';
 
-/** The `operation` tag of an OTA job document (jobs of other kinds are left to other handlers). */
+/**
+ * The `operation` tag of an OTA job document (jobs of other kinds are left to other handlers).
+ *
+ * @example
+ * ```ts
+ * import { OTA_JOB_OPERATION } from '@outpost/ota';
+ * OTA_JOB_OPERATION; // 'outpost-ota'
+ * ```
+ */
 export const OTA_JOB_OPERATION = 'outpost-ota';
 
 /**
@@ -19,7 +27,8 @@ export const OTA_JOB_OPERATION = 'outpost-ota';
  * const doc: OtaJobDocument = { operation: 'outpost-ota', v: 1, manifest: 'hKNhYQ==', image: 'stream:fw-2-1-0' };
  * ```
  */
-export interface OtaJobDocument {
+// A type alias, not an interface: it is assignable to @outpost/jobs' JsonObject as it is.
+export type OtaJobDocument = {
   readonly operation: typeof OTA_JOB_OPERATION;
   /** Document format version: 1. */
   readonly v: 1;
@@ -34,8 +43,8 @@ export interface OtaJobDocument {
   /** The signed timestamp document (TUF freshness), base64, when the trust has a timestamp role. */
   readonly timestamp?: string;
   /** Root documents the device should apply first (a chain, oldest first), base64. */
-  readonly roots?: readonly string[];
-}
+  readonly roots?: string[];
+};
 
 /**
  * Where an image comes from, parsed from {@link OtaJobDocument.image}.

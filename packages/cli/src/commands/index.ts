@@ -7,6 +7,7 @@ import { jobsCommands } from './jobs.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
+import { otaAgentCommands } from './ota-agent.js';
 import { otaRolloutCommands } from './ota-rollout.js';
 import { otaTrustCommands } from './ota-trust.js';
 import { pipelineCommands } from './pipeline.js';
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   ...loraCommands,
   ...mqttsnCommands,
   ...otaCommands,
+  ...otaAgentCommands,
   ...otaRolloutCommands,
   ...otaTrustCommands,
   ...pipelineCommands,
