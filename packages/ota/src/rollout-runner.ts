@@ -202,7 +202,17 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
           await jobs.associateTargets(jobId, batch);
         }
         created = true;
-      } else await jobs.associateTargets(jobId, batch);
+      } else {
+        try {
+          await jobs.associateTargets(jobId, batch);
+        } catch (err) {
+          // The job was canceled (or deleted) outside the rollout: the rollout cannot go on.
+          if (!isCode(err, 'InvalidStateTransition', 'ResourceNotFound')) throw err;
+          pending.clear();
+          await ctl.abort(clock.now(), `job ${jobId} was canceled or removed outside the rollout (${(err as Error).message})`);
+          return;
+        }
+      }
       for (const d of batch) pending.delete(d);
     }
   };
@@ -249,7 +259,8 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
 
   return {
     async step() {
-      await target();
+      // An aborted rollout targets nobody more (its job is canceled; associating would be refused).
+      if (ctl.snapshot().status !== 'aborted') await target();
       await readFeed();
       if (ctl.snapshot().status === 'aborted') await cancel();
       else {

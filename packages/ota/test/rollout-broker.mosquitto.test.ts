@@ -140,6 +140,23 @@ describe('a rollout through the broker', () => {
     const ex = await allExecutions('ro-b');
     expect([...ex.values()].every((s) => s === 'CANCELED')).toBe(true);
     expect((await ops.describeJob('ro-b')).status).toBe('CANCELED');
+    // a runner restarted on the aborted journal: nothing targeted, no error
+    const again = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(`${tmp.path}/b.jsonl`)), jobs: ops, jobId: 'ro-b', document, clock });
+    expect((await again.step()).status).toBe('aborted');
+  }, 60_000);
+
+  it('a job canceled outside the rollout (outpost jobs cancel) aborts it with the reason', async () => {
+    const devices = Array.from({ length: 6 }, (_, i) => `ro-d-${i}`);
+    const plan = planRollout({ devices, seed: 'fw-2.0.0-d', waves: [1], policy: { maxPerMinute: 2 } });
+    const clock = manualClock();
+    const runner = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(`${tmp.path}/d.jsonl`)), jobs: ops, jobId: 'ro-d', document, clock });
+    await runner.step();
+    await ops.cancelJob('ro-d');
+    clock.advance(60_000);
+    const s = await runner.step();
+    expect(s.status).toBe('aborted');
+    expect(s.reason).toMatch(/job ro-d was canceled or removed outside the rollout/);
+    expect((await allExecutions('ro-d')).size).toBe(2);
   }, 60_000);
 
   it('a runner that dies between its journal and the jobs call is replaced: the new one targets what was dispatched, each device once', async () => {
