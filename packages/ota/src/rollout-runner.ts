@@ -31,7 +31,7 @@ export interface RolloutExecution {
 
 /**
  * The operator calls a rollout makes (AWS CreateJob, AssociateTargetsWithJob,
- * ListJobExecutionsForJob, CancelJob). `@outpost/jobs`' `JobsOperatorClient` is one: it reaches a
+ * ListJobExecutionsForJob, CancelJob, DescribeJob). `@outpost/jobs`' `JobsOperatorClient` is one: it reaches a
  * running jobs service through the broker. Errors carry the service's `code`.
  *
  * @example
@@ -48,6 +48,7 @@ export interface RolloutJobsApi {
   associateTargets(jobId: string, targets: readonly string[]): Promise<unknown>;
   listJobExecutions(jobId: string, options?: { readonly updatedSince?: number; readonly maxResults?: number; readonly nextToken?: string }): Promise<{ readonly executions: readonly RolloutExecution[]; readonly nextToken?: string }>;
   cancelJob(jobId: string, options?: { readonly force?: boolean }): Promise<unknown>;
+  describeJob(jobId: string): Promise<{ readonly document: Readonly<Record<string, unknown>> }>;
 }
 
 /**
@@ -161,6 +162,7 @@ const positiveInt = (v: unknown, what: string, dflt: number): number => {
  *   associateTargets: async (_id, t) => { targeted.push(...t); },
  *   listJobExecutions: async () => ({ executions: targeted.map((thingName) => ({ thingName, status: 'SUCCEEDED', statusDetails: {}, versionNumber: 3, lastUpdatedAt: 5 })) }),
  *   cancelJob: async () => undefined,
+ *   describeJob: async () => ({ document: {} }),
  * };
  * const plan = planRollout({ devices: ['a', 'b', 'c'], seed: 'fw-2', waves: ['canary', 1], canary: ['a'] });
  * const controller = await openRolloutController(plan, memoryControllerStore());
@@ -197,8 +199,13 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
         try {
           await jobs.createJob({ jobId, document: document as unknown as Readonly<Record<string, unknown>>, targets: batch, targetSelection: 'CONTINUOUS', ...(options.description === undefined ? {} : { description: options.description }) });
         } catch (err) {
-          // Made by an earlier run, or by this request whose answer was lost: add the targets to it.
+          // Made by an earlier run, or by this request whose answer was lost: add the targets to it,
+          // unless the id belongs to another job (its document differs).
           if (!isCode(err, 'ResourceAlreadyExists')) throw err;
+          const existing = await jobs.describeJob(jobId);
+          if (JSON.stringify(existing.document) !== JSON.stringify(document)) {
+            throw new OtaError('ROLLOUT_STATE', `job ${jobId} exists with another job document: give this rollout another id`);
+          }
           await jobs.associateTargets(jobId, batch);
         }
         created = true;
@@ -303,7 +310,10 @@ export interface RunRolloutOptions {
 
 /**
  * Runs rounds of a {@link RolloutRunner} every `intervalMs` until the rollout completes or
- * aborts (and its job is canceled), or `signal` aborts. Resolves with the last snapshot.
+ * aborts (and its job is canceled), or `signal` aborts. Resolves with the last snapshot. A round
+ * that fails on the transport is reported to `onError` and tried again.
+ *
+ * @throws {OtaError} `ROLLOUT_STATE` when the job id is taken by another job (no round can succeed).
  *
  * @example
  * ```ts
@@ -324,6 +334,7 @@ export async function runRollout(runner: RolloutRunner, options: RunRolloutOptio
       options.onStep?.(last);
       if (last.status === 'completed' || last.status === 'aborted') return last;
     } catch (err) {
+      if (err instanceof OtaError) throw err; // permanent (ROLLOUT_STATE): another round would fail the same way
       options.onError?.(err as Error);
     }
     // One listener per wait, removed after it (a long rollout makes many rounds).

@@ -40,6 +40,8 @@ async function responders(ids: readonly string[], failing: (id: string) => boole
   return out;
 }
 
+const runOtherwise = (runner: Parameters<typeof runRollout>[0]): Promise<unknown> => runRollout(runner, { intervalMs: 10, signal: AbortSignal.timeout(20_000) });
+
 function manualClock(start = Date.UTC(2026, 11, 7)): Clock & { advance(ms: number): void } {
   let t = start;
   return { now: () => t, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))), advance: (ms) => { t += ms; } };
@@ -145,6 +147,14 @@ describe('a rollout through the broker', () => {
     expect((await again.step()).status).toBe('aborted');
   }, 60_000);
 
+  it('a job id taken by another job: ROLLOUT_STATE, not a job with two documents', async () => {
+    await ops.createJob({ jobId: 'ro-e', document: { other: true }, targets: ['ro-e-9'], targetSelection: 'CONTINUOUS' });
+    const plan = planRollout({ devices: ['ro-e-0', 'ro-e-1'], seed: 'fw-2.0.0-e', waves: [1] });
+    const runner = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(`${tmp.path}/e.jsonl`)), jobs: ops, jobId: 'ro-e', document, clock: manualClock() });
+    await expect(runOtherwise(runner)).rejects.toMatchObject({ code: 'ROLLOUT_STATE' });
+    expect((await ops.describeJob('ro-e')).targets).toEqual(['ro-e-9']);
+  }, 60_000);
+
   it('a job canceled outside the rollout (outpost jobs cancel) aborts it with the reason', async () => {
     const devices = Array.from({ length: 6 }, (_, i) => `ro-d-${i}`);
     const plan = planRollout({ devices, seed: 'fw-2.0.0-d', waves: [1], policy: { maxPerMinute: 2 } });
@@ -167,7 +177,7 @@ describe('a rollout through the broker', () => {
     // the first runner's jobs calls fail after the dispatch is journalled (the process "died")
     const dead: RolloutJobsApi = {
       createJob: async () => { throw new Error('killed'); }, associateTargets: async () => { throw new Error('killed'); },
-      listJobExecutions: (id, o) => ops.listJobExecutions(id, o), cancelJob: async () => undefined,
+      listJobExecutions: (id, o) => ops.listJobExecutions(id, o), cancelJob: async () => undefined, describeJob: (id) => ops.describeJob(id),
     };
     const first = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(path)), jobs: dead, jobId: 'ro-c', document, clock });
     await expect(first.step()).rejects.toThrow('killed');
