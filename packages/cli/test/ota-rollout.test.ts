@@ -163,4 +163,19 @@ describe('outpost ota rollout', () => {
     expect(job.status).toBe('CANCELED');
     expect(job.executions.CANCELED).toBe(job.targets.length);
   }, 90_000);
+
+  test('abort with no start running: journalled at once; the next start cancels the job and exits 3', async () => {
+    writeFileSync(join(tmp.path, 'ab.txt'), 'ab-0\nab-1\nab-2\n');
+    const spec = ['--rollout-id', 'ab', '--devices', 'ab.txt', '--waves', '100%', '--manifest', 'fw.manifest', '--image', 'stream:ab', '--max-per-minute', '1'];
+    expect((await cli('ota', 'rollout', 'start', '--state', 'ab', ...spec, '--interval', '50', '--duration', '300', ...conn)).code).toBe(0);
+    const aborted = await cli('ota', 'rollout', 'abort', '--state', 'ab', '--reason', 'wrong image', '--json');
+    expect(aborted.code, aborted.err).toBe(0);
+    expect(JSON.parse(aborted.out)).toMatchObject({ status: 'aborted', runner: null });
+    expect(aborted.out).toContain('aborted by the operator: wrong image');
+    expect((await ops.describeJob('ab')).status).toBe('IN_PROGRESS'); // not yet: no runner
+    const again = await cli('ota', 'rollout', 'start', '--state', 'ab', '--interval', '50', ...conn);
+    expect(again.code, again.err).toBe(3);
+    expect((await ops.describeJob('ab')).status).toBe('CANCELED');
+    expect((await ops.describeJob('ab')).targets).toHaveLength(1);
+  }, 60_000);
 });
