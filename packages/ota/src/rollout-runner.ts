@@ -176,114 +176,148 @@ export function createRolloutRunner(options: RolloutRunnerOptions): RolloutRunne
   if (typeof options !== 'object' || options === null) throw new TypeError('createRolloutRunner: options: expected an object');
   const { controller: ctl, jobs, jobId, document } = options;
   if (typeof ctl?.tick !== 'function') throw new TypeError('createRolloutRunner: controller: expected a RolloutController');
-  for (const m of ['createJob', 'associateTargets', 'listJobExecutions', 'cancelJob'] as const) if (typeof jobs?.[m] !== 'function') throw new TypeError(`createRolloutRunner: jobs.${m}: expected a function`);
+  for (const m of ['createJob', 'associateTargets', 'listJobExecutions', 'cancelJob', 'describeJob'] as const) if (typeof jobs?.[m] !== 'function') throw new TypeError(`createRolloutRunner: jobs.${m}: expected a function`);
   if (typeof jobId !== 'string' || jobId === '') throw new TypeError('createRolloutRunner: jobId: expected a non-empty string');
   if (typeof document !== 'object' || document === null) throw new TypeError('createRolloutRunner: document: expected an OtaJobDocument');
-  const clock = options.clock ?? systemClock;
-  const perRequest = positiveInt(options.maxTargetsPerRequest, 'maxTargetsPerRequest', 500);
-  const pageSize = positiveInt(options.pageSize, 'pageSize', 250);
   const overlap = options.feedOverlapMs ?? 5000;
   if (typeof overlap !== 'number' || !Number.isFinite(overlap) || overlap < 0) throw new RangeError('feedOverlapMs: expected a non-negative number');
-  // Dispatched (journalled) but not known to be targeted: after a restart, every device without a
-  // result (targeting it again is a no-op when the job has it).
-  const pending = new Set(ctl.dispatched().filter((d) => ctl.result(d) === undefined));
-  const seen = new Map<string, number>();
-  let created = false;
-  let cursor = 0;
-  let canceled = false;
+  return new Runner(options, {
+    clock: options.clock ?? systemClock, overlap,
+    perRequest: positiveInt(options.maxTargetsPerRequest, 'maxTargetsPerRequest', 500), pageSize: positiveInt(options.pageSize, 'pageSize', 250),
+  });
+}
 
-  const target = async (): Promise<void> => {
-    while (pending.size > 0) {
-      const batch = [...pending].slice(0, perRequest);
-      if (!created) {
-        try {
-          await jobs.createJob({ jobId, document: document as unknown as Readonly<Record<string, unknown>>, targets: batch, targetSelection: 'CONTINUOUS', ...(options.description === undefined ? {} : { description: options.description }) });
-        } catch (err) {
-          // Made by an earlier run, or by this request whose answer was lost: add the targets to it,
-          // unless the id belongs to another job (its document differs).
-          if (!isCode(err, 'ResourceAlreadyExists')) throw err;
-          const existing = await jobs.describeJob(jobId);
-          if (JSON.stringify(existing.document) !== JSON.stringify(document)) {
-            throw new OtaError('ROLLOUT_STATE', `job ${jobId} exists with another job document: give this rollout another id`);
-          }
-          await jobs.associateTargets(jobId, batch);
-        }
-        created = true;
-      } else {
-        try {
-          await jobs.associateTargets(jobId, batch);
-        } catch (err) {
-          // The job was canceled (or deleted) outside the rollout: the rollout cannot go on.
-          if (!isCode(err, 'InvalidStateTransition', 'ResourceNotFound')) throw err;
-          pending.clear();
-          await ctl.abort(clock.now(), `job ${jobId} was canceled or removed outside the rollout (${(err as Error).message})`);
-          return;
-        }
-      }
-      for (const d of batch) pending.delete(d);
+class Runner implements RolloutRunner {
+  private readonly ctl: RolloutController;
+  private readonly jobs: RolloutJobsApi;
+  private readonly jobId: string;
+  /** Dispatched (journalled) but not known to be targeted: after a restart, every device without a result (targeting it again is a no-op when the job has it). */
+  private readonly pending: Set<string>;
+  /** The highest execution version seen per device (the feed repeats its overlap). */
+  private readonly seen = new Map<string, number>();
+  private created = false;
+  private cursor = 0;
+  private canceled = false;
+
+  constructor(private readonly o: RolloutRunnerOptions, private readonly c: { clock: Clock; overlap: number; perRequest: number; pageSize: number }) {
+    this.ctl = o.controller;
+    this.jobs = o.jobs;
+    this.jobId = o.jobId;
+    this.pending = new Set(this.ctl.dispatched().filter((d) => this.ctl.result(d) === undefined));
+  }
+
+  async step(): Promise<RolloutSnapshot> {
+    // An aborted rollout targets nobody more (its job is canceled; associating would be refused).
+    if (this.ctl.snapshot().status !== 'aborted') await this.target();
+    await this.readFeed();
+    if (this.ctl.snapshot().status === 'aborted') await this.cancel();
+    else {
+      for (const d of await this.ctl.tick(this.c.clock.now())) this.pending.add(d);
+      await this.target();
     }
-  };
+    return this.ctl.snapshot();
+  }
 
-  const readFeed = async (): Promise<void> => {
-    if (!created && ctl.dispatched().length === 0) return;
+  pause(): Promise<void> {
+    return this.ctl.pause(this.c.clock.now());
+  }
+
+  resume(): Promise<void> {
+    return this.ctl.resume(this.c.clock.now());
+  }
+
+  async abort(reason: string): Promise<void> {
+    await this.ctl.abort(this.c.clock.now(), reason);
+    await this.cancel();
+  }
+
+  snapshot(): RolloutSnapshot {
+    return this.ctl.snapshot();
+  }
+
+  private async target(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending].slice(0, this.c.perRequest);
+      if (!(this.created ? await this.associate(batch) : await this.create(batch))) return;
+      for (const d of batch) this.pending.delete(d);
+    }
+  }
+
+  /** CreateJob with the first batch; an existing job of this rollout gets the batch associated. */
+  private async create(batch: readonly string[]): Promise<boolean> {
+    const { jobId, document, description } = this.o;
+    try {
+      await this.jobs.createJob({ jobId, document: document as unknown as Readonly<Record<string, unknown>>, targets: batch, targetSelection: 'CONTINUOUS', ...(description === undefined ? {} : { description }) });
+    } catch (err) {
+      // Made by an earlier run, or by this request whose answer was lost: add the targets to it,
+      // unless the id belongs to another job (its document differs).
+      if (!isCode(err, 'ResourceAlreadyExists')) throw err;
+      const existing = await this.jobs.describeJob(jobId);
+      if (JSON.stringify(existing.document) !== JSON.stringify(document)) throw new OtaError('ROLLOUT_STATE', `job ${jobId} exists with another job document: give this rollout another id`);
+      this.created = true;
+      return this.associate(batch);
+    }
+    this.created = true;
+    return true;
+  }
+
+  /** AssociateTargetsWithJob; false when the job was canceled outside the rollout (which aborts it). */
+  private async associate(batch: readonly string[]): Promise<boolean> {
+    try {
+      await this.jobs.associateTargets(this.jobId, batch);
+      return true;
+    } catch (err) {
+      if (!isCode(err, 'InvalidStateTransition', 'ResourceNotFound')) throw err;
+      this.pending.clear();
+      await this.ctl.abort(this.c.clock.now(), `job ${this.jobId} was canceled or removed outside the rollout (${(err as Error).message})`);
+      return false;
+    }
+  }
+
+  /** Reads what changed since the last round (pages of ListJobExecutionsForJob) into the controller. */
+  private async readFeed(): Promise<void> {
+    if (!this.created && this.ctl.dispatched().length === 0) return;
     let next: string | undefined;
-    let newest = cursor;
+    let newest = this.cursor;
     do {
       let page;
       try {
-        page = await jobs.listJobExecutions(jobId, { updatedSince: cursor, maxResults: pageSize, ...(next === undefined ? {} : { nextToken: next }) });
+        page = await this.jobs.listJobExecutions(this.jobId, { updatedSince: this.cursor, maxResults: this.c.pageSize, ...(next === undefined ? {} : { nextToken: next }) });
       } catch (err) {
         if (isCode(err, 'ResourceNotFound')) return; // not created yet
         throw err;
       }
       for (const e of page.executions) {
         newest = Math.max(newest, e.lastUpdatedAt);
-        if ((seen.get(e.thingName) ?? 0) >= e.versionNumber) continue;
-        seen.set(e.thingName, e.versionNumber);
-        const r = reportOfExecution(e.status, e.statusDetails);
-        if (r === undefined || ctl.result(e.thingName) === r) continue;
-        try {
-          await ctl.report(e.thingName, r, clock.now(), e.statusDetails);
-        } catch (err) {
-          if (!(err instanceof OtaError && err.code === 'ROLLOUT_STATE')) throw err; // a thing not in the plan
-        }
+        await this.consider(e);
       }
       next = page.nextToken;
     } while (next !== undefined);
-    cursor = Math.max(0, newest - overlap);
-  };
+    this.cursor = Math.max(0, newest - this.c.overlap);
+  }
 
-  const cancel = async (): Promise<void> => {
-    if (canceled) return;
+  private async consider(e: RolloutExecution): Promise<void> {
+    if ((this.seen.get(e.thingName) ?? 0) >= e.versionNumber) return;
+    this.seen.set(e.thingName, e.versionNumber);
+    const r = reportOfExecution(e.status, e.statusDetails);
+    if (r === undefined || this.ctl.result(e.thingName) === r) return;
     try {
-      await jobs.cancelJob(jobId);
+      await this.ctl.report(e.thingName, r, this.c.clock.now(), e.statusDetails);
+    } catch (err) {
+      if (!(err instanceof OtaError && err.code === 'ROLLOUT_STATE')) throw err; // a thing not in the plan
+    }
+  }
+
+  private async cancel(): Promise<void> {
+    if (this.canceled) return;
+    try {
+      await this.jobs.cancelJob(this.jobId);
     } catch (err) {
       // Already canceled (or never created: nothing was dispatched).
       if (!isCode(err, 'InvalidStateTransition', 'ResourceNotFound')) throw err;
     }
-    canceled = true;
-  };
-
-  return {
-    async step() {
-      // An aborted rollout targets nobody more (its job is canceled; associating would be refused).
-      if (ctl.snapshot().status !== 'aborted') await target();
-      await readFeed();
-      if (ctl.snapshot().status === 'aborted') await cancel();
-      else {
-        for (const d of await ctl.tick(clock.now())) pending.add(d);
-        await target();
-      }
-      return ctl.snapshot();
-    },
-    pause: () => ctl.pause(clock.now()),
-    resume: () => ctl.resume(clock.now()),
-    async abort(reason) {
-      await ctl.abort(clock.now(), reason);
-      await cancel();
-    },
-    snapshot: () => ctl.snapshot(),
-  };
+    this.canceled = true;
+  }
 }
 
 /**
