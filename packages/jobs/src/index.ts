@@ -33,7 +33,7 @@ export type { MqttLike } from './jobs-transport.js';
 export { startJobsService } from './service.js';
 export type { JobsService, JobsServiceOptions, JobsServiceStats } from './service.js';
 export { operatorTopic } from './jobs-operator.js';
-export type { JobDescription, JobSpec, JobSummary } from './jobs-operator.js';
+export type { ExecutionPage, ExecutionSummary, JobDescription, JobSpec, JobSummary, ListExecutionsOptions } from './jobs-operator.js';
 export { createJobsClient } from './jobs-client.js';
 export type { JobsClient, JobsClientOptions, PendingJobs, UpdateOptions } from './jobs-client.js';
 export { createJobsOperatorClient } from './jobs-operator-client.js';

@@ -4,7 +4,8 @@
 // MQTT API operations" and "Job execution states".
 
 import { JobsError, type JobsRejectCode } from './errors.js';
-import { checkCancel, checkJobSpec, type JobSpec } from './jobs-operator.js';
+import { checkCancel, checkJobSpec, checkTargets, type JobSpec } from './jobs-operator.js';
+import { checkJobId } from './topics.js';
 import {
   DEFAULT_JOBS_LIMITS, isTerminalStatus, JOB_EXECUTION_TRANSITIONS,
   type ExecutionRecord, type JobExecutionStatus, type JobRecord, type JobsLimits,
@@ -257,7 +258,8 @@ export class JobsMachine {
   private changesFor(r: ExecutionRecord, now: number): JobsChange[] {
     const changes: JobsChange[] = [{ kind: 'exec', record: r }];
     const j = this.jobs.get(r.jobId);
-    if (j !== undefined && j.status === 'IN_PROGRESS' && isTerminalStatus(r.status) && this.executionsOf(j.jobId).every((x) => isTerminalStatus(x.status))) {
+    // A CONTINUOUS job stays IN_PROGRESS: targets are added to it later (AssociateTargetsWithJob).
+    if (j !== undefined && j.status === 'IN_PROGRESS' && j.targetSelection !== 'CONTINUOUS' && isTerminalStatus(r.status) && this.executionsOf(j.jobId).every((x) => isTerminalStatus(x.status))) {
       const done: JobRecord = { ...j, status: 'COMPLETED', lastUpdatedAt: now };
       this.putJob(done);
       changes.push({ kind: 'job', record: done });
@@ -300,17 +302,39 @@ export class JobsMachine {
     return this.endJob(jobId, 'CANCELED', force, now);
   }
 
+  /**
+   * AssociateTargetsWithJob: queues an execution of a CONTINUOUS job on every target that has
+   * none yet; a target the job already has is left as it is (so a retry changes nothing).
+   *
+   * @throws TypeError / RangeError for bad targets; {@link JobsError} `ResourceNotFound`,
+   * `InvalidRequest` (not a CONTINUOUS job), `InvalidStateTransition` (the job is not IN_PROGRESS).
+   */
+  associateTargets(jobId: string, targets: readonly string[], now: number): JobsChange[] {
+    const list = checkTargets(targets, this.limits, 'associateTargets');
+    const j = this.jobs.get(checkJobId(jobId));
+    if (j === undefined) throw new JobsError('ResourceNotFound', `no job ${jobId}`);
+    if (j.targetSelection !== 'CONTINUOUS') throw new JobsError('InvalidRequest', `job ${jobId} is a SNAPSHOT job: targets can be added to CONTINUOUS jobs only`);
+    if (j.status !== 'IN_PROGRESS') throw new JobsError('InvalidStateTransition', `job ${jobId} is ${j.status}`);
+    const have = new Set(j.targets);
+    const fresh = list.filter((t) => !have.has(t));
+    if (fresh.length === 0) return [];
+    if (j.targets.length + fresh.length > this.limits.maxTargets) throw new RangeError(`associateTargets: job ${jobId} would have more than ${this.limits.maxTargets} targets`);
+    const job: JobRecord = { ...j, targets: [...j.targets, ...fresh], lastUpdatedAt: now };
+    this.putJob(job);
+    return [{ kind: 'job', record: job }, ...fresh.map((t) => this.queue(jobId, t, now))];
+  }
+
+  private queue(jobId: string, thingName: string, now: number): JobsChange {
+    const e: ExecutionRecord = { jobId, thingName, status: 'QUEUED', statusDetails: {}, queuedAt: now, lastUpdatedAt: now, versionNumber: 1, executionNumber: 1, seq: ++this.seq };
+    this.putExec(e);
+    return { kind: 'exec', record: e };
+  }
+
   /** @internal Creates the job's records from a checked spec. */
   addJob(spec: Omit<JobRecord, 'seq' | 'status' | 'createdAt' | 'lastUpdatedAt'>, now: number): JobsChange[] {
     const job: JobRecord = { ...spec, status: 'IN_PROGRESS', createdAt: now, lastUpdatedAt: now, seq: ++this.seq };
     this.putJob(job);
-    const changes: JobsChange[] = [{ kind: 'job', record: job }];
-    for (const t of spec.targets) {
-      const e: ExecutionRecord = { jobId: spec.jobId, thingName: t, status: 'QUEUED', statusDetails: {}, queuedAt: now, lastUpdatedAt: now, versionNumber: 1, executionNumber: 1, seq: ++this.seq };
-      this.putExec(e);
-      changes.push({ kind: 'exec', record: e });
-    }
-    return changes;
+    return [{ kind: 'job', record: job }, ...spec.targets.map((t) => this.queue(spec.jobId, t, now))];
   }
 
   /** @internal Moves the job's pending executions to `status` (CANCELED or REMOVED); IN_PROGRESS ones only with `force`. */

@@ -117,6 +117,8 @@ export interface JobRecord {
   /** CreateJob `timeoutConfig.inProgressTimeoutInMinutes`: IN_PROGRESS longer than this → TIMED_OUT. */
   readonly inProgressTimeoutInMinutes?: number;
   readonly description?: string;
+  /** `'CONTINUOUS'`: targets may be added later and the job never completes by itself (AWS CreateJob `targetSelection`); absent: SNAPSHOT. */
+  readonly targetSelection?: 'CONTINUOUS';
   /** Creation order (the order executions are queued in). */
   readonly seq: number;
 }

@@ -1,7 +1,7 @@
 // The operator API over MQTT, client side: what `outpost jobs create|list|describe|cancel` and a
 // rollout controller use to reach a running jobs service through the broker.
 import { isPlainObject, type ExecutionRecord, type JobStatus } from './jobs-model.js';
-import { operatorTopic, type JobDescription, type JobSpec, type JobSummary, type OperatorOp } from './jobs-operator.js';
+import { operatorTopic, type ExecutionPage, type JobDescription, type JobSpec, type JobSummary, type ListExecutionsOptions, type OperatorOp } from './jobs-operator.js';
 import { Requester } from './jobs-requester.js';
 import { toLink, type MqttLike } from './jobs-transport.js';
 
@@ -40,6 +40,10 @@ export interface JobsOperatorClient {
   describeJob(jobId: string): Promise<JobDescription>;
   listJobs(options?: { readonly status?: JobStatus }): Promise<JobSummary[]>;
   describeJobExecution(jobId: string, thingName: string): Promise<ExecutionRecord>;
+  /** AssociateTargetsWithJob (a CONTINUOUS job): idempotent, a target the job has is left alone. */
+  associateTargets(jobId: string, targets: readonly string[]): Promise<JobDescription>;
+  /** ListJobExecutionsForJob: one page; pass `nextToken` on for the next. */
+  listJobExecutions(jobId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
   close(): Promise<void>;
 }
 
@@ -74,6 +78,11 @@ export async function createJobsOperatorClient(options: JobsOperatorClientOption
     describeJob: async (jobId) => (await call('describe', { jobId }))['job'] as JobDescription,
     listJobs: async (o = {}) => (await call('list', o.status !== undefined ? { status: o.status } : {}))['jobs'] as JobSummary[],
     describeJobExecution: async (jobId, thingName) => (await call('describe-execution', { jobId, thingName }))['execution'] as ExecutionRecord,
+    associateTargets: async (jobId, targets) => (await call('associate-targets', { jobId, targets }))['job'] as JobDescription,
+    async listJobExecutions(jobId, o = {}) {
+      const r = await call('list-executions', { ...o, jobId });
+      return { executions: r['executions'] as ExecutionPage['executions'], ...(typeof r['nextToken'] === 'string' ? { nextToken: r['nextToken'] } : {}) };
+    },
     async close() {
       for (const off of offs) off();
       req.close();

@@ -5,7 +5,7 @@ import { JobsError } from './errors.js';
 import { checkJobId, checkThingName } from './topics.js';
 import type { JobsMachine } from './jobs-machine.js';
 import {
-  describeValue, isPlainObject, MAX_TIMEOUT_MINUTES, utf8Length,
+  describeValue, isPlainObject, JOB_EXECUTION_STATUSES, MAX_TIMEOUT_MINUTES, utf8Length,
   type ExecutionRecord, type JobExecutionStatus, type JobRecord, type JobsLimits, type JobStatus, type JsonObject,
 } from './jobs-model.js';
 
@@ -26,6 +26,8 @@ export interface JobSpec {
   readonly targets: readonly string[];
   readonly timeoutConfig?: { readonly inProgressTimeoutInMinutes: number };
   readonly description?: string;
+  /** AWS CreateJob `targetSelection`. `'CONTINUOUS'`: targets may be added later ({@link JobsService.associateTargets}); the job never completes by itself. Default `'SNAPSHOT'`. */
+  readonly targetSelection?: 'SNAPSHOT' | 'CONTINUOUS';
 }
 
 /**
@@ -46,6 +48,7 @@ export interface JobDescription {
   readonly lastUpdatedAt: number;
   readonly inProgressTimeoutInMinutes?: number;
   readonly description?: string;
+  readonly targetSelection: 'SNAPSHOT' | 'CONTINUOUS';
   /** Executions per status. */
   readonly executions: Partial<Record<JobExecutionStatus, number>>;
 }
@@ -70,7 +73,7 @@ export interface JobSummary {
 /** Checks a job spec; the normalized spec (targets deduplicated). @internal */
 export function checkJobSpec(spec: unknown, limits: JobsLimits): Omit<JobRecord, 'seq' | 'status' | 'createdAt' | 'lastUpdatedAt'> {
   if (!isPlainObject(spec)) throw new TypeError(`createJob: spec: expected an object, got ${describeValue(spec)}`);
-  const known = ['jobId', 'document', 'targets', 'timeoutConfig', 'description'];
+  const known = ['jobId', 'document', 'targets', 'timeoutConfig', 'description', 'targetSelection'];
   const extra = Object.keys(spec).find((k) => !known.includes(k));
   if (extra !== undefined) throw new TypeError(`createJob: unknown field ${JSON.stringify(extra.slice(0, 64))}`);
   const jobId = checkJobId(spec['jobId']);
@@ -83,10 +86,9 @@ export function checkJobSpec(spec: unknown, limits: JobsLimits): Omit<JobRecord,
     throw new TypeError('createJob: document: not JSON-serialisable');
   }
   if (utf8Length(text) > limits.maxDocumentBytes) throw new RangeError(`createJob: document: ${utf8Length(text)} bytes exceeds ${limits.maxDocumentBytes}`);
-  const targets = spec['targets'];
-  if (!Array.isArray(targets)) throw new TypeError(`createJob: targets: expected an array of thing names, got ${describeValue(targets)}`);
-  const unique = [...new Set(targets.map((t) => checkThingName(t)))];
-  if (unique.length === 0 || unique.length > limits.maxTargets) throw new RangeError(`createJob: targets: expected 1-${limits.maxTargets} things, got ${unique.length}`);
+  const unique = checkTargets(spec['targets'], limits, 'createJob');
+  const sel = spec['targetSelection'];
+  if (sel !== undefined && sel !== 'SNAPSHOT' && sel !== 'CONTINUOUS') throw new RangeError(`createJob: targetSelection: expected SNAPSHOT or CONTINUOUS, got ${describeValue(sel)}`);
   const tc = spec['timeoutConfig'];
   let timeout: number | undefined;
   if (tc !== undefined) {
@@ -101,7 +103,16 @@ export function checkJobSpec(spec: unknown, limits: JobsLimits): Omit<JobRecord,
     jobId, document: JSON.parse(text) as JsonObject, targets: unique,
     ...(timeout !== undefined ? { inProgressTimeoutInMinutes: timeout } : {}),
     ...(typeof d === 'string' ? { description: d } : {}),
+    ...(sel === 'CONTINUOUS' ? { targetSelection: sel } : {}),
   };
+}
+
+/** Checks a target list: thing names, deduplicated, 1 to `maxTargets`. @internal */
+export function checkTargets(targets: unknown, limits: JobsLimits, op: string): string[] {
+  if (!Array.isArray(targets)) throw new TypeError(`${op}: targets: expected an array of thing names, got ${describeValue(targets)}`);
+  const unique = [...new Set(targets.map((t) => checkThingName(t)))];
+  if (unique.length === 0 || unique.length > limits.maxTargets) throw new RangeError(`${op}: targets: expected 1-${limits.maxTargets} things, got ${unique.length}`);
+  return unique;
 }
 
 /** The description of a stored job. @internal */
@@ -114,6 +125,7 @@ export function describeJobOf(m: JobsMachine, jobId: string): JobDescription {
     jobId: j.jobId, status: j.status, document: j.document, targets: j.targets, createdAt: j.createdAt, lastUpdatedAt: j.lastUpdatedAt,
     ...(j.inProgressTimeoutInMinutes !== undefined ? { inProgressTimeoutInMinutes: j.inProgressTimeoutInMinutes } : {}),
     ...(j.description !== undefined ? { description: j.description } : {}),
+    targetSelection: j.targetSelection ?? 'SNAPSHOT',
     executions,
   };
 }
@@ -139,11 +151,93 @@ export function checkCancel(m: JobsMachine, jobId: string): void {
   if (j.status !== 'IN_PROGRESS') throw new JobsError('InvalidStateTransition', `job ${jobId} is ${j.status}`);
 }
 
+/**
+ * One line of `listJobExecutions`: an execution's status as the operator sees it.
+ *
+ * @example
+ * ```ts
+ * import type { ExecutionSummary } from '@outpost/jobs';
+ * const failed = (e: ExecutionSummary): boolean => e.status === 'FAILED';
+ * ```
+ */
+export interface ExecutionSummary {
+  readonly thingName: string;
+  readonly status: JobExecutionStatus;
+  readonly statusDetails: Readonly<Record<string, string>>;
+  readonly versionNumber: number;
+  readonly executionNumber: number;
+  readonly queuedAt: number;
+  readonly lastUpdatedAt: number;
+}
+
+/**
+ * Options of `listJobExecutions` (AWS ListJobExecutionsForJob, plus `updatedSince`).
+ *
+ * @example
+ * ```ts
+ * import type { ListExecutionsOptions } from '@outpost/jobs';
+ * const changedSince = (t: number): ListExecutionsOptions => ({ updatedSince: t, maxResults: 250 });
+ * ```
+ */
+export interface ListExecutionsOptions {
+  readonly status?: JobExecutionStatus;
+  /** Only executions with `lastUpdatedAt` at or after this time (epoch ms, the service's clock): a change feed for a rollout controller. */
+  readonly updatedSince?: number;
+  /** Page size, 1-1000. Default 250. */
+  readonly maxResults?: number;
+  /** From the previous page's answer. */
+  readonly nextToken?: string;
+}
+
+/**
+ * A page of `listJobExecutions`, oldest change first (by `lastUpdatedAt`, then thing name).
+ *
+ * @example
+ * ```ts
+ * import type { ExecutionPage } from '@outpost/jobs';
+ * const more = (p: ExecutionPage): boolean => p.nextToken !== undefined;
+ * ```
+ */
+export interface ExecutionPage {
+  readonly executions: readonly ExecutionSummary[];
+  readonly nextToken?: string;
+}
+
+const int = (v: unknown, what: string, min: number, max: number): number => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new RangeError(`listJobExecutions: ${what}: expected an integer ${min}-${max}, got ${describeValue(v)}`);
+  return v;
+};
+
+/** `listJobExecutions` over a machine: one page in (lastUpdatedAt, thingName) order. @internal */
+export function listExecutionsOf(m: JobsMachine, jobId: string, o: ListExecutionsOptions = {}): ExecutionPage {
+  if (!isPlainObject(o)) throw new TypeError('listJobExecutions: options: expected an object');
+  if (m.job(checkJobId(jobId)) === undefined) throw new JobsError('ResourceNotFound', `no job ${jobId}`);
+  const since = o.updatedSince === undefined ? -Infinity : int(o.updatedSince, 'updatedSince', 0, Number.MAX_SAFE_INTEGER);
+  const max = o.maxResults === undefined ? 250 : int(o.maxResults, 'maxResults', 1, 1000);
+  if (o.status !== undefined && !JOB_EXECUTION_STATUSES.includes(o.status as JobExecutionStatus)) throw new RangeError(`listJobExecutions: status: expected one of ${JOB_EXECUTION_STATUSES.join(', ')}`);
+  let after: [number, string] | undefined;
+  if (o.nextToken !== undefined) {
+    const t = typeof o.nextToken === 'string' ? /^(\d{1,16}):(.{1,128})$/s.exec(o.nextToken) : null;
+    if (t === null) throw new TypeError('listJobExecutions: nextToken: expected the token of a previous answer');
+    after = [Number(t[1]), t[2]!];
+  }
+  const rows = m.executionsOf(jobId)
+    .filter((e) => e.lastUpdatedAt >= since && (o.status === undefined || e.status === o.status))
+    .filter((e) => after === undefined || e.lastUpdatedAt > after[0] || (e.lastUpdatedAt === after[0] && e.thingName > after[1]))
+    .sort((a, b) => a.lastUpdatedAt - b.lastUpdatedAt || (a.thingName < b.thingName ? -1 : a.thingName > b.thingName ? 1 : 0));
+  const page = rows.slice(0, max).map((e) => ({
+    thingName: e.thingName, status: e.status, statusDetails: e.statusDetails, versionNumber: e.versionNumber,
+    executionNumber: e.executionNumber, queuedAt: e.queuedAt, lastUpdatedAt: e.lastUpdatedAt,
+  }));
+  const last = page[page.length - 1];
+  return rows.length > max && last !== undefined ? { executions: page, nextToken: `${last.lastUpdatedAt}:${last.thingName}` } : { executions: page };
+}
+
 /** The operator operations carried over MQTT. */
-export const OPERATOR_OPS = ['create', 'cancel', 'describe', 'list', 'describe-execution'] as const;
+export const OPERATOR_OPS = ['create', 'cancel', 'describe', 'list', 'describe-execution', 'associate-targets', 'list-executions'] as const;
 export type OperatorOp = (typeof OPERATOR_OPS)[number];
 const OPERATOR_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const OPS_TOPIC_RE = /^\$outpost\/jobs\/ops\/([A-Za-z0-9._-]{1,64})\/(create|cancel|describe|list|describe-execution)$/;
+const OPS_TOPIC_RE = /^\$outpost\/jobs\/ops\/([A-Za-z0-9._-]{1,64})\/(create|cancel|describe|list|describe-execution|associate-targets|list-executions)$/;
 
 /**
  * The topic an operator publishes a request to; replies come on `{topic}/accepted|rejected`.

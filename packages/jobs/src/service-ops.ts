@@ -3,7 +3,7 @@
 // document with the JobsError code). The broker's ACL decides who may publish there.
 import { JobsError } from './errors.js';
 import { isPlainObject, type JobStatus } from './jobs-model.js';
-import type { OperatorOp } from './jobs-operator.js';
+import type { ListExecutionsOptions, OperatorOp } from './jobs-operator.js';
 import type { Service } from './service.js';
 
 const dec = new TextDecoder();
@@ -29,6 +29,12 @@ async function run(svc: Service, op: OperatorOp, body: Record<string, unknown>):
       return { jobs: svc.listJobs(body['status'] === undefined ? {} : { status: body['status'] as JobStatus }) };
     case 'describe-execution':
       return { execution: svc.describeJobExecution(field(body, 'jobId'), field(body, 'thingName')) };
+    case 'associate-targets':
+      return { job: await svc.associateTargets(field(body, 'jobId'), body['targets'] as string[]) };
+    case 'list-executions': {
+      const { jobId: _j, clientToken: _c, ...options } = body;
+      return await svc.listJobExecutions(field(body, 'jobId'), options as ListExecutionsOptions);
+    }
   }
 }
 

@@ -6,7 +6,10 @@ import type { JobsRejectCode } from './errors.js';
 import { jobsTopicPrefix } from './topics.js';
 import { JobsMachine, type JobsChange } from './jobs-machine.js';
 import { isPlainObject, type ExecutionRecord, type JobsLimits, type JobStatus } from './jobs-model.js';
-import { describeExecutionOf, describeJobOf, listJobsOf, parseOperatorTopic, type JobDescription, type JobSpec, type JobSummary } from './jobs-operator.js';
+import {
+  describeExecutionOf, describeJobOf, listExecutionsOf, listJobsOf, parseOperatorTopic,
+  type ExecutionPage, type JobDescription, type JobSpec, type JobSummary, type ListExecutionsOptions,
+} from './jobs-operator.js';
 import { decodeJobsRequest, jobsRequestTopic, parseJobsRequestTopic, type JobsRequestTopic } from './jobs-protocol.js';
 import { handleOperatorRequest } from './service-ops.js';
 import { MemoryJobsStore, type JobsStore } from './jobs-store.js';
@@ -80,6 +83,10 @@ export interface JobsService {
   describeJob(jobId: string): JobDescription;
   listJobs(options?: { readonly status?: JobStatus }): JobSummary[];
   describeJobExecution(jobId: string, thingName: string): ExecutionRecord;
+  /** AssociateTargetsWithJob: queues the CONTINUOUS job on targets it does not have yet; resolves when durable (and notified). A repeat changes nothing. */
+  associateTargets(jobId: string, targets: readonly string[]): Promise<JobDescription>;
+  /** ListJobExecutionsForJob: one page of the job's executions, oldest change first; `updatedSince` makes it a change feed. */
+  listJobExecutions(jobId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
   /** Applies every timeout due at the clock's time now; resolves with how many executions timed out. */
   sweep(): Promise<number>;
   stats(): JobsServiceStats;
@@ -277,6 +284,18 @@ export class Service implements JobsService {
 
   describeJobExecution(jobId: string, thingName: string): ExecutionRecord {
     return describeExecutionOf(this.machine, jobId, thingName);
+  }
+
+  async associateTargets(jobId: string, targets: readonly string[]): Promise<JobDescription> {
+    const changes = this.machine.associateTargets(jobId, targets, this.now());
+    await this.commit(changes);
+    await this.notify(changes);
+    return describeJobOf(this.machine, jobId);
+  }
+
+  async listJobExecutions(jobId: string, options: ListExecutionsOptions = {}): Promise<ExecutionPage> {
+    await this.barrier; // no uncommitted reads
+    return listExecutionsOf(this.machine, jobId, options);
   }
 
   async sweep(): Promise<number> {

@@ -17,6 +17,8 @@ import { readAgentRecord, writeAgentRecord, type AgentRecord, type OtaJob, type 
 import type { Booted, SlotManager } from './slot-manager.js';
 import type { TrustStateStore } from './trust-state.js';
 import { decodeRoot } from './roles.js';
+import { parseSigned } from './cose-multi.js';
+import { decodeManifest, MANIFEST_CONTENT_TYPE } from './manifest.js';
 import { verifyManifest, type DeviceIdentity } from './verify.js';
 
 /** Where jobs come from and where their status goes (the minimal part of an AWS IoT Jobs client). */
@@ -31,15 +33,32 @@ export interface OtaJobSource {
   update(jobId: string, status: 'IN_PROGRESS' | OtaTerminalStatus, details: Readonly<Record<string, string>>): Promise<void | 'terminal'>;
 }
 
+/**
+ * What the verified manifest says the image is: its SHA-256 and size.
+ *
+ * @example
+ * ```ts
+ * import type { ExpectedImage } from '@outpost/ota';
+ * const expected: ExpectedImage = { sha256: new Uint8Array(32), size: 1024 };
+ * ```
+ */
+export interface ExpectedImage {
+  readonly sha256: Uint8Array;
+  readonly size: number;
+}
+
 /** Fetches an image into a file, resuming from an offset. */
 export interface OtaDownloader {
   /**
    * Writes the bytes of `source` from `fromOffset` on to the end of `toFile` (created when
-   * missing), calling `onBytes` with the file's length as bytes land. Resolves when the source
-   * has no more bytes. Rejects with an `OtaError` for a permanent failure (the job FAILS with its
-   * code); any other error is a transport error, waited out and resumed.
+   * missing), calling `onBytes` with the file's length as bytes land; or, for a downloader that
+   * keeps its own resume journal, leaves the whole verified file at `toFile` (`expected` is the
+   * verified manifest's digest and size). Resolves when the source has no more bytes. Rejects with
+   * an `OtaError` `DIGEST_MISMATCH` / `IMAGE_TRUNCATED` / `IMAGE_TOO_LONG` for a bad transfer (a new
+   * attempt from byte 0, within `maxDownloadAttempts`), another `OtaError` for a permanent failure
+   * (the job FAILS with its code); any other error is a transport error, waited out and resumed.
    */
-  download(source: string, toFile: string, fromOffset: number, onBytes: (length: number) => void): Promise<void>;
+  download(source: string, toFile: string, fromOffset: number, onBytes: (length: number) => void, expected: ExpectedImage): Promise<void>;
 }
 
 /** The health verdict of the trial image. */
@@ -153,6 +172,9 @@ async function takeJob(c: Ctx): Promise<Next> {
   return 'continue';
 }
 
+/** Codes of a bad transfer: the download starts over from byte 0 within the attempts. */
+const TRANSFER: readonly OtaErrorCode[] = ['DIGEST_MISMATCH', 'IMAGE_TRUNCATED', 'IMAGE_TOO_LONG', 'IMAGE_TOO_LARGE'];
+
 async function fileLength(fs: OtaFileSystem, path: string): Promise<number> {
   let n = 0;
   for await (const chunk of fs.readChunks(path, 1 << 20)) n += chunk.length;
@@ -162,16 +184,18 @@ async function fileLength(fs: OtaFileSystem, path: string): Promise<number> {
 async function download(c: Ctx, r: Active): Promise<Next> {
   if (r.attempts >= c.maxAttempts) return toReport(c, r, 'FAILED', { reason: 'DOWNLOAD_FAILED', message: `no verified image after ${r.attempts} downloads` });
   await c.save({ ...r, attempts: r.attempts + 1 });
+  const m = decodeManifest(parseSigned(r.job.manifest, MANIFEST_CONTENT_TYPE).payload); // verified in takeJob
   // A device that drops off resumes when the link is back: a transport error waits and resumes
   // from what is on disk (the whole file is hashed at install, so a damaged prefix is caught there).
   let delay = c.delays.first;
   for (;;) {
     const from = await fileLength(c.fs, c.file);
     try {
-      await c.downloader.download(r.job.image, c.file, from, () => undefined);
+      await c.downloader.download(r.job.image, c.file, from, () => undefined, { sha256: m.imageDigest, size: m.imageSize });
       break;
     } catch (err) {
-      // An OtaError from the downloader is permanent (say, the image is gone): no point waiting.
+      // A bad transfer starts over (a new attempt); another OtaError is permanent (the image is gone).
+      if (err instanceof OtaError && TRANSFER.includes(err.code)) return c.save({ ...r, attempts: r.attempts + 1 }).then(() => 'continue');
       if (err instanceof OtaError) return toReport(c, r, 'FAILED', { reason: err.code, message: err.message.slice(0, 200) });
       await c.emit('download-retry');
       await c.time.sleep(delay, new AbortController().signal);
@@ -190,7 +214,7 @@ async function install(c: Ctx, r: Active): Promise<Next> {
     } catch (err) {
       if (!(err instanceof OtaError)) throw err;
       await c.fs.unlink(c.file);
-      const transfer = ['DIGEST_MISMATCH', 'IMAGE_TRUNCATED', 'IMAGE_TOO_LONG', 'IMAGE_TOO_LARGE'].includes(err.code);
+      const transfer = TRANSFER.includes(err.code);
       // A bad transfer (a corrupted or over-long download) starts over from byte 0, within the attempts.
       if (transfer && r.attempts < c.maxAttempts) return c.save({ ...r, step: 'download' }).then(() => 'continue');
       return toReport(c, r, 'FAILED', { reason: err.code, message: err.message.slice(0, 200) });

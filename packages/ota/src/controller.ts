@@ -32,9 +32,16 @@ export interface RolloutSnapshot {
 export interface RolloutController {
   /** Devices to notify now (the current wave, within its rate limit); journaled as dispatched. */
   tick(now: number): Promise<string[]>;
-  report(deviceId: string, status: DeviceReport, now: number): Promise<void>;
+  /** Records a device's report; `details` (the job execution's statusDetails) are kept in the journal for the operator. */
+  report(deviceId: string, status: DeviceReport, now: number, details?: Readonly<Record<string, string>>): Promise<void>;
   pause(now: number): Promise<void>;
   resume(now: number): Promise<void>;
+  /** Stops the rollout for good (an operator's decision); `reason` is kept. */
+  abort(now: number, reason: string): Promise<void>;
+  /** The devices dispatched so far, in dispatch order. */
+  dispatched(): string[];
+  /** The last report of a device, `undefined` before its first. */
+  result(deviceId: string): DeviceReport | undefined;
   snapshot(): RolloutSnapshot;
 }
 
@@ -120,6 +127,11 @@ export async function openRolloutController(plan: RolloutPlan, store: Controller
       if (prev === undefined || !['confirmed', 'failed', 'rolled-back'].includes(prev) || ['confirmed', 'failed', 'rolled-back'].includes(e.status)) s.result.set(e.device, e.status);
     } else if (e.type === 'pause') {
       if (s.status === 'running') s.status = 'paused';
+    } else if (e.type === 'abort') {
+      if (s.status === 'running' || s.status === 'paused') {
+        s.status = 'aborted';
+        s.reason = `aborted by the operator: ${e.reason}`;
+      }
     } else if (s.status === 'paused') s.status = 'running';
     evaluate();
   };
@@ -147,13 +159,22 @@ export async function openRolloutController(plan: RolloutPlan, store: Controller
       if (out.length > 0) await record({ type: 'dispatch', at: now, devices: out });
       return out;
     },
-    async report(deviceId, status, now) {
+    async report(deviceId, status, now, details) {
       num(now, 'now');
       if (typeof deviceId !== 'string') throw new TypeError('deviceId: expected a string');
       if (!s.waveOf.has(deviceId)) throw new OtaError('ROLLOUT_STATE', `report: "${deviceId}" is not in the plan`);
       if (!DEVICE_REPORTS.includes(status)) throw new RangeError(`report: unknown status "${String(status)}"`);
-      await record({ type: 'report', at: now, device: deviceId, status });
+      if (details !== undefined && (typeof details !== 'object' || details === null || !Object.values(details).every((v) => typeof v === 'string'))) throw new TypeError('report: details: expected a map of strings');
+      await record({ type: 'report', at: now, device: deviceId, status, ...(details === undefined ? {} : { details: { ...details } }) });
     },
+    async abort(now, reason) {
+      num(now, 'now');
+      if (typeof reason !== 'string') throw new TypeError('abort: reason: expected a string');
+      if (s.status !== 'running' && s.status !== 'paused') throw new OtaError('ROLLOUT_STATE', `abort: rollout is ${s.status}`);
+      await record({ type: 'abort', at: now, reason });
+    },
+    result: (deviceId) => s.result.get(deviceId),
+    dispatched: () => [...s.dispatched.keys()],
     async pause(now) {
       num(now, 'now');
       if (s.status !== 'running') throw new OtaError('ROLLOUT_STATE', `pause: rollout is ${s.status}`);

@@ -11,7 +11,8 @@
  * signatures by distinct keys of the role than its threshold), `ROLE_ROLLBACK` (a root or
  * timestamp version below the trusted one), `ROOT_VERSION_SKIP` (root N+2 before N+1),
  * `TIMESTAMP_REQUIRED`, `NOT_CURRENT` (a manifest the timestamp does not list),
- * `METADATA_TOO_LARGE`. Agent: `AGENT_STATE`. Slots and boot: `NO_VALID_SLOT`,
+ * `METADATA_TOO_LARGE`. Agent: `AGENT_STATE`, `DOWNLOAD_FAILED` (the image source refused the
+ * download: no such stream, an HTTP 4xx, no downloader for its kind). Slots and boot: `NO_VALID_SLOT`,
  * `BAD_STATE` (an operation that does not fit the boot state), `SECURITY_COUNTER` (below the stored
  * counter), `IO_ERROR`. Rollouts: `ROLLOUT_STATE`.
  *
@@ -56,7 +57,8 @@ export type OtaErrorCode =
   | 'TIMESTAMP_REQUIRED'
   | 'NOT_CURRENT'
   | 'METADATA_TOO_LARGE'
-  | 'AGENT_STATE';
+  | 'AGENT_STATE'
+  | 'DOWNLOAD_FAILED';
 
 /**
  * The one error class of `@outpost/ota`. Wrong argument types raise `TypeError`, out-of-range

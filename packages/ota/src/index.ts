@@ -47,15 +47,19 @@ export type { SlotManager, SlotManagerOptions, InstallOptions, Booted } from './
 
 // --- the device OTA agent ---
 export { createOtaAgent } from './agent.js';
-export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, HealthResult, AgentEvent } from './agent.js';
+export type { OtaAgent, OtaAgentOptions, OtaJobSource, OtaDownloader, ExpectedImage, HealthResult, AgentEvent } from './agent.js';
 export { AGENT_JOURNAL_FILE } from './agent-journal.js';
 export type { OtaJob, OtaTerminalStatus, AgentRecord, AgentStep } from './agent-journal.js';
+export { encodeOtaJobDocument, parseOtaJobDocument, parseImageSource, OTA_JOB_OPERATION } from './job-document.js';
+export type { OtaJobDocument, ImageSource } from './job-document.js';
 
 // --- rollouts ---
 export { planRollout, rolloutPosition } from './rollout.js';
 export type { RolloutPlan, Wave, WaveSpec, WavePolicy, PlanOptions } from './rollout.js';
 export { openRolloutController } from './controller.js';
 export type { RolloutController, RolloutStatus, RolloutSnapshot, WaveProgress } from './controller.js';
+export { createRolloutRunner, runRollout, reportOfExecution } from './rollout-runner.js';
+export type { RolloutRunner, RolloutRunnerOptions, RolloutJobsApi, RolloutExecution, RunRolloutOptions } from './rollout-runner.js';
 export { memoryControllerStore, fileControllerStore } from './journal.js';
 export type { ControllerStore, FileControllerStoreOptions, RolloutEvent, DeviceReport } from './journal.js';
 

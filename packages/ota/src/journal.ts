@@ -17,9 +17,10 @@ export const DEVICE_REPORTS: readonly DeviceReport[] = ['downloaded', 'installed
 /** A journal entry. `at` is milliseconds on the caller's clock. */
 export type RolloutEvent =
   | { readonly type: 'dispatch'; readonly at: number; readonly devices: readonly string[] }
-  | { readonly type: 'report'; readonly at: number; readonly device: string; readonly status: DeviceReport }
+  | { readonly type: 'report'; readonly at: number; readonly device: string; readonly status: DeviceReport; readonly details?: Readonly<Record<string, string>> }
   | { readonly type: 'pause'; readonly at: number }
-  | { readonly type: 'resume'; readonly at: number };
+  | { readonly type: 'resume'; readonly at: number }
+  | { readonly type: 'abort'; readonly at: number; readonly reason: string };
 
 /** Where the controller keeps its journal. */
 export interface ControllerStore {
@@ -39,8 +40,13 @@ function eventProblem(v: unknown): string | undefined {
       return undefined;
     case 'dispatch':
       return Array.isArray(e['devices']) && e['devices'].every((d) => typeof d === 'string') ? undefined : '"devices" is not an array of strings';
-    case 'report':
+    case 'report': {
+      const d = e['details'];
+      if (d !== undefined && (typeof d !== 'object' || d === null || Array.isArray(d) || !Object.values(d).every((x) => typeof x === 'string'))) return '"details" is not a string map';
       return typeof e['device'] === 'string' && DEVICE_REPORTS.includes(e['status'] as DeviceReport) ? undefined : '"device" or "status" is wrong';
+    }
+    case 'abort':
+      return typeof e['reason'] === 'string' ? undefined : '"reason" is not a string';
     default:
       return `unknown type ${JSON.stringify(e['type'])}`;
   }

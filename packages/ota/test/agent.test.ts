@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeOtaFileSystem, openTrustState, readBootState, signManifest, generateKeyPair, type AgentEvent, type Clock, type OtaJobSource } from '../src/index.js';
-import { downloadStarts, fileJobSource, fileSize, prepareDevice, queueRootRotation, readJobs, startDevice } from './helpers/agent-device.js';
+import { nodeOtaFileSystem, openTrustState, OtaError, readBootState, signManifest, generateKeyPair, type AgentEvent, type Clock, type ExpectedImage, type OtaDownloader, type OtaJobSource } from '../src/index.js';
+import { downloadStarts, fileDownloader, fileJobSource, fileSize, prepareDevice, queueRootRotation, readJobs, startDevice } from './helpers/agent-device.js';
 import { sha256 } from './helpers/release.js';
 
 class Stop extends Error {}
@@ -188,4 +188,38 @@ describe('OTA agent', () => {
     expect(downloadStarts(dir)).toEqual([0, 128 * 1024, 0]);
     expect(terminal(dir).map((t) => t.status)).toEqual(['SUCCEEDED']);
   });
+
+  it('a downloader gets the manifest\'s digest and size; its bad transfers (OtaError DIGEST_MISMATCH) are new attempts, its other OtaErrors fail the job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ota-agent-'));
+    const { image } = await prepareDevice(dir);
+    const seen: ExpectedImage[] = [];
+    let calls = 0;
+    const copy = fileDownloader(dir);
+    const flaky: OtaDownloader = {
+      async download(source, toFile, from, onBytes, expected) {
+        seen.push(expected);
+        if (++calls <= 2) throw new OtaError('DIGEST_MISMATCH', 'a block was damaged in transit');
+        return copy.download(source, toFile, from, onBytes, expected);
+      },
+    };
+    const { agent } = await startDevice(dir, { healthy: true, downloader: flaky, reboot: async () => { throw new Stop('reboot'); } });
+    await expect(agent.run()).rejects.toThrow('reboot');
+    expect(calls).toBe(3);
+    expect(seen.every((e) => e.size === image.length && Buffer.compare(e.sha256, sha256(image)) === 0)).toBe(true);
+    await lifecycle(dir, { healthy: true });
+    expect(terminal(dir).map((t) => t.status)).toEqual(['SUCCEEDED']);
+
+    // Always damaged: FAILED after maxDownloadAttempts (3); gone at the source: FAILED at once.
+    for (const [code, want] of [['DIGEST_MISMATCH', 3], ['DOWNLOAD_FAILED', 1]] as const) {
+      const d = mkdtempSync(join(tmpdir(), 'ota-agent-'));
+      await prepareDevice(d);
+      let n = 0;
+      const broken: OtaDownloader = { download: async () => { n++; throw new OtaError(code, 'no'); } };
+      const dev = await startDevice(d, { healthy: true, downloader: broken, reboot: async () => { throw new Stop('reboot'); } });
+      expect(await dev.agent.run()).toBe('idle');
+      expect(n).toBe(want);
+      expect(terminal(d)).toEqual([{ status: 'FAILED', details: expect.objectContaining({ reason: code === 'DIGEST_MISMATCH' ? 'DOWNLOAD_FAILED' : code }) }]);
+    }
+  });
 });
+

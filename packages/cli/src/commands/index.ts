@@ -7,6 +7,8 @@ import { jobsCommands } from './jobs.js';
 import { loraCommands } from './lora.js';
 import { mqttsnCommands } from './mqttsn.js';
 import { otaCommands } from './ota.js';
+import { otaAgentCommands } from './ota-agent.js';
+import { otaRolloutCommands } from './ota-rollout.js';
 import { otaTrustCommands } from './ota-trust.js';
 import { pipelineCommands } from './pipeline.js';
 import { pkiCommands } from './pki.js';
@@ -23,6 +25,8 @@ export const commands: readonly Command[] = [
   ...loraCommands,
   ...mqttsnCommands,
   ...otaCommands,
+  ...otaAgentCommands,
+  ...otaRolloutCommands,
   ...otaTrustCommands,
   ...pipelineCommands,
   ...pkiCommands,

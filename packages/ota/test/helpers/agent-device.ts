@@ -130,6 +130,8 @@ export async function startDevice(dir: string, hooks: {
   onEvent?: (e: AgentEvent) => void | Promise<void>;
   onChunk?: (length: number, total: number) => boolean;
   jobs?: OtaJobSource;
+  /** Replaces the file-copying downloader. */
+  downloader?: OtaDownloader;
   clock?: Clock;
   /** The same process again (no boot): a second agent after the first one's run() threw. */
   reuseBoot?: boolean;
@@ -142,7 +144,7 @@ export async function startDevice(dir: string, hooks: {
   lastBoot.set(dir, booted);
   const agent = await createOtaAgent({
     dir: join(dir, 'agent'), fs, slots, booted, trustState, device: DEVICE,
-    jobs: hooks.jobs ?? fileJobSource(dir), downloader: fileDownloader(dir, hooks.onChunk),
+    jobs: hooks.jobs ?? fileJobSource(dir), downloader: hooks.downloader ?? fileDownloader(dir, hooks.onChunk),
     healthCheck: async () => (hooks.healthy ? { ok: true } : { ok: false, reason: 'sensor bus did not come up' }),
     reboot: hooks.reboot,
     ...(hooks.clock === undefined ? {} : { clock: hooks.clock }),
