@@ -86,6 +86,7 @@ export const otaRollout: Chapter = {
       ctx.say('  (skipped: needs the embedded broker, whose ACL lets the jobs and stream services use every thing\'s jobs and stream topics)');
       return;
     }
+    const t0 = Date.now();
     const dir = mkdtempSync(join(tmpdir(), 'outpost-demo-ota-'));
     const clients: DeviceClient[] = [];
     const connect = async (id: string, url: string): Promise<DeviceClient> => {
@@ -120,13 +121,8 @@ export const otaRollout: Chapter = {
         return thing === POWER_CUT && b.f === 0 && b.i >= 4 && held ? undefined : b;
       });
 
+      // The gateway that will lose power starts first (a process takes a moment to start), then the rest, in parallel.
       const logs = new Map<string, GatewayLog>();
-      for (const id of ids.filter((x) => x !== POWER_CUT)) {
-        const log: GatewayLog = { boots: [], downloads: [] };
-        logs.set(id, log);
-        const mqtt = await connect(id, ctx.url);
-        gateways.push(runGateway({ id, dir: join(dir, id), hwRevision: rev(id), mqtt, signal: stop.signal, log, healthy: (v) => !(v === '1.1.0' && rev(id) === 'rev-c') }));
-      }
       const pc = await ctx.device(POWER_CUT);
       child = new ProcessGateway({ id: POWER_CUT, dir: join(dir, POWER_CUT), hwRevision: rev(POWER_CUT), url: ctx.url, protocolVersion: ctx.protocolVersion, cert: pc.cert, key: pc.key, ca: ctx.ca.certificatePem });
       child.start();
@@ -139,15 +135,22 @@ export const otaRollout: Chapter = {
         gateways.push(runGateway({ id: POWER_CUT, dir: join(dir, POWER_CUT), hwRevision: rev(POWER_CUT), mqtt, signal: stop.signal, log: pcLog, healthy: () => true }));
         return offset;
       });
+      await Promise.all(ids.filter((x) => x !== POWER_CUT).map(async (id) => {
+        const log: GatewayLog = { boots: [], downloads: [] };
+        logs.set(id, log);
+        const mqtt = await connect(id, ctx.url);
+        gateways.push(runGateway({ id, dir: join(dir, id), hwRevision: rev(id), mqtt, signal: stop.signal, log, healthy: (v) => !(v === '1.1.0' && rev(id) === 'rev-c') }));
+      }));
       const revC = ids.filter((id) => rev(id) === 'rev-c').length;
-      ctx.say(`  ${FLEET} gateways on 1.0.0, each on its own TLS connection and A/B slots on disk (${revC} of hardware revision rev-c); ${POWER_CUT} runs as its own process`);
+      ctx.say(`  ${FLEET} gateways on 1.0.0, each on its own TLS connection and A/B slots on disk (${revC} of hardware revision rev-c), up in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${POWER_CUT} runs as its own process`);
       ctx.say(`  release 1.1.0: manifest ${v110.manifest.length} bytes (COSE_Sign1, Ed25519), image ${v110.image.length / 1024} KiB served as stream ${STREAM} with a block digest list`);
 
+      const up = Date.now();
       const document = encodeOtaJobDocument({ manifest: v110.manifest, image: `stream:${STREAM}` });
       const { snap, dispatched } = await driveRollout(backend.ops, ids, document, ctx.say);
       const cutAt = await cut;
       const w = snap.waves[snap.wave];
-      ctx.say(`    wave ${w?.name} HALTED: ${snap.reason ?? snap.status}; ${snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0)} gateways in later waves never got the job`);
+      ctx.say(`    wave ${w?.name} HALTED after ${((Date.now() - up) / 1000).toFixed(1)} s: ${snap.reason ?? snap.status}; ${snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0)} gateways in later waves never got the job`);
 
       await settle(backend.ops, dispatched, (id) => logs.get(id)?.boots.at(-1)?.version);
       const resumed = pcLog.downloads[0];
