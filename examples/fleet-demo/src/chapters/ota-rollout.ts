@@ -167,7 +167,7 @@ export const otaRollout: Chapter = {
         waves: snap.waves.map((x) => ({ name: x.name, size: x.size, confirmed: x.confirmed, failed: x.failed })),
         notDispatched: snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0),
         rolledBack, rolledBackAllRevC: rolledBack.length > 0 && rolledBack.every((id) => rev(id) === 'rev-c'),
-        running110: on110,
+        running110: on110, dispatched: dispatched.size,
         powerCut: { device: POWER_CUT, journalledAt: cutAt, resumedFrom: resumed?.resumedFrom ?? null, fetched: resumed?.fetched ?? null, imageSize: v110.image.length, boots: pcLog.boots },
         corruptedBlocks: corrupted,
       };
