@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
 import { encodeOtaJobDocument, memoryControllerStore, openRolloutController, planRollout, type DeviceReport, type RolloutSnapshot } from '@outpost/ota';
 import type { JobsOperatorClient } from '@outpost/jobs';
-import type { Chapter } from '../context.js';
-import { ProcessGateway, provisionGateway, runGateway, startOtaBackend, type GatewayLog } from '../ota/fleet.js';
+import type { Chapter, DemoContext } from '../context.js';
+import { ProcessGateway, provisionGateway, runGateway, startOtaBackend, type Connect, type GatewayLog, type OtaBackend, type Release } from '../ota/fleet.js';
 
 export { OTA_JOBS_SERVICE, OTA_OPERATOR, OTA_STREAM_SERVICE } from '../ota/fleet.js';
 
@@ -77,6 +77,78 @@ async function settle(ops: JobsOperatorClient, dispatched: Map<string, string>, 
   }
 }
 
+interface Fleet {
+  readonly ids: readonly string[];
+  readonly logs: Map<string, GatewayLog>;
+  /** Resolves with the offset journalled when POWER_CUT lost power (after it runs again). */
+  readonly cut: Promise<number>;
+  readonly child: ProcessGateway;
+}
+
+const rev = (id: string): string => (Number(id.slice(3)) % 5 === 3 ? 'rev-c' : 'rev-b');
+
+/** Provisions the gateways, sets the faults on the wire and starts every agent (POWER_CUT first, in its own process). */
+async function startGateways(ctx: DemoContext, dir: string, backend: OtaBackend, factory: Release, connect: Connect, gateways: Array<Promise<void>>, signal: AbortSignal): Promise<Fleet> {
+  const ids = Array.from({ length: FLEET }, (_, i) => `gw-${String(i + 1).padStart(3, '0')}`);
+  await Promise.all(ids.map((id) => provisionGateway(join(dir, id), backend.key, factory)));
+  // Faults on the wire: one block to CORRUPTED flipped once; POWER_CUT's blocks past 16 KiB held back until its power is cut.
+  let flipped = 0;
+  let held = true;
+  backend.tamper((thing, b) => {
+    if (thing === CORRUPTED && b.f === 0 && b.i === 3 && flipped === 0) {
+      flipped++;
+      const p = new Uint8Array(b.p);
+      p[7]! ^= 0x20;
+      return { ...b, p };
+    }
+    return thing === POWER_CUT && b.f === 0 && b.i >= 4 && held ? undefined : b;
+  });
+  const logs = new Map<string, GatewayLog>();
+  const start = async (id: string, log: GatewayLog): Promise<void> => {
+    const mqtt = await connect(id, ctx.url);
+    gateways.push(runGateway({ id, dir: join(dir, id), hwRevision: rev(id), mqtt, signal, log, healthy: (v) => !(v === '1.1.0' && rev(id) === 'rev-c') }));
+  };
+  // The gateway that will lose power starts first (a process takes a moment to start), then the rest, in parallel.
+  const pc = await ctx.device(POWER_CUT);
+  const child = new ProcessGateway({ id: POWER_CUT, dir: join(dir, POWER_CUT), hwRevision: rev(POWER_CUT), url: ctx.url, protocolVersion: ctx.protocolVersion, cert: pc.cert, key: pc.key, ca: ctx.ca.certificatePem });
+  child.start();
+  logs.set(POWER_CUT, child.log);
+  // Power back: the same gateway, same directory, now in this process.
+  const cut = child.cutPowerMidDownload().then(async (offset) => {
+    held = false;
+    await start(POWER_CUT, child.log);
+    return offset;
+  });
+  await Promise.all(ids.filter((x) => x !== POWER_CUT).map(async (id) => {
+    const log: GatewayLog = { boots: [], downloads: [] };
+    logs.set(id, log);
+    await start(id, log);
+  }));
+  return { ids, logs, cut, child };
+}
+
+/** Tells what happened and writes the chapter's summary. */
+function tell(ctx: DemoContext, f: Fleet, snap: RolloutSnapshot, dispatched: number, cutAt: number, imageSize: number): void {
+  const pcLog = f.logs.get(POWER_CUT) as GatewayLog;
+  const resumed = pcLog.downloads[0];
+  ctx.say(`  ${POWER_CUT} lost power with ${cutAt / 1024} KiB of the image journalled; after the restart it resumed at ${(resumed?.resumedFrom ?? 0) / 1024} KiB and fetched ${(resumed?.fetched ?? 0) / 1024} KiB, booted ${pcLog.boots.map((b) => `${b.version}${b.trial ? ' (trial)' : ''}`).join(' → ')}`);
+  const corrupted = f.logs.get(CORRUPTED)?.downloads[0]?.corruptBlocks ?? 0;
+  ctx.say(`  ${CORRUPTED}: ${corrupted} stream block corrupted in transit, refused by its SHA-256 and fetched again`);
+  const rolledBack = [...f.logs].filter(([, l]) => l.boots.some((b) => b.version === '1.1.0' && b.trial) && l.boots.at(-1)?.version === '1.0.0').map(([id]) => id);
+  const on110 = [...f.logs].filter(([, l]) => l.boots.at(-1)?.version === '1.1.0').length;
+  ctx.say(`  ${rolledBack.length} rev-c gateway(s) failed the health check on the trial boot and rolled back to 1.0.0 by themselves (${rolledBack.join(', ')}); ${on110} run 1.1.0`);
+  ctx.summary['otaRollout'] = {
+    devices: FLEET,
+    status: snap.status, haltedIn: snap.waveName, reason: snap.reason ?? null,
+    waves: snap.waves.map((x) => ({ name: x.name, size: x.size, confirmed: x.confirmed, failed: x.failed })),
+    notDispatched: snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0),
+    rolledBack, rolledBackAllRevC: rolledBack.length > 0 && rolledBack.every((id) => rev(id) === 'rev-c'),
+    running110: on110, dispatched,
+    powerCut: { device: POWER_CUT, journalledAt: cutAt, resumedFrom: resumed?.resumedFrom ?? null, fetched: resumed?.fetched ?? null, imageSize, boots: pcLog.boots },
+    corruptedBlocks: corrupted,
+  };
+}
+
 export const otaRollout: Chapter = {
   id: 'otaRollout',
   title: 'OTA over the wire: 50 gateways, canary → 1% → 10% → 100%, a bad hardware revision halts the wave, a power cut mid-download',
@@ -89,91 +161,36 @@ export const otaRollout: Chapter = {
     const t0 = Date.now();
     const dir = mkdtempSync(join(tmpdir(), 'outpost-demo-ota-'));
     const clients: DeviceClient[] = [];
-    const connect = async (id: string, url: string): Promise<DeviceClient> => {
+    const connect: Connect = async (id, url) => {
       const c = await ctx.device(id);
       const client = await connectDevice({ url, cert: c.cert, key: c.key, ca: ctx.ca.certificatePem, protocolVersion: ctx.protocolVersion, reconnect: { initialDelayMs: 100, maxDelayMs: 300 } });
       clients.push(client);
       return client;
     };
-    const backend = await startOtaBackend(ctx, broker.backendUrl, connect);
+    const backend = await startOtaBackend(broker.backendUrl, connect);
     const stop = new AbortController();
     setMaxListeners(FLEET * 4, stop.signal);
     const gateways: Array<Promise<void>> = [];
-    let child: ProcessGateway | undefined;
+    let fleet: Fleet | undefined;
     try {
       const factory = backend.release('1.0.0', 1);
       const v110 = backend.release('1.1.0', 2);
       await backend.streams.setStream(STREAM, { version: 1, files: [{ fileId: 0, data: v110.image, blockDigests: { fileId: 1, blockSize: 4096 } }] });
-      const ids = Array.from({ length: FLEET }, (_, i) => `gw-${String(i + 1).padStart(3, '0')}`);
-      const rev = (id: string): string => (Number(id.slice(3)) % 5 === 3 ? 'rev-c' : 'rev-b');
-      await Promise.all(ids.map((id) => provisionGateway(join(dir, id), backend.key, factory)));
-
-      // Faults on the wire: one block to CORRUPTED flipped once; POWER_CUT's blocks past 16 KiB held back until its power is cut.
-      let flipped = 0;
-      let held = true;
-      backend.tamper((thing, b) => {
-        if (thing === CORRUPTED && b.f === 0 && b.i === 3 && flipped === 0) {
-          flipped++;
-          const p = new Uint8Array(b.p);
-          p[7]! ^= 0x20;
-          return { ...b, p };
-        }
-        return thing === POWER_CUT && b.f === 0 && b.i >= 4 && held ? undefined : b;
-      });
-
-      // The gateway that will lose power starts first (a process takes a moment to start), then the rest, in parallel.
-      const logs = new Map<string, GatewayLog>();
-      const pc = await ctx.device(POWER_CUT);
-      child = new ProcessGateway({ id: POWER_CUT, dir: join(dir, POWER_CUT), hwRevision: rev(POWER_CUT), url: ctx.url, protocolVersion: ctx.protocolVersion, cert: pc.cert, key: pc.key, ca: ctx.ca.certificatePem });
-      child.start();
-      const pcLog: GatewayLog = child.log;
-      logs.set(POWER_CUT, pcLog);
-      // Power back: the same gateway, same directory, now in this process.
-      const cut = child.cutPowerMidDownload().then(async (offset) => {
-        held = false;
-        const mqtt = await connect(POWER_CUT, ctx.url);
-        gateways.push(runGateway({ id: POWER_CUT, dir: join(dir, POWER_CUT), hwRevision: rev(POWER_CUT), mqtt, signal: stop.signal, log: pcLog, healthy: () => true }));
-        return offset;
-      });
-      await Promise.all(ids.filter((x) => x !== POWER_CUT).map(async (id) => {
-        const log: GatewayLog = { boots: [], downloads: [] };
-        logs.set(id, log);
-        const mqtt = await connect(id, ctx.url);
-        gateways.push(runGateway({ id, dir: join(dir, id), hwRevision: rev(id), mqtt, signal: stop.signal, log, healthy: (v) => !(v === '1.1.0' && rev(id) === 'rev-c') }));
-      }));
-      const revC = ids.filter((id) => rev(id) === 'rev-c').length;
+      fleet = await startGateways(ctx, dir, backend, factory, connect, gateways, stop.signal);
+      const revC = fleet.ids.filter((id) => rev(id) === 'rev-c').length;
       ctx.say(`  ${FLEET} gateways on 1.0.0, each on its own TLS connection and A/B slots on disk (${revC} of hardware revision rev-c), up in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${POWER_CUT} runs as its own process`);
       ctx.say(`  release 1.1.0: manifest ${v110.manifest.length} bytes (COSE_Sign1, Ed25519), image ${v110.image.length / 1024} KiB served as stream ${STREAM} with a block digest list`);
-
       const up = Date.now();
       const document = encodeOtaJobDocument({ manifest: v110.manifest, image: `stream:${STREAM}` });
-      const { snap, dispatched } = await driveRollout(backend.ops, ids, document, ctx.say);
-      const cutAt = await cut;
-      const w = snap.waves[snap.wave];
-      ctx.say(`    wave ${w?.name} HALTED after ${((Date.now() - up) / 1000).toFixed(1)} s: ${snap.reason ?? snap.status}; ${snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0)} gateways in later waves never got the job`);
-
+      const { snap, dispatched } = await driveRollout(backend.ops, fleet.ids, document, ctx.say);
+      const cutAt = await fleet.cut;
+      ctx.say(`    wave ${snap.waves[snap.wave]?.name} HALTED after ${((Date.now() - up) / 1000).toFixed(1)} s: ${snap.reason ?? snap.status}; ${snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0)} gateways in later waves never got the job`);
+      const logs = fleet.logs;
       await settle(backend.ops, dispatched, (id) => logs.get(id)?.boots.at(-1)?.version);
-      const resumed = pcLog.downloads[0];
-      ctx.say(`  ${POWER_CUT} lost power with ${cutAt / 1024} KiB of the image journalled; after the restart it resumed at ${(resumed?.resumedFrom ?? 0) / 1024} KiB and fetched ${(resumed?.fetched ?? 0) / 1024} KiB, booted ${pcLog.boots.map((b) => `${b.version}${b.trial ? ' (trial)' : ''}`).join(' → ')}`);
-      const corrupted = logs.get(CORRUPTED)?.downloads[0]?.corruptBlocks ?? 0;
-      ctx.say(`  ${CORRUPTED}: ${corrupted} stream block corrupted in transit, refused by its SHA-256 and fetched again`);
-      const rolledBack = [...logs].filter(([, l]) => l.boots.some((b) => b.version === '1.1.0' && b.trial) && l.boots.at(-1)?.version === '1.0.0').map(([id]) => id);
-      const on110 = [...logs].filter(([, l]) => l.boots.at(-1)?.version === '1.1.0').length;
-      ctx.say(`  ${rolledBack.length} rev-c gateways failed their health check on the trial boot and rolled back to 1.0.0 by themselves (${rolledBack.join(', ')}); ${on110} run 1.1.0`);
-
-      ctx.summary['otaRollout'] = {
-        devices: FLEET,
-        status: snap.status, haltedIn: snap.waveName, reason: snap.reason ?? null,
-        waves: snap.waves.map((x) => ({ name: x.name, size: x.size, confirmed: x.confirmed, failed: x.failed })),
-        notDispatched: snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0),
-        rolledBack, rolledBackAllRevC: rolledBack.length > 0 && rolledBack.every((id) => rev(id) === 'rev-c'),
-        running110: on110, dispatched: dispatched.size,
-        powerCut: { device: POWER_CUT, journalledAt: cutAt, resumedFrom: resumed?.resumedFrom ?? null, fetched: resumed?.fetched ?? null, imageSize: v110.image.length, boots: pcLog.boots },
-        corruptedBlocks: corrupted,
-      };
+      tell(ctx, fleet, snap, dispatched.size, cutAt, v110.image.length);
     } finally {
       stop.abort();
-      await child?.stop();
+      await fleet?.child.stop();
       await Promise.allSettled(gateways);
       await backend.close();
       for (const c of clients) await c.close({ force: true }).catch(() => undefined);

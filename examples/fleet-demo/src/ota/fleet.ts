@@ -13,7 +13,6 @@ import {
 } from '@outpost/jobs';
 import { createTrustStore, generateKeyPair, signManifest, type KeyPair } from '@outpost/ota';
 import { imageDownloader, provisionOtaDevice, runOtaAgent, streamDownloader } from '@outpost/ota/jobs';
-import type { DemoContext } from '../context.js';
 
 export const OTA_JOBS_SERVICE = 'ota-jobs-service';
 export const OTA_STREAM_SERVICE = 'ota-stream-service';
@@ -36,7 +35,10 @@ export interface OtaBackend {
   close(): Promise<void>;
 }
 
-export async function startOtaBackend(ctx: DemoContext, backendUrl: string, connect: (id: string, url: string) => Promise<DeviceClient>): Promise<OtaBackend> {
+/** Connects identity `id` to `url` with its own certificate. */
+export type Connect = (id: string, url: string) => Promise<DeviceClient>;
+
+export async function startOtaBackend(backendUrl: string, connect: Connect): Promise<OtaBackend> {
   const service = await startJobsService({ mqtt: await connect(OTA_JOBS_SERVICE, backendUrl), store: new MemoryJobsStore() });
   const svc = await connect(OTA_STREAM_SERVICE, backendUrl);
   let hook: Tamper | undefined;
@@ -57,7 +59,6 @@ export async function startOtaBackend(ctx: DemoContext, backendUrl: string, conn
   const streams = await startStreamServer({ mqtt: wire, streams: {} });
   const ops = await createJobsOperatorClient({ mqtt: await connect(OTA_OPERATOR, backendUrl), operatorId: OTA_OPERATOR, requestTimeoutMs: 3000 });
   const key = generateKeyPair();
-  void ctx;
   return {
     ops, service, streams, key,
     tamper: (t) => { hook = t; },
