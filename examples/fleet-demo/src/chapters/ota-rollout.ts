@@ -6,6 +6,8 @@
 // their health check and roll back on their own, and the controller halts the wave. One canary
 // loses power in the middle of its download (a child process, SIGKILL) and resumes from its
 // journalled offset; another receives a stream block corrupted in transit, refused by its digest.
+// The waves are driven by a minimal loop over the rollout controller and the jobs operator API
+// (a job per dispatch, each device's execution read back), in this file.
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
