@@ -19,8 +19,12 @@ export interface EmbeddedBroker {
 }
 
 function ownTree(id: string, topic: string): boolean {
-  return topic.startsWith(`devices/${id}/`) || topic.startsWith(`$aws/things/${id}/shadow/`);
+  return topic.startsWith(`devices/${id}/`) || topic.startsWith(`$aws/things/${id}/shadow/`) || topic.startsWith(`$aws/things/${id}/jobs/`) || topic.startsWith(`$aws/things/${id}/streams/`);
 }
+
+// The jobs and stream services answer every thing's jobs and stream topics and serve the jobs
+// operator API; an operator identity may use its own operator topics only.
+const anyJobs = (topic: string): boolean => /^\$aws\/things\/[^/]+\/(jobs|streams)\//.test(topic) || topic.startsWith('$outpost/jobs/ops/');
 
 // A service identity (e.g. the reference shadow service, or an operator's console writing
 // desired state) may read and write every device's shadow topics, and nothing else.
@@ -36,10 +40,14 @@ function certCn(socket: unknown): string | undefined {
 }
 
 /** Starts the embedded TLS broker on 127.0.0.1 (a free port unless one is given). */
-export async function startEmbeddedBroker(opts: { caPem: string; certPem: string; keyPem: string; port?: number; apps?: readonly string[]; services?: readonly string[] }): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(opts: { caPem: string; certPem: string; keyPem: string; port?: number; apps?: readonly string[]; services?: readonly string[]; jobServices?: readonly string[]; operators?: readonly string[] }): Promise<EmbeddedBroker> {
   const stats = { connects: 0, refusedHandshakes: 0, deniedPublishes: 0, deniedSubscribes: 0, messages: 0 };
   const apps = new Set(opts.apps ?? []);
   const services = new Set(opts.services ?? []);
+  const jobServices = new Set(opts.jobServices ?? []);
+  const operators = new Set(opts.operators ?? []);
+  const fleetWide = (id: string, topic: string): boolean =>
+    (services.has(id) && anyShadow(topic)) || (jobServices.has(id) && anyJobs(topic)) || (operators.has(id) && topic.startsWith(`$outpost/jobs/ops/${id}/`));
   const aedes = await Aedes.createBroker({
     authenticate(client, _username, _password, done) {
       const cn = certCn(client.conn);
@@ -52,7 +60,7 @@ export async function startEmbeddedBroker(opts: { caPem: string; certPem: string
       done(null, true);
     },
     authorizePublish(client, packet, done) {
-      if (client !== null && !ownTree(client.id, packet.topic) && !(services.has(client.id) && anyShadow(packet.topic))) {
+      if (client !== null && !ownTree(client.id, packet.topic) && !fleetWide(client.id, packet.topic)) {
         stats.deniedPublishes++;
         done(new Error('not authorized'));
         return;
@@ -62,8 +70,7 @@ export async function startEmbeddedBroker(opts: { caPem: string; certPem: string
     },
     authorizeSubscribe(client, sub, done) {
       const appRead = apps.has(client.id) && (sub.topic.startsWith('devices/') || sub.topic.startsWith('$aws/things/'));
-      const serviceShadow = services.has(client.id) && anyShadow(sub.topic);
-      if (!appRead && !serviceShadow && !ownTree(client.id, sub.topic)) {
+      if (!appRead && !fleetWide(client.id, sub.topic) && !ownTree(client.id, sub.topic)) {
         stats.deniedSubscribes++;
         done(null, null); // null subscription = SUBACK 0x80 (an error here would drop the connection)
         return;

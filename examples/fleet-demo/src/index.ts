@@ -13,7 +13,7 @@ import { coapDevice } from './chapters/coap-device.js';
 import { lorawanField } from './chapters/lorawan-field.js';
 import { mqttsnSensor } from './chapters/mqttsn-sensor.js';
 import { offlineBuffer } from './chapters/offline-buffer.js';
-import { otaRollout } from './chapters/ota-rollout.js';
+import { OTA_JOBS_SERVICE, OTA_OPERATOR, OTA_STREAM_SERVICE, otaRollout } from './chapters/ota-rollout.js';
 import { secureConnect } from './chapters/secure-connect.js';
 import { SHADOW_OPERATOR_ID, SHADOW_SERVICE_ID, shadowSync } from './chapters/shadow-sync.js';
 import { vibration } from './chapters/vibration.js';
@@ -103,7 +103,7 @@ export async function runDemo(args: readonly string[], io: Io): Promise<number> 
   } else {
     ca = await createFleetCA({ commonName: 'Outpost Demo Fleet CA' });
     const server = await issueServerCertificate({ ca, hosts: ['127.0.0.1', 'localhost'] });
-    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console', PIPELINE_ID, CONSOLE_ID], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID, CONSOLE_ID] });
+    embedded = await startEmbeddedBroker({ caPem: ca.certificatePem, certPem: server.certificatePem, keyPem: server.privateKeyPem, apps: ['ops-console', PIPELINE_ID, CONSOLE_ID], services: [SHADOW_SERVICE_ID, SHADOW_OPERATOR_ID, CONSOLE_ID], jobServices: [OTA_JOBS_SERVICE, OTA_STREAM_SERVICE], operators: [OTA_OPERATOR] });
     url = embedded.url;
     protocolVersion = 4;
     say(`Outpost fleet demo: embedded broker on ${url} (TLS, client certificates required)`);

@@ -1,143 +1,202 @@
-// Chapter: a signed release goes to a canary, then 1 %, 10 %, 100 % of a simulated fleet; the next
-// release makes one hardware revision fail its health check: those devices roll back by themselves
-// and the controller halts the rollout; a tampered image is refused on a device. Each device is a
-// real A/B slot manager (in memory) verifying real Ed25519 signatures and SHA-256 digests; time is
-// simulated (the controller takes `now`), so a day of rollout runs in about a second.
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  createTrustStore, generateKeyPair, memoryControllerStore, memoryOtaFileSystem, openRolloutController, openSlotManager, OtaError, planRollout,
-  signManifest, type DeviceReport, type KeyPair, type RolloutSnapshot, type SlotManager, type TrustStore,
-} from '@outpost/ota';
-import type { Chapter } from '../context.js';
+// Chapter: a staged rollout over the wire, not a simulation. 50 gateways, each with its own
+// certificate and TLS connection to the broker and its own A/B slots on disk, run the OTA agent
+// (@outpost/ota/jobs) on the AWS IoT Jobs channel; the reference jobs service and a stream server
+// run beside the broker. The rollout controller dispatches canary → 1% → 10% → 100% as job
+// executions; release 1.1.0 hangs the sensor bus of hardware revision rev-c: those gateways fail
+// their health check and roll back on their own, and the controller halts the wave. One canary
+// loses power in the middle of its download (a child process, SIGKILL) and resumes from its
+// journalled offset; another receives a stream block corrupted in transit, refused by its digest.
+// The waves are driven by a minimal loop over the rollout controller and the jobs operator API
+// (a job per dispatch, each device's execution read back), in this file.
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
+import { encodeOtaJobDocument, memoryControllerStore, openRolloutController, planRollout, type DeviceReport, type RolloutSnapshot } from '@outpost/ota';
+import type { JobsOperatorClient } from '@outpost/jobs';
+import type { Chapter, DemoContext } from '../context.js';
+import { ProcessGateway, provisionGateway, runGateway, startOtaBackend, type Connect, type GatewayLog, type OtaBackend, type Release } from '../ota/fleet.js';
 
-const FLEET = 300;
-const MINUTE = 60_000;
+export { OTA_JOBS_SERVICE, OTA_OPERATOR, OTA_STREAM_SERVICE } from '../ota/fleet.js';
 
-interface Release {
-  readonly version: string;
-  readonly image: Uint8Array;
-  readonly manifest: Uint8Array;
-}
+const FLEET = 50;
+const POWER_CUT = 'gw-002';
+const CORRUPTED = 'gw-001';
+const CANARY = ['gw-001', 'gw-002', 'gw-004'];
+const STREAM = 'fw-1-1-0';
 
-function makeRelease(key: KeyPair, version: string, sequence: number, securityCounter: number): Release {
-  const image = new Uint8Array(randomBytes(16 * 1024));
-  const imageDigest = new Uint8Array(createHash('sha256').update(image).digest());
-  const manifest = signManifest({ vendor: 'outpost-demo', deviceClass: 'gateway-1', version, sequence, securityCounter, imageSize: image.length, imageDigest }, key);
-  return { version, image, manifest };
-}
+const reportOf = (status: string, details: Readonly<Record<string, string>>): DeviceReport | undefined =>
+  status === 'SUCCEEDED' ? 'confirmed'
+    : status === 'FAILED' ? (details['reason'] === 'HEALTH_CHECK_FAILED' || details['reason'] === 'ROLLED_BACK' ? 'rolled-back' : 'failed')
+      : status === 'REJECTED' || status === 'TIMED_OUT' ? 'failed' : undefined;
 
-async function* stream(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < bytes.length; i += 4096) yield bytes.subarray(i, i + 4096);
-}
-
-interface Device {
-  readonly id: string;
-  readonly hwRevision: string;
-  readonly slots: SlotManager;
-}
-
-/** One device's update: install, trial boot, health check; confirm, or boot until the bootloader rolls back. */
-async function update(d: Device, r: Release, healthy: (d: Device, v: string) => boolean): Promise<DeviceReport> {
-  try {
-    await d.slots.install(r.manifest, stream(r.image));
-  } catch {
-    return 'failed';
-  }
-  for (;;) {
-    const booted = await d.slots.boot();
-    if (booted.rolledBack !== undefined) return 'rolled-back';
-    if (healthy(d, booted.manifest.version)) {
-      await d.slots.confirm();
-      return 'confirmed';
-    }
-  }
-}
-
-async function rollout(devices: Map<string, Device>, r: Release, healthy: (d: Device, v: string) => boolean, say: (l: string) => void): Promise<RolloutSnapshot> {
-  const plan = planRollout({
-    devices: [...devices.keys()], seed: `gateway-1@${r.version}`, canary: ['gw-001', 'gw-002', 'gw-004'],
-    policy: { successThreshold: 0.95, abortFailureRate: 0.1, abortMinFinished: 5, maxPerMinute: 120 },
-  });
+/** Drives the controller's waves as job executions: a job per dispatch, results read back from the jobs service. */
+async function driveRollout(ops: JobsOperatorClient, devices: readonly string[], document: ReturnType<typeof encodeOtaJobDocument>, say: (l: string) => void): Promise<{ snap: RolloutSnapshot; dispatched: Map<string, string> }> {
+  const plan = planRollout({ devices, seed: 'gateway-1@1.1.0#8', canary: CANARY, policy: { successThreshold: 0.95, abortFailureRate: 0.1, abortMinFinished: 3 } });
+  say(`  plan: ${plan.waves.map((w) => `${w.name} ${w.devices.length}`).join(' → ')} (abort above 10 % failures)`);
   const ctl = await openRolloutController(plan, memoryControllerStore());
-  let t = 0;
+  const pending = new Map<string, string>();
+  const dispatched = new Map<string, string>();
   let wave = -1;
-  while (ctl.snapshot().status === 'running' && t < 24 * 60 * MINUTE) {
+  for (let n = 0; ctl.snapshot().status === 'running'; ) {
+    const ids = await ctl.tick(Date.now());
+    if (ids.length > 0) {
+      const jobId = `${STREAM}-${++n}`;
+      await ops.createJob({ jobId, document: { ...document }, targets: ids });
+      for (const id of ids) {
+        pending.set(id, jobId);
+        dispatched.set(id, jobId);
+      }
+    }
+    for (const [id, jobId] of pending) {
+      const e = await ops.describeJobExecution(jobId, id);
+      const r = reportOf(e.status, e.statusDetails);
+      if (r === undefined) continue;
+      pending.delete(id);
+      await ctl.report(id, r, Date.now());
+    }
     const s = ctl.snapshot();
     if (s.wave !== wave) {
-      if (wave >= 0) say(`    t=${t / MINUTE} min  wave ${plan.waves[wave]?.name} done: ${s.waves[wave]?.confirmed}/${s.waves[wave]?.size} confirmed`);
+      if (wave >= 0) say(`    wave ${plan.waves[wave]?.name} done: ${s.waves[wave]?.confirmed}/${s.waves[wave]?.size} confirmed`);
       wave = s.wave;
     }
-    for (const id of await ctl.tick(t)) {
-      await ctl.report(id, await update(devices.get(id) as Device, r, healthy), t + MINUTE / 2);
-    }
-    t += MINUTE;
+    await new Promise((r) => setTimeout(r, 20));
   }
-  const s = ctl.snapshot();
-  const w = s.waves[s.wave];
-  if (s.status === 'completed') say(`    t=${t / MINUTE} min  wave ${w?.name} done: ${w?.confirmed}/${w?.size} confirmed — rollout complete`);
-  else say(`    t=${t / MINUTE} min  HALTED — ${s.reason ?? s.status}; devices already notified finish, nobody else is`);
-  return s;
+  return { snap: ctl.snapshot(), dispatched };
 }
 
-async function provision(id: string, hwRevision: string, trust: TrustStore, factory: Release): Promise<Device> {
-  const slots = await openSlotManager(
-    { dir: `/devices/${id}`, fs: memoryOtaFileSystem(), trust, device: { deviceClass: 'gateway-1', hwRevision }, capacity: 64 * 1024 },
-    { manifest: factory.manifest, image: factory.image },
-  );
-  await slots.boot();
-  return { id, hwRevision, slots };
+/** After a halt, the gateways already notified finish: until their executions are terminal and the rolled-back ones run 1.0.0 again. */
+async function settle(ops: JobsOperatorClient, dispatched: Map<string, string>, lastBoot: (id: string) => string | undefined): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const [id, jobId] of dispatched) {
+    for (;;) {
+      const e = await ops.describeJobExecution(jobId, id);
+      if (e.status === 'SUCCEEDED' || (e.status === 'FAILED' && lastBoot(id) === '1.0.0') || e.status === 'REJECTED') break;
+      if (Date.now() > deadline) throw new Error(`${id}: still ${e.status} after the rollout halted`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+interface Fleet {
+  readonly ids: readonly string[];
+  readonly logs: Map<string, GatewayLog>;
+  /** Resolves with the offset journalled when POWER_CUT lost power (after it runs again). */
+  readonly cut: Promise<number>;
+  readonly child: ProcessGateway;
+}
+
+const rev = (id: string): string => (Number(id.slice(3)) % 5 === 3 ? 'rev-c' : 'rev-b');
+
+/** Provisions the gateways, sets the faults on the wire and starts every agent (POWER_CUT first, in its own process). */
+async function startGateways(ctx: DemoContext, dir: string, backend: OtaBackend, factory: Release, connect: Connect, gateways: Array<Promise<void>>, signal: AbortSignal): Promise<Fleet> {
+  const ids = Array.from({ length: FLEET }, (_, i) => `gw-${String(i + 1).padStart(3, '0')}`);
+  await Promise.all(ids.map((id) => provisionGateway(join(dir, id), backend.key, factory)));
+  // Faults on the wire: one block to CORRUPTED flipped once; POWER_CUT's blocks past 16 KiB held back until its power is cut.
+  let flipped = 0;
+  let held = true;
+  backend.tamper((thing, b) => {
+    if (thing === CORRUPTED && b.f === 0 && b.i === 3 && flipped === 0) {
+      flipped++;
+      const p = new Uint8Array(b.p);
+      p[7]! ^= 0x20;
+      return { ...b, p };
+    }
+    return thing === POWER_CUT && b.f === 0 && b.i >= 4 && held ? undefined : b;
+  });
+  const logs = new Map<string, GatewayLog>();
+  const start = async (id: string, log: GatewayLog): Promise<void> => {
+    const mqtt = await connect(id, ctx.url);
+    gateways.push(runGateway({ id, dir: join(dir, id), hwRevision: rev(id), mqtt, signal, log, healthy: (v) => !(v === '1.1.0' && rev(id) === 'rev-c') }));
+  };
+  // The gateway that will lose power starts first (a process takes a moment to start), then the rest, in parallel.
+  const pc = await ctx.device(POWER_CUT);
+  const child = new ProcessGateway({ id: POWER_CUT, dir: join(dir, POWER_CUT), hwRevision: rev(POWER_CUT), url: ctx.url, protocolVersion: ctx.protocolVersion, cert: pc.cert, key: pc.key, ca: ctx.ca.certificatePem });
+  child.start();
+  logs.set(POWER_CUT, child.log);
+  // Power back: the same gateway, same directory, now in this process.
+  const cut = child.cutPowerMidDownload().then(async (offset) => {
+    held = false;
+    await start(POWER_CUT, child.log);
+    return offset;
+  });
+  await Promise.all(ids.filter((x) => x !== POWER_CUT).map(async (id) => {
+    const log: GatewayLog = { boots: [], downloads: [] };
+    logs.set(id, log);
+    await start(id, log);
+  }));
+  return { ids, logs, cut, child };
+}
+
+/** Tells what happened and writes the chapter's summary. */
+function tell(ctx: DemoContext, f: Fleet, snap: RolloutSnapshot, dispatched: number, cutAt: number, imageSize: number): void {
+  const pcLog = f.logs.get(POWER_CUT) as GatewayLog;
+  const resumed = pcLog.downloads[0];
+  ctx.say(`  ${POWER_CUT} lost power with ${cutAt / 1024} KiB of the image journalled; after the restart it resumed at ${(resumed?.resumedFrom ?? 0) / 1024} KiB and fetched ${(resumed?.fetched ?? 0) / 1024} KiB, booted ${pcLog.boots.map((b) => `${b.version}${b.trial ? ' (trial)' : ''}`).join(' → ')}`);
+  const corrupted = f.logs.get(CORRUPTED)?.downloads[0]?.corruptBlocks ?? 0;
+  ctx.say(`  ${CORRUPTED}: ${corrupted} stream block corrupted in transit, refused by its SHA-256 and fetched again`);
+  const rolledBack = [...f.logs].filter(([, l]) => l.boots.some((b) => b.version === '1.1.0' && b.trial) && l.boots.at(-1)?.version === '1.0.0').map(([id]) => id);
+  const on110 = [...f.logs].filter(([, l]) => l.boots.at(-1)?.version === '1.1.0').length;
+  ctx.say(`  ${rolledBack.length} rev-c gateway(s) failed the health check on the trial boot and rolled back to 1.0.0 by themselves (${rolledBack.join(', ')}); ${on110} run 1.1.0`);
+  ctx.summary['otaRollout'] = {
+    devices: FLEET,
+    status: snap.status, haltedIn: snap.waveName, reason: snap.reason ?? null,
+    waves: snap.waves.map((x) => ({ name: x.name, size: x.size, confirmed: x.confirmed, failed: x.failed })),
+    notDispatched: snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0),
+    rolledBack, rolledBackAllRevC: rolledBack.length > 0 && rolledBack.every((id) => rev(id) === 'rev-c'),
+    running110: on110, dispatched,
+    powerCut: { device: POWER_CUT, journalledAt: cutAt, resumedFrom: resumed?.resumedFrom ?? null, fetched: resumed?.fetched ?? null, imageSize, boots: pcLog.boots },
+    corruptedBlocks: corrupted,
+  };
 }
 
 export const otaRollout: Chapter = {
   id: 'otaRollout',
-  title: 'Signed OTA updates: canary → 1% → 10% → 100%, automatic rollback, a halted rollout',
+  title: 'OTA over the wire: 50 gateways, canary → 1% → 10% → 100%, a bad hardware revision halts the wave, a power cut mid-download',
   async run(ctx) {
-    const vendorKey = generateKeyPair();
-    const trust = createTrustStore({ signingKeys: [vendorKey.publicKey] });
-    const v100 = makeRelease(vendorKey, '1.0.0', 1, 1);
-    const v110 = makeRelease(vendorKey, '1.1.0', 2, 1);
-    const v120 = makeRelease(vendorKey, '1.2.0', 3, 2);
-    const devices = new Map<string, Device>();
-    for (let i = 1; i <= FLEET; i++) {
-      const id = `gw-${String(i).padStart(3, '0')}`;
-      devices.set(id, await provision(id, i % 4 === 3 ? 'rev-c' : 'rev-b', trust, v100));
+    const broker = ctx.embedded;
+    if (broker === undefined) {
+      ctx.say('  (skipped: needs the embedded broker, whose ACL lets the jobs and stream services use every thing\'s jobs and stream topics)');
+      return;
     }
-    const revC = [...devices.values()].filter((d) => d.hwRevision === 'rev-c').length;
-    ctx.say(`  ${FLEET} gateways on 1.0.0 (${revC} of hardware revision rev-c); vendor key ${Buffer.from(vendorKey.keyId).toString('hex')}, manifests ${v110.manifest.length} bytes (COSE_Sign1, Ed25519)`);
-
-    ctx.say('  release 1.1.0, waves canary → 1% → 10% → 100% (abort above 10 % failures):');
-    const first = await rollout(devices, v110, () => true, ctx.say);
-
-    // A tampered image: the signed 1.2.0 manifest with one bit of its image flipped.
-    const tampered = v120.image.slice();
-    tampered[8000] = (tampered[8000] as number) ^ 0x01;
-    const victim = devices.get('gw-010') as Device;
-    let refused = 'accepted';
-    try {
-      await victim.slots.install(v120.manifest, stream(tampered));
-    } catch (err) {
-      refused = err instanceof OtaError ? err.code : String(err);
-    }
-    const still = await victim.slots.boot();
-    ctx.say(`  tampered 1.2.0 image sent to gw-010: refused (${refused}); it still boots ${still.manifest.version} from slot ${still.slot}`);
-
-    ctx.say('  release 1.2.0, whose new driver hangs on rev-c (those devices fail their health check):');
-    const second = await rollout(devices, v120, (d, v) => !(v === '1.2.0' && d.hwRevision === 'rev-c'), ctx.say);
-    const after = await Promise.all([...devices.values()].map(async (d) => ({ d, booted: await d.slots.boot() })));
-    const rolledBack = after.filter(({ d }) => d.slots.state().knownBad.includes('1.2.0'));
-    const on120 = after.filter(({ booted }) => booted.manifest.version === '1.2.0').length;
-    const never = second.waves.slice(second.wave + 1).reduce((n, w) => n + w.size, 0);
-    ctx.say(`  ${rolledBack.length} rev-c devices rolled back to 1.1.0 by themselves after 3 unconfirmed boots (1.2.0 marked bad); ${on120} run 1.2.0; ${never} devices in later waves never got it`);
-
-    ctx.summary['otaRollout'] = {
-      devices: FLEET,
-      firstRelease: { version: '1.1.0', status: first.status, waves: first.waves.map((w) => ({ name: w.name, size: w.size, confirmed: w.confirmed })) },
-      tamperedImage: refused,
-      secondRelease: {
-        version: '1.2.0', status: second.status, haltedIn: second.waveName, reason: second.reason ?? null,
-        rolledBack: rolledBack.length, running: on120, notDispatched: never,
-        rolledBackAllRevC: rolledBack.every(({ d, booted }) => d.hwRevision === 'rev-c' && booted.manifest.version === '1.1.0'),
-      },
+    const t0 = Date.now();
+    const dir = mkdtempSync(join(tmpdir(), 'outpost-demo-ota-'));
+    const clients: DeviceClient[] = [];
+    const connect: Connect = async (id, url) => {
+      const c = await ctx.device(id);
+      const client = await connectDevice({ url, cert: c.cert, key: c.key, ca: ctx.ca.certificatePem, protocolVersion: ctx.protocolVersion, reconnect: { initialDelayMs: 100, maxDelayMs: 300 } });
+      clients.push(client);
+      return client;
     };
+    const backend = await startOtaBackend(broker.backendUrl, connect);
+    const stop = new AbortController();
+    setMaxListeners(FLEET * 4, stop.signal);
+    const gateways: Array<Promise<void>> = [];
+    let fleet: Fleet | undefined;
+    try {
+      const factory = backend.release('1.0.0', 1);
+      const v110 = backend.release('1.1.0', 2);
+      await backend.streams.setStream(STREAM, { version: 1, files: [{ fileId: 0, data: v110.image, blockDigests: { fileId: 1, blockSize: 4096 } }] });
+      fleet = await startGateways(ctx, dir, backend, factory, connect, gateways, stop.signal);
+      const revC = fleet.ids.filter((id) => rev(id) === 'rev-c').length;
+      ctx.say(`  ${FLEET} gateways on 1.0.0, each on its own TLS connection and A/B slots on disk (${revC} of hardware revision rev-c), up in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${POWER_CUT} runs as its own process`);
+      ctx.say(`  release 1.1.0: manifest ${v110.manifest.length} bytes (COSE_Sign1, Ed25519), image ${v110.image.length / 1024} KiB served as stream ${STREAM} with a block digest list`);
+      const up = Date.now();
+      const document = encodeOtaJobDocument({ manifest: v110.manifest, image: `stream:${STREAM}` });
+      const { snap, dispatched } = await driveRollout(backend.ops, fleet.ids, document, ctx.say);
+      const cutAt = await fleet.cut;
+      ctx.say(`    wave ${snap.waves[snap.wave]?.name} HALTED after ${((Date.now() - up) / 1000).toFixed(1)} s: ${snap.reason ?? snap.status}; ${snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0)} gateways in later waves never got the job`);
+      const logs = fleet.logs;
+      await settle(backend.ops, dispatched, (id) => logs.get(id)?.boots.at(-1)?.version);
+      tell(ctx, fleet, snap, dispatched.size, cutAt, v110.image.length);
+    } finally {
+      stop.abort();
+      await fleet?.child.stop();
+      await Promise.allSettled(gateways);
+      await backend.close();
+      for (const c of clients) await c.close({ force: true }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };

@@ -82,6 +82,7 @@ export interface RunOtaAgentOptions {
   readonly watch?: boolean;
   /** Poll for pending jobs this often while watching. Default 60 000 ms. */
   readonly pollMs?: number;
+  /** Ends the watch (and the waits after a transport error); a job in hand is carried to its next journalled step first. */
   readonly signal?: AbortSignal;
   /** Wait after a transport error before trying again (download, report). Default 2000 ms, doubling to `maxRetryDelayMs`. */
   readonly retryDelayMs?: number;
@@ -97,20 +98,35 @@ export interface RunOtaAgentOptions {
   readonly onBoot?: (booted: Booted) => void;
 }
 
-/** Waits for the next pending job: a notify-next with an execution, a poll, or the abort. */
-function nextJob(jobs: JobsClient, clock: Clock, pollMs: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = new AbortController();
-    const done = (): void => {
-      off();
-      stop.abort();
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const off = jobs.onNext((e) => { if (e !== undefined) done(); });
-    signal?.addEventListener('abort', done, { once: true });
-    void clock.sleep(pollMs, stop.signal).then(done);
+/**
+ * Wakes the watch loop: a notify-next with an execution (also one that came while the agent was
+ * still busy: it is remembered, so a job announced in between is not left for the next poll).
+ */
+function watcher(jobs: JobsClient, clock: Clock, pollMs: number, signal: AbortSignal | undefined): { next(): Promise<void>; off(): void } {
+  let announced = false;
+  let wake: (() => void) | undefined;
+  const off = jobs.onNext((e) => {
+    if (e === undefined) return;
+    announced = true;
+    wake?.();
   });
+  return {
+    off,
+    next: () => new Promise<void>((resolve) => {
+      const stop = new AbortController();
+      const done = (): void => {
+        wake = undefined;
+        announced = false;
+        stop.abort();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      if (announced || signal?.aborted === true) return done();
+      wake = done;
+      signal?.addEventListener('abort', done, { once: true });
+      void clock.sleep(pollMs, stop.signal).then(done);
+    }),
+  };
 }
 
 /**
@@ -141,6 +157,7 @@ export async function runOtaAgent(o: RunOtaAgentOptions): Promise<'idle' | 'rebo
   const common = o.onDownloaded === undefined ? {} : { onDownloaded: o.onDownloaded };
   const downloader = o.downloader ?? imageDownloader({ stream: streamDownloader({ mqtt: o.mqtt, thing: o.thingName, ...common }), http: httpDownloader(common) });
   const source = otaJobSource(jobs, o.jobs?.stepTimeoutInMinutes === undefined ? {} : { stepTimeoutInMinutes: o.jobs.stepTimeoutInMinutes });
+  const watch = watcher(jobs, clock, o.pollMs ?? 60_000, o.signal);
   const first = o.retryDelayMs ?? 2000;
   const max = o.maxRetryDelayMs ?? 60_000;
   try {
@@ -164,9 +181,10 @@ export async function runOtaAgent(o: RunOtaAgentOptions): Promise<'idle' | 'rebo
         continue;
       }
       if (outcome === 'rebooting' || o.watch !== true) return outcome;
-      await nextJob(jobs, clock, o.pollMs ?? 60_000, o.signal);
+      await watch.next();
     }
   } finally {
+    watch.off();
     await jobs.close();
   }
 }
