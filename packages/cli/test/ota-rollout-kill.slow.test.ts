@@ -108,7 +108,7 @@ describe('kill -9 of the rollout controller', () => {
     expect([...job.targets].sort()).toEqual(ids);
     expect(job.executions).toEqual({ SUCCEEDED: DEVICES });
     for (const r of responders) expect(r.started, r.id).toEqual(['fw-k#1']);
-    const dispatched = readFileSync(join(tmp.path, 'st', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; devices?: string[] })
+    const dispatched = readFileSync(join(tmp.path, 'st', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l.replace(/^#[0-9a-f]{16} /, '')) as { type: string; devices?: string[] })
       .filter((e) => e.type === 'dispatch').flatMap((e) => e.devices ?? []);
     expect(dispatched.sort()).toEqual(ids);
   }, 120_000);

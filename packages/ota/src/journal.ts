@@ -1,4 +1,5 @@
-// The rollout controller's journal: an append-only list of events, one JSON line each. The file
+// The rollout controller's journal: an append-only list of events, one JSON line each, sealed
+// with a SHA-256 prefix (sealed.ts: a damaged line is refused, never read as another event). The file
 // store writes through the OtaFileSystem layer (the one the crash-point tests cut power in) and
 // keeps every acknowledged event: an append resolves only after its line is fsynced (and, for a
 // new file, the directory entry too), and a torn tail left by a power cut during an append is cut
@@ -7,6 +8,7 @@
 import { dirname } from 'node:path';
 import { OtaError } from './errors.js';
 import { atomicWriteFile, nodeOtaFileSystem, type OtaFileSystem } from './fs.js';
+import { sealLine, unsealLine } from './sealed.js';
 
 /** What a device reports about an update. */
 export type DeviceReport = 'downloaded' | 'installed' | 'confirmed' | 'rolled-back' | 'failed';
@@ -87,7 +89,7 @@ interface Scan {
 // leaves: never acknowledged, since an append resolves only after its whole line is fsynced.
 // A bad line followed by a good one is corruption, not a tear: refused, never skipped.
 function scan(bytes: Uint8Array, path: string): Scan {
-  const text = new TextDecoder();
+  const text = new TextDecoder('utf-8', { fatal: true });
   const events: RolloutEvent[] = [];
   let validEnd = 0;
   let start = 0;
@@ -96,10 +98,12 @@ function scan(bytes: Uint8Array, path: string): Scan {
     if (nl < 0) break;
     let event: unknown;
     try {
-      event = JSON.parse(text.decode(bytes.subarray(start, nl)));
+      const json = unsealLine(text.decode(bytes.subarray(start, nl)));
+      if (json === undefined) throw new Error('seal');
+      event = JSON.parse(json);
     } catch {
       if (bytes.indexOf(0x0a, nl + 1) < 0) break; // the last line: torn
-      throw new OtaError('MALFORMED', `${path}: line ${line} is not JSON`);
+      throw new OtaError('MALFORMED', `${path}: line ${line} is damaged (its seal does not match, or it is not JSON)`);
     }
     const problem = eventProblem(event);
     if (problem !== undefined) throw new OtaError('MALFORMED', `${path}: line ${line} is not a rollout event (${problem})`);
@@ -168,7 +172,7 @@ export function fileControllerStore(path: string, options: FileControllerStoreOp
         clean = false; // until the whole line is durable
         const fh = await fs.openAppend(path);
         try {
-          await fh.write(new TextEncoder().encode(`${JSON.stringify(e)}\n`));
+          await fh.write(new TextEncoder().encode(sealLine(JSON.stringify(e))));
           await fh.sync();
         } finally {
           await fh.close();

@@ -29,3 +29,20 @@ export function unseal(bytes: Uint8Array, what: string): Uint8Array {
   }
   return body;
 }
+
+// Journal lines (the rollout controller's journal): "#" + the first 16 hex digits of SHA-256 of
+// the JSON + " " + the JSON. A bare JSON line (written before the seal) is still read.
+const lineDigest = (json: string): string => createHash('sha256').update(json).digest('hex').slice(0, 16);
+
+/** One sealed journal line for `json`, with its newline. */
+export function sealLine(json: string): string {
+  return `#${lineDigest(json)} ${json}\n`;
+}
+
+/** The JSON text of a journal line (without its newline), or `undefined` when its seal does not match. */
+export function unsealLine(line: string): string | undefined {
+  if (!line.startsWith('#')) return line;
+  if (line.length < 18 || line[17] !== ' ') return undefined;
+  const json = line.slice(18);
+  return lineDigest(json) === line.slice(1, 17) ? json : undefined;
+}
