@@ -4,7 +4,8 @@
 // by clientToken and maps rejections to its modeled errors on its own, so this checks the topics,
 // the documents and the error codes against AWS's reading of them, not ours.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { iot, iotjobs, mqtt5 } from 'aws-iot-device-sdk-v2';
+import { iotjobs, mqtt5 } from 'aws-iot-device-sdk-v2';
+import { closeAwsMqtt5, connectAwsMqtt5 } from './fixtures/aws-mqtt5.js';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
 import { startFleet, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { MemoryJobsStore, startJobsService, type JobsService } from '../src/index.js';
@@ -22,29 +23,13 @@ beforeAll(async () => {
   serviceMqtt = await connectDevice({ url: fleet.url, cert: s.cert, key: s.key, ca: fleet.ca.certificatePem, servername: 'localhost' });
   service = await startJobsService({ mqtt: serviceMqtt, store: new MemoryJobsStore(), operatorApi: false });
   const d = await fleet.device(THING);
-  const config = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromMemory('127.0.0.1', d.cert, d.key)
-    .withPort(fleet.broker.port)
-    .withCertificateAuthority(fleet.ca.certificatePem)
-    .withConnectProperties({ clientId: THING, keepAliveIntervalSeconds: 60 })
-    .build();
-  client = new mqtt5.Mqtt5Client(config);
-  const connected = new Promise<void>((resolve, reject) => {
-    client.once('connectionSuccess', () => resolve());
-    client.once('connectionFailure', (e) => reject(new Error(`aws-crt connection failed: ${String(e.error)}`)));
-  });
-  client.start();
-  await connected;
+  client = await connectAwsMqtt5({ port: fleet.broker.port, cert: d.cert, key: d.key, ca: fleet.ca.certificatePem, clientId: THING });
   jobs = iotjobs.IotJobsClientv2.newFromMqtt5(client, { maxRequestResponseSubscriptions: 6, maxStreamingSubscriptions: 2, operationTimeoutInSeconds: 15 });
 }, 60_000);
 
 afterAll(async () => {
   jobs?.close();
-  if (client !== undefined) {
-    const stopped = new Promise<void>((resolve) => client.once('stopped', () => resolve()));
-    client.stop();
-    await stopped;
-    client.close();
-  }
+  await closeAwsMqtt5(client);
   await service?.close();
   await serviceMqtt?.close({ force: true });
   await fleet?.stop();

@@ -9,7 +9,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { iot, iotidentity, mqtt5 } from 'aws-iot-device-sdk-v2';
+import { iotidentity, mqtt5 } from 'aws-iot-device-sdk-v2';
+import { closeAwsMqtt5, connectAwsMqtt5 } from '../../jobs/test/fixtures/aws-mqtt5.js';
 import mqtt from 'mqtt';
 import { startProvisioningFleet, type ProvisioningFleet } from './fixtures/provisioning-fleet.js';
 
@@ -31,29 +32,13 @@ beforeAll(async () => {
     service: { templates: { factory: { deviceConfiguration: { site: 'plant-7' } } }, allow: ['aws-dev-1', 'aws-dev-2'] },
   });
   const claim = await fleet.claim('line-aws');
-  const config = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromMemory('127.0.0.1', claim.cert, claim.key)
-    .withPort(fleet.broker.port)
-    .withCertificateAuthority(fleet.ca.certificatePem)
-    .withConnectProperties({ clientId: 'aws-claim-client', keepAliveIntervalSeconds: 60 })
-    .build();
-  client = new mqtt5.Mqtt5Client(config);
-  const connected = new Promise<void>((resolve, reject) => {
-    client.once('connectionSuccess', () => resolve());
-    client.once('connectionFailure', (e) => reject(new Error(`aws-crt connection failed: ${String(e.error)}`)));
-  });
-  client.start();
-  await connected;
+  client = await connectAwsMqtt5({ port: fleet.broker.port, cert: claim.cert, key: claim.key, ca: fleet.ca.certificatePem, clientId: 'aws-claim-client' });
   identity = iotidentity.IotIdentityClientv2.newFromMqtt5(client, { maxRequestResponseSubscriptions: 4, maxStreamingSubscriptions: 1, operationTimeoutInSeconds: 15 });
 }, 60_000);
 
 afterAll(async () => {
   identity?.close();
-  if (client !== undefined) {
-    const stopped = new Promise<void>((resolve) => client.once('stopped', () => resolve()));
-    client.stop();
-    await stopped;
-    client.close();
-  }
+  await closeAwsMqtt5(client);
   await fleet?.stop();
 });
 

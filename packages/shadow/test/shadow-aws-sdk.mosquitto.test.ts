@@ -5,7 +5,8 @@
 // models and maps rejections to its modeled errors on its own, so this checks the topics and the
 // documents against AWS's reading of the shadow protocol, not ours.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { iot, iotshadow, mqtt5 } from 'aws-iot-device-sdk-v2';
+import { iotshadow, mqtt5 } from 'aws-iot-device-sdk-v2';
+import { closeAwsMqtt5, connectAwsMqtt5 } from '../../jobs/test/fixtures/aws-mqtt5.js';
 import type { DeviceClient } from '@outpost/device-sdk';
 import { createShadowAppClient, MemoryShadowStore, startShadowService, type ShadowAppClient, type ShadowService } from '../src/index.js';
 import { APP_ID, SERVICE_ID, startShadowFleet, type ShadowFleet } from './fixtures/shadow-fleet.js';
@@ -29,29 +30,13 @@ beforeAll(async () => {
   appMqtt = await fleet.connect(APP_ID);
   app = createShadowAppClient({ mqtt: appMqtt, requestTimeoutMs: 5_000 });
   const d = await fleet.creds(THING);
-  const config = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromMemory('127.0.0.1', d.cert, d.key)
-    .withPort(fleet.broker.port)
-    .withCertificateAuthority(fleet.ca.certificatePem)
-    .withConnectProperties({ clientId: THING, keepAliveIntervalSeconds: 60 })
-    .build();
-  client = new mqtt5.Mqtt5Client(config);
-  const connected = new Promise<void>((resolve, reject) => {
-    client.once('connectionSuccess', () => resolve());
-    client.once('connectionFailure', (e) => reject(new Error(`aws-crt connection failed: ${String(e.error)}`)));
-  });
-  client.start();
-  await connected;
+  client = await connectAwsMqtt5({ port: fleet.broker.port, cert: d.cert, key: d.key, ca: fleet.ca.certificatePem, clientId: THING });
   shadow = iotshadow.IotShadowClientv2.newFromMqtt5(client, { maxRequestResponseSubscriptions: 6, maxStreamingSubscriptions: 2, operationTimeoutInSeconds: 15 });
 }, 60_000);
 
 afterAll(async () => {
   shadow?.close();
-  if (client !== undefined) {
-    const stopped = new Promise<void>((resolve) => client.once('stopped', () => resolve()));
-    client.stop();
-    await stopped;
-    client.close();
-  }
+  await closeAwsMqtt5(client);
   await app?.close();
   await service?.close();
   await appMqtt?.close({ force: true });
