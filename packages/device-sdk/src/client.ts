@@ -215,8 +215,10 @@ export class DeviceClient extends TypedEmitter<DeviceClientEvents> {
           // The drain acked the confirmed prefix and rewound the rest: start again from there.
           this.recordError(err instanceof DeviceError ? err : new DeviceError('PUBLISH_FAILED', `buffered delivery failed, retrying: ${(err as Error).message}`, { cause: err }));
           await new Promise<void>((resolve) => {
-            const t = this.o.clock.setTimer(resolve, 1_000);
-            ac.signal.addEventListener('abort', () => { this.o.clock.clearTimer(t); resolve(); }, { once: true });
+            // The listener goes when the timer fires: a long outage retries here many times on one signal.
+            const onAbort = (): void => { this.o.clock.clearTimer(t); resolve(); };
+            const t = this.o.clock.setTimer(() => { ac.signal.removeEventListener('abort', onAbort); resolve(); }, 1_000);
+            ac.signal.addEventListener('abort', onAbort, { once: true });
           });
         }
       }

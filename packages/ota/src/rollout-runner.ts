@@ -4,7 +4,7 @@
 // (ListJobExecutionsForJob with `updatedSince`), the controller's abort → CancelJob (AWS
 // abortConfig's CANCEL action). Every decision is the controller's and is in its journal first;
 // the job calls are idempotent, so after a restart they are simply made again.
-import { systemClock, type Clock } from './clock.js';
+import { sleepUnlessAborted, systemClock, type Clock } from './clock.js';
 import type { RolloutController, RolloutSnapshot } from './controller.js';
 import { OtaError } from './errors.js';
 import type { DeviceReport } from './journal.js';
@@ -371,13 +371,7 @@ export async function runRollout(runner: RolloutRunner, options: RunRolloutOptio
       if (err instanceof OtaError) throw err; // permanent (ROLLOUT_STATE): another round would fail the same way
       options.onError?.(err as Error);
     }
-    // One listener per wait, removed after it (a long rollout makes many rounds).
-    const wait = new AbortController();
-    const onStop = (): void => wait.abort();
-    stop.addEventListener('abort', onStop, { once: true });
-    await Promise.race([clock.sleep(every, wait.signal), new Promise<void>((r) => { if (stop.aborted) r(); else wait.signal.addEventListener('abort', () => r(), { once: true }); })]);
-    stop.removeEventListener('abort', onStop);
-    wait.abort();
+    await sleepUnlessAborted(clock, every, stop); // one listener per wait, removed after it (a long rollout makes many rounds)
   }
   return runner.snapshot();
 }

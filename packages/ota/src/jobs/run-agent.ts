@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { createJobsClient, type JobsClient, type MqttLike, type StreamMqtt } from '@outpost/jobs';
 import { createOtaAgent, type AgentEvent, type HealthResult, type OtaDownloader } from '../agent.js';
-import { systemClock, type Clock } from '../clock.js';
+import { sleepUnlessAborted, systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { nodeOtaFileSystem, type OtaFileSystem } from '../fs.js';
 import type { TrustStore } from '../keyset.js';
@@ -114,7 +114,10 @@ function watcher(jobs: JobsClient, clock: Clock, pollMs: number, signal: AbortSi
     off,
     next: () => new Promise<void>((resolve) => {
       const stop = new AbortController();
+      let settled = false;
       const done = (): void => {
+        if (settled) return; // the sleep settles too once stop aborts
+        settled = true;
         wake = undefined;
         announced = false;
         stop.abort();
@@ -176,7 +179,7 @@ export async function runOtaAgent(o: RunOtaAgentOptions): Promise<'idle' | 'rebo
       } catch (err) {
         // The agent's own refusals are not waited out; a transport error is (the journal holds the step).
         if (err instanceof OtaError || err instanceof TypeError || err instanceof RangeError) throw err;
-        await Promise.race([clock.sleep(delay, new AbortController().signal), abortOf(o.signal)]);
+        await sleepUnlessAborted(clock, delay, o.signal); // leaves no listener on o.signal (a long outage retries many times)
         delay = Math.min(delay * 2, max);
         continue;
       }
@@ -189,5 +192,3 @@ export async function runOtaAgent(o: RunOtaAgentOptions): Promise<'idle' | 'rebo
   }
 }
 
-const abortOf = (signal: AbortSignal | undefined): Promise<void> =>
-  signal === undefined ? new Promise<void>(() => undefined) : new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
