@@ -1,7 +1,8 @@
 // The state directory of `outpost ota rollout …`:
 //   rollout.json   the rollout's definition (devices, waves, policy, job document), written once
 //   journal.jsonl  the controller's journal (fileControllerStore: fsynced appends, torn tail cut)
-//   runner.pid     the pid of the running `start` (one runner per directory)
+//   runner.pid     `PID START\n`: the running `start` (one runner per directory); START is its
+//                  start time (/proc/PID/stat field 22), absent where there is no /proc
 //   requests/      pause / resume / abort requests for the running runner, answered with `.done`
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -103,7 +104,42 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** The pid of the live runner of `dir`, if any (a pid file left by a `kill -9` is stale). */
+/**
+ * A process's start time: field 22 of /proc/PID/stat (proc(5): starttime, clock ticks since
+ * boot), parsed after the last ')' since field 2 (comm) may hold spaces and parentheses.
+ * `undefined` where there is no /proc (not Linux) or the process is gone.
+ */
+async function startTime(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const t = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // fields 3.. after "pid (comm) "
+    return t !== undefined && /^\d+$/.test(t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An older CLI wrote the pid alone: on Linux such a pid is a runner only if its command line is a rollout's. */
+async function looksLikeRunner(pid: number): Promise<boolean> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes('rollout');
+  } catch {
+    return false; // gone since
+  }
+}
+
+/** This process's runner.pid line. */
+const ownLine = async (): Promise<string> => {
+  const t = await startTime(process.pid);
+  return t === undefined ? `${process.pid}\n` : `${process.pid} ${t}\n`;
+};
+
+/**
+ * The pid of the live runner of `dir`, if any. A runner is its pid and its start time: a pid file
+ * left by a `kill -9` is stale when that pid is gone, or (pid reuse) when the live process with
+ * that pid started at another time. Where there is no /proc the file holds the pid alone and
+ * liveness decides (a reused pid then looks live: remove runner.pid by hand).
+ */
 export async function runnerPid(dir: string): Promise<number | undefined> {
   let text: string;
   try {
@@ -112,9 +148,16 @@ export async function runnerPid(dir: string): Promise<number | undefined> {
     if (isMissing(err)) return undefined;
     throw err;
   }
-  const pid = Number(text.trim());
-  // Our own pid counts as live: a second command in this process must not take the lock.
-  return Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid)) ? pid : undefined;
+  const [p, recorded, ...rest] = text.trim().split(' ');
+  const pid = Number(p);
+  if (!Number.isInteger(pid) || pid <= 0 || rest.length > 0) return undefined;
+  if (pid !== process.pid && !alive(pid)) return undefined;
+  const now = await startTime(pid);
+  const hasProc = now !== undefined || (await startTime(process.pid)) !== undefined;
+  // Our own pid with our start time: a second command in this process must not take the lock.
+  if (recorded !== undefined) return now === recorded || !hasProc ? pid : undefined;
+  if (!hasProc) return pid;
+  return pid !== process.pid && (await looksLikeRunner(pid)) ? pid : undefined; // our pid alone: an earlier holder of it
 }
 
 /** Takes `dir`'s runner lock (runner.pid); resolves with its release. @throws {CliError} ROLLOUT_RUNNING. */
@@ -122,7 +165,7 @@ export async function takeLock(dir: string): Promise<() => Promise<void>> {
   for (let tries = 0; tries < 3; tries++) {
     try {
       const fh = await open(pidPath(dir), 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
+      await fh.writeFile(await ownLine());
       await fh.close();
       return async () => { await unlink(pidPath(dir)).catch(() => undefined); };
     } catch (err) {
