@@ -7,7 +7,11 @@ import type { DeliveryErrorCode } from './delivery/codes.js';
  * - {@link JobsRejectCode}s (`InvalidRequest`, `VersionMismatch`, `TerminalStateReached`, …): the
  *   jobs protocol's own codes, as a `/rejected` document carries them.
  * - `ResourceAlreadyExists`: `createJob` with a job id in use (AWS CreateJob's ResourceAlreadyExistsException).
- * - `TIMEOUT`: a jobs request got no answer within the client's retries.
+ * - `TIMEOUT`: a jobs request got no answer within the client's retries (on MQTT 3.1.1 also what a
+ *   request the broker's ACL denies ends in: the broker acknowledges it silently).
+ * - `NOT_AUTHORIZED`: the broker refused a jobs request's PUBLISH as not authorized (MQTT 5 PUBACK
+ *   reason code 0x87: this identity's ACL does not allow the topic); failed at once, not retried.
+ *   `value` is `{ reasonCode: 0x87, topic }`.
  * - `CLOSED`: the client, service or store was closed.
  * - `STORE_CORRUPT`: a job store file holds something other than a torn last write.
  * - file delivery (MQTT streams, HTTP ranges, CoAP blocks): see {@link DeliveryErrorCode}.
@@ -25,6 +29,7 @@ export type JobsErrorCode =
   | JobsRejectCode
   | 'ResourceAlreadyExists'
   | 'TIMEOUT'
+  | 'NOT_AUTHORIZED'
   | 'CLOSED'
   | 'STORE_CORRUPT'
   // file delivery (MQTT streams, HTTP ranges, CoAP blocks)

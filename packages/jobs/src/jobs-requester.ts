@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { JobsError, type JobsRejectCode } from './errors.js';
 import { isPlainObject } from './jobs-model.js';
 import type { JobsErrorResponse } from './jobs-protocol.js';
-import type { Link } from './jobs-transport.js';
+import { isNotAuthorized, NOT_AUTHORIZED_RC, type Link } from './jobs-transport.js';
 
 interface Waiter {
   readonly topic: string;
@@ -75,14 +75,21 @@ export class Requester {
     if (w.timer !== undefined) clearTimeout(w.timer);
     if (w.tries > this.o.maxRetries) {
       this.settle(token);
-      w.reject(new JobsError('TIMEOUT', `no answer on ${w.topic} after ${w.tries} tries of ${this.o.requestTimeoutMs} ms`));
+      w.reject(new JobsError('TIMEOUT', `no answer on ${w.topic} after ${w.tries} tries of ${this.o.requestTimeoutMs} ms (is a jobs service running? On MQTT 3.1.1 a broker acknowledges a PUBLISH its ACL denies silently: check that this identity may publish there)`));
       return;
     }
     w.tries++;
     w.timer = setTimeout(() => this.send(token, w), this.o.requestTimeoutMs);
     w.timer.unref?.();
-    // A failed publish (offline, refused) is retried by the timer or the next reconnect.
-    this.link.publish(w.topic, w.payload).catch(() => undefined);
+    // A publish the broker refuses as not authorized (MQTT 5 §3.4.2.1: PUBACK reason code 0x87)
+    // fails at once: sending it again cannot succeed. Another failed publish (offline, closed) is
+    // retried by the timer or the next reconnect. (MQTT 3.1.1 has no PUBACK reason code: there
+    // the broker acknowledges a denied PUBLISH silently and the request ends in TIMEOUT.)
+    this.link.publish(w.topic, w.payload).catch((err: unknown) => {
+      if (!isNotAuthorized(err) || this.waiters.get(token) !== w) return;
+      this.settle(token);
+      w.reject(new JobsError('NOT_AUTHORIZED', `${w.topic}: the broker refused the request as not authorized (PUBACK reason code 0x87): this identity's ACL does not allow publishing there`, { reasonCode: NOT_AUTHORIZED_RC, topic: w.topic }));
+    });
   }
 
   /** Sends every unanswered request again (same token) after a reconnect. */

@@ -50,6 +50,20 @@ function callOrAwait(call: (cb: (err?: Error | null) => void) => unknown): Promi
   });
 }
 
+/** MQTT 5 §2.4 reason code 0x87, Not authorized. @internal */
+export const NOT_AUTHORIZED_RC = 0x87;
+
+/**
+ * Whether a failed publish is the broker's "not authorized" (PUBACK reason code 0x87): an
+ * `@outpost/device-sdk` DeviceError `NOT_AUTHORIZED`, or MQTT.js's error whose `code` is the
+ * reason code. @internal
+ */
+export function isNotAuthorized(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; reasonCode?: unknown };
+  return e.code === 'NOT_AUTHORIZED' || e.code === NOT_AUTHORIZED_RC || e.reasonCode === NOT_AUTHORIZED_RC;
+}
+
 /** Fits an MQTT.js client or a DeviceClient to a {@link Link}. @internal */
 export function toLink(client: MqttLike, field: string): Link {
   if (client === null || typeof client !== 'object' || typeof client.publish !== 'function' || typeof client.subscribe !== 'function' || typeof client.on !== 'function') {
