@@ -1,6 +1,6 @@
 // The OTA chapter alone, over the wire: 50 gateways run the OTA agent on the jobs channel of the
 // embedded broker; the rollout halts in the 10% wave on the bad hardware revision, whose gateways
-// rolled back by themselves; the gateway whose power was cut mid-download resumed from its
+// rolled back by themselves (the SDK's rollout runner cancels the job); the gateway whose power was cut mid-download resumed from its
 // journalled offset; the corrupted stream block was refused and fetched again.
 import { expect, test } from 'vitest';
 import { runDemo } from '../src/index.js';
@@ -28,7 +28,10 @@ test('otaRollout: a rollout over the wire halts on a bad hardware revision; roll
   expect(p.fetched).toBe(p.imageSize - p.resumedFrom);
   expect(p.boots.at(-1)).toEqual({ version: '1.1.0', trial: true });
   expect(s.corruptedBlocks).toBe(1);
-  // Every gateway that got the job finished it (those notified before the halt too): on 1.1.0, or rolled back.
+  // Driven by the SDK's runner: one job, canceled at the halt. Every targeted gateway ended: on 1.1.0,
+  // rolled back, or (still QUEUED at the halt) CANCELED and never touched 1.1.0.
+  expect(s.job).toBe('CANCELED');
   expect(s.dispatched).toBe(s.waves.slice(0, 3).reduce((n: number, w: { size: number }) => n + w.size, 0));
-  expect(s.running110 + s.rolledBack.length).toBe(s.dispatched);
+  expect(s.running110 + s.rolledBack.length + s.canceled).toBe(s.dispatched);
+  expect(s.canceledStayed100).toBe(true);
 }, 120_000);

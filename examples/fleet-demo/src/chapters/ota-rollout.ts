@@ -6,14 +6,16 @@
 // their health check and roll back on their own, and the controller halts the wave. One canary
 // loses power in the middle of its download (a child process, SIGKILL) and resumes from its
 // journalled offset; another receives a stream block corrupted in transit, refused by its digest.
-// The waves are driven by a minimal loop over the rollout controller and the jobs operator API
-// (a job per dispatch, each device's execution read back), in this file.
+// The waves are driven by the SDK's rollout runner, as `outpost ota rollout start` drives them:
+// createRolloutRunner + runRollout (@outpost/ota) over the jobs operator client (@outpost/jobs),
+// one CONTINUOUS job whose targets grow wave by wave, results read back as the execution feed,
+// and the controller's abort cancels the job (QUEUED executions CANCELED; those installing finish).
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectDevice, type DeviceClient } from '@outpost/device-sdk';
-import { encodeOtaJobDocument, memoryControllerStore, openRolloutController, planRollout, type DeviceReport, type RolloutSnapshot } from '@outpost/ota';
+import { createRolloutRunner, encodeOtaJobDocument, memoryControllerStore, openRolloutController, planRollout, runRollout, type RolloutSnapshot } from '@outpost/ota';
 import type { JobsOperatorClient } from '@outpost/jobs';
 import type { Chapter, DemoContext } from '../context.js';
 import { ProcessGateway, provisionGateway, runGateway, startOtaBackend, type Connect, type GatewayLog, type OtaBackend, type Release } from '../ota/fleet.js';
@@ -25,58 +27,44 @@ const POWER_CUT = 'gw-002';
 const CORRUPTED = 'gw-001';
 const CANARY = ['gw-001', 'gw-002', 'gw-004'];
 const STREAM = 'fw-1-1-0';
+const JOB = 'gateway-1-1-0';
 
-const reportOf = (status: string, details: Readonly<Record<string, string>>): DeviceReport | undefined =>
-  status === 'SUCCEEDED' ? 'confirmed'
-    : status === 'FAILED' ? (details['reason'] === 'HEALTH_CHECK_FAILED' || details['reason'] === 'ROLLED_BACK' ? 'rolled-back' : 'failed')
-      : status === 'REJECTED' || status === 'TIMED_OUT' ? 'failed' : undefined;
-
-/** Drives the controller's waves as job executions: a job per dispatch, results read back from the jobs service. */
-async function driveRollout(ops: JobsOperatorClient, devices: readonly string[], document: ReturnType<typeof encodeOtaJobDocument>, say: (l: string) => void): Promise<{ snap: RolloutSnapshot; dispatched: Map<string, string> }> {
+/** Runs the rollout with the SDK's runner until it completes or aborts; returns its end and the devices it targeted. */
+async function driveRollout(ops: JobsOperatorClient, devices: readonly string[], document: ReturnType<typeof encodeOtaJobDocument>, say: (l: string) => void): Promise<{ snap: RolloutSnapshot; dispatched: string[] }> {
   const plan = planRollout({ devices, seed: 'gateway-1@1.1.0#8', canary: CANARY, policy: { successThreshold: 0.95, abortFailureRate: 0.1, abortMinFinished: 3 } });
-  say(`  plan: ${plan.waves.map((w) => `${w.name} ${w.devices.length}`).join(' → ')} (abort above 10 % failures)`);
-  const ctl = await openRolloutController(plan, memoryControllerStore());
-  const pending = new Map<string, string>();
-  const dispatched = new Map<string, string>();
-  let wave = -1;
-  for (let n = 0; ctl.snapshot().status === 'running'; ) {
-    const ids = await ctl.tick(Date.now());
-    if (ids.length > 0) {
-      const jobId = `${STREAM}-${++n}`;
-      await ops.createJob({ jobId, document: { ...document }, targets: ids });
-      for (const id of ids) {
-        pending.set(id, jobId);
-        dispatched.set(id, jobId);
-      }
-    }
-    for (const [id, jobId] of pending) {
-      const e = await ops.describeJobExecution(jobId, id);
-      const r = reportOf(e.status, e.statusDetails);
-      if (r === undefined) continue;
-      pending.delete(id);
-      await ctl.report(id, r, Date.now());
-    }
-    const s = ctl.snapshot();
-    if (s.wave !== wave) {
-      if (wave >= 0) say(`    wave ${plan.waves[wave]?.name} done: ${s.waves[wave]?.confirmed}/${s.waves[wave]?.size} confirmed`);
-      wave = s.wave;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { snap: ctl.snapshot(), dispatched };
+  say(`  plan: ${plan.waves.map((w) => `${w.name} ${w.devices.length}`).join(' → ')} (abort above 10 % failures); one CONTINUOUS job ${JOB} driven by createRolloutRunner + runRollout`);
+  const controller = await openRolloutController(plan, memoryControllerStore());
+  const runner = createRolloutRunner({ controller, jobs: ops, jobId: JOB, document, description: 'gateway firmware 1.1.0' });
+  let wave = 0;
+  const snap = await runRollout(runner, {
+    intervalMs: 50,
+    onStep: (s) => {
+      for (; wave < s.wave; wave++) say(`    wave ${s.waves[wave]?.name} done: ${s.waves[wave]?.confirmed}/${s.waves[wave]?.size} confirmed`);
+    },
+    onError: (e) => say(`    (a jobs call failed, retried next round: ${e.message})`),
+  });
+  return { snap, dispatched: controller.dispatched() };
 }
 
-/** After a halt, the gateways already notified finish: until their executions are terminal and the rolled-back ones run 1.0.0 again. */
-async function settle(ops: JobsOperatorClient, dispatched: Map<string, string>, lastBoot: (id: string) => string | undefined): Promise<void> {
+/**
+ * After the halt (the runner canceled the job: QUEUED executions CANCELED), the gateways already
+ * installing finish: until every targeted execution is terminal and the rolled-back ones run 1.0.0 again.
+ */
+async function settle(ops: JobsOperatorClient, dispatched: readonly string[], lastBoot: (id: string) => string | undefined): Promise<Map<string, string>> {
   const deadline = Date.now() + 20_000;
-  for (const [id, jobId] of dispatched) {
+  const end = new Map<string, string>();
+  for (const id of dispatched) {
     for (;;) {
-      const e = await ops.describeJobExecution(jobId, id);
-      if (e.status === 'SUCCEEDED' || (e.status === 'FAILED' && lastBoot(id) === '1.0.0') || e.status === 'REJECTED') break;
+      const e = await ops.describeJobExecution(JOB, id);
+      if (['SUCCEEDED', 'REJECTED', 'CANCELED'].includes(e.status) || (e.status === 'FAILED' && lastBoot(id) === '1.0.0')) {
+        end.set(id, e.status);
+        break;
+      }
       if (Date.now() > deadline) throw new Error(`${id}: still ${e.status} after the rollout halted`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
+  return end;
 }
 
 interface Fleet {
@@ -130,7 +118,7 @@ async function startGateways(ctx: DemoContext, dir: string, backend: OtaBackend,
 }
 
 /** Tells what happened and writes the chapter's summary. */
-function tell(ctx: DemoContext, f: Fleet, snap: RolloutSnapshot, dispatched: number, cutAt: number, imageSize: number): void {
+function tell(ctx: DemoContext, f: Fleet, snap: RolloutSnapshot, end: ReadonlyMap<string, string>, jobStatus: string, cutAt: number, imageSize: number): void {
   const pcLog = f.logs.get(POWER_CUT) as GatewayLog;
   const resumed = pcLog.downloads[0];
   ctx.say(`  ${POWER_CUT} lost power with ${cutAt / 1024} KiB of the image journalled; after the restart it resumed at ${(resumed?.resumedFrom ?? 0) / 1024} KiB and fetched ${(resumed?.fetched ?? 0) / 1024} KiB, booted ${pcLog.boots.map((b) => `${b.version}${b.trial ? ' (trial)' : ''}`).join(' → ')}`);
@@ -139,13 +127,16 @@ function tell(ctx: DemoContext, f: Fleet, snap: RolloutSnapshot, dispatched: num
   const rolledBack = [...f.logs].filter(([, l]) => l.boots.some((b) => b.version === '1.1.0' && b.trial) && l.boots.at(-1)?.version === '1.0.0').map(([id]) => id);
   const on110 = [...f.logs].filter(([, l]) => l.boots.at(-1)?.version === '1.1.0').length;
   ctx.say(`  ${rolledBack.length} rev-c gateway(s) failed the health check on the trial boot and rolled back to 1.0.0 by themselves (${rolledBack.join(', ')}); ${on110} run 1.1.0`);
+  const canceled = [...end].filter(([, st]) => st === 'CANCELED').map(([id]) => id);
+  ctx.say(`  job ${JOB} ${jobStatus}: ${canceled.length} execution(s) still QUEUED at the halt were CANCELED and stay on 1.0.0`);
   ctx.summary['otaRollout'] = {
     devices: FLEET,
     status: snap.status, haltedIn: snap.waveName, reason: snap.reason ?? null,
     waves: snap.waves.map((x) => ({ name: x.name, size: x.size, confirmed: x.confirmed, failed: x.failed })),
     notDispatched: snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0),
     rolledBack, rolledBackAllRevC: rolledBack.length > 0 && rolledBack.every((id) => rev(id) === 'rev-c'),
-    running110: on110, dispatched,
+    running110: on110, dispatched: end.size, job: jobStatus,
+    canceled: canceled.length, canceledStayed100: canceled.every((id) => f.logs.get(id)?.boots.at(-1)?.version === '1.0.0' && !(f.logs.get(id)?.boots.some((b) => b.version === '1.1.0') ?? false)),
     powerCut: { device: POWER_CUT, journalledAt: cutAt, resumedFrom: resumed?.resumedFrom ?? null, fetched: resumed?.fetched ?? null, imageSize, boots: pcLog.boots },
     corruptedBlocks: corrupted,
   };
@@ -188,8 +179,8 @@ export const otaRollout: Chapter = {
       const cutAt = await fleet.cut;
       ctx.say(`    wave ${snap.waves[snap.wave]?.name} HALTED after ${((Date.now() - up) / 1000).toFixed(1)} s: ${snap.reason ?? snap.status}; ${snap.waves.slice(snap.wave + 1).reduce((n, x) => n + x.size, 0)} gateways in later waves never got the job`);
       const logs = fleet.logs;
-      await settle(backend.ops, dispatched, (id) => logs.get(id)?.boots.at(-1)?.version);
-      tell(ctx, fleet, snap, dispatched.size, cutAt, v110.image.length);
+      const end = await settle(backend.ops, dispatched, (id) => logs.get(id)?.boots.at(-1)?.version);
+      tell(ctx, fleet, snap, end, (await backend.ops.describeJob(JOB)).status, cutAt, v110.image.length);
     } finally {
       stop.abort();
       await fleet?.child.stop();
