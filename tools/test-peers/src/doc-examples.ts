@@ -229,8 +229,12 @@ export function describeDocExamples(o: {
   exempt?: readonly string[];
   /** Also read the examples of `src`'s sub-folders. Default false. */
   recursive?: boolean;
+  /** The folder under `root` whose examples run (a subpath export's sources, e.g. 'src/jobs'). Default 'src'. */
+  srcDir?: string;
+  /** Also run the README synopsis. Default true; false for a subpath (the README is its package's). */
+  readme?: boolean;
 }): void {
-  const src = join(o.root, 'src');
+  const src = join(o.root, o.srcDir ?? 'src');
   const readme = join(o.root, 'README.md');
   const peers = o.peers ?? {};
   const bindPeers = (code: string): { code: string; bindings: Record<string, unknown> } => {
@@ -263,7 +267,7 @@ export function describeDocExamples(o: {
     } catch {
       hasReadme = false;
     }
-    if (hasReadme) {
+    if (hasReadme && o.readme !== false) {
       const synopsis = readmeSynopsis(readme);
       it('the README has a synopsis', () => expect(synopsis).toBeDefined());
       if (synopsis !== undefined) all.push({ file: 'README.md', symbol: 'Synopsis', code: synopsis });

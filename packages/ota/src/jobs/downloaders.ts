@@ -181,9 +181,25 @@ export function streamDownloader(o: StreamDownloaderOptions): OtaDownloader {
  *
  * @example
  * ```ts
- * import { httpDownloader } from '@outpost/ota/jobs';
- * const d = httpDownloader({ journalEveryBytes: 1 << 20 });
- * typeof d.download; // 'function'
+ * import { httpDownloader, type DownloadReport } from '@outpost/ota/jobs';
+ * import { createHash } from 'node:crypto';
+ * import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+ * import { createServer } from 'node:http';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const image = Buffer.from('firmware 2.1.0');
+ * const server = createServer((_req, res) => res.end(image)).listen(0, '127.0.0.1');
+ * await new Promise((r) => server.once('listening', r));
+ * const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/fw.bin`;
+ * const reports: DownloadReport[] = [];
+ * const d = httpDownloader({ journalEveryBytes: 1 << 20, onDownloaded: (r) => reports.push(r) });
+ * const dir = mkdtempSync(join(tmpdir(), 'fw-'));
+ * const file = join(dir, 'fw.bin');
+ * await d.download(url, file, 0, () => undefined, { sha256: createHash('sha256').update(image).digest(), size: image.length });
+ * server.close();
+ * readFileSync(file, 'utf8'); // 'firmware 2.1.0'
+ * reports[0]?.fetched; // 14
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export function httpDownloader(o: HttpDownloaderOptions = {}): OtaDownloader {
@@ -222,7 +238,8 @@ export function coapDownloader(o: CoapDownloaderOptions): OtaDownloader {
  * ```ts
  * import { httpDownloader, imageDownloader } from '@outpost/ota/jobs';
  * const d = imageDownloader({ http: httpDownloader() });
- * typeof d.download; // 'function'
+ * const expected = { sha256: new Uint8Array(32), size: 1 };
+ * await d.download('stream:fw-2', '/nonexistent/fw.bin', 0, () => undefined, expected).catch((e: { code: string }) => e.code); // 'DOWNLOAD_FAILED'
  * ```
  */
 export function imageDownloader(by: { readonly stream?: OtaDownloader; readonly http?: OtaDownloader; readonly coap?: OtaDownloader }): OtaDownloader {

@@ -47,6 +47,9 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'REJECTED', 'TIMED_OUT', 'CANCE
  * import type { JobsClient } from '@outpost/jobs';
  * const source = (jobs: JobsClient) => otaJobSource(jobs, { stepTimeoutInMinutes: 60 });
  * typeof source; // 'function'
+ * let refused = '';
+ * try { otaJobSource({} as JobsClient); } catch (e) { refused = (e as Error).name; }
+ * refused; // 'TypeError'
  * ```
  */
 export function otaJobSource(jobs: JobsClient, options: OtaJobSourceOptions = {}): OtaJobSource {

@@ -16,7 +16,16 @@ import type { DeviceIdentity } from '../verify.js';
 import { httpDownloader, imageDownloader, streamDownloader, type DownloadReport } from './downloaders.js';
 import { otaJobSource } from './job-source.js';
 
-/** Exit code of an agent program that asks its supervisor for a restart (the device's "reboot"): 75, EX_TEMPFAIL. */
+/**
+ * Exit code of an agent program that asks its supervisor for a restart (the device's "reboot"):
+ * 75, EX_TEMPFAIL of sysexits.h.
+ *
+ * @example
+ * ```ts
+ * import { OTA_REBOOT_EXIT_CODE } from '@outpost/ota/jobs';
+ * OTA_REBOOT_EXIT_CODE; // 75
+ * ```
+ */
 export const OTA_REBOOT_EXIT_CODE = 75;
 
 /**
