@@ -1,5 +1,6 @@
 // Store-and-forward in-process: the record codec (fuzzed), offline buffering against a real
 // Mosquitto, and a permanently refused message that must not block the queue behind it.
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { openBuffer } from '@outpost/edge-buffer';
@@ -113,6 +114,34 @@ describe('store-and-forward against Mosquitto', () => {
     } finally {
       await device.close();
       await buffer.close();
+      dir.cleanup();
+    }
+  });
+
+  test('a drain that keeps failing (40 retry pauses) leaves no abort listener per pause', async () => {
+    const dir = tempDir('outpost-sf-');
+    const real = await openBuffer({ dir: dir.path, maxBytes: 1 << 20 });
+    let fails = 0;
+    // The buffer's drain fails 40 times (a transient error each), then works.
+    const buffer = new Proxy(real, {
+      get(t, k) {
+        const v = Reflect.get(t, k, t) as unknown;
+        if (k === 'drain') return (...a: unknown[]) => (fails < 40 ? (fails++, Promise.reject(new Error('transient'))) : (v as (...x: unknown[]) => unknown).apply(t, a));
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    // The retry pause (1000 ms) runs at once on this clock; every other timer as the system's.
+    const clock = { now: () => performance.now(), setTimer: (fn: () => void, ms: number) => (ms === 1_000 ? { i: setImmediate(fn) } : { t: setTimeout(fn, ms) }), clearTimer: (h: unknown) => { const x = h as { i?: NodeJS.Immediate; t?: NodeJS.Timeout } | undefined; if (x?.i !== undefined) clearImmediate(x.i); if (x?.t !== undefined) clearTimeout(x.t); } };
+    const creds = await fleet.device('sf-4');
+    const device = await connectDevice({ url: fleet.url, cert: creds.cert, key: creds.key, ca: fleet.ca.certificatePem, buffer, clock });
+    device.on('error', () => undefined);
+    try {
+      while (fails < 40) await new Promise((r) => setTimeout(r, 10));
+      const signal = (device as unknown as { drainAbort: AbortController }).drainAbort.signal;
+      expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(2); // the drain's own, and the current pause's
+    } finally {
+      await device.close();
+      await real.close();
       dir.cleanup();
     }
   });
