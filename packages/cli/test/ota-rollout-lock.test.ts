@@ -71,6 +71,20 @@ describe.runIf(linux)('runner.pid on Linux (pid + start time)', () => {
     const dir = await dirWith(`${pid} ${start}\n`);
     expect(await runnerPid(dir)).toBeUndefined();
   });
+  it('a runner kill -9\'d but not yet reaped (a zombie: its parent does not wait): stale', async () => {
+    // sh starts a sleep in the background, prints its pid, and becomes a sleep that never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 120 & echo $!; exec sleep 120'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    kids.push(parent);
+    const [line] = (await once(parent.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+    const pid = Number(line.toString().trim());
+    const start = startOf(pid);
+    // Kill it once sh has become the sleep (a shell still running would reap it).
+    while (readFileSync(`/proc/${parent.pid}/comm`, 'utf8') !== 'sleep\n') await new Promise((r) => setTimeout(r, 5));
+    process.kill(pid, 'SIGKILL');
+    while (!readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) await new Promise((r) => setTimeout(r, 5));
+    const dir = await dirWith(`${pid} ${start}\n`);
+    expect(await runnerPid(dir)).toBeUndefined();
+  });
   it('our own lock: an empty file is no runner; once taken, this process is the runner and a second take refuses', async () => {
     const dir = await dirWith('');
     const release = await takeLock(dir);

@@ -106,14 +106,16 @@ const alive = (pid: number): boolean => {
 
 /**
  * A process's start time: field 22 of /proc/PID/stat (proc(5): starttime, clock ticks since
- * boot), parsed after the last ')' since field 2 (comm) may hold spaces and parentheses.
- * `undefined` where there is no /proc (not Linux) or the process is gone.
+ * boot), parsed after the last ')' since field 2 (comm) may hold spaces and parentheses; 'dead'
+ * for a zombie (field 3 state Z: killed, not yet reaped by its parent). `undefined` where there
+ * is no /proc (not Linux) or the process is gone.
  */
-async function startTime(pid: number): Promise<string | undefined> {
+async function startTime(pid: number): Promise<string | 'dead' | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const t = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // fields 3.. after "pid (comm) "
-    return t !== undefined && /^\d+$/.test(t) ? t : undefined;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields 3.. after "pid (comm) "
+    if (f[0] === 'Z' || f[0] === 'X') return 'dead';
+    return f[19] !== undefined && /^\d+$/.test(f[19]) ? f[19] : undefined;
   } catch {
     return undefined;
   }
@@ -131,7 +133,7 @@ async function looksLikeRunner(pid: number): Promise<boolean> {
 /** This process's runner.pid line. */
 const ownLine = async (): Promise<string> => {
   const t = await startTime(process.pid);
-  return t === undefined ? `${process.pid}\n` : `${process.pid} ${t}\n`;
+  return t === undefined || t === 'dead' ? `${process.pid}\n` : `${process.pid} ${t}\n`;
 };
 
 /**
@@ -153,10 +155,10 @@ export async function runnerPid(dir: string): Promise<number | undefined> {
   if (!Number.isInteger(pid) || pid <= 0 || rest.length > 0) return undefined;
   if (pid !== process.pid && !alive(pid)) return undefined;
   const now = await startTime(pid);
-  const hasProc = now !== undefined || (await startTime(process.pid)) !== undefined;
+  if (now === 'dead') return undefined;
+  if (now === undefined) return pid; // alive, start time unknown (no /proc, or hidden by hidepid): liveness decides
   // Our own pid with our start time: a second command in this process must not take the lock.
-  if (recorded !== undefined) return now === recorded || !hasProc ? pid : undefined;
-  if (!hasProc) return pid;
+  if (recorded !== undefined) return now === recorded ? pid : undefined;
   return pid !== process.pid && (await looksLikeRunner(pid)) ? pid : undefined; // our pid alone: an earlier holder of it
 }
 
