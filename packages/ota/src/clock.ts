@@ -29,6 +29,10 @@ export interface Clock {
  * ```ts
  * import { systemClock } from '@outpost/ota';
  * await systemClock.sleep(1, new AbortController().signal);
+ * const ac = new AbortController();
+ * const sleeping = systemClock.sleep(60_000, ac.signal).then(() => 'woke early');
+ * ac.abort();
+ * await sleeping; // 'woke early'
  * ```
  */
 export const systemClock: Clock = {
