@@ -119,9 +119,9 @@ describe('OTA agent on the jobs channel', () => {
       const own = await createJobsClient({ mqtt: client, thingName: 'dev-x', requestTimeoutMs: 2000, maxRetries: 2 });
       expect(await own.startNext()).toBeUndefined();
       await own.close();
-      // Another device's: its requests are dropped by the broker (no answer) …
+      // Another device's: its requests are refused by the broker (MQTT 5 PUBACK 0x87), NOT_AUTHORIZED at once …
       const other = await createJobsClient({ mqtt: client, thingName: 'dev-ok', requestTimeoutMs: 2000, maxRetries: 0 });
-      await expect(other.startNext()).rejects.toMatchObject({ code: 'TIMEOUT' });
+      await expect(other.startNext()).rejects.toMatchObject({ code: 'NOT_AUTHORIZED', value: { reasonCode: 0x87 } });
       await other.close();
       await expect(downloadStream({ mqtt: client, thing: 'dev-ok', streamId: 'fw-110', path: join(tmp.path, 'stolen.bin'), sha256: sha256(image), timeoutMs: 500, maxRetries: 1 })).rejects.toThrow(/Not authorized|no answer/);
       // … and delivers none of its messages: a notify-next for dev-ok reaches dev-ok only.
