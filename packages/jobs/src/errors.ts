@@ -11,7 +11,8 @@ import type { DeliveryErrorCode } from './delivery/codes.js';
  *   request the broker's ACL denies ends in: the broker acknowledges it silently).
  * - `NOT_AUTHORIZED`: the broker refused a jobs request's PUBLISH as not authorized (MQTT 5 PUBACK
  *   reason code 0x87: this identity's ACL does not allow the topic); failed at once, not retried.
- *   `value` is `{ reasonCode: 0x87, topic }`.
+ *   `value` is `{ reasonCode: 0x87, topic }`. A stream download ends with it too when the broker
+ *   refuses its SUBSCRIBE (SUBACK ≥ 0x80) or a DescribeStream/GetStream PUBLISH.
  * - `CLOSED`: the client, service or store was closed.
  * - `STORE_CORRUPT`: a job store file holds something other than a torn last write.
  * - file delivery (MQTT streams, HTTP ranges, CoAP blocks): see {@link DeliveryErrorCode}.

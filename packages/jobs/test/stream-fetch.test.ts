@@ -95,3 +95,29 @@ it('a rejection with another client token is ignored, ours ends the transfer', a
   expect(err.code).toBe('STREAM_REJECTED');
   expect(err.value).toMatchObject({ o: 'ResourceNotFound' });
 });
+
+it('a GetStream the broker refuses as not authorized ends the transfer at once with NOT_AUTHORIZED (no quiet periods, no re-ask)', async () => {
+  const inbox = new Inbox();
+  const timers = manualTimers();
+  let publishes = 0;
+  const counters: FetchCounters = { requests: 0, blocksReceived: 0, corruptBlocks: 0, duplicateBlocks: 0, timeouts: 0 };
+  const run = fetchBlocks({
+    link: {
+      publish: async () => {
+        publishes++;
+        throw new JobsError('NOT_AUTHORIZED', 'refused', { reasonCode: 0x87 });
+      },
+      subscribe: async () => undefined,
+      onMessage: () => () => undefined,
+    },
+    inbox, topicBase: 't', format: 'cbor', token: 'tok', version: 1, fileId: 0, blockSize: 256, fileSize: 4 * 256,
+    startBlock: 0, window: 4, requestsInFlight: 1, timeoutMs: 1000, maxRetries: 3, timers, signal: undefined, counters,
+    deliver: async () => undefined,
+  });
+  const err = await run.catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(JobsError);
+  expect((err as JobsError).code).toBe('NOT_AUTHORIZED');
+  expect(publishes).toBe(1);
+  expect(counters.timeouts).toBe(0);
+  expect(timers.armed()).toBe(0);
+});

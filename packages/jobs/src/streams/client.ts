@@ -117,7 +117,8 @@ async function fetchDigestList(s: Session, d: StreamDescription, fileId: number,
  * asked to, and the whole file against `sha256`.
  *
  * @throws JobsError `STREAM_REJECTED`, `TIMEOUT`, `DIGEST_MISMATCH`, `SOURCE_CHANGED` (the stream
- * version changed since the partial file was written: the next call starts over), `ABORTED`.
+ * version changed since the partial file was written: the next call starts over), `ABORTED`,
+ * `NOT_AUTHORIZED` (the broker's ACL refused the stream's SUBSCRIBE or a request's PUBLISH).
  * @example
  * ```ts
  * import { downloadStream, type StreamMqtt } from '@outpost/jobs';

@@ -31,6 +31,12 @@ export interface FetchCounters {
 export class Inbox {
   private queue: Array<{ kind: 'data' | 'rejected' | 'description'; payload: Uint8Array }> = [];
   private wake: (() => void) | undefined;
+  /** A failure that ends the download (a request the broker refused), seen by the next wait. */
+  failure: JobsError | undefined;
+  fail(err: JobsError): void {
+    this.failure ??= err;
+    this.wake?.();
+  }
   push(kind: 'data' | 'rejected' | 'description', payload: Uint8Array): void {
     this.queue.push({ kind, payload });
     this.wake?.();
@@ -40,7 +46,7 @@ export class Inbox {
   }
   /** Resolves true when a message is there, false after a quiet `ms` (or an abort). */
   wait(ms: number, timers: DeliveryTimers, signal: AbortSignal | undefined): Promise<boolean> {
-    if (this.queue.length > 0) return Promise.resolve(true);
+    if (this.queue.length > 0 || this.failure !== undefined) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const done = (): void => {
         timers.clearTimeout(h);
@@ -96,6 +102,7 @@ export async function fetchBlocks(p: FetchPlan): Promise<void> {
     if (p.signal?.aborted === true) throw new JobsError('ABORTED', 'stream download aborted');
     ask(p, next, count, have, pending);
     const woken = await p.inbox.wait(p.timeoutMs, p.timers, p.signal);
+    if (p.inbox.failure !== undefined) throw p.inbox.failure;
     let got = false;
     for (let m = p.inbox.take(); m !== undefined; m = p.inbox.take()) {
       if (m.kind === 'rejected') rejected(p, m.payload);
@@ -169,6 +176,9 @@ function ask(p: FetchPlan, next: number, count: number, have: Map<number, Uint8A
   for (const i of want) pending.add(i);
   p.counters.requests++;
   // Not awaited: waiting for the PUBACK would idle the window for a round trip. A request that
-  // fails to go out is re-sent after the quiet period like a lost one.
-  p.link.publish(`${p.topicBase}/get/${p.format}`, encodeGetStream(req, p.format), 1).catch(() => undefined);
+  // fails to go out is re-sent after the quiet period like a lost one, except one the broker
+  // refused as not authorized (MQTT 5 PUBACK 0x87): asking again cannot succeed, so it ends the download.
+  p.link.publish(`${p.topicBase}/get/${p.format}`, encodeGetStream(req, p.format), 1).catch((err: unknown) => {
+    if (err instanceof JobsError && err.code === 'NOT_AUTHORIZED') p.inbox.fail(err);
+  });
 }

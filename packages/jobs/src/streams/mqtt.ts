@@ -1,6 +1,8 @@
 // The small MQTT client surface the stream server and the stream downloader need, fitted to an
 // MQTT.js 5 client (publishAsync/subscribeAsync, (topic, payload) listeners) or an Outpost
-// DeviceClient (promise publish/subscribe, ({ topic, payload }) listeners). No runtime import.
+// DeviceClient (promise publish/subscribe, ({ topic, payload }) listeners). No runtime import of either.
+import { JobsError } from '../errors.js';
+import { isNotAuthorized, NOT_AUTHORIZED_RC } from '../jobs-transport.js';
 
 /**
  * What file delivery needs from an MQTT client. An MQTT.js 5 `MqttClient` and an
@@ -58,16 +60,21 @@ export function toLink(client: StreamMqtt, field = 'mqtt'): Link {
     async publish(topic, payload, qos) {
       // MQTT.js wants a Buffer; a view is wrapped without copying.
       const body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      if (pubAsync !== undefined) {
-        await pubAsync(topic, body, { qos });
-        return;
+      try {
+        if (pubAsync !== undefined) await pubAsync(topic, body, { qos });
+        else await settle((cb) => c.publish(topic, body, { qos }, cb));
+      } catch (err) {
+        // MQTT 5 §3.4.2.1: PUBACK reason code 0x87. Sending it again cannot succeed.
+        if (isNotAuthorized(err)) throw new JobsError('NOT_AUTHORIZED', `${topic}: the broker refused the PUBLISH as not authorized (reason code 0x87): this identity's ACL does not allow it`, { reasonCode: NOT_AUTHORIZED_RC, topic });
+        throw err;
       }
-      await settle((cb) => c.publish(topic, body, { qos }, cb));
     },
     async subscribe(filters, qos) {
       const granted = subAsync !== undefined ? await subAsync(filters, { qos }) : await settle((cb) => c.subscribe(filters, { qos }, cb));
-      if (Array.isArray(granted) && granted.some((g: { qos?: unknown }) => typeof g?.qos === 'number' && g.qos >= 0x80)) {
-        throw new Error(`subscribe refused by the broker: ${filters.join(', ')}`);
+      const refused = Array.isArray(granted) ? (granted as Array<{ qos?: unknown }>).find((g) => typeof g?.qos === 'number' && g.qos >= 0x80) : undefined;
+      if (refused !== undefined) {
+        // MQTT 5 §3.9.3 / 3.1.1 §3.9.3: a SUBACK return code ≥ 0x80 is a refusal (0x80 in 3.1.1, 0x87 Not authorized in 5).
+        throw new JobsError('NOT_AUTHORIZED', `subscribe refused by the broker (return code 0x${(refused.qos as number).toString(16)}): ${filters.join(', ')}: this identity's ACL does not allow reading there`, { reasonCode: refused.qos as number, topic: filters.join(', ') });
       }
     },
     onMessage(fn) {
