@@ -11,6 +11,10 @@ export const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const vm = require('node:vm');
+const { types } = require('node:util');
+// This realm's getter of a typed array's buffer: the dispatcher's answer buffer is an object of the
+// context's realm, read here with this realm's intrinsics only (no getter of the context runs).
+const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint16Array.prototype), 'buffer').get;
 
 const context = vm.createContext(Object.create(null), {
   name: 'ts013-codec',
@@ -60,7 +64,14 @@ parentPort.on('message', (m) => {
   try {
     // No vm timeout here: the caller's watchdog ends this worker when a call overruns its budget.
     const out = call.runInContext(context);
-    parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '' });
+    if (types.isUint16Array(out)) {
+      // a tagged answer in a buffer the dispatcher made for it and keeps no reference to: [length
+      // (2 units), status, '\n', tagged text], handed over (transferred) whole, no copy and no
+      // string made on either side
+      const buffer = bufferOf.call(out);
+      const units = new Uint16Array(buffer, 4, out[0] * 0x10000 + out[1]);
+      parentPort.postMessage({ type: 'done', id: m.id, units }, [buffer]);
+    } else parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '' });
   } catch (e) {
     const timedOut = e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
     parentPort.postMessage({ type: 'failed', id: m.id, timedOut, message: e && e.message ? String(e.message) : String(e) });
@@ -78,9 +89,9 @@ parentPort.on('message', (m) => {
 export const CONTEXT_BOOTSTRAP = String.raw`
   (function (g) {
     const parse = JSON.parse, stringify = JSON.stringify, D = Date, A = Array;
-    const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, cc = String.fromCharCode, apply = Reflect.apply;
+    const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, apply = Reflect.apply;
     const OP = Object.prototype, AP = Array.prototype, f64 = new Float64Array(1), u16 = new Uint16Array(f64.buffer);
-    const U16 = Uint16Array, subarray = U16.prototype.subarray, setAll = U16.prototype.set, create = Object.create, min = Math.min;
+    const U16 = Uint16Array, setAll = U16.prototype.set, create = Object.create, min = Math.min;
     const fnName = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'];
     // Decode inputs arrive packed in a string (one char per byte: fPort, length, bytes…), which
     // is much cheaper to unpack here than JSON; encodeDownlink inputs arrive as JSON.
@@ -105,9 +116,21 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       return m.slice(0, 500);
     }
     let resolver;
+    // Calls of run under way: only the outermost may answer in the writer's buffer, so the buffer
+    // never reaches the codec (a codec that calls the dispatcher itself gets a string).
+    let depth = 0;
     // The answer is one char of status per input (r result, t threw, l too large, m missing), a
     // newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
+    // A stateless message of plain data answers with the writer's buffer instead (see tagged).
     function run(kind, payload, timesJson, max, once) {
+      depth++;
+      try {
+        return dispatch(kind, payload, timesJson, max, once);
+      } finally {
+        depth--;
+      }
+    }
+    function dispatch(kind, payload, timesJson, max, once) {
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
       const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
       if (typeof f !== 'function') {
@@ -148,7 +171,11 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return status + '\n[' + body + ']';
     }
-    // The tagged text of a stateless message's values (read by readTagged in payload-codec-wire.ts):
+    // The tagged answer of a stateless message (read by readTagged in payload-codec-wire.ts): the
+    // writer's buffer of 16-bit units holding the answer's length (2 units), a status unit per
+    // input, a newline and the tagged text of the values, handed to the worker as it is (turning
+    // it into a string here, by String.fromCharCode over thousands of arguments, cost more than
+    // the codec). The tagged text:
     // a tag per value, 'i' int32 and 'd' float64 as raw 16-bit char units (no number printed or
     // parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written once per
     // message ('K' new key, 'k' index of one seen); counts and lengths are two char units. Only
@@ -156,19 +183,12 @@ export const CONTEXT_BOOTSTRAP = String.raw`
     // NaN, other prototypes, deep nesting) gives undefined and the message goes as JSON. bound
     // is at least the JSON length of the whole (at most 6 chars per string unit, 26 per number):
     // over max, one item might be too, so JSON decides. -0 becomes 0, as through JSON. Written
-    // into a buffer of 16-bit units (kept between messages, never over max) and turned into a
-    // string in a few large pieces: a string built by += would be a rope of thousands of parts.
-    let buf = new U16(4096), writing = false;
-    function tagged(values, max) {
-      if (writing) return undefined; // a getter of the codec's that calls the dispatcher again gets JSON
-      writing = true;
-      try {
-        return write(values, max);
-      } finally {
-        writing = false;
-      }
-    }
-    function write(values, max) {
+    // into a buffer of 16-bit units, never over max, new for each answer (sized by the last one):
+    // the worker hands the answer's buffer over whole, and a later call of the dispatcher (from a
+    // promise job of the codec's, after this answer is returned) cannot write into it.
+    let last = 1024;
+    function write(values, max, status) {
+      let buf = new U16(min(max, last));
       let o = 0, bound = 0, nkeys = 0;
       const seen = create(null);
       // room for n more units; false when the text would be past what max allows (JSON decides then)
@@ -227,13 +247,16 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       // the container is this dispatcher's own array: only the codec's values are checked
       const n = values.length;
-      room(3);
+      if (!room(n + 6)) return undefined;
+      o = 2;
+      for (let i = 0; i < n; i++) buf[o++] = status.charCodeAt(i);
+      buf[o++] = 10;
       buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound = 2 + n;
       for (let i = 0; i < n; i++) if (!put(values[i], 0)) return undefined;
       if (bound + 11 > max) return undefined;
-      let out = '';
-      for (let i = 0; i < o; i += 8192) out += apply(cc, undefined, apply(subarray, buf, [i, i + 8192 < o ? i + 8192 : o]));
-      return out;
+      buf[0] = (o - 2) >>> 16; buf[1] = (o - 2) & 0xffff;
+      last = o + (o >>> 3) + 64;
+      return buf;
     }
     // A stateless codec (it changes no result it returned): all results of the message are
     // written at once, as tagged text when they are plain data, else through one stringify
@@ -253,8 +276,11 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         }
       }
       let body;
-      try { body = tagged(values, max); } catch (e) { body = undefined; }
-      if (body !== undefined) return status + '\n' + body;
+      // a getter of the codec's that calls the dispatcher again while this writes gets JSON (depth 2)
+      if (depth === 1) {
+        try { body = write(values, max, status); } catch (e) { body = undefined; }
+        if (body !== undefined) return body;
+      }
       try { body = stringify(values); } catch (e) { body = undefined; }
       if (typeof body === 'string' && body.length + 11 <= max) return status + '\n' + body;
       let status2 = '';

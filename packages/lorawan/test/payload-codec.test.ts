@@ -304,10 +304,25 @@ describe('a pool of workers for a stateless codec', () => {
   });
 
   it('a malformed tagged answer is refused, never half read', () => {
+    const units = (s: string): Uint16Array => Uint16Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
     for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc']) {
-      expect(() => readTagged(bad, 0), JSON.stringify(bad)).toThrow(RangeError);
+      expect(() => readTagged(units(bad), 0), JSON.stringify(bad)).toThrow(RangeError);
     }
-    expect(readTagged('a\u0000\u0002o\u0000\u0001K\u0000\u0001ai\u0005\u0000o\u0000\u0001k\u0000\u0000T', 0)).toEqual([{ a: 5 }, { a: true }]);
+    expect(readTagged(units('a\u0000\u0002o\u0000\u0001K\u0000\u0001ai\u0005\u0000o\u0000\u0001k\u0000\u0000T'), 0)).toEqual([{ a: 5 }, { a: true }]);
+  });
+
+  it('a codec calling the dispatcher itself cannot reach or change the answer buffer', async () => {
+    // from the codec and from a getter while the answer is written: text; from a promise job after
+    // the answer was returned: a buffer of its own realm, not the one handed over
+    const c = await load('var seen = [], busy = false; function probe() { if (busy) return; busy = true; var r = __outpostRun(0, String.fromCharCode(1, 1, 7), "", 65536, true); busy = false;' +
+      ' seen.push(typeof r === "string" ? "text" : r instanceof Uint16Array ? "own" : "foreign"); if (typeof r !== "string") r.fill(0); }' +
+      ' function decodeUplink(i) { if (busy) return { data: 0 }; probe(); Promise.resolve().then(probe); return { data: { n: i.bytes[0], get s() { probe(); return seen.join(); } } }; }', { stateless: true });
+    const first = await c.decodeUplinks([5, 6].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(first).toEqual([
+      { ok: true, data: { n: 5, s: 'text,text,text' }, warnings: [] },
+      { ok: true, data: { n: 6, s: 'text,text,text,text' }, warnings: [] },
+    ]);
+    expect(await c.decodeUplinks([{ bytes: [7], fPort: 1 }])).toEqual([{ ok: true, data: { n: 7, s: 'text,text,text,text,own,own,text,text' }, warnings: [] }]);
   });
 
   it('an overrun ends only its own worker: the other keeps answering and the queued inputs go to a new one', async () => {
