@@ -92,6 +92,14 @@ export function readTagged(s: Uint16Array, start: number): unknown {
       case 105: need(2); p += 2; return (s[p - 2] as number) | ((s[p - 1] as number) << 16); // i
       case 100: need(4); for (let j = 0; j < 4; j++) u16[j] = s[p++] as number; return f64[0]; // d
       case 115: return text(); // s
+      case 106: { // j: a value as JSON text
+        const t = text();
+        try {
+          return JSON.parse(t) as unknown;
+        } catch {
+          throw new RangeError(`tagged answer: bad JSON at ${p}`);
+        }
+      }
       case 84: return true; // T
       case 70: return false; // F
       case 110: return null; // n

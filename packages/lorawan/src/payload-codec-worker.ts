@@ -138,7 +138,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         for (let i = 0; i < inputs.length; i++) { status += 'm'; if (i > 0) body += ',0'; }
         return status + '\n[' + body + ']';
       }
-      return once ? runOnce(f, inputs, max) : runEach(f, inputs, max);
+      return once ? runOnce(f, inputs, max) : depth === 1 ? runEachTagged(f, inputs, max) : runEach(f, inputs, max);
     }
     // One value stringified alone: the JSON, or the size when over max; sets st to its status.
     let st = 'r';
@@ -171,31 +171,32 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return status + '\n[' + body + ']';
     }
-    // The tagged answer of a stateless message (read by readTagged in payload-codec-wire.ts): the
-    // writer's buffer of 16-bit units holding the answer's length (2 units), a status unit per
-    // input, a newline and the tagged text of the values, handed to the worker as it is (turning
-    // it into a string here, by String.fromCharCode over thousands of arguments, cost more than
-    // the codec). The tagged text:
-    // a tag per value, 'i' int32 and 'd' float64 as raw 16-bit char units (no number printed or
-    // parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written once per
-    // message ('K' new key, 'k' index of one seen); counts and lengths are two char units. Only
-    // plain data: anything JSON would treat specially (toJSON, undefined, functions, symbols,
-    // NaN, other prototypes, deep nesting) gives undefined and the message goes as JSON. bound
-    // is at least the JSON length of the whole (at most 6 chars per string unit, 26 per number):
-    // over max, one item might be too, so JSON decides. -0 becomes 0, as through JSON. Written
-    // into a buffer of 16-bit units, never over max, new for each answer (sized by the last one):
-    // the worker hands the answer's buffer over whole, and a later call of the dispatcher (from a
-    // promise job of the codec's, after this answer is returned) cannot write into it.
+    // A tagged answer (read by readResults / readTagged in payload-codec-wire.ts): the writer's
+    // buffer of 16-bit units holding the answer's length (2 units), a status unit per input, a
+    // newline and the tagged text of the values, handed to the worker as it is (turning it into a
+    // string here, by String.fromCharCode over thousands of arguments, cost more than the codec).
+    // The tagged text: a tag per value, 'i' int32 and 'd' float64 as raw 16-bit units (no number
+    // printed or parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written
+    // once per message ('K' new key, 'k' index of one seen), 'j' a value as JSON text; counts and
+    // lengths are two units. Only plain data is tagged: anything JSON would treat specially
+    // (toJSON, undefined, functions, symbols, NaN, other prototypes, deep nesting) is refused by
+    // value(), which then leaves nothing of it written. value() gives an upper bound of the
+    // value's JSON length (at most 6 chars per string unit, 26 per number), so a value that
+    // might be over max is measured by JSON. -0 becomes 0, as through JSON. The buffer never
+    // grows past cap and is new for each answer (sized by the last one): the worker hands it
+    // over whole, and a later call of the dispatcher (from a promise job of the codec's, after
+    // this answer is returned) cannot write into it.
     let last = 1024;
-    function write(values, max, status) {
-      let buf = new U16(min(max, last));
+    function writer(cap, count) {
+      if (count + 6 > cap) return undefined;
+      let buf = new U16(min(cap, last > count + 6 ? last : count + 1030));
       let o = 0, bound = 0, nkeys = 0;
-      const seen = create(null);
-      // room for n more units; false when the text would be past what max allows (JSON decides then)
+      const seen = create(null), order = [];
+      // room for n more units; false when the text would be past cap
       function room(n) {
         if (o + n <= buf.length) return true;
-        if (o + n > max) return false;
-        const b = new U16(min(max, 2 * (o + n)));
+        if (o + n > cap) return false;
+        const b = new U16(min(cap, 2 * (o + n)));
         apply(setAll, b, [buf]);
         buf = b;
         return true;
@@ -237,7 +238,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
           const seenAt = seen[k];
           bound += 4 + 6 * k.length;
           if (seenAt === undefined) {
-            seen[k] = nkeys++;
+            seen[k] = nkeys; order[nkeys++] = k;
             buf[o++] = 75;
             if (!text(k)) return false;
           } else { buf[o++] = 107; buf[o++] = seenAt >>> 16; buf[o++] = seenAt & 0xffff; }
@@ -245,18 +246,65 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         }
         return true;
       }
+      o = count + 3;
+      buf[count + 2] = 10;
       // the container is this dispatcher's own array: only the codec's values are checked
-      const n = values.length;
-      if (!room(n + 6)) return undefined;
-      o = 2;
-      for (let i = 0; i < n; i++) buf[o++] = status.charCodeAt(i);
-      buf[o++] = 10;
-      buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound = 2 + n;
-      for (let i = 0; i < n; i++) if (!put(values[i], 0)) return undefined;
-      if (bound + 11 > max) return undefined;
-      buf[0] = (o - 2) >>> 16; buf[1] = (o - 2) & 0xffff;
-      last = o + (o >>> 3) + 64;
-      return buf;
+      buf[o++] = 97; buf[o++] = count >>> 16; buf[o++] = count & 0xffff; bound = 2 + count;
+      return {
+        // Writes one value: the bound of its JSON length, or -1 (and nothing of it written) when it
+        // is not plain data, does not fit, or might be over limit; a getter's throw goes through.
+        value(v, limit) {
+          const o0 = o, b0 = bound, k0 = nkeys;
+          let ok = false;
+          try {
+            ok = put(v, 0) && bound - b0 + 11 <= limit;
+          } finally {
+            if (!ok) {
+              o = o0; bound = b0;
+              while (nkeys > k0) seen[order[--nkeys]] = undefined;
+            }
+          }
+          return ok ? bound - b0 : -1;
+        },
+        json(t) { if (!room(1)) return false; buf[o++] = 106; return text(t); }, // 'j'
+        status(i, s) { buf[i + 2] = s; },
+        bound() { return bound; },
+        end() {
+          buf[0] = (o - 2) >>> 16; buf[1] = (o - 2) & 0xffff;
+          last = o + (o >>> 3) + 64;
+          return buf;
+        },
+      };
+    }
+    // Each result written as soon as it is returned (a codec may reuse and change one object
+    // between calls) and alone (one that cannot be, or is over max, fails alone), as runEach
+    // does, but tagged: a value that is not plain data, or might be over max, is measured by
+    // JSON.stringify and goes as its JSON text ('j'), or fails as runEach's would. Such a value's
+    // getters run twice (once for the tagged attempt, once for JSON).
+    function runEachTagged(f, inputs, max) {
+      const n = inputs.length;
+      const w = writer(n * (max + 16) + 6, n);
+      if (w === undefined) return runEach(f, inputs, max);
+      for (let i = 0; i < n; i++) {
+        let v;
+        try {
+          v = f(inputs[i]);
+          if (w.value(v, max) >= 0) { w.status(i, 114); continue; } // 'r'
+        } catch (e) {
+          // the codec, or a getter of its result, threw
+          w.status(i, 116); w.value(message(e), Infinity); continue; // 't'
+        }
+        let r;
+        try {
+          r = stringify(v);
+        } catch (e) {
+          w.status(i, 116); w.value(message(e), Infinity); continue;
+        }
+        if (r === undefined) r = 'null';
+        if (r.length + 11 > max) { w.status(i, 108); w.value(r.length + 11, Infinity); } // 'l'
+        else if (w.json(r)) w.status(i, 114);
+      }
+      return w.end();
     }
     // A stateless codec (it changes no result it returned): all results of the message are
     // written at once, as tagged text when they are plain data, else through one stringify
@@ -278,8 +326,12 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       let body;
       // a getter of the codec's that calls the dispatcher again while this writes gets JSON (depth 2)
       if (depth === 1) {
-        try { body = write(values, max, status); } catch (e) { body = undefined; }
-        if (body !== undefined) return body;
+        try {
+          const w = writer(max, n);
+          let i = 0;
+          if (w !== undefined) for (; i < n && w.value(values[i], Infinity) >= 0; i++) w.status(i, status.charCodeAt(i));
+          if (i === n && w.bound() + 11 <= max) return w.end();
+        } catch (e) { /* JSON decides */ }
       }
       try { body = stringify(values); } catch (e) { body = undefined; }
       if (typeof body === 'string' && body.length + 11 <= max) return status + '\n' + body;

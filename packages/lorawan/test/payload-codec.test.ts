@@ -255,7 +255,7 @@ describe('a pool of workers for a stateless codec', () => {
     expect((await none.decodeUplinks([{ bytes: [], fPort: 1 }, { bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_MISSING_FUNCTION', 'CODEC_MISSING_FUNCTION']);
   });
 
-  it('a stateless message gives exactly the values a JSON round trip gives, plain data or not', async () => {
+  it('a message gives exactly the values a JSON round trip gives, plain data or not, stateless or not', async () => {
     const cases = String.raw`[
       0, -0, 1, -1, 2147483647, -2147483648, 2147483648, 4294967296, -9007199254740993, 27.2, -87.9094, 0.1 + 0.2, 5e-324, 1e21, 1e-7,
       -1.7976931348623157e308, NaN, Infinity, -Infinity, '', 'é ✓ \u0000 "q" \\ \n', '\ud800 lone', 'x'.repeat(70000), true, false, null,
@@ -265,9 +265,13 @@ describe('a pool of workers for a stateless codec', () => {
       { get g() { return 7; } }, [1, , 3], { d: { e: { f: { g: 'deep' } } } }, (function () { var o = []; var d = o; for (var i = 0; i < 80; i++) { d[0] = []; d = d[0]; } return o; })()
     ]`;
     const src = `var CASES = ${cases}; function decodeUplink(i) { return { data: CASES[i.bytes[0]] }; }`;
-    const n = (new Function(`return ${cases}.length`) as () => number)();
+    // the reference: each value through JSON in this realm
+    const values = (new Function(`return ${cases}`) as () => unknown[])();
+    const viaJson = values.map((v) => ({ ok: true, data: (JSON.parse(JSON.stringify({ data: v })) as { data: unknown }).data, warnings: [] }));
+    const n = values.length;
     const inputs = Array.from({ length: n }, (_, k) => ({ bytes: [k], fPort: 1 }));
     const each = await (await load(src, { maxResultBytes: 1 << 20 })).decodeUplinks(inputs);
+    expect(each).toStrictEqual(viaJson);
     const stateless = await load(src, { stateless: true, maxResultBytes: 1 << 20 });
     const together = await stateless.decodeUplinks(inputs);
     const alone = await Promise.all(inputs.map((i) => stateless.decodeUplink(i)));
@@ -334,6 +338,22 @@ describe('a pool of workers for a stateless codec', () => {
     await expect(loadPayloadCodec('', { workers: 1.5, stateless: true })).rejects.toThrow(RangeError);
     await expect(loadPayloadCodec('', { workers: 2 })).rejects.toThrow(/stateless: true/);
     await expect(loadPayloadCodec('', { stateless: 'yes' as never })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('answers written as each result returns (not stateless)', () => {
+  it('each input fails alone: a throw, a throwing getter, a result JSON cannot hold, one over maxResultBytes; keys of a refused value are forgotten', async () => {
+    const src = 'var state = 0; function decodeUplink(i) { var b = i.bytes[0]; state++; if (b === 1) throw new Error("one"); if (b === 2) return { data: 10n };' +
+      ' if (b === 3) return { data: "x".repeat(2000) }; if (b === 4) return { data: { get g() { throw new Error("getter"); } } };' +
+      // a value refused half way (its key "a" was written first), then one that needs "a" again
+      ' if (b === 5) return { data: { a: 1, when: new Date(0) } }; return { data: { a: b, state: state } }; }';
+    const c = await load(src, { maxResultBytes: 1000 });
+    const rs = await c.decodeUplinks([6, 1, 5, 7, 2, 3, 4, 8].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => (r.ok ? r.data : `${r.code} ${r.errors[0]}`))).toEqual([
+      { a: 6, state: 1 }, 'CODEC_THREW one', { a: 1, when: '1970-01-01T00:00:00.000Z' }, { a: 7, state: 4 },
+      'CODEC_THREW Do not know how to serialize a BigInt', 'CODEC_OUTPUT_INVALID result of 2022 bytes is over maxResultBytes 1000',
+      'CODEC_THREW getter', { a: 8, state: 8 },
+    ]);
   });
 });
 
