@@ -29,18 +29,16 @@ const answerContext = { fn: 'decodeUplink', maxResultBytes: 65536, timeoutMs: 50
 const ctx = context as { __outpostInputs: string; __outpostMax: number; __outpostOnce: boolean };
 ctx.__outpostMax = 65536;
 ctx.__outpostInputs = packInputs(inputs).packed;
-const tagged = (): { units: Uint16Array } => {
-  // as the worker does: copy the dispatcher's buffer out of the context
+const tagged = (): { out: string } => {
+  // as the worker does: the dispatcher's buffer made a string
   const out = call.runInContext(context) as Uint16Array;
-  const units = new Uint16Array(out[0]! * 0x10000 + out[1]!);
-  units.set(new Uint16Array(out.buffer, 4, units.length));
-  return { units };
+  return { out: Buffer.from(out.buffer, 4, (out[0]! * 0x10000 + out[1]!) * 2).toString('utf16le') };
 };
 ctx.__outpostOnce = false;
 const answerEach = tagged();
 ctx.__outpostOnce = true;
 const answerTagged = tagged();
-if (answerTagged.units[N + 1] !== 97 || answerEach.units[N + 1] !== 97) throw new Error('unexpected answer formats');
+if (answerTagged.out[N + 1] !== 'a' || answerEach.out[N + 1] !== 'a') throw new Error('unexpected answer formats');
 const unpacked = (vm.runInContext('(function (p) { const r = []; for (let i = 0; i < p.length;) { const n = p.charCodeAt(i + 1); const b = new Array(n); for (let j = 0; j < n; j++) b[j] = p.charCodeAt(i + 2 + j); r.push({ bytes: b, fPort: p.charCodeAt(i) }); i += 2 + n; } return r; })', context) as (p: string) => unknown[]);
 const inContext = unpacked(ctx.__outpostInputs);
 const results = inContext.map((i) => decodeInContext(i));

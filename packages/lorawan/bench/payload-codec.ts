@@ -11,9 +11,9 @@
 // each, whole batches), not of equal counts: rounds of a few ms were either untouched or hit by
 // a whole scheduler slice on a shared machine, so their median flipped between two modes
 // (2.0M ↔ 3.2M decodes/s direct between runs). Unreported warm-up rounds first, so every path
-// is optimised before it is timed; a full GC before each timed round (when it can be had), so a
-// path does not pay for the garbage of the one before it. The order of the paths alternates
-// between rounds. The ratio of a configuration is the median of its per-round ratios to the
+// is optimised before it is timed. The order of the paths alternates between rounds. (A forced
+// full GC before each round was tried: it left direct as it was and made every isolated path
+// cost 2–3× the CPU, so it is not done.) The ratio of a configuration is the median of its per-round ratios to the
 // direct rate of the same round; p25–p75 of those ratios shows how far one run can be trusted.
 // BENCH_CONFIGS: a JSON array of options to compare (default: defaults, stateless, stateless
 // with 2 workers); BENCH_ROUNDS (15), BENCH_WARMUP (4), BENCH_ROUND_MS (60).
@@ -22,8 +22,6 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { loadPayloadCodec, type PayloadCodecInput, type PayloadCodecOptions, type PayloadCodecResult } from '@outpost/lorawan';
 import { dataShape } from '../src/payload-codec-wire.js';
 
@@ -35,8 +33,6 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 4);
 const ROUND_MS = Number(process.env['BENCH_ROUND_MS'] ?? 60);
 const CONFIGS = JSON.parse(process.env['BENCH_CONFIGS'] ?? '[{}, {"stateless": true}, {"stateless": true, "workers": 2}]') as PayloadCodecOptions[];
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
 
 type Decode = (input: PayloadCodecInput) => unknown;
 /** What an application without isolation does with a batch: each input through the codec it was handed, each answer read as TS013. */
@@ -83,7 +79,6 @@ interface Path {
 
 /** Runs whole batches of `path` for ROUND_MS; decodes per second and CPU µs per decode. */
 async function round(path: Path, record: boolean): Promise<void> {
-  gc?.();
   const u0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
@@ -125,7 +120,7 @@ async function main(): Promise<void> {
   await Promise.all(codecs.map((c) => c.close()));
   const d = paths[0]!;
   console.log(`start-up per codec (worker + context + script): median ${quantile(starts, 0.5).toFixed(1)} ms over 5`);
-  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${ROUNDS} rounds of ${ROUND_MS} ms per path after ${WARMUP} warm-up rounds${gc ? ', full GC before each' : ''}`);
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${ROUNDS} rounds of ${ROUND_MS} ms per path after ${WARMUP} warm-up rounds`);
   const fmt = (x: number): string => Math.round(x).toLocaleString('en');
   console.log(`${d.name}: ${fmt(quantile(d.rate, 0.5))} decodes/s (p25–p75 ${fmt(quantile(d.rate, 0.25))}–${fmt(quantile(d.rate, 0.75))}), ${quantile(d.cpu, 0.5).toFixed(2)} µs CPU each`);
   for (const p of paths.slice(1)) {

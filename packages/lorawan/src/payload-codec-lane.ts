@@ -29,7 +29,7 @@ interface Pending extends Job {
   readonly budgetMs: number;
   readonly watchdog: ReturnType<typeof setTimeout>;
 }
-type Answer = { type: string; id?: number; out?: string; units?: Uint16Array; message?: string; timedOut?: boolean };
+type Answer = { type: string; id?: number; out?: string; message?: string; timedOut?: boolean };
 
 const failAll = (failed: PayloadCodecFailure, message: string): LaneAnswer => ({ failed, message });
 
@@ -86,7 +86,7 @@ export class CodecLane {
       p.resolve(failAll(m.timedOut === true ? 'CODEC_TIMEOUT' : 'CODEC_CRASHED', m.message ?? ''));
       return;
     }
-    p.resolve(m.units instanceof Uint16Array ? { units: m.units } : { out: m.out ?? '' });
+    p.resolve({ out: m.out ?? '' });
   }
 
   /** The worker died (heap limit, or exited): fail what it held. */

@@ -3,11 +3,8 @@
 import { assertInt, describe } from './bytes.js';
 import type { EncodedDownlink, PayloadCodecFailure, PayloadCodecInput, PayloadCodecResult } from './payload-codec.js';
 
-/**
- * What a worker gave for one message: its answer text, the units of a tagged answer (a stateless
- * message of plain data), or one failure for all the message's inputs.
- */
-export type LaneAnswer = { readonly out: string } | { readonly units: Uint16Array } | { readonly failed: PayloadCodecFailure; readonly message: string };
+/** What a worker gave for one message: its answer text, or one failure for all the message's inputs. */
+export type LaneAnswer = { readonly out: string } | { readonly failed: PayloadCodecFailure; readonly message: string };
 
 /** What the messages of failed results name. */
 export interface AnswerContext {
@@ -19,9 +16,8 @@ export interface AnswerContext {
 
 /**
  * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run: a status char per input, a newline, a
- * JSON array of values, or the same as 16-bit units with the values tagged) straight into
- * results, each value checked against its TS013 `shape` as it is read. Anything missing or
- * malformed is CODEC_OUTPUT_INVALID for that input.
+ * JSON array of values or their tagged text, see `writer`) straight into results, each value checked against its TS013 `shape` as
+ * it is read. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
  */
 export function readResults<T>(answer: LaneAnswer, count: number, shape: (r: unknown) => PayloadCodecResult<T>, ctx: AnswerContext): PayloadCodecResult<T>[] {
   const results = new Array<PayloadCodecResult<T>>(count);
@@ -30,18 +26,17 @@ export function readResults<T>(answer: LaneAnswer, count: number, shape: (r: unk
     for (let i = 0; i < count; i++) results[i] = fail(answer.failed, errors);
     return results;
   }
-  const units = 'units' in answer ? answer.units : undefined;
-  const out = 'out' in answer ? answer.out : '';
-  const nl = units !== undefined ? units.indexOf(10) : out.indexOf('\n');
+  const out = answer.out;
+  const nl = out.indexOf('\n');
   let values: unknown[] = [];
   try {
-    const v: unknown = nl < 0 ? [] : units !== undefined ? readTagged(units, nl + 1) : JSON.parse(out.slice(nl + 1));
+    const v: unknown = nl < 0 ? [] : out.charCodeAt(nl + 1) === 97 /* a */ ? readTagged(out, nl + 1) : JSON.parse(out.slice(nl + 1));
     if (Array.isArray(v)) values = v;
   } catch {
     values = [];
   }
   for (let i = 0; i < count; i++) {
-    const s = i < nl && i < values.length ? (units !== undefined ? (units[i] as number) : out.charCodeAt(i)) : 0;
+    const s = i < nl && i < values.length ? out.charCodeAt(i) : 0;
     const v = values[i];
     results[i] = s === 114 /* r */ ? shape(v)
       : s === 116 /* t */ ? fail('CODEC_THREW', [String(v)])
@@ -55,20 +50,12 @@ export function readResults<T>(answer: LaneAnswer, count: number, shape: (r: unk
 const f64 = new Float64Array(1);
 const u16 = new Uint16Array(f64.buffer);
 
-/** The string of `s[from, to)`, made in pieces (an argument per unit). */
-function unitsText(s: Uint16Array, from: number, to: number): string {
-  if (to - from <= 8192) return String.fromCharCode.apply(undefined, s.subarray(from, to) as unknown as number[]);
-  let t = '';
-  for (let i = from; i < to; i += 8192) t += String.fromCharCode.apply(undefined, s.subarray(i, Math.min(to, i + 8192)) as unknown as number[]);
-  return t;
-}
-
 /**
- * Reads the tagged text a stateless message's values come as (see `write` in
- * CONTEXT_BOOTSTRAP) from `start` to the end of `s`: the same values JSON.parse would give for
- * their JSON, built without printing or parsing a number. A malformed text throws `RangeError`.
+ * Reads the tagged text the values of a message come as (see `writer` in CONTEXT_BOOTSTRAP)
+ * from `start`: the same values JSON.parse would give for their JSON, built
+ * without printing or parsing a number. A malformed text throws `RangeError`.
  */
-export function readTagged(s: Uint16Array, start: number): unknown {
+export function readTagged(s: string, start: number): unknown {
   let p = start;
   const keys: string[] = [];
   const need = (n: number): void => {
@@ -77,20 +64,20 @@ export function readTagged(s: Uint16Array, start: number): unknown {
   const size = (): number => {
     need(2);
     p += 2;
-    return (s[p - 2] as number) * 0x10000 + (s[p - 1] as number);
+    return s.charCodeAt(p - 2) * 0x10000 + s.charCodeAt(p - 1);
   };
   const text = (): string => {
     const n = size();
     need(n);
     p += n;
-    return unitsText(s, p - n, p);
+    return s.slice(p - n, p);
   };
   const read = (depth: number): unknown => {
     need(1);
-    const tag = s[p++];
+    const tag = s.charCodeAt(p++);
     switch (tag) {
-      case 105: need(2); p += 2; return (s[p - 2] as number) | ((s[p - 1] as number) << 16); // i
-      case 100: need(4); for (let j = 0; j < 4; j++) u16[j] = s[p++] as number; return f64[0]; // d
+      case 105: need(2); p += 2; return s.charCodeAt(p - 2) | (s.charCodeAt(p - 1) << 16); // i
+      case 100: need(4); for (let j = 0; j < 4; j++) u16[j] = s.charCodeAt(p++); return f64[0]; // d
       case 115: return text(); // s
       case 106: { // j: a value as JSON text
         const t = text();
@@ -117,7 +104,7 @@ export function readTagged(s: Uint16Array, start: number): unknown {
     const o: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
       need(1);
-      const isNew = s[p++] === 75; // K, else k
+      const isNew = s.charCodeAt(p++) === 75; // K, else k
       let k: string;
       if (isNew) keys.push((k = text()));
       else {
