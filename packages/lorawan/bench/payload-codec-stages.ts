@@ -1,8 +1,8 @@
 // Where an isolated decode's CPU goes, stage by stage, all in this one thread (no worker, so no
 // thread hops): packing the inputs, the run inside the codec's vm context (unpacking, the codec,
-// stringifying per item or once per message) and reading the answer back (JSON.parse + the TS013
-// shape checks, or the tagged text a stateless message comes as), against the same codec called
-// directly. Cayenne LPP fixture, 18-byte uplink, messages of 128. CPU ns per item from
+// writing the answer) and reading the answer back (the tagged text, or JSON.parse for the JSON a
+// value that is not plain data or a nested call still gives; + the TS013 shape checks), against
+// the same codec called directly. Cayenne LPP fixture, 18-byte uplink, messages of 128. CPU ns per item from
 // process.cpuUsage: p10 and median of 40 rounds.
 // Run: npx tsx --conditions=@outpost/source packages/lorawan/bench/payload-codec-stages.ts
 import { readFileSync } from 'node:fs';
@@ -39,7 +39,8 @@ const answerEach = tagged();
 ctx.__outpostOnce = true;
 const answerTagged = tagged();
 if (answerTagged.out[N + 1] !== 'a' || answerEach.out[N + 1] !== 'a') throw new Error('unexpected answer formats');
-const unpacked = (vm.runInContext('(function (p) { const r = []; for (let i = 0; i < p.length;) { const n = p.charCodeAt(i + 1); const b = new Array(n); for (let j = 0; j < n; j++) b[j] = p.charCodeAt(i + 2 + j); r.push({ bytes: b, fPort: p.charCodeAt(i) }); i += 2 + n; } return r; })', context) as (p: string) => unknown[]);
+// as the bootstrap's unpack, with Array captured (a global look-up of Array in the context goes through its interceptor)
+const unpacked = (vm.runInContext('(function (A) { return function (p) { const r = []; for (let i = 0; i < p.length;) { const n = p.charCodeAt(i + 1); const b = new A(n); for (let j = 0; j < n; j++) b[j] = p.charCodeAt(i + 2 + j); r.push({ bytes: b, fPort: p.charCodeAt(i) }); i += 2 + n; } return r; }; })(Array)', context) as (p: string) => unknown[]);
 const inContext = unpacked(ctx.__outpostInputs);
 const results = inContext.map((i) => decodeInContext(i));
 const stringifyInContext = vm.runInContext('(function (s) { return function (v) { return s(v); }; })(JSON.stringify)', context) as (v: unknown) => string;
