@@ -2,9 +2,10 @@
 // `eval: true`, so it does not depend on where the built files land. Inside the worker the codec
 // runs in a `vm` context with no Node globals, no code generation from strings, promise jobs
 // drained inside the evaluation; loading runs under a `vm` timeout, calls under the caller's
-// watchdog, which ends this worker when a call overruns its budget. Only strings cross into and
-// out of the context, so no object of the worker's realm (whose constructors reach `process`)
-// is ever visible to the codec.
+// watchdog, which ends this worker when a call overruns its budget. Only data crosses into and
+// out of the context (strings in; out a string, or a buffer of 16-bit units the dispatcher made,
+// read here with this realm's intrinsics), so no object of the worker's realm (whose
+// constructors reach `process`) is ever visible to the codec.
 
 /** Source of the codec worker. */
 export const WORKER_SOURCE = String.raw`
@@ -116,12 +117,13 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       return m.slice(0, 500);
     }
     let resolver;
-    // Calls of run under way: only the outermost may answer in the writer's buffer, so the buffer
-    // never reaches the codec (a codec that calls the dispatcher itself gets a string).
+    // Calls of run under way: only the outermost may answer in a writer's buffer, so the buffer of
+    // the worker's call never reaches the codec (a codec calling the dispatcher from its code or a
+    // getter gets a string; from a promise job, after the answer was returned, a buffer of its own).
     let depth = 0;
     // The answer is one char of status per input (r result, t threw, l too large, m missing), a
     // newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
-    // A stateless message of plain data answers with the writer's buffer instead (see tagged).
+    // The outermost call answers with the same in a writer's buffer, the values tagged (see writer).
     function run(kind, payload, timesJson, max, once) {
       depth++;
       try {
