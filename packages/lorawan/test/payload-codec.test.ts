@@ -308,10 +308,11 @@ describe('a pool of workers for a stateless codec', () => {
   });
 
   it('a malformed tagged answer is refused, never half read', () => {
-    for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc']) {
+    for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc', 'a\u0000\u0001j\u0000\u0002{x']) {
       expect(() => readTagged(bad, 0), JSON.stringify(bad)).toThrow(RangeError);
     }
     expect(readTagged('a\u0000\u0002o\u0000\u0001K\u0000\u0001ai\u0005\u0000o\u0000\u0001k\u0000\u0000T', 0)).toEqual([{ a: 5 }, { a: true }]);
+    expect(readTagged('a\u0000\u0001j\u0000\u0007{"b":1}', 0)).toEqual([{ b: 1 }]);
   });
 
   it('a codec calling the dispatcher itself cannot reach or change the answer buffer', async () => {
