@@ -16,7 +16,7 @@ export interface AnswerContext {
 
 /**
  * Reads the worker's answer (see CONTEXT_BOOTSTRAP's run: a status char per input, a newline, a
- * JSON array of values) straight into results, each value checked against its TS013 `shape` as
+ * JSON array of values or their tagged text, see `writer`) straight into results, each value checked against its TS013 `shape` as
  * it is read. Anything missing or malformed is CODEC_OUTPUT_INVALID for that input.
  */
 export function readResults<T>(answer: LaneAnswer, count: number, shape: (r: unknown) => PayloadCodecResult<T>, ctx: AnswerContext): PayloadCodecResult<T>[] {
@@ -51,8 +51,8 @@ const f64 = new Float64Array(1);
 const u16 = new Uint16Array(f64.buffer);
 
 /**
- * Reads the tagged text a stateless message's values come as (see `tagged` in
- * CONTEXT_BOOTSTRAP) from `start`: the same values JSON.parse would give for their JSON, built
+ * Reads the tagged text the values of a message come as (see `writer` in CONTEXT_BOOTSTRAP)
+ * from `start`: the same values JSON.parse would give for their JSON, built
  * without printing or parsing a number. A malformed text throws `RangeError`.
  */
 export function readTagged(s: string, start: number): unknown {
@@ -79,6 +79,14 @@ export function readTagged(s: string, start: number): unknown {
       case 105: need(2); p += 2; return s.charCodeAt(p - 2) | (s.charCodeAt(p - 1) << 16); // i
       case 100: need(4); for (let j = 0; j < 4; j++) u16[j] = s.charCodeAt(p++); return f64[0]; // d
       case 115: return text(); // s
+      case 106: { // j: a value as JSON text
+        const t = text();
+        try {
+          return JSON.parse(t) as unknown;
+        } catch {
+          throw new RangeError(`tagged answer: bad JSON at ${p}`);
+        }
+      }
       case 84: return true; // T
       case 70: return false; // F
       case 110: return null; // n

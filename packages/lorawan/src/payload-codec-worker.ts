@@ -2,15 +2,20 @@
 // `eval: true`, so it does not depend on where the built files land. Inside the worker the codec
 // runs in a `vm` context with no Node globals, no code generation from strings, promise jobs
 // drained inside the evaluation; loading runs under a `vm` timeout, calls under the caller's
-// watchdog, which ends this worker when a call overruns its budget. Only strings cross into and
-// out of the context, so no object of the worker's realm (whose constructors reach `process`)
-// is ever visible to the codec.
+// watchdog, which ends this worker when a call overruns its budget. Only data crosses into and
+// out of the context (strings in; out a string, or a buffer of 16-bit units the dispatcher made,
+// read here with this realm's intrinsics), so no object of the worker's realm (whose
+// constructors reach `process`) is ever visible to the codec.
 
 /** Source of the codec worker. */
 export const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const vm = require('node:vm');
+const { types } = require('node:util');
+// This realm's getter of a typed array's buffer: the dispatcher's answer buffer is an object of the
+// context's realm, read here with this realm's intrinsics only (no getter of the context runs).
+const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint16Array.prototype), 'buffer').get;
 
 const context = vm.createContext(Object.create(null), {
   name: 'ts013-codec',
@@ -60,7 +65,14 @@ parentPort.on('message', (m) => {
   try {
     // No vm timeout here: the caller's watchdog ends this worker when a call overruns its budget.
     const out = call.runInContext(context);
-    parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '' });
+    if (types.isUint16Array(out)) {
+      // a tagged answer in a buffer the dispatcher made for it and keeps no reference to: [length
+      // (2 units), status, '\n', tagged text], made a string here by one native copy (in the
+      // context that took String.fromCharCode over thousands of arguments, more than the codec;
+      // transferring the buffer instead cost more than posting the string)
+      const text = Buffer.from(bufferOf.call(out), 4, (out[0] * 0x10000 + out[1]) * 2).toString('utf16le');
+      parentPort.postMessage({ type: 'done', id: m.id, out: text });
+    } else parentPort.postMessage({ type: 'done', id: m.id, out: typeof out === 'string' ? out : '' });
   } catch (e) {
     const timedOut = e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
     parentPort.postMessage({ type: 'failed', id: m.id, timedOut, message: e && e.message ? String(e.message) : String(e) });
@@ -78,9 +90,9 @@ parentPort.on('message', (m) => {
 export const CONTEXT_BOOTSTRAP = String.raw`
   (function (g) {
     const parse = JSON.parse, stringify = JSON.stringify, D = Date, A = Array;
-    const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, cc = String.fromCharCode, apply = Reflect.apply;
+    const keysOf = Object.keys, protoOf = Object.getPrototypeOf, isArray = Array.isArray, apply = Reflect.apply;
     const OP = Object.prototype, AP = Array.prototype, f64 = new Float64Array(1), u16 = new Uint16Array(f64.buffer);
-    const U16 = Uint16Array, subarray = U16.prototype.subarray, setAll = U16.prototype.set, create = Object.create, min = Math.min;
+    const U16 = Uint16Array, setAll = U16.prototype.set, create = Object.create, min = Math.min;
     const fnName = ['decodeUplink', 'encodeDownlink', 'decodeDownlink'];
     // Decode inputs arrive packed in a string (one char per byte: fPort, length, bytes…), which
     // is much cheaper to unpack here than JSON; encodeDownlink inputs arrive as JSON.
@@ -105,9 +117,22 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       return m.slice(0, 500);
     }
     let resolver;
+    // Calls of run under way: only the outermost may answer in a writer's buffer, so the buffer of
+    // the worker's call never reaches the codec (a codec calling the dispatcher from its code or a
+    // getter gets a string; from a promise job, after the answer was returned, a buffer of its own).
+    let depth = 0;
     // The answer is one char of status per input (r result, t threw, l too large, m missing), a
     // newline, then a JSON array of the results, messages or sizes: no wrapper object per item.
+    // The outermost call answers with the same in a writer's buffer, the values tagged (see writer).
     function run(kind, payload, timesJson, max, once) {
+      depth++;
+      try {
+        return dispatch(kind, payload, timesJson, max, once);
+      } finally {
+        depth--;
+      }
+    }
+    function dispatch(kind, payload, timesJson, max, once) {
       const inputs = kind === 1 ? parse(payload) : unpack(payload, timesJson);
       const f = typeof resolver === 'function' ? resolver(kind) : g[fnName[kind]];
       if (typeof f !== 'function') {
@@ -115,7 +140,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         for (let i = 0; i < inputs.length; i++) { status += 'm'; if (i > 0) body += ',0'; }
         return status + '\n[' + body + ']';
       }
-      return once ? runOnce(f, inputs, max) : runEach(f, inputs, max);
+      return once ? runOnce(f, inputs, max) : depth === 1 ? runEachTagged(f, inputs, max) : runEach(f, inputs, max);
     }
     // One value stringified alone: the JSON, or the size when over max; sets st to its status.
     let st = 'r';
@@ -148,34 +173,32 @@ export const CONTEXT_BOOTSTRAP = String.raw`
       }
       return status + '\n[' + body + ']';
     }
-    // The tagged text of a stateless message's values (read by readTagged in payload-codec-wire.ts):
-    // a tag per value, 'i' int32 and 'd' float64 as raw 16-bit char units (no number printed or
-    // parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written once per
-    // message ('K' new key, 'k' index of one seen); counts and lengths are two char units. Only
-    // plain data: anything JSON would treat specially (toJSON, undefined, functions, symbols,
-    // NaN, other prototypes, deep nesting) gives undefined and the message goes as JSON. bound
-    // is at least the JSON length of the whole (at most 6 chars per string unit, 26 per number):
-    // over max, one item might be too, so JSON decides. -0 becomes 0, as through JSON. Written
-    // into a buffer of 16-bit units (kept between messages, never over max) and turned into a
-    // string in a few large pieces: a string built by += would be a rope of thousands of parts.
-    let buf = new U16(4096), writing = false;
-    function tagged(values, max) {
-      if (writing) return undefined; // a getter of the codec's that calls the dispatcher again gets JSON
-      writing = true;
-      try {
-        return write(values, max);
-      } finally {
-        writing = false;
-      }
-    }
-    function write(values, max) {
+    // A tagged answer (read by readResults / readTagged in payload-codec-wire.ts): the writer's
+    // buffer of 16-bit units holding the answer's length (2 units), a status unit per input, a
+    // newline and the tagged text of the values, handed to the worker as it is (turning it into a
+    // string here, by String.fromCharCode over thousands of arguments, cost more than the codec).
+    // The tagged text: a tag per value, 'i' int32 and 'd' float64 as raw 16-bit units (no number
+    // printed or parsed), 's' string, 'T'/'F'/'n', 'a' array, 'o' object whose keys are written
+    // once per message ('K' new key, 'k' index of one seen), 'j' a value as JSON text; counts and
+    // lengths are two units. Only plain data is tagged: anything JSON would treat specially
+    // (toJSON, undefined, functions, symbols, NaN, other prototypes, deep nesting) is refused by
+    // value(), which then leaves nothing of it written. value() gives an upper bound of the
+    // value's JSON length (at most 6 chars per string unit, 26 per number), so a value that
+    // might be over max is measured by JSON. -0 becomes 0, as through JSON. The buffer never
+    // grows past cap and is new for each answer (sized by the last one): the worker hands it
+    // over whole, and a later call of the dispatcher (from a promise job of the codec's, after
+    // this answer is returned) cannot write into it.
+    let last = 1024;
+    function writer(cap, count) {
+      if (count + 6 > cap) return undefined;
+      let buf = new U16(min(cap, last > count + 6 ? last : count + 1030));
       let o = 0, bound = 0, nkeys = 0;
-      const seen = create(null);
-      // room for n more units; false when the text would be past what max allows (JSON decides then)
+      const seen = create(null), order = [];
+      // room for n more units; false when the text would be past cap
       function room(n) {
         if (o + n <= buf.length) return true;
-        if (o + n > max) return false;
-        const b = new U16(min(max, 2 * (o + n)));
+        if (o + n > cap) return false;
+        const b = new U16(min(cap, 2 * (o + n)));
         apply(setAll, b, [buf]);
         buf = b;
         return true;
@@ -217,7 +240,7 @@ export const CONTEXT_BOOTSTRAP = String.raw`
           const seenAt = seen[k];
           bound += 4 + 6 * k.length;
           if (seenAt === undefined) {
-            seen[k] = nkeys++;
+            seen[k] = nkeys; order[nkeys++] = k;
             buf[o++] = 75;
             if (!text(k)) return false;
           } else { buf[o++] = 107; buf[o++] = seenAt >>> 16; buf[o++] = seenAt & 0xffff; }
@@ -225,15 +248,65 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         }
         return true;
       }
+      o = count + 3;
+      buf[count + 2] = 10;
       // the container is this dispatcher's own array: only the codec's values are checked
-      const n = values.length;
-      room(3);
-      buf[o++] = 97; buf[o++] = n >>> 16; buf[o++] = n & 0xffff; bound = 2 + n;
-      for (let i = 0; i < n; i++) if (!put(values[i], 0)) return undefined;
-      if (bound + 11 > max) return undefined;
-      let out = '';
-      for (let i = 0; i < o; i += 8192) out += apply(cc, undefined, apply(subarray, buf, [i, i + 8192 < o ? i + 8192 : o]));
-      return out;
+      buf[o++] = 97; buf[o++] = count >>> 16; buf[o++] = count & 0xffff; bound = 2 + count;
+      return {
+        // Writes one value: the bound of its JSON length, or -1 (and nothing of it written) when it
+        // is not plain data, does not fit, or might be over limit; a getter's throw goes through.
+        value(v, limit) {
+          const o0 = o, b0 = bound, k0 = nkeys;
+          let ok = false;
+          try {
+            ok = put(v, 0) && bound - b0 + 11 <= limit;
+          } finally {
+            if (!ok) {
+              o = o0; bound = b0;
+              while (nkeys > k0) seen[order[--nkeys]] = undefined;
+            }
+          }
+          return ok ? bound - b0 : -1;
+        },
+        json(t) { if (!room(1)) return false; buf[o++] = 106; return text(t); }, // 'j'
+        status(i, s) { buf[i + 2] = s; },
+        bound() { return bound; },
+        end() {
+          buf[0] = (o - 2) >>> 16; buf[1] = (o - 2) & 0xffff;
+          last = o + (o >>> 3) + 64;
+          return buf;
+        },
+      };
+    }
+    // Each result written as soon as it is returned (a codec may reuse and change one object
+    // between calls) and alone (one that cannot be, or is over max, fails alone), as runEach
+    // does, but tagged: a value that is not plain data, or might be over max, is measured by
+    // JSON.stringify and goes as its JSON text ('j'), or fails as runEach's would. Such a value's
+    // getters run twice (once for the tagged attempt, once for JSON).
+    function runEachTagged(f, inputs, max) {
+      const n = inputs.length;
+      const w = writer(n * (max + 16) + 6, n);
+      if (w === undefined) return runEach(f, inputs, max);
+      for (let i = 0; i < n; i++) {
+        let v;
+        try {
+          v = f(inputs[i]);
+          if (w.value(v, max) >= 0) { w.status(i, 114); continue; } // 'r'
+        } catch (e) {
+          // the codec, or a getter of its result, threw
+          w.status(i, 116); w.value(message(e), Infinity); continue; // 't'
+        }
+        let r;
+        try {
+          r = stringify(v);
+        } catch (e) {
+          w.status(i, 116); w.value(message(e), Infinity); continue;
+        }
+        if (r === undefined) r = 'null';
+        if (r.length + 11 > max) { w.status(i, 108); w.value(r.length + 11, Infinity); } // 'l'
+        else if (w.json(r)) w.status(i, 114);
+      }
+      return w.end();
     }
     // A stateless codec (it changes no result it returned): all results of the message are
     // written at once, as tagged text when they are plain data, else through one stringify
@@ -253,8 +326,15 @@ export const CONTEXT_BOOTSTRAP = String.raw`
         }
       }
       let body;
-      try { body = tagged(values, max); } catch (e) { body = undefined; }
-      if (body !== undefined) return status + '\n' + body;
+      // a getter of the codec's that calls the dispatcher again while this writes gets JSON (depth 2)
+      if (depth === 1) {
+        try {
+          const w = writer(max, n);
+          let i = 0;
+          if (w !== undefined) for (; i < n && w.value(values[i], Infinity) >= 0; i++) w.status(i, status.charCodeAt(i));
+          if (i === n && w.bound() + 11 <= max) return w.end();
+        } catch (e) { /* JSON decides */ }
+      }
       try { body = stringify(values); } catch (e) { body = undefined; }
       if (typeof body === 'string' && body.length + 11 <= max) return status + '\n' + body;
       let status2 = '';

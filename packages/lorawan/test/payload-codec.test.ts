@@ -255,7 +255,7 @@ describe('a pool of workers for a stateless codec', () => {
     expect((await none.decodeUplinks([{ bytes: [], fPort: 1 }, { bytes: [], fPort: 1 }])).map((r) => !r.ok && r.code)).toEqual(['CODEC_MISSING_FUNCTION', 'CODEC_MISSING_FUNCTION']);
   });
 
-  it('a stateless message gives exactly the values a JSON round trip gives, plain data or not', async () => {
+  it('a message gives exactly the values a JSON round trip gives, plain data or not, stateless or not', async () => {
     const cases = String.raw`[
       0, -0, 1, -1, 2147483647, -2147483648, 2147483648, 4294967296, -9007199254740993, 27.2, -87.9094, 0.1 + 0.2, 5e-324, 1e21, 1e-7,
       -1.7976931348623157e308, NaN, Infinity, -Infinity, '', 'é ✓ \u0000 "q" \\ \n', '\ud800 lone', 'x'.repeat(70000), true, false, null,
@@ -265,9 +265,13 @@ describe('a pool of workers for a stateless codec', () => {
       { get g() { return 7; } }, [1, , 3], { d: { e: { f: { g: 'deep' } } } }, (function () { var o = []; var d = o; for (var i = 0; i < 80; i++) { d[0] = []; d = d[0]; } return o; })()
     ]`;
     const src = `var CASES = ${cases}; function decodeUplink(i) { return { data: CASES[i.bytes[0]] }; }`;
-    const n = (new Function(`return ${cases}.length`) as () => number)();
+    // the reference: each value through JSON in this realm
+    const values = (new Function(`return ${cases}`) as () => unknown[])();
+    const viaJson = values.map((v) => ({ ok: true, data: (JSON.parse(JSON.stringify({ data: v })) as { data: unknown }).data, warnings: [] }));
+    const n = values.length;
     const inputs = Array.from({ length: n }, (_, k) => ({ bytes: [k], fPort: 1 }));
     const each = await (await load(src, { maxResultBytes: 1 << 20 })).decodeUplinks(inputs);
+    expect(each).toStrictEqual(viaJson);
     const stateless = await load(src, { stateless: true, maxResultBytes: 1 << 20 });
     const together = await stateless.decodeUplinks(inputs);
     const alone = await Promise.all(inputs.map((i) => stateless.decodeUplink(i)));
@@ -304,10 +308,25 @@ describe('a pool of workers for a stateless codec', () => {
   });
 
   it('a malformed tagged answer is refused, never half read', () => {
-    for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc']) {
+    for (const bad of ['a', 'a\u0000\u0001', 'a\u0000\u0001x', 'a\u0000\u0001i\u0001', 'a\u0000\u0001o\u0000\u0001k\u0000\u0000n', 'a\u0000\u0001nn', 'a\u0000\u0001s\u0000\u0009abc', 'a\u0000\u0001j\u0000\u0002{x']) {
       expect(() => readTagged(bad, 0), JSON.stringify(bad)).toThrow(RangeError);
     }
     expect(readTagged('a\u0000\u0002o\u0000\u0001K\u0000\u0001ai\u0005\u0000o\u0000\u0001k\u0000\u0000T', 0)).toEqual([{ a: 5 }, { a: true }]);
+    expect(readTagged('a\u0000\u0001j\u0000\u0007{"b":1}', 0)).toEqual([{ b: 1 }]);
+  });
+
+  it('a codec calling the dispatcher itself cannot reach or change the answer buffer', async () => {
+    // from the codec and from a getter while the answer is written: text; from a promise job after
+    // the answer was returned: a buffer of its own realm, not the one handed over
+    const c = await load('var seen = [], busy = false; function probe() { if (busy) return; busy = true; var r = __outpostRun(0, String.fromCharCode(1, 1, 7), "", 65536, true); busy = false;' +
+      ' seen.push(typeof r === "string" ? "text" : r instanceof Uint16Array ? "own" : "foreign"); if (typeof r !== "string") r.fill(0); }' +
+      ' function decodeUplink(i) { if (busy) return { data: 0 }; probe(); Promise.resolve().then(probe); return { data: { n: i.bytes[0], get s() { probe(); return seen.join(); } } }; }', { stateless: true });
+    const first = await c.decodeUplinks([5, 6].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(first).toEqual([
+      { ok: true, data: { n: 5, s: 'text,text,text' }, warnings: [] },
+      { ok: true, data: { n: 6, s: 'text,text,text,text' }, warnings: [] },
+    ]);
+    expect(await c.decodeUplinks([{ bytes: [7], fPort: 1 }])).toEqual([{ ok: true, data: { n: 7, s: 'text,text,text,text,own,own,text,text' }, warnings: [] }]);
   });
 
   it('an overrun ends only its own worker: the other keeps answering and the queued inputs go to a new one', async () => {
@@ -319,6 +338,22 @@ describe('a pool of workers for a stateless codec', () => {
     await expect(loadPayloadCodec('', { workers: 1.5, stateless: true })).rejects.toThrow(RangeError);
     await expect(loadPayloadCodec('', { workers: 2 })).rejects.toThrow(/stateless: true/);
     await expect(loadPayloadCodec('', { stateless: 'yes' as never })).rejects.toThrow(TypeError);
+  });
+});
+
+describe('answers written as each result returns (not stateless)', () => {
+  it('each input fails alone: a throw, a throwing getter, a result JSON cannot hold, one over maxResultBytes; keys of a refused value are forgotten', async () => {
+    const src = 'var state = 0; function decodeUplink(i) { var b = i.bytes[0]; state++; if (b === 1) throw new Error("one"); if (b === 2) return { data: 10n };' +
+      ' if (b === 3) return { data: "x".repeat(2000) }; if (b === 4) return { data: { get g() { throw new Error("getter"); } } };' +
+      // a value refused half way (its key "a" was written first), then one that needs "a" again
+      ' if (b === 5) return { data: { a: 1, when: new Date(0) } }; return { data: { a: b, state: state } }; }';
+    const c = await load(src, { maxResultBytes: 1000 });
+    const rs = await c.decodeUplinks([6, 1, 5, 7, 2, 3, 4, 8].map((b) => ({ bytes: [b], fPort: 1 })));
+    expect(rs.map((r) => (r.ok ? r.data : `${r.code} ${r.errors[0]}`))).toEqual([
+      { a: 6, state: 1 }, 'CODEC_THREW one', { a: 1, when: '1970-01-01T00:00:00.000Z' }, { a: 7, state: 4 },
+      'CODEC_THREW Do not know how to serialize a BigInt', 'CODEC_OUTPUT_INVALID result of 2022 bytes is over maxResultBytes 1000',
+      'CODEC_THREW getter', { a: 8, state: 8 },
+    ]);
   });
 });
 
