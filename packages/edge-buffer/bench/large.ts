@@ -25,6 +25,7 @@ const N = Number(process.env['BENCH_LARGE_RECORDS'] ?? 1_000);
 const SIZE = 64 * 1024;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const BLOCK = Number(process.env['BENCH_BLOCK'] ?? 50);
+const SEGMENT = Number(process.env['BENCH_SEGMENT_MIB'] ?? 16) * 2 ** 20;
 const header = payload(16, 7);
 const p = payload(SIZE, 1);
 
@@ -64,12 +65,12 @@ function rawContender(name: string, dsync: boolean, prealloc = false): Contender
   };
 }
 
-function edgeContender(name: string, fsOptions: NodeFileSystemOptions): Contender {
+function edgeContender(name: string, fsOptions: NodeFileSystemOptions, preallocate = false): Contender {
   return {
     name,
     open: async () => {
       const { dir, done } = scratch('large-edge');
-      const buf: EdgeBuffer = await openBuffer({ dir, maxBytes: 4 * 2 ** 30, segmentBytes: 256 << 20, maxRecordBytes: SIZE, durability: 'fsync', fs: nodeFileSystem(fsOptions) });
+      const buf: EdgeBuffer = await openBuffer({ dir, maxBytes: 4 * 2 ** 30, segmentBytes: SEGMENT, maxRecordBytes: SIZE, durability: 'fsync', preallocate, fs: nodeFileSystem(fsOptions) });
       await buf.append(p); // segment creation out of the measurement
       return {
         append: () => buf.append(p),
@@ -86,6 +87,7 @@ const raw = rawContender('raw writev + fdatasync (the reference)', false);
 const contenders: Contender[] = [
   raw,
   edgeContender("edge-buffer default (O_DSYNC pwritev, pool)", {}),
+  edgeContender('edge-buffer preallocate: true', {}, true),
   edgeContender('edge-buffer dsyncWrites: false (pool fdatasync)', { dsyncWrites: false }),
   edgeContender('edge-buffer inlineSync: true (blocks the loop)', { inlineSync: true }),
   rawContender('raw O_DSYNC writev (blocking)', true),

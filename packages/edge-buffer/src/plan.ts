@@ -33,6 +33,8 @@ export type Step =
   | { kind: 'quarantine'; name: string; event: Extract<BufferEvent, { type: 'quarantine' }> }
   | { kind: 'unlink'; name: string; event: Extract<BufferEvent, { type: 'truncate' }> }
   | { kind: 'truncate'; name: string; at: number; event: Extract<BufferEvent, { type: 'truncate' }> }
+  /** Cut the zeros after the last frame (unwritten preallocated space): no event, nothing lost. */
+  | { kind: 'trim'; name: string; at: number }
   | { kind: 'report'; event: Extract<BufferEvent, { type: 'damage' | 'lost' }> };
 
 export interface Plan {
@@ -146,6 +148,7 @@ export function planRecovery(found: readonly Found[], cp: CheckpointState | unde
     } else if (s.tail !== undefined) {
       damage(s.tail.start, s.tail.end - s.tail.start, s.tail.reason);
     }
+    if (s.zeroFrom !== undefined && s.fileSize > s.validEnd) steps.push({ kind: 'trim', name, at: s.validEnd });
     const appendable = s.header === 'ok' && name === segmentFileName(s.baseSeq) && (s.tail === undefined || newest);
     // baseSeq stays the file's own (readers check each file's frames from it); seqs a previous
     // segment already holds are skipped by the reader's cursor.
