@@ -88,8 +88,9 @@ function edgeContender(name: string, fsOptions: NodeFileSystemOptions, prealloca
 }
 
 const raw = rawContender('raw writev + fdatasync (the reference)', false);
-const contenders: Contender[] = [
-  raw,
+// BENCH_ONLY='default,preallocate: false': only the raw reference and the contenders whose names contain one of these words.
+const only = (process.env['BENCH_ONLY'] ?? '').split(',').filter((w) => w !== '');
+const all: Contender[] = [
   edgeContender('edge-buffer default (preallocated, O_DSYNC)', {}),
   edgeContender('edge-buffer preallocate: false (O_DSYNC)', {}, false),
   edgeContender('edge-buffer dsyncWrites: false (pool fdatasync)', { dsyncWrites: false }, false),
@@ -97,6 +98,7 @@ const contenders: Contender[] = [
   rawContender('raw O_DSYNC writev (blocking)', true),
   rawContender('raw writev + fdatasync, preallocated file', false, true),
 ];
+const contenders: Contender[] = [raw, ...all.filter((c) => only.length === 0 || only.some((w) => c.name.includes(w)))];
 
 async function rate(c: Contender): Promise<number> {
   const h = await c.open();
@@ -135,7 +137,7 @@ for (let r = 0; r < ROUNDS; r++) for (let k = 0; k < contenders.length; k++) rou
 const il = await interleaved();
 
 console.log(`${fmt(N)} appends of 64 KiB, one durable write each (fdatasync or O_DSYNC); ratio = rate ÷ the raw loop's, >1 is faster`);
-console.log(`  ${'contender'.padEnd(48)}${`separate rounds, median of ${ROUNDS} (per round)`.padEnd(44)}${`interleaved, blocks of ${BLOCK}`.padEnd(26)}p50 latency (interleaved)`);
+console.log(`  ${'contender'.padEnd(48)}${`separate rounds, median of ${ROUNDS} (per round)`.padEnd(60)}${`interleaved, blocks of ${BLOCK}`.padEnd(26)}p50 latency (interleaved)`);
 const p50raw = median(il.lat[0]!);
 contenders.forEach((c, k) => {
   const xs = rounds[k]!;
@@ -144,5 +146,5 @@ contenders.forEach((c, k) => {
   const sep = `${fmt(mid).padStart(6)} rec/s ${(mid / median(rounds[0]!)).toFixed(2)}× (${perRound})`;
   const inter = `${(il.ms[0]! / il.ms[k]!).toFixed(2)}×`;
   const p50 = median(il.lat[k]!);
-  console.log(`  ${c.name.padEnd(48)}${sep.padEnd(44)}${inter.padEnd(26)}${p50.toFixed(3)} ms (${(p50raw / p50).toFixed(2)}×)`);
+  console.log(`  ${c.name.padEnd(48)}${sep.padEnd(60)}${inter.padEnd(26)}${p50.toFixed(3)} ms (${(p50raw / p50).toFixed(2)}×)`);
 });
