@@ -111,7 +111,10 @@ export function planRecovery(found: readonly Found[], cp: CheckpointState | unde
     }
     if (newest && s.count === 0 && (s.header === 'short' || s.header === 'zero')) {
       // A segment whose creation was torn: it never held an acknowledged record.
-      steps.push({ kind: 'unlink', name, event: { type: 'truncate', file: name, offset: 0, bytes: s.fileSize, reason: s.headerReason } });
+      // All zeros: a prepared (preallocated) file renamed into place before its first write — no data cut.
+      const unwritten = s.header === 'zero' && s.zeroFrom !== undefined;
+      const reason = unwritten ? `${s.headerReason} (an unwritten preallocated segment)` : s.headerReason;
+      steps.push({ kind: 'unlink', name, event: { type: 'truncate', file: name, offset: 0, bytes: unwritten ? 0 : s.fileSize, reason } });
       continue;
     }
     if ((s.count === 0 && !(newest && s.header === 'ok')) || (s.count > 0 && s.lastSeq <= keptLast)) {

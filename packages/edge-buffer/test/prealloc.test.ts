@@ -82,9 +82,12 @@ describe('recovery of a preallocated segment', () => {
     const fs = new SimFS();
     fs.put(join(DIR, segmentFileName(1)), segFile(1, [1, 2], frameEnd(2)));
     fs.put(join(DIR, segmentFileName(3)), new Uint8Array(SEG));
-    const { buf, seqs } = await openAll(fs);
+    const { buf, events, seqs } = await openAll(fs);
     expect(seqs).toEqual([1, 2]);
     expect(segNames(fs)).toEqual([segmentFileName(1)]);
+    // Reported as the torn creation it is, but no data was cut: zeros are unwritten space.
+    expect(events).toMatchObject([{ type: 'truncate', file: segmentFileName(3), bytes: 0, reason: expect.stringContaining('unwritten preallocated') }]);
+    expect(buf.stats().truncatedBytes).toBe(0);
     expect(await buf.append(p(3))).toBe(3);
     await buf.close();
   });
