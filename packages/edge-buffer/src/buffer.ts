@@ -12,6 +12,7 @@ import { describeValue, resolveOptions } from './options.js';
 import { recover } from './recovery.js';
 import { newSegment, Store } from './store.js';
 import { Writer } from './writer.js';
+import { Preparer } from './prepare.js';
 import { Consumer } from './consumer.js';
 import { Checkpointer } from './checkpointer.js';
 import { checkDrainArgs, runDrain } from './drain.js';
@@ -100,7 +101,7 @@ class DiskBuffer implements EdgeBuffer {
   readonly #recovered: RecoveredCounts;
   readonly #closeWaiters = new Set<(err: BufferError) => void>();
 
-  constructor(o: ResolvedOptions, emitter: Emitter, store: Store, recovered: RecoveredCounts) {
+  constructor(o: ResolvedOptions, emitter: Emitter, store: Store, recovered: RecoveredCounts, prep?: Preparer) {
     this.#o = o;
     this.#emitter = emitter;
     this.#store = store;
@@ -115,7 +116,8 @@ class DiskBuffer implements EdgeBuffer {
     this.#writer = new Writer(o.fs, store, o.durability, o.segmentBytes, o.maxBatchBytes, {
       sealed: (completed) => this.#checkpointer.schedule(completed),
       error: (error) => emit({ type: 'error', error }),
-    }, { ms: o.commitDelayMs, delay: o.delay }, o.directWriteBytes);
+    }, { ms: o.commitDelayMs, delay: o.delay }, o.directWriteBytes, prep);
+    prep?.start();
   }
 
   async append(payload: Uint8Array): Promise<number> {
@@ -365,5 +367,17 @@ export async function openBuffer(options: BufferOptions): Promise<EdgeBuffer> {
   // Keep appending to the recovered newest segment when its seqs continue densely.
   if (tail !== undefined && last?.appendable === true && tail.lastSeq + 1 === r.nextSeq) tail.sealed = false;
   store.recount();
-  return new DiskBuffer(o, emitter, store, { quarantined: r.quarantined, truncatedBytes: r.truncatedBytes, lostRecords: r.lostRecords });
+  const prep = await openPreparer(o);
+  return new DiskBuffer(o, emitter, store, { quarantined: r.quarantined, truncatedBytes: r.truncatedBytes, lostRecords: r.lostRecords }, prep);
+}
+
+/** The segment preparer (`preallocate`, durable modes only); removes leftovers of an earlier one. */
+async function openPreparer(o: ResolvedOptions): Promise<Preparer | undefined> {
+  const enabled = o.preallocate && o.durability !== 'none';
+  try {
+    const ready = await Preparer.init(o.fs, o.dir, o.segmentBytes, enabled);
+    return enabled ? new Preparer(o.fs, o.dir, o.segmentBytes, ready) : undefined;
+  } catch (err) {
+    throw new BufferError('IO_ERROR', `openBuffer: segment preparation in ${o.dir} failed (${(err as { code?: unknown }).code ?? String(err)})`, { cause: err });
+  }
 }

@@ -118,6 +118,10 @@ export async function inspectBuffer(options: InspectOptions & InspectLimits): Pr
     quarantine: [],
   };
   for (const step of plan.steps) {
+    if (step.kind === 'trim') {
+      report.repairs.push({ action: 'truncate', file: step.name, offset: step.at, reason: 'unwritten preallocated space (zeros) after the last record' });
+      continue;
+    }
     const e = step.event;
     if (e.type === 'damage') report.damage.push({ file: e.file, offset: e.offset, bytes: e.bytes, reason: e.reason });
     else if (e.type === 'lost') report.lost.push({ firstSeq: e.firstSeq, lastSeq: e.lastSeq, count: e.count, reason: e.reason });

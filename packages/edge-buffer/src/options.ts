@@ -65,6 +65,15 @@ export interface BufferOptions {
    */
   directWriteBytes?: number;
   /**
+   * Segment preallocation (`'fsync'`/`'batch'` mode), as PostgreSQL does for WAL segments: while
+   * a segment fills, the next one is written full of zeros (`segmentBytes`), fdatasynced and kept
+   * as `segment.prep` in the background, then renamed into place at rotation, so a durable append
+   * overwrites allocated blocks and its sync need not commit a size change through the file
+   * system's journal. Costs a second write of every byte (the zeros, off the append path) and up
+   * to `segmentBytes` of extra disk. Default `true`.
+   */
+  preallocate?: boolean;
+  /**
    * `'batch'` mode: when concurrent appenders were seen and fewer appends are queued than the last
    * group held, wait up to this many milliseconds for more before writing (PostgreSQL's
    * `commit_delay`). Each append's latency grows by at most this much. Default 0 (0..1000).
@@ -88,6 +97,7 @@ export interface ResolvedOptions {
   maxRecordBytes: number;
   maxBatchBytes: number;
   directWriteBytes: number;
+  preallocate: boolean;
   commitDelayMs: number;
   delay: (ms: number) => Promise<void>;
   fs: FileSystem;
@@ -147,6 +157,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       : positiveInt('maxRecordBytes', o['maxRecordBytes'], 1, segmentBytes - OVERHEAD);
   const maxBatchBytes = o['maxBatchBytes'] === undefined ? 4 * MIB : positiveInt('maxBatchBytes', o['maxBatchBytes'], 1);
   const directWriteBytes = o['directWriteBytes'] === undefined ? 8192 : positiveInt('directWriteBytes', o['directWriteBytes'], 1);
+  const preallocate = o['preallocate'] ?? true;
+  if (typeof preallocate !== 'boolean') throw new TypeError(`openBuffer: preallocate: expected a boolean, found ${describe(preallocate)}`);
   const commitDelayMs = o['commitDelayMs'] === undefined ? 0 : positiveInt('commitDelayMs', o['commitDelayMs'], 0, 1000);
   const delay = o['delay'] ?? defaultDelay;
   if (typeof delay !== 'function') throw new TypeError(`openBuffer: delay: expected a function, found ${describe(delay)}`);
@@ -168,6 +180,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     maxRecordBytes,
     maxBatchBytes,
     directWriteBytes,
+    preallocate,
     commitDelayMs,
     delay: delay as (ms: number) => Promise<void>,
     fs,

@@ -33,6 +33,8 @@ export type Step =
   | { kind: 'quarantine'; name: string; event: Extract<BufferEvent, { type: 'quarantine' }> }
   | { kind: 'unlink'; name: string; event: Extract<BufferEvent, { type: 'truncate' }> }
   | { kind: 'truncate'; name: string; at: number; event: Extract<BufferEvent, { type: 'truncate' }> }
+  /** Cut the zeros after the last frame (unwritten preallocated space): no event, nothing lost. */
+  | { kind: 'trim'; name: string; at: number }
   | { kind: 'report'; event: Extract<BufferEvent, { type: 'damage' | 'lost' }> };
 
 export interface Plan {
@@ -109,7 +111,10 @@ export function planRecovery(found: readonly Found[], cp: CheckpointState | unde
     }
     if (newest && s.count === 0 && (s.header === 'short' || s.header === 'zero')) {
       // A segment whose creation was torn: it never held an acknowledged record.
-      steps.push({ kind: 'unlink', name, event: { type: 'truncate', file: name, offset: 0, bytes: s.fileSize, reason: s.headerReason } });
+      // All zeros: a prepared (preallocated) file renamed into place before its first write — no data cut.
+      const unwritten = s.header === 'zero' && s.zeroFrom !== undefined;
+      const reason = unwritten ? `${s.headerReason} (an unwritten preallocated segment)` : s.headerReason;
+      steps.push({ kind: 'unlink', name, event: { type: 'truncate', file: name, offset: 0, bytes: unwritten ? 0 : s.fileSize, reason } });
       continue;
     }
     if ((s.count === 0 && !(newest && s.header === 'ok')) || (s.count > 0 && s.lastSeq <= keptLast)) {
@@ -146,6 +151,7 @@ export function planRecovery(found: readonly Found[], cp: CheckpointState | unde
     } else if (s.tail !== undefined) {
       damage(s.tail.start, s.tail.end - s.tail.start, s.tail.reason);
     }
+    if (s.zeroFrom !== undefined && s.fileSize > s.validEnd) steps.push({ kind: 'trim', name, at: s.validEnd });
     const appendable = s.header === 'ok' && name === segmentFileName(s.baseSeq) && (s.tail === undefined || newest);
     // baseSeq stays the file's own (readers check each file's frames from it); seqs a previous
     // segment already holds are skipped by the reader's cursor.

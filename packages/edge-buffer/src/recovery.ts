@@ -161,7 +161,7 @@ export async function recover(fs: FileSystem, dir: string, maxPayload: number, e
       await fs.unlink(join(dir, step.name));
       changed = true;
       truncatedBytes += step.event.bytes;
-    } else if (step.kind === 'truncate') {
+    } else if (step.kind === 'truncate' || step.kind === 'trim') {
       const file = await fs.open(join(dir, step.name), 'readwrite');
       try {
         await file.truncate(step.at);
@@ -169,6 +169,7 @@ export async function recover(fs: FileSystem, dir: string, maxPayload: number, e
       } finally {
         await file.close().catch(() => undefined);
       }
+      if (step.kind === 'trim') continue;
       truncatedBytes += step.event.bytes;
     }
     emit(step.event);

@@ -91,8 +91,27 @@ export interface SegmentScan {
   holes: ScanHole[];
   /** Damaged bytes after the last valid frame, up to the end of the file. */
   tail: Hole | undefined;
+  /**
+   * Set when only zeros follow the last valid frame (from `validEnd` to the end of the file):
+   * unwritten space of a preallocated segment, not damage and not lost records.
+   */
+  zeroFrom?: number;
   /** Seq ranges missing between valid frames (the frames inside a hole). */
   gaps: Array<{ first: number; last: number; reason: string }>;
+}
+
+/** Whether `[from, end)` of `file` holds only zero bytes. */
+export async function allZero(file: FileHandle, from: number, end: number): Promise<boolean> {
+  const buf = new Uint8Array(Math.min(RESYNC_WINDOW, Math.max(0, end - from)));
+  for (let at = from; at < end; at += buf.length) {
+    const chunk = buf.subarray(0, Math.min(buf.length, end - at));
+    if ((await file.read(chunk, at)) < chunk.length) return false;
+    // Eight bytes at a time where aligned (the window is a multiple of 8 from offset 0).
+    const words = new BigUint64Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 3);
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
+    for (let i = words.length << 3; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+  }
+  return true;
 }
 
 /** Reads the header of a segment; falls back to the name's base seq when it is damaged. */
@@ -158,6 +177,12 @@ export async function scanSegment(file: FileHandle, nameSeq: number, maxPayload:
       reason = `record seq: expected ${prev.seq + 1}, found ${step.seq}`;
     } else {
       reason = step.type === 'malformed' ? step.reason : `torn record: ${fileSize - at} trailing bytes`;
+    }
+    // Zeros from here to the end: the unwritten rest of a preallocated segment (prepare.ts). A bad
+    // frame with anything but zeros after it is damage (a torn tail, or a hole if a frame follows).
+    if (await allZero(file, at, fileSize)) {
+      scan.zeroFrom = at;
+      break;
     }
     const next = await findNextFrame(file, at + 1, fileSize, prev, Number.MAX_SAFE_INTEGER, maxPayload);
     if (next === undefined) {

@@ -28,6 +28,8 @@ export interface Segment {
   pending: number;
   /** Writer's open handle. */
   handle: FileHandle | undefined;
+  /** The file is a preallocated (zero-filled) one, longer than `written`: truncated when closed. */
+  prealloc: boolean;
   /** Deleted or quarantined. */
   gone: boolean;
   /** Damaged byte ranges below `good`, already reported: readers skip them silently. */
@@ -48,6 +50,7 @@ export function newSegment(dir: string, baseSeq: number, size: number, lastSeq: 
     sealed: false,
     pending: 0,
     handle: undefined,
+    prealloc: false,
     gone: false,
     holes: [],
   };

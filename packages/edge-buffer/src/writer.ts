@@ -16,6 +16,7 @@ import { ioError } from './errors.js';
 import { encodeRecordHeaderInto, encodeRecordInto, encodeSegmentHeader, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './codec.js';
 import { newSegment } from './store.js';
 import { entrySize, groupChunks, writeChunks, type ChunkEntry } from './chunks.js';
+import { trimSegment, type Preparer } from './prepare.js';
 
 /** Groups up to this size wait one macrotask for stragglers before the next group is taken. */
 const MERGE_BELOW = 256;
@@ -82,7 +83,14 @@ export class Writer {
    */
   readonly #directFrom: number;
 
-  constructor(fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks, commitDelay: CommitDelay, directFrom: number) {
+  /** Prepares zero-filled segment files in the background (`preallocate`); undefined when off. */
+  readonly #prep: Preparer | undefined;
+
+  constructor(
+    fs: FileSystem, store: Store, durability: Durability, segmentBytes: number, maxBatchBytes: number, hooks: WriterHooks,
+    commitDelay: CommitDelay, directFrom: number, prep?: Preparer,
+  ) {
+    this.#prep = prep;
     this.#directFrom = directFrom;
     this.#commitDelay = commitDelay;
     this.#fs = fs;
@@ -241,7 +249,7 @@ export class Writer {
           seg.handle = await fs.open(seg.path, 'readwrite');
         } else {
           await this.#sealPrevious(seg);
-          seg.handle = await fs.open(seg.path, 'create');
+          seg.handle = await this.#create(seg);
           fresh = true;
         }
       }
@@ -279,6 +287,11 @@ export class Writer {
     for (const e of batch) e.resolve(e.seq);
   }
 
+  /** Opens a new segment's file: the prepared (zero-filled) one if ready, else a new empty file. */
+  #create(seg: Segment): Promise<FileHandle> {
+    return this.#prep === undefined ? this.#fs.open(seg.path, 'create') : this.#prep.open(seg);
+  }
+
   /** Before a new segment exists, the previous one is complete and durable, then closed. */
   async #sealPrevious(seg: Segment): Promise<void> {
     const segs = this.#store.segments;
@@ -291,6 +304,7 @@ export class Writer {
       const h = prev.handle;
       prev.handle = undefined; // ours now: the checkpointer will not close it under the sync
       try {
+        await trimSegment(prev, h);
         if (this.#durability === 'none') {
           await h.sync();
           if (prev.goodSeq > this.#store.highSeq) this.#store.highSeq = prev.goodSeq;
@@ -352,6 +366,7 @@ export class Writer {
       await seg.handle.truncate(seg.good);
       await seg.handle.sync();
       seg.written = seg.good;
+      seg.prealloc = false;
     }
     this.#suspect = undefined;
   }
@@ -359,11 +374,13 @@ export class Writer {
   /** Syncs (in 'none' mode) and closes every writer handle. */
   async close(): Promise<void> {
     await this.idle();
+    await this.#prep?.stop();
     for (const seg of this.#store.segments) {
       if (seg.handle === undefined) continue;
       const h = seg.handle;
       seg.handle = undefined;
       try {
+        if (this.#suspect !== seg) await trimSegment(seg, h);
         if (this.#durability === 'none' && this.#suspect === undefined) {
           await h.sync();
           if (seg.goodSeq > this.#store.highSeq) this.#store.highSeq = seg.goodSeq;

@@ -271,7 +271,8 @@ describe('group commit', () => {
         },
       };
       const { dir: d, cleanup: c } = await tempDir();
-      const b = await openBuffer({ dir: d, maxBytes: 1 << 20, durability, fs });
+      // preallocate: false — the background zero-fill of the next segment syncs too.
+      const b = await openBuffer({ dir: d, maxBytes: 1 << 20, durability, preallocate: false, fs });
       await Promise.all(Array.from({ length: 64 }, (_, i) => b.append(enc(String(i)))));
       await b.close();
       await c();

@@ -12,6 +12,8 @@ describe('crash points', () => {
     expect(log.acks).toBe(WORKLOAD.acks);
     const ops = await countOps('fsync');
     expect(ops.created).toBeGreaterThanOrEqual(4);
+    // Segment preallocation (the default) is in the workload: rotations into prepared files.
+    expect(ops.prepared).toBeGreaterThanOrEqual(2);
     expect(ops.deleted).toBeGreaterThanOrEqual(2);
   });
 

@@ -155,7 +155,8 @@ describe('direct (vectored, no-copy) writes of large records', () => {
           return h;
         },
       };
-      const buf = await openBuffer({ dir, maxBytes: 1 << 24, segmentBytes: 1 << 20, maxRecordBytes: 64 * 1024, fs });
+      // preallocate: false — the background zero-fill of the next segment would add writes and a sync.
+      const buf = await openBuffer({ dir, maxBytes: 1 << 24, segmentBytes: 1 << 20, maxRecordBytes: 64 * 1024, preallocate: false, fs });
       for (let i = 0; i < 8; i++) {
         const p = pattern(i % 2 === 0 ? 64 * 1024 : 100, i);
         const done = buf.append(p);

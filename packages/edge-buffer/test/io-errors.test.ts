@@ -98,7 +98,8 @@ describe.each(['fsync', 'batch'] as const)('disk errors (%s)', (durability) => {
       fs.fault = (op) => {
         if (op.kind === 'sync' && op.path.endsWith('00000000000000000014.seg')) newSegmentSynced = true;
         if (!armed || op.kind !== kind) return undefined;
-        if (kind === 'open' && (op.mode !== 'create' || !op.path.endsWith('.seg'))) return undefined;
+        // The new segment's first open: 'create', or 'readwrite' after renaming a prepared file.
+        if (kind === 'open' && !op.path.endsWith('00000000000000000014.seg')) return undefined;
         if (kind === 'syncDir' && !newSegmentSynced) return undefined;
         armed = false;
         return errno('EIO');

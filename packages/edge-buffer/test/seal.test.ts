@@ -6,7 +6,8 @@ import { inspectBuffer, openBuffer, type BufferEvent, type FileSystem } from '..
 import { SimFS } from './helpers/sim-fs.js';
 
 const DIR = '/sealed';
-const OPTS = { dir: DIR, maxBytes: 1 << 20, segmentBytes: 1024 } as const;
+// Without segment preparation: these count the bytes an open reads (prealloc.test.ts covers the seal with it).
+const OPTS = { dir: DIR, maxBytes: 1 << 20, segmentBytes: 1024, preallocate: false } as const;
 const p = (seq: number): Uint8Array => new Uint8Array(100).fill(seq & 0xff);
 
 /** A view of `fs` that counts the bytes read from segment files. */

@@ -145,15 +145,18 @@ export async function recoverAndCheck(img: SimFS, log: WorkloadLog, durable = tr
   return { acked, records };
 }
 
-export async function countOps(durability: Durability, durableWrites = true): Promise<{ total: number; created: number; deleted: number }> {
+export async function countOps(durability: Durability, durableWrites = true): Promise<{ total: number; created: number; deleted: number; prepared: number }> {
   const fs = new SimFS();
   fs.durableWrites = durableWrites;
   fs.log = [];
   await workload(fs, durability, newLog());
   const segOps = fs.log.filter((op) => basename(op.path).endsWith('.seg'));
+  // A rotation creates an empty file, or renames a prepared (zero-filled) one into place.
+  const prepared = fs.log.filter((op) => op.kind === 'rename' && basename(op.path) === 'segment.prep').length;
   return {
     total: fs.ops,
-    created: segOps.filter((op) => op.kind === 'open' && op.mode === 'create').length,
+    prepared,
+    created: segOps.filter((op) => op.kind === 'open' && op.mode === 'create').length + prepared,
     deleted: segOps.filter((op) => op.kind === 'unlink').length,
   };
 }
