@@ -47,6 +47,8 @@ const RUNS = arg('runs', 3);
 const WARMUP = arg('warmup', 1);
 const TOTAL = arg('messages', 5000);
 const WITH_1000 = !process.argv.includes('--no-1000');
+/** Extra node flags for the device processes, e.g. OUTPOST_BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (NODE_OPTIONS refuses --cpu-prof). */
+const CHILD_NODE_ARGS = (process.env['OUTPOST_BENCH_CHILD_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 /** `--links=default,mqttjs`: one gateway per broker link in the same run (mqttjs: the previous MQTT.js link), for an A/B. */
 const LINKS = (process.argv.find((x) => x.startsWith('--links='))?.slice(8) ?? 'default').split(',') as Array<'default' | 'mqttjs'>;
 
@@ -100,7 +102,7 @@ async function run(label: string, clients: number, link: string | undefined): Pr
   const mode = link === undefined ? 'mqtt' : 'sn';
   const gw = gateways.get(link ?? LINKS[0] as string) as MqttSnGateway;
   const prefix = `${mode}${clients}${link ?? ''}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outpost/source', script, String(gw.address().port), String(clients), String(TOTAL / clients), '1e12', 'gw-1', prefix, mode], {
+  const child = spawn(process.execPath, [...CHILD_NODE_ARGS, '--import', 'tsx', '--conditions=@outpost/source', script, String(gw.address().port), String(clients), String(TOTAL / clients), '1e12', 'gw-1', prefix, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, OUTPOST_LOAD_URL: fleet.url, OUTPOST_LOAD_CA: join(dir, 'CA'), OUTPOST_LOAD_CERT: join(dir, 'CERT'), OUTPOST_LOAD_KEY: join(dir, 'KEY') },
   });
