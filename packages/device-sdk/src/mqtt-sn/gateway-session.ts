@@ -30,7 +30,7 @@ export interface OutboundItem {
 
 export type Will = { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean };
 
-export type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions'>;
+export type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'>;
 
 /** What a session asks of its broker connection; the outcome comes back through {@link Session.brokerDone}. */
 export type BrokerCommand =

@@ -5,6 +5,7 @@ import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
 import { credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
+import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
 import { SessionTable } from './gateway-sessions.js';
@@ -46,11 +47,13 @@ export class MqttSnGateway {
   private readonly cfg: ResolvedGatewayOptions;
   private readonly host: SessionHost;
   private readonly connector: (r: BrokerConnectRequest) => Promise<BrokerLink>;
+  /** TLS contexts of the default broker link, by credential set (clients + the gateway's own). */
+  private readonly contexts: SecureContextCache;
   private transport: DatagramTransport | undefined;
   private advertiseTimer: unknown;
   private readonly minus1: QosMinus1;
   private closed = false;
-  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions'> = {
+  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'> = {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
     rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
   };
@@ -61,7 +64,8 @@ export class MqttSnGateway {
   constructor(private readonly options: MqttSnGatewayOptions) {
     this.cfg = resolveGatewayOptions(options);
     this.timers = options.clock ?? systemClock;
-    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers));
+    this.contexts = new SecureContextCache(this.cfg.limits.maxClients + 1);
+    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
     this.host = {
       retry: this.cfg.retry,
       random: Math.random,
@@ -104,7 +108,7 @@ export class MqttSnGateway {
 
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
-    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions() };
+    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions(), tlsContexts: this.contexts.built };
   }
 
   /** Client ids with a session, their states and the sizes of their bounded tables. */
@@ -173,13 +177,13 @@ export class MqttSnGateway {
   }
 
   private handle(m: MqttSnMessage, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
-    const reply = (x: MqttSnMessage): void => this.sendTo(from, wrap === undefined ? x : wrap(x));
+    // No closure per datagram: a reply function is made only for CONNECT, which keeps it.
     if (m.type === 'SEARCHGW') {
-      reply({ type: 'GWINFO', gwId: this.options.gwId ?? 1 }); // §6.1
+      this.reply(from, wrap, { type: 'GWINFO', gwId: this.options.gwId ?? 1 }); // §6.1
       return;
     }
     if (m.type === 'CONNECT') {
-      void this.onConnect(m, from, key, wrap, reply);
+      void this.onConnect(m, from, key, wrap, (x) => this.reply(from, wrap, x));
       return;
     }
     const s = this.table.byKey.get(key);
@@ -208,8 +212,8 @@ export class MqttSnGateway {
     }
     if (s === undefined) {
       this.counters.unknownClient += 1;
-      if (m.type === 'PINGREQ') reply({ type: 'PINGRESP' });
-      else if (m.type !== 'DISCONNECT' && m.type !== 'PUBACK' && m.type !== 'PUBCOMP' && m.type !== 'PUBREC' && m.type !== 'REGACK') reply({ type: 'DISCONNECT' });
+      if (m.type === 'PINGREQ') this.reply(from, wrap, { type: 'PINGRESP' });
+      else if (m.type !== 'DISCONNECT' && m.type !== 'PUBACK' && m.type !== 'PUBCOMP' && m.type !== 'PUBREC' && m.type !== 'REGACK') this.reply(from, wrap, { type: 'DISCONNECT' });
       return;
     }
     if (s.state === 'connecting' && m.type !== 'WILLTOPIC' && m.type !== 'WILLMSG') {
@@ -219,6 +223,8 @@ export class MqttSnGateway {
     s.handleMessage(m, now);
     this.flush(s);
   }
+
+  private reply(to: UdpPeer, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, x: MqttSnMessage): void { this.sendTo(to, wrap === undefined ? x : wrap(x)); }
 
   // ------------------------------------------------------------ the I/O around each session machine
 
