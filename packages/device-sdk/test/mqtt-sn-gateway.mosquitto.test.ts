@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttSnError, MqttSnGateway, connectMqttSn, decodeMessage, encodeMessage, publishQoSMinus1, searchGateway, type MqttSnInbound, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
 import { freePort } from '@outpost/test-peers';
 import { startSnFleet, waitUntil, type SnFleet } from './fixtures/mqttsn-fleet.js';
+import { SecureContextCache } from '../src/mqtt-sn/gateway-tls.js';
 
 let f: SnFleet;
 let advertisePort: number;
@@ -296,5 +297,24 @@ describe('TLS contexts of the broker connections', () => {
       await gw.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the cache is bounded: beyond its size the least recently used context goes (and is built again when needed)', async () => {
+    type Creds = { cert: string; key: string };
+    const a: Creds = await f.fleet.device('s-lru-a');
+    const b: Creds = await f.fleet.device('s-lru-b');
+    const c: Creds = await f.fleet.device('s-lru-c');
+    const cache = new SecureContextCache(2);
+    const get = (d: Creds): unknown => cache.get([f.fleet.ca.certificatePem], d.cert, d.key);
+    const ctxA = get(a);
+    get(b);
+    expect(get(a)).toBe(ctxA); // a hit; a is now the most recent
+    get(c); // evicts b
+    expect(cache.size).toBe(2);
+    expect(cache.built).toBe(3);
+    expect(get(a)).toBe(ctxA);
+    get(b); // built again
+    expect(cache.built).toBe(4);
+    expect(cache.size).toBe(2);
   });
 });
