@@ -3,7 +3,7 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
 import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
@@ -244,12 +244,17 @@ export class MqttSnGateway {
 
   /** Runs a session's broker command on its link; the outcome goes back into the machine. */
   private execute(s: Session, c: BrokerCommand): void {
-    const done = (r: BrokerResult): void => {
-      s.brokerDone(c, r, this.timers.now());
-      this.flush(s);
-    };
+    const link = s.link;
+    // The forward path: one closure per message, from the link's callback straight into the machine.
+    if (c.kind === 'publish' && link?.publishCallback !== undefined) return link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => this.brokerDone(s, c, err === undefined ? OK : { ok: false, error: err }));
+    const done = (r: BrokerResult): void => this.brokerDone(s, c, r);
     if (c.kind === 'will') void this.reconnectForWill(s).then(done);
-    else runBrokerCommand(s.link, c, done);
+    else runBrokerCommand(link, c, done);
+  }
+
+  private brokerDone(s: Session, c: BrokerCommand, r: BrokerResult): void {
+    s.brokerDone(c, r, this.timers.now());
+    this.flush(s);
   }
 
   /** Runs a gateway-initiated exchange operation on a session (the will dialogue) and waits for it. */
