@@ -3,22 +3,18 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
 import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
-import { SessionTable } from './gateway-sessions.js';
+import { peerKey, SessionTable } from './gateway-sessions.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
 import { willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import type { Operation } from './exchanges.js';
 import { systemClock, type Clock } from '../transports/clock.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
-
-function peerKey(p: UdpPeer, node?: Uint8Array): string {
-  return node === undefined ? `${p.address}:${p.port}` : `${p.address}:${p.port}/${Buffer.from(node).toString('hex')}`;
-}
 
 /**
  * A transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per client to
@@ -192,7 +188,7 @@ export class MqttSnGateway {
       // §6.14: a sleeping client wakes with PINGREQ carrying its client id, maybe from a new address.
       const sleeper = this.table.byClientId.get(m.clientId);
       if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
-        this.rekey(sleeper, from, key, wrap);
+        this.table.rekey(sleeper, from, key, wrap);
         if (sleeper.state === 'asleep') this.events.emit('client', { clientId: sleeper.clientId, event: 'wake' });
         sleeper.wake(now);
         this.flush(sleeper);
@@ -264,10 +260,6 @@ export class MqttSnGateway {
     return p;
   }
 
-  private rekey(s: Session, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
-    this.table.rekey(s, from, key, wrap);
-  }
-
   // ------------------------------------------------------------ connect (§6.2), will (§6.4)
 
   private async onConnect(m: Extract<MqttSnMessage, { type: 'CONNECT' }>, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, reply: (x: MqttSnMessage) => void): Promise<void> {
@@ -284,7 +276,7 @@ export class MqttSnGateway {
     const existing = this.table.byClientId.get(m.clientId);
     if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting') {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
-      this.rekey(existing, from, key, wrap);
+      this.table.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
       if (m.will && !(await this.runOp(existing, willDialogue(existing)).catch(() => true))) {
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
@@ -319,7 +311,7 @@ export class MqttSnGateway {
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
         return;
       }
-      const creds = await this.credentialsFor(m.clientId);
+      const creds = await credentialsFor(this.options, m.clientId);
       if (creds === undefined) {
         this.counters.rejected += 1;
         this.remove(s, 'no broker credentials', false);
@@ -371,7 +363,7 @@ export class MqttSnGateway {
 
   /** A new broker session (clean: false) with the session's current will; the old one ends cleanly. */
   private async reconnect(s: Session): Promise<BrokerLink> {
-    const creds = await this.credentialsFor(s.clientId);
+    const creds = await credentialsFor(this.options, s.clientId);
     const old = s.link;
     if (old !== undefined) {
       s.link = undefined;
@@ -392,10 +384,6 @@ export class MqttSnGateway {
       this.events.emit('error', { error: e as Error, clientId: s.clientId });
       return { ok: false, error: e as Error };
     }
-  }
-
-  private credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
-    return credentialsFor(this.options, clientId);
   }
 
   private lose(s: Session, reason: string): void {
