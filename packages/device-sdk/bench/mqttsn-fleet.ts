@@ -18,6 +18,10 @@
  *     Mosquitto (utime + stime from /proc/PID/stat, 10 ms ticks). CPU per message is what a
  *     loaded machine distorts least: the rate waits on the scheduler, the CPU spent does not.
  *
+ * Wake-ups per message: voluntary context switches of the device process's and the gateway's main
+ * thread over the publish phase (/proc/PID/task/PID/status), i.e. how often each event loop
+ * slept and was woken; 1 means one wake-up per message, lower means several messages per wake-up.
+ *
  * The observer's CPU is shown apart (the same work on both paths, not in the total). It checks
  * every message arrived. All use one identity (the gateway's
  * certificate, useGatewayIdentity 'always'), the same QoS, payloads and TLS, so the rows differ
@@ -47,6 +51,8 @@ const RUNS = arg('runs', 3);
 const WARMUP = arg('warmup', 1);
 const TOTAL = arg('messages', 5000);
 const WITH_1000 = !process.argv.includes('--no-1000');
+/** Extra node flags for the device processes, e.g. OUTPOST_BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (NODE_OPTIONS refuses --cpu-prof). */
+const CHILD_NODE_ARGS = (process.env['OUTPOST_BENCH_CHILD_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 /** `--links=default,mqttjs`: one gateway per broker link in the same run (mqttjs: the previous MQTT.js link), for an A/B. */
 const LINKS = (process.argv.find((x) => x.startsWith('--links='))?.slice(8) ?? 'default').split(',') as Array<'default' | 'mqttjs'>;
 
@@ -86,6 +92,15 @@ for (const link of LINKS) {
 const script = fileURLToPath(new URL('../test/fixtures/mqttsn-load-clients.ts', import.meta.url));
 const brokerPid = fleet.broker.pid() as number;
 
+/** Voluntary context switches of a process's main thread so far: how often its event loop slept and woke. */
+function wakeups(pid: number): number {
+  try {
+    return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Mosquitto's CPU so far, µs (utime + stime, fields 14 and 15 of /proc/PID/stat, 100 Hz ticks). */
 function brokerCpuUs(): number {
   const stat = readFileSync(`/proc/${brokerPid}/stat`, 'utf8');
@@ -93,14 +108,14 @@ function brokerCpuUs(): number {
   return (Number(f[11]) + Number(f[12])) * 10_000;
 }
 
-interface Row { path: string; clients: number; ok: number; seen: number; failed: number; retx: number; rate: number; cpuClients: number; cpuHere: number; cpuBroker: number; cpuTotal: number; cpuObserver: number; load: string }
+interface Row { path: string; clients: number; ok: number; seen: number; failed: number; retx: number; rate: number; cpuClients: number; cpuHere: number; cpuBroker: number; cpuTotal: number; cpuObserver: number; wakeGw: number; wakeDev: number; load: string }
 
 async function run(label: string, clients: number, link: string | undefined): Promise<Row> {
   const obs0 = await ask('reset');
   const mode = link === undefined ? 'mqtt' : 'sn';
   const gw = gateways.get(link ?? LINKS[0] as string) as MqttSnGateway;
   const prefix = `${mode}${clients}${link ?? ''}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outpost/source', script, String(gw.address().port), String(clients), String(TOTAL / clients), '1e12', 'gw-1', prefix, mode], {
+  const child = spawn(process.execPath, [...CHILD_NODE_ARGS, '--import', 'tsx', '--conditions=@outpost/source', script, String(gw.address().port), String(clients), String(TOTAL / clients), '1e12', 'gw-1', prefix, mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, OUTPOST_LOAD_URL: fleet.url, OUTPOST_LOAD_CA: join(dir, 'CA'), OUTPOST_LOAD_CERT: join(dir, 'CERT'), OUTPOST_LOAD_KEY: join(dir, 'KEY') },
   });
@@ -109,6 +124,8 @@ async function run(label: string, clients: number, link: string | undefined): Pr
   let broker0 = 0;
   let here = 0;
   let broker = 0;
+  let wake0 = { gw: 0, dev: 0 };
+  let wake = { gw: NaN, dev: NaN };
   child.stdout.on('data', (d: Buffer) => {
     const before = stdout;
     stdout += d.toString();
@@ -116,11 +133,13 @@ async function run(label: string, clients: number, link: string | undefined): Pr
     if (!before.includes('phase publish\n') && stdout.includes('phase publish\n')) {
       here0 = process.cpuUsage();
       broker0 = brokerCpuUs();
+      wake0 = { gw: wakeups(process.pid), dev: wakeups(child.pid as number) };
     }
     if (!before.includes('phase done\n') && stdout.includes('phase done\n')) {
       const c = process.cpuUsage(here0);
       here = c.user + c.system;
       broker = brokerCpuUs() - broker0;
+      wake = { gw: wakeups(process.pid) - wake0.gw, dev: wakeups(child.pid as number) - wake0.dev };
     }
   });
   await new Promise((r) => child.on('exit', r));
@@ -138,13 +157,14 @@ async function run(label: string, clients: number, link: string | undefined): Pr
     rate: Math.round((out.published / out.publishMs) * 1000),
     cpuClients: per(out.publishCpuUs), cpuHere: per(here), cpuBroker: per(broker), cpuTotal: per(out.publishCpuUs + here + broker),
     cpuObserver: per(obs.cpuUs - obs0.cpuUs),
+    wakeGw: Number((wake.gw / n).toFixed(2)), wakeDev: Number((wake.dev / n).toFixed(2)),
     load: loadavg().map((l) => l.toFixed(1)).join(' '),
   };
 }
 
 const table = (rows: Row[]): void => console.table(rows.map((r) => ({
   path: r.path, clients: r.clients, acknowledged: r.ok, 'at observer': r.seen, failed: r.failed, 'client retx': r.retx, 'msg/s': r.rate,
-  'CPU µs/msg clients': r.cpuClients, 'gateway (bench proc)': r.cpuHere, broker: r.cpuBroker, total: r.cpuTotal, 'observer (not in total)': r.cpuObserver, 'load 1/5/15': r.load,
+  'CPU µs/msg clients': r.cpuClients, 'gateway (bench proc)': r.cpuHere, broker: r.cpuBroker, total: r.cpuTotal, 'observer (not in total)': r.cpuObserver, 'wake-ups/msg devices': r.wakeDev, 'wake-ups/msg gateway': r.wakeGw, 'load 1/5/15': r.load,
 })));
 
 console.log(`node ${process.version}; QoS 1, ${TOTAL} messages per row, 16-byte payloads ("i:k"), devices in a separate process; gateway broker link(s): ${LINKS.join(', ')}; ${RUNS} round(s), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

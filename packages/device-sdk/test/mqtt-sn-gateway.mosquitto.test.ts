@@ -1,10 +1,14 @@
 // Client ↔ MqttSnGateway ↔ real Mosquitto (mTLS, per-device ACL). Both MQTT-SN ends are ours
 // (no MQTT-SN reference gateway can be installed here); the broker is real.
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MqttSnError, connectMqttSn, decodeMessage, encodeMessage, publishQoSMinus1, searchGateway, type MqttSnInbound, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
+import { MqttSnError, MqttSnGateway, connectMqttSn, decodeMessage, encodeMessage, publishQoSMinus1, searchGateway, type MqttSnInbound, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
 import { freePort } from '@outpost/test-peers';
 import { startSnFleet, waitUntil, type SnFleet } from './fixtures/mqttsn-fleet.js';
+import { SecureContextCache } from '../src/mqtt-sn/gateway-tls.js';
 
 let f: SnFleet;
 let advertisePort: number;
@@ -245,5 +249,72 @@ describe('malformed and truncated datagrams', () => {
     raw.close();
     await f.waitFor((o) => o.some((x) => x.payload === 'still here'));
     expect(malformed).toEqual(expect.arrayContaining(['MALFORMED', 'UNKNOWN_TYPE', 'INCOMPLETE']));
+  });
+});
+
+describe('TLS contexts of the broker connections', () => {
+  it('one per credential set, not one per connect; credentials read again from disk take effect at the next connect', async () => {
+    // Credentials read from files on every connect, as `outpost mqttsn-gateway` does with credentials.dir.
+    const dir = mkdtempSync(join(tmpdir(), 'sn-ctx-'));
+    const write = (c: { cert: string; key: string }): void => {
+      writeFileSync(join(dir, 's-rot.pem'), c.cert);
+      writeFileSync(join(dir, 's-rot.key'), c.key);
+    };
+    const own = await f.fleet.device('s-rot');
+    const other = await f.fleet.device('s-other');
+    write(own);
+    const gw = new MqttSnGateway({
+      udp: { host: '127.0.0.1', port: 0 },
+      broker: { url: f.fleet.url, ca: f.fleet.ca.certificatePem, protocolVersion: 5 },
+      credentials: (id) => ({ cert: readFileSync(join(dir, `${id}.pem`), 'utf8'), key: readFileSync(join(dir, `${id}.key`), 'utf8') }),
+    });
+    await gw.start();
+    const session = async (payload: string): Promise<unknown> => {
+      const c = await connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.address().port }, clientId: 's-rot', bind: { host: '127.0.0.1' }, retry: { tRetryMs: 500, nRetry: 4 } });
+      try {
+        await c.publish('devices/s-rot/ctx', payload, { qos: 1 });
+        return 'ok';
+      } catch (e) {
+        return e;
+      } finally {
+        await c.disconnect();
+      }
+    };
+    try {
+      expect(await session('first')).toBe('ok');
+      expect(await session('second')).toBe('ok');
+      expect(gw.stats().tlsContexts).toBe(1); // two connects, one context
+      write(other); // the files now hold another device's identity: the next connect uses it
+      const refused = await session('as-other');
+      expect(refused).toMatchObject({ code: 'REJECTED', returnCode: 3 }); // Mosquitto's ACL: s-other may not publish under devices/s-rot/
+      expect(gw.stats().tlsContexts).toBe(2);
+      write(own); // back: the cached context is used again
+      expect(await session('third')).toBe('ok');
+      expect(gw.stats().tlsContexts).toBe(2);
+      await f.waitFor((o) => o.some((x) => x.payload === 'third'));
+      expect(f.observed.filter((x) => x.topic === 'devices/s-rot/ctx').map((x) => x.payload)).toEqual(['first', 'second', 'third']);
+    } finally {
+      await gw.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the cache is bounded: beyond its size the least recently used context goes (and is built again when needed)', async () => {
+    type Creds = { cert: string; key: string };
+    const a: Creds = await f.fleet.device('s-lru-a');
+    const b: Creds = await f.fleet.device('s-lru-b');
+    const c: Creds = await f.fleet.device('s-lru-c');
+    const cache = new SecureContextCache(2);
+    const get = (d: Creds): unknown => cache.get([f.fleet.ca.certificatePem], d.cert, d.key);
+    const ctxA = get(a);
+    get(b);
+    expect(get(a)).toBe(ctxA); // a hit; a is now the most recent
+    get(c); // evicts b
+    expect(cache.size).toBe(2);
+    expect(cache.built).toBe(3);
+    expect(get(a)).toBe(ctxA);
+    get(b); // built again
+    expect(cache.built).toBe(4);
+    expect(cache.size).toBe(2);
   });
 });

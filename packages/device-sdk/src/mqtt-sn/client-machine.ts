@@ -48,7 +48,9 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
   t = 0;
   private nextMsgId = 0;
   private nextOp = 0;
-  private readonly queue: Array<{ id: number; op: () => Operation }> = [];
+  private readonly queue: Array<{ id: number; op: Operation }> = [];
+  /** One completion callback for every serial operation (none allocated per operation). */
+  private readonly serialDone = (r: Running, res: { value: unknown } | { error: Error }): void => this.serialFinished(r, res);
   private current: Running | undefined;
   private readonly running = new Map<number, Running>();
   private keepAliveAt: number | undefined;
@@ -122,7 +124,7 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
   connect(now: number): number {
     this.t = now;
     if (this.st === 'closed') throw new MqttSnError('CLOSED', 'connect: the client is closed');
-    return this.serial(() => clientOps.connect(this, false));
+    return this.serial(clientOps.connect(this, false));
   }
 
   /** REGISTER → REGACK (§6.5); done at once with the id when the topic is registered already. */
@@ -130,7 +132,7 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
     this.begin('register', now);
     const known = this.registry.idOf(topicName);
     if (known !== undefined) return this.settled(known);
-    return this.serial(() => clientOps.register(this, topicName));
+    return this.serial(clientOps.register(this, topicName));
   }
 
   /** PUBLISH at QoS 0, 1 or 2 (§6.6, one QoS 1/2 in flight); a topic name is sent predefined, short or registered first. */
@@ -141,25 +143,25 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
       this.send({ type: 'PUBLISH', dup: false, qos: 0, retain, topic: t, msgId: 0, payload });
       return this.settled(undefined);
     }
-    return this.serial(() => clientOps.publish(this, topic, t, payload, qos, retain));
+    return this.serial(clientOps.publish(this, topic, t, payload, qos, retain));
   }
 
   /** SUBSCRIBE → SUBACK (§6.9): done with `{ topicId, qos }`. */
   subscribe(topic: SubscribeTopic, qos: 0 | 1 | 2, now: number): number {
     this.begin('subscribe', now);
-    return this.serial(() => clientOps.subscribe(this, topic, qos));
+    return this.serial(clientOps.subscribe(this, topic, qos));
   }
 
   /** UNSUBSCRIBE → UNSUBACK (§6.9). */
   unsubscribe(topic: SubscribeTopic, now: number): number {
     this.begin('unsubscribe', now);
-    return this.serial(() => clientOps.unsubscribe(this, topic));
+    return this.serial(clientOps.unsubscribe(this, topic));
   }
 
   /** WILLTOPICUPD → WILLTOPICRESP, WILLMSGUPD → WILLMSGRESP (§6.4); `undefined` deletes the will. */
   updateWill(will: MqttSnWill | undefined, now: number): number {
     this.begin('updateWill', now);
-    return this.serial(() => clientOps.updateWill(this, will));
+    return this.serial(clientOps.updateWill(this, will));
   }
 
   /** PINGREQ → PINGRESP (§6.11); runs beside the serialized exchanges. */
@@ -171,7 +173,7 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
   /** DISCONNECT with a Duration (§6.14): asleep once the gateway answers. */
   sleep(durationS: number, now: number): number {
     this.begin('sleep', now);
-    return this.serial(() => clientOps.sleep(this, durationS));
+    return this.serial(clientOps.sleep(this, durationS));
   }
 
   /** PINGREQ with the client id (§6.14): done with the messages received during the wake. */
@@ -180,7 +182,7 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
     if (this.st !== 'asleep') throw new MqttSnError('NOT_CONNECTED', `wake: the client is not asleep (state ${this.st})`);
     this.wakeBuffer = [];
     this.st = 'awake';
-    return this.serial(() => clientOps.wake(this));
+    return this.serial(clientOps.wake(this));
   }
 
   /** CONNECT with CleanSession=0 after sleeping or a gateway DISCONNECT (§6.14): the session is kept. */
@@ -189,14 +191,14 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
     if (this.st !== 'asleep' && this.st !== 'disconnected') throw new MqttSnError('NOT_CONNECTED', `resume: expected asleep or disconnected, got ${this.st}`);
     const was = this.st;
     this.st = 'connecting';
-    return this.serial(() => clientOps.connect(this, true, was));
+    return this.serial(clientOps.connect(this, true, was));
   }
 
   /** DISCONNECT → DISCONNECT (no will); done either way (the gateway times a silent session out). */
   disconnect(now: number): number {
     this.t = now;
     if (this.st !== 'active' && this.st !== 'asleep') return this.settled(undefined);
-    return this.serial(() => clientOps.disconnect(this));
+    return this.serial(clientOps.disconnect(this));
   }
 
   /** Fails operation `op` with ABORTED (queued or running). */
@@ -274,8 +276,11 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
     return id;
   }
 
-  /** One exchange at a time, in order (MQTT-SN 1.2 §6.6: one QoS 1/2 PUBLISH in flight). */
-  private serial(op: () => Operation): number {
+  /**
+   * One exchange at a time, in order (MQTT-SN 1.2 §6.6: one QoS 1/2 PUBLISH in flight). `op` is
+   * a generator object: its body runs from the first `next()`, i.e. when its turn comes.
+   */
+  private serial(op: Operation): number {
     const id = ++this.nextOp;
     this.queue.push({ id, op });
     if (this.current === undefined) this.next();
@@ -284,22 +289,24 @@ export class MqttSnClientMachine implements SansIoMachine<MqttSnClientMachineEve
 
   private next(): void {
     while (this.current === undefined && this.queue.length > 0) {
-      const q = this.queue.shift() as { id: number; op: () => Operation };
-      const r = new Running(q.id, q.op(), (res) => {
-        this.running.delete(q.id);
-        if (this.current === r) this.current = undefined;
-        this.report(q.id, res);
-        this.next();
-      });
+      const q = this.queue.shift() as { id: number; op: Operation };
+      const r = new Running(q.id, q.op, this.serialDone);
       this.current = r;
       this.running.set(q.id, r);
       this.xs.start(r, this.t);
     }
   }
 
+  private serialFinished(r: Running, res: { value: unknown } | { error: Error }): void {
+    this.running.delete(r.id);
+    if (this.current === r) this.current = undefined;
+    this.report(r.id, res);
+    this.next();
+  }
+
   private side(op: Operation, done?: (r: { value: unknown } | { error: Error }) => void): number {
     const id = ++this.nextOp;
-    const r = new Running(id, op, (res) => {
+    const r = new Running(id, op, (_r, res) => {
       this.running.delete(id);
       if (done !== undefined) done(res);
       else this.report(id, res);

@@ -51,6 +51,22 @@ function* register(c: MqttSnClientMachine, topicName: string): Operation<number>
   return r.topicId;
 }
 
+/**
+ * The PUBLISH exchange of §6.6 (QoS 1 → PUBACK, QoS 2 → PUBREC) as a class: the one exchange
+ * every QoS 1/2 message runs, so its message and matcher are methods, not two closures per
+ * message. Retransmissions carry DUP (§5.3.1).
+ */
+class PublishExchange implements Exchange {
+  readonly what = 'PUBLISH';
+  constructor(private readonly topic: PublishTopic, private readonly payload: Uint8Array, private readonly qos: 1 | 2, private readonly retain: boolean, private readonly msgId: number) {}
+  message(attempt: number): MqttSnMessage {
+    return { type: 'PUBLISH', dup: attempt > 0, qos: this.qos, retain: this.retain, topic: this.topic, msgId: this.msgId, payload: this.payload };
+  }
+  match(m: MqttSnMessage): boolean {
+    return (m.type === 'PUBACK' && m.msgId === this.msgId) || (this.qos === 2 && m.type === 'PUBREC' && m.msgId === this.msgId);
+  }
+}
+
 /** A topic string sent without registering: predefined id, short name, or already registered. */
 function quickTopic(c: MqttSnClientMachine, topic: string): PublishTopic | undefined {
   const pre = c.predefined.get(topic);
@@ -68,7 +84,7 @@ function* publish(c: MqttSnClientMachine, topic: string | PublishTopic, quick: P
     return;
   }
   const msgId = c.msgId();
-  const first = yield x('PUBLISH', (a) => ({ type: 'PUBLISH', dup: a > 0, qos, retain, topic: t, msgId, payload }), (m) => (m.type === 'PUBACK' && m.msgId === msgId) || (qos === 2 && m.type === 'PUBREC' && m.msgId === msgId));
+  const first = yield new PublishExchange(t, payload, qos, retain, msgId);
   if (first.type === 'PUBACK') {
     if (first.returnCode === ReturnCode.Accepted) return;
     if (first.returnCode === ReturnCode.InvalidTopicId && t.kind === 'normal') c.registry.clear();

@@ -22,6 +22,18 @@ function checkTopicString(fn: string, t: string, wildcards: boolean): void {
   if (!wildcards && hasWildcard(t)) throw new RangeError(`${fn}: topic: wildcards are not allowed when publishing, got ${JSON.stringify(t)}`);
 }
 
+/** A promise API call waiting for its operation's outcome. */
+class Waiter {
+  resolve!: (v: unknown) => void;
+  reject!: (e: Error) => void;
+  onAbort: (() => void) | undefined;
+  constructor(readonly what: string, readonly signal: AbortSignal | undefined) {}
+  /** Removes the abort listener, if any. */
+  settle(): void {
+    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
 /**
  * An MQTT-SN 1.2 client over UDP. Create it with {@link connectMqttSn}. Every method is a thin
  * wrapper over a command of its {@link MqttSnClientMachine}.
@@ -36,7 +48,7 @@ function checkTopicString(fn: string, t: string, wildcards: boolean): void {
  */
 export class MqttSnClient {
   private readonly events = new Emitter<MqttSnClientEvents>();
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, Waiter>();
   private readonly gw: DatagramPeer;
   private readonly clock: Clock;
   private readonly driver: MachineDriver<MqttSnClientMachineEvent>;
@@ -101,13 +113,18 @@ export class MqttSnClient {
       case 'malformed': return this.events.emit('malformed', { error: e.error });
       case 'done': {
         const w = this.waiting.get(e.op);
+        if (w === undefined) return;
         this.waiting.delete(e.op);
-        return w?.resolve(e.value);
+        w.settle();
+        return w.resolve(e.value);
       }
       default: {
         const w = this.waiting.get(e.op);
+        if (w === undefined) return;
         this.waiting.delete(e.op);
-        return w?.reject(e.error);
+        w.settle();
+        const err = e.error;
+        return w.reject(err instanceof MqttSnError && err.code === 'ABORTED' ? new MqttSnError('ABORTED', `${w.what}: aborted`, { cause: w.signal?.reason }) : err);
       }
     }
   }
@@ -122,15 +139,27 @@ export class MqttSnClient {
       this.driver.flush();
       return Promise.reject(e as Error);
     }
+    return this.wait(what, op, signal);
+  }
+
+  /**
+   * Waits for operation `op`'s outcome, a machine event (onEvent): one Waiter per call and no
+   * closure beyond the promise's executor (and the abort listener, only with a signal).
+   */
+  private wait<T>(what: string, op: number, signal: AbortSignal | undefined): Promise<T> {
+    const w = new Waiter(what, signal);
     const p = new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.machine.abort(op, signal?.reason, this.clock.now());
+      w.resolve = resolve as (v: unknown) => void;
+      w.reject = reject;
+    });
+    if (signal !== undefined) {
+      w.onAbort = (): void => {
+        this.machine.abort(op, signal.reason, this.clock.now());
         this.driver.flush();
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => signal?.removeEventListener('abort', onAbort);
-      this.waiting.set(op, { resolve: (v) => { done(); resolve(v as T); }, reject: (e) => { done(); reject(e instanceof MqttSnError && e.code === 'ABORTED' ? new MqttSnError('ABORTED', `${what}: aborted`, { cause: signal?.reason }) : e); } });
-    });
+      signal.addEventListener('abort', w.onAbort, { once: true });
+    }
+    this.waiting.set(op, w);
     this.driver.flush();
     return p;
   }
@@ -170,7 +199,17 @@ export class MqttSnClient {
     if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`publish: qos: expected 0, 1 or 2 (QoS −1 is publishQoSMinus1), got ${String(qos)}`);
     if (typeof topic === 'string') checkTopicString('publish', topic, false);
     const data = typeof payload === 'string' ? utf8(payload) : payload;
-    return this.run('PUBLISH', (now) => this.machine.publish(topic, data, qos, options.retain ?? false, now), options.signal);
+    // The per-message call: run()'s steps inline, without a closure.
+    const signal = options.signal;
+    if (signal?.aborted === true) throw new MqttSnError('ABORTED', 'PUBLISH: aborted', { cause: signal.reason });
+    let op: number;
+    try {
+      op = this.machine.publish(topic, data, qos, options.retain ?? false, this.clock.now());
+    } catch (e) {
+      this.driver.flush();
+      throw e;
+    }
+    return this.wait('PUBLISH', op, signal);
   }
 
   // ------------------------------------------------------------ subscribe (§6.9)

@@ -27,7 +27,8 @@ export class Running {
   deadline = Number.POSITIVE_INFINITY;
   started = 0;
   finished = false;
-  constructor(readonly id: number, readonly op: Operation, readonly done: (r: { value: unknown } | { error: Error }) => void) {}
+  /** `done(this, result)`: a callback shared by many operations needs no closure per operation. */
+  constructor(readonly id: number, readonly op: Operation, readonly done: (r: Running, result: { value: unknown } | { error: Error }) => void) {}
 }
 
 /** What the table needs from its owner. */
@@ -139,6 +140,6 @@ export class Exchanges {
     r.deadline = Number.POSITIVE_INFINITY;
     const i = this.running.indexOf(r);
     if (i >= 0) this.running.splice(i, 1);
-    r.done(result);
+    r.done(r, result);
   }
 }

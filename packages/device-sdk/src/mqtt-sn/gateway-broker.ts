@@ -152,7 +152,8 @@ export async function credentialsFor(o: { readonly useGatewayIdentity?: 'never' 
   return own ?? (mode === 'fallback' ? o.identity : undefined);
 }
 
-const OK: BrokerResult = { ok: true };
+/** The one successful outcome (shared: a session never changes it). */
+export const OK: BrokerResult = { ok: true };
 
 /** Runs a session's publish/subscribe/unsubscribe on its link and reports the outcome. */
 export function runBrokerCommand(link: BrokerLink | undefined, c: Exclude<BrokerCommand, { kind: 'will' }>, done: (r: BrokerResult) => void): void {

@@ -13,6 +13,7 @@ import type { Clock } from '../transports/clock.js';
 import { MqttSnError } from './errors.js';
 import type { BrokerConnectRequest, BrokerLink, BrokerLinkHandlers, GatewayBrokerOptions } from './gateway-broker.js';
 import { ackPacket, DISCONNECT, PINGREQ, publishPacket } from './gateway-link-packets.js';
+import { SecureContextCache } from './gateway-tls.js';
 import { ReturnCode } from './messages.js';
 
 type Done = (err?: Error) => void;
@@ -33,8 +34,8 @@ function notConnected(what: string): MqttSnError {
  * it cannot be sent (returnCode 3), `NETWORK_ERROR` for socket/TLS errors and for no CONNACK
  * within `connectTimeoutMs`.
  */
-export function openBrokerLink(b: GatewayBrokerOptions, r: BrokerConnectRequest, clock: Clock): Promise<BrokerLink> {
-  return new LeanBrokerLink(b.protocolVersion ?? 4, Math.max(0, Math.min(r.keepAliveS, 65535)), clock).open(b, r);
+export function openBrokerLink(b: GatewayBrokerOptions, r: BrokerConnectRequest, clock: Clock, contexts: SecureContextCache = new SecureContextCache(1)): Promise<BrokerLink> {
+  return new LeanBrokerLink(b.protocolVersion ?? 4, Math.max(0, Math.min(r.keepAliveS, 65535)), clock).open(b, r, contexts);
 }
 
 class LeanBrokerLink implements BrokerLink {
@@ -64,13 +65,12 @@ class LeanBrokerLink implements BrokerLink {
     this.parser = mqttPacket.parser({ protocolVersion: version });
   }
 
-  open(b: GatewayBrokerOptions, r: BrokerConnectRequest): Promise<BrokerLink> {
+  open(b: GatewayBrokerOptions, r: BrokerConnectRequest, contexts: SecureContextCache): Promise<BrokerLink> {
     const url = new URL(b.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const plain = url.protocol === 'mqtt:';
     const port = Number(url.port || (plain ? 1883 : 8883));
-    const ca = b.ca === undefined ? undefined : (Array.isArray(b.ca) ? b.ca : [b.ca]).map((c: string | Uint8Array) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8')));
-    const pem = (v: string | Uint8Array): string | Buffer => (typeof v === 'string' ? v : Buffer.from(v));
+    const ca = b.ca === undefined ? undefined : (Array.isArray(b.ca) ? b.ca : [b.ca]) as ReadonlyArray<string | Uint8Array>;
     const connect = {
       cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.version, clean: r.clean, clientId: r.clientId, keepalive: this.keepAliveS,
       ...(r.will !== undefined ? { will: { topic: r.will.topic, payload: Buffer.from(r.will.payload), qos: r.will.qos, retain: r.will.retain } } : {}),
@@ -84,7 +84,8 @@ class LeanBrokerLink implements BrokerLink {
     }
     const socket = plain
       ? netConnect({ host, port })
-      : tlsConnect({ host, port, rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(isIP(host) === 0 ? { servername: host } : {}), ...(ca !== undefined ? { ca } : {}), ...(r.creds !== undefined ? { cert: pem(r.creds.cert), key: pem(r.creds.key) } : {}) });
+      // One SecureContext per credential set, not one per connect (gateway-tls.ts).
+      : tlsConnect({ host, port, rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(isIP(host) === 0 ? { servername: host } : {}), secureContext: contexts.get(ca, r.creds?.cert, r.creds?.key) });
     // Nagle + delayed ACK stall a QoS 1 PUBLISH queued behind small writes by ~40 ms: off.
     socket.setNoDelay(true);
     this.socket = socket;

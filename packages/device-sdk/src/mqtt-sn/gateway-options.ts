@@ -151,6 +151,8 @@ export interface MqttSnGatewayStats {
   /** Wills refused at `maxWillBytes`. */
   rejectedWills: number;
   lost: number;
+  /** TLS secure contexts built for broker connections: one per distinct credential set (CA, certificate, key), not one per connect. */
+  tlsContexts: number;
 }
 
 /**

@@ -30,7 +30,7 @@ export interface OutboundItem {
 
 export type Will = { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean };
 
-export type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions'>;
+export type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'>;
 
 /** What a session asks of its broker connection; the outcome comes back through {@link Session.brokerDone}. */
 export type BrokerCommand =
@@ -198,7 +198,7 @@ export class Session implements SansIoMachine<SessionEvent> {
 
   /** Starts a gateway-initiated exchange sequence (the will dialogue, §6.2); `done` gets its outcome. */
   run(op: Operation, done: (r: { value: unknown } | { error: Error }) => void): void {
-    this.xs.start(new Running(0, op, done), this.t);
+    this.xs.start(new Running(0, op, (_r, res) => done(res)), this.t);
   }
 
   /** §6.14: PINGREQ with the client id → send the buffered messages, then PINGRESP. */
@@ -265,7 +265,7 @@ export class Session implements SansIoMachine<SessionEvent> {
       const item = this.queue[0] as OutboundItem;
       let sync = true;
       let failed: Error | undefined;
-      const r = new Running(0, deliverOp(this, item), (res) => {
+      const r = new Running(0, deliverOp(this, item), (_r, res) => {
         this.delivering = undefined;
         if ('error' in res) failed = res.error;
         if (this.queue[0] === item) {

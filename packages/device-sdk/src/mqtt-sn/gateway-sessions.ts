@@ -10,6 +10,11 @@ import { MachineDriver } from '../transports/sansio.js';
 
 type Wrap = ((x: MqttSnMessage) => MqttSnMessage) | undefined;
 
+/** A session's table key: the peer's address and port, and the forwarded node's id (§5.5). */
+export function peerKey(p: DatagramPeer, node?: Uint8Array): string {
+  return node === undefined ? `${p.address}:${p.port}` : `${p.address}:${p.port}/${Buffer.from(node).toString('hex')}`;
+}
+
 export class SessionTable {
   /** By peer key. */
   readonly byKey = new Map<string, Session>();

@@ -3,21 +3,18 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { credentialsFor, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
+import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
+import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
-import { SessionTable } from './gateway-sessions.js';
+import { peerKey, SessionTable } from './gateway-sessions.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
 import { willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import type { Operation } from './exchanges.js';
 import { systemClock, type Clock } from '../transports/clock.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
-
-function peerKey(p: UdpPeer, node?: Uint8Array): string {
-  return node === undefined ? `${p.address}:${p.port}` : `${p.address}:${p.port}/${Buffer.from(node).toString('hex')}`;
-}
 
 /**
  * A transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per client to
@@ -46,11 +43,13 @@ export class MqttSnGateway {
   private readonly cfg: ResolvedGatewayOptions;
   private readonly host: SessionHost;
   private readonly connector: (r: BrokerConnectRequest) => Promise<BrokerLink>;
+  /** TLS contexts of the default broker link, by credential set (clients + the gateway's own). */
+  private readonly contexts: SecureContextCache;
   private transport: DatagramTransport | undefined;
   private advertiseTimer: unknown;
   private readonly minus1: QosMinus1;
   private closed = false;
-  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions'> = {
+  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'> = {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
     rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
   };
@@ -61,7 +60,8 @@ export class MqttSnGateway {
   constructor(private readonly options: MqttSnGatewayOptions) {
     this.cfg = resolveGatewayOptions(options);
     this.timers = options.clock ?? systemClock;
-    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers));
+    this.contexts = new SecureContextCache(this.cfg.limits.maxClients + 1);
+    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
     this.host = {
       retry: this.cfg.retry,
       random: Math.random,
@@ -104,7 +104,7 @@ export class MqttSnGateway {
 
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
-    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions() };
+    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions(), tlsContexts: this.contexts.built };
   }
 
   /** Client ids with a session, their states and the sizes of their bounded tables. */
@@ -173,13 +173,13 @@ export class MqttSnGateway {
   }
 
   private handle(m: MqttSnMessage, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
-    const reply = (x: MqttSnMessage): void => this.sendTo(from, wrap === undefined ? x : wrap(x));
+    // No closure per datagram: a reply function is made only for CONNECT, which keeps it.
     if (m.type === 'SEARCHGW') {
-      reply({ type: 'GWINFO', gwId: this.options.gwId ?? 1 }); // §6.1
+      this.reply(from, wrap, { type: 'GWINFO', gwId: this.options.gwId ?? 1 }); // §6.1
       return;
     }
     if (m.type === 'CONNECT') {
-      void this.onConnect(m, from, key, wrap, reply);
+      void this.onConnect(m, from, key, wrap, (x) => this.reply(from, wrap, x));
       return;
     }
     const s = this.table.byKey.get(key);
@@ -188,7 +188,7 @@ export class MqttSnGateway {
       // §6.14: a sleeping client wakes with PINGREQ carrying its client id, maybe from a new address.
       const sleeper = this.table.byClientId.get(m.clientId);
       if (sleeper !== undefined && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
-        this.rekey(sleeper, from, key, wrap);
+        this.table.rekey(sleeper, from, key, wrap);
         if (sleeper.state === 'asleep') this.events.emit('client', { clientId: sleeper.clientId, event: 'wake' });
         sleeper.wake(now);
         this.flush(sleeper);
@@ -208,8 +208,8 @@ export class MqttSnGateway {
     }
     if (s === undefined) {
       this.counters.unknownClient += 1;
-      if (m.type === 'PINGREQ') reply({ type: 'PINGRESP' });
-      else if (m.type !== 'DISCONNECT' && m.type !== 'PUBACK' && m.type !== 'PUBCOMP' && m.type !== 'PUBREC' && m.type !== 'REGACK') reply({ type: 'DISCONNECT' });
+      if (m.type === 'PINGREQ') this.reply(from, wrap, { type: 'PINGRESP' });
+      else if (m.type !== 'DISCONNECT' && m.type !== 'PUBACK' && m.type !== 'PUBCOMP' && m.type !== 'PUBREC' && m.type !== 'REGACK') this.reply(from, wrap, { type: 'DISCONNECT' });
       return;
     }
     if (s.state === 'connecting' && m.type !== 'WILLTOPIC' && m.type !== 'WILLMSG') {
@@ -219,6 +219,8 @@ export class MqttSnGateway {
     s.handleMessage(m, now);
     this.flush(s);
   }
+
+  private reply(to: UdpPeer, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined, x: MqttSnMessage): void { this.sendTo(to, wrap === undefined ? x : wrap(x)); }
 
   // ------------------------------------------------------------ the I/O around each session machine
 
@@ -238,12 +240,17 @@ export class MqttSnGateway {
 
   /** Runs a session's broker command on its link; the outcome goes back into the machine. */
   private execute(s: Session, c: BrokerCommand): void {
-    const done = (r: BrokerResult): void => {
-      s.brokerDone(c, r, this.timers.now());
-      this.flush(s);
-    };
+    const link = s.link;
+    // The forward path: one closure per message, from the link's callback straight into the machine.
+    if (c.kind === 'publish' && link?.publishCallback !== undefined) return link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => this.brokerDone(s, c, err === undefined ? OK : { ok: false, error: err }));
+    const done = (r: BrokerResult): void => this.brokerDone(s, c, r);
     if (c.kind === 'will') void this.reconnectForWill(s).then(done);
-    else runBrokerCommand(s.link, c, done);
+    else runBrokerCommand(link, c, done);
+  }
+
+  private brokerDone(s: Session, c: BrokerCommand, r: BrokerResult): void {
+    s.brokerDone(c, r, this.timers.now());
+    this.flush(s);
   }
 
   /** Runs a gateway-initiated exchange operation on a session (the will dialogue) and waits for it. */
@@ -251,10 +258,6 @@ export class MqttSnGateway {
     const p = new Promise<T>((resolve, reject) => s.run(op, (r) => ('error' in r ? reject(r.error) : resolve(r.value as T))));
     this.flush(s);
     return p;
-  }
-
-  private rekey(s: Session, from: UdpPeer, key: string, wrap: ((x: MqttSnMessage) => MqttSnMessage) | undefined): void {
-    this.table.rekey(s, from, key, wrap);
   }
 
   // ------------------------------------------------------------ connect (§6.2), will (§6.4)
@@ -273,7 +276,7 @@ export class MqttSnGateway {
     const existing = this.table.byClientId.get(m.clientId);
     if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting') {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
-      this.rekey(existing, from, key, wrap);
+      this.table.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
       if (m.will && !(await this.runOp(existing, willDialogue(existing)).catch(() => true))) {
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
@@ -308,7 +311,7 @@ export class MqttSnGateway {
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
         return;
       }
-      const creds = await this.credentialsFor(m.clientId);
+      const creds = await credentialsFor(this.options, m.clientId);
       if (creds === undefined) {
         this.counters.rejected += 1;
         this.remove(s, 'no broker credentials', false);
@@ -360,7 +363,7 @@ export class MqttSnGateway {
 
   /** A new broker session (clean: false) with the session's current will; the old one ends cleanly. */
   private async reconnect(s: Session): Promise<BrokerLink> {
-    const creds = await this.credentialsFor(s.clientId);
+    const creds = await credentialsFor(this.options, s.clientId);
     const old = s.link;
     if (old !== undefined) {
       s.link = undefined;
@@ -381,10 +384,6 @@ export class MqttSnGateway {
       this.events.emit('error', { error: e as Error, clientId: s.clientId });
       return { ok: false, error: e as Error };
     }
-  }
-
-  private credentialsFor(clientId: string): Promise<BrokerCredentials | undefined> {
-    return credentialsFor(this.options, clientId);
   }
 
   private lose(s: Session, reason: string): void {

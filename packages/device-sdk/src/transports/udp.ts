@@ -52,7 +52,8 @@ export class UdpEndpoint implements DatagramTransport {
       });
     });
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-      onDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), { address: rinfo.address, port: rinfo.port });
+      // rinfo is a DatagramPeer already (address, port; family and size besides): no copy per datagram.
+      onDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo);
     });
     socket.on('error', (err) => {
       // ICMP port unreachable surfaces as ECONNREFUSED on a connected socket: the peer is not
