@@ -55,7 +55,7 @@ const spread = (xs: readonly number[], digits = 0): string => `median ${fmt(medi
 interface Report { settled: number; first: number; last: number }
 interface Worker { proc: ChildProcess; last: Report; latencies: number[] | undefined; answers: Map<'mark' | 'end', (s: Snapshot) => void> }
 /** One measured drain: over the span after the warm-up. */
-interface Drain { msgPerSec: number; cpuUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string; perGroup: number; perAckWrite: number }
+interface Drain { msgPerSec: number; cpuUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string; perGroup: number; perAckWrite: number; preemptedPerK: number }
 
 /** µs per message by thread name over the span (from /proc ticks: coarse, 10 ms each). */
 function threadShare(marks: readonly Snapshot[], ends: readonly Snapshot[], msgs: number): string {
@@ -129,6 +129,7 @@ async function measure(ws: readonly Worker[], warm: number): Promise<Drain> {
     threads: threadShare(marks, ends, msgs),
     perGroup: msgs / Math.max(1, sum((e, m) => e.groups - m.groups)),
     perAckWrite: msgs / Math.max(1, sum((e, m) => e.ackWrites - m.ackWrites)),
+    preemptedPerK: (sum((e, m) => (e.preempted ?? 0) - (m.preempted ?? 0)) / msgs) * 1000,
   };
 }
 
@@ -231,13 +232,13 @@ try {
     for (const k of ks) {
       const d = await drainJetStream(k);
       scaling[k]?.push(d);
-      console.log(`  round ${r + 1} (1) ${k} worker(s): ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.pullSize)} messages per pull, ${fmt(d.perGroup)} per write group, ${fmt(d.perAckWrite)} per ack write, ${fmt(d.commitsPerK, 1)} commits per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads} (load ${load()})`);
+      console.log(`  round ${r + 1} (1) ${k} worker(s): ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.pullSize)} messages per pull, ${fmt(d.perGroup)} per write group, ${fmt(d.perAckWrite)} per ack write, ${fmt(d.commitsPerK, 1)} commits and ${fmt(d.preemptedPerK)} preemptions per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads} (load ${load()})`);
     }
     // (2) one consumer on Mosquitto, draining its persistent session
     if (PARTS.has('2')) {
       const d = await drainMqtt();
       mqttDrains.push(d);
-      console.log(`  round ${r + 1} (2) one consumer on Mosquitto: ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.perGroup)} per write group, ${fmt(d.commitsPerK, 1)} commits per 1,000 messages; µs per message by thread: ${d.threads} (load ${load()})`);
+      console.log(`  round ${r + 1} (2) one consumer on Mosquitto: ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.perGroup)} per write group, ${fmt(d.commitsPerK, 1)} commits and ${fmt(d.preemptedPerK)} preemptions per 1,000 messages; µs per message by thread: ${d.threads} (load ${load()})`);
     }
     // (3) the bridge vs a raw MQTT.js QoS 1 subscriber
     if (PARTS.has('3')) {

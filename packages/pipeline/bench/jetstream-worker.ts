@@ -30,7 +30,7 @@ interface Start {
 }
 
 /** What a worker says at `mark` and `end`. */
-export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number }
+export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number; preempted: number }
 
 /**
  * CPU time per thread (Linux /proc, clock ticks of 10 ms; empty elsewhere): which thread a change
@@ -39,6 +39,17 @@ export interface Snapshot { settled: number; cpuUs: number; pulls: number; recei
  * compilation: `v8`); then everything created later (`later`: the libuv pool for files and the
  * lake's Parquet worker thread). THREADS_BY_ID=1 lists every thread by id instead.
  */
+/** Involuntary context switches of all the process's threads (Linux): how often the kernel took a CPU from it. */
+function preempted(): number {
+  let n = 0;
+  try {
+    for (const t of readdirSync('/proc/self/task')) n += Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(readFileSync(`/proc/self/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    /* not Linux */
+  }
+  return n;
+}
+
 function threadTicks(): Record<string, number> {
   const out: Record<string, number> = {};
   try {
@@ -121,7 +132,7 @@ process.once('message', (msg: Start) => {
       const c = process.cpuUsage();
       const s = stack.stats();
       const pg = s.store as { batches?: number } | undefined;
-      return { cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups };
+      return { cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups, preempted: preempted() };
     };
     const report = (): void => {
       process.send?.({ settled: counters().settled, first, last });
