@@ -1,10 +1,10 @@
 // Scale-out on NATS JetStream (3 nodes, R3 stream), every figure from one run on this machine:
 //   (1) per-message CPU of the pipeline workers (lake + PostgreSQL, each in its own process) as
-//       they go 1 → 2 → 4 on one durable consumer. Each round: a fresh consumer and W·k + N + tail
+//       they go 1 → 2 → 4 on one durable consumer. Each round: a fresh consumer and W·k + N·k + tail
 //       messages in the stream; the k workers start; once they have settled W·k together (W per
 //       worker, default N/2: start-up and each process's JIT warm-up), every worker is asked for
-//       its own CPU time (process.cpuUsage, all its threads) and settled count, and again once N
-//       more are settled. CPU per message = Σ CPU over that span / Σ messages settled in it. The
+//       its own CPU time (process.cpuUsage, all its threads) and settled count, and again once N·k
+//       more are settled (N per worker: as many of its own GC cycles in every worker's span). CPU per message = Σ CPU over that span / Σ messages settled in it. The
 //       tail (k × 4,096 + 1,000) keeps every worker busy to the end of the span: no partial last
 //       batch, no worker run dry, the same state at both ends whatever k. ROUNDS rounds (default
 //       3), interleaved 1, 2, 4, 1, 2, 4, …, so load drift hits every k alike: median and range
@@ -111,11 +111,11 @@ const settled = (ws: readonly Worker[]): number => ws.reduce((a, w) => a + w.las
  * messages wait behind them (`tail`), so every worker is busy at both ends of the span, with its
  * pulls and batches in the same state: no start-up, no partial last batch, no worker run dry.
  */
-async function measure(ws: readonly Worker[], warm: number): Promise<Drain> {
+async function measure(ws: readonly Worker[], warm: number, span = N): Promise<Drain> {
   while (settled(ws) < warm) await sleep(5);
   const marks = await ask(ws, 'mark');
   const from = marks.reduce((a, m) => a + m.settled, 0);
-  while (settled(ws) < from + N) await sleep(5);
+  while (settled(ws) < from + span) await sleep(5);
   const ends = await ask(ws, 'end');
   const sum = (f: (e: Snapshot, m: Snapshot) => number): number => ends.reduce((a, e, i) => a + f(e, marks[i] as Snapshot), 0);
   const msgs = sum((e, m) => e.settled - m.settled);
@@ -150,13 +150,18 @@ async function prefill(count: number): Promise<void> {
 /** Messages left behind the measured ones, so that no worker runs dry within the span. */
 const tail = (k: number): number => Math.ceil((k * 4_096 + 1_000) / DEVICES) * DEVICES;
 
-/** A fresh consumer and W·k + N + tail messages; k workers warm up on W each, then the span of N. */
+/**
+ * A fresh consumer and W·k + N·k + tail messages; k workers warm up on W each, then the span of
+ * N·k: N per worker, so that every worker's span holds as much of its own work (and as many of
+ * its own GC cycles) whatever k. With a span of N in all, a worker of four measured N/4 messages,
+ * and whether one major GC fell into a span of ~2,500 messages decided its figure.
+ */
 async function drainJetStream(k: number): Promise<Drain> {
   await jsm.consumers.delete('TELEMETRY', 'pipeline').catch(() => undefined);
   await jsm.streams.purge('TELEMETRY').catch(() => undefined);
-  await prefill(W * k + N + tail(k));
+  await prefill(W * k + N * k + tail(k));
   const ws = await Promise.all(Array.from({ length: k }, (_, i) => worker('jetstream', `js-${k}-${i}`)));
-  const d = await measure(ws, W * k);
+  const d = await measure(ws, W * k, N * k);
   await stop(ws);
   return d;
 }
