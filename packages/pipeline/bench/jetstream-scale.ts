@@ -1,10 +1,10 @@
 // Scale-out on NATS JetStream (3 nodes, R3 stream), every figure from one run on this machine:
 //   (1) per-message CPU of the pipeline workers (lake + PostgreSQL, each in its own process) as
-//       they go 1 → 2 → 4 on one durable consumer. Each round: a fresh consumer and W·k + N + tail
+//       they go 1 → 2 → 4 on one durable consumer. Each round: a fresh consumer and W·k + N·k + tail
 //       messages in the stream; the k workers start; once they have settled W·k together (W per
 //       worker, default N/2: start-up and each process's JIT warm-up), every worker is asked for
-//       its own CPU time (process.cpuUsage, all its threads) and settled count, and again once N
-//       more are settled. CPU per message = Σ CPU over that span / Σ messages settled in it. The
+//       its own CPU time (process.cpuUsage, all its threads) and settled count, and again once N·k
+//       more are settled (N per worker: as many of its own GC cycles in every worker's span). CPU per message = Σ CPU over that span / Σ messages settled in it. The
 //       tail (k × 4,096 + 1,000) keeps every worker busy to the end of the span: no partial last
 //       batch, no worker run dry, the same state at both ends whatever k. ROUNDS rounds (default
 //       3), interleaved 1, 2, 4, 1, 2, 4, …, so load drift hits every k alike: median and range
@@ -21,7 +21,7 @@
 // Workers in (1) and (2) commit their batches when 1,000 messages are in flight (flushAtInFlight),
 // so batch sizes stay the same however many workers share the stream; (4) uses 200/100 ms age bounds.
 // Every goal is printed as a line starting `RATIO`.
-//   npx tsx --conditions=@outpost/source packages/pipeline/bench/jetstream-scale.ts [N]
+//   npx tsx --conditions=@outpost/source packages/pipeline/bench/jetstream-scale.ts [N, default 20000]
 //   PARTS=1,2 … runs only those parts; ROUNDS=5, WARMUP=2000, BATCH=…, MAX_IN_FLIGHT=… (source settings);
 //   PROFILE=dir writes a CPU profile of every worker process there
 import { fork, type ChildProcess } from 'node:child_process';
@@ -37,7 +37,7 @@ import { payload } from './ingest-data.js';
 import type { Snapshot } from './jetstream-worker.js';
 
 const DEVICES = 20;
-const N = Math.ceil(Number(process.argv[2] ?? 10_000) / DEVICES) * DEVICES;
+const N = Math.ceil(Number(process.argv[2] ?? 20_000) / DEVICES) * DEVICES;
 const W = Math.ceil(Number(process.env['WARMUP'] ?? N / 2) / DEVICES) * DEVICES;
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const PARTS = new Set((process.env['PARTS'] ?? '1,2,3,4').split(','));
@@ -55,7 +55,7 @@ const spread = (xs: readonly number[], digits = 0): string => `median ${fmt(medi
 interface Report { settled: number; first: number; last: number }
 interface Worker { proc: ChildProcess; last: Report; latencies: number[] | undefined; answers: Map<'mark' | 'end', (s: Snapshot) => void> }
 /** One measured drain: over the span after the warm-up. */
-interface Drain { msgPerSec: number; cpuUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string }
+interface Drain { msgPerSec: number; cpuUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string; perGroup: number; perAckWrite: number; preemptedPerK: number }
 
 /** µs per message by thread name over the span (from /proc ticks: coarse, 10 ms each). */
 function threadShare(marks: readonly Snapshot[], ends: readonly Snapshot[], msgs: number): string {
@@ -111,11 +111,11 @@ const settled = (ws: readonly Worker[]): number => ws.reduce((a, w) => a + w.las
  * messages wait behind them (`tail`), so every worker is busy at both ends of the span, with its
  * pulls and batches in the same state: no start-up, no partial last batch, no worker run dry.
  */
-async function measure(ws: readonly Worker[], warm: number): Promise<Drain> {
+async function measure(ws: readonly Worker[], warm: number, span = N): Promise<Drain> {
   while (settled(ws) < warm) await sleep(5);
   const marks = await ask(ws, 'mark');
   const from = marks.reduce((a, m) => a + m.settled, 0);
-  while (settled(ws) < from + N) await sleep(5);
+  while (settled(ws) < from + span) await sleep(5);
   const ends = await ask(ws, 'end');
   const sum = (f: (e: Snapshot, m: Snapshot) => number): number => ends.reduce((a, e, i) => a + f(e, marks[i] as Snapshot), 0);
   const msgs = sum((e, m) => e.settled - m.settled);
@@ -127,6 +127,9 @@ async function measure(ws: readonly Worker[], warm: number): Promise<Drain> {
     commitsPerK: (sum((e, m) => e.pgBatches - m.pgBatches + e.lakeFiles - m.lakeFiles) / msgs) * 1000,
     spanMs,
     threads: threadShare(marks, ends, msgs),
+    perGroup: msgs / Math.max(1, sum((e, m) => e.groups - m.groups)),
+    perAckWrite: msgs / Math.max(1, sum((e, m) => e.ackWrites - m.ackWrites)),
+    preemptedPerK: (sum((e, m) => (e.preempted ?? 0) - (m.preempted ?? 0)) / msgs) * 1000,
   };
 }
 
@@ -147,13 +150,18 @@ async function prefill(count: number): Promise<void> {
 /** Messages left behind the measured ones, so that no worker runs dry within the span. */
 const tail = (k: number): number => Math.ceil((k * 4_096 + 1_000) / DEVICES) * DEVICES;
 
-/** A fresh consumer and W·k + N + tail messages; k workers warm up on W each, then the span of N. */
+/**
+ * A fresh consumer and W·k + N·k + tail messages; k workers warm up on W each, then the span of
+ * N·k: N per worker, so that every worker's span holds as much of its own work (and as many of
+ * its own GC cycles) whatever k. With a span of N in all, a worker of four measured N/4 messages,
+ * and whether one major GC fell into a span of ~2,500 messages decided its figure.
+ */
 async function drainJetStream(k: number): Promise<Drain> {
   await jsm.consumers.delete('TELEMETRY', 'pipeline').catch(() => undefined);
   await jsm.streams.purge('TELEMETRY').catch(() => undefined);
-  await prefill(W * k + N + tail(k));
+  await prefill(W * k + N * k + tail(k));
   const ws = await Promise.all(Array.from({ length: k }, (_, i) => worker('jetstream', `js-${k}-${i}`)));
-  const d = await measure(ws, W * k);
+  const d = await measure(ws, W * k, N * k);
   await stop(ws);
   return d;
 }
@@ -229,13 +237,13 @@ try {
     for (const k of ks) {
       const d = await drainJetStream(k);
       scaling[k]?.push(d);
-      console.log(`  round ${r + 1} (1) ${k} worker(s): ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.pullSize)} messages per pull, ${fmt(d.commitsPerK, 1)} commits per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads} (load ${load()})`);
+      console.log(`  round ${r + 1} (1) ${k} worker(s): ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.pullSize)} messages per pull, ${fmt(d.perGroup)} per write group, ${fmt(d.perAckWrite)} per ack write, ${fmt(d.commitsPerK, 1)} commits and ${fmt(d.preemptedPerK)} preemptions per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads} (load ${load()})`);
     }
     // (2) one consumer on Mosquitto, draining its persistent session
     if (PARTS.has('2')) {
       const d = await drainMqtt();
       mqttDrains.push(d);
-      console.log(`  round ${r + 1} (2) one consumer on Mosquitto: ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.commitsPerK, 1)} commits per 1,000 messages (load ${load()})`);
+      console.log(`  round ${r + 1} (2) one consumer on Mosquitto: ${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s, ${fmt(d.perGroup)} per write group, ${fmt(d.commitsPerK, 1)} commits and ${fmt(d.preemptedPerK)} preemptions per 1,000 messages; µs per message by thread: ${d.threads} (load ${load()})`);
     }
     // (3) the bridge vs a raw MQTT.js QoS 1 subscriber
     if (PARTS.has('3')) {
@@ -252,6 +260,7 @@ try {
     const base = median(scaling[1]?.map((d) => d.cpuUsPerMsg) ?? []);
     const rel = (k: number): number => median(scaling[k]?.map((d) => d.cpuUsPerMsg) ?? []) / base;
     const ok = [2, 4].every((k) => Math.abs(rel(k) - 1) <= 0.15);
+    if (N < 20_000) console.log(`  note: N = ${fmt(N)} per worker: spans this short hold zero or one GC cycle of a worker, which then decides its figure (session 6: 1.0–1.6× between rounds); use 20000`);
     console.log(`RATIO (1) worker CPU per message vs 1 worker (medians): 2 workers ${rel(2).toFixed(2)}×, 4 workers ${rel(4).toFixed(2)}× — goal 0.85–1.15×: ${ok ? 'met' : 'NOT met'}`);
   }
   if (PARTS.has('2')) {

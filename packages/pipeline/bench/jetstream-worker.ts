@@ -9,7 +9,7 @@
 // moment it was durable.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectIngest, connectJetStreamIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
+import { connectIngest, connectJetStreamIngest, openPipelineStack, type IncomingMessage, type PipelineStack } from '@outpost/pipeline';
 
 interface Start {
   mode: 'jetstream' | 'mqtt';
@@ -30,19 +30,37 @@ interface Start {
 }
 
 /** What a worker says at `mark` and `end`. */
-export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number> }
+export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number; preempted: number }
 
-/** CPU time per thread name (Linux /proc, clock ticks of 10 ms; empty elsewhere): which thread a change lands on. */
+/**
+ * CPU time per thread (Linux /proc, clock ticks of 10 ms; empty elsewhere): which thread a change
+ * lands on. Node 20 names no thread, so they are told by creation order (thread ids grow): the
+ * main thread; the four V8 platform workers created at start-up (GC helpers, concurrent
+ * compilation: `v8`); then everything created later (`later`: the libuv pool for files and the
+ * lake's Parquet worker thread). THREADS_BY_ID=1 lists every thread by id instead.
+ */
+/** Involuntary context switches of all the process's threads (Linux): how often the kernel took a CPU from it. */
+function preempted(): number {
+  let n = 0;
+  try {
+    for (const t of readdirSync('/proc/self/task')) n += Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(readFileSync(`/proc/self/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    /* not Linux */
+  }
+  return n;
+}
+
 function threadTicks(): Record<string, number> {
   const out: Record<string, number> = {};
   try {
-    for (const t of readdirSync('/proc/self/task')) {
+    const tids = readdirSync('/proc/self/task').map(Number).sort((a, b) => a - b);
+    tids.forEach((t, i) => {
       const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '');
-      const name = t === String(process.pid) ? 'main' : process.env['THREADS_BY_ID'] !== undefined ? `${comm}-${t}` : comm === 'node' ? 'other' : comm;
+      const name = t === process.pid ? 'main' : process.env['THREADS_BY_ID'] !== undefined ? `${comm}-${t}` : comm !== 'node' ? comm : i <= 4 ? 'v8' : 'later';
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12]);
-    }
+    });
   } catch {
     /* not Linux */
   }
@@ -72,18 +90,26 @@ process.once('message', (msg: Start) => {
       postgres: { connectionString: msg.postgres, maxDelayMs: tp ? 2_000 : 100 },
       ...(tp ? { flushAtInFlight: 1_000 } : {}),
     });
+    // Throughput: the pipeline's own promise as the handler (one per write group, as `outpost
+    // pipeline` and runPipeline run it; settled counted from the source's acks). Latency: a
+    // wrapper per message that takes each message's time to durable.
+    let groups = 0; // distinct promises handed back: the pipeline's write groups (and dead letters)
+    let lastGroup: Promise<void> | undefined;
+    const handler = (m: IncomingMessage): Promise<void> => {
+      const p = stack.pipeline.handle(m);
+      if (p !== lastGroup) groups++;
+      lastGroup = p;
+      return tp ? p : p.then(() => done(m.payload));
+    };
     let close: () => Promise<void>;
-    let counters: () => { pulls: number; received: number };
+    let counters: () => { pulls: number; received: number; settled: number; ackWrites: number };
     let intake: { pause(): void; resume(): void };
     if (msg.mode === 'jetstream') {
       const ingest = await connectJetStreamIngest(
         { servers: msg.servers ?? [], insecure: true, replicas: msg.replicas ?? 3, name: msg.name, flow: stack.pipeline, ...(msg.batch !== undefined ? { batch: msg.batch } : {}), ...(msg.maxInFlight !== undefined ? { maxInFlight: msg.maxInFlight } : {}) },
-        async (m) => {
-          await stack.pipeline.handle(m);
-          done(m.payload);
-        },
+        handler,
       );
-      counters = () => ({ pulls: ingest.stats().pulls, received: ingest.stats().received });
+      counters = () => { const s = ingest.stats(); return { pulls: s.pulls, received: s.received, settled: tp ? s.acked + s.termed : settled, ackWrites: s.ackWrites }; };
       intake = ingest;
       close = async () => {
         await ingest.close();
@@ -92,12 +118,9 @@ process.once('message', (msg: Start) => {
     } else {
       const ingest = await connectIngest(
         { url: msg.url ?? '', ca: msg.ca as string, cert: msg.cert as string, key: msg.key as string, clientId: msg.name, group: 'bench', flow: stack.pipeline, sessionExpirySeconds: 3600 },
-        async (m) => {
-          await stack.pipeline.handle(m);
-          done(m.payload);
-        },
+        handler,
       );
-      counters = () => ({ pulls: 0, received: ingest.stats().received });
+      counters = () => { const s = ingest.stats(); return { pulls: 0, received: s.received, settled: tp ? s.acked : settled, ackWrites: 0 }; };
       intake = ingest;
       close = async () => {
         await ingest.close();
@@ -109,10 +132,10 @@ process.once('message', (msg: Start) => {
       const c = process.cpuUsage();
       const s = stack.stats();
       const pg = s.store as { batches?: number } | undefined;
-      return { settled, cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks() };
+      return { cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups, preempted: preempted() };
     };
     const report = (): void => {
-      process.send?.({ settled, first, last });
+      process.send?.({ settled: counters().settled, first, last });
     };
     const timer = setInterval(report, 100);
     process.on('message', (m: { stop?: boolean; mark?: boolean; end?: boolean; pause?: boolean; resume?: boolean }) => {

@@ -12,13 +12,14 @@
  * flow source says "held"), and the consumer's `max_ack_pending` across all processes (the server
  * stops handing out messages; the stream keeps them).
  */
-import { AckPolicy, jetstream, type Consumer, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, type Consumer, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { assertClock, systemPipelineClock, type PipelineClock } from './clock.js';
 import type { IncomingMessage } from './decode.js';
 import { PipelineError } from './errors.js';
 import type { FlowSource } from './ingest.js';
-import { connectNats, openStream, telemetryStreamConfig, topicOfSubject, type NatsConnectOptions, type TelemetryStreamOptions, STREAM_STARTUP_WAIT_MS } from './jetstream-stream.js';
+import { Puller, type PullerSettings } from './jetstream-puller.js';
+import { connectNats, openStream, telemetryStreamConfig, type NatsConnectOptions, type TelemetryStreamOptions, STREAM_STARTUP_WAIT_MS } from './jetstream-stream.js';
 import { assertFunction, assertObject, assertString, intOption } from './validate.js';
 
 /** Options of {@link connectJetStreamIngest}: the cluster, the stream (created when missing) and the consumer. */
@@ -81,6 +82,8 @@ export interface JetStreamIngestStats {
   pauses: number;
   /** Reconnections to the cluster. */
   reconnects: number;
+  /** Writes of settled messages' acks (`+ACK`/`+TERM`/`-NAK`): one per event-loop turn in which messages settled, not one per message. */
+  ackWrites: number;
 }
 
 /** A running JetStream source. */
@@ -96,15 +99,9 @@ export interface JetStreamIngest {
   close(timeoutMs?: number): Promise<void>;
 }
 
-interface Settings {
+interface Settings extends PullerSettings {
   readonly durable: string;
   readonly maxAckPending: number;
-  readonly ackWaitMs: number;
-  readonly maxInFlight: number;
-  readonly batch: number;
-  readonly pullExpiresMs: number;
-  readonly nakDelayMs: number;
-  readonly clock: PipelineClock;
 }
 
 function settings(o: JetStreamIngestOptions): Settings {
@@ -152,15 +149,6 @@ async function ensureConsumer(nc: NatsConnection, jsm: JetStreamManager, stream:
   throw new PipelineError('INGEST_FAILED', `consumer ${s.durable} on ${stream}: not available within ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`, { cause: last });
 }
 
-/** The pipeline's message: the MQTT topic back from the subject (or the bridge's `Outpost-Topic`); the time the bridge received it (else the stream's), stable over redeliveries. */
-function incoming(m: JsMsg): IncomingMessage {
-  const h = m.headers;
-  const ct = h?.get('Content-Type');
-  const at = Number(h?.get('Outpost-Received-At'));
-  const topic = h?.get('Outpost-Topic'); // a topic the bridge could not map to a subject (the pipeline rejects it)
-  return { topic: topic !== undefined && topic !== '' ? topic : topicOfSubject(m.subject), payload: m.data, contentType: ct !== undefined && ct !== '' ? ct : undefined, receivedAt: Number.isSafeInteger(at) && at > 0 ? at : Number(m.timestampNanos / 1_000_000n) };
-}
-
 /**
  * Connects to the cluster, creates the stream (R3, duplicate window) and the durable consumer when
  * missing, and pulls: each message goes to `handler` at once; its outcome is acknowledged as in
@@ -203,7 +191,16 @@ function incoming(m: JsMsg): IncomingMessage {
  * dir.cleanup();
  * ```
  */
-export async function connectJetStreamIngest(options: JetStreamIngestOptions, handler: JetStreamHandler): Promise<JetStreamIngest> {
+export function connectJetStreamIngest(options: JetStreamIngestOptions, handler: JetStreamHandler): Promise<JetStreamIngest> {
+  return openJetStreamIngest(options, handler, undefined);
+}
+
+/**
+ * {@link connectJetStreamIngest}, with `rejected` telling for a message whose handler resolved
+ * whether it was dead-lettered (then `+TERM`): the pipeline's handlers resolve one shared promise
+ * per write group, dead-lettered messages included (`runJetStreamPipeline`).
+ */
+export async function openJetStreamIngest(options: JetStreamIngestOptions, handler: JetStreamHandler, rejected: ((payload: Uint8Array) => boolean) | undefined): Promise<JetStreamIngest> {
   assertObject('connectJetStreamIngest: options', options);
   assertFunction('connectJetStreamIngest: handler', handler);
   const s = settings(options);
@@ -218,122 +215,11 @@ export async function connectJetStreamIngest(options: JetStreamIngestOptions, ha
     await nc.close().catch(() => undefined);
     throw e instanceof PipelineError ? e : new PipelineError('INGEST_FAILED', `connectJetStreamIngest: ${(e as Error).message}`, { cause: e });
   }
-  return startPulling(nc, consumer, s, options.flow, handler);
+  return startPulling(nc, consumer, s, options.flow, handler, rejected);
 }
 
-/** The pulling side of one process: its messages in flight, their acks, the pull loop. */
-class Puller {
-  readonly stats: JetStreamIngestStats = { received: 0, acked: 0, termed: 0, naked: 0, redelivered: 0, pending: 0, working: 0, pulls: 0, pullErrors: 0, paused: false, pauses: 0, reconnects: 0 };
-  /** Messages whose handler has not settled, with when they last got an ack or `+WPI`. */
-  readonly inFlight = new Map<JsMsg, number>();
-  closing = false;
-  private wake: (() => void) | undefined;
-  private timer: unknown;
-
-  constructor(
-    private readonly consumer: Consumer,
-    private readonly s: Settings,
-    private readonly handler: JetStreamHandler,
-  ) {
-    this.timer = s.clock.setTimeout(() => this.keepAlive(), this.keepAlivePeriod());
-  }
-
-  /** Ends a wait of the loop (a message settled, intake resumed, closing). */
-  nudge(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  sleep(ms: number): Promise<void> {
-    return new Promise((r) => {
-      const t = this.s.clock.setTimeout(() => this.nudge(), ms);
-      this.wake = () => {
-        this.s.clock.clearTimeout(t);
-        r();
-      };
-    });
-  }
-
-  /** Pulls what there is room for, until closing; a failed pull (no quorum, a node gone) is retried shortly. */
-  async loop(): Promise<void> {
-    while (!this.closing) {
-      const room = this.s.maxInFlight - this.inFlight.size;
-      if (this.stats.paused || room <= 0) {
-        await this.sleep(1_000);
-        continue;
-      }
-      this.stats.pulls++;
-      try {
-        const iter = await this.consumer.fetch({ max_messages: Math.min(this.s.batch, room), expires: this.s.pullExpiresMs });
-        for await (const m of iter) this.dispatch(m);
-      } catch {
-        this.stats.pullErrors++;
-        if (!this.closing) await this.sleep(250);
-      }
-    }
-  }
-
-  /** Acks on a connection that is gone are dropped by the client; the server redelivers after ack_wait. */
-  settle(m: JsMsg, f: () => void): void {
-    if (!this.inFlight.delete(m)) return; // settled at close already
-    this.stats.pending--;
-    try {
-      f();
-    } catch {
-      /* closed connection */
-    }
-    this.nudge();
-  }
-
-  stop(): void {
-    this.closing = true;
-    this.s.clock.clearTimeout(this.timer);
-    this.nudge();
-  }
-
-  private dispatch(m: JsMsg): void {
-    const { stats } = this;
-    stats.received++;
-    stats.pending++;
-    if (m.redelivered) stats.redelivered++;
-    this.inFlight.set(m, this.s.clock.now());
-    let p: Promise<void | 'rejected'>;
-    try {
-      const big = Number(m.headers?.get('Outpost-Oversized'));
-      p = this.handler(incoming(m), { oversizedBytes: Number.isSafeInteger(big) && big > 0 ? big : undefined });
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    p.then(
-      (r) => this.settle(m, () => (r === 'rejected' ? (m.term() /* no reason text: nats-server 2.9 knows only a bare +TERM */, stats.termed++) : (m.ack(), stats.acked++))),
-      () => this.settle(m, () => (m.nak(this.closing ? 0 : this.s.nakDelayMs), stats.naked++)),
-    );
-  }
-
-  private keepAlivePeriod(): number {
-    return Math.max(100, Math.floor(this.s.ackWaitMs / 6));
-  }
-
-  /** `+WPI` for messages held a third of `ack_wait`: a message the pipeline holds (a sink down) is not redelivered elsewhere. */
-  private keepAlive(): void {
-    const now = this.s.clock.now();
-    for (const [m, since] of this.inFlight) {
-      if (now - since < this.s.ackWaitMs / 3) continue;
-      try {
-        m.working();
-        this.inFlight.set(m, now);
-        this.stats.working++;
-      } catch {
-        /* reconnecting */
-      }
-    }
-    if (!this.closing) this.timer = this.s.clock.setTimeout(() => this.keepAlive(), this.keepAlivePeriod());
-  }
-}
-
-function startPulling(nc: NatsConnection, consumer: Consumer, s: Settings, flow: FlowSource | undefined, handler: JetStreamHandler): JetStreamIngest {
-  const puller = new Puller(consumer, s, handler);
+function startPulling(nc: NatsConnection, consumer: Consumer, s: Settings, flow: FlowSource | undefined, handler: JetStreamHandler, rejected: ((payload: Uint8Array) => boolean) | undefined): JetStreamIngest {
+  const puller = new Puller(nc, consumer, s, handler, rejected);
   const { stats } = puller;
   const running = puller.loop();
   void (async () => {
@@ -361,7 +247,7 @@ function startPulling(nc: NatsConnection, consumer: Consumer, s: Settings, flow:
       await running;
       const deadline = s.clock.now() + timeoutMs;
       while (puller.inFlight.size > 0 && s.clock.now() < deadline) await puller.sleep(20);
-      for (const m of [...puller.inFlight.keys()]) puller.settle(m, () => (m.nak(), stats.naked++));
+      puller.nakAll();
       await nc.drain().catch(() => nc.close());
     },
   };

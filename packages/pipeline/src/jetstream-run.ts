@@ -3,7 +3,7 @@
  * `runPipeline`.
  */
 import type { DeadLetterSink } from './dead-letter.js';
-import { connectJetStreamIngest, type JetStreamIngest, type JetStreamIngestOptions } from './jetstream-ingest.js';
+import { openJetStreamIngest, type JetStreamIngest, type JetStreamIngestOptions } from './jetstream-ingest.js';
 import { createPipeline, type Pipeline, type PipelineOptions } from './pipeline.js';
 import { assertObject } from './validate.js';
 
@@ -87,15 +87,20 @@ export async function runJetStreamPipeline<E>(options: PipelineOptions<E>, inges
 export async function runOn(pipeline: Pipeline, rejected: WeakSet<Uint8Array> | undefined, ingest: JetStreamIngestOptions, deadLetter?: DeadLetterSink): Promise<RunningJetStreamPipeline> {
   let consumer: JetStreamIngest;
   try {
-    consumer = await connectJetStreamIngest({ flow: pipeline, ...ingest }, async (m, info) => {
-      if (info.oversizedBytes !== undefined && deadLetter !== undefined) {
-        // The bridge's stand-in for a payload the cluster could not take: an OVERSIZED dead letter, then +TERM.
-        await deadLetter.write({ topic: m.topic, payload: m.payload, reason: 'OVERSIZED', detail: `payload of ${info.oversizedBytes} bytes exceeds the NATS servers' max_payload; the bridge stored an empty stand-in`, receivedAt: m.receivedAt });
-        return 'rejected';
-      }
-      await pipeline.handle(m);
-      return rejected?.has(m.payload) === true ? 'rejected' : undefined;
-    });
+    // The pipeline's promise itself (one per write group, shared by its messages), not an async
+    // wrapper per message: the source gives a write group one reaction, and no suspended function
+    // per message lives until the group commits. Dead-lettered messages are told by `rejected`.
+    consumer = await openJetStreamIngest(
+      { flow: pipeline, ...ingest },
+      (m, info) => {
+        if (info.oversizedBytes !== undefined && deadLetter !== undefined) {
+          // The bridge's stand-in for a payload the cluster could not take: an OVERSIZED dead letter, then +TERM.
+          return deadLetter.write({ topic: m.topic, payload: m.payload, reason: 'OVERSIZED', detail: `payload of ${info.oversizedBytes} bytes exceeds the NATS servers' max_payload; the bridge stored an empty stand-in`, receivedAt: m.receivedAt }).then(() => 'rejected' as const);
+        }
+        return pipeline.handle(m);
+      },
+      rejected === undefined ? undefined : (payload) => rejected.has(payload),
+    );
   } catch (e) {
     await pipeline.close().catch(() => undefined);
     throw e;

@@ -177,6 +177,7 @@ export function subjectOfTopic(topic: string): string {
  * ```
  */
 export function topicOfSubject(subject: string): string {
+  if (!subject.includes('//')) return subject.replaceAll('.', '/'); // no escaped dot: every token as it is
   return subject.split('.').map((token) => token.replace(/\/\//g, '.')).join('/');
 }
 

@@ -124,6 +124,56 @@ describe('connectJetStreamIngest', () => {
   });
 });
 
+describe('acks per turn and write groups', () => {
+  const fill = async (stream: string, subject: string, n: number, body: (i: number) => string): Promise<void> => {
+    await (await jetstreamManager(nc)).streams.add({ name: stream, subjects: [subject.replace(/\.d1\./, '.*.')] });
+    const js = jetstream(nc);
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) sent.push(js.publish(subject, body(i)));
+    await Promise.all(sent);
+  };
+  const settledOnServer = async (stream: string): Promise<{ num_ack_pending: number; num_pending: number }> => {
+    const jsm = await jetstreamManager(nc);
+    let info = await jsm.consumers.info(stream, 'pipeline');
+    for (let i = 0; i < 100 && (info.num_ack_pending > 0 || info.num_pending > 0); i++) info = await new Promise((r) => setTimeout(r, 20)).then(() => jsm.consumers.info(stream, 'pipeline'));
+    return info;
+  };
+
+  it('writes the acks of messages that settle in one turn together, not one write per message', async () => {
+    await fill('T4', 't4.d1.telemetry', 2_000, (i) => `{"v":${i}}`);
+    let release: (() => void) | undefined;
+    const shared = new Promise<void>((r) => { release = r; });
+    const ingest = await connectJetStreamIngest({ ...base(), stream: 'T4', subjects: ['t4.*.telemetry'], batch: 500 }, () => shared);
+    await until(() => ingest.stats().received === 2_000, '2,000 messages handed over');
+    expect(ingest.stats().acked).toBe(0);
+    release?.();
+    await until(() => ingest.stats().acked === 2_000, 'every ack');
+    expect(ingest.stats().ackWrites).toBeGreaterThan(0);
+    expect(ingest.stats().ackWrites).toBeLessThanOrEqual(2); // the old source: one write per message (2,000)
+    expect(await settledOnServer('T4')).toMatchObject({ num_ack_pending: 0, num_pending: 0 });
+    await ingest.close();
+  });
+
+  it('a pipeline: dead-lettered messages among a write group are terminated, the rest acknowledged, each once', async () => {
+    // Every 10th undecodable (a dead letter of its own), and the 5th of every 10 older than the
+    // pipeline's maxAgeMs: SCHEMA_INVALID inside the write group, which settles with the others.
+    const t0 = Date.now() - 60_000;
+    await fill('T5', 't5.d1.telemetry', 1_000, (i) => (i % 10 === 3 ? '{"temperature": ' : `{"ts": ${i % 10 === 5 ? t0 - 400 * 86_400_000 : t0 + i}, "temperature": ${i}}`));
+    const stored: TelemetryPoint[] = [];
+    const memory: TelemetrySink = { name: 'memory', async write(p) { stored.push(...p); }, async flush() {}, async close() {} };
+    const dead: string[] = [];
+    const running = await runJetStreamPipeline({ sinks: [memory], deadLetter: callbackDeadLetterSink((l) => { dead.push(l.reason === 'DECODE_FAILED' ? l.reason : `${l.reason} ${l.detail ?? ''}`); }) }, { ...base(), stream: 'T5', subjects: ['t5.*.telemetry'] });
+    const st = () => running.ingest.stats();
+    await until(() => st().acked + st().termed === 1_000, 'every message settled');
+    expect(st()).toMatchObject({ acked: 800, termed: 200, naked: 0, redelivered: 0 });
+    expect(dead.filter((r) => r === 'DECODE_FAILED')).toHaveLength(100);
+    expect(dead.filter((r) => r.startsWith('SCHEMA_INVALID'))).toHaveLength(100);
+    expect(stored.map((p) => p.value).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 1_000 }, (_, i) => i).filter((i) => i % 10 !== 3 && i % 10 !== 5));
+    expect(await settledOnServer('T5')).toMatchObject({ num_ack_pending: 0, num_pending: 0 });
+    await running.close();
+  });
+});
+
 describe('the bridge and a payload larger than the cluster takes', () => {
   it('does not block: an oversized message and one without a valid device id are stored so that the pipeline dead-letters them, and what follows flows', async () => {
     const { startBridge } = await import('../src/bridge.js');
