@@ -27,6 +27,7 @@ const DEVICES = Number(process.env['DEVICES'] ?? 50);
 // PATHS=hot: no sinks at all (the hot path alone), for comparison; PATHS=lake: the lake only.
 const PATHS = process.env['PATHS'] ?? 'both';
 const now = (): number => performance.timeOrigin + performance.now();
+const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 
 const fleet = await startFleet();
 const tmp = tempDir('outpost-bench-latency-');
@@ -40,6 +41,8 @@ try {
   const latencies: number[] = [];
   const arrivals: number[] = []; // publish → the consumer's handler (broker, sockets, both event loops)
   const perSecond: number[][] = []; // latencies by the second of the run they were sent in
+  const arrivalsPerSecond: number[][] = []; // publish → handler, by the second they were sent in
+  const loopPerSecond: string[] = []; // the consumer's event-loop delay p99/max of each second
   let firstSent = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const rules = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 80, clearAt: 75 }];
@@ -72,6 +75,7 @@ try {
       const p = JSON.parse(new TextDecoder().decode(m.payload)) as { ts: number; sent: string };
       sentAt.set(`${m.topic.split('/')[1] ?? ''}/${p.ts}`, Number(p.sent));
       arrivals.push(now() - Number(p.sent));
+      if (firstSent !== 0) (arrivalsPerSecond[Math.max(0, Math.floor((Number(p.sent) - firstSent) / 1000))] ??= []).push(now() - Number(p.sent));
       return stack.pipeline.handle(m);
     },
   );
@@ -82,7 +86,15 @@ try {
   });
   child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS });
   loop.enable();
+  const second = monitorEventLoopDelay({ resolution: 1 });
+  second.enable();
+  const tick = setInterval(() => {
+    loopPerSecond.push(`${ms(second.percentile(99))}/${ms(second.max)}`);
+    second.reset();
+  }, 1000);
   const pub = await done;
+  clearInterval(tick);
+  second.disable();
   loop.disable();
   const deadline = Date.now() + 30_000;
   while (latencies.length < pub.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -92,13 +104,14 @@ try {
   latencies.sort((a, b) => a - b);
   arrivals.sort((a, b) => a - b);
   const q = (p: number, xs = latencies): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
-  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), sinks: ${PATHS === 'hot' ? 'none (hot path only)' : PATHS === 'lake' ? 'the lake' : 'the lake and DuckDB'} (node ${process.version}, ${cpus().length} cores)`);
   console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
   console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
   console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
   console.log(`  of which publish → handler ms: median ${q(0.5, arrivals).toFixed(2)}  p90 ${q(0.9, arrivals).toFixed(2)}  p99 ${q(0.99, arrivals).toFixed(2)}  max ${(arrivals.at(-1) ?? Number.NaN).toFixed(2)}`);
   console.log(`  p99 per second of the run, ms: ${perSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
+  console.log(`  of which publish → handler, p99 per second, ms: ${arrivalsPerSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
+  console.log(`  consumer event-loop delay per second of the run (from the publisher's start), p99/max ms: ${loopPerSecond.join(' ')}`);
   console.log(`  event-loop delay ms, consumer: p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}; publisher: ${pub.loop}`);
 } finally {
   await fleet.stop();
