@@ -3,7 +3,8 @@
 // also goes to the Parquet lake and the DuckDB store). A forked publisher process holds DEVICES
 // device connections; every message alternates 90 °C / 70 °C, so each one fires or resolves an
 // overheat episode and yields exactly one alert event.
-// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs).
+// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs);
+// WARM_UP=0: no JIT warm-up of the decode and rules code when the stack opens (default 2,000 messages).
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/latency.ts [RATE] [SECONDS]
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -43,6 +44,7 @@ try {
   const perSecond: number[][] = []; // latencies by the second of the run they were sent in
   const arrivalsPerSecond: number[][] = []; // publish → handler, by the second they were sent in
   const loopPerSecond: string[] = []; // the consumer's event-loop delay p99/max of each second
+  const cpuPerSecond: number[] = []; // CPU ms of this process (every thread) in each second: load-robust
   let firstSent = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const rules = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 80, clearAt: 75 }];
@@ -66,6 +68,7 @@ try {
       rules,
       alertSinks: [timer],
       ...abOptions(),
+      ...(process.env['WARM_UP'] !== undefined ? { warmUpMessages: Number(process.env['WARM_UP']) } : {}),
     });
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench', flow: stack.pipeline },
@@ -88,9 +91,13 @@ try {
   loop.enable();
   const second = monitorEventLoopDelay({ resolution: 1 });
   second.enable();
+  let cpu = process.cpuUsage();
   const tick = setInterval(() => {
     loopPerSecond.push(`${ms(second.percentile(99))}/${ms(second.max)}`);
     second.reset();
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    cpuPerSecond.push(Math.round((used.user + used.system) / 1000));
   }, 1000);
   const pub = await done;
   clearInterval(tick);
@@ -112,6 +119,7 @@ try {
   console.log(`  p99 per second of the run, ms: ${perSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
   console.log(`  of which publish → handler, p99 per second, ms: ${arrivalsPerSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
   console.log(`  consumer event-loop delay per second of the run (from the publisher's start), p99/max ms: ${loopPerSecond.join(' ')}`);
+  console.log(`  consumer process CPU per second of the run, ms (all threads; the load moves it little): ${cpuPerSecond.join(' ')}`);
   console.log(`  event-loop delay ms, consumer: p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}; publisher: ${pub.loop}`);
 } finally {
   await fleet.stop();
