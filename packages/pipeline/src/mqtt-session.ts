@@ -1,14 +1,12 @@
 /**
- * The consumer's own MQTT session on mqtt-packet (MQTT.js's codec; inbound PUBLISHes on our own
- * parser, packet-reader.ts) over a socket it owns. MQTT.js
- * sends a PUBACK as soon as its `handleMessage` calls back and reads the next packet only after
- * that, so its public API cannot hold an acknowledgement while taking more messages; this
- * session can: PUBLISHes go up as they are parsed, PUBACKs go out when the caller says so, and
- * reading can be paused (backpressure) while writing goes on.
- *
- * It speaks what a consumer needs: CONNECT (MQTT 3.1.1 or 5, persistent session, Receive
- * Maximum), SUBSCRIBE/UNSUBSCRIBE, keep-alive, PUBLISH in (QoS 0/1), PUBACK out, PUBLISH out
- * (QoS 0/1/2, for alerts), DISCONNECT, and reconnects.
+ * The consumer's own MQTT session on mqtt-packet (MQTT.js's codec; inbound PUBLISHes on
+ * packet-reader.ts) over a socket it owns. MQTT.js sends a PUBACK as soon as its `handleMessage`
+ * calls back and reads the next packet only after that, so its public API cannot hold an
+ * acknowledgement while taking more messages; this session can: PUBLISHes go up as they are
+ * parsed, PUBACKs go out when the caller says so, reading can pause (backpressure) while writing
+ * goes on. It speaks CONNECT (MQTT 3.1.1 or 5, persistent session, Receive Maximum),
+ * SUBSCRIBE/UNSUBSCRIBE, keep-alive, PUBLISH in (QoS 0/1), PUBACK out, PUBLISH out (QoS 0/1/2,
+ * for alerts), DISCONNECT, and reconnects.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
@@ -292,11 +290,10 @@ export class MqttSession {
       socket.on('data', (d: Buffer) => {
         try {
           reader.push(d);
+          this.yieldTurn(socket, d.length);
         } catch (e) {
           socket.destroy(e as Error); // a malformed packet: the connection cannot go on ('close' follows)
-          return;
         }
-        this.yieldTurn(socket, d.length);
       });
       // MQTT 5 §3.1: a persistent session (Clean Start 0) that outlives the connection by the
       // expiry, and Receive Maximum as the broker's window of unacknowledged QoS 1 messages.
