@@ -12,6 +12,8 @@ interface Start {
   devices: { id: string; cert: string; key: string }[];
   rate: number;
   seconds: number;
+  /** Seconds of the same traffic on `devices/<id>/bench-warmup` first (the consumer does not subscribe to it): warms this process and the broker only. */
+  warmupSeconds: number;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -23,32 +25,42 @@ process.once('message', (msg: Start) => {
     );
     process.send?.({ ready: true });
     const perTick = msg.rate / 100; // a tick every 10 ms
-    const ticks = msg.seconds * 100;
     const t0 = Date.now() - 3_600_000; // event times: an hour ago, 1 ms apart per device
     let sent = 0;
     let acked = 0;
     const loop = monitorEventLoopDelay({ resolution: 1 });
+    if (msg.warmupSeconds > 0) {
+      await run(msg.warmupSeconds * 100, 'bench-warmup');
+      while (acked < sent) await new Promise((r) => setTimeout(r, 10));
+      sent = 0;
+      acked = 0;
+    }
     loop.enable();
     const start = now();
-    for (let k = 0; k < ticks; k++) {
-      for (let j = 0; j < perTick; j++) {
-        const n = k * perTick + j;
-        const c = clients[n % clients.length] as mqtt.MqttClient;
-        const seq = Math.floor(n / clients.length);
-        const id = msg.devices[n % clients.length]?.id ?? '';
-        const payload = `{"ts":${t0 + seq},"temperature":${seq % 2 === 0 ? 90 : 70},"sent":"${now()}"}`;
-        c.publish(`devices/${id}/telemetry`, payload, { qos: 1 }, () => { acked++; });
-        sent++;
-      }
-      const next = start + (k + 1) * 10;
-      const wait = next - now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
+    await run(msg.seconds * 100, 'telemetry');
     const elapsed = (now() - start) / 1000;
     loop.disable();
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     while (acked < sent) await new Promise((r) => setTimeout(r, 10));
     await Promise.all(clients.map((c) => c.endAsync()));
     process.send?.({ done: true, sent, seconds: elapsed, loop: `p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}` });
+
+    async function run(ticks: number, leaf: string): Promise<void> {
+      const begin = now();
+      for (let k = 0; k < ticks; k++) {
+        for (let j = 0; j < perTick; j++) {
+          const n = k * perTick + j;
+          const c = clients[n % clients.length] as mqtt.MqttClient;
+          const seq = Math.floor(n / clients.length);
+          const id = msg.devices[n % clients.length]?.id ?? '';
+          const payload = `{"ts":${t0 + seq},"temperature":${seq % 2 === 0 ? 90 : 70},"sent":"${now()}"}`;
+          c.publish(`devices/${id}/${leaf}`, payload, { qos: 1 }, () => { acked++; });
+          sent++;
+        }
+        const next = begin + (k + 1) * 10;
+        const wait = next - now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   })();
 });

@@ -3,7 +3,12 @@
 // also goes to the Parquet lake and the DuckDB store). A forked publisher process holds DEVICES
 // device connections; every message alternates 90 °C / 70 °C, so each one fires or resolves an
 // overheat episode and yields exactly one alert event.
-// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs).
+// MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs);
+// WARM_UP=0: no JIT warm-up of the decode and rules code when the stack opens (default 2,000 messages).
+// PUBLISHER_WARMUP=S: the publisher first sends S seconds of the same traffic to a topic the
+// consumer does not subscribe to (devices/<id>/bench-warmup), warming the publisher process and
+// Mosquitto but not the pipeline; off by default (the figures in the README are without it
+// unless said). It tells the pipeline's own first second from the publisher's and the broker's.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/latency.ts [RATE] [SECONDS]
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -27,6 +32,7 @@ const DEVICES = Number(process.env['DEVICES'] ?? 50);
 // PATHS=hot: no sinks at all (the hot path alone), for comparison; PATHS=lake: the lake only.
 const PATHS = process.env['PATHS'] ?? 'both';
 const now = (): number => performance.timeOrigin + performance.now();
+const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 
 const fleet = await startFleet();
 const tmp = tempDir('outpost-bench-latency-');
@@ -40,6 +46,9 @@ try {
   const latencies: number[] = [];
   const arrivals: number[] = []; // publish → the consumer's handler (broker, sockets, both event loops)
   const perSecond: number[][] = []; // latencies by the second of the run they were sent in
+  const arrivalsPerSecond: number[][] = []; // publish → handler, by the second they were sent in
+  const loopPerSecond: string[] = []; // the consumer's event-loop delay p99/max of each second
+  const cpuPerSecond: number[] = []; // CPU ms of this process (every thread) in each second: load-robust
   let firstSent = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const rules = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 80, clearAt: 75 }];
@@ -63,6 +72,7 @@ try {
       rules,
       alertSinks: [timer],
       ...abOptions(),
+      ...(process.env['WARM_UP'] !== undefined ? { warmUpMessages: Number(process.env['WARM_UP']) } : {}),
     });
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-pipeline', group: 'bench', flow: stack.pipeline },
@@ -72,6 +82,7 @@ try {
       const p = JSON.parse(new TextDecoder().decode(m.payload)) as { ts: number; sent: string };
       sentAt.set(`${m.topic.split('/')[1] ?? ''}/${p.ts}`, Number(p.sent));
       arrivals.push(now() - Number(p.sent));
+      if (firstSent !== 0) (arrivalsPerSecond[Math.max(0, Math.floor((Number(p.sent) - firstSent) / 1000))] ??= []).push(now() - Number(p.sent));
       return stack.pipeline.handle(m);
     },
   );
@@ -80,9 +91,21 @@ try {
     child.on('message', (m: { done?: boolean; sent: number; seconds: number; loop: string }) => { if (m.done === true) resolve(m); });
     child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
   });
-  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS });
+  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS, warmupSeconds: Number(process.env['PUBLISHER_WARMUP'] ?? 0) });
   loop.enable();
+  const second = monitorEventLoopDelay({ resolution: 1 });
+  second.enable();
+  let cpu = process.cpuUsage();
+  const tick = setInterval(() => {
+    loopPerSecond.push(`${ms(second.percentile(99))}/${ms(second.max)}`);
+    second.reset();
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    cpuPerSecond.push(Math.round((used.user + used.system) / 1000));
+  }, 1000);
   const pub = await done;
+  clearInterval(tick);
+  second.disable();
   loop.disable();
   const deadline = Date.now() + 30_000;
   while (latencies.length < pub.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -92,13 +115,15 @@ try {
   latencies.sort((a, b) => a - b);
   arrivals.sort((a, b) => a - b);
   const q = (p: number, xs = latencies): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
-  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), sinks: ${PATHS === 'hot' ? 'none (hot path only)' : PATHS === 'lake' ? 'the lake' : 'the lake and DuckDB'} (node ${process.version}, ${cpus().length} cores)`);
   console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
   console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
   console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
   console.log(`  of which publish → handler ms: median ${q(0.5, arrivals).toFixed(2)}  p90 ${q(0.9, arrivals).toFixed(2)}  p99 ${q(0.99, arrivals).toFixed(2)}  max ${(arrivals.at(-1) ?? Number.NaN).toFixed(2)}`);
   console.log(`  p99 per second of the run, ms: ${perSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
+  console.log(`  of which publish → handler, p99 per second, ms: ${arrivalsPerSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
+  console.log(`  consumer event-loop delay per second of the run (from the publisher's start), p99/max ms: ${loopPerSecond.join(' ')}`);
+  console.log(`  consumer process CPU per second of the run, ms (all threads; the load moves it little): ${cpuPerSecond.join(' ')}`);
   console.log(`  event-loop delay ms, consumer: p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}; publisher: ${pub.loop}`);
 } finally {
   await fleet.stop();

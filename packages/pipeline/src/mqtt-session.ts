@@ -1,19 +1,19 @@
 /**
- * The consumer's own MQTT session on mqtt-packet (MQTT.js's codec) over a socket it owns. MQTT.js
- * sends a PUBACK as soon as its `handleMessage` calls back and reads the next packet only after
- * that, so its public API cannot hold an acknowledgement while taking more messages; this
- * session can: PUBLISHes go up as they are parsed, PUBACKs go out when the caller says so, and
- * reading can be paused (backpressure) while writing goes on.
- *
- * It speaks what a consumer needs: CONNECT (MQTT 3.1.1 or 5, persistent session, Receive
- * Maximum), SUBSCRIBE/UNSUBSCRIBE, keep-alive, PUBLISH in (QoS 0/1), PUBACK out, PUBLISH out
- * (QoS 0/1/2, for alerts), DISCONNECT, and reconnects.
+ * The consumer's own MQTT session on mqtt-packet (MQTT.js's codec; inbound PUBLISHes on
+ * packet-reader.ts) over a socket it owns. MQTT.js sends a PUBACK as soon as its `handleMessage`
+ * calls back and reads the next packet only after that, so its public API cannot hold an
+ * acknowledgement while taking more messages; this session can: PUBLISHes go up as they are
+ * parsed, PUBACKs go out when the caller says so, reading can pause (backpressure) while writing
+ * goes on. It speaks CONNECT (MQTT 3.1.1 or 5, persistent session, Receive Maximum),
+ * SUBSCRIBE/UNSUBSCRIBE, keep-alive, PUBLISH in (QoS 0/1), PUBACK out, PUBLISH out (QoS 0/1/2,
+ * for alerts), DISCONNECT, and reconnects.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import type { PipelineClock } from './clock.js';
+import { PacketReader } from './packet-reader.js';
 
 /** Everything the session needs to dial and keep a connection. */
 export interface SessionConfig {
@@ -255,7 +255,6 @@ export class MqttSession {
     this.socket = socket;
     this.out = [];
     const conn = this.conn + 1;
-    const parser = mqttPacket.parser({ protocolVersion: version });
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const fail = (e: Error): void => {
@@ -265,8 +264,7 @@ export class MqttSession {
         reject(e);
       };
       const timer = clock.setTimeout(() => fail(new Error(`no CONNACK within ${this.cfg.connectTimeoutMs} ms`)), this.cfg.connectTimeoutMs);
-      parser.on('error', (e: Error) => socket.destroy(e));
-      parser.on('packet', (p: Packet) => {
+      const reader = new PacketReader(version, (p: Packet) => {
         if (!this.connected) {
           if (p.cmd !== 'connack') return fail(new Error(`expected CONNACK, got ${p.cmd}`));
           clock.clearTimeout(timer);
@@ -290,8 +288,12 @@ export class MqttSession {
         this.packet(p);
       });
       socket.on('data', (d: Buffer) => {
-        parser.parse(d);
-        this.yieldTurn(socket, d.length);
+        try {
+          reader.push(d);
+          this.yieldTurn(socket, d.length);
+        } catch (e) {
+          socket.destroy(e as Error); // a malformed packet: the connection cannot go on ('close' follows)
+        }
       });
       // MQTT 5 §3.1: a persistent session (Clean Start 0) that outlives the connection by the
       // expiry, and Receive Maximum as the broker's window of unacknowledged QoS 1 messages.

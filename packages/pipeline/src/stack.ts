@@ -12,7 +12,7 @@ import type { DecodeOptions } from './decode.js';
 import { fileDeadLetterSink, type DeadLetterSink } from './dead-letter.js';
 import { createDuckDbStore, type DuckDbStore, type DuckDbStoreOptions } from './duckdb.js';
 import { createLake, type Lake, type LakeOptions } from './lake.js';
-import type { PipelineClock } from './clock.js';
+import { systemPipelineClock, type PipelineClock } from './clock.js';
 import type { DeliveryOptions } from './delivery.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { createInfluxSink, type InfluxSink, type InfluxSinkOptions } from './influx.js';
@@ -20,7 +20,8 @@ import { createPostgresSink, type PostgresSink, type PostgresSinkOptions } from 
 import { RuleEngine } from './rules.js';
 import type { AlertEvent, Rule, RuleEngineOptions } from './rules-types.js';
 import type { Replacement, TelemetrySink } from './types.js';
-import { assertObject, assertString, describe } from './validate.js';
+import { assertObject, assertString, describe, intOption } from './validate.js';
+import { warmHotPath, WARM_UP_MESSAGES } from './warm-up.js';
 
 /** Options of {@link openPipelineStack}. */
 export interface PipelineStackOptions {
@@ -71,6 +72,12 @@ export interface PipelineStackOptions {
   readonly delivery?: DeliveryOptions;
   /** Time for the rules' tick and the delivery's retries (default: the system clock). */
   readonly clock?: PipelineClock;
+  /**
+   * Synthetic messages run through the decode and rules code (a throwaway engine with the same
+   * rules; nothing stored, no alert) before the stack is returned, so the first real messages
+   * meet compiled code (default 2 000, a few tens of ms; 0 = none).
+   */
+  readonly warmUpMessages?: number;
 }
 
 /** What {@link openPipelineStack} built. */
@@ -132,6 +139,7 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
   if (options.influx !== undefined && typeof options.influx !== 'string') assertObject('openPipelineStack: influx', options.influx);
   if (options.onReplaced !== undefined && typeof options.onReplaced !== 'function') throw new TypeError(`openPipelineStack: onReplaced: expected a function, got ${describe(options.onReplaced)}`);
   const replaced = options.onReplaced !== undefined ? { onReplaced: options.onReplaced } : {};
+  const warmUp = intOption('openPipelineStack: warmUpMessages', options.warmUpMessages, WARM_UP_MESSAGES, 0, 1_000_000);
   const engine = options.rules !== undefined ? new RuleEngine(options.rules, options.ruleOptions ?? {}) : undefined;
   const alerts = new AlertDispatcher(options.alertSinks ?? [], options.onAlertFailure !== undefined ? { onFailure: options.onAlertFailure } : {});
   const opened: { close(): Promise<void> }[] = [];
@@ -167,6 +175,8 @@ export async function openPipelineStack(options: PipelineStackOptions): Promise<
       ...(options.delivery !== undefined ? { delivery: options.delivery } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
+    // Last, while nothing reads yet: the first real messages meet compiled code (warm-up.ts).
+    await warmHotPath({ decode: options.decode, rules: options.rules, ruleOptions: options.ruleOptions, messages: warmUp, now: (options.clock ?? systemPipelineClock).now() });
     const s = store;
     return {
       pipeline,

@@ -83,6 +83,29 @@ describe('the consumer session', () => {
     await ingest.close();
   });
 
+  it('PUBLISHes through the broker as sent: MQTT 5 properties (mqtt-packet\'s path), none (our reader\'s), QoS 0 and 1, a 300 KB payload split across reads, a non-ASCII topic', async () => {
+    const got: { topic: string; payload: Buffer; contentType?: string | undefined; user?: unknown }[] = [];
+    const ingest = await connectIngest(opts('sess-props'), async (m) => { got.push({ topic: m.topic, payload: Buffer.from(m.payload), contentType: m.contentType, user: m.userProperties }); });
+    const dev = await device('sess-props-dev');
+    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) % 256));
+    await dev.publishAsync('devices/p1/telemetry', '{"a":1}', { qos: 1, properties: { contentType: 'application/json', userProperties: { 'msg-id': 'x1' } } });
+    await dev.publishAsync('devices/p1/telemetry', '{"a":2}', { qos: 1 });
+    await dev.publishAsync('devices/p1/telemetry', big, { qos: 1 });
+    await dev.publishAsync('devices/ü-设备/telemetry', '{"a":3}', { qos: 0, properties: { contentType: 'text/plain' } });
+    await dev.publishAsync('devices/p1/telemetry', '{"a":4}', { qos: 0 });
+    await until(() => got.length === 5, 'five messages');
+    expect(got.map((g) => [g.topic, g.payload.length > 100 ? g.payload.equals(big) : g.payload.toString(), g.contentType, g.user])).toEqual([
+      ['devices/p1/telemetry', '{"a":1}', 'application/json', { 'msg-id': 'x1' }],
+      ['devices/p1/telemetry', '{"a":2}', undefined, undefined],
+      ['devices/p1/telemetry', true, undefined, undefined],
+      ['devices/ü-设备/telemetry', '{"a":3}', 'text/plain', undefined],
+      ['devices/p1/telemetry', '{"a":4}', undefined, undefined],
+    ]);
+    await until(() => ingest.stats().acked === 3, 'three PUBACKs');
+    await dev.endAsync();
+    await ingest.close();
+  });
+
   it('after a broker restart (sessions lost) it reconnects and subscribes again by itself', async () => {
     const got: string[] = [];
     const ingest = await connectIngest(opts('sess-restart', { reconnectPeriodMs: 100 }), async (m) => { got.push(new TextDecoder().decode(m.payload)); });
