@@ -11,7 +11,7 @@ import { createBatcher, systemClock, type Batch, type BatchCommit, type Pending 
 import { generations, replacedOption, reportReplaced } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
-import { commitGenerations, type CommitTarget } from './postgres-commit.js';
+import { commitGenerations, insertNew, type CommitTarget } from './postgres-commit.js';
 import { postgresQueries } from './postgres-queries.js';
 import { DAY_MS, enumOption, isoTime, isTransient, optionalString, quoteIdent, sqlstate, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
 import { checkedExtras } from './schema.js';
@@ -280,7 +280,11 @@ async function pgAttempt(
   for (const rows of gens) await schema.ensurePartitions(rows);
   let pending;
   try {
-    pending = await commitGenerations(c.pool, c.target, gens);
+    // One generation (almost every batch): its new keys in one statement; the transaction only
+    // when some key was stored already (its replacements, reported in arrival order).
+    const fresh = gens.length === 1 ? await insertNew(c.pool, c.target, gens[0] as Row[]) : 0;
+    if (gens.length === 1 && fresh === batch.points.length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
+    else pending = await commitGenerations(c.pool, c.target, gens, fresh);
   } catch (err) {
     // 23514 "no partition of relation found for row": a partition we remembered was dropped
     // (retention): forget the cache; the retry creates it again.
