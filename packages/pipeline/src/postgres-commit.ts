@@ -80,6 +80,9 @@ async function upsert(client: pg.PoolClient, t: CommitTarget, rows: readonly Row
   return { inserted, replaced };
 }
 
+/** The five columns of a batch as PostgreSQL array literals (device, time, metric, value, extra). */
+export type ColumnArrays = [string, string, string, string, string];
+
 /** An element of a PostgreSQL array literal: quoted, with `"` and `\\` escaped. */
 const ARRAY_SPECIAL = /["\\]/;
 const ARRAY_SPECIAL_G = /["\\]/g;
@@ -91,7 +94,7 @@ function arrayText(s: string): string {
  * The five columns of `rows` as PostgreSQL array literals (`{"a","b"}`), built here in one pass
  * (node-postgres would run two regular-expression replacements per element).
  */
-function columnArrays(rows: readonly Row[]): [string, string, string, string, string] {
+export function columnArrays(rows: readonly Row[]): ColumnArrays {
   let device = '';
   let time = '';
   let metric = '';
@@ -111,17 +114,17 @@ function columnArrays(rows: readonly Row[]): [string, string, string, string, st
 
 /**
  * The common case in one statement and one round trip: every row of a one-generation batch
- * inserted where its key is new, committed on its own (autocommit). Returns the rows inserted;
- * fewer than `rows.length` means some keys were stored already, and the caller runs the batch's
+ * (as {@link columnArrays}) inserted where its key is new, committed on its own (autocommit).
+ * Returns the rows inserted; fewer than the batch's rows means some keys were stored already, and the caller runs the batch's
  * transaction ({@link commitGenerations}) for what they replace — repeating the inserted rows
  * there changes nothing, as an identical redelivery does not. The staged path costs 4–5 round
  * trips per batch (BEGIN, COPY's two, INSERT, COMMIT), each waiting for a turn of a busy event loop.
  */
-export async function insertNew(pool: pg.Pool, t: CommitTarget, rows: readonly Row[]): Promise<number> {
+export async function insertNew(pool: pg.Pool, t: CommitTarget, columns: ColumnArrays): Promise<number> {
   const cols = 'device, time, metric, value, extra';
   const r = await pool.query(
     `INSERT INTO ${t.table} (${cols}) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::float8[], $5::jsonb[]) ON CONFLICT DO NOTHING`,
-    columnArrays(rows),
+    columns,
   );
   return r.rowCount ?? 0;
 }

@@ -11,7 +11,7 @@ import { createBatcher, systemClock, type Batch, type BatchCommit, type Pending 
 import { generations, replacedOption, reportReplaced } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
-import { commitGenerations, insertNew, type CommitTarget } from './postgres-commit.js';
+import { columnArrays, commitGenerations, insertNew, type ColumnArrays, type CommitTarget } from './postgres-commit.js';
 import { postgresQueries } from './postgres-queries.js';
 import { DAY_MS, enumOption, isoTime, isTransient, optionalString, quoteIdent, sqlstate, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
 import { checkedExtras } from './schema.js';
@@ -216,11 +216,13 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     // The next batch's statements run while this one's COMMIT (its fsync) is on its way.
     maxPending: 2,
     commit: (batch): BatchCommit => {
+      // Made when the batch is sealed, so the rows are ready while the batch before commits.
+      const prepared = prepareBatch(batch);
       let attempts = 0;
       return {
         attempt: () => {
           if (attempts++ > 0) stats.retries++;
-          return pgAttempt({ pool, target, schema, name, stats, onReplaced }, batch);
+          return pgAttempt({ pool, target, schema, name, stats, onReplaced }, batch, prepared);
         },
         fail: (err) => failure(name, retry.attempts, err),
       };
@@ -269,21 +271,32 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   };
 }
 
+/** A batch's rows by generation, and for a one-generation batch its column arrays. */
+interface Prepared {
+  readonly gens: Row[][];
+  readonly columns: ColumnArrays | undefined;
+}
+
+function prepareBatch(batch: Batch): Prepared {
+  const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
+  return { gens, columns: gens.length === 1 ? columnArrays(gens[0] as Row[]) : undefined };
+}
+
 /** One attempt of a batch: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
 async function pgAttempt(
   c: { pool: pg.Pool; target: CommitTarget; schema: ReturnType<typeof createSchema>; name: string; stats: { rowsWritten: number; rowsSkipped: number; replaced: number }; onReplaced: Parameters<typeof reportReplaced>[3] },
   batch: Batch,
+  { gens, columns }: Prepared,
 ): Promise<Pending> {
   const { schema } = c;
   await schema.ensure();
-  const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
   for (const rows of gens) await schema.ensurePartitions(rows);
   let pending;
   try {
     // One generation (almost every batch): its new keys in one statement; the transaction only
     // when some key was stored already (its replacements, reported in arrival order).
-    const fresh = gens.length === 1 ? await insertNew(c.pool, c.target, gens[0] as Row[]) : 0;
-    if (gens.length === 1 && fresh === batch.points.length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
+    const fresh = columns !== undefined ? await insertNew(c.pool, c.target, columns) : 0;
+    if (columns !== undefined && fresh === (gens[0] as Row[]).length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
     else pending = await commitGenerations(c.pool, c.target, gens, fresh);
   } catch (err) {
     // 23514 "no partition of relation found for row": a partition we remembered was dropped
