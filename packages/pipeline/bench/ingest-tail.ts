@@ -2,8 +2,12 @@
 // parameters), with a timeline relative to the first message received: the backlog (received by
 // the consumer − handed to the pipeline − acknowledged) every 100 ms, each sink's writes and
 // commits as they start and end, the last arrival, the last handle and the last acknowledgement.
+// PROFILE=file.cpuprofile writes a CPU profile of this process from connecting the consumer to
+// the last acknowledgement (the (c) window only, not the set-up).
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest-tail.ts [MESSAGES_PER_DEVICE]
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, tempDir } from '@outpost/test-peers';
@@ -54,6 +58,13 @@ try {
   }
   let handled = 0;
   let lastHandle = 0;
+  const profile = process.env.PROFILE;
+  const session = new Session();
+  if (profile !== undefined) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const cpu = process.cpuUsage();
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-ingest', group: 'bench', flow: stack.pipeline },
@@ -82,6 +93,7 @@ try {
   while (ingest.stats().acked < MESSAGES) await new Promise((r) => setTimeout(r, 5));
   log(`all acknowledged; CPU ${((1000 * cpuMs(process.cpuUsage(cpu))) / MESSAGES).toFixed(1)} µs/message; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   clearInterval(sampler);
+  if (profile !== undefined) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
   await ingest.close();
   await stack.close();
   console.log(events.join('\n'));

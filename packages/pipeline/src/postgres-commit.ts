@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pointKey } from './dedupe.js';
-import { copyChunks, isTransient, MS, type Row } from './postgres-rows.js';
-import type { Replacement } from './types.js';
+import { copyChunks, isoTime, isTransient, MS, type Row } from './postgres-rows.js';
+import type { Replacement, TelemetryPoint } from './types.js';
 
 /** PostgreSQL's wire protocol numbers bind parameters with a 16-bit count. */
 const MAX_PARAMS = 65_535;
@@ -90,24 +90,40 @@ function arrayText(s: string): string {
   return ARRAY_SPECIAL.test(s) ? `"${s.replace(ARRAY_SPECIAL_G, '\\$&')}"` : `"${s}"`;
 }
 
+/** Quoted array elements of the strings a batch repeats (a fleet's device and metric names), per batch. */
+function quoter(): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    let q = seen.get(s);
+    if (q === undefined) {
+      q = arrayText(s);
+      if (seen.size < 4_096) seen.set(s, q);
+    }
+    return q;
+  };
+}
+
 /**
- * The five columns of `rows` as PostgreSQL array literals (`{"a","b"}`), built here in one pass
- * (node-postgres would run two regular-expression replacements per element).
+ * The five columns of a batch's points as PostgreSQL array literals (`{"a","b"}`), built here in
+ * one pass straight from the points (node-postgres would run two regular-expression replacements
+ * per element, and a row object per point would live until the batch commits).
  */
-export function columnArrays(rows: readonly Row[]): ColumnArrays {
+export function columnArrays(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): ColumnArrays {
+  const quote = quoter();
   let device = '';
   let time = '';
   let metric = '';
   let value = '';
   let extra = '';
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i] as Row;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i] as TelemetryPoint;
+    const x = extras[i] ?? null;
     const sep = i === 0 ? '' : ',';
-    device += sep + arrayText(r.device);
-    time += `${sep}"${r.time}"`;
-    metric += sep + arrayText(r.metric);
-    value += sep + (r.value === null ? 'NULL' : String(r.value));
-    extra += sep + (r.extra === null ? 'NULL' : arrayText(r.extra));
+    device += sep + quote(p.device);
+    time += `${sep}"${isoTime(p.time)}"`;
+    metric += sep + quote(p.metric);
+    value += sep + (p.value === null ? 'NULL' : String(p.value));
+    extra += sep + (x === null ? 'NULL' : arrayText(x));
   }
   return [`{${device}}`, `{${time}}`, `{${metric}}`, `{${value}}`, `{${extra}}`];
 }

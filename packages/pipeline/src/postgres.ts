@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { createBatcher, systemClock, type Batch, type BatchCommit, type Pending } from './batcher.js';
-import { generations, replacedOption, reportReplaced } from './dedupe.js';
+import { generations, replacedOption, reportReplaced, type Generation } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
 import { columnArrays, commitGenerations, insertNew, type ColumnArrays, type CommitTarget } from './postgres-commit.js';
@@ -271,15 +271,16 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   };
 }
 
-/** A batch's rows by generation, and for a one-generation batch its column arrays. */
+/** A batch's generations, and for a one-generation batch its column arrays. */
 interface Prepared {
-  readonly gens: Row[][];
+  readonly gens: Generation[];
   readonly columns: ColumnArrays | undefined;
 }
 
 function prepareBatch(batch: Batch): Prepared {
-  const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
-  return { gens, columns: gens.length === 1 ? columnArrays(gens[0] as Row[]) : undefined };
+  const gens = generations(batch.points, batch.extras);
+  const one = gens.length === 1 ? (gens[0] as Generation) : undefined;
+  return { gens, columns: one !== undefined ? columnArrays(one.points, one.extras) : undefined };
 }
 
 /** One attempt of a batch: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
@@ -290,14 +291,16 @@ async function pgAttempt(
 ): Promise<Pending> {
   const { schema } = c;
   await schema.ensure();
-  for (const rows of gens) await schema.ensurePartitions(rows);
+  // Row objects (with their time text) only for the transaction's path, made per attempt.
+  const rowsOf = (g: Generation): Row[] => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null));
+  await schema.ensurePartitions(batch.points);
   let pending;
   try {
     // One generation (almost every batch): its new keys in one statement; the transaction only
     // when some key was stored already (its replacements, reported in arrival order).
     const fresh = columns !== undefined ? await insertNew(c.pool, c.target, columns) : 0;
-    if (columns !== undefined && fresh === (gens[0] as Row[]).length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
-    else pending = await commitGenerations(c.pool, c.target, gens, fresh);
+    if (columns !== undefined && fresh === (gens[0] as Generation).points.length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
+    else pending = await commitGenerations(c.pool, c.target, gens.map(rowsOf), fresh);
   } catch (err) {
     // 23514 "no partition of relation found for row": a partition we remembered was dropped
     // (retention): forget the cache; the retry creates it again.
