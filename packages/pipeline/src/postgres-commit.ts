@@ -129,12 +129,13 @@ export function columnArrays(points: readonly TelemetryPoint[], extras: readonly
 }
 
 /**
- * The common case in one statement and one round trip: every row of a one-generation batch
- * (as {@link columnArrays}) inserted where its key is new, committed on its own (autocommit).
- * Returns the rows inserted; fewer than the batch's rows means some keys were stored already, and the caller runs the batch's
- * transaction ({@link commitGenerations}) for what they replace — repeating the inserted rows
- * there changes nothing, as an identical redelivery does not. The staged path costs 4–5 round
- * trips per batch (BEGIN, COPY's two, INSERT, COMMIT), each waiting for a turn of a busy event loop.
+ * The common case in one statement and one round trip: the batch's rows (as {@link columnArrays})
+ * inserted where their key is new, committed on their own (autocommit); a key twice in the batch
+ * is inserted once (`DO NOTHING` skips the later arrival). Returns the rows inserted; fewer than
+ * the batch's rows means some key was stored already or came twice, and the caller runs the
+ * batch's transaction ({@link commitGenerations}) for the rest — repeating the inserted rows there
+ * changes nothing, as an identical redelivery does not. The staged path costs 4–5 round trips per
+ * batch (BEGIN, COPY's two, INSERT, COMMIT), each waiting for a turn of a busy event loop.
  */
 export async function insertNew(pool: pg.Pool, t: CommitTarget, columns: ColumnArrays): Promise<number> {
   const cols = 'device, time, metric, value, extra';

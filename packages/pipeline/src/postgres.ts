@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { createBatcher, systemClock, type Batch, type BatchCommit, type Pending } from './batcher.js';
-import { generations, replacedOption, reportReplaced, type Generation } from './dedupe.js';
+import { generations, replacedOption, reportReplaced } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
 import { columnArrays, commitGenerations, insertNew, type ColumnArrays, type CommitTarget } from './postgres-commit.js';
@@ -271,36 +271,35 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   };
 }
 
-/** A batch's generations, and for a one-generation batch its column arrays. */
+/** A batch's column arrays, made when it is sealed (see `insertNew`). */
 interface Prepared {
-  readonly gens: Generation[];
-  readonly columns: ColumnArrays | undefined;
+  readonly columns: ColumnArrays;
 }
 
 function prepareBatch(batch: Batch): Prepared {
-  const gens = generations(batch.points, batch.extras);
-  const one = gens.length === 1 ? (gens[0] as Generation) : undefined;
-  return { gens, columns: one !== undefined ? columnArrays(one.points, one.extras) : undefined };
+  return { columns: columnArrays(batch.points, batch.extras) };
 }
 
 /** One attempt of a batch: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
 async function pgAttempt(
   c: { pool: pg.Pool; target: CommitTarget; schema: ReturnType<typeof createSchema>; name: string; stats: { rowsWritten: number; rowsSkipped: number; replaced: number }; onReplaced: Parameters<typeof reportReplaced>[3] },
   batch: Batch,
-  { gens, columns }: Prepared,
+  { columns }: Prepared,
 ): Promise<Pending> {
   const { schema } = c;
   await schema.ensure();
-  // Row objects (with their time text) only for the transaction's path, made per attempt.
-  const rowsOf = (g: Generation): Row[] => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null));
   await schema.ensurePartitions(batch.points);
   let pending;
   try {
-    // One generation (almost every batch): its new keys in one statement; the transaction only
-    // when some key was stored already (its replacements, reported in arrival order).
-    const fresh = columns !== undefined ? await insertNew(c.pool, c.target, columns) : 0;
-    if (columns !== undefined && fresh === (gens[0] as Generation).points.length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
-    else pending = await commitGenerations(c.pool, c.target, gens.map(rowsOf), fresh);
+    // Almost every batch: all of its keys new and distinct, inserted by one statement. Otherwise
+    // (a key stored already, or twice in the batch) the transaction applies the generations, the
+    // last arrival winning, each replacement reported; the rows inserted here are identical there.
+    const fresh = await insertNew(c.pool, c.target, columns);
+    if (fresh === batch.points.length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
+    else {
+      const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
+      pending = await commitGenerations(c.pool, c.target, gens, fresh);
+    }
   } catch (err) {
     // 23514 "no partition of relation found for row": a partition we remembered was dropped
     // (retention): forget the cache; the retry creates it again.

@@ -305,6 +305,11 @@ describe('ingest', () => {
     expect(replaced).toEqual([-5]);
     expect(s.stats()).toMatchObject({ rowsWritten: 302, rowsSkipped: 1, replaced: 1, batches: 3 });
     expect((await rows('one_statement')).find((r) => r.time === T0 + 5 && r.device === 'd2')?.value).toBe(-5);
+    // a new key twice in one batch: the one statement inserts the first arrival, the transaction makes the later one win
+    await s.write([{ device: 'twice', metric: 'm', time: T0, value: 1 }, { device: 'twice', metric: 'm', time: T0, value: 2 }]);
+    expect(replaced).toEqual([-5, 2]);
+    expect((await rows('one_statement')).filter((r) => r.device === 'twice').map((r) => r.value)).toEqual([2]);
+    expect(s.stats()).toMatchObject({ rowsWritten: 303, rowsSkipped: 1, replaced: 2 });
     await s.close();
   });
 
