@@ -37,7 +37,11 @@ export interface PostgresSinkOptions {
    * after COMMIT. Default 1,000 ms.
    */
   readonly maxDelayMs?: number;
-  /** `copy` (COPY into a staging table, then INSERT … SELECT) or `insert` (multi-row parameterised INSERTs). Default `copy`. */
+  /**
+   * How the transaction's path (a batch with a key stored already or twice) loads its staging table:
+   * `copy` (COPY) or `insert` (multi-row parameterised INSERTs). Default `copy`. A batch of new keys
+   * needs neither: it is one `INSERT … SELECT FROM unnest(…)` statement.
+   */
   readonly method?: 'copy' | 'insert';
   /**
    * `auto` (default): a hypertable when the `timescaledb` extension is installed, or available and
