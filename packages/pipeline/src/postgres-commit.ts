@@ -109,23 +109,24 @@ function quoter(): (s: string) => string {
  * per element, and a row object per point would live until the batch commits).
  */
 export function columnArrays(points: readonly TelemetryPoint[], extras: readonly (string | null)[]): ColumnArrays {
+  // Element arrays joined natively: one flat string per column, not a chain of concatenations.
   const quote = quoter();
-  let device = '';
-  let time = '';
-  let metric = '';
-  let value = '';
-  let extra = '';
-  for (let i = 0; i < points.length; i++) {
+  const n = points.length;
+  const device = new Array<string>(n);
+  const time = new Array<string>(n);
+  const metric = new Array<string>(n);
+  const value = new Array<string>(n);
+  const extra = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
     const p = points[i] as TelemetryPoint;
     const x = extras[i] ?? null;
-    const sep = i === 0 ? '' : ',';
-    device += sep + quote(p.device);
-    time += `${sep}"${isoTime(p.time)}"`;
-    metric += sep + quote(p.metric);
-    value += sep + (p.value === null ? 'NULL' : String(p.value));
-    extra += sep + (x === null ? 'NULL' : arrayText(x));
+    device[i] = quote(p.device);
+    time[i] = isoTime(p.time);
+    metric[i] = quote(p.metric);
+    value[i] = p.value === null ? 'NULL' : String(p.value);
+    extra[i] = x === null ? 'NULL' : arrayText(x);
   }
-  return [`{${device}}`, `{${time}}`, `{${metric}}`, `{${value}}`, `{${extra}}`];
+  return [`{${device.join(',')}}`, n === 0 ? '{}' : `{"${time.join('","')}"}`, `{${metric.join(',')}}`, `{${value.join(',')}}`, `{${extra.join(',')}}`];
 }
 
 /**
