@@ -168,7 +168,7 @@ export class Delivery {
       const v = await this.write(messages[0] as readonly TelemetryPoint[]);
       return v === undefined ? undefined : [v];
     }
-    const all = messages.flat();
+    const all = concat(messages);
     const cs = this.channels;
     const verdicts = await Promise.all(cs.map((c) => c.write(all, messages.length)));
     if (verdicts.every((v) => v === undefined)) return undefined;
@@ -220,4 +220,17 @@ export class Delivery {
       }
     }
   }
+}
+
+/** The points of every message in one array (`Array.prototype.flat` takes V8's generic path: ~5× slower). */
+function concat(messages: readonly (readonly TelemetryPoint[])[]): TelemetryPoint[] {
+  let n = 0;
+  for (let i = 0; i < messages.length; i++) n += (messages[i] as readonly TelemetryPoint[]).length;
+  const all = new Array<TelemetryPoint>(n);
+  let k = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as readonly TelemetryPoint[];
+    for (let j = 0; j < m.length; j++) all[k++] = m[j] as TelemetryPoint;
+  }
+  return all;
 }

@@ -2,7 +2,8 @@
 // existing plain table), its unique (device, metric, time) index, and partitions on demand.
 import type pg from 'pg';
 import { PipelineError } from './errors.js';
-import { PG_MAX_TIME, PG_MIN_TIME, partitionName, quoteIdent, sqlstate, withClient, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
+import { PG_MAX_TIME, PG_MIN_TIME, partitionName, quoteIdent, sqlstate, withClient, withRetry, type RetryPolicy } from './postgres-rows.js';
+import type { TelemetryPoint } from './types.js';
 
 /** What the schema work found or created. */
 export interface SchemaInfo {
@@ -27,8 +28,8 @@ export interface SchemaContext {
 export interface Schema {
   /** Creates what is missing (once; again after a failure); safe from several processes at once. */
   ensure(): Promise<SchemaInfo>;
-  /** Creates the native partitions the rows need (no-op for other kinds). */
-  ensurePartitions(rows: readonly Row[]): Promise<void>;
+  /** Creates the native partitions the points need (no-op for other kinds). */
+  ensurePartitions(points: readonly TelemetryPoint[]): Promise<void>;
   /** Forgets the known partitions (after one was dropped behind the sink's back). */
   forgetPartitions(): void;
   /** The kind found by `ensure`, once it succeeded. */
@@ -145,10 +146,10 @@ export function createSchema(ctx: SchemaContext): Schema {
     return schema;
   }
 
-  async function ensurePartitions(rows: readonly Row[]): Promise<void> {
+  async function ensurePartitions(points: readonly TelemetryPoint[]): Promise<void> {
     if (kind !== 'partitioned') return;
     const starts = new Set<number>();
-    for (const r of rows) starts.add(Math.floor(r.ms / chunkIntervalMs) * chunkIntervalMs);
+    for (const p of points) starts.add(Math.floor(p.time / chunkIntervalMs) * chunkIntervalMs);
     for (const start of starts) {
       const part = partitionName(tableName, start, chunkIntervalMs);
       if (partitions.has(part)) continue;

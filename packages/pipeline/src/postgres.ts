@@ -11,7 +11,7 @@ import { createBatcher, systemClock, type Batch, type BatchCommit, type Pending 
 import { generations, replacedOption, reportReplaced } from './dedupe.js';
 import { PipelineError } from './errors.js';
 import type { LakeClock } from './lake.js';
-import { commitGenerations, type CommitTarget } from './postgres-commit.js';
+import { columnArrays, commitGenerations, insertNew, type ColumnArrays, type CommitTarget } from './postgres-commit.js';
 import { postgresQueries } from './postgres-queries.js';
 import { DAY_MS, enumOption, isoTime, isTransient, optionalString, quoteIdent, sqlstate, withRetry, type RetryPolicy, type Row } from './postgres-rows.js';
 import { checkedExtras } from './schema.js';
@@ -37,7 +37,11 @@ export interface PostgresSinkOptions {
    * after COMMIT. Default 1,000 ms.
    */
   readonly maxDelayMs?: number;
-  /** `copy` (COPY into a staging table, then INSERT … SELECT) or `insert` (multi-row parameterised INSERTs). Default `copy`. */
+  /**
+   * How the transaction's path (a batch with a key stored already or twice) loads its staging table:
+   * `copy` (COPY) or `insert` (multi-row parameterised INSERTs). Default `copy`. A batch of new keys
+   * needs neither: it is one `INSERT … SELECT FROM unnest(…)` statement.
+   */
   readonly method?: 'copy' | 'insert';
   /**
    * `auto` (default): a hypertable when the `timescaledb` extension is installed, or available and
@@ -216,11 +220,13 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
     // The next batch's statements run while this one's COMMIT (its fsync) is on its way.
     maxPending: 2,
     commit: (batch): BatchCommit => {
+      // Made when the batch is sealed, so the rows are ready while the batch before commits.
+      const prepared = prepareBatch(batch);
       let attempts = 0;
       return {
         attempt: () => {
           if (attempts++ > 0) stats.retries++;
-          return pgAttempt({ pool, target, schema, name, stats, onReplaced }, batch);
+          return pgAttempt({ pool, target, schema, name, stats, onReplaced }, batch, prepared);
         },
         fail: (err) => failure(name, retry.attempts, err),
       };
@@ -269,18 +275,35 @@ export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
   };
 }
 
+/** A batch's column arrays, made when it is sealed (see `insertNew`). */
+interface Prepared {
+  readonly columns: ColumnArrays;
+}
+
+function prepareBatch(batch: Batch): Prepared {
+  return { columns: columnArrays(batch.points, batch.extras) };
+}
+
 /** One attempt of a batch: resolves when the statements ran, with the COMMIT pending (see commitGenerations). */
 async function pgAttempt(
   c: { pool: pg.Pool; target: CommitTarget; schema: ReturnType<typeof createSchema>; name: string; stats: { rowsWritten: number; rowsSkipped: number; replaced: number }; onReplaced: Parameters<typeof reportReplaced>[3] },
   batch: Batch,
+  { columns }: Prepared,
 ): Promise<Pending> {
   const { schema } = c;
   await schema.ensure();
-  const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
-  for (const rows of gens) await schema.ensurePartitions(rows);
+  await schema.ensurePartitions(batch.points);
   let pending;
   try {
-    pending = await commitGenerations(c.pool, c.target, gens);
+    // Almost every batch: all of its keys new and distinct, inserted by one statement. Otherwise
+    // (a key stored already, or twice in the batch) the transaction applies the generations, the
+    // last arrival winning, each replacement reported; the rows inserted here are identical there.
+    const fresh = await insertNew(c.pool, c.target, columns);
+    if (fresh === batch.points.length) pending = { durable: Promise.resolve({ inserted: fresh, replaced: [] }) };
+    else {
+      const gens = generations(batch.points, batch.extras).map((g) => g.points.map((p, i) => toRowOf(p, g.extras[i] ?? null)));
+      pending = await commitGenerations(c.pool, c.target, gens, fresh);
+    }
   } catch (err) {
     // 23514 "no partition of relation found for row": a partition we remembered was dropped
     // (retention): forget the cache; the retry creates it again.

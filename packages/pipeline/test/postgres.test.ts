@@ -2,7 +2,7 @@
 // schema, native partitions, COPY and INSERT ingest, escaping, idempotent redelivery, queries,
 // data errors, CLOSED and wrong types. The crash test (kill -9 mid-batch) is in
 // postgres-crash.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { mulberry32, startPostgres, type Postgres } from '@outpost/test-peers';
 import { PipelineError } from '../src/errors.js';
 import type { Pool } from 'pg';
@@ -276,6 +276,41 @@ describe('ingest', () => {
     await s.close();
     await expect(s.write([{ device: 'd', metric: 'm', time: T0, value: 1 }])).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(s.lastValues()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('a batch of new keys is one statement (no transaction); one with a stored key runs the transaction, which reports the replacement and counts both', async () => {
+    const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+    const statements: string[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+      (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+        const q = a[0] as string | { text?: string };
+        statements.push((typeof q === 'string' ? q : q.text ?? 'COPY').split(' ')[0] ?? '');
+        return query(...a);
+      };
+    });
+    const replaced: number[] = [];
+    const s = createPostgresSink({ pool, table: 'one_statement', maxDelayMs: 5, onReplaced: (r) => replaced.push(r.value ?? NaN) });
+    onTestFinished(() => pool.end());
+    await s.write([{ device: 'first', metric: 'm', time: T0, value: 0 }]); // creates the day's partition
+    statements.length = 0;
+    const points = Array.from({ length: 300 }, (_, i) => ({ device: `d${i % 3}`, metric: 'm', time: T0 + i, value: i, ...(i % 7 === 0 ? { extra: { note: `"q" \\ ${i}` } } : {}) }));
+    await s.write(points);
+    expect(statements).toEqual(['INSERT']);
+    expect((await rows('one_statement')).filter((r) => r.device !== 'first')).toEqual(expected(points));
+    statements.length = 0;
+    await s.write([{ ...(points[5] as TelemetryPoint), value: -5 }, { device: 'new', metric: 'm', time: T0, value: 1 }, points[6] as TelemetryPoint]);
+    expect(statements).toContain('BEGIN');
+    expect(statements).toContain('COMMIT');
+    expect(replaced).toEqual([-5]);
+    expect(s.stats()).toMatchObject({ rowsWritten: 302, rowsSkipped: 1, replaced: 1, batches: 3 });
+    expect((await rows('one_statement')).find((r) => r.time === T0 + 5 && r.device === 'd2')?.value).toBe(-5);
+    // a new key twice in one batch: the one statement inserts the first arrival, the transaction makes the later one win
+    await s.write([{ device: 'twice', metric: 'm', time: T0, value: 1 }, { device: 'twice', metric: 'm', time: T0, value: 2 }]);
+    expect(replaced).toEqual([-5, 2]);
+    expect((await rows('one_statement')).filter((r) => r.device === 'twice').map((r) => r.value)).toEqual([2]);
+    expect(s.stats()).toMatchObject({ rowsWritten: 303, rowsSkipped: 1, replaced: 2 });
+    await s.close();
   });
 
   it('uses an existing pg.Pool and leaves it open on close()', async () => {
