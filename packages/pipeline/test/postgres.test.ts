@@ -15,11 +15,22 @@ const { MIN_POINT_TIME, MAX_POINT_TIME } = await import('../src/schema.js');
 
 let server: Postgres;
 let db: Pool;
+/**
+ * A pg.Pool for the test's own queries. pool.end() resolves before its clients' sockets close, and
+ * a client still closing when afterAll stops the server gets 57P01 (terminating connection due to
+ * administrator command) and hands it to the pool as an 'error' event: without a listener that is
+ * an uncaught exception in whichever test file runs then.
+ */
+function testPool(config: ConstructorParameters<typeof pg.Pool>[0]): Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  return pool;
+}
 const sinks: PostgresSink[] = [];
 
 beforeAll(async () => {
   server = await startPostgres();
-  db = new pg.Pool({ connectionString: server.url, max: 2 });
+  db = testPool({ connectionString: server.url, max: 2 });
 });
 
 afterAll(async () => {
@@ -279,7 +290,7 @@ describe('ingest', () => {
   });
 
   it('a batch of new keys is one statement (no transaction); one with a stored key runs the transaction, which reports the replacement and counts both', async () => {
-    const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+    const pool = testPool({ connectionString: server.url, max: 2 });
     const statements: string[] = [];
     pool.on('connect', (client) => {
       const query = client.query.bind(client) as (...a: unknown[]) => unknown;
@@ -314,7 +325,7 @@ describe('ingest', () => {
   });
 
   it('uses an existing pg.Pool and leaves it open on close()', async () => {
-    const pool = new pg.Pool({ connectionString: server.url, max: 2 });
+    const pool = testPool({ connectionString: server.url, max: 2 });
     const s = createPostgresSink({ pool, table: 'shared_pool', maxDelayMs: 5 });
     await s.write([{ device: 'd', metric: 'm', time: T0, value: 1 }]);
     await s.close();
@@ -410,7 +421,7 @@ describe('queries', () => {
   it('answers do not depend on the session time zone', async () => {
     const tz = createPostgresSink({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, table: 'queries' });
     sinks.push(tz);
-    const pool = new pg.Pool({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, max: 1 });
+    const pool = testPool({ connectionString: `${server.url}?options=-c%20TimeZone%3DPacific%2FChatham`, max: 1 });
     expect((await pool.query<{ TimeZone: string }>('SHOW TimeZone')).rows).toEqual([{ TimeZone: 'Pacific/Chatham' }]);
     await pool.end();
     const day = { device: 'b', metric: 'temp', from: T0 - 86_400_000, to: T0 + 86_400_000, bucketMs: 86_400_000 };
