@@ -342,12 +342,19 @@ export interface RunRolloutOptions {
   readonly onError?: (err: Error) => void;
 }
 
+/** A failure no later round can undo: the rollout's own state errors, and the broker's ACL refusing the operator. */
+function isPermanent(err: unknown): boolean {
+  return err instanceof OtaError || (err !== null && typeof err === 'object' && (err as { code?: unknown }).code === 'NOT_AUTHORIZED');
+}
+
 /**
  * Runs rounds of a {@link RolloutRunner} every `intervalMs` until the rollout completes or
  * aborts (and its job is canceled), or `signal` aborts. Resolves with the last snapshot. A round
  * that fails on the transport is reported to `onError` and tried again.
  *
  * @throws {OtaError} `ROLLOUT_STATE` when the job id is taken by another job (no round can succeed).
+ * @throws {JobsError} `NOT_AUTHORIZED` when the broker refuses the operator's jobs requests (MQTT 5
+ *   PUBACK 0x87: the identity's ACL does not allow them); not retried, since no round can succeed.
  *
  * @example
  * ```ts
@@ -368,7 +375,7 @@ export async function runRollout(runner: RolloutRunner, options: RunRolloutOptio
       options.onStep?.(last);
       if (last.status === 'completed' || last.status === 'aborted') return last;
     } catch (err) {
-      if (err instanceof OtaError) throw err; // permanent (ROLLOUT_STATE): another round would fail the same way
+      if (isPermanent(err)) throw err; // another round would fail the same way
       options.onError?.(err as Error);
     }
     await sleepUnlessAborted(clock, every, stop); // one listener per wait, removed after it (a long rollout makes many rounds)

@@ -155,6 +155,19 @@ describe('a rollout through the broker', () => {
     expect((await ops.describeJob('ro-e')).targets).toEqual(['ro-e-9']);
   }, 60_000);
 
+  it('an operator identity the broker refuses (PUBACK 0x87): NOT_AUTHORIZED at the first round, not retried until the signal', async () => {
+    // A device's certificate used as an operator: its ACL allows no $outpost/jobs/ops/ publish.
+    const intruder = await createJobsOperatorClient({ mqtt: await mqttFor('ro-intruder'), operatorId: 'ro-intruder', requestTimeoutMs: 2_000, maxRetries: 3 });
+    closers.push(() => intruder.close());
+    const plan = planRollout({ devices: ['ro-n-0'], seed: 'fw-2.0.0-n', waves: [1] });
+    const runner = createRolloutRunner({ controller: await openRolloutController(plan, fileControllerStore(`${tmp.path}/n.jsonl`)), jobs: intruder, jobId: 'ro-n', document, clock: manualClock() });
+    const errors: Error[] = [];
+    const run = runRollout(runner, { intervalMs: 10, signal: AbortSignal.timeout(10_000), onError: (e) => errors.push(e) });
+    await expect(run).rejects.toMatchObject({ code: 'NOT_AUTHORIZED' });
+    expect(errors).toEqual([]);
+    await expect(ops.describeJob('ro-n')).rejects.toMatchObject({ code: 'ResourceNotFound' });
+  }, 60_000);
+
   it('a job canceled outside the rollout (outpost jobs cancel) aborts it with the reason', async () => {
     const devices = Array.from({ length: 6 }, (_, i) => `ro-d-${i}`);
     const plan = planRollout({ devices, seed: 'fw-2.0.0-d', waves: [1], policy: { maxPerMinute: 2 } });

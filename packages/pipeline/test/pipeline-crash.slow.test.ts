@@ -16,8 +16,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { mulberry32, startPostgres, tempDir, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { publishPaced, sleep, start, until, type Child, type Counters } from './fixtures/consumer-process.js';
+import { testPool } from './fixtures/test-pool.js';
 
-const { default: pg } = await import('pg');
 
 const N = Number(process.env['PIPELINE_CRASH_MESSAGES'] ?? 3_000);
 // Messages per second, published at a steady pace: slow enough that the 3–5 kills (each costing
@@ -240,7 +240,7 @@ describe('pipeline consumer under kill -9 (Mosquitto, mTLS, persistent session)'
     const r = await crashRun(fleet, app, 'crash-pg', t0, dir, { postgres: postgres.url }, 0x5eed9);
     expect(r.kills).toBeGreaterThanOrEqual(3);
 
-    const pool = new pg.Pool({ connectionString: postgres.url, max: 1 });
+    const pool = testPool({ connectionString: postgres.url, max: 1 });
     let rows: { value: number; t: number }[];
     try {
       rows = (

@@ -18,8 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInflux, startPostgres, tempDir, type Influx, type Postgres } from '@outpost/test-peers';
 import { startFleet, type DeviceCreds, type Fleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { publishPaced, sleep, start, until, type Child } from './fixtures/consumer-process.js';
+import { testPool } from './fixtures/test-pool.js';
 
-const { default: pg } = await import('pg');
 
 const N = 1_200;
 const RATE = 100; // messages per second: 12 s of publishing
@@ -49,7 +49,7 @@ function postgresStore(postgres: Postgres): Store {
     kill9: async () => postgres.kill9(),
     restart: () => postgres.restart(),
     async countRows(device) {
-      const pool = new pg.Pool({ connectionString: postgres.url, max: 1, connectionTimeoutMillis: 2_000 });
+      const pool = testPool({ connectionString: postgres.url, max: 1, connectionTimeoutMillis: 2_000 });
       try {
         return (await pool.query<{ value: number; n: number }>(`SELECT value, count(*)::int AS n FROM telemetry WHERE device = $1 AND metric = 'v' GROUP BY value`, [device])).rows;
       } finally {

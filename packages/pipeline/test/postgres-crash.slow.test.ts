@@ -7,8 +7,8 @@ import { startPostgres, type Postgres } from '@outpost/test-peers';
 import type { Pool } from 'pg';
 import type { PostgresSink } from '../src/postgres.js';
 import type { TelemetryPoint } from '../src/types.js';
+import { testPool } from './fixtures/test-pool.js';
 
-const { default: pg } = await import('pg');
 const { createPostgresSink } = await import('../src/postgres.js');
 
 let server: Postgres;
@@ -68,7 +68,7 @@ for (const method of ['copy', 'insert'] as const) {
       expect(inflightAtKill).toBeGreaterThan(0);
       expect(sink.stats().retries).toBeGreaterThan(0);
 
-      const pool = new pg.Pool({ connectionString: server.url, max: 1 });
+      const pool = testPool({ connectionString: server.url, max: 1 });
       try {
         const stored = await storedWrites(pool, table);
         for (let w = 0; w < 40; w++) {
@@ -109,7 +109,7 @@ it('an outage longer than the retry budget rejects the batch with SINK_FAILED; t
   }
   await sink.write(points(2));
   await sink.write(points(1)); // the redelivery of the failed write
-  const pool = new pg.Pool({ connectionString: server.url, max: 1 });
+  const pool = testPool({ connectionString: server.url, max: 1 });
   try {
     expect([...(await storedWrites(pool, 'outage')).entries()].sort()).toEqual([
       [0, WRITE],

@@ -8,24 +8,13 @@ import { PipelineError } from '../src/errors.js';
 import type { Pool } from 'pg';
 import type { PostgresSink } from '../src/postgres.js';
 import type { TelemetryPoint } from '../src/types.js';
+import { testPool } from './fixtures/test-pool.js';
 
-const { default: pg } = await import('pg');
 const { createPostgresSink } = await import('../src/postgres.js');
 const { MIN_POINT_TIME, MAX_POINT_TIME } = await import('../src/schema.js');
 
 let server: Postgres;
 let db: Pool;
-/**
- * A pg.Pool for the test's own queries. pool.end() resolves before its clients' sockets close, and
- * a client still closing when afterAll stops the server gets 57P01 (terminating connection due to
- * administrator command) and hands it to the pool as an 'error' event: without a listener that is
- * an uncaught exception in whichever test file runs then.
- */
-function testPool(config: ConstructorParameters<typeof pg.Pool>[0]): Pool {
-  const pool = new pg.Pool(config);
-  pool.on('error', () => {});
-  return pool;
-}
 const sinks: PostgresSink[] = [];
 
 beforeAll(async () => {
