@@ -7,7 +7,8 @@ import { willBytes, type BrokerCommand, type BrokerResult, type Session, type Wi
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 
 function setWill(s: Session, will: Will | undefined): boolean {
-  if (will !== undefined && willBytes(will) > s.host.limits.maxWillBytes) {
+  // Aggregating mode: the will is published on the shared link, so its topic must be the client's.
+  if (will !== undefined && (willBytes(will) > s.host.limits.maxWillBytes || (s.host.authorize !== undefined && !s.host.authorize(s, 'publish', will.topic)))) {
     s.host.counted('rejectedWills');
     return false;
   }

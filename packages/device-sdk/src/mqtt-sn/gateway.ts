@@ -1,10 +1,14 @@
-// The transparent MQTT-SN gateway (MQTT-SN 1.2 §4.2): one MQTT connection per MQTT-SN client,
-// so each client keeps its own identity and ACLs at the broker.
+// The MQTT-SN gateway: transparent (MQTT-SN 1.2 §4.2, the default: one MQTT connection per
+// client, each with its own identity and ACLs at the broker) or aggregating (§4.3, opt-in: one
+// connection for all, the gateway authorises each client; gateway-aggregate.ts).
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerLink } from './gateway-broker.js';
+import { Aggregator } from './gateway-aggregate.js';
+import { admitted } from './gateway-authorize.js';
+import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
+import type { Authorize } from './gateway-authorize.js';
 import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
@@ -48,10 +52,12 @@ export class MqttSnGateway {
   private transport: DatagramTransport | undefined;
   private advertiseTimer: unknown;
   private readonly minus1: QosMinus1;
+  /** Aggregating mode: the one broker connection. */
+  private readonly agg: Aggregator | undefined;
   private closed = false;
-  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'> = {
+  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts' | 'brokerLinks'> = {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
-    rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
+    rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0, unauthorized: 0, linkDrops: 0,
   };
 
   /**
@@ -61,7 +67,10 @@ export class MqttSnGateway {
     this.cfg = resolveGatewayOptions(options);
     this.timers = options.clock ?? systemClock;
     this.contexts = new SecureContextCache(this.cfg.limits.maxClients + 1);
-    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
+    this.agg = this.aggregator();
+    const agg = this.agg;
+    this.connector = agg !== undefined ? (r) => agg.attach(r) : options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
+    const authorize = this.cfg.authorize;
     this.host = {
       retry: this.cfg.retry,
       random: Math.random,
@@ -74,6 +83,7 @@ export class MqttSnGateway {
         this.events.emit('dropped', { clientId: s.clientId, topic: item.topic });
       },
       counted: (what) => { this.counters[what] += 1; },
+      ...(authorize !== undefined ? { authorize: (s: Session, action: 'publish' | 'subscribe', topic: string) => this.authorized(authorize, s.clientId, action, topic, s) } : {}),
     };
     this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
     this.table = new SessionTable(this.host, this.timers, (b, to) => this.sendBytes(b, to), (s, e) => this.onSessionEvent(s, e));
@@ -93,6 +103,7 @@ export class MqttSnGateway {
     this.transport = this.options.transport !== undefined
       ? await this.options.transport(onDatagram, onError)
       : await UdpEndpoint.bind({ host: u.host ?? '0.0.0.0', port: u.port ?? 10000, recvBufferSize: this.cfg.recvBufferSize, wrapError: (msg, cause) => new MqttSnError('NETWORK_ERROR', msg, { cause }) }, onDatagram, onError);
+    this.agg?.start();
     if (this.options.advertise !== undefined) this.advertise();
   }
 
@@ -104,7 +115,8 @@ export class MqttSnGateway {
 
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
-    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions(), tlsContexts: this.contexts.built };
+    const links = this.agg !== undefined ? (this.agg.up ? 1 : 0) : [...this.table.byClientId.values()].filter((s) => s.link !== undefined).length;
+    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions(), tlsContexts: this.contexts.built, brokerLinks: links };
   }
 
   /** Client ids with a session, their states and the sizes of their bounded tables. */
@@ -121,6 +133,7 @@ export class MqttSnGateway {
     for (const s of this.table.dropAll()) if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
     ends.push(this.minus1.close());
     await Promise.all(ends);
+    await this.agg?.close();
     await this.transport?.close();
   }
 
@@ -311,12 +324,12 @@ export class MqttSnGateway {
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
         return;
       }
-      const creds = await credentialsFor(this.options, m.clientId);
+      const creds = await this.credsOf(m.clientId);
       if (creds === undefined) {
         this.counters.rejected += 1;
         this.remove(s, 'no broker credentials', false);
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
-        this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: 'no broker credentials for this client id' });
+        this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: this.agg !== undefined ? 'client id not admitted (admit / credentials)' : 'no broker credentials for this client id' });
         return;
       }
       const link = await this.connector({ clientId: m.clientId, creds, clean: m.cleanSession, keepAliveS: Math.max(m.durationS, 30), will: s.will });
@@ -363,7 +376,7 @@ export class MqttSnGateway {
 
   /** A new broker session (clean: false) with the session's current will; the old one ends cleanly. */
   private async reconnect(s: Session): Promise<BrokerLink> {
-    const creds = await credentialsFor(this.options, s.clientId);
+    const creds = await this.credsOf(s.clientId);
     const old = s.link;
     if (old !== undefined) {
       s.link = undefined;
@@ -400,5 +413,50 @@ export class MqttSnGateway {
     s.link = undefined;
     // abrupt: no DISCONNECT, so the broker publishes the will (MQTT 3.1.1 §3.1.2.5)
     if (link !== undefined) void link.end(abrupt).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------ aggregating mode (MQTT-SN 1.2 §4.3)
+
+  private aggregator(): Aggregator | undefined {
+    const o = this.options;
+    if (o.mode !== 'aggregating' || o.identity === undefined) return undefined;
+    return new Aggregator({
+      identity: o.identity,
+      // One connection for every client: its writes of one event-loop turn leave together.
+      connect: o.connectBroker ?? ((r) => openBrokerLink(o.broker, r, this.timers, this.contexts, true)),
+      clock: this.timers,
+      random: Math.random,
+      maxLinkInflight: o.maxLinkInflight ?? 10_000,
+      backoffMs: o.linkBackoffMs ?? { min: 500, max: 30_000 },
+      mayPublish: (clientId, topic) => this.cfg.authorize === undefined || this.authorized(this.cfg.authorize, clientId, 'publish', topic, undefined),
+      error: (error) => this.events.emit('error', { error }),
+      linkEvent: (up, reason) => {
+        if (!up) this.counters.linkDrops += 1;
+        this.events.emit('link', reason === undefined ? { up } : { up, reason });
+      },
+    });
+  }
+
+  /** The broker credentials of a client, or undefined to refuse it; aggregating: the gateway's identity for an admitted client id. */
+  private async credsOf(clientId: string): Promise<BrokerCredentials | undefined> {
+    if (this.agg === undefined) return credentialsFor(this.options, clientId);
+    return (await admitted(this.options.admit, this.options.credentials, clientId)) ? this.options.identity : undefined;
+  }
+
+  /** The aggregating gateway's authorisation, counted and reported when it refuses; a session remembers its last allowed PUBLISH topic. */
+  private authorized(f: Authorize, clientId: string, action: 'publish' | 'subscribe', topic: string, s: Session | undefined): boolean {
+    if (action === 'publish' && s !== undefined && s.allowedTopic === topic) return true;
+    let ok = false;
+    try {
+      ok = f(clientId, action, topic) === true;
+    } catch (e) {
+      this.events.emit('error', { error: e as Error, clientId });
+    }
+    if (ok && action === 'publish' && s !== undefined) s.allowedTopic = topic;
+    if (!ok) {
+      this.counters.unauthorized += 1;
+      this.events.emit('unauthorized', { clientId, action, topic });
+    }
+    return ok;
   }
 }
