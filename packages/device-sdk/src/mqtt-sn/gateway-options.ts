@@ -116,8 +116,8 @@ export interface MqttSnGatewayOptions extends Partial<MqttSnGatewayLimits> {
   /** The broker side (default: one MQTT session per client, or the one shared session in aggregating mode, to `broker`). */
   readonly connectBroker?: (request: BrokerConnectRequest) => Promise<BrokerLink>;
   /**
-   * `'transparent'` (default, MQTT-SN 1.2 §4.2): one broker connection per client, with the
-   * client's own certificate; the broker authorises each device. `'aggregating'` (§4.3): ONE
+   * `'transparent'` (default, MQTT-SN 1.2 §4 "Transparent Gateway"): one broker connection per client, with the
+   * client's own certificate; the broker authorises each device. `'aggregating'` (§4 "Aggregating Gateway"): ONE
    * broker connection under `identity` carries every client; the gateway itself admits client
    * ids (`admit`, else `credentials`) and confines each client to `namespace` / `authorize`.
    */

@@ -1,5 +1,5 @@
-// The MQTT-SN gateway: transparent (MQTT-SN 1.2 §4.2, the default: one MQTT connection per
-// client, each with its own identity and ACLs at the broker) or aggregating (§4.3, opt-in: one
+// The MQTT-SN gateway: transparent (MQTT-SN 1.2 §4 "Transparent Gateway", the default: one MQTT connection per
+// client, each with its own identity and ACLs at the broker) or aggregating (§4 "Aggregating Gateway", opt-in: one
 // connection for all, the gateway authorises each client; gateway-aggregate.ts).
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
@@ -415,7 +415,7 @@ export class MqttSnGateway {
     if (link !== undefined) void link.end(abrupt).catch(() => undefined);
   }
 
-  // ------------------------------------------------------------ aggregating mode (MQTT-SN 1.2 §4.3)
+  // ------------------------------------------------------------ aggregating mode (MQTT-SN 1.2 §4 "Aggregating Gateway")
 
   private aggregator(): Aggregator | undefined {
     const o = this.options;
