@@ -164,6 +164,20 @@ describe('wills', () => {
     expect(refused).toContain('sW2 publish devices/sB/status');
   });
 
+  it('WILLTOPICUPD inside the namespace takes effect with the subscriptions kept; outside it is refused (WILLTOPICRESP 3)', async () => {
+    const c = await f.client('sW4', { keepAliveS: 1, will: { topic: 'devices/sW4/status', payload: 'old', qos: 1 } });
+    const got: string[] = [];
+    c.on('message', (m) => got.push(text(m)));
+    await c.subscribe('devices/sW4/cmd', { qos: 1 });
+    await expect(c.updateWill({ topic: 'devices/sB/lwt', payload: 'forged', qos: 1 })).rejects.toMatchObject({ code: 'REJECTED', returnCode: 3 });
+    await c.updateWill({ topic: 'devices/sW4/lwt', payload: 'new', qos: 1 });
+    await (await f.backend('gw-agg')).publishAsync('devices/sW4/cmd', 'still subscribed', { qos: 1 });
+    await waitUntil(() => got.includes('still subscribed'));
+    await c.close();
+    await f.waitFor((o) => o.some((x) => x.topic === 'devices/sW4/lwt' && x.payload === 'new'));
+    expect(f.observed.some((x) => x.topic === 'devices/sW4/status' || x.payload === 'forged')).toBe(false);
+  });
+
   it('a clean DISCONNECT publishes no will', async () => {
     const c = await f.client('sW3', { will: { topic: 'devices/sW3/status', payload: 'gone', qos: 1 } });
     await c.disconnect();

@@ -8,6 +8,9 @@
 import type { Clock } from '../transports/clock.js';
 import { MqttSnError } from './errors.js';
 import type { BrokerConnectRequest, BrokerCredentials, BrokerLink, BrokerLinkHandlers } from './gateway-broker.js';
+import { openBrokerLink } from './gateway-link.js';
+import type { MqttSnGatewayOptions } from './gateway-options.js';
+import type { SecureContextCache } from './gateway-tls.js';
 import { LINK_LOST } from './gateway-publish.js';
 import type { Will } from './gateway-session.js';
 import { ReturnCode } from './messages.js';
@@ -36,6 +39,21 @@ export interface AggregatorHost {
   readonly mayPublish: (clientId: string, topic: string) => boolean;
   readonly error: (e: Error) => void;
   readonly linkEvent: (up: boolean, reason?: string) => void;
+}
+
+/** The aggregating gateway's broker connection from its options (defaults: maxLinkInflight 10 000, backoff 500 ms … 30 s). */
+export function aggregatorFor(o: MqttSnGatewayOptions, clock: Clock, contexts: SecureContextCache, report: Pick<AggregatorHost, 'mayPublish' | 'error' | 'linkEvent'>): Aggregator | undefined {
+  if (o.identity === undefined) return undefined; // refused by the option check already
+  return new Aggregator({
+    identity: o.identity,
+    // One connection for every client: its writes of one event-loop turn leave together.
+    connect: o.connectBroker ?? ((r) => openBrokerLink(o.broker, r, clock, contexts, true)),
+    clock,
+    random: Math.random,
+    maxLinkInflight: o.maxLinkInflight ?? 10_000,
+    backoffMs: o.linkBackoffMs ?? { min: 500, max: 30_000 },
+    ...report,
+  });
 }
 
 const linkDown = (): MqttSnError => new MqttSnError('REJECTED', "the aggregating gateway's broker link is down; try again later", { returnCode: ReturnCode.Congestion });

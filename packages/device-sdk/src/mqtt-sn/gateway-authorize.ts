@@ -8,16 +8,55 @@ import { DEVICE_ID_PATTERN } from '../identity/args.js';
 import { describe } from './bytes.js';
 import { lookupCredentials, type CredentialSource } from './gateway-broker.js';
 
-/** What a client asks to do with a topic (or, for `subscribe`, a topic filter). */
+/**
+ * What a client asks to do with a topic (or, for `subscribe`, a topic filter): `publish` covers
+ * PUBLISH, REGISTER and the will.
+ *
+ * @example
+ * ```ts
+ * import type { AuthorizeAction } from '@outpost/device-sdk/mqtt-sn';
+ * const a: AuthorizeAction = 'subscribe';
+ * a; // 'subscribe'
+ * ```
+ */
 export type AuthorizeAction = 'publish' | 'subscribe';
 
-/** The gateway's per-client authorisation: `true` allows. */
+/**
+ * The aggregating gateway's per-client authorisation (option `authorize`): `true` allows.
+ *
+ * @example
+ * ```ts
+ * import type { Authorize } from '@outpost/device-sdk/mqtt-sn';
+ * const own: Authorize = (clientId, _action, topic) => topic.startsWith(`devices/${clientId}/`);
+ * own('s1', 'publish', 'devices/s1/temp'); // true
+ * own('s1', 'publish', 'devices/s2/temp'); // false
+ * ```
+ */
 export type Authorize = (clientId: string, action: AuthorizeAction, topic: string) => boolean;
 
-/** Which client ids the aggregating gateway admits: a list, a set, or a function (sync or async). */
+/**
+ * Which client ids the aggregating gateway admits (option `admit`): a list, a set, or a function
+ * (sync or async).
+ *
+ * @example
+ * ```ts
+ * import type { AdmitSource } from '@outpost/device-sdk/mqtt-sn';
+ * const fleet: AdmitSource = new Set(['pump-1', 'pump-2']);
+ * fleet instanceof Set; // true
+ * ```
+ */
 export type AdmitSource = readonly string[] | ReadonlySet<string> | ((clientId: string) => boolean | Promise<boolean>);
 
-/** The default namespace: the fleet broker ACL's device pattern (`devices/%u/#`, %u = the device id). */
+/**
+ * The aggregating gateway's default `namespace`: the fleet broker ACL's device pattern
+ * (`pattern readwrite devices/%u/#` in `@outpost/pki`'s broker config), `%c` the client id.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_NAMESPACE } from '@outpost/device-sdk/mqtt-sn';
+ * DEFAULT_NAMESPACE; // ['devices/%c/#']
+ * ```
+ */
 export const DEFAULT_NAMESPACE: readonly string[] = Object.freeze(['devices/%c/#']);
 
 /**
@@ -65,6 +104,27 @@ export async function admitted(admit: AdmitSource | undefined, credentials: Cred
   if (typeof admit === 'function') return (await admit(clientId)) === true;
   if (admit instanceof Set) return admit.has(clientId);
   return (admit as readonly string[]).includes(clientId);
+}
+
+/**
+ * The authorisation as the gateway applies it: a refusal (or a throwing `authorize`, which
+ * refuses) is reported through `refused`; a session remembers the last PUBLISH topic allowed, so
+ * a client publishing on one topic is checked once per topic change.
+ */
+export function countedAuthorize(f: Authorize, refused: (clientId: string, action: AuthorizeAction, topic: string, error?: Error) => void): (clientId: string, action: AuthorizeAction, topic: string, s?: { allowedTopic: string | undefined }) => boolean {
+  return (clientId, action, topic, s) => {
+    if (action === 'publish' && s !== undefined && s.allowedTopic === topic) return true;
+    let ok = false;
+    let error: Error | undefined;
+    try {
+      ok = f(clientId, action, topic) === true;
+    } catch (e) {
+      error = e as Error;
+    }
+    if (ok && action === 'publish' && s !== undefined) s.allowedTopic = topic;
+    if (!ok) refused(clientId, action, topic, error);
+    return ok;
+  };
 }
 
 /** Checks the aggregating mode's options (TypeError for types, RangeError for values). */

@@ -4,17 +4,16 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { Aggregator } from './gateway-aggregate.js';
-import { admitted } from './gateway-authorize.js';
+import { aggregatorFor, type Aggregator } from './gateway-aggregate.js';
+import { admitted, countedAuthorize } from './gateway-authorize.js';
 import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
-import type { Authorize } from './gateway-authorize.js';
 import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
 import { peerKey, SessionTable } from './gateway-sessions.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
-import { willDialogue } from './gateway-will.js';
+import { renewWill, willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import type { Operation } from './exchanges.js';
 import { systemClock, type Clock } from '../transports/clock.js';
@@ -67,10 +66,22 @@ export class MqttSnGateway {
     this.cfg = resolveGatewayOptions(options);
     this.timers = options.clock ?? systemClock;
     this.contexts = new SecureContextCache(this.cfg.limits.maxClients + 1);
-    this.agg = this.aggregator();
-    const agg = this.agg;
+    // Aggregating mode (MQTT-SN 1.2 §4 "Aggregating Gateway"): the gateway's own authorisation, counted and reported, and the one broker connection.
+    const auth = this.cfg.authorize === undefined ? undefined : countedAuthorize(this.cfg.authorize, (clientId, action, topic, error) => {
+      if (error !== undefined) this.events.emit('error', { error, clientId });
+      this.counters.unauthorized += 1;
+      this.events.emit('unauthorized', { clientId, action, topic });
+    });
+    const agg = options.mode === 'aggregating' ? aggregatorFor(options, this.timers, this.contexts, {
+      mayPublish: (clientId, topic) => auth?.(clientId, 'publish', topic) ?? true,
+      error: (error) => this.events.emit('error', { error }),
+      linkEvent: (up, reason) => {
+        if (!up) this.counters.linkDrops += 1;
+        this.events.emit('link', reason === undefined ? { up } : { up, reason });
+      },
+    }) : undefined;
+    this.agg = agg;
     this.connector = agg !== undefined ? (r) => agg.attach(r) : options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
-    const authorize = this.cfg.authorize;
     this.host = {
       retry: this.cfg.retry,
       random: Math.random,
@@ -83,7 +94,7 @@ export class MqttSnGateway {
         this.events.emit('dropped', { clientId: s.clientId, topic: item.topic });
       },
       counted: (what) => { this.counters[what] += 1; },
-      ...(authorize !== undefined ? { authorize: (s: Session, action: 'publish' | 'subscribe', topic: string) => this.authorized(authorize, s.clientId, action, topic, s) } : {}),
+      ...(auth !== undefined ? { authorize: (s: Session, action: 'publish' | 'subscribe', topic: string) => auth(s.clientId, action, topic, s) } : {}),
     };
     this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
     this.table = new SessionTable(this.host, this.timers, (b, to) => this.sendBytes(b, to), (s, e) => this.onSessionEvent(s, e));
@@ -257,7 +268,12 @@ export class MqttSnGateway {
     // The forward path: one closure per message, from the link's callback straight into the machine.
     if (c.kind === 'publish' && link?.publishCallback !== undefined) return link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => this.brokerDone(s, c, err === undefined ? OK : { ok: false, error: err }));
     const done = (r: BrokerResult): void => this.brokerDone(s, c, r);
-    if (c.kind === 'will') void this.reconnectForWill(s).then(done);
+    if (c.kind === 'will') {
+      void renewWill(s, (r) => this.connector(r), () => this.credsOf(s.clientId), (l) => this.attach(s, l)).then((r) => {
+        if (!r.ok) this.events.emit('error', { error: r.error, clientId: s.clientId });
+        done(r);
+      });
+    }
     else runBrokerCommand(link, c, done);
   }
 
@@ -374,31 +390,6 @@ export class MqttSnGateway {
     });
   }
 
-  /** A new broker session (clean: false) with the session's current will; the old one ends cleanly. */
-  private async reconnect(s: Session): Promise<BrokerLink> {
-    const creds = await this.credsOf(s.clientId);
-    const old = s.link;
-    if (old !== undefined) {
-      s.link = undefined;
-      await old.end(false);
-    }
-    const link = await this.connector({ clientId: s.clientId, creds, clean: false, keepAliveS: Math.max(s.keepAliveS, 30), will: s.will });
-    this.attach(s, link);
-    return link;
-  }
-
-  /** §6.4 a changed will: a new broker session with it, then the session's subscriptions again. */
-  private async reconnectForWill(s: Session): Promise<BrokerResult> {
-    try {
-      const link = await this.reconnect(s);
-      for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
-      return { ok: true };
-    } catch (e) {
-      this.events.emit('error', { error: e as Error, clientId: s.clientId });
-      return { ok: false, error: e as Error };
-    }
-  }
-
   private lose(s: Session, reason: string): void {
     if (s.state === 'closed') return;
     this.counters.lost += 1;
@@ -415,48 +406,9 @@ export class MqttSnGateway {
     if (link !== undefined) void link.end(abrupt).catch(() => undefined);
   }
 
-  // ------------------------------------------------------------ aggregating mode (MQTT-SN 1.2 §4 "Aggregating Gateway")
-
-  private aggregator(): Aggregator | undefined {
-    const o = this.options;
-    if (o.mode !== 'aggregating' || o.identity === undefined) return undefined;
-    return new Aggregator({
-      identity: o.identity,
-      // One connection for every client: its writes of one event-loop turn leave together.
-      connect: o.connectBroker ?? ((r) => openBrokerLink(o.broker, r, this.timers, this.contexts, true)),
-      clock: this.timers,
-      random: Math.random,
-      maxLinkInflight: o.maxLinkInflight ?? 10_000,
-      backoffMs: o.linkBackoffMs ?? { min: 500, max: 30_000 },
-      mayPublish: (clientId, topic) => this.cfg.authorize === undefined || this.authorized(this.cfg.authorize, clientId, 'publish', topic, undefined),
-      error: (error) => this.events.emit('error', { error }),
-      linkEvent: (up, reason) => {
-        if (!up) this.counters.linkDrops += 1;
-        this.events.emit('link', reason === undefined ? { up } : { up, reason });
-      },
-    });
-  }
-
   /** The broker credentials of a client, or undefined to refuse it; aggregating: the gateway's identity for an admitted client id. */
   private async credsOf(clientId: string): Promise<BrokerCredentials | undefined> {
     if (this.agg === undefined) return credentialsFor(this.options, clientId);
     return (await admitted(this.options.admit, this.options.credentials, clientId)) ? this.options.identity : undefined;
-  }
-
-  /** The aggregating gateway's authorisation, counted and reported when it refuses; a session remembers its last allowed PUBLISH topic. */
-  private authorized(f: Authorize, clientId: string, action: 'publish' | 'subscribe', topic: string, s: Session | undefined): boolean {
-    if (action === 'publish' && s !== undefined && s.allowedTopic === topic) return true;
-    let ok = false;
-    try {
-      ok = f(clientId, action, topic) === true;
-    } catch (e) {
-      this.events.emit('error', { error: e as Error, clientId });
-    }
-    if (ok && action === 'publish' && s !== undefined) s.allowedTopic = topic;
-    if (!ok) {
-      this.counters.unauthorized += 1;
-      this.events.emit('unauthorized', { clientId, action, topic });
-    }
-    return ok;
   }
 }
