@@ -5,7 +5,7 @@
 // (openBrokerLink), wrapped only to count what it is asked (connects, SUBSCRIBE, UNSUBSCRIBE).
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MqttSnGateway, systemClock, type BrokerConnectRequest, type BrokerLink, type MqttSnInbound } from '@outpost/device-sdk/mqtt-sn';
+import { MqttSnGateway, connectMqttSn, systemClock, type BrokerConnectRequest, type BrokerLink, type MqttSnInbound } from '@outpost/device-sdk/mqtt-sn';
 import { startSnFleet, waitUntil, type SnFleet } from './fixtures/mqttsn-fleet.js';
 import { openBrokerLink } from '../src/mqtt-sn/gateway-link.js';
 import { SecureContextCache } from '../src/mqtt-sn/gateway-tls.js';
@@ -226,6 +226,38 @@ describe('the broker link drops', () => {
     await p;
     await f.waitFor((o) => o.some((x) => x.payload === 'in flight'));
     expect(a.retransmissions).toBeGreaterThan(0); // answered only after a retransmission
+  });
+});
+
+describe('limits', () => {
+  it('maxLinkInflight: a PUBLISH beyond the link\'s in-flight limit gets PUBACK 1 (congestion)', async () => {
+    const id = await f.fleet.device('gw-agg');
+    const gw = new MqttSnGateway({
+      udp: { host: '127.0.0.1', port: 0 },
+      broker: { url: f.fleet.url, ca: f.fleet.ca.certificatePem, protocolVersion: 5 },
+      identity: { clientId: 'gw-agg-2', cert: id.cert, key: id.key },
+      mode: 'aggregating',
+      admit: ['sI1', 'sI2'],
+      maxLinkInflight: 1,
+    });
+    await gw.start();
+    const open = (clientId: string) => connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.address().port }, clientId, bind: { host: '127.0.0.1' }, retry: { tRetryMs: 2000, nRetry: 3 } });
+    const [a, b] = await Promise.all([open('sI1'), open('sI2')]);
+    const pid = f.fleet.broker.pid() as number;
+    let first: Promise<void> | undefined;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      first = a.publish('devices/sI1/t', 'holds the link', { qos: 1 });
+      await waitUntil(() => gw.stats().publishesIn === 1, 5_000, 'the first PUBLISH at the gateway');
+      await expect(b.publish('devices/sI2/t', 'one too many', { qos: 1 })).rejects.toMatchObject({ code: 'REJECTED', returnCode: 1 });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await first;
+    await b.publish('devices/sI2/t', 'room again', { qos: 1 });
+    await f.waitFor((o) => o.some((x) => x.payload === 'room again'));
+    await Promise.all([a.close(), b.close()]);
+    await gw.close();
   });
 });
 

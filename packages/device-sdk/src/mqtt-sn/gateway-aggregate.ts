@@ -82,9 +82,9 @@ export class Aggregator {
     this.connectNow().catch(() => undefined);
   }
 
-  /** A client's view of the shared link; waits for a connect in progress; REJECTED (congestion) while the link is down. */
+  /** A client's view of the shared link; waits for a connect in progress (never starts one: the backoff decides); REJECTED (congestion) while the link is down. */
   async attach(r: BrokerConnectRequest): Promise<BrokerLink> {
-    const link = this.link ?? (await this.connectNow().catch(() => undefined));
+    const link = this.link ?? (await this.connecting?.catch(() => undefined));
     if (link === undefined || this.closed) throw linkDown();
     return new ClientView(this, r.clientId, r.will);
   }
