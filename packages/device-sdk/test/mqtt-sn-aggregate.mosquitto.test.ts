@@ -261,6 +261,25 @@ describe('limits', () => {
   });
 });
 
+describe('closing', () => {
+  it('close() ends while the broker does not answer (a subscribed client, Mosquitto SIGSTOPped)', async () => {
+    const id = await f.fleet.device('gw-agg');
+    const gw = new MqttSnGateway({ udp: { host: '127.0.0.1', port: 0 }, broker: { url: f.fleet.url, ca: f.fleet.ca.certificatePem }, identity: { clientId: 'gw-agg-3', cert: id.cert, key: id.key }, mode: 'aggregating', admit: ['sC1'] });
+    await gw.start();
+    const c = await connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.address().port }, clientId: 'sC1', bind: { host: '127.0.0.1' } });
+    await c.subscribe('devices/sC1/cmd', { qos: 1 });
+    const pid = f.fleet.broker.pid() as number;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await gw.close(); // the UNSUBSCRIBE is written, its UNSUBACK not awaited; the link's DISCONNECT gives up after 1 s
+      expect(gw.stats().brokerLinks).toBe(0);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await c.close();
+  });
+});
+
 describe('options', () => {
   const base = { broker: { url: 'mqtts://127.0.0.1:1' }, identity: { clientId: 'gw', cert: 'x', key: 'y' }, admit: ['a'] };
   it.each([

@@ -205,10 +205,14 @@ export class Aggregator {
     return Math.min(qos, granted);
   }
 
-  /** Removes a subscriber; the last one's leaving UNSUBSCRIBEs the filter at the broker. */
+  /**
+   * Removes a subscriber (its fan-out stops at once); the last one's leaving UNSUBSCRIBEs the
+   * filter at the broker, without waiting for its UNSUBACK: a session ending (or the gateway
+   * closing) never waits on a broker that does not answer.
+   */
   unsubscribe(v: ClientView, filter: string): Promise<void> {
-    if (!this.forget(v, filter)) return Promise.resolve();
-    return this.link?.unsubscribe(filter).catch(() => undefined) ?? Promise.resolve();
+    if (this.forget(v, filter)) this.link?.unsubscribe(filter).catch(() => undefined);
+    return Promise.resolve();
   }
 
   /** True when `v` was the filter's last subscriber (the entry is gone). */
