@@ -150,6 +150,18 @@ describe('subscriptions: one per filter at the broker, fan-out to the clients', 
   });
 });
 
+describe('sleeping clients', () => {
+  it('a message fanned out to a sleeper is buffered and delivered when it wakes (§6.14)', async () => {
+    const c = await f.client('sZ');
+    await c.subscribe('devices/sZ/cmd', { qos: 1 });
+    await c.sleep(30);
+    await (await f.backend('gw-agg')).publishAsync('devices/sZ/cmd', 'while asleep', { qos: 1 });
+    await waitUntil(() => f.gateway.stats().sleepBuffered > 0);
+    const got = await c.wake();
+    expect(got.map((m) => `${m.topic}=${text(m)}`)).toEqual(['devices/sZ/cmd=while asleep']);
+  });
+});
+
 describe('wills', () => {
   it("a client lost on keep-alive expiry has its will published on the shared link", async () => {
     const c = await f.client('sW', { keepAliveS: 1, will: { topic: 'devices/sW/status', payload: 'gone', qos: 1 } });
