@@ -9,7 +9,9 @@ import type { Clock } from '../transports/clock.js';
 import { MqttSnError } from './errors.js';
 import type { BrokerConnectRequest, BrokerCredentials, BrokerLink, BrokerLinkHandlers } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
-import type { MqttSnGatewayOptions } from './gateway-options.js';
+import type { MqttSnGatewayEvents, MqttSnGatewayOptions } from './gateway-options.js';
+import { countedAuthorize, type Authorize, type GatewayAuthorize } from './gateway-authorize.js';
+import type { Emitter } from './emitter.js';
 import type { SecureContextCache } from './gateway-tls.js';
 import { LINK_LOST } from './gateway-publish.js';
 import type { Will } from './gateway-session.js';
@@ -41,8 +43,29 @@ export interface AggregatorHost {
   readonly linkEvent: (up: boolean, reason?: string) => void;
 }
 
-/** The aggregating gateway's broker connection from its options (defaults: maxLinkInflight 10 000, backoff 500 ms … 30 s). */
-export function aggregatorFor(o: MqttSnGatewayOptions, clock: Clock, contexts: SecureContextCache, report: Pick<AggregatorHost, 'mayPublish' | 'error' | 'linkEvent'>): Aggregator | undefined {
+/**
+ * The aggregating mode's parts from the gateway's options: the authorisation as sessions use it
+ * (refusals counted and reported) and the broker connection (defaults: maxLinkInflight 10 000,
+ * backoff 500 ms … 30 s). Both undefined in transparent mode.
+ */
+export function aggregatingMode(o: MqttSnGatewayOptions, authorize: Authorize | undefined, clock: Clock, contexts: SecureContextCache, events: Emitter<MqttSnGatewayEvents>, count: (what: 'unauthorized' | 'linkDrops') => void): { auth: GatewayAuthorize | undefined; agg: Aggregator | undefined } {
+  const auth = authorize === undefined ? undefined : countedAuthorize(authorize, (clientId, action, topic, error) => {
+    if (error !== undefined) events.emit('error', { error, clientId });
+    count('unauthorized');
+    events.emit('unauthorized', { clientId, action, topic });
+  });
+  const agg = o.mode === 'aggregating' ? aggregatorFor(o, clock, contexts, {
+    mayPublish: (clientId, topic) => auth?.(clientId, 'publish', topic) ?? true,
+    error: (error) => events.emit('error', { error }),
+    linkEvent: (up, reason) => {
+      if (!up) count('linkDrops');
+      events.emit('link', reason === undefined ? { up } : { up, reason });
+    },
+  }) : undefined;
+  return { auth, agg };
+}
+
+function aggregatorFor(o: MqttSnGatewayOptions, clock: Clock, contexts: SecureContextCache, report: Pick<AggregatorHost, 'mayPublish' | 'error' | 'linkEvent'>): Aggregator | undefined {
   if (o.identity === undefined) return undefined; // refused by the option check already
   return new Aggregator({
     identity: o.identity,

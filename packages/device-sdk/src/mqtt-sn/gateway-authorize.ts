@@ -106,12 +106,15 @@ export async function admitted(admit: AdmitSource | undefined, credentials: Cred
   return (admit as readonly string[]).includes(clientId);
 }
 
+/** The authorisation as the gateway applies it; `s` the client's session (its last allowed PUBLISH topic). */
+export type GatewayAuthorize = (clientId: string, action: AuthorizeAction, topic: string, s?: { allowedTopic: string | undefined }) => boolean;
+
 /**
  * The authorisation as the gateway applies it: a refusal (or a throwing `authorize`, which
  * refuses) is reported through `refused`; a session remembers the last PUBLISH topic allowed, so
  * a client publishing on one topic is checked once per topic change.
  */
-export function countedAuthorize(f: Authorize, refused: (clientId: string, action: AuthorizeAction, topic: string, error?: Error) => void): (clientId: string, action: AuthorizeAction, topic: string, s?: { allowedTopic: string | undefined }) => boolean {
+export function countedAuthorize(f: Authorize, refused: (clientId: string, action: AuthorizeAction, topic: string, error?: Error) => void): GatewayAuthorize {
   return (clientId, action, topic, s) => {
     if (action === 'publish' && s !== undefined && s.allowedTopic === topic) return true;
     let ok = false;

@@ -4,8 +4,8 @@
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { aggregatorFor, type Aggregator } from './gateway-aggregate.js';
-import { admitted, countedAuthorize } from './gateway-authorize.js';
+import { aggregatingMode, type Aggregator } from './gateway-aggregate.js';
+import { admitted } from './gateway-authorize.js';
 import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
 import { SecureContextCache } from './gateway-tls.js';
@@ -67,19 +67,7 @@ export class MqttSnGateway {
     this.timers = options.clock ?? systemClock;
     this.contexts = new SecureContextCache(this.cfg.limits.maxClients + 1);
     // Aggregating mode (MQTT-SN 1.2 §4 "Aggregating Gateway"): the gateway's own authorisation, counted and reported, and the one broker connection.
-    const auth = this.cfg.authorize === undefined ? undefined : countedAuthorize(this.cfg.authorize, (clientId, action, topic, error) => {
-      if (error !== undefined) this.events.emit('error', { error, clientId });
-      this.counters.unauthorized += 1;
-      this.events.emit('unauthorized', { clientId, action, topic });
-    });
-    const agg = options.mode === 'aggregating' ? aggregatorFor(options, this.timers, this.contexts, {
-      mayPublish: (clientId, topic) => auth?.(clientId, 'publish', topic) ?? true,
-      error: (error) => this.events.emit('error', { error }),
-      linkEvent: (up, reason) => {
-        if (!up) this.counters.linkDrops += 1;
-        this.events.emit('link', reason === undefined ? { up } : { up, reason });
-      },
-    }) : undefined;
+    const { auth, agg } = aggregatingMode(options, this.cfg.authorize, this.timers, this.contexts, this.events, (what) => { this.counters[what] += 1; });
     this.agg = agg;
     this.connector = agg !== undefined ? (r) => agg.attach(r) : options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
     this.host = {
