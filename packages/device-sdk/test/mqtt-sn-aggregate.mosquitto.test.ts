@@ -273,6 +273,23 @@ describe('limits', () => {
   });
 });
 
+describe('revocation', () => {
+  it('a client id removed from admit is refused at its next CONNECT, a resume (CleanSession=0) included', async () => {
+    const id = await f.fleet.device('gw-agg');
+    const admit = new Set(['sV1']);
+    const gw = new MqttSnGateway({ udp: { host: '127.0.0.1', port: 0 }, broker: { url: f.fleet.url, ca: f.fleet.ca.certificatePem }, identity: { clientId: 'gw-agg-4', cert: id.cert, key: id.key }, mode: 'aggregating', admit });
+    await gw.start();
+    const c = await connectMqttSn({ gateway: { host: '127.0.0.1', port: gw.address().port }, clientId: 'sV1', bind: { host: '127.0.0.1' }, retry: { tRetryMs: 300, nRetry: 2 } });
+    await c.publish('devices/sV1/t', 'admitted', { qos: 1 });
+    await c.sleep(30);
+    admit.delete('sV1');
+    await expect(c.resume()).rejects.toMatchObject({ code: 'REJECTED', returnCode: 3 });
+    expect(gw.clients().map((x) => x.clientId)).toEqual([]);
+    await c.close();
+    await gw.close();
+  });
+});
+
 describe('closing', () => {
   it('close() ends while the broker does not answer (a subscribed client, Mosquitto SIGSTOPped)', async () => {
     const id = await f.fleet.device('gw-agg');

@@ -291,7 +291,8 @@ export class MqttSnGateway {
       }
     }
     const existing = this.table.byClientId.get(m.clientId);
-    if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting') {
+    // Aggregating mode: a resume is admitted again (a revoked client id loses its session here).
+    if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting' && (this.agg === undefined || (await this.credsOf(m.clientId)) !== undefined)) {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
       this.table.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
