@@ -20,8 +20,10 @@ import { systemClock, type Clock } from '../transports/clock.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
 
 /**
- * A transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per client to
- * the broker (mTLS with the client's own certificate), topic registration per client,
+ * An MQTT-SN 1.2 gateway: MQTT-SN clients on UDP; by default transparent, one MQTT connection
+ * per client to the broker (mTLS with the client's own certificate), or with `mode:
+ * 'aggregating'` one connection under the gateway's `identity` for all, the gateway admitting
+ * and authorising each client itself (`admit`, `namespace`, `authorize`); topic registration per client,
  * predefined topics, QoS −1, sleeping clients with a bounded buffer, wills, ADVERTISE and
  * SEARCHGW/GWINFO. Malformed datagrams are counted, reported and dropped.
  *
