@@ -6,7 +6,10 @@
  * so the figure is CPU µs per message of that path alone (the fleet bench measures the whole
  * trip with real sockets, at the mercy of the machine's load).
  *
- *   npx tsx --conditions=@outpost/source packages/device-sdk/bench/mqttsn-gateway-cpu.ts
+ * `MODE=aggregating`: the same through the aggregating mode (one link for all; admission,
+ * the namespace check per PUBLISH and the link's in-flight count added to the path).
+ *
+ *   [MODE=aggregating] npx tsx --conditions=@outpost/source packages/device-sdk/bench/mqttsn-gateway-cpu.ts
  */
 import { MqttSnGateway, encodeMessage, type BrokerLink, type DatagramBinder, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
 
@@ -33,7 +36,11 @@ const link: BrokerLink & { publishCallback: NonNullable<BrokerLink['publishCallb
   end: async () => {},
   listen: () => {},
 };
-const gw = new MqttSnGateway({ broker: { url: 'mqtts://127.0.0.1:1' }, useGatewayIdentity: 'always', identity: { clientId: 'gw', cert: 'x', key: 'y' }, transport: binder, connectBroker: async () => link });
+const MODE = process.env['MODE'] === 'aggregating' ? 'aggregating' : 'transparent';
+const gw = new MqttSnGateway({
+  broker: { url: 'mqtts://127.0.0.1:1' }, identity: { clientId: 'gw', cert: 'x', key: 'y' }, transport: binder, connectBroker: async () => link,
+  ...(MODE === 'aggregating' ? { mode: 'aggregating' as const, admit: (c: string) => c.startsWith('c'), namespace: ['devices/gw/#'] } : { useGatewayIdentity: 'always' as const }),
+});
 await gw.start();
 const peer = (i: number): { address: string; port: number } => ({ address: '10.0.0.1', port: 40000 + i });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -58,6 +65,6 @@ async function run(rounds: number): Promise<{ cpuUs: number; wallMs: number }> {
 await run(2000); // warm-up
 const r = await run(ROUNDS);
 const n = ROUNDS * CLIENTS;
-console.log(`node ${process.version}; ${n} QoS 1 PUBLISHes from ${CLIENTS} clients, 16-byte payloads (encoding the inbound datagrams included)`);
+console.log(`node ${process.version}; ${MODE}; ${n} QoS 1 PUBLISHes from ${CLIENTS} clients, 16-byte payloads (encoding the inbound datagrams included)`);
 console.table([{ messages: n, 'CPU µs/msg': Number((r.cpuUs / n).toFixed(2)), 'msg/s (wall)': Math.round(n / (r.wallMs / 1000)) }]);
 await gw.close();

@@ -3,7 +3,8 @@
 // nothing at the paced rate (its own drop counter in /proc/net/udp, not the machine-wide one that
 // other suites share). All clients use the gateway's identity here: issuing 1,000 device
 // certificates would take most of a minute on this machine; per-device identities are covered
-// by mqtt-sn-gateway.mosquitto.test.ts.
+// by mqtt-sn-gateway.mosquitto.test.ts. The same through an aggregating gateway (one broker
+// connection for all 1,000, the gateway admitting and authorising each client).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -28,26 +29,24 @@ function udpDrops(port: number): number {
 }
 
 let fleet: Fleet;
-let gw: MqttSnGateway;
+const gateways: Record<string, MqttSnGateway> = {};
 beforeAll(async () => {
   fleet = await startFleet();
   const id = await fleet.device('gw-1');
-  gw = new MqttSnGateway({
-    udp: { host: '127.0.0.1', port: 0 },
-    broker: { url: fleet.url, ca: fleet.ca.certificatePem },
-    identity: { clientId: 'gw-1', cert: id.cert, key: id.key },
-    useGatewayIdentity: 'always',
-    maxClients: CLIENTS + 10,
-  });
-  await gw.start();
+  const common = { udp: { host: '127.0.0.1', port: 0 }, broker: { url: fleet.url, ca: fleet.ca.certificatePem }, maxClients: CLIENTS + 10 };
+  gateways['transparent'] = new MqttSnGateway({ ...common, identity: { clientId: 'gw-1', cert: id.cert, key: id.key }, useGatewayIdentity: 'always' });
+  // gw-1's broker ACL is devices/gw-1/#, and so is the namespace the gateway grants here.
+  gateways['aggregating'] = new MqttSnGateway({ ...common, identity: { clientId: 'gw-1-agg', cert: id.cert, key: id.key }, mode: 'aggregating', admit: (c) => c.startsWith('aggregating-'), namespace: ['devices/gw-1/#'] });
+  for (const g of Object.values(gateways)) await g.start();
 });
 afterAll(async () => {
-  await gw?.close();
+  for (const g of Object.values(gateways)) await g.close();
   await fleet?.stop();
 });
 
 describe('1,000 MQTT-SN clients through the gateway to Mosquitto', () => {
-  it('every QoS 1 message arrives once; the gateway socket drops nothing', async () => {
+  it.each(['transparent', 'aggregating'])('every QoS 1 message arrives once; the gateway socket drops nothing (%s)', async (mode) => {
+    const gw = gateways[mode] as MqttSnGateway;
     const app = await fleet.device('app-observer');
     const observer = await connectAsync(fleet.url, { clientId: 'app-observer', cert: app.cert, key: app.key, ca: fleet.ca.certificatePem, reconnectPeriod: 0 });
     const seen = new Map<string, number>();
@@ -55,11 +54,11 @@ describe('1,000 MQTT-SN clients through the gateway to Mosquitto', () => {
       const k = payload.toString();
       seen.set(k, (seen.get(k) ?? 0) + 1);
     });
-    await observer.subscribeAsync('devices/gw-1/load/#', { qos: 1 });
+    await observer.subscribeAsync(`devices/gw-1/${mode}/#`, { qos: 1 });
     const port = gw.address().port;
     const dropsBefore = udpDrops(port);
     const script = fileURLToPath(new URL('./fixtures/mqttsn-load-clients.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outpost/source', script, String(port), String(CLIENTS), String(PER_CLIENT), String(RATE)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@outpost/source', script, String(port), String(CLIENTS), String(PER_CLIENT), String(RATE), 'gw-1', mode], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -74,7 +73,8 @@ describe('1,000 MQTT-SN clients through the gateway to Mosquitto', () => {
     expect(dup).toEqual([]);
     expect(seen.size).toBe(CLIENTS * PER_CLIENT);
     expect(udpDrops(port) - dropsBefore).toBe(0);
-    console.log(`1,000 clients: connect ${out.connectMs} ms, publish ${CLIENTS * PER_CLIENT} at ${RATE}/s in ${out.publishMs} ms, client retransmissions ${out.retransmissions}, gateway ${JSON.stringify(gw.stats())}`);
+    if (mode === 'aggregating') expect(gw.stats().brokerLinks).toBe(1);
+    console.log(`1,000 clients (${mode}): connect ${out.connectMs} ms, publish ${CLIENTS * PER_CLIENT} at ${RATE}/s in ${out.publishMs} ms, client retransmissions ${out.retransmissions}, gateway ${JSON.stringify(gw.stats())}`);
     await observer.endAsync();
   }, 120_000);
 });

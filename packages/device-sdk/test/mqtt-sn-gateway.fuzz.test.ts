@@ -5,7 +5,9 @@
 // within the configured limits, the number of sessions within maxClients, topic ids are
 // one-to-one per session (MQTT-SN 1.2 §6.5), message ids are never 0 (§5.3.7), a datagram never
 // triggers more than two replies on its own (no amplification), and nothing escapes as an error.
-// At the end of every run the honest clients are still served.
+// At the end of every run the honest clients are still served. The same again in aggregating
+// mode (one stand-in broker connection for all, the gateway admitting c0…c39 and refusing
+// topics t/3*): additionally, no refused topic ever reaches the broker.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MqttSnGateway, MsgType, type MqttSnMessage } from '@outpost/device-sdk/mqtt-sn';
@@ -25,16 +27,19 @@ interface World {
   /** Per client: name → id the gateway handed out in this session (REGACK accepted or its REGISTER). */
   ids: Map<number, Map<string, number>>;
   honestTopic: number[];
+  agg: boolean;
 }
 
-async function world(): Promise<World> {
+const refusedTopic = (t: string): boolean => t.startsWith('t/3') || t === '#';
+
+async function world(agg = false): Promise<World> {
   const t = new ManualTimers();
   const net = new SimTransport();
   const broker = new SimBroker();
   const gw = new MqttSnGateway({
     broker: { url: 'mqtts://127.0.0.1:1' },
-    useGatewayIdentity: 'always',
     identity: { clientId: 'gw', cert: 'x', key: 'y' },
+    ...(agg ? { mode: 'aggregating' as const, admit: (id: string) => /^c[0-3]?\d$/.test(id), authorize: (_c: string, _a: string, t: string) => !refusedTopic(t) } : { useGatewayIdentity: 'always' as const }),
     predefinedTopics: { 1: 'pre/one' },
     transport: net.binder,
     connectBroker: broker.connect,
@@ -47,7 +52,7 @@ async function world(): Promise<World> {
     if ((e.error as { code?: string }).code !== 'INVALID_TOPIC') errors.push(e.error.stack ?? String(e.error));
   });
   await gw.start();
-  const w: World = { gw, net, broker, t, errors, ids: new Map(), honestTopic: [] };
+  const w: World = { gw, net, broker, t, errors, ids: new Map(), honestTopic: [], agg };
   for (let i = 0; i < HONEST; i++) {
     net.honest.add(`${peerOf(i).address}:${peerOf(i).port}`);
     net.send({ type: 'CONNECT', will: false, cleanSession: true, protocolId: 1, durationS: 0, clientId: `c${i}` }, peerOf(i));
@@ -92,7 +97,15 @@ function checkInvariants(w: World): void {
     expect(c.pending).toBeLessThanOrEqual(2);
   }
   expect(w.errors).toEqual([]);
+  if (w.agg) {
+    expect(w.broker.links.size, 'one broker connection').toBeLessThanOrEqual(1);
+    expect(w.broker.published.filter((p) => refusedTopic(p.topic)), 'refused topics at the broker').toEqual([]);
+    expect([...(w.broker.links.get('gw')?.subs ?? [])].filter(refusedTopic), 'refused filters at the broker').toEqual([]);
+  }
 }
+
+/** The broker link a message for client i arrives on: its own, or the aggregating gateway's one. */
+const linkOf = (w: World, i: number): string => (w.agg ? 'gw' : `c${i}`);
 
 /** One step: a datagram from client i (or the clock, or the broker), then the invariants. */
 async function step(w: World, i: number, what: MqttSnMessage | Uint8Array | null): Promise<void> {
@@ -140,7 +153,7 @@ const commands: Array<fc.Arbitrary<Cmd>> = [
     for (let k = 0; k < 4; k++) await step(w, i, { type: 'PUBLISH', dup: false, qos: 2, retain: false, topic: { kind: 'short', name: 'zz' }, msgId: id + k, payload: new Uint8Array(1) });
   })),
   fc.tuple(anyClient, fc.integer({ min: 2, max: 12 }), payload).map(([i, n, p]) => cmd(`broker burst → c${i} ×${n}`, async (w) => {
-    for (let k = 0; k < n; k++) w.broker.deliver(`c${i}`, `b/${k % 3}`, p, 1);
+    for (let k = 0; k < n; k++) w.broker.deliver(linkOf(w, i), w.agg ? `t/${k % 3}` : `b/${k % 3}`, p, 1);
     await step(w, i, null);
   })),
   fc.tuple(hostile, msgId).map(([i, id]) => cmd(`pubrel c${i} #${id}`, (w) => step(w, i, { type: 'PUBREL', msgId: id }))),
@@ -157,7 +170,7 @@ const commands: Array<fc.Arbitrary<Cmd>> = [
     { type: 'WILLMSGUPD', message: new Uint8Array(id % 100) },
   ][k] as MqttSnMessage))),
   fc.tuple(anyClient, fc.integer({ min: 0, max: 5 }), payload, fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2>).map(([i, n, p, q]) => cmd(`broker → c${i} q${q}`, async (w) => {
-    w.broker.deliver(`c${i}`, n === 0 ? 'ab' : n === 1 ? 'pre/one' : `b/${n}/${i}`, p, q);
+    w.broker.deliver(linkOf(w, i), n === 0 ? 'ab' : n === 1 ? 'pre/one' : w.agg ? `t/${n}` : `b/${n}/${i}`, p, q);
     await step(w, i, null);
   })),
   fc.tuple(hostile, fc.uint8Array({ maxLength: 40 })).map(([i, b]) => cmd(`garbage c${i} ${b.length}B`, (w) => step(w, i, b))),
@@ -179,11 +192,11 @@ async function stillServed(w: World): Promise<void> {
 }
 
 describe('gateway under 50 simulated clients, hostile ones among them (stateful fuzz)', () => {
-  it('keeps every table within its limit, ids one-to-one, and serves the honest clients', async () => {
+  it.each(['transparent', 'aggregating'])('keeps every table within its limit, ids one-to-one, and serves the honest clients (%s)', async (mode) => {
     const totals: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 200, size: 'max' }), async (cmds) => {
-        const w = await world();
+        const w = await world(mode === 'aggregating');
         try {
           await fc.asyncModelRun(() => ({ model: {}, real: w }), cmds);
           await stillServed(w);
@@ -194,11 +207,12 @@ describe('gateway under 50 simulated clients, hostile ones among them (stateful 
       }),
       // A fixed seed by default: the coverage check below (every limit was reached) must not depend
       // on luck — one CI run in many drew no refused will. FUZZ_SEED / FUZZ_RUNS explore further.
-      { numRuns: Number(process.env['FUZZ_RUNS'] ?? 20), seed: Number(process.env['FUZZ_SEED'] ?? 20261207) },
+      // (The aggregating run's seed is one whose runs reach every limit too, with its refusals in the way.)
+      { numRuns: Number(process.env['FUZZ_RUNS'] ?? 20), seed: Number(process.env['FUZZ_SEED'] ?? (mode === 'aggregating' ? 20261208 : 20261207)) },
     );
     // the runs reached the limits they are meant to test (else the invariants checked little)
     if (process.env['FUZZ_DEBUG'] !== undefined) console.log(totals);
-    for (const k of ['rejectedRegistrations', 'rejectedSubscriptions', 'rejectedPublishes', 'rejectedWills', 'rejected', 'malformed', 'lost', 'sleepBuffered', 'queueDropped']) expect(totals[k], k).toBeGreaterThan(0);
+    for (const k of ['rejectedRegistrations', 'rejectedSubscriptions', 'rejectedPublishes', 'rejectedWills', 'rejected', 'malformed', 'lost', 'sleepBuffered', 'queueDropped', ...(mode === 'aggregating' ? ['unauthorized'] : [])]) expect(totals[k], k).toBeGreaterThan(0);
   });
 
   it('a client registering without end meets maxRegistrations, and the others are served meanwhile', async () => {

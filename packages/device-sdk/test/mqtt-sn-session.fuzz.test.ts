@@ -6,11 +6,14 @@
 // delivery and one gateway-initiated exchange waiting, every datagram out decodes and carries no
 // MsgId 0 where one is required (MQTT-SN 1.2 §5.3.7), no deadline in the past, and every broker
 // command answered by exactly one reply to the client (PUBACK/PUBREC, SUBACK, UNSUBACK,
-// WILL*RESP).
+// WILL*RESP). The same again with the aggregating gateway's authorisation in the host (t/3 and
+// t/# refused): no broker command ever carries a refused topic, and a PUBLISH lost with the
+// shared broker link (LINK_LOST) is answered by no reply (the client retransmits).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY, decodeMessage, encodeMessage, type BrokerLink, type MqttSnMessage } from '../src/mqtt-sn/index.js';
 import { Session, type BrokerCommand, type SessionEvent, type SessionHost } from '../src/mqtt-sn/gateway-session.js';
+import { LINK_LOST } from '../src/mqtt-sn/gateway-publish.js';
 
 const limits = { maxClients: 1, maxRegistrations: 4, maxSubscriptions: 2, maxInflight: 2, sleepBufferMax: 3, sleepBufferBytes: 100, maxQueued: 5, maxQueuedBytes: 200, maxWillBytes: 40 };
 
@@ -22,10 +25,15 @@ interface World {
   /** Replies the client is owed for broker commands, by kind. */
   owed: number;
   answered: number;
+  /** Aggregating mode: the host authorises (t/3 and t/# refused). */
+  agg: boolean;
 }
 
-function host(): SessionHost {
+const refusedTopic = (t: string): boolean => t === 't/3' || t === 't/#';
+
+function host(agg: boolean): SessionHost {
   return {
+    ...(agg ? { authorize: (_s: Session, _a: 'publish' | 'subscribe', t: string) => !refusedTopic(t) } : {}),
     retry: { ...DEFAULT_RETRY, tRetryMs: 1000, nRetry: 2 },
     random: () => 0.5,
     limits,
@@ -46,6 +54,8 @@ function drain(w: World): void {
   }
   for (const e of events as SessionEvent[]) {
     if (e.type === 'broker') {
+      const c = e.command;
+      if (w.agg && (c.kind === 'publish' ? refusedTopic(c.topic) : c.kind === 'subscribe' ? refusedTopic(c.filter) : false)) throw new Error(`a refused topic reached the broker: ${JSON.stringify(c)}`);
       w.commands.push(e.command);
       if (e.command.kind !== 'publish' || e.command.qos > 0) w.owed += 1;
     } else if (e.type === 'lost') w.lost += 1;
@@ -80,7 +90,9 @@ function answer(w: World, c: BrokerCommand, r: Parameters<Session['brokerDone']>
   const open = w.s.state !== 'closed';
   w.s.brokerDone(c, r, w.now);
   drain(w);
-  const owed = open && (c.kind !== 'publish' || c.qos > 0) ? 1 : 0;
+  const unanswered = !r.ok && r.error === LINK_LOST; // the client retransmits instead
+  if (unanswered && c.kind === 'publish' && c.qos > 0) w.owed -= 1;
+  const owed = open && (c.kind !== 'publish' || c.qos > 0) && !unanswered ? 1 : 0;
   expect(w.answered - before).toBe(owed);
 }
 
@@ -109,10 +121,11 @@ const commands: Array<fc.Arbitrary<Cmd>> = [
   clientMessage.map((m) => cmd(`client ${JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? v.length : v))}`, (w) => step(w, () => fromClient(w, m)))),
   fc.uint8Array({ maxLength: 20 }).map((b) => cmd(`garbage ${b.length}B`, (w) => step(w, () => fromClient(w, b)))),
   fc.tuple(small, fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2>, fc.integer({ min: 0, max: 80 })).map(([n, qos, len]) => cmd(`broker t/${n} q${qos} ${len}B`, (w) => step(w, () => w.s.handleBrokerMessage({ topic: n === 6 ? 'pre/one' : `t/${n}`, payload: new Uint8Array(len), qos, retain: false }, w.now)))),
-  fc.tuple(fc.nat(), fc.constantFrom('ok', 'refused', 'failed')).map(([i, how]) => cmd(`broker answers #${i} ${how}`, (w) => step(w, () => {
+  fc.tuple(fc.nat(), fc.constantFrom('ok', 'refused', 'failed', 'lost')).map(([i, how]) => cmd(`broker answers #${i} ${how}`, (w) => step(w, () => {
     if (w.commands.length === 0) return;
     const [c] = w.commands.splice(i % w.commands.length, 1) as [BrokerCommand];
-    const error = Object.assign(new Error('refused'), { code: 0x87 });
+    // 'lost': the aggregating gateway's shared link went with the PUBLISH in flight
+    const error = how === 'lost' && w.agg && c.kind === 'publish' ? LINK_LOST : Object.assign(new Error('refused'), { code: 0x87 });
     answer(w, c, how === 'ok' ? { ok: true, granted: 1 } : how === 'refused' ? { ok: true, granted: 0x80 } : { ok: false, error });
   }))),
   fc.constant(cmd('wake', (w) => step(w, () => w.s.wake(w.now)))),
@@ -129,15 +142,18 @@ describe('gateway session machine under a hostile client and a capricious broker
   it('keeps every table within its limit, never misses a deadline, and answers every broker command with exactly one reply', () => {
     run({ numRuns: 60 });
   });
+  it('the same with the aggregating gateway\'s authorisation: refused topics never reach the broker, a PUBLISH lost with the link gets no reply', () => {
+    run({ numRuns: 60 }, true);
+  });
 });
 
-function run(params: fc.Parameters<[Iterable<fc.Command<object, World>>]>): void {
+function run(params: fc.Parameters<[Iterable<fc.Command<object, World>>]>, agg = false): void {
     fc.assert(
       fc.property(fc.commands(commands, { maxCommands: 150, size: 'max' }), (cmds) => {
-        const s = new Session('c1', { address: '10.0.0.1', port: 4000 }, '10.0.0.1:4000', host(), undefined);
+        const s = new Session('c1', { address: '10.0.0.1', port: 4000 }, '10.0.0.1:4000', host(agg), undefined);
         s.link = {} as BrokerLink; // present, never called: the machine only asks, through commands
         s.keepAliveS = 10;
-        const w: World = { s, now: 0, commands: [], lost: 0, owed: 0, answered: 0 };
+        const w: World = { s, now: 0, commands: [], lost: 0, owed: 0, answered: 0, agg };
         s.activate(0);
         fc.modelRun(() => ({ model: {}, real: w }), cmds);
         // The broker answers everything still open: the client is owed exactly one reply per command.

@@ -34,8 +34,8 @@ function notConnected(what: string): MqttSnError {
  * it cannot be sent (returnCode 3), `NETWORK_ERROR` for socket/TLS errors and for no CONNACK
  * within `connectTimeoutMs`.
  */
-export function openBrokerLink(b: GatewayBrokerOptions, r: BrokerConnectRequest, clock: Clock, contexts: SecureContextCache = new SecureContextCache(1)): Promise<BrokerLink> {
-  return new LeanBrokerLink(b.protocolVersion ?? 4, Math.max(0, Math.min(r.keepAliveS, 65535)), clock).open(b, r, contexts);
+export function openBrokerLink(b: GatewayBrokerOptions, r: BrokerConnectRequest, clock: Clock, contexts: SecureContextCache = new SecureContextCache(1), coalesce = false): Promise<BrokerLink> {
+  return new LeanBrokerLink(b.protocolVersion ?? 4, Math.max(0, Math.min(r.keepAliveS, 65535)), clock, coalesce).open(b, r, contexts);
 }
 
 class LeanBrokerLink implements BrokerLink {
@@ -60,8 +60,12 @@ class LeanBrokerLink implements BrokerLink {
   private pingTimer: unknown;
   private topic = '';
   private topicBytes = Buffer.alloc(0);
+  /** With `coalesce`: the packets written in this turn of the event loop, sent as one write at its end. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
-  constructor(private readonly version: 4 | 5, private readonly keepAliveS: number, private readonly clock: Clock) {
+  /** `coalesce`: one socket write per event-loop turn (the aggregating gateway: many clients' PUBLISHes on one connection). */
+  constructor(private readonly version: 4 | 5, private readonly keepAliveS: number, private readonly clock: Clock, private readonly coalesce = false) {
     this.parser = mqttPacket.parser({ protocolVersion: version });
   }
 
@@ -180,6 +184,7 @@ class LeanBrokerLink implements BrokerLink {
         socket.destroy();
         return;
       }
+      this.flushPending();
       socket.end(DISCONNECT);
       // A broker that does not close its side within a second: close ours.
       const t = this.clock.setTimer(() => socket.destroy(), 1_000);
@@ -191,8 +196,26 @@ class LeanBrokerLink implements BrokerLink {
 
   private write(b: Buffer): void {
     this.writes += 1;
-    this.socket?.write(b);
+    if (!this.coalesce || !this.connected) {
+      this.socket?.write(b);
+      return;
+    }
+    // The datagrams of one poll phase (libuv reads several per wake-up) each run their own
+    // callback; setImmediate runs after all of them, so their PUBLISHes leave in one TLS record
+    // and one syscall. TCP_NODELAY stays on: the batch is sent at once, not held for an ACK.
+    if (this.pending.length === 0) setImmediate(this.flushPending);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
   }
+
+  private readonly flushPending = (): void => {
+    const n = this.pending.length;
+    if (n === 0) return;
+    const out = n === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.closed) this.socket?.write(out);
+  };
 
   /** The topic's bytes, kept for the next publish on the same topic. */
   private topicOf(topic: string): Buffer {

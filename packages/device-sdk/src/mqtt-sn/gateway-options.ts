@@ -3,6 +3,7 @@ import { describe } from './bytes.js';
 import { checkCredentialSource, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink, type CredentialSource, type GatewayBrokerOptions } from './gateway-broker.js';
 import type { MqttSnError } from './errors.js';
 import { resolveRetry, type RetryPolicy } from './timers.js';
+import { checkAggregateOptions, DEFAULT_NAMESPACE, namespaceAuthorizer, type AdmitSource, type Authorize } from './gateway-authorize.js';
 import type { Clock } from '../transports/clock.js';
 import type { DatagramBinder, UdpPeer } from './udp.js';
 
@@ -112,8 +113,33 @@ export interface MqttSnGatewayOptions extends Partial<MqttSnGatewayLimits> {
   readonly clock?: Clock;
   /** The datagram side (default: UDP on `udp`). */
   readonly transport?: DatagramBinder;
-  /** The broker side (default: one MQTT.js connection per client to `broker`). */
+  /** The broker side (default: one MQTT session per client, or the one shared session in aggregating mode, to `broker`). */
   readonly connectBroker?: (request: BrokerConnectRequest) => Promise<BrokerLink>;
+  /**
+   * `'transparent'` (default, MQTT-SN 1.2 §4 "Transparent Gateway"): one broker connection per client, with the
+   * client's own certificate; the broker authorises each device. `'aggregating'` (§4 "Aggregating Gateway"): ONE
+   * broker connection under `identity` carries every client; the gateway itself admits client
+   * ids (`admit`, else `credentials`) and confines each client to `namespace` / `authorize`.
+   */
+  readonly mode?: 'transparent' | 'aggregating';
+  /**
+   * Aggregating mode: topic patterns a client may publish to and subscribe inside, `%c` the
+   * client id (default `['devices/%c/#']`, the fleet broker ACL's device pattern). Ignored when
+   * `authorize` is given.
+   */
+  readonly namespace?: readonly string[];
+  /** Aggregating mode: the authorisation itself, `true` allows (replaces `namespace`). Called for PUBLISH topics, REGISTER, SUBSCRIBE filters and wills. */
+  readonly authorize?: Authorize;
+  /**
+   * Aggregating mode: the client ids served (a list, a Set, or a function). Default: a client id
+   * with an entry in `credentials`. Either way a client id must be a device id
+   * (`[A-Za-z0-9._-]{1,64}`); others get CONNACK 3.
+   */
+  readonly admit?: AdmitSource;
+  /** Aggregating mode: QoS 1/2 PUBLISHes on the broker link awaiting the broker (default 10 000); beyond, PUBACK 1 "congestion". */
+  readonly maxLinkInflight?: number;
+  /** Aggregating mode: reconnect delays of the broker link (default { min: 500, max: 30 000 } ms, doubling, jittered 50–100 %). */
+  readonly linkBackoffMs?: { readonly min: number; readonly max: number };
 }
 
 /**
@@ -153,6 +179,12 @@ export interface MqttSnGatewayStats {
   lost: number;
   /** TLS secure contexts built for broker connections: one per distinct credential set (CA, certificate, key), not one per connect. */
   tlsContexts: number;
+  /** Aggregating mode: PUBLISH topics, REGISTERs, SUBSCRIBE filters and wills refused by the gateway's own authorisation. */
+  unauthorized: number;
+  /** Broker connections open now (per client in transparent mode; 1 in aggregating mode while the link is up; QoS −1's own not counted). */
+  brokerLinks: number;
+  /** Aggregating mode: times the broker link went down. */
+  linkDrops: number;
 }
 
 /**
@@ -172,6 +204,10 @@ export interface MqttSnGatewayEvents extends Record<string, unknown> {
   client: { readonly clientId: string; readonly event: 'connect' | 'sleep' | 'wake' | 'disconnect' | 'lost' | 'rejected'; readonly reason?: string };
   /** A message for a client dropped (a full buffer or queue, or no topic id left). */
   dropped: { readonly clientId: string; readonly topic: string };
+  /** Aggregating mode: a client's PUBLISH, REGISTER, SUBSCRIBE or will refused by the gateway's authorisation. */
+  unauthorized: { readonly clientId: string; readonly action: 'publish' | 'subscribe'; readonly topic: string };
+  /** Aggregating mode: the broker link came up or went down (sessions stay; it reconnects). */
+  link: { readonly up: boolean; readonly reason?: string };
   /** Anything else that went wrong (broker errors); the gateway keeps serving. */
   error: { readonly error: Error; readonly clientId?: string };
 }
@@ -182,6 +218,8 @@ export interface ResolvedGatewayOptions {
   readonly predefinedById: Map<number, string>;
   readonly predefinedByName: Map<string, number>;
   readonly recvBufferSize: number;
+  /** Aggregating mode only: the authorisation in force. */
+  readonly authorize: Authorize | undefined;
 }
 
 function intOption(fn: string, name: string, v: unknown, min: number, max: number): void {
@@ -222,6 +260,7 @@ export function resolveGatewayOptions(options: MqttSnGatewayOptions): ResolvedGa
     intOption(fn, k, v, k === 'sleepBufferMax' ? 0 : 1, k === 'maxRegistrations' ? 0xfffe : Number.MAX_SAFE_INTEGER);
     limits[k] = v;
   }
+  checkAggregateOptions(fn, options);
   if (options.transport !== undefined && typeof options.transport !== 'function') throw new TypeError(`${fn}: transport: expected a function, got ${describe(options.transport)}`);
   if (options.connectBroker !== undefined && typeof options.connectBroker !== 'function') throw new TypeError(`${fn}: connectBroker: expected a function, got ${describe(options.connectBroker)}`);
   const predefinedById = new Map<number, string>();
@@ -240,5 +279,6 @@ export function resolveGatewayOptions(options: MqttSnGatewayOptions): ResolvedGa
     predefinedById,
     predefinedByName: new Map([...predefinedById].map(([k, v]) => [v, k])),
     recvBufferSize,
+    authorize: options.mode !== 'aggregating' ? undefined : options.authorize ?? namespaceAuthorizer(options.namespace ?? DEFAULT_NAMESPACE, limits['maxClients'] as number),
   };
 }

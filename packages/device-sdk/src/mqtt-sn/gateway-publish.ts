@@ -9,6 +9,13 @@ import type { BrokerCommand, BrokerResult, OutboundItem, Session } from './gatew
 
 type Publish = Extract<BrokerCommand, { kind: 'publish' }>;
 
+/**
+ * A forwarded PUBLISH lost with the aggregating gateway's broker link before the broker
+ * acknowledged it: the client gets no answer and retransmits it (§6.13), with DUP, once the
+ * link is back (QoS 1 is at least once).
+ */
+export const LINK_LOST = new MqttSnError('NOT_CONNECTED', 'the broker link was lost with this PUBLISH in flight');
+
 /** §6.6 PUBLISH from the client, forwarded to the broker; QoS 2 held until PUBREL (§6.12). */
 export function onPublish(s: Session, m: Extract<MqttSnMessage, { type: 'PUBLISH' }>): void {
   const topicId = m.topic.kind === 'short' ? 0 : m.topic.id;
@@ -16,6 +23,12 @@ export function onPublish(s: Session, m: Extract<MqttSnMessage, { type: 'PUBLISH
   if (name === undefined || s.link === undefined) {
     // §6.6: a PUBLISH with an unknown topic id is answered with PUBACK "invalid topic id".
     s.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId });
+    return;
+  }
+  if (s.host.authorize !== undefined && !s.host.authorize(s, 'publish', name)) {
+    // Aggregating mode: outside the client's namespace. MQTT-SN 1.2 §5.3.10 has no "not
+    // authorised"; "not supported" (3) is final, as for a broker's MQTT 5 0x87 in transparent mode.
+    s.send({ type: 'PUBACK', topicId, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
     return;
   }
   if (m.qos === 2 && s.received2.has(m.msgId)) {
@@ -40,6 +53,7 @@ export function publishDone(s: Session, c: Publish, r: BrokerResult): void {
   if (c.qos === 1) s.forwarding -= 1;
   if (!r.ok) {
     if (c.snQos === 2) s.received2.delete(c.msgId);
+    if (r.error === LINK_LOST) return; // no answer: the client retransmits
     // An MQTT 5 reason code ≥ 0x80 (e.g. 0x87 not authorized) is final: "not supported";
     // anything else (connection trouble) is "congestion", worth retrying later.
     // The default link says so with MqttSnError REJECTED and returnCode 3; a custom link with a numeric code.

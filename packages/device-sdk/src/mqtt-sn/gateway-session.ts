@@ -30,7 +30,7 @@ export interface OutboundItem {
 
 export type Will = { topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean };
 
-export type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'>;
+export type Counter = Exclude<keyof MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts' | 'brokerLinks'>;
 
 /** What a session asks of its broker connection; the outcome comes back through {@link Session.brokerDone}. */
 export type BrokerCommand =
@@ -57,6 +57,12 @@ export interface SessionHost {
   readonly predefinedByName: ReadonlyMap<string, number>;
   readonly predefinedById: ReadonlyMap<number, string>;
   readonly maxMessageBytes: number;
+  /**
+   * The aggregating gateway's own authorisation of a client's PUBLISH topic or SUBSCRIBE filter
+   * (counted and reported by the host when it refuses); absent in transparent mode, where the
+   * broker authorises each client's own connection.
+   */
+  readonly authorize?: (s: Session, action: 'publish' | 'subscribe', topic: string) => boolean;
   dropped(session: Session, item: OutboundItem, counter: Counter): void;
   counted(what: Counter): void;
 }
@@ -89,6 +95,8 @@ export class Session implements SansIoMachine<SessionEvent> {
   delivering: Running | undefined;
   /** @internal the time of the input being handled */
   t = 0;
+  /** @internal aggregating mode: the last PUBLISH topic the gateway's authorisation allowed (checked once per topic change) */
+  allowedTopic: string | undefined;
   private watchdogAt: number | undefined;
   private nextMsgId = 0;
 

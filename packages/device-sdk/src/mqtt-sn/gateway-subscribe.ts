@@ -11,6 +11,11 @@ export function onRegister(s: Session, m: Extract<MqttSnMessage, { type: 'REGIST
     s.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
     return;
   }
+  if (s.host.authorize !== undefined && !s.host.authorize(s, 'publish', m.topicName)) {
+    // Aggregating mode: a topic outside the client's namespace gets no id ("not supported", §5.3.10).
+    s.send({ type: 'REGACK', topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
   const id = s.registry.assign(m.topicName);
   if (id === undefined) {
     // §5.4.10: a full registry is "rejected: congestion" — the client may retry after freeing ids.
@@ -30,6 +35,8 @@ export function onSubscribe(s: Session, m: Extract<MqttSnMessage, { type: 'SUBSC
   else if (m.topic.kind === 'predefined') filter = s.host.predefinedById.get(m.topic.id);
   else filter = m.topic.name;
   if (filter === undefined || filter.length === 0 || s.link === undefined) return suback(s, m.msgId, ReturnCode.InvalidTopicId);
+  // Aggregating mode: a filter reaching outside the client's namespace is "not supported" (§5.3.10).
+  if (s.host.authorize !== undefined && !s.host.authorize(s, 'subscribe', filter)) return suback(s, m.msgId, ReturnCode.NotSupported);
   if (!s.subscriptions.has(filter) && !s.pendingSubscribes.has(filter) && s.subscriptions.size + s.pendingSubscribes.size >= s.host.limits.maxSubscriptions) {
     s.host.counted('rejectedSubscriptions'); // §5.4.16 SUBACK "rejected: congestion"
     return suback(s, m.msgId, ReturnCode.Congestion);

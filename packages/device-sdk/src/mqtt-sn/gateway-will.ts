@@ -3,11 +3,13 @@
 // fixes the will at CONNECT, so the gateway opens a new broker session), and the maxWillBytes
 // limit. Internal.
 import type { Operation } from './exchanges.js';
+import type { BrokerConnectRequest, BrokerCredentials, BrokerLink } from './gateway-broker.js';
 import { willBytes, type BrokerCommand, type BrokerResult, type Session, type Will } from './gateway-session.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 
 function setWill(s: Session, will: Will | undefined): boolean {
-  if (will !== undefined && willBytes(will) > s.host.limits.maxWillBytes) {
+  // Aggregating mode: the will is published on the shared link, so its topic must be the client's.
+  if (will !== undefined && (willBytes(will) > s.host.limits.maxWillBytes || (s.host.authorize !== undefined && !s.host.authorize(s, 'publish', will.topic)))) {
     s.host.counted('rejectedWills');
     return false;
   }
@@ -39,4 +41,26 @@ export function onWillUpdate(s: Session, m: Extract<MqttSnMessage, { type: 'WILL
 /** The new broker session with the updated will is up (or not). */
 export function willUpdateDone(s: Session, c: Extract<BrokerCommand, { kind: 'will' }>, r: BrokerResult): void {
   s.send({ type: c.respond, returnCode: r.ok ? ReturnCode.Accepted : ReturnCode.Congestion });
+}
+
+/**
+ * §6.4 a changed will: MQTT fixes the will at CONNECT, so a new broker session (clean: false)
+ * with the session's current will, the old one ended cleanly (no will), then the session's
+ * subscriptions again.
+ */
+export async function renewWill(s: Session, connect: (r: BrokerConnectRequest) => Promise<BrokerLink>, creds: () => Promise<BrokerCredentials | undefined>, attach: (link: BrokerLink) => void): Promise<BrokerResult> {
+  try {
+    const c = await creds();
+    const old = s.link;
+    if (old !== undefined) {
+      s.link = undefined;
+      await old.end(false);
+    }
+    const link = await connect({ clientId: s.clientId, creds: c, clean: false, keepAliveS: Math.max(s.keepAliveS, 30), will: s.will });
+    attach(link);
+    for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: e as Error };
+  }
 }

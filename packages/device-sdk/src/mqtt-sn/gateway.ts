@@ -1,24 +1,29 @@
-// The transparent MQTT-SN gateway (MQTT-SN 1.2 §4.2): one MQTT connection per MQTT-SN client,
-// so each client keeps its own identity and ACLs at the broker.
+// The MQTT-SN gateway: transparent (MQTT-SN 1.2 §4 "Transparent Gateway", the default: one MQTT connection per
+// client, each with its own identity and ACLs at the broker) or aggregating (§4 "Aggregating Gateway", opt-in: one
+// connection for all, the gateway authorises each client; gateway-aggregate.ts).
 import { decodeMessage, encodeMessage } from './codec.js';
 import { Emitter } from './emitter.js';
 import { MqttSnError } from './errors.js';
-import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerLink } from './gateway-broker.js';
+import { aggregatingMode, type Aggregator } from './gateway-aggregate.js';
+import { admitted } from './gateway-authorize.js';
+import { credentialsFor, OK, runBrokerCommand, type BrokerConnectRequest, type BrokerCredentials, type BrokerLink } from './gateway-broker.js';
 import { openBrokerLink } from './gateway-link.js';
 import { SecureContextCache } from './gateway-tls.js';
 import { resolveGatewayOptions, type MqttSnGatewayEvents, type MqttSnGatewayOptions, type MqttSnGatewayStats, type ResolvedGatewayOptions } from './gateway-options.js';
 import type { BrokerCommand, BrokerResult, Session, SessionEvent, SessionHost } from './gateway-session.js';
 import { peerKey, SessionTable } from './gateway-sessions.js';
 import { QosMinus1 } from './gateway-qos-minus1.js';
-import { willDialogue } from './gateway-will.js';
+import { renewWill, willDialogue } from './gateway-will.js';
 import { ReturnCode, type MqttSnMessage } from './messages.js';
 import type { Operation } from './exchanges.js';
 import { systemClock, type Clock } from '../transports/clock.js';
 import { UdpEndpoint, type DatagramTransport, type UdpPeer } from './udp.js';
 
 /**
- * A transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per client to
- * the broker (mTLS with the client's own certificate), topic registration per client,
+ * An MQTT-SN 1.2 gateway: MQTT-SN clients on UDP; by default transparent, one MQTT connection
+ * per client to the broker (mTLS with the client's own certificate), or with `mode:
+ * 'aggregating'` one connection under the gateway's `identity` for all, the gateway admitting
+ * and authorising each client itself (`admit`, `namespace`, `authorize`); topic registration per client,
  * predefined topics, QoS −1, sleeping clients with a bounded buffer, wills, ADVERTISE and
  * SEARCHGW/GWINFO. Malformed datagrams are counted, reported and dropped.
  *
@@ -48,10 +53,12 @@ export class MqttSnGateway {
   private transport: DatagramTransport | undefined;
   private advertiseTimer: unknown;
   private readonly minus1: QosMinus1;
+  /** Aggregating mode: the one broker connection. */
+  private readonly agg: Aggregator | undefined;
   private closed = false;
-  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts'> = {
+  private readonly counters: Omit<MqttSnGatewayStats, 'clients' | 'retransmissions' | 'tlsContexts' | 'brokerLinks'> = {
     datagramsIn: 0, datagramsOut: 0, malformed: 0, unknownClient: 0, publishesIn: 0, publishesOut: 0, qosMinus1: 0, sleepBuffered: 0, sleepDropped: 0, queueDropped: 0,
-    rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0,
+    rejected: 0, rejectedRegistrations: 0, rejectedSubscriptions: 0, rejectedPublishes: 0, rejectedWills: 0, lost: 0, unauthorized: 0, linkDrops: 0,
   };
 
   /**
@@ -61,7 +68,10 @@ export class MqttSnGateway {
     this.cfg = resolveGatewayOptions(options);
     this.timers = options.clock ?? systemClock;
     this.contexts = new SecureContextCache(this.cfg.limits.maxClients + 1);
-    this.connector = options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
+    // Aggregating mode (MQTT-SN 1.2 §4 "Aggregating Gateway"): the gateway's own authorisation, counted and reported, and the one broker connection.
+    const { auth, agg } = aggregatingMode(options, this.cfg.authorize, this.timers, this.contexts, this.events, (what) => { this.counters[what] += 1; });
+    this.agg = agg;
+    this.connector = agg !== undefined ? (r) => agg.attach(r) : options.connectBroker ?? ((r) => openBrokerLink(options.broker, r, this.timers, this.contexts));
     this.host = {
       retry: this.cfg.retry,
       random: Math.random,
@@ -74,6 +84,7 @@ export class MqttSnGateway {
         this.events.emit('dropped', { clientId: s.clientId, topic: item.topic });
       },
       counted: (what) => { this.counters[what] += 1; },
+      ...(auth !== undefined ? { authorize: (s: Session, action: 'publish' | 'subscribe', topic: string) => auth(s.clientId, action, topic, s) } : {}),
     };
     this.minus1 = new QosMinus1(options.identity, this.cfg.predefinedById, this.connector);
     this.table = new SessionTable(this.host, this.timers, (b, to) => this.sendBytes(b, to), (s, e) => this.onSessionEvent(s, e));
@@ -93,6 +104,7 @@ export class MqttSnGateway {
     this.transport = this.options.transport !== undefined
       ? await this.options.transport(onDatagram, onError)
       : await UdpEndpoint.bind({ host: u.host ?? '0.0.0.0', port: u.port ?? 10000, recvBufferSize: this.cfg.recvBufferSize, wrapError: (msg, cause) => new MqttSnError('NETWORK_ERROR', msg, { cause }) }, onDatagram, onError);
+    this.agg?.start();
     if (this.options.advertise !== undefined) this.advertise();
   }
 
@@ -104,7 +116,8 @@ export class MqttSnGateway {
 
   /** A snapshot of the counters. */
   stats(): MqttSnGatewayStats {
-    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions(), tlsContexts: this.contexts.built };
+    const links = this.agg !== undefined ? (this.agg.up ? 1 : 0) : [...this.table.byClientId.values()].filter((s) => s.link !== undefined).length;
+    return { ...this.counters, clients: this.table.byClientId.size, retransmissions: this.table.retransmissions(), tlsContexts: this.contexts.built, brokerLinks: links };
   }
 
   /** Client ids with a session, their states and the sizes of their bounded tables. */
@@ -121,6 +134,7 @@ export class MqttSnGateway {
     for (const s of this.table.dropAll()) if (s.link !== undefined) ends.push(s.link.end(false).catch(() => undefined));
     ends.push(this.minus1.close());
     await Promise.all(ends);
+    await this.agg?.close();
     await this.transport?.close();
   }
 
@@ -244,7 +258,12 @@ export class MqttSnGateway {
     // The forward path: one closure per message, from the link's callback straight into the machine.
     if (c.kind === 'publish' && link?.publishCallback !== undefined) return link.publishCallback(c.topic, c.payload, c.qos, c.retain, (err) => this.brokerDone(s, c, err === undefined ? OK : { ok: false, error: err }));
     const done = (r: BrokerResult): void => this.brokerDone(s, c, r);
-    if (c.kind === 'will') void this.reconnectForWill(s).then(done);
+    if (c.kind === 'will') {
+      void renewWill(s, (r) => this.connector(r), () => this.credsOf(s.clientId), (l) => this.attach(s, l)).then((r) => {
+        if (!r.ok) this.events.emit('error', { error: r.error, clientId: s.clientId });
+        done(r);
+      });
+    }
     else runBrokerCommand(link, c, done);
   }
 
@@ -274,7 +293,8 @@ export class MqttSnGateway {
       }
     }
     const existing = this.table.byClientId.get(m.clientId);
-    if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting') {
+    // Aggregating mode: a resume is admitted again (a revoked client id loses its session here).
+    if (existing !== undefined && existing.link !== undefined && !m.cleanSession && existing.state !== 'connecting' && (this.agg === undefined || (await this.credsOf(m.clientId)) !== undefined)) {
       // §6.14 resume (after sleep, or from a new address) keeping the broker session and registrations.
       this.table.rekey(existing, from, key, wrap);
       existing.keepAliveS = m.durationS;
@@ -311,12 +331,12 @@ export class MqttSnGateway {
         this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: `will over maxWillBytes ${this.cfg.limits.maxWillBytes}` });
         return;
       }
-      const creds = await credentialsFor(this.options, m.clientId);
+      const creds = await this.credsOf(m.clientId);
       if (creds === undefined) {
         this.counters.rejected += 1;
         this.remove(s, 'no broker credentials', false);
         reply({ type: 'CONNACK', returnCode: ReturnCode.NotSupported });
-        this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: 'no broker credentials for this client id' });
+        this.events.emit('client', { clientId: m.clientId, event: 'rejected', reason: this.agg !== undefined ? 'client id not admitted (admit / credentials)' : 'no broker credentials for this client id' });
         return;
       }
       const link = await this.connector({ clientId: m.clientId, creds, clean: m.cleanSession, keepAliveS: Math.max(m.durationS, 30), will: s.will });
@@ -361,31 +381,6 @@ export class MqttSnGateway {
     });
   }
 
-  /** A new broker session (clean: false) with the session's current will; the old one ends cleanly. */
-  private async reconnect(s: Session): Promise<BrokerLink> {
-    const creds = await credentialsFor(this.options, s.clientId);
-    const old = s.link;
-    if (old !== undefined) {
-      s.link = undefined;
-      await old.end(false);
-    }
-    const link = await this.connector({ clientId: s.clientId, creds, clean: false, keepAliveS: Math.max(s.keepAliveS, 30), will: s.will });
-    this.attach(s, link);
-    return link;
-  }
-
-  /** §6.4 a changed will: a new broker session with it, then the session's subscriptions again. */
-  private async reconnectForWill(s: Session): Promise<BrokerResult> {
-    try {
-      const link = await this.reconnect(s);
-      for (const [f, q] of s.subscriptions) await link.subscribe(f, q);
-      return { ok: true };
-    } catch (e) {
-      this.events.emit('error', { error: e as Error, clientId: s.clientId });
-      return { ok: false, error: e as Error };
-    }
-  }
-
   private lose(s: Session, reason: string): void {
     if (s.state === 'closed') return;
     this.counters.lost += 1;
@@ -400,5 +395,11 @@ export class MqttSnGateway {
     s.link = undefined;
     // abrupt: no DISCONNECT, so the broker publishes the will (MQTT 3.1.1 §3.1.2.5)
     if (link !== undefined) void link.end(abrupt).catch(() => undefined);
+  }
+
+  /** The broker credentials of a client, or undefined to refuse it; aggregating: the gateway's identity for an admitted client id. */
+  private async credsOf(clientId: string): Promise<BrokerCredentials | undefined> {
+    if (this.agg === undefined) return credentialsFor(this.options, clientId);
+    return (await admitted(this.options.admit, this.options.credentials, clientId)) ? this.options.identity : undefined;
   }
 }

@@ -32,6 +32,8 @@ export type { DiscoveredGateway, SearchGatewayOptions } from './discovery.js';
 export { MqttSnGateway } from './gateway.js';
 export { DEFAULT_GATEWAY_LIMITS } from './gateway-options.js';
 export type { MqttSnGatewayOptions, MqttSnGatewayLimits, MqttSnGatewayStats, MqttSnGatewayEvents } from './gateway-options.js';
+export { DEFAULT_NAMESPACE } from './gateway-authorize.js';
+export type { AdmitSource, Authorize, AuthorizeAction } from './gateway-authorize.js';
 export type { BrokerConnectRequest, BrokerCredentials, BrokerLink, BrokerLinkHandlers, CredentialSource, GatewayBrokerOptions } from './gateway-broker.js';
 
 // --- transport and the sans-I/O shape (one for the whole package) ---
