@@ -211,7 +211,9 @@ export function checkTelemetryPoint(p: unknown, where = 'point'): string | null 
 /**
  * The `extra` JSON text of each point (`null` when absent), every point checked as
  * {@link checkTelemetryPoint} does and named `points[i]` in its error; a decoded point is
- * trusted without building its name. What the sinks call on every write. Internal.
+ * trusted without building its name. What the sinks call on every write. For a frozen array of
+ * frozen decoded points (what the pipeline hands its sinks) the result is computed once and the
+ * same frozen array returned to every later call. Internal.
  */
 export function checkedExtras(points: readonly unknown[]): readonly (string | null)[] {
   // A frozen array of frozen decoded points cannot change between two sinks' writes: its result
