@@ -3,7 +3,8 @@
 // the consumer − handed to the pipeline − acknowledged) every 100 ms, each sink's writes and
 // commits as they start and end, the last arrival, the last handle and the last acknowledgement.
 // PROFILE=file.cpuprofile writes a CPU profile of this process from connecting the consumer to
-// the last acknowledgement (the (c) window only, not the set-up).
+// the last acknowledgement (the (c) window only, not the set-up); HEAP_PROFILE=file.heapprofile
+// a sampling allocation profile of the same window (what the garbage collector has to deal with).
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/ingest-tail.ts [MESSAGES_PER_DEVICE]
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -65,6 +66,12 @@ try {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const heap = process.env.HEAP_PROFILE;
+  if (heap !== undefined) {
+    if (profile === undefined) session.connect();
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   const cpu = process.cpuUsage();
   const ingest = await connectIngest(
     { url: fleet.url, ca: fleet.ca.certificatePem, cert: app.cert, key: app.key, clientId: 'bench-ingest', group: 'bench', flow: stack.pipeline },
@@ -94,6 +101,7 @@ try {
   log(`all acknowledged; CPU ${((1000 * cpuMs(process.cpuUsage(cpu))) / MESSAGES).toFixed(1)} µs/message; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   clearInterval(sampler);
   if (profile !== undefined) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
+  if (heap !== undefined) writeFileSync(heap, JSON.stringify((await session.post('HeapProfiler.stopSampling')).profile));
   await ingest.close();
   await stack.close();
   console.log(events.join('\n'));

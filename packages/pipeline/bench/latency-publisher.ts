@@ -14,6 +14,8 @@ interface Start {
   seconds: number;
   /** Seconds of the same traffic on `devices/<id>/bench-warmup` first (the consumer does not subscribe to it): warms this process and the broker only. */
   warmupSeconds: number;
+  /** STAGES=1 in the parent: also time how long each message waits in this process before its bytes can leave. */
+  stages: boolean;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -29,6 +31,7 @@ process.once('message', (msg: Start) => {
     let sent = 0;
     let acked = 0;
     const loop = monitorEventLoopDelay({ resolution: 1 });
+    const held: number[] = []; // STAGES=1: ms each message waited inside this process's tick loop
     if (msg.warmupSeconds > 0) {
       await run(msg.warmupSeconds * 100, 'bench-warmup');
       while (acked < sent) await new Promise((r) => setTimeout(r, 10));
@@ -43,19 +46,31 @@ process.once('message', (msg: Start) => {
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     while (acked < sent) await new Promise((r) => setTimeout(r, 10));
     await Promise.all(clients.map((c) => c.endAsync()));
-    process.send?.({ done: true, sent, seconds: elapsed, loop: `p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}` });
+    held.sort((a, b) => a - b);
+    const q = (p: number): string => (held[Math.min(held.length - 1, Math.floor(p * held.length))] ?? Number.NaN).toFixed(2);
+    process.send?.({ done: true, sent, seconds: elapsed, loop: `p50 ${ms(loop.percentile(50))}  p99 ${ms(loop.percentile(99))}  max ${ms(loop.max)}`, ...(msg.stages ? { held: `median ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}` } : {}) });
 
     async function run(ticks: number, leaf: string): Promise<void> {
       const begin = now();
+      const stamps: number[] = [];
       for (let k = 0; k < ticks; k++) {
+        stamps.length = 0;
         for (let j = 0; j < perTick; j++) {
           const n = k * perTick + j;
           const c = clients[n % clients.length] as mqtt.MqttClient;
           const seq = Math.floor(n / clients.length);
           const id = msg.devices[n % clients.length]?.id ?? '';
-          const payload = `{"ts":${t0 + seq},"temperature":${seq % 2 === 0 ? 90 : 70},"sent":"${now()}"}`;
+          const stamp = now();
+          if (msg.stages) stamps.push(stamp);
+          const payload = `{"ts":${t0 + seq},"temperature":${seq % 2 === 0 ? 90 : 70},"sent":"${stamp}"}`;
           c.publish(`devices/${id}/${leaf}`, payload, { qos: 1 }, () => { acked++; });
           sent++;
+        }
+        if (msg.stages && leaf === 'telemetry') {
+          // mqtt-packet corks each socket per packet and uncorks on process.nextTick: no byte of
+          // this tick's messages leaves before the loop above has ended.
+          const end = now();
+          for (const t of stamps) held.push(end - t);
         }
         const next = begin + (k + 1) * 10;
         const wait = next - now();

@@ -4,11 +4,15 @@
 // device connections; every message alternates 90 °C / 70 °C, so each one fires or resolves an
 // overheat episode and yields exactly one alert event.
 // MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs);
+// DUCK_THREADS=N: the DuckDB store with N worker threads (default: DuckDB's own, one per core).
 // WARM_UP=0: no JIT warm-up of the decode and rules code when the stack opens (default 2,000 messages).
 // PUBLISHER_WARMUP=S: the publisher first sends S seconds of the same traffic to a topic the
 // consumer does not subscribe to (devices/<id>/bench-warmup), warming the publisher process and
 // Mosquitto but not the pipeline; off by default (the figures in the README are without it
 // unless said). It tells the pipeline's own first second from the publisher's and the broker's.
+// STAGES=1 (a debug run; off by default): also prints how long each message waited inside the
+// publisher before its bytes could leave (mqtt-packet corks the socket until the tick's loop
+// ends) and the handler → alert callback time, to take the median apart.
 //   npx tsx --conditions=@outpost/source packages/pipeline/bench/latency.ts [RATE] [SECONDS]
 import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -50,10 +54,14 @@ try {
   const loopPerSecond: string[] = []; // the consumer's event-loop delay p99/max of each second
   const cpuPerSecond: number[] = []; // CPU ms of this process (every thread) in each second: load-robust
   let firstSent = 0;
+  const STAGES = process.env['STAGES'] === '1';
+  const handleToAlert: number[] = []; // STAGES=1: the handler's entry → the alert callback (synchronous: the hot path in the pipeline)
+  let handlerAt = 0;
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const rules = [{ id: 'overheat', kind: 'threshold' as const, metric: 'temperature', above: 80, clearAt: 75 }];
   const timer = callbackAlertSink((e) => {
     const t = now();
+    if (STAGES) handleToAlert.push(t - handlerAt);
     const key = `${e.device}/${e.at}`;
     const s = sentAt.get(key);
     if (s !== undefined) {
@@ -67,7 +75,7 @@ try {
     ? hotOnly(rules, timer)
     : await openPipelineStack({
       lakeDir: join(tmp.path, 'lake'),
-      duckdb: PATHS === 'lake' ? false : join(tmp.path, 'timeseries.duckdb'),
+      duckdb: PATHS === 'lake' ? false : { path: join(tmp.path, 'timeseries.duckdb'), ...(process.env['DUCK_THREADS'] !== undefined ? { threads: Number(process.env['DUCK_THREADS']) } : {}) },
       lake: { maxAgeMs: 1000, ...(process.env['ENCODER'] === 'inline' ? { encoder: 'inline' as const } : {}) },
       rules,
       alertSinks: [timer],
@@ -83,15 +91,16 @@ try {
       sentAt.set(`${m.topic.split('/')[1] ?? ''}/${p.ts}`, Number(p.sent));
       arrivals.push(now() - Number(p.sent));
       if (firstSent !== 0) (arrivalsPerSecond[Math.max(0, Math.floor((Number(p.sent) - firstSent) / 1000))] ??= []).push(now() - Number(p.sent));
+      if (STAGES) handlerAt = now();
       return stack.pipeline.handle(m);
     },
   );
   const child = fork(join(import.meta.dirname, 'latency-publisher.ts'), { stdio: 'inherit' });
-  const done = new Promise<{ sent: number; seconds: number; loop: string }>((resolve, reject) => {
-    child.on('message', (m: { done?: boolean; sent: number; seconds: number; loop: string }) => { if (m.done === true) resolve(m); });
+  const done = new Promise<{ sent: number; seconds: number; loop: string; held?: string }>((resolve, reject) => {
+    child.on('message', (m: { done?: boolean; sent: number; seconds: number; loop: string; held?: string }) => { if (m.done === true) resolve(m); });
     child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
   });
-  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS, warmupSeconds: Number(process.env['PUBLISHER_WARMUP'] ?? 0) });
+  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS, warmupSeconds: Number(process.env['PUBLISHER_WARMUP'] ?? 0), stages: process.env['STAGES'] === '1' });
   loop.enable();
   const second = monitorEventLoopDelay({ resolution: 1 });
   second.enable();
@@ -117,9 +126,12 @@ try {
   const q = (p: number, xs = latencies): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
   console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), sinks: ${PATHS === 'hot' ? 'none (hot path only)' : PATHS === 'lake' ? 'the lake' : 'the lake and DuckDB'} (node ${process.version}, ${cpus().length} cores)`);
   console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
-  console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')}`);
+  console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')} in ${String((s.store as { batches?: number } | undefined)?.batches ?? '-')} commits`);
   console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
   console.log(`  of which publish → handler ms: median ${q(0.5, arrivals).toFixed(2)}  p90 ${q(0.9, arrivals).toFixed(2)}  p99 ${q(0.99, arrivals).toFixed(2)}  max ${(arrivals.at(-1) ?? Number.NaN).toFixed(2)}`);
+  if (pub.held !== undefined) console.log(`  of which inside the publisher (its tick loop: stamped, then corked until the loop ends), ms: ${pub.held}`);
+  const handled = handleToAlert.sort((a, b) => a - b);
+  if (handled.length > 0) console.log(`  handler → alert callback (decode, rules, dispatch) ms: median ${q(0.5, handled).toFixed(3)}  p99 ${q(0.99, handled).toFixed(3)}`);
   console.log(`  p99 per second of the run, ms: ${perSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
   console.log(`  of which publish → handler, p99 per second, ms: ${arrivalsPerSecond.map((xs) => q(0.99, xs.sort((a, b) => a - b)).toFixed(0)).join(' ')}`);
   console.log(`  consumer event-loop delay per second of the run (from the publisher's start), p99/max ms: ${loopPerSecond.join(' ')}`);

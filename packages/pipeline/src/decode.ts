@@ -7,7 +7,7 @@
 import { Decoder } from 'cbor-x';
 import { checkDocument, frozenCopy, scanCbor, scanJsonDepth, type Limits } from './bounded.js';
 import { PipelineError } from './errors.js';
-import { DecodedPoint, deviceProblem, metricProblem, timeProblem } from './schema.js';
+import { DecodedPoint, deviceProblem, isMetricName, metricProblem, timeProblem } from './schema.js';
 import { fromSenml, isSenmlRecord } from './senml.js';
 import type { TelemetryPoint } from './types.js';
 import { assertObject, describe, intOption } from './validate.js';
@@ -81,7 +81,14 @@ function fail(code: 'DECODE_FAILED' | 'SCHEMA_INVALID' | 'OVERSIZED', message: s
  */
 export function deviceFromTopic(topic: string, level = 1): string {
   if (typeof topic !== 'string') throw new TypeError(`deviceFromTopic: topic: expected a string, got ${describe(topic)}`);
-  const id = topic.split('/')[level];
+  // topic.split('/')[level] without an array and a string per level.
+  let start = 0;
+  for (let i = 0; i < level && start >= 0; i++) {
+    const slash = topic.indexOf('/', start);
+    start = slash < 0 ? -1 : slash + 1;
+  }
+  const end = start < 0 ? -1 : topic.indexOf('/', start);
+  const id = start < 0 ? undefined : end < 0 ? topic.slice(start) : topic.slice(start, end);
   if (id === undefined || id === '' || id === '+' || id === '#') fail('SCHEMA_INVALID', `topic ${JSON.stringify(topic.slice(0, 128))} has no device id at level ${level}`);
   return id;
 }
@@ -153,23 +160,28 @@ function fromObject(o: Record<string, unknown>, device: string, receivedAt: numb
   const rawTime = o['ts'] ?? o['time'] ?? o['timestamp'];
   const time = rawTime === undefined ? receivedAt : toTime(`${where}ts`, rawTime);
   let extra: Record<string, unknown> | undefined;
-  const metrics: [string, number][] = [];
-  for (const k of Object.keys(o)) {
+  // Two passes over one key list, no [metric, value] pair per metric: the extras must be known
+  // before the first point is made (every point of the object shares them).
+  const keys = Object.keys(o);
+  let metrics = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
     if (RESERVED.has(k)) continue;
     const v = o[k];
     if (typeof v === 'number') {
-      const problem = metricProblem(`${where}${k.slice(0, 64)}`, k);
-      if (problem !== null) fail('SCHEMA_INVALID', problem);
-      metrics.push([k, v]);
+      if (!isMetricName(k)) fail('SCHEMA_INVALID', metricProblem(`${where}${k.slice(0, 64)}`, k) as string); // the message only for a bad name
+      metrics++;
     } else {
       (extra ??= Object.create(null) as Record<string, unknown>)[k] = frozenCopy(v); // no prototype: `__proto__` is data
     }
   }
-  if (metrics.length === 0) fail('SCHEMA_INVALID', `${where.length > 0 ? where : 'payload'}: no numeric metric (expected e.g. {"ts": 1732700000000, "temperature": 21.5})`);
+  if (metrics === 0) fail('SCHEMA_INVALID', `${where.length > 0 ? where : 'payload'}: no numeric metric (expected e.g. {"ts": 1732700000000, "temperature": 21.5})`);
   if (extra !== undefined) Object.freeze(extra);
-  for (const [metric, value] of metrics) {
-    if (out.length >= max) fail('SCHEMA_INVALID', `message yields more than maxPoints ${max} points`);
-    out.push(new DecodedPoint(device, time, metric, value, extra));
+  if (out.length + metrics > max) fail('SCHEMA_INVALID', `message yields more than maxPoints ${max} points`);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = o[k];
+    if (typeof v === 'number' && !RESERVED.has(k)) out.push(new DecodedPoint(device, time, k, v, extra));
   }
 }
 /**

@@ -223,7 +223,7 @@ export class Delivery {
 }
 
 /** The points of every message in one array (`Array.prototype.flat` takes V8's generic path: ~5× slower). */
-function concat(messages: readonly (readonly TelemetryPoint[])[]): TelemetryPoint[] {
+function concat(messages: readonly (readonly TelemetryPoint[])[]): readonly TelemetryPoint[] {
   let n = 0;
   for (let i = 0; i < messages.length; i++) n += (messages[i] as readonly TelemetryPoint[]).length;
   const all = new Array<TelemetryPoint>(n);
@@ -232,5 +232,5 @@ function concat(messages: readonly (readonly TelemetryPoint[])[]): TelemetryPoin
     const m = messages[i] as readonly TelemetryPoint[];
     for (let j = 0; j < m.length; j++) all[k++] = m[j] as TelemetryPoint;
   }
-  return all;
+  return Object.freeze(all); // every sink gets this one array: frozen, its checked extras are shared (schema.ts)
 }

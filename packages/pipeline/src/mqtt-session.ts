@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import type { PipelineClock } from './clock.js';
 import { PacketReader } from './packet-reader.js';
+import { joinSegments, type Segment } from './write-segments.js';
 
 /** Everything the session needs to dial and keep a connection. */
 export interface SessionConfig {
@@ -55,10 +56,6 @@ interface Pending {
 /** Bytes read per turn of the event loop before reading pauses until the next (the largest TLS record; ~130 PUBLISHes of telemetry: a turn stays a few ms). */
 const READ_BYTES_PER_TURN = 16_384;
 
-/** `[0x40, 0x02, id]`: a PUBACK with reason Success and no properties, valid in 3.1.1 and 5 ([MQTT-3.4.2.1]). */
-function pubackBytes(id: number): Buffer {
-  return Buffer.from([0x40, 0x02, id >> 8, id & 0xff]);
-}
 
 /** One consumer session; see the file comment. */
 export class MqttSession {
@@ -72,7 +69,7 @@ export class MqttSession {
   private yielding = false;
   private turnBytes = 0;
   private turnScheduled = false;
-  private out: Buffer[] = [];
+  private out: Segment[] = [];
   private flushing = false;
   private lastWrite = 0;
   private pingSentAt: number | undefined;
@@ -112,7 +109,10 @@ export class MqttSession {
   /** Queues a PUBACK on connection `conn`; false if that connection is gone. */
   puback(conn: number, id: number): boolean {
     if (conn !== this.conn || !this.connected) return false;
-    this.write(pubackBytes(id));
+    const last = this.out[this.out.length - 1];
+    if (Array.isArray(last)) last.push(id);
+    else this.out.push([id]);
+    this.scheduleFlush();
     return true;
   }
 
@@ -200,6 +200,10 @@ export class MqttSession {
   /** Coalesces the writes of one turn of the event loop (a committed batch releases many PUBACKs at once). */
   private write(buf: Buffer): void {
     this.out.push(buf);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushing) return;
     this.flushing = true;
     setImmediate(() => this.flush());
@@ -212,7 +216,8 @@ export class MqttSession {
     this.out = [];
     const s = this.socket;
     if (s === undefined || s.destroyed || !this.connected) return;
-    s.write(bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs));
+    const only = bufs.length === 1 ? bufs[0] : undefined;
+    s.write(only !== undefined && !Array.isArray(only) ? only : joinSegments(bufs));
     this.lastWrite = this.cfg.clock.now();
   }
 

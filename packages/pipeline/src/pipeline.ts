@@ -291,6 +291,7 @@ export function createPipeline<E = unknown>(options: PipelineOptions<E>): Pipeli
         flow.check();
         return p;
       }
+      Object.freeze(points); // what every sink receives must not change between their writes (checked extras are shared)
       stats.points += points.length;
       if (rules !== undefined) for (const pt of points) raise(rules.evaluate(pt));
       const p = groups.add(points, msg); // joins the open write group synchronously, so a flush now includes it

@@ -105,14 +105,18 @@ export function timeProblem(where: string, time: number): string | null {
 // Metric names repeat from message to message: remember the good ones (a bounded memo).
 const goodNames = new Set<string>();
 
+/** Whether `metric` follows the metric rule (RFC 8428 §4.5.1 characters); no message is built. */
+export function isMetricName(metric: string): boolean {
+  if (goodNames.has(metric)) return true;
+  if (!METRIC_NAME_PATTERN.test(metric)) return false;
+  if (goodNames.size >= 4096) goodNames.clear();
+  goodNames.add(metric);
+  return true;
+}
+
 /** The metric rule alone. */
 export function metricProblem(where: string, metric: string): string | null {
-  if (goodNames.has(metric)) return null;
-  if (METRIC_NAME_PATTERN.test(metric)) {
-    if (goodNames.size >= 4096) goodNames.clear();
-    goodNames.add(metric);
-    return null;
-  }
+  if (isMetricName(metric)) return null;
   return `${where}.metric: expected 1–256 characters of [A-Za-z0-9-:./_] starting with a letter or digit (RFC 8428 §4.5.1), got ${JSON.stringify(metric.slice(0, 64))}`;
 }
 
@@ -207,14 +211,32 @@ export function checkTelemetryPoint(p: unknown, where = 'point'): string | null 
 /**
  * The `extra` JSON text of each point (`null` when absent), every point checked as
  * {@link checkTelemetryPoint} does and named `points[i]` in its error; a decoded point is
- * trusted without building its name. What the sinks call on every write. Internal.
+ * trusted without building its name. What the sinks call on every write. For a frozen array of
+ * frozen decoded points (what the pipeline hands its sinks) the result is computed once and the
+ * same frozen array returned to every later call. Internal.
  */
-export function checkedExtras(points: readonly unknown[]): (string | null)[] {
-  const out: (string | null)[] = [];
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i];
-    if (p instanceof DecodedPoint && Object.isFrozen(p)) out.push(p.extra === undefined ? null : JSON.stringify(p.extra));
-    else out.push(checkTelemetryPoint(p, `points[${i}]`));
+export function checkedExtras(points: readonly unknown[]): readonly (string | null)[] {
+  // A frozen array of frozen decoded points cannot change between two sinks' writes: its result
+  // is computed once and shared (the pipeline hands every sink the same frozen array of a group).
+  const frozen = Object.isFrozen(points);
+  if (frozen) {
+    const known = extrasOf.get(points);
+    if (known !== undefined) return known;
   }
+  const n = points.length;
+  const out = new Array<string | null>(n);
+  let decoded = true; // every point a frozen DecodedPoint: nothing in the array can change
+  for (let i = 0; i < n; i++) {
+    const p = points[i];
+    if (p instanceof DecodedPoint && Object.isFrozen(p)) out[i] = p.extra === undefined ? null : JSON.stringify(p.extra);
+    else {
+      out[i] = checkTelemetryPoint(p, `points[${i}]`);
+      decoded = false;
+    }
+  }
+  if (frozen && decoded) extrasOf.set(points, Object.freeze(out));
   return out;
 }
+
+/** checkedExtras' results for frozen point arrays, while the array lives. */
+const extrasOf = new WeakMap<readonly unknown[], readonly (string | null)[]>();

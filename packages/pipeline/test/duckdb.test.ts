@@ -238,6 +238,18 @@ describe('errors', () => {
     await expect(createDuckDbStore({ path: join(file, 'x.duckdb') })).rejects.toMatchObject({ code: 'DB_FAILED' });
   });
 
+  it('threads: DuckDB runs with the given number of worker threads (default: its own); bad values are refused', async () => {
+    const one = await createDuckDbStore({ threads: 1 });
+    expect(await one.query("SELECT current_setting('threads') AS t")).toEqual([{ t: 1 }]);
+    await one.close();
+    const own = await createDuckDbStore({});
+    expect(Number((await own.query("SELECT current_setting('threads') AS t"))[0]?.['t'])).toBeGreaterThanOrEqual(1);
+    await own.close();
+    await expect(createDuckDbStore({ threads: 0 })).rejects.toThrow(RangeError);
+    await expect(createDuckDbStore({ threads: 1.5 })).rejects.toThrow(RangeError);
+    await expect(createDuckDbStore({ threads: '2' as never })).rejects.toThrow(/threads/);
+  });
+
   it('CLOSED after close(), for writes and queries', async () => {
     const db = await createDuckDbStore({ maxAgeMs: 10_000 });
     const pending = db.write([p('a', 0, 'm', 1)]);

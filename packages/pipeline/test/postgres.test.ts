@@ -171,6 +171,17 @@ describe('ingest', () => {
     });
   }
 
+  it('the one-statement path stores every time exactly (epoch ms made timestamptz in SQL): the schema’s ends, millisecond edges, 2,000 seeded times over two days', async () => {
+    const rnd = mulberry32(7);
+    const times = [MIN_POINT_TIME, MAX_POINT_TIME, 1, 999, 1_000, 59_999, 3_599_999, 86_399_999, T0 + 1, T0 + 999, Date.UTC(2262, 3, 11, 23, 47, 16, 853)];
+    for (let i = 0; i < 2_000; i++) times.push(T0 + Math.floor(rnd() * 2 * 86_400_000)); // few days: one partition each
+    const points = times.map((time, i): TelemetryPoint => ({ device: 'ms', metric: `m${i}`, time, value: i }));
+    const s = sink({ table: 'exact_ms' });
+    await s.write(points);
+    expect(s.stats()).toMatchObject({ rowsWritten: points.length, batches: 1 });
+    expect(await rows('exact_ms')).toEqual(expected(points));
+  });
+
   it('copy and insert store the same rows for the same seeded random batch', async () => {
     const rnd = mulberry32(9);
     const chars = ['a', 'Z', '\t', '\n', '\\', '"', ',', ' ', 'é', '🚀', '=', '\r', '.', 'N'];
