@@ -5,9 +5,12 @@ import { readTextFile } from '../files.js';
 
 // `outpost mqttsn-gateway --config FILE`: runs an MQTT-SN gateway until SIGINT/SIGTERM.
 
-const about = `Runs a transparent MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, one MQTT connection per
-client to the broker over mutual TLS with that client's own certificate, so the broker's
-per-device identity and ACLs still apply. Runs until SIGINT or SIGTERM.
+const about = `Runs an MQTT-SN 1.2 gateway: MQTT-SN clients on UDP, the broker over mutual TLS. Transparent
+(the default): one MQTT connection per client with that client's own certificate, so the broker's
+per-device identity and ACLs still apply. Aggregating ("mode": "aggregating", MQTT-SN 1.2 §4): one
+connection under the gateway's identity for every client; the gateway admits client ids ("admit",
+or those with credentials) and confines each to its "namespace" (default devices/%c/#), answering
+return code 3 outside it. Runs until SIGINT or SIGTERM.
 
 Config (JSON; relative paths are relative to the config file):
   {
@@ -17,6 +20,10 @@ Config (JSON; relative paths are relative to the config file):
              or   { "files": { "ID": { "cert": "ID.pem", "key": "ID.key" } } },
     "identity":   { "clientId": "gw-1", "cert": "gw-1.pem", "key": "gw-1.key" },   optional: QoS -1 publishes
     "useGatewayIdentity": "never" | "fallback" | "always",                         default "never"
+    "mode":       "transparent" | "aggregating",                                  default "transparent"
+    "namespace":  ["devices/%c/#"],           aggregating: topics each client may use (%c = its id)
+    "admit":      ["pump-1", "pump-2"],       aggregating: client ids let in (default: those with credentials)
+    "maxLinkInflight": 10000, "linkBackoffMs": { "min": 500, "max": 30000 },
     "predefinedTopics": { "1": "devices/gw-1/beacon" },
     "sleepBufferMax": 20,
     "maxClients": 1000, "maxRegistrations": 1000, "maxSubscriptions": 100, "maxInflight": 10,
@@ -100,6 +107,8 @@ export async function loadGatewayConfig(file: string): Promise<{ options: MqttSn
     ...(credentials !== undefined ? { credentials } : {}),
     ...(identity !== undefined ? { identity } : {}),
     ...(cfg['useGatewayIdentity'] !== undefined ? { useGatewayIdentity: cfg['useGatewayIdentity'] } : {}),
+    // the aggregating mode's options, checked by the gateway itself
+    ...Object.fromEntries(['mode', 'namespace', 'admit', 'maxLinkInflight', 'linkBackoffMs'].filter((k) => cfg[k] !== undefined).map((k) => [k, cfg[k]])),
     ...(predefined !== undefined ? { predefinedTopics: predefined } : {}),
     // the limits (sleepBufferMax among them), checked by the gateway itself
     ...Object.fromEntries(Object.keys(DEFAULT_GATEWAY_LIMITS).filter((k) => cfg[k] !== undefined).map((k) => [k, cfg[k]])),
@@ -107,7 +116,7 @@ export async function loadGatewayConfig(file: string): Promise<{ options: MqttSn
     ...(cfg['advertise'] !== undefined ? { advertise: cfg['advertise'] } : {}),
     ...(cfg['retry'] !== undefined ? { retry: cfg['retry'] } : {}),
   } as MqttSnGatewayOptions;
-  return { options, summary: { broker: url, credentials: credSummary, identity: identity?.clientId ?? null } };
+  return { options, summary: { broker: url, mode: options.mode ?? 'transparent', credentials: credSummary, identity: identity?.clientId ?? null } };
 }
 
 async function runGateway({ values }: Parameters<CommandSpec['run']>[0], io: Io): Promise<number> {
@@ -129,6 +138,8 @@ async function runGateway({ values }: Parameters<CommandSpec['run']>[0], io: Io)
   gw.on('client', (e) => line({ type: 'client', ...e }, `client ${e.clientId} ${e.event}${e.reason !== undefined ? `: ${e.reason}` : ''}`));
   gw.on('malformed', (e) => line({ type: 'malformed', from: `${e.from.address}:${e.from.port}`, code: e.error.code, message: e.error.message }, `malformed datagram from ${e.from.address}:${e.from.port} dropped: ${e.error.message}`));
   gw.on('dropped', (e) => line({ type: 'dropped', ...e }, `sleep buffer full for ${e.clientId}: dropped a message on ${e.topic}`));
+  gw.on('unauthorized', (e) => line({ type: 'unauthorized', ...e }, `refused ${e.clientId}: ${e.action} ${e.topic} is outside its namespace`));
+  gw.on('link', (e) => line({ type: 'link', ...e }, `broker link ${e.up ? 'up' : `down${e.reason !== undefined ? `: ${e.reason}` : ''}`}`));
   gw.on('error', (e) => io.stderr(`outpost: mqttsn-gateway: ${e.clientId !== undefined ? `${e.clientId}: ` : ''}${e.error.message.split('\n')[0] ?? ''}\n`));
   try {
     await gw.start();
@@ -136,7 +147,7 @@ async function runGateway({ values }: Parameters<CommandSpec['run']>[0], io: Io)
     throw new CliError('LISTEN_FAILED', `cannot listen on UDP ${options.udp?.host ?? '0.0.0.0'}:${options.udp?.port ?? 10000}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const addr = gw.address();
-  line({ type: 'listening', udp: addr, ...summary }, `MQTT-SN gateway listening on udp://${addr.address}:${addr.port} → ${String(summary['broker'])} (credentials: ${String(summary['credentials'])})`);
+  line({ type: 'listening', udp: addr, ...summary }, `MQTT-SN gateway listening on udp://${addr.address}:${addr.port} → ${String(summary['broker'])} (${String(summary['mode'])}; credentials: ${String(summary['credentials'])})`);
   await untilStopped(durationMs);
   const stats = gw.stats();
   await gw.close();
