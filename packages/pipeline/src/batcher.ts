@@ -82,6 +82,15 @@ export interface BatcherOptions {
    */
   readonly sealWhenIdle?: boolean;
   /**
+   * With `sealWhenIdle`: the least time between two group-commit seals. A write that finds no
+   * commit running but the last seal younger than this waits for the rest of it (its points, and
+   * those that come meanwhile, then share one batch). Under light load, writes further apart than
+   * this still commit at once; under load, commits are at most one per interval, so a sink whose
+   * commit has a fixed cost (a transaction's statements) does not pay it for every turn's points.
+   * `maxRows`, `maxBytes` and `maxAgeMs` still apply. Default 0 (no spacing).
+   */
+  readonly sealIntervalMs?: number;
+  /**
    * Batches whose durability may be pending at once when attempts answer {@link Pending}.
    * Default 1. If a pending durability fails, the batch's further attempts run while later
    * batches proceed (the order between them is then no longer kept).
@@ -220,7 +229,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const pending = new Set<Promise<void>>(); // batches whose durability is on its way
 
   const policy = retryPolicy(options, clock);
-  const idleSeal = idleSealer(options.sealWhenIdle === true, () => void seal(), () => current !== undefined);
+  const idleSeal = idleSealer(options.sealWhenIdle === true, options.sealIntervalMs ?? 0, clock, () => void seal(), () => current !== undefined);
 
   async function idle(): Promise<void> {
     await chain;
@@ -305,24 +314,42 @@ function throwIfRefused(parts: readonly { batch: OpenBatch; from: number; to: nu
   }
 }
 
-/** Group commit (`sealWhenIdle`): seals when no batch is committing; see {@link BatcherOptions.sealWhenIdle}. */
-function idleSealer(enabled: boolean, seal: () => void, hasOpen: () => boolean): { sealed(settled: Promise<void>): void; wrote(): void } {
+/**
+ * Group commit (`sealWhenIdle`): seals when no batch is committing and the last seal is at least
+ * `intervalMs` old; see {@link BatcherOptions.sealWhenIdle} and {@link BatcherOptions.sealIntervalMs}.
+ */
+function idleSealer(enabled: boolean, intervalMs: number, clock: BatcherClock, seal: () => void, hasOpen: () => boolean): { sealed(settled: Promise<void>): void; wrote(): void } {
   let committing = 0; // sealed batches not settled yet
   let queued = false;
+  let spacing = false; // a seal happened less than intervalMs ago; its timer seals what waits then
+  let seals = 0;
+  const sealIfReady = (): void => {
+    if (committing === 0 && !spacing && hasOpen()) seal();
+  };
   return {
     sealed(settled) {
       committing++;
       const done = (): void => {
-        if (--committing === 0 && enabled && hasOpen()) seal();
+        committing--;
+        if (enabled) sealIfReady();
       };
       void settled.then(done, done);
+      if (enabled && intervalMs > 0) {
+        spacing = true;
+        const mine = ++seals; // the interval counts from the latest seal, whatever sealed it
+        clock.setTimeout(() => {
+          if (mine !== seals) return;
+          spacing = false;
+          sealIfReady();
+        }, intervalMs);
+      }
     },
     wrote() {
-      if (!enabled || committing > 0 || queued || !hasOpen()) return;
+      if (!enabled || committing > 0 || spacing || queued || !hasOpen()) return;
       queued = true; // at the end of this turn, so the writes of one turn share a batch
       queueMicrotask(() => {
         queued = false;
-        if (committing === 0 && hasOpen()) seal();
+        sealIfReady();
       });
     },
   };

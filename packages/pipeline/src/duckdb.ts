@@ -32,11 +32,21 @@ export interface DuckDbStoreOptions {
   /**
    * Group commit (default true): while no transaction is running, points are committed at the
    * end of the turn that wrote them; points that come during a transaction are committed as soon
-   * as it ends (so batches grow with the load, up to `maxRows`). A commit costs DuckDB little, so
-   * the store never makes the broker wait out `maxAgeMs` for its acknowledgements; false batches
-   * by `maxRows`/`maxAgeMs` only.
+   * as it ends (so batches grow with the load, up to `maxRows`), and at most once per
+   * `groupCommitIntervalMs`. The store never makes the broker wait out `maxAgeMs` for its
+   * acknowledgements; false batches by `maxRows`/`maxAgeMs` only.
    */
   readonly groupCommit?: boolean;
+  /**
+   * With `groupCommit`: the least time between two group commits (default 100 ms). A DuckDB
+   * commit (its transaction's statements) costs 7–13 ms of CPU on DuckDB's threads whatever its
+   * size (`bench/duckdb-commit.ts`): committing every turn's points at 5,000 points/s kept
+   * ~0.7 of a core busy (88 commits/s, 143 µs per point), one commit per 100 ms costs 27 µs per
+   * point. Points written less often than this still commit at once; under load the store
+   * commits at most once per interval, so acknowledgements wait at most this much longer. 0:
+   * every idle turn commits.
+   */
+  readonly groupCommitIntervalMs?: number;
   /** Attempts after the first when a batch's transaction fails. Default 2. */
   readonly retries?: number;
   /** Delay before the first retry, doubled for each further one. Default 50 ms. */
@@ -204,7 +214,7 @@ async function openDuckDb(importer: () => Promise<unknown>, path: string, thread
  * ```
  */
 export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
-  const { path, maxRows, maxAgeMs, retries, retryDelayMs, importer, onReplaced, clock, groupCommit, threads } = duckDbSettings(options);
+  const { path, maxRows, maxAgeMs, retries, retryDelayMs, importer, onReplaced, clock, groupCommit, groupCommitIntervalMs, threads } = duckDbSettings(options);
   const { conn, closeInstance } = await openDuckDb(importer, path, threads);
   const { locked, rows, idle } = serialized(conn);
   let closed = false;
@@ -217,6 +227,7 @@ export async function createDuckDbStore(options: DuckDbStoreOptions = {}): Promi
     retries,
     retryDelayMs,
     sealWhenIdle: groupCommit,
+    sealIntervalMs: groupCommitIntervalMs,
     commit: (batch) => ({
       attempt: () => insert(batch),
       fail: (lastErr) =>
@@ -293,6 +304,7 @@ function duckDbSettings(options: DuckDbStoreOptions) {
   if (options.groupCommit !== undefined && typeof options.groupCommit !== 'boolean') throw new TypeError(`groupCommit: expected a boolean, got ${describe(options.groupCommit)}`);
   return {
     groupCommit: options.groupCommit ?? true,
+    groupCommitIntervalMs: intOption('groupCommitIntervalMs', options.groupCommitIntervalMs, 100, 0, 60_000),
     path,
     maxRows: intOption('maxRows', options.maxRows, 10_000, 1, 10_000_000),
     maxAgeMs: intOption('maxAgeMs', options.maxAgeMs, 1_000, 0, 2_147_483_647),

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBatcher, type Batch, type BatchCommit, type BatcherClock, type BatcherOptions } from '../src/batcher.js';
 import type { TelemetryPoint } from '../src/types.js';
+import { manualClock } from './fixtures/manual-clock.js';
 
 /** A fake clock: timers run only when the test fires them; records every delay asked for. */
 function fakeClock(): BatcherClock & { pending(): number; delays: number[]; fire(): void } {
@@ -349,5 +350,59 @@ describe('commits', () => {
     await b.idle();
     expect(w.map((x) => x.state)).toEqual(['resolved', 'resolved', 'resolved']);
     expect(b.stats()).toMatchObject({ batches: 3, pendingRows: 0 });
+  });
+});
+
+describe('group commit (sealWhenIdle) with sealIntervalMs', () => {
+  it('a write commits at once when the last seal is older than the interval; writes within it wait for its end and share one batch', async () => {
+    const clock = manualClock();
+    const r = recorder();
+    const b = batcher({ sealWhenIdle: true, sealIntervalMs: 50, maxAgeMs: 1_000, clock, commit: r.commit });
+    const a = track(b.write(pts(1, 0), noExtras(1)));
+    await until(() => a.state === 'resolved'); // idle and no seal before: at once
+    expect(r.committed).toEqual([['d0']]);
+    await clock.advance(10);
+    const w1 = track(b.write(pts(1, 1), noExtras(1)));
+    await clock.advance(10);
+    const w2 = track(b.write(pts(1, 2), noExtras(1)));
+    await clock.advance(29); // 49 ms after the first seal: nothing sealed yet
+    expect(r.committed).toEqual([['d0']]);
+    expect([w1.state, w2.state]).toEqual(['pending', 'pending']);
+    await clock.advance(1); // the interval ends: both in one batch
+    await until(() => w1.state === 'resolved' && w2.state === 'resolved');
+    expect(r.committed).toEqual([['d0'], ['d1', 'd2']]);
+    await clock.advance(200); // quiet for longer than the interval: the next write commits at once
+    const w3 = track(b.write(pts(1, 3), noExtras(1)));
+    await until(() => w3.state === 'resolved');
+    expect(r.committed).toEqual([['d0'], ['d1', 'd2'], ['d3']]);
+  });
+
+  it('maxRows still seals within the interval, and the interval then counts from that seal', async () => {
+    const clock = manualClock();
+    const r = recorder();
+    const b = batcher({ sealWhenIdle: true, sealIntervalMs: 50, maxRows: 2, maxAgeMs: 1_000, clock, commit: r.commit });
+    void b.write(pts(1, 0), noExtras(1));
+    await until(() => r.committed.length === 1);
+    await clock.advance(40);
+    void b.write(pts(2, 1), noExtras(2)); // full: sealed by maxRows at 40 ms
+    await until(() => r.committed.length === 2);
+    void b.write(pts(1, 3), noExtras(1));
+    await clock.advance(10); // 50 ms after the first seal, 10 after the last: still waiting
+    expect(r.committed).toEqual([['d0'], ['d1', 'd2']]);
+    await clock.advance(40); // 50 ms after the maxRows seal
+    await until(() => r.committed.length === 3);
+    expect(r.committed[2]).toEqual(['d3']);
+  });
+
+  it('without sealIntervalMs, every idle turn commits (the default is unchanged)', async () => {
+    const clock = manualClock();
+    const r = recorder();
+    const b = batcher({ sealWhenIdle: true, maxAgeMs: 1_000, clock, commit: r.commit });
+    for (let i = 0; i < 3; i++) {
+      const w = track(b.write(pts(1, i), noExtras(1)));
+      await until(() => w.state === 'resolved');
+      await clock.advance(1);
+    }
+    expect(r.committed).toEqual([['d0'], ['d1'], ['d2']]);
   });
 });

@@ -7,6 +7,7 @@ import { createDuckDbStore, type DuckDbStore } from '../src/duckdb.js';
 import { createLake } from '../src/lake.js';
 import { PipelineError } from '../src/errors.js';
 import type { TelemetryPoint } from '../src/types.js';
+import { manualClock } from './fixtures/manual-clock.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -92,7 +93,7 @@ describe('writes', () => {
   it('group commit (the default): an idle store commits at the end of the turn, not after maxAgeMs; points written meanwhile commit together next', async () => {
     // A clock whose age timers never fire: only the group commit can seal a batch.
     const never = { setTimeout: () => 0, clearTimeout: () => undefined };
-    const db = await open({ maxAgeMs: 3_600_000, clock: never });
+    const db = await open({ maxAgeMs: 3_600_000, clock: never, groupCommitIntervalMs: 0 });
     await db.write([p('g', 0, 'temp', 1)]);
     const during = [db.write([p('g', 1, 'temp', 2)]), db.write([p('g', 2, 'temp', 3)])]; // the first's commit is running
     await Promise.all(during);
@@ -108,6 +109,27 @@ describe('writes', () => {
     await written;
     expect(batched.stats()).toMatchObject({ rows: 1, batches: 1 });
     await expect(createDuckDbStore({ groupCommit: 'yes' as unknown as boolean })).rejects.toThrow(TypeError);
+  });
+
+  it('groupCommitIntervalMs (default 100): writes within 100 ms of the last commit wait for its end and commit together; a write after a quiet spell commits at once', async () => {
+    const clock = manualClock();
+    const db = await open({ maxAgeMs: 3_600_000, clock });
+    await db.write([p('i', 0, 'temp', 1)]); // no commit before: at once
+    expect(db.stats()).toMatchObject({ rows: 1, batches: 1 });
+    await clock.advance(5);
+    let done = 0;
+    const within = [db.write([p('i', 1, 'temp', 2)]), db.write([p('j', 1, 'temp', 3)])].map((w) => w.then(() => done++));
+    await clock.advance(90); // 95 ms after the first commit
+    expect(done).toBe(0);
+    expect(db.stats()).toMatchObject({ rows: 1, batches: 1 });
+    await clock.advance(5); // the interval ends: one commit for both
+    await Promise.all(within);
+    expect(db.stats()).toMatchObject({ rows: 3, batches: 2 });
+    await clock.advance(1_000);
+    await db.write([p('i', 2, 'temp', 4)]); // quiet for longer than the interval: at once again
+    expect(db.stats()).toMatchObject({ rows: 4, batches: 3 });
+    await expect(createDuckDbStore({ groupCommitIntervalMs: -1 })).rejects.toThrow(RangeError);
+    await expect(createDuckDbStore({ groupCommitIntervalMs: '50' as unknown as number })).rejects.toThrow(TypeError);
   });
 
   it('a failing transaction rejects every waiting write with DB_FAILED and the next batch still works', async () => {
