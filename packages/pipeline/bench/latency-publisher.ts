@@ -16,6 +16,8 @@ interface Start {
   warmupSeconds: number;
   /** STAGES=1 in the parent: also time how long each message waits in this process before its bytes can leave. */
   stages: boolean;
+  /** Milliseconds between ticks (default 10): each tick sends rate × tickMs / 1000 messages at once. */
+  tickMs: number;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -26,21 +28,22 @@ process.once('message', (msg: Start) => {
       msg.devices.map((d) => mqtt.connectAsync(msg.url, { ca: msg.ca, cert: d.cert, key: d.key, clientId: d.id, protocolVersion: 5, reconnectPeriod: 0 })),
     );
     process.send?.({ ready: true });
-    const perTick = msg.rate / 100; // a tick every 10 ms
+    const tickMs = msg.tickMs;
+    const perTick = (msg.rate * tickMs) / 1000; // a tick every tickMs (default 10 ms: 50 messages at once at 5,000/s)
     const t0 = Date.now() - 3_600_000; // event times: an hour ago, 1 ms apart per device
     let sent = 0;
     let acked = 0;
     const loop = monitorEventLoopDelay({ resolution: 1 });
     const held: number[] = []; // STAGES=1: ms each message waited inside this process's tick loop
     if (msg.warmupSeconds > 0) {
-      await run(msg.warmupSeconds * 100, 'bench-warmup');
+      await run((msg.warmupSeconds * 1000) / tickMs, 'bench-warmup');
       while (acked < sent) await new Promise((r) => setTimeout(r, 10));
       sent = 0;
       acked = 0;
     }
     loop.enable();
     const start = now();
-    await run(msg.seconds * 100, 'telemetry');
+    await run((msg.seconds * 1000) / tickMs, 'telemetry');
     const elapsed = (now() - start) / 1000;
     loop.disable();
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
@@ -72,7 +75,7 @@ process.once('message', (msg: Start) => {
           const end = now();
           for (const t of stamps) held.push(end - t);
         }
-        const next = begin + (k + 1) * 10;
+        const next = begin + (k + 1) * tickMs;
         const wait = next - now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }

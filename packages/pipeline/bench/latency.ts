@@ -35,6 +35,11 @@ const SECONDS = Number(process.argv[3] ?? 10);
 const DEVICES = Number(process.env['DEVICES'] ?? 50);
 // PATHS=hot: no sinks at all (the hot path alone), for comparison; PATHS=lake: the lake only.
 const PATHS = process.env['PATHS'] ?? 'both';
+// TICK_MS=N: the publisher sends every N ms (default 10: at 5,000/s all 50 devices publish at once,
+// a synchronised burst); TICK_MS=1 spreads the same rate over 1 ms ticks of 5 devices each, closer
+// to a fleet whose devices are not in step. The README's figures are the default unless said.
+const TICK_MS = Number(process.env['TICK_MS'] ?? 10);
+if (!Number.isInteger(TICK_MS) || TICK_MS < 1 || ((RATE * TICK_MS) / 1000) % 1 !== 0) throw new RangeError(`TICK_MS: expected a whole number of ms giving whole messages per tick at ${RATE}/s`);
 const now = (): number => performance.timeOrigin + performance.now();
 const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 
@@ -100,7 +105,7 @@ try {
     child.on('message', (m: { done?: boolean; sent: number; seconds: number; loop: string; held?: string }) => { if (m.done === true) resolve(m); });
     child.on('exit', (code) => { if (code !== 0) reject(new Error(`publisher exited with ${code}`)); });
   });
-  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS, warmupSeconds: Number(process.env['PUBLISHER_WARMUP'] ?? 0), stages: process.env['STAGES'] === '1' });
+  child.send({ url: fleet.url, ca: fleet.ca.certificatePem, devices, rate: RATE, seconds: SECONDS, warmupSeconds: Number(process.env['PUBLISHER_WARMUP'] ?? 0), stages: process.env['STAGES'] === '1', tickMs: TICK_MS });
   loop.enable();
   const second = monitorEventLoopDelay({ resolution: 1 });
   second.enable();
@@ -125,7 +130,7 @@ try {
   arrivals.sort((a, b) => a - b);
   const q = (p: number, xs = latencies): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
   console.log(`\nPublish → alert callback through Mosquitto (mTLS, loopback), sinks: ${PATHS === 'hot' ? 'none (hot path only)' : PATHS === 'lake' ? 'the lake' : 'the lake and DuckDB'} (node ${process.version}, ${cpus().length} cores)`);
-  console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
+  console.log(`  offered ${RATE} msg/s for ${SECONDS} s from ${DEVICES} devices in ticks of ${TICK_MS} ms: sent ${pub.sent} in ${pub.seconds.toFixed(2)} s (${Math.round(pub.sent / pub.seconds)} msg/s)`);
   console.log(`  alert events timed: ${latencies.length} of ${pub.sent}; lake rows ${s.lake?.rows ?? '-'}, store rows ${String((s.store as { rows?: number } | undefined)?.rows ?? '-')} in ${String((s.store as { batches?: number } | undefined)?.batches ?? '-')} commits`);
   console.log(`  latency ms: median ${q(0.5).toFixed(2)}  p90 ${q(0.9).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)}`);
   console.log(`  of which publish → handler ms: median ${q(0.5, arrivals).toFixed(2)}  p90 ${q(0.9, arrivals).toFixed(2)}  p99 ${q(0.99, arrivals).toFixed(2)}  max ${(arrivals.at(-1) ?? Number.NaN).toFixed(2)}`);
