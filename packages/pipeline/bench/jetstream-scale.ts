@@ -68,7 +68,7 @@ const spread = (xs: readonly number[], digits = 0): string => `median ${fmt(medi
 interface Report { settled: number; first: number; last: number }
 interface Worker { proc: ChildProcess; name: string; last: Report & { diag?: Record<string, unknown> }; latencies: number[] | undefined; answers: Map<'mark' | 'end', (s: Snapshot) => void> }
 /** One measured drain: over the span after the warm-up. */
-interface Drain { msgPerSec: number; cpuUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string; byThread: Record<string, number>; perWorker: string; workerRates: number[]; perGroup: number; perAckWrite: number; preemptedPerK: number }
+interface Drain { msgPerSec: number; cpuUsPerMsg: number; sysUsPerMsg: number; pullSize: number; commitsPerK: number; spanMs: number; threads: string; byThread: Record<string, number>; perWorker: string; workerRates: number[]; perGroup: number; perAckWrite: number; preemptedPerK: number }
 
 /** µs per message by thread name over the span (from /proc ticks: coarse, 10 ms each). */
 function threadShare(marks: readonly Snapshot[], ends: readonly Snapshot[], msgs: number): Record<string, number> {
@@ -84,7 +84,7 @@ function threadMedians(ds: readonly Drain[]): string {
   const names = [...new Set(ds.flatMap((d) => Object.keys(d.byThread)))];
   return names.map((n) => `${n} ${fmt(median(ds.map((d) => d.byThread[n] ?? 0)), 1)}`).join(', ');
 }
-const line = (d: Drain): string => `${fmt(d.cpuUsPerMsg)} µs CPU per message, ${fmt(d.msgPerSec)} msg/s (per worker ${d.perWorker}), ${fmt(d.pullSize)} messages per pull, ${fmt(d.perGroup)} per write group, ${fmt(d.perAckWrite)} per ack write, ${fmt(d.commitsPerK, 1)} commits and ${fmt(d.preemptedPerK)} preemptions per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads}`;
+const line = (d: Drain): string => `${fmt(d.cpuUsPerMsg)} µs CPU per message (${fmt(d.sysUsPerMsg)} in the kernel), ${fmt(d.msgPerSec)} msg/s (per worker ${d.perWorker}), ${fmt(d.pullSize)} messages per pull, ${fmt(d.perGroup)} per write group, ${fmt(d.perAckWrite)} per ack write, ${fmt(d.commitsPerK, 1)} commits and ${fmt(d.preemptedPerK)} preemptions per 1,000 messages, span ${fmt(d.spanMs)} ms; µs per message by thread: ${d.threads}`;
 
 const [pgsrv, fleet, nats] = await Promise.all([startPostgres(), startFleet(), startNatsCluster({ nodes: 3 })]);
 const tmp = tempDir('outpost-bench-js-');
@@ -166,6 +166,7 @@ async function measure(ws: readonly Worker[], warm: number, span = N): Promise<D
   return {
     msgPerSec: (msgs / spanMs) * 1000,
     cpuUsPerMsg: sum((e, m) => e.cpuUs - m.cpuUs) / msgs,
+    sysUsPerMsg: sum((e, m) => (e.sysUs ?? 0) - (m.sysUs ?? 0)) / msgs,
     pullSize: sum((e, m) => e.received - m.received) / Math.max(1, sum((e, m) => e.pulls - m.pulls)),
     commitsPerK: (sum((e, m) => e.pgBatches - m.pgBatches + e.lakeFiles - m.lakeFiles) / msgs) * 1000,
     spanMs,

@@ -30,7 +30,7 @@ interface Start {
 }
 
 /** What a worker says at `mark` and `end`. */
-export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number; preempted: number }
+export interface Snapshot { settled: number; cpuUs: number; sysUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number; preempted: number }
 
 /**
  * CPU time per thread (Linux /proc, clock ticks of 10 ms; empty elsewhere): which thread a change
@@ -138,7 +138,7 @@ process.once('message', (msg: Start) => {
       const c = process.cpuUsage();
       const s = stack.stats();
       const pg = s.store as { batches?: number } | undefined;
-      return { cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups, preempted: preempted() };
+      return { cpuUs: c.user + c.system, sysUs: c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups, preempted: preempted() };
     };
     const report = (): void => {
       process.send?.({ settled: counters().settled, first, last, diag: diag() });
