@@ -38,6 +38,7 @@ import { createPostgresSink, startBridge, type Bridge } from '@outpost/pipeline'
 import { startNatsCluster, startPostgres, tempDir } from '@outpost/test-peers';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { payload } from './ingest-data.js';
+import { fmt, median, pacedPublisher, spread } from './jetstream-paced.js';
 import type { Snapshot } from './jetstream-worker.js';
 
 const DEVICES = 20;
@@ -57,13 +58,6 @@ const STALL_S = Number(process.env['STALL_S'] ?? 30);
 const SOURCE = { ...(process.env['BATCH'] !== undefined ? { batch: Number(process.env['BATCH']) } : {}), ...(process.env['MAX_IN_FLIGHT'] !== undefined ? { maxInFlight: Number(process.env['MAX_IN_FLIGHT']) } : {}) };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-const spread = (xs: readonly number[], digits = 0): string => `median ${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
 
 interface Report { settled: number; first: number; last: number }
 interface Worker { proc: ChildProcess; name: string; last: Report & { diag?: Record<string, unknown> }; latencies: number[] | undefined; answers: Map<'mark' | 'end', (s: Snapshot) => void> }
@@ -195,49 +189,6 @@ async function prefill(count: number): Promise<void> {
 }
 
 /**
- * PACED: a token bucket publishing `rate` messages/s from now until stopped — each 2 ms turn
- * publishes what has come due since the start (no bursts beyond one turn's share), at most
- * PUB_IN_FLIGHT (default 16,384) awaiting their publish ack. Event times from 30 days back, 4 h
- * apart per call: new rows in every drain, apart from the saturated mode's (1 day back).
- */
-function pacedPublisher(rate: number): { stop(): Promise<{ sent: number; failed: number; duplicates: number; late: number }> } {
-  const t0 = Date.now() - 30 * 86_400_000 + round++ * 4 * 3_600_000;
-  const tag = `p${round}`;
-  const inflight = new Set<Promise<unknown>>();
-  let running = true;
-  let sent = 0;
-  let failed = 0;
-  let duplicates = 0;
-  let late = 0; // turns that found the publisher more than 250 ms (at least 1,000 messages) behind the rate: the cluster took longer than the rate allows
-  const behind = Math.max(1_000, rate / 4);
-  const start = performance.now();
-  const loop = (async () => {
-    while (running) {
-      const due = Math.floor(((performance.now() - start) * rate) / 1000);
-      if (due - sent > behind) late++;
-      while (sent < due && inflight.size < PUB_IN_FLIGHT) {
-        const d = sent % DEVICES;
-        // A msgID seen within the stream's duplicate window is acked `duplicate` and dropped — a
-        // purge does not forget it (nats-server 2.9) — so IDs are new per drain, and any duplicate is counted.
-        const p = js.publish(`devices.meter-${d}.telemetry`, payload(d, Math.floor(sent / DEVICES), t0), { msgID: `${tag}-${sent}` }).then((a) => void (a.duplicate && duplicates++), () => void failed++);
-        inflight.add(p);
-        void p.then(() => inflight.delete(p));
-        sent++;
-      }
-      await sleep(2);
-    }
-    await Promise.all(inflight);
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { sent, failed, duplicates, late };
-    },
-  };
-}
-
-/**
  * PACED: a fresh consumer on an empty stream, k workers, then k × PACED messages/s for as long as
  * the measurement takes: W per worker of warm-up and N per worker measured, as in the saturated
  * mode, but each worker drains PACED/s whatever k, instead of 1/k of what two saturated cores give.
@@ -246,7 +197,7 @@ async function drainPaced(k: number, rate: number): Promise<{ d: Drain; notPaced
   await jsm.consumers.delete('TELEMETRY', 'pipeline').catch(() => undefined);
   await jsm.streams.purge('TELEMETRY').catch(() => undefined);
   const ws = await Promise.all(Array.from({ length: k }, (_, i) => worker('jetstream', `jp-${k}-${i}`)));
-  const pub = pacedPublisher(k * rate);
+  const pub = pacedPublisher(js, { rate: k * rate, devices: DEVICES, t0: Date.now() - 30 * 86_400_000 + round++ * 4 * 3_600_000, tag: `p${round}`, window: PUB_IN_FLIGHT }); // event times 30 days back, 4 h apart per drain: new rows, apart from (1)'s
   let d: Drain;
   try {
     d = await measure(ws, W * k, N * k);
