@@ -338,7 +338,8 @@ try {
     const base = median(drains[1]?.map((d) => d.cpuUsPerMsg) ?? []);
     const rel = (k: number): number => median(drains[k]?.map((d) => d.cpuUsPerMsg) ?? []) / base;
     const ok = [2, 4].every((k) => Math.abs(rel(k) - 1) <= 0.15);
-    if (N < 20_000) console.log(`  note: N = ${fmt(N)} per worker: spans this short hold zero or one GC cycle of a worker, which then decides its figure (session 6: 1.0–1.6× between rounds); use 20000`);
+    const shortest = Math.min(...(drains[1] ?? []).map((d) => d.spanMs));
+    if (N < 20_000 || shortest < 2_000) console.log(`  note: N = ${fmt(N)} per worker, the shortest 1-worker span ${fmt(shortest)} ms: spans this short hold zero or one GC cycle of a worker, which then decides its figure (session 6: 1.0–1.6× between rounds); use N ≥ 20000, and 60000 on a quiet machine (spans of seconds)`);
     console.log(`RATIO ${part} worker CPU per message vs 1 worker (medians): 2 workers ${rel(2).toFixed(2)}×, 4 workers ${rel(4).toFixed(2)}× — goal 0.85–1.15×: ${ok ? 'met' : 'NOT met'}`);
   };
   if (PARTS.has('1')) scaleSummary('(1)', scaling);
