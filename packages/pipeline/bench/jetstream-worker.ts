@@ -30,7 +30,7 @@ interface Start {
 }
 
 /** What a worker says at `mark` and `end`. */
-export interface Snapshot { settled: number; cpuUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number; preempted: number }
+export interface Snapshot { settled: number; cpuUs: number; sysUs: number; pulls: number; received: number; pgBatches: number; lakeFiles: number; at: number; threads: Record<string, number>; groups: number; ackWrites: number; preempted: number }
 
 /**
  * CPU time per thread (Linux /proc, clock ticks of 10 ms; empty elsewhere): which thread a change
@@ -104,6 +104,7 @@ process.once('message', (msg: Start) => {
     let close: () => Promise<void>;
     let counters: () => { pulls: number; received: number; settled: number; ackWrites: number };
     let intake: { pause(): void; resume(): void };
+    let diag: () => Record<string, unknown> = () => ({});
     if (msg.mode === 'jetstream') {
       const ingest = await connectJetStreamIngest(
         { servers: msg.servers ?? [], insecure: true, replicas: msg.replicas ?? 3, name: msg.name, flow: stack.pipeline, ...(msg.batch !== undefined ? { batch: msg.batch } : {}), ...(msg.maxInFlight !== undefined ? { maxInFlight: msg.maxInFlight } : {}) },
@@ -111,6 +112,11 @@ process.once('message', (msg: Start) => {
       );
       counters = () => { const s = ingest.stats(); return { pulls: s.pulls, received: s.received, settled: tp ? s.acked + s.termed : settled, ackWrites: s.ackWrites }; };
       intake = ingest;
+      diag = () => {
+        const { received, pending, pulls, pullErrors, paused, pauses, naked, redelivered } = ingest.stats();
+        const { inFlight, held, delivered } = stack.pipeline.stats();
+        return { received, pending, pulls, pullErrors, paused, pauses, naked, redelivered, pipelineInFlight: inFlight, held, delivered };
+      };
       close = async () => {
         await ingest.close();
         await stack.close();
@@ -132,10 +138,10 @@ process.once('message', (msg: Start) => {
       const c = process.cpuUsage();
       const s = stack.stats();
       const pg = s.store as { batches?: number } | undefined;
-      return { cpuUs: c.user + c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups, preempted: preempted() };
+      return { cpuUs: c.user + c.system, sysUs: c.system, ...counters(), pgBatches: pg?.batches ?? 0, lakeFiles: s.lake.files, at: Date.now(), threads: threadTicks(), groups, preempted: preempted() };
     };
     const report = (): void => {
-      process.send?.({ settled: counters().settled, first, last });
+      process.send?.({ settled: counters().settled, first, last, diag: diag() });
     };
     const timer = setInterval(report, 100);
     process.on('message', (m: { stop?: boolean; mark?: boolean; end?: boolean; pause?: boolean; resume?: boolean }) => {

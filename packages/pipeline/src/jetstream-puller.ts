@@ -8,6 +8,8 @@
  * - the worker keeps, per message in flight, only its reply subject (where its ack goes), its
  *   payload (for the rejection check) and when it last got an ack or `+WPI` — not the client's
  *   message objects, which would live on until the batch commits and be copied by every GC;
+ * - the headers and the reply subject's tokens are read without the client's per-message
+ *   structures (`jetstream-message.ts`);
  * - consecutive messages whose handler returned the same promise (a pipeline's write group) share
  *   one reaction, as in the MQTT consumer;
  * - acks, terms and naks are queued and written once per event-loop turn (`setImmediate`): one
@@ -24,7 +26,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { PipelineClock } from './clock.js';
 import type { IncomingMessage } from './decode.js';
 import type { JetStreamHandler, JetStreamIngestStats, JetStreamMessageInfo } from './jetstream-ingest.js';
-import { topicOfSubject } from './jetstream-stream.js';
+import { incoming, replyInfo, sourceHeaders } from './jetstream-message.js';
 
 /** The source's settings the puller uses (resolved, with their defaults, by `connectJetStreamIngest`). */
 export interface PullerSettings {
@@ -66,21 +68,6 @@ function invoke(handler: JetStreamHandler, m: IncomingMessage, info: JetStreamMe
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/**
- * The pipeline's message: the MQTT topic back from the subject (or the bridge's `Outpost-Topic`);
- * the time the bridge received it (else the stream's, from the reply subject
- * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ns>.<pending>`, with domain and account
- * hash in front on newer servers), stable over redeliveries.
- */
-function incoming(m: JsMsg, tokens: readonly string[], o: number): IncomingMessage {
-  const h = m.headers;
-  const ct = h?.get('Content-Type');
-  const at = Number(h?.get('Outpost-Received-At'));
-  const topic = h?.get('Outpost-Topic'); // a topic the bridge could not map to a subject (the pipeline rejects it)
-  const ns = tokens[9 + o] ?? '';
-  return { topic: topic !== undefined && topic !== '' ? topic : topicOfSubject(m.subject), payload: m.data, contentType: ct !== undefined && ct !== '' ? ct : undefined, receivedAt: Number.isSafeInteger(at) && at > 0 ? at : Number(ns.slice(0, -6)) };
 }
 
 /** Pulls what there is room for, hands each message to the handler, acknowledges its outcome. */
@@ -200,16 +187,15 @@ export class Puller {
   private dispatch(m: JsMsg): void {
     const { stats } = this;
     const reply = (m as JsMsg & { readonly reply: string }).reply; // nats.js 3.x's JsMsgImpl has it; the JsMsg type does not
-    const tokens = reply.split('.');
-    const o = tokens.length === 9 ? -2 : 0; // the old form, without domain and account hash
+    const r0 = replyInfo(reply);
     stats.received++;
     stats.pending++;
-    if (tokens[6 + o] !== '1') stats.redelivered++;
-    const big = Number(m.headers?.get('Outpost-Oversized'));
-    const message = incoming(m, tokens, o);
+    if (r0.redelivered) stats.redelivered++;
+    const h = sourceHeaders(m);
+    const message = incoming(m, h, r0.storedAt);
     const held: Held = { reply, payload: message.payload, since: this.s.clock.now() };
     this.inFlight.add(held);
-    const p = invoke(this.handler, message, { oversizedBytes: Number.isSafeInteger(big) && big > 0 ? big : undefined });
+    const p = invoke(this.handler, message, { oversizedBytes: h.oversized > 0 ? h.oversized : undefined });
     const r = this.run;
     if (r !== undefined && r.p === p && !r.fired) {
       r.held.push(held);
