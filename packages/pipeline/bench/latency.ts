@@ -5,6 +5,7 @@
 // overheat episode and yields exactly one alert event.
 // MAX_WRITE_POINTS=1 RELEASE_PER_TURN=1000000: the pipeline as before write groups (A/B runs);
 // DUCK_THREADS=N: the DuckDB store with N worker threads (default: DuckDB's own, one per core).
+// DUCK_INTERVAL=MS: the DuckDB store's groupCommitIntervalMs (default 100; 0 commits every idle turn, as before session 7).
 // WARM_UP=0: no JIT warm-up of the decode and rules code when the stack opens (default 2,000 messages).
 // PUBLISHER_WARMUP=S: the publisher first sends S seconds of the same traffic to a topic the
 // consumer does not subscribe to (devices/<id>/bench-warmup), warming the publisher process and
@@ -80,7 +81,7 @@ try {
     ? hotOnly(rules, timer)
     : await openPipelineStack({
       lakeDir: join(tmp.path, 'lake'),
-      duckdb: PATHS === 'lake' ? false : { path: join(tmp.path, 'timeseries.duckdb'), ...(process.env['DUCK_THREADS'] !== undefined ? { threads: Number(process.env['DUCK_THREADS']) } : {}) },
+      duckdb: PATHS === 'lake' ? false : { path: join(tmp.path, 'timeseries.duckdb'), ...(process.env['DUCK_THREADS'] !== undefined ? { threads: Number(process.env['DUCK_THREADS']) } : {}), ...(process.env['DUCK_INTERVAL'] !== undefined ? { groupCommitIntervalMs: Number(process.env['DUCK_INTERVAL']) } : {}) },
       lake: { maxAgeMs: 1000, ...(process.env['ENCODER'] === 'inline' ? { encoder: 'inline' as const } : {}) },
       rules,
       alertSinks: [timer],

@@ -47,6 +47,18 @@ function digits(b: Uint8Array, from: number, to: number): number {
 
 const isSpace = (c: number | undefined): boolean => c === 32 || c === 9;
 
+/** A header's number as the source reads it: the value trimmed as the client trims it, decimal digits only, a safe integer (else 0). */
+export function headerNumber(s: string | undefined): number {
+  const t = s?.trim() ?? '';
+  const x = /^[0-9]+$/.test(t) ? Number(t) : 0;
+  return Number.isSafeInteger(x) ? x : 0;
+}
+
+/** `headerNumber` of the bytes: only for a value that is not plain digits (other spaces around it, or not a number). */
+function slowNumber(b: Uint8Array, from: number, to: number): number {
+  return from < to ? headerNumber(dec.decode(b.subarray(from, to))) : 0;
+}
+
 /**
  * The headers from a raw NATS header block (`NATS/1.0\r\nKey: value\r\n…\r\n\r\n`, the format of
  * the NATS protocol's HMSG): keys matched exactly, the first value of a key kept, values trimmed —
@@ -67,10 +79,12 @@ export function parseHeaderBlock(b: Uint8Array): SourceHeaders {
       let w = end;
       while (v < w && isSpace(b[v])) v++;
       while (w > v && isSpace(b[w - 1])) w--;
-      if (!(seen & 1) && keyIs(b, line, colon, CONTENT_TYPE)) (seen |= 1), (out.contentType = dec.decode(b.subarray(v, w)));
-      else if (!(seen & 2) && keyIs(b, line, colon, RECEIVED_AT)) (seen |= 2), (out.receivedAt = digits(b, v, w));
-      else if (!(seen & 4) && keyIs(b, line, colon, TOPIC)) (seen |= 4), (out.topic = dec.decode(b.subarray(v, w)));
-      else if (!(seen & 8) && keyIs(b, line, colon, OVERSIZED)) (seen |= 8), (out.oversized = digits(b, v, w));
+      // Strings: the client trims with String.prototype.trim (every Unicode space, e.g. U+00A0),
+      // so the decoded value is trimmed again; numbers: digits, else the same rule on the trimmed text.
+      if (!(seen & 1) && keyIs(b, line, colon, CONTENT_TYPE)) (seen |= 1), (out.contentType = dec.decode(b.subarray(v, w)).trim());
+      else if (!(seen & 2) && keyIs(b, line, colon, RECEIVED_AT)) (seen |= 2), (out.receivedAt = digits(b, v, w) || slowNumber(b, v, w));
+      else if (!(seen & 4) && keyIs(b, line, colon, TOPIC)) (seen |= 4), (out.topic = dec.decode(b.subarray(v, w)).trim());
+      else if (!(seen & 8) && keyIs(b, line, colon, OVERSIZED)) (seen |= 8), (out.oversized = digits(b, v, w) || slowNumber(b, v, w));
     }
     line = next;
   }
@@ -94,11 +108,7 @@ export function sourceHeaders(m: JsMsg): SourceHeaders {
     return hdr > 0 ? parseHeaderBlock(data.subarray(0, hdr)) : { contentType: '', receivedAt: 0, topic: '', oversized: 0 };
   }
   const h = m.headers;
-  const n = (s: string | undefined): number => {
-    const x = Number(s);
-    return Number.isSafeInteger(x) && x > 0 ? x : 0;
-  };
-  return { contentType: h?.get('Content-Type') ?? '', receivedAt: n(h?.get('Outpost-Received-At')), topic: h?.get('Outpost-Topic') ?? '', oversized: n(h?.get('Outpost-Oversized')) };
+  return { contentType: h?.get('Content-Type') ?? '', receivedAt: headerNumber(h?.get('Outpost-Received-At')), topic: h?.get('Outpost-Topic') ?? '', oversized: headerNumber(h?.get('Outpost-Oversized')) };
 }
 
 /**
