@@ -2,6 +2,15 @@
 // with four metrics at one event time. Shared by the publisher (which encodes it) and the bench
 // (which gives the same rows to the COPY anchor).
 import type { TelemetryPoint } from '@outpost/pipeline';
+import type { Fleet } from '../../device-sdk/test/fixtures/fleet.js';
+
+/** The benches' devices: `count` fleet identities named `${prefix}-${i}`, as the publisher process takes them. */
+export function benchDevices(fleet: Fleet, count: number, prefix = 'meter'): Promise<{ id: string; cert: string; key: string }[]> {
+  return Promise.all(Array.from({ length: count }, async (_, i) => {
+    const d = await fleet.device(`${prefix}-${i}`);
+    return { id: d.deviceId, cert: d.cert, key: d.key };
+  }));
+}
 
 export const METRICS = ['temperature', 'humidity', 'pressure', 'battery_mv'] as const;
 

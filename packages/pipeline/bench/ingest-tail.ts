@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startPostgres, tempDir } from '@outpost/test-peers';
 import { connectIngest, openPipelineStack, type TelemetrySink } from '@outpost/pipeline';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
-import { abOptions } from './ingest-data.js';
+import { abOptions, benchDevices } from './ingest-data.js';
 
 const DEVICES = 20;
 const PER_DEVICE = Number(process.argv[2] ?? 2500);
@@ -27,10 +27,7 @@ const fleet = await startFleet();
 const tmp = tempDir('outpost-bench-tail-');
 try {
   const app = await fleet.device('app-observer');
-  const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
-    const d = await fleet.device(`meter-${i}`);
-    return { id: d.deviceId, cert: d.cert, key: d.key };
-  }));
+  const devices = await benchDevices(fleet, DEVICES);
   const t0 = Date.now() - PER_DEVICE * 1000 - 60_000;
   const stack = await openPipelineStack({ lakeDir: join(tmp.path, 'e2e'), postgres: { connectionString: pgServer.url, table: 'e2e', batchRows: 5_000, maxDelayMs: 1_000 }, rules: RULES, ...abOptions() });
   let first = 0;

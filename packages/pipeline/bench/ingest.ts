@@ -20,7 +20,7 @@ import { startPostgres, tempDir } from '@outpost/test-peers';
 import { connectIngest, openPipelineStack, type PipelineStack } from '@outpost/pipeline';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
 import { copyAnchor } from './postgres.js';
-import { abOptions, payload, points } from './ingest-data.js';
+import { abOptions, payload, points, benchDevices } from './ingest-data.js';
 
 const DEVICES = 20;
 const PER_DEVICE = Number(process.argv[2] ?? 2500);
@@ -38,10 +38,7 @@ const fleet = await startFleet();
 const tmp = tempDir('outpost-bench-ingest-');
 try {
   const app = await fleet.device('app-observer');
-  const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
-    const d = await fleet.device(`meter-${i}`);
-    return { id: d.deviceId, cert: d.cert, key: d.key };
-  }));
+  const devices = await benchDevices(fleet, DEVICES);
   const ids = devices.map((d) => d.id);
   const t0 = Date.now() - PER_DEVICE * 1000 - 60_000;
   const rows = points(ids, PER_DEVICE, t0);

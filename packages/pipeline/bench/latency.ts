@@ -29,7 +29,7 @@ function hotOnly(rules: Rule[], sink: AlertSink) {
   return { pipeline, stats: () => ({ lake: undefined, store: undefined }), close: () => pipeline.close() };
 }
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
-import { abOptions } from './ingest-data.js';
+import { abOptions, benchDevices } from './ingest-data.js';
 
 const RATE = Number(process.argv[2] ?? 5000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -48,10 +48,7 @@ const fleet = await startFleet();
 const tmp = tempDir('outpost-bench-latency-');
 try {
   const app = await fleet.device('app-observer');
-  const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
-    const d = await fleet.device(`bench-${i}`);
-    return { id: d.deviceId, cert: d.cert, key: d.key };
-  }));
+  const devices = await benchDevices(fleet, DEVICES, 'bench');
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const arrivals: number[] = []; // publish → the consumer's handler (broker, sockets, both event loops)

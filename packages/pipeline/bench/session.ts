@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { connectIngest } from '@outpost/pipeline';
 import { startFleet } from '../../device-sdk/test/fixtures/fleet.js';
+import { benchDevices } from './ingest-data.js';
 
 const DEVICES = 20;
 const PER_DEVICE = Number(process.argv[2] ?? 2500);
@@ -20,10 +21,7 @@ const cpuUs = (u: NodeJS.CpuUsage): number => u.user + u.system;
 const fleet = await startFleet();
 try {
   const app = await fleet.device('app-observer');
-  const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, i) => {
-    const d = await fleet.device(`meter-${i}`);
-    return { id: d.deviceId, cert: d.cert, key: d.key };
-  }));
+  const devices = await benchDevices(fleet, DEVICES);
   const t0 = Date.now() - PER_DEVICE * 1000 - 60_000;
   const publish = async (): Promise<void> => {
     const child = fork(join(import.meta.dirname, 'ingest-publisher.ts'), { stdio: 'inherit' });

@@ -56,7 +56,6 @@ interface Pending {
 /** Bytes read per turn of the event loop before reading pauses until the next (the largest TLS record; ~130 PUBLISHes of telemetry: a turn stays a few ms). */
 const READ_BYTES_PER_TURN = 16_384;
 
-
 /** One consumer session; see the file comment. */
 export class MqttSession {
   /** Current connection number (0 before the first). */

@@ -132,6 +132,7 @@ export function countedAuthorize(f: Authorize, refused: (clientId: string, actio
 
 /** Checks the aggregating mode's options (TypeError for types, RangeError for values). */
 export function checkAggregateOptions(fn: string, o: { readonly mode?: unknown; readonly namespace?: unknown; readonly authorize?: unknown; readonly admit?: unknown; readonly identity?: unknown; readonly credentials?: unknown; readonly maxLinkInflight?: unknown; readonly linkBackoffMs?: unknown }): void {
+  // maxLinkInflight's type and range: intOption in resolveGatewayOptions; here only whether it applies.
   const mode = o.mode ?? 'transparent';
   if (typeof mode !== 'string') throw new TypeError(`${fn}: mode: expected 'transparent' or 'aggregating', got ${describe(mode)}`);
   if (mode !== 'transparent' && mode !== 'aggregating') throw new RangeError(`${fn}: mode: expected 'transparent' or 'aggregating', got ${JSON.stringify(mode)}`);
@@ -147,12 +148,6 @@ export function checkAggregateOptions(fn: string, o: { readonly mode?: unknown; 
   if (o.authorize !== undefined && typeof o.authorize !== 'function') throw new TypeError(`${fn}: authorize: expected a function, got ${describe(o.authorize)}`);
   const a = o.admit;
   if (a !== undefined && typeof a !== 'function' && !(a instanceof Set) && !(Array.isArray(a) && a.every((x) => typeof x === 'string'))) throw new TypeError(`${fn}: admit: expected an array or Set of client ids, or a function, got ${describe(a)}`);
-  for (const k of ['maxLinkInflight'] as const) {
-    const v = o[k];
-    if (v === undefined) continue;
-    if (typeof v !== 'number') throw new TypeError(`${fn}: ${k}: expected a number, got ${describe(v)}`);
-    if (!Number.isInteger(v) || v < 1 || v > 65_535) throw new RangeError(`${fn}: ${k}: expected an integer 1…65535, got ${v}`);
-  }
   const b = o.linkBackoffMs as { min?: unknown; max?: unknown } | undefined;
   if (b !== undefined) {
     if (b === null || typeof b !== 'object') throw new TypeError(`${fn}: linkBackoffMs: expected { min, max }, got ${describe(b)}`);

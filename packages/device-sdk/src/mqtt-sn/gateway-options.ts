@@ -260,6 +260,7 @@ export function resolveGatewayOptions(options: MqttSnGatewayOptions): ResolvedGa
     intOption(fn, k, v, k === 'sleepBufferMax' ? 0 : 1, k === 'maxRegistrations' ? 0xfffe : Number.MAX_SAFE_INTEGER);
     limits[k] = v;
   }
+  if (options.maxLinkInflight !== undefined) intOption(fn, 'maxLinkInflight', options.maxLinkInflight, 1, 65_535);
   checkAggregateOptions(fn, options);
   if (options.transport !== undefined && typeof options.transport !== 'function') throw new TypeError(`${fn}: transport: expected a function, got ${describe(options.transport)}`);
   if (options.connectBroker !== undefined && typeof options.connectBroker !== 'function') throw new TypeError(`${fn}: connectBroker: expected a function, got ${describe(options.connectBroker)}`);
