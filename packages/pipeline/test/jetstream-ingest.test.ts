@@ -3,7 +3,7 @@
 // subject ↔ topic mapping. The cluster cases (R3, a node killed) are in jetstream-scale.test.ts.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { startNatsCluster, type NatsCluster } from '@outpost/test-peers';
+import { mulberry32, startNatsCluster, type NatsCluster } from '@outpost/test-peers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackDeadLetterSink } from '../src/dead-letter.js';
 import { PipelineError } from '../src/errors.js';
@@ -170,6 +170,60 @@ describe('acks per turn and write groups', () => {
     expect(dead.filter((r) => r.startsWith('SCHEMA_INVALID'))).toHaveLength(100);
     expect(stored.map((p) => p.value).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 1_000 }, (_, i) => i).filter((i) => i % 10 !== 3 && i % 10 !== 5));
     expect(await settledOnServer('T5')).toMatchObject({ num_ack_pending: 0, num_pending: 0 });
+    await running.close();
+  });
+
+  it('a hostile publisher speaking the NATS protocol itself (HPUB, no client checks): 400 seeded messages with hostile header blocks and payloads each settle exactly once, nothing stalls', async () => {
+    // Header blocks from hostile parts (the source's own headers with wildcard, empty, huge,
+    // signed, non-ASCII-space and repeated values, other keys, lines without a colon) and
+    // payloads good and bad, sent over a raw socket so no client validates them. (No Nats-Msg-Id:
+    // the stream would drop repeated ids as duplicates before the source sees them.)
+    await (await jetstreamManager(nc)).streams.add({ name: 'T6', subjects: ['t6.*.telemetry'] });
+    const rnd = mulberry32(0x7e6);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)] as T;
+    const KEYS = ['Content-Type', 'Outpost-Received-At', 'Outpost-Topic', 'Outpost-Oversized', 'content-type', 'X-Other', 'X-Junk'];
+    const VALUES = ['', ' ', '\u00a0', '42', '-5', '+5', '1e3', '99999999999999999999', 'devices/+/telemetry', 'devices/#', 'devices/p1/telemetry', 'devices//telemetry', 'application/cbor', 'application/senml+json', 'text/plain', 'x'.repeat(300), 'pümp\u00a01'];
+    const PAYLOADS = ['{"temperature": ', '[', '{"device":{"toString":1},"t":1}', '\u0000\u0001', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]', '{"__proto__":{"x":1},"temperature":-1}', ''];
+    const N = 400;
+    const good = new Set<number>();
+    const enc = new TextEncoder();
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < N; i++) {
+      const lines: string[] = [];
+      for (let j = Math.floor(rnd() * 5); j > 0; j--) lines.push(rnd() < 0.1 ? pick(VALUES) : `${pick(KEYS)}: ${pick(VALUES)}`);
+      const hdr = enc.encode(`NATS/1.0\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`);
+      const isGood = rnd() < 0.5;
+      if (isGood) good.add(i);
+      const body = enc.encode(isGood ? `{"temperature": ${i}}` : pick(PAYLOADS));
+      chunks.push(enc.encode(`HPUB t6.d${i % 7}.telemetry ${hdr.length} ${hdr.length + body.length}\r\n`), hdr, body, enc.encode('\r\n'));
+    }
+    const { connect: tcp } = await import('node:net');
+    const [host, port] = (nats.urls[0] as string).replace('nats://', '').split(':');
+    const sock = tcp({ host: host as string, port: Number(port) });
+    let answer = '';
+    sock.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+    await until(() => answer.includes('INFO'), 'INFO');
+    sock.write('CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\n');
+    for (const c of chunks) sock.write(c);
+    sock.write('PING\r\n');
+    await until(() => answer.includes('PONG') || answer.includes('-ERR'), 'PONG');
+    sock.destroy();
+    expect(answer).not.toContain('-ERR');
+    expect((await (await jetstreamManager(nc)).streams.info('T6')).state.messages).toBe(N);
+
+    const stored: TelemetryPoint[] = [];
+    const memory: TelemetrySink = { name: 'memory', async write(p) { stored.push(...p); }, async flush() {}, async close() {} };
+    let dead = 0;
+    const running = await runJetStreamPipeline({ sinks: [memory], deadLetter: callbackDeadLetterSink(() => { dead++; }) }, { ...base(), stream: 'T6', subjects: ['t6.*.telemetry'] });
+    const st = () => running.ingest.stats();
+    await until(() => st().acked + st().termed === N, 'every message settled');
+    expect(st()).toMatchObject({ naked: 0, redelivered: 0 });
+    expect(stored.length + dead).toBe(N); // one outcome each: a stored point or a dead letter
+    const values = stored.map((p) => p.value as number).filter((v) => v !== -1); // -1: the hostile payload that is valid (its __proto__ is data)
+    expect(new Set(values).size).toBe(values.length); // none twice
+    for (const v of values) expect(good.has(v)).toBe(true); // only what was sent as a good payload
+    expect(stored.length).toBeGreaterThan(N / 10); // the good ones with harmless headers got through
+    expect(await settledOnServer('T6')).toMatchObject({ num_ack_pending: 0, num_pending: 0 });
     await running.close();
   });
 });
